@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { CoreModule } from '@chat/server';
+import { AdminPlatformModule } from './admin-platform.module';
+import { UsageModule } from '@chat/usage';
+import { BillingAdminModule } from './billing/billing-admin.module';
+import { RetentionModule } from '@chat/retention';
+
+/** Platform administration under /admin: tenants, applications, API keys, quotas, audit. */
+@Module({
+  imports: [CoreModule, AdminPlatformModule, UsageModule, BillingAdminModule, RetentionModule],
+})
+export class AdminModule {}

@@ -1,0 +1,83 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AdminAuth } from '@chat/auth';
+import { TenantService, toPage, toTenantView } from '@chat/platform';
+import { QuotaService } from '@chat/quotas';
+import { Audited } from '../common/audited';
+import { DEFAULT_LIMIT } from '../common/pagination.dto';
+import { CreateTenantDto, ListTenantsQuery, SuspendTenantDto, UpdateTenantDto } from './tenants.dto';
+
+/** Tenants (the `clients` collection). Reads: any admin; writes: owners. */
+@ApiTags('admin: tenants')
+@Controller('admin/tenants')
+export class TenantsController {
+  constructor(
+    private readonly tenants: TenantService,
+    private readonly quotas: QuotaService,
+  ) {}
+
+  @Post()
+  @AdminAuth('owner')
+  @Audited('tenant.create', 'tenant')
+  @ApiOperation({ summary: 'Create a tenant (SaaS client)' })
+  async create(@Body() body: CreateTenantDto) {
+    return toTenantView(await this.tenants.create(body));
+  }
+
+  @Get()
+  @AdminAuth()
+  @ApiOperation({ summary: 'List tenants, newest first (deleted ones only with status=deleted)' })
+  async list(@Query() q: ListTenantsQuery) {
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    return toPage(await this.tenants.list({ status: q.status, plan: q.plan, cursor: q.cursor, limit: limit + 1 }), limit, toTenantView);
+  }
+
+  @Get(':id')
+  @AdminAuth()
+  @ApiOperation({ summary: 'Show a tenant' })
+  async get(@Param('id') id: string) {
+    return toTenantView(await this.tenants.get(id));
+  }
+
+  @Get(':id/usage')
+  @AdminAuth()
+  @ApiOperation({ summary: 'Live usage against the tenant quotas (connections now)' })
+  async usage(@Param('id') id: string) {
+    const t = toTenantView(await this.tenants.requireLive(id));
+    return { tenant_id: t.id, quotas: t.quotas, usage: { concurrent_connections: await this.quotas.connectionCount(t.id) } };
+  }
+
+  @Patch(':id')
+  @AdminAuth('owner')
+  @Audited('tenant.update', 'tenant')
+  @ApiOperation({ summary: 'Update name, plan, region, quotas or metadata' })
+  async update(@Param('id') id: string, @Body() body: UpdateTenantDto) {
+    return toTenantView(await this.tenants.update(id, body));
+  }
+
+  @Post(':id/suspend')
+  @HttpCode(200)
+  @AdminAuth('owner')
+  @Audited('tenant.suspend', 'tenant', 'critical')
+  @ApiOperation({ summary: 'Suspend: its keys and tokens get 403 at once, its sockets are dropped on every node' })
+  async suspend(@Param('id') id: string, @Body() body: SuspendTenantDto) {
+    return toTenantView(await this.tenants.suspend(id, body.reason));
+  }
+
+  @Post(':id/reactivate')
+  @HttpCode(200)
+  @AdminAuth('owner')
+  @Audited('tenant.reactivate', 'tenant', 'warning')
+  @ApiOperation({ summary: 'Reactivate a suspended tenant' })
+  async reactivate(@Param('id') id: string) {
+    return toTenantView(await this.tenants.reactivate(id));
+  }
+
+  @Delete(':id')
+  @AdminAuth('owner')
+  @Audited('tenant.delete', 'tenant', 'critical')
+  @ApiOperation({ summary: 'Delete a suspended tenant (export first): keys revoked, applications deleted' })
+  async remove(@Param('id') id: string) {
+    return toTenantView(await this.tenants.delete(id));
+  }
+}

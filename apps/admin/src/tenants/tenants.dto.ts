@@ -1,0 +1,41 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsObject, IsOptional, IsString, Matches, MaxLength, Min, MinLength, ValidateIf, ValidateNested } from 'class-validator';
+import { PLANS } from '@chat/platform';
+import { PageQueryDto } from '../common/pagination.dto';
+
+/** Quota overrides; in an update, null puts a field back to the plan default. */
+export class QuotasDto {
+  @ApiPropertyOptional() @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) users?: number | null;
+  @ApiPropertyOptional() @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) messages_per_second?: number | null;
+  @ApiPropertyOptional() @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) concurrent_connections?: number | null;
+  @ApiPropertyOptional() @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) storage_bytes?: number | null;
+  @ApiPropertyOptional() @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) api_requests_per_minute?: number | null;
+}
+
+const REGION_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+export class CreateTenantDto {
+  @ApiProperty() @IsString() @MinLength(1) @MaxLength(200) name!: string;
+  @ApiPropertyOptional() @IsOptional() @IsIn(PLANS) plan?: string;
+  @ApiPropertyOptional() @IsOptional() @Matches(REGION_RE, { message: 'region must be lowercase letters, digits and dashes' }) region?: string;
+  @ApiPropertyOptional() @IsOptional() @ValidateNested() @Type(() => QuotasDto) quotas?: QuotasDto;
+  @ApiPropertyOptional() @IsOptional() @IsObject() metadata?: Record<string, unknown>;
+}
+
+export class UpdateTenantDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(1) @MaxLength(200) name?: string;
+  @ApiPropertyOptional() @IsOptional() @IsIn(PLANS) plan?: string;
+  @ApiPropertyOptional() @IsOptional() @Matches(REGION_RE, { message: 'region must be lowercase letters, digits and dashes' }) region?: string;
+  @ApiPropertyOptional() @IsOptional() @ValidateNested() @Type(() => QuotasDto) quotas?: QuotasDto;
+  @ApiPropertyOptional() @IsOptional() @IsObject() metadata?: Record<string, unknown>;
+}
+
+export class ListTenantsQuery extends PageQueryDto {
+  @ApiPropertyOptional() @IsOptional() @IsIn(['active', 'suspended', 'deleted']) status?: string;
+  @ApiPropertyOptional() @IsOptional() @IsIn(PLANS) plan?: string;
+}
+
+export class SuspendTenantDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(500) reason?: string;
+}

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { AuthApiModule } from '@chat/auth';
+import { ChatModule } from '@chat/chat';
+import { CoreModule } from '@chat/server';
+import { FilesModule } from '@chat/files';
+import { KeysModule } from '@chat/keys';
+import { RealtimeRelayModule } from '@chat/realtime';
+import { FilesApiModule } from './files/files-api.module';
+import { KeysApiModule } from './keys/keys-api.module';
+import { ConversationsApiModule } from './conversations/conversations-api.module';
+import { UsersApiModule } from './users/users-api.module';
+import { MessagesApiModule } from './messages/messages-api.module';
+import { UsageModule } from '@chat/usage';
+import { UsageApiModule } from './usage/usage-api.module';
+
+/** REST for SaaS clients (API keys) and end users (JWT), under /v1. */
+@Module({
+  imports: [CoreModule, AuthApiModule, ChatModule, UsersApiModule, ConversationsApiModule, MessagesApiModule, KeysModule, KeysApiModule, FilesModule, FilesApiModule, RealtimeRelayModule, UsageModule, UsageApiModule],
+})
+export class ApiModule {}

@@ -1,0 +1,105 @@
+import { Injectable } from '@nestjs/common';
+import type { Server } from 'socket.io';
+import { ConversationsService, MessagesService } from '@chat/chat';
+import { PresenceTracker, Rooms, runSync, SYNC_LIMITS } from '@chat/realtime';
+import type { GatewaySocket, SocketSession } from '../socket-session';
+import {
+  ConversationRefEvent,
+  EditMessageEvent,
+  MessageRefEvent,
+  PresenceQueryEvent,
+  ReactionEvent,
+  ReadEvent,
+  SendMessageEvent,
+  SyncEvent,
+} from './event-dtos';
+
+export interface EventContext {
+  socket: GatewaySocket;
+  session: SocketSession;
+  server: Server;
+}
+
+export interface EventSpec<D extends object = any> {
+  dto: new () => D;
+  /** Writes are refused while the node drains (the client retries on another node). */
+  write: boolean;
+  handle(ctx: EventContext, dto: D): Promise<unknown>;
+}
+
+const spec = <D extends object>(dto: new () => D, write: boolean, handle: (ctx: EventContext, dto: D) => Promise<unknown>): EventSpec<D> => ({ dto, write, handle });
+
+/**
+ * Every client -> server event: payload class and handler. Handlers run inside TenantContext (set by the
+ * gateway) and call the same services as REST; fan-out of the resulting changes comes from the
+ * ChatEventBus, so a socket write and a REST write reach sockets the same way.
+ */
+@Injectable()
+export class ClientEvents {
+  readonly specs: ReadonlyMap<string, EventSpec>;
+
+  constructor(
+    private readonly messages: MessagesService,
+    private readonly conversations: ConversationsService,
+    private readonly presence: PresenceTracker,
+  ) {
+    this.specs = new Map<string, EventSpec>([
+      ['message:send', spec(SendMessageEvent, true, (c, d) => this.send(c, d))],
+      ['message:edit', spec(EditMessageEvent, true, (c, d) => this.edit(c, d))],
+      ['message:delete', spec(MessageRefEvent, true, (c, d) => this.remove(c, d))],
+      ['reaction:add', spec(ReactionEvent, true, (c, d) => this.react(c, d, true))],
+      ['reaction:remove', spec(ReactionEvent, true, (c, d) => this.react(c, d, false))],
+      ['typing:start', spec(ConversationRefEvent, false, (c, d) => this.typing(c, d, true))],
+      ['typing:stop', spec(ConversationRefEvent, false, (c, d) => this.typing(c, d, false))],
+      ['conversation:read', spec(ReadEvent, true, (c, d) => this.messages.markRead(c.session.userId, d.conversation_id, d.seq))],
+      ['conversation:delivered', spec(ReadEvent, true, (c, d) => this.messages.markDelivered(c.session.userId, d.conversation_id, d.seq))],
+      ['sync', spec(SyncEvent, false, (c, d) => this.sync(c, d))],
+      ['presence:query', spec(PresenceQueryEvent, false, async (c, d) => ({ users: await this.presence.statuses(c.session.tenantId, [...new Set(d.user_ids)]) }))],
+    ]);
+  }
+
+  /** Acked only once the message is durably stored; a repeated client_msg_id gets the original ack. */
+  private async send({ session }: EventContext, dto: SendMessageEvent) {
+    const { message, duplicate } = await this.messages.send(session.userId, dto.conversation_id, dto);
+    return { id: message.id, conversation_id: message.conversation_id, seq: message.seq, client_msg_id: message.client_msg_id, created_at: message.created_at, duplicate };
+  }
+
+  private async edit({ session }: EventContext, dto: EditMessageEvent) {
+    const m = await this.messages.edit(session.userId, dto.conversation_id, dto.message_id, dto);
+    return { id: m.id, conversation_id: m.conversation_id, seq: m.seq, edited_at: m.edited_at, updated_at: m.updated_at };
+  }
+
+  private async remove({ session }: EventContext, dto: MessageRefEvent) {
+    const m = await this.messages.remove(session.userId, dto.conversation_id, dto.message_id);
+    return { id: m.id, conversation_id: m.conversation_id, seq: m.seq, deleted_at: m.deleted_at };
+  }
+
+  private async react({ session }: EventContext, dto: ReactionEvent, add: boolean) {
+    const m = add
+      ? await this.messages.addReaction(session.userId, dto.conversation_id, dto.message_id, dto.emoji)
+      : await this.messages.removeReaction(session.userId, dto.conversation_id, dto.message_id, dto.emoji);
+    return { id: m.id, conversation_id: m.conversation_id, reactions: m.reactions };
+  }
+
+  /** Throttled per socket and conversation, relayed to the other members, never stored. */
+  private async typing({ socket, session, server }: EventContext, dto: ConversationRefEvent, start: boolean) {
+    const { tenantId, userId } = session;
+    const room = Rooms.conversation(tenantId, dto.conversation_id);
+    // The socket's rooms are its verified memberships; anything else is checked (and joined) first.
+    if (!socket.rooms.has(room)) {
+      await this.conversations.requireMember(dto.conversation_id, userId);
+      socket.join(room);
+    }
+    const relay = start ? session.typing.start(dto.conversation_id) : session.typing.stop(dto.conversation_id);
+    if (relay) server.to(room).except(Rooms.user(tenantId, userId)).emit('typing', { conversation_id: dto.conversation_id, user_id: userId, typing: start });
+    return { relayed: relay };
+  }
+
+  private async sync({ session }: EventContext, dto: SyncEvent) {
+    const conversations = await runSync(dto.conversations, dto.limit ?? SYNC_LIMITS.defaultLimit, async (conversationId, afterSeq, limit) => {
+      const page = await this.messages.sync(session.userId, conversationId, afterSeq, limit);
+      return { messages: page.data, has_more: page.next_cursor !== null };
+    });
+    return { conversations };
+  }
+}

@@ -1,0 +1,32 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '@chat/auth';
+import { ChatModule } from '@chat/chat';
+import { AppConfig } from '@chat/config';
+import { PresenceTracker, REALTIME_GATEWAY_PRESENT, RealtimeMembership } from '@chat/realtime';
+import { RedisService } from '@chat/redis';
+import { CoreModule } from '@chat/server';
+import { FilesModule } from '@chat/files';
+import { KeysModule } from '@chat/keys';
+import { UsageModule } from '@chat/usage';
+import { ChatFanout } from './chat-fanout';
+import { ClientEvents } from './events/client-events';
+import { RealtimeGateway } from './realtime.gateway';
+
+/** socket.io realtime: end users chat over WebSockets. */
+@Module({
+  imports: [CoreModule, AuthModule, ChatModule, KeysModule, FilesModule, UsageModule],
+  providers: [
+    {
+      provide: PresenceTracker,
+      inject: [RedisService, AppConfig],
+      useFactory: (redis: RedisService, config: AppConfig) => new PresenceTracker(redis, { nodeTtlMs: config.PRESENCE_NODE_TTL_MS }),
+    },
+    // Tells the chat event relay (api app) that this process fans events out itself.
+    { provide: REALTIME_GATEWAY_PRESENT, useValue: true },
+    RealtimeMembership,
+    ClientEvents,
+    ChatFanout,
+    RealtimeGateway,
+  ],
+})
+export class GatewayModule {}

@@ -1,0 +1,6 @@
+import 'reflect-metadata';
+import { runApp } from '@chat/server';
+import { GatewayModule } from './gateway.module';
+import { useSocketAdapter } from './socket-adapter';
+
+void runApp(GatewayModule, { name: 'gateway', docs: false, beforeListen: useSocketAdapter });

@@ -1,0 +1,74 @@
+import { INestApplication, Logger } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Redis } from 'ioredis';
+import type { Server, ServerOptions } from 'socket.io';
+import { AppConfig } from '@chat/config';
+import { checkSubscriber, RedisService } from '@chat/redis';
+
+/**
+ * socket.io through @socket.io/redis-adapter when Redis is in use, so every node sees every room;
+ * the in-process adapter otherwise (single node). The subscriber is pinged on a heartbeat: a half-open
+ * TCP connection would otherwise drop every cross-node message silently.
+ */
+export class RedisAwareIoAdapter extends IoAdapter {
+  private readonly logger = new Logger('SocketAdapter');
+  private heartbeat?: NodeJS.Timeout;
+  /** The adapter's subscriber connection (Redis mode only); exposed for the heartbeat test. */
+  subscriber?: Redis;
+
+  constructor(
+    app: INestApplication,
+    private readonly redis: RedisService,
+    private readonly config: AppConfig,
+  ) {
+    super(app);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const server = super.createIOServer(port, {
+      ...options,
+      // Room above the per-event limit, so an oversized event gets a payload_too_large ack instead of a dropped connection.
+      maxHttpBufferSize: (this.config.SOCKET_MAX_PAYLOAD_BYTES ?? this.config.MESSAGE_MAX_BYTES * 2) * 2,
+      cors: { origin: true, credentials: true },
+    }) as Server;
+    if (this.redis.mode === 'redis') {
+      const pub: Redis = this.redis.duplicate();
+      const sub: Redis = this.redis.duplicate();
+      server.adapter(createAdapter(pub, sub, { key: this.redis.key('io') }));
+      this.subscriber = sub;
+      this.heartbeat = setInterval(() => void this.checkSubscriber(), this.config.REDIS_HEARTBEAT_MS);
+      this.heartbeat.unref();
+      this.logger.log('socket.io uses the Redis adapter (multi-node fan-out)');
+    } else {
+      this.logger.log('socket.io uses the in-process adapter (single node)');
+    }
+    return server;
+  }
+
+  /**
+   * Pings the subscriber. A half-open TCP connection neither answers nor errors, so no PONG within the
+   * timeout counts as dead too: the connection is dropped and ioredis reconnects and resubscribes.
+   */
+  checkSubscriber(timeoutMs = this.config.REDIS_HEARTBEAT_MS): Promise<boolean> {
+    return checkSubscriber(this.subscriber, timeoutMs, this.logger, 'socket.io Redis subscriber');
+  }
+
+  override async close(server: Server): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await super.close(server);
+  }
+}
+
+const adapters = new WeakMap<INestApplication, RedisAwareIoAdapter>();
+
+export function useSocketAdapter(app: INestApplication): void {
+  const adapter = new RedisAwareIoAdapter(app, app.get(RedisService), app.get(AppConfig));
+  adapters.set(app, adapter);
+  app.useWebSocketAdapter(adapter);
+}
+
+/** The adapter installed on an app (tests reach the subscriber heartbeat through it). */
+export function socketAdapterOf(app: INestApplication): RedisAwareIoAdapter | undefined {
+  return adapters.get(app);
+}

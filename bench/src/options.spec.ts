@@ -1,0 +1,36 @@
+import { parseArgs, parseDuration } from './options';
+
+describe('command-line options', () => {
+  it('parses durations', () => {
+    expect(parseDuration('10s')).toBe(10_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('2m')).toBe(120_000);
+    expect(parseDuration('3')).toBe(3000);
+    expect(() => parseDuration('soon')).toThrow();
+  });
+
+  it('applies scenario defaults and overrides', () => {
+    const o = parseArgs(['direct', '--rate', '2000', '--duration=5s', '--targets', 'B,project', '--no-pin', '--server-env', 'A=b=c']);
+    expect(o.scenario).toBe('direct');
+    expect(o.rate).toBe(2000);
+    expect(o.durationMs).toBe(5000);
+    expect(o.targets).toEqual(['B', 'project']);
+    expect(o.pin).toBe(false);
+    expect(o.serverEnv).toEqual({ A: 'b=c' });
+    expect(parseArgs(['calibrate']).targets).toEqual(['noop']);
+    expect(parseArgs(['idle']).connections).toBe(5000);
+    expect(parseArgs(['direct']).client).toBe('lean');
+    expect(parseArgs(['direct', '--client', 'socket.io']).client).toBe('socket.io');
+    expect(() => parseArgs(['direct', '--client', 'other'])).toThrow(/--client/);
+  });
+
+  it('refuses unknown or unbounded input', () => {
+    expect(() => parseArgs(['nope'])).toThrow(/first argument/);
+    expect(() => parseArgs(['direct', '--bogus', '1'])).toThrow(/unknown option/);
+    expect(() => parseArgs(['direct', '--targets', 'C'])).toThrow(/unknown target/);
+    expect(() => parseArgs(['direct', '--duration', '1h'])).toThrow();
+    expect(() => parseArgs(['direct', '--duration', '20m'])).toThrow(/capped/);
+    expect(() => parseArgs(['direct', '--rate'])).toThrow(/needs a value/);
+    expect(() => parseArgs(['direct', '--warmup', '10s', '--duration', '5s'])).toThrow(/warmup/);
+  });
+});

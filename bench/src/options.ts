@@ -1,0 +1,172 @@
+import type { Target } from './lib/report';
+
+export type Scenario = 'calibrate' | 'direct' | 'group' | 'idle' | 'history';
+export const SCENARIOS: Scenario[] = ['calibrate', 'direct', 'group', 'idle', 'history'];
+
+export interface Options {
+  scenario: Scenario;
+  targets: Target[];
+  rounds: number;
+  durationMs: number;
+  warmupMs: number;
+  drainMs: number;
+  /** Pause between connecting and the first send, so connection work (presence, room joins) is done. */
+  settleMs: number;
+  workers: number;
+  connectRate: number;
+  rate: number;
+  pairs: number;
+  groups: number;
+  groupSize: number;
+  connections: number;
+  senders: number;
+  churn: number;
+  conversations: number;
+  fillPerConversation: number;
+  fillRate: number;
+  readRate: number;
+  hot: number;
+  limit: number;
+  pings: number;
+  /** Pin the server to core 0 and everything else to core 1 (needs taskset). */
+  pin: boolean;
+  cpuProf: boolean;
+  build: boolean;
+  /** Discard a run whose generator processes used more than this much of their core, in percent. */
+  maxGenCpu: number;
+  /** ...or whose schedule lag p99 (actual send time minus intended) exceeded this, in ms. */
+  maxLagMs: number;
+  serverEnv: Record<string, string>;
+  label: string;
+  /** Diagnostic: send without client_msg_id (no end-to-end latency then). */
+  noClientMsgId: boolean;
+  /** Generator socket client: socket.io-client, or the lean one (same wire format, less CPU per message). */
+  client: 'socket.io' | 'lean';
+}
+
+/** Per-scenario defaults: short, bounded runs that finish on their own. */
+const DEFAULTS: Record<Scenario, Partial<Options>> = {
+  calibrate: { targets: ['noop'], rate: 20_000, durationMs: 5_000, warmupMs: 1_000, pairs: 250 },
+  direct: { rate: 10_000, pairs: 500 },
+  group: { rate: 200, groups: 4, groupSize: 50 },
+  idle: { rate: 20, connections: 5_000, senders: 20, churn: 50, connectRate: 1_000, groupSize: 20 },
+  history: { rate: 0, conversations: 1_000, fillPerConversation: 60, fillRate: 3_000, readRate: 1_000, hot: 50 },
+};
+
+const BASE: Omit<Options, 'scenario'> = {
+  targets: ['B', 'B+db', 'project'],
+  rounds: 2,
+  durationMs: 10_000,
+  warmupMs: 2_000,
+  drainMs: 5_000,
+  settleMs: 3_000,
+  workers: 1,
+  connectRate: 500,
+  rate: 1_000,
+  pairs: 500,
+  groups: 4,
+  groupSize: 50,
+  connections: 5_000,
+  senders: 20,
+  churn: 50,
+  conversations: 1_000,
+  fillPerConversation: 60,
+  fillRate: 3_000,
+  readRate: 1_000,
+  hot: 50,
+  limit: 50,
+  pings: 2_000,
+  pin: true,
+  cpuProf: false,
+  build: false,
+  maxGenCpu: 90,
+  maxLagMs: 20,
+  serverEnv: {},
+  label: '',
+  noClientMsgId: false,
+  // socket.io-client costs ~2x the CPU per message and cannot drive 2x the target from one core.
+  client: 'lean',
+};
+
+/** "10s", "1500ms", "2m" or a bare number of seconds, in milliseconds. */
+export function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m) throw new Error(`not a duration: ${v}`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+}
+
+const NUMERIC: Record<string, keyof Options> = {
+  rounds: 'rounds',
+  workers: 'workers',
+  'connect-rate': 'connectRate',
+  rate: 'rate',
+  pairs: 'pairs',
+  groups: 'groups',
+  'group-size': 'groupSize',
+  connections: 'connections',
+  senders: 'senders',
+  churn: 'churn',
+  conversations: 'conversations',
+  'fill-per-conversation': 'fillPerConversation',
+  'fill-rate': 'fillRate',
+  'read-rate': 'readRate',
+  hot: 'hot',
+  limit: 'limit',
+  pings: 'pings',
+  'max-gen-cpu': 'maxGenCpu',
+  'max-lag-ms': 'maxLagMs',
+};
+const DURATIONS: Record<string, keyof Options> = { duration: 'durationMs', warmup: 'warmupMs', drain: 'drainMs', settle: 'settleMs' };
+const TARGETS: Target[] = ['noop', 'B', 'B+db', 'project'];
+
+/** Upper bounds that keep every run bounded in time and size. */
+const LIMITS = { durationMs: 600_000, rounds: 20, workers: 8, connections: 20_000, rate: 200_000 };
+
+export function parseArgs(argv: string[]): Options {
+  const [scenario, ...rest] = argv;
+  if (!scenario || !SCENARIOS.includes(scenario as Scenario)) throw new Error(`first argument must be one of ${SCENARIOS.join(', ')}`);
+  const o: Options = { ...BASE, ...DEFAULTS[scenario as Scenario], scenario: scenario as Scenario, serverEnv: {} } as Options;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
+    const [rawKey, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const flag = (name: string) => rawKey === name;
+    if (flag('no-pin')) o.pin = false;
+    else if (flag('cpu-prof')) o.cpuProf = true;
+    else if (flag('build')) o.build = true;
+    else if (flag('no-client-msg-id')) o.noClientMsgId = true;
+    else {
+      const value = inline ?? rest[++i];
+      if (value === undefined) throw new Error(`--${rawKey} needs a value`);
+      if (NUMERIC[rawKey]) {
+        const n = Number(value);
+        if (!Number.isFinite(n) || n < 0) throw new Error(`--${rawKey} must be a non-negative number`);
+        (o as any)[NUMERIC[rawKey]] = n;
+      } else if (DURATIONS[rawKey]) (o as any)[DURATIONS[rawKey]] = parseDuration(value);
+      else if (rawKey === 'targets') {
+        const list = value.split(',').map((t) => t.trim()) as Target[];
+        const bad = list.filter((t) => !TARGETS.includes(t));
+        if (bad.length) throw new Error(`unknown target(s) ${bad.join(', ')}; choose from ${TARGETS.join(', ')}`);
+        o.targets = list;
+      } else if (rawKey === 'server-env') {
+        const [k, v] = value.split(/=(.*)/s, 2);
+        if (!k || v === undefined) throw new Error('--server-env takes KEY=VALUE');
+        o.serverEnv[k] = v;
+      } else if (rawKey === 'label') o.label = value;
+      else if (rawKey === 'client') {
+        if (value !== 'socket.io' && value !== 'lean') throw new Error('--client must be socket.io or lean');
+        o.client = value;
+      }
+      else throw new Error(`unknown option --${rawKey}`);
+    }
+  }
+  if (o.durationMs > LIMITS.durationMs) throw new Error(`--duration is capped at ${LIMITS.durationMs / 1000} s`);
+  if (o.rounds < 1 || o.rounds > LIMITS.rounds) throw new Error(`--rounds must be 1..${LIMITS.rounds}`);
+  if (o.workers < 1 || o.workers > LIMITS.workers) throw new Error(`--workers must be 1..${LIMITS.workers}`);
+  if (o.connections > LIMITS.connections) throw new Error(`--connections is capped at ${LIMITS.connections}`);
+  if (o.rate > LIMITS.rate) throw new Error(`--rate is capped at ${LIMITS.rate}`);
+  if (o.warmupMs >= o.durationMs && o.scenario !== 'history') throw new Error('--warmup must be shorter than --duration');
+  if (o.groupSize < 2) throw new Error('--group-size must be at least 2');
+  return o;
+}

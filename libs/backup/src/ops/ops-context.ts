@@ -1,0 +1,97 @@
+import { ConsoleLogger, INestApplicationContext, LogLevel, Type } from '@nestjs/common';
+
+/** Nest logs of a CLI run go to stderr: stdout carries only the command's output (--json). */
+class StderrLogger extends ConsoleLogger {
+  protected override printMessages(messages: unknown[], context?: string, logLevel?: LogLevel): void {
+    super.printMessages(messages, context, logLevel, 'stderr');
+  }
+}
+import { NestFactory } from '@nestjs/core';
+import { getConnectionToken } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import { mongo } from 'mongoose';
+import { AppConfig, loadConfig } from '@chat/config';
+import { BackupService } from '../backup.service';
+import { S3ObjectStore } from '../object-store';
+import { tenantScopeFromConnection } from '../tenant-scope';
+import { startFerretDb } from '@chat/dev-services';
+import { join } from 'node:path';
+
+/**
+ * What a command runs against. Outside production an unset MONGODB_URI means the embedded FerretDB
+ * of DATA_DIR (reused when the dev server already runs it), exactly like `npm start`.
+ */
+export class OpsContext {
+  private client?: mongo.MongoClient;
+  private app?: INestApplicationContext;
+  private stopEmbedded?: () => Promise<void>;
+  config!: AppConfig;
+
+  async init(): Promise<void> {
+    if (!process.env.MONGODB_URI && process.env.NODE_ENV !== 'production') {
+      const dataDir = process.env.DATA_DIR || './data';
+      const f = await startFerretDb({ dataDir: join(dataDir, 'ferretdb'), log: (l) => process.stderr.write(`[embedded] ${l}\n`) });
+      process.env.MONGODB_URI = f.uri;
+      this.stopEmbedded = f.stop;
+    }
+    // Commands build indexes themselves (with progress) and must not start background jobs.
+    process.env.MONGODB_AUTO_INDEX = 'false';
+    process.env.RETENTION_INTERVAL_SECONDS = '0';
+    process.env.USAGE_ROLLUP_INTERVAL_SECONDS = '0';
+    this.config = loadConfig();
+  }
+
+  get dbName(): string {
+    return this.config.MONGODB_DB;
+  }
+
+  /** tenant -> dedicated database, from TENANT_DEDICATED_DATABASES. */
+  get dedicated(): Map<string, string> {
+    const map = new Map<string, string>();
+    for (const pair of (this.config.TENANT_DEDICATED_DATABASES ?? '').split(',').filter(Boolean)) {
+      const [t, db] = pair.split('=');
+      map.set(t.trim(), db.trim());
+    }
+    return map;
+  }
+
+  /** A plain driver connection: enough for commands that need no models (fast start). */
+  async mongo(): Promise<mongo.MongoClient> {
+    if (this.app) return this.connection().getClient() as unknown as mongo.MongoClient;
+    if (!this.client) this.client = await mongo.MongoClient.connect(this.config.MONGODB_URI!, { serverSelectionTimeoutMS: 10_000 });
+    return this.client;
+  }
+
+  async db(): Promise<mongo.Db> {
+    return (await this.mongo()).db(this.dbName);
+  }
+
+  /**
+   * The whole platform (every app module) as a Nest application context without HTTP: every Mongoose
+   * model of every feature is registered, so setup, erase and export cover new collections by themselves.
+   */
+  constructor(private readonly rootModule: () => Promise<Type<unknown>>) {}
+
+  async nest(): Promise<INestApplicationContext> {
+    if (!this.app) this.app = await NestFactory.createApplicationContext(await this.rootModule(), { logger: new StderrLogger('cli', { logLevels: ['error', 'warn'] }) });
+    return this.app;
+  }
+
+  connection(): Connection {
+    if (!this.app) throw new Error('nest() first');
+    return this.app.get<Connection>(getConnectionToken());
+  }
+
+  async backupService(opts: { withModels: boolean }): Promise<{ service: BackupService; close: () => void }> {
+    const rules = opts.withModels ? tenantScopeFromConnection((await this.nest(), this.connection())) : [];
+    const objects = this.config.S3_ENDPOINT ? new S3ObjectStore(this.config) : undefined;
+    const service = new BackupService({ client: await this.mongo(), mainDb: this.dbName, dedicated: this.dedicated, rules, objects });
+    return { service, close: () => objects?.destroy() };
+  }
+
+  async close(): Promise<void> {
+    await this.app?.close().catch(() => undefined);
+    await this.client?.close().catch(() => undefined);
+    await this.stopEmbedded?.();
+  }
+}

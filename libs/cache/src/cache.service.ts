@@ -1,0 +1,302 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Counter, Gauge, register } from 'prom-client';
+import { AppConfig } from '@chat/config';
+import { counter } from '@chat/metrics';
+import { RedisService } from '@chat/redis';
+import { TenantContext } from '@chat/tenancy';
+
+/** One in-process entry: the JSON text (so callers never share mutable objects) and its expiry. */
+interface MemoryEntry {
+  json: string;
+  expiresAt: number;
+}
+
+// Store the value only if nobody invalidated the key since the loader started (see getOrLoad).
+const SET_IF_GENERATION = `
+local current = redis.call('GET', KEYS[2])
+if (current or '') == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0`;
+
+/** Generations outlive any value, so a slow loader that started before an invalidation is always caught. */
+const GENERATION_TTL_SECONDS = 86_400;
+
+function hitRatioGauge(read: () => number): Gauge<string> {
+  const name = 'chat_cache_hit_ratio';
+  const existing = register.getSingleMetric(name) as Gauge<string> | undefined;
+  if (existing) return existing;
+  return new Gauge({
+    name,
+    help: 'Cache hits / (hits + misses) since the process started',
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+/**
+ * Cache-aside for hot reads (membership checks, user profiles, conversation metadata), in Redis or,
+ * when RedisService runs in memory mode, in process. Keys are always tenant-scoped
+ * (`<prefix>cache:<tenantId>:<parts...>`) and always carry a TTL.
+ *
+ * Invalidation is race-free: every key has a generation counter; `del` bumps it after the database
+ * write, and a loader's result is stored only if the generation it saw before loading is unchanged.
+ * So a reader that loaded the old state just before a write can never put it back after the delete.
+ */
+@Injectable()
+export class CacheService {
+  private readonly logger = new Logger('Cache');
+  private readonly requests: Counter<string>;
+  private hits = 0;
+  private misses = 0;
+  private readonly memory = new Map<string, MemoryEntry>();
+  private readonly memoryGenerations = new Map<string, number>();
+  /** Bumped when memoryGenerations is cleared, so a loader that started before can never store. */
+  private memoryEpoch = 0;
+  private readonly memoryMaxEntries = 50_000;
+  /**
+   * Loads in flight, by key and the generation they started under: a burst of misses on one key (a
+   * cold start under load) runs the loader once. A caller that saw a newer generation (a write
+   * happened since) never joins an older load, so reads after a write still see the write.
+   */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly redis: RedisService,
+    private readonly config: AppConfig,
+  ) {
+    this.requests = counter('chat_cache_requests_total', 'Cache lookups by result', ['result']);
+    hitRatioGauge(() => CacheService.ratio());
+    CacheService.instances.add(this);
+  }
+
+  // Several apps (and test apps) may live in one process; the gauge reports all of them together.
+  private static readonly instances = new Set<CacheService>();
+  private static ratio(): number {
+    let h = 0;
+    let m = 0;
+    for (const i of CacheService.instances) {
+      h += i.hits;
+      m += i.misses;
+    }
+    return h + m === 0 ? 0 : h / (h + m);
+  }
+
+  /** Default TTL for callers that have no better idea (CACHE_TTL_SECONDS). */
+  get defaultTtlSeconds(): number {
+    return this.config.CACHE_TTL_SECONDS;
+  }
+
+  /** Hits / (hits + misses) of this instance since start (0 when nothing was asked yet). */
+  hitRate(): number {
+    return this.hits + this.misses === 0 ? 0 : this.hits / (this.hits + this.misses);
+  }
+
+  stats(): { hits: number; misses: number; hitRate: number } {
+    return { hits: this.hits, misses: this.misses, hitRate: this.hitRate() };
+  }
+
+  private fullKey(key: string[]): { value: string; generation: string } {
+    if (!key.length) throw new Error('cache key must not be empty');
+    const tenantId = TenantContext.requireTenantId('cache');
+    const value = this.redis.key('cache', tenantId, ...key);
+    return { value, generation: `${value}:gen` };
+  }
+
+  private hit(): void {
+    this.hits++;
+    this.requests.inc({ result: 'hit' });
+  }
+
+  private miss(): void {
+    this.misses++;
+    this.requests.inc({ result: 'miss' });
+  }
+
+  /**
+   * Returns the cached value, or runs the loader, caches what it returns (null included: a cached
+   * "absent" is invalidated by the same writes) and returns it. Values must be JSON-serialisable.
+   * A Redis failure degrades to calling the loader: the cache never makes a request fail.
+   */
+  async getOrLoad<T>(key: string[], ttlSeconds: number, loader: () => Promise<T>): Promise<T> {
+    const k = this.fullKey(key);
+    const ttl = Math.max(1, Math.floor(ttlSeconds));
+    if (!this.redis.client) return this.memoryGetOrLoad(k, ttl, loader);
+
+    let generation: string;
+    try {
+      const [cached, gen] = await this.redis.client.mget(k.value, k.generation);
+      if (cached !== null) {
+        this.hit();
+        return JSON.parse(cached) as T;
+      }
+      generation = gen ?? '';
+    } catch (err) {
+      this.logger.warn(`cache read failed, loading directly: ${(err as Error).message}`);
+      this.miss();
+      return loader();
+    }
+    this.miss();
+    const client = this.redis.client;
+    return this.singleFlight(`${k.value}|${generation}`, async () => {
+      const value = await loader();
+      if (value !== undefined) {
+        try {
+          await client.eval(SET_IF_GENERATION, 2, k.value, k.generation, generation, JSON.stringify(value), String(ttl));
+        } catch (err) {
+          this.logger.warn(`cache write failed: ${(err as Error).message}`);
+        }
+      }
+      return value;
+    });
+  }
+
+  /**
+   * Runs `load` once for concurrent callers of the same flight key. The leader gets the loaded value;
+   * followers get a copy made from its JSON taken when the load finished, like a cache hit would.
+   */
+  private async singleFlight<T>(flightKey: string, load: () => Promise<T>): Promise<T> {
+    const joined = this.inFlight.get(flightKey) as Promise<{ value: T; json: string | undefined }> | undefined;
+    if (joined) {
+      const { json } = await joined;
+      return (json === undefined ? undefined : JSON.parse(json)) as T;
+    }
+    const flight = load().then((value) => ({ value, json: value === undefined ? undefined : JSON.stringify(value) }));
+    this.inFlight.set(flightKey, flight);
+    try {
+      return (await flight).value;
+    } finally {
+      this.inFlight.delete(flightKey);
+    }
+  }
+
+  /**
+   * getOrLoad for many keys at once: one Redis round trip for the values (a send checks every member's
+   * keys: 50 lookups each a round trip made fan-out CPU-bound), and one `loadMissing` call for all the
+   * misses, which returns their values in the order asked. Same generation rule as getOrLoad.
+   */
+  async getOrLoadMany<T>(keys: string[][], ttlSeconds: number, loadMissing: (missing: number[]) => Promise<T[]>): Promise<T[]> {
+    if (!keys.length) return [];
+    const ks = keys.map((key) => this.fullKey(key));
+    const ttl = Math.max(1, Math.floor(ttlSeconds));
+    const client = this.redis.client;
+    if (!client) {
+      // In process: no round trips to save; each key keeps getOrLoad's single-flight and generations.
+      const out = new Array<T>(keys.length);
+      const missing: number[] = [];
+      const now = Date.now();
+      ks.forEach((k, i) => {
+        const e = this.memory.get(k.value);
+        if (e && e.expiresAt > now) {
+          this.hit();
+          out[i] = JSON.parse(e.json) as T;
+        } else missing.push(i);
+      });
+      if (missing.length) {
+        const loaded = loadMissing(missing);
+        await Promise.all(missing.map((i, j) => this.memoryGetOrLoad(ks[i]!, ttl, async () => (await loaded)[j]!).then((v) => (out[i] = v))));
+      }
+      return out;
+    }
+    let raw: Array<string | null>;
+    try {
+      raw = await client.mget(...ks.flatMap((k) => [k.value, k.generation]));
+    } catch (err) {
+      this.logger.warn(`cache read failed, loading directly: ${(err as Error).message}`);
+      ks.forEach(() => this.miss());
+      return loadMissing(ks.map((_, i) => i));
+    }
+    const out = new Array<T>(keys.length);
+    const missing: number[] = [];
+    ks.forEach((_, i) => {
+      const cached = raw[2 * i];
+      if (cached !== null && cached !== undefined) {
+        this.hit();
+        out[i] = JSON.parse(cached) as T;
+      } else {
+        this.miss();
+        missing.push(i);
+      }
+    });
+    if (!missing.length) return out;
+    const values = await loadMissing(missing);
+    const pipeline = client.pipeline();
+    missing.forEach((i, j) => {
+      out[i] = values[j]!;
+      if (values[j] !== undefined) pipeline.eval(SET_IF_GENERATION, 2, ks[i]!.value, ks[i]!.generation, raw[2 * i + 1] ?? '', JSON.stringify(values[j]), String(ttl));
+    });
+    try {
+      await pipeline.exec();
+    } catch (err) {
+      this.logger.warn(`cache write failed: ${(err as Error).message}`);
+    }
+    return out;
+  }
+
+  /** Invalidates keys after a write. Call it after the database write is acknowledged. */
+  async del(...keys: string[][]): Promise<void> {
+    if (!keys.length) return;
+    const full = keys.map((key) => this.fullKey(key));
+    if (!this.redis.client) {
+      if (this.memoryGenerations.size > this.memoryMaxEntries) {
+        this.memoryGenerations.clear();
+        this.memoryEpoch++;
+      }
+      for (const k of full) {
+        this.memory.delete(k.value);
+        this.memoryGenerations.set(k.generation, (this.memoryGenerations.get(k.generation) ?? 0) + 1);
+      }
+      return;
+    }
+    const multi = this.redis.client.multi();
+    for (const k of full) {
+      multi.incr(k.generation);
+      multi.expire(k.generation, GENERATION_TTL_SECONDS);
+      multi.del(k.value);
+    }
+    try {
+      const res = await multi.exec();
+      const failed = res?.find(([e]) => e);
+      if (failed) throw failed[0];
+    } catch (err) {
+      // The write already happened; the TTL bounds how long a stale entry can live.
+      this.logger.error(`cache invalidation failed (stale for at most the TTL): ${(err as Error).message}`);
+    }
+  }
+
+  private async memoryGetOrLoad<T>(k: { value: string; generation: string }, ttl: number, loader: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    const entry = this.memory.get(k.value);
+    if (entry && entry.expiresAt > now) {
+      this.hit();
+      return JSON.parse(entry.json) as T;
+    }
+    if (entry) this.memory.delete(k.value);
+    this.miss();
+    const generationOf = () => `${this.memoryEpoch}:${this.memoryGenerations.get(k.generation) ?? 0}`;
+    const generation = generationOf();
+    return this.singleFlight(`${k.value}|${generation}`, async () => {
+      const value = await loader();
+      if (value !== undefined && generationOf() === generation) {
+        if (this.memory.size >= this.memoryMaxEntries) this.evictMemory();
+        this.memory.set(k.value, { json: JSON.stringify(value), expiresAt: Date.now() + ttl * 1000 });
+      }
+      return value;
+    });
+  }
+
+  /** Drops expired entries, then the oldest inserted ones, to stay under the bound. */
+  private evictMemory(): void {
+    const now = Date.now();
+    for (const [key, e] of this.memory) if (e.expiresAt <= now) this.memory.delete(key);
+    const excess = this.memory.size - Math.floor(this.memoryMaxEntries * 0.9);
+    if (excess <= 0) return;
+    let n = 0;
+    for (const key of this.memory.keys()) {
+      if (n++ >= excess) break;
+      this.memory.delete(key);
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export * from './cache.service';
+export * from './cache.module';

@@ -1,0 +1,110 @@
+import { Schema } from 'mongoose';
+import { tenantGuardPlugin } from '@chat/tenancy';
+
+export const CONVERSATION_MODEL = 'Conversation';
+
+export const CONVERSATION_TYPES = ['direct', 'group', 'channel'] as const;
+export type ConversationType = (typeof CONVERSATION_TYPES)[number];
+
+export const PARTICIPANT_ROLES = ['owner', 'admin', 'member'] as const;
+export type ParticipantRole = (typeof PARTICIPANT_ROLES)[number];
+
+export interface ParticipantDoc {
+  user_id: string;
+  role: ParticipantRole;
+  joined_at: Date;
+  /** last_seq when the user joined: messages up to it were not addressed to them. */
+  joined_seq: number;
+  last_read_seq: number;
+  last_delivered_seq: number;
+  settings: { muted: boolean; pinned: boolean };
+}
+
+export interface LastMessageDoc {
+  /** Ciphertext preview chosen by the sender's client (the server never sees plaintext). */
+  content_preview: string | null;
+  sender_id: string;
+  sent_at: Date;
+  seq: number;
+  message_id: string;
+}
+
+export interface ConversationDoc {
+  tenant_id: string;
+  type: ConversationType;
+  /** direct: JSON of the two sorted external ids (one conversation per pair); others: `id:<_id>` (unique filler: FerretDB has no partial indexes). */
+  direct_key: string;
+  participants: ParticipantDoc[];
+  metadata: { name: string | null; avatar: string | null; description: string | null };
+  /** Highest message seq handed out (reserveSeqs). Unread for a participant = last_seq - last_read_seq. */
+  last_seq: number;
+  last_message: LastMessageDoc | null;
+  /**
+   * Bumped by every write to `participants`: membership changes are compare-and-set on it (FerretDB v1
+   * has no positional `$` update, `$elemMatch` or partial `$pull`), per-participant updates address
+   * `participants.<i>` guarded by `participants.<i>.user_id`.
+   */
+  participants_version: number;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const ParticipantSchema = new Schema<ParticipantDoc>(
+  {
+    user_id: { type: String, required: true },
+    role: { type: String, enum: PARTICIPANT_ROLES, required: true },
+    joined_at: { type: Date, required: true },
+    joined_seq: { type: Number, default: 0 },
+    last_read_seq: { type: Number, default: 0 },
+    last_delivered_seq: { type: Number, default: 0 },
+    settings: {
+      muted: { type: Boolean, default: false },
+      pinned: { type: Boolean, default: false },
+    },
+  },
+  { _id: false },
+);
+
+const LastMessageSchema = new Schema<LastMessageDoc>(
+  {
+    content_preview: { type: String, default: null },
+    sender_id: { type: String, required: true },
+    sent_at: { type: Date, required: true },
+    seq: { type: Number, required: true },
+    message_id: { type: String, required: true },
+  },
+  { _id: false },
+);
+
+export const ConversationSchema = new Schema<ConversationDoc>(
+  {
+    tenant_id: { type: String, required: true },
+    type: { type: String, enum: CONVERSATION_TYPES, required: true },
+    direct_key: { type: String, required: true },
+    participants: { type: [ParticipantSchema], default: [] },
+    metadata: {
+      name: { type: String, default: null },
+      avatar: { type: String, default: null },
+      description: { type: String, default: null },
+    },
+    last_seq: { type: Number, default: 0 },
+    last_message: { type: LastMessageSchema, default: null },
+    participants_version: { type: Number, default: 0 },
+    created_by: { type: String, default: null },
+    created_at: { type: Date, required: true },
+    updated_at: { type: Date, required: true },
+  },
+  { collection: 'conversations', versionKey: false, minimize: false, strict: true },
+);
+
+// "My conversations, newest activity first": equality on the member, then the cursor order.
+ConversationSchema.index({ tenant_id: 1, 'participants.user_id': 1, updated_at: -1, _id: -1 });
+ConversationSchema.index({ tenant_id: 1, direct_key: 1 }, { unique: true });
+// Channel directory (any user may join a channel).
+ConversationSchema.index({ tenant_id: 1, type: 1, updated_at: -1, _id: -1 });
+ConversationSchema.plugin(tenantGuardPlugin);
+
+export function directKeyFor(a: string, b: string): string {
+  return JSON.stringify([a, b].sort());
+}

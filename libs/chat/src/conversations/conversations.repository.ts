@@ -1,0 +1,296 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Types } from 'mongoose';
+import type { FilterQuery, Model, UpdateQuery } from 'mongoose';
+import { TenantConnectionResolver, TenantRepository, WithId } from '@chat/tenancy';
+import { DocumentWriteLock, isDuplicateKeyError } from '@chat/database';
+import { CONVERSATION_MODEL, ConversationDoc, ConversationType, LastMessageDoc, ParticipantDoc } from './conversation.schema';
+
+export type ConversationRecord = WithId<ConversationDoc>;
+
+export interface ListCursor {
+  updatedAt: Date;
+  id: string;
+}
+
+const GUARDED_ATTEMPTS = 8;
+
+/**
+ * Conversations. The hot-path methods used by the messages write path (reserveSeqs, setLastMessage,
+ * markRead, markDelivered) are single-document atomic updates and never read-modify-write the
+ * participants array.
+ */
+@Injectable()
+export class ConversationsRepository extends TenantRepository<ConversationDoc> {
+  constructor(
+    @InjectModel(CONVERSATION_MODEL) model: Model<ConversationDoc>,
+    resolver: TenantConnectionResolver,
+    private readonly lock: DocumentWriteLock,
+  ) {
+    super(model, resolver);
+  }
+
+  /** Every update of a conversation goes through here: serialised on FerretDB (see DocumentWriteLock). */
+  private locked<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(`conversations:${this.tenant('lock')}`, conversationId, fn);
+  }
+
+  static isId(id: unknown): id is string {
+    return typeof id === 'string' && /^[0-9a-f]{24}$/i.test(id);
+  }
+
+  findConversation(id: string, projection?: Record<string, 0 | 1>): Promise<ConversationRecord | null> {
+    return this.findById(id, projection);
+  }
+
+  findDirect(directKey: string): Promise<ConversationRecord | null> {
+    return this.findOne({ direct_key: directKey, type: 'direct' });
+  }
+
+  /**
+   * Inserts a conversation. For a direct conversation a concurrent creator may win the unique
+   * {tenant_id, direct_key}: then the existing one is returned with created=false.
+   */
+  async create(input: {
+    type: ConversationType;
+    directKey?: string;
+    participants: ParticipantDoc[];
+    metadata: ConversationDoc['metadata'];
+    createdBy: string | null;
+  }): Promise<{ conversation: ConversationRecord; created: boolean }> {
+    const _id = new Types.ObjectId();
+    const now = new Date();
+    try {
+      const doc = await this.insertOne({
+        _id,
+        type: input.type,
+        direct_key: input.directKey ?? `id:${_id.toHexString()}`,
+        participants: input.participants,
+        metadata: input.metadata,
+        last_seq: 0,
+        last_message: null,
+        participants_version: 0,
+        created_by: input.createdBy,
+        created_at: now,
+        updated_at: now,
+      } as ConversationDoc & { _id: Types.ObjectId });
+      return { conversation: doc, created: true };
+    } catch (err) {
+      if (input.directKey && isDuplicateKeyError(err)) {
+        const existing = await this.findDirect(input.directKey);
+        if (existing) return { conversation: existing, created: false };
+      }
+      throw err;
+    }
+  }
+
+  /** A user's conversations, newest activity first, after the cursor (served by the participants index). */
+  listForUser(userId: string, opts: { after?: ListCursor; limit: number; type?: ConversationType }): Promise<ConversationRecord[]> {
+    const filter: FilterQuery<ConversationDoc> = { 'participants.user_id': userId };
+    if (opts.type) filter.type = opts.type;
+    if (opts.after) {
+      const id = new Types.ObjectId(opts.after.id);
+      filter.$or = [{ updated_at: { $lt: opts.after.updatedAt } }, { updated_at: opts.after.updatedAt, _id: { $lt: id } }];
+    }
+    return this.find(filter, { sort: { updated_at: -1, _id: -1 }, limit: opts.limit });
+  }
+
+  /** Channels of the tenant (the directory users pick channels to join from). */
+  listChannels(opts: { after?: ListCursor; limit: number }): Promise<ConversationRecord[]> {
+    const filter: FilterQuery<ConversationDoc> = { type: 'channel' };
+    if (opts.after) {
+      const id = new Types.ObjectId(opts.after.id);
+      filter.$or = [{ updated_at: { $lt: opts.after.updatedAt } }, { updated_at: opts.after.updatedAt, _id: { $lt: id } }];
+    }
+    return this.find(filter, { sort: { updated_at: -1, _id: -1 }, limit: opts.limit, projection: { participants: 0 } });
+  }
+
+  /** Ids of the conversations a user is in, in _id order (for cleanup when a user is deleted). */
+  async idsForUser(userId: string, opts: { afterId?: string; limit: number }): Promise<string[]> {
+    const filter: FilterQuery<ConversationDoc> = { 'participants.user_id': userId };
+    if (opts.afterId) filter._id = { $gt: new Types.ObjectId(opts.afterId) };
+    const docs = await this.find(filter, { sort: { _id: 1 }, limit: opts.limit, projection: { _id: 1 } });
+    return docs.map((d) => String(d._id));
+  }
+
+  /**
+   * The conversation ids of several users at once, in _id order per user, from one query reading at
+   * most `maxDocs` conversations. Null when that many matched (the answer may be cut: ask per user).
+   */
+  async idsForUsers(userIds: string[], maxDocs: number): Promise<Map<string, string[]> | null> {
+    const out = new Map<string, string[]>(userIds.map((u) => [u, []]));
+    if (!userIds.length) return out;
+    const docs = await this.find({ 'participants.user_id': { $in: userIds } }, { sort: { _id: 1 }, limit: maxDocs, projection: { 'participants.user_id': 1 } });
+    if (docs.length >= maxDocs) return null;
+    for (const d of docs) {
+      for (const p of d.participants ?? []) out.get(p.user_id)?.push(String(d._id));
+    }
+    return out;
+  }
+
+  /**
+   * Replaces the participants if nobody touched them since `version` was read (compare-and-set).
+   * False when the caller must re-read and retry.
+   */
+  async casParticipants(id: string, version: number, participants: ParticipantDoc[], touch = true): Promise<boolean> {
+    const update: UpdateQuery<ConversationDoc> = { $set: { participants }, $inc: { participants_version: 1 } };
+    if (touch) update.$max = { updated_at: new Date() };
+    const _id = new Types.ObjectId(id);
+    if (!this.lock.atomicUpdates) {
+      return this.lockedIf(id, (doc) => doc.participants_version === version, update, { participants_version: 1 });
+    }
+    const res = await this.locked(id, () => this.updateOne({ _id, participants_version: version }, update));
+    return res.matchedCount > 0;
+  }
+
+  async updateMetadata(id: string, metadata: Partial<ConversationDoc['metadata']>): Promise<boolean> {
+    const set: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(metadata)) if (v !== undefined) set[`metadata.${k}`] = v;
+    if (!Object.keys(set).length) return true;
+    const res = await this.locked(id, () =>
+      this.updateOne({ _id: new Types.ObjectId(id) }, { $set: set, $max: { updated_at: new Date() } } as UpdateQuery<ConversationDoc>),
+    );
+    return res.matchedCount > 0;
+  }
+
+  /**
+   * Atomically reserves `count` consecutive seqs; returns the first. One `$inc` of last_seq: gap-free
+   * as long as every reserved seq is written (the messages path writes a tombstone for a failed insert).
+   * Null when the conversation does not exist.
+   */
+  async reserveSeqs(conversationId: string, count: number): Promise<number | null> {
+    if (!ConversationsRepository.isId(conversationId)) return null;
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`reserveSeqs: count must be a positive integer, got ${count}`);
+    // Only last_seq comes back on MongoDB (the participants of a big channel are heavy); FerretDB v1
+    // rejects findAndModify with a projection (`fields`), so there the whole document comes back.
+    const projection = this.lock.atomicUpdates ? { last_seq: 1 } : undefined;
+    const doc = await this.locked(conversationId, () =>
+      this.findOneAndUpdate({ _id: new Types.ObjectId(conversationId) }, { $inc: { last_seq: count } }, { new: true, ...(projection ? { projection } : {}) }),
+    );
+    return doc ? doc.last_seq - count + 1 : null;
+  }
+
+  /**
+   * Moves last_message forward (only if `seq` is newer than the stored one) and the activity time
+   * (updated_at, the list order). Returns whether it moved.
+   */
+  async setLastMessage(conversationId: string, lastMessage: LastMessageDoc, sentAt: Date = lastMessage.sent_at): Promise<boolean> {
+    if (!ConversationsRepository.isId(conversationId)) return false;
+    const update = { $set: { last_message: lastMessage }, $max: { updated_at: sentAt } };
+    if (!this.lock.atomicUpdates) {
+      return this.lockedIf(conversationId, (doc) => !doc.last_message || doc.last_message.seq < lastMessage.seq, update, { last_message: 1 });
+    }
+    const res = await this.locked(conversationId, () =>
+      this.updateOne({ _id: new Types.ObjectId(conversationId), $or: [{ last_message: null }, { 'last_message.seq': { $lt: lastMessage.seq } }] }, update),
+    );
+    return res.modifiedCount > 0;
+  }
+
+  /**
+   * FerretDB: a conditional update is a scan there (only a bare {_id} filter is index-served), so
+   * under the document lock, which every conversation write holds, read by id, test, write by id.
+   */
+  private lockedIf(
+    id: string,
+    test: (doc: ConversationRecord) => boolean,
+    update: UpdateQuery<ConversationDoc>,
+    projection: Record<string, 1>,
+  ): Promise<boolean> {
+    return this.locked(id, async () => {
+      const doc = await this.findConversation(id, projection);
+      if (!doc || !test(doc)) return false;
+      return (await this.updateOne({ _id: doc._id }, update)).matchedCount > 0;
+    });
+  }
+
+  /**
+   * Applies a guarded update to one participant: `participants.<i>` addressed by position, guarded by
+   * `participants.<i>.user_id`, so a concurrent membership change that moved the entry makes the
+   * update miss and we re-read. `build` returns null when nothing needs writing for the current state.
+   */
+  private async updateParticipant(
+    conversationId: string,
+    userId: string,
+    build: (i: number, doc: ConversationRecord, p: ParticipantDoc) => { filter?: FilterQuery<ConversationDoc>; update: UpdateQuery<ConversationDoc> } | null,
+  ): Promise<{ doc: ConversationRecord; index: number; changed: boolean } | null> {
+    if (!ConversationsRepository.isId(conversationId)) return null;
+    if (!this.lock.atomicUpdates) {
+      // FerretDB: nobody else writes the document while we hold its lock, so no positional guard is needed.
+      return this.locked(conversationId, async () => {
+        const doc = await this.findConversation(conversationId);
+        const i = doc ? doc.participants.findIndex((p) => p.user_id === userId) : -1;
+        if (!doc || i < 0) return null;
+        const op = build(i, doc, doc.participants[i]);
+        if (!op) return { doc, index: i, changed: false };
+        await this.updateOne({ _id: doc._id }, { ...op.update, $inc: { participants_version: 1 } } as UpdateQuery<ConversationDoc>);
+        return { doc, index: i, changed: true };
+      });
+    }
+    for (let attempt = 0; attempt < GUARDED_ATTEMPTS; attempt++) {
+      const doc = await this.findConversation(conversationId);
+      if (!doc) return null;
+      const i = doc.participants.findIndex((p) => p.user_id === userId);
+      if (i < 0) return null;
+      const op = build(i, doc, doc.participants[i]);
+      if (!op) return { doc, index: i, changed: false };
+      const res = await this.locked(conversationId, () =>
+        this.updateOne(
+          { _id: doc._id, [`participants.${i}.user_id`]: userId, ...(op.filter ?? {}) } as FilterQuery<ConversationDoc>,
+          { ...op.update, $inc: { participants_version: 1 } } as UpdateQuery<ConversationDoc>,
+        ),
+      );
+      if (res.matchedCount > 0) return { doc, index: i, changed: true };
+      // Either the entry moved (re-read finds it) or a concurrent write already did it (build returns null).
+    }
+    throw new Error(`participant update on ${conversationId} kept conflicting`);
+  }
+
+  /**
+   * Moves a participant's read position forward to `seq` (capped at last_seq); reading implies
+   * delivery, so the delivered position follows. Returns the resulting positions, or null when the
+   * user is not a participant.
+   */
+  async markRead(conversationId: string, userId: string, seq: number): Promise<{ last_read_seq: number; last_delivered_seq: number; changed: boolean } | null> {
+    let target = 0;
+    const r = await this.updateParticipant(conversationId, userId, (i, doc, p) => {
+      target = Math.min(Math.max(0, Math.floor(seq)), doc.last_seq);
+      if ((p.last_read_seq ?? 0) >= target) return null;
+      return {
+        filter: { [`participants.${i}.last_read_seq`]: { $lt: target } },
+        update: { $set: { [`participants.${i}.last_read_seq`]: target }, $max: { [`participants.${i}.last_delivered_seq`]: target } },
+      };
+    });
+    if (!r) return null;
+    const p = r.doc.participants[r.index];
+    if (!r.changed) return { last_read_seq: p.last_read_seq ?? 0, last_delivered_seq: p.last_delivered_seq ?? 0, changed: false };
+    return { last_read_seq: target, last_delivered_seq: Math.max(target, p.last_delivered_seq ?? 0), changed: true };
+  }
+
+  /** Moves a participant's delivered position forward to `seq` (capped at last_seq). */
+  async markDelivered(conversationId: string, userId: string, seq: number): Promise<{ last_delivered_seq: number; changed: boolean } | null> {
+    let target = 0;
+    const r = await this.updateParticipant(conversationId, userId, (i, doc, p) => {
+      target = Math.min(Math.max(0, Math.floor(seq)), doc.last_seq);
+      if ((p.last_delivered_seq ?? 0) >= target) return null;
+      return {
+        filter: { [`participants.${i}.last_delivered_seq`]: { $lt: target } },
+        update: { $set: { [`participants.${i}.last_delivered_seq`]: target } },
+      };
+    });
+    if (!r) return null;
+    if (!r.changed) return { last_delivered_seq: r.doc.participants[r.index].last_delivered_seq ?? 0, changed: false };
+    return { last_delivered_seq: target, changed: true };
+  }
+
+  /** Per-participant settings (muted, pinned). Null when the user is not a participant. */
+  async updateParticipantSettings(conversationId: string, userId: string, settings: { muted?: boolean; pinned?: boolean }): Promise<ConversationRecord | null> {
+    const r = await this.updateParticipant(conversationId, userId, (i, _doc, p) => {
+      const set: Record<string, boolean> = {};
+      if (settings.muted !== undefined && settings.muted !== p.settings?.muted) set[`participants.${i}.settings.muted`] = settings.muted;
+      if (settings.pinned !== undefined && settings.pinned !== p.settings?.pinned) set[`participants.${i}.settings.pinned`] = settings.pinned;
+      return Object.keys(set).length ? { update: { $set: set } } : null;
+    });
+    if (!r) return null;
+    return r.changed ? this.findConversation(conversationId) : r.doc;
+  }
+}

@@ -1,0 +1,5 @@
+export * from './conversation.schema';
+export * from './conversation.views';
+export * from './conversations.repository';
+export * from './conversations.service';
+export * from './conversations.module';

@@ -1,0 +1,46 @@
+import { EventEmitter } from 'node:events';
+import { Injectable, Logger } from '@nestjs/common';
+import { TenantId } from '@chat/tenancy';
+
+/**
+ * Domain events raised by chat services after a write is durable. The realtime gateway listens and
+ * fans them out through socket.io (whose Redis adapter reaches every node), so a message sent over REST
+ * reaches sockets exactly like one sent over a socket. Payloads are what clients receive (ciphertext only).
+ */
+export interface ChatEventMap {
+  'message.created': { tenantId: TenantId; conversationId: string; message: Record<string, unknown> };
+  'message.updated': { tenantId: TenantId; conversationId: string; message: Record<string, unknown> };
+  'message.deleted': { tenantId: TenantId; conversationId: string; messageId: string; seq: number; deleted_at: string };
+  'reaction.added': { tenantId: TenantId; conversationId: string; messageId: string; user_id: string; emoji: string };
+  'reaction.removed': { tenantId: TenantId; conversationId: string; messageId: string; user_id: string; emoji: string };
+  'conversation.read': { tenantId: TenantId; conversationId: string; user_id: string; seq: number };
+  'message.delivered': { tenantId: TenantId; conversationId: string; user_id: string; seq: number };
+  'conversation.created': { tenantId: TenantId; conversationId: string; member_ids: string[]; conversation: Record<string, unknown> };
+  'conversation.updated': { tenantId: TenantId; conversationId: string; conversation: Record<string, unknown> };
+  'member.added': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string };
+  'member.removed': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string };
+  'user.updated': { tenantId: TenantId; user_id: string };
+}
+export type ChatEventName = keyof ChatEventMap;
+
+@Injectable()
+export class ChatEventBus {
+  private readonly logger = new Logger('ChatEventBus');
+  private readonly emitter = new EventEmitter().setMaxListeners(100);
+
+  emit<K extends ChatEventName>(name: K, payload: ChatEventMap[K]): void {
+    // A failing listener must never fail the write that already happened.
+    for (const l of this.emitter.listeners(name)) {
+      try {
+        (l as (p: ChatEventMap[K]) => void)(payload);
+      } catch (err) {
+        this.logger.error(`listener for ${name} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  on<K extends ChatEventName>(name: K, listener: (payload: ChatEventMap[K]) => void): () => void {
+    this.emitter.on(name, listener);
+    return () => this.emitter.off(name, listener);
+  }
+}

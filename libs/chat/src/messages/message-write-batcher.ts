@@ -1,0 +1,336 @@
+import { Logger } from '@nestjs/common';
+import { Types } from 'mongoose';
+import { AppError, ErrorCode } from '@chat/errors';
+import { counter, gauge, histogram } from '@chat/metrics';
+import { TenantContext, TenantId } from '@chat/tenancy';
+import { ClientMsgKey, messageIdFor } from './message-id';
+import type { MessageRecord } from './message.schema';
+import type { InsertOutcome, NewMessage } from './messages.repository';
+
+/** What the batcher needs from storage; every call runs inside TenantContext for the batch's tenant. */
+export interface MessageBatchStore {
+  /** One atomic $inc of the conversation's last_seq; returns the first seq of the reserved block. */
+  reserveSeqs(conversationId: string, count: number): Promise<number>;
+  insertBatch(docs: NewMessage[]): Promise<InsertOutcome[]>;
+  /** Messages already stored under these keys, looked up by their derived _id (fast everywhere). */
+  findByClientMsgIds(keys: ClientMsgKey[]): Promise<MessageRecord[]>;
+  /** The same by the key's fields (a scan on FerretDB): only after a duplicate-key error the fast lookup could not explain. */
+  findByClientMsgFields(keys: ClientMsgKey[]): Promise<MessageRecord[]>;
+  insertGap(conversationId: string, seq: number, senderId: string, now: Date): Promise<boolean>;
+}
+
+export interface MessageBatcherOptions {
+  /** How long a batch collects sends before it is written (0: only what arrived in the same tick). */
+  windowMs: number;
+  /** Largest batch; a full batch is written at once without waiting for the window. */
+  maxBatch: number;
+  /** Batches written at the same time (never two for the same conversation). */
+  concurrency: number;
+  /** Queued sends beyond which new sends are refused with 503 (back-pressure). */
+  queueMax: number;
+}
+
+const clientKeyOf = (k: ClientMsgKey) => `${k.conversation_id}\u0000${k.sender_id}\u0000${k.client_msg_id}`;
+
+/** A message ready to store, minus what the batcher assigns (_id, seq). */
+export type MessageDraft = Omit<NewMessage, '_id' | 'seq'>;
+
+export interface SendOutcome {
+  message: MessageRecord;
+  /** True when client_msg_id matched an earlier message: `message` is that original. */
+  duplicate: boolean;
+}
+
+/** Called once per conversation with the messages a batch stored, before their senders are answered. */
+export type CommitHook = (tenantId: TenantId, conversationId: string, committed: MessageRecord[]) => Promise<void>;
+
+interface Item {
+  tenantId: TenantId;
+  draft: MessageDraft;
+  /** The client chose client_msg_id, so it may be a retry: look for the original before reserving a seq. */
+  lookup: boolean;
+  resolve: (o: SendOutcome) => void;
+  reject: (e: unknown) => void;
+  seq?: number;
+  doc?: NewMessage;
+  outcome?: SendOutcome;
+  error?: unknown;
+}
+
+const queueDepth = gauge('chat_message_batch_queue_depth', 'Messages waiting in this process for the next group commit');
+const messagesIn = counter('chat_messages_in_total', 'Messages accepted by the write path', ['result']);
+const batchSize = histogram('chat_message_batch_size', 'Messages per group commit', [], [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
+const batchSeconds = histogram('chat_message_batch_write_seconds', 'Time to reserve seqs and store one batch');
+
+const convKey = (i: Item) => `${i.tenantId}\u0000${i.draft.conversation_id}`;
+const dedupeKey = (i: Item) => `${i.tenantId}\u0000${clientKeyOf(i.draft)}`;
+
+/**
+ * Group commit for messages. Sends are collected for `windowMs`; a batch then takes one `$inc` per
+ * conversation to reserve a block of seqs and one unordered bulk insert for all its messages, and
+ * answers each sender only after the write is acknowledged. Batches for different conversations run
+ * concurrently; a conversation is never in two batches at once, so seqs are stored in the order they
+ * were reserved on this node. A reserved seq whose message could not be stored (duplicate
+ * client_msg_id raced from another node, write failure) is filled with a gap tombstone.
+ */
+export class MessageWriteBatcher {
+  private readonly logger = new Logger('MessageWriteBatcher');
+  private queue: Item[] = [];
+  private readonly inFlight = new Set<string>();
+  private running = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
+  private closed = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly store: MessageBatchStore,
+    private readonly opts: MessageBatcherOptions,
+    private readonly onCommit: CommitHook,
+  ) {}
+
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  /** Throws 503 once draining: callers check before doing any work for a send. */
+  assertAccepting(): void {
+    if (this.closed) throw new AppError(ErrorCode.ServiceUnavailable, 'Shutting down: retry the send on another node');
+  }
+
+  submit(tenantId: TenantId, draft: MessageDraft, opts: { lookupExisting?: boolean } = {}): Promise<SendOutcome> {
+    try {
+      this.assertAccepting();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.queue.length >= this.opts.queueMax) {
+      messagesIn.inc({ result: 'overloaded' });
+      return Promise.reject(AppError.rateLimited(1, 'The message write queue is full: retry shortly', ErrorCode.ServiceUnavailable));
+    }
+    return new Promise<SendOutcome>((resolve, reject) => {
+      this.queue.push({ tenantId, draft, lookup: opts.lookupExisting ?? true, resolve, reject });
+      queueDepth.set(this.queue.length);
+      this.schedule();
+    });
+  }
+
+  /** Stops accepting sends and waits (bounded) for queued and running batches to finish. */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    this.closed = true;
+    if (this.queue.length === 0 && this.running === 0) return;
+    this.kick();
+    await Promise.race([
+      new Promise<void>((r) => this.idleWaiters.push(r)),
+      new Promise<void>((r) => setTimeout(r, timeoutMs).unref()),
+    ]);
+  }
+
+  private schedule(): void {
+    if (this.running >= this.opts.concurrency) return; // a finishing batch reschedules
+    if (this.queue.length >= this.opts.maxBatch || this.closed) return this.kick();
+    if (this.timer || this.immediate) return;
+    if (this.opts.windowMs <= 0) {
+      this.immediate = setImmediate(() => {
+        this.immediate = null;
+        this.startBatches();
+      });
+    } else {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.startBatches();
+      }, this.opts.windowMs);
+    }
+  }
+
+  private kick(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = null;
+    this.immediate = null;
+    this.startBatches();
+  }
+
+  private startBatches(): void {
+    while (this.running < this.opts.concurrency) {
+      const batch = this.take();
+      if (!batch.length) break;
+      this.running++;
+      const keys = new Set(batch.map(convKey));
+      keys.forEach((k) => this.inFlight.add(k));
+      void this.write(batch).finally(() => {
+        this.running--;
+        keys.forEach((k) => this.inFlight.delete(k));
+        queueDepth.set(this.queue.length);
+        if (this.queue.length) this.schedule();
+        else if (this.running === 0) this.idleWaiters.splice(0).forEach((r) => r());
+      });
+    }
+  }
+
+  /** Up to maxBatch queued items whose conversation is not being written by another batch. */
+  private take(): Item[] {
+    const batch: Item[] = [];
+    const rest: Item[] = [];
+    for (const item of this.queue) {
+      if (batch.length < this.opts.maxBatch && !this.inFlight.has(convKey(item))) batch.push(item);
+      else rest.push(item);
+    }
+    // Conversations that are in flight are skipped, so the same conversation never spans two batches at once.
+    this.queue = rest;
+    queueDepth.set(rest.length);
+    return batch;
+  }
+
+  private async write(batch: Item[]): Promise<void> {
+    const t0 = performance.now();
+    batchSize.observe(batch.length);
+    // A client_msg_id repeated inside one batch is written once; the repeats get the same message.
+    const leaders = new Map<string, Item>();
+    const followers: Array<[Item, Item]> = [];
+    for (const item of batch) {
+      const k = dedupeKey(item);
+      const leader = leaders.get(k);
+      if (leader) followers.push([item, leader]);
+      else leaders.set(k, item);
+    }
+    const byTenant = new Map<TenantId, Item[]>();
+    for (const item of leaders.values()) {
+      const list = byTenant.get(item.tenantId) ?? [];
+      list.push(item);
+      byTenant.set(item.tenantId, list);
+    }
+    await Promise.all(
+      [...byTenant].map(([tenantId, items]) =>
+        TenantContext.run({ tenantId, actor: { type: 'system', id: 'message-batcher' } }, () => this.writeTenant(tenantId, items)).catch((err) => {
+          for (const it of items) if (!it.outcome && !it.error) it.error = err;
+        }),
+      ),
+    );
+    batchSeconds.observe((performance.now() - t0) / 1000);
+    for (const item of leaders.values()) settle(item);
+    for (const [item, leader] of followers) {
+      if (leader.outcome) item.outcome = { message: leader.outcome.message, duplicate: true };
+      else item.error = leader.error;
+      settle(item);
+    }
+  }
+
+  private async writeTenant(tenantId: TenantId, all: Item[]): Promise<void> {
+    // Retries are answered from what is stored, with one query for the whole batch and no seq spent.
+    const candidates = all.filter((i) => i.lookup);
+    if (candidates.length) {
+      const stored = await this.store.findByClientMsgIds(candidates.map((i) => i.draft));
+      const byKey = new Map(stored.map((m) => [clientKeyOf(m), m]));
+      for (const i of candidates) {
+        const original = byKey.get(clientKeyOf(i.draft));
+        if (original) i.outcome = { message: original, duplicate: true };
+      }
+    }
+    const items = all.filter((i) => !i.outcome);
+    const byConv = groupBy(items, (i) => i.draft.conversation_id);
+    await Promise.all(
+      [...byConv].map(async ([conversationId, convItems]) => {
+        try {
+          const first = await this.store.reserveSeqs(conversationId, convItems.length);
+          convItems.forEach((it, i) => (it.seq = first + i));
+        } catch (err) {
+          for (const it of convItems) it.error = err;
+        }
+      }),
+    );
+    const writable = items.filter((it) => it.seq !== undefined);
+    if (!writable.length) return;
+    // A client-chosen client_msg_id fixes the _id, so a retry collides on _id and is found by it.
+    for (const it of writable) it.doc = { ...it.draft, _id: it.lookup ? messageIdFor(tenantId, it.draft) : new Types.ObjectId(), seq: it.seq! };
+    let outcomes: InsertOutcome[];
+    try {
+      outcomes = await this.store.insertBatch(writable.map((it) => it.doc!));
+    } catch (err) {
+      outcomes = writable.map(() => ({ ok: false as const, duplicateKey: false, error: err as Error }));
+    }
+    const duplicates: Item[] = [];
+    writable.forEach((it, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) it.outcome = { message: { ...it.doc!, tenant_id: tenantId }, duplicate: false };
+      else if (o.duplicateKey) duplicates.push(it);
+      else {
+        this.logger.error(`message insert failed (conversation ${it.draft.conversation_id}, seq ${it.seq}): ${o.error.message}`);
+        it.error = new AppError(ErrorCode.ServiceUnavailable, 'The message could not be stored: retry with the same client_msg_id');
+      }
+    });
+    if (duplicates.length) await this.resolveDuplicates(duplicates);
+
+    // Every reserved seq must end up holding a document, or readers would wait on a hole.
+    const now = new Date();
+    await Promise.all(
+      writable
+        .filter((it) => !it.outcome || it.outcome.duplicate)
+        .map((it) =>
+          this.store.insertGap(it.draft.conversation_id, it.seq!, it.draft.sender_id, now).catch((err) => {
+            this.logger.error(`could not fill seq ${it.seq} of conversation ${it.draft.conversation_id}: ${(err as Error).message}`);
+            return false;
+          }),
+        ),
+    );
+
+    const committed = groupBy(
+      writable.filter((it) => it.outcome && !it.outcome.duplicate),
+      (i) => i.draft.conversation_id,
+    );
+    await Promise.all(
+      [...committed].map(([conversationId, list]) =>
+        this.onCommit(tenantId, conversationId, list.map((it) => it.outcome!.message)).catch((err) => {
+          // The messages are durable; a failed follow-up (last_message, counters, events) must not fail the send.
+          this.logger.error(`post-commit for conversation ${conversationId} failed: ${(err as Error).message}`);
+        }),
+      ),
+    );
+  }
+
+  /** A duplicate-key failure: the same client_msg_id was stored by an earlier send (or another node). */
+  private async resolveDuplicates(items: Item[]): Promise<void> {
+    let originals: MessageRecord[] = [];
+    try {
+      originals = await this.store.findByClientMsgIds(items.map((i) => i.draft));
+      const found = new Set(originals.map(clientKeyOf));
+      const unexplained = items.filter((i) => !found.has(clientKeyOf(i.draft)));
+      // Messages stored before ids were derived from client_msg_id are only found by their fields.
+      if (unexplained.length) originals = originals.concat(await this.store.findByClientMsgFields(unexplained.map((i) => i.draft)));
+    } catch (err) {
+      this.logger.error(`duplicate lookup failed: ${(err as Error).message}`);
+    }
+    const byKey = new Map(originals.map((m) => [clientKeyOf(m), m]));
+    for (const it of items) {
+      const original = byKey.get(clientKeyOf(it.draft));
+      if (original && !original._id.equals(it.doc!._id)) {
+        it.outcome = { message: original, duplicate: true };
+      } else {
+        // The seq itself collided: the conversation counter is behind its messages (should never happen).
+        this.logger.error(`seq ${it.seq} of conversation ${it.draft.conversation_id} already taken`);
+        it.error = new AppError(ErrorCode.ServiceUnavailable, 'The message could not be stored: retry with the same client_msg_id');
+      }
+    }
+  }
+}
+
+function settle(item: Item): void {
+  if (item.outcome) {
+    messagesIn.inc({ result: item.outcome.duplicate ? 'duplicate' : 'stored' });
+    item.resolve(item.outcome);
+  } else {
+    messagesIn.inc({ result: 'failed' });
+    item.reject(item.error ?? new AppError(ErrorCode.Internal, 'Message not stored'));
+  }
+}
+
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = m.get(k);
+    if (list) list.push(it);
+    else m.set(k, [it]);
+  }
+  return m;
+}

@@ -1,0 +1,153 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBase64,
+  IsIn,
+  IsInt,
+  IsMongoId,
+  IsNotEmptyObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { MESSAGE_CONTENT_TYPES, MessageContentType } from './message.schema';
+
+const U32_MAX = 0xffffffff;
+/** Blind-index tokens: the SDK sends 32 hex chars; other encodings of a keyed hash are accepted too. */
+export const SEARCH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
+export const MAX_SEARCH_TOKENS_PER_MESSAGE = 512;
+export const MAX_MENTIONS = 100;
+
+export class WrappedKeyDto {
+  @ApiProperty() @IsString() @Length(1, 128) user_id!: string;
+  @ApiProperty() @IsString() @Length(1, 128) device_id!: string;
+  @ApiProperty() @IsInt() @Min(0) @Max(U32_MAX) key_version!: number;
+  @ApiProperty({ description: 'base64 wrapped content key' }) @IsString() @MaxLength(512) @IsBase64() wrapped_key!: string;
+}
+
+/** The E2E envelope from the SDK. Shape only: the server never decrypts or interprets it. */
+export class MessageContentDto {
+  @ApiProperty({ enum: MESSAGE_CONTENT_TYPES }) @IsIn(MESSAGE_CONTENT_TYPES) type!: MessageContentType;
+  @ApiProperty({ example: 'x25519-hkdf-xchacha20poly1305-v1' }) @IsString() @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/) algorithm!: string;
+  @ApiProperty() @IsString() @Length(1, 128) sender_device_id!: string;
+  @ApiProperty() @IsInt() @Min(0) @Max(U32_MAX) sender_key_version!: number;
+  @ApiProperty({ description: 'base64 X25519 ephemeral public key' }) @IsString() @MaxLength(256) @IsBase64() ephemeral_public_key!: string;
+  @ApiProperty({ description: 'base64(nonce || ciphertext || tag)' }) @IsString() @Length(1, 16 * 1024 * 1024) @IsBase64() encrypted_data!: string;
+  @ApiProperty({ type: [WrappedKeyDto], description: 'the content key wrapped for each recipient device; every member needs at least one' })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(10_000)
+  @ValidateNested({ each: true })
+  @Type(() => WrappedKeyDto)
+  encrypted_key!: WrappedKeyDto[];
+  @ApiPropertyOptional({ description: 'base64 Ed25519 signature' }) @IsOptional() @IsString() @MaxLength(256) @IsBase64() signature?: string;
+}
+
+class MessageBodyFields {
+  @ApiProperty({ type: MessageContentDto })
+  @IsNotEmptyObject()
+  @ValidateNested()
+  @Type(() => MessageContentDto)
+  content!: MessageContentDto;
+
+  @ApiPropertyOptional({ type: [String], description: 'blind-index tokens of the message words (see docs/search.md)' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_SEARCH_TOKENS_PER_MESSAGE)
+  @Matches(SEARCH_TOKEN_PATTERN, { each: true })
+  search_tokens?: string[];
+
+  @ApiPropertyOptional({ type: [String], description: 'external ids of mentioned members' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_MENTIONS)
+  @IsString({ each: true })
+  @Length(1, 128, { each: true })
+  mentions?: string[];
+
+  @ApiPropertyOptional({ description: 'encrypted preview for the conversation list (SDK encryptPreview), base64' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  @IsBase64()
+  preview?: string;
+}
+
+export class SendMessageDto extends MessageBodyFields {
+  @ApiPropertyOptional({ description: 'idempotency key, unique per sender: a retried send returns the original message' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^(?!gap:)[A-Za-z0-9_.:-]{1,64}$/, { message: 'client_msg_id must be 1-64 characters of A-Z a-z 0-9 _ . : - (not starting with gap:)' })
+  client_msg_id?: string;
+
+  @ApiPropertyOptional({ description: 'reply in the thread of this (top-level) message' })
+  @IsOptional()
+  @IsMongoId()
+  thread_parent_id?: string;
+}
+
+export class EditMessageDto extends MessageBodyFields {}
+
+export class HistoryQueryDto {
+  @ApiPropertyOptional({ description: 'messages with seq below this, newest first' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  before_seq?: number;
+
+  @ApiPropertyOptional({ description: 'messages with seq above this, oldest first (sync)' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  after_seq?: number;
+
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[ab]\d{1,15}$/)
+  cursor?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+}
+
+export class RepliesQueryDto {
+  @ApiPropertyOptional() @IsOptional() @Type(() => Number) @IsInt() @Min(0) after_seq?: number;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(/^a\d{1,15}$/) cursor?: string;
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100) limit?: number;
+}
+
+export class SeqDto {
+  @ApiProperty({ description: 'position (message seq) reached' }) @IsInt() @Min(0) seq!: number;
+}
+
+export class SearchMessagesDto {
+  @ApiProperty({ type: [String], description: 'blind-index tokens of the query words; messages holding all of them match' })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(16)
+  @Matches(SEARCH_TOKEN_PATTERN, { each: true })
+  tokens!: string[];
+
+  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) before_seq?: number;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(/^b\d{1,15}$/) cursor?: string;
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 }) @IsOptional() @IsInt() @Min(1) @Max(100) limit?: number;
+}
+
+/** Emoji (or a short code such as :+1:) as a path segment: no whitespace, no slash. */
+export const EMOJI_PATTERN = /^[^\s/]{1,64}$/u;

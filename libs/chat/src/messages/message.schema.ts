@@ -1,0 +1,136 @@
+import { Schema, Types } from 'mongoose';
+import { tenantGuardPlugin } from '@chat/tenancy';
+
+export const MESSAGE_CONTENT_TYPES = ['text', 'file', 'image', 'video', 'audio'] as const;
+export type MessageContentType = (typeof MESSAGE_CONTENT_TYPES)[number];
+export const MESSAGE_STATUSES = ['sent', 'delivered', 'read', 'deleted'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+export interface WrappedKeyEntry {
+  user_id: string;
+  device_id: string;
+  key_version: number;
+  wrapped_key: string;
+}
+
+/** The E2E envelope produced by the SDK (libs/sdk/src/crypto). The server stores it and never looks inside. */
+export interface MessageContent {
+  type: MessageContentType;
+  algorithm: string;
+  sender_device_id: string;
+  sender_key_version: number;
+  ephemeral_public_key: string;
+  encrypted_data: string;
+  encrypted_key: WrappedKeyEntry[];
+  signature?: string;
+}
+
+export interface Reaction {
+  user_id: string;
+  emoji: string;
+  /** `<user_id length>:<user_id>:<emoji>` (unambiguous): lets "one reaction per emoji per user" be one conditional update (no $elemMatch on FerretDB). */
+  key: string;
+  created_at: Date;
+}
+
+export interface MessageDoc {
+  tenant_id: string;
+  conversation_id: string;
+  seq: number;
+  sender_id: string;
+  client_msg_id: string;
+  /** Null once deleted (tombstone) and on gap fillers. */
+  content: MessageContent | null;
+  /** Encrypted preview for the conversation list (ciphertext, optional). */
+  preview: string | null;
+  search_tokens: string[];
+  mentions: string[];
+  reactions: Reaction[];
+  thread: { parent_id: string | null; reply_count: number };
+  read_by: Array<{ user_id: string; read_at: Date }>;
+  status: MessageStatus;
+  /** True for a tombstone written for a reserved seq whose message could not be stored (keeps seqs gap-free). */
+  gap: boolean;
+  created_at: Date;
+  updated_at: Date;
+  edited_at: Date | null;
+  deleted_at: Date | null;
+}
+
+export type MessageRecord = MessageDoc & { _id: Types.ObjectId };
+
+const WrappedKeySchema = new Schema<WrappedKeyEntry>(
+  {
+    user_id: { type: String, required: true },
+    device_id: { type: String, required: true },
+    key_version: { type: Number, required: true },
+    wrapped_key: { type: String, required: true },
+  },
+  { _id: false },
+);
+
+const ContentSchema = new Schema<MessageContent>(
+  {
+    type: { type: String, required: true },
+    algorithm: { type: String, required: true },
+    sender_device_id: { type: String, required: true },
+    sender_key_version: { type: Number, required: true },
+    ephemeral_public_key: { type: String, required: true },
+    encrypted_data: { type: String, required: true },
+    encrypted_key: { type: [WrappedKeySchema], default: undefined },
+    signature: { type: String },
+  },
+  { _id: false },
+);
+
+const ReactionSchema = new Schema<Reaction>(
+  {
+    user_id: { type: String, required: true },
+    emoji: { type: String, required: true },
+    key: { type: String, required: true },
+    created_at: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
+export const MessageSchema = new Schema<MessageDoc>(
+  {
+    tenant_id: { type: String, required: true },
+    conversation_id: { type: String, required: true },
+    seq: { type: Number, required: true },
+    sender_id: { type: String, required: true },
+    client_msg_id: { type: String, required: true },
+    content: { type: ContentSchema, default: null },
+    preview: { type: String, default: null },
+    search_tokens: { type: [String], default: [] },
+    mentions: { type: [String], default: [] },
+    reactions: { type: [ReactionSchema], default: [] },
+    thread: {
+      parent_id: { type: String, default: null },
+      reply_count: { type: Number, default: 0 },
+    },
+    read_by: { type: [new Schema({ user_id: String, read_at: Date }, { _id: false })], default: [] },
+    status: { type: String, enum: MESSAGE_STATUSES, default: 'sent' },
+    gap: { type: Boolean, default: false },
+    created_at: { type: Date, required: true },
+    updated_at: { type: Date, required: true },
+    edited_at: { type: Date, default: null },
+    deleted_at: { type: Date, default: null },
+  },
+  { collection: 'messages', versionKey: false, minimize: false },
+);
+
+// Gap-free ordering and history/sync pages by seq (before/after a seq, newest first or oldest first).
+MessageSchema.index({ tenant_id: 1, conversation_id: 1, seq: 1 }, { unique: true });
+// A retried send (same conversation, sender and client_msg_id) can never create a second message.
+// Prefixed by the messages shard key {tenant_id, conversation_id}, so it stays enforceable when sharded.
+MessageSchema.index({ tenant_id: 1, conversation_id: 1, sender_id: 1, client_msg_id: 1 }, { unique: true });
+// Time-ordered access (data model contract; retention and analytics jobs).
+MessageSchema.index({ tenant_id: 1, conversation_id: 1, created_at: 1 });
+// Thread replies in order.
+MessageSchema.index({ tenant_id: 1, conversation_id: 1, 'thread.parent_id': 1, seq: 1 });
+// Blind-index search: equality on one token, newest first.
+MessageSchema.index({ tenant_id: 1, conversation_id: 1, search_tokens: 1, seq: -1 });
+MessageSchema.plugin(tenantGuardPlugin);
+
+export const MESSAGE_MODEL = 'Message';

@@ -1,0 +1,255 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model, Types } from 'mongoose';
+import type { FilterQuery } from 'mongoose';
+import { TenantConnectionResolver, TenantRepository } from '@chat/tenancy';
+import { DocumentWriteLock, isDuplicateKeyError } from '@chat/database';
+import { ClientMsgKey, messageIdFor } from './message-id';
+import { MESSAGE_MODEL, MessageContent, MessageDoc, MessageRecord, Reaction } from './message.schema';
+
+export type NewMessage = Omit<MessageDoc, 'tenant_id'> & { _id: Types.ObjectId };
+
+/** Outcome of one document of a batch insert. */
+export type InsertOutcome = { ok: true } | { ok: false; duplicateKey: boolean; error: Error };
+
+/** Messages of the current tenant (TenantContext). Conversation ids are the conversation's ObjectId as a string. */
+@Injectable()
+export class MessagesRepository extends TenantRepository<MessageDoc> {
+  constructor(
+    @InjectModel(MESSAGE_MODEL) model: Model<MessageDoc>,
+    resolver: TenantConnectionResolver,
+    private readonly lock: DocumentWriteLock,
+  ) {
+    super(model, resolver);
+  }
+
+  /**
+   * Every update of a message goes through here: serialised per message on FerretDB, whose updates
+   * are read-modify-write and lose concurrent changes (see DocumentWriteLock); a no-op on MongoDB.
+   */
+  private locked<T>(messageId: string, fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(`messages:${this.tenant('lock')}`, messageId, fn);
+  }
+
+  /**
+   * updateMany, or on FerretDB one locked update per matching message (updateMany there could undo a
+   * concurrent reaction or edit of one of the messages).
+   */
+  private async updateEach(filter: FilterQuery<MessageDoc>, update: Record<string, unknown>): Promise<number> {
+    if (this.lock.atomicUpdates) return (await this.updateMany(filter, update)).modifiedCount;
+    const ids = await this.find(filter, { projection: { _id: 1 } });
+    let modified = 0;
+    for (const { _id } of ids) {
+      modified += await this.locked(String(_id), async () => (await this.updateOne({ ...filter, _id }, update)).modifiedCount);
+    }
+    return modified;
+  }
+
+  /**
+   * One insert for a whole batch. Returns one outcome per document, in order, so the batcher can tell a
+   * duplicate client_msg_id (unique index) from any other failure. The insert is ordered and unvalidated
+   * (lean: the service builds every field): when a document fails, the ones before it are stored and the
+   * insert resumes after it, so a duplicate costs one more round trip. (Mongoose's bulkWrite, the
+   * unordered alternative, validates each document and measured ~7x slower for 256 messages.)
+   * A failure that is not about one document (network, shutdown) is thrown: the caller cannot know
+   * which documents were stored, and the unique indexes make a retry safe.
+   */
+  async insertBatch(docs: NewMessage[]): Promise<InsertOutcome[]> {
+    const outcomes: InsertOutcome[] = docs.map(() => ({ ok: true }));
+    let start = 0;
+    while (start < docs.length) {
+      try {
+        await this.insertMany(docs.slice(start));
+        break;
+      } catch (err: any) {
+        const writeErrors = err?.writeErrors ? (Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) : [];
+        const first = writeErrors[0];
+        const index = first?.index ?? first?.err?.index;
+        if (typeof index !== 'number' || start + index >= docs.length) throw err;
+        outcomes[start + index] = { ok: false, duplicateKey: isDuplicateKeyError(first) || isDuplicateKeyError(err), error: toError(first) };
+        start += index + 1;
+      }
+    }
+    return outcomes;
+  }
+
+  /** Messages stored under these keys: one query by their derived _id (see message-id.ts). */
+  async findByClientMsgIds(keys: ClientMsgKey[]): Promise<MessageRecord[]> {
+    if (!keys.length) return [];
+    const t = this.tenant('findByClientMsgIds');
+    const found = (await this.findByIds(keys.map((k) => messageIdFor(t, k)))) as MessageRecord[];
+    // Keep only exact key matches (a hash collision must never pass for a retry).
+    const wanted = new Set(keys.map((k) => `${k.conversation_id}\u0000${k.sender_id}\u0000${k.client_msg_id}`));
+    return found.filter((m) => wanted.has(`${m.conversation_id}\u0000${m.sender_id}\u0000${m.client_msg_id}`));
+  }
+
+  /** The same lookup by the key's fields: served by the unique index on MongoDB, a scan on FerretDB. */
+  findByClientMsgFields(keys: ClientMsgKey[]): Promise<MessageRecord[]> {
+    if (!keys.length) return Promise.resolve([]);
+    const groups = new Map<string, { conversation_id: string; sender_id: string; ids: Set<string> }>();
+    for (const k of keys) {
+      const g = `${k.conversation_id}\u0000${k.sender_id}`;
+      if (!groups.has(g)) groups.set(g, { conversation_id: k.conversation_id, sender_id: k.sender_id, ids: new Set() });
+      groups.get(g)!.ids.add(k.client_msg_id);
+    }
+    const branches = [...groups.values()].map((g) => ({ conversation_id: g.conversation_id, sender_id: g.sender_id, client_msg_id: { $in: [...g.ids] } }));
+    return this.find(branches.length === 1 ? branches[0]! : { $or: branches }) as Promise<MessageRecord[]>;
+  }
+
+  findInConversation(conversationId: string, messageId: string): Promise<MessageRecord | null> {
+    if (!TenantRepository.isObjectId(messageId)) return Promise.resolve(null);
+    return this.findOne({ _id: new Types.ObjectId(messageId), conversation_id: conversationId }) as Promise<MessageRecord | null>;
+  }
+
+  /**
+   * A page of history served by the {conversation_id, seq} index: newest first below `beforeSeq`
+   * (or from the end), oldest first above `afterSeq`. Never skip().
+   */
+  page(conversationId: string, opts: { beforeSeq?: number; afterSeq?: number; limit: number }): Promise<MessageRecord[]> {
+    const filter: FilterQuery<MessageDoc> = { conversation_id: conversationId };
+    if (opts.afterSeq !== undefined) {
+      filter.seq = opts.beforeSeq !== undefined ? { $gt: opts.afterSeq, $lt: opts.beforeSeq } : { $gt: opts.afterSeq };
+      return this.find(filter, { sort: { seq: 1 }, limit: opts.limit }) as Promise<MessageRecord[]>;
+    }
+    if (opts.beforeSeq !== undefined) filter.seq = { $lt: opts.beforeSeq };
+    return this.find(filter, { sort: { seq: -1 }, limit: opts.limit }) as Promise<MessageRecord[]>;
+  }
+
+  replies(conversationId: string, parentId: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
+    return this.find(
+      { conversation_id: conversationId, 'thread.parent_id': parentId, seq: { $gt: afterSeq } },
+      { sort: { seq: 1 }, limit },
+    ) as Promise<MessageRecord[]>;
+  }
+
+  /** Messages carrying every token, newest first (the index serves the first token; the rest filter). */
+  search(conversationId: string, tokens: string[], beforeSeq: number | undefined, limit: number): Promise<MessageRecord[]> {
+    const filter: FilterQuery<MessageDoc> = { conversation_id: conversationId, search_tokens: { $all: tokens }, deleted_at: null };
+    if (beforeSeq !== undefined) filter.seq = { $lt: beforeSeq };
+    return this.find(filter, { sort: { seq: -1 }, limit }) as Promise<MessageRecord[]>;
+  }
+
+  /** Sender-only edit of a live message: one conditional update. */
+  edit(
+    conversationId: string,
+    messageId: string,
+    senderId: string,
+    patch: { content: MessageContent; preview: string | null; search_tokens: string[]; mentions: string[] },
+    now: Date,
+  ): Promise<MessageRecord | null> {
+    if (!TenantRepository.isObjectId(messageId)) return Promise.resolve(null);
+    return this.locked(messageId, () =>
+      this.findOneAndUpdate(
+        { _id: new Types.ObjectId(messageId), conversation_id: conversationId, sender_id: senderId, deleted_at: null },
+        { $set: { ...patch, edited_at: now, updated_at: now } },
+      ),
+    ) as Promise<MessageRecord | null>;
+  }
+
+  /** Tombstone: content, tokens, mentions and reactions go; seq, sender and thread links stay. Null if already deleted. */
+  softDelete(conversationId: string, messageId: string, now: Date): Promise<MessageRecord | null> {
+    if (!TenantRepository.isObjectId(messageId)) return Promise.resolve(null);
+    return this.locked(messageId, () =>
+      this.findOneAndUpdate(
+        { _id: new Types.ObjectId(messageId), conversation_id: conversationId, deleted_at: null },
+        { $set: { content: null, preview: null, search_tokens: [], mentions: [], reactions: [], status: 'deleted', deleted_at: now, updated_at: now } },
+      ),
+    ) as Promise<MessageRecord | null>;
+  }
+
+  /** Adds the reaction unless this user already has this emoji on the message (one atomic conditional push). */
+  async addReaction(conversationId: string, messageId: string, reaction: Reaction): Promise<'added' | 'exists' | 'missing'> {
+    if (!TenantRepository.isObjectId(messageId)) return 'missing';
+    const _id = new Types.ObjectId(messageId);
+    const res = await this.locked(messageId, () =>
+      this.updateOne(
+        // $nor, not {'reactions.key': {$ne}}: FerretDB v1 matches $ne on an array of subdocuments if ANY element differs.
+        { _id, conversation_id: conversationId, deleted_at: null, $nor: [{ 'reactions.key': reaction.key }] },
+        { $push: { reactions: reaction }, $set: { updated_at: reaction.created_at } },
+      ),
+    );
+    if (res.modifiedCount === 1) return 'added';
+    return (await this.exists({ _id, conversation_id: conversationId, deleted_at: null })) ? 'exists' : 'missing';
+  }
+
+  /**
+   * Removes a reaction. FerretDB's $pull only matches whole elements, so the element is read first and
+   * pulled by exact value (a concurrent remove of the same element simply matches nothing).
+   */
+  async removeReaction(conversationId: string, messageId: string, key: string, now: Date): Promise<'removed' | 'absent' | 'missing'> {
+    if (!TenantRepository.isObjectId(messageId)) return 'missing';
+    const _id = new Types.ObjectId(messageId);
+    return this.locked(messageId, async () => {
+      const doc = await this.findOne({ _id, conversation_id: conversationId, deleted_at: null }, { reactions: 1 });
+      if (!doc) return 'missing' as const;
+      const element = (doc.reactions ?? []).find((r) => r.key === key);
+      if (!element) return 'absent' as const;
+      const res = await this.updateOne(
+        { _id, conversation_id: conversationId },
+        { $pull: { reactions: { user_id: element.user_id, emoji: element.emoji, key: element.key, created_at: element.created_at } }, $set: { updated_at: now } },
+      );
+      return res.modifiedCount === 1 ? ('removed' as const) : ('absent' as const);
+    });
+  }
+
+  /** Keeps the parent's reply_count right (+n on replies, -1 when a reply is deleted). Returns the parent. */
+  incReplyCount(conversationId: string, parentId: string, by: number, now: Date): Promise<MessageRecord | null> {
+    if (!TenantRepository.isObjectId(parentId)) return Promise.resolve(null);
+    return this.locked(parentId, () =>
+      this.findOneAndUpdate({ _id: new Types.ObjectId(parentId), conversation_id: conversationId }, { $inc: { 'thread.reply_count': by }, $set: { updated_at: now } }),
+    ) as Promise<MessageRecord | null>;
+  }
+
+  /**
+   * Read receipts on messages in (fromSeq, toSeq] written by others: adds the reader to read_by (once)
+   * and moves status to read. Conditional on the reader not being there yet, so repeats are no-ops.
+   */
+  async markReadRange(conversationId: string, readerId: string, fromSeq: number, toSeq: number, at: Date, withReadBy: boolean): Promise<number> {
+    const base = { conversation_id: conversationId, seq: { $gt: fromSeq, $lte: toSeq }, sender_id: { $ne: readerId }, deleted_at: null };
+    if (withReadBy) {
+      return this.updateEach({ ...base, $nor: [{ 'read_by.user_id': readerId }] }, { $push: { read_by: { user_id: readerId, read_at: at } }, $set: { status: 'read' } });
+    }
+    return this.updateEach({ ...base, status: { $in: ['sent', 'delivered'] } }, { $set: { status: 'read' } });
+  }
+
+  /** Delivery receipts: status sent -> delivered on others' messages up to toSeq. */
+  async markDeliveredRange(conversationId: string, userId: string, fromSeq: number, toSeq: number): Promise<number> {
+    return this.updateEach(
+      { conversation_id: conversationId, seq: { $gt: fromSeq, $lte: toSeq }, sender_id: { $ne: userId }, status: 'sent' },
+      { $set: { status: 'delivered' } },
+    );
+  }
+
+  /** Fills a reserved seq whose message could not be stored, so readers never wait on a hole. */
+  async insertGap(conversationId: string, seq: number, senderId: string, now: Date): Promise<boolean> {
+    const outcome = await this.insertBatch([
+      {
+        _id: new Types.ObjectId(),
+        conversation_id: conversationId,
+        seq,
+        sender_id: senderId,
+        client_msg_id: `gap:${conversationId}:${seq}`,
+        content: null,
+        preview: null,
+        search_tokens: [],
+        mentions: [],
+        reactions: [],
+        thread: { parent_id: null, reply_count: 0 },
+        read_by: [],
+        status: 'deleted',
+        gap: true,
+        created_at: now,
+        updated_at: now,
+        edited_at: null,
+        deleted_at: now,
+      },
+    ]);
+    return outcome[0]!.ok;
+  }
+}
+
+function toError(e: unknown): Error {
+  if (e instanceof Error) return e;
+  const msg = (e as { errmsg?: string })?.errmsg ?? (e as { err?: { errmsg?: string } })?.err?.errmsg ?? 'write failed';
+  return Object.assign(new Error(msg), { code: (e as { code?: number })?.code });
+}

@@ -1,0 +1,458 @@
+import { randomUUID } from 'node:crypto';
+import { BeforeApplicationShutdown, Injectable, Optional } from '@nestjs/common';
+import { CacheService } from '@chat/cache';
+import { AppConfig } from '@chat/config';
+import { AppError, ErrorCode } from '@chat/errors';
+import { KeyDirectoryService } from '@chat/keys';
+import { QuotaService } from '@chat/quotas';
+import { TenantContext, TenantId } from '@chat/tenancy';
+import { ChatEventBus } from '../events/chat-events';
+import { ConversationsRepository } from '../conversations/conversations.repository';
+import { ConversationsService } from '../conversations/conversations.service';
+import { ConversationView } from '../conversations/conversation.views';
+import { RelationshipsService } from '../relationships/relationships.service';
+import { Page } from '../users/pagination';
+import { EditMessageDto, EMOJI_PATTERN, SendMessageDto } from './message.dto';
+import { MessageContent, MessageRecord } from './message.schema';
+import { MessageView, toMessageView } from './message.view';
+import { MessageWriteBatcher } from './message-write-batcher';
+import { MessagesRepository } from './messages.repository';
+
+export interface ReceiptView {
+  conversation_id: string;
+  user_id: string;
+  last_read_seq?: number;
+  last_delivered_seq: number;
+}
+
+const DEFAULT_PAGE = 50;
+
+/** How many of a conversation's newest messages are cached: what opening a conversation reads. */
+export const RECENT_MESSAGES = 100;
+
+/** Cache key of a conversation's newest messages; every write to its messages must invalidate it. */
+export const recentMessagesCacheKey = (conversationId: string): string[] => ['messages', 'recent', conversationId];
+
+const reactionKey = (userId: string, emoji: string) => `${userId.length}:${userId}:${emoji}`;
+
+/** Checked here too, not only by the REST param check: the socket gateway calls the service directly. */
+function checkEmoji(emoji: string): void {
+  if (typeof emoji !== 'string' || !EMOJI_PATTERN.test(emoji)) {
+    throw AppError.validation([{ field: 'emoji', problems: ['must be 1-64 characters without spaces or slashes'] }]);
+  }
+}
+const asRecord = (v: MessageView) => v as unknown as Record<string, unknown>;
+
+/**
+ * Messages: the one write path used by REST and the socket gateway (send goes through the group-commit
+ * batcher), edits, tombstone deletes, threads, reactions, receipts, history/sync by seq and blind-index
+ * search. Every read and write first checks membership (cached, invalidated on membership change) and
+ * answers 404 for a conversation the user is not in, exactly like one that does not exist.
+ */
+@Injectable()
+export class MessagesService implements BeforeApplicationShutdown {
+  readonly batcher: MessageWriteBatcher;
+
+  constructor(
+    private readonly repo: MessagesRepository,
+    private readonly conversations: ConversationsService,
+    private readonly conversationsRepo: ConversationsRepository,
+    private readonly relationships: RelationshipsService,
+    private readonly events: ChatEventBus,
+    private readonly config: AppConfig,
+    // Per-device recipient rule (libs/keys): a wrapped key for every live device of every member.
+    private readonly keyDirectory: KeyDirectoryService,
+    private readonly cache: CacheService,
+    // Optional so the chat lib also boots in apps that do not load quotas (CLI, unit wiring).
+    @Optional() private readonly quotas?: QuotaService,
+  ) {
+    this.batcher = new MessageWriteBatcher(
+      {
+        reserveSeqs: async (conversationId, count) => {
+          const first = await this.conversationsRepo.reserveSeqs(conversationId, count);
+          if (first === null) throw AppError.notFound('Conversation');
+          return first;
+        },
+        insertBatch: async (docs) => {
+          try {
+            return await this.repo.insertBatch(docs);
+          } finally {
+            await this.changed(...docs.map((d) => d.conversation_id));
+          }
+        },
+        findByClientMsgIds: (keys) => this.repo.findByClientMsgIds(keys),
+        findByClientMsgFields: (keys) => this.repo.findByClientMsgFields(keys),
+        insertGap: async (conversationId, seq, senderId, now) => {
+          try {
+            return await this.repo.insertGap(conversationId, seq, senderId, now);
+          } finally {
+            await this.changed(conversationId);
+          }
+        },
+      },
+      {
+        windowMs: config.MESSAGE_BATCH_WINDOW_MS,
+        maxBatch: config.MESSAGE_BATCH_MAX,
+        concurrency: config.MESSAGE_BATCH_CONCURRENCY,
+        queueMax: config.MESSAGE_BATCH_QUEUE_MAX,
+      },
+      (tenantId, conversationId, committed) => this.afterCommit(tenantId, conversationId, committed),
+    );
+  }
+
+  /** Before connections close (onApplicationShutdown): queued sends are written and answered, new ones get 503. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.batcher.drain(this.config.SHUTDOWN_GRACE_MS || 10_000);
+  }
+
+  private tenant(): TenantId {
+    return TenantContext.requireTenantId('messages');
+  }
+
+  /** After any write to these conversations' messages: the cached newest page is dropped (race-free, see CacheService). */
+  private changed(...conversationIds: string[]): Promise<void> {
+    return this.cache.del(...[...new Set(conversationIds)].map(recentMessagesCacheKey));
+  }
+
+  /** The newest RECENT_MESSAGES messages, newest first (fewer: that is the whole conversation). */
+  private recent(conversationId: string): Promise<MessageView[]> {
+    return this.cache.getOrLoad(recentMessagesCacheKey(conversationId), this.cache.defaultTtlSeconds, async () =>
+      (await this.repo.page(conversationId, { limit: RECENT_MESSAGES })).map(toMessageView),
+    );
+  }
+
+  // ---------------------------------------------------------------- send
+
+  /**
+   * Sends a message as `senderId`. Resolves once the message is durably stored with its seq; a repeated
+   * client_msg_id resolves to the original message with duplicate=true.
+   */
+  async send(senderId: string, conversationId: string, dto: SendMessageDto): Promise<{ message: MessageView; duplicate: boolean }> {
+    const tenantId = this.tenant();
+    this.batcher.assertAccepting();
+    const conv = await this.conversations.requireMember(conversationId, senderId);
+    await this.checkDirectNotBlocked(conv, senderId);
+    const memberIds = this.memberIdsOf(conv);
+    this.checkEnvelope(dto.content, dto.search_tokens, memberIds);
+    await this.keyDirectory.assertRecipientKeys(memberIds, dto.content.encrypted_key);
+    this.checkMentions(dto.mentions, memberIds);
+    let parentId: string | null = null;
+    if (dto.thread_parent_id) {
+      const parent = await this.repo.findInConversation(conversationId, dto.thread_parent_id);
+      if (!parent || parent.deleted_at) throw AppError.notFound('Parent message');
+      if (parent.thread?.parent_id) {
+        throw AppError.validation([{ field: 'thread_parent_id', problems: ['replies cannot have replies: reply to the thread root'] }]);
+      }
+      parentId = String(parent._id);
+    }
+    await this.quotas?.consumeMessages(tenantId, 1);
+    const now = new Date();
+    const { message, duplicate } = await this.batcher.submit(
+      tenantId,
+      {
+        conversation_id: conversationId,
+        sender_id: senderId,
+        client_msg_id: dto.client_msg_id ?? randomUUID(),
+        content: plainContent(dto.content),
+        preview: dto.preview ?? null,
+        search_tokens: dedupe(dto.search_tokens ?? []),
+        mentions: dedupe(dto.mentions ?? []),
+        reactions: [],
+        thread: { parent_id: parentId, reply_count: 0 },
+        read_by: [],
+        status: 'sent',
+        gap: false,
+        created_at: now,
+        updated_at: now,
+        edited_at: null,
+        deleted_at: null,
+      },
+      // Only a client-chosen id can be a retry; the batch looks all of them up with one query.
+      { lookupExisting: dto.client_msg_id !== undefined },
+    );
+    return { message: toMessageView(message), duplicate };
+  }
+
+  /** Stored messages of one batch: last_message, thread counters, events. Runs before senders are answered. */
+  private async afterCommit(tenantId: TenantId, conversationId: string, committed: MessageRecord[]): Promise<void> {
+    const sorted = [...committed].sort((a, b) => a.seq - b.seq);
+    const last = sorted[sorted.length - 1]!;
+    const replyCounts = new Map<string, number>();
+    for (const m of sorted) if (m.thread.parent_id) replyCounts.set(m.thread.parent_id, (replyCounts.get(m.thread.parent_id) ?? 0) + 1);
+    const now = new Date();
+    const [, ...parents] = await Promise.all([
+      this.conversationsRepo.setLastMessage(
+        conversationId,
+        { content_preview: last.preview, sender_id: last.sender_id, sent_at: last.created_at, seq: last.seq, message_id: String(last._id) },
+        last.created_at,
+      ),
+      ...[...replyCounts].map(([parentId, n]) => this.repo.incReplyCount(conversationId, parentId, n, now)),
+    ]);
+    if (replyCounts.size) await this.changed(conversationId);
+    for (const m of sorted) this.events.emit('message.created', { tenantId, conversationId, message: asRecord(toMessageView(m)) });
+    for (const p of parents) if (p) this.events.emit('message.updated', { tenantId, conversationId, message: asRecord(toMessageView(p)) });
+  }
+
+  private memberIdsOf(conv: ConversationView): string[] {
+    return conv.participants.map((p) => p.user_id);
+  }
+
+  private async checkDirectNotBlocked(conv: ConversationView, senderId: string): Promise<void> {
+    if (conv.type !== 'direct') return;
+    for (const p of conv.participants) {
+      if (p.user_id !== senderId && (await this.relationships.isBlocked(p.user_id, senderId))) {
+        throw AppError.forbidden('This user does not accept your messages');
+      }
+    }
+  }
+
+  /** Shape is checked by the DTO; here: total size, and a wrapped key for every current member. */
+  private checkEnvelope(content: MessageContent, searchTokens: string[] | undefined, memberIds: string[]): void {
+    const bytes = Buffer.byteLength(JSON.stringify(content)) + (searchTokens ?? []).reduce((n, t) => n + t.length + 3, 0);
+    if (bytes > this.config.MESSAGE_MAX_BYTES) {
+      throw new AppError(ErrorCode.PayloadTooLarge, `Message is ${bytes} bytes; the limit is ${this.config.MESSAGE_MAX_BYTES}`, {
+        size_bytes: bytes,
+        max_bytes: this.config.MESSAGE_MAX_BYTES,
+      });
+    }
+    const covered = new Set(content.encrypted_key.map((k) => k.user_id));
+    const missing = memberIds.filter((id) => !covered.has(id));
+    if (missing.length) {
+      throw new AppError(ErrorCode.MissingRecipientKeys, 'Every member of the conversation needs a wrapped key', { missing_user_ids: missing });
+    }
+  }
+
+  private checkMentions(mentions: string[] | undefined, memberIds: string[]): void {
+    if (!mentions?.length) return;
+    const members = new Set(memberIds);
+    const strangers = mentions.filter((m) => !members.has(m));
+    if (strangers.length) throw AppError.validation([{ field: 'mentions', problems: [`not members of the conversation: ${strangers.join(', ')}`] }]);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  async get(userId: string, conversationId: string, messageId: string): Promise<MessageView> {
+    await this.conversations.requireMember(conversationId, userId);
+    const m = await this.repo.findInConversation(conversationId, messageId);
+    if (!m) throw AppError.notFound('Message');
+    return toMessageView(m);
+  }
+
+  /**
+   * History by seq, served by the {conversation_id, seq} index. Default and `before_seq`: newest first,
+   * next_cursor continues older. `after_seq`: oldest first (catch-up), next_cursor continues newer.
+   */
+  async history(
+    userId: string,
+    conversationId: string,
+    q: { before_seq?: number; after_seq?: number; cursor?: string; limit?: number },
+  ): Promise<Page<MessageView>> {
+    await this.conversations.requireMember(conversationId, userId);
+    const limit = q.limit ?? DEFAULT_PAGE;
+    let { before_seq: beforeSeq, after_seq: afterSeq } = q;
+    if (q.cursor) {
+      const n = Number(q.cursor.slice(1));
+      if (q.cursor[0] === 'a') afterSeq = n;
+      else beforeSeq = n;
+    }
+    if (afterSeq !== undefined && beforeSeq === undefined) return this.forward(conversationId, afterSeq, limit);
+    if (afterSeq === undefined) {
+      // Newest first: served from the cached newest page when it holds the whole answer.
+      const recent = await this.recent(conversationId);
+      const rows = beforeSeq === undefined ? recent : recent.filter((m) => m.seq < beforeSeq);
+      if (rows.length >= limit || recent.length < RECENT_MESSAGES) return this.newestFirst(rows.slice(0, limit), limit);
+    }
+    const rows = await this.repo.page(conversationId, { beforeSeq, afterSeq, limit });
+    const data = rows.map(toMessageView);
+    if (afterSeq !== undefined) {
+      return { data, next_cursor: rows.length === limit ? `a${rows[rows.length - 1]!.seq}` : null };
+    }
+    return this.newestFirst(data, limit);
+  }
+
+  private newestFirst(data: MessageView[], limit: number): Page<MessageView> {
+    const lowest = data[data.length - 1]?.seq;
+    return { data, next_cursor: data.length === limit && lowest !== undefined && lowest > 1 ? `b${lowest}` : null };
+  }
+
+  /** Reconnect sync: everything after `afterSeq`, oldest first, gap-aware (see forward). */
+  async sync(userId: string, conversationId: string, afterSeq: number, limit = 100): Promise<Page<MessageView>> {
+    await this.conversations.requireMember(conversationId, userId);
+    return this.forward(conversationId, Math.max(0, Math.floor(afterSeq)), Math.min(Math.max(1, Math.floor(limit)), 100));
+  }
+
+  /**
+   * Oldest first after a seq. Stops before a missing seq when the message after it is recent: that seq is
+   * reserved and its write may still be in flight (another batch or node), and a client that moved its
+   * cursor past it would never see it. An old hole (a writer that died) is skipped.
+   */
+  private async forward(conversationId: string, afterSeq: number, limit: number): Promise<Page<MessageView>> {
+    const rows = await this.repo.page(conversationId, { afterSeq, limit });
+    const graceStart = Date.now() - this.config.MESSAGE_GAP_GRACE_MS;
+    let expected = afterSeq + 1;
+    let cut = rows.length;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      if (r.seq !== expected && new Date(r.created_at).getTime() > graceStart) {
+        cut = i;
+        break;
+      }
+      expected = r.seq + 1;
+    }
+    const kept = rows.slice(0, cut);
+    const more = cut < rows.length || rows.length === limit;
+    const lastSeq = kept.length ? kept[kept.length - 1]!.seq : afterSeq;
+    return { data: kept.map(toMessageView), next_cursor: more ? `a${lastSeq}` : null };
+  }
+
+  async replies(userId: string, conversationId: string, parentId: string, q: { after_seq?: number; cursor?: string; limit?: number }): Promise<Page<MessageView>> {
+    await this.conversations.requireMember(conversationId, userId);
+    const parent = await this.repo.findInConversation(conversationId, parentId);
+    if (!parent) throw AppError.notFound('Message');
+    const limit = q.limit ?? DEFAULT_PAGE;
+    const after = q.cursor ? Number(q.cursor.slice(1)) : (q.after_seq ?? 0);
+    const rows = await this.repo.replies(conversationId, String(parent._id), after, limit);
+    return { data: rows.map(toMessageView), next_cursor: rows.length === limit ? `a${rows[rows.length - 1]!.seq}` : null };
+  }
+
+  /** Blind-index search: messages carrying every token, newest first. */
+  async search(userId: string, conversationId: string, q: { tokens: string[]; before_seq?: number; cursor?: string; limit?: number }): Promise<Page<MessageView>> {
+    await this.conversations.requireMember(conversationId, userId);
+    const limit = q.limit ?? 20;
+    const before = q.cursor ? Number(q.cursor.slice(1)) : q.before_seq;
+    const rows = await this.repo.search(conversationId, dedupe(q.tokens), before, limit);
+    return { data: rows.map(toMessageView), next_cursor: rows.length === limit ? `b${rows[rows.length - 1]!.seq}` : null };
+  }
+
+  // ---------------------------------------------------------------- edit, delete
+
+  async edit(userId: string, conversationId: string, messageId: string, dto: EditMessageDto): Promise<MessageView> {
+    const conv = await this.conversations.requireMember(conversationId, userId);
+    const memberIds = this.memberIdsOf(conv);
+    this.checkEnvelope(dto.content, dto.search_tokens, memberIds);
+    await this.keyDirectory.assertRecipientKeys(memberIds, dto.content.encrypted_key);
+    this.checkMentions(dto.mentions, memberIds);
+    const updated = await this.repo.edit(
+      conversationId,
+      messageId,
+      userId,
+      { content: plainContent(dto.content), preview: dto.preview ?? null, search_tokens: dedupe(dto.search_tokens ?? []), mentions: dedupe(dto.mentions ?? []) },
+      new Date(),
+    );
+    if (updated) await this.changed(conversationId);
+    if (!updated) {
+      const m = await this.repo.findInConversation(conversationId, messageId);
+      if (!m) throw AppError.notFound('Message');
+      if (m.sender_id !== userId) throw AppError.forbidden('Only the sender can edit a message');
+      throw AppError.conflict('The message was deleted');
+    }
+    const view = toMessageView(updated);
+    this.events.emit('message.updated', { tenantId: this.tenant(), conversationId, message: asRecord(view) });
+    return view;
+  }
+
+  /** Soft delete by the sender, or by an owner/admin of a group or channel. Idempotent: returns the tombstone. */
+  async remove(userId: string, conversationId: string, messageId: string): Promise<MessageView> {
+    const conv = await this.conversations.requireMember(conversationId, userId);
+    const m = await this.repo.findInConversation(conversationId, messageId);
+    if (!m) throw AppError.notFound('Message');
+    if (m.sender_id !== userId) {
+      const role = conv.participants.find((p) => p.user_id === userId)?.role;
+      if (conv.type === 'direct' || (role !== 'owner' && role !== 'admin')) {
+        throw AppError.forbidden('Only the sender or a conversation admin can delete this message');
+      }
+    }
+    if (m.deleted_at) return toMessageView(m);
+    const now = new Date();
+    const deleted = await this.repo.softDelete(conversationId, messageId, now);
+    if (deleted) await this.changed(conversationId);
+    if (!deleted) {
+      const current = await this.repo.findInConversation(conversationId, messageId);
+      if (!current) throw AppError.notFound('Message');
+      return toMessageView(current); // deleted concurrently
+    }
+    const tenantId = this.tenant();
+    this.events.emit('message.deleted', { tenantId, conversationId, messageId: String(deleted._id), seq: deleted.seq, deleted_at: now.toISOString() });
+    if (deleted.thread?.parent_id) {
+      const parent = await this.repo.incReplyCount(conversationId, deleted.thread.parent_id, -1, now);
+      await this.changed(conversationId);
+      if (parent) this.events.emit('message.updated', { tenantId, conversationId, message: asRecord(toMessageView(parent)) });
+    }
+    return toMessageView(deleted);
+  }
+
+  // ---------------------------------------------------------------- reactions
+
+  async addReaction(userId: string, conversationId: string, messageId: string, emoji: string): Promise<MessageView> {
+    checkEmoji(emoji);
+    await this.conversations.requireMember(conversationId, userId);
+    const r = await this.repo.addReaction(conversationId, messageId, { user_id: userId, emoji, key: reactionKey(userId, emoji), created_at: new Date() });
+    if (r === 'missing') throw AppError.notFound('Message');
+    if (r === 'added') await this.changed(conversationId);
+    if (r === 'added') this.events.emit('reaction.added', { tenantId: this.tenant(), conversationId, messageId, user_id: userId, emoji });
+    return this.get(userId, conversationId, messageId);
+  }
+
+  async removeReaction(userId: string, conversationId: string, messageId: string, emoji: string): Promise<MessageView> {
+    checkEmoji(emoji);
+    await this.conversations.requireMember(conversationId, userId);
+    const r = await this.repo.removeReaction(conversationId, messageId, reactionKey(userId, emoji), new Date());
+    if (r === 'missing') throw AppError.notFound('Message');
+    if (r === 'removed') await this.changed(conversationId);
+    if (r === 'removed') this.events.emit('reaction.removed', { tenantId: this.tenant(), conversationId, messageId, user_id: userId, emoji });
+    return this.get(userId, conversationId, messageId);
+  }
+
+  // ---------------------------------------------------------------- receipts
+
+  /**
+   * Moves the reader's position forward (never back; capped at the conversation's last seq), then marks
+   * the messages in between: status read, and read_by in conversations small enough for per-message receipts.
+   */
+  async markRead(userId: string, conversationId: string, seq: number): Promise<ReceiptView> {
+    const conv = await this.conversations.requireMember(conversationId, userId);
+    const r = await this.conversationsRepo.markRead(conversationId, userId, seq);
+    if (!r) throw AppError.notFound('Conversation');
+    if (r.changed) {
+      // The updates are conditional (reader not in read_by yet), so re-covering read messages is a no-op.
+      const from = Math.max(0, r.last_read_seq - this.config.RECEIPTS_MAX_MESSAGES);
+      const withReadBy = conv.participants.length <= this.config.READ_RECEIPTS_MAX_MEMBERS;
+      await this.repo.markReadRange(conversationId, userId, from, r.last_read_seq, new Date(), withReadBy);
+      await this.changed(conversationId);
+      this.events.emit('conversation.read', { tenantId: this.tenant(), conversationId, user_id: userId, seq: r.last_read_seq });
+    }
+    return { conversation_id: conversationId, user_id: userId, last_read_seq: r.last_read_seq, last_delivered_seq: r.last_delivered_seq };
+  }
+
+  async markDelivered(userId: string, conversationId: string, seq: number): Promise<ReceiptView> {
+    await this.conversations.requireMember(conversationId, userId);
+    const r = await this.conversationsRepo.markDelivered(conversationId, userId, seq);
+    if (!r) throw AppError.notFound('Conversation');
+    if (r.changed) {
+      const from = Math.max(0, r.last_delivered_seq - this.config.RECEIPTS_MAX_MESSAGES);
+      await this.repo.markDeliveredRange(conversationId, userId, from, r.last_delivered_seq);
+      await this.changed(conversationId);
+      this.events.emit('message.delivered', { tenantId: this.tenant(), conversationId, user_id: userId, seq: r.last_delivered_seq });
+    }
+    return { conversation_id: conversationId, user_id: userId, last_delivered_seq: r.last_delivered_seq };
+  }
+}
+
+function dedupe(list: string[]): string[] {
+  return [...new Set(list)];
+}
+
+/** A plain copy of the validated envelope (class instances from the pipe, known fields only). */
+function plainContent(c: MessageContent): MessageContent {
+  const out: MessageContent = {
+    type: c.type,
+    algorithm: c.algorithm,
+    sender_device_id: c.sender_device_id,
+    sender_key_version: c.sender_key_version,
+    ephemeral_public_key: c.ephemeral_public_key,
+    encrypted_data: c.encrypted_data,
+    encrypted_key: c.encrypted_key.map((k) => ({ user_id: k.user_id, device_id: k.device_id, key_version: k.key_version, wrapped_key: k.wrapped_key })),
+  };
+  if (c.signature !== undefined) out.signature = c.signature;
+  return out;
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { RelationshipsService } from '../relationships/relationships.service';
+import { LastSeenBuffer } from './last-seen.buffer';
+import { USER_MODEL, UserSchema } from './user.schema';
+import { UsersRepository } from './users.repository';
+import { UsersService } from './users.service';
+
+/** End users and their relationships (stored on the user document). */
+@Module({
+  imports: [MongooseModule.forFeature([{ name: USER_MODEL, schema: UserSchema }])],
+  providers: [UsersRepository, UsersService, RelationshipsService, LastSeenBuffer],
+  exports: [UsersRepository, UsersService, RelationshipsService, LastSeenBuffer],
+})
+export class UsersModule {}

@@ -1,0 +1,53 @@
+import type { DatabaseInfo } from './database-info';
+import { DocumentWriteLock } from './document-write-lock';
+
+describe('DocumentWriteLock', () => {
+  const lockFor = (server?: 'mongodb' | 'ferretdb') => new DocumentWriteLock({ capabilities: server ? { server } : undefined } as unknown as DatabaseInfo);
+  const tick = () => new Promise((r) => setTimeout(r, 1));
+
+  it('serialises writes to one document when updates are not atomic (FerretDB or unknown)', async () => {
+    for (const lock of [lockFor('ferretdb'), lockFor()]) {
+      let value = 0;
+      // A read-modify-write that loses updates when interleaved.
+      const rmw = () => lock.run('c', 'doc', async () => {
+        const v = value;
+        await tick();
+        value = v + 1;
+      });
+      await Promise.all(Array.from({ length: 20 }, rmw));
+      expect(value).toBe(20);
+    }
+  });
+
+  it('keeps going after a failed holder, and runMany takes several locks', async () => {
+    const lock = lockFor('ferretdb');
+    await expect(lock.run('c', 'x', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await lock.run('c', 'x', async () => 'after')).toBe('after');
+    const order: string[] = [];
+    await Promise.all([
+      lock.runMany('c', ['b', 'a'], async () => {
+        order.push('ab-start');
+        await tick();
+        order.push('ab-end');
+      }),
+      lock.run('c', 'a', async () => void order.push('a')),
+    ]);
+    expect(order).toEqual(['ab-start', 'ab-end', 'a']);
+  });
+
+  it('does not serialise on MongoDB', async () => {
+    const lock = lockFor('mongodb');
+    let inside = 0;
+    let max = 0;
+    await Promise.all(
+      Array.from({ length: 5 }, () =>
+        lock.run('c', 'doc', async () => {
+          max = Math.max(max, ++inside);
+          await tick();
+          inside--;
+        }),
+      ),
+    );
+    expect(max).toBe(5);
+  });
+});

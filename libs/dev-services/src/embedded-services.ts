@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+import { RunningFerretDb, startFerretDb } from './ferretdb';
+import { RunningS3, startS3Server } from './s3-server';
+
+export interface EmbeddedServices {
+  ferretdb?: RunningFerretDb;
+  s3?: RunningS3;
+  stop(): Promise<void>;
+}
+
+/**
+ * The "runs with one command" default: for each of MONGODB_URI and S3_ENDPOINT left unset, start the
+ * embedded server with its data under DATA_DIR (so data survives a restart) and export the variable,
+ * before the configuration is loaded. Redis is chosen later by RedisService (it probes 127.0.0.1:6379).
+ */
+export async function startEmbeddedServices(env: NodeJS.ProcessEnv = process.env, log: (l: string) => void = console.log): Promise<EmbeddedServices> {
+  const dataDir = env.DATA_DIR || './data';
+  const out: EmbeddedServices = { stop: async () => undefined };
+  if (!env.MONGODB_URI) {
+    out.ferretdb = await startFerretDb({ dataDir: join(dataDir, 'ferretdb'), log });
+    env.MONGODB_URI = out.ferretdb.uri;
+  }
+  if (!env.S3_ENDPOINT) {
+    out.s3 = await startS3Server({ dir: join(dataDir, 's3'), bucket: env.S3_BUCKET || 'chat-files', log });
+    env.S3_ENDPOINT = out.s3.endpoint;
+    env.S3_ACCESS_KEY_ID = out.s3.accessKeyId;
+    env.S3_SECRET_ACCESS_KEY = out.s3.secretAccessKey;
+    env.S3_FORCE_PATH_STYLE = 'true';
+  }
+  out.stop = async () => {
+    await Promise.allSettled([out.s3?.stop(), out.ferretdb?.stop()]);
+  };
+  return out;
+}

@@ -1,0 +1,112 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { findFreePort, isPortOpen, waitForPort } from './ports';
+
+export const FERRETDB_VERSION = 'v1.24.2';
+
+/** Built with the `_id` index fix unless FERRETDB_ID_INDEX_FIX=0 (see scripts/install-ferretdb.sh). */
+export function ferretDbBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.FERRETDB_BIN) return env.FERRETDB_BIN;
+  const cache = env.CHAT_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'chat-platform');
+  const suffix = env.FERRETDB_ID_INDEX_FIX === '0' ? '' : '-idfix';
+  return join(cache, 'bin', `ferretdb-${FERRETDB_VERSION}${suffix}`);
+}
+
+function repoRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, 'scripts', 'install-ferretdb.sh'))) return dir;
+    dir = resolve(dir, '..');
+  }
+  return process.cwd();
+}
+
+/** Builds FerretDB once (showing progress) if the cached binary is missing; returns its path. */
+export function ensureFerretDbBinary(log: (line: string) => void = console.log): string {
+  const bin = ferretDbBinaryPath();
+  if (existsSync(bin)) return bin;
+  log(`FerretDB ${FERRETDB_VERSION} not built yet: building it now (needs Go; done once, then reused)`);
+  execFileSync('bash', [join(repoRoot(), 'scripts', 'install-ferretdb.sh')], { stdio: 'inherit', env: { ...process.env, FERRETDB_BIN: bin } });
+  if (!existsSync(bin)) throw new Error(`FerretDB build did not produce ${bin}`);
+  return bin;
+}
+
+export interface RunningFerretDb {
+  uri: string;
+  port: number;
+  /** Null when an already-running instance for the same data directory was reused. */
+  process: ChildProcess | null;
+  stop(): Promise<void>;
+}
+
+interface StateFile {
+  pid: number;
+  port: number;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs FerretDB on loopback with its SQLite backend in dataDir, telemetry off and no debug listener.
+ * If a FerretDB this helper started earlier for the same dataDir still runs (the app was killed hard),
+ * it is reused instead of fighting over the SQLite files.
+ */
+export async function startFerretDb(opts: { dataDir: string; port?: number; log?: (l: string) => void; reuse?: boolean }): Promise<RunningFerretDb> {
+  const log = opts.log ?? console.log;
+  const dataDir = resolve(opts.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const statePath = join(dataDir, 'ferretdb.json');
+  if (opts.reuse !== false && existsSync(statePath)) {
+    try {
+      const st = JSON.parse(readFileSync(statePath, 'utf8')) as StateFile;
+      if (pidAlive(st.pid) && (await isPortOpen(st.port))) {
+        log(`Reusing FerretDB already running for ${dataDir} on port ${st.port} (pid ${st.pid})`);
+        return { uri: `mongodb://127.0.0.1:${st.port}/`, port: st.port, process: null, stop: async () => undefined };
+      }
+    } catch {
+      /* stale or corrupt state: start a new one */
+    }
+  }
+  const bin = ensureFerretDbBinary(log);
+  const port = opts.port ?? (await findFreePort());
+  const logFd = openSync(join(dataDir, 'ferretdb.log'), 'a');
+  const child = spawn(
+    bin,
+    [
+      '--handler=sqlite',
+      `--sqlite-url=file:${dataDir}/`,
+      `--listen-addr=127.0.0.1:${port}`,
+      `--state-dir=${dataDir}`,
+      '--debug-addr=-',
+      '--telemetry=disable',
+      '--log-level=warn',
+    ],
+    { stdio: ['ignore', logFd, logFd], detached: false, env: { ...process.env, DO_NOT_TRACK: '1', FERRETDB_TELEMETRY: 'disable' } },
+  );
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  await waitForPort(port, '127.0.0.1', 30_000, () => !exited);
+  writeFileSync(statePath, JSON.stringify({ pid: child.pid ?? 0, port } satisfies StateFile));
+  log(`FerretDB ${FERRETDB_VERSION} listening on 127.0.0.1:${port}, data in ${dataDir}`);
+  return {
+    uri: `mongodb://127.0.0.1:${port}/`,
+    port,
+    process: child,
+    stop: () =>
+      new Promise<void>((res) => {
+        if (exited) return res();
+        child.once('exit', () => res());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}

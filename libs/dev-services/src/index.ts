@@ -1,0 +1,5 @@
+export * from './ports';
+export * from './ferretdb';
+export * from './s3-server';
+export * from './redis-server';
+export * from './embedded-services';

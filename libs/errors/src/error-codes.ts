@@ -1,0 +1,41 @@
+import { HttpStatus } from '@nestjs/common';
+
+/** Stable, machine-readable error codes. Clients switch on these; never rename one. */
+export const ErrorCode = {
+  BadRequest: 'bad_request',
+  InvalidJson: 'invalid_json',
+  ValidationFailed: 'validation_failed',
+  Unauthorized: 'unauthorized',
+  Forbidden: 'forbidden',
+  TenantSuspended: 'tenant_suspended',
+  NotFound: 'not_found',
+  RouteNotFound: 'route_not_found',
+  Conflict: 'conflict',
+  PayloadTooLarge: 'payload_too_large',
+  RateLimited: 'rate_limited',
+  QuotaExceeded: 'quota_exceeded',
+  MissingRecipientKeys: 'missing_recipient_keys',
+  UploadVerificationFailed: 'upload_verification_failed',
+  ServiceUnavailable: 'service_unavailable',
+  Internal: 'internal_error',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  bad_request: HttpStatus.BAD_REQUEST,
+  invalid_json: HttpStatus.BAD_REQUEST,
+  validation_failed: HttpStatus.BAD_REQUEST,
+  unauthorized: HttpStatus.UNAUTHORIZED,
+  forbidden: HttpStatus.FORBIDDEN,
+  tenant_suspended: HttpStatus.FORBIDDEN,
+  not_found: HttpStatus.NOT_FOUND,
+  route_not_found: HttpStatus.NOT_FOUND,
+  conflict: HttpStatus.CONFLICT,
+  payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
+  rate_limited: HttpStatus.TOO_MANY_REQUESTS,
+  quota_exceeded: HttpStatus.TOO_MANY_REQUESTS,
+  missing_recipient_keys: HttpStatus.UNPROCESSABLE_ENTITY,
+  upload_verification_failed: HttpStatus.UNPROCESSABLE_ENTITY,
+  service_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+  internal_error: HttpStatus.INTERNAL_SERVER_ERROR,
+};

@@ -1,0 +1,5 @@
+export * from './error-codes';
+export * from './app-error';
+export * from './to-error-body';
+export * from './http-exception.filter';
+export * from './validation';

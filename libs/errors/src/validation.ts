@@ -1,0 +1,44 @@
+import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { AppError } from './app-error';
+
+export interface FieldProblem {
+  field: string;
+  problems: string[];
+}
+
+export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  for (const e of errors) {
+    const field = parent ? `${parent}.${e.property}` : e.property;
+    if (e.constraints) out.push({ field, problems: Object.values(e.constraints) });
+    if (e.children?.length) out.push(...flattenValidationErrors(e.children, field));
+  }
+  return out;
+}
+
+/** The global pipe: strips nothing silently; unknown fields and wrong types are a 400 with details. */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    transform: true,
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    exceptionFactory: (errors) => AppError.validation(flattenValidationErrors(errors)),
+  });
+}
+
+/**
+ * Validates a socket payload (or any untrusted object) against a DTO class; throws AppError in the
+ * standard shape. Used by gateways, where Nest's pipes would lose the ack.
+ */
+export async function validateDto<T extends object>(cls: new () => T, payload: unknown): Promise<T> {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+    throw AppError.validation([{ field: '', problems: ['payload must be an object'] }], 'Payload must be a JSON object');
+  }
+  const instance = plainToInstance(cls, payload);
+  const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  if (errors.length) throw AppError.validation(flattenValidationErrors(errors));
+  return instance;
+}

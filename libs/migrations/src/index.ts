@@ -1,0 +1,4 @@
+export * from './migration';
+export * from './migrator';
+export * from './registry';
+export * from './setup';

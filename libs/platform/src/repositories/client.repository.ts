@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import type { Model } from 'mongoose';
+import { CLIENT_MODEL, ClientDoc, TenantStatus } from '../schemas/client.schema';
+import { cursorFilter, toObjectId } from './object-id';
+
+export type NewClient = Pick<ClientDoc, 'name' | 'plan' | 'region' | 'quotas'> & { metadata?: Record<string, unknown> };
+
+/** The `clients` collection (tenants). Platform data: cross-tenant by nature, admin-only. */
+@Injectable()
+export class ClientRepository {
+  constructor(@InjectModel(CLIENT_MODEL) private readonly model: Model<ClientDoc>) {}
+
+  async create(data: NewClient): Promise<ClientDoc> {
+    const doc = await this.model.create({ ...data, status: 'active' });
+    return doc.toObject() as ClientDoc;
+  }
+
+  async findById(id: unknown): Promise<ClientDoc | null> {
+    const _id = toObjectId(id);
+    return _id ? ((await this.model.findOne({ _id }).lean().exec()) as ClientDoc | null) : null;
+  }
+
+  async list(q: { status?: string; plan?: string; cursor?: string; limit: number }): Promise<ClientDoc[]> {
+    const filter: Record<string, unknown> = { ...cursorFilter(q.cursor) };
+    if (q.status) filter.status = q.status;
+    else filter.status = { $ne: 'deleted' };
+    if (q.plan) filter.plan = q.plan;
+    return (await this.model.find(filter).sort({ _id: -1 }).limit(q.limit).lean().exec()) as ClientDoc[];
+  }
+
+  /** Updates a tenant that is not deleted; null when there is none. */
+  async update(id: unknown, set: Record<string, unknown>, unset: string[] = []): Promise<ClientDoc | null> {
+    const _id = toObjectId(id);
+    if (!_id) return null;
+    const update: Record<string, unknown> = { $set: set };
+    if (unset.length) update.$unset = Object.fromEntries(unset.map((f) => [f, '']));
+    return (await this.model
+      .findOneAndUpdate({ _id, status: { $ne: 'deleted' } }, update, { new: true })
+      .lean()
+      .exec()) as ClientDoc | null;
+  }
+
+  /** Atomic status transition: only from one of `from`, so two admins racing cannot double-apply. */
+  async transition(id: unknown, from: TenantStatus[], to: TenantStatus, set: Record<string, unknown> = {}): Promise<ClientDoc | null> {
+    const _id = toObjectId(id);
+    if (!_id) return null;
+    return (await this.model
+      .findOneAndUpdate({ _id, status: { $in: from } }, { $set: { ...set, status: to } }, { new: true })
+      .lean()
+      .exec()) as ClientDoc | null;
+  }
+}

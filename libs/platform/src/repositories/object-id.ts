@@ -1,0 +1,13 @@
+import { Types } from 'mongoose';
+
+/** A malformed id is simply "not found": callers get null, never a CastError. */
+export function toObjectId(id: unknown): Types.ObjectId | null {
+  if (id instanceof Types.ObjectId) return id;
+  return typeof id === 'string' && /^[0-9a-f]{24}$/i.test(id) ? new Types.ObjectId(id) : null;
+}
+
+/** Cursor pages newest first by _id: the cursor is the last _id of the previous page. */
+export function cursorFilter(cursor?: string | null): Record<string, unknown> {
+  const c = cursor ? toObjectId(cursor) : null;
+  return c ? { _id: { $lt: c } } : {};
+}

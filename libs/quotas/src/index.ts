@@ -1,0 +1,3 @@
+export * from './rate-limiter';
+export * from './quota.service';
+export * from './quotas.module';

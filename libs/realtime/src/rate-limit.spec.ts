@@ -1,0 +1,38 @@
+import type { RedisService } from '@chat/redis';
+import { asTenantId } from '@chat/tenancy';
+import { TenantEventLimiter, TokenBucket } from './rate-limit';
+
+describe('TokenBucket', () => {
+  it('allows a burst, then the sustained rate', () => {
+    let now = 0;
+    const b = new TokenBucket(10, 3, () => now);
+    expect([b.take(), b.take(), b.take()]).toEqual([0, 0, 0]);
+    expect(b.take()).toBe(100);
+    now += 100;
+    expect(b.take()).toBe(0);
+    expect(b.take()).toBeGreaterThan(0);
+    now += 10_000;
+    expect([b.take(), b.take(), b.take(), b.take()]).toEqual([0, 0, 0, 100]);
+  });
+});
+
+describe('TenantEventLimiter (in-process mode)', () => {
+  const memory = { mode: 'memory', client: null } as unknown as RedisService;
+  it('counts per tenant per second', async () => {
+    let now = 5_000;
+    const l = new TenantEventLimiter(memory, 2, () => now);
+    const a = asTenantId('a');
+    const b = asTenantId('b');
+    expect(await l.take(a)).toBe(0);
+    expect(await l.take(a)).toBe(0);
+    now += 250;
+    expect(await l.take(a)).toBe(750);
+    expect(await l.take(b)).toBe(0);
+    now += 750;
+    expect(await l.take(a)).toBe(0);
+  });
+  it('is off with a zero budget', async () => {
+    const l = new TenantEventLimiter(memory, 0);
+    for (let i = 0; i < 5; i++) expect(await l.take(asTenantId('a'))).toBe(0);
+  });
+});

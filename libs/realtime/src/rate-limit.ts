@@ -1,0 +1,74 @@
+import { RedisService } from '@chat/redis';
+import { TenantId } from '@chat/tenancy';
+
+/**
+ * In-process token bucket: one per socket (a socket lives on one node, so no shared state is needed).
+ * Allows bursts up to `capacity` and `ratePerSecond` sustained.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly capacity: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = capacity;
+    this.last = now();
+  }
+
+  /** Takes one token; returns 0 when allowed, else the milliseconds until one is available. */
+  take(): number {
+    const t = this.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) / 1000) * this.ratePerSecond);
+    this.last = t;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
+  }
+}
+
+/**
+ * Per-tenant event budget shared by every gateway node: a fixed one-second window counted in Redis
+ * (INCR on a key that carries the tenant and the second), or in process when Redis is not in use.
+ */
+export class TenantEventLimiter {
+  private readonly local = new Map<string, { window: number; count: number }>();
+
+  constructor(
+    private readonly redis: RedisService,
+    private readonly perSecond: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Counts one event; returns 0 when allowed, else the milliseconds until the window resets. */
+  async take(tenantId: TenantId): Promise<number> {
+    if (this.perSecond <= 0) return 0;
+    const t = this.now();
+    const window = Math.floor(t / 1000);
+    const retryMs = (window + 1) * 1000 - t;
+    let count: number;
+    if (this.redis.mode === 'redis' && this.redis.client) {
+      const key = this.redis.key('rt', 't', tenantId, 'events', window);
+      const res = await this.redis.client.multi().incr(key).pexpire(key, 2000).exec();
+      count = Number(res?.[0]?.[1] ?? 0);
+    } else {
+      const cur = this.local.get(tenantId);
+      if (!cur || cur.window !== window) {
+        this.local.set(tenantId, { window, count: 1 });
+        count = 1;
+        if (this.local.size > 10_000) this.prune(window);
+      } else {
+        count = ++cur.count;
+      }
+    }
+    return count > this.perSecond ? retryMs : 0;
+  }
+
+  private prune(window: number): void {
+    for (const [k, v] of this.local) if (v.window !== window) this.local.delete(k);
+  }
+}

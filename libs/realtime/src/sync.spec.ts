@@ -1,0 +1,32 @@
+import { AppError } from '@chat/errors';
+import { runSync, SYNC_LIMITS } from './sync';
+
+const store: Record<string, number[]> = { a: [1, 2, 3, 4, 5], b: [1, 2] };
+const fetch = async (c: string, after: number, limit: number) => {
+  if (!store[c]) throw AppError.notFound('Conversation');
+  const all = store[c].filter((s) => s > after);
+  return { messages: all.slice(0, limit).map((seq) => ({ seq })), has_more: all.length > limit };
+};
+
+describe('runSync', () => {
+  it('pages each conversation in order with has_more and next_after_seq', async () => {
+    const r = await runSync([{ conversation_id: 'a', after_seq: 1 }, { conversation_id: 'b', after_seq: 0 }], 2, fetch);
+    expect(r).toEqual([
+      { conversation_id: 'a', messages: [{ seq: 2 }, { seq: 3 }], has_more: true, next_after_seq: 3 },
+      { conversation_id: 'b', messages: [{ seq: 1 }, { seq: 2 }], has_more: false, next_after_seq: 2 },
+    ]);
+  });
+  it('reports a conversation the user cannot read on its own', async () => {
+    const r = await runSync([{ conversation_id: 'zz', after_seq: 0 }, { conversation_id: 'b', after_seq: 2 }], 10, fetch);
+    expect(r[0]).toEqual({ conversation_id: 'zz', error: { code: 'not_found', message: 'Conversation not found' } });
+    expect(r[1]).toEqual({ conversation_id: 'b', messages: [], has_more: false, next_after_seq: 2 });
+  });
+  it('bounds the whole answer', async () => {
+    const many = Array.from({ length: 15 }, () => ({ conversation_id: 'a', after_seq: 0 }));
+    const big = async (_c: string, _a: number, limit: number) => ({ messages: Array.from({ length: limit }, (_, i) => ({ seq: i + 1 })), has_more: true });
+    const r = await runSync(many, SYNC_LIMITS.maxLimit, big);
+    const total = r.reduce((n, x) => n + ('messages' in x ? x.messages.length : 0), 0);
+    expect(total).toBe(SYNC_LIMITS.maxMessagesPerRequest);
+    expect(r.every((x) => 'has_more' in x && x.has_more)).toBe(true);
+  });
+});

@@ -1,0 +1,85 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import Redis from 'ioredis';
+import { AppConfig } from '@chat/config';
+
+export type RedisMode = 'redis' | 'memory';
+
+/** Tries a Redis URL once, quickly: used to choose between Redis and in-process state at start. */
+export async function probeRedis(url: string, timeoutMs = 1000): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * The shared Redis connection, or none. With REDIS_URL unset it tries 127.0.0.1:6379 and falls back to
+ * in-process state (single node only) when nothing answers; REDIS_URL=none forces in-process. It logs
+ * which it chose. Every key goes through key(), which applies the configured namespace.
+ */
+@Injectable()
+export class RedisService implements OnApplicationShutdown {
+  private static readonly logger = new Logger('Redis');
+  private readonly extra: Redis[] = [];
+
+  private constructor(
+    readonly mode: RedisMode,
+    readonly client: Redis | null,
+    readonly url: string | null,
+    private readonly prefix: string,
+  ) {}
+
+  static async create(config: AppConfig): Promise<RedisService> {
+    const prefix = config.REDIS_KEY_PREFIX;
+    if (config.REDIS_URL === 'none') {
+      this.logger.log('REDIS_URL=none: using in-process adapter, rate limits and cache (single node only)');
+      return new RedisService('memory', null, null, prefix);
+    }
+    let url = config.REDIS_URL;
+    if (!url) {
+      const local = 'redis://127.0.0.1:6379';
+      if (await probeRedis(local)) {
+        url = local;
+        this.logger.log(`REDIS_URL not set: found Redis at ${local}, using it`);
+      } else {
+        this.logger.warn('REDIS_URL not set and no Redis answers on 127.0.0.1:6379: using in-process adapter, rate limits and cache (single node only)');
+        return new RedisService('memory', null, null, prefix);
+      }
+    }
+    const client = new Redis(url, { maxRetriesPerRequest: 2, enableReadyCheck: true, lazyConnect: false });
+    client.on('error', (err) => this.logger.warn(`Redis error: ${err.message}`));
+    this.logger.log(`Using Redis at ${url.replace(/\/\/[^@]*@/, '//***@')}`);
+    return new RedisService('redis', client, url, prefix);
+  }
+
+  /** Namespaced key: prefix + parts joined by ':'. Tenant-owned keys must include the tenant id. */
+  key(...parts: Array<string | number>): string {
+    return this.prefix + parts.join(':');
+  }
+
+  /** A new connection with the same settings (pub/sub needs its own). Closed on shutdown. */
+  duplicate(): Redis {
+    if (!this.client) throw new Error('Redis is not configured');
+    const c = this.client.duplicate();
+    c.on('error', (err) => RedisService.logger.warn(`Redis (dup) error: ${err.message}`));
+    this.extra.push(c);
+    return c;
+  }
+
+  async ping(): Promise<number> {
+    if (!this.client) throw new Error('Redis is not configured (in-process mode)');
+    const t0 = performance.now();
+    await this.client.ping();
+    return performance.now() - t0;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([this.client, ...this.extra].filter(Boolean).map((c) => c!.quit()));
+  }
+}

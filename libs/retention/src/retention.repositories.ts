@@ -1,0 +1,81 @@
+import { Injectable } from '@nestjs/common';
+import { InjectConnection, InjectModel } from '@nestjs/mongoose';
+import type { Connection, FilterQuery, Model } from 'mongoose';
+import { TenantConnectionResolver, TenantRepository } from '@chat/tenancy';
+import {
+  RETAINED_MESSAGE_MODEL,
+  RETENTION_POLICY_MODEL,
+  RETENTION_REPORT_MODEL,
+  RetainedMessageDoc,
+  RetentionPolicyDoc,
+  RetentionReportDoc,
+} from './retention.schemas';
+import { isDuplicateKeyError } from '@chat/database';
+
+/** Deletes messages of the tenant in context, in bounded batches. */
+@Injectable()
+export class RetainedMessagesRepository extends TenantRepository<RetainedMessageDoc> {
+  constructor(@InjectModel(RETAINED_MESSAGE_MODEL) model: Model<RetainedMessageDoc>, resolver: TenantConnectionResolver) {
+    super(model, resolver);
+  }
+
+  /** Deletes at most `limit` matching messages (oldest ids first); returns how many went and from which conversations. */
+  async deleteBatch(filter: FilterQuery<RetainedMessageDoc>, limit: number): Promise<{ deleted: number; conversationIds: string[] }> {
+    const docs = await this.find(filter, { projection: { _id: 1, conversation_id: 1 }, sort: { _id: 1 }, limit });
+    if (!docs.length) return { deleted: 0, conversationIds: [] };
+    const deleted = (await this.deleteMany({ _id: { $in: docs.map((d) => d._id) } })).deletedCount ?? 0;
+    return { deleted, conversationIds: [...new Set(docs.map((d) => d.conversation_id))] };
+  }
+}
+
+@Injectable()
+export class RetentionPolicyRepository {
+  constructor(
+    @InjectModel(RETENTION_POLICY_MODEL) private readonly policies: Model<RetentionPolicyDoc>,
+    @InjectModel(RETENTION_REPORT_MODEL) private readonly reports: Model<RetentionReportDoc>,
+    @InjectConnection() private readonly connection: Connection,
+  ) {}
+
+  async get(tenantId: string): Promise<RetentionPolicyDoc | null> {
+    return (await this.policies.collection.findOne({ _id: tenantId } as never)) as RetentionPolicyDoc | null;
+  }
+
+  async update(tenantId: string, update: Record<string, unknown>): Promise<RetentionPolicyDoc> {
+    await this.policies.collection.updateOne(
+      { _id: tenantId } as never,
+      { ...update, $set: { ...((update.$set as object) ?? {}), tenant_id: tenantId, updated_at: new Date() } },
+      { upsert: true },
+    );
+    return (await this.get(tenantId))!;
+  }
+
+  /** Every tenant id (the `clients` collection), in id order. */
+  async tenantIds(): Promise<string[]> {
+    return (await this.connection.collection('clients').find({}, { projection: { _id: 1 }, sort: { _id: 1 } }).toArray()).map((c) => String(c._id));
+  }
+
+  async saveReport(r: RetentionReportDoc): Promise<void> {
+    await this.reports.collection.insertOne(r as never);
+  }
+
+  async latestReports(limit: number): Promise<RetentionReportDoc[]> {
+    return (await this.reports.collection.find({ _id: { $ne: 'lock' } } as never, { sort: { started_at: -1 }, limit }).toArray()) as unknown as RetentionReportDoc[];
+  }
+
+  /** One run at a time across nodes: a lock document, taken over when older than `staleMs`. */
+  async lock(holder: string, staleMs: number): Promise<boolean> {
+    const now = new Date();
+    try {
+      await this.reports.collection.insertOne({ _id: 'lock', holder, started_at: now } as never);
+      return true;
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      const r = await this.reports.collection.updateOne({ _id: 'lock', started_at: { $lt: new Date(now.getTime() - staleMs) } } as never, { $set: { holder, started_at: now } });
+      return r.modifiedCount === 1;
+    }
+  }
+
+  async unlock(holder: string): Promise<void> {
+    await this.reports.collection.deleteOne({ _id: 'lock', holder } as never);
+  }
+}

@@ -1,0 +1,114 @@
+import { ChatApiError } from './errors';
+
+/** A credential: fixed, or a function (e.g. to refresh an expiring end-user token). */
+export type Credential = string | (() => string | Promise<string>);
+
+export interface HttpOptions {
+  /** Server base URL, e.g. https://chat.example.com (the SDK adds /v1/...). */
+  baseUrl: string;
+  /** Per-request timeout in milliseconds (default 30 s). */
+  timeoutMs?: number;
+  /** A fetch implementation (default: the global fetch of Node >= 18 and browsers). */
+  fetch?: typeof fetch;
+  /** Extra headers sent with every request. */
+  headers?: Record<string, string>;
+}
+
+export type Query = Record<string, string | number | boolean | undefined | null | readonly string[]>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+export async function resolveCredential(c: Credential): Promise<string> {
+  return typeof c === 'function' ? c() : c;
+}
+
+function queryString(q: Query | undefined): string {
+  if (!q) return '';
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined || v === null) continue;
+    const value = Array.isArray(v) ? v.join(',') : String(v);
+    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(value)}`);
+  }
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+/** Encodes one path segment (ids come from users of the SDK: never trust them to be URL-safe). */
+export const seg = (value: string | number) => encodeURIComponent(String(value));
+
+/**
+ * JSON over fetch: adds the credential header, applies the timeout, and turns every non-2xx answer
+ * into a ChatApiError carrying the server's error shape. No Node-only APIs: runs in browsers too.
+ */
+export class HttpClient {
+  private readonly base: string;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(
+    private readonly opts: HttpOptions,
+    private readonly authHeaders: () => Promise<Record<string, string>>,
+  ) {
+    this.base = opts.baseUrl.replace(/\/+$/, '');
+    const f = opts.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
+    if (!f) throw new Error('No fetch implementation: pass one in the options');
+    this.fetchImpl = f.bind(globalThis);
+  }
+
+  async request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(), this.opts.timeoutMs ?? 30_000);
+    const onAbort = () => controller.abort();
+    o.signal?.addEventListener('abort', onAbort);
+    const headers: Record<string, string> = { Accept: 'application/json', ...this.opts.headers, ...(await this.authHeaders()) };
+    if (o.body !== undefined) headers['Content-Type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.base}${path}${queryString(o.query)}`, {
+        method,
+        headers,
+        body: o.body === undefined ? undefined : JSON.stringify(o.body),
+        signal: controller.signal,
+      });
+    } catch (err) {
+      const timedOut = controller.signal.aborted && !o.signal?.aborted;
+      throw new ChatApiError(0, timedOut ? 'timeout' : 'network_error', timedOut ? `${method} ${path} timed out` : `${method} ${path} failed: ${(err as Error)?.message ?? err}`);
+    } finally {
+      clearTimeout(timeout);
+      o.signal?.removeEventListener('abort', onAbort);
+    }
+    const text = await res.text();
+    let body: unknown = undefined;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+      }
+    }
+    if (!res.ok) {
+      const retry = Number(res.headers.get('retry-after'));
+      throw ChatApiError.fromBody(res.status, body, Number.isFinite(retry) && retry > 0 ? retry : undefined);
+    }
+    return body as T;
+  }
+
+  get<T>(path: string, query?: Query): Promise<T> {
+    return this.request<T>('GET', path, { query });
+  }
+  post<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('POST', path, { body: body ?? {} });
+  }
+  put<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('PUT', path, { body: body ?? {} });
+  }
+  patch<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, { body: body ?? {} });
+  }
+  delete<T = void>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
+}

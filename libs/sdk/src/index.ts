@@ -1,0 +1,18 @@
+/**
+ * The chat platform's TypeScript client SDK (Node >= 20 and browsers).
+ *
+ * - `ChatServerClient`: REST with the SaaS client's API key (server side only).
+ * - `ChatUserClient`: REST with an end user's token.
+ * - `ChatSocket`: socket.io with reconnect and seq sync.
+ * - `E2EChat`: end-to-end encryption on top of ChatUserClient (messages, reactions, files, history).
+ * - `crypto`: the primitives (docs/e2e-crypto.md), also re-exported at the top level.
+ */
+export * from './crypto';
+export * as crypto from './crypto';
+export * from './errors';
+export { HttpClient, type Credential, type HttpOptions, type Query } from './http';
+export * from './types';
+export * from './user-client';
+export * from './server-client';
+export * from './socket-client';
+export * from './e2e-client';

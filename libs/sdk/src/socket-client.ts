@@ -1,0 +1,387 @@
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import { ChatApiError, isServerErrorBody } from './errors';
+import { Credential, resolveCredential } from './http';
+import type { ConversationView, MessageView, ReceiptView, SendMessageInput, EditMessageInput } from './types';
+
+const HOLE_RETRIES = 8;
+const HOLE_RETRY_MS = 250;
+
+/** Events the server pushes (docs/realtime.md). */
+export interface ServerEvents {
+  /** Rooms joined: live events flow from now on. */
+  'session:ready': { user_id: string; conversations: number };
+  /** The token expired; the server disconnects (the wrapper reconnects with a fresh token). */
+  'session:expired': { error: { code: string; message: string } };
+  'message:new': MessageView;
+  'message:updated': MessageView;
+  'message:deleted': { conversation_id: string; message_id: string; seq: number; deleted_at: string };
+  'reaction:added': { conversation_id: string; message_id: string; user_id: string; emoji: string };
+  'reaction:removed': { conversation_id: string; message_id: string; user_id: string; emoji: string };
+  typing: { conversation_id: string; user_id: string; typing: boolean };
+  presence: { user_id: string; status: string; last_seen?: string | null };
+  'conversation:read': { conversation_id: string; user_id: string; seq: number };
+  'message:delivered': { conversation_id: string; user_id: string; seq: number };
+  'conversation:new': ConversationView;
+  'conversation:updated': ConversationView;
+  'member:added': { conversation_id: string; user_ids: string[]; by?: string };
+  'member:removed': { conversation_id: string; user_ids: string[]; by?: string };
+  'tenant:suspended': { error: { code: string; message: string } };
+  'connection:error': { error: { code: string; message: string; details?: unknown } };
+}
+
+/** Events of the wrapper itself. */
+export interface ClientEvents {
+  connected: { recovered: boolean };
+  disconnected: { reason: string };
+  reconnecting: { attempt: number };
+  /** A catch-up after (re)connecting finished; `messages` were delivered as message:new. */
+  synced: { conversations: number; messages: number };
+  error: ChatApiError;
+}
+
+export type ChatSocketEvents = ServerEvents & ClientEvents;
+type Listener<K extends keyof ChatSocketEvents> = (payload: ChatSocketEvents[K]) => void;
+
+export interface SendAck {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  client_msg_id: string;
+  created_at: string;
+  duplicate: boolean;
+}
+
+export interface SyncConversationResult {
+  conversation_id: string;
+  messages?: MessageView[];
+  has_more?: boolean;
+  next_after_seq?: number;
+  error?: { code: string; message: string; details?: unknown };
+}
+
+export interface ChatSocketOptions {
+  /** Server URL (the gateway, or the all-in-one server). */
+  url: string;
+  /** End-user JWT, or a function returning a fresh one: it is read again on every reconnection. */
+  token: Credential;
+  /** socket.io path (default /socket.io). */
+  path?: string;
+  /** Default ['websocket'] (no long-polling; set ['polling', 'websocket'] behind proxies that need it). */
+  transports?: Array<'websocket' | 'polling'>;
+  /** Ack wait per event (default 10 s). */
+  ackTimeoutMs?: number;
+  /** Reconnect automatically (default true), with socket.io's exponential backoff up to this delay. */
+  reconnection?: boolean;
+  reconnectionDelayMaxMs?: number;
+  /** Last seq seen per conversation (e.g. restored from storage): the catch-up starts after them. */
+  positions?: Record<string, number>;
+  /** Messages per conversation per sync request (server caps at 100). */
+  syncLimit?: number;
+  /** Extra socket.io options. */
+  socketOptions?: Partial<ManagerOptions & SocketOptions>;
+}
+
+/**
+ * socket.io client wrapper: typed events, acks as promises (ChatApiError on the error shape),
+ * automatic reconnect with a fresh token, and `seq` sync. It remembers the last seq it delivered per
+ * conversation; after a reconnect, or when a message:new skips a seq, it asks `sync` for what came
+ * after and delivers it as message:new in order, so the app sees every message once, in seq order.
+ */
+export class ChatSocket {
+  readonly socket: Socket;
+  private readonly listeners = new Map<keyof ChatSocketEvents, Set<(p: unknown) => void>>();
+  private readonly positions = new Map<string, number>();
+  /** Per conversation: the catch-up in progress (live messages wait behind it). */
+  private readonly catchingUp = new Map<string, Promise<void>>();
+  /** Live messages that arrived after a hole, waiting for the hole to be filled. */
+  private readonly held = new Map<string, MessageView[]>();
+  private connectedOnce = false;
+  private closed = false;
+  private expired = false;
+  private suspended = false;
+
+  constructor(private readonly opts: ChatSocketOptions) {
+    for (const [c, seq] of Object.entries(opts.positions ?? {})) this.positions.set(c, seq);
+    this.socket = io(opts.url, {
+      path: opts.path,
+      transports: opts.transports ?? ['websocket'],
+      reconnection: opts.reconnection ?? true,
+      reconnectionDelayMax: opts.reconnectionDelayMaxMs ?? 10_000,
+      autoConnect: false,
+      // Read on every (re)connection attempt, so an expired token is replaced.
+      auth: (cb: (data: object) => void) => {
+        void resolveCredential(opts.token).then(
+          (token) => cb({ token }),
+          () => cb({}),
+        );
+      },
+      ...opts.socketOptions,
+    });
+    this.socket.on('connect', () => {
+      const recovered = this.connectedOnce;
+      this.connectedOnce = true;
+      this.fire('connected', { recovered });
+      // The server queues events until the rooms are joined, so this sync sees all it must.
+      if (this.positions.size) void this.catchUpAll();
+    });
+    this.socket.on('session:expired', () => {
+      this.expired = true;
+    });
+    this.socket.on('tenant:suspended', () => {
+      this.suspended = true;
+    });
+    this.socket.on('disconnect', (reason) => {
+      this.fire('disconnected', { reason });
+      // socket.io does not reconnect after a server-side disconnect; an expired token is worth a new try.
+      if (reason === 'io server disconnect' && this.expired && !this.suspended && !this.closed && (this.opts.reconnection ?? true)) {
+        this.expired = false;
+        setTimeout(() => {
+          if (!this.closed) this.socket.connect();
+        }, 100);
+      }
+    });
+    this.socket.io.on('reconnect_attempt', (attempt) => this.fire('reconnecting', { attempt }));
+    this.socket.on('message:new', (m: MessageView) => void this.onLiveMessage(m));
+    const passThrough: Array<keyof ServerEvents> = [
+      'session:ready',
+      'session:expired',
+      'message:updated',
+      'message:deleted',
+      'reaction:added',
+      'reaction:removed',
+      'typing',
+      'presence',
+      'conversation:read',
+      'message:delivered',
+      'conversation:new',
+      'conversation:updated',
+      'member:added',
+      'member:removed',
+      'tenant:suspended',
+      'connection:error',
+    ];
+    for (const name of passThrough) this.socket.on(name as string, (payload: unknown) => this.fire(name, payload as never));
+  }
+
+  /** Connects; rejects with the server's refusal (ChatApiError, e.g. unauthorized) on the first attempt. */
+  connect(): Promise<void> {
+    if (this.socket.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const ok = () => {
+        this.socket.off('connect_error', fail);
+        resolve();
+      };
+      const fail = (err: Error & { data?: unknown }) => {
+        this.socket.off('connect', ok);
+        // A refusal by the server does not heal by retrying: stop.
+        if (isServerErrorBody(err.data)) this.socket.disconnect();
+        reject(isServerErrorBody(err.data) ? ChatApiError.fromBody(0, err.data) : new ChatApiError(0, 'network_error', err.message));
+      };
+      this.socket.once('connect', ok);
+      this.socket.once('connect_error', fail);
+      this.socket.connect();
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket.disconnect();
+  }
+
+  get connected(): boolean {
+    return this.socket.connected;
+  }
+
+  on<K extends keyof ChatSocketEvents>(event: K, listener: Listener<K>): () => void {
+    const set = this.listeners.get(event) ?? new Set();
+    set.add(listener as (p: unknown) => void);
+    this.listeners.set(event, set);
+    return () => set.delete(listener as (p: unknown) => void);
+  }
+
+  /** Resolves with the next event of that kind that matches (rejects after timeoutMs). */
+  waitFor<K extends keyof ChatSocketEvents>(event: K, match: (p: ChatSocketEvents[K]) => boolean = () => true, timeoutMs = 10_000): Promise<ChatSocketEvents[K]> {
+    return new Promise((resolve, reject) => {
+      const off = this.on(event, (p) => {
+        if (!match(p)) return;
+        clearTimeout(timer);
+        off();
+        resolve(p);
+      });
+      const timer = setTimeout(() => {
+        off();
+        reject(new ChatApiError(0, 'timeout', `no ${String(event)} within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+  }
+
+  private fire<K extends keyof ChatSocketEvents>(event: K, payload: ChatSocketEvents[K]): void {
+    for (const l of this.listeners.get(event) ?? []) {
+      try {
+        l(payload);
+      } catch {
+        // A failing listener must not break delivery to the others.
+      }
+    }
+  }
+
+  /** Emits a client event and resolves with the ack's data; rejects with ChatApiError. */
+  request<T>(event: string, payload: unknown): Promise<T> {
+    if (this.closed) return Promise.reject(new ChatApiError(0, 'socket_disconnected', 'The socket was closed'));
+    return new Promise((resolve, reject) => {
+      this.socket.timeout(this.opts.ackTimeoutMs ?? 10_000).emit(event, payload, (err: Error | null, ack: unknown) => {
+        if (err) return reject(new ChatApiError(0, 'timeout', `${event}: no ack within ${this.opts.ackTimeoutMs ?? 10_000} ms`));
+        if (isServerErrorBody(ack)) return reject(ChatApiError.fromBody(0, ack));
+        const a = ack as { ok?: boolean; data?: T };
+        if (a && a.ok === true) return resolve(a.data as T);
+        reject(new ChatApiError(0, 'invalid_response', `${event}: unexpected ack`, ack));
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- client events
+  send(conversationId: string, input: SendMessageInput): Promise<SendAck> {
+    return this.request('message:send', { conversation_id: conversationId, ...input });
+  }
+  edit(conversationId: string, messageId: string, input: EditMessageInput) {
+    return this.request<{ id: string; conversation_id: string; seq: number; edited_at: string; updated_at: string }>('message:edit', {
+      conversation_id: conversationId,
+      message_id: messageId,
+      ...input,
+    });
+  }
+  delete(conversationId: string, messageId: string) {
+    return this.request<{ id: string; conversation_id: string; seq: number; deleted_at: string }>('message:delete', { conversation_id: conversationId, message_id: messageId });
+  }
+  /** `emoji` is stored as given: pass an encrypted reaction token (see encryptReaction). */
+  addReaction(conversationId: string, messageId: string, emoji: string) {
+    return this.request<{ id: string; conversation_id: string; reactions: MessageView['reactions'] }>('reaction:add', { conversation_id: conversationId, message_id: messageId, emoji });
+  }
+  removeReaction(conversationId: string, messageId: string, emoji: string) {
+    return this.request<{ id: string; conversation_id: string; reactions: MessageView['reactions'] }>('reaction:remove', { conversation_id: conversationId, message_id: messageId, emoji });
+  }
+  typing(conversationId: string, typing: boolean): Promise<{ relayed: boolean }> {
+    return this.request(typing ? 'typing:start' : 'typing:stop', { conversation_id: conversationId });
+  }
+  markRead(conversationId: string, seq: number): Promise<ReceiptView> {
+    return this.request('conversation:read', { conversation_id: conversationId, seq });
+  }
+  markDelivered(conversationId: string, seq: number): Promise<ReceiptView> {
+    return this.request('conversation:delivered', { conversation_id: conversationId, seq });
+  }
+  presence(userIds: string[]): Promise<{ users: unknown }> {
+    return this.request('presence:query', { user_ids: userIds });
+  }
+  /** Raw sync: messages after each cursor (the wrapper does this by itself on reconnect and gaps). */
+  sync(cursors: Array<{ conversation_id: string; after_seq: number }>, limit?: number): Promise<{ conversations: SyncConversationResult[] }> {
+    return this.request('sync', { conversations: cursors, ...(limit ? { limit } : {}) });
+  }
+
+  // ---------------------------------------------------------------- seq tracking
+  /** Follow a conversation from `afterSeq` (0: from the start); sync fills in anything after it. */
+  track(conversationId: string, afterSeq: number): void {
+    const current = this.positions.get(conversationId);
+    if (current === undefined || afterSeq > current) this.positions.set(conversationId, afterSeq);
+  }
+
+  /** Last seq delivered for a conversation (persist these to resume after a restart). */
+  position(conversationId: string): number | undefined {
+    return this.positions.get(conversationId);
+  }
+
+  get allPositions(): Record<string, number> {
+    return Object.fromEntries(this.positions);
+  }
+
+  private deliver(m: MessageView): void {
+    const last = this.positions.get(m.conversation_id) ?? 0;
+    if (m.seq <= last) return;
+    this.positions.set(m.conversation_id, m.seq);
+    if (!m.gap) this.fire('message:new', m);
+  }
+
+  private async onLiveMessage(m: MessageView): Promise<void> {
+    const pending = this.catchingUp.get(m.conversation_id);
+    if (pending) await pending;
+    const last = this.positions.get(m.conversation_id);
+    if (last === undefined || m.seq <= last + 1) {
+      this.deliver(m);
+      this.flushHeld(m.conversation_id, false);
+      return;
+    }
+    // A hole before this message: hold it, fetch what is missing, then deliver in order.
+    const held = this.held.get(m.conversation_id) ?? [];
+    held.push(m);
+    this.held.set(m.conversation_id, held);
+    if (held.length === 1) void this.fillHole(m.conversation_id, 0);
+  }
+
+  /**
+   * Sync until the held messages connect to the position. The server leaves out a seq whose write
+   * is still in flight, so a few retries a moment apart are normal; after them the hole is skipped
+   * (the server skips holes that old too).
+   */
+  private async fillHole(conversationId: string, attempt: number): Promise<void> {
+    await this.catchUp([conversationId]);
+    const done = this.flushHeld(conversationId, attempt >= HOLE_RETRIES);
+    if (!done && !this.closed) setTimeout(() => void this.fillHole(conversationId, attempt + 1), HOLE_RETRY_MS * (attempt + 1));
+  }
+
+  /** Delivers held messages that are next in line (all of them when `force`); true when none is left. */
+  private flushHeld(conversationId: string, force: boolean): boolean {
+    const held = this.held.get(conversationId);
+    if (!held?.length) return true;
+    held.sort((a, b) => a.seq - b.seq);
+    while (held.length && (force || held[0]!.seq <= (this.positions.get(conversationId) ?? 0) + 1)) this.deliver(held.shift()!);
+    if (!held.length) this.held.delete(conversationId);
+    return held.length === 0;
+  }
+
+  private catchUpAll(): Promise<void> {
+    return this.catchUp([...this.positions.keys()]);
+  }
+
+  /** Sync the conversations after their positions, page by page, delivering in seq order. */
+  private async catchUp(conversationIds: string[]): Promise<void> {
+    const ids = conversationIds.filter((id) => !this.catchingUp.has(id));
+    if (!ids.length) {
+      await Promise.all(conversationIds.map((id) => this.catchingUp.get(id)));
+      return;
+    }
+    const run = (async () => {
+      let delivered = 0;
+      let todo = ids;
+      // Bounded: every round either advances a position or drops the conversation.
+      for (let round = 0; todo.length && round < 1000; round++) {
+        const batch = todo.slice(0, 100);
+        const res = await this.sync(
+          batch.map((id) => ({ conversation_id: id, after_seq: this.positions.get(id) ?? 0 })),
+          this.opts.syncLimit,
+        );
+        const again: string[] = [];
+        for (const r of res.conversations) {
+          if (r.error) {
+            this.fire('error', ChatApiError.fromBody(0, { error: r.error }));
+            continue;
+          }
+          const before = this.positions.get(r.conversation_id) ?? 0;
+          for (const m of r.messages ?? []) {
+            if (m.seq > (this.positions.get(m.conversation_id) ?? 0) && !m.gap) delivered++;
+            this.deliver(m);
+          }
+          if (r.has_more && (this.positions.get(r.conversation_id) ?? 0) > before) again.push(r.conversation_id);
+        }
+        todo = [...again, ...todo.slice(100)];
+      }
+      this.fire('synced', { conversations: ids.length, messages: delivered });
+    })();
+    for (const id of ids) this.catchingUp.set(id, run);
+    try {
+      await run;
+    } catch (err) {
+      this.fire('error', err instanceof ChatApiError ? err : new ChatApiError(0, 'network_error', (err as Error).message));
+    } finally {
+      for (const id of ids) if (this.catchingUp.get(id) === run) this.catchingUp.delete(id);
+    }
+  }
+}

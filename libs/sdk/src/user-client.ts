@@ -1,0 +1,164 @@
+import { Credential, HttpClient, HttpOptions, resolveCredential, seg } from './http';
+import type {
+  ConversationKeyVersionView,
+  ConversationView,
+  CreateConversationInput,
+  CreateUploadInput,
+  DeviceKeyView,
+  DeviceView,
+  DownloadTicket,
+  EditMessageInput,
+  FileView,
+  HistoryQuery,
+  MessageKeyShareView,
+  MessageView,
+  Page,
+  PublishKeyInput,
+  ReceiptView,
+  SendMessageInput,
+  UploadTicket,
+  UserFields,
+  UserView,
+  WrappedKeySetInput,
+} from './types';
+
+export interface UserClientOptions extends HttpOptions {
+  /** The end user's JWT (issued by the SaaS server), or a function returning a fresh one. */
+  token: Credential;
+}
+
+/**
+ * The end-user half of the REST API (`Authorization: Bearer <jwt>`). Every method maps to one
+ * endpoint and resolves to its JSON answer; failures reject with ChatApiError (the server's error
+ * shape). Plaintext never passes through here: use E2EChat for encrypted sends and reads.
+ */
+export class ChatUserClient {
+  readonly http: HttpClient;
+
+  constructor(opts: UserClientOptions) {
+    this.http = new HttpClient(opts, async () => ({ Authorization: `Bearer ${await resolveCredential(opts.token)}` }));
+  }
+
+  // ---------------------------------------------------------------- me
+  me(): Promise<UserView> {
+    return this.http.get('/v1/me');
+  }
+  updateMe(fields: UserFields): Promise<UserView> {
+    return this.http.patch('/v1/me', fields);
+  }
+
+  // ---------------------------------------------------------------- conversations
+  createConversation(input: CreateConversationInput): Promise<ConversationView> {
+    return this.http.post('/v1/conversations', input);
+  }
+  openDirect(userId: string): Promise<ConversationView> {
+    return this.http.post('/v1/conversations/direct', { user_id: userId });
+  }
+  listConversations(q: { cursor?: string; limit?: number; type?: 'direct' | 'group' | 'channel' } = {}): Promise<Page<ConversationView>> {
+    return this.http.get('/v1/conversations', q);
+  }
+  getConversation(conversationId: string): Promise<ConversationView> {
+    return this.http.get(`/v1/conversations/${seg(conversationId)}`);
+  }
+  addMembers(conversationId: string, userIds: string[]): Promise<ConversationView> {
+    return this.http.post(`/v1/conversations/${seg(conversationId)}/members`, { user_ids: userIds });
+  }
+  removeMember(conversationId: string, userId: string): Promise<void> {
+    return this.http.delete(`/v1/conversations/${seg(conversationId)}/members/${seg(userId)}`);
+  }
+  leave(conversationId: string): Promise<void> {
+    return this.http.post(`/v1/conversations/${seg(conversationId)}/leave`);
+  }
+
+  // ---------------------------------------------------------------- messages (envelopes only)
+  sendMessage(conversationId: string, input: SendMessageInput): Promise<MessageView> {
+    return this.http.post(`/v1/conversations/${seg(conversationId)}/messages`, input);
+  }
+  history(conversationId: string, q: HistoryQuery = {}): Promise<Page<MessageView>> {
+    return this.http.get(`/v1/conversations/${seg(conversationId)}/messages`, { ...q });
+  }
+  getMessage(conversationId: string, messageId: string): Promise<MessageView> {
+    return this.http.get(`/v1/conversations/${seg(conversationId)}/messages/${seg(messageId)}`);
+  }
+  replies(conversationId: string, messageId: string, q: { after_seq?: number; cursor?: string; limit?: number } = {}): Promise<Page<MessageView>> {
+    return this.http.get(`/v1/conversations/${seg(conversationId)}/messages/${seg(messageId)}/replies`, q);
+  }
+  editMessage(conversationId: string, messageId: string, input: EditMessageInput): Promise<MessageView> {
+    return this.http.patch(`/v1/conversations/${seg(conversationId)}/messages/${seg(messageId)}`, input);
+  }
+  deleteMessage(conversationId: string, messageId: string): Promise<MessageView> {
+    return this.http.delete(`/v1/conversations/${seg(conversationId)}/messages/${seg(messageId)}`);
+  }
+  /** `emoji` is what the server stores: pass an encrypted reaction token (E2EChat.react does). */
+  addReaction(conversationId: string, messageId: string, emoji: string): Promise<MessageView> {
+    return this.http.put(`/v1/conversations/${seg(conversationId)}/messages/${seg(messageId)}/reactions/${seg(emoji)}`);
+  }
+  removeReaction(conversationId: string, messageId: string, emoji: string): Promise<MessageView> {
+    return this.http.delete(`/v1/conversations/${seg(conversationId)}/messages/${seg(messageId)}/reactions/${seg(emoji)}`);
+  }
+  markRead(conversationId: string, seq: number): Promise<ReceiptView> {
+    return this.http.post(`/v1/conversations/${seg(conversationId)}/read`, { seq });
+  }
+  markDelivered(conversationId: string, seq: number): Promise<ReceiptView> {
+    return this.http.post(`/v1/conversations/${seg(conversationId)}/delivered`, { seq });
+  }
+  /** Blind-index search: `tokens` from searchTokens(query, conversationKey). */
+  search(conversationId: string, tokens: string[], q: { cursor?: string; limit?: number } = {}): Promise<Page<MessageView>> {
+    return this.http.post(`/v1/conversations/${seg(conversationId)}/messages/search`, { tokens, ...q });
+  }
+
+  // ---------------------------------------------------------------- key directory
+  publishDeviceKey(deviceId: string, input: PublishKeyInput): Promise<DeviceKeyView> {
+    return this.http.put(`/v1/me/devices/${seg(deviceId)}/keys`, input);
+  }
+  myDevices(): Promise<{ data: DeviceView[] }> {
+    return this.http.get('/v1/me/devices');
+  }
+  removeDevice(deviceId: string): Promise<void> {
+    return this.http.delete(`/v1/me/devices/${seg(deviceId)}`);
+  }
+  userKeys(userId: string, versions: 'current' | 'all' = 'current'): Promise<{ data: DeviceKeyView[] }> {
+    return this.http.get(`/v1/users/${seg(userId)}/keys`, { versions });
+  }
+  conversationMemberKeys(conversationId: string): Promise<{ data: DeviceKeyView[]; members_without_keys: string[] }> {
+    return this.http.get(`/v1/conversations/${seg(conversationId)}/keys`);
+  }
+  createConversationKey(conversationId: string, input: WrappedKeySetInput & { key_version: number; key_check: string }): Promise<ConversationKeyVersionView> {
+    return this.http.post(`/v1/conversations/${seg(conversationId)}/conversation-keys`, input);
+  }
+  conversationKeys(conversationId: string): Promise<{ current_version: number | null; data: ConversationKeyVersionView[] }> {
+    return this.http.get(`/v1/conversations/${seg(conversationId)}/conversation-keys`);
+  }
+  shareConversationKey(conversationId: string, keyVersion: number, input: WrappedKeySetInput): Promise<{ recipients: string[] }> {
+    return this.http.post(`/v1/conversations/${seg(conversationId)}/conversation-keys/${seg(keyVersion)}/shares`, input);
+  }
+  shareMessageKeys(conversationId: string, shares: Array<WrappedKeySetInput & { message_id: string }>): Promise<{ stored: number }> {
+    return this.http.post(`/v1/conversations/${seg(conversationId)}/key-shares`, { shares });
+  }
+  messageKeyShares(conversationId: string, q: { message_ids?: string[]; cursor?: string; limit?: number } = {}): Promise<Page<MessageKeyShareView>> {
+    return this.http.get(`/v1/conversations/${seg(conversationId)}/key-shares`, q);
+  }
+
+  // ---------------------------------------------------------------- files (ciphertext only)
+  createUpload(input: CreateUploadInput): Promise<UploadTicket> {
+    return this.http.post('/v1/files', input);
+  }
+  confirmUpload(fileId: string): Promise<FileView> {
+    return this.http.post(`/v1/files/${seg(fileId)}/confirm`);
+  }
+  getFile(fileId: string): Promise<FileView> {
+    return this.http.get(`/v1/files/${seg(fileId)}`);
+  }
+  downloadUrl(fileId: string): Promise<DownloadTicket> {
+    return this.http.get(`/v1/files/${seg(fileId)}/download`);
+  }
+  attachFile(fileId: string, messageId: string, conversationId?: string): Promise<FileView> {
+    return this.http.put(`/v1/files/${seg(fileId)}/message`, { message_id: messageId, ...(conversationId ? { conversation_id: conversationId } : {}) });
+  }
+  deleteFile(fileId: string): Promise<void> {
+    return this.http.delete(`/v1/files/${seg(fileId)}`);
+  }
+  myFiles(q: { cursor?: string; limit?: number } = {}): Promise<Page<FileView>> {
+    return this.http.get('/v1/files', q);
+  }
+}

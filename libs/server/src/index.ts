@@ -1,0 +1,3 @@
+export * from './core.module';
+export * from './configure-app';
+export * from './run-app';

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Builds FerretDB (the MongoDB-wire server used for development and tests) from the Go module proxy
+# and caches the binary outside the repo, so later clones and runs reuse it.
+#
+# Why not `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2`: here the module proxy answers
+# 403 for the module's @v/list, which `go install pkg@version` reads for its deprecation check, and the
+# module zip lacks build/version/version.txt (generated in FerretDB's own build), so the binary would
+# panic at start. We fetch the exact version through a throwaway module, copy its source, write
+# version.txt, and build.
+#
+# One fix is applied on top of v1.24.2 (FERRETDB_ID_INDEX_FIX=0 builds it untouched, as
+# ferretdb-<version> instead of ferretdb-<version>-idfix): the SQLite backend creates its unique `_id`
+# index on the expression `_ferretdb_sjson->"_id"` but looks documents up with
+# `_ferretdb_sjson->'$._id'`. SQLite only uses an expression index for the same expression, so every
+# lookup, update and delete by `_id` scanned the whole table (EXPLAIN QUERY PLAN: SCAN, 90 ms per
+# lookup at 20,000 documents; SEARCH ... USING INDEX and ~1 ms with the fix). Both expressions
+# denote the same value, so the fix changes which plan SQLite picks and nothing else; data directories
+# of either build work with the other. Upstream tracks the SQLite index expressions in
+# FerretDB/FerretDB#3340.
+set -euo pipefail
+
+VERSION="${FERRETDB_VERSION:-v1.24.2}"
+ID_INDEX_FIX="${FERRETDB_ID_INDEX_FIX:-1}"
+SUFFIX=""
+[ "$ID_INDEX_FIX" = "1" ] && SUFFIX="-idfix"
+CACHE="${CHAT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chat-platform}"
+BIN="${FERRETDB_BIN:-$CACHE/bin/ferretdb-$VERSION$SUFFIX}"
+
+# Whole outputs are read (no head / grep -q): with pipefail an early-closing reader turns the
+# writer's SIGPIPE into a failure.
+if [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep "version: $VERSION" >/dev/null; then
+  echo "[ferretdb] $VERSION already built: $BIN"
+  exit 0
+fi
+command -v go >/dev/null || { echo "[ferretdb] Go is required to build FerretDB (https://go.dev/dl)"; exit 1; }
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+export GOFLAGS="-mod=mod"
+export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+echo "[ferretdb] 1/3 fetching github.com/FerretDB/FerretDB@$VERSION from the Go module proxy"
+( cd "$work" && go mod init ferretdb-build >/dev/null 2>&1 && go get "github.com/FerretDB/FerretDB@$VERSION" )
+src_dir="$(cd "$work" && go mod download -json "github.com/FerretDB/FerretDB@$VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+[ -n "$src_dir" ] || { echo "[ferretdb] could not locate the module source"; exit 1; }
+cp -r "$src_dir" "$work/src"
+chmod -R u+w "$work/src"
+echo "$VERSION" > "$work/src/build/version/version.txt"
+if [ "$ID_INDEX_FIX" = "1" ]; then
+  meta="$work/src/internal/backends/sqlite/metadata/metadata.go"
+  before="IDColumn = DefaultColumn + \"->'\$._id'\""
+  after="IDColumn = DefaultColumn + \"->'_id'\""
+  grep -F "$before" "$meta" >/dev/null || { echo "[ferretdb] the _id index fix does not apply to $VERSION (set FERRETDB_ID_INDEX_FIX=0)"; exit 1; }
+  sed -i "s|$before|$after|" "$meta"
+  grep -F "$after" "$meta" >/dev/null || { echo "[ferretdb] applying the _id index fix failed"; exit 1; }
+  echo "[ferretdb]     applied the _id index fix (lookups by _id use the SQLite index)"
+fi
+
+echo "[ferretdb] 2/3 downloading dependencies"
+( cd "$work/src" && go mod download -x 2>&1 | grep -c '^# get .*200 OK' | sed 's/^/[ferretdb]     modules fetched: /' || true )
+
+echo "[ferretdb] 3/3 compiling (about 1-2 minutes on 2 cores; each line is a package)"
+mkdir -p "$(dirname "$BIN")"
+n=0
+( cd "$work/src" && go build -v -trimpath -o "$BIN.tmp" ./cmd/ferretdb 2>&1 ) | while read -r line; do
+  n=$((n + 1))
+  if [ $((n % 25)) -eq 0 ]; then echo "[ferretdb]     $n packages compiled..."; fi
+done
+[ -x "$BIN.tmp" ] || { echo "[ferretdb] build failed"; exit 1; }
+mv "$BIN.tmp" "$BIN"
+"$BIN" --version | sed -n '1s/^/[ferretdb] built: /p'
+echo "[ferretdb] binary: $BIN"

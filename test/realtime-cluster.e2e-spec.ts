@@ -1,0 +1,160 @@
+import { ConversationsService } from '@chat/chat';
+import { TenantService } from '@chat/platform';
+import { PresenceTracker } from '@chat/realtime';
+import { socketAdapterOf } from '../apps/gateway/src/socket-adapter';
+import {
+  askOk,
+  closeAllSockets,
+  connectSocket,
+  createRealtimeTenant,
+  disconnected,
+  envelope,
+  nextEvent,
+  receivedOf,
+  sendViaService,
+} from './support/socket-client';
+import { createTestApp, TestApp } from './support/test-app';
+
+/**
+ * Two gateway nodes in one jest process: two apps on the same database and the same Redis, each with
+ * its own socket.io server, Redis adapter, presence heartbeat and platform-event subscriber.
+ */
+describe('realtime across two gateway nodes (shared Redis and database)', () => {
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    a = await createTestApp();
+    b = await createTestApp({ dbName: a.dbName });
+  });
+  afterEach(() => closeAllSockets());
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  it('users on different nodes chat, see typing and read receipts', async () => {
+    const w = await createRealtimeTenant(a.app);
+    const conv = await w.group(['alice', 'bob']);
+    const alice = await connectSocket(a.url, await w.token('alice'));
+    const bob = await connectSocket(b.url, await w.token('bob'));
+    const sent = await askOk(alice, 'message:send', { conversation_id: conv, client_msg_id: 'x1', content: envelope(['alice', 'bob']) });
+    expect(await nextEvent(bob, 'message:new')).toMatchObject({ id: sent.id, seq: sent.seq, sender_id: 'alice' });
+    const reply = await askOk(bob, 'message:send', { conversation_id: conv, content: envelope(['alice', 'bob']) });
+    expect(await nextEvent(alice, 'message:new', (m: any) => m.sender_id === 'bob')).toMatchObject({ id: reply.id, seq: sent.seq + 1 });
+    // A retried send on the other node is still one message.
+    const aliceOnB = await connectSocket(b.url, await w.token('alice'));
+    const retried = await askOk(aliceOnB, 'message:send', { conversation_id: conv, client_msg_id: 'x1', content: envelope(['alice', 'bob']) });
+    expect(retried).toEqual({ ...sent, duplicate: true });
+
+    await askOk(bob, 'typing:start', { conversation_id: conv });
+    expect(await nextEvent(alice, 'typing')).toEqual({ conversation_id: conv, user_id: 'bob', typing: true });
+    await askOk(bob, 'conversation:read', { conversation_id: conv, seq: reply.seq });
+    expect(await nextEvent(alice, 'conversation:read')).toEqual({ conversation_id: conv, user_id: 'bob', seq: reply.seq });
+
+    // A write on node A through the service (as REST does) reaches a socket on node B.
+    const viaRest = await sendViaService(a.app, w, 'alice', conv, ['alice', 'bob']);
+    expect(await nextEvent(bob, 'message:new', (m: any) => m.id === viaRest.message.id)).toBeTruthy();
+    expect(new Set(receivedOf(bob, 'message:new').map((m: any) => m.id)).size).toBe(receivedOf(bob, 'message:new').length);
+  });
+
+  it('presence is right across nodes: online while any socket on any node is connected', async () => {
+    const w = await createRealtimeTenant(a.app);
+    const conv = await w.group(['carol', 'dan']);
+    expect(conv).toBeTruthy();
+    const watcher = await connectSocket(a.url, await w.token('carol'));
+    const danOnA = await connectSocket(a.url, await w.token('dan'));
+    expect(await nextEvent(watcher, 'presence', (p: any) => p.user_id === 'dan')).toEqual({ user_id: 'dan', status: 'online' });
+    const danOnB = await connectSocket(b.url, await w.token('dan'));
+    // Events are handled once the socket has joined its rooms and counts as online.
+    await askOk(danOnB, 'presence:query', { user_ids: ['dan'] });
+    danOnA.close();
+    // Still online through node B: asked on node B and on node A.
+    const q = await askOk(watcher, 'presence:query', { user_ids: ['dan'] });
+    expect(q.users).toEqual([{ user_id: 'dan', status: 'online', last_seen: null }]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(receivedOf(watcher, 'presence', (p: any) => p.user_id === 'dan' && p.status === 'offline')).toEqual([]);
+    danOnB.close();
+    expect(await nextEvent(watcher, 'presence', (p: any) => p.user_id === 'dan' && p.status === 'offline')).toEqual({
+      user_id: 'dan',
+      status: 'offline',
+      last_seen: expect.any(String),
+    });
+  });
+
+  it("a crashed node's users expire: the others sweep them and announce offline", async () => {
+    const crashing = await createTestApp({ dbName: a.dbName, env: { PRESENCE_NODE_TTL_MS: '600' } });
+    try {
+      const w = await createRealtimeTenant(a.app);
+      await w.group(['kai', 'lou']);
+      const kai = await connectSocket(a.url, await w.token('kai'));
+      await connectSocket(crashing.url, await w.token('lou'));
+      expect(await nextEvent(kai, 'presence', (p: any) => p.user_id === 'lou')).toEqual({ user_id: 'lou', status: 'online' });
+      // The node goes silent: no more heartbeats, its sockets are never cleanly closed.
+      await crashing.app.get(PresenceTracker).stop({ clean: false });
+      await new Promise((r) => setTimeout(r, 700));
+      await a.app.get(PresenceTracker).sweep();
+      expect(await nextEvent(kai, 'presence', (p: any) => p.user_id === 'lou' && p.status === 'offline')).toEqual({
+        user_id: 'lou',
+        status: 'offline',
+        last_seen: expect.any(String),
+      });
+      expect((await askOk(kai, 'presence:query', { user_ids: ['lou'] })).users[0].status).toBe('offline');
+    } finally {
+      await crashing.close();
+    }
+  });
+
+  it('a member removed through node A stops receiving on node B at once', async () => {
+    const w = await createRealtimeTenant(a.app);
+    const conv = await w.group(['erin', 'fay', 'gus']);
+    const erin = await connectSocket(a.url, await w.token('erin'));
+    const fay = await connectSocket(b.url, await w.token('fay'));
+    const gus = await connectSocket(b.url, await w.token('gus'));
+    await w.as(() => a.app.get(ConversationsService).removeMember(conv, { kind: 'server' }, 'gus'));
+    // No waiting for the event: the very next message must already skip gus.
+    const sent = await askOk(erin, 'message:send', { conversation_id: conv, content: envelope(['erin', 'fay']) });
+    await nextEvent(fay, 'message:new', (m: any) => m.id === sent.id);
+    expect(await nextEvent(gus, 'member:removed')).toEqual({ conversation_id: conv, user_ids: ['gus'], by: null });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(receivedOf(gus, 'message:new')).toEqual([]);
+  });
+
+  it('a suspended tenant is cut off on both nodes; other tenants are not', async () => {
+    const w = await createRealtimeTenant(a.app);
+    const other = await createRealtimeTenant(a.app);
+    const onA = await connectSocket(a.url, await w.token('h1'));
+    const onB = await connectSocket(b.url, await w.token('h2'));
+    const bystander = await connectSocket(b.url, await other.token('h1'));
+    const goneA = disconnected(onA, 1500);
+    const goneB = disconnected(onB, 1500);
+    const t0 = Date.now();
+    await a.app.get(TenantService).suspend(w.tenantId, 'test');
+    expect(await goneA).toBe('io server disconnect');
+    expect(await goneB).toBe('io server disconnect');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(receivedOf(onB, 'tenant:suspended')).toEqual([{ error: { code: 'tenant_suspended', message: expect.any(String) } }]);
+    expect(bystander.connected).toBe(true);
+  });
+
+  it('the adapter heartbeat revives a subscriber whose connection went silent (half-open TCP)', async () => {
+    const w = await createRealtimeTenant(a.app);
+    const conv = await w.group(['ivy', 'jon']);
+    const ivy = await connectSocket(a.url, await w.token('ivy'));
+    const jon = await connectSocket(b.url, await w.token('jon'));
+    const adapter = socketAdapterOf(b.app)!;
+    const sub = adapter.subscriber!;
+    expect(await adapter.checkSubscriber(1000)).toBe(true);
+    // Stop reading from the socket: nothing arrives and nothing errors, like a half-open connection.
+    sub.stream.pause();
+    const lost = await askOk(ivy, 'message:send', { conversation_id: conv, content: envelope(['ivy', 'jon']) });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(receivedOf(jon, 'message:new', (m: any) => m.id === lost.id)).toEqual([]);
+    expect(await adapter.checkSubscriber(200)).toBe(false);
+    // ioredis reconnects and resubscribes; cross-node messages flow again.
+    await new Promise<void>((resolve) => sub.once('ready', () => resolve()));
+    await new Promise((r) => setTimeout(r, 100));
+    const after = await askOk(ivy, 'message:send', { conversation_id: conv, content: envelope(['ivy', 'jon']) });
+    expect(await nextEvent(jon, 'message:new', (m: any) => m.id === after.id)).toBeTruthy();
+    expect(await adapter.checkSubscriber(1000)).toBe(true);
+  });
+});

@@ -1,0 +1,67 @@
+/* Starts the real services once per test run: MongoDB wire (MONGODB_URI, else FerretDB, else
+ * mongodb-memory-server), Redis (REDIS_URL, else 127.0.0.1:6379, else a redis-server of our own) and an
+ * S3-compatible server (S3_ENDPOINT, else s3rver). Relative imports: this file runs before module mapping. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ferretDbBinaryPath, startFerretDb } from '../../libs/dev-services/src/ferretdb';
+import { isPortOpen } from '../../libs/dev-services/src/ports';
+import { startRedisServer } from '../../libs/dev-services/src/redis-server';
+import { startS3Server } from '../../libs/dev-services/src/s3-server';
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+
+type Stopper = () => Promise<void>;
+const log = (l: string) => process.stdout.write(`[test services] ${l}\n`);
+
+export default async function globalSetup(): Promise<void> {
+  const stoppers: Stopper[] = [];
+  const root = mkdtempSync(join(tmpdir(), 'chat-test-'));
+  process.env.NODE_ENV = 'test';
+  process.env.LOG_LEVEL = process.env.LOG_LEVEL ?? 'warn';
+  process.env.CHAT_TEST_TMP = root;
+
+  if (process.env.MONGODB_URI) {
+    log(`MongoDB: using MONGODB_URI`);
+  } else if (existsSync(ferretDbBinaryPath()) || spawnSync('sh', ['-c', 'command -v go']).status === 0) {
+    const f = await startFerretDb({ dataDir: join(root, 'ferretdb'), log, reuse: false });
+    process.env.MONGODB_URI = f.uri;
+    stoppers.push(f.stop);
+  } else {
+    log('MongoDB: no FerretDB binary and no Go toolchain: falling back to mongodb-memory-server');
+    const { MongoMemoryServer } = await import('mongodb-memory-server');
+    const m = await MongoMemoryServer.create();
+    process.env.MONGODB_URI = m.getUri();
+    stoppers.push(async () => void (await m.stop()));
+  }
+
+  if (process.env.REDIS_URL) {
+    log('Redis: using REDIS_URL');
+  } else if (await isPortOpen(6379)) {
+    process.env.REDIS_URL = 'redis://127.0.0.1:6379';
+    log('Redis: using 127.0.0.1:6379');
+  } else {
+    const r = await startRedisServer();
+    process.env.REDIS_URL = r.url;
+    stoppers.push(r.stop);
+    log(`Redis: started our own on ${r.url}`);
+  }
+
+  if (process.env.S3_ENDPOINT) {
+    log('S3: using S3_ENDPOINT');
+  } else {
+    const bucket = process.env.S3_BUCKET ?? 'chat-test-files';
+    const s3 = await startS3Server({ dir: join(root, 's3'), bucket, log });
+    Object.assign(process.env, {
+      S3_ENDPOINT: s3.endpoint,
+      S3_BUCKET: bucket,
+      S3_ACCESS_KEY_ID: s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      S3_FORCE_PATH_STYLE: 'true',
+    });
+    stoppers.push(s3.stop);
+  }
+  // Test runs never share Redis keys with a running dev server or with each other.
+  process.env.REDIS_KEY_PREFIX = `t${process.pid}:`;
+  (globalThis as { __CHAT_TEST_STOPPERS__?: Stopper[] }).__CHAT_TEST_STOPPERS__ = stoppers;
+}
