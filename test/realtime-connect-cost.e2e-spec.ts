@@ -99,8 +99,13 @@ describe('realtime connect cost', () => {
       );
       expect(views.map((v) => v?.external_id)).toEqual(ids);
       expect(lists).toEqual(ids.map((id) => groupOf.get(id)));
-      expect(byUsers).toHaveBeenCalledTimes(1);
-      expect(byConvs).toHaveBeenCalledTimes(1);
+      // Misses that arrive while a batch is in flight go out in the next one; how the Redis replies
+      // spread over ticks is up to the machine, so "a few" queries, each key asked for once.
+      for (const spy of [byUsers, byConvs]) {
+        expect(spy.mock.calls.length).toBeGreaterThanOrEqual(1);
+        expect(spy.mock.calls.length).toBeLessThanOrEqual(4);
+        expect(spy.mock.calls.flatMap((c) => c[0] as string[]).sort()).toEqual([...ids].sort());
+      }
       // The sockets (served from those caches now) join exactly their own rooms.
       const sockets = await Promise.all(tokens.map((tok) => ready(t.url, tok)));
       sockets.forEach((s) => expect(s.conversations).toBe(1));
