@@ -27,10 +27,11 @@ describe('tenant suspension: HTTP and sockets on two nodes', () => {
     const onB = await connectSocket(nodeB.url, await userToken(nodeA, tenant, 'bob'));
     const bystander = await connectSocket(nodeB.url, await userToken(nodeA, other, 'alice'));
     try {
-      const goneA = disconnected(onA, 1000);
-      const goneB = disconnected(onB, 1000);
-      const t0 = Date.now();
+      // Logged in first: the password hash (argon2id) is not part of the second being measured.
       const admin = asAdmin(nodeA, await adminLogin(nodeA));
+      const goneA = disconnected(onA, 3000);
+      const goneB = disconnected(onB, 3000);
+      const t0 = Date.now();
       await admin.post(`/admin/tenants/${tenant.tenantId}/suspend`).send({ reason: 'test' }).expect(200);
       await Promise.all([goneA, goneB]);
       expect(Date.now() - t0).toBeLessThan(1000);

@@ -226,9 +226,10 @@ describe('chat core A services (users, relationships, conversations, cache)', ()
       expect(await cache.getOrLoad(['k'], 60, async () => 2)).toBe(1);
       expect(cache.stats().hits - before.hits).toBe(1);
       // A loader that read the old state before a write finishes after the invalidation: not stored.
-      let release!: () => void;
+      let release: (() => void) | undefined;
       const slow = cache.getOrLoad(['race'], 60, () => new Promise<string>((r) => (release = () => r('old'))));
-      await new Promise((r) => setTimeout(r, 20));
+      // Wait for the loader itself (it runs after the cache's read round trip), not for a fixed time.
+      while (!release) await new Promise((r) => setTimeout(r, 5));
       await cache.del(['race']);
       release();
       expect(await slow).toBe('old');
@@ -238,7 +239,7 @@ describe('chat core A services (users, relationships, conversations, cache)', ()
       let finish!: () => void;
       const gate = new Promise<void>((r) => (finish = r));
       const burst = Array.from({ length: 5 }, () => cache.getOrLoad(['burst'], 60, async () => (loads++, await gate, 'v1')));
-      await new Promise((r) => setTimeout(r, 20));
+      while (!loads) await new Promise((r) => setTimeout(r, 5));
       await cache.del(['burst']);
       const afterWrite = cache.getOrLoad(['burst'], 60, async () => (loads++, 'v2'));
       finish();

@@ -125,8 +125,8 @@ describe('realtime across two gateway nodes (shared Redis and database)', () => 
     const onA = await connectSocket(a.url, await w.token('h1'));
     const onB = await connectSocket(b.url, await w.token('h2'));
     const bystander = await connectSocket(b.url, await other.token('h1'));
-    const goneA = disconnected(onA, 1500);
-    const goneB = disconnected(onB, 1500);
+    const goneA = disconnected(onA, 3000);
+    const goneB = disconnected(onB, 3000);
     const t0 = Date.now();
     await a.app.get(TenantService).suspend(w.tenantId, 'test');
     expect(await goneA).toBe('io server disconnect');
@@ -152,9 +152,13 @@ describe('realtime across two gateway nodes (shared Redis and database)', () => 
     expect(await adapter.checkSubscriber(200)).toBe(false);
     // ioredis reconnects and resubscribes; cross-node messages flow again.
     await new Promise<void>((resolve) => sub.once('ready', () => resolve()));
-    await new Promise((r) => setTimeout(r, 100));
-    const after = await askOk(ivy, 'message:send', { conversation_id: conv, content: envelope(['ivy', 'jon']) });
-    expect(await nextEvent(jon, 'message:new', (m: any) => m.id === after.id)).toBeTruthy();
+    // The resubscribe completes a round trip after 'ready': send until one message crosses over.
+    let crossed = false;
+    for (let i = 0; i < 20 && !crossed; i++) {
+      const after = await askOk(ivy, 'message:send', { conversation_id: conv, content: envelope(['ivy', 'jon']) });
+      crossed = await nextEvent(jon, 'message:new', (m: any) => m.id === after.id, 500).then(() => true, () => false);
+    }
+    expect(crossed).toBe(true);
     expect(await adapter.checkSubscriber(1000)).toBe(true);
   });
 });
