@@ -1,4 +1,7 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import request from 'supertest';
+import { findFreePort, waitForPort } from '@chat/dev-services';
 import { createTestApp, TestApp } from './support/test-app';
 
 describe('foundation (real FerretDB, Redis, S3)', () => {
@@ -72,5 +75,107 @@ describe('foundation: metrics', () => {
     const res = await request(t.url).get('/metrics').expect(200);
     expect(res.text).toContain('process_cpu_user_seconds_total');
     expect(res.text).toContain('chat_db_command_duration_seconds');
+  });
+});
+
+describe('foundation: configuration is validated at start', () => {
+  // The all-in-one entry (what `npm start` runs), as its own process, from the TypeScript sources.
+  const launcher = join(__dirname, 'support', 'run-ts.js');
+
+  function start(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [launcher, 'apps/all-in-one/src/main.ts'], {
+        cwd: join(__dirname, '..'),
+        env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      // A process that got past validation would serve forever: stop it so the test fails, not hangs.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+      child.once('error', reject);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  it('an invalid value stops the process with exit code 78 and a message naming each bad variable', async () => {
+    // MONGODB_URI and S3_ENDPOINT unset: had validation let it through, it would start the embedded servers.
+    const r = await start({ PORT: 'abc', MESSAGE_MAX_BYTES: '12', MONGODB_URI: '', S3_ENDPOINT: '', DATA_DIR: join(process.env.CHAT_TEST_TMP ?? '/tmp', 'never-used') });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain('Invalid configuration');
+    expect(r.stderr).toMatch(/PORT: .*\(got "abc"\)/);
+    expect(r.stderr).toMatch(/MESSAGE_MAX_BYTES: .*\(got "12"\)/);
+    // Refused before anything started.
+    expect(r.stdout).not.toContain('[embedded]');
+  });
+});
+
+describe('foundation: readiness when Redis goes away', () => {
+  // A Redis of this test's own, so it can be stopped and started again on the same port.
+  let port: number;
+  let redis: ChildProcess | undefined;
+  let t: TestApp;
+
+  async function startRedis(): Promise<void> {
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    redis = child;
+    await waitForPort(port, '127.0.0.1', 10_000, () => !exited);
+  }
+
+  function stopRedis(): Promise<void> {
+    const child = redis;
+    redis = undefined;
+    if (!child || child.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
+  /** Polls /health/ready until it answers `status` (the change is noticed on the next check, not at once). */
+  async function readyUntil(status: number, timeoutMs = 20_000): Promise<request.Response> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const res = await request(t.url).get('/health/ready');
+      if (res.status === status) return res;
+      if (Date.now() > end) throw new Error(`/health/ready still ${res.status} ${JSON.stringify(res.body)} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  beforeAll(async () => {
+    port = await findFreePort();
+    await startRedis();
+    t = await createTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+  });
+  afterAll(async () => {
+    // Redis back first, so the app's clients can quit cleanly.
+    if (!redis) await startRedis().catch(() => undefined);
+    await t?.close();
+    await stopRedis();
+  });
+
+  it('answers 503 naming Redis as down (MongoDB still up), and 200 again once Redis is back', async () => {
+    const before = await request(t.url).get('/health/ready').expect(200);
+    expect(before.body.checks.redis).toMatchObject({ status: 'up', mode: 'redis' });
+
+    await stopRedis();
+    const down = await readyUntil(503);
+    expect(down.body).toMatchObject({ status: 'error', version: expect.any(String), uptime_seconds: expect.any(Number) });
+    expect(down.body.checks.redis).toMatchObject({ status: 'down', mode: 'redis', message: expect.any(String) });
+    expect(down.body.checks.mongodb).toEqual({ status: 'up' });
+    // Liveness does not consult dependencies: the process is alive, just not ready.
+    await request(t.url).get('/health').expect(200);
+
+    await startRedis();
+    const up = await readyUntil(200);
+    expect(up.body.checks.redis).toMatchObject({ status: 'up', mode: 'redis' });
   });
 });
