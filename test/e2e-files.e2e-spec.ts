@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { FilesSweeper } from '@chat/files';
+import { FilesService, FilesSweeper } from '@chat/files';
+import { RetentionService } from '@chat/retention';
+import { asTenantId, TenantContext } from '@chat/tenancy';
 import { encryptFile, md5Base64, type ChatUserClient, type CreateUploadInput } from '@chat/sdk';
 import { createTestApp, TestApp } from './support/test-app';
 import { expectApiError, rid, sdkTenant, SdkTenant } from './e2e-helpers';
@@ -55,7 +57,7 @@ describe('encrypted files on S3 (real s3rver, FerretDB)', () => {
   let a: SdkTenant;
   let sweeper: FilesSweeper;
   beforeAll(async () => {
-    t = await createTestApp({ env: { FILES_SWEEP_INTERVAL_SECONDS: '0', FILES_DELETE_GRACE_SECONDS: '60', S3_PRESIGN_TTL_SECONDS: '120' } });
+    t = await createTestApp({ env: { FILES_SWEEP_INTERVAL_SECONDS: '0', FILES_DELETE_GRACE_SECONDS: '60', S3_PRESIGN_TTL_SECONDS: '120', RETENTION_INTERVAL_SECONDS: '0' } });
     a = await sdkTenant(t);
     sweeper = t.app.get(FilesSweeper);
   });
@@ -198,6 +200,43 @@ describe('encrypted files on S3 (real s3rver, FerretDB)', () => {
     expect(await objectExists(abandonedKey)).toBe(false);
     expect(removed).toBeGreaterThanOrEqual(2);
     await expectApiError(cs[s]!.confirmUpload(abandoned.file.id), 404, 'not_found');
+  });
+
+  it('retention deleting an expired message marks its files: quota freed at once, objects removed by the sweep', async () => {
+    const r = await sdkTenant(t, { quotas: { storage_bytes: 5000 } });
+    const [s, m] = [rid('rs'), rid('rm')];
+    const cs = await r.users([s, m]);
+    const ds = await r.device(s, cs[s]!);
+    await r.device(m, cs[m]!);
+    const conv = await cs[s]!.createConversation({ type: 'group', name: 'expiring', member_ids: [m] });
+    // The real upload path: presigned PUT to s3rver, confirm, attach to the message.
+    const { message, file } = await ds.sendFile(conv.id, randomBytes(3000), { name: 'old.bin' });
+    expect(file).toMatchObject({ status: 'ready', message_id: message.id });
+    const kept = await ds.sendText(conv.id, 'no file here');
+    const key = `t/${r.tenant.tenantId}/f/${file.id}`;
+    expect(await objectExists(key)).toBe(true);
+    const used = () => TenantContext.run({ tenantId: asTenantId(r.tenant.tenantId) }, () => t.app.get(FilesService).usedBytes());
+    expect(await used()).toBe(file.metadata.size);
+    // The file holds most of the quota: another 3000 bytes do not fit.
+    await expectApiError(cs[s]!.createUpload(announce(randomBytes(3000), { type: 'private' })), 429, 'quota_exceeded');
+
+    // Both messages are 31 days old as far as this run is concerned.
+    const retention = t.app.get(RetentionService);
+    await retention.setPolicy(r.tenant.tenantId, { retention_days: 30 });
+    const run = await retention.run({ tenantId: r.tenant.tenantId, now: new Date(Date.now() + 31 * 86_400_000) });
+    expect(run!.expired_deleted).toBe(2);
+    await expectApiError(cs[s]!.getMessage(conv.id, kept.id), 404, 'not_found');
+    // Marked at once: no longer readable, no longer counted.
+    await expectApiError(cs[m]!.downloadUrl(file.id), 404, 'not_found');
+    await expectApiError(cs[s]!.getFile(file.id), 404, 'not_found');
+    expect(await used()).toBe(0);
+    await cs[s]!.createUpload(announce(randomBytes(3000), { type: 'private' }));
+    // The object stays through the grace period, then the sweep removes it.
+    await sweeper.sweepOnce({ now: new Date() });
+    expect(await objectExists(key)).toBe(true);
+    const later = new Date(Date.now() + 10 * 60_000);
+    for (let i = 0; i < 20 && (await objectExists(key)); i++) await sweeper.sweepOnce({ now: later, limit: 50 });
+    expect(await objectExists(key)).toBe(false);
   });
 
   it('attaches files only to the uploader’s own message in the file’s conversation', async () => {

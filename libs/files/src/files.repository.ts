@@ -64,9 +64,9 @@ export class FilesRepository extends TenantRepository<FileDoc> {
     ) as Promise<FileRecord | null>;
   }
 
-  /** Live files of a message (bounded: a message carries a handful). */
-  liveOfMessage(messageId: string, limit = 1000): Promise<FileRecord[]> {
-    return this.find({ message_id: messageId, status: { $in: ['pending', 'ready'] } }, { limit }) as Promise<FileRecord[]>;
+  /** Live files of these messages (bounded by the caller's batch: a message carries a handful). */
+  liveOfMessages(messageIds: readonly string[]): Promise<FileRecord[]> {
+    return this.find({ message_id: { $in: [...messageIds] }, status: { $in: ['pending', 'ready'] } }) as Promise<FileRecord[]>;
   }
 
   markPurged(fileId: string, now: Date): Promise<unknown> {

@@ -3,6 +3,7 @@ import { Types } from 'mongoose';
 import { AppError } from '@chat/errors';
 import { asTenantId, TenantContext } from '@chat/tenancy';
 import type { FileRecord } from './file.schema';
+import { FileDeletionMarker } from './file-deletion';
 import { FilesService, md5Base64ToHex, type CreateUploadInput } from './files.service';
 
 const bytes = Buffer.from('ciphertext bytes');
@@ -51,7 +52,8 @@ function setup(opts: { used?: number; head?: { size: number; etag: string | null
     }),
   };
   const config = { FILES_MAX_BYTES: 1000, S3_PRESIGN_TTL_SECONDS: 60, FILES_DELETE_GRACE_SECONDS: 0, FILES_VERIFY_SHA256_MAX_BYTES: 1024 };
-  const svc = new FilesService(repo as never, purges as never, s3 as never, config as never, quotas as never);
+  const marker = new FileDeletionMarker(repo as never, purges as never, config as never);
+  const svc = new FilesService(repo as never, purges as never, s3 as never, config as never, marker, quotas as never);
   svc.useChatAccess({ requireMember: async () => undefined, getMessage: async () => ({ id: 'm', sender_id: 'u', deleted_at: null }) });
   return { svc, repo, purges, s3, quotas, file };
 }

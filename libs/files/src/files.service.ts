@@ -3,8 +3,8 @@ import { Types } from 'mongoose';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode } from '@chat/errors';
 import { QuotaService } from '@chat/quotas';
-import { UsageSignals } from '@chat/usage';
 import { TenantContext, asTenantId } from '@chat/tenancy';
+import { FileDeletionMarker } from './file-deletion';
 import { FilePurgeQueue, FilesRepository } from './files.repository';
 import { FileRecord, FileWrappedKey, SHARING_TYPES, SharingType } from './file.schema';
 import { PresignedRequest, S3StorageService } from './s3-storage.service';
@@ -113,6 +113,7 @@ export class FilesService {
     private readonly purges: FilePurgeQueue,
     private readonly s3: S3StorageService,
     private readonly config: AppConfig,
+    private readonly deletion: FileDeletionMarker,
     @Optional() private readonly quotas?: QuotaService,
   ) {}
 
@@ -243,7 +244,7 @@ export class FilesService {
       return toFileView(await this.uploaderFile(uploaderId, fileId));
     }
     await this.purges.cancel(fileId, 'abandoned');
-    await this.reportStorage();
+    await this.deletion.reportStorage();
     return toFileView(ready);
   }
 
@@ -322,26 +323,9 @@ export class FilesService {
     return toFileView(updated);
   }
 
-  /** Usage metering samples the tenant's stored bytes whenever they change. */
-  private async reportStorage(): Promise<void> {
-    const tenantId = TenantContext.requireTenantId('files.reportStorage');
-    UsageSignals.storageChanged(tenantId, await this.repo.usedBytes());
-  }
-
   private async markDeleted(f: FileRecord): Promise<boolean> {
-    const tenantId = TenantContext.requireTenantId('files.delete');
-    const now = new Date();
-    const marked = await this.repo.markDeleted(String(f._id), now);
-    if (!marked) return false;
-    await this.purges.schedule({
-      tenant_id: tenantId,
-      file_id: String(f._id),
-      bucket: f.storage.bucket,
-      key: f.storage.key,
-      reason: 'deleted',
-      due_at: new Date(now.getTime() + this.config.FILES_DELETE_GRACE_SECONDS * 1000),
-    });
-    await this.reportStorage();
+    if (!(await this.deletion.mark(f))) return false;
+    await this.deletion.reportStorage();
     return true;
   }
 
@@ -354,11 +338,7 @@ export class FilesService {
 
   /** A message was deleted: its files are marked for removal. */
   async onMessageDeleted(tenantId: string, messageId: string): Promise<number> {
-    return TenantContext.run({ tenantId: asTenantId(tenantId), actor: { type: 'system', id: 'files' } }, async () => {
-      let n = 0;
-      for (const f of await this.repo.liveOfMessage(messageId)) if (await this.markDeleted(f)) n++;
-      return n;
-    });
+    return TenantContext.run({ tenantId: asTenantId(tenantId), actor: { type: 'system', id: 'files' } }, () => this.deletion.markFilesOfMessages([messageId]));
   }
 
   /** Bytes the tenant's live files take (what the storage quota counts). */

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { FileDeletionModule } from '@chat/files';
 import { RetainedMessagesRepository, RetentionPolicyRepository } from './retention.repositories';
 import {
   RETAINED_MESSAGE_MODEL,
@@ -14,6 +15,8 @@ import { RetentionService } from './retention.service';
 /** Message retention and legal hold; the job runs every RETENTION_INTERVAL_SECONDS in the admin process. */
 @Module({
   imports: [
+    // Marks the files of the messages it deletes (no S3 or chat core needed: runs in the admin app and the CLI).
+    FileDeletionModule,
     MongooseModule.forFeature([
       { name: RETENTION_POLICY_MODEL, schema: RetentionPolicySchema },
       { name: RETENTION_REPORT_MODEL, schema: RetentionReportSchema },

@@ -12,19 +12,25 @@ import {
 } from './retention.schemas';
 import { isDuplicateKeyError } from '@chat/database';
 
-/** Deletes messages of the tenant in context, in bounded batches. */
+export type RetainedBatch = Array<{ _id: unknown; id: string; conversationId: string }>;
+
+/** Messages of the tenant in context, read and deleted in bounded batches. */
 @Injectable()
 export class RetainedMessagesRepository extends TenantRepository<RetainedMessageDoc> {
   constructor(@InjectModel(RETAINED_MESSAGE_MODEL) model: Model<RetainedMessageDoc>, resolver: TenantConnectionResolver) {
     super(model, resolver);
   }
 
-  /** Deletes at most `limit` matching messages (oldest ids first); returns how many went and from which conversations. */
-  async deleteBatch(filter: FilterQuery<RetainedMessageDoc>, limit: number): Promise<{ deleted: number; conversationIds: string[] }> {
+  /** The next at most `limit` matching messages (oldest ids first). */
+  async nextBatch(filter: FilterQuery<RetainedMessageDoc>, limit: number): Promise<RetainedBatch> {
     const docs = await this.find(filter, { projection: { _id: 1, conversation_id: 1 }, sort: { _id: 1 }, limit });
-    if (!docs.length) return { deleted: 0, conversationIds: [] };
-    const deleted = (await this.deleteMany({ _id: { $in: docs.map((d) => d._id) } })).deletedCount ?? 0;
-    return { deleted, conversationIds: [...new Set(docs.map((d) => d.conversation_id))] };
+    return docs.map((d) => ({ _id: d._id, id: String(d._id), conversationId: d.conversation_id }));
+  }
+
+  /** Deletes the messages of a batch; returns how many went. */
+  async deleteBatch(batch: RetainedBatch): Promise<number> {
+    if (!batch.length) return 0;
+    return (await this.deleteMany({ _id: { $in: batch.map((m) => m._id) } })).deletedCount ?? 0;
   }
 }
 

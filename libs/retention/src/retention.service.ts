@@ -5,6 +5,7 @@ import { CacheService } from '@chat/cache';
 import { recentMessagesCacheKey } from '@chat/chat';
 import { AppConfig } from '@chat/config';
 import { AppError } from '@chat/errors';
+import { FileDeletionMarker } from '@chat/files';
 import { asTenantId, TenantContext } from '@chat/tenancy';
 import { RetainedMessagesRepository, RetentionPolicyRepository } from './retention.repositories';
 import type { RetentionPolicyDoc, RetentionReportDoc, RetentionTenantReport } from './retention.schemas';
@@ -20,7 +21,8 @@ export interface RetentionRunOptions {
 
 /**
  * Deletes messages past a tenant's retention period and purges soft-deleted messages after the grace
- * period, in bounded batches, skipping tenants and conversations under legal hold. Plain queries on
+ * period, in bounded batches, skipping tenants and conversations under legal hold. Their files are
+ * marked deleted (quota freed at once, objects removed by the files sweep). Plain queries on
  * created_at / deleted_at (no TTL index: FerretDB has none, and a TTL index could not honour a hold).
  */
 @Injectable()
@@ -32,6 +34,8 @@ export class RetentionService implements OnModuleInit, OnApplicationShutdown {
     private readonly policies: RetentionPolicyRepository,
     private readonly messages: RetainedMessagesRepository,
     private readonly config: AppConfig,
+    // Files of deleted messages are marked like those of a message deleted by its sender (the sweep removes them).
+    private readonly files: FileDeletionMarker,
     // The cached newest page of a conversation must not keep serving purged messages.
     @Optional() private readonly cache?: CacheService,
   ) {}
@@ -124,8 +128,12 @@ export class RetentionService implements OnModuleInit, OnApplicationShutdown {
             out.truncated = true;
             return;
           }
-          const { deleted: n, conversationIds } = await this.messages.deleteBatch(pass.filter, batchSize);
-          await this.cache?.del(...conversationIds.map(recentMessagesCacheKey));
+          const batch = await this.messages.nextBatch(pass.filter, batchSize);
+          if (!batch.length) break;
+          // Files first: a crash in between leaves expired messages for the next run, never files without their message.
+          await this.files.markFilesOfMessages(batch.map((m) => m.id));
+          const n = await this.messages.deleteBatch(batch);
+          await this.cache?.del(...[...new Set(batch.map((m) => m.conversationId))].map(recentMessagesCacheKey));
           if (!n) break;
           out[pass.field] += n;
           out.batches++;
