@@ -150,17 +150,18 @@ describe('admin API: tenants and applications; end-user token verification', () 
     await admin.get(`/admin/applications/${tenant.applicationId}`).expect(404);
   });
 
-  it('deletes only a suspended tenant; afterwards its keys are refused and it is gone from the default list', async () => {
+  it('deletes only a suspended, exported tenant; afterwards its keys are refused and it is gone from the default list', async () => {
     const tenant = await createTenant(t);
     await admin.delete(`/admin/tenants/${tenant.tenantId}`).expect(409);
     await admin.post(`/admin/tenants/${tenant.tenantId}/suspend`).send({}).expect(200);
+    expect((await admin.delete(`/admin/tenants/${tenant.tenantId}`).expect(409)).body.error.details.reason).toBe('export_required');
+    await admin.post(`/admin/tenants/${tenant.tenantId}/export`).expect(200); // test/admin-tenant-delete.e2e-spec.ts checks the archive and the erase
     const del = await admin.delete(`/admin/tenants/${tenant.tenantId}`).expect(200);
     expect(del.body.status).toBe('deleted');
     await api(t, tenant).get('/v1/auth/whoami').expect(401);
     await admin.post(`/admin/tenants/${tenant.tenantId}/reactivate`).expect(404);
     await admin.patch(`/admin/tenants/${tenant.tenantId}`).send({ name: 'x' }).expect(404);
-    const key = await admin.get(`/admin/api-keys/${tenant.apiKeyId}`).expect(200);
-    expect(key.body.status).toBe('revoked');
+    await admin.get(`/admin/api-keys/${tenant.apiKeyId}`).expect(404); // revoked, then erased with the tenant's data
     const deleted = await admin.get('/admin/tenants?status=deleted').expect(200);
     expect(deleted.body.data.map((x: { id: string }) => x.id)).toContain(tenant.tenantId);
   });

@@ -7,6 +7,7 @@ import { ApiKeyRepository } from './repositories/api-key.repository';
 import { ApplicationRepository } from './repositories/application.repository';
 import { ClientRepository } from './repositories/client.repository';
 import { PlatformAdminRepository } from './repositories/platform-admin.repository';
+import { TenantDataRepository } from './repositories/tenant-data.repository';
 import { API_KEY_MODEL, ApiKeySchema } from './schemas/api-key.schema';
 import { APPLICATION_MODEL, ApplicationSchema } from './schemas/application.schema';
 import { CLIENT_MODEL, ClientSchema } from './schemas/client.schema';
@@ -43,6 +44,7 @@ export function secretBoxFor(config: AppConfig): SecretBox {
     ApplicationRepository,
     ApiKeyRepository,
     PlatformAdminRepository,
+    TenantDataRepository,
     PlatformDirectory,
     TenantService,
     ApplicationService,

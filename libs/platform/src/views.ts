@@ -19,6 +19,8 @@ export interface TenantView {
   suspended_at: string | null;
   suspension_reason: string | null;
   deleted_at: string | null;
+  exported_at: string | null;
+  erased_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -38,6 +40,8 @@ export function toTenantView(c: ClientDoc): TenantView {
     suspended_at: iso(c.suspended_at),
     suspension_reason: c.suspension_reason ?? null,
     deleted_at: iso(c.deleted_at),
+    exported_at: iso(c.exported_at),
+    erased_at: iso(c.erased_at),
     created_at: iso(c.created_at)!,
     updated_at: iso(c.updated_at)!,
   };

@@ -1,5 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { createReadStream } from 'node:fs';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res, StreamableFile } from '@nestjs/common';
+import type { Response } from 'express';
+import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { AdminAuth } from '@chat/auth';
 import { TenantService, toPage, toTenantView } from '@chat/platform';
 import { QuotaService } from '@chat/quotas';
@@ -73,10 +75,27 @@ export class TenantsController {
     return toTenantView(await this.tenants.reactivate(id));
   }
 
+  @Post(':id/export')
+  @HttpCode(200)
+  @AdminAuth('owner')
+  @Audited('tenant.export', 'tenant', 'warning')
+  @ApiProduces('application/gzip')
+  @ApiOperation({ summary: 'Export every document and file object of the tenant as a .tar.gz (restorable with `restore`); a delete needs one taken since the suspension' })
+  async export(@Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
+    const file = await this.tenants.export(id);
+    const documents = file.manifest.databases.flatMap((d) => d.collections).reduce((n, c) => n + c.count, 0);
+    res.setHeader('X-Export-Documents', String(documents));
+    res.setHeader('X-Export-Objects', String(file.manifest.objects?.count ?? 0));
+    const stream = createReadStream(file.path);
+    // The temporary archive goes once it is sent, or the download is cut.
+    stream.once('close', () => void file.cleanup());
+    return new StreamableFile(stream, { type: 'application/gzip', disposition: `attachment; filename="${file.filename}"` });
+  }
+
   @Delete(':id')
   @AdminAuth('owner')
   @Audited('tenant.delete', 'tenant', 'critical')
-  @ApiOperation({ summary: 'Delete a suspended tenant (export first): keys revoked, applications deleted' })
+  @ApiOperation({ summary: 'Delete a suspended, exported tenant: keys revoked, applications deleted, all its data and file objects erased' })
   async remove(@Param('id') id: string) {
     return toTenantView(await this.tenants.delete(id));
   }

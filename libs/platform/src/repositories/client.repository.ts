@@ -50,4 +50,21 @@ export class ClientRepository {
       .lean()
       .exec()) as ClientDoc | null;
   }
+
+  /** Records a finished export that started at `at` (kept only if newer than the recorded one). */
+  async markExported(id: unknown, at: Date): Promise<void> {
+    const _id = toObjectId(id);
+    if (!_id) return;
+    await this.model.updateOne({ _id, status: { $ne: 'deleted' }, $or: [{ exported_at: null }, { exported_at: { $lt: at } }] }, { $set: { exported_at: at } }).exec();
+  }
+
+  /** The erase of a deleted tenant finished: only the tombstone is left (its free-form metadata goes too). */
+  async markErased(id: unknown): Promise<ClientDoc | null> {
+    const _id = toObjectId(id);
+    if (!_id) return null;
+    return (await this.model
+      .findOneAndUpdate({ _id, status: 'deleted' }, { $set: { erased_at: new Date(), metadata: {} } }, { new: true })
+      .lean()
+      .exec()) as ClientDoc | null;
+  }
 }

@@ -16,6 +16,10 @@ export interface ClientDoc {
   suspended_at?: Date | null;
   suspension_reason?: string | null;
   deleted_at?: Date | null;
+  /** When the last complete export (admin API) started: a delete needs one taken since the suspension. */
+  exported_at?: Date | null;
+  /** When the tenant's data was erased (after the delete); null while the erase has not finished. */
+  erased_at?: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -33,6 +37,8 @@ export const ClientSchema = new Schema<ClientDoc>(
     suspended_at: { type: Date, default: null },
     suspension_reason: { type: String, default: null },
     deleted_at: { type: Date, default: null },
+    exported_at: { type: Date, default: null },
+    erased_at: { type: Date, default: null },
   },
   { collection: 'clients', timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false, minimize: false },
 );

@@ -1,4 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Injectable, Logger } from '@nestjs/common';
+import type { BackupManifest, EraseReport } from '@chat/backup';
 import { AppError } from '@chat/errors';
 import { asTenantId } from '@chat/tenancy';
 import { PlatformEvents } from '../events/platform-events';
@@ -6,6 +10,7 @@ import { QUOTA_FIELDS, TenantQuotas } from '../plans';
 import { ApiKeyRepository } from '../repositories/api-key.repository';
 import { ApplicationRepository } from '../repositories/application.repository';
 import { ClientRepository } from '../repositories/client.repository';
+import { TenantDataRepository } from '../repositories/tenant-data.repository';
 import type { ClientDoc } from '../schemas/client.schema';
 import { PlatformDirectory } from './platform-directory';
 
@@ -18,15 +23,26 @@ export interface TenantInput {
   metadata?: Record<string, unknown>;
 }
 
+/** A finished tenant export: a .tar.gz on local disk, to be sent and then removed with `cleanup`. */
+export interface TenantExportFile {
+  path: string;
+  filename: string;
+  manifest: BackupManifest;
+  cleanup(): Promise<void>;
+}
+
 /** Tenant (client) lifecycle for platform admins. Every status change is broadcast to all nodes. */
 @Injectable()
 export class TenantService {
+  private readonly logger = new Logger('TenantService');
+
   constructor(
     private readonly clients: ClientRepository,
     private readonly applications: ApplicationRepository,
     private readonly apiKeys: ApiKeyRepository,
     private readonly directory: PlatformDirectory,
     private readonly events: PlatformEvents,
+    private readonly data: TenantDataRepository,
   ) {}
 
   async create(input: TenantInput & { name: string }): Promise<ClientDoc> {
@@ -83,14 +99,48 @@ export class TenantService {
   }
 
   /**
-   * Deletes a tenant from the platform: only a suspended one (suspend, export its data, then delete).
-   * Its applications and keys stop working everywhere at once. Erasing the tenant's chat data is the
-   * operations tooling's per-tenant hard delete, which listens for `tenant.deleted`.
+   * Exports every document and file object of the tenant (the CLI's `tenant export` format, restorable
+   * with `restore`) into a temporary .tar.gz. Once it is complete, `exported_at` records when it started:
+   * a delete needs an export started after the suspension, so no data can be missing from it.
+   */
+  async export(id: string): Promise<TenantExportFile> {
+    const c = await this.requireLive(id);
+    const tenantId = c._id.toHexString();
+    const startedAt = new Date();
+    const dir = await mkdtemp(join(tmpdir(), 'tenant-export-'));
+    const filename = `tenant-${tenantId}-${startedAt.toISOString().replace(/[:.]/g, '-')}.tar.gz`;
+    const path = join(dir, filename);
+    const cleanup = () => rm(dir, { recursive: true, force: true });
+    try {
+      const manifest = await this.data.export(tenantId, path);
+      await this.clients.markExported(c._id, startedAt);
+      return { path, filename, manifest, cleanup };
+    } catch (err) {
+      await cleanup();
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes a suspended tenant that was exported since its suspension: status `deleted`, every key
+   * revoked and applications deleted (at once, on every node), then all its data erased: documents in
+   * every collection and its file objects (libs/backup, what `tenant erase` runs). Kept: the tenant
+   * record as a tombstone, its audit log entries and invoices. A delete interrupted during the erase
+   * is finished by calling it again (`erased_at` stays null until then).
    */
   async delete(id: string): Promise<ClientDoc> {
     const existing = await this.clients.findById(id);
-    if (!existing || existing.status === 'deleted') throw AppError.notFound('Tenant');
-    if (existing.status !== 'suspended') throw AppError.conflict('Suspend the tenant (and export its data) before deleting it');
+    if (!existing || (existing.status === 'deleted' && existing.erased_at)) throw AppError.notFound('Tenant');
+    if (existing.status === 'deleted') return this.erase(existing);
+    if (existing.status !== 'suspended') throw AppError.conflict('Suspend the tenant, export it, then delete it', { reason: 'not_suspended' });
+    const exported = existing.exported_at && existing.suspended_at && existing.exported_at >= existing.suspended_at;
+    if (!exported) {
+      throw AppError.conflict('Export the tenant (POST /admin/tenants/{id}/export) after suspending it, then delete it', {
+        reason: 'export_required',
+        suspended_at: existing.suspended_at ?? null,
+        exported_at: existing.exported_at ?? null,
+      });
+    }
     const c = await this.clients.transition(id, ['suspended'], 'deleted', { deleted_at: new Date() });
     if (!c) throw AppError.conflict('The tenant changed while deleting it; try again');
     const tenantId = asTenantId(c._id.toHexString());
@@ -99,7 +149,15 @@ export class TenantService {
     this.directory.invalidateTenant(tenantId);
     await this.events.publish('tenant.deleted', { tenantId });
     for (const k of keys) await this.events.publish('api_key.revoked', { tenantId, keyId: k._id.toHexString(), prefix: k.prefix });
-    return c;
+    return this.erase(c);
+  }
+
+  private async erase(c: ClientDoc): Promise<ClientDoc> {
+    const tenantId = c._id.toHexString();
+    const report: EraseReport = await this.data.erase(tenantId);
+    const documents = report.collections.reduce((n, x) => n + x.deleted, 0);
+    this.logger.log(`tenant ${tenantId} erased: ${documents} documents, ${report.objects} objects`);
+    return (await this.clients.markErased(c._id)) ?? c;
   }
 
   /** A tenant that exists and is not deleted, or 404. */
