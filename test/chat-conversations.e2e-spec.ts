@@ -1,4 +1,6 @@
 import request from 'supertest';
+import { ConversationsService } from '@chat/chat';
+import { asTenantId, TenantContext } from '@chat/tenancy';
 import { api, asUser, Client, createTenant, TestTenant } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 
@@ -155,6 +157,35 @@ describe('chat conversations over HTTP', () => {
     expect(metrics).toMatch(/chat_cache_requests_total\{result="hit"\} [1-9]/);
     expect(metrics).toMatch(/chat_cache_requests_total\{result="miss"\} [1-9]/);
     expect(metrics).toMatch(/chat_cache_hit_ratio 0\.\d+/);
+  });
+
+  it('a rename is seen at once by every read, including ones that had been read (and cached) before', async () => {
+    const { tn, as } = await setup('ro', 'ra', 'rm');
+    const g = (await as.ro.post('/v1/conversations').send({ type: 'group', name: 'Before', member_ids: ['ra', 'rm'] }).expect(201)).body;
+    await as.ro.put(`/v1/conversations/${g.id}/members/ra/role`).send({ role: 'admin' }).expect(200);
+    // Every read path first: the member's GET and list, the server's GET, and a send and a history
+    // read (they load the cached membership view, which carries the metadata too).
+    expect((await as.rm.get(`/v1/conversations/${g.id}`).expect(200)).body.metadata.name).toBe('Before');
+    expect((await as.rm.get('/v1/conversations').expect(200)).body.data[0].metadata.name).toBe('Before');
+    expect((await api(t, tn).get(`/v1/conversations/${g.id}`).expect(200)).body.metadata.name).toBe('Before');
+    expect((await send(as.rm, g.id, ['ro', 'ra', 'rm'])).status).toBe(201);
+    await as.rm.get(`/v1/conversations/${g.id}/messages`).expect(200);
+    const cachedView = () => TenantContext.run({ tenantId: asTenantId(tn.tenantId) }, () => t.app.get(ConversationsService).getView(g.id));
+    expect((await cachedView())?.metadata.name).toBe('Before');
+
+    // An admin (not the owner) renames; the very next reads show it, on every path.
+    const renamed = (await as.ra.patch(`/v1/conversations/${g.id}`).send({ name: 'After', description: 'new' }).expect(200)).body;
+    expect(renamed.metadata).toEqual({ name: 'After', description: 'new', avatar: null });
+    expect((await as.rm.get(`/v1/conversations/${g.id}`).expect(200)).body.metadata).toEqual({ name: 'After', description: 'new', avatar: null });
+    expect((await as.rm.get('/v1/conversations').expect(200)).body.data[0].metadata.name).toBe('After');
+    expect((await api(t, tn).get(`/v1/conversations/${g.id}`).expect(200)).body.metadata.name).toBe('After');
+    expect((await cachedView())?.metadata.name).toBe('After');
+    // The server renames too (API key); a plain member may not.
+    await api(t, tn).patch(`/v1/conversations/${g.id}`).send({ name: 'Server' }).expect(200);
+    expect((await as.ro.get(`/v1/conversations/${g.id}`).expect(200)).body.metadata.name).toBe('Server');
+    expect((await cachedView())?.metadata.name).toBe('Server');
+    await as.rm.patch(`/v1/conversations/${g.id}`).send({ name: 'Mine' }).expect(403);
+    expect((await as.rm.get(`/v1/conversations/${g.id}`).expect(200)).body.metadata.name).toBe('Server');
   });
 
   it('documents the routes in OpenAPI', async () => {
