@@ -187,7 +187,7 @@ describe('MessagesService (real FerretDB)', () => {
     const { ids, conversationId } = await group(tenant, 3);
     await expect(as(tenant, () => messages.send(ids[0]!, conversationId, { content: fakeEnvelope(ids.slice(0, 1)) } as any))).rejects.toMatchObject({
       code: 'missing_recipient_keys',
-      details: { missing_user_ids: [ids[1], ids[2]] },
+      details: { missing: [ids[1], ids[2]].map((user_id) => ({ user_id, device_id: null, key_version: null })) },
     });
     const max = t.app.get(AppConfig).MESSAGE_MAX_BYTES;
     await expect(as(tenant, () => messages.send(ids[0]!, conversationId, { content: fakeEnvelope(ids, { dataBytes: max }) } as any))).rejects.toMatchObject({

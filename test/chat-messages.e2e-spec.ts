@@ -164,7 +164,7 @@ describe('messages over HTTP', () => {
       const w = await world();
       const res = await w.alice.post(msgs(w.groupId)).send({ content: fakeEnvelope(['alice', 'bob']) }).expect(422);
       expect(res.body).toEqual({
-        error: { code: 'missing_recipient_keys', message: expect.any(String), details: { missing_user_ids: ['carol'] } },
+        error: { code: 'missing_recipient_keys', message: expect.any(String), details: { missing: [{ user_id: 'carol', device_id: null, key_version: null }] } },
       });
     });
 

@@ -165,12 +165,28 @@ describe('key directory (real FerretDB, over HTTP through the SDK)', () => {
       cs[s]!.sendMessage(conv.id, {
         content: encryptMessage({ plaintext: 'rule', type: 'text', conversationId: conv.id, senderId: s, senderDevice: { device_id: 's-phone', key_version: 1 }, recipients }),
       });
+    // One shape whatever is missing: details is exactly { missing: [{ user_id, device_id, key_version }] }.
+    const byDevice = (list: Array<{ user_id: string; device_id: string | null }>) => [...list].sort((x, y) => `${x.user_id}/${x.device_id}`.localeCompare(`${y.user_id}/${y.device_id}`));
     // r's laptop is missing.
     const missing = await expectApiError(send([...all.filter((x) => x.device_id !== 'r-laptop'), fakeFor(n)]), 422, 'missing_recipient_keys');
-    expect(missing.details.missing).toEqual([{ user_id: r, device_id: 'r-laptop', key_version: 1 }]);
-    // A member with no published device keeps the user-level rule.
+    expect(missing.details).toEqual({ missing: [{ user_id: r, device_id: 'r-laptop', key_version: 1 }] });
+    // r is absent from the envelope entirely: each of r's current devices is listed.
+    const absent = await expectApiError(send([...all.filter((x) => x.user_id !== r), fakeFor(n)]), 422, 'missing_recipient_keys');
+    expect(Object.keys(absent.details)).toEqual(['missing']);
+    expect(byDevice(absent.details.missing)).toEqual([
+      { user_id: r, device_id: 'r-laptop', key_version: 1 },
+      { user_id: r, device_id: 'r-phone', key_version: 1 },
+    ]);
+    // A member with no published device keeps the user-level rule: listed with null device and version.
     const noKeys = await expectApiError(send(all), 422, 'missing_recipient_keys');
-    expect(JSON.stringify(noKeys.details)).toContain(n);
+    expect(noKeys.details).toEqual({ missing: [{ user_id: n, device_id: null, key_version: null }] });
+    // Both at once, in the same list.
+    const both = await expectApiError(send(all.filter((x) => x.user_id !== r)), 422, 'missing_recipient_keys');
+    expect(byDevice(both.details.missing)).toEqual([
+      { user_id: n, device_id: null, key_version: null },
+      { user_id: r, device_id: 'r-laptop', key_version: 1 },
+      { user_id: r, device_id: 'r-phone', key_version: 1 },
+    ]);
     const ok = await send([...all, fakeFor(n)]);
     expect(ok.seq).toBe(1);
 
@@ -178,7 +194,7 @@ describe('key directory (real FerretDB, over HTTP through the SDK)', () => {
     const rotated = rotateKeyring(createKeyring('r-phone', { keyVersion: 1 })).keyring;
     await cs[r]!.publishDeviceKey('r-phone', { key_version: 2, public_key: currentPublicBundle(rotated).public_key });
     const stale = await expectApiError(send([...all, fakeFor(n)]), 422, 'missing_recipient_keys');
-    expect(stale.details.missing).toEqual([{ user_id: r, device_id: 'r-phone', key_version: 2 }]);
+    expect(stale.details).toEqual({ missing: [{ user_id: r, device_id: 'r-phone', key_version: 2 }] });
     // Edits follow the same rule.
     await expectApiError(
       cs[s]!.editMessage(conv.id, ok.id, {

@@ -32,7 +32,7 @@ describe('findMissingRecipientKeys', () => {
   });
 
   it('keeps the user-level rule for members without any device', () => {
-    expect(findMissingRecipientKeys(['carol'], devices, [])).toEqual([{ user_id: 'carol' }]);
+    expect(findMissingRecipientKeys(['carol'], devices, [])).toEqual([{ user_id: 'carol', device_id: null, key_version: null }]);
     expect(findMissingRecipientKeys(['carol'], devices, [entry('carol', 'whatever', 7)])).toEqual([]);
   });
 

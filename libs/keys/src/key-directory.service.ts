@@ -34,13 +34,16 @@ export interface DeviceView extends DeviceKeyView {
   versions: DeviceKeyView[];
 }
 
-/** A recipient device the envelope has no wrapped key for (the 422 `missing_recipient_keys` details). */
+/**
+ * A recipient device the envelope has no wrapped key for: each entry of `details.missing` of the 422
+ * `missing_recipient_keys`, always with all three fields.
+ */
 export interface MissingRecipientKey {
   user_id: string;
-  /** Absent for a member who has published no device: any wrapped key for the user would do. */
-  device_id?: string;
-  /** The device's current key version, the one to wrap for. */
-  key_version?: number;
+  /** null for a member who has published no device: any wrapped key for the user would do. */
+  device_id: string | null;
+  /** The device's current key version, the one to wrap for (null with device_id). */
+  key_version: number | null;
 }
 
 export interface WrappedKeyRef {
@@ -93,7 +96,7 @@ export function findMissingRecipientKeys(
   for (const userId of new Set(memberIds)) {
     const devices = devicesByUser.get(userId) ?? [];
     if (devices.length === 0) {
-      if (!usersWithEntry.has(userId)) missing.push({ user_id: userId });
+      if (!usersWithEntry.has(userId)) missing.push({ user_id: userId, device_id: null, key_version: null });
       continue;
     }
     for (const d of devices) {
@@ -254,8 +257,10 @@ export class KeyDirectoryService {
 
   /**
    * The send-path check: throws 422 `missing_recipient_keys` (details.missing lists each
-   * `{ user_id, device_id, key_version }` to add) unless the envelope carries a wrapped key for the
-   * current version of every live device of every member. Never looks inside a wrapped key.
+   * `{ user_id, device_id, key_version }` to add; a member absent from the envelope gets one entry per
+   * current device) unless the envelope carries a wrapped key for the current version of every live
+   * device of every member. The only source of this error, so it has one shape. Never looks inside a
+   * wrapped key.
    */
   async assertRecipientKeys(memberIds: readonly string[], entries: readonly WrappedKeyRef[]): Promise<void> {
     const missing = await this.missingRecipientKeys(memberIds, entries);

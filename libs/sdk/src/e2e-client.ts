@@ -33,7 +33,7 @@ import {
 } from './crypto';
 import { ChatApiError, isChatApiError } from './errors';
 import type { ChatUserClient } from './user-client';
-import type { DeviceKeyView, FileView, MessageView, SendMessageInput } from './types';
+import type { DeviceKeyView, FileView, MessageView, MissingRecipientKey, SendMessageInput } from './types';
 
 /** What a message's encrypted plaintext holds (JSON, versioned). */
 export type MessagePayload =
@@ -150,7 +150,7 @@ export class E2EChat {
     const { data, members_without_keys } = await this.client.conversationMemberKeys(conversationId);
     if (members_without_keys.length) {
       throw new ChatApiError(0, 'missing_recipient_keys', `Members without published keys cannot receive E2E messages: ${members_without_keys.join(', ')}`, {
-        missing: members_without_keys.map((user_id) => ({ user_id })),
+        missing: members_without_keys.map((user_id): MissingRecipientKey => ({ user_id, device_id: null, key_version: null })),
       });
     }
     const list = data.map((k) => ({ user_id: k.user_id, device_id: k.device_id, key_version: k.key_version, public_key: k.public_key }));

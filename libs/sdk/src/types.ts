@@ -124,10 +124,11 @@ export interface PublishKeyInput {
   signing_key?: string;
 }
 
+/** An entry of `details.missing` of a 422 `missing_recipient_keys` (device_id/key_version null: the member has no published device). */
 export interface MissingRecipientKey {
   user_id: string;
-  device_id?: string;
-  key_version?: number;
+  device_id: string | null;
+  key_version: number | null;
 }
 
 export interface WrappedKeySetInput {

@@ -30,7 +30,7 @@ export class MessagesController {
   @ApiOperation({ summary: 'Send a message (E2E envelope). 201 with the stored message and its seq; a retried client_msg_id answers 200 with the original' })
   @ApiResponse({ status: 201, description: 'stored' })
   @ApiResponse({ status: 200, description: 'duplicate client_msg_id: the original message' })
-  @ApiResponse({ status: 422, description: 'missing_recipient_keys: details.missing_user_ids' })
+  @ApiResponse({ status: 422, description: 'missing_recipient_keys: details.missing [{ user_id, device_id, key_version }]' })
   async send(@Principal() p: UserPrincipal, @Param('id') id: string, @Body() dto: SendMessageDto, @Res({ passthrough: true }) res: Response): Promise<MessageView> {
     const { message, duplicate } = await this.messages.send(p.userId, id, dto);
     res.status(duplicate ? 200 : 201);

@@ -133,7 +133,7 @@ export class MessagesService implements BeforeApplicationShutdown {
     const conv = await this.conversations.requireMember(conversationId, senderId);
     await this.checkDirectNotBlocked(conv, senderId);
     const memberIds = this.memberIdsOf(conv);
-    this.checkEnvelope(dto.content, dto.search_tokens, memberIds);
+    this.checkEnvelope(dto.content, dto.search_tokens);
     await this.keyDirectory.assertRecipientKeys(memberIds, dto.content.encrypted_key);
     this.checkMentions(dto.mentions, memberIds);
     let parentId: string | null = null;
@@ -206,19 +206,17 @@ export class MessagesService implements BeforeApplicationShutdown {
     }
   }
 
-  /** Shape is checked by the DTO; here: total size, and a wrapped key for every current member. */
-  private checkEnvelope(content: MessageContent, searchTokens: string[] | undefined, memberIds: string[]): void {
+  /**
+   * Shape is checked by the DTO; here: total size. The wrapped key of every current member device is
+   * checked by the key directory (one error shape for a missing device and a missing member).
+   */
+  private checkEnvelope(content: MessageContent, searchTokens: string[] | undefined): void {
     const bytes = Buffer.byteLength(JSON.stringify(content)) + (searchTokens ?? []).reduce((n, t) => n + t.length + 3, 0);
     if (bytes > this.config.MESSAGE_MAX_BYTES) {
       throw new AppError(ErrorCode.PayloadTooLarge, `Message is ${bytes} bytes; the limit is ${this.config.MESSAGE_MAX_BYTES}`, {
         size_bytes: bytes,
         max_bytes: this.config.MESSAGE_MAX_BYTES,
       });
-    }
-    const covered = new Set(content.encrypted_key.map((k) => k.user_id));
-    const missing = memberIds.filter((id) => !covered.has(id));
-    if (missing.length) {
-      throw new AppError(ErrorCode.MissingRecipientKeys, 'Every member of the conversation needs a wrapped key', { missing_user_ids: missing });
     }
   }
 
@@ -329,7 +327,7 @@ export class MessagesService implements BeforeApplicationShutdown {
   async edit(userId: string, conversationId: string, messageId: string, dto: EditMessageDto): Promise<MessageView> {
     const conv = await this.conversations.requireMember(conversationId, userId);
     const memberIds = this.memberIdsOf(conv);
-    this.checkEnvelope(dto.content, dto.search_tokens, memberIds);
+    this.checkEnvelope(dto.content, dto.search_tokens);
     await this.keyDirectory.assertRecipientKeys(memberIds, dto.content.encrypted_key);
     this.checkMentions(dto.mentions, memberIds);
     const updated = await this.repo.edit(
