@@ -64,13 +64,82 @@ describe('usage metering and billing', () => {
     expect(res.body.totals).toMatchObject({ messages_sent: 10, active_users: 4 });
   });
 
-  it('never double counts a batch replayed after a crash (watermark lost)', async () => {
+  it('never double counts sources replayed from an older watermark (each is claimed by one batch)', async () => {
     await db.collection('aggregations').updateOne({ _id: 'watermark|events' as never }, { $set: { last_id: new mongo.ObjectId('000000000000000000000000') } });
     await db.collection('aggregations').updateOne({ _id: 'watermark|metrics' as never }, { $set: { last_id: new mongo.ObjectId('000000000000000000000000') } });
     const replay = await rollup.rollup({ batchSize: 2 });
-    expect(replay.skipped).toBeGreaterThan(0);
+    // It walks every batch again, in other boundaries than the first time, and counts nothing.
+    expect(replay.batches).toBeGreaterThan(2);
+    expect(replay).toMatchObject({ events: 0, metrics: 0, buckets: 0 });
     const res = await request(t.url).get(`/admin/billing/usage?tenant_id=${a.tenantId}&period=${period}`).set(admin()).expect(200);
     expect(res.body.totals).toEqual({ messages_sent: 10, active_users: 4, peak_connections: 7, storage_bytes: 2 * 1024 ** 3, api_calls: 5 });
+  });
+
+  it('a crash between applying a batch and moving the watermark, then new events, then a re-run: every count once', async () => {
+    const c = await createTenant(t);
+    const aggs = db.collection('aggregations');
+    const totals = async () => (await request(t.url).get(`/admin/billing/usage?tenant_id=${c.tenantId}&period=${period}`).set(admin()).expect(200)).body.totals;
+    const start = await aggs.findOne({ _id: 'watermark|events' as never });
+    recorder.messageSent(c.tenantId, 'erin', 3, at);
+    recorder.apiCall(c.tenantId, 2, at);
+    recorder.sample(c.tenantId, 'connections', 5, at);
+    const first = await rollup.rollup();
+    expect(first.buckets).toBeGreaterThan(0);
+    expect(await totals()).toEqual({ messages_sent: 3, active_users: 1, peak_connections: 5, storage_bytes: 0, api_calls: 2 });
+
+    // Put the watermark back where a crash right after the buckets (before the watermark moved) leaves
+    // it: at the old position, with the batch still pinned (its id is the claim on its events).
+    const done = await aggs.findOne({ _id: 'watermark|events' as never });
+    const claimed = await db.collection('events').findOne({ _id: { $gt: start!.last_id, $lte: done!.last_id }, tenant_id: c.tenantId });
+    expect(claimed!.rolled).toBeInstanceOf(mongo.ObjectId);
+    await aggs.updateOne({ _id: 'watermark|events' as never }, { $set: { last_id: start!.last_id, pending_batch: claimed!.rolled, pending_to: done!.last_id, pending_claimed: true } });
+
+    // New events arrive before the re-run: a batch chosen afresh would end later and add the first one again.
+    recorder.messageSent(c.tenantId, 'erin', 2, at);
+    recorder.messageSent(c.tenantId, 'frank', 1, at);
+    recorder.apiCall(c.tenantId, 1, at);
+    const rerun = await rollup.rollup();
+    expect(rerun.skipped).toBeGreaterThan(0); // the crashed batch's buckets refuse it a second time
+    expect(await totals()).toEqual({ messages_sent: 6, active_users: 2, peak_connections: 5, storage_bytes: 0, api_calls: 3 });
+    expect(await aggs.findOne({ _id: 'watermark|events' as never })).not.toHaveProperty('pending_batch');
+
+    // A crash after pinning and claiming only part of a batch: the re-run claims the rest and counts it once.
+    const mark = await aggs.findOne({ _id: 'watermark|events' as never });
+    recorder.messageSent(c.tenantId, 'gina', 4, at);
+    recorder.apiCall(c.tenantId, 7, at);
+    await recorder.flush();
+    const fresh = await db.collection('events').find({ _id: { $gt: mark!.last_id }, tenant_id: c.tenantId }, { sort: { _id: 1 } }).toArray();
+    expect(fresh.length).toBeGreaterThan(1);
+    const batch = new mongo.ObjectId();
+    await aggs.updateOne({ _id: 'watermark|events' as never }, { $set: { pending_batch: batch, pending_to: fresh[fresh.length - 1]._id, pending_claimed: false } });
+    await db.collection('events').updateOne({ _id: fresh[0]._id }, { $set: { rolled: batch } });
+    const resumed = await rollup.rollup();
+    expect(resumed.events).toBeGreaterThanOrEqual(fresh.length);
+    expect(await totals()).toEqual({ messages_sent: 10, active_users: 3, peak_connections: 5, storage_bytes: 0, api_calls: 10 });
+    // And once more for good measure: nothing left, nothing changes.
+    expect(await rollup.rollup()).toMatchObject({ events: 0, metrics: 0, batches: 0 });
+    expect(await totals()).toEqual({ messages_sent: 10, active_users: 3, peak_connections: 5, storage_bytes: 0, api_calls: 10 });
+  });
+
+  it('two nodes rolling up at once count every event once', async () => {
+    const c = await createTenant(t);
+    const other = await createTestApp({ dbName: t.dbName, env: { USAGE_FLUSH_SECONDS: '0', USAGE_ROLLUP_INTERVAL_SECONDS: '0', USAGE_ROLLUP_LAG_SECONDS: '0' } });
+    try {
+      const recorder2 = other.app.get(UsageRecorder);
+      for (let i = 0; i < 12; i++) {
+        recorder.messageSent(c.tenantId, `u${i}`, 1, at);
+        await recorder.flush();
+        recorder2.messageSent(c.tenantId, `v${i}`, 2, at);
+        await recorder2.flush();
+      }
+      // Small batches, so the two runs interleave over many of them.
+      await Promise.all([rollup.rollup({ batchSize: 3 }), other.app.get(UsageRollupService).rollup({ batchSize: 3 })]);
+      const res = await request(t.url).get(`/admin/billing/usage?tenant_id=${c.tenantId}&period=${period}`).set(admin()).expect(200);
+      expect(res.body.totals).toMatchObject({ messages_sent: 36, active_users: 24 });
+      expect(res.body.days).toEqual([expect.objectContaining({ messages_sent: 36 })]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('counts REST calls of a tenant (and only of that tenant)', async () => {

@@ -16,6 +16,38 @@ import { isDuplicateKeyError } from '@chat/database';
 export type NewUsageEvent = Omit<UsageEventDoc, '_id'>;
 export type NewUsageMetric = Omit<UsageMetricDoc, '_id'>;
 
+export type UsageSource = 'events' | 'metrics';
+
+/** One batch of a source: the documents of (after, to] that `batch` claimed. */
+export interface BatchRef {
+  batch: Types.ObjectId;
+  after: Types.ObjectId | null;
+  to: Types.ObjectId;
+}
+
+export interface RollupCursor {
+  after: Types.ObjectId | null;
+  /** A batch pinned but not finished (a run stopped after pinning it, or another node is on it). */
+  pending: { batch: Types.ObjectId; to: Types.ObjectId; claimed: boolean } | null;
+}
+
+function range(after: Types.ObjectId | null, to: Types.ObjectId) {
+  return after ? { $gt: after, $lte: to } : { $lte: to };
+}
+
+/**
+ * Two nodes upserting the same new _id at once: one insert loses with E11000 (FerretDB does not retry
+ * it as MongoDB does). The document exists by then, so the same upserts run again only update.
+ */
+async function retryUpsertRace<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+    return write();
+  }
+}
+
 export interface BucketDelta {
   id: string;
   kind: 'usage_month' | 'usage_day';
@@ -43,32 +75,75 @@ export class UsageRepository {
     if (docs.length) await this.metrics.collection.insertMany(docs as never[], { ordered: false });
   }
 
-  async watermark(source: 'events' | 'metrics'): Promise<Types.ObjectId | null> {
-    const w = await this.aggregations.collection.findOne({ _id: `watermark|${source}` } as never);
-    return (w?.last_id as Types.ObjectId | undefined) ?? null;
+  private source(source: UsageSource) {
+    return source === 'events' ? this.events.collection : this.metrics.collection;
   }
 
-  async setWatermark(source: 'events' | 'metrics', lastId: Types.ObjectId): Promise<void> {
-    // $max: a slower concurrent run can never move the watermark back.
+  async watermark(source: UsageSource): Promise<Types.ObjectId | null> {
+    return (await this.cursor(source)).after;
+  }
+
+  /** Where the roll-up of a source stands: the last source _id done, and the batch in flight if a run stopped mid-way. */
+  async cursor(source: UsageSource): Promise<RollupCursor> {
+    const w = await this.aggregations.collection.findOne({ _id: `watermark|${source}` } as never);
+    const after = (w?.last_id as Types.ObjectId | undefined) ?? null;
+    if (!w?.pending_batch) return { after, pending: null };
+    return { after, pending: { batch: w.pending_batch as Types.ObjectId, to: w.pending_to as Types.ObjectId, claimed: Boolean(w.pending_claimed) } };
+  }
+
+  /**
+   * Pins the next batch, (after, to], before anything is applied: a compare-and-set on the watermark
+   * document, so only one node pins it and a re-run after a crash finds and finishes that same batch
+   * instead of choosing a longer one. False: another node moved first (read the cursor again).
+   */
+  async pinBatch(source: UsageSource, after: Types.ObjectId | null, batch: Types.ObjectId, to: Types.ObjectId): Promise<boolean> {
+    try {
+      const r = await this.aggregations.collection.updateOne(
+        { _id: `watermark|${source}`, last_id: after ?? { $exists: false }, pending_batch: { $exists: false } } as never,
+        { $set: { kind: 'watermark', pending_batch: batch, pending_to: to, pending_claimed: false, updated_at: new Date() } },
+        { upsert: true },
+      );
+      return r.modifiedCount + r.upsertedCount === 1;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Claims the unclaimed source documents of (after, to] for `batch`. A document belongs to the first
+   * batch that claims it and is only ever summed under that batch, so no later batch (another node, a
+   * replay from an older watermark) can count it again. Idempotent for the same batch.
+   */
+  async claim(source: UsageSource, after: Types.ObjectId | null, to: Types.ObjectId, batch: Types.ObjectId): Promise<void> {
+    await this.source(source).updateMany({ _id: range(after, to), rolled: { $exists: false } } as never, { $set: { rolled: batch } });
+    await this.aggregations.collection.updateOne({ _id: `watermark|${source}`, pending_batch: batch } as never, { $set: { pending_claimed: true } });
+  }
+
+  /** Moves the watermark past a finished batch (no-op if another node already did). */
+  async finishBatch(source: UsageSource, batch: Types.ObjectId, to: Types.ObjectId): Promise<void> {
     await this.aggregations.collection.updateOne(
-      { _id: `watermark|${source}` } as never,
-      { $max: { last_id: lastId }, $set: { kind: 'watermark', updated_at: new Date() } },
-      { upsert: true },
+      { _id: `watermark|${source}`, pending_batch: batch } as never,
+      { $set: { last_id: to, updated_at: new Date() }, $unset: { pending_batch: '', pending_to: '', pending_claimed: '' } },
     );
   }
 
   /** The ids of the next batch after the watermark, oldest first, none newer than `before`. */
-  async nextBatchIds(source: 'events' | 'metrics', after: Types.ObjectId | null, before: Types.ObjectId, limit: number): Promise<Types.ObjectId[]> {
-    const coll = source === 'events' ? this.events.collection : this.metrics.collection;
+  async nextBatchIds(source: UsageSource, after: Types.ObjectId | null, before: Types.ObjectId, limit: number): Promise<Types.ObjectId[]> {
     const filter = { _id: after ? { $gt: after, $lt: before } : { $lt: before } };
-    return (await coll.find(filter as never, { projection: { _id: 1 }, sort: { _id: 1 }, limit }).toArray()).map((d) => d._id as Types.ObjectId);
+    return (await this.source(source).find(filter as never, { projection: { _id: 1 }, sort: { _id: 1 }, limit }).toArray()).map((d) => d._id as Types.ObjectId);
+  }
+
+  /** How many source documents a batch claimed. */
+  async countClaimed(source: UsageSource, b: BatchRef): Promise<number> {
+    return this.source(source).countDocuments({ _id: range(b.after, b.to), rolled: b.batch } as never);
   }
 
   /** Counters of one batch, summed by tenant, type, day (an aggregation pipeline: $match + $group). */
-  async sumEvents(from: Types.ObjectId, to: Types.ObjectId) {
+  async sumEvents(b: BatchRef) {
     return this.events.collection
       .aggregate<{ _id: { tenant_id: string; type: UsageEventType; day: string; period: string }; count: number }>([
-        { $match: { _id: { $gte: from, $lte: to }, type: { $in: ['messages_sent', 'api_calls'] } } },
+        { $match: { _id: range(b.after, b.to), rolled: b.batch, type: { $in: ['messages_sent', 'api_calls'] } } },
         { $group: { _id: { tenant_id: '$tenant_id', type: '$type', day: '$day', period: '$period' }, count: { $sum: '$count' } } },
       ])
       .toArray();
@@ -78,9 +153,9 @@ export class UsageRepository {
    * Distinct (tenant, month, user) of one batch, deduplicated here over the bounded batch: FerretDB v1
    * has no $addToSet, and its $group after $unwind loses the other fields of a compound _id.
    */
-  async activeUsers(from: Types.ObjectId, to: Types.ObjectId) {
+  async activeUsers(b: BatchRef) {
     const rows = await this.events.collection
-      .find({ _id: { $gte: from, $lte: to }, type: 'active_users' }, { projection: { tenant_id: 1, period: 1, user_ids: 1 } })
+      .find({ _id: range(b.after, b.to), rolled: b.batch, type: 'active_users' } as never, { projection: { tenant_id: 1, period: 1, user_ids: 1 } })
       .toArray();
     const out = new Map<string, { _id: { tenant_id: string; period: string; user_id: string } }>();
     for (const r of rows) for (const u of (r.user_ids ?? []) as string[]) out.set(`${r.tenant_id}|${r.period}|${u}`, { _id: { tenant_id: r.tenant_id, period: r.period, user_id: u } });
@@ -91,9 +166,9 @@ export class UsageRepository {
    * Highest gauge value of one batch by tenant, metric, day. Computed here over the (bounded) batch:
    * FerretDB v1 has no $max accumulator in $group.
    */
-  async maxMetrics(from: Types.ObjectId, to: Types.ObjectId) {
+  async maxMetrics(b: BatchRef) {
     const rows = await this.metrics.collection
-      .find({ _id: { $gte: from, $lte: to } }, { projection: { tenant_id: 1, name: 1, day: 1, period: 1, value: 1 } })
+      .find({ _id: range(b.after, b.to), rolled: b.batch } as never, { projection: { tenant_id: 1, name: 1, day: 1, period: 1, value: 1 } })
       .toArray();
     const out = new Map<string, { _id: { tenant_id: string; name: string; day: string; period: string }; value: number }>();
     for (const r of rows) {
@@ -106,11 +181,12 @@ export class UsageRepository {
   }
 
   /**
-   * Applies one batch's delta to a bucket exactly once. The filter only matches a bucket that has not
-   * seen this batch yet; if it has, the upsert collides on _id (E11000) and nothing changes. So a crash
-   * between buckets and watermark, or two nodes rolling up at once, never double counts.
+   * Applies one batch's delta to a bucket at most once. Batches of a source are pinned one after the
+   * other with growing ends, and a node only pins the next after applying every bucket of the current
+   * one; so a bucket whose mark is at or past `batchEnd` already has this batch. The filter refuses
+   * it then: the upsert collides on _id (E11000) and nothing changes.
    */
-  async applyDelta(d: BucketDelta, batchEnd: Types.ObjectId, source: 'events' | 'metrics'): Promise<boolean> {
+  async applyDelta(d: BucketDelta, batchEnd: Types.ObjectId, source: UsageSource): Promise<boolean> {
     // One high-water mark per source: events and metrics batches end at unrelated ids.
     const mark = `applied_${source}`;
     const update: Record<string, unknown> = {
@@ -135,16 +211,14 @@ export class UsageRepository {
   /** Marks users active in a month (idempotent upserts). */
   async markActiveUsers(rows: Array<{ tenant_id: string; period: string; user_id: string }>): Promise<void> {
     if (!rows.length) return;
-    await this.aggregations.collection.bulkWrite(
-      rows.map((r) => ({
-        updateOne: {
-          filter: { _id: `au|${r.tenant_id}|${r.period}|${r.user_id}` } as never,
-          update: { $setOnInsert: { kind: 'active_user', tenant_id: r.tenant_id, period: r.period, user_id: r.user_id } },
-          upsert: true,
-        },
-      })),
-      { ordered: false },
-    );
+    const ops = rows.map((r) => ({
+      updateOne: {
+        filter: { _id: `au|${r.tenant_id}|${r.period}|${r.user_id}` } as never,
+        update: { $setOnInsert: { kind: 'active_user', tenant_id: r.tenant_id, period: r.period, user_id: r.user_id } },
+        upsert: true,
+      },
+    }));
+    await retryUpsertRace(() => this.aggregations.collection.bulkWrite(ops, { ordered: false }));
   }
 
   async countActiveUsers(tenantId: string, period: string): Promise<number> {
@@ -152,10 +226,12 @@ export class UsageRepository {
   }
 
   async setMonthActiveUsers(tenantId: string, period: string, n: number): Promise<void> {
-    await this.aggregations.collection.updateOne(
-      { _id: `usage|${tenantId}|${period}` } as never,
-      { $set: { active_users: n, updated_at: new Date() }, $setOnInsert: { kind: 'usage_month', tenant_id: tenantId, period } },
-      { upsert: true },
+    await retryUpsertRace(() =>
+      this.aggregations.collection.updateOne(
+        { _id: `usage|${tenantId}|${period}` } as never,
+        { $set: { active_users: n, updated_at: new Date() }, $setOnInsert: { kind: 'usage_month', tenant_id: tenantId, period } },
+        { upsert: true },
+      ),
     );
   }
 

@@ -21,6 +21,8 @@ export interface UsageEventDoc {
   day: string;
   period: string;
   at: Date;
+  /** The roll-up batch that counted this document (set once, by the first batch that claims it). */
+  rolled?: Types.ObjectId;
 }
 
 export const UsageEventSchema = new Schema<UsageEventDoc>(
@@ -32,6 +34,7 @@ export const UsageEventSchema = new Schema<UsageEventDoc>(
     day: { type: String, required: true },
     period: { type: String, required: true },
     at: { type: Date, required: true },
+    rolled: { type: Schema.Types.ObjectId },
   },
   { collection: 'events', versionKey: false },
 );
@@ -50,6 +53,8 @@ export interface UsageMetricDoc {
   day: string;
   period: string;
   at: Date;
+  /** The roll-up batch that counted this sample. */
+  rolled?: Types.ObjectId;
 }
 
 export const UsageMetricSchema = new Schema<UsageMetricDoc>(
@@ -60,6 +65,7 @@ export const UsageMetricSchema = new Schema<UsageMetricDoc>(
     day: { type: String, required: true },
     period: { type: String, required: true },
     at: { type: Date, required: true },
+    rolled: { type: Schema.Types.ObjectId },
   },
   { collection: 'metrics', versionKey: false },
 );
@@ -69,7 +75,8 @@ UsageMetricSchema.index({ tenant_id: 1, name: 1, day: 1 });
  * `aggregations`: roll-up results. Deterministic string ids:
  * - `usage|<tenant>|<YYYY-MM>` monthly totals, `usage|<tenant>|<YYYY-MM-DD>` daily totals;
  * - `au|<tenant>|<YYYY-MM>|<user>` one per active user per month (MAU = their count);
- * - `watermark|events`, `watermark|metrics`: the last source _id rolled up (no tenant_id).
+ * - `watermark|events`, `watermark|metrics`: the last source _id rolled up (no tenant_id), and the
+ *   batch in flight (`pending_*`) until it is finished.
  */
 export interface AggregationDoc {
   _id: string;
@@ -87,6 +94,9 @@ export interface AggregationDoc {
   applied_events?: Types.ObjectId;
   applied_metrics?: Types.ObjectId;
   last_id?: Types.ObjectId;
+  pending_batch?: Types.ObjectId;
+  pending_to?: Types.ObjectId;
+  pending_claimed?: boolean;
   updated_at?: Date;
 }
 
@@ -106,6 +116,9 @@ export const AggregationSchema = new Schema<AggregationDoc>(
     applied_events: { type: Schema.Types.ObjectId },
     applied_metrics: { type: Schema.Types.ObjectId },
     last_id: { type: Schema.Types.ObjectId },
+    pending_batch: { type: Schema.Types.ObjectId },
+    pending_to: { type: Schema.Types.ObjectId },
+    pending_claimed: { type: Boolean },
     updated_at: { type: Date },
   },
   { collection: 'aggregations', versionKey: false },
