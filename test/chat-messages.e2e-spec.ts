@@ -384,6 +384,24 @@ describe('messages over HTTP', () => {
       const d = await w.alice.post(msgs(w.directId)).send({ content: fakeEnvelope(['alice', 'bob']) }).expect(201);
       await w.bob.delete(`${msgs(w.directId)}/${d.body.id}`).expect(403);
     });
+
+    it('a group admin who is not the owner deletes another member\'s message; demoted, refused at once', async () => {
+      const w = await world();
+      const first = await w.carol.post(msgs(w.groupId)).send({ content: fakeEnvelope(w.all) }).expect(201);
+      const second = await w.carol.post(msgs(w.groupId)).send({ content: fakeEnvelope(w.all) }).expect(201);
+      // As a plain member bob may not (and the membership view with his role is now cached).
+      await w.bob.delete(`${msgs(w.groupId)}/${first.body.id}`).expect(403);
+      await w.alice.put(`/v1/conversations/${w.groupId}/members/bob/role`).send({ role: 'admin' }).expect(200);
+      const byAdmin = await w.bob.delete(`${msgs(w.groupId)}/${first.body.id}`).expect(200);
+      expect(byAdmin.body).toMatchObject({ id: first.body.id, seq: 1, sender_id: 'carol', content: null, status: 'deleted', deleted_at: expect.any(String) });
+      // The tombstone is what everyone reads, the author included.
+      expect((await w.carol.get(`${msgs(w.groupId)}/${first.body.id}`).expect(200)).body).toMatchObject({ content: null, deleted_at: byAdmin.body.deleted_at });
+      // Back to member: the next delete is refused (the role change invalidated the cached view).
+      await w.alice.put(`/v1/conversations/${w.groupId}/members/bob/role`).send({ role: 'member' }).expect(200);
+      const refused = await w.bob.delete(`${msgs(w.groupId)}/${second.body.id}`).expect(403);
+      expect(refused.body.error.code).toBe('forbidden');
+      expect((await w.alice.get(`${msgs(w.groupId)}/${second.body.id}`).expect(200)).body.deleted_at).toBeNull();
+    });
   });
 
   describe('threads', () => {
