@@ -481,6 +481,41 @@ describe('messages over HTTP', () => {
       await w.bob.post(`/v1/conversations/${w.groupId}/read`).send({ seq: -1 }).expect(400);
       await w.bob.post(`/v1/conversations/${w.groupId}/read`).send({}).expect(400);
     });
+
+    it('status goes sent -> delivered as recipients report delivery; the delivered position never moves back', async () => {
+      const w = await world();
+      for (let i = 0; i < 3; i++) await w.alice.post(msgs(w.groupId)).send({ content: fakeEnvelope(w.all) }).expect(201);
+      await w.bob.post(msgs(w.groupId)).send({ content: fakeEnvelope(w.all) }).expect(201); // seq 4 by bob
+      const statuses = async () => {
+        const page = await w.alice.get(`${msgs(w.groupId)}?after_seq=0`).expect(200);
+        return page.body.data.map((m: { seq: number; status: string }) => `${m.seq}:${m.status}`);
+      };
+      const delivered = (c: Client, seq: number) => c.post(`/v1/conversations/${w.groupId}/delivered`).send({ seq }).expect(200);
+      expect(await statuses()).toEqual(['1:sent', '2:sent', '3:sent', '4:sent']);
+
+      expect((await delivered(w.carol, 2)).body).toEqual({ conversation_id: w.groupId, user_id: 'carol', last_delivered_seq: 2 });
+      expect(await statuses()).toEqual(['1:delivered', '2:delivered', '3:sent', '4:sent']);
+      // An older position (a late or reordered receipt) changes nothing.
+      expect((await delivered(w.carol, 1)).body.last_delivered_seq).toBe(2);
+      expect((await delivered(w.carol, 0)).body.last_delivered_seq).toBe(2);
+      expect(await statuses()).toEqual(['1:delivered', '2:delivered', '3:sent', '4:sent']);
+      // Read beats delivered: a later delivery receipt does not take seq 1 back from read.
+      await w.carol.post(`/v1/conversations/${w.groupId}/read`).send({ seq: 1 }).expect(200);
+      expect((await delivered(w.bob, 4)).body.last_delivered_seq).toBe(4);
+      // bob's own message is not delivered by bob's receipt.
+      expect(await statuses()).toEqual(['1:read', '2:delivered', '3:delivered', '4:sent']);
+      // Capped at the conversation's last seq.
+      expect((await delivered(w.carol, 999)).body.last_delivered_seq).toBe(4);
+      expect(await statuses()).toEqual(['1:read', '2:delivered', '3:delivered', '4:delivered']);
+      // Reading moves the delivered position along with it; it never goes back afterwards.
+      const read = await w.carol.post(`/v1/conversations/${w.groupId}/read`).send({ seq: 4 }).expect(200);
+      expect(read.body).toMatchObject({ last_read_seq: 4, last_delivered_seq: 4 });
+      expect((await delivered(w.carol, 3)).body.last_delivered_seq).toBe(4);
+      // Bad input and non-members.
+      await w.carol.post(`/v1/conversations/${w.groupId}/delivered`).send({ seq: -1 }).expect(400);
+      await w.carol.post(`/v1/conversations/${w.groupId}/delivered`).send({ seq: 'x' }).expect(400);
+      expect((await w.dave.post(`/v1/conversations/${w.groupId}/delivered`).send({ seq: 1 }).expect(404)).body.error.code).toBe('not_found');
+    });
   });
 
   describe('search (blind index)', () => {
