@@ -48,6 +48,7 @@ describe('admin API: tenant delete = export first, then erase everything', () =>
   });
   afterAll(async () => {
     await t?.close();
+    s3.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
 
