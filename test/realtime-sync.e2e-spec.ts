@@ -1,4 +1,5 @@
 import { ConversationsService } from '@chat/chat';
+import { Manager } from 'socket.io-client';
 import { RealtimeGateway } from '../apps/gateway/src/realtime.gateway';
 import {
   ask,
@@ -154,5 +155,73 @@ describe('realtime graceful shutdown', () => {
     for (const r of ok) expect(synced.find((m) => m.seq === r.data.seq)?.client_msg_id).toBe(r.data.client_msg_id);
     // hal, on the node that stayed up, saw every acked message live.
     await nextEvent(hal, 'message:new', (m: any) => m.seq === 20);
+  });
+});
+
+describe('realtime graceful shutdown: connects while draining', () => {
+  let a: TestApp;
+  let closing: Promise<void> | undefined;
+  beforeAll(async () => {
+    // A one-second group-commit window keeps the accepted writes in flight while connects are tried.
+    a = await createTestApp({ env: { SHUTDOWN_GRACE_MS: '10000', MESSAGE_BATCH_WINDOW_MS: '1000' } });
+  });
+  afterEach(() => closeAllSockets());
+  afterAll(async () => {
+    await (closing ?? a?.close());
+  });
+
+  it('refuses connects (new ones at the transport, half-open ones in the error shape) while in-flight writes finish', async () => {
+    const w = await createRealtimeTenant(a.app);
+    const conv = await w.group(['ian', 'jo']);
+    const ian = await connectSocket(a.url, await w.token('ian'));
+    const joToken = await w.token('jo');
+    // An engine connection opened before the drain whose socket.io connect arrives during it (a client
+    // half-way through its handshake, or a second namespace socket of a multiplexed client).
+    const early = new Manager(a.url, { transports: ['websocket'], reconnection: false, autoConnect: false, forceNew: true });
+    await new Promise<void>((resolve, reject) => early.open((err) => (err ? reject(err) : resolve())));
+
+    const sends = Array.from({ length: 5 }, (_, i) => ask(ian, 'message:send', { conversation_id: conv, client_msg_id: `d${i}`, content: envelope(['ian', 'jo']) }));
+    const gateway = a.app.get(RealtimeGateway);
+    await waitFor(() => gateway.inFlightEvents > 0, 5000, 'sends in flight');
+    closing = a.close();
+
+    // The drain starts as the app closes: connect until a connect is refused.
+    let fresh: (Error & { type?: string; data?: unknown }) | undefined;
+    await waitFor(
+      async () => {
+        try {
+          (await connectSocket(a.url, joToken)).close();
+          return false;
+        } catch (err) {
+          fresh = err as Error & { type?: string };
+          return true;
+        }
+      },
+      5000,
+      'a connect refused by the draining node',
+    );
+    // Refused before socket.io: a transport error, which socket.io clients retry with backoff (through
+    // the load balancer, to another node). Writes accepted before the drain are still in flight.
+    expect(fresh).toMatchObject({ type: 'TransportError', message: 'websocket error' });
+    expect(gateway.inFlightEvents).toBeGreaterThan(0);
+    // New writes on an existing connection are refused too, as retryable.
+    const during = ask(ian, 'message:send', { conversation_id: conv, client_msg_id: 'late', content: envelope(['ian', 'jo']) });
+
+    // Past the engine already: refused by the middleware, a connect_error whose data is the error shape.
+    const late = early.socket('/', { auth: { token: joToken } });
+    const refused = await new Promise<Error & { data?: unknown }>((resolve, reject) => {
+      late.once('connect_error', resolve);
+      late.once('connect', () => reject(new Error('a draining node accepted a connection')));
+      late.connect();
+    });
+    expect(refused.data).toEqual({ error: { code: 'service_unavailable', message: expect.any(String) } });
+    expect(await during).toEqual({ error: { code: 'service_unavailable', message: expect.any(String) } });
+
+    // Every write accepted before the drain finished and was acked, each with its own seq.
+    const acks = await Promise.all(sends);
+    for (const ack of acks) expect(ack).toMatchObject({ ok: true, data: { conversation_id: conv } });
+    expect(acks.map((r: any) => r.data.seq).sort()).toEqual([1, 2, 3, 4, 5]);
+    await closing;
+    late.close();
   });
 });
