@@ -3,6 +3,7 @@ import { TenantService } from '@chat/platform';
 import { PresenceTracker } from '@chat/realtime';
 import { socketAdapterOf } from '../apps/gateway/src/socket-adapter';
 import {
+  ask,
   askOk,
   closeAllSockets,
   connectSocket,
@@ -12,6 +13,7 @@ import {
   nextEvent,
   receivedOf,
   sendViaService,
+  TestSocket,
 } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
 
@@ -160,5 +162,58 @@ describe('realtime across two gateway nodes (shared Redis and database)', () => 
     }
     expect(crossed).toBe(true);
     expect(await adapter.checkSubscriber(1000)).toBe(true);
+  });
+});
+
+describe('realtime across two gateway nodes: the per-tenant socket rate limit', () => {
+  const LIMIT = 8;
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    const env = { SOCKET_TENANT_EVENTS_PER_SECOND: String(LIMIT) };
+    a = await createTestApp({ env });
+    b = await createTestApp({ dbName: a.dbName, env });
+  });
+  afterEach(() => closeAllSockets());
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  it('is one budget over both nodes: events on node A use up what node B may accept; other tenants are untouched', async () => {
+    const w = await createRealtimeTenant(a.app);
+    const conv = await w.group(['pia', 'quin']);
+    const other = await createRealtimeTenant(a.app);
+    const otherConv = await other.group(['ro', 'sy']);
+    const onA = await connectSocket(a.url, await w.token('pia'));
+    const onB = await connectSocket(b.url, await w.token('quin'));
+    const bystander = await connectSocket(b.url, await other.token('ro'));
+    const typing = (s: TestSocket, c: string, n: number) => Promise.all(Array.from({ length: n }, () => ask(s, 'typing:stop', { conversation_id: c })));
+
+    // The budget is a fixed one-second window: the burst must fall in one window (the apps run in this
+    // process, so they read the same clock). Start each try at a window's start; retry a burst that
+    // straddled a boundary anyway (a very slow machine).
+    let checked = false;
+    for (let attempt = 0; attempt < 5 && !checked; attempt++) {
+      await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+      const t0 = Date.now();
+      const fromA = await typing(onA, conv, LIMIT);
+      const fromB = await typing(onB, conv, 3);
+      const otherTenant = await typing(bystander, otherConv, 1);
+      if (Math.floor(t0 / 1000) !== Math.floor(Date.now() / 1000)) continue;
+      // Node A took the whole budget; node B, which had seen none of those events, refuses its own.
+      expect(fromA.every((r) => 'ok' in r)).toBe(true);
+      expect(fromB).toEqual(
+        Array.from({ length: 3 }, () => ({
+          error: { code: 'rate_limited', message: 'Too many socket events for this tenant', details: { retry_after_seconds: expect.any(Number) } },
+        })),
+      );
+      expect(otherTenant).toEqual([{ ok: true, data: expect.anything() }]);
+      checked = true;
+    }
+    expect(checked).toBe(true);
+    // The next window opens the budget again, on either node.
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+    expect(await ask(onB, 'typing:stop', { conversation_id: conv })).toMatchObject({ ok: true });
   });
 });
