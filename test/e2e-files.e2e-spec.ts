@@ -62,6 +62,8 @@ describe('encrypted files on S3 (real s3rver, FerretDB)', () => {
     sweeper = t.app.get(FilesSweeper);
   });
   afterAll(async () => t?.close());
+  /** Bytes the tenant's live files take: what the storage quota counts. */
+  const usedBytes = (tenantId: string) => TenantContext.run({ tenantId: asTenantId(tenantId) }, () => t.app.get(FilesService).usedBytes());
 
   it('uploads straight to the configured S3 endpoint and verifies the object before it is ready', async () => {
     const u = rid('up');
@@ -161,6 +163,24 @@ describe('encrypted files on S3 (real s3rver, FerretDB)', () => {
     await c.createUpload(announce(randomBytes(500), { type: 'private' }));
   });
 
+  it('parallel upload requests that together exceed the storage quota: never more accepted than fit', async () => {
+    const q = await sdkTenant(t, { quotas: { storage_bytes: 1000 } });
+    const u = rid('par');
+    const { [u]: c } = await q.users([u]);
+    // Sixteen at once, 300 bytes each: at most three fit.
+    const results = await Promise.allSettled(Array.from({ length: 16 }, () => c!.createUpload(announce(randomBytes(300), { type: 'private' }))));
+    const accepted = results.filter((r) => r.status === 'fulfilled').length;
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ status: 429, code: 'quota_exceeded' });
+    expect(accepted).toBeLessThanOrEqual(3);
+    // Refused requests leave nothing behind: only the accepted uploads count.
+    expect((await c!.myFiles()).data).toHaveLength(accepted);
+    const used = await usedBytes(q.tenant.tenantId);
+    expect(used).toBe(300 * accepted);
+    // The rest of the quota is still usable, to the byte.
+    if (used < 1000) await c!.createUpload(announce(randomBytes(1000 - used), { type: 'private' }));
+    await expectApiError(c!.createUpload(announce(randomBytes(1), { type: 'private' })), 429, 'quota_exceeded');
+  });
+
   it('marks a deleted message’s files and the sweep removes them from the bucket; abandoned uploads too', async () => {
     const [s, r] = [rid('snd'), rid('rcv')];
     const cs = await a.users([s, r]);
@@ -215,7 +235,7 @@ describe('encrypted files on S3 (real s3rver, FerretDB)', () => {
     const kept = await ds.sendText(conv.id, 'no file here');
     const key = `t/${r.tenant.tenantId}/f/${file.id}`;
     expect(await objectExists(key)).toBe(true);
-    const used = () => TenantContext.run({ tenantId: asTenantId(r.tenant.tenantId) }, () => t.app.get(FilesService).usedBytes());
+    const used = () => usedBytes(r.tenant.tenantId);
     expect(await used()).toBe(file.metadata.size);
     // The file holds most of the quota: another 3000 bytes do not fit.
     await expectApiError(cs[s]!.createUpload(announce(randomBytes(3000), { type: 'private' })), 429, 'quota_exceeded');

@@ -37,6 +37,12 @@ export class FilesRepository extends TenantRepository<FileDoc> {
     return Number(rows[0]?.total ?? 0);
   }
 
+  /** Removes a pending file that was refused before its upload URL was issued (nothing to sweep). */
+  async removePending(fileId: string): Promise<void> {
+    if (!TenantRepository.isObjectId(fileId)) return;
+    await this.deleteOne({ _id: new Types.ObjectId(fileId), status: 'pending' });
+  }
+
   /** pending -> ready, once; null when the file is not pending any more (or not the uploader's). */
   markReady(fileId: string, uploaderId: string, etag: string | null, now: Date): Promise<FileRecord | null> {
     if (!TenantRepository.isObjectId(fileId)) return Promise.resolve(null);

@@ -38,6 +38,7 @@ function setup(opts: { used?: number; head?: { size: number; etag: string | null
     create: jest.fn(async (d: unknown) => d),
     get: jest.fn(async () => file),
     markReady: jest.fn(async () => ({ ...file, status: 'ready' })),
+    removePending: jest.fn(async () => undefined),
   };
   const purges = { schedule: jest.fn(async () => undefined), cancel: jest.fn(async () => undefined) };
   const s3 = {
@@ -47,6 +48,7 @@ function setup(opts: { used?: number; head?: { size: number; etag: string | null
     sha256: jest.fn(async () => (opts.sha === undefined ? sha : opts.sha)),
   };
   const quotas = {
+    quotasOf: jest.fn(async () => ({ storage_bytes: 100 })),
     assertStorage: jest.fn(async (_t: string, used: number, add: number) => {
       if (used + add > 100) throw new AppError('quota_exceeded', 'Storage quota exceeded');
     }),
@@ -83,6 +85,17 @@ describe('FilesService', () => {
     expect(await codeOf(run(() => svc.createUpload('u', input({ sharing: { type: 'chat' } }))))).toMatch(/^400 validation_failed/);
     expect(await codeOf(run(() => svc.createUpload('u', input({ sharing: { type: 'public', expiry: '2000-01-01T00:00:00Z' } }))))).toMatch(/^400 validation_failed/);
     expect(repo.create).not.toHaveBeenCalled();
+  });
+
+  it('withdraws a pending file when parallel uploads took the space meanwhile (no overshoot)', async () => {
+    const { svc, repo, purges } = setup();
+    // Fits at first (10 used); with the others that were inserted meanwhile the total is over 100;
+    // without it, 90 are used: no room left, refused for good.
+    repo.usedBytes.mockResolvedValueOnce(10).mockResolvedValueOnce(120).mockResolvedValue(90);
+    expect(await codeOf(run(() => svc.createUpload('u', input())))).toMatch(/^429 quota_exceeded/);
+    expect(repo.create).toHaveBeenCalledTimes(1);
+    expect(repo.removePending).toHaveBeenCalledTimes(1);
+    expect(purges.schedule).not.toHaveBeenCalled();
   });
 
   it('confirms only an object of the announced size, MD5 and SHA-256', async () => {

@@ -95,6 +95,9 @@ export function md5Base64ToHex(b64: string): string {
   return Buffer.from(b64, 'base64').toString('hex');
 }
 
+/** Tries of an upload that collided with parallel uploads at the storage quota (see insertWithinQuota). */
+const STORAGE_RACE_ATTEMPTS = 4;
+
 const MD5_B64_RE = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 const SHA256_HEX_RE = /^[0-9a-f]{64}$/;
 const MIME_RE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/i;
@@ -162,14 +165,13 @@ export class FilesService {
       throw new AppError(ErrorCode.PayloadTooLarge, `Files may be at most ${this.config.FILES_MAX_BYTES} bytes`, { size: input.size, max_bytes: this.config.FILES_MAX_BYTES });
     }
     if (input.sharing.type === 'chat') await this.requireChat().requireMember(input.sharing.conversation_id!, uploaderId);
-    if (this.quotas) await this.quotas.assertStorage(tenantId, await this.repo.usedBytes(), input.size);
 
     const id = new Types.ObjectId();
     // The object key names nothing but tenant and file id: no filename, no user.
     const key = `t/${tenantId}/f/${String(id)}`;
     const ttl = this.config.S3_PRESIGN_TTL_SECONDS;
     const uploadExpiresAt = new Date(now.getTime() + ttl * 1000);
-    const doc = await this.repo.create({
+    const doc = await this.insertWithinQuota(tenantId, input.size, () => this.repo.create({
       _id: id,
       uploader_id: uploaderId,
       status: 'pending',
@@ -199,7 +201,7 @@ export class FilesService {
       purged_at: null,
       created_at: now,
       updated_at: now,
-    });
+    }));
     // If it is never confirmed, the sweep removes whatever was uploaded once the URL has expired.
     await this.purges.schedule({
       tenant_id: tenantId,
@@ -211,6 +213,29 @@ export class FilesService {
     });
     const upload = await this.s3.presignPut(key, { size: input.size, contentMd5: input.content_md5, contentType: 'application/octet-stream', ttlSeconds: ttl });
     return { file: toFileView(doc), upload };
+  }
+
+  /**
+   * The storage quota without a read-then-insert race: the pending file is inserted (pending files
+   * count in usedBytes) and the total re-read with it; over the limit it is removed again. Parallel
+   * uploads therefore never overshoot together (the last of those kept to re-read saw all the others).
+   * Uploads colliding at the limit may each see the others and withdraw: each retries, jittered, while
+   * it still fits beside what is stored, so one of them usually gets through; the rest get the 429.
+   */
+  private async insertWithinQuota(tenantId: string, size: number, insert: () => Promise<FileRecord>): Promise<FileRecord> {
+    const quotas = this.quotas;
+    if (!quotas) return insert();
+    for (let attempt = 1; ; attempt++) {
+      // Refused for good (audited 429) when it does not fit beside what is stored and pending now.
+      await quotas.assertStorage(tenantId, await this.repo.usedBytes(), size);
+      const doc = await insert();
+      const used = await this.repo.usedBytes();
+      if (used <= (await quotas.quotasOf(tenantId)).storage_bytes) return doc;
+      await this.repo.removePending(String(doc._id));
+      // Last attempt: the 429 for the total this upload saw (over the limit, so this throws).
+      if (attempt >= STORAGE_RACE_ATTEMPTS) await quotas.assertStorage(tenantId, used - size, size);
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+    }
   }
 
   private async uploaderFile(uploaderId: string, fileId: string): Promise<FileRecord> {
