@@ -103,6 +103,23 @@ describe('realtime gateway (one node)', () => {
       expect(receivedOf(b, 'message:new').map((m: any) => m.seq)).toEqual([1, 2]);
     });
 
+    it("one socket's sends, emitted without waiting for acks, are stored in the order they were emitted (cold caches too)", async () => {
+      const w = await createRealtimeTenant(t.app);
+      const conv = await w.group(['o1', 'o2', 'o3']);
+      const a = await connectSocket(t.url, await w.token('o1'));
+      const b = await connectSocket(t.url, await w.token('o2'));
+      // Two rounds: the first meets cold caches (members, keys), the second warm ones.
+      for (const round of [0, 1]) {
+        const ids = Array.from({ length: 12 }, (_, i) => `ord-${round}-${i}`);
+        const acks = await Promise.all(ids.map((id) => askOk(a, 'message:send', { conversation_id: conv, client_msg_id: id, content: envelope(['o1', 'o2', 'o3']) })));
+        const seqs = acks.map((x) => x.seq as number);
+        expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+        await nextEvent(b, 'message:new', (m: any) => m.client_msg_id === ids[ids.length - 1]);
+        const live = receivedOf(b, 'message:new', (m: any) => ids.includes(m.client_msg_id)).map((m: any) => m.client_msg_id);
+        expect(live).toEqual(ids);
+      }
+    });
+
     it('messages sent over REST (the same service) reach sockets', async () => {
       const w = await createRealtimeTenant(t.app);
       const conv = await w.group(['a2', 'b2']);

@@ -15,8 +15,9 @@ import { Page } from '../users/pagination';
 import { EditMessageDto, EMOJI_PATTERN, SendMessageDto } from './message.dto';
 import { MessageContent, MessageRecord } from './message.schema';
 import { MessageView, toMessageView } from './message.view';
-import { MessageWriteBatcher } from './message-write-batcher';
+import { MessageWriteBatcher, SendOutcome } from './message-write-batcher';
 import { MessagesRepository } from './messages.repository';
+import { SendOrder } from './send-order';
 
 export interface ReceiptView {
   conversation_id: string;
@@ -52,6 +53,7 @@ const asRecord = (v: MessageView) => v as unknown as Record<string, unknown>;
 @Injectable()
 export class MessagesService implements BeforeApplicationShutdown {
   readonly batcher: MessageWriteBatcher;
+  private readonly sendOrder = new SendOrder();
 
   constructor(
     private readonly repo: MessagesRepository,
@@ -130,6 +132,20 @@ export class MessagesService implements BeforeApplicationShutdown {
   async send(senderId: string, conversationId: string, dto: SendMessageDto): Promise<{ message: MessageView; duplicate: boolean }> {
     const tenantId = this.tenant();
     this.batcher.assertAccepting();
+    const turn = this.sendOrder.enter(`${tenantId}\u0000${senderId}\u0000${conversationId}`);
+    try {
+      await turn.ready;
+      const { stored } = await this.checkAndSubmit(tenantId, senderId, conversationId, dto);
+      turn.release();
+      const { message, duplicate } = await stored;
+      return { message: toMessageView(message), duplicate };
+    } finally {
+      turn.release();
+    }
+  }
+
+  /** Everything a send checks, then the (synchronous) queueing; the caller awaits the durable write. */
+  private async checkAndSubmit(tenantId: TenantId, senderId: string, conversationId: string, dto: SendMessageDto): Promise<{ stored: Promise<SendOutcome> }> {
     const conv = await this.conversations.requireMember(conversationId, senderId);
     await this.checkDirectNotBlocked(conv, senderId);
     const memberIds = this.memberIdsOf(conv);
@@ -147,7 +163,8 @@ export class MessagesService implements BeforeApplicationShutdown {
     }
     await this.quotas?.consumeMessages(tenantId, 1);
     const now = new Date();
-    const { message, duplicate } = await this.batcher.submit(
+    // Wrapped, so the caller gets the queued write without waiting for it (an awaited promise would be).
+    const stored = this.batcher.submit(
       tenantId,
       {
         conversation_id: conversationId,
@@ -170,7 +187,7 @@ export class MessagesService implements BeforeApplicationShutdown {
       // Only a client-chosen id can be a retry; the batch looks all of them up with one query.
       { lookupExisting: dto.client_msg_id !== undefined },
     );
-    return { message: toMessageView(message), duplicate };
+    return { stored };
   }
 
   /** Stored messages of one batch: last_message, thread counters, events. Runs before senders are answered. */
