@@ -1,7 +1,6 @@
 /* Deleting a tenant through the admin API: only a suspended tenant exported since its suspension, and
  * the delete erases its data (documents everywhere, file objects in the bucket) while another tenant
  * with look-alike data is untouched. Real FerretDB, Redis and s3rver. */
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +9,7 @@ import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import request from 'supertest';
 import { unpackArchive, type BackupManifest, MANIFEST_FILE } from '@chat/backup';
-import { md5Base64 } from '@chat/sdk';
-import { rid, sdkTenant, SdkTenant } from './e2e-helpers';
+import { rid, sdkTenant, SdkTenant, uploadRawFile } from './e2e-helpers';
 import { adminLogin, api, asAdmin } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 
@@ -59,18 +57,7 @@ describe('admin API: tenant delete = export first, then erase everything', () =>
     const bobChat = await s.device('bob', bob!);
     const conv = await alice!.openDirect('bob');
     await aliceChat.sendText(conv.id, 'look-alike secret');
-    const bytes = randomBytes(1200);
-    const ticket = await alice!.createUpload({
-      size: bytes.length,
-      checksum: createHash('sha256').update(bytes).digest('hex'),
-      content_md5: md5Base64(bytes),
-      mime_type: 'application/octet-stream',
-      sharing: { type: 'private' },
-      encryption: { algorithm: 'xchacha20poly1305-file-v1' },
-    });
-    expect((await fetch(ticket.upload.url, { method: 'PUT', headers: ticket.upload.headers, body: bytes as unknown as BodyInit })).status).toBe(200);
-    await alice!.confirmUpload(ticket.file.id);
-    const key = new URL(ticket.upload.url).pathname.split('/').slice(2).map(decodeURIComponent).join('/');
+    const { key } = await uploadRawFile(alice!, 1200);
     return { conv, bobChat, key };
   }
 

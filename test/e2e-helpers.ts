@@ -1,7 +1,7 @@
 /* Helpers of the E2E / SDK / files suites (test/e2e-*.e2e-spec.ts): everything goes through the SDK
  * over real HTTP, as a SaaS server and its end users would. */
-import { randomBytes } from 'node:crypto';
-import { ChatServerClient, ChatUserClient, E2EChat, createKeyring } from '@chat/sdk';
+import { createHash, randomBytes } from 'node:crypto';
+import { ChatServerClient, ChatUserClient, E2EChat, createKeyring, md5Base64 } from '@chat/sdk';
 import { createTenant, CreateTenantOptions, TestTenant } from './support/factories';
 import type { TestApp } from './support/test-app';
 
@@ -37,6 +37,27 @@ export async function sdkTenant(t: TestApp, opts: CreateTenantOptions = {}): Pro
       return chat;
     },
   };
+}
+
+/**
+ * Uploads `size` random bytes as a private file through the real path (announce, presigned PUT to the
+ * S3 server, confirm). Returns the bytes, the file id and the object key in the bucket.
+ */
+export async function uploadRawFile(client: ChatUserClient, size: number): Promise<{ bytes: Buffer; fileId: string; key: string }> {
+  const bytes = randomBytes(size);
+  const ticket = await client.createUpload({
+    size: bytes.length,
+    checksum: createHash('sha256').update(bytes).digest('hex'),
+    content_md5: md5Base64(bytes),
+    mime_type: 'application/octet-stream',
+    sharing: { type: 'private' },
+    encryption: { algorithm: 'xchacha20poly1305-file-v1' },
+  });
+  const put = await fetch(ticket.upload.url, { method: 'PUT', headers: ticket.upload.headers, body: bytes as unknown as BodyInit });
+  if (put.status !== 200) throw new Error(`upload PUT answered ${put.status}`);
+  await client.confirmUpload(ticket.file.id);
+  const key = new URL(ticket.upload.url).pathname.split('/').slice(2).map(decodeURIComponent).join('/');
+  return { bytes, fileId: ticket.file.id, key };
 }
 
 /** Expects the promise to reject with a ChatApiError of this status and code; returns it. */

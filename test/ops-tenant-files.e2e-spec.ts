@@ -1,15 +1,13 @@
 /* Right to erasure and data portability include the tenant's encrypted files: `tenant export` copies its
  * objects out of the bucket, `tenant erase` removes them, `restore` puts them back byte for byte. The
  * CLI runs as real processes against the test FerretDB and s3rver. */
-import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { md5Base64 } from '@chat/sdk';
-import { rid, sdkTenant } from './e2e-helpers';
+import { rid, sdkTenant, uploadRawFile } from './e2e-helpers';
 import { TEST_PLATFORM_ENV } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 
@@ -61,19 +59,7 @@ describe('tenant export / erase / restore with file objects (CLI processes, Ferr
     const upload = async (tenant: typeof a) => {
       const u = rid('f');
       const { [u]: c } = await tenant.users([u]);
-      const bytes = randomBytes(1500);
-      const ticket = await c!.createUpload({
-        size: bytes.length,
-        checksum: createHash('sha256').update(bytes).digest('hex'),
-        content_md5: md5Base64(bytes),
-        mime_type: 'application/octet-stream',
-        sharing: { type: 'private' },
-        encryption: { algorithm: 'xchacha20poly1305-file-v1' },
-      });
-      expect((await fetch(ticket.upload.url, { method: 'PUT', headers: ticket.upload.headers, body: bytes as unknown as BodyInit })).status).toBe(200);
-      await c!.confirmUpload(ticket.file.id);
-      const key = new URL(ticket.upload.url).pathname.split('/').slice(2).map(decodeURIComponent).join('/');
-      return { bytes, key };
+      return uploadRawFile(c!, 1500);
     };
     const mine = await upload(a);
     const theirs = await upload(other);

@@ -1,8 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { md5Base64 } from '@chat/sdk';
 import { UsageRecorder, UsageRollupService } from '@chat/usage';
-import { rid, sdkTenant } from './e2e-helpers';
+import { rid, sdkTenant, uploadRawFile } from './e2e-helpers';
 import { createTestApp, TestApp } from './support/test-app';
 
 // Storage is billed on the month's maximum of stored bytes: every confirmed upload and every delete
@@ -19,19 +17,8 @@ describe('usage metering: stored bytes (real FerretDB, s3rver)', () => {
     const other = await sdkTenant(t);
     const u = rid('st');
     const { [u]: c } = await a.users([u]);
-    const bytes = randomBytes(700);
-    const ticket = await c!.createUpload({
-      size: bytes.length,
-      checksum: createHash('sha256').update(bytes).digest('hex'),
-      content_md5: md5Base64(bytes),
-      mime_type: 'application/octet-stream',
-      sharing: { type: 'private' },
-      encryption: { algorithm: 'xchacha20poly1305-file-v1' },
-    });
-    const put = await fetch(ticket.upload.url, { method: 'PUT', headers: ticket.upload.headers, body: bytes as unknown as BodyInit });
-    expect(put.status).toBe(200);
-    await c!.confirmUpload(ticket.file.id);
-    await c!.deleteFile(ticket.file.id);
+    const { fileId } = await uploadRawFile(c!, 700);
+    await c!.deleteFile(fileId);
 
     await t.app.get(UsageRecorder).flush();
     await t.app.get(UsageRollupService).rollup({ lagSeconds: 0 });
