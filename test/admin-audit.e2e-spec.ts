@@ -1,21 +1,11 @@
 /* The audit log as admins read it (GET /admin/audit-logs): API key lifecycle records, failed admin
  * actions, a refusal for a missing API-key scope, filters and cursor pagination. Real FerretDB, Redis. */
 import request from 'supertest';
+import type { AuditLogView } from '@chat/audit';
 import { adminLogin, api, asAdmin, createTenant } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 
-interface Entry {
-  id: string;
-  at: string;
-  actor: { type: string; id: string | null; email: string | null };
-  action: string;
-  resource: { type: string | null; id: string | null };
-  tenant_id: string | null;
-  ip: string | null;
-  success: boolean;
-  severity: string;
-  details: Record<string, unknown> | null;
-}
+type Entry = AuditLogView;
 
 describe('admin API: audit log', () => {
   let t: TestApp;
