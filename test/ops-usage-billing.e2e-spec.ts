@@ -121,6 +121,7 @@ describe('usage metering and billing', () => {
     expect(await totals()).toEqual({ messages_sent: 10, active_users: 3, peak_connections: 5, storage_bytes: 0, api_calls: 10 });
   });
 
+  // Two app instances on one database (in one process: on FerretDB, whose updates are not atomic, their runs are serialised).
   it('two nodes rolling up at once count every event once', async () => {
     const c = await createTenant(t);
     const other = await createTestApp({ dbName: t.dbName, env: { USAGE_FLUSH_SECONDS: '0', USAGE_ROLLUP_INTERVAL_SECONDS: '0', USAGE_ROLLUP_LAG_SECONDS: '0' } });

@@ -52,7 +52,7 @@ export class UsageRollupService implements OnModuleInit, OnApplicationShutdown {
 
   /** One run at a time per process (a second caller gets the running one). */
   rollup(opts: { lagSeconds?: number; batchSize?: number; maxBatches?: number } = {}): Promise<RollupReport> {
-    if (!this.running) this.running = this.run(opts).finally(() => (this.running = null));
+    if (!this.running) this.running = this.repo.exclusiveRollup(() => this.run(opts)).finally(() => (this.running = null));
     return this.running;
   }
 
