@@ -7,6 +7,7 @@ import type { Connection } from 'mongoose';
 import { UsageRecorder, UsageRollupService } from '@chat/usage';
 import { createTestApp, TestApp } from './support/test-app';
 import { api, createTenant, TestTenant } from './support/factories';
+import { askOk, closeAllSockets, connectSocket, createRealtimeTenant, envelope, nextEvent, waitFor } from './support/socket-client';
 
 function lastMonth(): { period: string; at: Date } {
   const now = new Date();
@@ -32,7 +33,10 @@ describe('usage metering and billing', () => {
     rollup = t.app.get(UsageRollupService);
     db = t.app.get<Connection>(getConnectionToken()).db as unknown as mongo.Db;
   });
-  afterAll(async () => t?.close());
+  afterAll(async () => {
+    closeAllSockets();
+    await t?.close();
+  });
 
   it('rolls events up into monthly and daily buckets', async () => {
     for (let i = 0; i < 3; i++) recorder.messageSent(a.tenantId, 'alice', 1, at);
@@ -154,6 +158,46 @@ describe('usage metering and billing', () => {
     expect(res.body.totals.api_calls).toBeGreaterThanOrEqual(2);
     const mineA = await api(t, a).get(`/v1/usage?period=${month}`).expect(200);
     expect(mineA.body.totals.api_calls).toBe(0);
+  });
+
+  it('meters real traffic: messages over HTTP and socket.io, active users, peak connections, per tenant', async () => {
+    const month = new Date().toISOString().slice(0, 7);
+    const r = await createRealtimeTenant(t.app);
+    const q = await createRealtimeTenant(t.app);
+    const conv = await r.group(['u1', 'u2', 'u3', 'u4']);
+    const qconv = await q.group(['q1', 'q2']);
+    // Three concurrent connections for r (u3 on two devices), one for q; u1 and u4 never connect.
+    const s2 = await connectSocket(t.url, await r.token('u2'));
+    const s3 = await connectSocket(t.url, await r.token('u3'));
+    const s3b = await connectSocket(t.url, await r.token('u3'));
+    const sq = await connectSocket(t.url, await q.token('q1'));
+    const u1 = await r.token('u1');
+    for (let i = 0; i < 3; i++) {
+      await request(t.url).post(`/v1/conversations/${conv}/messages`).set('Authorization', `Bearer ${u1}`).send({ client_msg_id: `h${i}`, content: envelope(['u1', 'u2', 'u3', 'u4']) }).expect(201);
+    }
+    for (let i = 0; i < 2; i++) await askOk(s2, 'message:send', { conversation_id: conv, client_msg_id: `s${i}`, content: envelope(['u1', 'u2', 'u3', 'u4']) });
+    await askOk(sq, 'message:send', { conversation_id: qconv, client_msg_id: 'q', content: envelope(['q1', 'q2']) });
+    // Every message has been fanned out (so metered: the same event feeds both).
+    await nextEvent(s3, 'message:new', () => true, 10_000, 4);
+    await nextEvent(s3b, 'message:new', () => true, 10_000, 4);
+
+    const usageOf = async (tenantId: string) => (await request(t.url).get(`/admin/billing/usage?tenant_id=${tenantId}&period=${month}`).set(admin()).expect(200)).body.totals;
+    const rollupNow = () => request(t.url).post('/admin/billing/usage/rollup').set(admin()).expect(200);
+    // The connection samples are taken after each connect (a Redis count): wait until the last ones are in.
+    await waitFor(
+      async () => {
+        await rollupNow();
+        return (await usageOf(r.tenantId)).peak_connections === 3 && (await usageOf(q.tenantId)).peak_connections === 1;
+      },
+      15_000,
+      'peak connections rolled up',
+    );
+    await rollupNow();
+    // u1: 3 HTTP sends (3 metered API calls, active); u2: 2 socket sends (active); u3: connected (active).
+    expect(await usageOf(r.tenantId)).toEqual({ messages_sent: 5, active_users: 3, peak_connections: 3, storage_bytes: 0, api_calls: 3 });
+    expect(await usageOf(q.tenantId)).toEqual({ messages_sent: 1, active_users: 1, peak_connections: 1, storage_bytes: 0, api_calls: 0 });
+    expect((await usageOf(a.tenantId)).messages_sent).toBe(0);
+    closeAllSockets();
   });
 
   it('tenants see their own usage only; bad input is a 4xx in the error shape', async () => {
