@@ -17,14 +17,15 @@ jest.setTimeout(180_000);
 
 describe('management CLI (real processes, FerretDB)', () => {
   const dbName = `ops_cli_${randomBytes(4).toString('hex')}`;
+  const drillDb = `${dbName}_drill`;
   const dir = mkdtempSync(join(tmpdir(), 'ops-cli-'));
   let client: mongo.MongoClient;
   let db: mongo.Db;
 
-  async function cli(args: string[], opts: { expectFail?: boolean } = {}): Promise<{ stdout: string; stderr: string; json: any }> {
+  async function cli(args: string[], opts: { expectFail?: boolean; env?: Record<string, string> } = {}): Promise<{ stdout: string; stderr: string; json: any }> {
     try {
       const { stdout, stderr } = await run(process.execPath, [CLI, '--json', ...args], {
-        env: { ...process.env, ...TEST_PLATFORM_ENV, MONGODB_DB: dbName, LOG_LEVEL: 'warn' },
+        env: { ...process.env, ...TEST_PLATFORM_ENV, MONGODB_DB: dbName, LOG_LEVEL: 'warn', ...opts.env },
         maxBuffer: 32 * 1024 * 1024,
         timeout: 120_000,
       });
@@ -38,10 +39,10 @@ describe('management CLI (real processes, FerretDB)', () => {
   }
 
   /** Every document of every collection, as raw BSON in _id order: equality here is byte equality. */
-  async function snapshot(): Promise<Record<string, string[]>> {
+  async function snapshot(of: mongo.Db = db): Promise<Record<string, string[]>> {
     const out: Record<string, string[]> = {};
-    for (const { name } of await db.listCollections({}, { nameOnly: true }).toArray()) {
-      const docs = await db.collection(name).find({}, { raw: true, sort: { _id: 1 } }).toArray();
+    for (const { name } of await of.listCollections({}, { nameOnly: true }).toArray()) {
+      const docs = await of.collection(name).find({}, { raw: true, sort: { _id: 1 } }).toArray();
       if (docs.length) out[name] = docs.map((d) => Buffer.from(d as unknown as Uint8Array).toString('base64'));
     }
     return out;
@@ -53,6 +54,7 @@ describe('management CLI (real processes, FerretDB)', () => {
   });
   afterAll(async () => {
     await db?.dropDatabase().catch(() => undefined);
+    await client?.db(drillDb).dropDatabase().catch(() => undefined);
     await client?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -150,6 +152,108 @@ describe('management CLI (real processes, FerretDB)', () => {
     expect(await db.collection('messages').countDocuments({ tenant_id: tenantB })).toBe(0);
     await cli(['restore', archive]);
     expect(await snapshot()).toEqual(before);
+  });
+
+  it('restore --drop replaces every archived collection; without it, a restore over live data fails', async () => {
+    const before = await snapshot();
+    const archive = join(dir, 'drop.tar.gz');
+    await cli(['backup', archive]);
+    // Live data moves on after the backup: a document added, one removed, one changed.
+    await db.collection('users').insertOne({ tenant_id: tenantA, external_id: 'after-backup' });
+    const gone = await db.collection('messages').findOne({ tenant_id: tenantB });
+    await db.collection('messages').deleteOne({ _id: gone!._id });
+    await db.collection('conversations').updateOne({ tenant_id: tenantA }, { $set: { name: 'changed after backup' } });
+    const refused = await cli(['restore', archive], { expectFail: true });
+    expect(refused.stderr).toMatch(/^error: .*(E11000|duplicate)/m);
+    const r = (await cli(['restore', archive, '--drop'])).json;
+    expect(r.scope).toBe('full');
+    expect(r.collections.find((c: { name: string }) => c.name === 'messages').removed).toBeGreaterThan(0);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('restore --target-db restores beside the live database: the runbook drill', async () => {
+    const before = await snapshot();
+    const archive = join(dir, 'drill.tar.gz');
+    await cli(['backup', archive]);
+    const r = (await cli(['restore', archive, '--target-db', drillDb])).json;
+    expect(new Set(r.collections.map((c: { db: string }) => c.db))).toEqual(new Set([drillDb]));
+    expect(await snapshot(client.db(drillDb))).toEqual(before);
+    expect(await snapshot()).toEqual(before); // the live database is not touched
+    // Step 3 of the drill: stats of the copy against stats of the live database.
+    const live = (await cli(['stats'])).json;
+    const copy = (await cli(['stats'], { env: { MONGODB_DB: drillDb } })).json;
+    expect(copy.database.name).toBe(drillDb);
+    expect(copy.database.documents).toBe(live.database.documents);
+    const counts = (s: { collections: Array<{ name: string; documents: number }> }) => Object.fromEntries(s.collections.map((c) => [c.name, c.documents]));
+    expect(counts(copy)).toEqual(counts(live));
+  });
+
+  it('retention set / status / hold / run: expired messages go, held ones stay, the other tenant is untouched', async () => {
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    await db.collection('messages').updateMany({ tenant_id: tenantA }, { $set: { created_at: old } });
+    const convs = (await db.collection('messages').find({ tenant_id: tenantA }).toArray()).map((m) => String(m.conversation_id));
+    const [held, other] = [...new Set(convs)];
+    const bMessages = await db.collection('messages').countDocuments({ tenant_id: tenantB });
+
+    expect((await cli(['retention', 'set', tenantA, '--days', '30', '--grace-days', '2'])).json).toMatchObject({ tenant_id: tenantA, retention_days: 30, soft_delete_grace_days: 2 });
+    expect((await cli(['retention', 'status', tenantA])).json).toMatchObject({ tenant_id: tenantA, retention_days: 30, soft_delete_grace_days: 2, legal_hold: false, held_conversations: [] });
+    const bad = await cli(['retention', 'set', tenantA, '--days', '-1'], { expectFail: true });
+    expect(bad.stderr).toMatch(/^error: .*validation_failed/m);
+
+    // A legal hold on the tenant suspends deletion.
+    expect((await cli(['retention', 'hold', tenantA])).json).toMatchObject({ legal_hold: true });
+    const onHold = (await cli(['retention', 'run', '--tenant', tenantA])).json;
+    expect(onHold).toMatchObject({ expired_deleted: 0, soft_deleted_purged: 0 });
+    expect(onHold.tenants).toEqual([expect.objectContaining({ tenant_id: tenantA, legal_hold: true })]);
+    expect(await db.collection('messages').countDocuments({ tenant_id: tenantA })).toBe(8);
+
+    // Released, with one conversation held: only the other conversation's messages go.
+    expect((await cli(['retention', 'hold', tenantA, '--release'])).json).toMatchObject({ legal_hold: false });
+    expect((await cli(['retention', 'hold', tenantA, '--conversation', held])).json).toMatchObject({ legal_hold: false, held_conversations: [held] });
+    const ran = (await cli(['retention', 'run', '--tenant', tenantA])).json;
+    expect(ran.expired_deleted).toBe(4);
+    expect(ran.tenants).toEqual([expect.objectContaining({ tenant_id: tenantA, expired_deleted: 4, held_conversations: 1 })]);
+    expect(await db.collection('messages').countDocuments({ tenant_id: tenantA, conversation_id: held })).toBe(4);
+    expect(await db.collection('messages').countDocuments({ tenant_id: tenantA, conversation_id: other })).toBe(0);
+    expect(await db.collection('messages').countDocuments({ tenant_id: tenantB })).toBe(bMessages);
+    expect(await db.collection('retention_reports').countDocuments({ _id: { $ne: 'lock' as never } })).toBeGreaterThanOrEqual(2);
+
+    expect((await cli(['retention', 'hold', tenantA, '--conversation', held, '--release'])).json.held_conversations).toEqual([]);
+    expect((await cli(['retention', 'set', tenantA, '--keep-forever'])).json).toMatchObject({ retention_days: null, soft_delete_grace_days: 2 });
+    expect((await cli(['retention', 'run', '--tenant', tenantA])).json.expired_deleted).toBe(0);
+  });
+
+  it('usage rollup is incremental; invoices <period> issues a closed month once', async () => {
+    const now = new Date();
+    const at = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 10, 12));
+    const period = at.toISOString().slice(0, 7);
+    const day = at.toISOString().slice(0, 10);
+    // Usage of last month as the recorder writes it (one document per tenant, type and day per flush).
+    await db.collection('events').insertMany([
+      { tenant_id: tenantA, type: 'messages_sent', count: 7, day, period, at },
+      { tenant_id: tenantA, type: 'active_users', count: 2, user_ids: ['u1', 'u2'], day, period, at },
+      { tenant_id: tenantA, type: 'api_calls', count: 3, day, period, at },
+    ]);
+    // No lag: the roll-up otherwise leaves sources younger than USAGE_ROLLUP_LAG_SECONDS for its next run.
+    const env = { USAGE_ROLLUP_LAG_SECONDS: '0' };
+    const first = (await cli(['usage', 'rollup'], { env })).json;
+    expect(first.events).toBeGreaterThanOrEqual(3);
+    expect((await cli(['usage', 'rollup'], { env })).json).toMatchObject({ events: 0 });
+    expect(await db.collection('aggregations').findOne({ _id: `usage|${tenantA}|${period}` as never })).toMatchObject({ messages_sent: 7, active_users: 2, api_calls: 3 });
+
+    const id = `inv_${period}_${tenantA}`;
+    const issued = (await cli(['invoices', period])).json;
+    expect(issued).toMatchObject({ period });
+    expect(issued.created).toContain(id);
+    const inv = await db.collection('billing').findOne({ _id: id as never });
+    expect(inv).toMatchObject({ kind: 'invoice', tenant_id: tenantA, period, status: 'issued', usage: { messages_sent: 7, active_users: 2, api_calls: 3 } });
+    const again = (await cli(['invoices', period])).json;
+    expect(again.created).toEqual([]);
+    expect(again.existing).toContain(id);
+    expect((await cli(['invoices', period, '--tenant', tenantA])).json).toEqual({ period, created: [], existing: [id] });
+    expect(await db.collection('billing').findOne({ _id: id as never })).toEqual(inv);
+    const open = await cli(['invoices', now.toISOString().slice(0, 7)], { expectFail: true });
+    expect(open.stderr).toMatch(/^error: .*conflict/m);
   });
 
   it('shard --dry-run prints the commands with the documented keys and zones; a real run refuses on FerretDB', async () => {
