@@ -223,7 +223,10 @@ describe.each([
             // fit (an upsert from `{ tags: 'red' }` stores a string, a later $addToSet on it fails): the
             // server's refusal is fine as long as the other tenants stay untouched, checked below.
             const dataError = err instanceof Error && /^Mongo(Server|BulkWrite)Error$/.test(err.name);
-            if (!(err instanceof CrossTenantWriteError || err instanceof TenantScopeViolationError || dataError)) throw err;
+            // FerretDB v1.24 answers that same misfit inside an upsert with a panic that closes the
+            // connection (types.Document.Get: key not found: "_id"); the driver reconnects for the next call.
+            const ferretUpsertPanic = c.op === 'upsert' && err instanceof Error && err.name === 'MongoNetworkError';
+            if (!(err instanceof CrossTenantWriteError || err instanceof TenantScopeViolationError || dataError || ferretUpsertPanic)) throw err;
           }
           for (const r of results) expect((r as Note).tenant_id).toBe(t);
           expect(await others(t)).toBe(before);
