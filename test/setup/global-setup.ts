@@ -4,12 +4,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ferretDbBinaryPath, startFerretDb } from '../../libs/dev-services/src/ferretdb';
+import { startFerretDb } from '../../libs/dev-services/src/ferretdb';
+import { pickMongoSource, startMemoryServer } from '../../libs/dev-services/src/mongo-source';
 import { isPortOpen } from '../../libs/dev-services/src/ports';
 import { startRedisServer } from '../../libs/dev-services/src/redis-server';
 import { startS3Server } from '../../libs/dev-services/src/s3-server';
-import { existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 
 type Stopper = () => Promise<void>;
 const log = (l: string) => process.stdout.write(`[test services] ${l}\n`);
@@ -21,18 +20,17 @@ export default async function globalSetup(): Promise<void> {
   process.env.LOG_LEVEL = process.env.LOG_LEVEL ?? 'warn';
   process.env.CHAT_TEST_TMP = root;
 
-  if (process.env.MONGODB_URI) {
+  const mongoSource = pickMongoSource(process.env);
+  if (mongoSource === 'uri') {
     log(`MongoDB: using MONGODB_URI`);
-  } else if (existsSync(ferretDbBinaryPath()) || spawnSync('sh', ['-c', 'command -v go']).status === 0) {
+  } else if (mongoSource === 'ferretdb') {
     const f = await startFerretDb({ dataDir: join(root, 'ferretdb'), log, reuse: false });
     process.env.MONGODB_URI = f.uri;
     stoppers.push(f.stop);
   } else {
-    log('MongoDB: no FerretDB binary and no Go toolchain: falling back to mongodb-memory-server');
-    const { MongoMemoryServer } = await import('mongodb-memory-server');
-    const m = await MongoMemoryServer.create();
-    process.env.MONGODB_URI = m.getUri();
-    stoppers.push(async () => void (await m.stop()));
+    const m = await startMemoryServer({ log });
+    process.env.MONGODB_URI = m.uri;
+    stoppers.push(m.stop);
   }
 
   if (process.env.REDIS_URL) {

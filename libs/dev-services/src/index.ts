@@ -3,3 +3,4 @@ export * from './ferretdb';
 export * from './s3-server';
 export * from './redis-server';
 export * from './embedded-services';
+export * from './mongo-source';
