@@ -1,0 +1,80 @@
+/* Two gateway nodes as two OS processes: this jest process's app (node A) and the all-in-one entry
+ * started from the sources as a child process (node B), sharing one database and one Redis. Nothing in
+ * process memory is shared, so what crosses over went through the Redis adapter and PlatformEvents:
+ * messages both ways, a membership removal made on A cutting B's socket off, and B's graceful stop. */
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import request from 'supertest';
+import { ConversationsService } from '@chat/chat';
+import { findFreePort, waitForPort } from '@chat/dev-services';
+import { TEST_PLATFORM_ENV } from './support/factories';
+import { askOk, closeAllSockets, connectSocket, createRealtimeTenant, envelope, nextEvent, receivedOf, waitFor } from './support/socket-client';
+import { createTestApp, TestApp } from './support/test-app';
+
+jest.setTimeout(120_000);
+
+describe('realtime across two OS processes (real Redis adapter)', () => {
+  let a: TestApp;
+  let child: ChildProcess;
+  let bUrl: string;
+  let childOutput = '';
+  let exited: Promise<number | null>;
+
+  beforeAll(async () => {
+    a = await createTestApp();
+    const port = await findFreePort();
+    child = spawn(process.execPath, [join(__dirname, 'support', 'run-ts.js'), 'apps/all-in-one/src/main.ts'], {
+      cwd: join(__dirname, '..'),
+      env: { ...process.env, ...TEST_PLATFORM_ENV, MONGODB_DB: a.dbName, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d) => (childOutput += d));
+    child.stderr!.on('data', (d) => (childOutput += d));
+    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    bUrl = `http://127.0.0.1:${port}`;
+    await waitForPort(port, '127.0.0.1', 90_000, () => child.exitCode === null).catch((err) => {
+      throw new Error(`node B did not listen: ${(err as Error).message}\n${childOutput}`);
+    });
+    await waitFor(async () => (await request(bUrl).get('/health/ready')).status === 200, 30_000, 'node B ready');
+  });
+  afterEach(() => closeAllSockets());
+  afterAll(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await a?.close();
+  });
+
+  it('messages cross between the processes both ways, and a removal made on A cuts B off at once', async () => {
+    const w = await createRealtimeTenant(a.app);
+    const conv = await w.group(['pa', 'pb', 'pc']);
+    const onA = await connectSocket(a.url, await w.token('pa'));
+    const onB = await connectSocket(bUrl, await w.token('pb'));
+    const alsoB = await connectSocket(bUrl, await w.token('pc'));
+
+    const fromA = await askOk(onA, 'message:send', { conversation_id: conv, client_msg_id: 'x-1', content: envelope(['pa', 'pb', 'pc']) });
+    expect((await nextEvent(onB, 'message:new', (m: any) => m.id === fromA.id)).seq).toBe(fromA.seq);
+    const fromB = await askOk(onB, 'message:send', { conversation_id: conv, client_msg_id: 'x-2', content: envelope(['pa', 'pb', 'pc']) });
+    expect(fromB.seq).toBe(fromA.seq + 1);
+    expect((await nextEvent(onA, 'message:new', (m: any) => m.id === fromB.id)).sender_id).toBe('pb');
+    // The same sender retrying through the other process gets the original, not a second message.
+    const pbOnA = await connectSocket(a.url, await w.token('pb'));
+    expect(await askOk(pbOnA, 'message:send', { conversation_id: conv, client_msg_id: 'x-2', content: envelope(['pa', 'pb', 'pc']) })).toEqual({ ...fromB, duplicate: true });
+
+    // Removed through node A's service: node B's socket is told and gets nothing more.
+    await w.as(() => a.app.get(ConversationsService).removeMember(conv, { kind: 'server' }, 'pc'));
+    expect(await nextEvent(alsoB, 'member:removed')).toEqual({ conversation_id: conv, user_ids: ['pc'], by: null });
+    const after = await askOk(onA, 'message:send', { conversation_id: conv, content: envelope(['pa', 'pb']) });
+    await nextEvent(onB, 'message:new', (m: any) => m.id === after.id);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(receivedOf(alsoB, 'message:new', (m: any) => m.id === after.id)).toEqual([]);
+  });
+
+  it('node B stops gracefully on SIGTERM while node A keeps serving', async () => {
+    const w = await createRealtimeTenant(a.app);
+    const conv = await w.group(['qa', 'qb']);
+    const onA = await connectSocket(a.url, await w.token('qa'));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const sent = await askOk(onA, 'message:send', { conversation_id: conv, content: envelope(['qa', 'qb']) });
+    expect(sent.seq).toBe(1);
+  });
+});
