@@ -1,3 +1,4 @@
 export * from './redis.service';
 export * from './redis.module';
 export * from './subscriber-heartbeat';
+export * from './reconnect-guard';

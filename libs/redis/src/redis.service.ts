@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { AppConfig } from '@chat/config';
+import { guardReconnectCommands } from './reconnect-guard';
 
 export type RedisMode = 'redis' | 'memory';
 
@@ -52,7 +53,7 @@ export class RedisService implements OnApplicationShutdown {
         return new RedisService('memory', null, null, prefix);
       }
     }
-    const client = new Redis(url, { maxRetriesPerRequest: 2, enableReadyCheck: true, lazyConnect: false });
+    const client = guardReconnectCommands(new Redis(url, { maxRetriesPerRequest: 2, enableReadyCheck: true, lazyConnect: false }));
     client.on('error', (err) => this.logger.warn(`Redis error: ${err.message}`));
     this.logger.log(`Using Redis at ${url.replace(/\/\/[^@]*@/, '//***@')}`);
     return new RedisService('redis', client, url, prefix);
@@ -66,7 +67,7 @@ export class RedisService implements OnApplicationShutdown {
   /** A new connection with the same settings (pub/sub needs its own). Closed on shutdown. */
   duplicate(): Redis {
     if (!this.client) throw new Error('Redis is not configured');
-    const c = this.client.duplicate();
+    const c = guardReconnectCommands(this.client.duplicate());
     c.on('error', (err) => RedisService.logger.warn(`Redis (dup) error: ${err.message}`));
     this.extra.push(c);
     return c;

@@ -1,0 +1,19 @@
+import type Redis from 'ioredis';
+import { guardReconnectCommands } from './reconnect-guard';
+
+describe('guardReconnectCommands', () => {
+  it('a fire-and-forget resubscribe that fails is not an unhandled rejection; an awaiting caller still gets the error', async () => {
+    const unhandled = jest.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      const fake = { subscribe: () => Promise.reject(new Error('Connection is closed.')) };
+      const client = guardReconnectCommands(fake as unknown as Redis);
+      void client.subscribe('chan'); // what ioredis's ready handler does
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).not.toHaveBeenCalled();
+      await expect(client.subscribe('chan')).rejects.toThrow('Connection is closed.');
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
+  });
+});
