@@ -1,5 +1,6 @@
 import { AppConfig } from '@chat/config';
-import { ConversationsRepository, ConversationsService, MessagesService, UsersService } from '@chat/chat';
+import { ConversationsRepository, ConversationsService, MessagesRepository, MessagesService, UsersService } from '@chat/chat';
+import { RedisService } from '@chat/redis';
 import { ChatEventBus } from '@chat/chat';
 import { TenantService } from '@chat/platform';
 import { asTenantId, TenantContext, TenantId } from '@chat/tenancy';
@@ -89,6 +90,43 @@ describe('MessagesService (real FerretDB)', () => {
     const page = await as(tenant, () => messages.sync(ids[0]!, conversationId, 0, 100));
     expect(page.data.filter((m) => !m.gap).map((m) => m.id)).toEqual([results[0]!.message.id]);
     expect(page.data.map((m) => m.seq)).toEqual(page.data.map((_, i) => i + 1));
+  });
+
+  it('first sends skip the database retry lookup (Redis claim); retries are looked up; a lost claim still finds the original', async () => {
+    const tenant = await newTenant();
+    const { ids, conversationId } = await group(tenant, 2);
+    const lookups = jest.spyOn(t.app.get(MessagesRepository), 'findByClientMsgIds');
+    try {
+      const firsts = await as(tenant, () =>
+        Promise.all(['c-1', 'c-2', 'c-3'].map((id) => messages.send(ids[0]!, conversationId, { client_msg_id: id, content: fakeEnvelope(ids) } as any))),
+      );
+      expect(firsts.map((r) => r.duplicate)).toEqual([false, false, false]);
+      expect(lookups).not.toHaveBeenCalled();
+      // A retry loses the claim, is looked up, and spends no seq.
+      const retry = await as(tenant, () => messages.send(ids[0]!, conversationId, { client_msg_id: 'c-2', content: fakeEnvelope(ids) } as any));
+      expect(retry).toMatchObject({ duplicate: true, message: { id: firsts[1]!.message.id } });
+      expect(lookups).toHaveBeenCalledTimes(1);
+      // Redis lost the claim (flush, eviction, a retry after the TTL): the insert collides on the derived
+      // _id and the original is still the answer; the seq it reserved holds a gap tombstone.
+      const redis = t.app.get(RedisService);
+      const claims = await redis.client!.keys(`${redis.key('send', tenant)}:*`);
+      expect(claims).toHaveLength(3);
+      await redis.client!.del(...claims);
+      const late = await as(tenant, () => messages.send(ids[0]!, conversationId, { client_msg_id: 'c-1', content: fakeEnvelope(ids) } as any));
+      expect(late).toMatchObject({ duplicate: true, message: { id: firsts[0]!.message.id, seq: firsts[0]!.message.seq } });
+      const next = await as(tenant, () => messages.send(ids[1]!, conversationId, { content: fakeEnvelope(ids) } as any));
+      expect(next.message.seq).toBe(5);
+      const page = await as(tenant, () => messages.sync(ids[1]!, conversationId, 0, 10));
+      expect(page.data.map((m) => [m.seq, m.gap])).toEqual([
+        [1, false],
+        [2, false],
+        [3, false],
+        [4, true],
+        [5, false],
+      ]);
+    } finally {
+      lookups.mockRestore();
+    }
   });
 
   it('a retried send racing past the fast path resolves to the original and leaves no hole in seq', async () => {

@@ -17,6 +17,11 @@ export interface MessageBatchStore {
   /** The same by the key's fields (a scan on FerretDB): only after a duplicate-key error the fast lookup could not explain. */
   findByClientMsgFields(keys: ClientMsgKey[]): Promise<MessageRecord[]>;
   insertGap(conversationId: string, seq: number, senderId: string, now: Date): Promise<boolean>;
+  /**
+   * Which of these derived message ids are sent for the first time (true: no retry lookup needed);
+   * null when that cannot be known. Optional: without it every client-chosen id is looked up.
+   */
+  claimFirstSends?(messageIds: string[]): Promise<boolean[] | null>;
 }
 
 export interface MessageBatcherOptions {
@@ -218,7 +223,12 @@ export class MessageWriteBatcher {
 
   private async writeTenant(tenantId: TenantId, all: Item[]): Promise<void> {
     // Retries are answered from what is stored, with one query for the whole batch and no seq spent.
-    const candidates = all.filter((i) => i.lookup);
+    let candidates = all.filter((i) => i.lookup);
+    if (candidates.length && this.store.claimFirstSends) {
+      // First attempts (most sends) need no lookup: Redis remembers which ids were already sent.
+      const first = await this.store.claimFirstSends(candidates.map((i) => messageIdFor(tenantId, i.draft).toHexString())).catch(() => null);
+      if (first) candidates = candidates.filter((_, k) => !first[k]);
+    }
     if (candidates.length) {
       const stored = await this.store.findByClientMsgIds(candidates.map((i) => i.draft));
       const byKey = new Map(stored.map((m) => [clientKeyOf(m), m]));
@@ -303,7 +313,11 @@ export class MessageWriteBatcher {
     const byKey = new Map(originals.map((m) => [clientKeyOf(m), m]));
     for (const it of items) {
       const original = byKey.get(clientKeyOf(it.draft));
-      if (original && !original._id.equals(it.doc!._id)) {
+      if (original && original._id.equals(it.doc!._id) && original.seq === it.seq) {
+        // This very write is stored (a retried insert reported it as a duplicate): it is this send's message.
+        it.outcome = { message: original, duplicate: false };
+      } else if (original) {
+        // An earlier send of the same client_msg_id: with a derived _id it collided on the _id itself.
         it.outcome = { message: original, duplicate: true };
       } else {
         // The seq itself collided: the conversation counter is behind its messages (should never happen).

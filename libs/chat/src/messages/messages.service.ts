@@ -5,6 +5,7 @@ import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode } from '@chat/errors';
 import { KeyDirectoryService } from '@chat/keys';
 import { QuotaService } from '@chat/quotas';
+import { RedisService } from '@chat/redis';
 import { TenantContext, TenantId } from '@chat/tenancy';
 import { ChatEventBus } from '../events/chat-events';
 import { ConversationsRepository } from '../conversations/conversations.repository';
@@ -17,6 +18,7 @@ import { MessageContent, MessageRecord } from './message.schema';
 import { MessageView, toMessageView } from './message.view';
 import { MessageWriteBatcher, SendOutcome } from './message-write-batcher';
 import { MessagesRepository } from './messages.repository';
+import { SendClaims } from './send-claims';
 import { SendOrder } from './send-order';
 
 export interface ReceiptView {
@@ -54,6 +56,7 @@ const asRecord = (v: MessageView) => v as unknown as Record<string, unknown>;
 export class MessagesService implements BeforeApplicationShutdown {
   readonly batcher: MessageWriteBatcher;
   private readonly sendOrder = new SendOrder();
+  private readonly sendClaims: SendClaims;
 
   constructor(
     private readonly repo: MessagesRepository,
@@ -65,9 +68,11 @@ export class MessagesService implements BeforeApplicationShutdown {
     // Per-device recipient rule (libs/keys): a wrapped key for every live device of every member.
     private readonly keyDirectory: KeyDirectoryService,
     private readonly cache: CacheService,
+    redis: RedisService,
     // Optional so the chat lib also boots in apps that do not load quotas (CLI, unit wiring).
     @Optional() private readonly quotas?: QuotaService,
   ) {
+    this.sendClaims = new SendClaims(redis);
     this.batcher = new MessageWriteBatcher(
       {
         reserveSeqs: async (conversationId, count) => {
@@ -83,6 +88,7 @@ export class MessagesService implements BeforeApplicationShutdown {
           }
         },
         findByClientMsgIds: (keys) => this.repo.findByClientMsgIds(keys),
+        claimFirstSends: (ids) => this.sendClaims.claim(this.tenant(), ids),
         findByClientMsgFields: (keys) => this.repo.findByClientMsgFields(keys),
         insertGap: async (conversationId, seq, senderId, now) => {
           try {
