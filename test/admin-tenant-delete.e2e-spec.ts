@@ -4,34 +4,19 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import request from 'supertest';
 import { unpackArchive, type BackupManifest, MANIFEST_FILE } from '@chat/backup';
 import { rid, sdkTenant, SdkTenant, uploadRawFile } from './e2e-helpers';
 import { adminLogin, api, asAdmin } from './support/factories';
+import { objectExists as objectExistsIn, testS3Client } from './support/s3';
 import { createTestApp, TestApp } from './support/test-app';
 
 jest.setTimeout(120_000);
 
-const s3 = new S3Client({
-  endpoint: process.env.S3_ENDPOINT,
-  region: process.env.S3_REGION ?? 'us-east-1',
-  forcePathStyle: true,
-  credentials: { accessKeyId: process.env.S3_ACCESS_KEY_ID ?? 'S3RVER', secretAccessKey: process.env.S3_SECRET_ACCESS_KEY ?? 'S3RVER' },
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
-async function objectExists(key: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: process.env.S3_BUCKET ?? 'chat-test-files', Key: key }));
-    return true;
-  } catch (err) {
-    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
-    throw err;
-  }
-}
+const s3 = testS3Client();
+const objectExists = (key: string) => objectExistsIn(s3, key);
 
 /** Collections a tenant delete keeps (tombstone, audit trail, invoices). */
 const KEPT = new Set(['clients', 'audit_logs', 'billing']);

@@ -1,31 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { FilesService, FilesSweeper } from '@chat/files';
 import { RetentionService } from '@chat/retention';
 import { asTenantId, TenantContext } from '@chat/tenancy';
 import { encryptFile, md5Base64, type ChatUserClient, type CreateUploadInput } from '@chat/sdk';
+import { objectExists as objectExistsIn, testS3Client } from './support/s3';
 import { createTestApp, TestApp } from './support/test-app';
 import { expectApiError, rid, sdkTenant, SdkTenant } from './e2e-helpers';
 
-const s3 = () =>
-  new S3Client({
-    endpoint: process.env.S3_ENDPOINT,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: process.env.S3_ACCESS_KEY_ID!, secretAccessKey: process.env.S3_SECRET_ACCESS_KEY! },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-
-async function objectExists(key: string): Promise<boolean> {
-  try {
-    await s3().send(new HeadObjectCommand({ Bucket: process.env.S3_BUCKET, Key: key }));
-    return true;
-  } catch (err) {
-    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
-    throw err;
-  }
-}
+const s3 = testS3Client();
+afterAll(() => s3.destroy());
+const objectExists = (key: string) => objectExistsIn(s3, key);
 
 /** What the client announces for a ciphertext. */
 function announce(ciphertext: Uint8Array, sharing: CreateUploadInput['sharing']): CreateUploadInput {

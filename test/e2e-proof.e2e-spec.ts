@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { RedisService } from '@chat/redis';
 import {
   bytesToBase64,
@@ -27,6 +27,7 @@ import {
   type MessagePayload,
   type MessageView,
 } from '@chat/sdk';
+import { testS3Client } from './support/s3';
 import { createTestApp, TestApp } from './support/test-app';
 import { expectApiError, rid, sdkTenant, SdkTenant } from './e2e-helpers';
 
@@ -279,14 +280,7 @@ describe('E2E proof: the server stores, routes and pages messages without ever h
     expect(documents).toBeGreaterThan(20);
 
     // Every object in the bucket (paged listing).
-    const s3 = new S3Client({
-      endpoint: process.env.S3_ENDPOINT,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: process.env.S3_ACCESS_KEY_ID!, secretAccessKey: process.env.S3_SECRET_ACCESS_KEY! },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    const s3 = testS3Client();
     await s3.send(new PutObjectCommand({ Bucket: process.env.S3_BUCKET, Key: canaryKey, Body: Buffer.from(fileBytes) }));
     let token: string | undefined;
     let objects = 0;

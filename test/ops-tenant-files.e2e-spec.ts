@@ -6,32 +6,19 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { rid, sdkTenant, uploadRawFile } from './e2e-helpers';
 import { TEST_PLATFORM_ENV } from './support/factories';
+import { objectExists, testBucket, testS3Client } from './support/s3';
 import { createTestApp, TestApp } from './support/test-app';
 
 const run = promisify(execFile);
 const CLI = join(__dirname, '..', 'apps', 'cli', 'bin', 'chat-cli.js');
 jest.setTimeout(180_000);
 
-const s3 = new S3Client({
-  endpoint: process.env.S3_ENDPOINT,
-  region: process.env.S3_REGION ?? 'us-east-1',
-  forcePathStyle: true,
-  credentials: { accessKeyId: process.env.S3_ACCESS_KEY_ID ?? 'S3RVER', secretAccessKey: process.env.S3_SECRET_ACCESS_KEY ?? 'S3RVER' },
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
-const bucket = () => process.env.S3_BUCKET ?? 'chat-test-files';
-async function exists(key: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket(), Key: key }));
-    return true;
-  } catch {
-    return false;
-  }
-}
+const s3 = testS3Client();
+const bucket = testBucket;
+const exists = (key: string) => objectExists(s3, key);
 
 describe('tenant export / erase / restore with file objects (CLI processes, FerretDB, s3rver)', () => {
   let t: TestApp;
@@ -41,6 +28,7 @@ describe('tenant export / erase / restore with file objects (CLI processes, Ferr
   });
   afterAll(async () => {
     await t?.close();
+    s3.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
 
