@@ -1,18 +1,8 @@
 // Two projects: fast unit tests next to the code, and integration/e2e tests in test/ that talk to
 // real FerretDB, Redis and an S3-compatible server started once per run by the global setup.
-const swc = [
-  '@swc/jest',
-  {
-    jsc: {
-      parser: { syntax: 'typescript', decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true },
-      target: 'es2022',
-      keepClassNames: true,
-    },
-    module: { type: 'commonjs' },
-    sourceMaps: 'inline',
-  },
-];
+const { swcOptions } = require('./scripts/register-ts');
+
+const swc = ['@swc/jest', swcOptions];
 const common = {
   rootDir: __dirname,
   testEnvironment: 'node',

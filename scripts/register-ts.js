@@ -10,6 +10,18 @@ const Module = require('node:module');
 
 const root = path.resolve(__dirname, '..');
 
+/** The TypeScript transform (decorators with metadata, as Nest needs); jest.config.js uses it too. */
+const swcOptions = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    target: 'es2022',
+    keepClassNames: true,
+  },
+  module: { type: 'commonjs' },
+  sourceMaps: 'inline',
+};
+
 /** Whether @swc/core is installed (not in a production image, where dev dependencies are omitted). */
 function canRegister() {
   try {
@@ -22,18 +34,8 @@ function canRegister() {
 
 function register() {
   const swc = require(require.resolve('@swc/core', { paths: [root] }));
-  const options = {
-    jsc: {
-      parser: { syntax: 'typescript', decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true },
-      target: 'es2022',
-      keepClassNames: true,
-    },
-    module: { type: 'commonjs' },
-    sourceMaps: 'inline',
-  };
   Module._extensions['.ts'] = (mod, filename) => {
-    const out = swc.transformSync(fs.readFileSync(filename, 'utf8'), { ...options, filename });
+    const out = swc.transformSync(fs.readFileSync(filename, 'utf8'), { ...swcOptions, filename });
     mod._compile(out.code, filename);
   };
   const resolve = Module._resolveFilename;
@@ -46,4 +48,4 @@ function register() {
   };
 }
 
-module.exports = { root, canRegister, register };
+module.exports = { root, swcOptions, canRegister, register };
