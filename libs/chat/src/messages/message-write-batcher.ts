@@ -54,6 +54,8 @@ interface Item {
   draft: MessageDraft;
   /** The client chose client_msg_id, so it may be a retry: look for the original before reserving a seq. */
   lookup: boolean;
+  /** With `lookup`: the _id the client_msg_id fixes (messageIdFor), computed once for the claim and the insert. */
+  derivedId?: Types.ObjectId;
   resolve: (o: SendOutcome) => void;
   reject: (e: unknown) => void;
   seq?: number;
@@ -224,9 +226,10 @@ export class MessageWriteBatcher {
   private async writeTenant(tenantId: TenantId, all: Item[]): Promise<void> {
     // Retries are answered from what is stored, with one query for the whole batch and no seq spent.
     let candidates = all.filter((i) => i.lookup);
+    for (const i of candidates) i.derivedId = messageIdFor(tenantId, i.draft);
     if (candidates.length && this.store.claimFirstSends) {
       // First attempts (most sends) need no lookup: Redis remembers which ids were already sent.
-      const first = await this.store.claimFirstSends(candidates.map((i) => messageIdFor(tenantId, i.draft).toHexString())).catch(() => null);
+      const first = await this.store.claimFirstSends(candidates.map((i) => i.derivedId!.toHexString())).catch(() => null);
       if (first) candidates = candidates.filter((_, k) => !first[k]);
     }
     if (candidates.length) {
@@ -252,7 +255,7 @@ export class MessageWriteBatcher {
     const writable = items.filter((it) => it.seq !== undefined);
     if (!writable.length) return;
     // A client-chosen client_msg_id fixes the _id, so a retry collides on _id and is found by it.
-    for (const it of writable) it.doc = { ...it.draft, _id: it.lookup ? messageIdFor(tenantId, it.draft) : new Types.ObjectId(), seq: it.seq! };
+    for (const it of writable) it.doc = { ...it.draft, _id: it.derivedId ?? new Types.ObjectId(), seq: it.seq! };
     let outcomes: InsertOutcome[];
     try {
       outcomes = await this.store.insertBatch(writable.map((it) => it.doc!));
