@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import request from 'supertest';
 import { findFreePort, waitForPort } from '@chat/dev-services';
+import { spawnAllInOne } from './support/app-process';
 import { createTestApp, TestApp } from './support/test-app';
 
 describe('foundation (real FerretDB, Redis, S3)', () => {
@@ -79,28 +80,16 @@ describe('foundation: metrics', () => {
 });
 
 describe('foundation: configuration is validated at start', () => {
-  // The all-in-one entry (what `npm start` runs), as its own process, from the TypeScript sources.
-  const launcher = join(__dirname, 'support', 'run-ts.js');
-
-  function start(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [launcher, 'apps/all-in-one/src/main.ts'], {
-        cwd: join(__dirname, '..'),
-        env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      // A process that got past validation would serve forever: stop it so the test fails, not hangs.
-      const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
-      child.once('error', reject);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
+  // Refused at validation: a process that got past it would serve forever, so it is stopped and the test fails, not hangs.
+  async function start(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const p = spawnAllInOne(env);
+    const timer = setTimeout(() => p.child.kill('SIGKILL'), 45_000);
+    try {
+      const code = await p.exited;
+      return { code, stdout: p.stdout(), stderr: p.stderr() };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   it('an invalid value stops the process with exit code 78 and a message naming each bad variable', async () => {

@@ -2,11 +2,10 @@
  * started from the sources as a child process (node B), sharing one database and one Redis. Nothing in
  * process memory is shared, so what crosses over went through the Redis adapter and PlatformEvents:
  * messages both ways, a membership removal made on A cutting B's socket off, and B's graceful stop. */
-import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import request from 'supertest';
 import { ConversationsService } from '@chat/chat';
 import { findFreePort, waitForPort } from '@chat/dev-services';
+import { AppProcess, spawnAllInOne } from './support/app-process';
 import { TEST_PLATFORM_ENV } from './support/factories';
 import { askOk, closeAllSockets, connectSocket, createRealtimeTenant, envelope, nextEvent, receivedOf, waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
@@ -15,31 +14,22 @@ jest.setTimeout(120_000);
 
 describe('realtime across two OS processes (real Redis adapter)', () => {
   let a: TestApp;
-  let child: ChildProcess;
+  let b: AppProcess;
   let bUrl: string;
-  let childOutput = '';
-  let exited: Promise<number | null>;
 
   beforeAll(async () => {
     a = await createTestApp();
     const port = await findFreePort();
-    child = spawn(process.execPath, [join(__dirname, 'support', 'run-ts.js'), 'apps/all-in-one/src/main.ts'], {
-      cwd: join(__dirname, '..'),
-      env: { ...process.env, ...TEST_PLATFORM_ENV, MONGODB_DB: a.dbName, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (d) => (childOutput += d));
-    child.stderr!.on('data', (d) => (childOutput += d));
-    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    b = spawnAllInOne({ ...TEST_PLATFORM_ENV, MONGODB_DB: a.dbName, PORT: String(port), HOST: '127.0.0.1' });
     bUrl = `http://127.0.0.1:${port}`;
-    await waitForPort(port, '127.0.0.1', 90_000, () => child.exitCode === null).catch((err) => {
-      throw new Error(`node B did not listen: ${(err as Error).message}\n${childOutput}`);
+    await waitForPort(port, '127.0.0.1', 90_000, () => b.child.exitCode === null).catch((err) => {
+      throw new Error(`node B did not listen: ${(err as Error).message}\n${b.stdout()}${b.stderr()}`);
     });
     await waitFor(async () => (await request(bUrl).get('/health/ready')).status === 200, 30_000, 'node B ready');
   });
   afterEach(() => closeAllSockets());
   afterAll(async () => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    if (b && b.child.exitCode === null) b.child.kill('SIGKILL');
     await a?.close();
   });
 
@@ -72,8 +62,8 @@ describe('realtime across two OS processes (real Redis adapter)', () => {
     const w = await createRealtimeTenant(a.app);
     const conv = await w.group(['qa', 'qb']);
     const onA = await connectSocket(a.url, await w.token('qa'));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    b.child.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
     const sent = await askOk(onA, 'message:send', { conversation_id: conv, content: envelope(['qa', 'qb']) });
     expect(sent.seq).toBe(1);
   });
