@@ -4,7 +4,10 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '@chat/config';
-import { checkSubscriber, RedisService } from '@chat/redis';
+import { counter } from '@chat/metrics';
+import { checkSubscriber, FIRE_AND_FORGET_BY_ADAPTER, handleRejections, RedisService } from '@chat/redis';
+
+const adapterPublishFailures = counter('chat_socket_adapter_publish_failures_total', 'Redis adapter publishes (cross-node broadcasts, room changes) that failed, e.g. while Redis was down');
 
 /**
  * socket.io through @socket.io/redis-adapter when Redis is in use, so every node sees every room;
@@ -14,6 +17,7 @@ import { checkSubscriber, RedisService } from '@chat/redis';
 export class RedisAwareIoAdapter extends IoAdapter {
   private readonly logger = new Logger('SocketAdapter');
   private heartbeat?: NodeJS.Timeout;
+  private lastFailureLog = 0;
   /** The adapter's subscriber connection (Redis mode only); exposed for the heartbeat test. */
   subscriber?: Redis;
 
@@ -33,8 +37,11 @@ export class RedisAwareIoAdapter extends IoAdapter {
       cors: { origin: true, credentials: true },
     }) as Server;
     if (this.redis.mode === 'redis') {
-      const pub: Redis = this.redis.duplicate();
-      const sub: Redis = this.redis.duplicate();
+      // The adapter never handles these promises: a failure (Redis down) is counted and logged here
+      // instead of ending the process. The local part of a broadcast is delivered regardless; other
+      // nodes' clients catch up with `sync`, as after any missed event.
+      const pub: Redis = handleRejections(this.redis.duplicate(), FIRE_AND_FORGET_BY_ADAPTER, (err, command) => this.onAdapterFailure(err, command));
+      const sub: Redis = handleRejections(this.redis.duplicate(), FIRE_AND_FORGET_BY_ADAPTER, (err, command) => this.onAdapterFailure(err, command));
       server.adapter(createAdapter(pub, sub, { key: this.redis.key('io') }));
       this.subscriber = sub;
       this.heartbeat = setInterval(() => void this.checkSubscriber(), this.config.REDIS_HEARTBEAT_MS);
@@ -52,6 +59,14 @@ export class RedisAwareIoAdapter extends IoAdapter {
    */
   checkSubscriber(timeoutMs = this.config.REDIS_HEARTBEAT_MS): Promise<boolean> {
     return checkSubscriber(this.subscriber, timeoutMs, this.logger, 'socket.io Redis subscriber');
+  }
+
+  private onAdapterFailure(err: Error, command: string): void {
+    adapterPublishFailures.inc();
+    const now = Date.now();
+    if (now - this.lastFailureLog < 10_000) return;
+    this.lastFailureLog = now;
+    this.logger.warn(`Redis adapter ${command} failed (cross-node fan-out interrupted): ${err.message}`);
   }
 
   override async close(server: Server): Promise<void> {

@@ -1,5 +1,6 @@
 export * from './error-codes';
 export * from './app-error';
 export * from './to-error-body';
+export * from './redis-unavailable';
 export * from './http-exception.filter';
 export * from './validation';

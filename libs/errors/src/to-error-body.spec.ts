@@ -24,6 +24,18 @@ describe('toErrorBody', () => {
     expect(toErrorBody({ type: 'entity.parse.failed' }).body.error.code).toBe('invalid_json');
     expect(toErrorBody({ type: 'entity.too.large' }).status).toBe(413);
   });
+  it('maps Redis being unreachable to the retryable service_unavailable, not internal_error', () => {
+    const maxRetries = Object.assign(new Error('Reached the max retries per request limit (which is 2).'), { name: 'MaxRetriesPerRequestError' });
+    for (const err of [maxRetries, new Error('Connection is closed.'), new Error("Stream isn't writeable and enableOfflineQueue options is false")]) {
+      const n = toErrorBody(err);
+      expect(n.status).toBe(503);
+      expect(n.body).toEqual({ error: { code: 'service_unavailable', message: 'A backing service is unavailable: retry shortly' } });
+      expect(n.retryAfterSeconds).toBe(1);
+      expect(n.unexpected).toBe(false);
+    }
+    // A command Redis refused is a bug, not an outage.
+    expect(toErrorBody(Object.assign(new Error('WRONGTYPE Operation against a key'), { name: 'ReplyError' })).body.error.code).toBe('internal_error');
+  });
   it('hides unknown errors', () => {
     const n = toErrorBody(new Error('secret internals'));
     expect(n.status).toBe(500);

@@ -1,6 +1,7 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { AppError, ErrorBody } from './app-error';
 import { ErrorCode } from './error-codes';
+import { isRedisUnavailable } from './redis-unavailable';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: ErrorCode.BadRequest,
@@ -53,6 +54,10 @@ export function toErrorBody(err: unknown): NormalizedError {
   }
   if (e?.code === 11000) {
     return { status: 409, body: { error: { code: ErrorCode.Conflict, message: 'Resource already exists' } }, unexpected: false };
+  }
+  // An outage, not a bug: the retryable code, and no stack per request (the connection logs it once).
+  if (isRedisUnavailable(err)) {
+    return { status: 503, body: { error: { code: ErrorCode.ServiceUnavailable, message: 'A backing service is unavailable: retry shortly' } }, retryAfterSeconds: 1, unexpected: false };
   }
   return {
     status: HttpStatus.INTERNAL_SERVER_ERROR,

@@ -111,7 +111,14 @@ export class PresenceTracker {
     this.sockets.clear();
     await Promise.allSettled([...this.applied].map((k) => this.enqueue(k)));
     if (this.client) {
-      await this.client.multi().del(this.aliveKey(this.nodeId)).srem(this.nodesKey(), this.nodeId).del(this.usersKey(this.nodeId)).exec();
+      // Redis down at shutdown: the others sweep this node once its heartbeat key expires.
+      await this.client
+        .multi()
+        .del(this.aliveKey(this.nodeId))
+        .srem(this.nodesKey(), this.nodeId)
+        .del(this.usersKey(this.nodeId))
+        .exec()
+        .catch((err: Error) => this.logger.warn(`presence withdrawal failed: ${err.message}`));
     }
   }
 
@@ -141,6 +148,9 @@ export class PresenceTracker {
     const p = this.client.pipeline();
     for (const u of userIds) p.hgetall(this.userKey(tenantId, u));
     const res = (await p.exec()) ?? [];
+    // A pipeline reports a lost connection per command: unknown is not "offline" (Redis down: retryable).
+    const failed = res.find(([err]) => err);
+    if (failed) throw failed[0];
     return userIds.map((u, i) => {
       const h = (res[i]?.[1] ?? {}) as Record<string, string>;
       const online = Object.keys(h).some((f) => f.startsWith('n:'));

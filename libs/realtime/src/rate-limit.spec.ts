@@ -36,3 +36,15 @@ describe('TenantEventLimiter (in-process mode)', () => {
     for (let i = 0; i < 5; i++) expect(await l.take(asTenantId('a'))).toBe(0);
   });
 });
+
+describe('TenantEventLimiter (Redis failing)', () => {
+  it('counts in process instead of failing the event', async () => {
+    const unavailable = Object.assign(new Error('Reached the max retries per request limit (which is 2).'), { name: 'MaxRetriesPerRequestError' });
+    const multi = { incr: () => multi, pexpire: () => multi, exec: () => Promise.reject(unavailable) };
+    const failing = { mode: 'redis', client: { multi: () => multi }, key: (...p: unknown[]) => p.join(':') } as unknown as RedisService;
+    const now = 5_000;
+    const l = new TenantEventLimiter(failing, 2, () => now);
+    const a = asTenantId('a');
+    expect([await l.take(a), await l.take(a), await l.take(a)]).toEqual([0, 0, 1000]);
+  });
+});

@@ -34,6 +34,8 @@ export class TokenBucket {
 /**
  * Per-tenant event budget shared by every gateway node: a fixed one-second window counted in Redis
  * (INCR on a key that carries the tenant and the second), or in process when Redis is not in use.
+ * While Redis fails (an outage) each node counts in process, like the quota limiter failing open: the
+ * budget then holds per node, and no event is refused because the limiter cannot count it.
  */
 export class TenantEventLimiter {
   private readonly local = new Map<string, { window: number; count: number }>();
@@ -50,22 +52,31 @@ export class TenantEventLimiter {
     const t = this.now();
     const window = Math.floor(t / 1000);
     const retryMs = (window + 1) * 1000 - t;
-    let count: number;
-    if (this.redis.mode === 'redis' && this.redis.client) {
-      const key = this.redis.key('rt', 't', tenantId, 'events', window);
-      const res = await this.redis.client.multi().incr(key).pexpire(key, 2000).exec();
-      count = Number(res?.[0]?.[1] ?? 0);
-    } else {
-      const cur = this.local.get(tenantId);
-      if (!cur || cur.window !== window) {
-        this.local.set(tenantId, { window, count: 1 });
-        count = 1;
-        if (this.local.size > 10_000) this.prune(window);
-      } else {
-        count = ++cur.count;
-      }
-    }
+    const count = (await this.countInRedis(tenantId, window)) ?? this.countLocally(tenantId, window);
     return count > this.perSecond ? retryMs : 0;
+  }
+
+  /** The window's count after this event, or null without Redis or when it fails. */
+  private async countInRedis(tenantId: TenantId, window: number): Promise<number | null> {
+    if (this.redis.mode !== 'redis' || !this.redis.client) return null;
+    const key = this.redis.key('rt', 't', tenantId, 'events', window);
+    try {
+      const res = await this.redis.client.multi().incr(key).pexpire(key, 2000).exec();
+      const [err, count] = res?.[0] ?? [null, null];
+      return err || count === null ? null : Number(count);
+    } catch {
+      return null;
+    }
+  }
+
+  private countLocally(tenantId: TenantId, window: number): number {
+    const cur = this.local.get(tenantId);
+    if (!cur || cur.window !== window) {
+      this.local.set(tenantId, { window, count: 1 });
+      if (this.local.size > 10_000) this.prune(window);
+      return 1;
+    }
+    return ++cur.count;
   }
 
   private prune(window: number): void {

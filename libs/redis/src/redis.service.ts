@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { AppConfig } from '@chat/config';
-import { guardReconnectCommands } from './reconnect-guard';
+import { failFastOnceReady, guardReconnectCommands } from './reconnect-guard';
 
 export type RedisMode = 'redis' | 'memory';
 
@@ -53,7 +53,7 @@ export class RedisService implements OnApplicationShutdown {
         return new RedisService('memory', null, null, prefix);
       }
     }
-    const client = guardReconnectCommands(new Redis(url, { maxRetriesPerRequest: 2, enableReadyCheck: true, lazyConnect: false }));
+    const client = failFastOnceReady(guardReconnectCommands(new Redis(url, { maxRetriesPerRequest: 2, enableReadyCheck: true, lazyConnect: false })));
     client.on('error', (err) => this.logger.warn(`Redis error: ${err.message}`));
     this.logger.log(`Using Redis at ${url.replace(/\/\/[^@]*@/, '//***@')}`);
     return new RedisService('redis', client, url, prefix);
@@ -64,10 +64,13 @@ export class RedisService implements OnApplicationShutdown {
     return this.prefix + parts.join(':');
   }
 
-  /** A new connection with the same settings (pub/sub needs its own). Closed on shutdown. */
+  /**
+   * A new connection with the same settings (pub/sub needs its own), its offline queue on (the shared
+   * client turns its own off once ready). Closed on shutdown.
+   */
   duplicate(): Redis {
     if (!this.client) throw new Error('Redis is not configured');
-    const c = guardReconnectCommands(this.client.duplicate());
+    const c = guardReconnectCommands(this.client.duplicate({ enableOfflineQueue: true }));
     c.on('error', (err) => RedisService.logger.warn(`Redis (dup) error: ${err.message}`));
     this.extra.push(c);
     return c;
@@ -81,6 +84,8 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([this.client, ...this.extra].filter(Boolean).map((c) => c!.quit()));
+    // QUIT cannot reach a Redis that is down (and the shared client queues nothing once ready): drop
+    // the connection instead, or its reconnect timer keeps the process alive.
+    await Promise.allSettled([this.client, ...this.extra].filter(Boolean).map((c) => c!.quit().catch(() => c!.disconnect())));
   }
 }
