@@ -294,6 +294,9 @@ describe('realtime gateway (one node)', () => {
         expect({ event, payload, res }).toEqual({ event, payload, res: { error: { code: 'validation_failed', message: expect.any(String), details: expect.anything() } } });
       }
       expect(await ask(a, 'no:such:event', {})).toEqual({ error: { code: 'bad_request', message: 'Unknown event "no:such:event"' } });
+      // "error" is a name like any other to the client: it is answered too, not left without an ack.
+      expect(await ask(a, 'error', {}, 3000)).toEqual({ error: { code: 'bad_request', message: 'Unknown event "error"' } });
+      expect(await ask(a, 'error', undefined, 3000)).toEqual({ error: { code: 'bad_request', message: 'Unknown event "error"' } });
       // No ack callback, an event named "error", a reserved-looking name: nothing breaks.
       a.emit('message:send', { conversation_id: conv });
       a.emit('error', 'boom');

@@ -181,14 +181,15 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
         expiry.unref();
         socket.once('disconnect', () => clearTimeout(expiry));
       }
-      // A client event named "error" is dispatched like any other; an EventEmitter with no 'error'
-      // listener would throw, so one is always here (debug level: clients can send it at will).
+      // A client event named "error" is dispatched like any other (and answered below as unknown); an
+      // EventEmitter with no 'error' listener would throw, so one is always here (debug level: clients
+      // can send it at will).
       socket.on('error', (err: unknown) => this.logger.debug(`socket error: ${err instanceof Error ? err.message : 'client sent an "error" event'}`));
       for (const [name, spec] of this.clientEvents.specs) {
         socket.on(name, (...args: unknown[]) => void this.onEvent(socket, session, name, spec, args));
       }
       socket.onAny((event: unknown, ...args: unknown[]) => {
-        if (typeof event === 'string' && (this.clientEvents.specs.has(event) || event === 'error')) return;
+        if (typeof event === 'string' && this.clientEvents.specs.has(event)) return;
         const { ack } = splitEventArgs(args);
         events.inc({ event: 'unknown', result: 'bad_request' });
         safeAck(ack, errorAck(unknownEventError(String(event))).body);
