@@ -119,4 +119,12 @@ describe('Redis outage (real redis-server and app processes)', () => {
     expect(acked.filter((a) => storedIds.get(a.client_msg_id) !== a.id)).toEqual([]);
     expect(new Set(stored.map((m) => m.client_msg_id)).size).toBe(stored.length);
   });
+
+  it('still stops gracefully on SIGTERM while Redis is down', async () => {
+    expect(alive()).toBe(true);
+    await redis.stop();
+    await waitFor(async () => (await readiness()) === 503, 30_000, '/health/ready 503 while Redis is down');
+    node.child.kill('SIGTERM');
+    expect(await node.exited).toBe(0);
+  });
 });
