@@ -304,6 +304,9 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     if (this.draining && spec.write) throw new AppError(ErrorCode.ServiceUnavailable, 'This node is shutting down: retry on another one');
     const wait = session.bucket.take();
     if (wait) throw AppError.rateLimited(wait / 1000, 'Too many events on this connection');
+    // The same check as every HTTP request (a cached read): a user deactivated or deleted since the
+    // handshake is refused even where the cut (user.access_revoked) has not arrived.
+    await this.tokens.requireAccess(session.tenantId, session.userId);
     if (payloadBytes(payload) > this.maxPayloadBytes) {
       throw new AppError(ErrorCode.PayloadTooLarge, `Event payload is larger than ${this.maxPayloadBytes} bytes`);
     }
