@@ -38,6 +38,8 @@ function isDenial(res: request.Response, status: number, code: string): boolean 
 
 describe('deactivated, deleted and unknown users have no access', () => {
   let t: TestApp;
+  /** A second node on the same database and Redis. */
+  let t2: TestApp;
   let tn: TestTenant;
   let alice: string;
   let conversationId: string;
@@ -48,6 +50,7 @@ describe('deactivated, deleted and unknown users have no access', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
+    t2 = await createTestApp({ dbName: t.dbName });
     tn = await createTenant(t);
     for (const u of ['alice', 'bob', 'carol', 'dave', 'erin', 'fred']) await api(t, tn).put(`/v1/users/${u}`).send({ profile: { display_name: u } }).expect(201);
     alice = await userToken(t, tn, 'alice');
@@ -81,7 +84,10 @@ describe('deactivated, deleted and unknown users have no access', () => {
     ];
   });
   afterEach(() => closeAllSockets());
-  afterAll(async () => t?.close());
+  afterAll(async () => {
+    await t2?.close();
+    await t?.close();
+  });
 
   it('every /v1 route refuses them in the error shape (and lets the active user in where it takes end-user tokens)', async () => {
     const params: Record<string, string> = {
@@ -135,13 +141,13 @@ describe('deactivated, deleted and unknown users have no access', () => {
     }
   });
 
-  it('cuts an open socket at once when its user is deactivated or deleted; other users stay connected', async () => {
-    const bystander = await connectSocket(t.url, alice);
-    for (const [user, change, code] of [
-      ['erin', () => api(t, tn).post('/v1/users/erin/deactivate').expect(200), 'forbidden'],
-      ['fred', () => api(t, tn).delete('/v1/users/fred').expect(204), 'unauthorized'],
+  it('cuts an open socket at once, on this node and another, when its user is deactivated or deleted; other users stay connected', async () => {
+    const bystander = await connectSocket(t2.url, alice);
+    for (const [user, node, change, code] of [
+      ['erin', t2, () => api(t, tn).post('/v1/users/erin/deactivate').expect(200), 'forbidden'],
+      ['fred', t, () => api(t, tn).delete('/v1/users/fred').expect(204), 'unauthorized'],
     ] as const) {
-      const s = await connectSocket(t.url, await userToken(t, tn, user));
+      const s = await connectSocket(node.url, await userToken(t, tn, user));
       await askOk(s, 'typing:start', { conversation_id: conversationId });
       const revoked = nextEvent(s, 'session:revoked', () => true, 3000);
       const gone = disconnected(s, 3000);
