@@ -100,7 +100,8 @@ describe('admin API: tenants and applications; end-user token verification', () 
     const good = await userToken(t, a, 'alice');
     expect((await asUser(t, good).get('/v1/auth/whoami').expect(200)).body).toMatchObject({ kind: 'user', tenant_id: a.tenantId, application_id: a.applicationId, user_id: 'alice' });
 
-    // A token the client's own backend signs with the application secret (no kid) is accepted.
+    // A token the client's own backend signs with the application secret (no kid) is accepted (for an existing user).
+    await api(t, a).put('/v1/users/bob').send({}).expect(201);
     const own = jwt.sign({ sub: 'bob', tid: a.tenantId, aid: a.applicationId, exp: now() + 60 }, { secret: a.appSecret, algorithm: 'HS256' });
     expect((await asUser(t, own).get('/v1/auth/whoami').expect(200)).body.user_id).toBe('bob');
 
@@ -131,6 +132,7 @@ describe('admin API: tenants and applications; end-user token verification', () 
     expect(rotated.body).toMatchObject({ secret_version: 2, secret: expect.any(String) });
     expect(rotated.body.secret).not.toBe(tenant.appSecret);
     await asUser(t, before).get('/v1/auth/whoami').expect(200);
+    await api(t, tenant).put('/v1/users/dave').send({}).expect(201);
     const own = jwt.sign({ sub: 'dave', tid: tenant.tenantId, aid: tenant.applicationId, exp: now() + 60 }, { secret: tenant.appSecret, algorithm: 'HS256' });
     await asUser(t, own).get('/v1/auth/whoami').expect(200);
     const after = await userToken(t, tenant, 'carol');

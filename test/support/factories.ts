@@ -2,7 +2,6 @@
  * Signatures are stable: other suites build on them. */
 import request from 'supertest';
 import type { Test } from 'supertest';
-import { UserTokenService } from '@chat/auth';
 import type { TestApp } from './test-app';
 
 /** The platform admin every test app bootstraps (createTestApp passes TEST_PLATFORM_ENV). */
@@ -85,18 +84,20 @@ export async function createTenant(t: TestApp, opts: CreateTenantOptions = {}): 
 }
 
 /**
- * An end-user JWT for `externalId`: through `POST /v1/users/{external_id}/tokens` when the API
- * offers it, else minted by UserTokenService (same claims, same secret).
+ * An end-user JWT for `externalId` through `POST /v1/users/{external_id}/tokens`. A token is only good
+ * for an existing, active user, so a user that does not exist yet is created first (`PUT`).
  */
 export async function userToken(t: TestApp, tenant: TestTenant, externalId: string, opts: { ttlSeconds?: number } = {}): Promise<string> {
-  const res = await request(t.url)
-    .post(`/v1/users/${encodeURIComponent(externalId)}/tokens`)
-    .set('X-Api-Key', tenant.apiKey)
-    .send(opts.ttlSeconds ? { ttl_seconds: opts.ttlSeconds } : {});
+  const path = `/v1/users/${encodeURIComponent(externalId)}`;
+  const issue = () => request(t.url).post(`${path}/tokens`).set('X-Api-Key', tenant.apiKey).send(opts.ttlSeconds ? { ttl_seconds: opts.ttlSeconds } : {});
+  let res = await issue();
+  if (res.status === 404) {
+    const created = await request(t.url).put(path).set('X-Api-Key', tenant.apiKey).send({});
+    if (created.status !== 201 && created.status !== 200) throw new Error(`creating user ${externalId}: ${created.status} ${JSON.stringify(created.body)}`);
+    res = await issue();
+  }
   if (res.status === 200 || res.status === 201) return res.body.token as string;
-  if (res.status !== 404) throw new Error(`user token: ${res.status} ${JSON.stringify(res.body)}`);
-  const issued = await t.app.get(UserTokenService).issue({ tenantId: tenant.tenantId, applicationId: tenant.applicationId, userId: externalId, ttlSeconds: opts.ttlSeconds });
-  return issued.token;
+  throw new Error(`user token: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { BroadcastOperator, Server } from 'socket.io';
 import { ChatEventBus, ChatEventMap, ChatEventName } from '@chat/chat';
 import { AppConfig } from '@chat/config';
+import { ErrorCode } from '@chat/errors';
 import { counter } from '@chat/metrics';
 import { ChatEventRelaySubscriber, RELAYED_CHAT_EVENTS, Rooms } from '@chat/realtime';
 import { RedisService } from '@chat/redis';
@@ -111,6 +112,16 @@ export class ChatFanout {
         this.emit(scope, [...conv(e), ...Rooms.users(e.tenantId, e.user_ids)], 'member:removed', { conversation_id: e.conversationId, user_ids: e.user_ids, by: e.by ?? null });
         this.leave(scope, e.tenantId, e.user_ids, e.conversationId);
         return this.onMembersRemoved(e.tenantId, e.conversationId, e.user_ids, scope);
+      }
+      case 'user.access_revoked': {
+        // Every socket of the user, on every node: told why, then disconnected (the handshake and
+        // every event check the user too, so a cut that never arrives still denies all they send).
+        const e = p as ChatEventMap['user.access_revoked'];
+        const room = Rooms.user(e.tenantId, e.user_id);
+        const error = e.reason === 'deleted' ? { code: ErrorCode.Unauthorized, message: 'This user was deleted' } : { code: ErrorCode.Forbidden, message: 'User is deactivated' };
+        this.emit(scope, [room], 'session:revoked', { error });
+        this.target(scope).in(room).disconnectSockets(true);
+        return;
       }
       default:
         return;

@@ -221,7 +221,12 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     set.add(session);
     this.joining.set(key, set);
     try {
-      const ids = await TenantContext.run({ tenantId, actor: { type: 'user', id: userId } }, () => this.membership.conversationIdsOf(userId));
+      // The user is checked again now that the socket is in its user room: a deactivation whose cut
+      // (user.access_revoked) went to that room before this socket joined it is seen here instead.
+      const [ids] = await Promise.all([
+        TenantContext.run({ tenantId, actor: { type: 'user', id: userId } }, () => this.membership.conversationIdsOf(userId)),
+        this.tokens.requireAccess(tenantId, userId),
+      ]);
       socket.join(Rooms.conversations(tenantId, ids));
       // A removal that happened while we were reading may have been read before it was written: re-read
       // from the database (not the cache, which may still hold what we just read).
@@ -308,7 +313,9 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     if (payloadBytes(payload) > this.maxPayloadBytes) {
       throw new AppError(ErrorCode.PayloadTooLarge, `Event payload is larger than ${this.maxPayloadBytes} bytes`);
     }
-    const tenantWait = await this.tenantLimiter.take(session.tenantId);
+    // The user check of every HTTP request (a cached read), side by side with the tenant limit's round
+    // trip: a user deactivated or deleted since the handshake is refused even if the cut never arrived.
+    const [tenantWait] = await Promise.all([this.tenantLimiter.take(session.tenantId), this.tokens.requireAccess(session.tenantId, session.userId)]);
     if (tenantWait) throw AppError.rateLimited(tenantWait / 1000, 'Too many socket events for this tenant');
     const dto = await validateDto(spec.dto, payload);
     return TenantContext.run({ tenantId: session.tenantId, actor: { type: 'user', id: session.userId }, requestId: socket.id }, () =>

@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { UsersService } from '@chat/chat';
 import { AppConfig } from '@chat/config';
-import { AppError } from '@chat/errors';
+import { AppError, ErrorCode } from '@chat/errors';
 import { ApplicationInfo, PlatformDirectory, tenantSuspendedError } from '@chat/platform';
-import { isTenantId } from '@chat/tenancy';
+import { isTenantId, TenantContext, TenantId } from '@chat/tenancy';
 import type { UserPrincipal } from './principal';
 
 /** Claims of an end-user token: sub = external_id, tid = tenant id, aid = application id. */
@@ -15,7 +16,6 @@ export interface UserClaims {
   iat?: number;
 }
 
-const MAX_TTL_SECONDS = 30 * 86400;
 const OBJECT_ID_RE = /^[0-9a-f]{24}$/i;
 
 export interface IssueUserToken {
@@ -29,9 +29,12 @@ export interface IssueUserToken {
 /**
  * End-user JWTs: HS256 signed with the application's secret (a client's backend may also sign them
  * itself with that secret). Verification picks the application from `aid`, checks it belongs to
- * `tid`, accepts the current secret and, during a rotation's grace period, the previous one, and
- * refuses a suspended tenant with 403 `tenant_suspended`. Shared by the HTTP guard (passport-jwt) and
- * the socket handshake (`authenticateUserToken`), so both accept exactly the same tokens.
+ * `tid`, accepts the current secret and, during a rotation's grace period, the previous one, refuses
+ * a token living longer than END_USER_TOKEN_MAX_LIFETIME_SECONDS, and then checks access
+ * (`requireAccess`): a suspended tenant gets 403 `tenant_suspended`, a deactivated user 403
+ * `forbidden`, a deleted or never-existing user 401. Shared by the HTTP guards (passport-jwt), the
+ * socket handshake (`authenticateUserToken`) and every socket event (`requireAccess`), so all of them
+ * accept exactly the same tokens and users.
  */
 @Injectable()
 export class UserTokenService {
@@ -40,6 +43,8 @@ export class UserTokenService {
   constructor(
     private readonly config: AppConfig,
     private readonly directory: PlatformDirectory,
+    // Absent in apps without the chat modules (admin alone): they then accept no end-user token at all.
+    @Optional() private readonly users?: UsersService,
   ) {}
 
   async issue(input: IssueUserToken): Promise<{ token: string; expires_at: string }> {
@@ -49,8 +54,9 @@ export class UserTokenService {
       throw AppError.validation([{ field: 'userId', problems: ['must be a non-empty string of at most 256 characters'] }]);
     }
     const ttl = input.ttlSeconds ?? this.config.END_USER_TOKEN_TTL_SECONDS;
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) {
-      throw AppError.validation([{ field: 'ttl_seconds', problems: [`must be an integer between 1 and ${MAX_TTL_SECONDS}`] }]);
+    const max = this.config.END_USER_TOKEN_MAX_LIFETIME_SECONDS;
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > max) {
+      throw AppError.validation([{ field: 'ttl_seconds', problems: [`must be an integer between 1 and ${max} (END_USER_TOKEN_MAX_LIFETIME_SECONDS)`] }]);
     }
     const now = Math.floor(Date.now() / 1000);
     const exp = now + ttl;
@@ -97,15 +103,42 @@ export class UserTokenService {
     return this.pickSecret(app, token, header.kid);
   }
 
-  /** After the signature is verified: the tenant must still be live. */
+  /** After the signature is verified: a lifetime within the maximum, then access (`requireAccess`). */
   async principalFromClaims(claims: Partial<UserClaims>): Promise<UserPrincipal> {
     if (typeof claims.sub !== 'string' || !claims.sub || !isTenantId(claims.tid) || typeof claims.aid !== 'string' || typeof claims.exp !== 'number') {
       throw AppError.unauthorized('Token lacks the sub, tid, aid or exp claim');
     }
-    const tenant = await this.directory.tenant(claims.tid);
+    this.checkLifetime(claims.exp, claims.iat);
+    await this.requireAccess(claims.tid, claims.sub);
+    return { kind: 'user', tenantId: claims.tid, applicationId: claims.aid, userId: claims.sub };
+  }
+
+  /**
+   * The one access check for an end user, on every HTTP request, socket handshake and socket event:
+   * the tenant is live and the user exists and is active. Both reads are cached (tenant in process,
+   * user in CacheService, invalidated by every status change), so this costs a cache hit per call.
+   * Deny by default: no users directory, no access.
+   */
+  async requireAccess(tenantId: TenantId, userId: string): Promise<void> {
+    const tenant = await this.directory.tenant(tenantId);
     if (!tenant || tenant.status === 'deleted') throw AppError.unauthorized('Invalid token');
     if (tenant.status === 'suspended') throw tenantSuspendedError(tenant.id);
-    return { kind: 'user', tenantId: tenant.id, applicationId: claims.aid, userId: claims.sub };
+    const users = this.users;
+    const user = users ? await TenantContext.run({ tenantId }, () => users.find(userId)) : null;
+    if (!user) throw AppError.unauthorized('The user of this token does not exist');
+    if (user.deactivated) throw new AppError(ErrorCode.Forbidden, 'User is deactivated');
+  }
+
+  /**
+   * A token may live at most END_USER_TOKEN_MAX_LIFETIME_SECONDS, measured from iat and from now (a
+   * client's backend may sign without iat, or with an iat in the future): self-signed tokens with a
+   * far-away exp would otherwise never end.
+   */
+  private checkLifetime(exp: number, iat: unknown): void {
+    const max = this.config.END_USER_TOKEN_MAX_LIFETIME_SECONDS;
+    const now = Math.floor(Date.now() / 1000);
+    const lifetime = Math.max(exp - now, typeof iat === 'number' ? exp - iat : 0);
+    if (!(lifetime <= max)) throw AppError.unauthorized(`Token lifetime exceeds ${max} seconds (END_USER_TOKEN_MAX_LIFETIME_SECONDS)`);
   }
 
   private pickSecret(app: ApplicationInfo, token: string, kid?: string): string {

@@ -127,6 +127,8 @@ export class AppConfig {
 
   /** Default lifetime of end-user tokens. */
   @Transform(toInt) @IsInt() @Min(60) @Max(86400) END_USER_TOKEN_TTL_SECONDS = 3600;
+  /** Longest end-user token accepted (exp - iat; exp - now without iat), self-signed ones included: a leaked token cannot outlive this. */
+  @Transform(toInt) @IsInt() @Min(60) @Max(30 * 86400) END_USER_TOKEN_MAX_LIFETIME_SECONDS = 86400;
   /** Largest message content envelope. */
   @Transform(toInt) @IsInt() @Min(1024) @Max(16 * 1024 * 1024) MESSAGE_MAX_BYTES = 64 * 1024;
   /** Group commit: sends are collected this long, then written with one seq reservation per conversation and one bulk insert. */
@@ -221,6 +223,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   if (config.NODE_ENV === 'production' && !config.APP_SECRET_ENCRYPTION_KEY) {
     throw new ConfigValidationError([{ variable: 'APP_SECRET_ENCRYPTION_KEY', message: 'is required in production' }]);
+  }
+  if (config.END_USER_TOKEN_TTL_SECONDS > config.END_USER_TOKEN_MAX_LIFETIME_SECONDS) {
+    throw new ConfigValidationError([{ variable: 'END_USER_TOKEN_TTL_SECONDS', message: 'must not exceed END_USER_TOKEN_MAX_LIFETIME_SECONDS' }]);
   }
   return config;
 }

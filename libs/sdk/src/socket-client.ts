@@ -12,6 +12,8 @@ export interface ServerEvents {
   'session:ready': { user_id: string; conversations: number };
   /** The token expired; the server disconnects (the wrapper reconnects with a fresh token). */
   'session:expired': { error: { code: string; message: string } };
+  /** The user was deactivated (forbidden) or deleted (unauthorized); the server disconnects and the wrapper does not reconnect. */
+  'session:revoked': { error: { code: string; message: string } };
   'message:new': MessageView;
   'message:updated': MessageView;
   'message:deleted': { conversation_id: string; message_id: string; seq: number; deleted_at: string };
@@ -145,6 +147,7 @@ export class ChatSocket {
     const passThrough: Array<keyof ServerEvents> = [
       'session:ready',
       'session:expired',
+      'session:revoked',
       'message:updated',
       'message:deleted',
       'reaction:added',

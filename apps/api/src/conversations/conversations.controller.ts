@@ -4,7 +4,6 @@ import type { Response } from 'express';
 import { ApiKeyAuth, ApiKeyOrUserAuth, ApiKeyPrincipal, Principal, UserAuth, UserPrincipal } from '@chat/auth';
 import { Actor, ChannelSummary, ConversationResponse, ConversationsService, Page } from '@chat/chat';
 import { AppError } from '@chat/errors';
-import { CallerService } from '../users/caller';
 import {
   AddMembersDto,
   ConversationMetadataDto,
@@ -26,14 +25,10 @@ type Caller = ApiKeyPrincipal | UserPrincipal;
 @ApiTags('conversations')
 @Controller('v1/conversations')
 export class ConversationsController {
-  constructor(
-    private readonly conversations: ConversationsService,
-    private readonly caller: CallerService,
-  ) {}
+  constructor(private readonly conversations: ConversationsService) {}
 
   private async actor(p: Caller): Promise<Actor> {
     if (p.kind === 'api_key') return { kind: 'server' };
-    await this.caller.require(p.userId);
     return { kind: 'user', userId: p.userId };
   }
 
@@ -41,7 +36,6 @@ export class ConversationsController {
   @UserAuth()
   @ApiOperation({ summary: 'Create a group or channel; I am its owner' })
   async create(@Principal() p: UserPrincipal, @Body() dto: CreateConversationDto): Promise<ConversationResponse> {
-    await this.caller.require(p.userId);
     return this.conversations.create(p.userId, dto);
   }
 
@@ -51,7 +45,6 @@ export class ConversationsController {
   @ApiResponse({ status: 201, description: 'created' })
   @ApiResponse({ status: 200, description: 'already existed' })
   async direct(@Principal() p: UserPrincipal, @Body() dto: OpenDirectDto, @Res({ passthrough: true }) res: Response): Promise<ConversationResponse> {
-    await this.caller.require(p.userId);
     const { conversation, created } = await this.conversations.openDirect(p.userId, dto.user_id);
     res.status(created ? 201 : 200);
     return conversation;
@@ -61,7 +54,6 @@ export class ConversationsController {
   @UserAuth()
   @ApiOperation({ summary: 'My conversations, newest activity first, with unread_count and last_message, by cursor' })
   async list(@Principal() p: UserPrincipal, @Query() q: ListConversationsQueryDto): Promise<Page<ConversationResponse>> {
-    await this.caller.require(p.userId);
     return this.conversations.list(p.userId, q);
   }
 
@@ -122,7 +114,6 @@ export class ConversationsController {
   @ApiParam({ name: 'id' })
   @ApiOperation({ summary: 'Leave a group or channel (the last owner must hand over first: 409 last_owner)' })
   async leave(@Principal() p: UserPrincipal, @Param('id') id: string): Promise<void> {
-    await this.caller.require(p.userId);
     await this.conversations.leave(id, p.userId);
   }
 
@@ -132,7 +123,6 @@ export class ConversationsController {
   @ApiParam({ name: 'id' })
   @ApiOperation({ summary: 'Join a channel (any user of the tenant)' })
   async join(@Principal() p: UserPrincipal, @Param('id') id: string): Promise<ConversationResponse> {
-    await this.caller.require(p.userId);
     return this.conversations.join(id, p.userId);
   }
 
@@ -142,7 +132,6 @@ export class ConversationsController {
   @ApiOperation({ summary: 'My settings in this conversation: muted, pinned' })
   async settings(@Principal() p: UserPrincipal, @Param('id') id: string, @Body() dto: ParticipantSettingsDto): Promise<ConversationResponse> {
     if (dto.muted === undefined && dto.pinned === undefined) throw AppError.validation([{ field: '', problems: ['give muted and/or pinned'] }]);
-    await this.caller.require(p.userId);
     return this.conversations.updateSettings(id, p.userId, dto);
   }
 }

@@ -4,7 +4,6 @@ import { Principal, UserAuth, UserPrincipal } from '@chat/auth';
 import { Page, RELATIONSHIP_TYPES, RelationshipsService, RelationshipType, RelationshipView, UsersService, UserView } from '@chat/chat';
 import { AppError } from '@chat/errors';
 import { RelationshipDto, RelationshipsQueryDto, toUserFields, UserFieldsDto } from './users.dto';
-import { CallerService } from './caller';
 
 /** The end user's own profile, settings and relationships (friend, blocked, muted). */
 @ApiTags('me')
@@ -14,33 +13,29 @@ export class MeController {
   constructor(
     private readonly users: UsersService,
     private readonly relationships: RelationshipsService,
-    private readonly caller: CallerService,
   ) {}
 
   @Get()
   @ApiOperation({ summary: 'My profile and settings' })
   me(@Principal() p: UserPrincipal): Promise<UserView> {
-    return this.caller.require(p.userId);
+    return this.users.get(p.userId);
   }
 
   @Patch()
   @ApiOperation({ summary: 'Update my profile, settings or public key (only the given fields change)' })
   async update(@Principal() p: UserPrincipal, @Body() dto: UserFieldsDto): Promise<UserView> {
-    await this.caller.require(p.userId);
     return this.users.update(p.userId, toUserFields(dto));
   }
 
   @Get('relationships')
   @ApiOperation({ summary: 'My relationships (all in one page), optionally of one type' })
   async list(@Principal() p: UserPrincipal, @Query() q: RelationshipsQueryDto): Promise<Page<RelationshipView>> {
-    await this.caller.require(p.userId);
     return { data: await this.relationships.list(p.userId, q.type), next_cursor: null };
   }
 
   @Put('relationships/:user_id')
   @ApiOperation({ summary: 'Befriend, block or mute a user (idempotent). Blocking ends a friendship and stops direct conversations and messages from them' })
   async set(@Principal() p: UserPrincipal, @Param('user_id') userId: string, @Body() dto: RelationshipDto): Promise<RelationshipView> {
-    await this.caller.require(p.userId);
     return this.relationships.set(p.userId, userId, dto.type);
   }
 
@@ -51,7 +46,6 @@ export class MeController {
     if (!RELATIONSHIP_TYPES.includes(type as RelationshipType)) {
       throw AppError.validation([{ field: 'type', problems: [`must be one of ${RELATIONSHIP_TYPES.join(', ')}`] }]);
     }
-    await this.caller.require(p.userId);
     await this.relationships.remove(p.userId, userId, type as RelationshipType);
   }
 }

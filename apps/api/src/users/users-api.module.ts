@@ -1,12 +1,9 @@
 import { Module } from '@nestjs/common';
-import { CallerService } from './caller';
 import { MeController } from './me.controller';
 import { UsersController } from './users.controller';
 
 /** REST for end users, their tokens and relationships; services come from the global ChatModule. */
 @Module({
   controllers: [UsersController, MeController],
-  providers: [CallerService],
-  exports: [CallerService],
 })
 export class UsersApiModule {}

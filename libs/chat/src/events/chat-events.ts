@@ -20,6 +20,8 @@ export interface ChatEventMap {
   'member.added': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string };
   'member.removed': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string };
   'user.updated': { tenantId: TenantId; user_id: string };
+  /** The user was deactivated or deleted: their live sockets are cut (new requests are refused by the auth check). */
+  'user.access_revoked': { tenantId: TenantId; user_id: string; reason: 'deactivated' | 'deleted' };
 }
 export type ChatEventName = keyof ChatEventMap;
 

@@ -93,6 +93,10 @@ export class UsersService {
     this.events.emit('user.updated', { tenantId: TenantContext.requireTenantId('user.updated'), user_id: externalId });
   }
 
+  private emitAccessRevoked(externalId: string, reason: 'deactivated' | 'deleted'): void {
+    this.events.emit('user.access_revoked', { tenantId: TenantContext.requireTenantId('user.access_revoked'), user_id: externalId, reason });
+  }
+
   /** Creates or updates a user by external id. */
   async upsert(externalId: string, fields: UserFields): Promise<{ user: UserView; created: boolean }> {
     UsersService.checkId(externalId);
@@ -139,7 +143,9 @@ export class UsersService {
 
   async setDeactivated(externalId: string, deactivated: boolean): Promise<UserView> {
     if (!isExternalId(externalId) || !(await this.repo.setDeactivated(externalId, deactivated ? new Date() : null))) throw AppError.notFound('User');
+    // Invalidated before the sockets are cut, so a reconnect already reads the new status.
     await this.invalidate(externalId);
+    if (deactivated) this.emitAccessRevoked(externalId, 'deactivated');
     this.emitUpdated(externalId);
     return this.getFresh(externalId);
   }
@@ -148,6 +154,7 @@ export class UsersService {
   async remove(externalId: string): Promise<void> {
     if (!isExternalId(externalId) || !(await this.repo.remove(externalId))) throw AppError.notFound('User');
     await this.invalidate(externalId);
+    this.emitAccessRevoked(externalId, 'deleted');
     for (const hook of this.deletedHooks) await hook(externalId);
     this.emitUpdated(externalId);
   }
