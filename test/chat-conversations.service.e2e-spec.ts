@@ -232,7 +232,7 @@ describe('chat core A services (users, relationships, conversations, cache)', ()
       // Wait for the loader itself (it runs after the cache's read round trip), not for a fixed time.
       await waitFor(() => release !== undefined, { intervalMs: 1, what: 'the loader to start' });
       await cache.del(['race']);
-      release();
+      release!();
       expect(await slow).toBe('old');
       expect(await cache.getOrLoad(['race'], 60, async () => 'new')).toBe('new');
       // A burst of misses loads once (Redis mode); a caller after a write does not join the older load.
