@@ -4,36 +4,33 @@ import Redis from 'ioredis';
 import { PlatformEvents } from '@chat/platform';
 import { adminLogin, api, asAdmin, asUser, createTenant, userToken } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
+import { waitFor } from './support/wait-for';
 
-async function eventually(check: () => Promise<boolean>, timeoutMs = 1000): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - t0;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+// The caches live for PLATFORM_CACHE_TTL (300 s here): a change seen well before that came through the
+// event. The deadline is far below the TTL and far above the usual few milliseconds (a loaded machine).
+const CACHE_TTL_ENV = { PLATFORM_CACHE_TTL_SECONDS: '300' };
+const eventually = (check: () => Promise<boolean>) => waitFor(check, { timeoutMs: 10_000, what: 'the change on node B' });
 
 describe('PlatformEvents across nodes (real Redis)', () => {
   let nodeA: TestApp;
   let nodeB: TestApp;
   beforeAll(async () => {
-    nodeA = await createTestApp();
-    nodeB = await createTestApp({ dbName: nodeA.dbName });
+    nodeA = await createTestApp({ env: CACHE_TTL_ENV });
+    nodeB = await createTestApp({ dbName: nodeA.dbName, env: CACHE_TTL_ENV });
   });
   afterAll(async () => {
     await nodeB?.close();
     await nodeA?.close();
   });
 
-  it('a key revoked on node A is refused by node B (which had it cached) within a second', async () => {
+  it('a key revoked on node A is refused by node B (which had it cached) long before its cache expires', async () => {
     const tenant = await createTenant(nodeA);
     await api(nodeB, tenant).get('/v1/auth/whoami').expect(200); // B caches the key
     await asAdmin(nodeA, tenant.adminToken).post(`/admin/api-keys/${tenant.apiKeyId}/revoke`).expect(200);
     await eventually(async () => (await api(nodeB, tenant).get('/v1/auth/whoami')).status === 401);
   });
 
-  it('a tenant suspended on node A gets 403 on node B within a second, and is back after reactivation', async () => {
+  it('a tenant suspended on node A gets 403 on node B long before its cache expires, and is back after reactivation', async () => {
     const tenant = await createTenant(nodeA);
     const jwt = await userToken(nodeA, tenant, 'erin');
     await asUser(nodeB, jwt).get('/v1/auth/whoami').expect(200);
@@ -69,7 +66,7 @@ describe('PlatformEvents across nodes (real Redis)', () => {
       await eventually(async () => {
         await eventsA.publish('tenant.updated', { tenantId: 'evt2' as never });
         return got.includes('evt2');
-      }, 5000);
+      });
       expect(await eventsB.checkSubscriber()).toBe(true);
     } finally {
       off();

@@ -2,6 +2,8 @@ import { JwtService } from '@nestjs/jwt';
 import request from 'supertest';
 import { adminLogin, api, asAdmin, asUser, createTenant, userToken } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
+import { restoreClock, useTestClock } from './support/test-clock';
+import { waitFor } from './support/wait-for';
 
 const jwt = new JwtService({});
 const now = () => Math.floor(Date.now() / 1000);
@@ -64,34 +66,49 @@ describe('admin API: tenants and applications; end-user token verification', () 
   });
 
   it('enforces API key scopes and expiry', async () => {
-    const tenant = await createTenant(t);
-    const soon = new Date(Date.now() + 1500).toISOString();
-    const k = await admin.post(`/admin/applications/${tenant.applicationId}/api-keys`).send({ name: 'short', scopes: ['messages:read'], expires_at: soon }).expect(201);
-    expect(k.body).toMatchObject({ scopes: ['messages:read'], status: 'active', expires_at: soon });
-    await api(t, k.body.key).get('/v1/auth/whoami').expect(200);
-    await new Promise((r) => setTimeout(r, 1600));
-    expect((await api(t, k.body.key).get('/v1/auth/whoami').expect(401)).body.error.message).toMatch(/expired/);
-    await api(t, 'ck_000000000000_' + 'A'.repeat(43)).get('/v1/auth/whoami').expect(401);
-    await api(t, tenant.apiKey.slice(0, -1) + (tenant.apiKey.endsWith('A') ? 'B' : 'A')).get('/v1/auth/whoami').expect(401);
-    await api(t, 'garbage').get('/v1/auth/whoami').expect(401);
-    const shown = await admin.get(`/admin/api-keys/${k.body.id}`).expect(200);
-    expect(shown.body.status).toBe('expired');
+    // The app's clock stands still until the test moves it: expiry does not depend on how fast this runs.
+    const clock = useTestClock(t.app);
+    try {
+      const tenant = await createTenant(t);
+      const soon = new Date(clock.now() + 3_600_000).toISOString();
+      const k = await admin.post(`/admin/applications/${tenant.applicationId}/api-keys`).send({ name: 'short', scopes: ['messages:read'], expires_at: soon }).expect(201);
+      expect(k.body).toMatchObject({ scopes: ['messages:read'], status: 'active', expires_at: soon });
+      await api(t, k.body.key).get('/v1/auth/whoami').expect(200);
+      clock.advance(3_600_000 - 1);
+      await api(t, k.body.key).get('/v1/auth/whoami').expect(200);
+      clock.advance(1);
+      expect((await api(t, k.body.key).get('/v1/auth/whoami').expect(401)).body.error.message).toMatch(/expired/);
+      await api(t, 'ck_000000000000_' + 'A'.repeat(43)).get('/v1/auth/whoami').expect(401);
+      await api(t, tenant.apiKey.slice(0, -1) + (tenant.apiKey.endsWith('A') ? 'B' : 'A')).get('/v1/auth/whoami').expect(401);
+      await api(t, 'garbage').get('/v1/auth/whoami').expect(401);
+      const shown = await admin.get(`/admin/api-keys/${k.body.id}`).expect(200);
+      expect(shown.body.status).toBe('expired');
+    } finally {
+      restoreClock(t.app);
+    }
   });
 
   it('records last_used_at without a write per request', async () => {
-    const tenant = await createTenant(t);
-    for (let i = 0; i < 3; i++) await api(t, tenant).get('/v1/auth/whoami').expect(200);
-    let shown: request.Response | undefined;
-    for (let i = 0; i < 20; i++) {
-      shown = await admin.get(`/admin/api-keys/${tenant.apiKeyId}`).expect(200);
-      if (shown.body.last_used_at) break;
-      await new Promise((r) => setTimeout(r, 50));
+    const clock = useTestClock(t.app);
+    try {
+      const tenant = await createTenant(t);
+      const lastUsed = async () => (await admin.get(`/admin/api-keys/${tenant.apiKeyId}`).expect(200)).body.last_used_at as string | null;
+      for (let i = 0; i < 3; i++) await api(t, tenant).get('/v1/auth/whoami').expect(200);
+      // The write is not awaited by the request: wait for it to land.
+      await waitFor(async () => (await lastUsed()) !== null, { what: 'last_used_at' });
+      const first = await lastUsed();
+      expect(first).toBe(new Date(clock.now()).toISOString());
+      // Within the minute: no write. After it: one. Had the earlier request written (first + 30 s), the
+      // database would refuse the later write (less than a minute after it), so the last value shows both.
+      clock.advance(30_000);
+      await api(t, tenant).get('/v1/auth/whoami').expect(200);
+      clock.advance(30_001);
+      await api(t, tenant).get('/v1/auth/whoami').expect(200);
+      await waitFor(async () => (await lastUsed()) !== first, { what: 'the next last_used_at write' });
+      expect(await lastUsed()).toBe(new Date(clock.now()).toISOString());
+    } finally {
+      restoreClock(t.app);
     }
-    const first = shown!.body.last_used_at;
-    expect(first).toEqual(expect.any(String));
-    await api(t, tenant).get('/v1/auth/whoami').expect(200);
-    await new Promise((r) => setTimeout(r, 100));
-    expect((await admin.get(`/admin/api-keys/${tenant.apiKeyId}`).expect(200)).body.last_used_at).toBe(first);
   });
 
   it('verifies end-user tokens: good, expired, malformed, wrongly signed, other tenant, unknown application', async () => {

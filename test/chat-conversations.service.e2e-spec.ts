@@ -3,6 +3,7 @@ import { CacheService } from '@chat/cache';
 import { ConversationsRepository, ConversationsService, RelationshipsService, UsersService } from '@chat/chat';
 import { asTenantId, TenantContext, TenantId } from '@chat/tenancy';
 import { createTestApp, TestApp } from './support/test-app';
+import { waitFor } from './support/wait-for';
 
 /** Service-level integration tests of chat core A against the real FerretDB and Redis. */
 describe('chat core A services (users, relationships, conversations, cache)', () => {
@@ -229,9 +230,9 @@ describe('chat core A services (users, relationships, conversations, cache)', ()
       let release: (() => void) | undefined;
       const slow = cache.getOrLoad(['race'], 60, () => new Promise<string>((r) => (release = () => r('old'))));
       // Wait for the loader itself (it runs after the cache's read round trip), not for a fixed time.
-      while (!release) await new Promise((r) => setTimeout(r, 5));
+      await waitFor(() => release !== undefined, { intervalMs: 1, what: 'the loader to start' });
       await cache.del(['race']);
-      release();
+      release!();
       expect(await slow).toBe('old');
       expect(await cache.getOrLoad(['race'], 60, async () => 'new')).toBe('new');
       // A burst of misses loads once (Redis mode); a caller after a write does not join the older load.
@@ -239,7 +240,7 @@ describe('chat core A services (users, relationships, conversations, cache)', ()
       let finish!: () => void;
       const gate = new Promise<void>((r) => (finish = r));
       const burst = Array.from({ length: 5 }, () => cache.getOrLoad(['burst'], 60, async () => (loads++, await gate, 'v1')));
-      while (!loads) await new Promise((r) => setTimeout(r, 5));
+      await waitFor(() => loads > 0, { intervalMs: 1, what: 'the burst load to start' });
       await cache.del(['burst']);
       const afterWrite = cache.getOrLoad(['burst'], 60, async () => (loads++, 'v2'));
       finish();

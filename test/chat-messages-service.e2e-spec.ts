@@ -6,6 +6,7 @@ import { TenantService } from '@chat/platform';
 import { asTenantId, TenantContext, TenantId } from '@chat/tenancy';
 import { createTestApp, TestApp } from './support/test-app';
 import { fakeEnvelope, randomId } from './chat-messages-helpers';
+import { waitFor } from './support/wait-for';
 
 /**
  * Service-level integration tests of the message write path against the real database: group commit,
@@ -200,13 +201,13 @@ describe('MessagesService (real FerretDB)', () => {
   it('on shutdown, queued sends are still written and answered; later sends get 503', async () => {
     const tenant = await newTenant();
     const { ids, conversationId } = await group(tenant, 2);
-    // A second node on the same database, with a long window so the sends are still queued at close.
-    const node = await createTestApp({ dbName: t.dbName, env: { MESSAGE_BATCH_WINDOW_MS: '500' } });
+    // A second node on the same database, with the longest window so the sends are still queued at close.
+    const node = await createTestApp({ dbName: t.dbName, env: { MESSAGE_BATCH_WINDOW_MS: '1000' } });
     const nodeMessages = node.app.get(MessagesService);
     const pending = await as(tenant, async () => {
       const sends = Array.from({ length: 10 }, () => nodeMessages.send(ids[0]!, conversationId, { content: fakeEnvelope(ids) } as any));
       // Wait until all ten sit in the batcher's queue (past membership and quota checks).
-      for (let i = 0; i < 200 && nodeMessages.batcher.queueDepth < 10; i++) await new Promise((r) => setTimeout(r, 5));
+      await waitFor(() => nodeMessages.batcher.queueDepth >= 10, { intervalMs: 1, timeoutMs: 1000, what: 'ten queued sends' }).catch(() => undefined);
       return sends;
     });
     expect(nodeMessages.batcher.queueDepth).toBe(10);

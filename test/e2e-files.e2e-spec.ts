@@ -5,6 +5,8 @@ import { asTenantId, TenantContext } from '@chat/tenancy';
 import { encryptFile, md5Base64, type ChatUserClient, type CreateUploadInput } from '@chat/sdk';
 import { objectExists as objectExistsIn, testS3Client } from './support/s3';
 import { createTestApp, TestApp } from './support/test-app';
+import { restoreClock, useTestClock } from './support/test-clock';
+import { waitFor } from './support/wait-for';
 import { expectApiError, rid, sdkTenant, SdkTenant } from './e2e-helpers';
 
 const s3 = testS3Client();
@@ -45,6 +47,7 @@ describe('encrypted files on S3 (real s3rver, FerretDB)', () => {
     a = await sdkTenant(t);
     sweeper = t.app.get(FilesSweeper);
   });
+  afterEach(() => restoreClock(t.app));
   afterAll(async () => t?.close());
   /** Bytes the tenant's live files take: what the storage quota counts. */
   const usedBytes = (tenantId: string) => TenantContext.run({ tenantId: asTenantId(tenantId) }, () => t.app.get(FilesService).usedBytes());
@@ -98,12 +101,14 @@ describe('encrypted files on S3 (real s3rver, FerretDB)', () => {
   });
 
   it('hands download URLs only to the uploader, chat members, and anyone for public files until expiry', async () => {
+    // Expiry follows the app's clock, which stands still until the test moves it.
+    const clock = useTestClock(t.app);
     const [owner, member, outsider] = [rid('own'), rid('mem'), rid('out')];
     const cs = await a.users([owner, member, outsider]);
     const conv = await cs[owner]!.createConversation({ type: 'group', name: 'files', member_ids: [member] });
     const chat = await uploadReady(cs[owner]!, randomBytes(64), { type: 'chat', conversation_id: conv.id });
     const priv = await uploadReady(cs[owner]!, randomBytes(64), { type: 'private' });
-    const pub = await uploadReady(cs[owner]!, randomBytes(64), { type: 'public', expiry: new Date(Date.now() + 1500).toISOString() });
+    const pub = await uploadReady(cs[owner]!, randomBytes(64), { type: 'public', expiry: new Date(clock.now() + 3_600_000).toISOString() });
 
     // Chat files: members only; the outsider cannot even ask for an upload into that conversation.
     expect((await cs[member]!.downloadUrl(chat.id)).download.url).toContain(process.env.S3_ENDPOINT!);
@@ -125,7 +130,9 @@ describe('encrypted files on S3 (real s3rver, FerretDB)', () => {
     }
     await expectApiError(b.server.deleteFile(priv.id), 404, 'not_found');
 
-    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(pub.sharing.expiry!) - Date.now() + 50)));
+    clock.set(Date.parse(pub.sharing.expiry!) - 1);
+    expect((await cs[outsider]!.downloadUrl(pub.id)).file.id).toBe(pub.id);
+    clock.advance(1);
     await expectApiError(cs[outsider]!.downloadUrl(pub.id), 404, 'not_found');
     expect((await cs[owner]!.downloadUrl(pub.id)).file.id).toBe(pub.id);
 
@@ -262,12 +269,3 @@ describe('encrypted files on S3 (real s3rver, FerretDB)', () => {
     await expectApiError(cs[s]!.attachFile(f.id, mine2.id), 409, 'conflict');
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not met in time');
-}

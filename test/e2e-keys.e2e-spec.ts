@@ -14,6 +14,7 @@ import {
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { createTestApp, TestApp } from './support/test-app';
+import { waitFor } from './support/wait-for';
 import { expectApiError, rid, sdkTenant, SdkTenant } from './e2e-helpers';
 
 const b64 = (n: number) => bytesToBase64(globalThis.crypto.getRandomValues(new Uint8Array(n)));
@@ -249,11 +250,3 @@ describe('key directory (real FerretDB, over HTTP through the SDK)', () => {
     await expectApiError(cs[p]!.userKeys(q), 404, 'not_found');
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

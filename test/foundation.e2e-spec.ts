@@ -4,6 +4,7 @@ import request from 'supertest';
 import { findFreePort, waitForPort } from '@chat/dev-services';
 import { spawnAllInOne } from './support/app-process';
 import { createTestApp, TestApp } from './support/test-app';
+import { waitFor } from './support/wait-for';
 
 describe('foundation (real FerretDB, Redis, S3)', () => {
   let t: TestApp;
@@ -130,13 +131,11 @@ describe('foundation: readiness when Redis goes away', () => {
 
   /** Polls /health/ready until it answers `status` (the change is noticed on the next check, not at once). */
   async function readyUntil(status: number, timeoutMs = 20_000): Promise<request.Response> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const res = await request(t.url).get('/health/ready');
-      if (res.status === status) return res;
-      if (Date.now() > end) throw new Error(`/health/ready still ${res.status} ${JSON.stringify(res.body)} after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    let res!: request.Response;
+    await waitFor(async () => (res = await request(t.url).get('/health/ready')).status === status, { timeoutMs, intervalMs: 100 }).catch((err: Error) => {
+      throw new Error(`/health/ready still ${res.status} ${JSON.stringify(res.body)}: ${err.message}`);
+    });
+    return res;
   }
 
   beforeAll(async () => {

@@ -2,7 +2,7 @@ import { CacheService } from '@chat/cache';
 import { ConversationsRepository, ConversationsService, LastSeenBuffer, UsersRepository, UsersService } from '@chat/chat';
 import { TenantContext, TenantId } from '@chat/tenancy';
 import { api, createTenant, userToken } from './support/factories';
-import { askOk, closeAllSockets, connectSocket, disconnected, envelope, nextEvent, receivedOf, TestSocket, waitFor } from './support/socket-client';
+import { askOk, closeAllSockets, connectSocket, disconnected, drained, envelope, nextEvent, receivedOf, TestSocket, waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
 
 /**
@@ -112,7 +112,7 @@ describe('realtime connect cost', () => {
       // Each socket got its own pair's messages and nobody else's.
       await askOk(sockets[0].socket, 'message:send', { conversation_id: groupOf.get(ids[0])![0], content: envelope([ids[0], ids[1]]), client_msg_id: 'burst-m' });
       await nextEvent(sockets[1].socket, 'message:new', (m: any) => m.client_msg_id === 'burst-m');
-      await new Promise((r) => setTimeout(r, 200));
+      await Promise.all(sockets.slice(2).map((s) => drained(s.socket)));
       for (const s of sockets.slice(2)) expect(receivedOf(s.socket, 'message:new', (m: any) => m.client_msg_id === 'burst-m')).toEqual([]);
     } finally {
       byUsers.mockRestore();

@@ -3,14 +3,7 @@ import { loadConfig } from '@chat/config';
 import { RedisService } from '@chat/redis';
 import { PresenceChange, PresenceTracker } from '@chat/realtime';
 import { asTenantId } from '@chat/tenancy';
-
-async function waitFor(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { waitFor } from './support/wait-for';
 
 /** Presence against the real Redis of the test run: two trackers are two gateway nodes. */
 describe('realtime presence across nodes (real Redis)', () => {
@@ -66,14 +59,14 @@ describe('realtime presence across nodes (real Redis)', () => {
   });
 
   it("expires a crashed node's connections and reports the user offline", async () => {
-    const crashed = await node(300);
-    const survivor = await node(300);
+    const crashed = await node(1000);
+    const survivor = await node(1000);
     await crashed.t.connect(tenant, 'carol');
     await survivor.t.connect(tenant, 'dave');
     await crashed.t.connect(tenant, 'dave');
     await crashed.t.stop({ clean: false }); // goes silent, like a crash
     // The survivor's own heartbeat timer sweeps once the TTL has passed.
-    await waitFor(() => survivor.changes.some((c) => c.userId === 'carol'), 2000);
+    await waitFor(() => survivor.changes.some((c) => c.userId === 'carol'), 10_000);
     // carol had sockets only on the dead node; dave still has one on the survivor.
     expect(survivor.changes.filter((c) => c.userId === 'carol')).toEqual([{ tenantId: tenant, userId: 'carol', status: 'offline', last_seen: expect.any(String) }]);
     expect(survivor.changes.filter((c) => c.userId === 'dave' && c.status === 'offline')).toEqual([]);
@@ -82,16 +75,17 @@ describe('realtime presence across nodes (real Redis)', () => {
   });
 
   it('a node that was wrongly swept (stalled) writes its users back on its next heartbeat', async () => {
-    const stalled = await node(300);
-    const other = await node(300);
+    const stalled = await node(1000);
+    const other = await node(1000);
     await stalled.t.connect(tenant, 'erin');
     await stalled.t.stop({ clean: false });
-    await new Promise((r) => setTimeout(r, 350));
-    await other.t.sweep();
-    expect((await other.t.statuses(tenant, ['erin']))[0].status).toBe('offline');
+    // Once its heartbeat key has expired in Redis, a sweep (ours or the node's own timer) takes erin offline.
+    const erin = async () => (await other.t.statuses(tenant, ['erin']))[0].status;
+    await waitFor(async () => (await other.t.sweep(), (await erin()) === 'offline'), 10_000, 'the stalled node to be swept');
     await stalled.t.heartbeat();
-    await new Promise((r) => setTimeout(r, 50));
-    expect((await other.t.statuses(tenant, ['erin']))[0].status).toBe('online');
+    // The heartbeat writes its users back without waiting for it: the change is reported once written.
+    await waitFor(() => stalled.changes.length === 2, 10_000, 'erin written back');
+    expect(await erin()).toBe('online');
     expect(stalled.changes.map((c) => c.status)).toEqual(['online', 'online']);
     await stalled.t.disconnect(tenant, 'erin');
   });

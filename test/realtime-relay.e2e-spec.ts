@@ -7,7 +7,7 @@ import { ApiModule } from '../apps/api/src/api.module';
 import { GatewayModule } from '../apps/gateway/src/gateway.module';
 import { useSocketAdapter } from '../apps/gateway/src/socket-adapter';
 import { TEST_PLATFORM_ENV } from './support/factories';
-import { askOk, closeAllSockets, connectSocket, createRealtimeTenant, envelope, nextEvent, receivedOf, sendViaService } from './support/socket-client';
+import { askOk, closeAllSockets, connectSocket, createRealtimeTenant, drained, envelope, nextEvent, receivedOf, sendViaService } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
 
 /**
@@ -72,7 +72,8 @@ describe('realtime: chat events from a separate api process reach the gateways',
     expect(await nextEvent(max, 'member:removed')).toEqual({ conversation_id: conv, user_ids: ['max'], by: null });
     const after = await askOk(kim, 'message:send', { conversation_id: conv, content: envelope(['kim', 'lee']) });
     await nextEvent(lee, 'message:new', (m: any) => m.id === after.id);
-    await new Promise((r) => setTimeout(r, 100));
+    await nextEvent(kim, 'message:new', (m: any) => m.id === after.id);
+    await Promise.all([drained(kim), drained(lee), drained(max)]);
     expect(receivedOf(lee, 'message:new').map((m: any) => m.seq)).toEqual([1, 2]);
     expect(receivedOf(kim, 'message:new').map((m: any) => m.seq)).toEqual([1, 2]);
     expect(receivedOf(max, 'message:new').map((m: any) => m.seq)).toEqual([1]);

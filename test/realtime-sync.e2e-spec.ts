@@ -8,6 +8,7 @@ import {
   connectSocket,
   createRealtimeTenant,
   disconnected,
+  drained,
   envelope,
   nextEvent,
   receivedOf,
@@ -62,7 +63,7 @@ describe('realtime sync after reconnect', () => {
     expect(pages).toBe(3);
     expect(new Set(got.map((m) => m.id)).size).toBe(7);
     // Nothing was sent since the reconnect, so nothing arrives live twice.
-    await new Promise((r) => setTimeout(r, 50));
+    await drained(bob);
     expect(receivedOf(bob, 'message:new')).toEqual([]);
   });
 
@@ -70,10 +71,12 @@ describe('realtime sync after reconnect', () => {
     const w = await createRealtimeTenant(t.app);
     const conv = await w.group(['carl', 'dina']);
     const carl = await connectSocket(t.url, await w.token('carl'));
+    let sent = 0;
     const sending = (async () => {
-      for (let i = 0; i < 30; i++) await askOk(carl, 'message:send', { conversation_id: conv, content: envelope(['carl', 'dina']) });
+      for (let i = 0; i < 30; i++) await askOk(carl, 'message:send', { conversation_id: conv, content: envelope(['carl', 'dina']) }).then(() => sent++);
     })();
-    await new Promise((r) => setTimeout(r, 30));
+    // dina connects with some messages already stored and the rest still to come.
+    await waitFor(() => sent >= 5, 10_000, 'the first messages');
     const dina = await connectSocket(t.url, await w.token('dina'));
     const { got } = await syncAll(dina, conv, 0, 5);
     await sending;

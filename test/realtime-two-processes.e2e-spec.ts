@@ -7,7 +7,7 @@ import { ConversationsService } from '@chat/chat';
 import { findFreePort, waitForPort } from '@chat/dev-services';
 import { AppProcess, spawnAllInOne } from './support/app-process';
 import { TEST_PLATFORM_ENV } from './support/factories';
-import { askOk, closeAllSockets, connectSocket, createRealtimeTenant, envelope, nextEvent, receivedOf, waitFor } from './support/socket-client';
+import { askOk, closeAllSockets, connectSocket, createRealtimeTenant, drained, envelope, nextEvent, receivedOf, waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
 
 jest.setTimeout(120_000);
@@ -54,7 +54,8 @@ describe('realtime across two OS processes (real Redis adapter)', () => {
     expect(await nextEvent(alsoB, 'member:removed')).toEqual({ conversation_id: conv, user_ids: ['pc'], by: null });
     const after = await askOk(onA, 'message:send', { conversation_id: conv, content: envelope(['pa', 'pb']) });
     await nextEvent(onB, 'message:new', (m: any) => m.id === after.id);
-    await new Promise((r) => setTimeout(r, 200));
+    // alsoB is in process B with onB: had B sent the message to it, it would have arrived by now.
+    await drained(alsoB);
     expect(receivedOf(alsoB, 'message:new', (m: any) => m.id === after.id)).toEqual([]);
   });
 

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { fakeEnvelope } from './chat-messages-helpers';
 import { api, asUser, createTenant, TestTenant, userToken } from './support/factories';
 import { ClientEvents } from '../apps/gateway/src/events/client-events';
-import { ask, connectSocket, TestSocket } from './support/socket-client';
+import { ask, connectSocket, drained, TestSocket } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
 
 interface World {
@@ -259,7 +259,8 @@ describe('tenant isolation over HTTP (every route, tenant B on tenant A)', () =>
         const code = name === 'sync' ? (ack.data as { conversations?: Array<{ error?: { code: string } }> })?.conversations?.[0]?.error?.code : ack.error?.code;
         if (pointsAtA && !['not_found', 'forbidden'].includes(code ?? '')) problems.push(`${name}: expected not_found/forbidden, got ${text.slice(0, 200)}`);
       }
-      await new Promise((r) => setTimeout(r, 300));
+      // Whatever the server sent either socket while handling those events has arrived.
+      await Promise.all([drained(listenerA), drained(intruder)]);
       const heardByA = JSON.stringify([...listenerA.received.entries()].filter(([e]) => e !== 'session:ready' && !e.startsWith('presence')));
       if (heardByA.includes(B.tenant.tenantId) || /typing|message:|reaction:/.test(heardByA)) problems.push(`A's socket received: ${heardByA.slice(0, 300)}`);
       const heardByB = JSON.stringify([...intruder.received.entries()]);

@@ -96,13 +96,16 @@ export function receivedOf<T = any>(socket: TestSocket, event: string, filter: (
   return (socket.received.get(event) ?? []).filter((p) => filter(p as T)) as T[];
 }
 
-/** Waits until `cond` holds (polling), failing after `timeoutMs`. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+export { waitFor } from './wait-for';
+
+/**
+ * Resolves once everything the server wrote to this socket before now has arrived: one acknowledged
+ * round trip on the same connection (socket.io keeps a connection's packets in order). How to check
+ * that an event did NOT come, without sleeping: cause it (or not), wait for the server to have sent
+ * it, then `await drained(socket)`, then look at `received`. Any ack counts, even an error.
+ */
+export async function drained(socket: Socket, timeoutMs = 10_000): Promise<void> {
+  await ask(socket, 'presence:query', { user_ids: ['-'] }, timeoutMs);
 }
 
 /** Resolves once the socket is disconnected, with the reason. */

@@ -3,6 +3,7 @@ import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGatew
 import type { Server } from 'socket.io';
 import { UserTokenService } from '@chat/auth';
 import { UsersService } from '@chat/chat';
+import { Clock } from '@chat/clock';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode, validateDto } from '@chat/errors';
 import { counter, gauge, histogram } from '@chat/metrics';
@@ -88,8 +89,9 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     private readonly platformEvents: PlatformEvents,
     private readonly clientEvents: ClientEvents,
     private readonly fanout: ChatFanout,
+    private readonly clock: Clock,
   ) {
-    this.tenantLimiter = new TenantEventLimiter(redis, config.SOCKET_TENANT_EVENTS_PER_SECOND);
+    this.tenantLimiter = new TenantEventLimiter(redis, config.SOCKET_TENANT_EVENTS_PER_SECOND, () => this.clock.now());
     this.maxPayloadBytes = config.SOCKET_MAX_PAYLOAD_BYTES ?? config.MESSAGE_MAX_BYTES * 2;
   }
 
@@ -148,7 +150,7 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
         userId,
         applicationId,
         ready: Promise.resolve(),
-        bucket: new TokenBucket(this.config.SOCKET_EVENTS_PER_SECOND, this.config.SOCKET_EVENTS_BURST),
+        bucket: new TokenBucket(this.config.SOCKET_EVENTS_PER_SECOND, this.config.SOCKET_EVENTS_BURST, () => this.clock.now()),
         typing: new TypingThrottle(this.config.TYPING_THROTTLE_MS),
         presenceCounted: false,
         recheckRooms: false,

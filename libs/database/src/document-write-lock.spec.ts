@@ -3,7 +3,8 @@ import { DocumentWriteLock } from './document-write-lock';
 
 describe('DocumentWriteLock', () => {
   const lockFor = (server?: 'mongodb' | 'ferretdb') => new DocumentWriteLock({ capabilities: server ? { server } : undefined } as unknown as DatabaseInfo);
-  const tick = () => new Promise((r) => setTimeout(r, 1));
+  // Yields to the event loop so unserialised holders would interleave.
+  const tick = () => new Promise((r) => setImmediate(r));
 
   it('serialises writes to one document when updates are not atomic (FerretDB or unknown)', async () => {
     for (const lock of [lockFor('ferretdb'), lockFor()]) {

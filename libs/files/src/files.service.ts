@@ -1,5 +1,6 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { Types } from 'mongoose';
+import { Clock, SystemClock } from '@chat/clock';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode } from '@chat/errors';
 import { QuotaService } from '@chat/quotas';
@@ -118,6 +119,7 @@ export class FilesService {
     private readonly config: AppConfig,
     private readonly deletion: FileDeletionMarker,
     @Optional() private readonly quotas?: QuotaService,
+    private readonly clock: Clock = new SystemClock(),
   ) {}
 
   private chat?: FileChatAccess;
@@ -159,7 +161,7 @@ export class FilesService {
   /** Issues a presigned PUT for a new encrypted file, after the tenant's storage quota check. */
   async createUpload(uploaderId: string, input: CreateUploadInput): Promise<UploadTicket> {
     const tenantId = TenantContext.requireTenantId('files.createUpload');
-    const now = new Date();
+    const now = new Date(this.clock.now());
     FilesService.validate(input, now);
     if (input.size > this.config.FILES_MAX_BYTES) {
       throw new AppError(ErrorCode.PayloadTooLarge, `Files may be at most ${this.config.FILES_MAX_BYTES} bytes`, { size: input.size, max_bytes: this.config.FILES_MAX_BYTES });
@@ -299,12 +301,12 @@ export class FilesService {
   }
 
   async get(actor: FileActor, fileId: string): Promise<FileView> {
-    return toFileView(await this.readable(actor, fileId, new Date()));
+    return toFileView(await this.readable(actor, fileId, new Date(this.clock.now())));
   }
 
   /** A presigned GET for a ready file the actor may read (never outliving a public file's expiry). */
   async download(actor: FileActor, fileId: string): Promise<DownloadTicket> {
-    const now = new Date();
+    const now = new Date(this.clock.now());
     const f = await this.readable(actor, fileId, now);
     if (f.status !== 'ready') throw new AppError(ErrorCode.Conflict, 'The upload of this file has not been confirmed yet');
     let ttl = this.config.S3_PRESIGN_TTL_SECONDS;

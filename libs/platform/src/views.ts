@@ -95,7 +95,8 @@ export function apiKeyStatus(k: Pick<ApiKeyDoc, 'revoked_at' | 'expires_at'>, no
   return 'active';
 }
 
-export function toApiKeyView(k: ApiKeyDoc): ApiKeyView {
+/** `now` decides expired vs active (the app's Clock; the real time by default). */
+export function toApiKeyView(k: ApiKeyDoc, now = Date.now()): ApiKeyView {
   return {
     id: k._id.toHexString(),
     tenant_id: k.tenant_id,
@@ -103,7 +104,7 @@ export function toApiKeyView(k: ApiKeyDoc): ApiKeyView {
     name: k.name,
     prefix: k.prefix,
     scopes: k.scopes,
-    status: apiKeyStatus(k),
+    status: apiKeyStatus(k, now),
     expires_at: iso(k.expires_at),
     last_used_at: iso(k.last_used_at),
     revoked_at: iso(k.revoked_at),

@@ -10,7 +10,9 @@ describe('guardReconnectCommands', () => {
       const fake = { subscribe: () => Promise.reject(new Error('Connection is closed.')) };
       const client = guardReconnectCommands(fake as unknown as Redis);
       void client.subscribe('chan'); // what ioredis's ready handler does
-      await new Promise((r) => setTimeout(r, 20));
+      // Node reports a rejection still unhandled once the microtasks after it have run: by the next
+      // turn of the event loop it would have been reported.
+      await new Promise((r) => setImmediate(r));
       expect(unhandled).not.toHaveBeenCalled();
       await expect(client.subscribe('chan')).rejects.toThrow('Connection is closed.');
     } finally {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ClockModule } from '@chat/clock';
 import { ConfigModule } from '@chat/config';
 import { DatabaseModule } from '@chat/database';
 import { HealthModule } from '@chat/health';
@@ -6,8 +7,8 @@ import { LoggingModule } from '@chat/logging';
 import { MetricsModule } from '@chat/metrics';
 import { RedisModule } from '@chat/redis';
 
-/** What every app needs: validated config, logs, MongoDB, Redis (or in-process), health endpoints, Prometheus metrics. */
+/** What every app needs: the clock, validated config, logs, MongoDB, Redis (or in-process), health endpoints, Prometheus metrics. */
 @Module({
-  imports: [ConfigModule, LoggingModule, DatabaseModule, RedisModule, HealthModule, MetricsModule],
+  imports: [ClockModule, ConfigModule, LoggingModule, DatabaseModule, RedisModule, HealthModule, MetricsModule],
 })
 export class CoreModule {}

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminAuth, Principal } from '@chat/auth';
+import { Clock } from '@chat/clock';
 import { ApiKeyService, toApiKeyView, toPage } from '@chat/platform';
 import { RotateDto } from '../applications/applications.dto';
 import { Audited } from '../common/audited';
@@ -11,7 +12,15 @@ import { CreateApiKeyDto } from './api-keys.dto';
 @ApiTags('admin: api keys')
 @Controller('admin')
 export class ApiKeysController {
-  constructor(private readonly keys: ApiKeyService) {}
+  constructor(
+    private readonly keys: ApiKeyService,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Status (expired or not) as of the app's clock. */
+  private view(k: Parameters<typeof toApiKeyView>[0]) {
+    return toApiKeyView(k, this.clock.now());
+  }
 
   @Post('applications/:id/api-keys')
   @AdminAuth('owner')
@@ -23,7 +32,7 @@ export class ApiKeysController {
       { name: body.name, scopes: body.scopes, expires_at: body.expires_at ? new Date(body.expires_at) : null },
       p.kind === 'admin' ? p.adminId : undefined,
     );
-    return { ...toApiKeyView(key), key: secret };
+    return { ...this.view(key), key: secret };
   }
 
   @Get('applications/:id/api-keys')
@@ -31,14 +40,14 @@ export class ApiKeysController {
   @ApiOperation({ summary: "List an application's keys (prefix, scopes, status, last use)" })
   async list(@Param('id') applicationId: string, @Query() q: PageQueryDto) {
     const limit = q.limit ?? DEFAULT_LIMIT;
-    return toPage(await this.keys.list(applicationId, q.cursor, limit + 1), limit, toApiKeyView);
+    return toPage(await this.keys.list(applicationId, q.cursor, limit + 1), limit, (k) => this.view(k));
   }
 
   @Get('api-keys/:id')
   @AdminAuth()
   @ApiOperation({ summary: 'Show an API key (never its secret)' })
   async get(@Param('id') id: string) {
-    return toApiKeyView(await this.keys.get(id));
+    return this.view(await this.keys.get(id));
   }
 
   @Post('api-keys/:id/rotate')
@@ -48,7 +57,7 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'New key with the same scopes (shown once); the old one works for grace_seconds more' })
   async rotate(@Param('id') id: string, @Body() body: RotateDto, @Principal() p: Principal) {
     const { key, secret, previous } = await this.keys.rotate(id, body.grace_seconds, p.kind === 'admin' ? p.adminId : undefined);
-    return { ...toApiKeyView(key), key: secret, previous: toApiKeyView(previous) };
+    return { ...this.view(key), key: secret, previous: this.view(previous) };
   }
 
   @Post('api-keys/:id/revoke')
@@ -57,7 +66,7 @@ export class ApiKeysController {
   @Audited('api_key.revoke', 'api_key', 'critical')
   @ApiOperation({ summary: 'Revoke at once, on every node' })
   async revoke(@Param('id') id: string) {
-    return toApiKeyView(await this.keys.revoke(id));
+    return this.view(await this.keys.revoke(id));
   }
 
   @Delete('api-keys/:id')
@@ -65,6 +74,6 @@ export class ApiKeysController {
   @Audited('api_key.revoke', 'api_key', 'critical')
   @ApiOperation({ summary: 'Same as POST /admin/api-keys/{id}/revoke' })
   async remove(@Param('id') id: string) {
-    return toApiKeyView(await this.keys.revoke(id));
+    return this.view(await this.keys.revoke(id));
   }
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
+import { Clock, SystemClock } from '@chat/clock';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode } from '@chat/errors';
 import { asTenantId, TenantId } from '@chat/tenancy';
@@ -70,6 +71,7 @@ export class ApiKeyService {
     private readonly applications: ApplicationService,
     private readonly directory: PlatformDirectory,
     private readonly events: PlatformEvents,
+    private readonly clock: Clock = new SystemClock(),
   ) {}
 
   /** Creates a key; the clear text is in the result once and never stored. */
@@ -80,7 +82,7 @@ export class ApiKeyService {
   ): Promise<{ key: ApiKeyDoc; secret: string }> {
     const app = await this.applications.get(applicationId);
     this.checkScopes(input.scopes);
-    if (input.expires_at && input.expires_at.getTime() <= Date.now()) throw AppError.validation([{ field: 'expires_at', problems: ['expires_at must be in the future'] }]);
+    if (input.expires_at && input.expires_at.getTime() <= this.clock.now()) throw AppError.validation([{ field: 'expires_at', problems: ['expires_at must be in the future'] }]);
     for (let attempt = 0; ; attempt++) {
       const prefix = randomBytes(6).toString('hex');
       const secret = `ck_${prefix}_${randomBytes(32).toString('base64url')}`;
@@ -126,8 +128,8 @@ export class ApiKeyService {
     const old = await this.get(id);
     if (old.revoked_at) throw AppError.conflict('A revoked key cannot be rotated');
     if (old.replaced_by) throw AppError.conflict('This key was already rotated', { replaced_by: old.replaced_by });
-    const created = await this.create(old.application_id, { name: old.name, scopes: old.scopes, expires_at: old.expires_at && old.expires_at.getTime() > Date.now() ? old.expires_at : null }, by);
-    const previous = await this.keys.markRotated(old._id, created.key._id.toHexString(), new Date(Date.now() + graceSeconds * 1000));
+    const created = await this.create(old.application_id, { name: old.name, scopes: old.scopes, expires_at: old.expires_at && old.expires_at.getTime() > this.clock.now() ? old.expires_at : null }, by);
+    const previous = await this.keys.markRotated(old._id, created.key._id.toHexString(), new Date(this.clock.now() + graceSeconds * 1000));
     if (!previous) {
       // Lost a race with another rotation or a revocation: do not leave a second successor behind.
       await this.keys.revoke(created.key._id);
@@ -157,7 +159,7 @@ export class ApiKeyService {
     const given = Buffer.from(hashApiKey(raw!.trim()), 'hex');
     if (!doc || !timingSafeEqual(given, Buffer.from(doc.hash, 'hex'))) throw AppError.unauthorized('Invalid API key');
     if (doc.revoked_at) throw AppError.unauthorized('API key has been revoked');
-    if (doc.expires_at && new Date(doc.expires_at).getTime() <= Date.now()) throw AppError.unauthorized('API key has expired');
+    if (doc.expires_at && new Date(doc.expires_at).getTime() <= this.clock.now()) throw AppError.unauthorized('API key has expired');
     const tenant = await this.directory.tenant(doc.tenant_id);
     if (!tenant || tenant.status === 'deleted') throw AppError.unauthorized('Invalid API key');
     if (tenant.status === 'suspended') throw tenantSuspendedError(tenant.id);
@@ -170,7 +172,7 @@ export class ApiKeyService {
 
   /** last_used_at without a write per request: at most one per key per minute per node, and the DB filter dedupes nodes. */
   private touch(keyId: string): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const last = this.lastTouched.get(keyId);
     if (last !== undefined && now - last < LAST_USED_INTERVAL_MS) return;
     if (this.lastTouched.size > 100_000) this.lastTouched.clear();

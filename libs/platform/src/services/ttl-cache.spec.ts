@@ -2,13 +2,21 @@ import { TtlCache } from './ttl-cache';
 
 describe('TtlCache', () => {
   it('loads once for concurrent callers and serves hits until the TTL passes', async () => {
-    const cache = new TtlCache<number>(40);
-    let loads = 0;
-    const load = async () => ++loads;
-    expect(await Promise.all([cache.get('k', load), cache.get('k', load)])).toEqual([1, 1]);
-    expect(await cache.get('k', load)).toBe(1);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(await cache.get('k', load)).toBe(2);
+    // Entries expire by Date.now(): fake timers make the TTL pass only when the test says so.
+    jest.useFakeTimers({ now: Date.now() });
+    try {
+      const cache = new TtlCache<number>(40);
+      let loads = 0;
+      const load = async () => ++loads;
+      expect(await Promise.all([cache.get('k', load), cache.get('k', load)])).toEqual([1, 1]);
+      expect(await cache.get('k', load)).toBe(1);
+      jest.advanceTimersByTime(39);
+      expect(await cache.get('k', load)).toBe(1);
+      jest.advanceTimersByTime(1);
+      expect(await cache.get('k', load)).toBe(2);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('does not keep a value loaded across an invalidation', async () => {
