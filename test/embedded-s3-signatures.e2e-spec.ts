@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { encryptFile, md5Base64 } from '@chat/sdk';
 import { createTestApp, TestApp } from './support/test-app';
@@ -128,6 +128,23 @@ describe('embedded S3 store refuses requests not signed for them', () => {
       await expect(client.send(new GetObjectCommand({ Bucket: bucket, Key: v.key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
       client.destroy();
     }
+
+    // A correctly signed PUT whose body is swapped after signing (the signed x-amz-content-sha256 no longer matches): refused, nothing stored.
+    const tamperer = testS3Client();
+    tamperer.middlewareStack.addRelativeTo(
+      ((next: (a: { request: { body?: unknown } }) => Promise<unknown>) => async (args: { request: { body?: unknown } }) => {
+        args.request.body = Buffer.from('tampered!');
+        return next(args);
+      }) as never,
+      { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'swapBodyAfterSigning' } as never,
+    );
+    const tamperedKey = `${v.key}-tampered`;
+    await expect(tamperer.send(new PutObjectCommand({ Bucket: bucket, Key: tamperedKey, Body: Buffer.from('original!') }))).rejects.toMatchObject({ name: 'XAmzContentSHA256Mismatch', $metadata: { httpStatusCode: 400 } });
+    tamperer.destroy();
+    await expect(s3.send(new GetObjectCommand({ Bucket: bucket, Key: tamperedKey }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    // Untampered, the server's own kind of call goes through.
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: tamperedKey, Body: Buffer.from('original!') }));
+    expect(Buffer.from(await stored(tamperedKey)).toString()).toBe('original!');
 
     // Correctly signed but expired (signed an hour ago for 60 s): refused; the same, fresh: served.
     const get = new GetObjectCommand({ Bucket: bucket, Key: v.key });
