@@ -96,6 +96,13 @@ describe('embedded S3 store refuses requests not signed for them', () => {
     expect(await plain(v.objectUrl, { method: 'DELETE' })).toMatchObject({ status: 403, code: 'AccessDenied' });
     expect(await plain(`${origin}/${bucket}?delete`, { method: 'POST', body: `<Delete><Object><Key>${v.key}</Key></Object></Delete>` })).toMatchObject({ status: 403 });
 
+    // The attacker's own valid upload URL, plus an unsigned x-amz-copy-source naming the victim's
+    // object: S3 refuses unsigned x-amz-* headers, else this would copy the victim's object to the attacker's key.
+    const copy = await plain(mine.upload.url, { method: 'PUT', headers: { ...mine.upload.headers, 'x-amz-copy-source': `/${bucket}/${v.key}` }, body: new Uint8Array([1, 2, 3]) });
+    expect(copy).toMatchObject({ status: 403, code: 'AccessDenied' });
+    const mineKey = decodeURIComponent(new URL(mine.upload.url).pathname.slice(`/${bucket}/`.length));
+    await expect(stored(mineKey)).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+
     // Nothing changed.
     expect(Buffer.from(await stored(v.key)).equals(Buffer.from(v.bytes))).toBe(true);
   });

@@ -156,6 +156,10 @@ export class SigV4Verifier {
     // Exactly the headers the client signed, host among them, each present.
     const signedNames = signedHeaderList.split(';');
     if (!signedNames.includes('host') || signedNames.some((n) => !/^[a-z0-9-]+$/.test(n))) return mismatch();
+    // As S3: every x-amz-* header must be signed. Unsigned, one could ride a valid URL
+    // (x-amz-copy-source on a presigned PUT would copy any object to the URL's key).
+    const unsigned = Object.keys(req.headers).filter((n) => n.startsWith('x-amz-') && !signedNames.includes(n));
+    if (unsigned.length) return denied(`There were headers present in the request which were not signed: ${unsigned.join(', ')}`);
     const picked: Record<string, string> = {};
     for (const name of signedNames) {
       const v = header(req.headers, name);
