@@ -30,7 +30,7 @@ const AUTH_QUERY = new Set(['x-amz-algorithm', 'x-amz-credential', 'x-amz-date',
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /** node:crypto behind the hash interface @smithy/signature-v4 takes (what @smithy/hash-node does). */
-class NodeSha256 {
+export class NodeSha256 {
   private readonly hash;
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
     const key = typeof secret === 'string' || secret === undefined ? secret : Buffer.from(ArrayBuffer.isView(secret) ? secret.buffer.slice(secret.byteOffset, secret.byteOffset + secret.byteLength) : secret);
