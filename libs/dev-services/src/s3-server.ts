@@ -41,8 +41,9 @@ export async function startS3Server(opts: { dir: string; bucket: string; port?: 
   const store = new S3rver({ silent: true, directory: dir, configureBuckets: [{ name: opts.bucket, configs: [] }] });
   await store.configureBuckets();
   // A short path: Unix socket paths are limited to ~100 bytes. mkdtemp makes the directory 0700.
+  // (Windows has no Unix sockets: a named pipe with a random name.)
   const sockDir = mkdtempSync(join(tmpdir(), 's3rver-'));
-  const socketPath = join(sockDir, 'store.sock');
+  const socketPath = process.platform === 'win32' ? `\\\\.\\pipe\\s3rver-${randomBytes(12).toString('hex')}` : join(sockDir, 'store.sock');
   store.httpServer = await store.listen(socketPath);
 
   const verifier = new SigV4Verifier(creds);
@@ -54,7 +55,13 @@ export async function startS3Server(opts: { dir: string; bucket: string; port?: 
     });
   });
   const port = opts.port ?? (await findFreePort());
-  await new Promise<void>((ok, fail) => front.once('error', fail).listen(port, '127.0.0.1', () => ok()));
+  try {
+    await new Promise<void>((ok, fail) => front.once('error', fail).listen(port, '127.0.0.1', () => ok()));
+  } catch (err) {
+    await store.close();
+    rmSync(sockDir, { recursive: true, force: true });
+    throw err;
+  }
   (opts.log ?? console.log)(`S3-compatible server (s3rver, SigV4-verified) on http://127.0.0.1:${port}, bucket "${opts.bucket}", data in ${dir}`);
   return {
     endpoint: `http://127.0.0.1:${port}`,
