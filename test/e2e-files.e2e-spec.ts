@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { FilesService, FilesSweeper } from '@chat/files';
 import { RetentionService } from '@chat/retention';
 import { asTenantId, TenantContext } from '@chat/tenancy';
@@ -70,8 +71,11 @@ describe('encrypted files on S3 (real s3rver, FerretDB)', () => {
     forged[0] ^= 1;
     await put(ticket.upload.url, ticket.upload.headers, forged);
     expect((await expectApiError(c.confirmUpload(ticket.file.id), 422, 'upload_verification_failed')).details).toMatchObject({ reason: 'checksum_mismatch' });
-    // Another size.
-    await put(ticket.upload.url, ticket.upload.headers, ciphertext.subarray(1));
+    // Another size: Content-Length is signed, so the store refuses the PUT (as S3 does). A store that
+    // skipped that check would keep the object: caught at confirmation by its size.
+    expect(await put(ticket.upload.url, ticket.upload.headers, ciphertext.subarray(1))).toBe(403);
+    const key = decodeURIComponent(new URL(ticket.upload.url).pathname.slice(`/${process.env.S3_BUCKET}/`.length));
+    await s3.send(new PutObjectCommand({ Bucket: process.env.S3_BUCKET, Key: key, Body: ciphertext.subarray(1) }));
     expect((await expectApiError(c.confirmUpload(ticket.file.id), 422, 'upload_verification_failed')).details).toMatchObject({ reason: 'size_mismatch' });
     // The real bytes: ready, idempotently.
     expect(await put(ticket.upload.url, ticket.upload.headers, ciphertext)).toBe(200);

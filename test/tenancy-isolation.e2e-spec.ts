@@ -283,5 +283,43 @@ describe('tenant isolation over HTTP (every route, tenant B on tenant A)', () =>
     const f404 = await user.get(`/v1/files/${B.fileId}`);
     const fmissing = await user.get('/v1/files/0123456789abcdef01234567');
     expect([f404.status, f404.body]).toEqual([fmissing.status, fmissing.body]);
+    // The same with A's API key (which may read any conversation or file of its own tenant).
+    const key = api(t, A.tenant);
+    for (const path of ['/v1/conversations/', '/v1/files/', '/v1/files/:id/download']) {
+      const [other, never] = await Promise.all(
+        [path === '/v1/conversations/' ? B.conversationId : B.fileId, 'fedcba9876543210fedcba98'].map((id) => key.get(path.includes(':id') ? path.replace(':id', id) : path + id)),
+      );
+      expect([other.status, other.body]).toEqual([never.status, never.body]);
+      expect(other.status).toBe(404);
+    }
+  });
+
+  it('ids of new conversations and files are not sequential across tenants, yet still sort by creation time', async () => {
+    const startSec = Math.floor(Date.now() / 1000);
+    const data = randomBytes(10);
+    const ids: Record<'conversation' | 'file', string[]> = { conversation: [], file: [] };
+    // Created in a row, alternating tenants: with default ObjectIds these would differ by 1 in the counter.
+    for (const w of [A, B, A, B]) {
+      const conv = await asUser(t, w.alice).post('/v1/conversations').send({ type: 'group', name: 'probe', member_ids: ['bob'] }).expect(201);
+      ids.conversation.push(conv.body.id);
+      const file = await asUser(t, w.alice)
+        .post('/v1/files')
+        .send({ size: data.length, checksum: createHash('sha256').update(data).digest('hex'), content_md5: createHash('md5').update(data).digest('base64'), mime_type: 'application/octet-stream', sharing: { type: 'private' } })
+        .expect(201);
+      ids.file.push(file.body.file.id);
+    }
+    const all = [ids.conversation, ids.file];
+    for (const list of all) {
+      for (let i = 1; i < list.length; i++) {
+        const [prev, next] = [Buffer.from(list[i - 1], 'hex'), Buffer.from(list[i], 'hex')];
+        // Bytes 4..8 are fixed per process in a default ObjectId, and 9..11 a shared counter.
+        expect(prev.subarray(4, 9).equals(next.subarray(4, 9))).toBe(false);
+        const gap = BigInt('0x' + list[i].slice(12)) - BigInt('0x' + list[i - 1].slice(12));
+        expect(gap > 1_000_000n || gap < -1_000_000n).toBe(true);
+        // Seconds then milliseconds lead: the order of creation is kept.
+        expect(list[i].slice(0, 12) >= list[i - 1].slice(0, 12)).toBe(true);
+      }
+      for (const id of list) expect(parseInt(id.slice(0, 8), 16)).toBeGreaterThanOrEqual(startSec);
+    }
   });
 });

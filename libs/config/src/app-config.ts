@@ -79,9 +79,9 @@ export class AppConfig {
   @IsString() S3_REGION = 'us-east-1';
   /** Bucket for encrypted files (created by the embedded server). */
   @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/) S3_BUCKET = 'chat-files';
-  /** S3 access key (the default only fits the embedded server). */
+  /** S3 access key (ignored when S3_ENDPOINT is unset: the embedded store makes its own at start). */
   @IsString() S3_ACCESS_KEY_ID = 'S3RVER';
-  /** S3 secret key (the default only fits the embedded server). */
+  /** S3 secret key (ignored when S3_ENDPOINT is unset: the embedded store makes its own at start). */
   @IsString() S3_SECRET_ACCESS_KEY = 'S3RVER';
   /** Path-style URLs (MinIO, s3rver). */
   @Transform(toBool) @IsBoolean() S3_FORCE_PATH_STYLE = true;

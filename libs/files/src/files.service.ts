@@ -1,10 +1,9 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { Types } from 'mongoose';
 import { Clock, SystemClock } from '@chat/clock';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode } from '@chat/errors';
 import { QuotaService } from '@chat/quotas';
-import { TenantContext, asTenantId } from '@chat/tenancy';
+import { TenantContext, asTenantId, unguessableObjectId } from '@chat/tenancy';
 import { FileDeletionMarker } from './file-deletion';
 import { FilePurgeQueue, FilesRepository } from './files.repository';
 import { FileRecord, FileWrappedKey, SHARING_TYPES, SharingType } from './file.schema';
@@ -168,7 +167,7 @@ export class FilesService {
     }
     if (input.sharing.type === 'chat') await this.requireChat().requireMember(input.sharing.conversation_id!, uploaderId);
 
-    const id = new Types.ObjectId();
+    const id = unguessableObjectId();
     // The object key names nothing but tenant and file id: no filename, no user.
     const key = `t/${tenantId}/f/${String(id)}`;
     const ttl = this.config.S3_PRESIGN_TTL_SECONDS;

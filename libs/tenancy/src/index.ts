@@ -5,3 +5,4 @@ export * from './tenant-connection.resolver';
 export * from './tenant.repository';
 export { setIdOnlyLookups, usesIdOnlyLookups } from './id-lookups';
 export * from './tenant-batch-loader';
+export { unguessableObjectId } from './unguessable-id';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Types } from 'mongoose';
 import type { FilterQuery, Model, UpdateQuery } from 'mongoose';
-import { TenantConnectionResolver, TenantRepository, WithId } from '@chat/tenancy';
+import { TenantConnectionResolver, TenantRepository, unguessableObjectId, WithId } from '@chat/tenancy';
 import { DocumentWriteLock, isDuplicateKeyError } from '@chat/database';
 import { CONVERSATION_MODEL, ConversationDoc, ConversationType, LastMessageDoc, ParticipantDoc } from './conversation.schema';
 
@@ -58,7 +58,7 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
     metadata: ConversationDoc['metadata'];
     createdBy: string | null;
   }): Promise<{ conversation: ConversationRecord; created: boolean }> {
-    const _id = new Types.ObjectId();
+    const _id = unguessableObjectId();
     const now = new Date();
     try {
       const doc = await this.insertOne({

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Types } from 'mongoose';
 import { AppError, ErrorCode } from '@chat/errors';
 import { counter, gauge, histogram } from '@chat/metrics';
-import { TenantContext, TenantId } from '@chat/tenancy';
+import { TenantContext, TenantId, unguessableObjectId } from '@chat/tenancy';
 import { ClientMsgKey, messageIdFor } from './message-id';
 import type { MessageRecord } from './message.schema';
 import type { InsertOutcome, NewMessage } from './messages.repository';
@@ -255,7 +255,7 @@ export class MessageWriteBatcher {
     const writable = items.filter((it) => it.seq !== undefined);
     if (!writable.length) return;
     // A client-chosen client_msg_id fixes the _id, so a retry collides on _id and is found by it.
-    for (const it of writable) it.doc = { ...it.draft, _id: it.derivedId ?? new Types.ObjectId(), seq: it.seq! };
+    for (const it of writable) it.doc = { ...it.draft, _id: it.derivedId ?? unguessableObjectId(), seq: it.seq! };
     let outcomes: InsertOutcome[];
     try {
       outcomes = await this.store.insertBatch(writable.map((it) => it.doc!));

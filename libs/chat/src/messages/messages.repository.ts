@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import type { FilterQuery } from 'mongoose';
-import { TenantConnectionResolver, TenantRepository } from '@chat/tenancy';
+import { TenantConnectionResolver, TenantRepository, unguessableObjectId } from '@chat/tenancy';
 import { DocumentWriteLock, isDuplicateKeyError } from '@chat/database';
 import { ClientMsgKey, messageIdFor } from './message-id';
 import { MESSAGE_MODEL, MessageContent, MessageDoc, MessageRecord, Reaction } from './message.schema';
@@ -224,7 +224,7 @@ export class MessagesRepository extends TenantRepository<MessageDoc> {
   async insertGap(conversationId: string, seq: number, senderId: string, now: Date): Promise<boolean> {
     const outcome = await this.insertBatch([
       {
-        _id: new Types.ObjectId(),
+        _id: unguessableObjectId(),
         conversation_id: conversationId,
         seq,
         sender_id: senderId,
