@@ -52,7 +52,10 @@ async function chooseBackend(dataDir: string, env: NodeJS.ProcessEnv, log: (l: s
   } else {
     const serverUrl = await findPostgres(env, log);
     backend = serverUrl ? { kind: 'postgresql', serverUrl, database: database ?? databaseFor(dataDir) } : { kind: 'sqlite' };
-    if (!serverUrl) log('FerretDB: no PostgreSQL answers on 127.0.0.1:5432 (nor FERRETDB_POSTGRESQL_URL): using SQLite, where most filters scan');
+    if (!serverUrl) {
+      const why = env.FERRETDB_POSTGRESQL_URL === 'none' ? 'FERRETDB_POSTGRESQL_URL=none' : 'no PostgreSQL answers on 127.0.0.1:5432 (nor FERRETDB_POSTGRESQL_URL)';
+      log(`FerretDB: ${why}: using SQLite, where most filters scan`);
+    }
   }
   writeFileSync(markerPath, JSON.stringify({ kind: backend.kind, ...(backend.kind === 'postgresql' ? { database: backend.database } : {}) } satisfies BackendMarker));
   return backend;
