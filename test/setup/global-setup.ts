@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedFerretDb, stopAndDropFerretDb } from '../../libs/dev-services/src/ferretdb-backend';
 import { pickMongoSource, startMemoryServer } from '../../libs/dev-services/src/mongo-source';
+import { dropStaleTestDatabases, findPostgres } from '../../libs/dev-services/src/postgres';
 import { isPortOpen } from '../../libs/dev-services/src/ports';
 import { startRedisServer } from '../../libs/dev-services/src/redis-server';
 import { startS3Server } from '../../libs/dev-services/src/s3-server';
@@ -37,6 +38,11 @@ export default async function globalSetup(): Promise<void> {
   if (mongo.source === 'ferretdb') {
     // On PostgreSQL (when one answers) in a database of this run's own, dropped in the teardown.
     const database = `chat_test_${process.pid}_${randomBytes(3).toString('hex')}`;
+    const pg = await findPostgres(process.env, () => undefined);
+    if (pg) {
+      const dropped = await dropStaleTestDatabases(pg);
+      if (dropped.length) log(`PostgreSQL: dropped ${dropped.length} database(s) of test runs that ended without teardown`);
+    }
     const f = await startEmbeddedFerretDb({ dataDir: join(root, 'ferretdb'), log, reuse: false, database });
     process.env.MONGODB_URI = f.uri;
     stoppers.push(() => stopAndDropFerretDb(f));

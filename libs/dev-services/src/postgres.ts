@@ -74,3 +74,26 @@ export async function dropPostgresDatabase(serverUrl: string, name: string): Pro
 export function redact(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+/**
+ * Drops the databases of test runs on this machine whose process is gone (a run killed before its
+ * teardown): names `chat_test_[2p_]<pid>_<random>`. Runs still going (other checkouts) are left alone.
+ */
+export async function dropStaleTestDatabases(serverUrl: string): Promise<string[]> {
+  const rows = await withClient(serverUrl, (c) => c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'chat\\_test\\_%'`));
+  const stale = rows.rows.map((r) => r.datname).filter((name) => {
+    const pid = /^chat_test_(?:2p_)?(\d+)_[0-9a-f]+$/.exec(name)?.[1];
+    return pid !== undefined && !pidAlive(Number(pid));
+  });
+  for (const name of stale) await dropPostgresDatabase(serverUrl, name).catch(() => undefined);
+  return stale;
+}
