@@ -1,4 +1,4 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,6 +27,11 @@ function repoRoot(): string {
     dir = resolve(dir, '..');
   }
   return process.cwd();
+}
+
+/** FerretDB can run here: built already, or Go is installed to build it. */
+export function ferretDbAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
+  return existsSync(ferretDbBinaryPath(env)) || spawnSync('sh', ['-c', 'command -v go'], { stdio: 'ignore' }).status === 0;
 }
 
 /** Builds FerretDB once (showing progress) if the cached binary is missing; returns its path. */
