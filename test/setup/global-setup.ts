@@ -1,6 +1,7 @@
 /* Starts the real services once per test run: MongoDB wire (MONGODB_URI, else a real mongod replica
- * set of one through mongodb-memory-server, else FerretDB on PostgreSQL, else FerretDB on SQLite), Redis (REDIS_URL, else 127.0.0.1:6379, else a redis-server of our own) and an
- * S3-compatible server (S3_ENDPOINT, else s3rver). Relative imports: this file runs before module mapping. */
+ * set of one through mongodb-memory-server, else FerretDB on PostgreSQL, else FerretDB on SQLite),
+ * Redis (REDIS_URL, else 127.0.0.1:6379, else a redis-server of our own) and an S3-compatible server
+ * (S3_ENDPOINT, else s3rver). Relative imports: this file runs before module mapping. */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

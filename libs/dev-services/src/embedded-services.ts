@@ -57,8 +57,9 @@ export async function startEmbeddedMongo(dataDir: string, env: NodeJS.ProcessEnv
 
 /**
  * The "runs with one command" default: for each of MONGODB_URI and S3_ENDPOINT left unset, start the
- * embedded server (a real mongod or FerretDB: see startEmbeddedMongo) with its data under DATA_DIR (so data survives a restart) and export the variable, before the
- * configuration is loaded. Redis is chosen later by RedisService (it probes 127.0.0.1:6379).
+ * embedded server (a real mongod or FerretDB: see startEmbeddedMongo) with its data under DATA_DIR
+ * (so data survives a restart) and export the variable, before the configuration is loaded. Redis is
+ * chosen later by RedisService (it probes 127.0.0.1:6379).
  */
 export async function startEmbeddedServices(env: NodeJS.ProcessEnv = process.env, log: (l: string) => void = console.log): Promise<EmbeddedServices> {
   const dataDir = env.DATA_DIR || './data';
