@@ -19,6 +19,8 @@ cleanup() {
   if [ -f "$DATA_DIR/ferretdb/ferretdb.json" ]; then
     kill "$(node -e 'console.log(require(process.argv[1]).pid)' "$DATA_DIR/ferretdb/ferretdb.json")" 2>/dev/null || true
   fi
+  # FerretDB on PostgreSQL: drop the database this throwaway DATA_DIR got.
+  node -e 'require("./dist/libs/dev-services/src").dropFerretDbDataOf(process.argv[1]).catch((e) => console.error(e.message))' "$DATA_DIR/ferretdb" || true
   rm -rf "$DATA_DIR"
 }
 trap cleanup EXIT

@@ -1,11 +1,14 @@
-/* Starts the real services once per test run: MongoDB wire (MONGODB_URI, else FerretDB, else
- * mongodb-memory-server), Redis (REDIS_URL, else 127.0.0.1:6379, else a redis-server of our own) and an
- * S3-compatible server (S3_ENDPOINT, else s3rver). Relative imports: this file runs before module mapping. */
+/* Starts the real services once per test run: MongoDB wire (MONGODB_URI, else a real mongod replica
+ * set of one through mongodb-memory-server, else FerretDB on PostgreSQL, else FerretDB on SQLite),
+ * Redis (REDIS_URL, else 127.0.0.1:6379, else a redis-server of our own) and an S3-compatible server
+ * (S3_ENDPOINT, else s3rver). Relative imports: this file runs before module mapping. */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFerretDb } from '../../libs/dev-services/src/ferretdb';
+import { startEmbeddedFerretDb, stopAndDropFerretDb } from '../../libs/dev-services/src/ferretdb-backend';
 import { pickMongoSource, startMemoryServer } from '../../libs/dev-services/src/mongo-source';
+import { dropStaleTestDatabases, findPostgres } from '../../libs/dev-services/src/postgres';
 import { isPortOpen } from '../../libs/dev-services/src/ports';
 import { startRedisServer } from '../../libs/dev-services/src/redis-server';
 import { startS3Server } from '../../libs/dev-services/src/s3-server';
@@ -20,17 +23,30 @@ export default async function globalSetup(): Promise<void> {
   process.env.LOG_LEVEL = process.env.LOG_LEVEL ?? 'warn';
   process.env.CHAT_TEST_TMP = root;
 
-  const mongoSource = pickMongoSource(process.env);
-  if (mongoSource === 'uri') {
-    log(`MongoDB: using MONGODB_URI`);
-  } else if (mongoSource === 'ferretdb') {
-    const f = await startFerretDb({ dataDir: join(root, 'ferretdb'), log, reuse: false });
+  const t0 = Date.now();
+  let mongo = await pickMongoSource(process.env);
+  log(`MongoDB: ${mongo.source} (${mongo.reason}; chosen in ${Date.now() - t0} ms)`);
+  if (mongo.source === 'memory-server') {
+    try {
+      const m = await startMemoryServer({ log });
+      process.env.MONGODB_URI = m.uri;
+      stoppers.push(m.stop);
+    } catch (err) {
+      mongo = { source: 'ferretdb', reason: `mongod did not start: ${(err as Error).message}` };
+      log(`MongoDB: falling back to FerretDB (${mongo.reason})`);
+    }
+  }
+  if (mongo.source === 'ferretdb') {
+    // On PostgreSQL (when one answers) in a database of this run's own, dropped in the teardown.
+    const database = `chat_test_${process.pid}_${randomBytes(3).toString('hex')}`;
+    const pg = await findPostgres(process.env, () => undefined);
+    if (pg) {
+      const dropped = await dropStaleTestDatabases(pg);
+      if (dropped.length) log(`PostgreSQL: dropped ${dropped.length} database(s) of test runs that ended without teardown`);
+    }
+    const f = await startEmbeddedFerretDb({ dataDir: join(root, 'ferretdb'), log, reuse: false, database });
     process.env.MONGODB_URI = f.uri;
-    stoppers.push(f.stop);
-  } else {
-    const m = await startMemoryServer({ log });
-    process.env.MONGODB_URI = m.uri;
-    stoppers.push(m.stop);
+    stoppers.push(() => stopAndDropFerretDb(f));
   }
 
   if (process.env.REDIS_URL) {

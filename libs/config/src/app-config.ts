@@ -42,12 +42,17 @@ export class AppConfig {
   /** Human-readable logs instead of JSON (development only). */
   @Transform(toBool) @IsBoolean() LOG_PRETTY = false;
 
-  /** Where embedded services keep their data (FerretDB, local S3). */
+  /** Where embedded services keep their data (mongod or FerretDB, local S3). */
   @IsString() DATA_DIR = './data';
 
-  /** Unset outside production: the embedded FerretDB under DATA_DIR/ferretdb. */
+  /** Unset outside production: an embedded store under DATA_DIR, a real mongod if this machine has or can download one, else FerretDB (docs/architecture.md). */
   @Transform(emptyToUndefined) @IsOptional() @Matches(/^mongodb(\+srv)?:\/\//, { message: 'MONGODB_URI must start with mongodb:// or mongodb+srv://' })
   MONGODB_URI?: string;
+  /** The PostgreSQL server an embedded FerretDB stores its data in (in a database of its own). Unset: 127.0.0.1:5432 as user postgres if it answers, else SQLite; `none`: SQLite. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^(none|postgres(ql)?:\/\/.+)$/, { message: 'FERRETDB_POSTGRESQL_URL must be none or start with postgres:// or postgresql://' })
+  FERRETDB_POSTGRESQL_URL?: string;
   /** Database name. */
   @Matches(/^[A-Za-z0-9_-]{1,63}$/) MONGODB_DB = 'chat';
   /** Driver connection pool size per process. */

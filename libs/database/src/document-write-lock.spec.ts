@@ -1,8 +1,11 @@
+import type { RedisService } from '@chat/redis';
 import type { DatabaseInfo } from './database-info';
 import { DocumentWriteLock } from './document-write-lock';
 
 describe('DocumentWriteLock', () => {
-  const lockFor = (server?: 'mongodb' | 'ferretdb') => new DocumentWriteLock({ capabilities: server ? { server } : undefined } as unknown as DatabaseInfo);
+  // No Redis here (in-process queue only); the cross-process lease is covered by test/ferretdb-two-processes.e2e-spec.ts.
+  const lockFor = (server?: 'mongodb' | 'ferretdb') =>
+    new DocumentWriteLock({ capabilities: server ? { server } : undefined } as unknown as DatabaseInfo, { client: null } as unknown as RedisService);
   // Yields to the event loop so unserialised holders would interleave.
   const tick = () => new Promise((r) => setImmediate(r));
 

@@ -1,16 +1,22 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { RedisLeases, RedisService } from '@chat/redis';
 import { DatabaseInfo } from './database-info';
 
 /**
- * Serialises writes to the same document inside this process, but only on FerretDB.
+ * Serialises writes to the same document, but only on FerretDB: in this process, and across
+ * processes through a Redis lease.
  *
- * Why: FerretDB v1 (the dev/test database) applies an update by reading the document, changing it in
- * Go and writing the whole document back, with no transaction around the two (FerretDB issue #3040).
- * Two concurrent updates of one document then lose one another: measured here, 40 concurrent
- * `$inc` left the counter at 11 and findAndModify handed out duplicate values. Unique indexes on
- * insert do hold. MongoDB (production) applies single-document updates atomically, so there the lock
- * is skipped. FerretDB deployments are single-node (dev), so an in-process lock is enough; the lock
- * table is shared by every app instance in the process (tests boot several).
+ * Why: FerretDB v1 applies an update by reading the document, changing it in Go and writing the whole
+ * document back, with no transaction around the two (FerretDB issue #3040), on its SQLite and its
+ * PostgreSQL backend alike. Two concurrent updates of one document then lose one another: measured
+ * here, 40 concurrent `$inc` left the counter at 11 and findAndModify handed out duplicate values;
+ * two gateway processes reserving seqs of one conversation got the same seqs
+ * (test/ferretdb-two-processes.e2e-spec.ts). Unique indexes on insert do hold. MongoDB applies
+ * single-document updates atomically, so there the lock is skipped and no lease is taken.
+ *
+ * Callers queue in-process first (the queue is shared by every app instance in the process; tests
+ * boot several), so only one of them per process contends for the Redis lease. Without Redis
+ * (REDIS_URL=none, single node) the in-process queue alone is the lock.
  */
 const tails = new Map<string, Promise<unknown>>();
 
@@ -28,7 +34,24 @@ async function runExclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
 
 @Injectable()
 export class DocumentWriteLock {
-  constructor(private readonly db: DatabaseInfo) {}
+  private static readonly logger = new Logger('DocumentWriteLock');
+  private readonly leases: RedisLeases | null;
+
+  constructor(
+    private readonly db: DatabaseInfo,
+    private readonly redis: RedisService,
+  ) {
+    this.leases = redis.client
+      ? new RedisLeases(redis.client, { onLost: (key) => DocumentWriteLock.logger.warn(`a write held ${key} past its lease: it may not have been exclusive`) })
+      : null;
+  }
+
+  /** In-process queue, then (with Redis) the cross-process lease of the same document. */
+  private exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const leases = this.leases;
+    if (!leases) return runExclusive(key, fn);
+    return runExclusive(key, () => leases.run(this.redis.key('doclock', key), fn));
+  }
 
   /** True when single-document updates are atomic on the server (MongoDB). Unknown counts as not. */
   get atomicUpdates(): boolean {
@@ -38,14 +61,14 @@ export class DocumentWriteLock {
   /** Runs fn holding the lock of one document (`scope` names the collection and tenant). */
   run<T>(scope: string, id: string, fn: () => Promise<T>): Promise<T> {
     if (this.atomicUpdates) return fn();
-    return runExclusive(`${scope}|${id}`, fn);
+    return this.exclusive(`${scope}|${id}`, fn);
   }
 
   /** Holds the locks of several documents (taken in sorted order, so two callers never deadlock). */
   async runMany<T>(scope: string, ids: string[], fn: () => Promise<T>): Promise<T> {
     if (this.atomicUpdates) return fn();
     const keys = [...new Set(ids)].sort();
-    const acquire = (i: number): Promise<T> => (i === keys.length ? fn() : runExclusive(`${scope}|${keys[i]}`, () => acquire(i + 1)));
+    const acquire = (i: number): Promise<T> => (i === keys.length ? fn() : this.exclusive(`${scope}|${keys[i]}`, () => acquire(i + 1)));
     return acquire(0);
   }
 }

@@ -1,31 +1,76 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { RunningFerretDb, startFerretDb } from './ferretdb';
-import { pickMongoSource, RunningMemoryServer, startMemoryServer } from './mongo-source';
+import { RunningFerretDbWithBackend, startEmbeddedFerretDb } from './ferretdb-backend';
+import { MongoSource, MongoSourceChoice, pickMongoSource, RunningMemoryServer, startMemoryServer } from './mongo-source';
 import { RunningS3, startS3Server } from './s3-server';
 
 export interface EmbeddedServices {
-  ferretdb?: RunningFerretDb;
+  ferretdb?: RunningFerretDbWithBackend;
   mongod?: RunningMemoryServer;
   s3?: RunningS3;
   stop(): Promise<void>;
 }
 
+export interface EmbeddedMongo {
+  source: Exclude<MongoSource, 'uri'>;
+  uri: string;
+  ferretdb?: RunningFerretDbWithBackend;
+  mongod?: RunningMemoryServer;
+  stop(): Promise<void>;
+}
+
+function holdsFerretDbData(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir).some((f) => f === 'backend.json' || f.endsWith('.sqlite'));
+}
+
+/**
+ * The MongoDB wire server of a data directory when MONGODB_URI is unset (caller checks): a data
+ * directory keeps the server it started with (its data is there); a fresh one takes the first of a
+ * real mongod (replica set of one) or FerretDB that this machine can run (see pickMongoSource). A mongod
+ * that fails to start (download failed) falls over to FerretDB. Logs the choice and why.
+ */
+export async function startEmbeddedMongo(dataDir: string, env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<EmbeddedMongo> {
+  const mongodDir = join(dataDir, 'mongod');
+  const ferretDir = join(dataDir, 'ferretdb');
+  let choice: MongoSourceChoice;
+  if (existsSync(join(mongodDir, 'chat-mongod.json'))) {
+    choice = { source: 'memory-server', reason: `${mongodDir} holds this data directory's data` };
+  } else if (holdsFerretDbData(ferretDir)) {
+    choice = { source: 'ferretdb', reason: `${ferretDir} holds this data directory's data` };
+  } else {
+    choice = await pickMongoSource({ ...env, MONGODB_URI: '' });
+  }
+  if (choice.source === 'memory-server') {
+    log(`MongoDB: a real mongod (${choice.reason})`);
+    try {
+      const mongod = await startMemoryServer({ dbPath: mongodDir, log, env });
+      return { source: 'memory-server', uri: mongod.uri, mongod, stop: mongod.stop };
+    } catch (err) {
+      log(`MongoDB: mongod did not start (${(err as Error).message}): falling back to FerretDB`);
+    }
+  } else {
+    log(`MongoDB: FerretDB (${choice.reason})`);
+  }
+  const ferretdb = await startEmbeddedFerretDb({ dataDir: ferretDir, env, log });
+  return { source: 'ferretdb', uri: ferretdb.uri, ferretdb, stop: ferretdb.stop };
+}
+
 /**
  * The "runs with one command" default: for each of MONGODB_URI and S3_ENDPOINT left unset, start the
- * embedded server (FerretDB, or mongodb-memory-server where Go is missing: see pickMongoSource) with
- * its data under DATA_DIR (so data survives a restart) and export the variable, before the
- * configuration is loaded. Redis is chosen later by RedisService (it probes 127.0.0.1:6379).
+ * embedded server (a real mongod or FerretDB: see startEmbeddedMongo) with its data under DATA_DIR
+ * (so data survives a restart) and export the variable, before the configuration is loaded. Redis is
+ * chosen later by RedisService (it probes 127.0.0.1:6379).
  */
 export async function startEmbeddedServices(env: NodeJS.ProcessEnv = process.env, log: (l: string) => void = console.log): Promise<EmbeddedServices> {
   const dataDir = env.DATA_DIR || './data';
   const out: EmbeddedServices = { stop: async () => undefined };
-  const source = pickMongoSource(env);
-  if (source === 'ferretdb') {
-    out.ferretdb = await startFerretDb({ dataDir: join(dataDir, 'ferretdb'), log });
-    env.MONGODB_URI = out.ferretdb.uri;
-  } else if (source === 'memory-server') {
-    out.mongod = await startMemoryServer({ dbPath: join(dataDir, 'mongod'), log });
-    env.MONGODB_URI = out.mongod.uri;
+  if (env.MONGODB_URI) {
+    log('MongoDB: MONGODB_URI is set');
+  } else {
+    const mongo = await startEmbeddedMongo(dataDir, env, log);
+    out.ferretdb = mongo.ferretdb;
+    out.mongod = mongo.mongod;
+    env.MONGODB_URI = mongo.uri;
   }
   if (!env.S3_ENDPOINT) {
     out.s3 = await startS3Server({ dir: join(dataDir, 's3'), bucket: env.S3_BUCKET || 'chat-files', log });

@@ -1,15 +1,21 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findFreePort, isPortOpen, waitForPort } from './ports';
+import { redact } from './postgres';
 
 export const FERRETDB_VERSION = 'v1.24.2';
+
+/** Where built or downloaded service binaries are kept, outside the repository. */
+export function chatCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CHAT_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'chat-platform');
+}
 
 /** Built with the `_id` index fix unless FERRETDB_ID_INDEX_FIX=0 (see scripts/install-ferretdb.sh). */
 export function ferretDbBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.FERRETDB_BIN) return env.FERRETDB_BIN;
-  const cache = env.CHAT_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'chat-platform');
+  const cache = chatCacheDir(env);
   const suffix = env.FERRETDB_ID_INDEX_FIX === '0' ? '' : '-idfix';
   return join(cache, 'bin', `ferretdb-${FERRETDB_VERSION}${suffix}`);
 }
@@ -21,6 +27,11 @@ function repoRoot(): string {
     dir = resolve(dir, '..');
   }
   return process.cwd();
+}
+
+/** FerretDB can run here: built already, or Go is installed to build it. */
+export function ferretDbAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
+  return existsSync(ferretDbBinaryPath(env)) || spawnSync('sh', ['-c', 'command -v go'], { stdio: 'ignore' }).status === 0;
 }
 
 /** Builds FerretDB once (showing progress) if the cached binary is missing; returns its path. */
@@ -56,11 +67,18 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
- * Runs FerretDB on loopback with its SQLite backend in dataDir, telemetry off and no debug listener.
+ * Runs FerretDB on loopback, telemetry off and no debug listener: on PostgreSQL when `postgresqlUrl`
+ * (a database URL) is given, else with its SQLite backend in dataDir. State and log stay in dataDir.
  * If a FerretDB this helper started earlier for the same dataDir still runs (the app was killed hard),
  * it is reused instead of fighting over the SQLite files.
  */
-export async function startFerretDb(opts: { dataDir: string; port?: number; log?: (l: string) => void; reuse?: boolean }): Promise<RunningFerretDb> {
+export async function startFerretDb(opts: {
+  dataDir: string;
+  port?: number;
+  log?: (l: string) => void;
+  reuse?: boolean;
+  postgresqlUrl?: string;
+}): Promise<RunningFerretDb> {
   const log = opts.log ?? console.log;
   const dataDir = resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true });
@@ -82,8 +100,7 @@ export async function startFerretDb(opts: { dataDir: string; port?: number; log?
   const child = spawn(
     bin,
     [
-      '--handler=sqlite',
-      `--sqlite-url=file:${dataDir}/`,
+      ...(opts.postgresqlUrl ? ['--handler=postgresql', `--postgresql-url=${opts.postgresqlUrl}`] : ['--handler=sqlite', `--sqlite-url=file:${dataDir}/`]),
       `--listen-addr=127.0.0.1:${port}`,
       `--state-dir=${dataDir}`,
       '--debug-addr=-',
@@ -96,7 +113,8 @@ export async function startFerretDb(opts: { dataDir: string; port?: number; log?
   child.once('exit', () => (exited = true));
   await waitForPort(port, '127.0.0.1', 30_000, () => !exited);
   writeFileSync(statePath, JSON.stringify({ pid: child.pid ?? 0, port } satisfies StateFile));
-  log(`FerretDB ${FERRETDB_VERSION} listening on 127.0.0.1:${port}, data in ${dataDir}`);
+  const where = opts.postgresqlUrl ? `PostgreSQL ${redact(opts.postgresqlUrl)}` : `SQLite under ${dataDir}`;
+  log(`FerretDB ${FERRETDB_VERSION} listening on 127.0.0.1:${port}, data in ${where}`);
   return {
     uri: `mongodb://127.0.0.1:${port}/`,
     port,

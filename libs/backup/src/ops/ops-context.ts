@@ -14,12 +14,11 @@ import { AppConfig, loadConfig } from '@chat/config';
 import { BackupService } from '../backup.service';
 import { S3ObjectStore } from '../object-store';
 import { tenantScopeFromConnection } from '../tenant-scope';
-import { startFerretDb } from '@chat/dev-services';
-import { join } from 'node:path';
+import { startEmbeddedMongo } from '@chat/dev-services';
 
 /**
- * What a command runs against. Outside production an unset MONGODB_URI means the embedded FerretDB
- * of DATA_DIR (reused when the dev server already runs it), exactly like `npm start`.
+ * What a command runs against. Outside production an unset MONGODB_URI means the embedded database
+ * of DATA_DIR (mongod or FerretDB, reused when the dev server already runs it), exactly like `npm start`.
  */
 export class OpsContext {
   private client?: mongo.MongoClient;
@@ -30,7 +29,7 @@ export class OpsContext {
   async init(): Promise<void> {
     if (!process.env.MONGODB_URI && process.env.NODE_ENV !== 'production') {
       const dataDir = process.env.DATA_DIR || './data';
-      const f = await startFerretDb({ dataDir: join(dataDir, 'ferretdb'), log: (l) => process.stderr.write(`[embedded] ${l}\n`) });
+      const f = await startEmbeddedMongo(dataDir, process.env, (l) => process.stderr.write(`[embedded] ${l}\n`));
       process.env.MONGODB_URI = f.uri;
       this.stopEmbedded = f.stop;
     }

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import type Redis from 'ioredis';
+
+/** Deletes the lease only if we still hold it (a lease that expired may belong to someone else now). */
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+/** Pushes the expiry out only if we still hold it. */
+const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+
+export interface RedisLeaseOptions {
+  /** Expiry of a lease: how long a holder that died blocks the others. Extended while the holder runs. */
+  ttlMs?: number;
+  /** How long an acquirer waits before giving up with an error. */
+  maxWaitMs?: number;
+  /** Told when a holder ran past its lease (extension found it gone): its work was not exclusive. */
+  onLost?: (key: string) => void;
+}
+
+export class LeaseTimeoutError extends Error {
+  constructor(key: string, waitedMs: number) {
+    super(`lease ${key} still held by another process after ${waitedMs} ms`);
+    this.name = 'LeaseTimeoutError';
+  }
+}
+
+/**
+ * Mutual exclusion across processes on one Redis: a lease is `SET key token NX PX ttl`, extended while
+ * its holder runs, and released by a compare-and-delete script, so a holder that died frees it at
+ * the latest after ttlMs. Written here instead of using `redlock`: its only line that targets
+ * ioredis 5 (v5) has been a beta since 2022 and its types reject an ioredis 5 client
+ * (mike-marcacci/node-redlock#285, #301); its quorum over several Redis servers is not needed with one.
+ * Waiters poll with a short, jittered back-off (callers queue in-process first, so at most one waiter
+ * per process polls a key).
+ */
+export class RedisLeases {
+  private readonly ttlMs: number;
+  private readonly maxWaitMs: number;
+
+  constructor(
+    private readonly client: Redis,
+    private readonly opts: RedisLeaseOptions = {},
+  ) {
+    this.ttlMs = opts.ttlMs ?? 10_000;
+    this.maxWaitMs = opts.maxWaitMs ?? 30_000;
+  }
+
+  /** Runs fn holding the lease `key` (a full Redis key, prefix included). */
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const token = randomBytes(12).toString('base64');
+    await this.acquire(key, token);
+    const extender = setInterval(() => {
+      this.client.eval(EXTEND, 1, key, token, String(this.ttlMs)).then(
+        (held) => {
+          if (held !== 1) this.opts.onLost?.(key);
+        },
+        () => undefined,
+      );
+    }, Math.floor(this.ttlMs / 3));
+    extender.unref();
+    try {
+      return await fn();
+    } finally {
+      clearInterval(extender);
+      // A failed release only delays the next holder until the expiry.
+      await this.client.eval(RELEASE, 1, key, token).catch(() => undefined);
+    }
+  }
+
+  private async acquire(key: string, token: string): Promise<void> {
+    const t0 = Date.now();
+    let delay = 2;
+    for (;;) {
+      if ((await this.client.set(key, token, 'PX', this.ttlMs, 'NX')) === 'OK') return;
+      const waited = Date.now() - t0;
+      if (waited >= this.maxWaitMs) throw new LeaseTimeoutError(key, waited);
+      await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay));
+      delay = Math.min(delay * 2, 20);
+    }
+  }
+}
