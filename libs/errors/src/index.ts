@@ -3,3 +3,5 @@ export * from './app-error';
 export * from './to-error-body';
 export * from './http-exception.filter';
 export * from './validation';
+export * from './bounded-input';
+export * from './input-validators';

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsMongoId, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsIn, IsInt, IsMongoId, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 
 const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 
@@ -46,11 +46,11 @@ class Price {
 }
 
 class Overage {
-  @ApiProperty() @ValidateNested() @Type(() => Price) messages_sent!: Price;
-  @ApiProperty() @ValidateNested() @Type(() => Price) active_users!: Price;
-  @ApiProperty() @ValidateNested() @Type(() => Price) peak_connections!: Price;
-  @ApiProperty() @ValidateNested() @Type(() => Price) storage_bytes!: Price;
-  @ApiProperty() @ValidateNested() @Type(() => Price) api_calls!: Price;
+  @ApiProperty() @IsObject() @ValidateNested() @Type(() => Price) messages_sent!: Price;
+  @ApiProperty() @IsObject() @ValidateNested() @Type(() => Price) active_users!: Price;
+  @ApiProperty() @IsObject() @ValidateNested() @Type(() => Price) peak_connections!: Price;
+  @ApiProperty() @IsObject() @ValidateNested() @Type(() => Price) storage_bytes!: Price;
+  @ApiProperty() @IsObject() @ValidateNested() @Type(() => Price) api_calls!: Price;
 }
 
 export class PlanCodeParamDto {
@@ -61,6 +61,6 @@ export class SavePlanDto {
   @ApiProperty() @IsString() @Length(1, 100) name!: string;
   @ApiProperty({ example: 'USD' }) @Matches(/^[A-Z]{3}$/) currency!: string;
   @ApiProperty() @IsInt() @Min(0) base_fee_cents!: number;
-  @ApiProperty() @ValidateNested() @Type(() => Totals) included!: Totals;
-  @ApiProperty() @ValidateNested() @Type(() => Overage) overage!: Overage;
+  @ApiProperty() @IsObject() @ValidateNested() @Type(() => Totals) included!: Totals;
+  @ApiProperty() @IsObject() @ValidateNested() @Type(() => Overage) overage!: Overage;
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { IsPlainText } from '@chat/errors';
 import { CONVERSATION_TYPES, PARTICIPANT_ROLES } from '@chat/chat';
 import type { ConversationType, ParticipantRole } from '@chat/chat';
 import { EXTERNAL_ID_MESSAGE, EXTERNAL_ID_PATTERN } from '../users/users.dto';
@@ -9,7 +10,7 @@ const defined = (field: string) => (o: Record<string, unknown>) => o[field] !== 
 
 export class ConversationMetadataDto {
   @ApiPropertyOptional({ nullable: true, maxLength: 200 })
-  @IsOptional() @IsString() @MaxLength(200)
+  @IsOptional() @IsString() @MaxLength(200) @IsPlainText()
   name?: string | null;
 
   @ApiPropertyOptional({ nullable: true, maxLength: 2048 })
@@ -17,7 +18,7 @@ export class ConversationMetadataDto {
   avatar?: string | null;
 
   @ApiPropertyOptional({ nullable: true, maxLength: 2000 })
-  @IsOptional() @IsString() @MaxLength(2000)
+  @IsOptional() @IsString() @MaxLength(2000) @IsPlainText({ multiline: true })
   description?: string | null;
 }
 
