@@ -193,9 +193,15 @@ describe('bad input: every answer is a 4xx in the error shape, never a 5xx', () 
     const big = JSON.stringify({ email: 'a@b.c', password: 'x'.repeat(1024 * 1024) });
     expectErrorShape(await request(t.url).post('/admin/auth/login').set('Content-Type', 'application/json').send(big), 413, 'login 1 MB');
     expectErrorShape(await request(t.url).post('/admin/auth/login').set('Content-Type', 'application/json').send(deepArray(20_000)), [400, 413], 'login deep');
-    // Without credentials any route gets the tighter limit; with them, the ordinary one.
-    expectErrorShape(await request(t.url).put('/v1/users/carol').set('Content-Type', 'application/json').send(JSON.stringify({ profile: { display_name: 'x'.repeat(200_000) } })), 413, 'no credentials');
+    // Elsewhere a body is read only once the guards accepted the request: a missing or bogus
+    // credential is refused (401) without parsing anything, whatever the body.
+    const heavy = deepArray(500_000);
+    for (const auth of [{}, { Authorization: 'Bearer bogus' }, { 'X-Api-Key': 'ck_bogus_bogus' }]) {
+      expectErrorShape(await request(t.url).put('/v1/users/carol').set(auth).set('Content-Type', 'application/json').send(heavy), 401, `bad credentials ${JSON.stringify(auth)}`);
+    }
+    // An authenticated caller gets the ordinary limit, and the depth check.
     expectErrorShape(await api(t, tenant).put('/v1/users/carol').set('Content-Type', 'application/json').send(JSON.stringify({ profile: { display_name: 'x'.repeat(200_000) } })), 400, 'with credentials');
+    expectErrorShape(await api(t, tenant).put('/v1/users/carol').set('Content-Type', 'application/json').send(heavy), 400, 'deep with credentials');
   });
 
   it('fuzz: generated hostile bodies on every route and payloads on every event never get a 5xx or internal_error', async () => {

@@ -6,7 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { AppConfig, APP_VERSION } from '@chat/config';
 import { createValidationPipe, HttpErrorFilter } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
-import { bodyErrorMiddleware, jsonBodyMiddleware } from './json-body';
+import { JsonBodyInterceptor, requireJsonBody } from './json-body';
 
 export interface ConfigureOptions {
   /** Serve the OpenAPI document and UI at /docs. */
@@ -29,9 +29,10 @@ export function configureApp(app: INestApplication, opts: ConfigureOptions = {})
   app.use((req: express.Request & { id?: string }, _res: express.Response, next: express.NextFunction) =>
     TenantContext.run({ requestId: req.id }, next),
   );
-  app.use(jsonBodyMiddleware({ authenticatedBytes: config.BODY_LIMIT_BYTES, unauthenticatedBytes: config.BODY_LIMIT_UNAUTHENTICATED_BYTES }));
-  app.use(bodyErrorMiddleware);
+  app.use(requireJsonBody);
   app.useGlobalFilters(new HttpErrorFilter());
+  // Bodies are parsed after the guards (see JsonBodyInterceptor), then bounded and validated by the pipe.
+  app.useGlobalInterceptors(new JsonBodyInterceptor({ authenticatedBytes: config.BODY_LIMIT_BYTES, unauthenticatedBytes: config.BODY_LIMIT_UNAUTHENTICATED_BYTES }));
   app.useGlobalPipes(createValidationPipe());
   if (opts.docs !== false) {
     const doc = new DocumentBuilder()
