@@ -5,13 +5,15 @@ import { IsFreeFormObject, IsPlainText } from '@chat/errors';
 import { PLANS } from '@chat/platform';
 import { PageQueryDto } from '../common/pagination.dto';
 
+const QUOTA_DOC = { type: Number, nullable: true, minimum: 0 } as const;
+
 /** Quota overrides; in an update, null puts a field back to the plan default. */
 export class QuotasDto {
-  @ApiPropertyOptional() @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) users?: number | null;
-  @ApiPropertyOptional() @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) messages_per_second?: number | null;
-  @ApiPropertyOptional() @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) concurrent_connections?: number | null;
-  @ApiPropertyOptional() @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) storage_bytes?: number | null;
-  @ApiPropertyOptional() @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) api_requests_per_minute?: number | null;
+  @ApiPropertyOptional(QUOTA_DOC) @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) users?: number | null;
+  @ApiPropertyOptional(QUOTA_DOC) @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) messages_per_second?: number | null;
+  @ApiPropertyOptional(QUOTA_DOC) @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) concurrent_connections?: number | null;
+  @ApiPropertyOptional(QUOTA_DOC) @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) storage_bytes?: number | null;
+  @ApiPropertyOptional(QUOTA_DOC) @IsOptional() @ValidateIf((_, v) => v !== null) @IsInt() @Min(0) api_requests_per_minute?: number | null;
 }
 
 /** Free-form JSON the server stores as given (see IsFreeFormObject). */

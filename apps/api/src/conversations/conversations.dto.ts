@@ -9,15 +9,15 @@ import { EXTERNAL_ID_MESSAGE, EXTERNAL_ID_PATTERN } from '../users/users.dto';
 const defined = (field: string) => (o: Record<string, unknown>) => o[field] !== undefined;
 
 export class ConversationMetadataDto {
-  @ApiPropertyOptional({ nullable: true, maxLength: 200 })
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 200 })
   @IsOptional() @IsString() @MaxLength(200) @IsPlainText()
   name?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, maxLength: 2048 })
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 2048 })
   @IsOptional() @IsString() @MaxLength(2048)
   avatar?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, maxLength: 2000 })
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 2000 })
   @IsOptional() @IsString() @MaxLength(2000) @IsPlainText({ multiline: true })
   description?: string | null;
 }
@@ -61,6 +61,7 @@ export class ParticipantSettingsDto {
 }
 
 export class ListConversationsQueryDto {
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page', maxLength: 512 })
   @IsOptional() @IsString() @MaxLength(512)
   cursor?: string;
 
@@ -74,6 +75,7 @@ export class ListConversationsQueryDto {
 }
 
 export class ListChannelsQueryDto {
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page', maxLength: 512 })
   @IsOptional() @IsString() @MaxLength(512)
   cursor?: string;
 

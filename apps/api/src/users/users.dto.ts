@@ -32,11 +32,11 @@ const toBool = ({ value }: { value: unknown }) => (value === 'true' || value ===
 const defined = (field: string) => (o: Record<string, unknown>) => o[field] !== undefined;
 
 export class ProfileDto {
-  @ApiPropertyOptional({ nullable: true, maxLength: 200 })
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 200 })
   @IsOptional() @IsString() @MaxLength(200) @IsPlainText()
   display_name?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, maxLength: 2048 })
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 2048 })
   @IsOptional() @IsString() @MaxLength(2048)
   avatar_url?: string | null;
 
@@ -60,11 +60,11 @@ export class SettingsDto {
 }
 
 export class EncryptionDto {
-  @ApiPropertyOptional({ nullable: true, maxLength: 4096 })
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 4096 })
   @IsOptional() @IsString() @MaxLength(4096)
   public_key?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, minimum: 0 })
+  @ApiPropertyOptional({ type: Number, nullable: true, minimum: 0 })
   @IsOptional() @IsInt() @Min(0)
   key_version?: number | null;
 }
@@ -105,6 +105,7 @@ export class SearchUsersQueryDto {
   @IsOptional() @IsString() @MaxLength(128)
   prefix?: string;
 
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page', maxLength: 512 })
   @IsOptional() @IsString() @MaxLength(512)
   cursor?: string;
 
