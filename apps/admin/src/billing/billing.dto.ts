@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsMongoId, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsPlainText } from '@chat/errors';
 
 const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 
@@ -58,7 +59,7 @@ export class PlanCodeParamDto {
 }
 
 export class SavePlanDto {
-  @ApiProperty() @IsString() @Length(1, 100) name!: string;
+  @ApiProperty() @IsString() @Length(1, 100) @IsPlainText() name!: string;
   @ApiProperty({ example: 'USD' }) @Matches(/^[A-Z]{3}$/) currency!: string;
   @ApiProperty() @IsInt() @Min(0) base_fee_cents!: number;
   @ApiProperty() @IsObject() @ValidateNested() @Type(() => Totals) included!: Totals;
