@@ -152,6 +152,8 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(0) @Max(600000) MESSAGE_GAP_GRACE_MS = 5000;
   /** Largest HTTP JSON body. */
   @Transform(toInt) @IsInt() @Min(1024) BODY_LIMIT_BYTES = 1024 * 1024;
+  /** Largest HTTP JSON body on a route without authentication (the admin login). */
+  @Transform(toInt) @IsInt() @Min(1024) BODY_LIMIT_UNAUTHENTICATED_BYTES = 16 * 1024;
   /** Lifetime of cache entries (profiles, membership, conversation metadata). */
   @Transform(toInt) @IsInt() @Min(1) CACHE_TTL_SECONDS = 300;
   /** Most participants a group or channel may have (they live in one document). */

@@ -4,3 +4,5 @@ export * from './to-error-body';
 export * from './redis-unavailable';
 export * from './http-exception.filter';
 export * from './validation';
+export * from './bounded-input';
+export * from './input-validators';

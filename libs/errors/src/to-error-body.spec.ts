@@ -23,6 +23,10 @@ describe('toErrorBody', () => {
   it('maps body-parser failures', () => {
     expect(toErrorBody({ type: 'entity.parse.failed' }).body.error.code).toBe('invalid_json');
     expect(toErrorBody({ type: 'entity.too.large' }).status).toBe(413);
+    // An undecodable Content-Encoding: an http-errors 400 without a type.
+    expect(toErrorBody(Object.assign(new Error('Bad Request'), { status: 400, expose: true })).body.error).toEqual({ code: 'bad_request', message: 'Request body could not be read' });
+    expect(toErrorBody(Object.assign(new Error('x'), { status: 415, expose: true })).status).toBe(415);
+    expect(toErrorBody(Object.assign(new Error('x'), { status: 500, expose: false })).status).toBe(500);
   });
   it('maps Redis being unreachable to the retryable service_unavailable, not internal_error', () => {
     const maxRetries = Object.assign(new Error('Reached the max retries per request limit (which is 2).'), { name: 'MaxRetriesPerRequestError' });

@@ -1,6 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { AppError, ErrorBody } from './app-error';
-import { ErrorCode } from './error-codes';
+import { ErrorCode, STATUS_BY_CODE } from './error-codes';
 import { isRedisUnavailable } from './redis-unavailable';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -10,6 +10,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   404: ErrorCode.NotFound,
   409: ErrorCode.Conflict,
   413: ErrorCode.PayloadTooLarge,
+  415: ErrorCode.UnsupportedMediaType,
   429: ErrorCode.RateLimited,
   503: ErrorCode.ServiceUnavailable,
 };
@@ -41,13 +42,19 @@ export function toErrorBody(err: unknown): NormalizedError {
     const code = unknownRoute ? ErrorCode.RouteNotFound : (CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.BadRequest));
     return { status, body: { error: { code, message: status >= 500 ? 'Internal server error' : message } }, unexpected: status >= 500 };
   }
-  const e = err as { type?: string; status?: number; statusCode?: number; name?: string; code?: unknown };
+  const e = err as { type?: string; status?: number; statusCode?: number; name?: string; code?: unknown; expose?: boolean };
   // body-parser errors (malformed JSON, body too large) arrive before any Nest handler.
   if (e?.type === 'entity.parse.failed') {
     return { status: 400, body: { error: { code: ErrorCode.InvalidJson, message: 'Request body is not valid JSON' } }, unexpected: false };
   }
   if (e?.type === 'entity.too.large') {
     return { status: 413, body: { error: { code: ErrorCode.PayloadTooLarge, message: 'Request body is too large' } }, unexpected: false };
+  }
+  // Any other client error from body-parser / http-errors (an undecodable Content-Encoding, an
+  // aborted upload): its status says whose fault it is; the message is ours.
+  if (e?.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    const code = CODE_BY_STATUS[e.status] ?? ErrorCode.BadRequest;
+    return { status: STATUS_BY_CODE[code], body: { error: { code, message: 'Request body could not be read' } }, unexpected: false };
   }
   if (e?.name === 'CastError' || e?.name === 'BSONError') {
     return { status: 400, body: { error: { code: ErrorCode.BadRequest, message: 'Malformed identifier' } }, unexpected: false };

@@ -1,7 +1,8 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { AppError } from './app-error';
+import { assertBoundedInput } from './bounded-input';
 
 export interface FieldProblem {
   field: string;
@@ -18,9 +19,17 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   return out;
 }
 
+/** Checks the bounds of untrusted input (depth, size, prototype-named keys) before Nest's pipe recurses into it. */
+class BoundedValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' || metadata.type === 'query') assertBoundedInput(value);
+    return super.transform(value, metadata);
+  }
+}
+
 /** The global pipe: strips nothing silently; unknown fields and wrong types are a 400 with details. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new BoundedValidationPipe({
     transform: true,
     whitelist: true,
     forbidNonWhitelisted: true,
@@ -37,6 +46,7 @@ export async function validateDto<T extends object>(cls: new () => T, payload: u
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw AppError.validation([{ field: '', problems: ['payload must be an object'] }], 'Payload must be a JSON object');
   }
+  assertBoundedInput(payload);
   const instance = plainToInstance(cls, payload);
   const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
   if (errors.length) throw AppError.validation(flattenValidationErrors(errors));

@@ -4,8 +4,9 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, APP_VERSION } from '@chat/config';
-import { AppError, createValidationPipe, ErrorCode, HttpErrorFilter } from '@chat/errors';
+import { createValidationPipe, HttpErrorFilter } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
+import { JsonBodyInterceptor, requireJsonBody } from './json-body';
 
 export interface ConfigureOptions {
   /** Serve the OpenAPI document and UI at /docs. */
@@ -14,8 +15,9 @@ export interface ConfigureOptions {
 }
 
 /**
- * The HTTP pipeline shared by every app and by the tests, so what is tested is what runs: JSON body
- * limit, a request context per request, one error shape, strict DTO validation, OpenAPI docs.
+ * The HTTP pipeline shared by every app and by the tests, so what is tested is what runs: JSON-only
+ * bodies with size and depth limits (json-body.ts), a request context per request, one error shape,
+ * strict DTO validation, OpenAPI docs.
  */
 export function configureApp(app: INestApplication, opts: ConfigureOptions = {}): void {
   const config = app.get(AppConfig);
@@ -27,17 +29,10 @@ export function configureApp(app: INestApplication, opts: ConfigureOptions = {})
   app.use((req: express.Request & { id?: string }, _res: express.Response, next: express.NextFunction) =>
     TenantContext.run({ requestId: req.id }, next),
   );
-  app.use(express.json({ limit: config.BODY_LIMIT_BYTES }));
-  app.use(express.urlencoded({ extended: false, limit: config.BODY_LIMIT_BYTES }));
-  // Name body-parser failures here, before Nest turns them into a generic 400.
-  app.use((err: unknown, _req: express.Request, _res: express.Response, next: express.NextFunction) => {
-    const type = (err as { type?: string })?.type;
-    if (type === 'entity.parse.failed') return next(new AppError(ErrorCode.InvalidJson, 'Request body is not valid JSON'));
-    if (type === 'entity.too.large') return next(new AppError(ErrorCode.PayloadTooLarge, `Request body is larger than ${config.BODY_LIMIT_BYTES} bytes`));
-    if (type) return next(new AppError(ErrorCode.BadRequest, 'Request body could not be read'));
-    next(err);
-  });
+  app.use(requireJsonBody);
   app.useGlobalFilters(new HttpErrorFilter());
+  // Bodies are parsed after the guards (see JsonBodyInterceptor), then bounded and validated by the pipe.
+  app.useGlobalInterceptors(new JsonBodyInterceptor({ authenticatedBytes: config.BODY_LIMIT_BYTES, unauthenticatedBytes: config.BODY_LIMIT_UNAUTHENTICATED_BYTES }));
   app.useGlobalPipes(createValidationPipe());
   if (opts.docs !== false) {
     const doc = new DocumentBuilder()

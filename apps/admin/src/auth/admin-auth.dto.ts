@@ -12,11 +12,11 @@ export class LoginDto {
 export class CreateAdminDto {
   @ApiProperty() @IsString() @Matches(EMAIL_RE, { message: 'email must be an email address' }) email!: string;
   @ApiProperty() @IsString() @MinLength(12) @MaxLength(1024) password!: string;
-  @ApiProperty() @IsIn(ADMIN_ROLES) role!: AdminRole;
+  @ApiProperty({ enum: ADMIN_ROLES }) @IsIn(ADMIN_ROLES) role!: AdminRole;
 }
 
 export class UpdateAdminDto {
-  @ApiPropertyOptional() @IsOptional() @IsIn(ADMIN_ROLES) role?: AdminRole;
+  @ApiPropertyOptional({ enum: ADMIN_ROLES }) @IsOptional() @IsIn(ADMIN_ROLES) role?: AdminRole;
   @ApiPropertyOptional() @IsOptional() @IsIn(['active', 'disabled']) status?: 'active' | 'disabled';
   @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(12) @MaxLength(1024) password?: string;
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsMongoId, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsIn, IsInt, IsMongoId, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsPlainText } from '@chat/errors';
 
 const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 
@@ -46,11 +47,11 @@ class Price {
 }
 
 class Overage {
-  @ApiProperty() @ValidateNested() @Type(() => Price) messages_sent!: Price;
-  @ApiProperty() @ValidateNested() @Type(() => Price) active_users!: Price;
-  @ApiProperty() @ValidateNested() @Type(() => Price) peak_connections!: Price;
-  @ApiProperty() @ValidateNested() @Type(() => Price) storage_bytes!: Price;
-  @ApiProperty() @ValidateNested() @Type(() => Price) api_calls!: Price;
+  @ApiProperty() @IsObject() @ValidateNested() @Type(() => Price) messages_sent!: Price;
+  @ApiProperty() @IsObject() @ValidateNested() @Type(() => Price) active_users!: Price;
+  @ApiProperty() @IsObject() @ValidateNested() @Type(() => Price) peak_connections!: Price;
+  @ApiProperty() @IsObject() @ValidateNested() @Type(() => Price) storage_bytes!: Price;
+  @ApiProperty() @IsObject() @ValidateNested() @Type(() => Price) api_calls!: Price;
 }
 
 export class PlanCodeParamDto {
@@ -58,9 +59,9 @@ export class PlanCodeParamDto {
 }
 
 export class SavePlanDto {
-  @ApiProperty() @IsString() @Length(1, 100) name!: string;
+  @ApiProperty() @IsString() @Length(1, 100) @IsPlainText() name!: string;
   @ApiProperty({ example: 'USD' }) @Matches(/^[A-Z]{3}$/) currency!: string;
   @ApiProperty() @IsInt() @Min(0) base_fee_cents!: number;
-  @ApiProperty() @ValidateNested() @Type(() => Totals) included!: Totals;
-  @ApiProperty() @ValidateNested() @Type(() => Overage) overage!: Overage;
+  @ApiProperty() @IsObject() @ValidateNested() @Type(() => Totals) included!: Totals;
+  @ApiProperty() @IsObject() @ValidateNested() @Type(() => Overage) overage!: Overage;
 }

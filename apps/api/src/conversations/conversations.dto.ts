@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { IsPlainText } from '@chat/errors';
 import { CONVERSATION_TYPES, PARTICIPANT_ROLES } from '@chat/chat';
 import type { ConversationType, ParticipantRole } from '@chat/chat';
 import { EXTERNAL_ID_MESSAGE, EXTERNAL_ID_PATTERN } from '../users/users.dto';
@@ -8,16 +9,16 @@ import { EXTERNAL_ID_MESSAGE, EXTERNAL_ID_PATTERN } from '../users/users.dto';
 const defined = (field: string) => (o: Record<string, unknown>) => o[field] !== undefined;
 
 export class ConversationMetadataDto {
-  @ApiPropertyOptional({ nullable: true, maxLength: 200 })
-  @IsOptional() @IsString() @MaxLength(200)
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 200 })
+  @IsOptional() @IsString() @MaxLength(200) @IsPlainText()
   name?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, maxLength: 2048 })
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 2048 })
   @IsOptional() @IsString() @MaxLength(2048)
   avatar?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, maxLength: 2000 })
-  @IsOptional() @IsString() @MaxLength(2000)
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 2000 })
+  @IsOptional() @IsString() @MaxLength(2000) @IsPlainText({ multiline: true })
   description?: string | null;
 }
 
@@ -60,6 +61,7 @@ export class ParticipantSettingsDto {
 }
 
 export class ListConversationsQueryDto {
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page', maxLength: 512 })
   @IsOptional() @IsString() @MaxLength(512)
   cursor?: string;
 
@@ -73,6 +75,7 @@ export class ListConversationsQueryDto {
 }
 
 export class ListChannelsQueryDto {
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page', maxLength: 512 })
   @IsOptional() @IsString() @MaxLength(512)
   cursor?: string;
 

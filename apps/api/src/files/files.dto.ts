@@ -8,6 +8,7 @@ import {
   IsInt,
   IsISO8601,
   IsMongoId,
+  IsObject,
   IsOptional,
   IsString,
   Length,
@@ -43,6 +44,7 @@ export class FileEncryptionDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(10_000)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => WrappedKeyEntryDto)
   encrypted_key?: WrappedKeyEntryDto[];
@@ -57,9 +59,9 @@ export class CreateFileUploadDto {
   @MaxLength(255)
   mime_type!: string;
   @ApiPropertyOptional({ description: 'visible to the server: leave it out and keep the name inside the encrypted message' }) @IsOptional() @IsString() @Length(1, 255) filename?: string;
-  @ApiPropertyOptional({ type: FileDimensionsDto }) @IsOptional() @ValidateNested() @Type(() => FileDimensionsDto) dimensions?: FileDimensionsDto;
-  @ApiProperty({ type: FileSharingDto }) @ValidateNested() @Type(() => FileSharingDto) sharing!: FileSharingDto;
-  @ApiPropertyOptional({ type: FileEncryptionDto }) @IsOptional() @ValidateNested() @Type(() => FileEncryptionDto) encryption?: FileEncryptionDto;
+  @ApiPropertyOptional({ type: FileDimensionsDto }) @IsOptional() @IsObject() @ValidateNested() @Type(() => FileDimensionsDto) dimensions?: FileDimensionsDto;
+  @ApiProperty({ type: FileSharingDto }) @IsObject() @ValidateNested() @Type(() => FileSharingDto) sharing!: FileSharingDto;
+  @ApiPropertyOptional({ type: FileEncryptionDto }) @IsOptional() @IsObject() @ValidateNested() @Type(() => FileEncryptionDto) encryption?: FileEncryptionDto;
 }
 
 export class AttachFileDto {

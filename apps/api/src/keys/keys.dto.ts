@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBase64, IsIn, IsInt, IsMongoId, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBase64, IsIn, IsInt, IsMongoId, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { DEVICE_ID_RE } from '@chat/keys';
 
 const U32_MAX = 0xffffffff;
 
@@ -24,9 +25,9 @@ export class UserKeysQueryDto {
 
 export class WrappedKeyEntryDto {
   @ApiProperty() @IsString() @Length(1, 128) user_id!: string;
-  @ApiProperty() @IsString() @Length(1, 64) device_id!: string;
+  @ApiProperty() @IsString() @Matches(DEVICE_ID_RE, { message: 'device_id must be 1-64 characters of A-Z a-z 0-9 _ . : -' }) device_id!: string;
   @ApiProperty() @IsInt() @Min(0) @Max(U32_MAX) key_version!: number;
-  @ApiProperty({ description: 'base64(nonce || ciphertext || tag)' }) @IsString() @MaxLength(512) @IsBase64() wrapped_key!: string;
+  @ApiProperty({ description: 'base64(nonce || ciphertext || tag)' }) @IsString() @Length(1, 512) @IsBase64() wrapped_key!: string;
 }
 
 export class WrappedKeySetDto {
@@ -35,6 +36,7 @@ export class WrappedKeySetDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(10_000)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => WrappedKeyEntryDto)
   encrypted_key!: WrappedKeyEntryDto[];
@@ -57,6 +59,7 @@ export class ShareMessageKeysDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => MessageKeyShareDto)
   shares!: MessageKeyShareDto[];

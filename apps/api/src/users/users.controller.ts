@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiKeyAuth, ApiKeyOrUserAuth, ApiKeyPrincipal, Principal, UserPrincipal, UserTokenService } from '@chat/auth';
 import { Page, PublicUserView, toPublicUserView, UsersService, UserView } from '@chat/chat';
@@ -8,7 +8,6 @@ import { BatchUpsertDto, SearchUsersQueryDto, toUserFields, TokenRequestDto, Use
 /** End users of the tenant, managed by the SaaS client's server (API key); search and profiles also for end users. */
 @ApiTags('users')
 @Controller('v1/users')
-@ApiParam({ name: 'external_id', required: false, description: "the user's id in the client's app" })
 export class UsersController {
   constructor(
     private readonly users: UsersService,

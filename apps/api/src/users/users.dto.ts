@@ -17,21 +17,26 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { IsFreeFormObject, IsPlainText } from '@chat/errors';
 import { RELATIONSHIP_TYPES, USER_BATCH_MAX, USER_STATUSES } from '@chat/chat';
 import type { RelationshipType, UserFields, UserStatus } from '@chat/chat';
 
 export const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9_.@:+=-]{1,128}$/;
 export const EXTERNAL_ID_MESSAGE = 'must be 1-128 characters of A-Z a-z 0-9 _ . @ : + = -';
 
+/** Free-form user data: the service also checks the size (MAX_FREEFORM_BYTES). */
+const FREE_FORM = { maxBytes: 8 * 1024, maxDepth: 20 };
+const FREE_FORM_TEXT = 'Free-form JSON object: at most 8 KiB, 20 levels, no key starting with $ or holding a dot';
+
 const toBool = ({ value }: { value: unknown }) => (value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value);
 const defined = (field: string) => (o: Record<string, unknown>) => o[field] !== undefined;
 
 export class ProfileDto {
-  @ApiPropertyOptional({ nullable: true, maxLength: 200 })
-  @IsOptional() @IsString() @MaxLength(200)
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 200 })
+  @IsOptional() @IsString() @MaxLength(200) @IsPlainText()
   display_name?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, maxLength: 2048 })
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 2048 })
   @IsOptional() @IsString() @MaxLength(2048)
   avatar_url?: string | null;
 
@@ -39,27 +44,27 @@ export class ProfileDto {
   @ValidateIf(defined('status')) @IsIn(USER_STATUSES as unknown as string[])
   status?: UserStatus;
 
-  @ApiPropertyOptional({ nullable: true, type: 'object', additionalProperties: true, description: 'Free-form, at most 8 KiB of JSON' })
-  @IsOptional() @IsObject()
+  @ApiPropertyOptional({ nullable: true, type: 'object', additionalProperties: true, description: FREE_FORM_TEXT })
+  @IsOptional() @IsFreeFormObject(FREE_FORM)
   custom_data?: Record<string, unknown> | null;
 }
 
 export class SettingsDto {
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @ValidateIf(defined('notifications')) @IsObject()
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: FREE_FORM_TEXT })
+  @ValidateIf(defined('notifications')) @IsFreeFormObject(FREE_FORM)
   notifications?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'privacy.last_seen = false hides last_seen from other users' })
-  @ValidateIf(defined('privacy')) @IsObject()
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: `privacy.last_seen = false hides last_seen from other users. ${FREE_FORM_TEXT}` })
+  @ValidateIf(defined('privacy')) @IsFreeFormObject(FREE_FORM)
   privacy?: Record<string, unknown>;
 }
 
 export class EncryptionDto {
-  @ApiPropertyOptional({ nullable: true, maxLength: 4096 })
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 4096 })
   @IsOptional() @IsString() @MaxLength(4096)
   public_key?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, minimum: 0 })
+  @ApiPropertyOptional({ type: Number, nullable: true, minimum: 0 })
   @IsOptional() @IsInt() @Min(0)
   key_version?: number | null;
 }
@@ -85,7 +90,7 @@ export class BatchUserDto extends UserFieldsDto {
 }
 
 export class BatchUpsertDto {
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(USER_BATCH_MAX) @ValidateNested({ each: true }) @Type(() => BatchUserDto)
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(USER_BATCH_MAX) @IsObject({ each: true }) @ValidateNested({ each: true }) @Type(() => BatchUserDto)
   users!: BatchUserDto[];
 }
 
@@ -100,6 +105,7 @@ export class SearchUsersQueryDto {
   @IsOptional() @IsString() @MaxLength(128)
   prefix?: string;
 
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page', maxLength: 512 })
   @IsOptional() @IsString() @MaxLength(512)
   cursor?: string;
 

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsMongoId, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsMongoId, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { EditMessageDto, EMOJI_PATTERN, SendMessageDto } from '@chat/chat';
 import { SYNC_LIMITS } from '@chat/realtime';
 
@@ -40,6 +40,7 @@ export class SyncEvent {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(SYNC_LIMITS.maxConversations)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => SyncCursorDto)
   conversations!: SyncCursorDto[];

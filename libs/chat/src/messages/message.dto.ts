@@ -9,6 +9,7 @@ import {
   IsInt,
   IsMongoId,
   IsNotEmptyObject,
+  IsObject,
   IsOptional,
   IsString,
   Length,
@@ -18,6 +19,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { DEVICE_ID_RE } from '@chat/keys';
 import { MESSAGE_CONTENT_TYPES, MessageContentType } from './message.schema';
 
 const U32_MAX = 0xffffffff;
@@ -25,30 +27,34 @@ const U32_MAX = 0xffffffff;
 export const SEARCH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 export const MAX_SEARCH_TOKENS_PER_MESSAGE = 512;
 export const MAX_MENTIONS = 100;
+const DEVICE_ID_MESSAGE = 'device_id must be 1-64 characters of A-Z a-z 0-9 _ . : -';
+/** Message positions: beyond this a JSON number is no longer an exact integer. */
+const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 export class WrappedKeyDto {
   @ApiProperty() @IsString() @Length(1, 128) user_id!: string;
-  @ApiProperty() @IsString() @Length(1, 128) device_id!: string;
+  @ApiProperty() @IsString() @Matches(DEVICE_ID_RE, { message: DEVICE_ID_MESSAGE }) device_id!: string;
   @ApiProperty() @IsInt() @Min(0) @Max(U32_MAX) key_version!: number;
-  @ApiProperty({ description: 'base64 wrapped content key' }) @IsString() @MaxLength(512) @IsBase64() wrapped_key!: string;
+  @ApiProperty({ description: 'base64 wrapped content key' }) @IsString() @Length(1, 512) @IsBase64() wrapped_key!: string;
 }
 
 /** The E2E envelope from the SDK. Shape only: the server never decrypts or interprets it. */
 export class MessageContentDto {
   @ApiProperty({ enum: MESSAGE_CONTENT_TYPES }) @IsIn(MESSAGE_CONTENT_TYPES) type!: MessageContentType;
   @ApiProperty({ example: 'x25519-hkdf-xchacha20poly1305-v1' }) @IsString() @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/) algorithm!: string;
-  @ApiProperty() @IsString() @Length(1, 128) sender_device_id!: string;
+  @ApiProperty({ description: 'a published device id of the sender' }) @IsString() @Matches(DEVICE_ID_RE, { message: `sender_${DEVICE_ID_MESSAGE}` }) sender_device_id!: string;
   @ApiProperty() @IsInt() @Min(0) @Max(U32_MAX) sender_key_version!: number;
-  @ApiProperty({ description: 'base64 X25519 ephemeral public key' }) @IsString() @MaxLength(256) @IsBase64() ephemeral_public_key!: string;
+  @ApiProperty({ description: 'base64 X25519 ephemeral public key' }) @IsString() @Length(1, 256) @IsBase64() ephemeral_public_key!: string;
   @ApiProperty({ description: 'base64(nonce || ciphertext || tag)' }) @IsString() @Length(1, 16 * 1024 * 1024) @IsBase64() encrypted_data!: string;
   @ApiProperty({ type: [WrappedKeyDto], description: 'the content key wrapped for each recipient device; every member needs at least one' })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(10_000)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => WrappedKeyDto)
   encrypted_key!: WrappedKeyDto[];
-  @ApiPropertyOptional({ description: 'base64 Ed25519 signature' }) @IsOptional() @IsString() @MaxLength(256) @IsBase64() signature?: string;
+  @ApiPropertyOptional({ description: 'base64 Ed25519 signature' }) @IsOptional() @IsString() @Length(1, 256) @IsBase64() signature?: string;
 }
 
 class MessageBodyFields {
@@ -102,6 +108,7 @@ export class HistoryQueryDto {
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(MAX_SEQ)
   before_seq?: number;
 
   @ApiPropertyOptional({ description: 'messages with seq above this, oldest first (sync)' })
@@ -109,6 +116,7 @@ export class HistoryQueryDto {
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(MAX_SEQ)
   after_seq?: number;
 
   @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
@@ -127,13 +135,13 @@ export class HistoryQueryDto {
 }
 
 export class RepliesQueryDto {
-  @ApiPropertyOptional() @IsOptional() @Type(() => Number) @IsInt() @Min(0) after_seq?: number;
+  @ApiPropertyOptional() @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(MAX_SEQ) after_seq?: number;
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(/^a\d{1,15}$/) cursor?: string;
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100) limit?: number;
 }
 
 export class SeqDto {
-  @ApiProperty({ description: 'position (message seq) reached' }) @IsInt() @Min(0) seq!: number;
+  @ApiProperty({ description: 'position (message seq) reached' }) @IsInt() @Min(0) @Max(MAX_SEQ) seq!: number;
 }
 
 export class SearchMessagesDto {
@@ -144,7 +152,7 @@ export class SearchMessagesDto {
   @Matches(SEARCH_TOKEN_PATTERN, { each: true })
   tokens!: string[];
 
-  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) before_seq?: number;
+  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(MAX_SEQ) before_seq?: number;
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(/^b\d{1,15}$/) cursor?: string;
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 }) @IsOptional() @IsInt() @Min(1) @Max(100) limit?: number;
 }

@@ -1,0 +1,55 @@
+import request from 'supertest';
+import { createTestApp, TestApp } from './support/test-app';
+
+type Schema = { type?: string; properties?: Record<string, Schema>; additionalProperties?: unknown; $ref?: string; allOf?: unknown; oneOf?: unknown; anyOf?: unknown; items?: Schema };
+type Operation = { parameters?: Array<{ name: string; in: string }>; requestBody?: unknown };
+
+/** What a generated client needs from /docs/openapi.json to call every route correctly. */
+describe('OpenAPI document', () => {
+  let t: TestApp;
+  let doc: { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema> } };
+  beforeAll(async () => {
+    t = await createTestApp();
+    doc = (await request(t.url).get('/docs/openapi.json').expect(200)).body;
+  });
+  afterAll(async () => t?.close());
+
+  const operations = () =>
+    Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op, id: `${method.toUpperCase()} ${path}` })));
+
+  it('declares path parameters only for routes whose path has them, and every one it has', () => {
+    const wrong: string[] = [];
+    for (const { path, op, id } of operations()) {
+      const inPath = new Set([...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]));
+      const declared = new Set((op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name));
+      for (const name of declared) if (!inPath.has(name)) wrong.push(`${id}: declares {${name}}`);
+      for (const name of inPath) if (!declared.has(name)) wrong.push(`${id}: misses {${name}}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('documents cursor on every list route (every route that takes limit pages by cursor)', () => {
+    const missing = operations()
+      .filter(({ op }) => (op.parameters ?? []).some((p) => p.in === 'query' && p.name === 'limit'))
+      .filter(({ op }) => !(op.parameters ?? []).some((p) => p.in === 'query' && p.name === 'cursor'))
+      .map(({ id }) => id);
+    expect(missing).toEqual([]);
+    // The routes that accept a cursor today, by name (a regression here is a client that cannot page).
+    for (const id of ['GET /v1/users', 'GET /v1/conversations', 'GET /v1/conversations/channels', 'GET /v1/users/{external_id}/conversations']) {
+      const op = operations().find((o) => o.id === id);
+      expect([id, (op?.op.parameters ?? []).some((p) => p.in === 'query' && p.name === 'cursor')]).toEqual([id, true]);
+    }
+  });
+
+  it('types no property as a bare object (a nullable string or number must say its type)', () => {
+    const bare: string[] = [];
+    const visit = (where: string, s: Schema | undefined) => {
+      if (!s) return;
+      if (s.type === 'object' && !s.properties && s.additionalProperties === undefined && !s.$ref && !s.allOf && !s.oneOf && !s.anyOf) bare.push(where);
+      for (const [k, v] of Object.entries(s.properties ?? {})) visit(`${where}.${k}`, v);
+      visit(`${where}[]`, s.items);
+    };
+    for (const [name, s] of Object.entries(doc.components.schemas)) visit(name, s);
+    expect(bare).toEqual([]);
+  });
+});
