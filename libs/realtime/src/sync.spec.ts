@@ -1,5 +1,6 @@
 import { AppError } from '@chat/errors';
 import { distinctCursors, runSync, SYNC_LIMITS, syncWorkUnits } from './sync';
+import { WorkGate } from './work-gate';
 
 const store: Record<string, number[]> = { a: [1, 2, 3, 4, 5], b: [1, 2] };
 const fetch = async (c: string, after: number, limit: number) => {
@@ -50,5 +51,17 @@ describe('distinctCursors and syncWorkUnits', () => {
     expect(syncWorkUnits(repeated, 100)).toBe(1);
     expect(syncWorkUnits([...repeated, { conversation_id: 'b', after_seq: 0 }], 10)).toBe(2);
     expect(syncWorkUnits([], 10)).toBe(1);
+  });
+});
+
+describe('runSync behind a full WorkGate', () => {
+  it('answers the conversations that could not wait with service_unavailable and when to retry', async () => {
+    const gate = new WorkGate(1, 0);
+    let release!: () => void;
+    const held = gate.run(() => new Promise<void>((r) => (release = r)));
+    const r = await runSync([{ conversation_id: 'a', after_seq: 0 }], 10, (c, a, l) => gate.run(() => fetch(c, a, l)));
+    expect(r).toEqual([{ conversation_id: 'a', error: { code: 'service_unavailable', message: expect.any(String), details: { retry_after_seconds: 1 } } }]);
+    release();
+    await held;
   });
 });
