@@ -162,6 +162,9 @@ describe('realtime sync cost: per-user work budget across sockets', () => {
     // Each socket is far below its own event rate; the user, over both, is past 30 units.
     const refused = await ask(second, 'sync', sync20());
     expect(refused).toEqual({ error: { code: 'rate_limited', message: expect.any(String), details: expect.objectContaining({ retry_after_seconds: expect.any(Number) }) } });
+    expect(await ask(first, 'sync', sync20())).toMatchObject({ error: { code: 'rate_limited' } });
+    // A refused request is not charged: a small one still fits in what is left (30 - 20).
+    expect(await askOk(second, 'sync', { conversations: randomIds(5).map((id) => ({ conversation_id: id, after_seq: 0 })) })).toMatchObject({ conversations: expect.any(Array) });
     const idaSend = await askOk(ida, 'message:send', { conversation_id: conv, content: envelope(['hugo', 'ida']) });
     expect(idaSend).toMatchObject({ conversation_id: conv, seq: 1 });
   });
