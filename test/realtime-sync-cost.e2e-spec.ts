@@ -1,7 +1,9 @@
 import { getConnectionToken } from '@nestjs/mongoose';
+import { ChatSocket } from '@chat/sdk';
 import { Types } from 'mongoose';
 import type { Connection } from 'mongoose';
 import { ask, askOk, closeAllSockets, connectSocket, createRealtimeTenant, envelope, sendViaService } from './support/socket-client';
+import { rid, sdkTenant } from './e2e-helpers';
 import { createTestApp, TestApp } from './support/test-app';
 
 /**
@@ -168,4 +170,39 @@ describe('realtime sync cost: per-user work budget across sockets', () => {
     const idaSend = await askOk(ida, 'message:send', { conversation_id: conv, content: envelope(['hugo', 'ida']) });
     expect(idaSend).toMatchObject({ conversation_id: conv, seq: 1 });
   });
+});
+
+describe('realtime sync cost: the SDK retries what a busy node could not read', () => {
+  let t: TestApp;
+  const sockets: ChatSocket[] = [];
+  beforeAll(async () => {
+    // One read at a time and nobody may wait: the second conversation of one sync is refused, always.
+    t = await createTestApp({ env: { SYNC_NODE_CONCURRENCY: '1', SYNC_NODE_QUEUE_MAX: '0' } });
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.close();
+    await t?.close();
+  });
+
+  it('a service_unavailable entry is synced again after its retry_after_seconds, not dropped', async () => {
+    const a = await sdkTenant(t);
+    const [alice, bob] = [rid('alice'), rid('bob')];
+    const cs = await a.users([alice, bob]);
+    const A = await a.device(alice, cs[alice]!);
+    await a.device(bob, cs[bob]!);
+    const c1 = (await A.client.createConversation({ type: 'group', name: 'one', member_ids: [bob] })).id;
+    const c2 = (await A.client.createConversation({ type: 'group', name: 'two', member_ids: [bob] })).id;
+    await A.sendText(c1, 'first');
+    await A.sendText(c2, 'second');
+    const s = new ChatSocket({ url: t.url, token: (await a.server.issueUserToken(bob)).token, positions: { [c1]: 0, [c2]: 0 } });
+    sockets.push(s);
+    const errors: unknown[] = [];
+    s.on('error', (e) => errors.push(e));
+    const synced = s.waitFor('synced', () => true, 20_000);
+    await s.connect();
+    expect(await synced).toEqual({ conversations: 2, messages: 2 });
+    expect(s.position(c1)).toBe(1);
+    expect(s.position(c2)).toBe(1);
+    expect(errors).toEqual([]);
+  }, 30_000);
 });
