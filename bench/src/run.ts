@@ -264,7 +264,7 @@ interface RunDetail extends RunFigures {
 
 async function runOnce(o: Options, target: Target, round: number, services: Services, runId: string): Promise<RunDetail> {
   const notes: string[] = [];
-  const serverEnv = target === 'project' ? { SOCKET_TENANT_EVENTS_PER_SECOND: '0', SOCKET_EVENTS_PER_SECOND: '1000', SOCKET_EVENTS_BURST: '2000', ...o.serverEnv } : {};
+  const serverEnv = target === 'project' ? { SOCKET_TENANT_EVENTS_PER_SECOND: '0', SOCKET_EVENTS_PER_SECOND: '1000', SOCKET_EVENTS_BURST: '2000', SOCKET_USER_WORK_BUDGET: '0', ...o.serverEnv } : {};
   const running = await startTarget(target, { services, core: o.pin ? SERVER_CORE : null, runId, cpuProf: o.cpuProf, serverEnv });
   const forgetServer = onInterrupt(() => running.stop());
   const sampler = new ProcSampler({ server: running.pid, ...services.pids }, 250);

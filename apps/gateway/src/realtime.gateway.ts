@@ -8,7 +8,7 @@ import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode, validateDto } from '@chat/errors';
 import { counter, gauge, histogram } from '@chat/metrics';
 import { PlatformEvents } from '@chat/platform';
-import { QuotaService } from '@chat/quotas';
+import { QuotaService, RateLimiter } from '@chat/quotas';
 import {
   connectError,
   errorAck,
@@ -23,6 +23,7 @@ import {
   TokenBucket,
   TypingThrottle,
   unknownEventError,
+  UserWorkBudget,
 } from '@chat/realtime';
 import { RedisService } from '@chat/redis';
 import { UsageSignals } from '@chat/usage';
@@ -55,7 +56,7 @@ const MEMBER_REMOVED_SIGNAL = 'rt:member-removed';
  * The socket.io gateway. Handshake: the end-user JWT (`auth.token`) verified by the same service as
  * HTTP, then the tenant's connection quota; a refusal is a `connect_error` whose `data` is the error
  * shape. Each socket joins its tenant, user and conversation rooms (tenant-scoped names). Every client
- * event is rate limited (per socket and per tenant), size-checked, validated and run inside
+ * event is rate limited (per socket, per tenant, and by work per user), size-checked, validated and run inside
  * TenantContext, and always answered through its ack as `{ ok: true, data }` or `{ error }`. Nothing a
  * client sends can throw out of a handler: errors are logged and affect that socket only.
  */
@@ -64,6 +65,7 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
   @WebSocketServer() server!: Server;
   private readonly logger = new Logger('RealtimeGateway');
   private readonly tenantLimiter: TenantEventLimiter;
+  private readonly userWork: UserWorkBudget;
   private readonly maxPayloadBytes: number;
   private draining = false;
   private drainPromise?: Promise<void>;
@@ -90,8 +92,10 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     private readonly clientEvents: ClientEvents,
     private readonly fanout: ChatFanout,
     private readonly clock: Clock,
+    limiter: RateLimiter,
   ) {
     this.tenantLimiter = new TenantEventLimiter(redis, config.SOCKET_TENANT_EVENTS_PER_SECOND, () => this.clock.now());
+    this.userWork = new UserWorkBudget(limiter, redis, config.SOCKET_USER_WORK_BUDGET, config.SOCKET_USER_WORK_WINDOW_MS);
     this.maxPayloadBytes = config.SOCKET_MAX_PAYLOAD_BYTES ?? config.MESSAGE_MAX_BYTES * 2;
   }
 
@@ -320,6 +324,9 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     const [tenantWait] = await Promise.all([this.tenantLimiter.take(session.tenantId), this.tokens.requireAccess(session.tenantId, session.userId)]);
     if (tenantWait) throw AppError.rateLimited(tenantWait / 1000, 'Too many socket events for this tenant');
     const dto = await validateDto(spec.dto, payload);
+    // Charged by work over all the user's sockets (every node): checked after validation, which the cost reads.
+    const workWait = await this.userWork.take(session.tenantId, session.userId, spec.cost?.(dto) ?? 1);
+    if (workWait) throw AppError.rateLimited(Math.ceil(workWait / 1000), 'Too much work asked by this user: slow down');
     return TenantContext.run({ tenantId: session.tenantId, actor: { type: 'user', id: session.userId }, requestId: socket.id }, () =>
       spec.handle({ socket, session, server: this.server }, dto),
     );

@@ -187,6 +187,14 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) SOCKET_EVENTS_BURST = 60;
   /** Client events per second per tenant, over every gateway node (0 = no limit); above the 10k msg/s target. The plan quota messages_per_second applies on top. */
   @Transform(toInt) @IsInt() @Min(0) SOCKET_TENANT_EVENTS_PER_SECOND = 20000;
+  /** Work units one user may spend per SOCKET_USER_WORK_WINDOW_MS over all their sockets and every node (0 = no limit). An event costs 1; a sync costs 1 per distinct conversation. */
+  @Transform(toInt) @IsInt() @Min(0) SOCKET_USER_WORK_BUDGET = 1000;
+  /** Window of SOCKET_USER_WORK_BUDGET (a fixed window counted in Redis). */
+  @Transform(toInt) @IsInt() @Min(1000) SOCKET_USER_WORK_WINDOW_MS = 10000;
+  /** Sync page reads (membership check and one page of messages) running at once on a gateway node. Unset: 2 on FerretDB (each read scans the collection), 16 on MongoDB. */
+  @Transform(toInt) @IsOptional() @IsInt() @Min(1) SYNC_NODE_CONCURRENCY?: number;
+  /** Sync page reads allowed to wait for a slot on a node; past it, sync gets service_unavailable (retry shortly). */
+  @Transform(toInt) @IsInt() @Min(0) SYNC_NODE_QUEUE_MAX = 5000;
   /** A user's typing indicator is relayed at most once per this interval per conversation and socket. */
   @Transform(toInt) @IsInt() @Min(100) TYPING_THROTTLE_MS = 2000;
   /** A gateway node whose presence heartbeat is older than this is dead: its users' connections expire. */

@@ -6,3 +6,4 @@ export * from './sync';
 export * from './typing';
 export * from './membership';
 export * from './relay';
+export * from './work-gate';

@@ -1,6 +1,7 @@
+import { RateLimiter } from '@chat/quotas';
 import type { RedisService } from '@chat/redis';
 import { asTenantId } from '@chat/tenancy';
-import { TenantEventLimiter, TokenBucket } from './rate-limit';
+import { TenantEventLimiter, TokenBucket, UserWorkBudget } from './rate-limit';
 
 describe('TokenBucket', () => {
   it('allows a burst, then the sustained rate', () => {
@@ -46,5 +47,28 @@ describe('TenantEventLimiter (Redis failing)', () => {
     const l = new TenantEventLimiter(failing, 2, () => now);
     const a = asTenantId('a');
     expect([await l.take(a), await l.take(a), await l.take(a)]).toEqual([0, 0, 1000]);
+  });
+});
+
+describe('UserWorkBudget (in-process mode)', () => {
+  const memory = { mode: 'memory', client: null, key: (...p: Array<string | number>) => p.join(':') } as unknown as RedisService;
+  const a = asTenantId('a');
+  it('charges work units per user; a refused charge costs nothing; users and tenants are apart', async () => {
+    const w = new UserWorkBudget(new RateLimiter(memory), memory, 10, 60_000);
+    expect(await w.take(a, 'u1', 6)).toBe(0);
+    expect(await w.take(a, 'u1', 6)).toBeGreaterThan(0);
+    expect(await w.take(a, 'u1', 4)).toBe(0);
+    expect(await w.take(a, 'u1', 1)).toBeGreaterThan(0);
+    expect(await w.take(a, 'u2', 10)).toBe(0);
+    expect(await w.take(asTenantId('b'), 'u1', 10)).toBe(0);
+  });
+  it('a request dearer than the whole budget takes the whole window instead of never passing', async () => {
+    const w = new UserWorkBudget(new RateLimiter(memory), memory, 10, 60_000);
+    expect(await w.take(a, 'big', 100)).toBe(0);
+    expect(await w.take(a, 'big', 1)).toBeGreaterThan(0);
+  });
+  it('is off with a zero budget', async () => {
+    const w = new UserWorkBudget(new RateLimiter(memory), memory, 0, 60_000);
+    for (let i = 0; i < 5; i++) expect(await w.take(a, 'u', 1000)).toBe(0);
   });
 });

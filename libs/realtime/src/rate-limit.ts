@@ -1,3 +1,4 @@
+import { RateLimiter } from '@chat/quotas';
 import { RedisService } from '@chat/redis';
 import { TenantId } from '@chat/tenancy';
 
@@ -81,5 +82,29 @@ export class TenantEventLimiter {
 
   private prune(window: number): void {
     for (const [k, v] of this.local) if (v.window !== window) this.local.delete(k);
+  }
+}
+
+/**
+ * Per-user work budget over all of the user's sockets on every node: each event is charged its cost in
+ * work units (1 for most, one per conversation page for sync) in a fixed window counted in Redis (in
+ * process without Redis). The per-socket bucket counts events, so six sockets each under their own
+ * rate, each asking for 100 conversations, could still starve everyone else; this counts the work.
+ */
+export class UserWorkBudget {
+  constructor(
+    private readonly limiter: RateLimiter,
+    private readonly redis: RedisService,
+    private readonly budget: number,
+    private readonly windowMs: number,
+  ) {}
+
+  /** Charges `units`; returns 0 when allowed, else the milliseconds until the window resets. A refused charge costs nothing. */
+  async take(tenantId: TenantId, userId: string, units: number): Promise<number> {
+    if (this.budget <= 0) return 0;
+    // A request dearer than the whole budget could never pass: it takes the whole window instead.
+    const n = Math.min(Math.max(1, Math.ceil(units)), this.budget);
+    const r = await this.limiter.consume(this.redis.key('rt', 't', tenantId, 'work', userId), n, this.budget, this.windowMs);
+    return r.allowed ? 0 : Math.max(1, r.resetMs);
   }
 }

@@ -1,5 +1,6 @@
 import { AppError } from '@chat/errors';
-import { runSync, SYNC_LIMITS } from './sync';
+import { distinctCursors, runSync, SYNC_LIMITS, syncWorkUnits } from './sync';
+import { WorkGate } from './work-gate';
 
 const store: Record<string, number[]> = { a: [1, 2, 3, 4, 5], b: [1, 2] };
 const fetch = async (c: string, after: number, limit: number) => {
@@ -28,5 +29,39 @@ describe('runSync', () => {
     const total = r.reduce((n, x) => n + ('messages' in x ? x.messages.length : 0), 0);
     expect(total).toBe(SYNC_LIMITS.maxMessagesPerRequest);
     expect(r.every((x) => 'has_more' in x && x.has_more)).toBe(true);
+  });
+});
+
+describe('distinctCursors and syncWorkUnits', () => {
+  it('keeps one cursor per conversation, first-seen order, the earliest after_seq', () => {
+    expect(
+      distinctCursors([
+        { conversation_id: 'a', after_seq: 5 },
+        { conversation_id: 'b', after_seq: 1 },
+        { conversation_id: 'a', after_seq: 2 },
+        { conversation_id: 'a', after_seq: 9 },
+      ]),
+    ).toEqual([
+      { conversation_id: 'a', after_seq: 2 },
+      { conversation_id: 'b', after_seq: 1 },
+    ]);
+  });
+  it('charges one unit per distinct conversation page, at least one', () => {
+    const repeated = Array.from({ length: 100 }, () => ({ conversation_id: 'a', after_seq: 0 }));
+    expect(syncWorkUnits(repeated, 100)).toBe(1);
+    expect(syncWorkUnits([...repeated, { conversation_id: 'b', after_seq: 0 }], 10)).toBe(2);
+    expect(syncWorkUnits([], 10)).toBe(1);
+  });
+});
+
+describe('runSync behind a full WorkGate', () => {
+  it('answers the conversations that could not wait with service_unavailable and when to retry', async () => {
+    const gate = new WorkGate(1, 0);
+    let release!: () => void;
+    const held = gate.run(() => new Promise<void>((r) => (release = r)));
+    const r = await runSync([{ conversation_id: 'a', after_seq: 0 }], 10, (c, a, l) => gate.run(() => fetch(c, a, l)));
+    expect(r).toEqual([{ conversation_id: 'a', error: { code: 'service_unavailable', message: expect.any(String), details: { retry_after_seconds: 1 } } }]);
+    release();
+    await held;
   });
 });

@@ -22,6 +22,32 @@ export interface SyncPage<M> {
   has_more: boolean;
 }
 
+/**
+ * One cursor per conversation, in the order each first appears. A conversation asked for twice is
+ * answered once, from the earlier of its cursors (the client then gets everything either cursor
+ * wanted). Without this, one id repeated 100 times did the same reads 100 times and sent them back
+ * 100 times.
+ */
+export function distinctCursors(cursors: readonly SyncCursor[]): SyncCursor[] {
+  const byId = new Map<string, SyncCursor>();
+  for (const c of cursors) {
+    const seen = byId.get(c.conversation_id);
+    if (!seen) byId.set(c.conversation_id, { conversation_id: c.conversation_id, after_seq: c.after_seq });
+    else if (c.after_seq < seen.after_seq) seen.after_seq = c.after_seq;
+  }
+  return [...byId.values()];
+}
+
+/**
+ * What a sync request costs, in work units charged to the user's budget: one per page read, i.e. per
+ * distinct conversation (a membership check and one indexed read of at most `limit` messages), times
+ * the pages a `limit` above one page would take.
+ */
+export function syncWorkUnits(cursors: readonly SyncCursor[], limit: number): number {
+  const conversations = new Set(cursors.map((c) => c.conversation_id)).size;
+  return Math.max(1, conversations * Math.max(1, Math.ceil(limit / SYNC_LIMITS.maxLimit)));
+}
+
 export type SyncResult<M> =
   | { conversation_id: string; messages: M[]; has_more: boolean; next_after_seq: number }
   | ({ conversation_id: string } & ErrorBody);

@@ -5,6 +5,9 @@ import type { ConversationView, MessageView, ReceiptView, SendMessageInput, Edit
 
 const HOLE_RETRIES = 8;
 const HOLE_RETRY_MS = 250;
+/** Sync refusals that mean "later", not "never" (a busy node, the user's work budget): retried after retry_after_seconds. */
+const SYNC_RETRYABLE = new Set(['service_unavailable', 'rate_limited']);
+const SYNC_RETRY_MAX_SECONDS = 60;
 
 /** Events the server pushes (docs/realtime.md). */
 export interface ServerEvents {
@@ -340,6 +343,12 @@ export class ChatSocket {
     return held.length === 0;
   }
 
+  /** Waits as the server asked (bounded), before syncing what it could not serve yet. */
+  private retryPause(seconds: number | undefined): Promise<void> {
+    const ms = Math.min(SYNC_RETRY_MAX_SECONDS, Math.max(1, seconds ?? 1)) * 1000;
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
   private catchUpAll(): Promise<void> {
     return this.catchUp([...this.positions.keys()]);
   }
@@ -357,14 +366,30 @@ export class ChatSocket {
       // Bounded: every round either advances a position or drops the conversation.
       for (let round = 0; todo.length && round < 1000; round++) {
         const batch = todo.slice(0, 100);
-        const res = await this.sync(
-          batch.map((id) => ({ conversation_id: id, after_seq: this.positions.get(id) ?? 0 })),
-          this.opts.syncLimit,
-        );
+        let res: { conversations: SyncConversationResult[] };
+        try {
+          res = await this.sync(
+            batch.map((id) => ({ conversation_id: id, after_seq: this.positions.get(id) ?? 0 })),
+            this.opts.syncLimit,
+          );
+        } catch (err) {
+          // The whole request refused for now (the user's work budget): the same batch, later.
+          if (!(err instanceof ChatApiError) || !SYNC_RETRYABLE.has(err.code) || this.closed) throw err;
+          await this.retryPause(err.retryAfterSeconds);
+          continue;
+        }
         const again: string[] = [];
+        const later: string[] = [];
+        let pause = 0;
         for (const r of res.conversations) {
           if (r.error) {
-            this.fire('error', ChatApiError.fromBody(0, { error: r.error }));
+            const err = ChatApiError.fromBody(0, { error: r.error });
+            if (SYNC_RETRYABLE.has(err.code)) {
+              later.push(r.conversation_id);
+              pause = Math.max(pause, err.retryAfterSeconds ?? 1);
+            } else {
+              this.fire('error', err);
+            }
             continue;
           }
           const before = this.positions.get(r.conversation_id) ?? 0;
@@ -374,7 +399,11 @@ export class ChatSocket {
           }
           if (r.has_more && (this.positions.get(r.conversation_id) ?? 0) > before) again.push(r.conversation_id);
         }
-        todo = [...again, ...todo.slice(100)];
+        if (later.length) {
+          if (this.closed) break;
+          await this.retryPause(pause);
+        }
+        todo = [...again, ...later, ...todo.slice(100)];
       }
       this.fire('synced', { conversations: ids.length, messages: delivered });
     })();

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Server } from 'socket.io';
 import { ConversationsService, MessagesService } from '@chat/chat';
-import { PresenceTracker, Rooms, runSync, SYNC_LIMITS } from '@chat/realtime';
+import { AppConfig } from '@chat/config';
+import { DatabaseInfo } from '@chat/database';
+import { distinctCursors, InFlightRequests, PresenceTracker, Rooms, runSync, SyncPage, SYNC_LIMITS, syncWorkUnits, WorkGate } from '@chat/realtime';
 import type { GatewaySocket, SocketSession } from '../socket-session';
 import {
   ConversationRefEvent,
@@ -14,6 +16,8 @@ import {
   SyncEvent,
 } from './event-dtos';
 
+type SyncedMessage = Awaited<ReturnType<MessagesService['sync']>>['data'][number];
+
 export interface EventContext {
   socket: GatewaySocket;
   session: SocketSession;
@@ -25,9 +29,16 @@ export interface EventSpec<D extends object = any> {
   /** Writes are refused while the node drains (the client retries on another node). */
   write: boolean;
   handle(ctx: EventContext, dto: D): Promise<unknown>;
+  /** Work units charged to the user's budget before the handler runs (see UserWorkBudget); 1 if absent. */
+  cost?(dto: D): number;
 }
 
-const spec = <D extends object>(dto: new () => D, write: boolean, handle: (ctx: EventContext, dto: D) => Promise<unknown>): EventSpec<D> => ({ dto, write, handle });
+const spec = <D extends object>(dto: new () => D, write: boolean, handle: (ctx: EventContext, dto: D) => Promise<unknown>, cost?: (dto: D) => number): EventSpec<D> => ({
+  dto,
+  write,
+  handle,
+  cost,
+});
 
 /**
  * Every client -> server event: payload class and handler. Handlers run inside TenantContext (set by the
@@ -37,11 +48,16 @@ const spec = <D extends object>(dto: new () => D, write: boolean, handle: (ctx: 
 @Injectable()
 export class ClientEvents {
   readonly specs: ReadonlyMap<string, EventSpec>;
+  /** Identical sync page reads in flight (same tenant, user, conversation, cursor and size) share one. */
+  private readonly syncReads = new InFlightRequests<SyncPage<SyncedMessage>>();
+  private gate?: WorkGate;
 
   constructor(
     private readonly messages: MessagesService,
     private readonly conversations: ConversationsService,
     private readonly presence: PresenceTracker,
+    private readonly config: AppConfig,
+    private readonly database: DatabaseInfo,
   ) {
     this.specs = new Map<string, EventSpec>([
       ['message:send', spec(SendMessageEvent, true, (c, d) => this.send(c, d))],
@@ -53,7 +69,7 @@ export class ClientEvents {
       ['typing:stop', spec(ConversationRefEvent, false, (c, d) => this.typing(c, d, false))],
       ['conversation:read', spec(ReadEvent, true, (c, d) => this.messages.markRead(c.session.userId, d.conversation_id, d.seq))],
       ['conversation:delivered', spec(ReadEvent, true, (c, d) => this.messages.markDelivered(c.session.userId, d.conversation_id, d.seq))],
-      ['sync', spec(SyncEvent, false, (c, d) => this.sync(c, d))],
+      ['sync', spec(SyncEvent, false, (c, d) => this.sync(c, d), (d) => syncWorkUnits(d.conversations, d.limit ?? SYNC_LIMITS.defaultLimit))],
       ['presence:query', spec(PresenceQueryEvent, false, async (c, d) => ({ users: await this.presence.statuses(c.session.tenantId, [...new Set(d.user_ids)]) }))],
     ]);
   }
@@ -95,11 +111,34 @@ export class ClientEvents {
     return { relayed: relay };
   }
 
+  /**
+   * Catch-up after a reconnect. The cost is bounded three ways: a conversation asked for twice is read
+   * once; every page read of every sync on this node waits for one of SYNC_NODE_CONCURRENCY slots (a
+   * reconnect storm queues here instead of saturating the database that writes also need); the same
+   * read already in flight for the same user (their other sockets) is shared, not repeated. The user's
+   * work budget was charged before this runs (see `cost`).
+   */
   private async sync({ session }: EventContext, dto: SyncEvent) {
-    const conversations = await runSync(dto.conversations, dto.limit ?? SYNC_LIMITS.defaultLimit, async (conversationId, afterSeq, limit) => {
-      const page = await this.messages.sync(session.userId, conversationId, afterSeq, limit);
-      return { messages: page.data, has_more: page.next_cursor !== null };
-    });
+    const gate = this.syncGate();
+    const conversations = await runSync(distinctCursors(dto.conversations), dto.limit ?? SYNC_LIMITS.defaultLimit, (conversationId, afterSeq, limit) =>
+      // Keyed by user: what a member may see can differ between members of the same conversation.
+      this.syncReads.run(JSON.stringify([session.tenantId, session.userId, conversationId, afterSeq, limit]), () =>
+        gate.run(async () => {
+          const page = await this.messages.sync(session.userId, conversationId, afterSeq, limit);
+          return { messages: page.data, has_more: page.next_cursor !== null };
+        }),
+      ),
+    );
     return { conversations };
+  }
+
+  /** Built at first use: the default depends on the database, known once the app has connected. */
+  private syncGate(): WorkGate {
+    this.gate ??= new WorkGate(
+      this.config.SYNC_NODE_CONCURRENCY ?? (this.database.capabilities?.server === 'ferretdb' ? 2 : 16),
+      this.config.SYNC_NODE_QUEUE_MAX,
+      'Sync is busy on this node: retry shortly',
+    );
+    return this.gate;
   }
 }
