@@ -20,10 +20,14 @@ export interface SyncCursor {
 export interface SyncPage<M> {
   messages: M[];
   has_more: boolean;
+  /** Where the answer ends when it is not the last message's seq (holes after it are answered too). */
+  next_after_seq?: number;
+  /** More per-conversation fields of the answer (holes, changes), passed through as they are. */
+  extra?: Record<string, unknown>;
 }
 
 export type SyncResult<M> =
-  | { conversation_id: string; messages: M[]; has_more: boolean; next_after_seq: number }
+  | ({ conversation_id: string; messages: M[]; has_more: boolean; next_after_seq: number } & Record<string, unknown>)
   | ({ conversation_id: string } & ErrorBody);
 
 /**
@@ -32,10 +36,10 @@ export type SyncResult<M> =
  * answer is deterministic). A conversation the user may no longer read gets its own error entry
  * instead of failing the others. `next_after_seq` is what to send next time for that conversation.
  */
-export async function runSync<M extends { seq: number }>(
-  cursors: readonly SyncCursor[],
+export async function runSync<M extends { seq: number }, C extends SyncCursor = SyncCursor>(
+  cursors: readonly C[],
   limit: number,
-  fetchPage: (conversationId: string, afterSeq: number, limit: number) => Promise<SyncPage<M>>,
+  fetchPage: (conversationId: string, afterSeq: number, limit: number, cursor: C) => Promise<SyncPage<M>>,
 ): Promise<SyncResult<M>[]> {
   let budget: number = SYNC_LIMITS.maxMessagesPerRequest;
   const plan = cursors.map((c) => {
@@ -54,10 +58,12 @@ export async function runSync<M extends { seq: number }>(
         continue;
       }
       try {
-        const page = await fetchPage(p.conversation_id, p.after_seq, p.take);
-        const messages = page.messages.slice(0, p.take);
+        const page = await fetchPage(p.conversation_id, p.after_seq, p.take, cursors[i]!);
+        const cut = page.messages.length > p.take;
+        const messages = cut ? page.messages.slice(0, p.take) : page.messages;
         const lastSeq = messages.length ? messages[messages.length - 1].seq : p.after_seq;
-        results[i] = { conversation_id: p.conversation_id, messages, has_more: page.has_more || page.messages.length > p.take, next_after_seq: lastSeq };
+        const nextAfterSeq = !cut && page.next_after_seq !== undefined ? page.next_after_seq : lastSeq;
+        results[i] = { conversation_id: p.conversation_id, messages, has_more: page.has_more || cut, next_after_seq: nextAfterSeq, ...page.extra };
       } catch (err) {
         results[i] = { conversation_id: p.conversation_id, ...errorAck(err).body };
       }

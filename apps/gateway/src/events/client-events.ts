@@ -96,9 +96,14 @@ export class ClientEvents {
   }
 
   private async sync({ session }: EventContext, dto: SyncEvent) {
-    const conversations = await runSync(dto.conversations, dto.limit ?? SYNC_LIMITS.defaultLimit, async (conversationId, afterSeq, limit) => {
-      const page = await this.messages.sync(session.userId, conversationId, afterSeq, limit);
-      return { messages: page.data, has_more: page.next_cursor !== null };
+    const conversations = await runSync(dto.conversations, dto.limit ?? SYNC_LIMITS.defaultLimit, async (conversationId, afterSeq, limit, cursor) => {
+      const { messages, has_more, next_after_seq, ...extra } = await this.messages.syncStream(session.userId, conversationId, {
+        after_seq: afterSeq,
+        before_seq: cursor.before_seq,
+        after_change: cursor.after_change,
+        limit,
+      });
+      return { messages, has_more, next_after_seq, extra };
     });
     return { conversations };
   }

@@ -171,6 +171,20 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
   }
 
   /**
+   * Takes the conversation's next change position (one atomic $inc of last_change_seq). A message
+   * mutation stores it on the message, so sync can return the changes after a client's position.
+   * Null when the conversation does not exist.
+   */
+  async nextChangeSeq(conversationId: string): Promise<number | null> {
+    if (!ConversationsRepository.isId(conversationId)) return null;
+    const projection = this.lock.atomicUpdates ? { last_change_seq: 1 } : undefined;
+    const doc = await this.locked(conversationId, () =>
+      this.findOneAndUpdate({ _id: new Types.ObjectId(conversationId) }, { $inc: { last_change_seq: 1 } }, { new: true, ...(projection ? { projection } : {}) }),
+    );
+    return doc ? (doc.last_change_seq ?? 1) : null;
+  }
+
+  /**
    * Moves last_message forward (only if `seq` is newer than the stored one) and the activity time
    * (updated_at, the list order). Returns whether it moved.
    */
