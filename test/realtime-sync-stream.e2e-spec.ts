@@ -137,6 +137,17 @@ describe('sync: holes, changes and visibility', () => {
     expect(history.body.data.map((m: any) => m.id)).toEqual([back.id, before.id]);
     const one = await request(t.url).get(`/v1/conversations/${conv}/messages/${whileOut[0].id}`).set('Authorization', `Bearer ${token}`);
     expect(one.status).toBe(404);
+    // A member re-shares one of them (history shares, docs/e2e.md): that one becomes readable for rc.
+    const e = envelope(['rc']);
+    const share = await request(t.url)
+      .post(`/v1/conversations/${conv}/key-shares`)
+      .set('Authorization', `Bearer ${await w.token('ra')}`)
+      .send({ shares: [{ message_id: whileOut[0].id, ephemeral_public_key: e.ephemeral_public_key, encrypted_key: e.encrypted_key }] });
+    expect(share.status).toBe(200);
+    expect(share.body).toEqual({ stored: 1 });
+    const afterShare = (await askOk(rc, 'sync', { conversations: [{ conversation_id: conv, after_seq: 0 }] })).conversations[0];
+    expect(afterShare.messages.map((m: any) => m.id)).toEqual([before.id, whileOut[0].id, back.id]);
+    expect(afterShare.holes).toEqual([{ seq: whileOut[1].seq, state: 'hidden' }]);
     // Members who were there see everything.
     const rb = await connectSocket(t.url, await w.token('rb'));
     const full = (await askOk(rb, 'sync', { conversations: [{ conversation_id: conv, after_seq: 0 }] })).conversations[0];

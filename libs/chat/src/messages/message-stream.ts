@@ -45,13 +45,25 @@ const MAX_PENDING_LISTED = 100;
 /** Sender of a gap tombstone written by a reader for a seq whose writer is gone (unknown). */
 export const ABANDONED_SEQ_SENDER = '';
 
+/** Which of these messages were re-shared to the user (history key shares, libs/keys). */
+export type SharedWith = (conversationId: string, userId: string, messageIds: string[]) => Promise<Set<string>>;
+
 /**
- * True for ciphertext the viewer may not see: sent while they were not a member (at or before the seq
- * their membership started, without a wrapped key for them). Tombstones and their own messages stay.
+ * May the viewer not see this ciphertext? Sent while they were not a member: at or before the seq their
+ * membership started, without a wrapped key for them (unless re-shared to them: see visibleTo).
+ * Tombstones and their own messages stay visible.
  */
-export function hiddenFrom(m: Pick<MessageView, 'seq' | 'sender_id' | 'content'>, viewer: StreamViewer): boolean {
-  if (m.seq > viewer.joinedSeq || !m.content || m.sender_id === viewer.userId) return false;
-  return !(m.content.encrypted_key ?? []).some((k) => k.user_id === viewer.userId);
+export function keyedFor(m: Pick<MessageView, 'seq' | 'sender_id' | 'content'>, viewer: StreamViewer): boolean {
+  if (m.seq > viewer.joinedSeq || !m.content || m.sender_id === viewer.userId) return true;
+  return (m.content.encrypted_key ?? []).some((k) => k.user_id === viewer.userId);
+}
+
+/** The ids among `messages` the viewer may not see: no key in the envelope and no history share. */
+export async function hiddenIds(conversationId: string, messages: MessageView[], viewer: StreamViewer, sharedWith: SharedWith): Promise<Set<string>> {
+  const candidates = messages.filter((m) => !keyedFor(m, viewer)).map((m) => m.id);
+  if (!candidates.length) return new Set();
+  const shared = await sharedWith(conversationId, viewer.userId, candidates);
+  return new Set(candidates.filter((id) => !shared.has(id)));
 }
 
 /**
@@ -68,7 +80,14 @@ export class MessageStream {
     private readonly graceMs: number,
     /** After a reader filled seqs (cached pages must go). */
     private readonly onFilled: (conversationId: string) => Promise<void>,
+    private readonly sharedWith: SharedWith,
   ) {}
+
+  /** The messages the viewer may see (see hiddenIds). */
+  async visible(conversationId: string, messages: MessageView[], viewer: StreamViewer): Promise<MessageView[]> {
+    const hidden = await hiddenIds(conversationId, messages, viewer, this.sharedWith);
+    return hidden.size ? messages.filter((m) => !hidden.has(m.id)) : messages;
+  }
 
   /** Seqs after `afterSeq` (below `beforeSeq` when given), oldest first, at most `limit` messages. */
   async range(conversationId: string, viewer: StreamViewer, afterSeq: number, beforeSeq: number | undefined, limit: number, fill = true): Promise<StreamPage> {
@@ -109,9 +128,10 @@ export class MessageStream {
     }
     const messages: MessageView[] = [];
     const holes: SeqHole[] = [];
-    for (const r of kept) {
-      const v = toMessageView(r);
-      if (hiddenFrom(v, viewer)) holes.push({ seq: v.seq, state: 'hidden' });
+    const views = kept.map(toMessageView);
+    const hidden = await hiddenIds(conversationId, views, viewer, this.sharedWith);
+    for (const v of views) {
+      if (hidden.has(v.id)) holes.push({ seq: v.seq, state: 'hidden' });
       else messages.push(v);
     }
     if (pending) {
@@ -140,7 +160,7 @@ export class MessageStream {
     for (const r of rows) {
       if (new Date(r.updated_at).getTime() < settledBefore) next = Math.max(next, r.change_seq ?? 0);
     }
-    const changes = rows.map(toMessageView).filter((v) => !hiddenFrom(v, viewer));
+    const changes = await this.visible(conversationId, rows.map(toMessageView), viewer);
     return { changes, next_after_change: next, changes_has_more: rows.length === limit && next > afterChange };
   }
 

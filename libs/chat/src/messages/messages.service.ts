@@ -3,7 +3,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, Optional } from '@nestjs
 import { CacheService } from '@chat/cache';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode } from '@chat/errors';
-import { KeyDirectoryService } from '@chat/keys';
+import { KeyDirectoryService, KeySharesService } from '@chat/keys';
 import { QuotaService } from '@chat/quotas';
 import { RedisService } from '@chat/redis';
 import { TenantContext, TenantId } from '@chat/tenancy';
@@ -16,7 +16,7 @@ import { Page } from '../users/pagination';
 import { EditMessageDto, EMOJI_PATTERN, SendMessageDto } from './message.dto';
 import { MessageContent, MessageRecord } from './message.schema';
 import { MessageView, toMessageView } from './message.view';
-import { ChangesPage, hiddenFrom, MessageStream, StreamPage, StreamViewer } from './message-stream';
+import { ChangesPage, MessageStream, StreamPage, StreamViewer } from './message-stream';
 import { MessageWriteBatcher, SendOutcome } from './message-write-batcher';
 import { MessagesRepository } from './messages.repository';
 import { SendClaims } from './send-claims';
@@ -76,11 +76,17 @@ export class MessagesService implements BeforeApplicationShutdown {
     private readonly keyDirectory: KeyDirectoryService,
     private readonly cache: CacheService,
     redis: RedisService,
+    keyShares: KeySharesService,
     // Optional so the chat lib also boots in apps that do not load quotas (CLI, unit wiring).
     @Optional() private readonly quotas?: QuotaService,
   ) {
     this.sendClaims = new SendClaims(redis);
-    this.stream = new MessageStream(repo, config.MESSAGE_GAP_GRACE_MS, (conversationId) => this.changed(conversationId));
+    this.stream = new MessageStream(
+      repo,
+      config.MESSAGE_GAP_GRACE_MS,
+      (conversationId) => this.changed(conversationId),
+      (conversationId, userId, ids) => keyShares.sharedMessageIds(conversationId, userId, ids),
+    );
     this.batcher = new MessageWriteBatcher(
       {
         reserveSeqs: async (conversationId, count) => {
@@ -297,8 +303,10 @@ export class MessagesService implements BeforeApplicationShutdown {
   async get(userId: string, conversationId: string, messageId: string): Promise<MessageView> {
     const conv = await this.conversations.requireMember(conversationId, userId);
     const m = await this.repo.findInConversation(conversationId, messageId);
-    if (!m || hiddenFrom(m, this.viewerOf(conv, userId))) throw AppError.notFound('Message');
-    return toMessageView(m);
+    if (!m) throw AppError.notFound('Message');
+    const [view] = await this.stream.visible(conversationId, [toMessageView(m)], this.viewerOf(conv, userId));
+    if (!view) throw AppError.notFound('Message');
+    return view;
   }
 
   /**
@@ -324,7 +332,7 @@ export class MessagesService implements BeforeApplicationShutdown {
       const page = await this.stream.range(conversationId, viewer, afterSeq, undefined, limit);
       return { data: page.messages, next_cursor: page.has_more ? `a${page.next_after_seq}` : null };
     }
-    const visible = (p: Page<MessageView>): Page<MessageView> => ({ data: p.data.filter((m) => !hiddenFrom(m, viewer)), next_cursor: p.next_cursor });
+    const visible = async (p: Page<MessageView>): Promise<Page<MessageView>> => ({ data: await this.stream.visible(conversationId, p.data, viewer), next_cursor: p.next_cursor });
     if (afterSeq === undefined) {
       // Newest first: served from the cached newest page when it holds the whole answer.
       const recent = await this.recent(conversationId);
