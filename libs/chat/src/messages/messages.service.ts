@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BeforeApplicationShutdown, Injectable, Logger, Optional } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Optional } from '@nestjs/common';
 import { CacheService } from '@chat/cache';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode } from '@chat/errors';
@@ -14,10 +14,11 @@ import { ConversationView } from '../conversations/conversation.views';
 import { RelationshipsService } from '../relationships/relationships.service';
 import { Page } from '../users/pagination';
 import { EditMessageDto, EMOJI_PATTERN, SendMessageDto } from './message.dto';
-import { MessageContent, MessageRecord } from './message.schema';
+import { MessageContent } from './message.schema';
 import { MessageView, toMessageView } from './message.view';
 import { ChangesPage, MessageStream, StreamPage, StreamViewer } from './message-stream';
 import { MessageWriteBatcher, SendOutcome } from './message-write-batcher';
+import { MessagePostCommit } from './message-post-commit';
 import { MessagesRepository } from './messages.repository';
 import { SendClaims } from './send-claims';
 import { SendOrder } from './send-order';
@@ -30,10 +31,6 @@ export interface ReceiptView {
 }
 
 const DEFAULT_PAGE = 50;
-
-/** Retries of a failed post-commit step (last_message), apart from the send: 0.2 s doubling, ~50 s in all. */
-const FOLLOW_UP_RETRIES = 8;
-const FOLLOW_UP_FIRST_DELAY_MS = 200;
 
 /** How many of a conversation's newest messages are cached: what opening a conversation reads. */
 export const RECENT_MESSAGES = 100;
@@ -61,7 +58,6 @@ const asRecord = (v: MessageView) => v as unknown as Record<string, unknown>;
 export class MessagesService implements BeforeApplicationShutdown {
   readonly batcher: MessageWriteBatcher;
   private readonly stream: MessageStream;
-  private readonly logger = new Logger('MessagesService');
   private readonly sendOrder = new SendOrder();
   private readonly sendClaims: SendClaims;
 
@@ -81,6 +77,10 @@ export class MessagesService implements BeforeApplicationShutdown {
     @Optional() private readonly quotas?: QuotaService,
   ) {
     this.sendClaims = new SendClaims(redis);
+    const postCommit = new MessagePostCommit(conversationsRepo, repo, events, {
+      changed: (conversationId) => this.changed(conversationId),
+      nextChange: (conversationId) => this.nextChange(conversationId),
+    });
     this.stream = new MessageStream(
       repo,
       config.MESSAGE_GAP_GRACE_MS,
@@ -118,7 +118,7 @@ export class MessagesService implements BeforeApplicationShutdown {
         concurrency: config.MESSAGE_BATCH_CONCURRENCY,
         queueMax: config.MESSAGE_BATCH_QUEUE_MAX,
       },
-      (tenantId, conversationId, committed) => this.afterCommit(tenantId, conversationId, committed),
+      (tenantId, conversationId, committed) => postCommit.run(tenantId, conversationId, committed),
     );
   }
 
@@ -208,49 +208,6 @@ export class MessagesService implements BeforeApplicationShutdown {
       { lookupExisting: dto.client_msg_id !== undefined },
     );
     return { stored };
-  }
-
-  /**
-   * Stored messages of one batch: last_message, thread counters, events. Runs before senders are
-   * answered. The messages are durable whatever happens here: their events go out even when a follow-up
-   * write fails (last_message is then retried apart), or members would never get them live.
-   */
-  private async afterCommit(tenantId: TenantId, conversationId: string, committed: MessageRecord[]): Promise<void> {
-    const sorted = [...committed].sort((a, b) => a.seq - b.seq);
-    const last = sorted[sorted.length - 1]!;
-    const replyCounts = new Map<string, number>();
-    for (const m of sorted) if (m.thread.parent_id) replyCounts.set(m.thread.parent_id, (replyCounts.get(m.thread.parent_id) ?? 0) + 1);
-    const setLastMessage = () =>
-      this.conversationsRepo.setLastMessage(
-        conversationId,
-        { content_preview: last.preview, sender_id: last.sender_id, sent_at: last.created_at, seq: last.seq, message_id: String(last._id) },
-        last.created_at,
-      );
-    const [lastMessage, ...parents] = await Promise.allSettled([
-      setLastMessage(),
-      ...[...replyCounts].map(async ([parentId, n]) => this.repo.incReplyCount(conversationId, parentId, n, new Date(), await this.nextChange(conversationId))),
-    ]);
-    if (replyCounts.size) await this.changed(conversationId).catch(() => undefined);
-    for (const m of sorted) this.events.emit('message.created', { tenantId, conversationId, message: asRecord(toMessageView(m)) });
-    if (lastMessage.status === 'rejected') this.retryApart(`last_message of conversation ${conversationId}`, lastMessage.reason, setLastMessage);
-    for (const p of parents) {
-      if (p.status === 'fulfilled' && p.value) this.events.emit('message.updated', { tenantId, conversationId, message: asRecord(toMessageView(p.value)) });
-      // Not retried: an $inc whose answer was lost may have been applied (a retry could count twice).
-      else if (p.status === 'rejected') this.logger.error(`reply count of a thread in conversation ${conversationId} not updated: ${(p.reason as Error)?.message}`);
-    }
-  }
-
-  /** Runs an idempotent follow-up write again in the background (same tenant context) until it succeeds. */
-  private retryApart(what: string, firstError: unknown, step: () => Promise<unknown>, attempt = 1): void {
-    this.logger.warn(`${what} failed (${(firstError as Error)?.message ?? String(firstError)}); retry ${attempt}/${FOLLOW_UP_RETRIES}`);
-    if (attempt > FOLLOW_UP_RETRIES) {
-      this.logger.error(`${what}: giving up after ${FOLLOW_UP_RETRIES} retries`);
-      return;
-    }
-    setTimeout(
-      () => void step().catch((err: unknown) => this.retryApart(what, err, step, attempt + 1)),
-      FOLLOW_UP_FIRST_DELAY_MS * 2 ** (attempt - 1),
-    ).unref();
   }
 
   /** A new change position of the conversation (see MessageStream.changes), taken before the message is written. */
