@@ -31,6 +31,11 @@ describe('sync: holes, changes and visibility', () => {
     const sent = await askOk(alice, 'message:send', { conversation_id: conv, content: envelope(['ha', 'hb']) });
     expect(sent.seq).toBe(3);
     const sync = async () => (await askOk(bob, 'sync', { conversations: [{ conversation_id: conv, after_seq: 0 }] })).conversations[0];
+    // The SDK catching up from 0 meets the pending holes and asks again when told, with no live message to prompt it.
+    const sdk = new ChatSocket({ url: t.url, token: await w.token('hb'), positions: { [conv]: 0 } });
+    sdkSockets.push(sdk);
+    const delivered = sdk.waitFor('message:new', (m) => m.id === sent.id, 15_000);
+    await sdk.connect();
     const early = await sync();
     expect(early).toMatchObject({
       messages: [],
@@ -51,6 +56,8 @@ describe('sync: holes, changes and visibility', () => {
       [3, false],
     ]);
     expect(late).toMatchObject({ holes: [], has_more: false });
+    expect((await delivered).seq).toBe(3);
+    expect(sdk.position(conv)).toBe(3);
     // A range: only the seqs below before_seq.
     const range = (await askOk(bob, 'sync', { conversations: [{ conversation_id: conv, after_seq: 0, before_seq: 2 }] })).conversations[0];
     expect(range).toMatchObject({ next_after_seq: 1, has_more: false, holes: [] });

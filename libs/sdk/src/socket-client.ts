@@ -124,6 +124,8 @@ export class ChatSocket {
   private readonly held = new Map<string, MessageView[]>();
   /** When the server said a pending hole can be answered (retry_after_ms of the last sync). */
   private readonly retryAfter = new Map<string, number>();
+  /** Conversations with a catch-up scheduled because the server answered a pending hole. */
+  private readonly pendingRetry = new Set<string>();
   private connectedOnce = false;
   private closed = false;
   private expired = false;
@@ -371,6 +373,20 @@ export class ChatSocket {
     setTimeout(() => void this.fillHole(conversationId, attempt + 1), wait);
   }
 
+  /** A catch-up again once a pending hole can be answered (bounded like hole fills). */
+  private retryPending(conversationId: string, attempt: number): void {
+    if (this.closed || attempt > HOLE_RETRIES || this.pendingRetry.has(conversationId)) return;
+    this.pendingRetry.add(conversationId);
+    const wait = Math.min(HOLE_RETRY_MAX_MS, this.retryAfter.get(conversationId) ?? HOLE_RETRY_MS);
+    setTimeout(() => {
+      this.pendingRetry.delete(conversationId);
+      if (this.closed) return;
+      void this.catchUp([conversationId]).then(() => {
+        if (this.retryAfter.has(conversationId)) this.retryPending(conversationId, attempt + 1);
+      });
+    }, wait);
+  }
+
   /** Delivers held messages that are next in line (all of them when `force`); true when none is left. */
   private flushHeld(conversationId: string, force: boolean): boolean {
     const held = this.held.get(conversationId);
@@ -423,8 +439,11 @@ export class ChatSocket {
           }
           // Hidden seqs (sent while this user was not a member) are answered too: the position moves past them.
           if (r.next_after_seq !== undefined && r.next_after_seq > (this.positions.get(r.conversation_id) ?? 0)) this.positions.set(r.conversation_id, r.next_after_seq);
-          if (r.retry_after_ms !== undefined) this.retryAfter.set(r.conversation_id, r.retry_after_ms);
-          else this.retryAfter.delete(r.conversation_id);
+          if (r.retry_after_ms !== undefined) {
+            this.retryAfter.set(r.conversation_id, r.retry_after_ms);
+            // Messages after the pending seq wait behind it: ask again when the server said it can answer.
+            this.retryPending(r.conversation_id, 0);
+          } else this.retryAfter.delete(r.conversation_id);
           const moved = (this.positions.get(r.conversation_id) ?? 0) > before || (this.changePositions.get(r.conversation_id) ?? 0) > changesBefore;
           if ((r.has_more || r.changes_has_more) && moved) again.push(r.conversation_id);
         }
