@@ -49,9 +49,9 @@ export const ABANDONED_SEQ_SENDER = '';
 export type SharedWith = (conversationId: string, userId: string, messageIds: string[]) => Promise<Set<string>>;
 
 /**
- * May the viewer not see this ciphertext? Sent while they were not a member: at or before the seq their
- * membership started, without a wrapped key for them (unless re-shared to them: see visibleTo).
- * Tombstones and their own messages stay visible.
+ * False for ciphertext sent while the viewer was not a member: at or before the seq their membership
+ * started, without a wrapped key for them (it may still have been re-shared to them: see hiddenIds).
+ * Tombstones, their own messages and everything after they joined are true.
  */
 export function keyedFor(m: Pick<MessageView, 'seq' | 'sender_id' | 'content'>, viewer: StreamViewer): boolean {
   if (m.seq > viewer.joinedSeq || !m.content || m.sender_id === viewer.userId) return true;
