@@ -110,7 +110,7 @@ describe('message stream integrity when a node fails mid-write (real processes)'
     expect(conversations[0].messages.map((m: any) => m.id)).toEqual([retried.id]);
   });
 
-  it('seqs reserved by a node killed before storing them become gap tombstones: sync answers a contiguous stream', async () => {
+  it('seqs reserved by a node killed before storing them become gap tombstones: sync answers a contiguous stream and unread_count can reach 0', async () => {
     b = await startNodeB(a.dbName);
     const w = await createRealtimeTenant(a.app);
     const conv = await w.group(['kr-sender', 'kr-member']);
@@ -121,25 +121,35 @@ describe('message stream integrity when a node fails mid-write (real processes)'
       senderB.emit('message:send', { conversation_id: conv, client_msg_id: `fault:kill-before-store-${i}`, content: envelope(recipients) }, () => undefined);
     }
     expect(await killed(b.proc)).toBe('SIGKILL');
-    const senderA = await connectSocket(a.url, await w.token('kr-sender'));
-    const after = await askOk(senderA, 'message:send', { conversation_id: conv, client_msg_id: 'kr-after', content: envelope(recipients) });
-    expect(after.seq).toBeGreaterThan(1);
 
     const member = await connectSocket(a.url, await w.token('kr-member'));
-    const syncFromStart = async () => (await askOk(member, 'sync', { conversations: [{ conversation_id: conv, after_seq: 0 }] })).conversations[0];
-    // Within the grace period the reserved seqs are pending holes (the writer might still be alive)...
-    const early = await syncFromStart();
+    const token = await w.token('kr-member');
+    const conversation = async () => (await request(a.url).get(`/v1/conversations/${conv}`).set('Authorization', `Bearer ${token}`)).body;
+    // The reserved seqs are the end of the stream and count as unread: nothing after them dates them.
+    const reserved = (await conversation()).unread_count;
+    expect(reserved).toBeGreaterThan(0);
+    const syncFrom = async (after: number) => (await askOk(member, 'sync', { conversations: [{ conversation_id: conv, after_seq: after }] })).conversations[0];
+    // Within the grace period they are pending holes (the writer might still be alive)...
+    const early = await syncFrom(0);
     if (early.holes.length) {
       expect(early).toMatchObject({ messages: [], next_after_seq: 0, has_more: true });
       expect(early.holes[0]).toEqual({ seq: 1, state: 'pending' });
       expect(early.retry_after_ms).toBeGreaterThan(0);
     }
-    // ...after it, the first reader fills them: every seq answered, in order, nothing left pending.
-    await waitFor(async () => (await syncFromStart()).next_after_seq === after.seq, 15_000, 'stream contiguous');
-    const entry = await syncFromStart();
-    expect(entry.messages.map((m: any) => m.seq)).toEqual(Array.from({ length: after.seq }, (_, i) => i + 1));
-    expect(entry.messages.slice(0, -1).every((m: any) => m.gap && m.content === null)).toBe(true);
-    expect(entry.messages[after.seq - 1].id).toBe(after.id);
+    // ...after it, the first reader fills them with gap tombstones: every seq answered, in order.
+    await waitFor(async () => (await syncFrom(0)).next_after_seq === reserved, 15_000, 'reserved seqs answered');
+    const entry = await syncFrom(0);
+    expect(entry.messages.map((m: any) => m.seq)).toEqual(Array.from({ length: reserved }, (_, i) => i + 1));
+    expect(entry.messages.every((m: any) => m.gap && m.content === null)).toBe(true);
     expect(entry).toMatchObject({ holes: [], has_more: false });
+    // So a client that read everything it was given reads the whole stream.
+    await askOk(member, 'conversation:read', { conversation_id: conv, seq: entry.next_after_seq });
+    expect((await conversation()).unread_count).toBe(0);
+
+    // The stream goes on contiguously.
+    const senderA = await connectSocket(a.url, await w.token('kr-sender'));
+    const after = await askOk(senderA, 'message:send', { conversation_id: conv, client_msg_id: 'kr-after', content: envelope(recipients) });
+    expect(after.seq).toBe(reserved + 1);
+    expect((await syncFrom(reserved)).messages.map((m: any) => m.id)).toEqual([after.id]);
   });
 });

@@ -33,7 +33,7 @@ function msg(seq: number, createdMsAgo: number, over: Partial<MessageRecord> = {
 }
 
 /** An in-memory stand-in for the two repository reads and the gap insert the stream uses. */
-function fakeRepo(rows: MessageRecord[]) {
+function fakeRepo(rows: MessageRecord[], tail?: { last_seq: number; last_reserved_at: Date }) {
   const store = [...rows];
   const repo = {
     page: async (_c: string, o: { afterSeq: number; limit: number }) =>
@@ -51,7 +51,8 @@ function fakeRepo(rows: MessageRecord[]) {
       return n;
     },
   };
-  return { repo: repo as unknown as MessagesRepository, store };
+  const end = async () => tail ?? { last_seq: Math.max(0, ...store.map((m) => m.seq)), last_reserved_at: ago(60_000) };
+  return { repo: repo as unknown as MessagesRepository, store, end };
 }
 
 const viewer = { userId: 'b', joinedSeq: 0 };
@@ -60,7 +61,7 @@ const noShares = async () => new Set<string>();
 describe('MessageStream.range', () => {
   it('answers a young hole as pending (stops before it) and an old one by filling it with gap tombstones', async () => {
     const young = fakeRepo([msg(1, 10_000), msg(4, 100)]);
-    const s1 = new MessageStream(young.repo, GRACE, async () => undefined, noShares);
+    const s1 = new MessageStream(young.repo, GRACE, async () => undefined, noShares, young.end);
     const p1 = await s1.range('c', viewer, 0, undefined, 10);
     expect(p1.messages.map((m) => m.seq)).toEqual([1]);
     expect(p1.holes).toEqual([
@@ -72,7 +73,7 @@ describe('MessageStream.range', () => {
 
     const old = fakeRepo([msg(1, 20_000), msg(4, 10_000)]);
     const filled: string[] = [];
-    const s2 = new MessageStream(old.repo, GRACE, async (c) => void filled.push(c), noShares);
+    const s2 = new MessageStream(old.repo, GRACE, async (c) => void filled.push(c), noShares, old.end);
     const p2 = await s2.range('c', viewer, 0, undefined, 10);
     expect(p2.messages.map((m) => [m.seq, m.gap])).toEqual([
       [1, false],
@@ -84,9 +85,27 @@ describe('MessageStream.range', () => {
     expect(filled).toEqual(['c']);
   });
 
+  it('dates seqs reserved after the last stored message by the last reservation: pending while young, filled once old', async () => {
+    const young = fakeRepo([msg(1, 60_000)], { last_seq: 3, last_reserved_at: ago(100) });
+    const p1 = await new MessageStream(young.repo, GRACE, async () => undefined, noShares, young.end).range('c', viewer, 0, undefined, 10);
+    expect(p1.holes).toEqual([
+      { seq: 2, state: 'pending' },
+      { seq: 3, state: 'pending' },
+    ]);
+    expect(p1).toMatchObject({ next_after_seq: 1, has_more: true });
+    const old = fakeRepo([msg(1, 60_000)], { last_seq: 3, last_reserved_at: ago(60_000) });
+    const p2 = await new MessageStream(old.repo, GRACE, async () => undefined, noShares, old.end).range('c', viewer, 0, undefined, 10);
+    expect(p2.messages.map((m) => [m.seq, m.gap])).toEqual([
+      [1, false],
+      [2, true],
+      [3, true],
+    ]);
+    expect(p2).toMatchObject({ holes: [], next_after_seq: 3, has_more: false });
+  });
+
   it('stops below before_seq and pages by limit', async () => {
-    const { repo } = fakeRepo([1, 2, 3, 4, 5].map((s) => msg(s, 10_000)));
-    const s = new MessageStream(repo, GRACE, async () => undefined, noShares);
+    const { repo, end } = fakeRepo([1, 2, 3, 4, 5].map((s) => msg(s, 10_000)));
+    const s = new MessageStream(repo, GRACE, async () => undefined, noShares, end);
     expect(await s.range('c', viewer, 1, 4, 10)).toMatchObject({ next_after_seq: 3, has_more: false, holes: [] });
     const page = await s.range('c', viewer, 0, undefined, 2);
     expect(page.messages.map((m) => m.seq)).toEqual([1, 2]);
@@ -96,9 +115,9 @@ describe('MessageStream.range', () => {
   it('answers seqs a later member holds no key for as hidden, unless re-shared to them', async () => {
     const other = { ...msg(2, 10_000).content!, encrypted_key: [] };
     const rows = [msg(1, 10_000), msg(2, 10_000, { content: other }), msg(3, 10_000, { content: other })];
-    const { repo } = fakeRepo(rows);
+    const { repo, end } = fakeRepo(rows);
     const shared = async () => new Set([String(rows[2]!._id)]);
-    const s = new MessageStream(repo, GRACE, async () => undefined, shared);
+    const s = new MessageStream(repo, GRACE, async () => undefined, shared, end);
     const page = await s.range('c', { userId: 'b', joinedSeq: 3 }, 0, undefined, 10);
     expect(page.messages.map((m) => m.seq)).toEqual([1, 3]);
     expect(page.holes).toEqual([{ seq: 2, state: 'hidden' }]);

@@ -81,6 +81,8 @@ export class MessageStream {
     /** After a reader filled seqs (cached pages must go). */
     private readonly onFilled: (conversationId: string) => Promise<void>,
     private readonly sharedWith: SharedWith,
+    /** The conversation's highest reserved seq and when it was last reserved (null: no such conversation). */
+    private readonly streamEnd: (conversationId: string) => Promise<{ last_seq: number; last_reserved_at?: Date | null } | null>,
   ) {}
 
   /** The messages the viewer may see (see hiddenIds). */
@@ -97,29 +99,42 @@ export class MessageStream {
     const now = Date.now();
     const kept: MessageRecord[] = [];
     const abandoned: number[] = [];
-    let pending: { from: number; to: number; retryMs: number } | null = null;
+    // Typed by a cast: assigned in the closure below, which the compiler's narrowing does not follow.
+    let pending = null as { from: number; to: number; retryMs: number } | null;
     let more = false;
     let expected = afterSeq + 1;
+    /** Seqs from..to hold nothing and were reserved `ageMs` ago or earlier; false: stop the page here. */
+    const missing = (from: number, to: number, ageMs: number): boolean => {
+      if (ageMs <= this.graceMs || !fill) {
+        pending = { from, to, retryMs: Math.max(100, this.graceMs - ageMs) };
+        return false;
+      }
+      for (let s = from; s <= to && abandoned.length < MAX_FILLS_PER_READ; s++) abandoned.push(s);
+      return abandoned[abandoned.length - 1]! >= to; // the rest on a later read
+    };
+    let consumed = true;
     for (const r of rows) {
       const stop = Math.min(r.seq, end);
-      if (expected < stop) {
-        // r's seq was reserved after the missing ones; r itself was submitted at created_at.
-        const age = now - new Date(r.created_at).getTime();
-        if (age <= this.graceMs || !fill) {
-          pending = { from: expected, to: stop - 1, retryMs: Math.max(100, this.graceMs - age) };
-          break;
-        }
-        for (let s = expected; s < stop && abandoned.length < MAX_FILLS_PER_READ; s++) abandoned.push(s);
-        if (abandoned[abandoned.length - 1]! < stop - 1) break; // the rest on a later read
-        expected = stop;
+      // r's seq was reserved after the missing ones; r itself was submitted at created_at.
+      if (expected < stop && !missing(expected, stop - 1, now - new Date(r.created_at).getTime())) {
+        consumed = false;
+        break;
       }
-      if (r.seq >= end) break;
-      if (kept.length >= limit) {
-        more = true;
+      expected = Math.max(expected, stop);
+      if (r.seq >= end || kept.length >= limit) {
+        more = r.seq < end;
+        consumed = false;
         break;
       }
       kept.push(r);
       expected = r.seq + 1;
+    }
+    if (consumed && expected < end) {
+      // Seqs after the last stored message have no later row to date them: the conversation's last
+      // reservation does (a crash right after reserving leaves them at the end, counted as unread).
+      const tail = await this.streamEnd(conversationId);
+      const last = tail ? Math.min(tail.last_seq, end - 1) : 0;
+      if (last >= expected) missing(expected, last, tail?.last_reserved_at ? now - new Date(tail.last_reserved_at).getTime() : Number.POSITIVE_INFINITY);
     }
     if (abandoned.length) {
       await this.fillAbandoned(conversationId, abandoned);

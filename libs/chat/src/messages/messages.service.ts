@@ -86,6 +86,7 @@ export class MessagesService implements BeforeApplicationShutdown {
       config.MESSAGE_GAP_GRACE_MS,
       (conversationId) => this.changed(conversationId),
       (conversationId, userId, ids) => keyShares.sharedMessageIds(conversationId, userId, ids),
+      (conversationId) => conversationsRepo.streamEnd(conversationId),
     );
     this.batcher = new MessageWriteBatcher(
       {
