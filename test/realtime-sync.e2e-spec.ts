@@ -106,8 +106,8 @@ describe('realtime sync after reconnect', () => {
       ],
     });
     expect(data.conversations).toEqual([
-      { conversation_id: c1, messages: [expect.objectContaining({ seq: 1 })], has_more: false, next_after_seq: 1 },
-      { conversation_id: c2, messages: [expect.objectContaining({ seq: 2, sender_id: 'finn' })], has_more: false, next_after_seq: 2 },
+      { conversation_id: c1, messages: [expect.objectContaining({ seq: 1 })], holes: [], has_more: false, next_after_seq: 1 },
+      { conversation_id: c2, messages: [expect.objectContaining({ seq: 2, sender_id: 'finn' })], holes: [], has_more: false, next_after_seq: 2 },
       { conversation_id: c3, error: { code: 'not_found', message: 'Conversation not found' } },
     ]);
   });

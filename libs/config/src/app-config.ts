@@ -148,8 +148,8 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(0) @Max(10000) READ_RECEIPTS_MAX_MEMBERS = 100;
   /** Messages per receipt call that get `read_by`/status updates (the read position itself has no limit). */
   @Transform(toInt) @IsInt() @Min(1) @Max(10000) RECEIPTS_MAX_MESSAGES = 500;
-  /** Sync/history after a seq stop before a missing seq younger than this (a write still in flight on another node). */
-  @Transform(toInt) @IsInt() @Min(0) @Max(600000) MESSAGE_GAP_GRACE_MS = 5000;
+  /** Sync/history stop before a missing seq younger than this (a write in flight: a `pending` hole); an older one is filled with a gap tombstone. Also when sync moves past a change position. At least 1 s: well above the slowest message write. */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(600000) MESSAGE_GAP_GRACE_MS = 5000;
   /** Largest HTTP JSON body. */
   @Transform(toInt) @IsInt() @Min(1024) BODY_LIMIT_BYTES = 1024 * 1024;
   /** Largest HTTP JSON body on a route without authentication (the admin login). */

@@ -72,6 +72,15 @@ export class KeySharesService {
     private readonly directory: KeyDirectoryService,
   ) {}
 
+  /** Which of these messages were re-shared to the user (history shares): they may read them. */
+  async sharedMessageIds(conversationId: string, recipientId: string, messageIds: readonly string[]): Promise<Set<string>> {
+    if (!messageIds.length) return new Set();
+    const ids = [...new Set(messageIds)];
+    // A message can be shared by several members: the limit leaves room for duplicates of each id.
+    const shares = await this.messageShares.forRecipient(conversationId, recipientId, { messageIds: ids, limit: ids.length * 4 });
+    return new Set(shares.map((s) => s.message_id));
+  }
+
   /**
    * A member creates a new conversation key version, wrapped for every live device of every member
    * (the same per-device rule as messages). Versions only move forward; 409 if the version exists.

@@ -46,6 +46,19 @@ describe('distinctCursors and syncWorkUnits', () => {
       { conversation_id: 'b', after_seq: 1 },
     ]);
   });
+  it('a merged cursor covers every cursor of its conversation (earliest change position, widest range)', () => {
+    expect(
+      distinctCursors([
+        { conversation_id: 'a', after_seq: 5, before_seq: 9, after_change: 4 },
+        { conversation_id: 'a', after_seq: 3, before_seq: 12, after_change: 7 },
+        { conversation_id: 'b', after_seq: 1, before_seq: 4 },
+        { conversation_id: 'b', after_seq: 2 },
+      ]),
+    ).toEqual([
+      { conversation_id: 'a', after_seq: 3, before_seq: 12, after_change: 4 },
+      { conversation_id: 'b', after_seq: 1, before_seq: undefined, after_change: undefined },
+    ]);
+  });
   it('charges one unit per distinct conversation page, at least one', () => {
     const repeated = Array.from({ length: 100 }, () => ({ conversation_id: 'a', after_seq: 0 }));
     expect(syncWorkUnits(repeated, 100)).toBe(1);

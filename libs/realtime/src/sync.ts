@@ -15,25 +15,39 @@ export const SYNC_LIMITS = {
 export interface SyncCursor {
   conversation_id: string;
   after_seq: number;
+  /** Only the seqs below this one (a live gap's range); absent: up to the end of the stream. */
+  before_seq?: number;
+  /** The client's change position (edits, deletes, reactions since it). */
+  after_change?: number;
 }
 
 export interface SyncPage<M> {
   messages: M[];
   has_more: boolean;
+  /** Where the answer ends when it is not the last message's seq (holes after it are answered too). */
+  next_after_seq?: number;
+  /** More per-conversation fields of the answer (holes, changes), passed through as they are. */
+  extra?: Record<string, unknown>;
 }
 
 /**
  * One cursor per conversation, in the order each first appears. A conversation asked for twice is
- * answered once, from the earlier of its cursors (the client then gets everything either cursor
- * wanted). Without this, one id repeated 100 times did the same reads 100 times and sent them back
- * 100 times.
+ * answered once, with a cursor that covers what every one of its cursors asked (the earliest
+ * `after_seq` and `after_change`, the latest `before_seq` or none). Without this, one id repeated 100
+ * times did the same reads 100 times and sent them back 100 times.
  */
-export function distinctCursors(cursors: readonly SyncCursor[]): SyncCursor[] {
-  const byId = new Map<string, SyncCursor>();
+export function distinctCursors<C extends SyncCursor>(cursors: readonly C[]): C[] {
+  const byId = new Map<string, C>();
+  const min = (a?: number, b?: number) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
   for (const c of cursors) {
     const seen = byId.get(c.conversation_id);
-    if (!seen) byId.set(c.conversation_id, { conversation_id: c.conversation_id, after_seq: c.after_seq });
-    else if (c.after_seq < seen.after_seq) seen.after_seq = c.after_seq;
+    if (!seen) {
+      byId.set(c.conversation_id, { ...c });
+      continue;
+    }
+    seen.after_seq = Math.min(seen.after_seq, c.after_seq);
+    seen.after_change = min(seen.after_change, c.after_change);
+    seen.before_seq = seen.before_seq === undefined || c.before_seq === undefined ? undefined : Math.max(seen.before_seq, c.before_seq);
   }
   return [...byId.values()];
 }
@@ -49,7 +63,7 @@ export function syncWorkUnits(cursors: readonly SyncCursor[], limit: number): nu
 }
 
 export type SyncResult<M> =
-  | { conversation_id: string; messages: M[]; has_more: boolean; next_after_seq: number }
+  | ({ conversation_id: string; messages: M[]; has_more: boolean; next_after_seq: number } & Record<string, unknown>)
   | ({ conversation_id: string } & ErrorBody);
 
 /**
@@ -58,10 +72,10 @@ export type SyncResult<M> =
  * answer is deterministic). A conversation the user may no longer read gets its own error entry
  * instead of failing the others. `next_after_seq` is what to send next time for that conversation.
  */
-export async function runSync<M extends { seq: number }>(
-  cursors: readonly SyncCursor[],
+export async function runSync<M extends { seq: number }, C extends SyncCursor = SyncCursor>(
+  cursors: readonly C[],
   limit: number,
-  fetchPage: (conversationId: string, afterSeq: number, limit: number) => Promise<SyncPage<M>>,
+  fetchPage: (conversationId: string, afterSeq: number, limit: number, cursor: C) => Promise<SyncPage<M>>,
 ): Promise<SyncResult<M>[]> {
   let budget: number = SYNC_LIMITS.maxMessagesPerRequest;
   const plan = cursors.map((c) => {
@@ -80,10 +94,12 @@ export async function runSync<M extends { seq: number }>(
         continue;
       }
       try {
-        const page = await fetchPage(p.conversation_id, p.after_seq, p.take);
-        const messages = page.messages.slice(0, p.take);
+        const page = await fetchPage(p.conversation_id, p.after_seq, p.take, cursors[i]!);
+        const cut = page.messages.length > p.take;
+        const messages = cut ? page.messages.slice(0, p.take) : page.messages;
         const lastSeq = messages.length ? messages[messages.length - 1].seq : p.after_seq;
-        results[i] = { conversation_id: p.conversation_id, messages, has_more: page.has_more || page.messages.length > p.take, next_after_seq: lastSeq };
+        const nextAfterSeq = !cut && page.next_after_seq !== undefined ? page.next_after_seq : lastSeq;
+        results[i] = { conversation_id: p.conversation_id, messages, has_more: page.has_more || cut, next_after_seq: nextAfterSeq, ...page.extra };
       } catch (err) {
         results[i] = { conversation_id: p.conversation_id, ...errorAck(err).body };
       }

@@ -3,11 +3,17 @@ import { ChatApiError, isServerErrorBody } from './errors';
 import { Credential, resolveCredential } from './http';
 import type { ConversationView, MessageView, ReceiptView, SendMessageInput, EditMessageInput } from './types';
 
-const HOLE_RETRIES = 8;
+/**
+ * A hole in live delivery is asked for again until the server answers it: it always does once the
+ * seq's write lands or the seq is older than its grace period (then it holds a gap tombstone), and
+ * says when to ask again (retry_after_ms). The bound is a last resort against a misbehaving server.
+ */
+const HOLE_RETRIES = 40;
 const HOLE_RETRY_MS = 250;
 /** Sync refusals that mean "later", not "never" (a busy node, the user's work budget): retried after retry_after_seconds. */
 const SYNC_RETRYABLE = new Set(['service_unavailable', 'rate_limited']);
 const SYNC_RETRY_MAX_SECONDS = 60;
+const HOLE_RETRY_MAX_MS = 5_000;
 
 /** Events the server pushes (docs/realtime.md). */
 export interface ServerEvents {
@@ -39,8 +45,11 @@ export interface ClientEvents {
   connected: { recovered: boolean };
   disconnected: { reason: string };
   reconnecting: { attempt: number };
-  /** A catch-up after (re)connecting finished; `messages` were delivered as message:new. */
-  synced: { conversations: number; messages: number };
+  /**
+   * A catch-up after (re)connecting finished; `messages` were delivered as message:new, `changes` (edits,
+   * deletes, reactions made meanwhile) as message:updated / message:deleted.
+   */
+  synced: { conversations: number; messages: number; changes: number };
   error: ChatApiError;
 }
 
@@ -56,11 +65,26 @@ export interface SendAck {
   duplicate: boolean;
 }
 
+export interface SyncCursor {
+  conversation_id: string;
+  after_seq: number;
+  /** Only seqs below this one (a hole seen in live delivery). */
+  before_seq?: number;
+  /** Also the changes to messages up to after_seq after this change position (0: all). */
+  after_change?: number;
+}
+
 export interface SyncConversationResult {
   conversation_id: string;
   messages?: MessageView[];
+  /** Seqs without a message: `hidden` (sent while this user was not a member: skip), `pending` (ask again). */
+  holes?: Array<{ seq: number; state: 'pending' | 'hidden' }>;
   has_more?: boolean;
   next_after_seq?: number;
+  retry_after_ms?: number;
+  changes?: MessageView[];
+  next_after_change?: number;
+  changes_has_more?: boolean;
   error?: { code: string; message: string; details?: unknown };
 }
 
@@ -80,6 +104,8 @@ export interface ChatSocketOptions {
   reconnectionDelayMaxMs?: number;
   /** Last seq seen per conversation (e.g. restored from storage): the catch-up starts after them. */
   positions?: Record<string, number>;
+  /** Change position per conversation (allChangePositions, restored from storage); absent: 0, every change is replayed once. */
+  changePositions?: Record<string, number>;
   /** Messages per conversation per sync request (server caps at 100). */
   syncLimit?: number;
   /** Extra socket.io options. */
@@ -96,10 +122,15 @@ export class ChatSocket {
   readonly socket: Socket;
   private readonly listeners = new Map<keyof ChatSocketEvents, Set<(p: unknown) => void>>();
   private readonly positions = new Map<string, number>();
+  private readonly changePositions = new Map<string, number>();
   /** Per conversation: the catch-up in progress (live messages wait behind it). */
   private readonly catchingUp = new Map<string, Promise<void>>();
   /** Live messages that arrived after a hole, waiting for the hole to be filled. */
   private readonly held = new Map<string, MessageView[]>();
+  /** When the server said a pending hole can be answered (retry_after_ms of the last sync). */
+  private readonly retryAfter = new Map<string, number>();
+  /** Conversations with a catch-up scheduled because the server answered a pending hole. */
+  private readonly pendingRetry = new Set<string>();
   private connectedOnce = false;
   private closed = false;
   private expired = false;
@@ -107,6 +138,7 @@ export class ChatSocket {
 
   constructor(private readonly opts: ChatSocketOptions) {
     for (const [c, seq] of Object.entries(opts.positions ?? {})) this.positions.set(c, seq);
+    for (const [c, n] of Object.entries(opts.changePositions ?? {})) this.changePositions.set(c, n);
     this.socket = io(opts.url, {
       path: opts.path,
       transports: opts.transports ?? ['websocket'],
@@ -279,7 +311,7 @@ export class ChatSocket {
     return this.request('presence:query', { user_ids: userIds });
   }
   /** Raw sync: messages after each cursor (the wrapper does this by itself on reconnect and gaps). */
-  sync(cursors: Array<{ conversation_id: string; after_seq: number }>, limit?: number): Promise<{ conversations: SyncConversationResult[] }> {
+  sync(cursors: SyncCursor[], limit?: number): Promise<{ conversations: SyncConversationResult[] }> {
     return this.request('sync', { conversations: cursors, ...(limit ? { limit } : {}) });
   }
 
@@ -297,6 +329,18 @@ export class ChatSocket {
 
   get allPositions(): Record<string, number> {
     return Object.fromEntries(this.positions);
+  }
+
+  /** Change position per conversation (persist these with the positions). */
+  get allChangePositions(): Record<string, number> {
+    return Object.fromEntries(this.changePositions);
+  }
+
+  /** A change made while away: its current state, as the live event would have told it. */
+  private applyChange(m: MessageView): void {
+    if (m.gap || m.seq > (this.positions.get(m.conversation_id) ?? 0)) return;
+    if (m.deleted_at) this.fire('message:deleted', { conversation_id: m.conversation_id, message_id: m.id, seq: m.seq, deleted_at: m.deleted_at });
+    else this.fire('message:updated', m);
   }
 
   private deliver(m: MessageView): void {
@@ -323,14 +367,30 @@ export class ChatSocket {
   }
 
   /**
-   * Sync until the held messages connect to the position. The server leaves out a seq whose write
-   * is still in flight, so a few retries a moment apart are normal; after them the hole is skipped
-   * (the server skips holes that old too).
+   * Sync until the held messages connect to the position. The server answers a seq whose write is
+   * still in flight as a pending hole with retry_after_ms, so a few retries a moment apart are normal;
+   * it answers every seq (message, gap tombstone or hidden) once the grace period is over.
    */
   private async fillHole(conversationId: string, attempt: number): Promise<void> {
     await this.catchUp([conversationId]);
     const done = this.flushHeld(conversationId, attempt >= HOLE_RETRIES);
-    if (!done && !this.closed) setTimeout(() => void this.fillHole(conversationId, attempt + 1), HOLE_RETRY_MS * (attempt + 1));
+    if (done || this.closed) return;
+    const wait = Math.min(HOLE_RETRY_MAX_MS, this.retryAfter.get(conversationId) ?? HOLE_RETRY_MS * (attempt + 1));
+    setTimeout(() => void this.fillHole(conversationId, attempt + 1), wait);
+  }
+
+  /** A catch-up again once a pending hole can be answered (bounded like hole fills). */
+  private retryPending(conversationId: string, attempt: number): void {
+    if (this.closed || attempt > HOLE_RETRIES || this.pendingRetry.has(conversationId)) return;
+    this.pendingRetry.add(conversationId);
+    const wait = Math.min(HOLE_RETRY_MAX_MS, this.retryAfter.get(conversationId) ?? HOLE_RETRY_MS);
+    setTimeout(() => {
+      this.pendingRetry.delete(conversationId);
+      if (this.closed) return;
+      void this.catchUp([conversationId]).then(() => {
+        if (this.retryAfter.has(conversationId)) this.retryPending(conversationId, attempt + 1);
+      });
+    }, wait);
   }
 
   /** Delivers held messages that are next in line (all of them when `force`); true when none is left. */
@@ -362,6 +422,7 @@ export class ChatSocket {
     }
     const run = (async () => {
       let delivered = 0;
+      let changed = 0;
       let todo = ids;
       // Bounded: every round either advances a position or drops the conversation.
       for (let round = 0; todo.length && round < 1000; round++) {
@@ -369,7 +430,7 @@ export class ChatSocket {
         let res: { conversations: SyncConversationResult[] };
         try {
           res = await this.sync(
-            batch.map((id) => ({ conversation_id: id, after_seq: this.positions.get(id) ?? 0 })),
+            batch.map((id) => ({ conversation_id: id, after_seq: this.positions.get(id) ?? 0, after_change: this.changePositions.get(id) ?? 0 })),
             this.opts.syncLimit,
           );
         } catch (err) {
@@ -393,11 +454,26 @@ export class ChatSocket {
             continue;
           }
           const before = this.positions.get(r.conversation_id) ?? 0;
+          const changesBefore = this.changePositions.get(r.conversation_id) ?? 0;
+          // Changes first: they are about messages up to the position this request was made from.
+          for (const m of r.changes ?? []) {
+            this.applyChange(m);
+            changed++;
+          }
+          if (r.next_after_change !== undefined && r.next_after_change > changesBefore) this.changePositions.set(r.conversation_id, r.next_after_change);
           for (const m of r.messages ?? []) {
             if (m.seq > (this.positions.get(m.conversation_id) ?? 0) && !m.gap) delivered++;
             this.deliver(m);
           }
-          if (r.has_more && (this.positions.get(r.conversation_id) ?? 0) > before) again.push(r.conversation_id);
+          // Hidden seqs (sent while this user was not a member) are answered too: the position moves past them.
+          if (r.next_after_seq !== undefined && r.next_after_seq > (this.positions.get(r.conversation_id) ?? 0)) this.positions.set(r.conversation_id, r.next_after_seq);
+          if (r.retry_after_ms !== undefined) {
+            this.retryAfter.set(r.conversation_id, r.retry_after_ms);
+            // Messages after the pending seq wait behind it: ask again when the server said it can answer.
+            this.retryPending(r.conversation_id, 0);
+          } else this.retryAfter.delete(r.conversation_id);
+          const moved = (this.positions.get(r.conversation_id) ?? 0) > before || (this.changePositions.get(r.conversation_id) ?? 0) > changesBefore;
+          if ((r.has_more || r.changes_has_more) && moved) again.push(r.conversation_id);
         }
         if (later.length) {
           if (this.closed) break;
@@ -405,7 +481,7 @@ export class ChatSocket {
         }
         todo = [...again, ...later, ...todo.slice(100)];
       }
-      this.fire('synced', { conversations: ids.length, messages: delivered });
+      this.fire('synced', { conversations: ids.length, messages: delivered, changes: changed });
     })();
     for (const id of ids) this.catchingUp.set(id, run);
     try {

@@ -77,6 +77,15 @@ export interface MessageView {
   updated_at: string;
   edited_at: string | null;
   deleted_at: string | null;
+  /** Change position of its latest edit, delete, reaction or thread-counter change (0: never changed). */
+  change_seq?: number;
+}
+
+/** Messages changed after a change position (GET /v1/conversations/:id/changes, and `sync` with after_change). */
+export interface ChangesPage {
+  changes: MessageView[];
+  next_after_change: number;
+  changes_has_more: boolean;
 }
 
 export interface SendMessageInput {

@@ -1,5 +1,6 @@
 import { Credential, HttpClient, HttpOptions, resolveCredential, seg } from './http';
 import type {
+  ChangesPage,
   ConversationKeyVersionView,
   ConversationView,
   CreateConversationInput,
@@ -76,6 +77,10 @@ export class ChatUserClient {
   }
   history(conversationId: string, q: HistoryQuery = {}): Promise<Page<MessageView>> {
     return this.http.get(`/v1/conversations/${seg(conversationId)}/messages`, { ...q });
+  }
+  /** Messages (up to up_to_seq) edited, deleted or reacted to after a change position, in change order. */
+  changes(conversationId: string, q: { after_change: number; up_to_seq?: number; limit?: number }): Promise<ChangesPage> {
+    return this.http.get(`/v1/conversations/${seg(conversationId)}/changes`, { ...q });
   }
   getMessage(conversationId: string, messageId: string): Promise<MessageView> {
     return this.http.get(`/v1/conversations/${seg(conversationId)}/messages/${seg(messageId)}`);

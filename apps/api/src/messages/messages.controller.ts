@@ -3,6 +3,8 @@ import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Principal, UserAuth, UserPrincipal } from '@chat/auth';
 import {
+  ChangesPage,
+  ChangesQueryDto,
   EditMessageDto,
   HistoryQueryDto,
   MessagesService,
@@ -41,6 +43,12 @@ export class MessagesController {
   @ApiOperation({ summary: 'History by seq: newest first (before_seq / cursor), or oldest first after after_seq (catch-up). Index-served' })
   history(@Principal() p: UserPrincipal, @Param('id') id: string, @Query() q: HistoryQueryDto): Promise<Page<MessageView>> {
     return this.messages.history(p.userId, id, q);
+  }
+
+  @Get('changes')
+  @ApiOperation({ summary: 'Messages changed (edited, deleted, reacted to) after a change position, in change order: { changes, next_after_change, changes_has_more }' })
+  changes(@Principal() p: UserPrincipal, @Param('id') id: string, @Query() q: ChangesQueryDto): Promise<ChangesPage> {
+    return this.messages.changes(p.userId, id, q);
   }
 
   @Post('messages/search')

@@ -120,12 +120,17 @@ export class ClientEvents {
    */
   private async sync({ session }: EventContext, dto: SyncEvent) {
     const gate = this.syncGate();
-    const conversations = await runSync(distinctCursors(dto.conversations), dto.limit ?? SYNC_LIMITS.defaultLimit, (conversationId, afterSeq, limit) =>
+    const conversations = await runSync(distinctCursors(dto.conversations), dto.limit ?? SYNC_LIMITS.defaultLimit, (conversationId, afterSeq, limit, cursor) =>
       // Keyed by user: what a member may see can differ between members of the same conversation.
-      this.syncReads.run(JSON.stringify([session.tenantId, session.userId, conversationId, afterSeq, limit]), () =>
+      this.syncReads.run(JSON.stringify([session.tenantId, session.userId, conversationId, afterSeq, cursor.before_seq, cursor.after_change, limit]), () =>
         gate.run(async () => {
-          const page = await this.messages.sync(session.userId, conversationId, afterSeq, limit);
-          return { messages: page.data, has_more: page.next_cursor !== null };
+          const { messages, has_more, next_after_seq, ...extra } = await this.messages.syncStream(session.userId, conversationId, {
+            after_seq: afterSeq,
+            before_seq: cursor.before_seq,
+            after_change: cursor.after_change,
+            limit,
+          });
+          return { messages, has_more, next_after_seq, extra };
         }),
       ),
     );

@@ -34,6 +34,10 @@ export class ReadEvent extends ConversationRefEvent {
 export class SyncCursorDto {
   @IsMongoId() conversation_id!: string;
   @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) after_seq!: number;
+  /** Only seqs below this one (filling a gap seen in live delivery). */
+  @IsOptional() @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) before_seq?: number;
+  /** Also return the messages up to after_seq changed after this change position (0: all changes). */
+  @IsOptional() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) after_change?: number;
 }
 
 export class SyncEvent {

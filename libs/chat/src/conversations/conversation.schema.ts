@@ -39,6 +39,10 @@ export interface ConversationDoc {
   /** Highest message seq handed out (reserveSeqs). Unread for a participant = last_seq - last_read_seq. */
   last_seq: number;
   last_message: LastMessageDoc | null;
+  /** When seqs were last reserved: dates the seqs at the end of the stream that hold no message yet. */
+  last_reserved_at?: Date | null;
+  /** Highest change position handed out (nextChangeSeq): every edit, delete or reaction of a message takes one. */
+  last_change_seq?: number;
   /**
    * Bumped by every write to `participants`: membership changes are compare-and-set on it (FerretDB v1
    * has no positional `$` update, `$elemMatch` or partial `$pull`), per-participant updates address
@@ -90,6 +94,8 @@ export const ConversationSchema = new Schema<ConversationDoc>(
     },
     last_seq: { type: Number, default: 0 },
     last_message: { type: LastMessageSchema, default: null },
+    last_change_seq: { type: Number, default: 0 },
+    last_reserved_at: { type: Date, default: null },
     participants_version: { type: Number, default: 0 },
     created_by: { type: String, default: null },
     created_at: { type: Date, required: true },

@@ -165,9 +165,35 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
     // rejects findAndModify with a projection (`fields`), so there the whole document comes back.
     const projection = this.lock.atomicUpdates ? { last_seq: 1 } : undefined;
     const doc = await this.locked(conversationId, () =>
-      this.findOneAndUpdate({ _id: new Types.ObjectId(conversationId) }, { $inc: { last_seq: count } }, { new: true, ...(projection ? { projection } : {}) }),
+      // last_reserved_at dates seqs reserved at the end of the stream (MessageStream: a crash leaves them empty).
+      this.findOneAndUpdate(
+        { _id: new Types.ObjectId(conversationId) },
+        { $inc: { last_seq: count }, $set: { last_reserved_at: new Date() } },
+        { new: true, ...(projection ? { projection } : {}) },
+      ),
     );
     return doc ? doc.last_seq - count + 1 : null;
+  }
+
+  /** The highest reserved seq and when seqs were last reserved (by _id, two fields). */
+  async streamEnd(conversationId: string): Promise<{ last_seq: number; last_reserved_at: Date | null } | null> {
+    if (!ConversationsRepository.isId(conversationId)) return null;
+    const doc = await this.findConversation(conversationId, { last_seq: 1, last_reserved_at: 1 });
+    return doc ? { last_seq: doc.last_seq ?? 0, last_reserved_at: doc.last_reserved_at ?? null } : null;
+  }
+
+  /**
+   * Takes the conversation's next change position (one atomic $inc of last_change_seq). A message
+   * mutation stores it on the message, so sync can return the changes after a client's position.
+   * Null when the conversation does not exist.
+   */
+  async nextChangeSeq(conversationId: string): Promise<number | null> {
+    if (!ConversationsRepository.isId(conversationId)) return null;
+    const projection = this.lock.atomicUpdates ? { last_change_seq: 1 } : undefined;
+    const doc = await this.locked(conversationId, () =>
+      this.findOneAndUpdate({ _id: new Types.ObjectId(conversationId) }, { $inc: { last_change_seq: 1 } }, { new: true, ...(projection ? { projection } : {}) }),
+    );
+    return doc ? (doc.last_change_seq ?? 1) : null;
   }
 
   /**

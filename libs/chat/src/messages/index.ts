@@ -6,3 +6,4 @@ export * from './message-id';
 export * from './message-write-batcher';
 export * from './messages.service';
 export * from './messages.module';
+export * from './message-stream';

@@ -323,7 +323,8 @@ export class MessageWriteBatcher {
         // An earlier send of the same client_msg_id: with a derived _id it collided on the _id itself.
         it.outcome = { message: original, duplicate: true };
       } else {
-        // The seq itself collided: the conversation counter is behind its messages (should never happen).
+        // The seq itself collided: a reader filled it as abandoned (this write took longer than
+        // MESSAGE_GAP_GRACE_MS, see MessageStream), or the conversation counter is behind its messages.
         this.logger.error(`seq ${it.seq} of conversation ${it.draft.conversation_id} already taken`);
         it.error = new AppError(ErrorCode.ServiceUnavailable, 'The message could not be stored: retry with the same client_msg_id');
       }

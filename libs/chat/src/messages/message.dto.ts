@@ -134,6 +134,25 @@ export class HistoryQueryDto {
   limit?: number;
 }
 
+export class ChangesQueryDto {
+  @ApiProperty({ description: 'change position already applied (next_after_change of the previous answer; 0: every change)' })
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  after_change!: number;
+
+  @ApiPropertyOptional({ description: 'only messages with seq up to this (what the client holds)' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  up_to_seq?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100) limit?: number;
+}
+
 export class RepliesQueryDto {
   @ApiPropertyOptional() @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(MAX_SEQ) after_seq?: number;
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(/^a\d{1,15}$/) cursor?: string;

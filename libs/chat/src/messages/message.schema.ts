@@ -55,6 +55,12 @@ export interface MessageDoc {
   updated_at: Date;
   edited_at: Date | null;
   deleted_at: Date | null;
+  /**
+   * The conversation's change position (conversation.last_change_seq) of this message's latest edit,
+   * delete, reaction or thread-counter change; 0 while never changed. Sync returns changes after a
+   * client's position by it. Optional: messages stored before it existed have none (never changed since).
+   */
+  change_seq?: number;
 }
 
 export type MessageRecord = MessageDoc & { _id: Types.ObjectId };
@@ -116,6 +122,7 @@ export const MessageSchema = new Schema<MessageDoc>(
     updated_at: { type: Date, required: true },
     edited_at: { type: Date, default: null },
     deleted_at: { type: Date, default: null },
+    change_seq: { type: Number, default: 0 },
   },
   { collection: 'messages', versionKey: false, minimize: false },
 );
@@ -129,6 +136,8 @@ MessageSchema.index({ tenant_id: 1, conversation_id: 1, sender_id: 1, client_msg
 MessageSchema.index({ tenant_id: 1, conversation_id: 1, created_at: 1 });
 // Thread replies in order.
 MessageSchema.index({ tenant_id: 1, conversation_id: 1, 'thread.parent_id': 1, seq: 1 });
+// Changes since a client's position (sync / GET changes): edits, deletes, reactions in change order.
+MessageSchema.index({ tenant_id: 1, conversation_id: 1, change_seq: 1 });
 // Blind-index search: equality on one token, newest first.
 MessageSchema.index({ tenant_id: 1, conversation_id: 1, search_tokens: 1, seq: -1 });
 MessageSchema.plugin(tenantGuardPlugin);

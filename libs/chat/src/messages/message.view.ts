@@ -20,6 +20,8 @@ export interface MessageView {
   updated_at: string;
   edited_at: string | null;
   deleted_at: string | null;
+  /** Change position of the latest edit, delete, reaction or thread-counter change (0: never changed). */
+  change_seq: number;
 }
 
 const iso = (d: Date | string | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
@@ -43,5 +45,6 @@ export function toMessageView(m: MessageRecord): MessageView {
     updated_at: iso(m.updated_at)!,
     edited_at: iso(m.edited_at),
     deleted_at: iso(m.deleted_at),
+    change_seq: m.change_seq ?? 0,
   };
 }

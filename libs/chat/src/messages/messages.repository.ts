@@ -115,6 +115,17 @@ export class MessagesRepository extends TenantRepository<MessageDoc> {
     return this.find(filter, { sort: { seq: -1 }, limit: opts.limit }) as Promise<MessageRecord[]>;
   }
 
+  /**
+   * Messages changed after `afterChange` (edits, deletes, reactions, thread counters), in change order,
+   * among seqs up to `upToSeq` (what the client already holds). Served by {conversation_id, change_seq}.
+   */
+  changes(conversationId: string, afterChange: number, upToSeq: number, limit: number): Promise<MessageRecord[]> {
+    return this.find(
+      { conversation_id: conversationId, change_seq: { $gt: afterChange }, seq: { $lte: upToSeq } },
+      { sort: { change_seq: 1 }, limit },
+    ) as Promise<MessageRecord[]>;
+  }
+
   replies(conversationId: string, parentId: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
     return this.find(
       { conversation_id: conversationId, 'thread.parent_id': parentId, seq: { $gt: afterSeq } },
@@ -136,36 +147,37 @@ export class MessagesRepository extends TenantRepository<MessageDoc> {
     senderId: string,
     patch: { content: MessageContent; preview: string | null; search_tokens: string[]; mentions: string[] },
     now: Date,
+    changeSeq: number,
   ): Promise<MessageRecord | null> {
     if (!TenantRepository.isObjectId(messageId)) return Promise.resolve(null);
     return this.locked(messageId, () =>
       this.findOneAndUpdate(
         { _id: new Types.ObjectId(messageId), conversation_id: conversationId, sender_id: senderId, deleted_at: null },
-        { $set: { ...patch, edited_at: now, updated_at: now } },
+        { $set: { ...patch, edited_at: now, updated_at: now }, $max: { change_seq: changeSeq } },
       ),
     ) as Promise<MessageRecord | null>;
   }
 
   /** Tombstone: content, tokens, mentions and reactions go; seq, sender and thread links stay. Null if already deleted. */
-  softDelete(conversationId: string, messageId: string, now: Date): Promise<MessageRecord | null> {
+  softDelete(conversationId: string, messageId: string, now: Date, changeSeq: number): Promise<MessageRecord | null> {
     if (!TenantRepository.isObjectId(messageId)) return Promise.resolve(null);
     return this.locked(messageId, () =>
       this.findOneAndUpdate(
         { _id: new Types.ObjectId(messageId), conversation_id: conversationId, deleted_at: null },
-        { $set: { content: null, preview: null, search_tokens: [], mentions: [], reactions: [], status: 'deleted', deleted_at: now, updated_at: now } },
+        { $set: { content: null, preview: null, search_tokens: [], mentions: [], reactions: [], status: 'deleted', deleted_at: now, updated_at: now }, $max: { change_seq: changeSeq } },
       ),
     ) as Promise<MessageRecord | null>;
   }
 
   /** Adds the reaction unless this user already has this emoji on the message (one atomic conditional push). */
-  async addReaction(conversationId: string, messageId: string, reaction: Reaction): Promise<'added' | 'exists' | 'missing'> {
+  async addReaction(conversationId: string, messageId: string, reaction: Reaction, changeSeq: number): Promise<'added' | 'exists' | 'missing'> {
     if (!TenantRepository.isObjectId(messageId)) return 'missing';
     const _id = new Types.ObjectId(messageId);
     const res = await this.locked(messageId, () =>
       this.updateOne(
         // $nor, not {'reactions.key': {$ne}}: FerretDB v1 matches $ne on an array of subdocuments if ANY element differs.
         { _id, conversation_id: conversationId, deleted_at: null, $nor: [{ 'reactions.key': reaction.key }] },
-        { $push: { reactions: reaction }, $set: { updated_at: reaction.created_at } },
+        { $push: { reactions: reaction }, $set: { updated_at: reaction.created_at }, $max: { change_seq: changeSeq } },
       ),
     );
     if (res.modifiedCount === 1) return 'added';
@@ -176,7 +188,7 @@ export class MessagesRepository extends TenantRepository<MessageDoc> {
    * Removes a reaction. FerretDB's $pull only matches whole elements, so the element is read first and
    * pulled by exact value (a concurrent remove of the same element simply matches nothing).
    */
-  async removeReaction(conversationId: string, messageId: string, key: string, now: Date): Promise<'removed' | 'absent' | 'missing'> {
+  async removeReaction(conversationId: string, messageId: string, key: string, now: Date, changeSeq: number): Promise<'removed' | 'absent' | 'missing'> {
     if (!TenantRepository.isObjectId(messageId)) return 'missing';
     const _id = new Types.ObjectId(messageId);
     return this.locked(messageId, async () => {
@@ -186,17 +198,17 @@ export class MessagesRepository extends TenantRepository<MessageDoc> {
       if (!element) return 'absent' as const;
       const res = await this.updateOne(
         { _id, conversation_id: conversationId },
-        { $pull: { reactions: { user_id: element.user_id, emoji: element.emoji, key: element.key, created_at: element.created_at } }, $set: { updated_at: now } },
+        { $pull: { reactions: { user_id: element.user_id, emoji: element.emoji, key: element.key, created_at: element.created_at } }, $set: { updated_at: now }, $max: { change_seq: changeSeq } },
       );
       return res.modifiedCount === 1 ? ('removed' as const) : ('absent' as const);
     });
   }
 
   /** Keeps the parent's reply_count right (+n on replies, -1 when a reply is deleted). Returns the parent. */
-  incReplyCount(conversationId: string, parentId: string, by: number, now: Date): Promise<MessageRecord | null> {
+  incReplyCount(conversationId: string, parentId: string, by: number, now: Date, changeSeq: number): Promise<MessageRecord | null> {
     if (!TenantRepository.isObjectId(parentId)) return Promise.resolve(null);
     return this.locked(parentId, () =>
-      this.findOneAndUpdate({ _id: new Types.ObjectId(parentId), conversation_id: conversationId }, { $inc: { 'thread.reply_count': by }, $set: { updated_at: now } }),
+      this.findOneAndUpdate({ _id: new Types.ObjectId(parentId), conversation_id: conversationId }, { $inc: { 'thread.reply_count': by }, $set: { updated_at: now }, $max: { change_seq: changeSeq } }),
     ) as Promise<MessageRecord | null>;
   }
 
@@ -222,12 +234,20 @@ export class MessagesRepository extends TenantRepository<MessageDoc> {
 
   /** Fills a reserved seq whose message could not be stored, so readers never wait on a hole. */
   async insertGap(conversationId: string, seq: number, senderId: string, now: Date): Promise<boolean> {
-    const outcome = await this.insertBatch([
-      {
+    return (await this.insertGaps(conversationId, [seq], senderId, now)) === 1;
+  }
+
+  /** Gap tombstones for these seqs in one insert; returns how many were stored (a taken seq is skipped). */
+  async insertGaps(conversationId: string, seqs: number[], senderId: string, now: Date): Promise<number> {
+    if (!seqs.length) return 0;
+    const outcomes = await this.insertBatch(
+      seqs.map((seq) => ({
         _id: unguessableObjectId(),
         conversation_id: conversationId,
         seq,
         sender_id: senderId,
+        // The {conversation_id, seq} unique index lets one document only take the seq: the late message,
+        // the batcher's filler or a reader's filler for an abandoned seq (readers racing each other too).
         client_msg_id: `gap:${conversationId}:${seq}`,
         content: null,
         preview: null,
@@ -236,15 +256,16 @@ export class MessagesRepository extends TenantRepository<MessageDoc> {
         reactions: [],
         thread: { parent_id: null, reply_count: 0 },
         read_by: [],
-        status: 'deleted',
+        status: 'deleted' as const,
         gap: true,
         created_at: now,
         updated_at: now,
         edited_at: null,
         deleted_at: now,
-      },
-    ]);
-    return outcome[0]!.ok;
+        change_seq: 0,
+      })),
+    );
+    return outcomes.filter((o) => o.ok).length;
   }
 }
 

@@ -3,7 +3,7 @@ import { BeforeApplicationShutdown, Injectable, Optional } from '@nestjs/common'
 import { CacheService } from '@chat/cache';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode } from '@chat/errors';
-import { KeyDirectoryService } from '@chat/keys';
+import { KeyDirectoryService, KeySharesService } from '@chat/keys';
 import { QuotaService } from '@chat/quotas';
 import { RedisService } from '@chat/redis';
 import { TenantContext, TenantId } from '@chat/tenancy';
@@ -14,9 +14,11 @@ import { ConversationView } from '../conversations/conversation.views';
 import { RelationshipsService } from '../relationships/relationships.service';
 import { Page } from '../users/pagination';
 import { EditMessageDto, EMOJI_PATTERN, SendMessageDto } from './message.dto';
-import { MessageContent, MessageRecord } from './message.schema';
+import { MessageContent } from './message.schema';
 import { MessageView, toMessageView } from './message.view';
+import { ChangesPage, MessageStream, StreamPage, StreamViewer } from './message-stream';
 import { MessageWriteBatcher, SendOutcome } from './message-write-batcher';
+import { MessagePostCommit } from './message-post-commit';
 import { MessagesRepository } from './messages.repository';
 import { SendClaims } from './send-claims';
 import { SendOrder } from './send-order';
@@ -55,6 +57,7 @@ const asRecord = (v: MessageView) => v as unknown as Record<string, unknown>;
 @Injectable()
 export class MessagesService implements BeforeApplicationShutdown {
   readonly batcher: MessageWriteBatcher;
+  private readonly stream: MessageStream;
   private readonly sendOrder = new SendOrder();
   private readonly sendClaims: SendClaims;
 
@@ -69,10 +72,22 @@ export class MessagesService implements BeforeApplicationShutdown {
     private readonly keyDirectory: KeyDirectoryService,
     private readonly cache: CacheService,
     redis: RedisService,
+    keyShares: KeySharesService,
     // Optional so the chat lib also boots in apps that do not load quotas (CLI, unit wiring).
     @Optional() private readonly quotas?: QuotaService,
   ) {
     this.sendClaims = new SendClaims(redis);
+    const postCommit = new MessagePostCommit(conversationsRepo, repo, events, {
+      changed: (conversationId) => this.changed(conversationId),
+      nextChange: (conversationId) => this.nextChange(conversationId),
+    });
+    this.stream = new MessageStream(
+      repo,
+      config.MESSAGE_GAP_GRACE_MS,
+      (conversationId) => this.changed(conversationId),
+      (conversationId, userId, ids) => keyShares.sharedMessageIds(conversationId, userId, ids),
+      (conversationId) => conversationsRepo.streamEnd(conversationId),
+    );
     this.batcher = new MessageWriteBatcher(
       {
         reserveSeqs: async (conversationId, count) => {
@@ -104,7 +119,7 @@ export class MessagesService implements BeforeApplicationShutdown {
         concurrency: config.MESSAGE_BATCH_CONCURRENCY,
         queueMax: config.MESSAGE_BATCH_QUEUE_MAX,
       },
-      (tenantId, conversationId, committed) => this.afterCommit(tenantId, conversationId, committed),
+      (tenantId, conversationId, committed) => postCommit.run(tenantId, conversationId, committed),
     );
   }
 
@@ -196,24 +211,15 @@ export class MessagesService implements BeforeApplicationShutdown {
     return { stored };
   }
 
-  /** Stored messages of one batch: last_message, thread counters, events. Runs before senders are answered. */
-  private async afterCommit(tenantId: TenantId, conversationId: string, committed: MessageRecord[]): Promise<void> {
-    const sorted = [...committed].sort((a, b) => a.seq - b.seq);
-    const last = sorted[sorted.length - 1]!;
-    const replyCounts = new Map<string, number>();
-    for (const m of sorted) if (m.thread.parent_id) replyCounts.set(m.thread.parent_id, (replyCounts.get(m.thread.parent_id) ?? 0) + 1);
-    const now = new Date();
-    const [, ...parents] = await Promise.all([
-      this.conversationsRepo.setLastMessage(
-        conversationId,
-        { content_preview: last.preview, sender_id: last.sender_id, sent_at: last.created_at, seq: last.seq, message_id: String(last._id) },
-        last.created_at,
-      ),
-      ...[...replyCounts].map(([parentId, n]) => this.repo.incReplyCount(conversationId, parentId, n, now)),
-    ]);
-    if (replyCounts.size) await this.changed(conversationId);
-    for (const m of sorted) this.events.emit('message.created', { tenantId, conversationId, message: asRecord(toMessageView(m)) });
-    for (const p of parents) if (p) this.events.emit('message.updated', { tenantId, conversationId, message: asRecord(toMessageView(p)) });
+  /** A new change position of the conversation (see MessageStream.changes), taken before the message is written. */
+  private async nextChange(conversationId: string): Promise<number> {
+    const c = await this.conversationsRepo.nextChangeSeq(conversationId);
+    if (c === null) throw AppError.notFound('Conversation');
+    return c;
+  }
+
+  private viewerOf(conv: ConversationView, userId: string): StreamViewer {
+    return { userId, joinedSeq: conv.participants.find((p) => p.user_id === userId)?.joined_seq ?? 0 };
   }
 
   private memberIdsOf(conv: ConversationView): string[] {
@@ -253,22 +259,26 @@ export class MessagesService implements BeforeApplicationShutdown {
   // ---------------------------------------------------------------- reads
 
   async get(userId: string, conversationId: string, messageId: string): Promise<MessageView> {
-    await this.conversations.requireMember(conversationId, userId);
+    const conv = await this.conversations.requireMember(conversationId, userId);
     const m = await this.repo.findInConversation(conversationId, messageId);
     if (!m) throw AppError.notFound('Message');
-    return toMessageView(m);
+    const [view] = await this.stream.visible(conversationId, [toMessageView(m)], this.viewerOf(conv, userId));
+    if (!view) throw AppError.notFound('Message');
+    return view;
   }
 
   /**
    * History by seq, served by the {conversation_id, seq} index. Default and `before_seq`: newest first,
    * next_cursor continues older. `after_seq`: oldest first (catch-up), next_cursor continues newer.
+   * Messages sent while the reader was not a member are left out (see hiddenFrom).
    */
   async history(
     userId: string,
     conversationId: string,
     q: { before_seq?: number; after_seq?: number; cursor?: string; limit?: number },
   ): Promise<Page<MessageView>> {
-    await this.conversations.requireMember(conversationId, userId);
+    const conv = await this.conversations.requireMember(conversationId, userId);
+    const viewer = this.viewerOf(conv, userId);
     const limit = q.limit ?? DEFAULT_PAGE;
     let { before_seq: beforeSeq, after_seq: afterSeq } = q;
     if (q.cursor) {
@@ -276,19 +286,23 @@ export class MessagesService implements BeforeApplicationShutdown {
       if (q.cursor[0] === 'a') afterSeq = n;
       else beforeSeq = n;
     }
-    if (afterSeq !== undefined && beforeSeq === undefined) return this.forward(conversationId, afterSeq, limit);
+    if (afterSeq !== undefined && beforeSeq === undefined) {
+      const page = await this.stream.range(conversationId, viewer, afterSeq, undefined, limit);
+      return { data: page.messages, next_cursor: page.has_more ? `a${page.next_after_seq}` : null };
+    }
+    const visible = async (p: Page<MessageView>): Promise<Page<MessageView>> => ({ data: await this.stream.visible(conversationId, p.data, viewer), next_cursor: p.next_cursor });
     if (afterSeq === undefined) {
       // Newest first: served from the cached newest page when it holds the whole answer.
       const recent = await this.recent(conversationId);
       const rows = beforeSeq === undefined ? recent : recent.filter((m) => m.seq < beforeSeq);
-      if (rows.length >= limit || recent.length < RECENT_MESSAGES) return this.newestFirst(rows.slice(0, limit), limit);
+      if (rows.length >= limit || recent.length < RECENT_MESSAGES) return visible(this.newestFirst(rows.slice(0, limit), limit));
     }
     const rows = await this.repo.page(conversationId, { beforeSeq, afterSeq, limit });
     const data = rows.map(toMessageView);
     if (afterSeq !== undefined) {
-      return { data, next_cursor: rows.length === limit ? `a${rows[rows.length - 1]!.seq}` : null };
+      return visible({ data, next_cursor: rows.length === limit ? `a${rows[rows.length - 1]!.seq}` : null });
     }
-    return this.newestFirst(data, limit);
+    return visible(this.newestFirst(data, limit));
   }
 
   private newestFirst(data: MessageView[], limit: number): Page<MessageView> {
@@ -296,34 +310,35 @@ export class MessagesService implements BeforeApplicationShutdown {
     return { data, next_cursor: data.length === limit && lowest !== undefined && lowest > 1 ? `b${lowest}` : null };
   }
 
-  /** Reconnect sync: everything after `afterSeq`, oldest first, gap-aware (see forward). */
+  /** Reconnect sync as a page: the messages after `afterSeq`, oldest first (see syncStream). */
   async sync(userId: string, conversationId: string, afterSeq: number, limit = 100): Promise<Page<MessageView>> {
-    await this.conversations.requireMember(conversationId, userId);
-    return this.forward(conversationId, Math.max(0, Math.floor(afterSeq)), Math.min(Math.max(1, Math.floor(limit)), 100));
+    const page = await this.syncStream(userId, conversationId, { after_seq: afterSeq, limit });
+    return { data: page.messages, next_cursor: page.has_more ? `a${page.next_after_seq}` : null };
   }
 
   /**
-   * Oldest first after a seq. Stops before a missing seq when the message after it is recent: that seq is
-   * reserved and its write may still be in flight (another batch or node), and a client that moved its
-   * cursor past it would never see it. An old hole (a writer that died) is skipped.
+   * One conversation of a `sync`: every seq after `after_seq` (below `before_seq` when given) answered
+   * with its message, a gap tombstone or an explicit hole (see MessageStream.range); with `after_change`,
+   * also the messages up to `after_seq` changed since that position.
    */
-  private async forward(conversationId: string, afterSeq: number, limit: number): Promise<Page<MessageView>> {
-    const rows = await this.repo.page(conversationId, { afterSeq, limit });
-    const graceStart = Date.now() - this.config.MESSAGE_GAP_GRACE_MS;
-    let expected = afterSeq + 1;
-    let cut = rows.length;
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      if (r.seq !== expected && new Date(r.created_at).getTime() > graceStart) {
-        cut = i;
-        break;
-      }
-      expected = r.seq + 1;
-    }
-    const kept = rows.slice(0, cut);
-    const more = cut < rows.length || rows.length === limit;
-    const lastSeq = kept.length ? kept[kept.length - 1]!.seq : afterSeq;
-    return { data: kept.map(toMessageView), next_cursor: more ? `a${lastSeq}` : null };
+  async syncStream(
+    userId: string,
+    conversationId: string,
+    q: { after_seq: number; before_seq?: number; after_change?: number; limit?: number },
+  ): Promise<StreamPage & Partial<ChangesPage>> {
+    const conv = await this.conversations.requireMember(conversationId, userId);
+    const viewer = this.viewerOf(conv, userId);
+    const limit = Math.min(Math.max(1, Math.floor(q.limit ?? 100)), 100);
+    const afterSeq = Math.max(0, Math.floor(q.after_seq));
+    const page = await this.stream.range(conversationId, viewer, afterSeq, q.before_seq, limit);
+    if (q.after_change === undefined) return page;
+    return { ...page, ...(await this.stream.changes(conversationId, viewer, Math.max(0, Math.floor(q.after_change)), afterSeq, limit)) };
+  }
+
+  /** Messages (up to `up_to_seq`) changed after the change position `after_change`, in change order. */
+  async changes(userId: string, conversationId: string, q: { after_change: number; up_to_seq?: number; limit?: number }): Promise<ChangesPage> {
+    const conv = await this.conversations.requireMember(conversationId, userId);
+    return this.stream.changes(conversationId, this.viewerOf(conv, userId), q.after_change, q.up_to_seq ?? Number.MAX_SAFE_INTEGER, q.limit ?? DEFAULT_PAGE);
   }
 
   async replies(userId: string, conversationId: string, parentId: string, q: { after_seq?: number; cursor?: string; limit?: number }): Promise<Page<MessageView>> {
@@ -353,12 +368,15 @@ export class MessagesService implements BeforeApplicationShutdown {
     this.checkEnvelope(dto.content, dto.search_tokens);
     await this.keyDirectory.assertRecipientKeys(memberIds, dto.content.encrypted_key);
     this.checkMentions(dto.mentions, memberIds);
+    const change = await this.nextChange(conversationId);
     const updated = await this.repo.edit(
       conversationId,
       messageId,
       userId,
       { content: plainContent(dto.content), preview: dto.preview ?? null, search_tokens: dedupe(dto.search_tokens ?? []), mentions: dedupe(dto.mentions ?? []) },
+      // After taking the change position: updated_at then tells when the position is settled (MessageStream.changes).
       new Date(),
+      change,
     );
     if (updated) await this.changed(conversationId);
     if (!updated) {
@@ -384,8 +402,9 @@ export class MessagesService implements BeforeApplicationShutdown {
       }
     }
     if (m.deleted_at) return toMessageView(m);
+    const change = await this.nextChange(conversationId);
     const now = new Date();
-    const deleted = await this.repo.softDelete(conversationId, messageId, now);
+    const deleted = await this.repo.softDelete(conversationId, messageId, now, change);
     if (deleted) await this.changed(conversationId);
     if (!deleted) {
       const current = await this.repo.findInConversation(conversationId, messageId);
@@ -395,7 +414,7 @@ export class MessagesService implements BeforeApplicationShutdown {
     const tenantId = this.tenant();
     this.events.emit('message.deleted', { tenantId, conversationId, messageId: String(deleted._id), seq: deleted.seq, deleted_at: now.toISOString() });
     if (deleted.thread?.parent_id) {
-      const parent = await this.repo.incReplyCount(conversationId, deleted.thread.parent_id, -1, now);
+      const parent = await this.repo.incReplyCount(conversationId, deleted.thread.parent_id, -1, new Date(), await this.nextChange(conversationId));
       await this.changed(conversationId);
       if (parent) this.events.emit('message.updated', { tenantId, conversationId, message: asRecord(toMessageView(parent)) });
     }
@@ -407,7 +426,8 @@ export class MessagesService implements BeforeApplicationShutdown {
   async addReaction(userId: string, conversationId: string, messageId: string, emoji: string): Promise<MessageView> {
     checkEmoji(emoji);
     await this.conversations.requireMember(conversationId, userId);
-    const r = await this.repo.addReaction(conversationId, messageId, { user_id: userId, emoji, key: reactionKey(userId, emoji), created_at: new Date() });
+    const change = await this.nextChange(conversationId);
+    const r = await this.repo.addReaction(conversationId, messageId, { user_id: userId, emoji, key: reactionKey(userId, emoji), created_at: new Date() }, change);
     if (r === 'missing') throw AppError.notFound('Message');
     if (r === 'added') await this.changed(conversationId);
     if (r === 'added') this.events.emit('reaction.added', { tenantId: this.tenant(), conversationId, messageId, user_id: userId, emoji });
@@ -417,7 +437,8 @@ export class MessagesService implements BeforeApplicationShutdown {
   async removeReaction(userId: string, conversationId: string, messageId: string, emoji: string): Promise<MessageView> {
     checkEmoji(emoji);
     await this.conversations.requireMember(conversationId, userId);
-    const r = await this.repo.removeReaction(conversationId, messageId, reactionKey(userId, emoji), new Date());
+    const change = await this.nextChange(conversationId);
+    const r = await this.repo.removeReaction(conversationId, messageId, reactionKey(userId, emoji), new Date(), change);
     if (r === 'missing') throw AppError.notFound('Message');
     if (r === 'removed') await this.changed(conversationId);
     if (r === 'removed') this.events.emit('reaction.removed', { tenantId: this.tenant(), conversationId, messageId, user_id: userId, emoji });

@@ -1,0 +1,68 @@
+import { Logger } from '@nestjs/common';
+import { TenantId } from '@chat/tenancy';
+import { ChatEventBus } from '../events/chat-events';
+import { ConversationsRepository } from '../conversations/conversations.repository';
+import type { MessageRecord } from './message.schema';
+import { toMessageView } from './message.view';
+import { MessagesRepository } from './messages.repository';
+
+/** Retries of a failed post-commit step (last_message), apart from the send: 0.2 s doubling, ~50 s in all. */
+const FOLLOW_UP_RETRIES = 8;
+const FOLLOW_UP_FIRST_DELAY_MS = 200;
+
+/**
+ * What follows a stored batch of one conversation, before its senders are answered: last_message,
+ * thread reply counters, then the events. The messages are durable whatever happens here: their events
+ * go out even when a follow-up write fails (last_message is then retried apart), or members would not
+ * get them live.
+ */
+export class MessagePostCommit {
+  private readonly logger = new Logger('MessagePostCommit');
+
+  constructor(
+    private readonly conversations: ConversationsRepository,
+    private readonly messages: MessagesRepository,
+    private readonly events: ChatEventBus,
+    private readonly hooks: { changed(conversationId: string): Promise<void>; nextChange(conversationId: string): Promise<number> },
+  ) {}
+
+  async run(tenantId: TenantId, conversationId: string, committed: MessageRecord[]): Promise<void> {
+    const sorted = [...committed].sort((a, b) => a.seq - b.seq);
+    const last = sorted[sorted.length - 1]!;
+    const replyCounts = new Map<string, number>();
+    for (const m of sorted) if (m.thread.parent_id) replyCounts.set(m.thread.parent_id, (replyCounts.get(m.thread.parent_id) ?? 0) + 1);
+    const setLastMessage = () =>
+      this.conversations.setLastMessage(
+        conversationId,
+        { content_preview: last.preview, sender_id: last.sender_id, sent_at: last.created_at, seq: last.seq, message_id: String(last._id) },
+        last.created_at,
+      );
+    const [lastMessage, ...parents] = await Promise.allSettled([
+      setLastMessage(),
+      ...[...replyCounts].map(async ([parentId, n]) => this.messages.incReplyCount(conversationId, parentId, n, new Date(), await this.hooks.nextChange(conversationId))),
+    ]);
+    if (replyCounts.size) await this.hooks.changed(conversationId).catch(() => undefined);
+    for (const m of sorted) this.events.emit('message.created', { tenantId, conversationId, message: asRecord(toMessageView(m)) });
+    if (lastMessage.status === 'rejected') this.retryApart(`last_message of conversation ${conversationId}`, lastMessage.reason, setLastMessage);
+    for (const p of parents) {
+      if (p.status === 'fulfilled' && p.value) this.events.emit('message.updated', { tenantId, conversationId, message: asRecord(toMessageView(p.value)) });
+      // Not retried: an $inc whose answer was lost may have been applied (a retry could count twice).
+      else if (p.status === 'rejected') this.logger.error(`reply count of a thread in conversation ${conversationId} not updated: ${(p.reason as Error)?.message}`);
+    }
+  }
+
+  /** Runs an idempotent follow-up write again in the background (timers keep the tenant context) until it succeeds. */
+  private retryApart(what: string, error: unknown, step: () => Promise<unknown>, attempt = 1): void {
+    if (attempt > FOLLOW_UP_RETRIES) {
+      this.logger.error(`${what}: giving up after ${FOLLOW_UP_RETRIES} retries (${(error as Error)?.message ?? String(error)})`);
+      return;
+    }
+    this.logger.warn(`${what} failed (${(error as Error)?.message ?? String(error)}); retry ${attempt}/${FOLLOW_UP_RETRIES}`);
+    setTimeout(
+      () => void step().catch((err: unknown) => this.retryApart(what, err, step, attempt + 1)),
+      FOLLOW_UP_FIRST_DELAY_MS * 2 ** (attempt - 1),
+    ).unref();
+  }
+}
+
+const asRecord = (v: unknown) => v as Record<string, unknown>;

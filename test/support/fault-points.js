@@ -1,0 +1,43 @@
+/*
+ * Preloaded (`NODE_OPTIONS=--require .../fault-points.js`) into an app started as a real process by a
+ * test, to make it fail at an exact point of the message write path, chosen by the data the test sends:
+ *
+ * - a message whose client_msg_id starts with `fault:kill-before-store` ends the process (SIGKILL) when
+ *   its batch is about to be inserted: the batch's seqs are reserved and never written;
+ * - `fault:kill-after-store`: SIGKILL right after the insert is acknowledged, before anything else
+ *   (post-commit, events, acks);
+ * - a last_message update whose preview is `fault:post-commit` (base64) fails once with a closed-connection
+ *   error, as when the database connection drops between storing a batch and its post-commit step.
+ *
+ * It patches the MongoDB driver's Collection methods in this process only; nothing in the app knows.
+ */
+'use strict';
+const path = require('node:path');
+
+const mongodb = require(require.resolve('mongodb', { paths: [path.dirname(require.resolve('mongoose'))] }));
+const proto = mongodb.Collection.prototype;
+
+const marked = (docs, prefix) => Array.isArray(docs) && docs.some((d) => typeof d?.client_msg_id === 'string' && d.client_msg_id.startsWith(prefix));
+const die = () => process.kill(process.pid, 'SIGKILL');
+
+const insertMany = proto.insertMany;
+proto.insertMany = async function (docs, ...rest) {
+  if (this.collectionName === 'messages' && marked(docs, 'fault:kill-before-store')) die();
+  const res = await insertMany.call(this, docs, ...rest);
+  if (this.collectionName === 'messages' && marked(docs, 'fault:kill-after-store')) die();
+  return res;
+};
+
+const failedOnce = new Set();
+const POST_COMMIT_MARK = Buffer.from('fault:post-commit').toString('base64');
+for (const name of ['updateOne', 'findOneAndUpdate']) {
+  const original = proto[name];
+  proto[name] = async function (filter, update, ...rest) {
+    const last = update?.$set?.last_message;
+    if (this.collectionName === 'conversations' && last?.content_preview === POST_COMMIT_MARK && !failedOnce.has(last.message_id)) {
+      failedOnce.add(last.message_id);
+      throw new mongodb.MongoNetworkError('connection 7 to 127.0.0.1:27017 closed');
+    }
+    return original.call(this, filter, update, ...rest);
+  };
+}
