@@ -175,11 +175,11 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
     return doc ? doc.last_seq - count + 1 : null;
   }
 
-  /** The highest reserved seq and when seqs were last reserved (by _id, two fields). */
-  async streamEnd(conversationId: string): Promise<{ last_seq: number; last_reserved_at: Date | null } | null> {
+  /** The highest reserved seq, when seqs were last reserved and the last change position (by _id, three fields). */
+  async streamEnd(conversationId: string): Promise<{ last_seq: number; last_reserved_at: Date | null; last_change_seq: number } | null> {
     if (!ConversationsRepository.isId(conversationId)) return null;
-    const doc = await this.findConversation(conversationId, { last_seq: 1, last_reserved_at: 1 });
-    return doc ? { last_seq: doc.last_seq ?? 0, last_reserved_at: doc.last_reserved_at ?? null } : null;
+    const doc = await this.findConversation(conversationId, { last_seq: 1, last_reserved_at: 1, last_change_seq: 1 });
+    return doc ? { last_seq: doc.last_seq ?? 0, last_reserved_at: doc.last_reserved_at ?? null, last_change_seq: doc.last_change_seq ?? 0 } : null;
   }
 
   /**

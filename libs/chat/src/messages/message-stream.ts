@@ -19,6 +19,12 @@ export interface SeqHole {
   state: 'pending' | 'hidden';
 }
 
+export interface StreamEnd {
+  last_seq: number;
+  last_reserved_at?: Date | null;
+  last_change_seq?: number;
+}
+
 export interface StreamPage {
   /** Messages of (after_seq, next_after_seq], in seq order; gap tombstones included (gap: true). */
   messages: MessageView[];
@@ -82,8 +88,13 @@ export class MessageStream {
     private readonly onFilled: (conversationId: string) => Promise<void>,
     private readonly sharedWith: SharedWith,
     /** The conversation's highest reserved seq and when it was last reserved (null: no such conversation). */
-    private readonly streamEnd: (conversationId: string) => Promise<{ last_seq: number; last_reserved_at?: Date | null } | null>,
+    private readonly streamEnd: (conversationId: string) => Promise<StreamEnd | null>,
   ) {}
+
+  /** Where the conversation's stream ends now: its last reserved seq and change position (one look-up by _id). */
+  end(conversationId: string): Promise<StreamEnd | null> {
+    return this.streamEnd(conversationId);
+  }
 
   /** The messages the viewer may see (see hiddenIds). */
   async visible(conversationId: string, messages: MessageView[], viewer: StreamViewer): Promise<MessageView[]> {
@@ -92,7 +103,20 @@ export class MessageStream {
   }
 
   /** Seqs after `afterSeq` (below `beforeSeq` when given), oldest first, at most `limit` messages. */
-  async range(conversationId: string, viewer: StreamViewer, afterSeq: number, beforeSeq: number | undefined, limit: number, fill = true): Promise<StreamPage> {
+  async range(
+    conversationId: string,
+    viewer: StreamViewer,
+    afterSeq: number,
+    beforeSeq: number | undefined,
+    limit: number,
+    fill = true,
+    known?: StreamEnd | null,
+  ): Promise<StreamPage> {
+    // Read first, by _id (index-served on every store, FerretDB included): a seq is reserved before its
+    // message is written, so nothing reserved after `afterSeq` means nothing to read. Most syncs of a
+    // reconnect storm are such, and on FerretDB the message query they skip filters by scanning.
+    const tail = known === undefined ? await this.streamEnd(conversationId) : known;
+    if (!tail || tail.last_seq <= afterSeq) return { messages: [], holes: [], next_after_seq: afterSeq, has_more: false };
     const end = beforeSeq ?? Number.POSITIVE_INFINITY;
     // One row more than asked: the row after a missing seq tells how old the hole is.
     const rows = await this.repo.page(conversationId, { afterSeq, limit: limit + 1 });
@@ -132,9 +156,8 @@ export class MessageStream {
     if (consumed && expected < end) {
       // Seqs after the last stored message have no later row to date them: the conversation's last
       // reservation does (a crash right after reserving leaves them at the end, counted as unread).
-      const tail = await this.streamEnd(conversationId);
-      const last = tail ? Math.min(tail.last_seq, end - 1) : 0;
-      if (last >= expected) missing(expected, last, tail?.last_reserved_at ? now - new Date(tail.last_reserved_at).getTime() : Number.POSITIVE_INFINITY);
+      const last = Math.min(tail.last_seq, end - 1);
+      if (last >= expected) missing(expected, last, tail.last_reserved_at ? now - new Date(tail.last_reserved_at).getTime() : Number.POSITIVE_INFINITY);
     }
     if (abandoned.length) {
       await this.fillAbandoned(conversationId, abandoned);
@@ -168,7 +191,9 @@ export class MessageStream {
    * its message is written, so a younger one may still be missing below it. Younger changes come again
    * next time (applying a message's current state twice is harmless).
    */
-  async changes(conversationId: string, viewer: StreamViewer, afterChange: number, upToSeq: number, limit: number): Promise<ChangesPage> {
+  async changes(conversationId: string, viewer: StreamViewer, afterChange: number, upToSeq: number, limit: number, lastChange?: number): Promise<ChangesPage> {
+    // No change position taken after the client's (lastChange, when the caller read it): nothing to read.
+    if (lastChange !== undefined && lastChange <= afterChange) return { changes: [], next_after_change: afterChange, changes_has_more: false };
     const rows = upToSeq > 0 ? await this.repo.changes(conversationId, afterChange, upToSeq, limit) : [];
     const settledBefore = Date.now() - this.graceMs;
     let next = afterChange;

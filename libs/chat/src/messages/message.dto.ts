@@ -135,12 +135,13 @@ export class HistoryQueryDto {
 }
 
 export class ChangesQueryDto {
-  @ApiProperty({ description: 'change position already applied (next_after_change of the previous answer; 0: every change)' })
+  @ApiPropertyOptional({ description: 'change position already applied (next_after_change of the previous answer); default 0: every change' })
+  @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)
-  after_change!: number;
+  after_change?: number;
 
   @ApiPropertyOptional({ description: 'only messages with seq up to this (what the client holds)' })
   @IsOptional()

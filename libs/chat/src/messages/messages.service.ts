@@ -330,15 +330,16 @@ export class MessagesService implements BeforeApplicationShutdown {
     const viewer = this.viewerOf(conv, userId);
     const limit = Math.min(Math.max(1, Math.floor(q.limit ?? 100)), 100);
     const afterSeq = Math.max(0, Math.floor(q.after_seq));
-    const page = await this.stream.range(conversationId, viewer, afterSeq, q.before_seq, limit);
+    const end = await this.stream.end(conversationId);
+    const page = await this.stream.range(conversationId, viewer, afterSeq, q.before_seq, limit, true, end);
     if (q.after_change === undefined) return page;
-    return { ...page, ...(await this.stream.changes(conversationId, viewer, Math.max(0, Math.floor(q.after_change)), afterSeq, limit)) };
+    return { ...page, ...(await this.stream.changes(conversationId, viewer, Math.max(0, Math.floor(q.after_change)), afterSeq, limit, end?.last_change_seq ?? 0)) };
   }
 
   /** Messages (up to `up_to_seq`) changed after the change position `after_change`, in change order. */
-  async changes(userId: string, conversationId: string, q: { after_change: number; up_to_seq?: number; limit?: number }): Promise<ChangesPage> {
+  async changes(userId: string, conversationId: string, q: { after_change?: number; up_to_seq?: number; limit?: number }): Promise<ChangesPage> {
     const conv = await this.conversations.requireMember(conversationId, userId);
-    return this.stream.changes(conversationId, this.viewerOf(conv, userId), q.after_change, q.up_to_seq ?? Number.MAX_SAFE_INTEGER, q.limit ?? DEFAULT_PAGE);
+    return this.stream.changes(conversationId, this.viewerOf(conv, userId), q.after_change ?? 0, q.up_to_seq ?? Number.MAX_SAFE_INTEGER, q.limit ?? DEFAULT_PAGE);
   }
 
   async replies(userId: string, conversationId: string, parentId: string, q: { after_seq?: number; cursor?: string; limit?: number }): Promise<Page<MessageView>> {
