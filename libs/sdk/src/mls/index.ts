@@ -6,3 +6,4 @@ export * from './errors';
 export * from './identity';
 export { MLS_CIPHERSUITE, inspectGroupInfo, inspectGroupMessage, inspectKeyPackage, inspectWelcome, toHex, type GroupMessageInfo, type HandshakeKind, type KeyPackageInfo } from './codec';
 export { MlsClient, type MlsCommitOutput, type MlsReceived } from './client';
+export { MlsDevice, type MlsDeliveredMessage } from './device';
