@@ -3,7 +3,8 @@
  * the devices they are for; application messages are stored as opaque bytes. */
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
-import { base64ToBytes, bytesToBase64, ChatUserClient, mls } from '@chat/sdk';
+import { base64ToBytes, bytesToBase64, ChatUserClient } from '@chat/sdk';
+import * as mls from '../libs/sdk/src/mls';
 import { createTestApp, TestApp } from './support/test-app';
 import { expectApiError, rid, sdkTenant, SdkTenant } from './e2e-helpers';
 
@@ -110,6 +111,39 @@ describe('MLS Delivery Service (real FerretDB, SDK devices over HTTP)', () => {
       for (const d of devs) await d.sync(conv.id);
       expect(devs.map((d) => d.client.epoch(groupId))).toEqual(Array(3).fill(BigInt(2 + round)));
     }
+  });
+
+  it('a member added to the conversation joins by external commit; an external commit must add the caller', async () => {
+    const [alice, bob, dave] = [rid('alice'), rid('bob'), rid('dave')];
+    const users = await a.users([alice, bob, dave]);
+    const aliceDev = await mls.MlsDevice.connect(users[alice]!.http, 'phone');
+    const bobDev = await mls.MlsDevice.connect(users[bob]!.http, 'laptop');
+    const daveDev = await mls.MlsDevice.connect(users[dave]!.http, 'web');
+    await bobDev.publishKeyPackages(1);
+    const conv = await groupConv(users[alice]!, [bob]);
+    const groupId = await aliceDev.createGroup(conv.id, [bob]);
+    await bobDev.acceptWelcomes();
+
+    // Not a member of the conversation yet: the group is invisible to dave.
+    await expectApiError(daveDev.joinExternal(conv.id), 404, 'not_found');
+    await users[alice]!.addMembers(conv.id, [dave]);
+    // A joiner's commit naming another device than the caller's is refused.
+    const info = await users[dave]!.http.get<{ group_info: string }>(`/v1/conversations/${conv.id}/mls`);
+    const impostor = await mls.MlsClient.create({ tenantId: a.tenant.tenantId, userId: dave, deviceId: 'other' });
+    const forged = await impostor.joinExternal(base64ToBytes(info.group_info));
+    await expectApiError(
+      users[dave]!.http.post(`/v1/conversations/${conv.id}/mls/commits`, { device_id: 'web', commit: bytesToBase64(forged.commit), group_info: bytesToBase64(forged.groupInfo) }),
+      403,
+      'forbidden',
+    );
+
+    expect(await daveDev.joinExternal(conv.id)).toBe(2);
+    await aliceDev.sync(conv.id);
+    await bobDev.sync(conv.id);
+    expect(aliceDev.client.members(groupId).map((m) => m.userId)).toEqual([alice, bob, dave]);
+    await daveDev.send(conv.id, 'dave here');
+    expect((await aliceDev.sync(conv.id)).map((m) => m.text)).toEqual(['dave here']);
+    expect((await bobDev.sync(conv.id)).map((m) => m.text)).toEqual(['dave here']);
   });
 
   it("refuses a key package with someone else's identity (403) and malformed ones (400)", async () => {

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { ConversationsService } from '@chat/chat';
 import { AppError, ErrorCode } from '@chat/errors';
-import { mls } from '@chat/sdk';
+// The SDK's MLS module (the only place ts-mls is imported); not part of the SDK's browser entry point yet.
+import * as mls from '../../sdk/src/mls';
 import { MlsGroupsRepository, MlsKeyPackagesRepository, MlsMessageRecord, MlsMessagesRepository, MlsWelcomeRecord, MlsWelcomesRepository } from './mls.repository';
 
 const DEVICE_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -169,6 +170,7 @@ export class MlsDeliveryService {
    * of each device whose key package it names, and each of them must belong to a member.
    */
   async postCommit(
+    tenantId: string,
     conversationId: string,
     userId: string,
     input: { device_id: string; commit: string; group_info: string; welcome?: string },
@@ -178,6 +180,13 @@ export class MlsDeliveryService {
     const commit = inspect('commit', () => mls.inspectGroupMessage(bytesOf('commit', input.commit)));
     if (commit.kind !== 'commit') throw invalid('commit', 'must be an MLS commit');
     const epoch = toSafeEpoch(commit.epoch, 'commit');
+    if (commit.wireformat === 'mls_public_message' && commit.senderType !== 'member') {
+      // An external commit: the joiner's new leaf must be the caller's device (membership was checked above).
+      if (commit.senderType !== 'new_member_commit') throw invalid('commit', 'must come from a member or be an external join');
+      if (!commit.joiner || !mls.sameIdentity(commit.joiner, { tenantId, userId, deviceId })) {
+        throw new AppError(ErrorCode.Forbidden, 'An external commit must add the calling device', { field: 'commit' });
+      }
+    }
     const info = inspect('group_info', () => mls.inspectGroupInfo(bytesOf('group_info', input.group_info)));
     if (info.groupId !== commit.groupId || info.epoch !== commit.epoch + 1n) throw invalid('group_info', 'must be the GroupInfo of the epoch this commit leads to');
 

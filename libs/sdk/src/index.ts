@@ -6,7 +6,6 @@
  * - `ChatSocket`: socket.io with reconnect and seq sync.
  * - `E2EChat`: end-to-end encryption on top of ChatUserClient (messages, reactions, files, history).
  * - `crypto`: the primitives (docs/e2e-crypto.md), also re-exported at the top level.
- * - `mls`: E2E v2, MLS group keys (RFC 9420 via ts-mls; docs/e2e-crypto.md, v2 status).
  */
 export * from './crypto';
 export * as crypto from './crypto';
@@ -17,4 +16,3 @@ export * from './user-client';
 export * from './server-client';
 export * from './socket-client';
 export * from './e2e-client';
-export * as mls from './mls';

@@ -77,7 +77,7 @@ export class ConversationMlsController {
   @ApiOperation({ summary: 'Post a commit made at the group epoch (the first, at epoch 0, creates the group); routes its Welcome' })
   @ApiResponse({ status: 409, description: 'conflict: the group is at another epoch (details.epoch); process the newer commits and retry' })
   postCommit(@Principal() p: UserPrincipal, @Param('id') id: string, @Body() dto: PostCommitDto) {
-    return this.ds.postCommit(id, p.userId, dto);
+    return this.ds.postCommit(p.tenantId, id, p.userId, dto);
   }
 
   @Post('messages')

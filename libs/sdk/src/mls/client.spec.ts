@@ -124,6 +124,8 @@ describe('MlsClient (in-process devices)', () => {
     const dave = await device('dave', 'web');
     const join = await dave.joinExternal(await alice.groupInfo(groupId));
     expect(join.epoch).toBe(1n);
+    expect(dave.hasGroup(groupId)).toBe(false); // pending until the server accepts it
+    expect(dave.mergePendingCommit(groupId)).toBe(2n);
     await alice.receive(groupId, join.commit);
     await bob.receive(groupId, join.commit);
     expect(alice.members(groupId).map((m) => m.userId)).toContain('dave');

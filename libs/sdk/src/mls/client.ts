@@ -257,9 +257,9 @@ export class MlsClient {
   }
 
   /**
-   * Joins by external commit from the group's latest GroupInfo (as the server keeps it). The commit
-   * must be posted like any other; it is merged at once here because the joiner has no older state
-   * to fall back to: on a conflict, join again from the newer GroupInfo.
+   * Joins by external commit from the group's latest GroupInfo (as the server keeps it). Like any
+   * commit it stays pending until the server accepts it (mergePendingCommit); on a conflict discard
+   * it and join again from the newer GroupInfo.
    */
   async joinExternal(groupInfoBytes: Uint8Array): Promise<MlsCommitOutput> {
     const msg = decodeMessage(groupInfoBytes);
@@ -274,15 +274,18 @@ export class MlsClient {
       throw new MlsError('REJECTED', `external join refused: ${(err as Error).message}`, { cause: err });
     }
     const groupId = toHex(res.newState.groupContext.groupId);
+    if (this.groups.has(groupId)) throw new MlsError('INVALID_INPUT', 'already in this group');
+    this.noPending(groupId);
     const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(res.newState, [], cs);
-    this.groups.set(groupId, res.newState);
-    return {
+    const output: MlsCommitOutput = {
       groupId,
       epoch: msg.groupInfo.groupContext.epoch,
       commit: encodeMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage: res.publicMessage }),
       welcome: null,
       groupInfo: encodeMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo }),
     };
+    this.pending.set(groupId, { state: res.newState, output, consumed: [] });
+    return output;
   }
 
   /** GroupInfo of the current epoch, with the ratchet tree and external public key. */

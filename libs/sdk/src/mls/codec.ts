@@ -87,6 +87,8 @@ export interface GroupMessageInfo {
   epoch: bigint;
   /** Sender type of a public message (a joiner's external commit says new_member_commit). */
   senderType: string | null;
+  /** Identity of the leaf a joiner's external commit puts in the tree (null for any other message). */
+  joiner: MlsIdentity | null;
 }
 
 /** Group id, epoch and content type of a public or private message: the clear header, no decryption. */
@@ -94,11 +96,16 @@ export function inspectGroupMessage(bytes: Uint8Array): GroupMessageInfo {
   const msg = decodeMessage(bytes);
   if (msg.wireformat === 'mls_private_message') {
     const pm = msg.privateMessage;
-    return { kind: pm.contentType, wireformat: msg.wireformat, groupId: toHex(pm.groupId), epoch: pm.epoch, senderType: null };
+    return { kind: pm.contentType, wireformat: msg.wireformat, groupId: toHex(pm.groupId), epoch: pm.epoch, senderType: null, joiner: null };
   }
   if (msg.wireformat === 'mls_public_message') {
     const c = msg.publicMessage.content;
-    return { kind: c.contentType, wireformat: msg.wireformat, groupId: toHex(c.groupId), epoch: c.epoch, senderType: c.sender.senderType };
+    let joiner: MlsIdentity | null = null;
+    if (c.sender.senderType === 'new_member_commit' && c.contentType === 'commit') {
+      const cred = c.commit.path?.leafNode.credential;
+      joiner = cred?.credentialType === 'basic' ? decodeIdentity(cred.identity) : null;
+    }
+    return { kind: c.contentType, wireformat: msg.wireformat, groupId: toHex(c.groupId), epoch: c.epoch, senderType: c.sender.senderType, joiner };
   }
   throw new MlsError('INVALID_INPUT', 'not an MLS public or private message');
 }

@@ -91,6 +91,15 @@ export class MlsDevice {
     return groupId;
   }
 
+  /** Joins the conversation's group by external commit from the GroupInfo the server keeps. */
+  async joinExternal(conversationId: string): Promise<number> {
+    const g = await this.http.get<{ group_info: string }>(`/v1/conversations/${seg(conversationId)}/mls`);
+    const out = await this.client.joinExternal(base64ToBytes(g.group_info));
+    const epoch = await this.postCommit(conversationId, out);
+    this.groupOf.set(conversationId, out.groupId);
+    return epoch;
+  }
+
   /** Joins every group a Welcome in the inbox is for, then removes the Welcomes. */
   async acceptWelcomes(): Promise<string[]> {
     const inbox = await this.http.get<{ data: Array<{ id: string; conversation_id: string; welcome: string }> }>(`${this.base}/welcomes`);
