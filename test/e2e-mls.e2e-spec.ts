@@ -188,6 +188,21 @@ describe('MLS Delivery Service (real FerretDB, SDK devices over HTTP)', () => {
     expect(await carolDev.http.get('/v1/me/devices/tab/mls/key-packages')).toEqual({ device_id: 'tab', one_time: 0, last_resort: true });
   });
 
+  it("erases a deleted user's key packages and Welcomes", async () => {
+    const [alice, gone] = [rid('alice'), rid('gone')];
+    const users = await a.users([alice, gone]);
+    const aliceDev = await mls.MlsDevice.connect(users[alice]!.http, 'phone');
+    const goneDev = await mls.MlsDevice.connect(users[gone]!.http, 'd1');
+    await goneDev.publishKeyPackages(3, { lastResort: true });
+    const conv = await groupConv(users[alice]!, [gone]);
+    await aliceDev.createGroup(conv.id, [gone]);
+    const conn = t.app.get<Connection>(getConnectionToken());
+    const count = (c: string) => conn.db!.collection(c).countDocuments({ tenant_id: a.tenant.tenantId, user_id: gone });
+    expect([await count('mls_key_packages'), await count('mls_welcomes')]).toEqual([4, 1]);
+    await a.server.deleteUser(gone);
+    expect([await count('mls_key_packages'), await count('mls_welcomes')]).toEqual([0, 0]);
+  });
+
   it('is members-only and tenant-scoped', async () => {
     const [alice, bob, eve] = [rid('alice'), rid('bob'), rid('eve')];
     const users = await a.users([alice, bob, eve]);

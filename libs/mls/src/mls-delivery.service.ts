@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConversationsService } from '@chat/chat';
+import { ConversationsService, UsersService } from '@chat/chat';
 import { AppError, ErrorCode } from '@chat/errors';
 // The SDK's MLS module (the only place ts-mls is imported); not part of the SDK's browser entry point yet.
 import * as mls from '../../sdk/src/mls';
@@ -101,7 +101,14 @@ export class MlsDeliveryService {
     private readonly messages: MlsMessagesRepository,
     private readonly welcomes: MlsWelcomesRepository,
     private readonly conversations: ConversationsService,
-  ) {}
+    users: UsersService,
+  ) {
+    // A deleted user's key packages and pending Welcomes go with it (runs in the deleting request's tenant).
+    users.onUserDeleted(async (userId) => {
+      await this.keyPackages.removeUser(userId);
+      await this.welcomes.removeUser(userId);
+    });
+  }
 
   /** The credential identity a device of this caller must publish. */
   identityOf(tenantId: string, userId: string, deviceId: string): string {

@@ -75,6 +75,11 @@ export class MlsKeyPackagesRepository extends TenantRepository<MlsKeyPackageDoc>
     return this.exists({ user_id: userId, device_id: deviceId, last_resort: true });
   }
 
+  /** Right to erasure: every key package of a user. */
+  async removeUser(userId: string): Promise<void> {
+    await this.deleteMany({ user_id: userId });
+  }
+
   /** Devices of a user that published key packages. */
   deviceIds(userId: string): Promise<string[]> {
     return this.distinct<string>('device_id', { user_id: userId });
@@ -173,6 +178,10 @@ export class MlsWelcomesRepository extends TenantRepository<MlsWelcomeDoc> {
 
   async deliver(docs: Array<Omit<MlsWelcomeDoc, 'tenant_id'>>): Promise<void> {
     if (docs.length) await this.insertMany(docs);
+  }
+
+  async removeUser(userId: string): Promise<void> {
+    await this.deleteMany({ user_id: userId });
   }
 
   inbox(userId: string, deviceId: string, limit: number): Promise<MlsWelcomeRecord[]> {
