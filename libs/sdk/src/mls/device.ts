@@ -32,6 +32,8 @@ export class MlsDevice {
   private readonly groupOf = new Map<string, string>();
   /** conversation id -> id of the last message synced */
   private readonly cursor = new Map<string, string>();
+  /** conversation id -> epoch this device entered the group at (earlier messages are not for it) */
+  private readonly joinedAt = new Map<string, bigint>();
 
   private constructor(
     readonly http: HttpClient,
@@ -87,6 +89,7 @@ export class MlsDevice {
     const kps = (await Promise.all(userIds.map((u) => this.claimKeyPackages(u)))).flat();
     const groupId = await this.client.createGroup();
     this.groupOf.set(conversationId, groupId);
+    this.joinedAt.set(conversationId, 0n);
     if (kps.length) await this.postCommit(conversationId, await this.client.addMembers(groupId, kps));
     return groupId;
   }
@@ -97,6 +100,7 @@ export class MlsDevice {
     const out = await this.client.joinExternal(base64ToBytes(g.group_info));
     const epoch = await this.postCommit(conversationId, out);
     this.groupOf.set(conversationId, out.groupId);
+    this.joinedAt.set(conversationId, BigInt(epoch));
     return epoch;
   }
 
@@ -107,6 +111,7 @@ export class MlsDevice {
     for (const w of inbox.data) {
       const groupId = await this.client.joinFromWelcome(base64ToBytes(w.welcome));
       this.groupOf.set(w.conversation_id, groupId);
+      this.joinedAt.set(w.conversation_id, this.client.epoch(groupId));
       joined.push(w.conversation_id);
       await this.http.delete(`${this.base}/welcomes/${seg(w.id)}`);
     }
@@ -126,7 +131,8 @@ export class MlsDevice {
 
   /**
    * Reads the group's log since the last sync: applies others' commits of the current epoch and
-   * returns the application messages of others, decrypted.
+   * returns the application messages of others, decrypted. Messages of epochs before this device
+   * entered the group are skipped (not for it); any other message ts-mls refuses throws (MlsError).
    */
   async sync(conversationId: string): Promise<MlsDeliveredMessage[]> {
     const groupId = this.requireGroup(conversationId);
@@ -139,14 +145,11 @@ export class MlsDevice {
         this.cursor.set(conversationId, m.id);
         const mine = m.sender_user_id === me.userId && m.sender_device_id === me.deviceId;
         if (mine) continue;
-        // Commits before this device's epoch are already in its state (or predate its joining).
+        if (BigInt(m.epoch) < (this.joinedAt.get(conversationId) ?? 0n)) continue;
+        // Commits before this device's epoch are already in its state.
         if (m.kind === 'commit' && BigInt(m.epoch) < this.client.epoch(groupId)) continue;
-        const r = await this.client.receive(groupId, base64ToBytes(m.message)).catch((err: unknown) => {
-          // An application message from before this device joined cannot be read: skip it.
-          if (m.kind === 'application') return null;
-          throw err;
-        });
-        if (r?.kind === 'application') out.push({ id: m.id, sender_user_id: m.sender_user_id, sender_device_id: m.sender_device_id, epoch: m.epoch, text: bytesToUtf8(r.plaintext) });
+        const r = await this.client.receive(groupId, base64ToBytes(m.message));
+        if (r.kind === 'application') out.push({ id: m.id, sender_user_id: m.sender_user_id, sender_device_id: m.sender_device_id, epoch: m.epoch, text: bytesToUtf8(r.plaintext) });
       }
       if (!page.next_cursor) return out;
     }
