@@ -4,6 +4,8 @@
  * application messages, the key package references a Welcome is for). Nothing here decrypts: the
  * server uses these functions too.
  */
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- an ambient declaration file cannot be imported; this keeps it in every compile that reaches this module (bench/tsconfig.json too)
+/// <reference path="./ts-mls-internals.d.ts" />
 import { type CiphersuiteImpl, type KeyPackage, type MLSMessage, decodeMlsMessage, encodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl } from 'ts-mls';
 import { makeKeyPackageRef, verifyKeyPackage } from 'ts-mls/keyPackage.js';
 import { MlsError } from './errors';
