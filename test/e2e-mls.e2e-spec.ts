@@ -188,6 +188,54 @@ describe('MLS Delivery Service (real FerretDB, SDK devices over HTTP)', () => {
     expect(await carolDev.http.get('/v1/me/devices/tab/mls/key-packages')).toEqual({ device_id: 'tab', one_time: 0, last_resort: true });
   });
 
+  it('validates commits and messages in the error shape', async () => {
+    const [alice, bob] = [rid('alice'), rid('bob')];
+    const users = await a.users([alice, bob]);
+    const http = users[alice]!.http;
+    const aliceDev = await mls.MlsDevice.connect(http, 'phone');
+    const bobDev = await mls.MlsDevice.connect(users[bob]!.http, 'laptop');
+    await bobDev.publishKeyPackages(1);
+    const conv = await groupConv(users[alice]!, [bob]);
+    const b64 = bytesToBase64;
+
+    // No group yet: nothing to read or post messages to; a first commit must be for epoch 0.
+    await expectApiError(http.get(`/v1/conversations/${conv.id}/mls`), 404, 'not_found');
+    const lone = await mls.MlsClient.create(aliceDev.client.identity);
+    const loneGroup = await lone.createGroup();
+    await expectApiError(http.post(`/v1/conversations/${conv.id}/mls/messages`, { device_id: 'phone', message: b64(await lone.encrypt(loneGroup, 'x')) }), 404, 'not_found');
+    const first = await lone.update(loneGroup);
+    const second = await lone.update(loneGroup).catch(() => null);
+    expect(second).toBeNull(); // one pending commit at a time
+    lone.mergePendingCommit(loneGroup);
+    const atEpoch1 = await lone.update(loneGroup);
+    lone.discardPendingCommit(loneGroup);
+    const commit = (c: { commit: Uint8Array; groupInfo: Uint8Array }, extra: Record<string, unknown> = {}) =>
+      http.post(`/v1/conversations/${conv.id}/mls/commits`, { device_id: 'phone', commit: b64(c.commit), group_info: b64(c.groupInfo), ...extra });
+    const tooNew = await expectApiError(commit(atEpoch1), 409, 'conflict');
+    expect(tooNew.details).toMatchObject({ epoch: 0, commit_epoch: 1 });
+
+    // Wrong kinds of bytes and mismatched GroupInfo are 400s.
+    await expectApiError(commit({ commit: first.groupInfo, groupInfo: first.groupInfo }), 400, 'validation_failed');
+    await expectApiError(commit({ commit: first.commit, groupInfo: first.commit }), 400, 'validation_failed');
+    await expectApiError(commit({ commit: first.commit, groupInfo: atEpoch1.groupInfo }), 400, 'validation_failed');
+    await expectApiError(commit(first, { welcome: b64(new Uint8Array([9, 9, 9])) }), 400, 'validation_failed');
+    await expectApiError(commit(first, { commit: 'not base64!' }), 400, 'validation_failed');
+    await expectApiError(commit(first, { device_id: 'bad device!' }), 400, 'validation_failed');
+
+    // The real group: an application message must be one, of this group, of an epoch it reached.
+    const groupId = await aliceDev.createGroup(conv.id, [bob]);
+    const post = (m: Uint8Array) => http.post(`/v1/conversations/${conv.id}/mls/messages`, { device_id: 'phone', message: b64(m) });
+    await expectApiError(post(await lone.encrypt(loneGroup, 'other group')), 400, 'validation_failed');
+    await expectApiError(post(first.commit), 400, 'validation_failed');
+    const ahead = await aliceDev.client.update(groupId);
+    aliceDev.client.mergePendingCommit(groupId); // not posted: the server's group is still at epoch 1
+    const future = await expectApiError(post(await aliceDev.client.encrypt(groupId, 'from epoch 2')), 409, 'conflict');
+    expect(future.details).toMatchObject({ epoch: 1 });
+    expect(ahead.epoch).toBe(1n);
+    await expectApiError(http.get(`/v1/conversations/${conv.id}/mls/messages?limit=0`), 400, 'validation_failed');
+    await expectApiError(http.get(`/v1/conversations/${conv.id}/mls/messages?after=zzz`), 400, 'validation_failed');
+  });
+
   it("erases a deleted user's key packages and Welcomes", async () => {
     const [alice, gone] = [rid('alice'), rid('gone')];
     const users = await a.users([alice, gone]);
