@@ -186,6 +186,14 @@ describe('MLS Delivery Service (real FerretDB, SDK devices over HTTP)', () => {
     expect(got.filter((k) => k.last_resort)).toHaveLength(3);
     expect(new Set(got.filter((k) => k.last_resort).map((k) => k.key_package)).size).toBe(1);
     expect(await carolDev.http.get('/v1/me/devices/tab/mls/key-packages')).toEqual({ device_id: 'tab', one_time: 0, last_resort: true });
+    // A new last-resort package replaces the old one.
+    const oldLastResort = got.find((k) => k.last_resort)!.key_package;
+    await carolDev.publishKeyPackages(0, { lastResort: true });
+    const next = await users[claimers[0]!]!.http.post<{ data: Array<{ key_package: string; last_resort: boolean }> }>(`/v1/users/${carol}/mls/key-packages/claim`);
+    expect(next.data).toEqual([expect.objectContaining({ last_resort: true })]);
+    expect(next.data[0]!.key_package).not.toBe(oldLastResort);
+    const conn = t.app.get<Connection>(getConnectionToken());
+    expect(await conn.db!.collection('mls_key_packages').countDocuments({ tenant_id: a.tenant.tenantId, user_id: carol, last_resort: true })).toBe(1);
   });
 
   it('validates commits and messages in the error shape', async () => {

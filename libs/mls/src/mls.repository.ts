@@ -49,15 +49,20 @@ export class MlsKeyPackagesRepository extends TenantRepository<MlsKeyPackageDoc>
     return added;
   }
 
-  /** Makes this package the device's only last-resort one (an older one is dropped). */
+  /**
+   * Makes this package the device's last-resort one: older ones (lower _id) are dropped, so of two
+   * concurrent publishes the later insert stays and the device never ends up with none.
+   */
   async replaceLastResort(userId: string, deviceId: string, item: { ref: string; key_package: string }, now: Date): Promise<void> {
     await this.locked(userId, deviceId, async () => {
+      let id: Types.ObjectId | undefined;
       try {
-        await this.insertOne({ user_id: userId, device_id: deviceId, ref: item.ref, key_package: item.key_package, last_resort: true, created_at: now, claimed_at: null, claimed_by: null });
+        id = (await this.insertOne({ user_id: userId, device_id: deviceId, ref: item.ref, key_package: item.key_package, last_resort: true, created_at: now, claimed_at: null, claimed_by: null }))._id;
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
+        id = (await this.findOne({ ref: item.ref, user_id: userId, device_id: deviceId, last_resort: true }))?._id;
       }
-      await this.deleteMany({ user_id: userId, device_id: deviceId, last_resort: true, ref: { $ne: item.ref } });
+      if (id) await this.deleteMany({ user_id: userId, device_id: deviceId, last_resort: true, _id: { $lt: id } });
     });
   }
 
