@@ -6,9 +6,9 @@ const swc = ['@swc/jest', swcOptions];
 const common = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  // @noble/* v2 ships ESM only: let swc turn it into CommonJS for jest.
+  // @noble/* v2 and ts-mls ship ESM only: let swc turn them into CommonJS for jest.
   transform: { '^.+\\.(t|j)s$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@noble|ts-mls)/)'],
   moduleNameMapper: { '^@chat/(.*)$': '<rootDir>/libs/$1/src' },
   moduleFileExtensions: ['ts', 'js', 'json'],
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/data/'],

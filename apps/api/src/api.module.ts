@@ -4,9 +4,11 @@ import { ChatModule } from '@chat/chat';
 import { CoreModule } from '@chat/server';
 import { FilesModule } from '@chat/files';
 import { KeysModule } from '@chat/keys';
+import { MlsModule } from '@chat/mls';
 import { RealtimeRelayModule } from '@chat/realtime';
 import { FilesApiModule } from './files/files-api.module';
 import { KeysApiModule } from './keys/keys-api.module';
+import { MlsApiModule } from './mls/mls-api.module';
 import { ConversationsApiModule } from './conversations/conversations-api.module';
 import { UsersApiModule } from './users/users-api.module';
 import { MessagesApiModule } from './messages/messages-api.module';
@@ -15,6 +17,6 @@ import { UsageApiModule } from './usage/usage-api.module';
 
 /** REST for SaaS clients (API keys) and end users (JWT), under /v1. */
 @Module({
-  imports: [CoreModule, AuthApiModule, ChatModule, UsersApiModule, ConversationsApiModule, MessagesApiModule, KeysModule, KeysApiModule, FilesModule, FilesApiModule, RealtimeRelayModule, UsageModule, UsageApiModule],
+  imports: [CoreModule, AuthApiModule, ChatModule, UsersApiModule, ConversationsApiModule, MessagesApiModule, KeysModule, KeysApiModule, MlsModule, MlsApiModule, FilesModule, FilesApiModule, RealtimeRelayModule, UsageModule, UsageApiModule],
 })
 export class ApiModule {}

@@ -1,0 +1,94 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Principal, UserAuth, UserPrincipal } from '@chat/auth';
+import { ClaimedKeyPackageView, KeyPackageCountView, MlsDeliveryService, MlsGroupView, MlsMessageView, MlsWelcomeView } from '@chat/mls';
+import { MlsMessagesQueryDto, PostCommitDto, PostMlsMessageDto, PublishKeyPackagesDto } from './mls.dto';
+
+/** The caller's devices as MLS clients: identity, key packages, Welcome inbox (end-user token). */
+@ApiTags('mls')
+@Controller('v1/me/devices/:device_id/mls')
+@UserAuth()
+export class MyMlsDeviceController {
+  constructor(private readonly ds: MlsDeliveryService) {}
+
+  @Get('identity')
+  @ApiOperation({ summary: 'The credential identity (tenant/user/device) this device must put in its key packages' })
+  identity(@Principal() p: UserPrincipal, @Param('device_id') deviceId: string): { identity: string } {
+    return { identity: this.ds.identityOf(p.tenantId, p.userId, deviceId) };
+  }
+
+  @Post('key-packages')
+  @ApiOperation({ summary: 'Publish key packages of my device (each parsed, signature checked, identity must be mine)' })
+  @ApiResponse({ status: 403, description: 'a credential names another tenant, user or device' })
+  publish(@Principal() p: UserPrincipal, @Param('device_id') deviceId: string, @Body() dto: PublishKeyPackagesDto): Promise<KeyPackageCountView> {
+    return this.ds.publishKeyPackages(p.tenantId, p.userId, deviceId, dto);
+  }
+
+  @Get('key-packages')
+  @ApiOperation({ summary: 'How many unclaimed one-time key packages my device has left, and whether it has a last-resort one' })
+  count(@Principal() p: UserPrincipal, @Param('device_id') deviceId: string): Promise<KeyPackageCountView> {
+    return this.ds.countKeyPackages(p.userId, deviceId);
+  }
+
+  @Get('welcomes')
+  @ApiOperation({ summary: 'Welcome messages waiting for my device, oldest first' })
+  welcomes(@Principal() p: UserPrincipal, @Param('device_id') deviceId: string): Promise<{ data: MlsWelcomeView[] }> {
+    return this.ds.welcomeInbox(p.userId, deviceId);
+  }
+
+  @Delete('welcomes/:welcome_id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Remove a processed Welcome from my device inbox' })
+  async removeWelcome(@Principal() p: UserPrincipal, @Param('device_id') deviceId: string, @Param('welcome_id') id: string): Promise<void> {
+    await this.ds.removeWelcome(p.userId, deviceId, id);
+  }
+}
+
+/** Key packages of another user of the tenant, to add their devices to a group. */
+@ApiTags('mls')
+@Controller('v1/users/:external_id/mls')
+@UserAuth()
+export class UserMlsController {
+  constructor(private readonly ds: MlsDeliveryService) {}
+
+  @Post('key-packages/claim')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Claim one key package per device of the user (one-time ones are never handed out twice; the last-resort one is not consumed)" })
+  async claim(@Principal() p: UserPrincipal, @Param('external_id') userId: string): Promise<{ data: ClaimedKeyPackageView[] }> {
+    return { data: await this.ds.claimKeyPackages(p.userId, userId) };
+  }
+}
+
+/** A conversation's MLS group at the Delivery Service: members only (others get the 404 of a missing conversation). */
+@ApiTags('mls')
+@Controller('v1/conversations/:id/mls')
+@ApiParam({ name: 'id', description: 'conversation id' })
+@UserAuth()
+export class ConversationMlsController {
+  constructor(private readonly ds: MlsDeliveryService) {}
+
+  @Get()
+  @ApiOperation({ summary: "The group's epoch and latest GroupInfo (to catch up or join by external commit)" })
+  group(@Principal() p: UserPrincipal, @Param('id') id: string): Promise<MlsGroupView> {
+    return this.ds.group(id, p.userId);
+  }
+
+  @Post('commits')
+  @ApiOperation({ summary: 'Post a commit made at the group epoch (the first, at epoch 0, creates the group); routes its Welcome' })
+  @ApiResponse({ status: 409, description: 'conflict: the group is at another epoch (details.epoch); process the newer commits and retry' })
+  postCommit(@Principal() p: UserPrincipal, @Param('id') id: string, @Body() dto: PostCommitDto) {
+    return this.ds.postCommit(p.tenantId, id, p.userId, dto);
+  }
+
+  @Post('messages')
+  @ApiOperation({ summary: 'Post an application message (opaque MLS PrivateMessage)' })
+  postMessage(@Principal() p: UserPrincipal, @Param('id') id: string, @Body() dto: PostMlsMessageDto): Promise<MlsMessageView> {
+    return this.ds.postApplicationMessage(id, p.userId, dto);
+  }
+
+  @Get('messages')
+  @ApiOperation({ summary: 'Commits and application messages of the group in the order the server accepted them' })
+  messages(@Principal() p: UserPrincipal, @Param('id') id: string, @Query() q: MlsMessagesQueryDto): Promise<{ data: MlsMessageView[]; next_cursor: string | null }> {
+    return this.ds.listMessages(id, p.userId, q);
+  }
+}

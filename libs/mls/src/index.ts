@@ -1,0 +1,4 @@
+export * from './mls.schema';
+export * from './mls.repository';
+export * from './mls-delivery.service';
+export * from './mls.module';

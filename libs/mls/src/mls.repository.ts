@@ -1,0 +1,201 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model, Types } from 'mongoose';
+import { TenantConnectionResolver, TenantRepository, WithId } from '@chat/tenancy';
+import { DocumentWriteLock, isDuplicateKeyError } from '@chat/database';
+import {
+  MLS_GROUP_MODEL,
+  MLS_KEY_PACKAGE_MODEL,
+  MLS_MESSAGE_MODEL,
+  MLS_WELCOME_MODEL,
+  MlsGroupDoc,
+  MlsKeyPackageDoc,
+  MlsMessageDoc,
+  MlsWelcomeDoc,
+} from './mls.schema';
+
+export type MlsKeyPackageRecord = WithId<MlsKeyPackageDoc>;
+export type MlsGroupRecord = WithId<MlsGroupDoc>;
+export type MlsMessageRecord = WithId<MlsMessageDoc>;
+export type MlsWelcomeRecord = WithId<MlsWelcomeDoc>;
+
+/** Published key packages of the current tenant. */
+@Injectable()
+export class MlsKeyPackagesRepository extends TenantRepository<MlsKeyPackageDoc> {
+  constructor(
+    @InjectModel(MLS_KEY_PACKAGE_MODEL) model: Model<MlsKeyPackageDoc>,
+    resolver: TenantConnectionResolver,
+    private readonly lock: DocumentWriteLock,
+  ) {
+    super(model, resolver);
+  }
+
+  /** Claims and publishes of one device are serialised on FerretDB (see DocumentWriteLock). */
+  private locked<T>(userId: string, deviceId: string, fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(`mls_key_packages:${this.tenant('lock')}`, `${userId}|${deviceId}`, fn);
+  }
+
+  /** Inserts one-time packages; a ref already stored (a retried publish) is skipped. Returns how many were new. */
+  async insertOneTime(userId: string, deviceId: string, items: Array<{ ref: string; key_package: string }>, now: Date): Promise<number> {
+    let added = 0;
+    for (const it of items) {
+      try {
+        await this.insertOne({ user_id: userId, device_id: deviceId, ref: it.ref, key_package: it.key_package, last_resort: false, created_at: now, claimed_at: null, claimed_by: null });
+        added++;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+    }
+    return added;
+  }
+
+  /**
+   * Makes this package the device's last-resort one: older ones (lower _id) are dropped, so of two
+   * concurrent publishes the later insert stays and the device never ends up with none.
+   */
+  async replaceLastResort(userId: string, deviceId: string, item: { ref: string; key_package: string }, now: Date): Promise<void> {
+    await this.locked(userId, deviceId, async () => {
+      let id: Types.ObjectId | undefined;
+      try {
+        id = (await this.insertOne({ user_id: userId, device_id: deviceId, ref: item.ref, key_package: item.key_package, last_resort: true, created_at: now, claimed_at: null, claimed_by: null }))._id;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+        id = (await this.findOne({ ref: item.ref, user_id: userId, device_id: deviceId, last_resort: true }))?._id;
+      }
+      if (id) await this.deleteMany({ user_id: userId, device_id: deviceId, last_resort: true, _id: { $lt: id } });
+    });
+  }
+
+  /** Who published a ref, or null (another tenant's refs are absent). */
+  byRefs(refs: string[]): Promise<MlsKeyPackageRecord[]> {
+    if (refs.length === 0) return Promise.resolve([]);
+    return this.find({ ref: { $in: refs } }, { projection: { key_package: 0 } });
+  }
+
+  countUnclaimed(userId: string, deviceId: string): Promise<number> {
+    return this.countDocuments({ user_id: userId, device_id: deviceId, last_resort: false, claimed_at: null });
+  }
+
+  hasLastResort(userId: string, deviceId: string): Promise<boolean> {
+    return this.exists({ user_id: userId, device_id: deviceId, last_resort: true });
+  }
+
+  /** Right to erasure: every key package of a user. */
+  async removeUser(userId: string): Promise<void> {
+    await this.deleteMany({ user_id: userId });
+  }
+
+  /** Devices of a user that published key packages. */
+  deviceIds(userId: string): Promise<string[]> {
+    return this.distinct<string>('device_id', { user_id: userId });
+  }
+
+  /**
+   * Claims one unclaimed one-time package of the device (a conditional update: on MongoDB atomic by
+   * itself, on FerretDB under the device's lock), else returns its last-resort package unconsumed.
+   */
+  claimOne(userId: string, deviceId: string, claimedBy: string, now: Date): Promise<MlsKeyPackageRecord | null> {
+    return this.locked(userId, deviceId, async () => {
+      const claimed = await this.findOneAndUpdate(
+        { user_id: userId, device_id: deviceId, last_resort: false, claimed_at: null },
+        { $set: { claimed_at: now, claimed_by: claimedBy } },
+        { new: true, sort: { _id: 1 } },
+      );
+      return claimed ?? this.findOne({ user_id: userId, device_id: deviceId, last_resort: true });
+    });
+  }
+}
+
+/** Conversations' MLS groups of the current tenant. */
+@Injectable()
+export class MlsGroupsRepository extends TenantRepository<MlsGroupDoc> {
+  constructor(
+    @InjectModel(MLS_GROUP_MODEL) model: Model<MlsGroupDoc>,
+    resolver: TenantConnectionResolver,
+    private readonly lock: DocumentWriteLock,
+  ) {
+    super(model, resolver);
+  }
+
+  byConversation(conversationId: string): Promise<MlsGroupRecord | null> {
+    return this.findOne({ conversation_id: conversationId });
+  }
+
+  /** The conversation's first commit creates its group at epoch 1; false when another one won. */
+  async create(doc: Omit<MlsGroupDoc, 'tenant_id'>): Promise<boolean> {
+    return this.lock.run(`mls_groups:${this.tenant('lock')}`, doc.conversation_id, async () => {
+      try {
+        await this.insertOne(doc);
+        return true;
+      } catch (err) {
+        if (isDuplicateKeyError(err)) return false;
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Moves the group from `epoch` to `epoch + 1` only if it is still at `epoch`: the compare-and-set
+   * that orders commits. On FerretDB a single-document update is not atomic, so it runs under the
+   * conversation's lock there.
+   */
+  advance(conversationId: string, epoch: number, groupInfo: string, now: Date): Promise<boolean> {
+    return this.lock.run(`mls_groups:${this.tenant('lock')}`, conversationId, async () => {
+      const res = await this.updateOne({ conversation_id: conversationId, epoch }, { $set: { epoch: epoch + 1, group_info: groupInfo, updated_at: now } });
+      return res.matchedCount === 1;
+    });
+  }
+}
+
+/** Commits and application messages of the current tenant's groups. */
+@Injectable()
+export class MlsMessagesRepository extends TenantRepository<MlsMessageDoc> {
+  constructor(@InjectModel(MLS_MESSAGE_MODEL) model: Model<MlsMessageDoc>, resolver: TenantConnectionResolver) {
+    super(model, resolver);
+  }
+
+  /** Stores a message; false when its slot is taken (a second commit for one epoch). */
+  async append(doc: Omit<MlsMessageDoc, 'tenant_id' | 'slot'>): Promise<MlsMessageRecord | null> {
+    const _id = new Types.ObjectId();
+    const slot = doc.kind === 'commit' ? `commit:${doc.epoch}` : `app:${_id.toHexString()}`;
+    try {
+      return await this.insertOne({ _id, ...doc, slot } as MlsMessageDoc & { _id: Types.ObjectId });
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Messages of a conversation after a cursor (an _id), oldest first. */
+  after(conversationId: string, afterId: string | undefined, limit: number): Promise<MlsMessageRecord[]> {
+    const filter: Record<string, unknown> = { conversation_id: conversationId };
+    if (afterId) filter._id = { $gt: new Types.ObjectId(afterId) };
+    return this.find(filter, { sort: { _id: 1 }, limit });
+  }
+}
+
+/** Per-device Welcome inboxes of the current tenant. */
+@Injectable()
+export class MlsWelcomesRepository extends TenantRepository<MlsWelcomeDoc> {
+  constructor(@InjectModel(MLS_WELCOME_MODEL) model: Model<MlsWelcomeDoc>, resolver: TenantConnectionResolver) {
+    super(model, resolver);
+  }
+
+  async deliver(docs: Array<Omit<MlsWelcomeDoc, 'tenant_id'>>): Promise<void> {
+    if (docs.length) await this.insertMany(docs);
+  }
+
+  async removeUser(userId: string): Promise<void> {
+    await this.deleteMany({ user_id: userId });
+  }
+
+  inbox(userId: string, deviceId: string, limit: number): Promise<MlsWelcomeRecord[]> {
+    return this.find({ user_id: userId, device_id: deviceId }, { sort: { _id: 1 }, limit });
+  }
+
+  async remove(userId: string, deviceId: string, id: string): Promise<boolean> {
+    if (!Types.ObjectId.isValid(id) || !/^[0-9a-f]{24}$/i.test(id)) return false;
+    const res = await this.deleteOne({ _id: new Types.ObjectId(id), user_id: userId, device_id: deviceId });
+    return (res.deletedCount ?? 0) === 1;
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * One device as an MLS client (RFC 9420 through ts-mls): its signature key, its unused key packages,
+ * and its state in each group. Handshake changes follow the Delivery Service rule: a commit this
+ * client makes stays *pending* until the server accepted it for its epoch; then `mergePendingCommit`,
+ * or on a `conflict` `discardPendingCommit`, catch up with the commits of others, and retry.
+ *
+ * State lives in memory; persisting it (encodeGroupState) is a later layer.
+ */
+import {
+  type ClientConfig,
+  type ClientState,
+  type KeyPackage,
+  type PrivateKeyPackage,
+  type Proposal,
+  acceptAll,
+  createApplicationMessage,
+  createCommit,
+  createGroup,
+  createGroupInfoWithExternalPubAndRatchetTree,
+  defaultCapabilities,
+  defaultKeyPackageEqualityConfig,
+  defaultKeyRetentionConfig,
+  defaultLifetime,
+  defaultLifetimeConfig,
+  defaultPaddingConfig,
+  emptyPskIndex,
+  generateKeyPackageWithKey,
+  joinGroup,
+  joinGroupExternal,
+  processMessage,
+  zeroOutUint8Array,
+} from 'ts-mls';
+import { cipherSuite, decodeMessage, encodeMessage, keyPackageRef, toHex } from './codec';
+import { MlsError } from './errors';
+import { type MlsIdentity, decodeIdentity, encodeIdentity, sameIdentity } from './identity';
+
+/** What a commit produced, to post to the Delivery Service (all MLSMessage bytes). */
+export interface MlsCommitOutput {
+  /** Hex group id. */
+  groupId: string;
+  /** The epoch the commit was made in: the server accepts it only while the group is at this epoch. */
+  epoch: bigint;
+  commit: Uint8Array;
+  /** For the added devices; null when nobody was added. */
+  welcome: Uint8Array | null;
+  /** GroupInfo of the new epoch (with the ratchet tree and external public key, for external joins). */
+  groupInfo: Uint8Array;
+}
+
+export interface MlsReceived {
+  kind: 'application' | 'commit' | 'proposal';
+  /** Application data (empty for handshake messages). */
+  plaintext: Uint8Array;
+  /** Epoch of the group after processing. */
+  epoch: bigint;
+}
+
+interface Pending {
+  state: ClientState;
+  output: MlsCommitOutput;
+  /** Secrets of the old epoch the commit used up: wiped only on merge, the old state needs them until then. */
+  consumed: Uint8Array[];
+}
+
+const utf8 = new TextEncoder();
+
+export class MlsClient {
+  private readonly groups = new Map<string, ClientState>();
+  private readonly pending = new Map<string, Pending>();
+  /** Unused key packages by hex ref, with their private keys. */
+  private readonly keyPackages = new Map<string, { publicPackage: KeyPackage; privatePackage: PrivateKeyPackage; lastResort: boolean }>();
+
+  private constructor(
+    readonly identity: MlsIdentity,
+    private readonly signatureKeys: { signKey: Uint8Array; publicKey: Uint8Array },
+  ) {}
+
+  /** A new device client with a fresh Ed25519 signature key. */
+  static async create(identity: MlsIdentity): Promise<MlsClient> {
+    encodeIdentity(identity); // validates
+    const keys = await (await cipherSuite()).signature.keygen();
+    return new MlsClient(identity, keys);
+  }
+
+  /**
+   * The ts-mls configuration: members' credentials must be `tenant/user/device` of this tenant (the
+   * server vouches for user and device when the key package is published).
+   */
+  private config(): ClientConfig {
+    const tenantId = this.identity.tenantId;
+    return {
+      keyRetentionConfig: defaultKeyRetentionConfig,
+      lifetimeConfig: defaultLifetimeConfig,
+      keyPackageEqualityConfig: defaultKeyPackageEqualityConfig,
+      paddingConfig: defaultPaddingConfig,
+      authService: {
+        validateCredential: async (credential) => credential.credentialType === 'basic' && decodeIdentity(credential.identity)?.tenantId === tenantId,
+      },
+    };
+  }
+
+  private async newKeyPackage(lastResort: boolean) {
+    const cs = await cipherSuite();
+    const kp = await generateKeyPackageWithKey({ credentialType: 'basic', identity: encodeIdentity(this.identity) }, defaultCapabilities(), defaultLifetime, [], this.signatureKeys, cs);
+    const ref = await keyPackageRef(kp.publicPackage);
+    this.keyPackages.set(ref, { ...kp, lastResort });
+    return { ref, kp };
+  }
+
+  /** Key packages (KeyPackage MLSMessage bytes) to publish; this client keeps their private keys. */
+  async generateKeyPackages(count: number, opts: { lastResort?: boolean } = {}): Promise<Uint8Array[]> {
+    if (!Number.isInteger(count) || count < 0 || count > 1000) throw new MlsError('INVALID_INPUT', 'count must be an integer from 0 to 1000');
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      const { kp } = await this.newKeyPackage(opts.lastResort ?? false);
+      out.push(encodeMessage({ version: 'mls10', wireformat: 'mls_key_package', keyPackage: kp.publicPackage }));
+    }
+    return out;
+  }
+
+  /** Number of key packages whose private keys this client still holds. */
+  get unusedKeyPackages(): number {
+    return this.keyPackages.size;
+  }
+
+  private state(groupId: string): ClientState {
+    const s = this.groups.get(groupId);
+    if (!s) throw new MlsError('UNKNOWN_GROUP', 'no state for this group');
+    return s;
+  }
+
+  private noPending(groupId: string): void {
+    if (this.pending.has(groupId)) throw new MlsError('PENDING_COMMIT', 'a commit of this client awaits the server');
+  }
+
+  hasGroup(groupId: string): boolean {
+    return this.groups.has(groupId);
+  }
+
+  epoch(groupId: string): bigint {
+    return this.state(groupId).groupContext.epoch;
+  }
+
+  /** Identities of the group's current members, in leaf order. */
+  members(groupId: string): MlsIdentity[] {
+    const out: MlsIdentity[] = [];
+    for (const node of this.state(groupId).ratchetTree) {
+      if (node?.nodeType !== 'leaf') continue;
+      const cred = node.leaf.credential;
+      const id = cred.credentialType === 'basic' ? decodeIdentity(cred.identity) : null;
+      if (id) out.push(id);
+    }
+    return out;
+  }
+
+  /** Creates a group of one (epoch 0). `groupId` defaults to 16 random bytes; returns it as hex. */
+  async createGroup(groupId?: Uint8Array): Promise<string> {
+    const cs = await cipherSuite();
+    const id = groupId ?? cs.rng.randomBytes(16);
+    const hex = toHex(id);
+    if (this.groups.has(hex)) throw new MlsError('INVALID_INPUT', 'group exists');
+    const { ref, kp } = await this.newKeyPackage(false);
+    this.keyPackages.delete(ref);
+    this.groups.set(hex, await createGroup(id, kp.publicPackage, kp.privatePackage, [], cs, this.config()));
+    return hex;
+  }
+
+  private async commit(groupId: string, proposals: Proposal[]): Promise<MlsCommitOutput> {
+    this.noPending(groupId);
+    const cs = await cipherSuite();
+    const before = this.state(groupId);
+    let res;
+    try {
+      res = await createCommit({ state: before, cipherSuite: cs }, { extraProposals: proposals, ratchetTreeExtension: true });
+    } catch (err) {
+      throw new MlsError('REJECTED', `commit refused: ${(err as Error).message}`, { cause: err });
+    }
+    const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(res.newState, [], cs);
+    const output: MlsCommitOutput = {
+      groupId,
+      epoch: before.groupContext.epoch,
+      commit: encodeMessage(res.commit),
+      welcome: res.welcome ? encodeMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: res.welcome }) : null,
+      groupInfo: encodeMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo }),
+    };
+    this.pending.set(groupId, { state: res.newState, output, consumed: res.consumed });
+    return output;
+  }
+
+  /** Commit adding the devices of these key packages (KeyPackage MLSMessage bytes, e.g. claimed from the server). */
+  async addMembers(groupId: string, keyPackages: Uint8Array[]): Promise<MlsCommitOutput> {
+    if (keyPackages.length === 0) throw new MlsError('INVALID_INPUT', 'no key packages');
+    const proposals: Proposal[] = keyPackages.map((bytes) => {
+      const msg = decodeMessage(bytes);
+      if (msg.wireformat !== 'mls_key_package') throw new MlsError('INVALID_INPUT', 'not a key package');
+      return { proposalType: 'add', add: { keyPackage: msg.keyPackage } };
+    });
+    return this.commit(groupId, proposals);
+  }
+
+  /** Commit removing these devices. */
+  async removeMembers(groupId: string, who: MlsIdentity[]): Promise<MlsCommitOutput> {
+    const tree = this.state(groupId).ratchetTree;
+    const proposals: Proposal[] = [];
+    for (const target of who) {
+      // Leaf i sits at node 2i of the array-based tree (RFC 9420 appendix C).
+      const nodeIndex = tree.findIndex((n) => {
+        if (n?.nodeType !== 'leaf' || n.leaf.credential.credentialType !== 'basic') return false;
+        const id = decodeIdentity(n.leaf.credential.identity);
+        return id !== null && sameIdentity(id, target);
+      });
+      if (nodeIndex < 0) throw new MlsError('INVALID_INPUT', 'not a member of the group');
+      proposals.push({ proposalType: 'remove', remove: { removed: nodeIndex / 2 } });
+    }
+    return this.commit(groupId, proposals);
+  }
+
+  /** A commit with no proposals: a fresh path, new epoch secrets (post-compromise security). */
+  async update(groupId: string): Promise<MlsCommitOutput> {
+    return this.commit(groupId, []);
+  }
+
+  /** The server accepted this client's commit: move to the new epoch. */
+  mergePendingCommit(groupId: string): bigint {
+    const p = this.pending.get(groupId);
+    if (!p) throw new MlsError('NO_PENDING_COMMIT', 'no pending commit');
+    this.pending.delete(groupId);
+    p.consumed.forEach(zeroOutUint8Array);
+    this.groups.set(groupId, p.state);
+    return p.state.groupContext.epoch;
+  }
+
+  /** The server refused it (conflict): forget it, process the others' commits, then retry. */
+  discardPendingCommit(groupId: string): void {
+    this.pending.delete(groupId);
+  }
+
+  /** Joins from a Welcome addressed to one of this client's key packages (the tree travels inside it). */
+  async joinFromWelcome(welcomeBytes: Uint8Array): Promise<string> {
+    const msg = decodeMessage(welcomeBytes);
+    if (msg.wireformat !== 'mls_welcome') throw new MlsError('INVALID_INPUT', 'not a Welcome');
+    const refs = new Set(msg.welcome.secrets.map((s) => toHex(s.newMember)));
+    const match = [...this.keyPackages.entries()].find(([ref]) => refs.has(ref));
+    if (!match) throw new MlsError('NO_MATCHING_KEY_PACKAGE', 'the Welcome is for none of my key packages');
+    const [ref, kp] = match;
+    let state: ClientState;
+    try {
+      state = await joinGroup(msg.welcome, kp.publicPackage, kp.privatePackage, emptyPskIndex, await cipherSuite(), undefined, undefined, this.config());
+    } catch (err) {
+      throw new MlsError('REJECTED', `Welcome refused: ${(err as Error).message}`, { cause: err });
+    }
+    // A one-time key package is spent; a last-resort one stays usable (RFC 9420 §16.8).
+    if (!kp.lastResort) this.keyPackages.delete(ref);
+    const groupId = toHex(state.groupContext.groupId);
+    this.groups.set(groupId, state);
+    return groupId;
+  }
+
+  /**
+   * Joins by external commit from the group's latest GroupInfo (as the server keeps it). Like any
+   * commit it stays pending until the server accepts it (mergePendingCommit); on a conflict discard
+   * it and join again from the newer GroupInfo.
+   */
+  async joinExternal(groupInfoBytes: Uint8Array): Promise<MlsCommitOutput> {
+    const msg = decodeMessage(groupInfoBytes);
+    if (msg.wireformat !== 'mls_group_info') throw new MlsError('INVALID_INPUT', 'not a GroupInfo');
+    const cs = await cipherSuite();
+    const { ref, kp } = await this.newKeyPackage(false);
+    this.keyPackages.delete(ref);
+    let res;
+    try {
+      res = await joinGroupExternal(msg.groupInfo, kp.publicPackage, kp.privatePackage, false, cs, undefined, this.config());
+    } catch (err) {
+      throw new MlsError('REJECTED', `external join refused: ${(err as Error).message}`, { cause: err });
+    }
+    const groupId = toHex(res.newState.groupContext.groupId);
+    if (this.groups.has(groupId)) throw new MlsError('INVALID_INPUT', 'already in this group');
+    this.noPending(groupId);
+    const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(res.newState, [], cs);
+    const output: MlsCommitOutput = {
+      groupId,
+      epoch: msg.groupInfo.groupContext.epoch,
+      commit: encodeMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage: res.publicMessage }),
+      welcome: null,
+      groupInfo: encodeMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo }),
+    };
+    this.pending.set(groupId, { state: res.newState, output, consumed: [] });
+    return output;
+  }
+
+  /** GroupInfo of the current epoch, with the ratchet tree and external public key. */
+  async groupInfo(groupId: string): Promise<Uint8Array> {
+    const gi = await createGroupInfoWithExternalPubAndRatchetTree(this.state(groupId), [], await cipherSuite());
+    return encodeMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo: gi });
+  }
+
+  /** Encrypts application data for the group's current epoch (a PrivateMessage MLSMessage). */
+  async encrypt(groupId: string, plaintext: Uint8Array | string): Promise<Uint8Array> {
+    this.noPending(groupId);
+    const data = typeof plaintext === 'string' ? utf8.encode(plaintext) : plaintext;
+    const res = await createApplicationMessage(this.state(groupId), data, await cipherSuite());
+    res.consumed.forEach(zeroOutUint8Array);
+    this.groups.set(groupId, res.newState);
+    return encodeMessage({ version: 'mls10', wireformat: 'mls_private_message', privateMessage: res.privateMessage });
+  }
+
+  /**
+   * Processes a message of the group: decrypts application data, or applies another member's commit
+   * (this client's own commits are merged with mergePendingCommit instead). Throws REJECTED for
+   * anything ts-mls refuses: tampered bytes, a replayed or stale commit, a non-member's message.
+   */
+  async receive(groupId: string, bytes: Uint8Array): Promise<MlsReceived> {
+    const msg = decodeMessage(bytes);
+    if (msg.wireformat !== 'mls_private_message' && msg.wireformat !== 'mls_public_message') throw new MlsError('INVALID_INPUT', 'not a group message');
+    const state = this.state(groupId);
+    let res;
+    try {
+      res = await processMessage(msg, state, emptyPskIndex, acceptAll, await cipherSuite());
+    } catch (err) {
+      throw new MlsError('REJECTED', `message refused: ${(err as Error).message}`, { cause: err });
+    }
+    res.consumed.forEach(zeroOutUint8Array);
+    this.groups.set(groupId, res.newState);
+    // Someone else's commit moved the group: a pending commit of ours is for an epoch that is gone.
+    if (res.kind === 'newState' && res.newState.groupContext.epoch !== state.groupContext.epoch) this.pending.delete(groupId);
+    if (res.kind === 'applicationMessage') return { kind: 'application', plaintext: res.message, epoch: res.newState.groupContext.epoch };
+    const kind = res.newState.groupContext.epoch !== state.groupContext.epoch ? 'commit' : 'proposal';
+    return { kind, plaintext: new Uint8Array(0), epoch: res.newState.groupContext.epoch };
+  }
+
+  /** Whether this client is still in the group's tree (false after another member removed it). */
+  isMember(groupId: string): boolean {
+    return this.members(groupId).some((m) => sameIdentity(m, this.identity));
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * One device speaking MLS with the server's Delivery Service over REST (/v1/.../mls): publishes key
+ * packages, creates a conversation's group, posts commits under the epoch rule (merge on success,
+ * discard on `conflict`), joins from its Welcome inbox, sends and syncs application messages.
+ * In-memory state only: a restarted device must join again (persistence is a later layer).
+ */
+import { base64ToBytes, bytesToBase64, bytesToUtf8 } from '../crypto/encoding';
+import { ChatApiError } from '../errors';
+import { HttpClient, seg } from '../http';
+import { MlsClient, type MlsCommitOutput } from './client';
+import { decodeIdentity } from './identity';
+
+export interface MlsDeliveredMessage {
+  id: string;
+  sender_user_id: string;
+  sender_device_id: string;
+  epoch: number;
+  text: string;
+}
+
+interface ServerMessage {
+  id: string;
+  kind: 'commit' | 'application';
+  epoch: number;
+  sender_user_id: string;
+  sender_device_id: string;
+  message: string;
+}
+
+export class MlsDevice {
+  /** conversation id -> hex group id */
+  private readonly groupOf = new Map<string, string>();
+  /** conversation id -> id of the last message synced */
+  private readonly cursor = new Map<string, string>();
+  /** conversation id -> epoch this device entered the group at (earlier messages are not for it) */
+  private readonly joinedAt = new Map<string, bigint>();
+
+  private constructor(
+    readonly http: HttpClient,
+    readonly client: MlsClient,
+  ) {}
+
+  /** Asks the server which identity this device has (tenant/user/device) and makes its MLS client. */
+  static async connect(http: HttpClient, deviceId: string): Promise<MlsDevice> {
+    const { identity } = await http.get<{ identity: string }>(`/v1/me/devices/${seg(deviceId)}/mls/identity`);
+    const id = decodeIdentity(new TextEncoder().encode(identity));
+    if (!id) throw new Error('server sent a malformed MLS identity');
+    return new MlsDevice(http, await MlsClient.create(id));
+  }
+
+  private get base(): string {
+    return `/v1/me/devices/${seg(this.client.identity.deviceId)}/mls`;
+  }
+
+  groupId(conversationId: string): string | undefined {
+    return this.groupOf.get(conversationId);
+  }
+
+  async publishKeyPackages(count: number, opts: { lastResort?: boolean } = {}) {
+    const oneTime = (await this.client.generateKeyPackages(count)).map(bytesToBase64);
+    const lastResort = opts.lastResort ? bytesToBase64((await this.client.generateKeyPackages(1, { lastResort: true }))[0]!) : undefined;
+    return this.http.post<{ one_time: number; last_resort: boolean }>(`${this.base}/key-packages`, { key_packages: oneTime, ...(lastResort ? { last_resort: lastResort } : {}) });
+  }
+
+  async claimKeyPackages(userId: string): Promise<Uint8Array[]> {
+    const res = await this.http.post<{ data: Array<{ key_package: string }> }>(`/v1/users/${seg(userId)}/mls/key-packages/claim`);
+    return res.data.map((k) => base64ToBytes(k.key_package));
+  }
+
+  /** Posts a commit; merges it when the server took it, discards it (and rethrows) on any refusal. */
+  async postCommit(conversationId: string, out: MlsCommitOutput): Promise<number> {
+    try {
+      const res = await this.http.post<{ epoch: number }>(`/v1/conversations/${seg(conversationId)}/mls/commits`, {
+        device_id: this.client.identity.deviceId,
+        commit: bytesToBase64(out.commit),
+        group_info: bytesToBase64(out.groupInfo),
+        ...(out.welcome ? { welcome: bytesToBase64(out.welcome) } : {}),
+      });
+      this.client.mergePendingCommit(out.groupId);
+      return res.epoch;
+    } catch (err) {
+      this.client.discardPendingCommit(out.groupId);
+      throw err;
+    }
+  }
+
+  /** Creates the conversation's group with one device of each of these users (claimed key packages). */
+  async createGroup(conversationId: string, userIds: string[]): Promise<string> {
+    const kps = (await Promise.all(userIds.map((u) => this.claimKeyPackages(u)))).flat();
+    const groupId = await this.client.createGroup();
+    this.groupOf.set(conversationId, groupId);
+    this.joinedAt.set(conversationId, 0n);
+    if (kps.length) await this.postCommit(conversationId, await this.client.addMembers(groupId, kps));
+    return groupId;
+  }
+
+  /** Joins the conversation's group by external commit from the GroupInfo the server keeps. */
+  async joinExternal(conversationId: string): Promise<number> {
+    const g = await this.http.get<{ group_info: string }>(`/v1/conversations/${seg(conversationId)}/mls`);
+    const out = await this.client.joinExternal(base64ToBytes(g.group_info));
+    const epoch = await this.postCommit(conversationId, out);
+    this.groupOf.set(conversationId, out.groupId);
+    this.joinedAt.set(conversationId, BigInt(epoch));
+    return epoch;
+  }
+
+  /** Joins every group a Welcome in the inbox is for, then removes the Welcomes. */
+  async acceptWelcomes(): Promise<string[]> {
+    const inbox = await this.http.get<{ data: Array<{ id: string; conversation_id: string; welcome: string }> }>(`${this.base}/welcomes`);
+    const joined: string[] = [];
+    for (const w of inbox.data) {
+      const groupId = await this.client.joinFromWelcome(base64ToBytes(w.welcome));
+      this.groupOf.set(w.conversation_id, groupId);
+      this.joinedAt.set(w.conversation_id, this.client.epoch(groupId));
+      joined.push(w.conversation_id);
+      await this.http.delete(`${this.base}/welcomes/${seg(w.id)}`);
+    }
+    return joined;
+  }
+
+  private requireGroup(conversationId: string): string {
+    const g = this.groupOf.get(conversationId);
+    if (!g) throw new ChatApiError(0, 'mls_no_group', 'this device is not in the conversation group');
+    return g;
+  }
+
+  async send(conversationId: string, text: string): Promise<{ id: string; epoch: number }> {
+    const message = await this.client.encrypt(this.requireGroup(conversationId), text);
+    return this.http.post(`/v1/conversations/${seg(conversationId)}/mls/messages`, { device_id: this.client.identity.deviceId, message: bytesToBase64(message) });
+  }
+
+  /**
+   * Reads the group's log since the last sync: applies others' commits of the current epoch and
+   * returns the application messages of others, decrypted. Messages of epochs before this device
+   * entered the group are skipped (not for it); any other message ts-mls refuses throws (MlsError).
+   */
+  async sync(conversationId: string): Promise<MlsDeliveredMessage[]> {
+    const groupId = this.requireGroup(conversationId);
+    const out: MlsDeliveredMessage[] = [];
+    const me = this.client.identity;
+    for (;;) {
+      const after = this.cursor.get(conversationId);
+      const page = await this.http.get<{ data: ServerMessage[]; next_cursor: string | null }>(`/v1/conversations/${seg(conversationId)}/mls/messages`, after ? { after } : {});
+      for (const m of page.data) {
+        this.cursor.set(conversationId, m.id);
+        const mine = m.sender_user_id === me.userId && m.sender_device_id === me.deviceId;
+        if (mine) continue;
+        if (BigInt(m.epoch) < (this.joinedAt.get(conversationId) ?? 0n)) continue;
+        // Commits before this device's epoch are already in its state.
+        if (m.kind === 'commit' && BigInt(m.epoch) < this.client.epoch(groupId)) continue;
+        const r = await this.client.receive(groupId, base64ToBytes(m.message));
+        if (r.kind === 'application') out.push({ id: m.id, sender_user_id: m.sender_user_id, sender_device_id: m.sender_device_id, epoch: m.epoch, text: bytesToUtf8(r.plaintext) });
+      }
+      if (!page.next_cursor) return out;
+    }
+  }
+}

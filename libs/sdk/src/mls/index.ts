@@ -1,0 +1,9 @@
+/**
+ * E2E v2: group keys through MLS (RFC 9420). The only module of the SDK that imports ts-mls (pinned,
+ * unaudited: keep it replaceable). See docs/e2e-crypto.md, "v2 (MLS) — status".
+ */
+export * from './errors';
+export * from './identity';
+export { MLS_CIPHERSUITE, inspectGroupInfo, inspectGroupMessage, inspectKeyPackage, inspectWelcome, toHex, type GroupMessageInfo, type HandshakeKind, type KeyPackageInfo } from './codec';
+export { MlsClient, type MlsCommitOutput, type MlsReceived } from './client';
+export { MlsDevice, type MlsDeliveredMessage } from './device';
