@@ -28,10 +28,12 @@ describe('OpenAPI document', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('documents cursor on every list route (every route that takes limit pages by cursor)', () => {
+  it('documents cursor on every list route (every route that takes limit pages by cursor or a documented position)', () => {
+    // Position parameters a route pages by instead of a cursor: the answer says the next one to send.
+    const positions = new Set(['cursor', 'after_change']);
     const missing = operations()
       .filter(({ op }) => (op.parameters ?? []).some((p) => p.in === 'query' && p.name === 'limit'))
-      .filter(({ op }) => !(op.parameters ?? []).some((p) => p.in === 'query' && p.name === 'cursor'))
+      .filter(({ op }) => !(op.parameters ?? []).some((p) => p.in === 'query' && positions.has(p.name)))
       .map(({ id }) => id);
     expect(missing).toEqual([]);
     // The routes that accept a cursor today, by name (a regression here is a client that cannot page).
