@@ -6,6 +6,7 @@ import { runSetup } from '@chat/migrations';
 import { createProgress, Progress } from './progress';
 import { registerOpsCommands } from './commands/ops';
 import { jsonRequested, reportError } from './cli-error';
+import { quietAwsSdkNodeWarning } from '@chat/server';
 
 /** Output: tables/lines for people, `--json` for scripts (stdout only; progress and logs go to stderr). */
 export function print(value: unknown, json: boolean, human?: () => void): void {
@@ -148,6 +149,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
+  quietAwsSdkNodeWarning();
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
