@@ -29,7 +29,7 @@ function newerInput(since) {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) {
-        if (e.name !== 'node_modules') stack.push(p);
+        if (e.name !== 'node_modules' && e.name !== 'dist') stack.push(p);
       } else if (e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts') && fs.statSync(p).mtimeMs > since) {
         return p;
       }
