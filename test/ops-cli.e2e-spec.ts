@@ -345,6 +345,7 @@ describe('management CLI (real processes, FerretDB)', () => {
         expect(r).toMatchObject({ code: 0 });
         expect(JSON.parse(r.stdout).objects).toEqual({ count: 1, bytes: 16, missing: 0 });
         expect(readFileSync(join(target, 'objects', 'chat-files', key), 'utf8')).toBe('ciphertext bytes');
+        expect(r.stderr).not.toMatch(/NodeVersionSupportWarning/); // not actionable (docs/operations.md)
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
       }
