@@ -11,7 +11,7 @@ const common = {
   transformIgnorePatterns: ['/node_modules/(?!(@noble|ts-mls)/)'],
   moduleNameMapper: { '^@chat/(.*)$': '<rootDir>/libs/$1/src' },
   moduleFileExtensions: ['ts', 'js', 'json'],
-  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/data/'],
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/data/', '<rootDir>/libs/sdk/dist/'],
 };
 
 module.exports = {

@@ -1,7 +1,11 @@
 /* The client SDK is usable from browsers: webpack bundles libs/sdk for the web target with no Node
  * polyfills (an import of a Node built-in fails the build), and the bundle runs in a context that has
- * only browser globals (no require, process or Buffer): keys, an encrypted message and its decryption. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+ * only browser globals (no require, process or Buffer): keys, an encrypted message and its decryption.
+ * Twice: from the sources, and from the npm package as an app installs it (`npm pack`, then
+ * `npm install <tarball>` in a project outside the repository: its ESM build and its dependencies). */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createContext, runInContext } from 'node:vm';
@@ -9,11 +13,24 @@ import webpack from 'webpack';
 
 jest.setTimeout(120_000);
 
-function bundle(outDir: string): Promise<webpack.Stats> {
+const run = promisify(execFile);
+
+/** The packed SDK installed into a fresh project; resolves to that project's directory. */
+async function installPackedSdk(work: string): Promise<string> {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  await run(npm, ['pack', '--pack-destination', work], { cwd: join(__dirname, '..', 'libs', 'sdk'), timeout: 180_000 });
+  const tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!);
+  writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'web-app', version: '1.0.0', private: true, type: 'module' }));
+  await run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], { cwd: work, timeout: 180_000 });
+  return work;
+}
+
+function bundle(outDir: string, entry: { path: string; context?: string }): Promise<webpack.Stats> {
   const compiler = webpack({
     mode: 'production',
     target: 'web',
-    entry: join(__dirname, '..', 'libs', 'sdk', 'src', 'index.ts'),
+    ...(entry.context ? { context: entry.context } : {}),
+    entry: entry.path,
     output: { path: outDir, filename: 'sdk.js', library: { type: 'var', name: 'ChatSDK' } },
     resolve: { extensions: ['.ts', '.js'], extensionAlias: { '.js': ['.ts', '.js'] } },
     module: { rules: [{ test: /\.ts$/, use: join(__dirname, 'support', 'swc-webpack-loader.js') }] },
@@ -24,11 +41,19 @@ function bundle(outDir: string): Promise<webpack.Stats> {
 }
 
 describe('client SDK in a browser', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sdk-web-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-  it('bundles for the web without Node built-ins and encrypts/decrypts with only browser globals', async () => {
-    const stats = await bundle(dir);
+  type Entry = { path: string; context?: string };
+  it.each<[string, () => Promise<Entry>]>([
+    ['the sources', async () => ({ path: join(__dirname, '..', 'libs', 'sdk', 'src', 'index.ts') })],
+    ['the installed npm package', async () => ({ path: '@chat-platform/sdk', context: await installPackedSdk(mkdtempSync(join(tmpdir(), 'sdk-web-app-'))) })],
+  ])('bundles %s for the web without Node built-ins and encrypts/decrypts with only browser globals', async (_what, entryOf) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sdk-web-'));
+    dirs.push(dir);
+    const entry = await entryOf();
+    if (entry.context) dirs.push(entry.context);
+    const stats = await bundle(dir, entry);
     expect(stats.hasErrors() ? stats.toString({ all: false, errors: true }) : '').toBe('');
     const code = readFileSync(join(dir, 'sdk.js'), 'utf8');
 

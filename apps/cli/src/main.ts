@@ -1,10 +1,12 @@
 import 'reflect-metadata';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { MIGRATIONS, Migrator } from '@chat/migrations';
 import { applySharding, OpsContext, parseZones, planSharding, runStats, runTenants } from '@chat/backup';
 import { runSetup } from '@chat/migrations';
 import { createProgress, Progress } from './progress';
 import { registerOpsCommands } from './commands/ops';
+import { jsonRequested, reportError } from './cli-error';
+import { quietAwsSdkNodeWarning } from '@chat/server';
 
 /** Output: tables/lines for people, `--json` for scripts (stdout only; progress and logs go to stderr). */
 export function print(value: unknown, json: boolean, human?: () => void): void {
@@ -18,7 +20,7 @@ function mb(n: number): string {
 
 export type Action = (ctx: OpsContext, progress: Progress) => Promise<void>;
 
-/** Runs one command with a context it always closes; any error exits 1 with one line (no stack unless DEBUG). */
+/** Runs one command with a context it always closes; any error exits 1 (see reportError: one line, JSON with --json). */
 export function action(fn: Action, opts: { quiet?: boolean } = {}) {
   return async () => {
     // The whole platform: every feature's models are registered, so new collections are covered by themselves.
@@ -28,10 +30,7 @@ export function action(fn: Action, opts: { quiet?: boolean } = {}) {
       await ctx.init();
       await fn(ctx, progress);
     } catch (err) {
-      process.exitCode = 1;
-      // An AppError's useful text is in its response body ({ error: { code, message, details } }).
-      const body = typeof (err as { getResponse?: unknown }).getResponse === 'function' ? JSON.stringify((err as { getResponse(): unknown }).getResponse()) : null;
-      process.stderr.write(`error: ${body ?? (process.env.DEBUG ? (err as Error).stack : (err as Error).message)}\n`);
+      reportError(err, jsonRequested());
     } finally {
       progress.stop();
       await ctx.close();
@@ -42,7 +41,11 @@ export function action(fn: Action, opts: { quiet?: boolean } = {}) {
 export function buildProgram(): Command {
   const program = new Command('chat-cli')
     .description('Management CLI of the chat platform. Connection settings come from the environment (MONGODB_URI, MONGODB_DB, S3_*), as for the apps.')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Usage errors reach main() as CommanderErrors (inherited by every sub-command created below), so
+    // they get the same exit code and, with --json, the same JSON error line as any other failure.
+    .exitOverride()
+    .configureOutput(jsonRequested() ? { writeErr: () => undefined } : {});
   program.addOption(new Option('--json', 'machine-readable output on stdout'));
   const json = () => Boolean(program.opts().json);
 
@@ -145,6 +148,23 @@ export function buildProgram(): Command {
   return program;
 }
 
+export async function main(argv: string[] = process.argv): Promise<void> {
+  quietAwsSdkNodeWarning();
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return; // --help, --version
+      // Commander has already printed its message in the human form.
+      if (!jsonRequested(argv)) {
+        process.exitCode = 1;
+        return;
+      }
+    }
+    reportError(err, jsonRequested(argv));
+  }
+}
+
 if (require.main === module || process.env.CHAT_CLI_MAIN === '1' || require.main?.filename.endsWith('chat-cli.js')) {
-  void buildProgram().parseAsync(process.argv);
+  void main();
 }

@@ -1,3 +1,4 @@
+import { AppError } from '@chat/errors';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -221,10 +222,13 @@ export class BackupService {
     const unpacked = isTarball(opts.source) ? await unpackArchive(opts.source) : null;
     const dir = unpacked?.dir ?? opts.source;
     try {
+      // A backup made by this tool names its main database; it goes back into this deployment's own
+      // (MONGODB_DB), or --target-db. A plain mongodump directory keeps its databases' names.
+      const ours = existsSync(join(dir, MANIFEST_FILE));
       const manifest = await this.readManifest(dir);
       const report: RestoreReport = { scope: manifest.scope, ...(manifest.tenant_id ? { tenant_id: manifest.tenant_id } : {}), collections: [], objects: 0 };
       for (const dbEntry of manifest.databases) {
-        const dbName = dbEntry.role === 'main' && opts.targetDb ? opts.targetDb : dbEntry.name;
+        const dbName = dbEntry.role === 'main' ? (opts.targetDb ?? (ours ? this.layout.mainDb : dbEntry.name)) : dbEntry.name;
         for (const c of dbEntry.collections) {
           const coll = this.db(dbName).collection(c.name);
           const metaPath = join(dir, dbEntry.name, `${c.name}.metadata.json`);
@@ -250,7 +254,13 @@ export class BackupService {
           let batchBytes = 0;
           const flush = async () => {
             if (!batch.length) return;
-            await coll.insertMany(batch, { ordered: true, bypassDocumentValidation: true });
+            await coll.insertMany(batch, { ordered: true, bypassDocumentValidation: true }).catch((err: mongo.MongoServerError) => {
+              if (err?.code !== 11000) throw err;
+              throw AppError.conflict(
+                `${dbName}.${c.name} already holds documents of this backup: restore a full backup with --drop (replaces each archived collection), or into another database with --target-db <name>`,
+                { db: dbName, collection: c.name },
+              );
+            });
             inserted += batch.length;
             task.increment(batch.length);
             batch = [];

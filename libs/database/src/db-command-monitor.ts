@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { Connection } from 'mongoose';
 
+const NOT_QUERIES = new Set(['hello', 'isMaster', 'ping', 'getMore', 'create', 'createIndexes']);
+
 type Listener = (e: { commandName: string; durationMs: number; ok: boolean }) => void;
 
 /** The filter's top-level keys (its shape, never its values): which query was slow. */
@@ -36,7 +38,9 @@ export class DbCommandMonitor {
       started.delete(e.requestId);
       const ms = Number(e.duration ?? 0);
       emit(e.commandName, ms, ok);
-      if (ms >= slowMs && !['hello', 'isMaster', 'ping', 'getMore'].includes(e.commandName)) {
+      // Schema commands (collections and indexes made at every start) are not queries: on FerretDB they
+      // take 200+ ms each and would be ~30 warnings per start that no one can act on.
+      if (ms >= slowMs && !NOT_QUERIES.has(e.commandName)) {
         this.logger.warn({ msg: 'slow query', command: e.commandName, db: s?.db, collection: typeof s?.collection === 'string' ? s.collection : undefined, filter: s?.filter, duration_ms: Math.round(ms), ok });
       }
     };

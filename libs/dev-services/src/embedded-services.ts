@@ -8,6 +8,8 @@ export interface EmbeddedServices {
   ferretdb?: RunningFerretDbWithBackend;
   mongod?: RunningMemoryServer;
   s3?: RunningS3;
+  /** One line per service: which one was chosen (for the start-up summary). */
+  choices: { mongodb: string; s3: string };
   stop(): Promise<void>;
 }
 
@@ -63,7 +65,7 @@ export async function startEmbeddedMongo(dataDir: string, env: NodeJS.ProcessEnv
  */
 export async function startEmbeddedServices(env: NodeJS.ProcessEnv = process.env, log: (l: string) => void = console.log): Promise<EmbeddedServices> {
   const dataDir = env.DATA_DIR || './data';
-  const out: EmbeddedServices = { stop: async () => undefined };
+  const out: EmbeddedServices = { choices: { mongodb: 'MONGODB_URI', s3: 'S3_ENDPOINT' }, stop: async () => undefined };
   if (env.MONGODB_URI) {
     log('MongoDB: MONGODB_URI is set');
   } else {
@@ -71,6 +73,9 @@ export async function startEmbeddedServices(env: NodeJS.ProcessEnv = process.env
     out.ferretdb = mongo.ferretdb;
     out.mongod = mongo.mongod;
     env.MONGODB_URI = mongo.uri;
+    out.choices.mongodb = mongo.mongod
+      ? `embedded mongod, data in ${join(dataDir, 'mongod')}`
+      : `embedded FerretDB on ${mongo.ferretdb?.backend.kind === 'postgresql' ? 'PostgreSQL' : 'SQLite'}, data in ${join(dataDir, 'ferretdb')}`;
   }
   if (!env.S3_ENDPOINT) {
     out.s3 = await startS3Server({ dir: join(dataDir, 's3'), bucket: env.S3_BUCKET || 'chat-files', log });
@@ -78,6 +83,7 @@ export async function startEmbeddedServices(env: NodeJS.ProcessEnv = process.env
     env.S3_ACCESS_KEY_ID = out.s3.accessKeyId;
     env.S3_SECRET_ACCESS_KEY = out.s3.secretAccessKey;
     env.S3_FORCE_PATH_STYLE = 'true';
+    out.choices.s3 = `embedded store on ${out.s3.endpoint}, objects in ${join(dataDir, 's3')}`;
   }
   out.stop = async () => {
     await Promise.allSettled([out.s3?.stop(), out.ferretdb?.stop(), out.mongod?.stop()]);

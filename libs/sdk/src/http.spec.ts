@@ -11,7 +11,7 @@ function fakeFetch(status: number, body: unknown, headers: Record<string, string
 }
 
 describe('SDK REST client', () => {
-  it('sends the bearer token (refreshed by a function) and encodes path segments and queries', async () => {
+  it('sends the bearer token (from a function, fetched once and reused) and encodes path segments and queries', async () => {
     const { f, calls } = fakeFetch(200, { data: [], next_cursor: null });
     let n = 0;
     const c = new ChatUserClient({ baseUrl: 'http://x/', token: () => `tok${++n}`, fetch: f });
@@ -20,7 +20,7 @@ describe('SDK REST client', () => {
     expect(calls[0]!.url).toBe('http://x/v1/conversations/a%2Fb/messages?limit=5');
     expect((calls[0]!.init.headers as Record<string, string>).Authorization).toBe('Bearer tok1');
     expect(calls[1]!.url).toBe('http://x/v1/conversations/c1/key-shares?message_ids=m1%2Cm2');
-    expect((calls[1]!.init.headers as Record<string, string>).Authorization).toBe('Bearer tok2');
+    expect((calls[1]!.init.headers as Record<string, string>).Authorization).toBe('Bearer tok1');
   });
 
   it('raises the server error shape as ChatApiError, with Retry-After', async () => {

@@ -1,7 +1,12 @@
 import { ChatApiError } from './errors';
+import { FetchedToken, TokenProvider } from './token-provider';
 
-/** A credential: fixed, or a function (e.g. to refresh an expiring end-user token). */
-export type Credential = string | (() => string | Promise<string>);
+/**
+ * A credential: fixed, a function returning one (end-user tokens: called only when none is held, it is
+ * about to expire, or the server refused it, see TokenProvider), or a TokenProvider (share one between
+ * ChatUserClient and ChatSocket).
+ */
+export type Credential = string | (() => string | FetchedToken | Promise<string | FetchedToken>) | TokenProvider;
 
 export interface HttpOptions {
   /** Server base URL, e.g. https://chat.example.com (the SDK adds /v1/...). */
@@ -23,7 +28,30 @@ export interface RequestOptions {
 }
 
 export async function resolveCredential(c: Credential): Promise<string> {
-  return typeof c === 'function' ? c() : c;
+  if (c instanceof TokenProvider) return c.token();
+  if (typeof c !== 'function') return c;
+  const got = await c();
+  return typeof got === 'string' ? got : got.token;
+}
+
+/** How a client authenticates: the headers of a request, and what to do when the server answers 401. */
+export interface HttpAuth {
+  headers(): Promise<{ headers: Record<string, string>; credential: string }>;
+  /** A fresh credential after a 401 with `rejected`, or null when there is no other to try. */
+  unauthorized?(rejected: string): Promise<string | null>;
+}
+
+/** `Authorization: Bearer` from a credential; a function or provider gets one retry on a 401 with a fresh token. */
+export function bearerAuth(credential: Credential): HttpAuth {
+  if (typeof credential === 'string') return { headers: async () => ({ headers: { Authorization: `Bearer ${credential}` }, credential }) };
+  const provider = credential instanceof TokenProvider ? credential : new TokenProvider({ fetchToken: credential });
+  return {
+    headers: async () => {
+      const token = await provider.token();
+      return { headers: { Authorization: `Bearer ${token}` }, credential: token };
+    },
+    unauthorized: (rejected) => provider.rejected(rejected),
+  };
 }
 
 function queryString(q: Query | undefined): string {
@@ -48,10 +76,13 @@ export class HttpClient {
   private readonly base: string;
   private readonly fetchImpl: typeof fetch;
 
+  private readonly auth: HttpAuth;
+
   constructor(
     private readonly opts: HttpOptions,
-    private readonly authHeaders: () => Promise<Record<string, string>>,
+    auth: HttpAuth | (() => Promise<Record<string, string>>),
   ) {
+    this.auth = typeof auth === 'function' ? { headers: async () => ({ headers: await auth(), credential: '' }) } : auth;
     this.base = opts.baseUrl.replace(/\/+$/, '');
     const f = opts.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
     if (!f) throw new Error('No fetch implementation: pass one in the options');
@@ -59,11 +90,24 @@ export class HttpClient {
   }
 
   async request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
+    const auth = await this.auth.headers();
+    try {
+      return await this.send<T>(method, path, o, auth.headers);
+    } catch (err) {
+      // One retry with a fresh token when the server refused the one sent (expired early, revoked key).
+      if (!(err instanceof ChatApiError) || err.status !== 401 || !this.auth.unauthorized) throw err;
+      const fresh = await this.auth.unauthorized(auth.credential);
+      if (fresh === null || fresh === auth.credential) throw err;
+      return this.send<T>(method, path, o, { Authorization: `Bearer ${fresh}` });
+    }
+  }
+
+  private async send<T>(method: string, path: string, o: RequestOptions, authHeaders: Record<string, string>): Promise<T> {
     const controller = new AbortController();
     const timeout = setTimeout(() => controller.abort(), this.opts.timeoutMs ?? 30_000);
     const onAbort = () => controller.abort();
     o.signal?.addEventListener('abort', onAbort);
-    const headers: Record<string, string> = { Accept: 'application/json', ...this.opts.headers, ...(await this.authHeaders()) };
+    const headers: Record<string, string> = { Accept: 'application/json', ...this.opts.headers, ...authHeaders };
     if (o.body !== undefined) headers['Content-Type'] = 'application/json';
     let res: Response;
     try {

@@ -10,7 +10,8 @@
 export * from './crypto';
 export * as crypto from './crypto';
 export * from './errors';
-export { HttpClient, type Credential, type HttpOptions, type Query } from './http';
+export { HttpClient, bearerAuth, type Credential, type HttpAuth, type HttpOptions, type Query } from './http';
+export * from './token-provider';
 export * from './types';
 export * from './user-client';
 export * from './server-client';

@@ -1,4 +1,4 @@
-import { Credential, HttpClient, HttpOptions, resolveCredential, seg } from './http';
+import { bearerAuth, Credential, HttpClient, HttpOptions, seg } from './http';
 import type {
   ChangesPage,
   ConversationKeyVersionView,
@@ -24,7 +24,11 @@ import type {
 } from './types';
 
 export interface UserClientOptions extends HttpOptions {
-  /** The end user's JWT (issued by the SaaS server), or a function returning a fresh one. */
+  /**
+   * The end user's JWT (issued by the SaaS server), a function fetching one (called only when none is
+   * held, it expires within 30 s, or the server answers 401: then the request is retried once), or a
+   * TokenProvider shared with ChatSocket.
+   */
   token: Credential;
 }
 
@@ -37,7 +41,7 @@ export class ChatUserClient {
   readonly http: HttpClient;
 
   constructor(opts: UserClientOptions) {
-    this.http = new HttpClient(opts, async () => ({ Authorization: `Bearer ${await resolveCredential(opts.token)}` }));
+    this.http = new HttpClient(opts, bearerAuth(opts.token));
   }
 
   // ---------------------------------------------------------------- me

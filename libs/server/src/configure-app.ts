@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { AppConfig, APP_VERSION } from '@chat/config';
 import { createValidationPipe, HttpErrorFilter } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
+import { quietStartupLogger } from '@chat/logging';
 import { JsonBodyInterceptor, requireJsonBody } from './json-body';
 
 export interface ConfigureOptions {
@@ -22,7 +23,7 @@ export interface ConfigureOptions {
 export function configureApp(app: INestApplication, opts: ConfigureOptions = {}): void {
   const config = app.get(AppConfig);
   const express_ = app as NestExpressApplication;
-  app.useLogger(app.get(Logger));
+  app.useLogger(quietStartupLogger(app.get(Logger)));
   express_.disable('x-powered-by');
   express_.set('trust proxy', config.TRUST_PROXY);
   // Each request gets its own context; auth guards put the tenant in it, repositories read it.

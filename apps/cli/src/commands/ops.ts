@@ -1,4 +1,6 @@
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
+import { assertTenantExists } from '@chat/backup';
 import { action, print } from '../main';
 import { runSeed } from './seed';
 import { RetentionService } from '@chat/retention';
@@ -17,6 +19,7 @@ export function registerOpsCommands(program: Command, json: () => boolean): void
     .option('--tenant <id>', 'only this tenant (its documents in every collection, and its platform records)')
     .action((target: string, o: { tenant?: string }) =>
       action(async (ctx, progress) => {
+        if (o.tenant) await assertTenantExists(ctx, o.tenant);
         const { service, close } = await ctx.backupService({ withModels: Boolean(o.tenant) });
         try {
           const m = await service.backup({ target, tenantId: o.tenant, progress });
@@ -53,7 +56,7 @@ export function registerOpsCommands(program: Command, json: () => boolean): void
 
   program
     .command('seed')
-    .description('create a demo tenant with users, conversations and end-to-end encrypted messages')
+    .description('create a demo tenant with users, conversations and end-to-end encrypted messages (once per name); demo device keys go to DATA_DIR/demo-devices.json')
     .option('--name <name>', 'tenant name', 'Demo tenant')
     .option('--plan <plan>', 'free | pro | enterprise', 'pro')
     .option('--region <region>', 'data residency region', 'eu')
@@ -62,10 +65,16 @@ export function registerOpsCommands(program: Command, json: () => boolean): void
     .option('--messages <n>', 'messages per conversation', (v) => Number(v), 20)
     .action((o: { name: string; plan: string; region: string; users: number; conversations: number; messages: number }) =>
       action(async (ctx, progress) => {
-        const r = await runSeed(await ctx.nest(), progress, o);
+        const app = await ctx.nest();
+        const existing = await (await ctx.db()).collection('clients').findOne({ name: o.name, status: { $ne: 'deleted' } }, { sort: { _id: 1 }, projection: { _id: 1 } });
+        const devicesFile = resolve(join(ctx.config.DATA_DIR, 'demo-devices.json'));
+        const r = await runSeed(app, progress, o, { devicesFile, existingTenantId: existing ? String(existing._id) : null });
         print(r, json(), () => {
-          console.log(`seeded tenant ${r.tenant_id} (${o.name}): ${r.users.length} users, ${r.conversations.length} conversations, ${r.messages} messages`);
-          console.log(`  application ${r.application_id}\n  API key (shown once): ${r.api_key}`);
+          const base = `http://${ctx.config.HOST === '0.0.0.0' ? '127.0.0.1' : ctx.config.HOST}:${ctx.config.PORT}`;
+          console.log(`${r.created ? 'seeded' : 'already seeded:'} tenant ${r.tenant_id} (${o.name}): ${r.users.length} users, ${r.conversations.length} conversations, ${r.messages} messages`);
+          console.log(`  application ${r.application_id}, API key ${r.api_key}`);
+          console.log(`  demo users' device keys and these credentials: ${r.devices_file} (mode 0600)`);
+          console.log(`  sign in as ${r.users[0]}: curl -s -X POST -H 'X-Api-Key: ${r.api_key}' ${base}/v1/users/${r.users[0]}/tokens`);
         });
       })(),
     );
@@ -143,6 +152,7 @@ export function registerOpsCommands(program: Command, json: () => boolean): void
     .description("export one tenant: every document (mongodump layout) and its file objects, to a directory or .tar.gz")
     .action((tenantId: string, target: string) =>
       action(async (ctx, progress) => {
+        await assertTenantExists(ctx, tenantId);
         const { service, close } = await ctx.backupService({ withModels: true });
         try {
           const m = await service.backup({ target, tenantId, includeObjects: true, progress });

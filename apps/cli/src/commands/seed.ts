@@ -1,4 +1,7 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
+import { AppError } from '@chat/errors';
 import { ConversationsService, MessagesService, UsersService } from '@chat/chat';
 import { ApiKeyService, ApplicationService, TenantService } from '@chat/platform';
 import { bytesToBase64, encryptMessage, generateDeviceKeys, searchTokens, type DeviceKeys } from '../../../../libs/sdk/src/crypto';
@@ -15,6 +18,10 @@ export interface SeedOptions {
 }
 
 export interface SeedResult {
+  /** False when a tenant of that name was already seeded: nothing was added, its demo data is reported. */
+  created: boolean;
+  /** Where the demo users' device keys (private halves included) and the demo credentials are kept (mode 0600). */
+  devices_file: string;
   tenant_id: string;
   application_id: string;
   /** Shown once: the demo key (every scope) and the application's token-signing secret. */
@@ -25,12 +32,69 @@ export interface SeedResult {
   messages: number;
 }
 
+/** A demo user's device keys as stored in the demo file (base64), readable by a demo client. */
+export interface DemoDevice {
+  user_id: string;
+  device_id: string;
+  key_version: number;
+  agreement: { public_key: string; secret_key: string };
+  signing?: { public_key: string; secret_key: string };
+}
+
+export type DemoTenant = Omit<SeedResult, 'created' | 'devices_file' | 'users'> & { name: string; users: DemoDevice[] };
+
+interface DemoFile {
+  tenants: Record<string, DemoTenant>;
+}
+
+function readDemoFile(path: string): DemoFile {
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as DemoFile) : { tenants: {} };
+}
+
+/** The file holds private keys and credentials: owner-only, also when it existed with a wider mode. */
+function writeDemoFile(path: string, file: DemoFile): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+function toDemoDevice(userId: string, k: DeviceKeys): DemoDevice {
+  return {
+    user_id: userId,
+    device_id: k.device_id,
+    key_version: k.key_version,
+    agreement: { public_key: bytesToBase64(k.agreement.publicKey), secret_key: bytesToBase64(k.agreement.secretKey) },
+    ...(k.signing ? { signing: { public_key: bytesToBase64(k.signing.publicKey), secret_key: bytesToBase64(k.signing.secretKey) } } : {}),
+  };
+}
+
+/**
+ * Idempotent by name: a live tenant of that name that this data directory's demo file knows is
+ * reported as it is (nothing added); one the file does not know (seeded elsewhere, or before the file
+ * existed) is a conflict, since its demo keys are gone.
+ */
+export async function runSeed(app: INestApplicationContext, progress: ProgressSink, o: SeedOptions, files: { devicesFile: string; existingTenantId: string | null }): Promise<SeedResult> {
+  const file = readDemoFile(files.devicesFile);
+  if (files.existingTenantId) {
+    const known = file.tenants[files.existingTenantId];
+    if (!known) {
+      throw AppError.conflict(`tenant "${o.name}" (${files.existingTenantId}) exists but its demo keys are not in ${files.devicesFile}: seed under another --name, or erase it first (tenant erase ${files.existingTenantId} --yes)`);
+    }
+    const { name: _name, users, ...rest } = known;
+    return { created: false, devices_file: files.devicesFile, ...rest, users: users.map((u) => u.user_id) };
+  }
+  const seeded = await seedTenant(app, progress, o);
+  file.tenants[seeded.result.tenant_id] = { name: o.name, ...seeded.result, users: [...seeded.devices].map(([id, k]) => toDemoDevice(id, k)) };
+  writeDemoFile(files.devicesFile, file);
+  return { created: true, devices_file: files.devicesFile, ...seeded.result };
+}
+
 /**
  * A demo tenant through the platform's own services (so every invariant holds: seq counters, quotas,
  * events): one application, an API key, users with real X25519 device keys, group conversations and
  * messages that are genuine SDK envelopes (XChaCha20-Poly1305, key wrapped for every member device).
  */
-export async function runSeed(app: INestApplicationContext, progress: ProgressSink, o: SeedOptions): Promise<SeedResult> {
+async function seedTenant(app: INestApplicationContext, progress: ProgressSink, o: SeedOptions): Promise<{ result: Omit<SeedResult, 'created' | 'devices_file'>; devices: Map<string, DeviceKeys> }> {
   const tenant = await app.get(TenantService).create({ name: o.name, plan: o.plan, region: o.region });
   const tenantId = tenant._id.toHexString();
   const { application, secret } = await app.get(ApplicationService).create(tenantId, { name: `${o.name} app` });
@@ -93,6 +157,6 @@ export async function runSeed(app: INestApplicationContext, progress: ProgressSi
       }
     }
     msgTask.done();
-    return { tenant_id: tenantId, application_id: application._id.toHexString(), api_key: apiKey, app_secret: secret, users: ids, conversations: convIds, messages: sent };
+    return { result: { tenant_id: tenantId, application_id: application._id.toHexString(), api_key: apiKey, app_secret: secret, users: ids, conversations: convIds, messages: sent }, devices };
   });
 }

@@ -14,7 +14,8 @@ import { AppConfig, loadConfig } from '@chat/config';
 import { BackupService } from '../backup.service';
 import { S3ObjectStore } from '../object-store';
 import { tenantScopeFromConnection } from '../tenant-scope';
-import { startEmbeddedMongo } from '@chat/dev-services';
+import { join } from 'node:path';
+import { RunningS3, startEmbeddedMongo, startS3Server } from '@chat/dev-services';
 
 /**
  * What a command runs against. Outside production an unset MONGODB_URI means the embedded database
@@ -24,6 +25,7 @@ export class OpsContext {
   private client?: mongo.MongoClient;
   private app?: INestApplicationContext;
   private stopEmbedded?: () => Promise<void>;
+  private embeddedS3?: RunningS3;
   config!: AppConfig;
 
   async init(): Promise<void> {
@@ -83,14 +85,29 @@ export class OpsContext {
 
   async backupService(opts: { withModels: boolean }): Promise<{ service: BackupService; close: () => void }> {
     const rules = opts.withModels ? tenantScopeFromConnection((await this.nest(), this.connection())) : [];
-    const objects = this.config.S3_ENDPOINT ? new S3ObjectStore(this.config) : undefined;
+    const objects = await this.objectStore();
     const service = new BackupService({ client: await this.mongo(), mainDb: this.dbName, dedicated: this.dedicated, rules, objects });
     return { service, close: () => objects?.destroy() };
+  }
+
+  /**
+   * The file objects' store. Outside production an unset S3_ENDPOINT means the embedded store of
+   * DATA_DIR/s3, as for `npm start`: its credentials are generated at each start and never written
+   * down, so the CLI starts its own front over the same directory (s3rver keeps objects as plain files,
+   * so this works while the dev server runs too) instead of borrowing the server's.
+   */
+  private async objectStore(): Promise<S3ObjectStore | undefined> {
+    if (this.config.S3_ENDPOINT) return new S3ObjectStore(this.config);
+    if (this.config.NODE_ENV === 'production') return undefined;
+    this.embeddedS3 ??= await startS3Server({ dir: join(this.config.DATA_DIR, 's3'), bucket: this.config.S3_BUCKET, log: (l) => process.stderr.write(`[embedded] ${l}\n`) });
+    const s3 = this.embeddedS3;
+    return new S3ObjectStore({ ...this.config, S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey, S3_FORCE_PATH_STYLE: true });
   }
 
   async close(): Promise<void> {
     await this.app?.close().catch(() => undefined);
     await this.client?.close().catch(() => undefined);
+    await this.embeddedS3?.stop().catch(() => undefined);
     await this.stopEmbedded?.();
   }
 }

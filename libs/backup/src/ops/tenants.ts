@@ -1,4 +1,8 @@
+import { AppError } from '@chat/errors';
+import { mongo } from 'mongoose';
 import type { OpsContext } from './ops-context';
+
+const STATUSES = ['active', 'suspended', 'deleted'];
 
 export interface TenantRow {
   tenant_id: string;
@@ -13,6 +17,10 @@ export interface TenantRow {
 
 /** Every tenant (the `clients` collection), oldest first, optionally with user and message counts. */
 export async function runTenants(ctx: OpsContext, opts: { counts?: boolean; status?: string }): Promise<TenantRow[]> {
+  if (opts.status !== undefined && !STATUSES.includes(opts.status)) {
+    const problem = `--status must be one of ${STATUSES.join(' | ')}`;
+    throw AppError.validation([{ field: 'status', problems: [problem] }], problem);
+  }
   const db = await ctx.db();
   const rows: TenantRow[] = [];
   for await (const c of db.collection('clients').find(opts.status ? { status: opts.status } : {}, { sort: { _id: 1 } })) {
@@ -32,4 +40,10 @@ export async function runTenants(ctx: OpsContext, opts: { counts?: boolean; stat
     rows.push(row);
   }
   return rows;
+}
+
+/** Tenant commands fail on an unknown tenant (instead of writing an empty export and exiting 0). */
+export async function assertTenantExists(ctx: OpsContext, tenantId: string): Promise<void> {
+  const found = mongo.ObjectId.isValid(tenantId) && tenantId.length === 24 && (await (await ctx.db()).collection('clients').countDocuments({ _id: new mongo.ObjectId(tenantId) }, { limit: 1 })) > 0;
+  if (!found) throw AppError.notFound(`Tenant ${tenantId}`);
 }
