@@ -1,11 +1,13 @@
 import type { RedisService } from '@chat/redis';
 import type { DatabaseInfo } from './database-info';
 import { DocumentWriteLock } from './document-write-lock';
+import { dialectOf, MongoCapabilities } from './mongo-capabilities';
 import { StoreDialect } from './store-dialect';
 
 describe('StoreDialect', () => {
   const dialectFor = (server?: 'mongodb' | 'ferretdb') => {
-    const db = { capabilities: server ? { server } : undefined } as unknown as DatabaseInfo;
+    const capabilities = server ? ({ server } as MongoCapabilities) : undefined;
+    const db = { capabilities, dialect: dialectOf(capabilities) } as unknown as DatabaseInfo;
     return new StoreDialect(db, new DocumentWriteLock(db, { client: null } as unknown as RedisService));
   };
 

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseInfo } from './database-info';
 import { DocumentWriteLock } from './document-write-lock';
-
-/** Which wire server the connection talks to; unknown (capabilities not detected) counts as FerretDB, the safe side. */
-export type StoreDialectName = 'mongodb' | 'ferretdb';
+import type { StoreDialectName } from './mongo-capabilities';
 
 /**
  * The one place where MongoDB and FerretDB v1 differ for the repositories (docs/architecture.md,
@@ -22,7 +20,8 @@ export type StoreDialectName = 'mongodb' | 'ferretdb';
  *   per document); on FerretDB each matching document is updated alone under its own lock (an
  *   updateMany there could undo a concurrent serialised write of one of them).
  *
- * Chosen from the server's capabilities at connect (DatabaseInfo); before that it behaves as FerretDB.
+ * Chosen once from the server's capabilities at connect (DatabaseInfo.dialect, which also switches
+ * tenant repositories to bare-`_id` look-ups on FerretDB); before that it behaves as FerretDB.
  */
 @Injectable()
 export class StoreDialect {
@@ -32,7 +31,7 @@ export class StoreDialect {
   ) {}
 
   get name(): StoreDialectName {
-    return this.db.capabilities?.server === 'mongodb' ? 'mongodb' : 'ferretdb';
+    return this.db.dialect;
   }
 
   /** Runs one write (or read-then-write) to the document `id`; `scope` names the collection and tenant. */
