@@ -6,6 +6,7 @@ import { TenantConnectionResolver } from '@chat/tenancy';
 import { DatabaseInfo } from './database-info';
 import { DbCommandMonitor } from './db-command-monitor';
 import { DocumentWriteLock } from './document-write-lock';
+import { StoreDialect } from './store-dialect';
 
 @Global()
 @Module({
@@ -36,9 +37,10 @@ import { DocumentWriteLock } from './document-write-lock';
   providers: [
     DatabaseInfo,
     DocumentWriteLock,
+    StoreDialect,
     { provide: TenantConnectionResolver, inject: [AppConfig], useFactory: (c: AppConfig) => new TenantConnectionResolver(c.TENANT_DEDICATED_DATABASES) },
   ],
-  exports: [MongooseModule, DatabaseInfo, DocumentWriteLock, TenantConnectionResolver],
+  exports: [MongooseModule, DatabaseInfo, DocumentWriteLock, StoreDialect, TenantConnectionResolver],
 })
 export class DatabaseModule {}
 

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { RedisLeases, RedisService } from '@chat/redis';
 import { DatabaseInfo } from './database-info';
+import { dialectOf } from './mongo-capabilities';
 
 /**
  * Serialises writes to the same document, but only on FerretDB: in this process, and across
@@ -55,7 +56,7 @@ export class DocumentWriteLock {
 
   /** True when single-document updates are atomic on the server (MongoDB). Unknown counts as not. */
   get atomicUpdates(): boolean {
-    return this.db.capabilities?.server === 'mongodb';
+    return dialectOf(this.db.capabilities) === 'mongodb';
   }
 
   /** Runs fn holding the lock of one document (`scope` names the collection and tenant). */

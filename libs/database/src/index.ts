@@ -4,3 +4,4 @@ export * from './database.module';
 export * from './db-command-monitor';
 export * from './document-write-lock';
 export * from './duplicate-key';
+export * from './store-dialect';

@@ -34,3 +34,13 @@ export async function detectCapabilities(conn: Connection): Promise<MongoCapabil
     arrayFilters: full,
   };
 }
+
+/**
+ * How repositories must talk to the server (StoreDialect). Unknown capabilities count as FerretDB,
+ * the safe side: writes serialised, no findAndModify projection.
+ */
+export type StoreDialectName = 'mongodb' | 'ferretdb';
+
+export function dialectOf(capabilities: MongoCapabilities | undefined): StoreDialectName {
+  return capabilities?.server === 'mongodb' ? 'mongodb' : 'ferretdb';
+}

@@ -11,7 +11,7 @@ import {
   UsageEventType,
   UsageMetricDoc,
 } from './usage.schemas';
-import { DocumentWriteLock, isDuplicateKeyError } from '@chat/database';
+import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 
 export type NewUsageEvent = Omit<UsageEventDoc, '_id'>;
 export type NewUsageMetric = Omit<UsageMetricDoc, '_id'>;
@@ -65,16 +65,16 @@ export class UsageRepository {
     @InjectModel(USAGE_EVENT_MODEL) private readonly events: Model<UsageEventDoc>,
     @InjectModel(USAGE_METRIC_MODEL) private readonly metrics: Model<UsageMetricDoc>,
     @InjectModel(AGGREGATION_MODEL) private readonly aggregations: Model<AggregationDoc>,
-    private readonly lock: DocumentWriteLock,
+    private readonly dialect: StoreDialect,
   ) {}
 
   /**
-   * Runs a whole roll-up alone in this process on FerretDB, whose updates are not atomic (see
-   * DocumentWriteLock: a compare-and-set there can have two winners). On MongoDB it is a no-op: the
+   * Runs a whole roll-up alone on FerretDB (this process, and others through the Redis lease), whose updates are not atomic (see
+   * StoreDialect: a compare-and-set there can have two winners). On MongoDB it is a no-op: the
    * conditional updates below are atomic, which is what makes concurrent nodes safe.
    */
   exclusiveRollup<T>(fn: () => Promise<T>): Promise<T> {
-    return this.lock.run('aggregations', 'usage-rollup', fn);
+    return this.dialect.serialised('aggregations', 'usage-rollup', fn);
   }
 
   async insertEvents(docs: NewUsageEvent[]): Promise<void> {

@@ -3,7 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Types } from 'mongoose';
 import type { FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, unguessableObjectId, WithId } from '@chat/tenancy';
-import { DocumentWriteLock, isDuplicateKeyError } from '@chat/database';
+import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 import { CONVERSATION_MODEL, ConversationDoc, ConversationType, LastMessageDoc, ParticipantDoc } from './conversation.schema';
 
 export type ConversationRecord = WithId<ConversationDoc>;
@@ -25,14 +25,14 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
   constructor(
     @InjectModel(CONVERSATION_MODEL) model: Model<ConversationDoc>,
     resolver: TenantConnectionResolver,
-    private readonly lock: DocumentWriteLock,
+    private readonly dialect: StoreDialect,
   ) {
     super(model, resolver);
   }
 
-  /** Every update of a conversation goes through here: serialised on FerretDB (see DocumentWriteLock). */
+  /** Every update of a conversation goes through here (StoreDialect: serialised on FerretDB). */
   private locked<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
-    return this.lock.run(`conversations:${this.tenant('lock')}`, conversationId, fn);
+    return this.dialect.serialised(`conversations:${this.tenant('lock')}`, conversationId, fn);
   }
 
   static isId(id: unknown): id is string {
@@ -136,9 +136,6 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
     const update: UpdateQuery<ConversationDoc> = { $set: { participants }, $inc: { participants_version: 1 } };
     if (touch) update.$max = { updated_at: new Date() };
     const _id = new Types.ObjectId(id);
-    if (!this.lock.atomicUpdates) {
-      return this.lockedIf(id, (doc) => doc.participants_version === version, update, { participants_version: 1 });
-    }
     const res = await this.locked(id, () => this.updateOne({ _id, participants_version: version }, update));
     return res.matchedCount > 0;
   }
@@ -162,14 +159,13 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
     if (!ConversationsRepository.isId(conversationId)) return null;
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`reserveSeqs: count must be a positive integer, got ${count}`);
     // Only last_seq comes back on MongoDB (the participants of a big channel are heavy); FerretDB v1
-    // rejects findAndModify with a projection (`fields`), so there the whole document comes back.
-    const projection = this.lock.atomicUpdates ? { last_seq: 1 } : undefined;
+    // rejects findAndModify with a projection, so there the whole document comes back (StoreDialect).
     const doc = await this.locked(conversationId, () =>
       // last_reserved_at dates seqs reserved at the end of the stream (MessageStream: a crash leaves them empty).
       this.findOneAndUpdate(
         { _id: new Types.ObjectId(conversationId) },
         { $inc: { last_seq: count }, $set: { last_reserved_at: new Date() } },
-        { new: true, ...(projection ? { projection } : {}) },
+        { new: true, ...this.dialect.findAndModifyProjection({ last_seq: 1 }) },
       ),
     );
     return doc ? doc.last_seq - count + 1 : null;
@@ -189,9 +185,12 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
    */
   async nextChangeSeq(conversationId: string): Promise<number | null> {
     if (!ConversationsRepository.isId(conversationId)) return null;
-    const projection = this.lock.atomicUpdates ? { last_change_seq: 1 } : undefined;
     const doc = await this.locked(conversationId, () =>
-      this.findOneAndUpdate({ _id: new Types.ObjectId(conversationId) }, { $inc: { last_change_seq: 1 } }, { new: true, ...(projection ? { projection } : {}) }),
+      this.findOneAndUpdate(
+        { _id: new Types.ObjectId(conversationId) },
+        { $inc: { last_change_seq: 1 } },
+        { new: true, ...this.dialect.findAndModifyProjection({ last_change_seq: 1 }) },
+      ),
     );
     return doc ? (doc.last_change_seq ?? 1) : null;
   }
@@ -203,30 +202,10 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
   async setLastMessage(conversationId: string, lastMessage: LastMessageDoc, sentAt: Date = lastMessage.sent_at): Promise<boolean> {
     if (!ConversationsRepository.isId(conversationId)) return false;
     const update = { $set: { last_message: lastMessage }, $max: { updated_at: sentAt } };
-    if (!this.lock.atomicUpdates) {
-      return this.lockedIf(conversationId, (doc) => !doc.last_message || doc.last_message.seq < lastMessage.seq, update, { last_message: 1 });
-    }
     const res = await this.locked(conversationId, () =>
       this.updateOne({ _id: new Types.ObjectId(conversationId), $or: [{ last_message: null }, { 'last_message.seq': { $lt: lastMessage.seq } }] }, update),
     );
     return res.modifiedCount > 0;
-  }
-
-  /**
-   * FerretDB: a conditional update is a scan there (only a bare {_id} filter is index-served), so
-   * under the document lock, which every conversation write holds, read by id, test, write by id.
-   */
-  private lockedIf(
-    id: string,
-    test: (doc: ConversationRecord) => boolean,
-    update: UpdateQuery<ConversationDoc>,
-    projection: Record<string, 1>,
-  ): Promise<boolean> {
-    return this.locked(id, async () => {
-      const doc = await this.findConversation(id, projection);
-      if (!doc || !test(doc)) return false;
-      return (await this.updateOne({ _id: doc._id }, update)).matchedCount > 0;
-    });
   }
 
   /**
@@ -240,18 +219,6 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
     build: (i: number, doc: ConversationRecord, p: ParticipantDoc) => { filter?: FilterQuery<ConversationDoc>; update: UpdateQuery<ConversationDoc> } | null,
   ): Promise<{ doc: ConversationRecord; index: number; changed: boolean } | null> {
     if (!ConversationsRepository.isId(conversationId)) return null;
-    if (!this.lock.atomicUpdates) {
-      // FerretDB: nobody else writes the document while we hold its lock, so no positional guard is needed.
-      return this.locked(conversationId, async () => {
-        const doc = await this.findConversation(conversationId);
-        const i = doc ? doc.participants.findIndex((p) => p.user_id === userId) : -1;
-        if (!doc || i < 0) return null;
-        const op = build(i, doc, doc.participants[i]);
-        if (!op) return { doc, index: i, changed: false };
-        await this.updateOne({ _id: doc._id }, { ...op.update, $inc: { participants_version: 1 } } as UpdateQuery<ConversationDoc>);
-        return { doc, index: i, changed: true };
-      });
-    }
     for (let attempt = 0; attempt < GUARDED_ATTEMPTS; attempt++) {
       const doc = await this.findConversation(conversationId);
       if (!doc) return null;

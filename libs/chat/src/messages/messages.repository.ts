@@ -3,7 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import type { FilterQuery } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, unguessableObjectId } from '@chat/tenancy';
-import { DocumentWriteLock, isDuplicateKeyError } from '@chat/database';
+import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 import { ClientMsgKey, messageIdFor } from './message-id';
 import { MESSAGE_MODEL, MessageContent, MessageDoc, MessageRecord, Reaction } from './message.schema';
 
@@ -18,31 +18,30 @@ export class MessagesRepository extends TenantRepository<MessageDoc> {
   constructor(
     @InjectModel(MESSAGE_MODEL) model: Model<MessageDoc>,
     resolver: TenantConnectionResolver,
-    private readonly lock: DocumentWriteLock,
+    private readonly dialect: StoreDialect,
   ) {
     super(model, resolver);
   }
 
   /**
    * Every update of a message goes through here: serialised per message on FerretDB, whose updates
-   * are read-modify-write and lose concurrent changes (see DocumentWriteLock); a no-op on MongoDB.
+   * are read-modify-write and lose concurrent changes (StoreDialect); a plain call on MongoDB.
    */
   private locked<T>(messageId: string, fn: () => Promise<T>): Promise<T> {
-    return this.lock.run(`messages:${this.tenant('lock')}`, messageId, fn);
+    return this.dialect.serialised(this.lockScope(), messageId, fn);
   }
 
-  /**
-   * updateMany, or on FerretDB one locked update per matching message (updateMany there could undo a
-   * concurrent reaction or edit of one of the messages).
-   */
-  private async updateEach(filter: FilterQuery<MessageDoc>, update: Record<string, unknown>): Promise<number> {
-    if (this.lock.atomicUpdates) return (await this.updateMany(filter, update)).modifiedCount;
-    const ids = await this.find(filter, { projection: { _id: 1 } });
-    let modified = 0;
-    for (const { _id } of ids) {
-      modified += await this.locked(String(_id), async () => (await this.updateOne({ ...filter, _id }, update)).modifiedCount);
-    }
-    return modified;
+  private lockScope(): string {
+    return `messages:${this.tenant('lock')}`;
+  }
+
+  /** Updates every message matching the filter (StoreDialect: one updateMany, or one locked update per message on FerretDB). */
+  private updateEach(filter: FilterQuery<MessageDoc>, update: Record<string, unknown>): Promise<number> {
+    return this.dialect.updateEach(this.lockScope(), {
+      many: async () => (await this.updateMany(filter, update)).modifiedCount,
+      ids: async () => (await this.find(filter, { projection: { _id: 1 } })).map((d) => String(d._id)),
+      one: async (id) => (await this.updateOne({ ...filter, _id: new Types.ObjectId(id) }, update)).modifiedCount,
+    });
   }
 
   /**

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { AnyBulkWriteOperation, FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, WithId } from '@chat/tenancy';
-import { DocumentWriteLock, isDuplicateKeyError } from '@chat/database';
+import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 import { escapeRegex } from './pagination';
 import { searchKeysFor, USER_MODEL, UserDoc, UserRelationship } from './user.schema';
 
@@ -18,18 +18,18 @@ export class UsersRepository extends TenantRepository<UserDoc> {
   constructor(
     @InjectModel(USER_MODEL) model: Model<UserDoc>,
     resolver: TenantConnectionResolver,
-    private readonly lock: DocumentWriteLock,
+    private readonly dialect: StoreDialect,
   ) {
     super(model, resolver);
   }
 
-  /** Writes to one user are serialised where the database needs it (see DocumentWriteLock). */
+  /** Writes to one user are serialised where the database needs it (StoreDialect). */
   private locked<T>(externalId: string, fn: () => Promise<T>): Promise<T> {
-    return this.lock.run(`users:${this.tenant('lock')}`, externalId, fn);
+    return this.dialect.serialised(`users:${this.tenant('lock')}`, externalId, fn);
   }
 
   private lockedMany<T>(externalIds: string[], fn: () => Promise<T>): Promise<T> {
-    return this.lock.runMany(`users:${this.tenant('lock')}`, externalIds, fn);
+    return this.dialect.serialisedMany(`users:${this.tenant('lock')}`, externalIds, fn);
   }
 
   /** $set for the given fields, as dotted paths so unrelated keys stay as they are. */
@@ -140,8 +140,8 @@ export class UsersRepository extends TenantRepository<UserDoc> {
 
   /**
    * Upserts many users: one query for which exist, one insertMany for the new ones, updates by _id for
-   * the others (one bulk write on MongoDB; one by one on FerretDB, whose multi-statement updates are
-   * pathologically slow). Returns the external ids that were created.
+   * the others (StoreDialect.sendUpdates: one bulk write on MongoDB; one by one on FerretDB, whose
+   * multi-statement updates are pathologically slow). Returns the external ids that were created.
    */
   upsertMany(items: Array<{ external_id: string } & UserFields>): Promise<{ created: string[] }> {
     const ids = items.map((i) => i.external_id);
@@ -160,16 +160,10 @@ export class UsersRepository extends TenantRepository<UserDoc> {
           for (const i of fresh) if ((await this.upsertUnlocked(i.external_id, i)).created) created.push(i.external_id);
         }
       }
-      const updates = items.filter((i) => existing.has(i.external_id));
-      if (updates.length && this.lock.atomicUpdates) {
-        await this.bulkWrite(
-          updates.map((i) => ({
-            updateOne: { filter: { _id: existing.get(i.external_id) }, update: { $set: UsersRepository.setFor(i.external_id, i, now) } },
-          })) as AnyBulkWriteOperation<UserDoc>[],
-        );
-      } else {
-        for (const i of updates) await this.updateOne({ _id: existing.get(i.external_id) }, { $set: UsersRepository.setFor(i.external_id, i, now) } as UpdateQuery<UserDoc>);
-      }
+      const updates = items
+        .filter((i) => existing.has(i.external_id))
+        .map((i) => ({ filter: { _id: existing.get(i.external_id) }, update: { $set: UsersRepository.setFor(i.external_id, i, now) } as UpdateQuery<UserDoc> }));
+      await this.sendUpdates(updates);
       return { created };
     });
   }
@@ -191,26 +185,29 @@ export class UsersRepository extends TenantRepository<UserDoc> {
   }
 
   /**
-   * Moves last_seen forward, each user to its own time (LastSeenBuffer flushes through here). One
-   * unordered bulk write on MongoDB; on FerretDB one query for the ids, then updates by _id (the only
-   * filter it serves from an index), as upsertMany does.
+   * Moves last_seen forward, each user to its own time (LastSeenBuffer flushes through here): one query
+   * for the ids, then updates by _id (the only filter FerretDB on SQLite serves from an index), sent as
+   * upsertMany sends them.
    */
   async setLastSeen(entries: Array<[externalId: string, at: Date]>): Promise<void> {
     if (!entries.length) return;
     const ids = entries.map(([id]) => id);
     await this.lockedMany(ids, async () => {
-      if (this.lock.atomicUpdates) {
-        await this.bulkWrite(
-          entries.map(([id, at]) => ({ updateOne: { filter: { external_id: id }, update: { $max: { last_seen: at } } } })) as AnyBulkWriteOperation<UserDoc>[],
-        );
-        return;
-      }
       const byExternal = new Map((await this.find({ external_id: { $in: ids } }, { projection: { _id: 1, external_id: 1 } })).map((d) => [d.external_id, d._id]));
-      for (const [id, at] of entries) {
-        const _id = byExternal.get(id);
-        if (_id) await this.updateOne({ _id }, { $max: { last_seen: at } } as UpdateQuery<UserDoc>);
-      }
+      const updates = entries
+        .filter(([id]) => byExternal.has(id))
+        .map(([id, at]) => ({ filter: { _id: byExternal.get(id) }, update: { $max: { last_seen: at } } as UpdateQuery<UserDoc> }));
+      await this.sendUpdates(updates);
     });
+  }
+
+  /** Independent updates of distinct users by _id (StoreDialect: one unordered bulk write, or one by one). */
+  private sendUpdates(updates: Array<{ filter: FilterQuery<UserDoc>; update: UpdateQuery<UserDoc> }>): Promise<void> {
+    return this.dialect.sendUpdates(
+      updates,
+      (ops) => this.bulkWrite(ops.map((op) => ({ updateOne: op })) as AnyBulkWriteOperation<UserDoc>[]),
+      (op) => this.updateOne(op.filter, op.update),
+    );
   }
 
   /**

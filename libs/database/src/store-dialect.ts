@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseInfo } from './database-info';
+import { DocumentWriteLock } from './document-write-lock';
+import type { StoreDialectName } from './mongo-capabilities';
+
+/**
+ * The one place where MongoDB and FerretDB v1 differ for the repositories (docs/architecture.md,
+ * "Store dialect"). Repositories write one algorithm, correct on both stores (conditional updates,
+ * compare-and-set with a version field, retry on conflict), and ask the dialect only how to *run* it:
+ *
+ * - `serialised`: FerretDB applies a single-document update as read, change in Go, write back, with
+ *   nothing around the two, so two concurrent updates of one document lose one another. There every
+ *   write to a document holds its lock (DocumentWriteLock: in-process queue, then a Redis lease); on
+ *   MongoDB the update itself is atomic and this is a plain call.
+ * - `findAndModifyProjection`: FerretDB rejects findAndModify with a projection; there the whole
+ *   document comes back. Same fields for the caller either way.
+ * - `sendUpdates`: independent updates of different documents go as one bulk write on MongoDB and one
+ *   at a time on FerretDB (its multi-statement bulk writes are pathologically slow). Same result.
+ * - `updateEach`: an update of every document matching a filter is one updateMany on MongoDB (atomic
+ *   per document); on FerretDB each matching document is updated alone under its own lock (an
+ *   updateMany there could undo a concurrent serialised write of one of them).
+ *
+ * Chosen once from the server's capabilities at connect (DatabaseInfo.dialect, which also switches
+ * tenant repositories to bare-`_id` look-ups on FerretDB); before that it behaves as FerretDB.
+ */
+@Injectable()
+export class StoreDialect {
+  constructor(
+    private readonly db: DatabaseInfo,
+    private readonly lock: DocumentWriteLock,
+  ) {}
+
+  get name(): StoreDialectName {
+    return this.db.dialect;
+  }
+
+  /** Runs one write (or read-then-write) to the document `id`; `scope` names the collection and tenant. */
+  serialised<T>(scope: string, id: string, fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(scope, id, fn);
+  }
+
+  /** As `serialised`, for a write touching several documents (locks taken in sorted order). */
+  serialisedMany<T>(scope: string, ids: string[], fn: () => Promise<T>): Promise<T> {
+    return this.lock.runMany(scope, ids, fn);
+  }
+
+  /** The projection to give findOneAndUpdate: the asked one on MongoDB, none on FerretDB. */
+  findAndModifyProjection<P extends Record<string, 0 | 1>>(projection: P): { projection: P } | Record<string, never> {
+    return this.name === 'mongodb' ? { projection } : {};
+  }
+
+  /** Sends independent updates of distinct documents: `bulk` once on MongoDB, `one` per update on FerretDB. */
+  async sendUpdates<Op>(ops: Op[], bulk: (ops: Op[]) => Promise<unknown>, one: (op: Op) => Promise<unknown>): Promise<void> {
+    if (!ops.length) return;
+    if (this.name === 'mongodb') {
+      await bulk(ops);
+      return;
+    }
+    for (const op of ops) await one(op);
+  }
+
+  /**
+   * Updates every document matching a filter; returns how many changed. `many` is the updateMany;
+   * `ids` lists the matching documents and `one(id)` updates one of them with the filter re-checked.
+   */
+  async updateEach(
+    scope: string,
+    how: { many: () => Promise<number>; ids: () => Promise<string[]>; one: (id: string) => Promise<number> },
+  ): Promise<number> {
+    if (this.name === 'mongodb') return how.many();
+    let modified = 0;
+    for (const id of await how.ids()) modified += await this.serialised(scope, id, () => how.one(id));
+    return modified;
+  }
+}
