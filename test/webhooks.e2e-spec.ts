@@ -1,0 +1,268 @@
+import { ConversationsService, UsersService } from '@chat/chat';
+import { asTenantId, TenantContext } from '@chat/tenancy';
+import { ManualClock, MessageOutboxSweeper, systemClock, verifySignature, WebhookDispatcher } from '@chat/webhooks';
+import { fakeEnvelope } from './chat-messages-helpers';
+import { api, asAdmin, asUser, Client, createTenant, TestTenant, userToken } from './support/factories';
+import { waitFor } from './support/socket-client';
+import { createTestApp, TestApp } from './support/test-app';
+import { WebhookReceiver } from './support/webhook-receiver';
+
+/** Fast retries so "down for a while" is a fraction of a second; the sweeper is driven by hand. */
+export const WEBHOOK_TEST_ENV: Record<string, string> = {
+  WEBHOOK_ALLOW_INSECURE_URLS: 'true',
+  WEBHOOK_DISPATCH_INTERVAL_MS: '100',
+  WEBHOOK_BACKOFF_BASE_MS: '100',
+  WEBHOOK_BACKOFF_MAX_MS: '400',
+  WEBHOOK_SWEEP_INTERVAL_MS: '0',
+  WEBHOOK_TIMEOUT_MS: '2000',
+  WEBHOOK_LEASE_MS: '5000',
+};
+
+describe('webhooks against a real receiver on loopback (FerretDB, Redis)', () => {
+  let t: TestApp;
+  const receivers: WebhookReceiver[] = [];
+  const receiver = async () => {
+    const r = await new WebhookReceiver().start();
+    receivers.push(r);
+    return r;
+  };
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: WEBHOOK_TEST_ENV });
+  });
+  afterAll(async () => {
+    await Promise.all(receivers.map((r) => r.stop()));
+    await t?.close();
+  });
+
+  interface World {
+    tenant: TestTenant;
+    groupId: string;
+    alice: Client;
+  }
+
+  /** A tenant with alice, bob, carol in a group; alice sends over HTTP. */
+  async function world(app: TestApp = t, tenant?: TestTenant): Promise<World> {
+    tenant ??= await createTenant(app);
+    const groupId = await TenantContext.run({ tenantId: asTenantId(tenant.tenantId) }, async () => {
+      for (const id of ['alice', 'bob', 'carol']) await app.app.get(UsersService).upsert(id, { profile: { display_name: id } });
+      return (await app.app.get(ConversationsService).create('alice', { type: 'group', name: 'team', member_ids: ['bob', 'carol'] })).id;
+    });
+    return { tenant, groupId, alice: asUser(app, await userToken(app, tenant, 'alice')) };
+  }
+
+  const send = (w: World, extra: Record<string, unknown> = {}) =>
+    w.alice.post(`/v1/conversations/${w.groupId}/messages`).send({ content: fakeEnvelope(['alice', 'bob', 'carol']), ...extra }).expect(201);
+
+  async function endpoint(app: TestApp, tenant: TestTenant, url: string, events: string[] = ['*']): Promise<{ id: string; secret: string }> {
+    const res = await api(app, tenant).post('/v1/webhooks').send({ url, events, description: 'test receiver' }).expect(201);
+    return { id: res.body.id, secret: res.body.secret };
+  }
+
+  const deliveries = async (tenant: TestTenant, id: string, status?: string) =>
+    (await api(t, tenant).get(`/v1/webhooks/${id}/deliveries${status ? `?status=${status}` : ''}`).query({ limit: 100 }).expect(200)).body.data as Array<Record<string, any>>;
+
+  it('manages endpoints per application: secret shown once, scopes, validation, no cross-tenant access', async () => {
+    const a = await createTenant(t);
+    const b = await createTenant(t);
+    const created = await api(t, a).post('/v1/webhooks').send({ url: 'http://127.0.0.1:9/hooks', events: ['message.new'] }).expect(201);
+    expect(created.body.secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+    expect(created.body).toMatchObject({ application_id: a.applicationId, events: ['message.new'], active: true });
+    const shown = await api(t, a).get(`/v1/webhooks/${created.body.id}`).expect(200);
+    expect(JSON.stringify(shown.body)).not.toContain(created.body.secret);
+    const listed = await api(t, a).get('/v1/webhooks').expect(200);
+    expect(listed.body.data.map((e: { id: string }) => e.id)).toEqual([created.body.id]);
+
+    // Another tenant's key: the endpoint does not exist for it.
+    await api(t, b).get(`/v1/webhooks/${created.body.id}`).expect(404);
+    await api(t, b).patch(`/v1/webhooks/${created.body.id}`).send({ active: false }).expect(404);
+    await api(t, b).delete(`/v1/webhooks/${created.body.id}`).expect(404);
+    await api(t, b).get(`/v1/webhooks/${created.body.id}/deliveries`).expect(404);
+    expect((await api(t, b).get('/v1/webhooks').expect(200)).body.data).toEqual([]);
+
+    // Bad input: 400 in the one error shape.
+    const bad = await api(t, a).post('/v1/webhooks').send({ url: 'ftp://example.com/x' }).expect(400);
+    expect(bad.body.error.code).toBe('validation_failed');
+    await api(t, a).post('/v1/webhooks').send({ url: 'https://example.com', events: ['message.exploded'] }).expect(400);
+    await api(t, a).get('/v1/webhooks/not-an-id').expect(404);
+    await api(t, a).get(`/v1/webhooks/${created.body.id}/deliveries?cursor=%24where`).expect(400);
+
+    // A key without the webhooks scopes is refused.
+    const narrow = await createTenant(t, { scopes: ['users:read'] });
+    await api(t, narrow).post('/v1/webhooks').send({ url: 'https://example.com/h' }).expect(403);
+    await api(t, narrow).get('/v1/webhooks').expect(403);
+
+    // The admin API sees it under the application; update and delete work.
+    const admin = asAdmin(t, a.adminToken);
+    const adminList = await admin.get(`/admin/applications/${a.applicationId}/webhooks`).expect(200);
+    expect(adminList.body.data[0].id).toBe(created.body.id);
+    await admin.patch(`/admin/webhooks/${created.body.id}`).send({ active: false, description: 'off' }).expect(200);
+    await admin.delete(`/admin/webhooks/${created.body.id}`).expect(200);
+    await api(t, a).get(`/v1/webhooks/${created.body.id}`).expect(404);
+  });
+
+  it('delivers signed message.new and membership events (ids and metadata, never content); the test ping works', async () => {
+    const r = await receiver();
+    const tenant = await createTenant(t);
+    const ep = await endpoint(t, tenant, r.url);
+    const ping = await api(t, tenant).post(`/v1/webhooks/${ep.id}/test`).expect(200);
+    expect(ping.body).toMatchObject({ type: 'webhook.test', status: 'delivered', attempts: 1 });
+    expect(ping.body.attempt_log).toEqual([expect.objectContaining({ attempt: 1, status_code: 200, latency_ms: expect.any(Number) })]);
+
+    const w = await world(t, tenant);
+    const sent = await send(w, { mentions: ['bob'] });
+    await TenantContext.run({ tenantId: asTenantId(tenant.tenantId) }, async () => {
+      await t.app.get(UsersService).upsert('dave', { profile: { display_name: 'dave' } });
+      await t.app.get(ConversationsService).addMembers(w.groupId, { kind: 'server' }, ['dave']);
+    });
+    await waitFor(() => r.ofType('member.added').length === 1 && r.ofType('conversation.created').length === 1, 10_000, 'membership events');
+    expect(r.ofType('conversation.created')[0]!.body.data).toEqual({ conversation_id: w.groupId, type: 'group', member_ids: expect.arrayContaining(['alice', 'bob', 'carol']) });
+    expect(r.ofType('member.added')[0]!.body.data).toEqual({ conversation_id: w.groupId, user_ids: ['dave'], by: null });
+    await waitFor(() => r.ofType('message.new').length === 1, 10_000, 'message.new delivered');
+    const hook = r.ofType('message.new')[0]!;
+    expect(hook.body.data).toEqual({
+      message_id: sent.body.id,
+      conversation_id: w.groupId,
+      seq: sent.body.seq,
+      sender_id: 'alice',
+      type: 'text',
+      mentions: ['bob'],
+      thread_parent_id: null,
+      created_at: sent.body.created_at,
+    });
+    expect(hook.id).toBe(hook.body.id);
+    expect(hook.raw).not.toContain(sent.body.content.encrypted_data);
+    expect(verifySignature(ep.secret, hook.signature, hook.timestamp, hook.raw, Math.floor(Date.now() / 1000))).toBe(true);
+    expect(verifySignature(ep.secret, hook.signature, hook.timestamp, hook.raw.replace('alice', 'mallory'), Math.floor(Date.now() / 1000))).toBe(false);
+    expect(verifySignature('whsec_wrong', hook.signature, hook.timestamp, hook.raw, Math.floor(Date.now() / 1000))).toBe(false);
+    expect(r.ofType('webhook.test')).toHaveLength(1);
+  });
+
+  it('signs with both secrets during a rotation overlap, then only with the new one', async () => {
+    const r = await receiver();
+    const w = await world();
+    const ep = await endpoint(t, w.tenant, r.url, ['message.new']);
+    const rotated = await api(t, w.tenant).post(`/v1/webhooks/${ep.id}/rotate-secret`).send({ grace_seconds: 3600 }).expect(200);
+    expect(rotated.body.secret).not.toBe(ep.secret);
+    await send(w);
+    await waitFor(() => r.ofType('message.new').length === 1, 10_000, 'delivered');
+    const h = r.ofType('message.new')[0]!;
+    const now = Math.floor(Date.now() / 1000);
+    expect(h.signature.split(' ')).toHaveLength(2);
+    expect(verifySignature(ep.secret, h.signature, h.timestamp, h.raw, now)).toBe(true);
+    expect(verifySignature(rotated.body.secret, h.signature, h.timestamp, h.raw, now)).toBe(true);
+
+    const again = await api(t, w.tenant).post(`/v1/webhooks/${ep.id}/rotate-secret`).send({ grace_seconds: 0 }).expect(200);
+    await send(w);
+    await waitFor(() => r.ofType('message.new').length === 2, 10_000, 'delivered');
+    const h2 = r.ofType('message.new')[1]!;
+    expect(verifySignature(again.body.secret, h2.signature, h2.timestamp, h2.raw, now)).toBe(true);
+    expect(verifySignature(rotated.body.secret, h2.signature, h2.timestamp, h2.raw, now)).toBe(false);
+  });
+
+  it('receiver down for a while, then up: every event arrives, each once', async () => {
+    const r = await receiver();
+    const w = await world();
+    const ep = await endpoint(t, w.tenant, r.url, ['message.new']);
+    await r.stop();
+    const sent: string[] = [];
+    for (let i = 0; i < 5; i++) sent.push((await send(w)).body.id);
+    // Every event has been tried and refused at least once while the receiver was down.
+    await waitFor(async () => (await deliveries(w.tenant, ep.id)).filter((d) => d.attempts >= 1 && d.status === 'pending').length === 5, 15_000, 'failed attempts');
+    await r.start();
+    await waitFor(() => new Set(r.ofType('message.new').map((h) => h.body.data.message_id)).size === 5, 15_000, 'all delivered');
+    await waitFor(async () => (await deliveries(w.tenant, ep.id)).every((d) => d.status === 'delivered'), 5000, 'recorded as delivered');
+    // Each event exactly once: a 2xx ends its retries.
+    expect(r.ofType('message.new').map((h) => h.body.data.message_id).sort()).toEqual([...sent].sort());
+    const rows = await deliveries(w.tenant, ep.id);
+    const detail = await api(t, w.tenant).get(`/v1/webhooks/${ep.id}/deliveries/${rows[0]!.id}`).expect(200);
+    expect(detail.body.attempt_log.length).toBeGreaterThanOrEqual(2);
+    expect(detail.body.attempt_log[0]).toMatchObject({ status_code: null, error: expect.any(String) });
+    expect(detail.body.attempt_log.at(-1)).toMatchObject({ status_code: 200 });
+  });
+
+  it('receiver answering 500 then 200: retried with backoff under the same X-Webhook-Id, then delivered', async () => {
+    const r = await receiver();
+    r.respond = (_req, nth) => (nth <= 2 ? 500 : 200);
+    const w = await world();
+    const ep = await endpoint(t, w.tenant, r.url, ['message.new']);
+    await send(w);
+    await waitFor(() => r.received.length === 3, 15_000, 'three attempts');
+    expect(new Set(r.received.map((h) => h.id)).size).toBe(1);
+    const [row] = await deliveries(w.tenant, ep.id);
+    await waitFor(async () => (await deliveries(w.tenant, ep.id))[0]!.status === 'delivered', 5000, 'recorded as delivered');
+    const detail = await api(t, w.tenant).get(`/v1/webhooks/${ep.id}/deliveries/${row!.id}`).expect(200);
+    expect(detail.body.attempt_log.map((a: { status_code: number }) => a.status_code)).toEqual([500, 500, 200]);
+  });
+
+  it('410 turns the endpoint off; an admin turns it back on', async () => {
+    const r = await receiver();
+    r.respond = () => 410;
+    const w = await world();
+    const ep = await endpoint(t, w.tenant, r.url, ['message.new']);
+    await send(w);
+    await waitFor(async () => (await api(t, w.tenant).get(`/v1/webhooks/${ep.id}`)).body.active === false, 10_000, 'endpoint disabled');
+    const shown = await api(t, w.tenant).get(`/v1/webhooks/${ep.id}`).expect(200);
+    expect(shown.body.disabled_reason).toMatch(/410/);
+    expect(r.received).toHaveLength(1);
+    await asAdmin(t, w.tenant.adminToken).patch(`/admin/webhooks/${ep.id}`).send({ active: true }).expect(200);
+    expect((await api(t, w.tenant).get(`/v1/webhooks/${ep.id}`)).body).toMatchObject({ active: true, disabled_reason: null });
+  });
+
+  it('after the retry window an event is a dead letter; replay (one, or all since a time) sends it again', async () => {
+    const dispatcher = t.app.get(WebhookDispatcher);
+    const clock = new ManualClock();
+    const r = await receiver();
+    r.respond = () => 503;
+    const w = await world();
+    const ep = await endpoint(t, w.tenant, r.url, ['message.new']);
+    dispatcher.useClock(clock);
+    try {
+      await send(w);
+      await waitFor(() => r.received.length >= 1, 10_000, 'first attempt');
+      // 25 hours later (the window is 24): the next attempt is the last, then the row is dead.
+      for (let i = 0; i < 40 && (await deliveries(w.tenant, ep.id, 'dead')).length === 0; i++) {
+        clock.advance(3600_000);
+        await dispatcher.runOnce();
+      }
+      const dead = await deliveries(w.tenant, ep.id, 'dead');
+      expect(dead).toHaveLength(1);
+      expect(dead[0]).toMatchObject({ type: 'message.new', last_status_code: 503 });
+      expect(new Date(dead[0]!.retry_until).getTime() - new Date(dead[0]!.created_at).getTime()).toBe(24 * 3600_000);
+
+      r.respond = () => 200;
+      const before = r.received.length;
+      await api(t, w.tenant).post(`/v1/webhooks/${ep.id}/deliveries/${dead[0]!.id}/replay`).expect(202);
+      await dispatcher.runOnce();
+      await waitFor(() => r.received.length === before + 1, 10_000, 'replayed');
+      expect(r.received.at(-1)!.id).toBe(dead[0]!.event_id);
+      expect((await deliveries(w.tenant, ep.id, 'delivered')).map((d) => d.id)).toEqual([dead[0]!.id]);
+
+      const all = await asAdmin(t, w.tenant.adminToken).post(`/admin/webhooks/${ep.id}/replay`).send({ since: new Date(0).toISOString() }).expect(202);
+      expect(all.body).toEqual({ requeued: 1 });
+      await dispatcher.runOnce();
+      await waitFor(() => r.received.length === before + 2, 10_000, 'replayed since');
+    } finally {
+      dispatcher.useClock(systemClock);
+    }
+  });
+
+  it('a message whose outbox row was lost (crash between commit and record) is recorded by the sweeper and delivered', async () => {
+    const r = await receiver();
+    r.respond = () => 200;
+    const w = await world();
+    const ep = await endpoint(t, w.tenant, r.url, ['message.new']);
+    // The endpoint exists but this node's cached endpoint list says "none": the fast path records nothing,
+    // exactly like a node killed before it wrote the row.
+    const sweeper = t.app.get(MessageOutboxSweeper);
+    const outbox = (sweeper as unknown as { outbox: { cache: Map<string, unknown> } }).outbox;
+    outbox.cache.set(w.tenant.tenantId, { at: Date.now() + 60_000, endpoints: [] });
+    const sent = await send(w);
+    expect(await deliveries(w.tenant, ep.id)).toEqual([]);
+    expect(await sweeper.sweep()).toBe(1);
+    await waitFor(() => r.ofType('message.new').length === 1, 10_000, 'delivered after sweep');
+    expect(r.ofType('message.new')[0]!.body.data.message_id).toBe(sent.body.id);
+    // A second sweep finds nothing missing.
+    expect(await sweeper.sweep()).toBe(0);
+  });
+});
