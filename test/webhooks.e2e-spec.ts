@@ -5,18 +5,8 @@ import { fakeEnvelope } from './chat-messages-helpers';
 import { api, asAdmin, asUser, Client, createTenant, TestTenant, userToken } from './support/factories';
 import { waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
-import { WebhookReceiver } from './support/webhook-receiver';
+import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
 
-/** Fast retries so "down for a while" is a fraction of a second; the sweeper is driven by hand. */
-export const WEBHOOK_TEST_ENV: Record<string, string> = {
-  WEBHOOK_ALLOW_INSECURE_URLS: 'true',
-  WEBHOOK_DISPATCH_INTERVAL_MS: '100',
-  WEBHOOK_BACKOFF_BASE_MS: '100',
-  WEBHOOK_BACKOFF_MAX_MS: '400',
-  WEBHOOK_SWEEP_INTERVAL_MS: '0',
-  WEBHOOK_TIMEOUT_MS: '2000',
-  WEBHOOK_LEASE_MS: '5000',
-};
 
 describe('webhooks against a real receiver on loopback (FerretDB, Redis)', () => {
   let t: TestApp;
@@ -264,5 +254,35 @@ describe('webhooks against a real receiver on loopback (FerretDB, Redis)', () =>
     expect(r.ofType('message.new')[0]!.body.data.message_id).toBe(sent.body.id);
     // A second sweep finds nothing missing.
     expect(await sweeper.sweep()).toBe(0);
+  });
+  it('two nodes on one database: every attempt is made by one node (lease), no event delivered twice except by a retry', async () => {
+    const nodeB = await createTestApp({ dbName: t.dbName, env: WEBHOOK_TEST_ENV });
+    try {
+      const r = await receiver();
+      // Every event fails once, so retries are due on both nodes' scans at the same time.
+      const seen = new Set<string>();
+      r.respond = (h) => (seen.has(h.id) ? 200 : (seen.add(h.id), 500));
+      const w = await world();
+      const ep = await endpoint(t, w.tenant, r.url, ['message.new']);
+      const onB = asUser(nodeB, await userToken(nodeB, w.tenant, 'bob'));
+      for (let i = 0; i < 10; i++) {
+        await send(w);
+        await onB.post(`/v1/conversations/${w.groupId}/messages`).send({ content: fakeEnvelope(['alice', 'bob', 'carol']) }).expect(201);
+      }
+      await waitFor(() => r.received.filter((h) => h.body.type === 'message.new').length >= 40, 20_000, 'all retried and delivered');
+      await waitFor(async () => (await deliveries(w.tenant, ep.id)).every((d) => d.status === 'delivered'), 10_000, 'recorded');
+      const rows = await deliveries(w.tenant, ep.id);
+      expect(rows).toHaveLength(20);
+      const perId = new Map<string, number>();
+      for (const h of r.ofType('message.new')) perId.set(h.id, (perId.get(h.id) ?? 0) + 1);
+      // Exactly the documented retry: one 500, one 200, same X-Webhook-Id; never a duplicate attempt.
+      expect([...perId.values()].every((n) => n === 2)).toBe(true);
+      for (const d of rows.slice(0, 5)) {
+        const detail = await api(t, w.tenant).get(`/v1/webhooks/${ep.id}/deliveries/${d.id}`).expect(200);
+        expect(detail.body.attempt_log.map((a: { status_code: number }) => a.status_code)).toEqual([500, 200]);
+      }
+    } finally {
+      await nodeB.close();
+    }
   });
 });

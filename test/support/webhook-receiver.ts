@@ -4,6 +4,17 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** Fast retries so "down for a while" is a fraction of a second; the sweeper is driven by hand. */
+export const WEBHOOK_TEST_ENV: Record<string, string> = {
+  WEBHOOK_ALLOW_INSECURE_URLS: 'true',
+  WEBHOOK_DISPATCH_INTERVAL_MS: '100',
+  WEBHOOK_BACKOFF_BASE_MS: '100',
+  WEBHOOK_BACKOFF_MAX_MS: '400',
+  WEBHOOK_SWEEP_INTERVAL_MS: '0',
+  WEBHOOK_TIMEOUT_MS: '2000',
+  WEBHOOK_LEASE_MS: '5000',
+};
+
 export interface ReceivedWebhook {
   id: string;
   timestamp: number;
