@@ -285,4 +285,38 @@ describe('webhooks against a real receiver on loopback (FerretDB, Redis)', () =>
       await nodeB.close();
     }
   });
+  it('delivery never slows the send path: sends are answered while the receiver holds every webhook', async () => {
+    const r = await receiver();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    r.respond = async () => {
+      await held;
+      return 200;
+    };
+    const quiet = await world();
+    const hooked = await world();
+    await endpoint(t, hooked.tenant, r.url, ['*']);
+    const timed = async (w: World) => {
+      const start = performance.now();
+      await send(w);
+      return performance.now() - start;
+    };
+    await timed(quiet); // warm-up
+    // Interleaved, so drift in machine load hits both series alike.
+    const without: number[] = [];
+    const withHooks: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      without.push(await timed(quiet));
+      withHooks.push(await timed(hooked));
+    }
+    without.sort((a, b) => a - b);
+    withHooks.sort((a, b) => a - b);
+    // Every send was answered although no webhook has been answered yet.
+    await waitFor(() => r.received.length >= 1, 10_000, 'webhooks in flight');
+    const p = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * q))]!.toFixed(1);
+    // eslint-disable-next-line no-console
+    console.log(`send latency ms without endpoint p50=${p(without, 0.5)} p95=${p(without, 0.95)}; with endpoint (receiver holding) p50=${p(withHooks, 0.5)} p95=${p(withHooks, 0.95)}`);
+    release();
+    await waitFor(() => new Set(r.ofType('message.new').map((h) => h.id)).size === 30, 20_000, 'all delivered once released');
+  });
 });

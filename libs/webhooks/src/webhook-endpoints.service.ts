@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '@chat/config';
 import { AppError } from '@chat/errors';
@@ -17,6 +18,22 @@ export interface EndpointInput {
   events?: string[];
   active?: boolean;
   description?: string | null;
+}
+
+/**
+ * Loopback, private, link-local and unique-local literals and localhost names: a tenant must not make
+ * the platform post into its own network. (A public name that resolves to such an address is not caught
+ * here: run the platform with egress rules for that; see docs/webhooks.md.)
+ */
+export function isInternalHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.internal') || h.endsWith('.local')) return true;
+  if (isIP(h) === 4) {
+    const [a, b] = h.split('.').map(Number) as [number, number];
+    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+  }
+  if (isIP(h) === 6) return h === '::' || h === '::1' || /^(fc|fd|fe8|fe9|fea|feb)/.test(h) || h.startsWith('::ffff:');
+  return false;
 }
 
 const KNOWN_EVENTS: ReadonlySet<string> = new Set(['*', ...WEBHOOK_EVENT_TYPES]);
@@ -166,9 +183,9 @@ export class WebhookEndpointsService {
       url = null;
     }
     const allowed = url && (url.protocol === 'https:' || (this.config.WEBHOOK_ALLOW_INSECURE_URLS && url.protocol === 'http:'));
-    if (!url || !allowed || url.username || url.password || raw!.length > 2000) {
+    if (!url || !allowed || url.username || url.password || raw!.length > 2000 || (!this.config.WEBHOOK_ALLOW_INSECURE_URLS && isInternalHost(url.hostname))) {
       const scheme = this.config.WEBHOOK_ALLOW_INSECURE_URLS ? 'an http(s)' : 'an https';
-      throw AppError.validation([{ field: 'url', problems: [`must be ${scheme} URL without credentials, at most 2000 characters`] }]);
+      throw AppError.validation([{ field: 'url', problems: [`must be ${scheme} URL to a public host, without credentials, at most 2000 characters`] }]);
     }
     return url.toString();
   }
