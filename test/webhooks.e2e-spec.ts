@@ -314,7 +314,6 @@ describe('webhooks against a real receiver on loopback (FerretDB, Redis)', () =>
     // Every send was answered although no webhook has been answered yet.
     await waitFor(() => r.received.length >= 1, 10_000, 'webhooks in flight');
     const p = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * q))]!.toFixed(1);
-    // eslint-disable-next-line no-console
     console.log(`send latency ms without endpoint p50=${p(without, 0.5)} p95=${p(without, 0.95)}; with endpoint (receiver holding) p50=${p(withHooks, 0.5)} p95=${p(withHooks, 0.95)}`);
     release();
     await waitFor(() => new Set(r.ofType('message.new').map((h) => h.id)).size === 30, 20_000, 'all delivered once released');
