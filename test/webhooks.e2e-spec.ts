@@ -3,7 +3,7 @@ import { asTenantId, TenantContext } from '@chat/tenancy';
 import { ManualClock, MessageOutboxSweeper, systemClock, verifySignature, WebhookDispatcher } from '@chat/webhooks';
 import { fakeEnvelope } from './chat-messages-helpers';
 import { api, asAdmin, asUser, Client, createTenant, TestTenant, userToken } from './support/factories';
-import { waitFor } from './support/socket-client';
+import { closeAllSockets, connectSocket, waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
 import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
 
@@ -317,5 +317,34 @@ describe('webhooks against a real receiver on loopback (FerretDB, Redis)', () =>
     console.log(`send latency ms without endpoint p50=${p(without, 0.5)} p95=${p(without, 0.95)}; with endpoint (receiver holding) p50=${p(withHooks, 0.5)} p95=${p(withHooks, 0.95)}`);
     release();
     await waitFor(() => new Set(r.ofType('message.new').map((h) => h.id)).size === 30, 20_000, 'all delivered once released');
+  });
+  it('notification.offline: one per message per member with no connected socket, none for the sender or a member who muted', async () => {
+    const r = await receiver();
+    const tenant = await createTenant(t);
+    await endpoint(t, tenant, r.url, ['notification.offline']);
+    const w = await world(t, tenant);
+    await TenantContext.run({ tenantId: asTenantId(tenant.tenantId) }, async () => {
+      await t.app.get(UsersService).upsert('dave', { profile: { display_name: 'dave' } });
+      await t.app.get(ConversationsService).addMembers(w.groupId, { kind: 'server' }, ['dave']);
+    });
+    await asUser(t, await userToken(t, tenant, 'dave')).patch(`/v1/conversations/${w.groupId}/settings`).send({ muted: true }).expect(200);
+    const bobOnline = await connectSocket(t.url, await userToken(t, tenant, 'bob'));
+    expect(bobOnline.connected).toBe(true);
+    try {
+      const sent = await w.alice
+        .post(`/v1/conversations/${w.groupId}/messages`)
+        .send({ content: fakeEnvelope(['alice', 'bob', 'carol', 'dave']), mentions: ['carol'] })
+        .expect(201);
+      await waitFor(() => r.ofType('notification.offline').length >= 1, 10_000, 'notification.offline');
+      // The ping below is sent after the notifications were recorded: when it arrives, nothing else is on its way.
+      const ep = (await api(t, tenant).get('/v1/webhooks').expect(200)).body.data[0].id as string;
+      await api(t, tenant).post(`/v1/webhooks/${ep}/test`).expect(200);
+      expect(r.ofType('notification.offline').map((h) => h.body.data)).toEqual([
+        expect.objectContaining({ recipient_id: 'carol', message_id: sent.body.id, conversation_id: w.groupId, conversation_type: 'group', seq: sent.body.seq, sender_id: 'alice', mentioned: true }),
+      ]);
+      expect(r.ofType('message.new')).toEqual([]);
+    } finally {
+      closeAllSockets();
+    }
   });
 });

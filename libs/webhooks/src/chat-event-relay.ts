@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { ChatEventBus } from '@chat/chat';
 import { messageNewData } from './message-events';
+import { OfflineNotifications } from './offline-notifications';
 import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
 
 type View = Record<string, unknown>;
@@ -19,6 +20,7 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly outbox: WebhookOutbox,
+    private readonly offline: OfflineNotifications,
     // Absent in apps without the chat core (admin alone): nothing to relay there.
     @Optional() private readonly bus?: ChatEventBus,
   ) {}
@@ -32,22 +34,18 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
         if (m.gap === true) return;
         const content = m.content as { type?: string } | null;
         const thread = m.thread as { parent_id?: string | null } | undefined;
-        this.record({
-          tenantId,
-          type: 'message.new',
-          key: String(m.id),
-          occurredAt: new Date(String(m.created_at)),
-          data: messageNewData({
-            id: String(m.id),
-            conversation_id: conversationId,
-            seq: Number(m.seq),
-            sender_id: String(m.sender_id),
-            type: content?.type ?? null,
-            mentions: (m.mentions as string[]) ?? [],
-            thread_parent_id: thread?.parent_id ?? null,
-            created_at: new Date(String(m.created_at)),
-          }),
-        });
+        const meta = {
+          id: String(m.id),
+          conversation_id: conversationId,
+          seq: Number(m.seq),
+          sender_id: String(m.sender_id),
+          type: content?.type ?? null,
+          mentions: (m.mentions as string[]) ?? [],
+          thread_parent_id: thread?.parent_id ?? null,
+          created_at: new Date(String(m.created_at)),
+        };
+        this.record({ tenantId, type: 'message.new', key: meta.id, occurredAt: meta.created_at, data: messageNewData(meta) });
+        this.offline.record(tenantId, meta).catch((err: Error) => this.logger.error(`could not record notification.offline: ${err.message}`));
       }),
       bus.on('message.updated', ({ tenantId, conversationId, message: m }) =>
         this.record({ tenantId, type: 'message.updated', key: `${String(m.id)}@${String(m.updated_at)}`, occurredAt: at(), data: messageMeta(conversationId, m) }),

@@ -12,6 +12,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'user.updated',
   'user.deactivated',
   'user.deleted',
+  'notification.offline',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

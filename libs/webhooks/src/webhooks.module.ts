@@ -6,6 +6,7 @@ import { ChatEventRelay } from './chat-event-relay';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { MessageOutboxSweeper } from './message-outbox-sweeper';
+import { OfflineNotifications } from './offline-notifications';
 import { SweptMessagesRepository } from './swept-messages.repository';
 import { WEBHOOK_SECRET_BOX, WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
@@ -45,6 +46,7 @@ import {
     WebhookSender,
     WebhookDispatcher,
     MessageOutboxSweeper,
+    OfflineNotifications,
     ChatEventRelay,
     WebhookEndpointsService,
   ],
