@@ -190,6 +190,8 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(0) WEBHOOK_SWEEP_INTERVAL_MS = 10000;
   /** How far back a starting node's first sweep looks (covers a crash and restart). */
   @Transform(toInt) @IsInt() @Min(60) WEBHOOK_SWEEP_LOOKBACK_SECONDS = 3600;
+  /** Delivered, cancelled and dead webhook deliveries and their attempt logs are deleted this many days after their last attempt. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(3650) WEBHOOK_HISTORY_DAYS = 30;
   /** Accept http:// endpoint URLs (development and tests only; production receivers use https). */
   @Transform(toBool) @IsBoolean() WEBHOOK_ALLOW_INSECURE_URLS = false;
 
@@ -248,6 +250,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   if (config.END_USER_TOKEN_TTL_SECONDS > config.END_USER_TOKEN_MAX_LIFETIME_SECONDS) {
     throw new ConfigValidationError([{ variable: 'END_USER_TOKEN_TTL_SECONDS', message: 'must not exceed END_USER_TOKEN_MAX_LIFETIME_SECONDS' }]);
+  }
+  if (config.WEBHOOK_SWEEP_LOOKBACK_SECONDS >= config.WEBHOOK_HISTORY_DAYS * 86400) {
+    // Else a sweep could re-record (and re-send) events whose finished rows were already purged.
+    throw new ConfigValidationError([{ variable: 'WEBHOOK_SWEEP_LOOKBACK_SECONDS', message: 'must be shorter than WEBHOOK_HISTORY_DAYS' }]);
+  }
+  if (config.WEBHOOK_LEASE_MS <= config.WEBHOOK_TIMEOUT_MS) {
+    throw new ConfigValidationError([{ variable: 'WEBHOOK_LEASE_MS', message: 'must exceed WEBHOOK_TIMEOUT_MS (a lease must outlive the attempt it covers)' }]);
   }
   return config;
 }

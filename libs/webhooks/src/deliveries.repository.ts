@@ -111,6 +111,13 @@ export class WebhookDeliveriesRepository {
     return r.modifiedCount;
   }
 
+  /** Deletes finished rows whose last attempt was before `before`, and attempt logs older than that. */
+  async purgeFinished(before: Date): Promise<number> {
+    const r = await this.model.deleteMany({ status: { $in: ['delivered', 'cancelled', 'dead'] }, next_attempt_at: { $lt: before } }).exec();
+    await this.attempts.deleteMany({ at: { $lt: before } }).exec();
+    return r.deletedCount ?? 0;
+  }
+
   /** Pending rows of an endpoint that will not be sent (endpoint deleted or turned off). */
   async cancelPending(endpointId: string, now: Date): Promise<void> {
     await this.model.updateMany({ endpoint_id: endpointId, status: 'pending' }, { $set: { status: 'cancelled', updated_at: now } }).exec();

@@ -13,6 +13,8 @@ import { SweptMessageDoc } from './webhook.schemas';
 /** A message's created_at is set before its batch commits: scans re-cover this much before their cursor. */
 const OVERLAP_MS = 30_000;
 const PAGE = 500;
+/** Finished deliveries older than WEBHOOK_HISTORY_DAYS are deleted this often (by every node; deletes are idempotent). */
+const PURGE_EVERY_MS = 3600_000;
 
 /**
  * The crash half of the outbox for `message.new`. The fast path (ChatEventRelay) records the event
@@ -27,6 +29,7 @@ export class MessageOutboxSweeper implements OnApplicationBootstrap, OnApplicati
   private clock: Clock = systemClock;
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
+  private lastPurge = 0;
   /** tenant -> created_at up to which this node has scanned. */
   private readonly cursors = new Map<string, number>();
 
@@ -61,6 +64,11 @@ export class MessageOutboxSweeper implements OnApplicationBootstrap, OnApplicati
   }
 
   private async sweepAll(): Promise<number> {
+    const now = this.clock.now();
+    if (now - this.lastPurge >= PURGE_EVERY_MS) {
+      this.lastPurge = now;
+      await this.deliveries.purgeFinished(new Date(now - this.config.WEBHOOK_HISTORY_DAYS * 86400_000));
+    }
     let added = 0;
     for (const tenantId of await this.endpoints.tenantsWithActiveEndpoints()) {
       added += await TenantContext.run({ tenantId: asTenantId(tenantId), actor: { type: 'system', id: 'webhook-sweeper' } }, () => this.sweepTenant(tenantId));

@@ -130,6 +130,8 @@ export const WebhookAttemptSchema = new Schema<WebhookAttemptDoc>(
   { collection: 'webhook_attempts', versionKey: false },
 );
 WebhookAttemptSchema.index({ delivery_id: 1, at: 1 });
+// History purge.
+WebhookAttemptSchema.index({ at: 1 });
 
 /** The crash sweeper's narrow view of `messages` (owned by chat): metadata only, never content. */
 export interface SweptMessageDoc {
