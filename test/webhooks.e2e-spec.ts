@@ -1,6 +1,6 @@
 import { ConversationsService, UsersService } from '@chat/chat';
 import { asTenantId, TenantContext } from '@chat/tenancy';
-import { ManualClock, MessageOutboxSweeper, systemClock, verifySignature, WebhookDispatcher } from '@chat/webhooks';
+import { ManualClock, MessageOutboxSweeper, systemClock, verifySignature, WebhookDispatcher, WebhookEndpointsService, WebhookOutbox } from '@chat/webhooks';
 import { fakeEnvelope } from './chat-messages-helpers';
 import { api, asAdmin, asUser, Client, createTenant, TestTenant, userToken } from './support/factories';
 import { closeAllSockets, connectSocket, waitFor } from './support/socket-client';
@@ -356,6 +356,35 @@ describe('webhooks against a real receiver on loopback (FerretDB, Redis)', () =>
       expect(r.ofType('message.new')).toEqual([]);
     } finally {
       closeAllSockets();
+    }
+  });
+  it("one endpoint's backlog (held by a slow receiver) does not hold up another endpoint's events", async () => {
+    const slow = await receiver();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    slow.respond = async () => {
+      await held;
+      return 200;
+    };
+    const fast = await receiver();
+    const a = await createTenant(t);
+    const epA = await endpoint(t, a, slow.url, ['message.new']);
+    try {
+      // A backlog larger than one dispatcher scan (100 rows), all due now.
+      const outbox = t.app.get(WebhookOutbox);
+      const doc = await t.app.get(WebhookEndpointsService).get(epA.id);
+      const now = new Date();
+      await outbox.insert(
+        Array.from({ length: 150 }, (_, i) => outbox.row(doc, `evt_backlog_${epA.id}_${i}`, 'message.new', { id: `evt_backlog_${i}`, type: 'message.new', data: {} }, now)),
+      );
+      await waitFor(() => slow.received.length >= 1, 10_000, 'slow receiver busy');
+      const w = await world();
+      await endpoint(t, w.tenant, fast.url, ['message.new']);
+      await send(w);
+      await waitFor(() => fast.ofType('message.new').length === 1, 10_000, 'the other endpoint still gets its event');
+    } finally {
+      release();
+      await api(t, a).delete(`/v1/webhooks/${epA.id}`).expect(200);
     }
   });
 });

@@ -38,10 +38,17 @@ export class WebhookDeliveriesRepository {
     return new Set(docs.map((d) => String(d._id)));
   }
 
-  /** Ids of due, unleased pending rows, oldest due first (candidates: claim() decides). */
-  async dueIds(now: Date, limit: number): Promise<Array<{ _id: string; endpoint_id: string }>> {
+  /**
+   * Ids of due, unleased pending rows, oldest due first (candidates: claim() decides). Endpoints this
+   * node already sends to at full concurrency are left out, so one endpoint's backlog cannot hide
+   * every other endpoint's rows from the scan.
+   */
+  async dueIds(now: Date, limit: number, busyEndpoints: string[] = []): Promise<Array<{ _id: string; endpoint_id: string }>> {
     return (await this.model
-      .find({ status: 'pending', next_attempt_at: { $lte: now }, lease_until: { $lte: now } }, { _id: 1, endpoint_id: 1 })
+      .find(
+        { status: 'pending', next_attempt_at: { $lte: now }, lease_until: { $lte: now }, ...(busyEndpoints.length ? { endpoint_id: { $nin: busyEndpoints } } : {}) },
+        { _id: 1, endpoint_id: 1 },
+      )
       .sort({ next_attempt_at: 1 })
       .limit(limit)
       .lean()

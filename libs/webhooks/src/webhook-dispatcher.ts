@@ -102,10 +102,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   private async scan(): Promise<void> {
     const now = new Date(this.clock.now());
-    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH);
+    const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
+    const busy = [...this.perEndpoint].filter(([, n]) => n >= limit).map(([id]) => id);
+    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, busy);
     for (const c of candidates) {
       if (this.stopped || this.inFlight.size >= NODE_CONCURRENCY) return;
-      if ((this.perEndpoint.get(c.endpoint_id) ?? 0) >= this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT) continue;
+      if ((this.perEndpoint.get(c.endpoint_id) ?? 0) >= limit) continue;
       const claimed = await this.deliveries.claim(c._id, now, this.config.WEBHOOK_LEASE_MS, this.nodeId);
       if (!claimed) continue; // another node has it
       this.track(claimed);
