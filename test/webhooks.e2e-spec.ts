@@ -108,6 +108,14 @@ describe('webhooks against a real receiver on loopback (FerretDB, Redis)', () =>
     await waitFor(() => r.ofType('member.added').length === 1 && r.ofType('conversation.created').length === 1, 10_000, 'membership events');
     expect(r.ofType('conversation.created')[0]!.body.data).toEqual({ conversation_id: w.groupId, type: 'group', member_ids: expect.arrayContaining(['alice', 'bob', 'carol']) });
     expect(r.ofType('member.added')[0]!.body.data).toEqual({ conversation_id: w.groupId, user_ids: ['dave'], by: null });
+    // Users: created (world() and dave), then updated, deactivated.
+    await waitFor(() => r.ofType('user.created').length === 4, 10_000, 'user.created');
+    expect(r.ofType('user.created').map((h) => h.body.data.user_id).sort()).toEqual(['alice', 'bob', 'carol', 'dave']);
+    expect(r.ofType('user.updated')).toEqual([]);
+    await api(t, tenant).patch('/v1/users/dave').send({ profile: { display_name: 'Dave' } }).expect(200);
+    await api(t, tenant).post('/v1/users/dave/deactivate').expect(200);
+    await waitFor(() => r.ofType('user.deactivated').length === 1 && r.ofType('user.updated').length === 2, 10_000, 'user.updated, user.deactivated');
+    expect(r.ofType('user.deactivated')[0]!.body.data).toEqual({ user_id: 'dave' });
     await waitFor(() => r.ofType('message.new').length === 1, 10_000, 'message.new delivered');
     const hook = r.ofType('message.new')[0]!;
     expect(hook.body.data).toEqual({

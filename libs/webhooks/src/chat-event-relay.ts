@@ -71,7 +71,9 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
       bus.on('member.removed', ({ tenantId, conversationId, user_ids, by }) =>
         this.record({ tenantId, type: 'member.removed', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, user_ids, by: by ?? null } }),
       ),
-      bus.on('user.updated', ({ tenantId, user_id }) => this.record({ tenantId, type: 'user.updated', key: randomUUID(), occurredAt: at(), data: { user_id } })),
+      bus.on('user.updated', ({ tenantId, user_id, created }) =>
+        this.record({ tenantId, type: created ? 'user.created' : 'user.updated', key: randomUUID(), occurredAt: at(), data: { user_id } }),
+      ),
       bus.on('user.access_revoked', ({ tenantId, user_id, reason }) =>
         this.record({ tenantId, type: reason === 'deleted' ? 'user.deleted' : 'user.deactivated', key: randomUUID(), occurredAt: at(), data: { user_id } }),
       ),

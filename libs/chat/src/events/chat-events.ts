@@ -19,7 +19,8 @@ export interface ChatEventMap {
   'conversation.updated': { tenantId: TenantId; conversationId: string; conversation: Record<string, unknown> };
   'member.added': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string };
   'member.removed': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string };
-  'user.updated': { tenantId: TenantId; user_id: string };
+  /** `created`: the write created the user (webhooks tell user.created from user.updated). */
+  'user.updated': { tenantId: TenantId; user_id: string; created?: boolean };
   /** The user was deactivated or deleted: their live sockets are cut (new requests are refused by the auth check). */
   'user.access_revoked': { tenantId: TenantId; user_id: string; reason: 'deactivated' | 'deleted' };
 }
