@@ -108,6 +108,9 @@ describe('webhooks against a real receiver on loopback (FerretDB, Redis)', () =>
     await waitFor(() => r.ofType('member.added').length === 1 && r.ofType('conversation.created').length === 1, 10_000, 'membership events');
     expect(r.ofType('conversation.created')[0]!.body.data).toEqual({ conversation_id: w.groupId, type: 'group', member_ids: expect.arrayContaining(['alice', 'bob', 'carol']) });
     expect(r.ofType('member.added')[0]!.body.data).toEqual({ conversation_id: w.groupId, user_ids: ['dave'], by: null });
+    await TenantContext.run({ tenantId: asTenantId(tenant.tenantId) }, () => t.app.get(ConversationsService).setRole(w.groupId, { kind: 'user', userId: 'alice' }, 'dave', 'admin'));
+    await waitFor(() => r.ofType('member.role_changed').length === 1, 10_000, 'member.role_changed');
+    expect(r.ofType('member.role_changed')[0]!.body.data).toEqual({ conversation_id: w.groupId, user_id: 'dave', role: 'admin', by: 'alice' });
     // Users: created (world() and dave), then updated, deactivated.
     await waitFor(() => r.ofType('user.created').length === 4, 10_000, 'user.created');
     expect(r.ofType('user.created').map((h) => h.body.data.user_id).sort()).toEqual(['alice', 'bob', 'carol', 'dave']);

@@ -62,8 +62,10 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
       bus.on('conversation.created', ({ tenantId, conversationId, member_ids, conversation }) =>
         this.record({ tenantId, type: 'conversation.created', key: conversationId, occurredAt: at(), data: { conversation_id: conversationId, type: str(conversation.type), member_ids } }),
       ),
-      bus.on('conversation.updated', ({ tenantId, conversationId, conversation }) =>
-        this.record({ tenantId, type: 'conversation.updated', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, type: str(conversation.type) } }),
+      bus.on('conversation.updated', ({ tenantId, conversationId, conversation, role_changed: rc }) =>
+        rc
+          ? this.record({ tenantId, type: 'member.role_changed', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, user_id: rc.user_id, role: rc.role, by: rc.by ?? null } })
+          : this.record({ tenantId, type: 'conversation.updated', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, type: str(conversation.type) } }),
       ),
       bus.on('member.added', ({ tenantId, conversationId, user_ids, by }) =>
         this.record({ tenantId, type: 'member.added', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, user_ids, by: by ?? null } }),

@@ -9,6 +9,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'conversation.updated',
   'member.added',
   'member.removed',
+  'member.role_changed',
   'user.created',
   'user.updated',
   'user.deactivated',
