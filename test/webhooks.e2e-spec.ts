@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { ConversationsService, UsersService } from '@chat/chat';
 import { asTenantId, TenantContext } from '@chat/tenancy';
 import { ManualClock, MessageOutboxSweeper, systemClock, verifySignature, WebhookDispatcher, WebhookEndpointsService, WebhookOutbox } from '@chat/webhooks';
@@ -397,5 +398,41 @@ describe('webhooks against a real receiver on loopback (FerretDB, Redis)', () =>
       release();
       await api(t, a).delete(`/v1/webhooks/${epA.id}`).expect(200);
     }
+  });
+  it('file.uploaded once confirmed and file.deleted, with metadata only (no file name)', async () => {
+    const r = await receiver();
+    const tenant = await createTenant(t);
+    await endpoint(t, tenant, r.url, ['file.uploaded', 'file.deleted']);
+    const alice = asUser(t, await userToken(t, tenant, 'alice'));
+    const bytes = randomBytes(1000);
+    const ticket = await alice
+      .post('/v1/files')
+      .send({
+        size: bytes.length,
+        checksum: createHash('sha256').update(bytes).digest('hex'),
+        content_md5: createHash('md5').update(bytes).digest('base64'),
+        mime_type: 'application/octet-stream',
+        filename: 'secret-plans.pdf',
+        sharing: { type: 'private' },
+      })
+      .expect(201);
+    const put = await fetch(ticket.body.upload.url, { method: 'PUT', headers: ticket.body.upload.headers, body: bytes });
+    expect(put.status).toBe(200);
+    const fileId = ticket.body.file.id as string;
+    await alice.post(`/v1/files/${fileId}/confirm`).expect(200);
+    await waitFor(() => r.ofType('file.uploaded').length === 1, 10_000, 'file.uploaded');
+    expect(r.ofType('file.uploaded')[0]!.body.data).toEqual({
+      file_id: fileId,
+      uploader_id: 'alice',
+      mime_type: 'application/octet-stream',
+      size: 1000,
+      sharing: 'private',
+      conversation_id: null,
+      message_id: null,
+    });
+    expect(r.ofType('file.uploaded')[0]!.raw).not.toContain('secret-plans');
+    await alice.delete(`/v1/files/${fileId}`).expect(204);
+    await waitFor(() => r.ofType('file.deleted').length === 1, 10_000, 'file.deleted');
+    expect(r.ofType('file.deleted')[0]!.body.data).toMatchObject({ file_id: fileId, uploader_id: 'alice' });
   });
 });

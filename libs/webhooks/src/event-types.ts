@@ -14,6 +14,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'user.updated',
   'user.deactivated',
   'user.deleted',
+  'file.uploaded',
+  'file.deleted',
   'notification.offline',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -5,6 +5,7 @@ import { secretBoxFor } from '@chat/platform';
 import { ChatEventRelay } from './chat-event-relay';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
+import { FileEventRelay } from './file-event-relay';
 import { MessageOutboxSweeper } from './message-outbox-sweeper';
 import { OfflineNotifications } from './offline-notifications';
 import { SweptMessagesRepository } from './swept-messages.repository';
@@ -48,6 +49,7 @@ import {
     MessageOutboxSweeper,
     OfflineNotifications,
     ChatEventRelay,
+    FileEventRelay,
     WebhookEndpointsService,
   ],
   exports: [WebhookEndpointsService, WebhookDispatcher, MessageOutboxSweeper, WebhookOutbox],
