@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ConversationsService, UsersService } from '@chat/chat';
 import { asTenantId, TenantContext } from '@chat/tenancy';
-import { ManualClock, MessageOutboxSweeper, systemClock, verifySignature, WebhookDispatcher, WebhookEndpointsService, WebhookOutbox } from '@chat/webhooks';
+import { ManualClock, OutboxSweeper, systemClock, verifySignature, WebhookDispatcher, WebhookEndpointsService, WebhookOutbox } from '@chat/webhooks';
 import { fakeEnvelope } from './chat-messages-helpers';
 import { api, asAdmin, asUser, Client, createTenant, TestTenant, userToken } from './support/factories';
 import { closeAllSockets, connectSocket, waitFor } from './support/socket-client';
@@ -213,7 +213,7 @@ describe('webhooks against a real receiver on loopback (FerretDB, Redis)', () =>
 
   it('after the retry window an event is a dead letter; replay (one, or all since a time) sends it again', async () => {
     const dispatcher = t.app.get(WebhookDispatcher);
-    const sweeper = t.app.get(MessageOutboxSweeper);
+    const sweeper = t.app.get(OutboxSweeper);
     const clock = new ManualClock();
     const r = await receiver();
     r.respond = () => 503;
@@ -258,26 +258,29 @@ describe('webhooks against a real receiver on loopback (FerretDB, Redis)', () =>
     }
   });
 
-  it('a message whose outbox row was lost (crash between commit and record) is recorded by the sweeper and delivered', async () => {
+  it('a message and a conversation whose outbox rows were lost (crash between commit and record) are recorded by the sweeper and delivered', async () => {
     const r = await receiver();
     r.respond = () => 200;
-    const w = await world();
-    const ep = await endpoint(t, w.tenant, r.url, ['message.new']);
+    const tenant = await createTenant(t);
+    const ep = await endpoint(t, tenant, r.url, ['message.new', 'conversation.created']);
     // The endpoint exists but this node's cached endpoint list says "none": the fast path records nothing,
-    // exactly like a node killed before it wrote the row.
-    const sweeper = t.app.get(MessageOutboxSweeper);
+    // exactly like a node killed before it wrote the rows.
+    const sweeper = t.app.get(OutboxSweeper);
     const outbox = (sweeper as unknown as { outbox: { cache: Map<string, unknown> } }).outbox;
-    outbox.cache.set(w.tenant.tenantId, { at: Date.now() + 60_000, endpoints: [] });
+    outbox.cache.set(tenant.tenantId, { at: Date.now() + 60_000, endpoints: [] });
+    const w = await world(t, tenant);
     const sent = await send(w);
-    expect(await deliveries(w.tenant, ep.id)).toEqual([]);
-    expect(await sweeper.sweep()).toBe(1);
-    await waitFor(() => r.ofType('message.new').length === 1, 10_000, 'delivered after sweep');
+    expect(await deliveries(tenant, ep.id)).toEqual([]);
+    expect(await sweeper.sweep()).toBeGreaterThanOrEqual(2);
+    await waitFor(() => r.ofType('message.new').length === 1 && r.ofType('conversation.created').length === 1, 10_000, 'delivered after sweep');
     expect(r.ofType('message.new')[0]!.body.data.message_id).toBe(sent.body.id);
+    expect(r.ofType('conversation.created')[0]!.body.data).toEqual({ conversation_id: w.groupId, type: 'group', member_ids: expect.arrayContaining(['alice', 'bob', 'carol']) });
     // A second sweep finds nothing missing for it (other tests' tenants may have work for the sweeper).
     await sweeper.sweep();
-    expect(await deliveries(w.tenant, ep.id)).toHaveLength(1);
-    expect(r.ofType('message.new')).toHaveLength(1);
+    expect(await deliveries(tenant, ep.id)).toHaveLength(2);
+    expect(r.received).toHaveLength(2);
   });
+
   it('two nodes on one database: every attempt is made by one node (lease), no event delivered twice except by a retry', async () => {
     const nodeB = await createTestApp({ dbName: t.dbName, env: WEBHOOK_TEST_ENV });
     try {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { ChatEventBus } from '@chat/chat';
-import { messageNewData } from './message-events';
+import { conversationCreatedData, messageNewData } from './message-events';
 import { OfflineNotifications } from './offline-notifications';
 import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
 
@@ -11,7 +11,7 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 /**
  * The fast path of the outbox: chat events (raised once a write is durable) become outbox rows at once.
  * Never on the send path: the bus call returns at once and the insert runs after. `message.new` is also
- * recovered by MessageOutboxSweeper after a crash; the other types are recorded by this path only.
+ * recovered by OutboxSweeper after a crash; the other types are recorded by this path only.
  */
 @Injectable()
 export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
@@ -60,7 +60,13 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
         this.record({ tenantId, type: 'reaction.deleted', key: randomUUID(), occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, user_id, emoji } }),
       ),
       bus.on('conversation.created', ({ tenantId, conversationId, member_ids, conversation }) =>
-        this.record({ tenantId, type: 'conversation.created', key: conversationId, occurredAt: at(), data: { conversation_id: conversationId, type: str(conversation.type), member_ids } }),
+        this.record({
+          tenantId,
+          type: 'conversation.created',
+          key: conversationId,
+          occurredAt: typeof conversation.created_at === 'string' ? new Date(conversation.created_at) : at(),
+          data: conversationCreatedData(conversationId, str(conversation.type), member_ids),
+        }),
       ),
       bus.on('conversation.updated', ({ tenantId, conversationId, conversation, role_changed: rc }) =>
         rc

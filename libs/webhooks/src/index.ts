@@ -6,7 +6,7 @@ export * from './webhook.schemas';
 export * from './webhook.views';
 export * from './webhook-outbox';
 export * from './webhook-dispatcher';
-export * from './message-outbox-sweeper';
+export * from './outbox-sweeper';
 export * from './webhook-endpoints.service';
 export * from './webhooks.module';
 export * from './webhook.dto';

@@ -20,3 +20,8 @@ export function messageNewData(m: {
     created_at: m.created_at.toISOString(),
   };
 }
+
+/** The `conversation.created` data (the same from the fast path and the sweeper). */
+export function conversationCreatedData(conversationId: string, type: string | null, memberIds: string[]): Record<string, unknown> {
+  return { conversation_id: conversationId, type, member_ids: memberIds };
+}

@@ -158,3 +158,22 @@ export const SweptMessageSchema = new Schema<SweptMessageDoc>(
 // Same index as the retention view declares: the sweep is a range on created_at inside one tenant.
 SweptMessageSchema.index({ tenant_id: 1, created_at: 1 });
 SweptMessageSchema.plugin(tenantGuardPlugin);
+
+/** The crash sweeper's narrow view of `conversations` (owned by chat): for `conversation.created`. */
+export interface SweptConversationDoc {
+  _id: Types.ObjectId;
+  tenant_id: string;
+  type: string;
+  participants: Array<{ user_id: string }>;
+  created_at: Date;
+}
+export const SWEPT_CONVERSATION_MODEL = 'WebhookSweptConversation';
+export const SweptConversationSchema = new Schema<SweptConversationDoc>(
+  {
+    tenant_id: { type: String, required: true },
+    created_at: { type: Date, required: true },
+  },
+  { collection: 'conversations', versionKey: false, strict: false, autoCreate: false },
+);
+SweptConversationSchema.index({ tenant_id: 1, created_at: 1 });
+SweptConversationSchema.plugin(tenantGuardPlugin);

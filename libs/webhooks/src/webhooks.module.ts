@@ -6,15 +6,17 @@ import { ChatEventRelay } from './chat-event-relay';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { FileEventRelay } from './file-event-relay';
-import { MessageOutboxSweeper } from './message-outbox-sweeper';
+import { OutboxSweeper } from './outbox-sweeper';
 import { OfflineNotifications } from './offline-notifications';
-import { SweptMessagesRepository } from './swept-messages.repository';
+import { SweptConversationsRepository, SweptMessagesRepository } from './swept-messages.repository';
 import { WEBHOOK_SECRET_BOX, WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
 import { WebhookOutbox } from './webhook-outbox';
 import { WebhookSender } from './webhook-sender';
 import {
+  SWEPT_CONVERSATION_MODEL,
   SWEPT_MESSAGE_MODEL,
+  SweptConversationSchema,
   SweptMessageSchema,
   WEBHOOK_ATTEMPT_MODEL,
   WEBHOOK_DELIVERY_MODEL,
@@ -36,6 +38,7 @@ import {
       { name: WEBHOOK_DELIVERY_MODEL, schema: WebhookDeliverySchema },
       { name: WEBHOOK_ATTEMPT_MODEL, schema: WebhookAttemptSchema },
       { name: SWEPT_MESSAGE_MODEL, schema: SweptMessageSchema },
+      { name: SWEPT_CONVERSATION_MODEL, schema: SweptConversationSchema },
     ]),
   ],
   providers: [
@@ -43,15 +46,16 @@ import {
     WebhookEndpointsRepository,
     WebhookDeliveriesRepository,
     SweptMessagesRepository,
+    SweptConversationsRepository,
     WebhookOutbox,
     WebhookSender,
     WebhookDispatcher,
-    MessageOutboxSweeper,
+    OutboxSweeper,
     OfflineNotifications,
     ChatEventRelay,
     FileEventRelay,
     WebhookEndpointsService,
   ],
-  exports: [WebhookEndpointsService, WebhookDispatcher, MessageOutboxSweeper, WebhookOutbox],
+  exports: [WebhookEndpointsService, WebhookDispatcher, OutboxSweeper, WebhookOutbox],
 })
 export class WebhooksModule {}
