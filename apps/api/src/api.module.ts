@@ -14,9 +14,10 @@ import { UsersApiModule } from './users/users-api.module';
 import { MessagesApiModule } from './messages/messages-api.module';
 import { UsageModule } from '@chat/usage';
 import { UsageApiModule } from './usage/usage-api.module';
+import { WebhooksApiModule } from './webhooks/webhooks-api.module';
 
 /** REST for SaaS clients (API keys) and end users (JWT), under /v1. */
 @Module({
-  imports: [CoreModule, AuthApiModule, ChatModule, UsersApiModule, ConversationsApiModule, MessagesApiModule, KeysModule, KeysApiModule, MlsModule, MlsApiModule, FilesModule, FilesApiModule, RealtimeRelayModule, UsageModule, UsageApiModule],
+  imports: [CoreModule, AuthApiModule, ChatModule, UsersApiModule, ConversationsApiModule, MessagesApiModule, KeysModule, KeysApiModule, MlsModule, MlsApiModule, FilesModule, FilesApiModule, RealtimeRelayModule, UsageModule, UsageApiModule, WebhooksApiModule],
 })
 export class ApiModule {}

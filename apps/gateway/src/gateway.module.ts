@@ -8,13 +8,14 @@ import { CoreModule } from '@chat/server';
 import { FilesModule } from '@chat/files';
 import { KeysModule } from '@chat/keys';
 import { UsageModule } from '@chat/usage';
+import { WebhooksModule } from '@chat/webhooks';
 import { ChatFanout } from './chat-fanout';
 import { ClientEvents } from './events/client-events';
 import { RealtimeGateway } from './realtime.gateway';
 
 /** socket.io realtime: end users chat over WebSockets. */
 @Module({
-  imports: [CoreModule, AuthModule, ChatModule, KeysModule, FilesModule, UsageModule],
+  imports: [CoreModule, AuthModule, ChatModule, KeysModule, FilesModule, UsageModule, WebhooksModule],
   providers: [
     {
       provide: PresenceTracker,

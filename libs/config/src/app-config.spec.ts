@@ -27,6 +27,11 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses a webhook lease that does not outlive the attempt timeout', () => {
+    expect(() => loadConfig({ WEBHOOK_LEASE_MS: '5000', WEBHOOK_TIMEOUT_MS: '5000' })).toThrow(/WEBHOOK_LEASE_MS/);
+    expect(loadConfig({ WEBHOOK_LEASE_MS: '5001', WEBHOOK_TIMEOUT_MS: '5000' }).WEBHOOK_LEASE_MS).toBe(5001);
+  });
+
   it('requires an admin JWT secret in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/ADMIN_JWT_SECRET/);
   });

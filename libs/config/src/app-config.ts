@@ -178,6 +178,30 @@ export class AppConfig {
   /** Soft-deleted messages are purged this many days after deletion (tenant setting may override). */
   @Transform(toInt) @IsInt() @Min(0) @Max(3650) RETENTION_SOFT_DELETE_GRACE_DAYS = 30;
 
+  // Webhooks (docs/webhooks.md).
+  /** How often this node looks for due webhook deliveries (0: this node does not deliver). */
+  @Transform(toInt) @IsInt() @Min(0) WEBHOOK_DISPATCH_INTERVAL_MS = 1000;
+  /** A webhook event is retried for this long, then it goes to the dead-letter list. */
+  @Transform(toInt) @IsInt() @Min(60) WEBHOOK_RETRY_WINDOW_SECONDS = 86400;
+  /** First retry delay; doubles per attempt (with jitter) up to WEBHOOK_BACKOFF_MAX_MS. */
+  @Transform(toInt) @IsInt() @Min(1) WEBHOOK_BACKOFF_BASE_MS = 5000;
+  /** Longest delay between two attempts. */
+  @Transform(toInt) @IsInt() @Min(1) WEBHOOK_BACKOFF_MAX_MS = 3600000;
+  /** A receiver that has not answered within this is a failed attempt. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(60000) WEBHOOK_TIMEOUT_MS = 10000;
+  /** A node holds an attempt this long; if it dies, another node retries after it (must exceed WEBHOOK_TIMEOUT_MS). */
+  @Transform(toInt) @IsInt() @Min(1000) WEBHOOK_LEASE_MS = 60000;
+  /** Attempts in flight to one endpoint, per node. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100) WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT = 4;
+  /** How often a node re-scans recent messages for message.new events a crash kept out of the outbox (0: off). */
+  @Transform(toInt) @IsInt() @Min(0) WEBHOOK_SWEEP_INTERVAL_MS = 10000;
+  /** How far back a starting node's first sweep looks (covers a crash and restart). */
+  @Transform(toInt) @IsInt() @Min(60) WEBHOOK_SWEEP_LOOKBACK_SECONDS = 3600;
+  /** Delivered, cancelled and dead webhook deliveries and their attempt logs are deleted this many days after their last attempt. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(3650) WEBHOOK_HISTORY_DAYS = 30;
+  /** Accept http:// endpoint URLs (development and tests only; production receivers use https). */
+  @Transform(toBool) @IsBoolean() WEBHOOK_ALLOW_INSECURE_URLS = false;
+
   // Realtime gateway (socket.io).
   /** Largest client event payload (serialized JSON); larger ones get a payload_too_large ack. Unset: 2 x MESSAGE_MAX_BYTES. */
   @Transform(toInt) @IsOptional() @IsInt() @Min(1024) SOCKET_MAX_PAYLOAD_BYTES?: number;
@@ -241,6 +265,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   if (config.END_USER_TOKEN_TTL_SECONDS > config.END_USER_TOKEN_MAX_LIFETIME_SECONDS) {
     throw new ConfigValidationError([{ variable: 'END_USER_TOKEN_TTL_SECONDS', message: 'must not exceed END_USER_TOKEN_MAX_LIFETIME_SECONDS' }]);
+  }
+  if (config.WEBHOOK_SWEEP_LOOKBACK_SECONDS >= config.WEBHOOK_HISTORY_DAYS * 86400) {
+    // Else a sweep could re-record (and re-send) events whose finished rows were already purged.
+    throw new ConfigValidationError([{ variable: 'WEBHOOK_SWEEP_LOOKBACK_SECONDS', message: 'must be shorter than WEBHOOK_HISTORY_DAYS' }]);
+  }
+  if (config.WEBHOOK_LEASE_MS <= config.WEBHOOK_TIMEOUT_MS) {
+    throw new ConfigValidationError([{ variable: 'WEBHOOK_LEASE_MS', message: 'must exceed WEBHOOK_TIMEOUT_MS (a lease must outlive the attempt it covers)' }]);
   }
   return config;
 }

@@ -3,7 +3,7 @@ import { Clock, SystemClock } from '@chat/clock';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode } from '@chat/errors';
 import { QuotaService } from '@chat/quotas';
-import { TenantContext, asTenantId, unguessableObjectId } from '@chat/tenancy';
+import { TenantContext, TenantId, asTenantId, unguessableObjectId } from '@chat/tenancy';
 import { FileDeletionMarker } from './file-deletion';
 import { FilePurgeQueue, FilesRepository } from './files.repository';
 import { FileRecord, FileWrappedKey, SHARING_TYPES, SharingType } from './file.schema';
@@ -30,6 +30,12 @@ export interface CreateUploadInput {
   dimensions?: { width: number; height: number } | null;
   sharing: { type: SharingType; conversation_id?: string | null; expiry?: string | null };
   encryption?: { algorithm: string; ephemeral_public_key?: string | null; encrypted_key?: FileWrappedKey[] };
+}
+
+export interface FileEvent {
+  type: 'file.uploaded' | 'file.deleted';
+  tenantId: TenantId;
+  file: FileView;
 }
 
 export interface FileView {
@@ -122,6 +128,19 @@ export class FilesService {
   ) {}
 
   private chat?: FileChatAccess;
+  private readonly fileListeners = new Set<(e: FileEvent) => void>();
+
+  /** Called after a file becomes ready (confirmed) or is deleted by its uploader or the tenant's server (webhooks listen). */
+  onFileEvent(listener: (e: FileEvent) => void): () => void {
+    this.fileListeners.add(listener);
+    return () => this.fileListeners.delete(listener);
+  }
+
+  private emitFile(type: FileEvent['type'], f: FileRecord): void {
+    const tenantId = TenantContext.tenantId();
+    if (!tenantId) return;
+    for (const l of this.fileListeners) l({ type, tenantId, file: toFileView(f) });
+  }
 
   /** Wired by FilesModule from chat core's services. */
   useChatAccess(access: FileChatAccess): void {
@@ -271,6 +290,7 @@ export class FilesService {
     }
     await this.purges.cancel(fileId, 'abandoned');
     await this.deletion.reportStorage();
+    this.emitFile('file.uploaded', ready);
     return toFileView(ready);
   }
 
@@ -359,7 +379,7 @@ export class FilesService {
   async remove(actor: FileActor, fileId: string): Promise<void> {
     const f = await this.repo.get(fileId);
     if (!f || f.status === 'deleted' || (actor.kind === 'user' && f.uploader_id !== actor.userId)) throw AppError.notFound('File');
-    await this.markDeleted(f);
+    if (await this.markDeleted(f)) this.emitFile('file.deleted', f);
   }
 
   /** A message was deleted: its files are marked for removal. */

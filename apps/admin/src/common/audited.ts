@@ -9,7 +9,7 @@ import { clientIp } from './client-ip';
 
 interface AuditedMeta {
   action: string;
-  resource: 'tenant' | 'application' | 'api_key' | 'admin';
+  resource: 'tenant' | 'application' | 'api_key' | 'admin' | 'webhook';
   severity: AuditSeverity;
   idFrom: 'param' | 'response';
 }

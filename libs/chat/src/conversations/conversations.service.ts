@@ -401,7 +401,12 @@ export class ConversationsService {
       return next;
     });
     if (changed) {
-      this.events.emit('conversation.updated', { tenantId: this.tenant(), conversationId, conversation: toConversationResponse(doc, null) as unknown as Record<string, unknown> });
+      this.events.emit('conversation.updated', {
+        tenantId: this.tenant(),
+        conversationId,
+        conversation: toConversationResponse(doc, null) as unknown as Record<string, unknown>,
+        role_changed: { user_id: targetId, role, by: actor.kind === 'user' ? actor.userId : undefined },
+      });
     }
     return toConversationResponse(doc, actor.kind === 'user' ? actor.userId : null);
   }

@@ -89,8 +89,8 @@ export class UsersService {
     await this.cache.del(UsersService.cacheKey(externalId));
   }
 
-  private emitUpdated(externalId: string): void {
-    this.events.emit('user.updated', { tenantId: TenantContext.requireTenantId('user.updated'), user_id: externalId });
+  private emitUpdated(externalId: string, created = false): void {
+    this.events.emit('user.updated', { tenantId: TenantContext.requireTenantId('user.updated'), user_id: externalId, ...(created ? { created } : {}) });
   }
 
   private emitAccessRevoked(externalId: string, reason: 'deactivated' | 'deleted'): void {
@@ -104,7 +104,7 @@ export class UsersService {
     if (this.creationGuard && !(await this.repo.findByExternalId(externalId))) await this.creationGuard(1);
     const { created } = await this.repo.upsert(externalId, fields);
     await this.invalidate(externalId);
-    this.emitUpdated(externalId);
+    this.emitUpdated(externalId, created);
     return { user: await this.getFresh(externalId), created };
   }
 
@@ -129,7 +129,7 @@ export class UsersService {
     const { created } = await this.repo.upsertMany(items);
     const createdSet = new Set(created);
     await this.cache.del(...items.map((i) => UsersService.cacheKey(i.external_id)));
-    for (const i of items) this.emitUpdated(i.external_id);
+    for (const i of items) this.emitUpdated(i.external_id, createdSet.has(i.external_id));
     return { created, updated: items.map((i) => i.external_id).filter((id) => !createdSet.has(id)) };
   }
 

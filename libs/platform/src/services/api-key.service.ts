@@ -27,6 +27,8 @@ export const KNOWN_SCOPES = [
   'files:write',
   'keys:read',
   'keys:write',
+  'webhooks:read',
+  'webhooks:write',
 ] as const;
 
 const LAST_USED_INTERVAL_MS = 60_000;

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
+import { ChatEventBus } from '@chat/chat';
+import { conversationCreatedData, messageNewData } from './message-events';
+import { OfflineNotifications } from './offline-notifications';
+import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
+
+type View = Record<string, unknown>;
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/**
+ * The fast path of the outbox: chat events (raised once a write is durable) become outbox rows at once.
+ * Never on the send path: the bus call returns at once and the insert runs after. `message.new` is also
+ * recovered by OutboxSweeper after a crash; the other types are recorded by this path only.
+ */
+@Injectable()
+export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('WebhookRelay');
+  private readonly off: Array<() => void> = [];
+
+  constructor(
+    private readonly outbox: WebhookOutbox,
+    private readonly offline: OfflineNotifications,
+    // Absent in apps without the chat core (admin alone): nothing to relay there.
+    @Optional() private readonly bus?: ChatEventBus,
+  ) {}
+
+  onModuleInit(): void {
+    const bus = this.bus;
+    if (!bus) return;
+    const at = () => new Date();
+    this.off.push(
+      bus.on('message.created', ({ tenantId, conversationId, message: m }) => {
+        if (m.gap === true) return;
+        const content = m.content as { type?: string } | null;
+        const thread = m.thread as { parent_id?: string | null } | undefined;
+        const meta = {
+          id: String(m.id),
+          conversation_id: conversationId,
+          seq: Number(m.seq),
+          sender_id: String(m.sender_id),
+          type: content?.type ?? null,
+          mentions: (m.mentions as string[]) ?? [],
+          thread_parent_id: thread?.parent_id ?? null,
+          created_at: new Date(String(m.created_at)),
+        };
+        this.record({ tenantId, type: 'message.new', key: meta.id, occurredAt: meta.created_at, data: messageNewData(meta) });
+        this.offline.record(tenantId, meta).catch((err: Error) => this.logger.error(`could not record notification.offline: ${err.message}`));
+      }),
+      bus.on('message.updated', ({ tenantId, conversationId, message: m }) =>
+        this.record({ tenantId, type: 'message.updated', key: `${String(m.id)}@${String(m.updated_at)}`, occurredAt: at(), data: messageMeta(conversationId, m) }),
+      ),
+      bus.on('message.deleted', ({ tenantId, conversationId, messageId, seq, deleted_at }) =>
+        this.record({ tenantId, type: 'message.deleted', key: messageId, occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, seq, deleted_at } }),
+      ),
+      bus.on('reaction.added', ({ tenantId, conversationId, messageId, user_id, emoji }) =>
+        this.record({ tenantId, type: 'reaction.new', key: randomUUID(), occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, user_id, emoji } }),
+      ),
+      bus.on('reaction.removed', ({ tenantId, conversationId, messageId, user_id, emoji }) =>
+        this.record({ tenantId, type: 'reaction.deleted', key: randomUUID(), occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, user_id, emoji } }),
+      ),
+      bus.on('conversation.created', ({ tenantId, conversationId, member_ids, conversation }) =>
+        this.record({
+          tenantId,
+          type: 'conversation.created',
+          key: conversationId,
+          occurredAt: typeof conversation.created_at === 'string' ? new Date(conversation.created_at) : at(),
+          data: conversationCreatedData(conversationId, str(conversation.type), member_ids),
+        }),
+      ),
+      bus.on('conversation.updated', ({ tenantId, conversationId, conversation, role_changed: rc }) =>
+        rc
+          ? this.record({ tenantId, type: 'member.role_changed', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, user_id: rc.user_id, role: rc.role, by: rc.by ?? null } })
+          : this.record({ tenantId, type: 'conversation.updated', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, type: str(conversation.type) } }),
+      ),
+      bus.on('member.added', ({ tenantId, conversationId, user_ids, by }) =>
+        this.record({ tenantId, type: 'member.added', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, user_ids, by: by ?? null } }),
+      ),
+      bus.on('member.removed', ({ tenantId, conversationId, user_ids, by }) =>
+        this.record({ tenantId, type: 'member.removed', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, user_ids, by: by ?? null } }),
+      ),
+      bus.on('user.updated', ({ tenantId, user_id, created }) =>
+        this.record({ tenantId, type: created ? 'user.created' : 'user.updated', key: randomUUID(), occurredAt: at(), data: { user_id } }),
+      ),
+      bus.on('user.access_revoked', ({ tenantId, user_id, reason }) =>
+        this.record({ tenantId, type: reason === 'deleted' ? 'user.deleted' : 'user.deactivated', key: randomUUID(), occurredAt: at(), data: { user_id } }),
+      ),
+    );
+  }
+
+  onModuleDestroy(): void {
+    for (const off of this.off.splice(0)) off();
+  }
+
+  private record(e: WebhookEventInput): void {
+    this.outbox.record(e).catch((err: Error) => this.logger.error(`could not record webhook event ${e.type}: ${err.message}`));
+  }
+}
+
+function messageMeta(conversationId: string, m: View): Record<string, unknown> {
+  const thread = m.thread as { parent_id?: string | null; reply_count?: number } | undefined;
+  return {
+    message_id: String(m.id),
+    conversation_id: conversationId,
+    seq: Number(m.seq),
+    sender_id: str(m.sender_id),
+    edited_at: str(m.edited_at),
+    thread_parent_id: thread?.parent_id ?? null,
+    reply_count: thread?.reply_count ?? 0,
+  };
+}

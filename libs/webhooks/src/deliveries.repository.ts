@@ -1,0 +1,138 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import type { Model } from 'mongoose';
+import { DocumentWriteLock, isDuplicateKeyError } from '@chat/database';
+import { DeliveryStatus, WEBHOOK_ATTEMPT_MODEL, WEBHOOK_DELIVERY_MODEL, WebhookAttemptDoc, WebhookDeliveryDoc } from './webhook.schemas';
+
+const FREE = new Date(0);
+
+/** Outbox rows (webhook_deliveries) and their attempts (webhook_attempts). */
+@Injectable()
+export class WebhookDeliveriesRepository {
+  constructor(
+    @InjectModel(WEBHOOK_DELIVERY_MODEL) private readonly model: Model<WebhookDeliveryDoc>,
+    @InjectModel(WEBHOOK_ATTEMPT_MODEL) private readonly attempts: Model<WebhookAttemptDoc>,
+    private readonly lock: DocumentWriteLock,
+  ) {}
+
+  /**
+   * Inserts the rows that do not exist yet (ids are deterministic: a row recorded twice stays one).
+   * Returns how many were new.
+   */
+  async insertIfAbsent(rows: WebhookDeliveryDoc[]): Promise<number> {
+    if (!rows.length) return 0;
+    try {
+      const r = await this.model.collection.insertMany(rows as never[], { ordered: false });
+      return r.insertedCount;
+    } catch (err) {
+      const bulk = Array.isArray((err as { writeErrors?: unknown }).writeErrors);
+      if (!(bulk ? hasOnlyDuplicateErrors(err) : isDuplicateKeyError(err))) throw err;
+      return (err as { result?: { insertedCount?: number }; insertedCount?: number }).insertedCount ?? 0;
+    }
+  }
+
+  /** Which of these event ids already have a row for the endpoint (the sweeper's cheap existence check). */
+  async existingIds(ids: string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const docs = await this.model.find({ _id: { $in: ids } }, { _id: 1 }).lean().exec();
+    return new Set(docs.map((d) => String(d._id)));
+  }
+
+  /**
+   * Ids of due, unleased pending rows, oldest due first (candidates: claim() decides). Endpoints this
+   * node already sends to at full concurrency are left out, so one endpoint's backlog cannot hide
+   * every other endpoint's rows from the scan.
+   */
+  async dueIds(now: Date, limit: number, busyEndpoints: string[] = []): Promise<Array<{ _id: string; endpoint_id: string }>> {
+    return (await this.model
+      .find(
+        { status: 'pending', next_attempt_at: { $lte: now }, lease_until: { $lte: now }, ...(busyEndpoints.length ? { endpoint_id: { $nin: busyEndpoints } } : {}) },
+        { _id: 1, endpoint_id: 1 },
+      )
+      .sort({ next_attempt_at: 1 })
+      .limit(limit)
+      .lean()
+      .exec()) as Array<{ _id: string; endpoint_id: string }>;
+  }
+
+  /**
+   * Takes the lease of one row: a conditional findOneAndUpdate on lease_until, atomic on MongoDB, so
+   * of several nodes exactly one wins each attempt. (FerretDB applies updates non-atomically: the
+   * in-process DocumentWriteLock covers nodes sharing a process, and FerretDB deployments are single-node.)
+   */
+  claim(id: string, now: Date, leaseMs: number, owner: string): Promise<WebhookDeliveryDoc | null> {
+    return this.lock.run('webhook_deliveries', id, async () =>
+      (await this.model
+        .findOneAndUpdate(
+          { _id: id, status: 'pending', next_attempt_at: { $lte: now }, lease_until: { $lte: now } },
+          { $set: { lease_until: new Date(now.getTime() + leaseMs), lease_owner: owner } },
+          { new: true },
+        )
+        .lean()
+        .exec()) as WebhookDeliveryDoc | null,
+    );
+  }
+
+  /** Records the outcome of the attempt this owner holds; the lease is released. */
+  finish(id: string, owner: string, set: Partial<WebhookDeliveryDoc>): Promise<WebhookDeliveryDoc | null> {
+    return this.lock.run('webhook_deliveries', id, async () =>
+      (await this.model
+        .findOneAndUpdate({ _id: id, lease_owner: owner }, { $set: { ...set, lease_until: FREE, lease_owner: null } }, { new: true })
+        .lean()
+        .exec()) as WebhookDeliveryDoc | null,
+    );
+  }
+
+  async recordAttempt(a: Omit<WebhookAttemptDoc, '_id'>): Promise<void> {
+    await this.attempts.create(a);
+  }
+
+  async attemptsOf(deliveryId: string): Promise<WebhookAttemptDoc[]> {
+    return (await this.attempts.find({ delivery_id: deliveryId }).sort({ at: 1 }).limit(500).lean().exec()) as WebhookAttemptDoc[];
+  }
+
+  async find(endpointId: string, id: string): Promise<WebhookDeliveryDoc | null> {
+    return (await this.model.findOne({ _id: id, endpoint_id: endpointId }).lean().exec()) as WebhookDeliveryDoc | null;
+  }
+
+  /** Newest first; cursor: `<created_at ms>_<id>` of the last row of the previous page. */
+  async list(endpointId: string, q: { status?: DeliveryStatus; cursor?: string; limit: number }): Promise<WebhookDeliveryDoc[]> {
+    const filter: Record<string, unknown> = { endpoint_id: endpointId };
+    if (q.status) filter.status = q.status;
+    const m = q.cursor ? /^(\d+)_(.+)$/.exec(q.cursor) : null;
+    if (m) {
+      const at = new Date(Number(m[1]));
+      filter.$or = [{ created_at: { $lt: at } }, { created_at: at, _id: { $lt: m[2] } }];
+    }
+    return (await this.model.find(filter).sort({ created_at: -1, _id: -1 }).limit(q.limit).lean().exec()) as WebhookDeliveryDoc[];
+  }
+
+  /** Puts rows back in the queue now, with a fresh retry window (same event id: receivers dedupe). */
+  async requeue(filter: { endpoint_id: string; _id?: string; since?: Date }, now: Date, retryUntil: Date): Promise<number> {
+    const f: Record<string, unknown> = { endpoint_id: filter.endpoint_id, status: { $ne: 'pending' } };
+    if (filter._id) f._id = filter._id;
+    if (filter.since) f.created_at = { $gte: filter.since };
+    const r = await this.model
+      .updateMany(f, { $set: { status: 'pending', next_attempt_at: now, retry_until: retryUntil, lease_until: FREE, lease_owner: null, updated_at: now } })
+      .exec();
+    return r.modifiedCount;
+  }
+
+  /** Deletes finished rows whose last attempt was before `before`, and attempt logs older than that. */
+  async purgeFinished(before: Date): Promise<number> {
+    const r = await this.model.deleteMany({ status: { $in: ['delivered', 'cancelled', 'dead'] }, next_attempt_at: { $lt: before } }).exec();
+    await this.attempts.deleteMany({ at: { $lt: before } }).exec();
+    return r.deletedCount ?? 0;
+  }
+
+  /** Pending rows of an endpoint that will not be sent (endpoint deleted or turned off). */
+  async cancelPending(endpointId: string, now: Date): Promise<void> {
+    await this.model.updateMany({ endpoint_id: endpointId, status: 'pending' }, { $set: { status: 'cancelled', updated_at: now } }).exec();
+  }
+}
+
+/** insertMany(ordered: false) reports all duplicate-key failures in one bulk error. */
+function hasOnlyDuplicateErrors(err: unknown): boolean {
+  const errors = (err as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
+  return Array.isArray(errors) && errors.length > 0 && errors.every((e) => (e.code ?? e.err?.code) === 11000);
+}

@@ -1,0 +1,28 @@
+/** Every event type an endpoint can subscribe to (`*` subscribes to all). Payloads carry ids and metadata, never message content. */
+export const WEBHOOK_EVENT_TYPES = [
+  'message.new',
+  'message.updated',
+  'message.deleted',
+  'reaction.new',
+  'reaction.deleted',
+  'conversation.created',
+  'conversation.updated',
+  'member.added',
+  'member.removed',
+  'member.role_changed',
+  'user.created',
+  'user.updated',
+  'user.deactivated',
+  'user.deleted',
+  'file.uploaded',
+  'file.deleted',
+  'notification.offline',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** Sent only by POST .../webhooks/:id/test, whatever the endpoint subscribes to. */
+export const WEBHOOK_TEST_EVENT = 'webhook.test';
+
+export function endpointWants(events: readonly string[], type: string): boolean {
+  return events.includes('*') || events.includes(type);
+}

@@ -1,0 +1,27 @@
+/** The `message.new` data: ids and metadata a backend needs (never content, preview or search tokens). */
+export function messageNewData(m: {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  sender_id: string;
+  type: string | null;
+  mentions: string[];
+  thread_parent_id: string | null;
+  created_at: Date;
+}): Record<string, unknown> {
+  return {
+    message_id: m.id,
+    conversation_id: m.conversation_id,
+    seq: m.seq,
+    sender_id: m.sender_id,
+    type: m.type,
+    mentions: m.mentions,
+    thread_parent_id: m.thread_parent_id,
+    created_at: m.created_at.toISOString(),
+  };
+}
+
+/** The `conversation.created` data (the same from the fast path and the sweeper). */
+export function conversationCreatedData(conversationId: string, type: string | null, memberIds: string[]): Record<string, unknown> {
+  return { conversation_id: conversationId, type, member_ids: memberIds };
+}

@@ -1,0 +1,154 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '@chat/config';
+import { asTenantId, TenantContext } from '@chat/tenancy';
+import { Clock } from '@chat/clock';
+import { WebhookDeliveriesRepository } from './deliveries.repository';
+import { WebhookEndpointsRepository } from './endpoints.repository';
+import { endpointWants } from './event-types';
+import { conversationCreatedData, messageNewData } from './message-events';
+import { SweptConversationsRepository, SweptMessagesRepository } from './swept-messages.repository';
+import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
+import { SweptConversationDoc, SweptMessageDoc, WebhookEndpointDoc } from './webhook.schemas';
+
+/** A message's created_at is set before its batch commits: scans re-cover this much before their cursor. */
+const OVERLAP_MS = 30_000;
+const PAGE = 500;
+/** Finished deliveries older than WEBHOOK_HISTORY_DAYS are deleted this often (by every node; deletes are idempotent). */
+const PURGE_EVERY_MS = 3600_000;
+
+/**
+ * The crash half of the outbox for `message.new` and `conversation.created`. The fast path (ChatEventRelay) records the event
+ * right after the message commits; a node killed between the two leaves a stored message with no
+ * outbox row. Every node re-scans recent messages of tenants that have endpoints and inserts the rows
+ * that are missing (deterministic ids: rows the fast path wrote are left alone). A node starts with
+ * WEBHOOK_SWEEP_LOOKBACK_SECONDS of history, so a restart after a crash finds what it missed.
+ */
+@Injectable()
+export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('WebhookSweeper');
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<number>;
+  private lastPurge = 0;
+  /** tenant -> created_at up to which this node has scanned. */
+  private readonly cursors = new Map<string, number>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly endpoints: WebhookEndpointsRepository,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly messages: SweptMessagesRepository,
+    private readonly conversations: SweptConversationsRepository,
+    private readonly outbox: WebhookOutbox,
+    private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const every = this.config.WEBHOOK_SWEEP_INTERVAL_MS;
+    if (!every) return;
+    this.timer = setInterval(() => void this.sweep().catch((err: Error) => this.logger.warn(`webhook sweep failed: ${err.message}`)), every);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+
+  /** One pass over every tenant with an endpoint; returns how many rows it had to add. */
+  sweep(): Promise<number> {
+    this.running ??= this.sweepAll().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async sweepAll(): Promise<number> {
+    const now = this.clock.now();
+    if (now - this.lastPurge >= PURGE_EVERY_MS) {
+      this.lastPurge = now;
+      await this.deliveries.purgeFinished(new Date(now - this.config.WEBHOOK_HISTORY_DAYS * 86400_000));
+    }
+    let added = 0;
+    for (const tenantId of await this.endpoints.tenantsWithActiveEndpoints()) {
+      added += await TenantContext.run({ tenantId: asTenantId(tenantId), actor: { type: 'system', id: 'webhook-sweeper' } }, () => this.sweepTenant(tenantId));
+    }
+    return added;
+  }
+
+  private async sweepTenant(tenantId: string): Promise<number> {
+    const all = await this.outbox.endpointsFor(tenantId, true);
+    const now = this.clock.now();
+    const from = new Date((this.cursors.get(tenantId) ?? now - this.config.WEBHOOK_SWEEP_LOOKBACK_SECONDS * 1000) - OVERLAP_MS);
+    const to = new Date(now);
+    let added = 0;
+    for (const source of this.sources) {
+      const endpoints = all.filter((e) => endpointWants(e.events, source.type));
+      if (endpoints.length) added += await this.sweepSource(tenantId, source, endpoints, from, to);
+    }
+    this.cursors.set(tenantId, now);
+    if (added) this.logger.warn(`recorded ${added} webhook event(s) of tenant ${tenantId} that the fast path had missed`);
+    return added;
+  }
+
+  private async sweepSource(tenantId: string, source: SweepSource, endpoints: WebhookEndpointDoc[], start: Date, to: Date): Promise<number> {
+    let added = 0;
+    let from = start;
+    for (;;) {
+      const page = await source.page(from, to, PAGE);
+      const rows = page.flatMap((item) => {
+        const e = source.event(tenantId, item);
+        return e ? this.outbox.rowsFor(e, endpoints) : [];
+      });
+      if (rows.length) {
+        const existing = await this.deliveries.existingIds(rows.map((r) => r._id));
+        added += await this.outbox.insert(rows.filter((r) => !existing.has(r._id)));
+      }
+      if (page.length < PAGE) return added;
+      const last = new Date(page[page.length - 1]!.created_at);
+      // A page of one instant would loop forever: move past it (its rows were all recorded).
+      from = last.getTime() > from.getTime() ? last : new Date(from.getTime() + 1);
+    }
+  }
+
+  /** Changes whose stored document is the durable record of the event, and the event each gives (same key as the fast path). */
+  private readonly sources: SweepSource[] = [
+    {
+      type: 'message.new',
+      page: (from, to, limit) => this.messages.storedBetween(from, to, limit),
+      event: (tenantId, item) => {
+        const m = item as SweptMessageDoc;
+        if (m.gap) return null;
+        return {
+          tenantId,
+          type: 'message.new',
+          key: String(m._id),
+          occurredAt: new Date(m.created_at),
+          data: messageNewData({
+            id: String(m._id),
+            conversation_id: m.conversation_id,
+            seq: m.seq,
+            sender_id: m.sender_id,
+            type: m.content?.type ?? null,
+            mentions: m.mentions ?? [],
+            thread_parent_id: m.thread?.parent_id ?? null,
+            created_at: new Date(m.created_at),
+          }),
+        };
+      },
+    },
+    {
+      type: 'conversation.created',
+      page: (from, to, limit) => this.conversations.createdBetween(from, to, limit),
+      event: (tenantId, item) => {
+        const c = item as SweptConversationDoc;
+        const id = String(c._id);
+        return { tenantId, type: 'conversation.created', key: id, occurredAt: new Date(c.created_at), data: conversationCreatedData(id, c.type, (c.participants ?? []).map((p) => p.user_id)) };
+      },
+    },
+  ];
+}
+
+interface SweepSource {
+  type: string;
+  page(from: Date, to: Date, limit: number): Promise<Array<{ created_at: Date }>>;
+  event(tenantId: string, item: { created_at: Date }): WebhookEventInput | null;
+}

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '@chat/config';
+import { Clock } from '@chat/clock';
+import { WebhookDeliveriesRepository } from './deliveries.repository';
+import { WebhookEndpointsRepository } from './endpoints.repository';
+import { endpointWants } from './event-types';
+import { WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
+
+/** How long a node reuses its list of a tenant's endpoints on the hot path (changes on this node drop it at once). */
+const ENDPOINTS_TTL_MS = 2000;
+
+/** `evt_<32 hex>` derived from the change: the fast path and the crash sweeper name an event the same way. */
+export function webhookEventId(tenantId: string, type: string, key: string): string {
+  return `evt_${createHash('sha256').update(JSON.stringify(['webhook-event-v1', tenantId, type, key])).digest('hex').slice(0, 32)}`;
+}
+
+export const deliveryIdFor = (eventId: string, endpointId: string): string => `${eventId}:${endpointId}`;
+
+export interface WebhookEventInput {
+  tenantId: string;
+  type: string;
+  /** What makes this event unique among events of its type in the tenant (e.g. the message id). */
+  key: string;
+  occurredAt: Date;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Writes outbox rows: one per (event, subscribed endpoint), with deterministic ids, so recording the
+ * same change again (the sweeper after a crash, a second node) inserts nothing new.
+ */
+@Injectable()
+export class WebhookOutbox {
+  private readonly cache = new Map<string, { at: number; endpoints: WebhookEndpointDoc[] }>();
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly endpoints: WebhookEndpointsRepository,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly clock: Clock,
+  ) {}
+
+
+  /** The dispatcher subscribes: a new row is worth an immediate look. */
+  onRecorded(listener: () => void): void {
+    this.listeners.add(listener);
+  }
+
+  forget(tenantId: string): void {
+    this.cache.delete(tenantId);
+  }
+
+  async endpointsFor(tenantId: string, fresh = false): Promise<WebhookEndpointDoc[]> {
+    const hit = this.cache.get(tenantId);
+    const now = this.clock.now();
+    if (!fresh && hit && now - hit.at < ENDPOINTS_TTL_MS) return hit.endpoints;
+    const endpoints = await this.endpoints.activeForTenant(tenantId);
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(tenantId, { at: now, endpoints });
+    return endpoints;
+  }
+
+  /** The rows an event gives for these endpoints (subscribed, and existing when the change happened). */
+  rowsFor(e: WebhookEventInput, endpoints: WebhookEndpointDoc[]): WebhookDeliveryDoc[] {
+    const eventId = webhookEventId(e.tenantId, e.type, e.key);
+    const now = new Date(this.clock.now());
+    const payload = { id: eventId, type: e.type, created_at: e.occurredAt.toISOString(), tenant_id: e.tenantId, data: e.data };
+    return endpoints
+      .filter((ep) => endpointWants(ep.events, e.type) && new Date(ep.created_at).getTime() <= e.occurredAt.getTime())
+      .map((ep) => this.row(ep, eventId, e.type, payload, now));
+  }
+
+  row(ep: WebhookEndpointDoc, eventId: string, type: string, payload: Record<string, unknown>, now: Date): WebhookDeliveryDoc {
+    const endpointId = ep._id.toHexString();
+    return {
+      _id: deliveryIdFor(eventId, endpointId),
+      tenant_id: ep.tenant_id,
+      application_id: ep.application_id,
+      endpoint_id: endpointId,
+      event_id: eventId,
+      type,
+      payload,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: now,
+      retry_until: new Date(now.getTime() + this.config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000),
+      lease_until: new Date(0),
+      lease_owner: null,
+      last_status_code: null,
+      last_error: null,
+      delivered_at: null,
+      created_at: now,
+      updated_at: now,
+    };
+  }
+
+  async record(e: WebhookEventInput): Promise<number> {
+    const rows = this.rowsFor(e, await this.endpointsFor(e.tenantId));
+    return this.insert(rows);
+  }
+
+  async insert(rows: WebhookDeliveryDoc[]): Promise<number> {
+    if (!rows.length) return 0;
+    const n = await this.deliveries.insertIfAbsent(rows);
+    if (n) for (const l of this.listeners) l();
+    return n;
+  }
+}

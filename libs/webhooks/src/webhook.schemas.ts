@@ -1,0 +1,179 @@
+import { Schema, Types } from 'mongoose';
+import { tenantGuardPlugin } from '@chat/tenancy';
+
+/** An application's webhook endpoint. The secret must be shown to sign, so it is sealed (SecretBox), not hashed. */
+export interface WebhookEndpointDoc {
+  _id: Types.ObjectId;
+  tenant_id: string;
+  application_id: string;
+  url: string;
+  /** Event types, or `*`. */
+  events: string[];
+  active: boolean;
+  description: string | null;
+  secret_enc: string;
+  /** The secret before the last rotation: it signs too until previous_secret_expires_at. */
+  previous_secret_enc: string | null;
+  previous_secret_expires_at: Date | null;
+  /** Why the platform turned the endpoint off (a 410 answer), null when on or turned off by hand. */
+  disabled_reason: string | null;
+  deleted_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const WEBHOOK_ENDPOINT_MODEL = 'WebhookEndpoint';
+export const WebhookEndpointSchema = new Schema<WebhookEndpointDoc>(
+  {
+    tenant_id: { type: String, required: true },
+    application_id: { type: String, required: true },
+    url: { type: String, required: true },
+    events: { type: [String], required: true },
+    active: { type: Boolean, required: true },
+    description: { type: String, default: null },
+    secret_enc: { type: String, required: true },
+    previous_secret_enc: { type: String, default: null },
+    previous_secret_expires_at: { type: Date, default: null },
+    disabled_reason: { type: String, default: null },
+    deleted_at: { type: Date, default: null },
+  },
+  { collection: 'webhook_endpoints', timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false },
+);
+WebhookEndpointSchema.index({ tenant_id: 1, application_id: 1, _id: -1 });
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead' | 'cancelled';
+
+/**
+ * The outbox: one row per (event, endpoint). Its _id is derived from the change that caused the event
+ * and the endpoint, so recording it twice (fast path and crash sweeper, two nodes) is one row.
+ */
+export interface WebhookDeliveryDoc {
+  _id: string;
+  tenant_id: string;
+  application_id: string;
+  endpoint_id: string;
+  /** `X-Webhook-Id`: the same for every attempt and every replay of this event. */
+  event_id: string;
+  type: string;
+  /** The JSON body sent (ids and metadata only). */
+  payload: Record<string, unknown>;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: Date;
+  /** Retries stop (dead letter) after this; a replay moves it. */
+  retry_until: Date;
+  /** A node holds the attempt until then (lease); 0 epoch: free. */
+  lease_until: Date;
+  lease_owner: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const WEBHOOK_DELIVERY_MODEL = 'WebhookDelivery';
+export const WebhookDeliverySchema = new Schema<WebhookDeliveryDoc>(
+  {
+    _id: { type: String, required: true },
+    tenant_id: { type: String, required: true },
+    application_id: { type: String, required: true },
+    endpoint_id: { type: String, required: true },
+    event_id: { type: String, required: true },
+    type: { type: String, required: true },
+    payload: { type: Schema.Types.Mixed, required: true },
+    status: { type: String, required: true },
+    attempts: { type: Number, required: true },
+    next_attempt_at: { type: Date, required: true },
+    retry_until: { type: Date, required: true },
+    lease_until: { type: Date, required: true },
+    lease_owner: { type: String, default: null },
+    last_status_code: { type: Number, default: null },
+    last_error: { type: String, default: null },
+    delivered_at: { type: Date, default: null },
+    created_at: { type: Date, required: true },
+    updated_at: { type: Date, required: true },
+  },
+  { collection: 'webhook_deliveries', versionKey: false, minimize: false, _id: false },
+);
+// The dispatcher's scan: due pending rows, oldest first.
+WebhookDeliverySchema.index({ status: 1, next_attempt_at: 1 });
+// Listing, dead letters and replay-since per endpoint, newest first.
+WebhookDeliverySchema.index({ endpoint_id: 1, created_at: -1, _id: -1 });
+
+/** One HTTP attempt of a delivery (status, latency, response code), for the admin API. */
+export interface WebhookAttemptDoc {
+  _id: Types.ObjectId;
+  delivery_id: string;
+  endpoint_id: string;
+  tenant_id: string;
+  attempt: number;
+  at: Date;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  node: string;
+}
+export const WEBHOOK_ATTEMPT_MODEL = 'WebhookAttempt';
+export const WebhookAttemptSchema = new Schema<WebhookAttemptDoc>(
+  {
+    delivery_id: { type: String, required: true },
+    endpoint_id: { type: String, required: true },
+    tenant_id: { type: String, required: true },
+    attempt: { type: Number, required: true },
+    at: { type: Date, required: true },
+    status_code: { type: Number, default: null },
+    latency_ms: { type: Number, required: true },
+    error: { type: String, default: null },
+    node: { type: String, required: true },
+  },
+  { collection: 'webhook_attempts', versionKey: false },
+);
+WebhookAttemptSchema.index({ delivery_id: 1, at: 1 });
+// History purge.
+WebhookAttemptSchema.index({ at: 1 });
+
+/** The crash sweeper's narrow view of `messages` (owned by chat): metadata only, never content. */
+export interface SweptMessageDoc {
+  _id: Types.ObjectId;
+  tenant_id: string;
+  conversation_id: string;
+  seq: number;
+  sender_id: string;
+  content: { type?: string } | null;
+  mentions: string[];
+  thread: { parent_id: string | null } | null;
+  gap: boolean;
+  created_at: Date;
+}
+export const SWEPT_MESSAGE_MODEL = 'WebhookSweptMessage';
+export const SweptMessageSchema = new Schema<SweptMessageDoc>(
+  {
+    tenant_id: { type: String, required: true },
+    conversation_id: { type: String, required: true },
+    created_at: { type: Date, required: true },
+  },
+  { collection: 'messages', versionKey: false, strict: false, autoCreate: false },
+);
+// Same index as the retention view declares: the sweep is a range on created_at inside one tenant.
+SweptMessageSchema.index({ tenant_id: 1, created_at: 1 });
+SweptMessageSchema.plugin(tenantGuardPlugin);
+
+/** The crash sweeper's narrow view of `conversations` (owned by chat): for `conversation.created`. */
+export interface SweptConversationDoc {
+  _id: Types.ObjectId;
+  tenant_id: string;
+  type: string;
+  participants: Array<{ user_id: string }>;
+  created_at: Date;
+}
+export const SWEPT_CONVERSATION_MODEL = 'WebhookSweptConversation';
+export const SweptConversationSchema = new Schema<SweptConversationDoc>(
+  {
+    tenant_id: { type: String, required: true },
+    created_at: { type: Date, required: true },
+  },
+  { collection: 'conversations', versionKey: false, strict: false, autoCreate: false },
+);
+SweptConversationSchema.index({ tenant_id: 1, created_at: 1 });
+SweptConversationSchema.plugin(tenantGuardPlugin);

@@ -1,0 +1,61 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { AppConfig } from '@chat/config';
+import { secretBoxFor } from '@chat/platform';
+import { ChatEventRelay } from './chat-event-relay';
+import { WebhookDeliveriesRepository } from './deliveries.repository';
+import { WebhookEndpointsRepository } from './endpoints.repository';
+import { FileEventRelay } from './file-event-relay';
+import { OutboxSweeper } from './outbox-sweeper';
+import { OfflineNotifications } from './offline-notifications';
+import { SweptConversationsRepository, SweptMessagesRepository } from './swept-messages.repository';
+import { WEBHOOK_SECRET_BOX, WebhookDispatcher } from './webhook-dispatcher';
+import { WebhookEndpointsService } from './webhook-endpoints.service';
+import { WebhookOutbox } from './webhook-outbox';
+import { WebhookSender } from './webhook-sender';
+import {
+  SWEPT_CONVERSATION_MODEL,
+  SWEPT_MESSAGE_MODEL,
+  SweptConversationSchema,
+  SweptMessageSchema,
+  WEBHOOK_ATTEMPT_MODEL,
+  WEBHOOK_DELIVERY_MODEL,
+  WEBHOOK_ENDPOINT_MODEL,
+  WebhookAttemptSchema,
+  WebhookDeliverySchema,
+  WebhookEndpointSchema,
+} from './webhook.schemas';
+
+/**
+ * Webhooks (docs/webhooks.md): endpoints and secrets, the outbox (fast path from chat events plus the
+ * crash sweeper), and the dispatcher every node runs. Imported by the api, gateway and admin apps; in
+ * one process it is one instance.
+ */
+@Module({
+  imports: [
+    MongooseModule.forFeature([
+      { name: WEBHOOK_ENDPOINT_MODEL, schema: WebhookEndpointSchema },
+      { name: WEBHOOK_DELIVERY_MODEL, schema: WebhookDeliverySchema },
+      { name: WEBHOOK_ATTEMPT_MODEL, schema: WebhookAttemptSchema },
+      { name: SWEPT_MESSAGE_MODEL, schema: SweptMessageSchema },
+      { name: SWEPT_CONVERSATION_MODEL, schema: SweptConversationSchema },
+    ]),
+  ],
+  providers: [
+    { provide: WEBHOOK_SECRET_BOX, inject: [AppConfig], useFactory: secretBoxFor },
+    WebhookEndpointsRepository,
+    WebhookDeliveriesRepository,
+    SweptMessagesRepository,
+    SweptConversationsRepository,
+    WebhookOutbox,
+    WebhookSender,
+    WebhookDispatcher,
+    OutboxSweeper,
+    OfflineNotifications,
+    ChatEventRelay,
+    FileEventRelay,
+    WebhookEndpointsService,
+  ],
+  exports: [WebhookEndpointsService, WebhookDispatcher, OutboxSweeper, WebhookOutbox],
+})
+export class WebhooksModule {}
