@@ -30,7 +30,7 @@ describe('OpenAPI document', () => {
 
   it('documents cursor on every list route (every route that takes limit pages by cursor or a documented position)', () => {
     // Position parameters a route pages by instead of a cursor: the answer says the next one to send.
-    const positions = new Set(['cursor', 'after_change']);
+    const positions = new Set(['cursor', 'after_change', 'after']);
     const missing = operations()
       .filter(({ op }) => (op.parameters ?? []).some((p) => p.in === 'query' && p.name === 'limit'))
       .filter(({ op }) => !(op.parameters ?? []).some((p) => p.in === 'query' && positions.has(p.name)))

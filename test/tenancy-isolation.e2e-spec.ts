@@ -64,6 +64,9 @@ function bodies(w: World): Record<string, unknown> {
     'PUT /v1/me/devices/:device_id/keys': deviceKey,
     'POST /v1/files': { size: 10, checksum: 'a'.repeat(64), content_md5: b64(16), mime_type: 'application/octet-stream', sharing: { type: 'chat', conversation_id: w.conversationId } },
     'PUT /v1/files/:file_id/message': { message_id: w.messageId, conversation_id: w.conversationId },
+    'POST /v1/conversations/:id/mls/commits': { device_id: 'd1', commit: b64(64), group_info: b64(64) },
+    'POST /v1/conversations/:id/mls/messages': { device_id: 'd1', message: b64(64) },
+    'POST /v1/webhooks/:id/replay': { since: new Date(0).toISOString() },
   };
 }
 
