@@ -1,4 +1,5 @@
 import { parseArgs, parseDuration } from './options';
+import { resolveStore } from './services';
 
 describe('command-line options', () => {
   it('parses durations', () => {
@@ -32,5 +33,19 @@ describe('command-line options', () => {
     expect(() => parseArgs(['direct', '--duration', '20m'])).toThrow(/capped/);
     expect(() => parseArgs(['direct', '--rate'])).toThrow(/needs a value/);
     expect(() => parseArgs(['direct', '--warmup', '10s', '--duration', '5s'])).toThrow(/warmup/);
+  });
+
+  it('chooses the FerretDB store: as asked, else PostgreSQL when it answers', () => {
+    expect(parseArgs(['direct']).store).toBeNull();
+    expect(parseArgs(['direct', '--store', 'ferretdb-pg']).store).toBe('ferretdb-pg');
+    expect(parseArgs(['history', '--store=ferretdb-sqlite']).store).toBe('ferretdb-sqlite');
+    expect(() => parseArgs(['direct', '--store', 'mongodb'])).toThrow(/--store must be one of/);
+    expect(() => parseArgs(['direct', '--store'])).toThrow(/needs a value/);
+    const pg = 'postgres://postgres@127.0.0.1:5432/postgres';
+    expect(resolveStore(null, pg)).toBe('ferretdb-pg');
+    expect(resolveStore(null, null)).toBe('ferretdb-sqlite');
+    expect(resolveStore('ferretdb-sqlite', pg)).toBe('ferretdb-sqlite');
+    expect(resolveStore('ferretdb-pg', pg)).toBe('ferretdb-pg');
+    expect(() => resolveStore('ferretdb-pg', null)).toThrow(/no PostgreSQL answers/);
   });
 });

@@ -1,5 +1,9 @@
 import type { Target } from './lib/report';
 
+/** Where the harness's FerretDB keeps its documents; null = PostgreSQL when one answers, else SQLite. */
+export type Store = 'ferretdb-pg' | 'ferretdb-sqlite';
+export const STORES: Store[] = ['ferretdb-pg', 'ferretdb-sqlite'];
+
 export type Scenario = 'calibrate' | 'direct' | 'group' | 'idle' | 'history';
 export const SCENARIOS: Scenario[] = ['calibrate', 'direct', 'group', 'idle', 'history'];
 
@@ -42,6 +46,8 @@ export interface Options {
   noClientMsgId: boolean;
   /** Generator socket client: socket.io-client, or the lean one (same wire format, less CPU per message). */
   client: 'socket.io' | 'lean';
+  /** FerretDB's backend for B+db and the project (both on the same store in one invocation). */
+  store: Store | null;
 }
 
 /** Per-scenario defaults: short, bounded runs that finish on their own. */
@@ -86,6 +92,7 @@ const BASE: Omit<Options, 'scenario'> = {
   noClientMsgId: false,
   // socket.io-client costs ~2x the CPU per message and cannot drive 2x the target from one core.
   client: 'lean',
+  store: null,
 };
 
 /** "10s", "1500ms", "2m" or a bare number of seconds, in milliseconds. */
@@ -154,7 +161,10 @@ export function parseArgs(argv: string[]): Options {
         if (!k || v === undefined) throw new Error('--server-env takes KEY=VALUE');
         o.serverEnv[k] = v;
       } else if (rawKey === 'label') o.label = value;
-      else if (rawKey === 'client') {
+      else if (rawKey === 'store') {
+        if (!STORES.includes(value as Store)) throw new Error(`--store must be one of ${STORES.join(', ')}`);
+        o.store = value as Store;
+      } else if (rawKey === 'client') {
         if (value !== 'socket.io' && value !== 'lean') throw new Error('--client must be socket.io or lean');
         o.client = value;
       }

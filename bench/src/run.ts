@@ -431,7 +431,7 @@ export async function runScenario(o: Options, argv: string[]): Promise<number> {
   const command = `npm run -s bench -- ${argv.join(' ')}`;
   log(`${command}\n${describe(o)}\nmachine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memGiB} GiB, Node ${machine.node}, load ${machine.loadAvg.join(' ')}; ${machine.pinning}`);
   const needDb = o.targets.some((t) => t === 'B+db' || t === 'project');
-  const services = await startServices({ needDb, log });
+  const services = await startServices({ needDb, store: o.store, log });
   const forgetServices = onInterrupt(() => services.stop());
   const runs: RunDetail[] = [];
   const extra: string[] = [];
@@ -476,6 +476,7 @@ export async function runScenario(o: Options, argv: string[]): Promise<number> {
       `- machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memGiB} GiB RAM, Node ${machine.node}, commit ${machine.commit}, load average at start ${machine.loadAvg.join(' ')}`,
       `- date: ${machine.date}`,
       `- pinning: ${machine.pinning}`,
+      `- store: ${services.store}`,
       ...(machine.projectBuild ? [`- project build: ${machine.projectBuild}`] : []),
     ].join('\n'),
     ...extra,
@@ -500,7 +501,7 @@ export async function runScenario(o: Options, argv: string[]): Promise<number> {
   mkdirSync(OUT_DIR, { recursive: true });
   const base = join(OUT_DIR, `${stamp}-${o.scenario}`);
   writeFileSync(`${base}.md`, md);
-  writeFileSync(`${base}.json`, JSON.stringify({ command, options: o, machine, runs }, null, 2));
+  writeFileSync(`${base}.json`, JSON.stringify({ command, options: o, machine, store: services.store, runs }, null, 2));
   process.stdout.write(`\n${md}\nwritten: ${base}.md and .json\n`);
   return runs.some((r) => r.discarded?.startsWith('failed')) ? 1 : 0;
 }
