@@ -1,5 +1,5 @@
-/** The `message.new` data: ids and metadata a backend needs (never content, preview or search tokens). */
-export function messageNewData(m: {
+/** What the webhooks read of a stored message: ids and metadata, never content. */
+export interface StoredMessageMeta {
   id: string;
   conversation_id: string;
   seq: number;
@@ -8,7 +8,10 @@ export function messageNewData(m: {
   mentions: string[];
   thread_parent_id: string | null;
   created_at: Date;
-}): Record<string, unknown> {
+}
+
+/** The `message.new` data: ids and metadata a backend needs (never content, preview or search tokens). */
+export function messageNewData(m: StoredMessageMeta): Record<string, unknown> {
   return {
     message_id: m.id,
     conversation_id: m.conversation_id,

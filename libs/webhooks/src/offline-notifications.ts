@@ -5,18 +5,8 @@ import { PresenceTracker } from '@chat/realtime';
 import { RedisService } from '@chat/redis';
 import { TenantContext, TenantId } from '@chat/tenancy';
 import { endpointWants } from './event-types';
+import { StoredMessageMeta } from './message-events';
 import { WebhookOutbox } from './webhook-outbox';
-
-export interface StoredMessageMeta {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  sender_id: string;
-  type: string | null;
-  mentions: string[];
-  thread_parent_id: string | null;
-  created_at: Date;
-}
 
 /**
  * `notification.offline`: one event per stored message per member (not the sender) with no connected
