@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, WithId } from '@chat/tenancy';
-import { DocumentWriteLock, isDuplicateKeyError } from '@chat/database';
+import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 import {
   MLS_GROUP_MODEL,
   MLS_KEY_PACKAGE_MODEL,
@@ -25,14 +25,14 @@ export class MlsKeyPackagesRepository extends TenantRepository<MlsKeyPackageDoc>
   constructor(
     @InjectModel(MLS_KEY_PACKAGE_MODEL) model: Model<MlsKeyPackageDoc>,
     resolver: TenantConnectionResolver,
-    private readonly lock: DocumentWriteLock,
+    private readonly dialect: StoreDialect,
   ) {
     super(model, resolver);
   }
 
-  /** Claims and publishes of one device are serialised on FerretDB (see DocumentWriteLock). */
+  /** Claims and publishes of one device are serialised on FerretDB (see StoreDialect.serialised). */
   private locked<T>(userId: string, deviceId: string, fn: () => Promise<T>): Promise<T> {
-    return this.lock.run(`mls_key_packages:${this.tenant('lock')}`, `${userId}|${deviceId}`, fn);
+    return this.dialect.serialised(`mls_key_packages:${this.tenant('lock')}`, `${userId}|${deviceId}`, fn);
   }
 
   /** Inserts one-time packages; a ref already stored (a retried publish) is skipped. Returns how many were new. */
@@ -112,7 +112,7 @@ export class MlsGroupsRepository extends TenantRepository<MlsGroupDoc> {
   constructor(
     @InjectModel(MLS_GROUP_MODEL) model: Model<MlsGroupDoc>,
     resolver: TenantConnectionResolver,
-    private readonly lock: DocumentWriteLock,
+    private readonly dialect: StoreDialect,
   ) {
     super(model, resolver);
   }
@@ -123,7 +123,7 @@ export class MlsGroupsRepository extends TenantRepository<MlsGroupDoc> {
 
   /** The conversation's first commit creates its group at epoch 1; false when another one won. */
   async create(doc: Omit<MlsGroupDoc, 'tenant_id'>): Promise<boolean> {
-    return this.lock.run(`mls_groups:${this.tenant('lock')}`, doc.conversation_id, async () => {
+    return this.dialect.serialised(`mls_groups:${this.tenant('lock')}`, doc.conversation_id, async () => {
       try {
         await this.insertOne(doc);
         return true;
@@ -140,7 +140,7 @@ export class MlsGroupsRepository extends TenantRepository<MlsGroupDoc> {
    * conversation's lock there.
    */
   advance(conversationId: string, epoch: number, groupInfo: string, now: Date): Promise<boolean> {
-    return this.lock.run(`mls_groups:${this.tenant('lock')}`, conversationId, async () => {
+    return this.dialect.serialised(`mls_groups:${this.tenant('lock')}`, conversationId, async () => {
       const res = await this.updateOne({ conversation_id: conversationId, epoch }, { $set: { epoch: epoch + 1, group_info: groupInfo, updated_at: now } });
       return res.matchedCount === 1;
     });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
-import { DocumentWriteLock, isDuplicateKeyError } from '@chat/database';
+import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 import { DeliveryStatus, WEBHOOK_ATTEMPT_MODEL, WEBHOOK_DELIVERY_MODEL, WebhookAttemptDoc, WebhookDeliveryDoc } from './webhook.schemas';
 
 const FREE = new Date(0);
@@ -12,7 +12,7 @@ export class WebhookDeliveriesRepository {
   constructor(
     @InjectModel(WEBHOOK_DELIVERY_MODEL) private readonly model: Model<WebhookDeliveryDoc>,
     @InjectModel(WEBHOOK_ATTEMPT_MODEL) private readonly attempts: Model<WebhookAttemptDoc>,
-    private readonly lock: DocumentWriteLock,
+    private readonly dialect: StoreDialect,
   ) {}
 
   /**
@@ -57,11 +57,11 @@ export class WebhookDeliveriesRepository {
 
   /**
    * Takes the lease of one row: a conditional findOneAndUpdate on lease_until, atomic on MongoDB, so
-   * of several nodes exactly one wins each attempt. (FerretDB applies updates non-atomically: the
-   * in-process DocumentWriteLock covers nodes sharing a process, and FerretDB deployments are single-node.)
+   * of several nodes exactly one wins each attempt. (FerretDB applies updates non-atomically: there
+   * StoreDialect.serialised holds the row's write lock, a Redis lease across processes.)
    */
   claim(id: string, now: Date, leaseMs: number, owner: string): Promise<WebhookDeliveryDoc | null> {
-    return this.lock.run('webhook_deliveries', id, async () =>
+    return this.dialect.serialised('webhook_deliveries', id, async () =>
       (await this.model
         .findOneAndUpdate(
           { _id: id, status: 'pending', next_attempt_at: { $lte: now }, lease_until: { $lte: now } },
@@ -75,7 +75,7 @@ export class WebhookDeliveriesRepository {
 
   /** Records the outcome of the attempt this owner holds; the lease is released. */
   finish(id: string, owner: string, set: Partial<WebhookDeliveryDoc>): Promise<WebhookDeliveryDoc | null> {
-    return this.lock.run('webhook_deliveries', id, async () =>
+    return this.dialect.serialised('webhook_deliveries', id, async () =>
       (await this.model
         .findOneAndUpdate({ _id: id, lease_owner: owner }, { $set: { ...set, lease_until: FREE, lease_owner: null } }, { new: true })
         .lean()
