@@ -118,10 +118,19 @@ export class ChatFanout {
         // every event check the user too, so a cut that never arrives still denies all they send).
         const e = p as ChatEventMap['user.access_revoked'];
         const room = Rooms.user(e.tenantId, e.user_id);
-        const error = e.reason === 'deleted' ? { code: ErrorCode.Unauthorized, message: 'This user was deleted' } : { code: ErrorCode.Forbidden, message: 'User is deactivated' };
+        const error =
+          e.reason === 'deleted'
+            ? { code: ErrorCode.Unauthorized, message: 'This user was deleted' }
+            : e.reason === 'banned'
+              ? { code: ErrorCode.UserBanned, message: 'This user is banned' }
+              : { code: ErrorCode.Forbidden, message: 'User is deactivated' };
         this.emit(scope, [room], 'session:revoked', { error });
         this.target(scope).in(room).disconnectSockets(true);
         return;
+      }
+      case 'conversation.moderated': {
+        const e = p as ChatEventMap['conversation.moderated'];
+        return this.emit(scope, [...conv(e), ...Rooms.users(e.tenantId, e.user_ids)], 'conversation:moderation', e.state);
       }
       default:
         return;

@@ -22,6 +22,7 @@ export const RELAYED_CHAT_EVENTS: readonly ChatEventName[] = [
   'member.added',
   'member.removed',
   'user.access_revoked',
+  'conversation.moderated',
 ];
 const RELAYED = new Set<string>(RELAYED_CHAT_EVENTS);
 

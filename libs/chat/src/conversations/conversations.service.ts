@@ -7,6 +7,7 @@ import { ChatEventBus } from '../events/chat-events';
 import { RelationshipsService } from '../relationships/relationships.service';
 import { decodeCursor, encodeCursor, Page } from '../users/pagination';
 import { UsersService } from '../users/users.service';
+import type { ConversationPolicy } from './conversation-policy';
 import { ConversationDoc, ConversationType, directKeyFor, ParticipantDoc, ParticipantRole } from './conversation.schema';
 import { ConversationRecord, ConversationsRepository, ListCursor } from './conversations.repository';
 import { ConversationResponse, ConversationView, toConversationResponse, toConversationView } from './conversation.views';
@@ -64,6 +65,18 @@ export class ConversationsService {
   ) {
     // A deleted user leaves every conversation.
     users.onUserDeleted(async (userId) => void (await this.removeUserEverywhere(userId)));
+  }
+
+  private policy: ConversationPolicy | null = null;
+
+  /** Moderation registers itself here at start-up (libs/moderation); without it nothing is refused by it. */
+  setPolicy(policy: ConversationPolicy | null): void {
+    this.policy = policy;
+  }
+
+  /** The send path's one moderation call (muted, frozen, slow mode): MessagesService runs it for REST and sockets. */
+  async checkSendPolicy(conversation: ConversationView, senderId: string): Promise<void> {
+    await this.policy?.checkSend(conversation, senderId);
   }
 
   static cacheKey(conversationId: string): string[] {
@@ -351,6 +364,7 @@ export class ConversationsService {
     if (!probe) throw AppError.notFound('Conversation');
     ConversationsService.requireManageable(probe, actor, 'members');
     await this.requireActiveUsers(ids);
+    await this.policy?.checkAdmission(conversationId, ids);
     let added: string[] = [];
     const { doc, changed } = await this.mutateMembers(conversationId, (d) => {
       ConversationsService.requireManageable(d, actor, 'members');
@@ -429,6 +443,7 @@ export class ConversationsService {
   /** Joins a channel (any active user of the tenant). Other types behave as if they did not exist. */
   async join(conversationId: string, userId: string): Promise<ConversationResponse> {
     await this.users.requireActive(userId);
+    if (ConversationsRepository.isId(conversationId)) await this.policy?.checkAdmission(conversationId, [userId]);
     const { doc, changed } = await this.mutateMembers(conversationId, (d) => {
       const isMember = d.participants.some((p) => p.user_id === userId);
       if (d.type !== 'channel') {
