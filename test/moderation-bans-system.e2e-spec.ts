@@ -76,6 +76,28 @@ describe('tenant-wide bans and system messages', () => {
     expect(mine().find((r) => r.body.type === 'moderation.user_banned')!.body.data).toMatchObject({ user_id: 'bob', reason: 'spam', by: { type: 'api_key' } });
   });
 
+  it('across nodes: a ban made on one node cuts the socket on another; a mute there refuses its sends', async () => {
+    const b = await createTestApp({ dbName: t.dbName, env: WEBHOOK_TEST_ENV });
+    try {
+      const tenant = await createTenant(t);
+      const convId = await group(tenant);
+      const bobToken = await userToken(t, tenant, 'bob');
+      const onB = await connectSocket(b.url, bobToken);
+      // The mute is made through node A; node B's send check reads the shared (Redis) state.
+      await api(t, tenant).put(`/v1/conversations/${convId}/mutes/bob`).send({}).expect(200);
+      await nextEvent(onB, 'conversation:moderation', (p: any) => p.change?.action === 'member_muted');
+      const refused = await ask(onB, 'message:send', { conversation_id: convId, content: fakeEnvelope(['alice', 'bob']) });
+      expect((refused as any).error.code).toBe('member_muted');
+
+      await api(t, tenant).put('/v1/users/bob/ban').send({ reason: 'cross-node' }).expect(200);
+      expect(await nextEvent(onB, 'session:revoked')).toMatchObject({ error: { code: 'user_banned' } });
+      await disconnected(onB);
+      expect((await connectError(b.url, bobToken)).data).toMatchObject({ error: { code: 'user_banned' } });
+    } finally {
+      await b.close();
+    }
+  });
+
   it('a ban with an expiry ends on the test clock; the admin API bans and unbans; other tenants cannot', async () => {
     const tenant = await createTenant(t);
     await group(tenant);
