@@ -132,6 +132,13 @@ describe('conversation moderation (REST and sockets)', () => {
 
     await w.key.patch(`/v1/conversations/${w.convId}/moderation`).send({ slow_mode_seconds: 0 }).expect(200);
     await restSend(w.bob, w).expect(201);
+
+    // A mute with an expiry ends on the same clock.
+    const until = new Date(clock.now() + 60_000).toISOString();
+    await w.alice.put(`/v1/conversations/${w.convId}/mutes/bob`).send({ expires_at: until }).expect(200);
+    expect((await restSend(w.bob, w).expect(403)).body.error).toMatchObject({ code: 'member_muted', details: { muted_until: until } });
+    clock.advance(60_000);
+    await restSend(w.bob, w).expect(201);
   });
 
   it('a banned user is removed and cannot rejoin a channel nor be re-added until unbanned', async () => {
