@@ -103,7 +103,12 @@ describe('conversation moderation (REST and sockets)', () => {
     const audit = async (action: string) => (await admin.get(`/admin/audit-logs?tenant_id=${w.tenant.tenantId}&action=${action}`).expect(200)).body.data;
     expect(await audit('moderation.conversation_frozen')).toEqual([expect.objectContaining({ actor: expect.objectContaining({ type: 'user', id: 'alice' }), success: true })]);
     expect(await audit('moderation.conversation_unfrozen')).toHaveLength(1);
-    expect(await audit('moderation.member_muted')).toEqual([expect.objectContaining({ actor: expect.objectContaining({ type: 'api_key', id: w.tenant.apiKeyId }), resource: { type: 'conversation', id: w.convId } })]);
+    // Newest first: the server's mute, then bob's refused attempt (audited as a failure).
+    expect(await audit('moderation.member_muted')).toEqual([
+      expect.objectContaining({ actor: expect.objectContaining({ type: 'api_key', id: w.tenant.apiKeyId }), resource: { type: 'conversation', id: w.convId }, success: true }),
+      expect.objectContaining({ actor: expect.objectContaining({ type: 'user', id: 'bob' }), success: false, severity: 'warning' }),
+    ]);
+    expect(await audit('moderation.conversation_update')).toEqual([expect.objectContaining({ actor: expect.objectContaining({ type: 'user', id: 'bob' }), success: false })]);
     expect(await audit('moderation.member_unmuted')).toHaveLength(1);
   });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { AuditService, AuditSeverity } from '@chat/audit';
+import { AppError, ErrorCode } from '@chat/errors';
 import { ChatEventBus } from '@chat/chat';
 import { Clock } from '@chat/clock';
 import { TenantContext } from '@chat/tenancy';
@@ -31,6 +32,30 @@ export class ModerationTrail {
     // Absent where no chat core runs (admin app alone): the audit entry is still written.
     @Optional() private readonly bus?: ChatEventBus,
   ) {}
+
+  /**
+   * Runs a moderation action; a refusal for lack of rights (403) is audited too (`success: false`), so
+   * attempts by members who are not moderators leave a trace. Not-found answers are not (ids guessed
+   * at would only add noise, and they reveal nothing).
+   */
+  async attempt<T>(type: string, actor: ModerationActor, resource: ModerationRecord['resource'], fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof AppError && err.code === ErrorCode.Forbidden) {
+        await this.audit.record({
+          action: type,
+          actor: auditActor(actor),
+          resource,
+          tenantId: TenantContext.current()?.tenantId ?? null,
+          success: false,
+          severity: 'warning',
+          details: { code: err.code, message: (err.getResponse() as { error: { message: string } }).error.message },
+        });
+      }
+      throw err;
+    }
+  }
 
   async record(r: ModerationRecord): Promise<void> {
     const tenantId = TenantContext.requireTenantId('moderation');

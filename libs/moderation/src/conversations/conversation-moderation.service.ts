@@ -112,45 +112,53 @@ export class ConversationModerationService {
   // ---------------------------------------------------------------- members: mute, ban
 
   async mute(conversationId: string, actor: ModerationActor, userId: string, input: { reason?: string | null; expires_at?: string | null }): Promise<RestrictionView> {
-    const conv = await this.requireVisible(conversationId, actor);
-    requireModerator(conv, actor, this.target(conv, userId, true));
-    const r = await this.restrict(conversationId, actor, userId, 'mute', input);
-    await this.changed(conversationId, actor, 'member_muted', [userId], { user_id: userId, reason: r.reason, expires_at: r.expires_at });
-    return r;
+    return this.trail.attempt('moderation.member_muted', actor, { type: 'conversation', id: conversationId }, async () => {
+      const conv = await this.requireVisible(conversationId, actor);
+      requireModerator(conv, actor, this.target(conv, userId, true));
+      const r = await this.restrict(conversationId, actor, userId, 'mute', input);
+      await this.changed(conversationId, actor, 'member_muted', [userId], { user_id: userId, reason: r.reason, expires_at: r.expires_at });
+      return r;
+    });
   }
 
   async unmute(conversationId: string, actor: ModerationActor, userId: string): Promise<void> {
-    const conv = await this.requireVisible(conversationId, actor);
-    requireModerator(conv, actor, this.target(conv, userId, false));
-    if (!(await this.restrictions.remove(conversationId, 'mute', userId))) throw AppError.notFound('Mute');
-    await this.changed(conversationId, actor, 'member_unmuted', [userId], { user_id: userId });
+    return this.trail.attempt('moderation.member_unmuted', actor, { type: 'conversation', id: conversationId }, async () => {
+      const conv = await this.requireVisible(conversationId, actor);
+      requireModerator(conv, actor, this.target(conv, userId, false));
+      if (!(await this.restrictions.remove(conversationId, 'mute', userId))) throw AppError.notFound('Mute');
+      await this.changed(conversationId, actor, 'member_unmuted', [userId], { user_id: userId });
+    });
   }
 
   /** Bans a user (member or not): removed now, and neither joins nor is added again until unbanned. */
   async ban(conversationId: string, actor: ModerationActor, userId: string, input: { reason?: string | null; expires_at?: string | null }): Promise<RestrictionView> {
-    const conv = await this.requireVisible(conversationId, actor);
-    const target = this.target(conv, userId, false);
-    requireModerator(conv, actor, target);
-    if (!isExternalId(userId)) throw AppError.notFound('User');
-    // Stored first: a join racing the removal is refused by the admission check.
-    const r = await this.restrict(conversationId, actor, userId, 'ban', input);
-    if (target) {
-      try {
-        // The permission was checked above, so the removal runs as the server (no second role check).
-        await this.conversations.removeMember(conversationId, { kind: 'server' }, userId);
-      } catch (err) {
-        await this.restrictions.remove(conversationId, 'ban', userId);
-        throw err;
+    return this.trail.attempt('moderation.member_banned', actor, { type: 'conversation', id: conversationId }, async () => {
+      const conv = await this.requireVisible(conversationId, actor);
+      const target = this.target(conv, userId, false);
+      requireModerator(conv, actor, target);
+      if (!isExternalId(userId)) throw AppError.notFound('User');
+      // Stored first: a join racing the removal is refused by the admission check.
+      const r = await this.restrict(conversationId, actor, userId, 'ban', input);
+      if (target) {
+        try {
+          // The permission was checked above, so the removal runs as the server (no second role check).
+          await this.conversations.removeMember(conversationId, { kind: 'server' }, userId);
+        } catch (err) {
+          await this.restrictions.remove(conversationId, 'ban', userId);
+          throw err;
+        }
       }
-    }
-    await this.changed(conversationId, actor, 'member_banned', [userId], { user_id: userId, reason: r.reason, expires_at: r.expires_at, removed: target !== null });
-    return r;
+      await this.changed(conversationId, actor, 'member_banned', [userId], { user_id: userId, reason: r.reason, expires_at: r.expires_at, removed: target !== null });
+      return r;
+    });
   }
 
   async unban(conversationId: string, actor: ModerationActor, userId: string): Promise<void> {
-    requireModerator(await this.requireVisible(conversationId, actor), actor);
-    if (!(await this.restrictions.remove(conversationId, 'ban', userId))) throw AppError.notFound('Ban');
-    await this.changed(conversationId, actor, 'member_unbanned', [userId], { user_id: userId });
+    return this.trail.attempt('moderation.member_unbanned', actor, { type: 'conversation', id: conversationId }, async () => {
+      requireModerator(await this.requireVisible(conversationId, actor), actor);
+      if (!(await this.restrictions.remove(conversationId, 'ban', userId))) throw AppError.notFound('Ban');
+      await this.changed(conversationId, actor, 'member_unbanned', [userId], { user_id: userId });
+    });
   }
 
   /** Ids among `userIds` under a ban in force in this conversation. */
@@ -162,19 +170,21 @@ export class ConversationModerationService {
   // ---------------------------------------------------------------- conversation: freeze, slow mode
 
   async update(conversationId: string, actor: ModerationActor, input: { frozen?: boolean; slow_mode_seconds?: number }): Promise<ConversationModerationView> {
-    requireModerator(await this.requireVisible(conversationId, actor), actor);
-    const before = await this.state(conversationId);
-    const fields: { frozen?: boolean; slow_mode_seconds?: number } = {};
-    if (input.frozen !== undefined && input.frozen !== before.frozen) fields.frozen = input.frozen;
-    if (input.slow_mode_seconds !== undefined && input.slow_mode_seconds !== before.slow_mode_seconds) fields.slow_mode_seconds = input.slow_mode_seconds;
-    if (Object.keys(fields).length) {
-      await this.settings.set(conversationId, fields, new Date(this.clock.now()));
-      if (fields.frozen !== undefined) await this.changed(conversationId, actor, fields.frozen ? 'conversation_frozen' : 'conversation_unfrozen', [], {});
-      if (fields.slow_mode_seconds !== undefined) {
-        await this.changed(conversationId, actor, 'slow_mode_changed', [], { slow_mode_seconds: fields.slow_mode_seconds, previous_seconds: before.slow_mode_seconds });
+    return this.trail.attempt('moderation.conversation_update', actor, { type: 'conversation', id: conversationId }, async () => {
+      requireModerator(await this.requireVisible(conversationId, actor), actor);
+      const before = await this.state(conversationId);
+      const fields: { frozen?: boolean; slow_mode_seconds?: number } = {};
+      if (input.frozen !== undefined && input.frozen !== before.frozen) fields.frozen = input.frozen;
+      if (input.slow_mode_seconds !== undefined && input.slow_mode_seconds !== before.slow_mode_seconds) fields.slow_mode_seconds = input.slow_mode_seconds;
+      if (Object.keys(fields).length) {
+        await this.settings.set(conversationId, fields, new Date(this.clock.now()));
+        if (fields.frozen !== undefined) await this.changed(conversationId, actor, fields.frozen ? 'conversation_frozen' : 'conversation_unfrozen', [], {});
+        if (fields.slow_mode_seconds !== undefined) {
+          await this.changed(conversationId, actor, 'slow_mode_changed', [], { slow_mode_seconds: fields.slow_mode_seconds, previous_seconds: before.slow_mode_seconds });
+        }
       }
-    }
-    return this.view(conversationId, actor);
+      return this.view(conversationId, actor);
+    });
   }
 
   // ---------------------------------------------------------------- helpers

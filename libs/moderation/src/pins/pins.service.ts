@@ -40,27 +40,31 @@ export class PinsService {
   }
 
   async pin(conversationId: string, actor: ModerationActor, messageId: string): Promise<PinView> {
-    const conv = await this.requirePinner(conversationId, actor);
-    const m = await this.messages.findInConversation(conv.id, messageId);
-    if (!m || m.deleted_at || m.gap) throw AppError.notFound('Message');
-    if ((await this.repo.count(conversationId)) >= PINS_MAX) throw this.full();
-    const pin = { conversation_id: conversationId, message_id: String(m._id), seq: m.seq, pinned_by: actorRef(actor), pinned_at: new Date(this.clock.now()) };
-    if (!(await this.repo.insert(pin))) return this.existing(conversationId, pin.message_id);
-    // Two pins racing past the count: the one that lands over the bound takes itself back.
-    if ((await this.repo.count(conversationId)) > PINS_MAX) {
-      await this.repo.remove(conversationId, pin.message_id);
-      throw this.full();
-    }
-    await this.moderation.notify(conversationId, actor, 'message_pinned', { message_id: pin.message_id, seq: pin.seq });
-    await this.trail.record({ type: 'moderation.message_pinned', actor, resource: { type: 'message', id: pin.message_id }, data: { conversation_id: conversationId, message_id: pin.message_id, seq: pin.seq } });
-    return { message_id: pin.message_id, seq: pin.seq, pinned_by: pin.pinned_by, pinned_at: pin.pinned_at.toISOString() };
+    return this.trail.attempt('moderation.message_pinned', actor, { type: 'message', id: messageId }, async () => {
+      const conv = await this.requirePinner(conversationId, actor);
+      const m = await this.messages.findInConversation(conv.id, messageId);
+      if (!m || m.deleted_at || m.gap) throw AppError.notFound('Message');
+      if ((await this.repo.count(conversationId)) >= PINS_MAX) throw this.full();
+      const pin = { conversation_id: conversationId, message_id: String(m._id), seq: m.seq, pinned_by: actorRef(actor), pinned_at: new Date(this.clock.now()) };
+      if (!(await this.repo.insert(pin))) return this.existing(conversationId, pin.message_id);
+      // Two pins racing past the count: the one that lands over the bound takes itself back.
+      if ((await this.repo.count(conversationId)) > PINS_MAX) {
+        await this.repo.remove(conversationId, pin.message_id);
+        throw this.full();
+      }
+      await this.moderation.notify(conversationId, actor, 'message_pinned', { message_id: pin.message_id, seq: pin.seq });
+      await this.trail.record({ type: 'moderation.message_pinned', actor, resource: { type: 'message', id: pin.message_id }, data: { conversation_id: conversationId, message_id: pin.message_id, seq: pin.seq } });
+      return { message_id: pin.message_id, seq: pin.seq, pinned_by: pin.pinned_by, pinned_at: pin.pinned_at.toISOString() };
+    });
   }
 
   async unpin(conversationId: string, actor: ModerationActor, messageId: string): Promise<void> {
-    await this.requirePinner(conversationId, actor);
-    if (!(await this.repo.remove(conversationId, messageId))) throw AppError.notFound('Pin');
-    await this.moderation.notify(conversationId, actor, 'message_unpinned', { message_id: messageId });
-    await this.trail.record({ type: 'moderation.message_unpinned', actor, resource: { type: 'message', id: messageId }, data: { conversation_id: conversationId, message_id: messageId } });
+    return this.trail.attempt('moderation.message_unpinned', actor, { type: 'message', id: messageId }, async () => {
+      await this.requirePinner(conversationId, actor);
+      if (!(await this.repo.remove(conversationId, messageId))) throw AppError.notFound('Pin');
+      await this.moderation.notify(conversationId, actor, 'message_unpinned', { message_id: messageId });
+      await this.trail.record({ type: 'moderation.message_unpinned', actor, resource: { type: 'message', id: messageId }, data: { conversation_id: conversationId, message_id: messageId } });
+    });
   }
 
   private async requirePinner(conversationId: string, actor: ModerationActor): Promise<ConversationView> {
