@@ -4,7 +4,7 @@ import { ChatEventBus, isExternalId, UsersService } from '@chat/chat';
 import { Clock } from '@chat/clock';
 import { AppError, ErrorCode } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
-import { ModerationActor } from '../common/moderation-actor';
+import { actorRef, ModerationActor } from '../common/moderation-actor';
 import { ModerationTrail } from '../common/moderation-events';
 import { UserBanRecord, UserBansRepository } from './user-bans.repository';
 
@@ -66,7 +66,7 @@ export class UserBansService {
       user_id: userId,
       reason: input.reason ?? null,
       expires_at: expires,
-      by: actor.kind === 'user' ? { type: 'user', id: actor.userId } : actor.kind === 'server' ? { type: 'api_key', id: actor.keyId } : { type: 'admin', id: actor.adminId },
+      by: actorRef(actor),
       created_at: new Date(this.clock.now()),
     });
     // Invalidated before the sockets are cut, so a reconnect already reads the ban.
