@@ -68,6 +68,9 @@ describe('conversation moderation (REST and sockets)', () => {
   it('a frozen conversation and a muted member are refused over REST and over the socket', async () => {
     const w = await world();
     const bobSocket = await connectSocket(t.url, w.bobToken);
+    const bobsFirst = (await restSend(w.bob, w).expect(201)).body.id as string;
+    const edit = () => w.bob.patch(`/v1/conversations/${w.convId}/messages/${bobsFirst}`).send({ content: fakeEnvelope(['alice', 'bob', 'carol']) });
+    const react = (c: Client) => c.put(`/v1/conversations/${w.convId}/messages/${bobsFirst}/reactions/%F0%9F%91%8D`);
 
     // A plain member cannot moderate.
     await w.bob.patch(`/v1/conversations/${w.convId}/moderation`).send({ frozen: true }).expect(403);
@@ -81,6 +84,9 @@ describe('conversation moderation (REST and sockets)', () => {
     expect((await restSend(w.bob, w).expect(403)).body.error.code).toBe('conversation_frozen');
     expect((await restSend(w.alice, w).expect(403)).body.error.code).toBe('conversation_frozen');
     expect(errorCode(await socketSend(bobSocket, w))).toBe('conversation_frozen');
+    // Read-only means no edits and no new reactions either.
+    expect((await edit().expect(403)).body.error.code).toBe('conversation_frozen');
+    expect((await react(w.carol).expect(403)).body.error.code).toBe('conversation_frozen');
     await w.alice.patch(`/v1/conversations/${w.convId}/moderation`).send({ frozen: false }).expect(200);
     await restSend(w.bob, w).expect(201);
 
@@ -91,6 +97,10 @@ describe('conversation moderation (REST and sockets)', () => {
     expect((await restSend(w.bob, w).expect(403)).body.error.code).toBe('member_muted');
     expect(errorCode(await socketSend(bobSocket, w))).toBe('member_muted');
     await restSend(w.carol, w).expect(201);
+    expect((await edit().expect(403)).body.error.code).toBe('member_muted');
+    expect((await react(w.bob).expect(403)).body.error.code).toBe('member_muted');
+    expect(errorCode(await ask(bobSocket, 'reaction:add', { conversation_id: w.convId, message_id: bobsFirst, emoji: 'x' }))).toBe('member_muted');
+    await react(w.carol).expect(200);
     const state = await w.bob.get(`/v1/conversations/${w.convId}/moderation`).expect(200);
     expect(state.body).toMatchObject({ frozen: false, muted: [{ user_id: 'bob', expires_at: null }], me: { muted: true, muted_until: null, exempt_from_slow_mode: false } });
 

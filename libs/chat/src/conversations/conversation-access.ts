@@ -41,6 +41,11 @@ export class ConversationAccess {
     await this.policy?.checkSend(conversation, senderId);
   }
 
+  /** Moderation's check of edits and new reactions (frozen, muted). */
+  async checkWritePolicy(conversation: ConversationView, userId: string): Promise<void> {
+    await this.policy?.checkWrite(conversation, userId);
+  }
+
   /** Moderation's admission check (users banned from the conversation) where users join or are added. */
   async checkAdmission(conversationId: string, userIds: string[]): Promise<void> {
     await this.policy?.checkAdmission(conversationId, userIds);

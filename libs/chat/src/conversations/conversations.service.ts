@@ -102,6 +102,10 @@ export class ConversationsService {
     return this.access.checkSendPolicy(conversation, senderId);
   }
 
+  checkWritePolicy(conversation: ConversationView, userId: string): Promise<void> {
+    return this.access.checkWritePolicy(conversation, userId);
+  }
+
   // ---------------------------------------------------------------- creation
 
   private emitCreated(doc: ConversationRecord): void {

@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ConversationPolicy, ConversationsService, ConversationView } from '@chat/chat';
 import { AppError, ErrorCode } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
-import { ConversationModerationService, moderationErrors } from './conversation-moderation.service';
+import { ConversationModerationService, ModerationState, moderationErrors } from './conversation-moderation.service';
 import { exemptFromSlowMode } from './moderator';
 import { SlowModeTurns } from './slow-mode';
 
@@ -25,8 +25,7 @@ export class ModerationPolicy implements ConversationPolicy, OnModuleInit {
 
   async checkSend(conversation: ConversationView, senderId: string): Promise<void> {
     const s = await this.moderation.state(conversation.id);
-    if (s.frozen) throw moderationErrors.frozen();
-    if (senderId in s.muted) throw moderationErrors.muted(s.muted[senderId] ?? null);
+    this.refuseReadOnly(s, senderId);
     if (s.slow_mode_seconds > 0 && !exemptFromSlowMode(conversation.participants.find((p) => p.user_id === senderId))) {
       const wait = await this.turns.take(TenantContext.requireTenantId('slow mode'), conversation.id, senderId, s.slow_mode_seconds);
       if (wait > 0) {
@@ -34,6 +33,15 @@ export class ModerationPolicy implements ConversationPolicy, OnModuleInit {
         throw new AppError(ErrorCode.RateLimited, `Slow mode: one message every ${s.slow_mode_seconds} seconds`, { reason: 'slow_mode', retry_after_seconds: seconds }, seconds);
       }
     }
+  }
+
+  async checkWrite(conversation: ConversationView, userId: string): Promise<void> {
+    this.refuseReadOnly(await this.moderation.state(conversation.id), userId);
+  }
+
+  private refuseReadOnly(s: ModerationState, userId: string): void {
+    if (s.frozen) throw moderationErrors.frozen();
+    if (userId in s.muted) throw moderationErrors.muted(s.muted[userId] ?? null);
   }
 
   async checkAdmission(conversationId: string, userIds: string[]): Promise<void> {
