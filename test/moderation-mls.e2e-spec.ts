@@ -1,7 +1,7 @@
 /* Moderation applies to E2E v2 too: an MLS application message is a send like any other, so a muted
- * member's and a frozen conversation's are refused (real SDK devices over HTTP, ts-mls in process). */
+ * member's and a frozen conversation's are refused (real SDK devices over HTTP, ts-mls in process).
+ * The moderation calls go through the SDK (ChatServerClient / ChatUserClient `.moderation`). */
 import * as mls from '../libs/sdk/src/mls';
-import { api } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 import { expectApiError, rid, sdkTenant } from './e2e-helpers';
 
@@ -14,7 +14,7 @@ describe('moderation of MLS application messages', () => {
   });
   afterAll(async () => t?.close());
 
-  it('refuses a muted member and a frozen conversation on the MLS message path', async () => {
+  it('refuses a muted member and a frozen conversation on the MLS message path (moderation, system messages and bans driven through the SDK)', async () => {
     const a = await sdkTenant(t);
     const [alice, bob] = [rid('alice'), rid('bob')];
     const users = await a.users([alice, bob]);
@@ -27,16 +27,25 @@ describe('moderation of MLS application messages', () => {
     expect(await bobDev.acceptWelcomes()).toEqual([conv.id]);
     await bobDev.send(conv.id, 'before');
 
-    const key = api(t, a.tenant);
-    await key.put(`/v1/conversations/${conv.id}/mutes/${bob}`).send({}).expect(200);
+    // Through the SDK: the server mutes, the owner freezes.
+    expect(await a.server.moderation.mute(conv.id, bob, { reason: 'spam' })).toMatchObject({ user_id: bob, reason: 'spam' });
     await expectApiError(bobDev.send(conv.id, 'while muted'), 403, 'member_muted');
     await aliceDev.send(conv.id, 'alice is not muted');
 
-    await key.patch(`/v1/conversations/${conv.id}/moderation`).send({ frozen: true }).expect(200);
+    expect(await users[alice]!.moderation.update(conv.id, { frozen: true })).toMatchObject({ frozen: true, muted: [{ user_id: bob, expires_at: null }] });
     await expectApiError(aliceDev.send(conv.id, 'while frozen'), 403, 'conversation_frozen');
-    await key.patch(`/v1/conversations/${conv.id}/moderation`).send({ frozen: false }).expect(200);
-    await key.delete(`/v1/conversations/${conv.id}/mutes/${bob}`).expect(204);
+    await expectApiError(users[bob]!.moderation.update(conv.id, { frozen: false }), 403, 'forbidden');
+    await users[alice]!.moderation.update(conv.id, { frozen: false });
+    await a.server.moderation.unmute(conv.id, bob);
     await bobDev.send(conv.id, 'after');
     expect((await aliceDev.sync(conv.id)).map((m) => m.text)).toEqual(['before', 'after']);
+
+    // System messages and tenant-wide bans through the SDK too.
+    const notice = await a.server.postSystemMessage(conv.id, 'Bob is back', 'back-1');
+    expect(notice).toMatchObject({ type: 'system', e2e: false, text: 'Bob is back', sender_id: '#system' });
+    expect(await a.server.banUser(bob, { reason: 'x' })).toMatchObject({ user_id: bob, active: true });
+    await expectApiError(users[bob]!.me(), 403, 'user_banned');
+    await a.server.unbanUser(bob);
+    await users[bob]!.me();
   });
 });
