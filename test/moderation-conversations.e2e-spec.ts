@@ -161,7 +161,7 @@ describe('conversation moderation (REST and sockets)', () => {
     const bobSocket = await connectSocket(t.url, w.bobToken);
     const banned = await w.alice.put(`/v1/conversations/${w.convId}/bans/bob`).send({ reason: 'abuse' }).expect(200);
     expect(banned.body).toMatchObject({ user_id: 'bob', reason: 'abuse' });
-    await nextEvent(bobSocket, 'member:removed', (p: any) => p.conversation_id === w.convId && p.user_ids.includes('bob'));
+    expect(await nextEvent(bobSocket, 'member:removed', (p: any) => p.conversation_id === w.convId && p.user_ids.includes('bob'))).toMatchObject({ by: 'alice' });
     await w.bob.get(`/v1/conversations/${w.convId}`).expect(404);
     await restSend(w.bob, w).expect(404);
 

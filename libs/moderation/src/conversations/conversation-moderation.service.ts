@@ -141,8 +141,8 @@ export class ConversationModerationService {
       const r = await this.restrict(conversationId, actor, userId, 'ban', input);
       if (target) {
         try {
-          // The permission was checked above, so the removal runs as the server (no second role check).
-          await this.conversations.removeMember(conversationId, { kind: 'server' }, userId);
+          // As the acting user (member.removed then names them; the role rules match the check above), else as the server.
+          await this.conversations.removeMember(conversationId, actor.kind === 'user' ? { kind: 'user', userId: actor.userId } : { kind: 'server' }, userId);
         } catch (err) {
           await this.restrictions.remove(conversationId, 'ban', userId);
           throw err;
