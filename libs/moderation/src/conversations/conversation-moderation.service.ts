@@ -41,6 +41,14 @@ export interface ConversationModerationView {
 }
 
 const stateKey = (conversationId: string): string[] => ['moderation', conversationId];
+
+/**
+ * Whether `userId` is muted in this state (own keys only: an external id such as `toString` or
+ * `constructor` must not match what every object inherits).
+ */
+export function isMuted(s: ModerationState, userId: string): boolean {
+  return Object.prototype.hasOwnProperty.call(s.muted, userId);
+}
 const toView = (r: RestrictionRecord): RestrictionView => ({
   user_id: r.user_id,
   reason: r.reason ?? null,
@@ -95,7 +103,7 @@ export class ConversationModerationService {
       slow_mode_seconds: s.slow_mode_seconds,
       muted: Object.entries(s.muted).map(([user_id, expires_at]) => ({ user_id, expires_at })),
       me: me
-        ? { muted: me.user_id in s.muted, muted_until: s.muted[me.user_id] ?? null, exempt_from_slow_mode: me.role === 'owner' || me.role === 'admin' }
+        ? { muted: isMuted(s, me.user_id), muted_until: isMuted(s, me.user_id) ? (s.muted[me.user_id] ?? null) : null, exempt_from_slow_mode: me.role === 'owner' || me.role === 'admin' }
         : null,
     };
   }

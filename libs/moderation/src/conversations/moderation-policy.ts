@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ConversationPolicy, ConversationsService, ConversationView } from '@chat/chat';
 import { AppError, ErrorCode } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
-import { ConversationModerationService, ModerationState, moderationErrors } from './conversation-moderation.service';
+import { ConversationModerationService, isMuted, ModerationState, moderationErrors } from './conversation-moderation.service';
 import { exemptFromSlowMode } from './moderator';
 import { SlowModeTurns } from './slow-mode';
 
@@ -41,7 +41,7 @@ export class ModerationPolicy implements ConversationPolicy, OnModuleInit {
 
   private refuseReadOnly(s: ModerationState, userId: string): void {
     if (s.frozen) throw moderationErrors.frozen();
-    if (userId in s.muted) throw moderationErrors.muted(s.muted[userId] ?? null);
+    if (isMuted(s, userId)) throw moderationErrors.muted(s.muted[userId] ?? null);
   }
 
   async checkAdmission(conversationId: string, userIds: string[]): Promise<void> {

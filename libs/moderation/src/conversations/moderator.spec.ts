@@ -2,6 +2,7 @@ import type { ConversationView } from '@chat/chat';
 import type { Clock } from '@chat/clock';
 import type { RedisService } from '@chat/redis';
 import { AppError } from '@chat/errors';
+import { isMuted } from './conversation-moderation.service';
 import { requireModerator } from './moderator';
 import { SlowModeTurns } from './slow-mode';
 
@@ -68,5 +69,13 @@ describe('SlowModeTurns (in-process mode)', () => {
     expect(await turns.take('t', 'c', 'u', 10)).toBe(500);
     now += 500;
     expect(await turns.take('t', 'c', 'u', 10)).toBe(0);
+  });
+});
+
+describe('isMuted', () => {
+  it('matches muted user ids only, never names every object inherits', () => {
+    const state = JSON.parse(JSON.stringify({ frozen: false, slow_mode_seconds: 0, muted: { bob: null } }));
+    expect(isMuted(state, 'bob')).toBe(true);
+    for (const id of ['toString', 'constructor', 'hasOwnProperty', 'valueOf', 'alice']) expect(isMuted(state, id)).toBe(false);
   });
 });
