@@ -118,8 +118,9 @@ export class UserTokenService {
 
   /**
    * The one access check for an end user, on every HTTP request, socket handshake and socket event:
-   * the tenant is live, the user exists and is active and is not banned (403 `user_banned`). The reads are cached (tenant in process,
-   * user in CacheService, invalidated by every status change), so this costs a cache hit per call.
+   * the tenant is live, the user exists and is active, and no tenant-wide ban is in force (403
+   * `user_banned`, libs/moderation). The reads are cached (tenant in process, user and ban in
+   * CacheService, invalidated by every status change and ban), so this costs cache hits per call.
    * Deny by default: no users directory, no access.
    */
   async requireAccess(tenantId: TenantId, userId: string): Promise<void> {
