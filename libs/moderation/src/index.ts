@@ -10,3 +10,4 @@ export * from './pins/pins.service';
 export * from './system-messages/system-messages.service';
 export * from './moderation.dto';
 export * from './moderation.module';
+export * from './user-bans/user-ban-port';
