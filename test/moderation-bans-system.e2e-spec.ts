@@ -1,10 +1,14 @@
 /* Tenant-wide user bans (sockets cut, handshakes and REST refused, unban restores, expiry on the test
  * clock; API key and admin API) and system messages (stored and delivered like any message, refused
  * to end users), on the real app (FerretDB, Redis). */
+import { NestFactory } from '@nestjs/core';
+import request from 'supertest';
 import { ConversationsService, UsersService } from '@chat/chat';
+import { configureApp } from '@chat/server';
+import { AdminModule } from '../apps/admin/src/admin.module';
 import { asTenantId, TenantContext } from '@chat/tenancy';
 import { fakeEnvelope } from './chat-messages-helpers';
-import { api, asAdmin, asUser, createTenant, TestTenant, userToken } from './support/factories';
+import { api, asAdmin, asUser, createTenant, TEST_PLATFORM_ENV, TestTenant, userToken } from './support/factories';
 import { ask, closeAllSockets, connectError, connectSocket, disconnected, nextEvent, waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
 import { restoreClock, useTestClock } from './support/test-clock';
@@ -95,6 +99,36 @@ describe('tenant-wide bans and system messages', () => {
       expect((await connectError(b.url, bobToken)).data).toMatchObject({ error: { code: 'user_banned' } });
     } finally {
       await b.close();
+    }
+  });
+
+  it('the admin app on its own (no chat core) bans: every node refuses the user at the next request or event', async () => {
+    const tenant = await createTenant(t);
+    const convId = await group(tenant);
+    const bobToken = await userToken(t, tenant, 'bob');
+    const socket = await connectSocket(t.url, bobToken);
+    await asUser(t, bobToken).get('/v1/me').expect(200); // the "not banned" answer is cached now
+    const env: Record<string, string> = { MONGODB_DB: t.dbName, ...TEST_PLATFORM_ENV, ...WEBHOOK_TEST_ENV };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    const admin = await NestFactory.create(AdminModule, { bodyParser: false, logger: ['error'] }).finally(() => {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    });
+    try {
+      configureApp(admin);
+      await admin.listen(0, '127.0.0.1');
+      const url = (await admin.getUrl()).replace('[::1]', '127.0.0.1');
+      await request(url).put(`/admin/tenants/${tenant.tenantId}/users/bob/ban`).set('Authorization', `Bearer ${tenant.adminToken}`).send({ reason: 'from admin app' }).expect(200);
+      // The all-in-one node's cached answer was invalidated through the shared cache.
+      expect((await asUser(t, bobToken).get('/v1/me').expect(403)).body.error.code).toBe('user_banned');
+      // No chat core there, so no immediate cut: the next event is refused instead.
+      const ack = await ask(socket, 'message:send', { conversation_id: convId, content: fakeEnvelope(['alice', 'bob']) });
+      expect((ack as any).error.code).toBe('user_banned');
+      const entries = (await asAdmin(t, tenant.adminToken).get(`/admin/audit-logs?tenant_id=${tenant.tenantId}&action=moderation.user_banned`).expect(200)).body.data;
+      expect(entries).toEqual([expect.objectContaining({ actor: expect.objectContaining({ type: 'admin' }), success: true })]);
+    } finally {
+      await admin.close();
     }
   });
 
