@@ -2,14 +2,10 @@ import { Injectable } from '@nestjs/common';
 import type { Server } from 'socket.io';
 import { UserTokenService } from '@chat/auth';
 import { ConversationAccess } from '@chat/chat';
-import { PresenceTracker, Rooms } from '@chat/realtime';
+import { MEMBER_REMOVED_SIGNAL, PresenceTracker, Rooms } from '@chat/realtime';
 import { RedisService } from '@chat/redis';
 import { TenantContext, TenantId } from '@chat/tenancy';
-import type { FanoutScope } from './chat-fanout';
 import type { GatewaySocket, SocketSession } from './socket-session';
-
-/** Internal server-to-server message (Redis adapter): a membership removal every node must know about. */
-const MEMBER_REMOVED_SIGNAL = 'rt:member-removed';
 
 /**
  * Room joining at connect: the tenant and user rooms at once, then the conversation rooms read through
@@ -70,11 +66,10 @@ export class RoomJoiner {
     socket.emit('session:ready', { user_id: userId, conversations });
   }
 
-  /** Called by the fan-out when members are removed: sockets still joining must re-read their rooms. */
-  membersRemoved(server: Server, tenantId: TenantId, userIds: string[], scope: FanoutScope): void {
+  /** Called by the fan-out when members are removed: sockets still joining must re-read their rooms, on every node. */
+  membersRemoved(server: Server, tenantId: TenantId, userIds: string[]): void {
     this.markJoiningForRecheck(tenantId, userIds);
-    // A relayed event reaches every node by itself; one raised here must be told to the others.
-    if (scope === 'cluster' && this.redis.mode === 'redis') server.serverSideEmit(MEMBER_REMOVED_SIGNAL, { tenantId, userIds });
+    if (this.redis.mode === 'redis') server.serverSideEmit(MEMBER_REMOVED_SIGNAL, { tenantId, userIds });
   }
 
   private markJoiningForRecheck(tenantId: TenantId, userIds: string[]): void {
