@@ -3,6 +3,9 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { AppError } from './app-error';
 import { assertBoundedInput } from './bounded-input';
+import { memoizeValidationMetadata } from './validation-metadata-cache';
+
+memoizeValidationMetadata();
 
 export interface FieldProblem {
   field: string;
