@@ -3,14 +3,12 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { AppError } from './app-error';
 import { assertBoundedInput } from './bounded-input';
+import type { FieldProblem } from './field-problem';
 import { memoizeValidationMetadata } from './validation-metadata-cache';
 
-memoizeValidationMetadata();
+export type { FieldProblem } from './field-problem';
 
-export interface FieldProblem {
-  field: string;
-  problems: string[];
-}
+memoizeValidationMetadata();
 
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldProblem[] {
   const out: FieldProblem[] = [];
