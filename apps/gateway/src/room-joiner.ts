@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { Server } from 'socket.io';
 import { UserTokenService } from '@chat/auth';
 import { ConversationAccess } from '@chat/chat';
-import { MEMBER_REMOVED_SIGNAL, PresenceTracker, Rooms } from '@chat/realtime';
-import { RedisService } from '@chat/redis';
+import { PlatformEvents } from '@chat/platform';
+import { PresenceTracker, Rooms } from '@chat/realtime';
 import { TenantContext, TenantId } from '@chat/tenancy';
 import type { GatewaySocket, SocketSession } from './socket-session';
 
@@ -22,14 +21,14 @@ export class RoomJoiner {
     private readonly access: ConversationAccess,
     private readonly tokens: UserTokenService,
     private readonly presence: PresenceTracker,
-    private readonly redis: RedisService,
+    private readonly platformEvents: PlatformEvents,
   ) {}
 
-  /** Removals raised on other nodes (told through the adapter) mark this node's joining sockets too. */
-  listen(server: Server): void {
-    if (this.redis.mode === 'redis') {
-      server.of('/').on(MEMBER_REMOVED_SIGNAL, (p: { tenantId: TenantId; userIds: string[] }) => this.markJoiningForRecheck(p.tenantId, p.userIds));
-    }
+  /** Removals raised on any node (or by an api process) mark this node's joining sockets; returns the unsubscribe. */
+  listen(): () => void {
+    return this.platformEvents.on('conversation.members_removed', ({ tenantId, userIds }) => {
+      if (Array.isArray(userIds)) this.markJoiningForRecheck(tenantId, userIds);
+    });
   }
 
   /** Joins the tenant, user and conversation rooms, then counts the user online. */
@@ -66,10 +65,9 @@ export class RoomJoiner {
     socket.emit('session:ready', { user_id: userId, conversations });
   }
 
-  /** Called by the fan-out when members are removed: sockets still joining must re-read their rooms, on every node. */
-  membersRemoved(server: Server, tenantId: TenantId, userIds: string[]): void {
-    this.markJoiningForRecheck(tenantId, userIds);
-    if (this.redis.mode === 'redis') server.serverSideEmit(MEMBER_REMOVED_SIGNAL, { tenantId, userIds });
+  /** Called by the fan-out when members are removed: sockets still joining must re-read their rooms, on every node (this one at once). */
+  membersRemoved(tenantId: TenantId, userIds: string[]): void {
+    void this.platformEvents.publish('conversation.members_removed', { tenantId, userIds });
   }
 
   private markJoiningForRecheck(tenantId: TenantId, userIds: string[]): void {

@@ -19,9 +19,6 @@ export const SOCKET_CHAT_EVENTS: readonly ChatEventName[] = [
   'user.access_revoked',
 ];
 
-/** Internal server-to-server message (Redis adapter): a membership removal every gateway node must know about. */
-export const MEMBER_REMOVED_SIGNAL = 'rt:member-removed';
-
 /**
  * What a chat event does to sockets, on every node: a gateway's socket.io server (through its Redis
  * adapter) or, in a process without sockets, @socket.io/redis-emitter publishing to the same adapter.
@@ -31,7 +28,7 @@ export interface SocketRoomsTarget {
   join(userRooms: string[], room: string): void;
   leave(userRooms: string[], room: string): void;
   disconnect(room: string): void;
-  /** Sockets of these users still joining their rooms must re-read them (see RoomJoiner). */
+  /** Sockets of these users still joining their rooms must re-read them, on every node (PlatformEvents, see RoomJoiner). */
   membersRemoved(tenantId: TenantId, userIds: string[]): void;
 }
 

@@ -3,9 +3,10 @@ import { ModuleRef } from '@nestjs/core';
 import { Emitter } from '@socket.io/redis-emitter';
 import { ChatEventBus } from '@chat/chat';
 import { counter } from '@chat/metrics';
+import { PlatformEvents } from '@chat/platform';
 import { FIRE_AND_FORGET_BY_ADAPTER, handleRejections, RedisService } from '@chat/redis';
 import { TenantId } from '@chat/tenancy';
-import { chatEventToSockets, MEMBER_REMOVED_SIGNAL, SOCKET_CHAT_EVENTS, SocketRoomsTarget } from './chat-socket-events';
+import { chatEventToSockets, SOCKET_CHAT_EVENTS, SocketRoomsTarget } from './chat-socket-events';
 
 /** Provided by the gateway module: tells the relay that this process fans chat events out itself. */
 export const REALTIME_GATEWAY_PRESENT = 'REALTIME_GATEWAY_PRESENT';
@@ -32,6 +33,7 @@ export class ChatEventRelayPublisher implements OnApplicationBootstrap, OnApplic
     private readonly bus: ChatEventBus,
     private readonly redis: RedisService,
     private readonly moduleRef: ModuleRef,
+    private readonly platformEvents: PlatformEvents,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -47,7 +49,7 @@ export class ChatEventRelayPublisher implements OnApplicationBootstrap, OnApplic
       join: (users, room) => emitter.in(users).socketsJoin(room),
       leave: (users, room) => emitter.in(users).socketsLeave(room),
       disconnect: (room) => emitter.in(room).disconnectSockets(true),
-      membersRemoved: (tenantId: TenantId, userIds: string[]) => emitter.serverSideEmit(MEMBER_REMOVED_SIGNAL, { tenantId, userIds }),
+      membersRemoved: (tenantId: TenantId, userIds: string[]) => void this.platformEvents.publish('conversation.members_removed', { tenantId, userIds }),
     };
     for (const name of SOCKET_CHAT_EVENTS) {
       this.off.push(
