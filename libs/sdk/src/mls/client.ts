@@ -18,7 +18,6 @@ import {
   createGroup,
   createGroupInfoWithExternalPubAndRatchetTree,
   defaultCapabilities,
-  defaultKeyPackageEqualityConfig,
   defaultKeyRetentionConfig,
   defaultLifetime,
   defaultLifetimeConfig,
@@ -33,6 +32,7 @@ import {
 import { cipherSuite, decodeMessage, encodeMessage, keyPackageRef, toHex } from './codec';
 import { MlsError } from './errors';
 import { type MlsIdentity, decodeIdentity, encodeIdentity, sameIdentity } from './identity';
+import { fastKeyPackageEquality } from './key-package-equality';
 
 /** What a commit produced, to post to the Delivery Service (all MLSMessage bytes). */
 export interface MlsCommitOutput {
@@ -91,7 +91,7 @@ export class MlsClient {
     return {
       keyRetentionConfig: defaultKeyRetentionConfig,
       lifetimeConfig: defaultLifetimeConfig,
-      keyPackageEqualityConfig: defaultKeyPackageEqualityConfig,
+      keyPackageEqualityConfig: fastKeyPackageEquality,
       paddingConfig: defaultPaddingConfig,
       authService: {
         validateCredential: async (credential) => credential.credentialType === 'basic' && decodeIdentity(credential.identity)?.tenantId === tenantId,
