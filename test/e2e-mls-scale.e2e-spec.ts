@@ -39,14 +39,20 @@ interface Sent {
   method: string;
   path: string;
   body: string;
+  /** Request to response on loopback: for a commit, what the server takes to check and store it. */
+  ms?: number;
 }
 
 /** Records every request body this client sends (what the server receives from it). */
 function recording(http: HttpClient, log: Sent[]): HttpClient {
   const request = http.request.bind(http);
   http.request = (async (method: string, path: string, o: { body?: unknown } = {}) => {
-    log.push({ method, path, body: o.body === undefined ? '' : JSON.stringify(o.body) });
-    return request(method, path, o as never);
+    const entry: Sent = { method, path, body: o.body === undefined ? '' : JSON.stringify(o.body) };
+    log.push(entry);
+    const t0 = performance.now();
+    const res = await request(method, path, o as never);
+    entry.ms = performance.now() - t0;
+    return res;
   }) as HttpClient['request'];
   return http;
 }
@@ -93,7 +99,8 @@ describe(`MLS at scale: ${USERS} members x ${DEVICES.length} devices through the
     const groupId = await creator.createGroup(conv.id, ids);
     expect(creator.client.members(groupId)).toHaveLength(devices.length);
     const commitPost = sentByCreator.find((s) => s.path.endsWith('/mls/commits'))!;
-    report.push(`group of ${devices.length} devices created (claims, commit, post): ${ms(t0)}; commit request ${(commitPost.body.length / 1024).toFixed(0)} KB`);
+    report.push(`group of ${devices.length} devices created (claims, commit, post): ${ms(t0)}`);
+    report.push(`  its commit request: ${(commitPost.body.length / 1024).toFixed(0)} KB, answered in ${commitPost.ms!.toFixed(0)} ms`);
 
     // A sample joins from the Welcome: both devices of the second user, one of others across the tree.
     const step = Math.max(1, Math.floor(devices.length / 5));
@@ -113,6 +120,21 @@ describe(`MLS at scale: ${USERS} members x ${DEVICES.length} devices through the
     for (const d of joined) await d.sync(conv.id);
     expect(creator.client.epoch(groupId)).toBe(2n);
     report.push(`external commit processed by ${joined.length + 1} members: ${ms(t0)}`);
+
+    // One more device added by a member's commit (what adding a member's new device costs the DS).
+    const extra = await mls.MlsDevice.connect(clients[3]!.http, 'd');
+    await extra.publishKeyPackages(1);
+    const extraKps = await creator.claimKeyPackages(ids[3]!);
+    expect(extraKps).toHaveLength(1); // the user's first two devices have no unclaimed package left
+    t0 = performance.now();
+    const addOut = await creator.client.addMembers(groupId, extraKps);
+    report.push(`add one device, commit made: ${ms(t0)}`);
+    expect(await creator.postCommit(conv.id, addOut)).toBe(3);
+    const addPost = sentByCreator.filter((s) => s.path.endsWith('/mls/commits')).at(-1)!;
+    report.push(`  its commit request: ${(addPost.body.length / 1024).toFixed(0)} KB, answered in ${addPost.ms!.toFixed(0)} ms`);
+    t0 = performance.now();
+    for (const d of [...joined, late]) await d.sync(conv.id);
+    report.push(`that add processed by ${joined.length + 1} members: ${ms(t0)}`);
 
     // Messages flow both ways; every sample device decrypts them.
     const text = 'x'.repeat(100);
