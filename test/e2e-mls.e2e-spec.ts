@@ -263,6 +263,10 @@ describe('MLS Delivery Service (real FerretDB, SDK devices over HTTP)', () => {
     expect(welcomeIds.size).toBe(1);
     const blobs = () => conn.db!.collection('mls_welcome_blobs').countDocuments({ tenant_id: a.tenant.tenantId, _id: entries[0]!.welcome_id });
     expect(await blobs()).toBe(1);
+    // Each entry hands out the GroupInfo of the Welcome's epoch too (the ratchet tree of large groups).
+    const inbox = await joiners[0]!.http.get<{ data: Array<{ group_info: string }> }>('/v1/me/devices/phone/mls/welcomes');
+    const group = await users[bob]!.http.get<{ group_info: string }>(`/v1/conversations/${conv.id}/mls`);
+    expect(inbox.data.map((w) => w.group_info)).toEqual([group.group_info]);
     for (const [i, d] of joiners.entries()) {
       expect(await d.acceptWelcomes()).toEqual([conv.id]);
       expect(d.client.epoch(groupId)).toBe(1n);

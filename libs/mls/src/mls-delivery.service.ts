@@ -46,6 +46,8 @@ export interface MlsWelcomeView {
   group_id: string;
   epoch: number;
   welcome: string;
+  /** base64 GroupInfo of the epoch the Welcome joins at (carries the ratchet tree a large group's Welcome leaves out). */
+  group_info: string;
   created_at: Date;
 }
 
@@ -226,7 +228,7 @@ export class MlsDeliveryService {
     const msg = await this.messages.append({ conversation_id: conversationId, kind: 'commit', epoch, sender_user_id: userId, sender_device_id: deviceId, message: input.commit, created_at: now });
     if (welcomed.length) {
       // The bytes once, an inbox entry per device (a crash between the two leaves an unreferenced blob, never a dangling entry).
-      const welcomeId = await this.welcomeBlobs.store(input.welcome!, now);
+      const welcomeId = await this.welcomeBlobs.store(input.welcome!, input.group_info, now);
       await this.welcomes.deliver(welcomed.map((w) => ({ ...w, conversation_id: conversationId, group_id: commit.groupId, epoch: epoch + 1, welcome_id: welcomeId, created_at: now })));
     }
     return { epoch: epoch + 1, message_id: msg ? msg._id.toHexString() : '', welcomed };
@@ -260,8 +262,8 @@ export class MlsDeliveryService {
     const bytes = await this.welcomeBlobs.byIds(entries.map((e) => e.welcome_id));
     const data: MlsWelcomeView[] = [];
     for (const e of entries) {
-      const welcome = bytes.get(e.welcome_id.toHexString());
-      if (welcome !== undefined) data.push(toWelcomeView(e, welcome));
+      const blob = bytes.get(e.welcome_id.toHexString());
+      if (blob !== undefined) data.push(toWelcomeView(e, blob));
     }
     return { data };
   }
@@ -284,6 +286,6 @@ function toMessageView(r: MlsMessageRecord): MlsMessageView {
   return { id: r._id.toHexString(), kind: r.kind, epoch: r.epoch, sender_user_id: r.sender_user_id, sender_device_id: r.sender_device_id, message: r.message, created_at: r.created_at };
 }
 
-function toWelcomeView(r: MlsWelcomeRecord, welcome: string): MlsWelcomeView {
-  return { id: r._id.toHexString(), conversation_id: r.conversation_id, group_id: r.group_id, epoch: r.epoch, welcome, created_at: r.created_at };
+function toWelcomeView(r: MlsWelcomeRecord, blob: { welcome: string; group_info: string }): MlsWelcomeView {
+  return { id: r._id.toHexString(), conversation_id: r.conversation_id, group_id: r.group_id, epoch: r.epoch, welcome: blob.welcome, group_info: blob.group_info, created_at: r.created_at };
 }

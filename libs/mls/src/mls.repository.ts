@@ -217,13 +217,13 @@ export class MlsWelcomeBlobsRepository extends TenantRepository<MlsWelcomeBlobDo
     super(model, resolver);
   }
 
-  async store(welcome: string, now: Date): Promise<Types.ObjectId> {
-    return (await this.insertOne({ welcome, created_at: now }))._id;
+  async store(welcome: string, groupInfo: string, now: Date): Promise<Types.ObjectId> {
+    return (await this.insertOne({ welcome, group_info: groupInfo, created_at: now }))._id;
   }
 
-  async byIds(ids: Types.ObjectId[]): Promise<Map<string, string>> {
+  async byIds(ids: Types.ObjectId[]): Promise<Map<string, { welcome: string; group_info: string }>> {
     const docs = await this.findByIds([...new Set(ids.map((i) => i.toHexString()))].map((h) => new Types.ObjectId(h)));
-    return new Map(docs.map((d) => [d._id.toHexString(), d.welcome]));
+    return new Map(docs.map((d) => [d._id.toHexString(), { welcome: d.welcome, group_info: d.group_info }]));
   }
 
   async remove(id: Types.ObjectId): Promise<void> {

@@ -160,6 +160,8 @@ export interface MlsWelcomeBlobDoc {
   tenant_id: string;
   /** base64 Welcome MLSMessage. */
   welcome: string;
+  /** base64 GroupInfo of the epoch the Welcome joins at: its ratchet tree, when the Welcome carries none (large groups). */
+  group_info: string;
   created_at: Date;
 }
 
@@ -167,6 +169,7 @@ export const MlsWelcomeBlobSchema = new Schema<MlsWelcomeBlobDoc>(
   {
     tenant_id: { type: String, required: true },
     welcome: { type: String, required: true },
+    group_info: { type: String, required: true },
     created_at: { type: Date, required: true },
   },
   { collection: 'mls_welcome_blobs', versionKey: false, minimize: false },

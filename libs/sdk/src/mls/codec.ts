@@ -6,7 +6,8 @@
  */
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference -- an ambient declaration file cannot be imported; this keeps it in every compile that reaches this module (bench/tsconfig.json too)
 /// <reference path="./ts-mls-internals.d.ts" />
-import { type CiphersuiteImpl, type CryptoProvider, type KeyPackage, type MLSMessage, decodeMlsMessage, defaultCryptoProvider, encodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl } from 'ts-mls';
+import { type CiphersuiteImpl, type CryptoProvider, type KeyPackage, type MLSMessage, type RatchetTree, decodeMlsMessage, defaultCryptoProvider, encodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl } from 'ts-mls';
+import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
 import { makeKeyPackageRef, verifyKeyPackage } from 'ts-mls/keyPackage.js';
 import { fastCryptoProvider } from './crypto-provider';
 import { MlsError } from './errors';
@@ -135,4 +136,13 @@ export function inspectGroupInfo(bytes: Uint8Array): { groupId: string; epoch: b
   const gc = msg.groupInfo.groupContext;
   if (gc.cipherSuite !== MLS_CIPHERSUITE) throw new MlsError('INVALID_INPUT', `GroupInfo ciphersuite must be ${MLS_CIPHERSUITE}`);
   return { groupId: toHex(gc.groupId), epoch: gc.epoch };
+}
+
+/** The ratchet tree a GroupInfo carries (its ratchet_tree extension), for joining from a Welcome that carries none. */
+export function ratchetTreeOf(groupInfoBytes: Uint8Array): RatchetTree {
+  const msg = decodeMessage(groupInfoBytes);
+  if (msg.wireformat !== 'mls_group_info') throw new MlsError('INVALID_INPUT', 'not a GroupInfo');
+  const tree = ratchetTreeFromExtension(msg.groupInfo);
+  if (!tree) throw new MlsError('INVALID_INPUT', 'the GroupInfo carries no ratchet tree');
+  return tree;
 }

@@ -106,10 +106,10 @@ export class MlsDevice {
 
   /** Joins every group a Welcome in the inbox is for, then removes the Welcomes. */
   async acceptWelcomes(): Promise<string[]> {
-    const inbox = await this.http.get<{ data: Array<{ id: string; conversation_id: string; welcome: string }> }>(`${this.base}/welcomes`);
+    const inbox = await this.http.get<{ data: Array<{ id: string; conversation_id: string; welcome: string; group_info?: string }> }>(`${this.base}/welcomes`);
     const joined: string[] = [];
     for (const w of inbox.data) {
-      const groupId = await this.client.joinFromWelcome(base64ToBytes(w.welcome));
+      const groupId = await this.client.joinFromWelcome(base64ToBytes(w.welcome), w.group_info ? base64ToBytes(w.group_info) : undefined);
       this.groupOf.set(w.conversation_id, groupId);
       this.joinedAt.set(w.conversation_id, this.client.epoch(groupId));
       joined.push(w.conversation_id);
