@@ -71,12 +71,17 @@ describe(`MLS at scale: ${USERS} members x ${DEVICES.length} devices through the
   it('builds the group, sample devices join and decrypt, envelopes stay small and carry no key list', async () => {
     const ms = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
     const report: string[] = [];
+    // Progress as it goes (a long run on a loaded machine shows where it is), the summary at the end.
+    const note = (line: string) => {
+      report.push(line);
+      process.stdout.write(`[mls-scale] ${line}\n`);
+    };
     let t0 = performance.now();
     const ids = Array.from({ length: USERS }, (_, i) => rid(`m${i}`));
     for (let i = 0; i < ids.length; i += 1000) await a.server.upsertUsers(ids.slice(i, i + 1000).map((external_id) => ({ external_id })));
     // Big requests (the 2,000-device commit) take long on a loaded machine: no client-side timeout short of the test's.
     const clients = await pool(ids, 8, async (id) => new ChatUserClient({ baseUrl: t.url, token: (await a.server.issueUserToken(id)).token, timeoutMs: 20 * 60_000 }));
-    report.push(`users and tokens: ${ms(t0)}`);
+    note(`users and tokens: ${ms(t0)}`);
 
     // Every device an MLS client; every device but the creator's publishes a key package.
     t0 = performance.now();
@@ -90,7 +95,7 @@ describe(`MLS at scale: ${USERS} members x ${DEVICES.length} devices through the
     const sentByCreator: Sent[] = [];
     recording(creator.http, sentByCreator);
     await pool(devices.slice(1), 8, (d) => d.publishKeyPackages(1));
-    report.push(`${devices.length} devices, ${devices.length - 1} key packages published: ${ms(t0)}`);
+    note(`${devices.length} devices, ${devices.length - 1} key packages published: ${ms(t0)}`);
 
     // The conversation (the creator's user owns it) and its MLS group: one commit adding every other device.
     const conv = await clients[0]!.createConversation({ type: 'group', name: 'mls at scale', member_ids: ids.slice(1) });
@@ -99,8 +104,8 @@ describe(`MLS at scale: ${USERS} members x ${DEVICES.length} devices through the
     const groupId = await creator.createGroup(conv.id, ids);
     expect(creator.client.members(groupId)).toHaveLength(devices.length);
     const commitPost = sentByCreator.find((s) => s.path.endsWith('/mls/commits'))!;
-    report.push(`group of ${devices.length} devices created (claims, commit, post): ${ms(t0)}`);
-    report.push(`  its commit request: ${(commitPost.body.length / 1024).toFixed(0)} KB, answered in ${commitPost.ms!.toFixed(0)} ms`);
+    note(`group of ${devices.length} devices created (claims, commit, post): ${ms(t0)}`);
+    note(`  its commit request: ${(commitPost.body.length / 1024).toFixed(0)} KB, answered in ${commitPost.ms!.toFixed(0)} ms`);
 
     // A sample joins from the Welcome: both devices of the second user, one of others across the tree.
     const step = Math.max(1, Math.floor(devices.length / 5));
@@ -108,18 +113,18 @@ describe(`MLS at scale: ${USERS} members x ${DEVICES.length} devices through the
     t0 = performance.now();
     for (const d of new Set(sample)) expect(await d.acceptWelcomes()).toEqual([conv.id]);
     const joined = [...new Set(sample)];
-    report.push(`${joined.length} devices joined from the Welcome: ${ms(t0)}`);
+    note(`${joined.length} devices joined from the Welcome: ${ms(t0)}`);
 
     // A new device of an existing member joins by external commit; the others process it.
     t0 = performance.now();
     const late = await mls.MlsDevice.connect(clients[2]!.http, 'c');
     expect(await late.joinExternal(conv.id)).toBe(2);
-    report.push(`external join (GroupInfo from the server): ${ms(t0)}`);
+    note(`external join (GroupInfo from the server): ${ms(t0)}`);
     t0 = performance.now();
     await creator.sync(conv.id);
     for (const d of joined) await d.sync(conv.id);
     expect(creator.client.epoch(groupId)).toBe(2n);
-    report.push(`external commit processed by ${joined.length + 1} members: ${ms(t0)}`);
+    note(`external commit processed by ${joined.length + 1} members: ${ms(t0)}`);
 
     // One more device added by a member's commit (what adding a member's new device costs the DS).
     const extra = await mls.MlsDevice.connect(clients[3]!.http, 'd');
@@ -128,13 +133,13 @@ describe(`MLS at scale: ${USERS} members x ${DEVICES.length} devices through the
     expect(extraKps).toHaveLength(1); // the user's first two devices have no unclaimed package left
     t0 = performance.now();
     const addOut = await creator.client.addMembers(groupId, extraKps);
-    report.push(`add one device, commit made: ${ms(t0)}`);
+    note(`add one device, commit made: ${ms(t0)}`);
     expect(await creator.postCommit(conv.id, addOut)).toBe(3);
     const addPost = sentByCreator.filter((s) => s.path.endsWith('/mls/commits')).at(-1)!;
-    report.push(`  its commit request: ${(addPost.body.length / 1024).toFixed(0)} KB, answered in ${addPost.ms!.toFixed(0)} ms`);
+    note(`  its commit request: ${(addPost.body.length / 1024).toFixed(0)} KB, answered in ${addPost.ms!.toFixed(0)} ms`);
     t0 = performance.now();
     for (const d of [...joined, late]) await d.sync(conv.id);
-    report.push(`that add processed by ${joined.length + 1} members: ${ms(t0)}`);
+    note(`that add processed by ${joined.length + 1} members: ${ms(t0)}`);
 
     // Messages flow both ways; every sample device decrypts them.
     const text = 'x'.repeat(100);
@@ -161,7 +166,7 @@ describe(`MLS at scale: ${USERS} members x ${DEVICES.length} devices through the
       // No request of the sender lists recipients or wrapped keys (the v1 envelope's `keys`).
       expect(s.body).not.toMatch(/"(keys|encrypted_key|recipients|wrapped_keys)"/);
     }
-    report.push(`send request ${sends[0]!.body.length} B for a ${text.length}-byte text`);
+    note(`send request ${sends[0]!.body.length} B for a ${text.length}-byte text`);
     process.stdout.write(`\nMLS at scale (${USERS} users x ${DEVICES.length} devices):\n  ${report.join('\n  ')}\n`);
   });
 });
