@@ -53,7 +53,7 @@ async function run(n: number, externalJoin: boolean): Promise<Row[]> {
   const add = await measure(rows, `create: commit adding ${n - 1} devices`, () => creator.addMembers(groupId, kps), commitBytes);
   creator.mergePendingCommit(groupId);
   kps.length = 0;
-  await measure(rows, 'join from the Welcome', () => member.joinFromWelcome(add.welcome!));
+  await measure(rows, 'join from the Welcome', () => member.joinFromWelcome(add.welcome!, add.groupInfo));
 
   const text = 'x'.repeat(100);
   for (let i = 1; i <= 10; i++) {

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const groupId = await creator.createGroup();
   const add = await profiled(session, `create-${n}`, top, () => creator.addMembers(groupId, kps));
   creator.mergePendingCommit(groupId);
-  await profiled(session, 'join-welcome', top, () => member.joinFromWelcome(add.welcome!));
+  await profiled(session, 'join-welcome', top, () => member.joinFromWelcome(add.welcome!, add.groupInfo));
 
   const late = await device(n + 1);
   const lateKp = await late.generateKeyPackages(1);
