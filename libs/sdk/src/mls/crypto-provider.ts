@@ -76,7 +76,9 @@ const view = (b: Uint8Array) => b as Uint8Array<ArrayBuffer>;
 /**
  * Ed25519 through WebCrypto with the imported CryptoKeys kept (a device signs with one key; a group
  * member verifies the same few thousand leaf keys again and again). Keys are identified by their
- * bytes, so a cached key is exactly the one the bytes name. Private keys stay non-extractable.
+ * bytes, so a cached key is exactly the one the bytes name. Private keys stay non-extractable; a
+ * signing key stays cached (in this process's memory, as the group state holding its bytes does) until
+ * 256 more recent ones push it out.
  */
 export function cachedEd25519(subtle: SubtleCrypto, keygen: Signature['keygen']): Signature {
   const signKeys = new KeyCache(256);
