@@ -1,0 +1,352 @@
+import {
+  ChatSocket,
+  ChatUserClient,
+  E2EChat,
+  isChatApiError,
+  type ConversationView,
+  type MessagePayload,
+  type MessageView,
+} from '@sdk';
+import { loadOrCreateKeyring } from './keystore';
+
+export type FilePayload = Extract<MessagePayload, { kind: 'file' }>;
+
+/** A message as the screen shows it: the server's view plus what this device could decrypt. */
+export interface UiMessage {
+  view: MessageView;
+  text?: string;
+  file?: FilePayload;
+  /** Server-made message in clear (type 'system', e2e false): shown with a "not end-to-end encrypted" mark. */
+  system?: boolean;
+  reactions: Array<{ emoji: string; count: number; mine: boolean }>;
+  /** Why it cannot be shown (not encrypted for this device, tampered...). */
+  error?: string;
+}
+
+const PAGE = 30;
+const TYPING_SHOWN_MS = 6000;
+
+/** Server-made messages carry no envelope (another slice adds them): `type: 'system'` and `e2e: false`. */
+function systemText(m: MessageView): string | null {
+  const any = m as unknown as { type?: string; e2e?: boolean; text?: string; content?: { type?: string; e2e?: boolean; text?: string } | null };
+  if (any.type === 'system' || any.e2e === false || any.content?.e2e === false || any.content?.type === 'system') {
+    return any.text ?? any.content?.text ?? 'System message';
+  }
+  return null;
+}
+
+/**
+ * One signed-in user on this browser: REST (ChatUserClient), the socket (ChatSocket) and all
+ * cryptography (E2EChat, keys in IndexedDB). Holds what the screens show and tells them when it changes.
+ */
+export class ChatSession {
+  readonly client: ChatUserClient;
+  readonly socket: ChatSocket;
+  readonly e2e: E2EChat;
+  readonly conversations = new Map<string, ConversationView>();
+  readonly previews = new Map<string, string | null>();
+  readonly messages = new Map<string, Map<string, UiMessage>>();
+  readonly hasOlder = new Map<string, boolean>();
+  readonly typing = new Map<string, Map<string, number>>();
+  readonly presence = new Map<string, string>();
+  openId: string | null = null;
+  connected = false;
+  notice: string | null = null;
+  private readonly listeners = new Set<() => void>();
+
+  private constructor(
+    readonly userId: string,
+    token: string,
+    e2eFactory: (client: ChatUserClient) => E2EChat,
+  ) {
+    this.client = new ChatUserClient({ baseUrl: location.origin, token });
+    this.e2e = e2eFactory(this.client);
+    this.socket = new ChatSocket({ url: location.origin, token });
+  }
+
+  static async start(token: string, userId: string, tenantId: string): Promise<ChatSession> {
+    const { keyring } = await loadOrCreateKeyring(tenantId, userId);
+    const s = new ChatSession(userId, token, (client) => new E2EChat({ client, userId, keyring }));
+    // Publishing the same key version again is harmless; it also restores a device removed elsewhere.
+    await s.e2e.publishKeys().catch((err) => {
+      if (!isChatApiError(err, 'conflict')) throw err;
+    });
+    s.wireSocket();
+    await s.refreshConversations();
+    await s.socket.connect();
+    return s;
+  }
+
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  changed(): void {
+    for (const fn of this.listeners) fn();
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  // ------------------------------------------------------------------ conversations
+
+  sortedConversations(): ConversationView[] {
+    return [...this.conversations.values()].sort((a, b) => (b.last_message?.sent_at ?? b.updated_at).localeCompare(a.last_message?.sent_at ?? a.updated_at));
+  }
+
+  title(c: ConversationView): string {
+    if (c.metadata.name) return c.metadata.name;
+    const others = c.participants.map((p) => p.user_id).filter((u) => u !== this.userId);
+    return others.join(', ') || 'Just me';
+  }
+
+  async refreshConversations(): Promise<void> {
+    const page = await this.client.listConversations({ limit: 100 });
+    for (const c of page.data) this.conversations.set(c.id, c);
+    await Promise.all(page.data.map((c) => this.refreshPreview(c)));
+    this.changed();
+  }
+
+  private async refreshPreview(c: ConversationView): Promise<void> {
+    const enc = c.last_message?.content_preview ?? null;
+    this.previews.set(c.id, enc ? await this.e2e.preview(c.id, enc).catch(() => null) : null);
+  }
+
+  async openDirect(userId: string): Promise<string> {
+    const c = await this.client.openDirect(userId);
+    this.conversations.set(c.id, c);
+    this.changed();
+    return c.id;
+  }
+
+  async createGroup(name: string, memberIds: string[]): Promise<string> {
+    const c = await this.client.createConversation({ type: 'group', name, member_ids: memberIds });
+    this.conversations.set(c.id, c);
+    this.changed();
+    return c.id;
+  }
+
+  async open(conversationId: string | null): Promise<void> {
+    this.openId = conversationId;
+    this.changed();
+    if (!conversationId) return;
+    if (!this.messages.has(conversationId)) await this.loadOlder(conversationId);
+    const c = this.conversations.get(conversationId);
+    const others = c?.participants.map((p) => p.user_id).filter((u) => u !== this.userId) ?? [];
+    if (others.length) {
+      const r = (await this.socket.presence(others).catch(() => ({ users: [] }))) as { users: Array<{ user_id: string; status: string }> };
+      for (const u of r.users) this.presence.set(u.user_id, u.status);
+    }
+    await this.markRead(conversationId);
+  }
+
+  async markRead(conversationId: string): Promise<void> {
+    const c = this.conversations.get(conversationId);
+    if (!c || c.last_seq < 1) return;
+    const mine = c.participants.find((p) => p.user_id === this.userId);
+    if (mine && mine.last_read_seq >= c.last_seq && c.unread_count === 0) return;
+    await this.socket.markRead(conversationId, c.last_seq).catch(() => undefined);
+    if (mine) mine.last_read_seq = c.last_seq;
+    c.unread_count = 0;
+    this.changed();
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  sortedMessages(conversationId: string): UiMessage[] {
+    return [...(this.messages.get(conversationId)?.values() ?? [])].sort((a, b) => a.view.seq - b.view.seq);
+  }
+
+  async loadOlder(conversationId: string): Promise<void> {
+    const have = this.sortedMessages(conversationId);
+    const before = have[0]?.view.seq;
+    const page = await this.client.history(conversationId, { limit: PAGE, ...(before ? { before_seq: before } : {}) });
+    const map = this.messages.get(conversationId) ?? new Map<string, UiMessage>();
+    this.messages.set(conversationId, map);
+    for (const m of page.data) if (!m.gap) map.set(m.id, await this.toUi(m));
+    this.hasOlder.set(conversationId, page.next_cursor !== null && page.data.length > 0);
+    const newest = Math.max(0, ...[...map.values()].map((u) => u.view.seq));
+    if (newest && this.socket.position(conversationId) === undefined) this.socket.track(conversationId, newest);
+    this.changed();
+  }
+
+  private async toUi(m: MessageView): Promise<UiMessage> {
+    const ui: UiMessage = { view: m, reactions: [] };
+    if (m.deleted_at || !m.content) return ui;
+    const sys = systemText(m);
+    if (sys !== null) return { ...ui, system: true, text: sys };
+    try {
+      const d = await this.e2e.decrypt(m);
+      if (d.payload.kind === 'text') ui.text = d.payload.text;
+      else if (d.payload.kind === 'file') ui.file = d.payload;
+      ui.reactions = await this.reactionsOf(m);
+    } catch (err) {
+      ui.error = isNoKey(err) ? 'Sent before this device existed: not readable here' : 'Cannot decrypt this message';
+    }
+    return ui;
+  }
+
+  private async reactionsOf(m: MessageView): Promise<UiMessage['reactions']> {
+    const clear = await this.e2e.reactions(m).catch(() => []);
+    const out = new Map<string, { emoji: string; count: number; mine: boolean }>();
+    for (const r of clear) {
+      const e = out.get(r.emoji) ?? { emoji: r.emoji, count: 0, mine: false };
+      e.count++;
+      if (r.user_id === this.userId) e.mine = true;
+      out.set(r.emoji, e);
+    }
+    return [...out.values()];
+  }
+
+  private async upsertMessage(m: MessageView): Promise<void> {
+    const map = this.messages.get(m.conversation_id);
+    if (map) map.set(m.id, await this.toUi(m));
+  }
+
+  async sendText(conversationId: string, text: string): Promise<void> {
+    const m = await this.e2e.sendText(conversationId, text);
+    await this.afterSend(m);
+  }
+
+  async sendFile(conversationId: string, file: File): Promise<void> {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const { message } = await this.e2e.sendFile(conversationId, bytes, { name: file.name, mimeType: file.type || 'application/octet-stream' });
+    await this.afterSend(message);
+  }
+
+  private async afterSend(m: MessageView): Promise<void> {
+    await this.upsertMessage(m);
+    this.bumpConversation(m, false);
+    this.changed();
+  }
+
+  async edit(conversationId: string, messageId: string, text: string): Promise<void> {
+    const { client_msg_id: _c, thread_parent_id: _t, ...input } = await this.e2e.prepareText(conversationId, text);
+    await this.upsertMessage(await this.client.editMessage(conversationId, messageId, input));
+    this.changed();
+  }
+
+  async remove(conversationId: string, messageId: string): Promise<void> {
+    await this.upsertMessage(await this.client.deleteMessage(conversationId, messageId));
+    this.changed();
+  }
+
+  async toggleReaction(ui: UiMessage, emoji: string): Promise<void> {
+    const { conversation_id: c, id } = ui.view;
+    const mine = ui.reactions.find((r) => r.emoji === emoji)?.mine;
+    const m = mine ? await this.e2e.unreact(c, id, emoji) : await this.e2e.react(c, id, emoji);
+    await this.upsertMessage(m);
+    this.changed();
+  }
+
+  async download(ui: UiMessage): Promise<Blob> {
+    const bytes = await this.e2e.downloadFile(ui.view.conversation_id, ui.file!);
+    return new Blob([bytes as BlobPart], { type: ui.file!.mime_type ?? 'application/octet-stream' });
+  }
+
+  typingNow(conversationId: string): void {
+    void this.socket.typing(conversationId, true).catch(() => undefined);
+  }
+
+  typers(conversationId: string): string[] {
+    const now = Date.now();
+    return [...(this.typing.get(conversationId)?.entries() ?? [])].filter(([, until]) => until > now).map(([u]) => u);
+  }
+
+  /** Whether every other member has read up to this seq (a read receipt). */
+  readByOthers(conversationId: string, seq: number): boolean {
+    const c = this.conversations.get(conversationId);
+    const others = c?.participants.filter((p) => p.user_id !== this.userId) ?? [];
+    return others.length > 0 && others.every((p) => p.last_read_seq >= seq);
+  }
+
+  // ------------------------------------------------------------------ live events
+
+  private bumpConversation(m: MessageView, incoming: boolean): void {
+    const c = this.conversations.get(m.conversation_id);
+    if (!c) return;
+    c.last_seq = Math.max(c.last_seq, m.seq);
+    c.last_message = { content_preview: m.preview, sender_id: m.sender_id, sent_at: m.created_at, seq: m.seq, message_id: m.id };
+    if (incoming && this.openId !== m.conversation_id) c.unread_count += 1;
+    void this.refreshPreview(c).then(() => this.changed());
+  }
+
+  private wireSocket(): void {
+    const s = this.socket;
+    s.on('connected', () => {
+      this.connected = true;
+      this.changed();
+    });
+    s.on('disconnected', () => {
+      this.connected = false;
+      this.changed();
+    });
+    s.on('message:new', async (m) => {
+      if (!this.conversations.has(m.conversation_id)) await this.refreshConversations();
+      const known = this.messages.get(m.conversation_id)?.has(m.id);
+      await this.upsertMessage(m);
+      if (!known) this.bumpConversation(m, m.sender_id !== this.userId);
+      this.typing.get(m.conversation_id)?.delete(m.sender_id);
+      this.changed();
+      if (this.openId === m.conversation_id && m.sender_id !== this.userId && document.visibilityState === 'visible') await this.markRead(m.conversation_id);
+    });
+    s.on('message:updated', async (m) => {
+      await this.upsertMessage(m);
+      this.changed();
+    });
+    s.on('message:deleted', async (d) => {
+      const ui = this.messages.get(d.conversation_id)?.get(d.message_id);
+      if (ui) ui.view = { ...ui.view, content: null, deleted_at: d.deleted_at };
+      if (ui) Object.assign(ui, { text: undefined, file: undefined, reactions: [] });
+      this.changed();
+    });
+    const reacted = async (d: { conversation_id: string; message_id: string }) => {
+      const m = await this.client.getMessage(d.conversation_id, d.message_id).catch(() => null);
+      if (m) await this.upsertMessage(m);
+      this.changed();
+    };
+    s.on('reaction:added', (d) => void reacted(d));
+    s.on('reaction:removed', (d) => void reacted(d));
+    s.on('typing', (t) => {
+      if (t.user_id === this.userId) return;
+      const m = this.typing.get(t.conversation_id) ?? new Map<string, number>();
+      if (t.typing) m.set(t.user_id, Date.now() + TYPING_SHOWN_MS);
+      else m.delete(t.user_id);
+      this.typing.set(t.conversation_id, m);
+      this.changed();
+      setTimeout(() => this.changed(), TYPING_SHOWN_MS + 50);
+    });
+    s.on('presence', (p) => {
+      this.presence.set(p.user_id, p.status);
+      this.changed();
+    });
+    s.on('conversation:read', (r) => {
+      const p = this.conversations.get(r.conversation_id)?.participants.find((x) => x.user_id === r.user_id);
+      if (p) p.last_read_seq = Math.max(p.last_read_seq, r.seq);
+      this.changed();
+    });
+    const refresh = () => void this.refreshConversations();
+    s.on('conversation:new', refresh);
+    s.on('conversation:updated', refresh);
+    s.on('member:added', refresh);
+    s.on('member:removed', refresh);
+    s.on('session:expired', () => {
+      this.notice = 'Your session has expired: open a new sign-in link.';
+      this.changed();
+    });
+    s.on('session:revoked', () => {
+      this.notice = 'This account was deactivated.';
+      this.changed();
+    });
+    s.on('tenant:suspended', () => {
+      this.notice = 'This service is suspended.';
+      this.changed();
+    });
+  }
+}
+
+function isNoKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'NO_WRAPPED_KEY';
+}
