@@ -73,7 +73,7 @@ describeBrowser('web apps in a real browser', () => {
     const alice = `alice-${who}`;
     const bob = `bob-${who}`;
     const [tokenA, tokenB] = [await userToken(t, tenant, alice), await userToken(t, tenant, bob)];
-    const A = await browser();
+    const A = await browser({ width: 1000, height: 600 });
     const B = await browser({ width: 390, height: 844 }); // phone-sized
 
     await A.page.goto(`${t.url}/app#token=${tokenA}`);
@@ -145,7 +145,7 @@ describeBrowser('web apps in a real browser', () => {
   });
 
   it('the console creates a tenant, an application and an API key, and the key works over REST', async () => {
-    const C = await browser();
+    const C = await browser({ width: 1100, height: 720 });
     const { page } = C;
     await page.goto(`${t.url}/console`);
     await page.locator('input[name=email]').fill(TEST_ADMIN.email);
