@@ -114,6 +114,38 @@ describeBrowser('web apps in a real browser', () => {
     await B.page.locator('.msg', { hasText: secret }).getByRole('button', { name: 'React 👍' }).click();
     await A.page.locator('.msg.mine', { hasText: secret }).locator('.reactions', { hasText: '👍 1' }).waitFor();
 
+    // A thread: Alice replies in the thread of her message; Bob opens the thread and reads the reply.
+    const threadReply = `Only after sunset zq${marker}`;
+    await A.page.locator('.messages > .msg.mine', { hasText: secret }).getByRole('button', { name: 'Reply in thread' }).click();
+    await A.page.locator('input[name=reply]').fill(threadReply);
+    await A.page.getByRole('button', { name: 'Reply', exact: true }).click();
+    await A.page.locator('[aria-label=Thread] .msg .text', { hasText: threadReply }).waitFor();
+    await A.page.getByRole('button', { name: 'Close the thread' }).click();
+    await B.page.locator('.messages > .msg', { hasText: secret }).getByRole('button', { name: /Thread \(1\)|Reply in thread/ }).click();
+    await B.page.locator('[aria-label=Thread] .msg .text', { hasText: threadReply }).waitFor();
+    await B.page.getByRole('button', { name: 'Close the thread' }).click();
+
+    // Search: tokens made in Alice's browser find Bob's reply, shown decrypted.
+    await A.page.getByRole('button', { name: 'Search in this conversation' }).click();
+    await A.page.locator('input[name=search]').fill('lantern');
+    await A.page.locator('input[name=search]').press('Enter');
+    await A.page.locator('[aria-label=Search] .msg .text', { hasText: reply }).waitFor();
+    await A.page.getByRole('button', { name: 'Close the search' }).click();
+
+    // An edit and a delete by Alice reach Bob.
+    const edited = `Meet at the new mill zq${marker}`;
+    const first = A.page.locator('.messages > .msg.mine', { hasText: secret });
+    await first.getByRole('button', { name: 'Edit' }).click();
+    await A.page.getByLabel('Edit message').fill(edited);
+    await A.page.getByRole('button', { name: 'Save' }).click();
+    await B.page.locator('.messages > .msg', { hasText: edited }).locator('.meta', { hasText: 'edited' }).waitFor();
+    await A.page.locator('input[name=message]').fill(`to be deleted zq${marker}`);
+    await A.page.locator('input[name=message]').press('Enter');
+    await B.page.locator('.msg .text', { hasText: `to be deleted zq${marker}` }).waitFor();
+    await A.page.locator('.messages > .msg.mine', { hasText: `to be deleted zq${marker}` }).getByRole('button', { name: 'Delete' }).click();
+    await B.page.locator('.msg:not(.mine)', { hasText: 'message deleted' }).waitFor();
+    expect(await B.page.locator('.msg', { hasText: `to be deleted zq${marker}` }).count()).toBe(0);
+
     // The server stored ciphertext only: no message, conversation or key document holds either text.
     const db = t.app.get<Connection>(getConnectionToken()).db!;
     const stored = await db.collection('messages').find({ tenant_id: tenant.tenantId }).toArray();
@@ -121,7 +153,7 @@ describeBrowser('web apps in a real browser', () => {
     for (const name of ['messages', 'conversations']) {
       const dump = JSON.stringify(await db.collection(name).find({ tenant_id: tenant.tenantId }).toArray());
       expect(dump).not.toContain(marker);
-      expect(dump).not.toContain('old mill');
+      for (const words of ['old mill', 'new mill', 'lantern', 'sunset', 'to be deleted']) expect(dump).not.toContain(words);
     }
 
     // A file: encrypted in Alice's browser, uploaded to S3, opened (downloaded, decrypted) in Bob's.

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ChatSession } from './session';
 import { MessageItem } from './MessageItem';
+import { DevicesPanel, SearchPanel, ThreadPanel, type Panel } from './Panels';
 
 const TYPING_EVERY_MS = 2000;
 
@@ -10,6 +11,7 @@ export function ConversationPane({ session, conversationId }: { session: ChatSes
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [panel, setPanel] = useState<Panel>(null);
   const list = useRef<HTMLDivElement>(null);
   const lastTyping = useRef(0);
   const fileInput = useRef<HTMLInputElement>(null);
@@ -60,7 +62,12 @@ export function ConversationPane({ session, conversationId }: { session: ChatSes
           </span>
         </div>
         <span class="tag" title="Messages are encrypted in this browser for every member's devices">🔒 end-to-end encrypted</span>
+        <button onClick={() => setPanel(panel?.kind === 'search' ? null : { kind: 'search' })} aria-label="Search in this conversation">🔍</button>
+        <button onClick={() => setPanel(panel?.kind === 'devices' ? null : { kind: 'devices' })}>Devices</button>
       </div>
+      {panel?.kind === 'thread' && <ThreadPanel session={session} conversationId={conversationId} parentId={panel.parentId} onClose={() => setPanel(null)} />}
+      {panel?.kind === 'search' && <SearchPanel session={session} conversationId={conversationId} onClose={() => setPanel(null)} />}
+      {panel?.kind === 'devices' && <DevicesPanel session={session} onClose={() => setPanel(null)} />}
       <div class="messages" ref={list} aria-live="polite">
         {session.hasOlder.get(conversationId) && (
           <button onClick={() => void run(() => session.loadOlder(conversationId))} disabled={busy}>
@@ -68,7 +75,13 @@ export function ConversationPane({ session, conversationId }: { session: ChatSes
           </button>
         )}
         {messages.map((m) => (
-          <MessageItem key={m.view.id} session={session} ui={m} read={m.view.sender_id === session.userId && session.readByOthers(conversationId, m.view.seq)} />
+          <MessageItem
+            key={m.view.id}
+            session={session}
+            ui={m}
+            read={m.view.sender_id === session.userId && session.readByOthers(conversationId, m.view.seq)}
+            onThread={() => setPanel({ kind: 'thread', parentId: m.view.id })}
+          />
         ))}
       </div>
       <div class="typing" aria-live="polite">{typers.length ? `${typers.join(', ')} ${typers.length > 1 ? 'are' : 'is'} typing…` : ''}</div>

@@ -8,7 +8,7 @@ function size(n: number): string {
 }
 
 /** One message: decrypted text or file, reactions, edit/delete for my own, the read receipt. */
-export function MessageItem({ session, ui, read }: { session: ChatSession; ui: UiMessage; read: boolean }) {
+export function MessageItem({ session, ui, read, onThread }: { session: ChatSession; ui: UiMessage; read: boolean; onThread?: () => void }) {
   const m = ui.view;
   const mine = m.sender_id === session.userId;
   const [editing, setEditing] = useState<string | null>(null);
@@ -85,6 +85,7 @@ export function MessageItem({ session, ui, read }: { session: ChatSession; ui: U
               {e}
             </button>
           ))}
+          {onThread && <button onClick={onThread}>{m.thread?.reply_count ? `Thread (${m.thread.reply_count})` : 'Reply in thread'}</button>}
           {mine && ui.text !== undefined && <button onClick={() => setEditing(ui.text ?? '')}>Edit</button>}
           {mine && <button class="danger" onClick={() => void act(() => session.remove(m.conversation_id, m.id))}>Delete</button>}
         </div>

@@ -155,8 +155,40 @@ export class ChatSession {
 
   // ------------------------------------------------------------------ messages
 
+  /** The conversation's main line: thread replies show in their thread only. */
   sortedMessages(conversationId: string): UiMessage[] {
-    return [...(this.messages.get(conversationId)?.values() ?? [])].sort((a, b) => a.view.seq - b.view.seq);
+    return [...(this.messages.get(conversationId)?.values() ?? [])].filter((u) => !u.view.thread?.parent_id).sort((a, b) => a.view.seq - b.view.seq);
+  }
+
+  // ------------------------------------------------------------------ threads, search, devices
+
+  readonly threads = new Map<string, Map<string, UiMessage>>();
+
+  threadReplies(parentId: string): UiMessage[] {
+    return [...(this.threads.get(parentId)?.values() ?? [])].sort((a, b) => a.view.seq - b.view.seq);
+  }
+
+  async loadThread(conversationId: string, parentId: string): Promise<void> {
+    const page = await this.client.replies(conversationId, parentId, { limit: 100 });
+    const map = new Map<string, UiMessage>();
+    for (const m of page.data) if (!m.gap) map.set(m.id, await this.toUi(m));
+    this.threads.set(parentId, map);
+    this.changed();
+  }
+
+  async reply(conversationId: string, parentId: string, text: string): Promise<void> {
+    const m = await this.e2e.reply(conversationId, parentId, text);
+    this.threads.get(parentId)?.set(m.id, await this.toUi(m));
+    this.changed();
+  }
+
+  /** Blind-index search (docs/search.md): tokens made here under the conversation key; results decrypted here. */
+  async search(conversationId: string, query: string): Promise<UiMessage[]> {
+    return Promise.all((await this.e2e.search(conversationId, query)).map((m) => this.toUi(m)));
+  }
+
+  get deviceId(): string {
+    return this.e2e.deviceId;
   }
 
   async loadOlder(conversationId: string): Promise<void> {
@@ -202,7 +234,11 @@ export class ChatSession {
 
   private async upsertMessage(m: MessageView): Promise<void> {
     const map = this.messages.get(m.conversation_id);
-    if (map) map.set(m.id, await this.toUi(m));
+    const thread = m.thread?.parent_id ? this.threads.get(m.thread.parent_id) : undefined;
+    if (!map && !thread) return;
+    const ui = await this.toUi(m);
+    map?.set(m.id, ui);
+    thread?.set(m.id, ui);
   }
 
   async sendText(conversationId: string, text: string): Promise<void> {
