@@ -210,6 +210,37 @@ describeBrowser('web apps in a real browser', () => {
     const who = await request(t.url).get('/v1/auth/whoami').set('X-Api-Key', key).expect(200);
     expect(JSON.stringify(who.body)).toContain(page.url().split('/').pop()!);
     await request(t.url).put('/v1/users/console-made-user').set('X-Api-Key', key).send({ profile: { display_name: 'From the console key' } }).expect((r) => expect([200, 201]).toContain(r.status));
+
+    // Rotate: a new key revealed once (the old one still works during the grace period); revoke: refused at once.
+    await page.getByRole('button', { name: 'Done' }).click();
+    await page.locator('tr', { hasText: 'backend' }).getByRole('button', { name: 'Rotate' }).click();
+    const rotated = (await page.getByTestId('revealed-secret').textContent())!.trim();
+    expect(rotated).toMatch(/^ck_/);
+    expect(rotated).not.toBe(key);
+    await request(t.url).get('/v1/auth/whoami').set('X-Api-Key', rotated).expect(200);
+    await request(t.url).get('/v1/auth/whoami').set('X-Api-Key', key).expect(200);
+    page.once('dialog', (d) => void d.accept());
+    const prefix = rotated.split('_')[1]!;
+    await page.locator('tr', { hasText: prefix }).getByRole('button', { name: 'Revoke' }).click();
+    await page.locator('tr', { hasText: prefix }).locator('.tag', { hasText: 'revoked' }).waitFor();
+    const refused = await request(t.url).get('/v1/auth/whoami').set('X-Api-Key', rotated);
+    expect([401, 403]).toContain(refused.status);
+
+    // Suspend and reactivate the tenant.
+    await page.getByRole('link', { name: '← Tenant' }).click();
+    await page.getByRole('button', { name: 'Suspend' }).click();
+    await page.getByTestId('tenant-status').filter({ hasText: 'suspended' }).waitFor();
+    await page.getByRole('button', { name: 'Reactivate' }).click();
+    await page.getByTestId('tenant-status').filter({ hasText: 'active' }).waitFor();
+
+    // The audit log shows what was done, filtered by action.
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.locator('input[name=action]').fill('api_key.revoke');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.locator('td', { hasText: 'api_key.revoke' }).first().waitFor();
+    await screenshot(page, 'console-audit');
+    await page.getByRole('link', { name: 'Invoices' }).click();
+    await page.getByRole('heading', { name: 'Invoices' }).waitFor();
     expect(C.errors).toEqual([]);
   });
 });
