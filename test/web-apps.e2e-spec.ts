@@ -101,6 +101,9 @@ describeBrowser('web apps in a real browser', () => {
     await conv.click();
     await B.page.locator('.msg .text', { hasText: secret }).waitFor();
 
+    // Presence: each sees the other online.
+    await A.page.locator('.main .bar .row', { hasText: bob }).locator('.dot.online').waitFor();
+
     // Alice sees the read receipt; Bob's typing shows on Alice's screen; his reply arrives decrypted.
     await A.page.locator('.msg.mine [data-testid=receipt]', { hasText: 'read' }).waitFor();
     const reply = `Bring the lantern zq${marker}`;
@@ -169,6 +172,22 @@ describeBrowser('web apps in a real browser', () => {
     expect(readFileSync((await download.path())!, 'utf8')).toBe(fileText);
     const files = JSON.stringify(await db.collection('files').find({ tenant_id: tenant.tenantId }).toArray());
     expect(files).not.toContain(marker);
+
+    // A group: Alice creates one with Bob; Bob gets it live and reads its first message.
+    await A.page.getByRole('button', { name: 'New group' }).click();
+    await A.page.getByLabel('Group name').fill(`Mill crew ${who}`);
+    await A.page.locator('input[name=who]').fill(bob);
+    await A.page.getByRole('button', { name: 'Create group' }).click();
+    await A.page.getByTestId('conversation-title').filter({ hasText: `Mill crew ${who}` }).waitFor();
+    await A.page.locator('input[name=message]').fill(`Group hello zq${marker}`);
+    await A.page.locator('input[name=message]').press('Enter');
+    await B.page.getByRole('button', { name: 'Back to chats' }).click();
+    const group = B.page.locator('li[data-conversation]', { hasText: `Mill crew ${who}` });
+    await group.locator('.preview', { hasText: `Group hello zq${marker}` }).waitFor();
+    await group.click();
+    await B.page.locator('.msg .text', { hasText: `Group hello zq${marker}` }).waitFor();
+    await A.page.locator('li[data-conversation]', { hasText: bob }).click();
+    await A.page.locator('.msg .text', { hasText: reply }).waitFor();
 
     await screenshot(A.page, 'chat-conversation');
     await screenshot(B.page, 'chat-conversation-phone');
