@@ -17,6 +17,7 @@ import request from 'supertest';
 import { createTestApp, TestApp } from './support/test-app';
 import { createTenant, TEST_ADMIN, userToken } from './support/factories';
 import { haveChromium, launchBrowser, screenshot, type TestBrowser } from './support/browser';
+import { sdkTenant } from './e2e-helpers';
 
 jest.setTimeout(600_000);
 const run = promisify(execFile);
@@ -193,6 +194,30 @@ describeBrowser('web apps in a real browser', () => {
     await screenshot(B.page, 'chat-conversation-phone');
     expect(A.errors).toEqual([]);
     expect(B.errors).toEqual([]);
+  });
+
+  it('pages back through history: the newest page first, older ones on demand', async () => {
+    const a = await sdkTenant(t);
+    const tag = randomBytes(3).toString('hex');
+    const [alice, bob] = [`alice-${tag}`, `bob-${tag}`];
+    const { [bob]: bobClient } = await a.users([alice, bob]);
+    const { token } = await a.server.issueUserToken(alice);
+    const A = await browser();
+    await A.page.goto(`${t.url}/app#token=${token}`);
+    await A.page.getByTestId('me').filter({ hasText: alice }).waitFor();
+    // Bob (an SDK client in this test) writes 40 messages, encrypted for Alice's browser device too.
+    const B = await a.device(bob, bobClient!);
+    const conv = await bobClient!.openDirect(alice);
+    for (let i = 1; i <= 40; i++) await B.sendText(conv.id, `line ${i} of ${tag}`);
+    const item = A.page.locator('li[data-conversation]', { hasText: bob });
+    await item.locator('.preview', { hasText: `line 40 of ${tag}` }).waitFor();
+    await item.click();
+    await A.page.locator('.msg .text', { hasText: `line 40 of ${tag}` }).waitFor();
+    expect(await A.page.locator('.msg .text', { hasText: new RegExp(`^line 1 of ${tag}$`) }).count()).toBe(0);
+    await A.page.getByRole('button', { name: 'Load older messages' }).click();
+    await A.page.locator('.msg .text', { hasText: new RegExp(`^line 1 of ${tag}$`) }).waitFor();
+    expect(await A.page.locator('.msg .text', { hasText: tag }).count()).toBe(40);
+    expect(A.errors).toEqual([]);
   });
 
   it('the console creates a tenant, an application and an API key, and the key works over REST', async () => {
