@@ -206,9 +206,10 @@ export class ChatSession {
 
   private async toUi(m: MessageView): Promise<UiMessage> {
     const ui: UiMessage = { view: m, reactions: [] };
-    if (m.deleted_at || !m.content) return ui;
-    const sys = systemText(m);
+    // Before the content check: a system message has no envelope (content null), only its clear text.
+    const sys = m.deleted_at ? null : systemText(m);
     if (sys !== null) return { ...ui, system: true, text: sys };
+    if (m.deleted_at || !m.content) return ui;
     try {
       const d = await this.e2e.decrypt(m);
       if (d.payload.kind === 'text') ui.text = d.payload.text;
