@@ -189,6 +189,9 @@ describeBrowser('web apps in a real browser', () => {
     await B.page.locator('.msg .text', { hasText: `Group hello zq${marker}` }).waitFor();
     await A.page.locator('li[data-conversation]', { hasText: bob }).click();
     await A.page.locator('.msg .text', { hasText: reply }).waitFor();
+    // The open conversation is read: no unread badge on it (nor on the group Bob has open).
+    await A.page.locator('li[data-conversation].active:not(:has(.badge))', { hasText: bob }).waitFor();
+    await B.page.locator('li[data-conversation].active:not(:has(.badge))', { hasText: `Mill crew ${who}` }).waitFor({ state: 'attached' }); // the list is hidden on a phone
 
     await screenshot(A.page, 'chat-conversation');
     await screenshot(B.page, 'chat-conversation-phone');

@@ -4,36 +4,15 @@ import {
   E2EChat,
   isChatApiError,
   type ConversationView,
-  type MessagePayload,
   type MessageView,
 } from '@sdk';
 import { loadOrCreateKeyring } from './keystore';
+import { isNoKey, systemText, type UiMessage } from './ui-message';
 
-export type FilePayload = Extract<MessagePayload, { kind: 'file' }>;
-
-/** A message as the screen shows it: the server's view plus what this device could decrypt. */
-export interface UiMessage {
-  view: MessageView;
-  text?: string;
-  file?: FilePayload;
-  /** Server-made message in clear (type 'system', e2e false): shown with a "not end-to-end encrypted" mark. */
-  system?: boolean;
-  reactions: Array<{ emoji: string; count: number; mine: boolean }>;
-  /** Why it cannot be shown (not encrypted for this device, tampered...). */
-  error?: string;
-}
+export type { FilePayload, UiMessage } from './ui-message';
 
 const PAGE = 30;
 const TYPING_SHOWN_MS = 6000;
-
-/** Server-made messages carry no envelope (another slice adds them): `type: 'system'` and `e2e: false`. */
-function systemText(m: MessageView): string | null {
-  const any = m as unknown as { type?: string; e2e?: boolean; text?: string; content?: { type?: string; e2e?: boolean; text?: string } | null };
-  if (any.type === 'system' || any.e2e === false || any.content?.e2e === false || any.content?.type === 'system') {
-    return any.text ?? any.content?.text ?? 'System message';
-  }
-  return null;
-}
 
 /**
  * One signed-in user on this browser: REST (ChatUserClient), the socket (ChatSocket) and all
@@ -107,6 +86,21 @@ export class ChatSession {
     for (const c of page.data) this.conversations.set(c.id, c);
     await Promise.all(page.data.map((c) => this.refreshPreview(c)));
     this.changed();
+    if (this.openId) await this.markRead(this.openId);
+  }
+
+  /** One conversation again (it changed, or my membership did): gone from the list when I can no longer see it. */
+  private async refreshOne(conversationId: string): Promise<void> {
+    const c = await this.client.getConversation(conversationId).catch(() => null);
+    if (!c || !c.participants.some((p) => p.user_id === this.userId)) {
+      this.conversations.delete(conversationId);
+      if (this.openId === conversationId) this.openId = null;
+    } else {
+      this.conversations.set(c.id, c);
+      await this.refreshPreview(c);
+      if (this.openId === c.id) await this.markRead(c.id);
+    }
+    this.changed();
   }
 
   private async refreshPreview(c: ConversationView): Promise<void> {
@@ -142,15 +136,18 @@ export class ChatSession {
     await this.markRead(conversationId);
   }
 
+  /** Marks the open conversation read up to the newest seq known here (the list's or a loaded message's). */
   async markRead(conversationId: string): Promise<void> {
     const c = this.conversations.get(conversationId);
-    if (!c || c.last_seq < 1) return;
+    if (!c || document.visibilityState !== 'visible') return;
+    const seq = Math.max(c.last_seq, 0, ...[...(this.messages.get(conversationId)?.values() ?? [])].map((u) => u.view.seq));
+    if (seq < 1) return;
     const mine = c.participants.find((p) => p.user_id === this.userId);
-    if (mine && mine.last_read_seq >= c.last_seq && c.unread_count === 0) return;
-    await this.socket.markRead(conversationId, c.last_seq).catch(() => undefined);
-    if (mine) mine.last_read_seq = c.last_seq;
+    if (mine && mine.last_read_seq >= seq && c.unread_count === 0) return;
     c.unread_count = 0;
+    if (mine) mine.last_read_seq = Math.max(mine.last_read_seq, seq);
     this.changed();
+    await this.socket.markRead(conversationId, seq).catch(() => undefined);
   }
 
   // ------------------------------------------------------------------ messages
@@ -327,7 +324,7 @@ export class ChatSession {
       if (!known) this.bumpConversation(m, m.sender_id !== this.userId);
       this.typing.get(m.conversation_id)?.delete(m.sender_id);
       this.changed();
-      if (this.openId === m.conversation_id && m.sender_id !== this.userId && document.visibilityState === 'visible') await this.markRead(m.conversation_id);
+      if (this.openId === m.conversation_id && m.sender_id !== this.userId) await this.markRead(m.conversation_id);
     });
     s.on('message:updated', async (m) => {
       await this.upsertMessage(m);
@@ -364,11 +361,13 @@ export class ChatSession {
       if (p) p.last_read_seq = Math.max(p.last_read_seq, r.seq);
       this.changed();
     });
-    const refresh = () => void this.refreshConversations();
-    s.on('conversation:new', refresh);
-    s.on('conversation:updated', refresh);
-    s.on('member:added', refresh);
-    s.on('member:removed', refresh);
+    s.on('conversation:new', () => void this.refreshConversations());
+    s.on('conversation:updated', (c) => void this.refreshOne(c.id));
+    s.on('member:added', (e) => void this.refreshOne(e.conversation_id));
+    s.on('member:removed', (e) => void this.refreshOne(e.conversation_id));
+    document.addEventListener('visibilitychange', () => {
+      if (this.openId) void this.markRead(this.openId);
+    });
     s.on('session:expired', () => {
       this.notice = 'Your session has expired: open a new sign-in link.';
       this.changed();
@@ -382,8 +381,4 @@ export class ChatSession {
       this.changed();
     });
   }
-}
-
-function isNoKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'NO_WRAPPED_KEY';
 }
