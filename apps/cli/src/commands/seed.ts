@@ -5,6 +5,7 @@ import { AppError } from '@chat/errors';
 import { ConversationsService, MessagesService, UsersService } from '@chat/chat';
 import { ApiKeyService, ApplicationService, TenantService } from '@chat/platform';
 import { UserTokenService } from '@chat/auth';
+import { KeyDirectoryService } from '@chat/keys';
 import { bytesToBase64, encryptMessage, generateDeviceKeys, searchTokens, type DeviceKeys } from '../../../../libs/sdk/src/crypto';
 import { asTenantId, TenantContext } from '@chat/tenancy';
 import type { ProgressSink } from '@chat/backup';
@@ -120,6 +121,13 @@ async function seedTenant(app: INestApplicationContext, progress: ProgressSink, 
       await users.upsert(id, {
         profile: { display_name: `Demo User ${i}` },
         encryption: { public_key: bytesToBase64(keys.agreement.publicKey), key_version: keys.key_version },
+      });
+      // In the key directory too, as a client publishes its device: then a browser signed in as another
+      // demo user (the chat app) can encrypt for this one.
+      await app.get(KeyDirectoryService).publish(id, keys.device_id, {
+        key_version: keys.key_version,
+        public_key: bytesToBase64(keys.agreement.publicKey),
+        ...(keys.signing ? { signing_key: bytesToBase64(keys.signing.publicKey) } : {}),
       });
       userTask.increment();
     }

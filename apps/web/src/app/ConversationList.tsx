@@ -57,7 +57,7 @@ export function ConversationList({ session }: { session: ChatSession }) {
             >
               <div class="grow" style={{ minWidth: 0 }}>
                 <div class="name">{session.title(c)}</div>
-                <div class="preview">{c.last_message ? (session.previews.get(c.id) ?? (c.last_message.content_preview ? '🔒 encrypted message' : '📎 attachment')) : 'No messages yet'}</div>
+                <div class="preview">{c.last_message ? (session.previews.get(c.id) ?? '🔒 encrypted message') : 'No messages yet'}</div>
               </div>
               {c.unread_count > 0 && <span class="badge" aria-label={`${c.unread_count} unread`}>{c.unread_count}</span>}
             </li>

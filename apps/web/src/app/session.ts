@@ -174,7 +174,7 @@ export class ChatSession {
   }
 
   async reply(conversationId: string, parentId: string, text: string): Promise<void> {
-    const m = await this.e2e.reply(conversationId, parentId, text);
+    const m = await this.withConversationKey(conversationId, () => this.e2e.reply(conversationId, parentId, text));
     this.threads.get(parentId)?.set(m.id, await this.toUi(m));
     this.changed();
   }
@@ -239,8 +239,23 @@ export class ChatSession {
     thread?.set(m.id, ui);
   }
 
+  /**
+   * Runs something that needs the conversation key (previews, search tokens, reactions). A device that
+   * joined after the key was made holds no share of it (the SDK re-shares only on request): then this
+   * device makes the next key version, wrapped for every current member device, and tries again.
+   */
+  private async withConversationKey<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isChatApiError(err, 'not_found') || (err as { status?: number }).status !== 0) throw err;
+      await this.e2e.rotateConversationKey(conversationId);
+      return fn();
+    }
+  }
+
   async sendText(conversationId: string, text: string): Promise<void> {
-    const m = await this.e2e.sendText(conversationId, text);
+    const m = await this.withConversationKey(conversationId, () => this.e2e.sendText(conversationId, text));
     await this.afterSend(m);
   }
 
@@ -257,7 +272,7 @@ export class ChatSession {
   }
 
   async edit(conversationId: string, messageId: string, text: string): Promise<void> {
-    const { client_msg_id: _c, thread_parent_id: _t, ...input } = await this.e2e.prepareText(conversationId, text);
+    const { client_msg_id: _c, thread_parent_id: _t, ...input } = await this.withConversationKey(conversationId, () => this.e2e.prepareText(conversationId, text));
     await this.upsertMessage(await this.client.editMessage(conversationId, messageId, input));
     this.changed();
   }
@@ -270,7 +285,7 @@ export class ChatSession {
   async toggleReaction(ui: UiMessage, emoji: string): Promise<void> {
     const { conversation_id: c, id } = ui.view;
     const mine = ui.reactions.find((r) => r.emoji === emoji)?.mine;
-    const m = mine ? await this.e2e.unreact(c, id, emoji) : await this.e2e.react(c, id, emoji);
+    const m = await this.withConversationKey(c, () => (mine ? this.e2e.unreact(c, id, emoji) : this.e2e.react(c, id, emoji)));
     await this.upsertMessage(m);
     this.changed();
   }
