@@ -21,6 +21,16 @@ export function ConversationPane({ session, conversationId }: { session: ChatSes
   useEffect(() => {
     list.current?.scrollTo({ top: list.current.scrollHeight });
   }, [newest]);
+  // Escape closes a side panel, then the conversation (back to the list on a phone).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      if (panel) setPanel(null);
+      else void session.open(null);
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, [panel, session]);
 
   if (!c) return null;
   const others = c.participants.map((p) => p.user_id).filter((u) => u !== session.userId);
