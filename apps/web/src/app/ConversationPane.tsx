@@ -24,7 +24,7 @@ export function ConversationPane({ session, conversationId }: { session: ChatSes
   // Escape closes a side panel, then the conversation (back to the list on a phone).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.key !== 'Escape') return;
+      if (e.key !== 'Escape' || (e.target instanceof HTMLInputElement && e.target.value)) return;
       if (panel) setPanel(null);
       else void session.open(null);
     };
