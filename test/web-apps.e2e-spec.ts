@@ -258,6 +258,16 @@ describeBrowser('web apps in a real browser', () => {
     expect(JSON.stringify(who.body)).toContain(page.url().split('/').pop()!);
     await request(t.url).put('/v1/users/console-made-user').set('X-Api-Key', key).send({ profile: { display_name: 'From the console key' } }).expect((r) => expect([200, 201]).toContain(r.status));
 
+    // With the key just revealed, the console makes a chat sign-in link (through /v1, as a SaaS backend would).
+    await page.locator('input[name=link-user]').fill('console-demo');
+    await page.getByRole('button', { name: 'Make a chat sign-in link' }).click();
+    const link = (await page.getByTestId('sign-in-link').getAttribute('href'))!;
+    expect(link).toMatch(/\/app#token=/);
+    const chat = await C.context.newPage();
+    await chat.goto(link);
+    await chat.getByTestId('me').filter({ hasText: 'console-demo' }).waitFor();
+    await chat.close();
+
     // Rotate: a new key revealed once (the old one still works during the grace period); revoke: refused at once.
     await page.getByRole('button', { name: 'Done' }).click();
     await page.locator('tr', { hasText: 'backend' }).getByRole('button', { name: 'Rotate' }).click();

@@ -3,6 +3,7 @@ import { onLink } from '../shared/router';
 import { get, post, type ApiKey, type Application, type Page } from './api';
 import { useAction, useLoad } from './hooks';
 import { Webhooks } from './Webhooks';
+import { SignInLink } from './SignInLink';
 
 const DEFAULT_SCOPES = 'users:write, conversations:write, messages:read, files:write, keys:read, usage:read';
 
@@ -13,7 +14,7 @@ export function ApplicationDetail({ id }: { id: string }) {
   const act = useAction();
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState(DEFAULT_SCOPES);
-  const [revealed, setRevealed] = useState<{ what: string; secret: string } | null>(null);
+  const [revealed, setRevealed] = useState<{ what: string; secret: string; apiKey?: boolean } | null>(null);
   const a = app.data;
   if (app.error) return <p class="error">{app.error}</p>;
   if (!a) return <p class="muted">Loading…</p>;
@@ -31,6 +32,7 @@ export function ApplicationDetail({ id }: { id: string }) {
             <button onClick={() => void navigator.clipboard?.writeText(revealed.secret)}>Copy</button>
             <button onClick={() => setRevealed(null)}>Done</button>
           </div>
+          {revealed.apiKey && <SignInLink apiKey={revealed.secret} />}
         </div>
       )}
       <section class="card stack">
@@ -56,7 +58,7 @@ export function ApplicationDetail({ id }: { id: string }) {
                           onClick={() =>
                             void act.run(async () => {
                               const r = await post<{ key: string }>(`/admin/api-keys/${k.id}/rotate`, {});
-                              setRevealed({ what: `New key replacing ${k.prefix} (the old one works during the grace period)`, secret: r.key });
+                              setRevealed({ what: `New key replacing ${k.prefix} (the old one works during the grace period)`, secret: r.key, apiKey: true });
                               keys.reload();
                             })
                           }
@@ -82,7 +84,7 @@ export function ApplicationDetail({ id }: { id: string }) {
             void act.run(async () => {
               const list = scopes.split(',').map((s) => s.trim()).filter(Boolean);
               const r = await post<ApiKey & { key: string }>(`/admin/applications/${id}/api-keys`, { ...(name ? { name } : {}), scopes: list });
-              setRevealed({ what: `API key ${r.prefix}`, secret: r.key });
+              setRevealed({ what: `API key ${r.prefix}`, secret: r.key, apiKey: true });
               setName('');
               keys.reload();
             });
