@@ -396,6 +396,8 @@ describe('management CLI (real processes, FerretDB)', () => {
         expect(JSON.parse(second.stdout)).toMatchObject({ created: false, tenant_id: seeded.tenant_id, api_key: seeded.api_key });
         expect(await db.collection('clients').countDocuments({ name: 'Idempotent demo' })).toBe(1);
         expect(await db.collection('messages').countDocuments({ tenant_id: seeded.tenant_id })).toBe(2);
+        // The demo devices are in the key directory, so a browser signed in as a demo user can encrypt for the others.
+        expect(await db.collection('device_keys').countDocuments({ tenant_id: seeded.tenant_id })).toBe(2);
 
         const file = join(dataDir, 'demo-devices.json');
         expect(statSync(file).mode & 0o777).toBe(0o600);
