@@ -34,7 +34,8 @@ describeBrowser('web apps in a real browser', () => {
   beforeAll(async () => {
     // The pages under test are the ones this checkout builds.
     await run(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(ROOT, 'apps', 'web', 'vite.config.mjs')], { cwd: ROOT, timeout: 300_000 });
-    t = await createTestApp();
+    // Webhook endpoints on loopback, never called (this node delivers nothing): the console only lists them.
+    t = await createTestApp({ env: { WEBHOOK_ALLOW_INSECURE_URLS: 'true', WEBHOOK_DISPATCH_INTERVAL_MS: '0', WEBHOOK_SWEEP_INTERVAL_MS: '0' } });
   });
   afterAll(async () => {
     await Promise.all(browsers.map((b) => b.close()));
@@ -237,6 +238,7 @@ describeBrowser('web apps in a real browser', () => {
     await page.locator('select[name=tenant-plan]').selectOption('pro');
     await page.getByRole('button', { name: 'Create tenant' }).click();
     await page.getByTestId('tenant-name').filter({ hasText: name }).waitFor();
+    const tenantUrl = page.url();
     await page.getByTestId('usage-charts').waitFor();
     await screenshot(page, 'console-tenant');
 
@@ -268,6 +270,14 @@ describeBrowser('web apps in a real browser', () => {
     await chat.getByTestId('me').filter({ hasText: 'console-demo' }).waitFor();
     await chat.close();
 
+    // A webhook endpoint: its secret revealed once; a test event shows up among its deliveries.
+    await page.locator('input[name=webhook-url]').fill('http://127.0.0.1:9/hooks/chat');
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await page.getByTestId('revealed-secret').filter({ hasNotText: key }).waitFor();
+    await page.getByRole('button', { name: 'Send test' }).click();
+    await page.getByRole('button', { name: 'Deliveries' }).click();
+    await page.locator('tr', { hasText: 'webhook.test' }).locator('td', { hasText: 'pending' }).waitFor();
+
     // Rotate: a new key revealed once (the old one still works during the grace period); revoke: refused at once.
     await page.getByRole('button', { name: 'Done' }).click();
     await page.locator('tr', { hasText: 'backend' }).getByRole('button', { name: 'Rotate' }).click();
@@ -298,6 +308,16 @@ describeBrowser('web apps in a real browser', () => {
     await screenshot(page, 'console-audit');
     await page.getByRole('link', { name: 'Invoices' }).click();
     await page.getByRole('heading', { name: 'Invoices' }).waitFor();
+
+    // Suspend, export (a .tar.gz download), delete: the tenant ends deleted.
+    await page.goto(tenantUrl);
+    await page.getByRole('button', { name: 'Suspend' }).click();
+    await page.getByTestId('tenant-status').filter({ hasText: 'suspended' }).waitFor();
+    const [archive] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export (.tar.gz)' }).click()]);
+    expect(archive.suggestedFilename()).toMatch(/\.tar\.gz$/);
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByTestId('tenant-status').filter({ hasText: 'deleted' }).waitFor();
     expect(C.errors).toEqual([]);
   });
 });
