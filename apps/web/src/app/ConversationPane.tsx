@@ -66,7 +66,7 @@ export function ConversationPane({ session, conversationId }: { session: ChatSes
           <span class="muted">
             {others.map((u) => (
               <span key={u} class="row" style={{ display: 'inline-flex', marginRight: '0.6rem' }}>
-                <span class={`dot${session.presence.get(u) === 'online' ? ' online' : ''}`} /> {u}
+                <span class={`dot${session.presence.get(u) === 'online' ? ' online' : ''}`} /> {session.names.get(u)}
               </span>
             ))}
           </span>
@@ -94,7 +94,7 @@ export function ConversationPane({ session, conversationId }: { session: ChatSes
           />
         ))}
       </div>
-      <div class="typing" aria-live="polite">{typers.length ? `${typers.join(', ')} ${typers.length > 1 ? 'are' : 'is'} typing…` : ''}</div>
+      <div class="typing" aria-live="polite">{typers.length ? `${typers.map((u) => session.names.get(u)).join(', ')} ${typers.length > 1 ? 'are' : 'is'} typing…` : ''}</div>
       {error && <p class="error" role="alert" style={{ padding: '0 0.8rem' }}>{error}</p>}
       <form class="composer" onSubmit={send}>
         <input

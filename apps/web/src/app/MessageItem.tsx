@@ -37,7 +37,7 @@ export function MessageItem({ session, ui, read, onThread }: { session: ChatSess
 
   return (
     <div class={`msg${mine ? ' mine' : ''}`} data-seq={m.seq} data-message={m.id}>
-      {!mine && <div class="muted">{m.sender_id}</div>}
+      {!mine && <div class="muted" title={m.sender_id}>{session.names.get(m.sender_id)}</div>}
       {m.deleted_at ? (
         <em class="muted">message deleted</em>
       ) : ui.error ? (

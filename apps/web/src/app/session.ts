@@ -8,6 +8,7 @@ import {
 } from '@sdk';
 import { loadOrCreateKeyring } from './keystore';
 import { isNoKey, systemText, type UiMessage } from './ui-message';
+import { DisplayNames } from './names';
 
 export type { FilePayload, UiMessage } from './ui-message';
 
@@ -22,6 +23,7 @@ export class ChatSession {
   readonly client: ChatUserClient;
   readonly socket: ChatSocket;
   readonly e2e: E2EChat;
+  readonly names: DisplayNames;
   readonly conversations = new Map<string, ConversationView>();
   readonly previews = new Map<string, string | null>();
   readonly messages = new Map<string, Map<string, UiMessage>>();
@@ -40,6 +42,7 @@ export class ChatSession {
   ) {
     this.client = new ChatUserClient({ baseUrl: location.origin, token });
     this.e2e = e2eFactory(this.client);
+    this.names = new DisplayNames(this.client, () => this.changed());
     this.socket = new ChatSocket({ url: location.origin, token });
   }
 
@@ -78,12 +81,13 @@ export class ChatSession {
   title(c: ConversationView): string {
     if (c.metadata.name) return c.metadata.name;
     const others = c.participants.map((p) => p.user_id).filter((u) => u !== this.userId);
-    return others.join(', ') || 'Just me';
+    return others.map((u) => this.names.get(u)).join(', ') || 'Just me';
   }
 
   async refreshConversations(): Promise<void> {
     const page = await this.client.listConversations({ limit: 100 });
     for (const c of page.data) this.conversations.set(c.id, c);
+    this.names.want(page.data.filter((c) => c.type === 'direct').flatMap((c) => c.participants.map((p) => p.user_id)));
     await Promise.all(page.data.map((c) => this.refreshPreview(c)));
     this.changed();
     if (this.openId) await this.markRead(this.openId);
@@ -129,6 +133,7 @@ export class ChatSession {
     if (!this.messages.has(conversationId)) await this.loadOlder(conversationId);
     const c = this.conversations.get(conversationId);
     const others = c?.participants.map((p) => p.user_id).filter((u) => u !== this.userId) ?? [];
+    this.names.want(others);
     if (others.length) {
       const r = (await this.socket.presence(others).catch(() => ({ users: [] }))) as { users: Array<{ user_id: string; status: string }> };
       for (const u of r.users) this.presence.set(u.user_id, u.status);
@@ -239,11 +244,8 @@ export class ChatSession {
     thread?.set(m.id, ui);
   }
 
-  /**
-   * Runs something that needs the conversation key (previews, search tokens, reactions). A device that
-   * joined after the key was made holds no share of it (the SDK re-shares only on request): then this
-   * device makes the next key version, wrapped for every current member device, and tries again.
-   */
+  /** For what needs the conversation key (previews, search tokens, reactions): a device newer than the key holds
+   *  no share of it, so it makes the next version, wrapped for every current member device, and tries again. */
   private async withConversationKey<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
