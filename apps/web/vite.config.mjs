@@ -12,7 +12,13 @@ export default defineConfig({
   publicDir: false,
   logLevel: 'warn',
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
-  resolve: { alias: { '@sdk': resolve(here, '../../libs/sdk/src') } },
+  // The SDK's own imports of other libs (@chat/<name>, as in the repository's tsconfig) resolve to their sources.
+  resolve: {
+    alias: [
+      { find: '@sdk', replacement: resolve(here, '../../libs/sdk/src') },
+      { find: /^@chat\/([^/]+)$/, replacement: resolve(here, '../../libs') + '/$1/src' },
+    ],
+  },
   build: {
     outDir: resolve(here, '../../dist/web'),
     emptyOutDir: true,
