@@ -193,6 +193,11 @@ describeBrowser('web apps in a real browser', () => {
     // The open conversation is read: no unread badge on it (nor on the group Bob has open).
     await A.page.locator('li[data-conversation].active:not(:has(.badge))', { hasText: bob }).waitFor();
     await B.page.locator('li[data-conversation].active:not(:has(.badge))', { hasText: `Mill crew ${who}` }).waitFor({ state: 'attached' }); // the list is hidden on a phone
+    // Bob has the group open: a direct message reaches his device (delivered) but is not read yet.
+    const ping = `Still there zq${marker}`;
+    await A.page.locator('input[name=message]').fill(ping);
+    await A.page.locator('input[name=message]').press('Enter');
+    await A.page.locator('.msg.mine', { hasText: ping }).locator('[data-testid=receipt]', { hasText: 'delivered' }).waitFor();
 
     await screenshot(A.page, 'chat-conversation');
     await screenshot(B.page, 'chat-conversation-phone');

@@ -89,7 +89,7 @@ export function ConversationPane({ session, conversationId }: { session: ChatSes
             key={m.view.id}
             session={session}
             ui={m}
-            read={m.view.sender_id === session.userId && session.readByOthers(conversationId, m.view.seq)}
+            receipt={m.view.sender_id === session.userId ? session.receipt(conversationId, m.view.seq) : undefined}
             onThread={() => setPanel({ kind: 'thread', parentId: m.view.id })}
           />
         ))}

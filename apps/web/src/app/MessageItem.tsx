@@ -7,8 +7,8 @@ function size(n: number): string {
   return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** One message: decrypted text or file, reactions, edit/delete for my own, the read receipt. */
-export function MessageItem({ session, ui, read, onThread }: { session: ChatSession; ui: UiMessage; read: boolean; onThread?: () => void }) {
+/** One message: decrypted text or file, reactions, edit/delete for my own, its receipt (sent, delivered, read). */
+export function MessageItem({ session, ui, receipt, onThread }: { session: ChatSession; ui: UiMessage; receipt?: 'read' | 'delivered' | 'sent'; onThread?: () => void }) {
   const m = ui.view;
   const mine = m.sender_id === session.userId;
   const [editing, setEditing] = useState<string | null>(null);
@@ -76,7 +76,7 @@ export function MessageItem({ session, ui, read, onThread }: { session: ChatSess
       <div class="meta">
         <span>{time}</span>
         {m.edited_at && !m.deleted_at && <span>edited</span>}
-        {mine && <span data-testid="receipt">{read ? 'read' : 'sent'}</span>}
+        {mine && receipt && <span data-testid="receipt">{receipt}</span>}
       </div>
       {!m.deleted_at && !ui.error && editing === null && (
         <div class="actions">

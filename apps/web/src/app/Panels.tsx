@@ -24,9 +24,9 @@ export function ThreadPanel({ session, conversationId, parentId, onClose }: { se
         <button onClick={onClose} aria-label="Close the thread">✕</button>
       </div>
       <div class="messages">
-        {parent && <MessageItem session={session} ui={parent} read={false} />}
+        {parent && <MessageItem session={session} ui={parent} />}
         {session.threadReplies(parentId).map((m) => (
-          <MessageItem key={m.view.id} session={session} ui={m} read={false} />
+          <MessageItem key={m.view.id} session={session} ui={m} />
         ))}
       </div>
       {error && <p class="error" role="alert">{error}</p>}
@@ -69,7 +69,7 @@ export function SearchPanel({ session, conversationId, onClose }: { session: Cha
       {error && <p class="error" role="alert">{error}</p>}
       <div class="messages">
         {results?.length === 0 && <p class="muted">No match.</p>}
-        {results?.map((m) => <MessageItem key={m.view.id} session={session} ui={m} read={false} />)}
+        {results?.map((m) => <MessageItem key={m.view.id} session={session} ui={m} />)}
       </div>
     </aside>
   );
@@ -93,11 +93,11 @@ export function DevicesPanel({ session, onClose }: { session: ChatSession; onClo
           <li key={d.device_id}>
             <div class="grow">
               <div class="name">
-                {d.device_id} {d.device_id === session.deviceId && <span class="tag">this browser</span>}
+                {d.device_id} {d.device_id === session.e2e.deviceId && <span class="tag">this browser</span>}
               </div>
               <div class="muted">key version {d.key_version} · since {new Date(d.created_at).toLocaleString()}</div>
             </div>
-            {d.device_id !== session.deviceId && (
+            {d.device_id !== session.e2e.deviceId && (
               <button class="danger" onClick={() => confirm(`Remove ${d.device_id}? It will receive no new messages.`) && void run(async () => (await session.client.removeDevice(d.device_id), await load()))}>
                 Remove
               </button>

@@ -189,10 +189,6 @@ export class ChatSession {
     return Promise.all((await this.e2e.search(conversationId, query)).map((m) => this.toUi(m)));
   }
 
-  get deviceId(): string {
-    return this.e2e.deviceId;
-  }
-
   async loadOlder(conversationId: string): Promise<void> {
     const have = this.sortedMessages(conversationId);
     const before = have[0]?.view.seq;
@@ -306,11 +302,11 @@ export class ChatSession {
     return [...(this.typing.get(conversationId)?.entries() ?? [])].filter(([, until]) => until > now).map(([u]) => u);
   }
 
-  /** Whether every other member has read up to this seq (a read receipt). */
-  readByOthers(conversationId: string, seq: number): boolean {
-    const c = this.conversations.get(conversationId);
-    const others = c?.participants.filter((p) => p.user_id !== this.userId) ?? [];
-    return others.length > 0 && others.every((p) => p.last_read_seq >= seq);
+  /** The receipt of my message: read (or delivered) once every other member's position reached it. */
+  receipt(conversationId: string, seq: number): 'read' | 'delivered' | 'sent' {
+    const others = this.conversations.get(conversationId)?.participants.filter((p) => p.user_id !== this.userId) ?? [];
+    if (!others.length) return 'sent';
+    return others.every((p) => p.last_read_seq >= seq) ? 'read' : others.every((p) => p.last_delivered_seq >= seq) ? 'delivered' : 'sent';
   }
 
   // ------------------------------------------------------------------ live events
@@ -341,7 +337,10 @@ export class ChatSession {
       if (!known) this.bumpConversation(m, m.sender_id !== this.userId);
       this.typing.get(m.conversation_id)?.delete(m.sender_id);
       this.changed();
-      if (this.openId === m.conversation_id && m.sender_id !== this.userId) await this.markRead(m.conversation_id);
+      if (m.sender_id === this.userId) return;
+      // A delivery receipt for every message that reaches this device; a read receipt when it is on screen.
+      void this.socket.markDelivered(m.conversation_id, m.seq).catch(() => undefined);
+      if (this.openId === m.conversation_id) await this.markRead(m.conversation_id);
     });
     s.on('message:updated', async (m) => {
       await this.upsertMessage(m);
@@ -373,11 +372,14 @@ export class ChatSession {
       this.presence.set(p.user_id, p.status);
       this.changed();
     });
-    s.on('conversation:read', (r) => {
+    const position = (field: 'last_read_seq' | 'last_delivered_seq') => (r: { conversation_id: string; user_id: string; seq: number }) => {
       const p = this.conversations.get(r.conversation_id)?.participants.find((x) => x.user_id === r.user_id);
-      if (p) p.last_read_seq = Math.max(p.last_read_seq, r.seq);
+      if (p) p[field] = Math.max(p[field], r.seq);
+      if (p && field === 'last_read_seq') p.last_delivered_seq = Math.max(p.last_delivered_seq, r.seq);
       this.changed();
-    });
+    };
+    s.on('conversation:read', position('last_read_seq'));
+    s.on('message:delivered', position('last_delivered_seq'));
     s.on('conversation:new', () => void this.refreshConversations());
     s.on('conversation:updated', (c) => void this.refreshOne(c.id));
     s.on('member:added', (e) => void this.refreshOne(e.conversation_id));
@@ -385,17 +387,7 @@ export class ChatSession {
     document.addEventListener('visibilitychange', () => {
       if (this.openId) void this.markRead(this.openId);
     });
-    s.on('session:expired', () => {
-      this.notice = 'Your session has expired: open a new sign-in link.';
-      this.changed();
-    });
-    s.on('session:revoked', () => {
-      this.notice = 'This account was deactivated.';
-      this.changed();
-    });
-    s.on('tenant:suspended', () => {
-      this.notice = 'This service is suspended.';
-      this.changed();
-    });
+    const notices = { 'session:expired': 'Your session has expired: open a new sign-in link.', 'session:revoked': 'This account was deactivated.', 'tenant:suspended': 'This service is suspended.' } as const;
+    for (const [event, text] of Object.entries(notices)) s.on(event as keyof typeof notices, () => ((this.notice = text), this.changed()));
   }
 }
