@@ -261,6 +261,12 @@ export class MlsDeliveryService {
     checkDeviceId(deviceId);
     if (!(await this.welcomes.remove(userId, deviceId, id))) throw AppError.notFound('Welcome');
   }
+
+  /** The epoch the conversation's group was at, at `at` (null: no commit yet, the group did not exist). */
+  async epochAt(conversationId: string, at: Date): Promise<number | null> {
+    const last = await this.messages.lastCommitAtOrBefore(conversationId, at);
+    return last ? last.epoch + 1 : null;
+  }
 }
 
 function toMessageView(r: MlsMessageRecord): MlsMessageView {

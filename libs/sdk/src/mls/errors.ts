@@ -25,3 +25,13 @@ export class MlsError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * Why a stored v2 message could not be read (shared contract with the send path):
+ * - `not_a_member_then`: the user was not in the conversation when it was sent (and no history bundle gave the key);
+ * - `key_not_backed_up`: the user was a member then, but this device holds no key for that epoch and
+ *   the key backup (if restored) has none either;
+ * - `tampered`: the key is there and the ciphertext, its binding or its signature does not verify;
+ * - `unknown_epoch`: the message names an epoch the group never reached or the envelope is malformed.
+ */
+export type DecryptFailureReason = 'not_a_member_then' | 'key_not_backed_up' | 'tampered' | 'unknown_epoch';
