@@ -332,4 +332,15 @@ export class MlsClient {
   isMember(groupId: string): boolean {
     return this.members(groupId).some((m) => sameIdentity(m, this.identity));
   }
+
+  /** Every member device's identity and signature public key (what safety numbers are computed over). */
+  memberCredentials(groupId: string): Array<MlsIdentity & { signaturePublicKey: Uint8Array }> {
+    const out: Array<MlsIdentity & { signaturePublicKey: Uint8Array }> = [];
+    for (const node of this.state(groupId).ratchetTree) {
+      if (node?.nodeType !== 'leaf' || node.leaf.credential.credentialType !== 'basic') continue;
+      const id = decodeIdentity(node.leaf.credential.identity);
+      if (id) out.push({ ...id, signaturePublicKey: node.leaf.signaturePublicKey });
+    }
+    return out;
+  }
 }

@@ -1,0 +1,31 @@
+import { randomBytes } from '../crypto/random';
+import { missingKeyReason } from './decrypt-reason';
+import { openHistoryBundle, sealHistoryBundle } from './history-bundle';
+import { MemoryEpochKeyStore, allEpochKeys } from './history-keys';
+
+describe('history bundles and missing-key reasons (SDK)', () => {
+  const ctx = { tenantId: 'acme', conversationId: 'c1', groupId: 'ab12', epoch: 4 };
+
+  it('seals the earlier epochs of the group under the new epoch key; opens only with it and in its context', async () => {
+    const store = new MemoryEpochKeyStore();
+    for (let e = 1; e <= 5; e++) store.put('ab12', e, randomBytes(32));
+    store.put('other', 1, randomBytes(32));
+    const epochKey = store.get('ab12', 4)!;
+    const sealed = sealHistoryBundle(ctx, epochKey, await allEpochKeys(store));
+    const opened = openHistoryBundle(ctx, epochKey, sealed);
+    expect(opened.map((k) => k.epoch)).toEqual([1, 2, 3]);
+    for (const k of opened) expect(k.key).toEqual(store.get('ab12', k.epoch));
+    expect(() => openHistoryBundle(ctx, store.get('ab12', 3)!, sealed)).toThrow(expect.objectContaining({ code: 'AUTHENTICATION_FAILED' }));
+    expect(() => openHistoryBundle({ ...ctx, conversationId: 'c2' }, epochKey, sealed)).toThrow(expect.objectContaining({ code: 'AUTHENTICATION_FAILED' }));
+    expect(() => openHistoryBundle({ ...ctx, epoch: 5 }, epochKey, sealed)).toThrow(expect.objectContaining({ code: 'AUTHENTICATION_FAILED' }));
+  });
+
+  it('says not_a_member_then before the join and key_not_backed_up after it, by seq or else epoch', () => {
+    const joined = { joined_seq: 10, joined_epoch: 3 };
+    expect(missingKeyReason({ seq: 10, epoch: 5 }, joined)).toBe('not_a_member_then');
+    expect(missingKeyReason({ seq: 11, epoch: 1 }, joined)).toBe('key_not_backed_up');
+    expect(missingKeyReason({ epoch: 2 }, joined)).toBe('not_a_member_then');
+    expect(missingKeyReason({ epoch: 3 }, joined)).toBe('key_not_backed_up');
+    expect(missingKeyReason({ epoch: 0 }, { joined_seq: 0, joined_epoch: null })).toBe('key_not_backed_up');
+  });
+});
