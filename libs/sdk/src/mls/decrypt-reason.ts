@@ -11,8 +11,8 @@ import type { DecryptFailureReason } from './errors';
  * group's epoch at the join; null when the group did not exist yet). The seq decides when the message
  * has one (v2 messages travel in the seq stream), else the epoch.
  */
-export function missingKeyReason(message: { seq?: number; epoch: number }, joined: { joined_seq: number; joined_epoch: number | null }): DecryptFailureReason {
+export function missingKeyReason(message: { seq?: number; epoch: number | bigint }, joined: { joined_seq: number; joined_epoch: number | null }): DecryptFailureReason {
   if (message.seq !== undefined) return message.seq > joined.joined_seq ? 'key_not_backed_up' : 'not_a_member_then';
   if (joined.joined_epoch === null) return 'key_not_backed_up';
-  return message.epoch >= joined.joined_epoch ? 'key_not_backed_up' : 'not_a_member_then';
+  return BigInt(message.epoch) >= BigInt(joined.joined_epoch) ? 'key_not_backed_up' : 'not_a_member_then';
 }

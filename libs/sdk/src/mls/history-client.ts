@@ -8,7 +8,8 @@ import { HttpClient, seg } from '../http';
 import type { DecryptFailureReason } from './errors';
 import { missingKeyReason } from './decrypt-reason';
 import { openHistoryBundle, sealHistoryBundle } from './history-bundle';
-import { allEpochKeys, type EpochKeyEntry, type EpochKeyStore } from './history-keys';
+import { allEpochKeys, type EpochKeyEntry } from './epoch-keys';
+import type { EpochKeyStore } from './history-keys';
 import {
   type BackupContext,
   type BackupEntry,
@@ -155,7 +156,7 @@ export class ConversationHistoryClient {
    * the earlier epoch keys it holds, sealed under that epoch's history key. With `joined` it does
    * nothing and returns null.
    */
-  async shareAfterAdd(input: { conversationId: string; groupId: string; epoch: number; deviceId: string; epochKey: Uint8Array; store: EpochKeyStore }): Promise<{ id: string; epochs: number } | null> {
+  async shareAfterAdd(input: { conversationId: string; groupId: string; epoch: bigint; deviceId: string; epochKey: Uint8Array; store: EpochKeyStore }): Promise<{ id: string; epochs: number } | null> {
     const info = await this.info(input.conversationId);
     if (info.history_visibility !== 'shared') return null;
     const keys = (await allEpochKeys(input.store)).filter((k) => k.groupId === input.groupId && k.epoch < input.epoch);
@@ -163,7 +164,7 @@ export class ConversationHistoryClient {
     const res = await this.http.post<{ id: string }>(`${this.base(input.conversationId)}/bundles`, {
       device_id: input.deviceId,
       group_id: input.groupId,
-      epoch: input.epoch,
+      epoch: Number(input.epoch),
       ciphertext: sealHistoryBundle(ctx, input.epochKey, keys),
     });
     return { id: res.id, epochs: keys.length };
@@ -180,11 +181,11 @@ export class ConversationHistoryClient {
     do {
       const page: { data: Array<{ group_id: string; epoch: number; ciphertext: string }>; next_cursor: string | null } = await this.http.get(`${this.base(conversationId)}/bundles`, cursor ? { cursor } : {});
       for (const b of page.data) {
-        const epochKey = await store.get(b.group_id, b.epoch);
+        const epochKey = await store.get(b.group_id, BigInt(b.epoch));
         if (!epochKey) continue;
         let keys: EpochKeyEntry[];
         try {
-          keys = openHistoryBundle({ tenantId: this.tenantId, conversationId, groupId: b.group_id, epoch: b.epoch }, epochKey, b.ciphertext);
+          keys = openHistoryBundle({ tenantId: this.tenantId, conversationId, groupId: b.group_id, epoch: BigInt(b.epoch) }, epochKey, b.ciphertext);
         } catch {
           continue;
         }
@@ -200,7 +201,7 @@ export class ConversationHistoryClient {
   }
 
   /** Why a message of this epoch (and seq, when it has one) is unreadable here: asks the server when the user joined. */
-  async missingKeyReason(conversationId: string, message: { seq?: number; epoch: number }): Promise<DecryptFailureReason> {
+  async missingKeyReason(conversationId: string, message: { seq?: number; epoch: number | bigint }): Promise<DecryptFailureReason> {
     return missingKeyReason(message, await this.info(conversationId));
   }
 }

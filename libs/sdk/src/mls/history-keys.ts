@@ -1,45 +1,32 @@
 /**
- * Per-epoch history keys (E2E v2): the content key of each epoch of a conversation's MLS group,
- * exported from MLS (label "chat/history/v1"), kept after MLS deletes the epoch's secrets so stored
- * history stays readable. Devices keep them in an EpochKeyStore; the key backup (key-backup.ts) and
- * history bundles (history-bundle.ts) move them between devices and members.
+ * Per-epoch content keys of E2E v2 (docs/e2e.md, "Wire format v2"). Each key is the MLS exporter
+ * output of one epoch (RFC 9420 §8.5, label "chat/history/v1", context = the group id bytes): MLS
+ * deletes an epoch's secrets when the group moves on, these keys are what keeps stored history
+ * readable. A device keeps one per epoch it was in; key backup (mls-history) builds on this interface.
  */
-
-/** Where a device keeps its epoch keys (memory by default; apps may persist them in protected storage). */
 export interface EpochKeyStore {
-  put(groupId: string, epoch: number, key: Uint8Array): void | Promise<void>;
-  get(groupId: string, epoch: number): Uint8Array | undefined | Promise<Uint8Array | undefined>;
-  entries(): Iterable<EpochKeyEntry> | AsyncIterable<EpochKeyEntry> | Promise<Iterable<EpochKeyEntry>>;
+  put(groupId: string, epoch: bigint, key: Uint8Array): void | Promise<void>;
+  get(groupId: string, epoch: bigint): Uint8Array | undefined | Promise<Uint8Array | undefined>;
+  /** Every key held, e.g. to back them up. */
+  entries(): Iterable<{ groupId: string; epoch: bigint; key: Uint8Array }> | Promise<Iterable<{ groupId: string; epoch: bigint; key: Uint8Array }>>;
 }
 
-export interface EpochKeyEntry {
-  /** Hex MLS group id. */
-  groupId: string;
-  epoch: number;
-  key: Uint8Array;
-}
+/** Exporter label of the history (content) key of an epoch. */
+export const HISTORY_KEY_LABEL = 'chat/history/v1';
 
-/** The in-memory store (a Map keyed by group and epoch). */
-export class MemoryEpochKeyStore implements EpochKeyStore {
-  private readonly keys = new Map<string, EpochKeyEntry>();
+/** The default store: in memory, gone with the process. */
+export class InMemoryEpochKeyStore implements EpochKeyStore {
+  private readonly keys = new Map<string, { groupId: string; epoch: bigint; key: Uint8Array }>();
 
-  put(groupId: string, epoch: number, key: Uint8Array): void {
+  put(groupId: string, epoch: bigint, key: Uint8Array): void {
     this.keys.set(`${groupId}:${epoch}`, { groupId, epoch, key: key.slice() });
   }
 
-  get(groupId: string, epoch: number): Uint8Array | undefined {
+  get(groupId: string, epoch: bigint): Uint8Array | undefined {
     return this.keys.get(`${groupId}:${epoch}`)?.key;
   }
 
-  entries(): Iterable<EpochKeyEntry> {
+  entries(): Iterable<{ groupId: string; epoch: bigint; key: Uint8Array }> {
     return [...this.keys.values()];
   }
-}
-
-/** Every entry of a store, whichever iterable shape it returns. */
-export async function allEpochKeys(store: EpochKeyStore): Promise<EpochKeyEntry[]> {
-  const it = await store.entries();
-  const out: EpochKeyEntry[] = [];
-  for await (const e of it as AsyncIterable<EpochKeyEntry>) out.push(e);
-  return out;
 }

@@ -85,9 +85,9 @@ describe('key backup (SDK)', () => {
   it('encrypts epoch keys bound to tenant, user, group and epoch', () => {
     const backupKey = generateBackupKey();
     const keys = [
-      { groupId: 'aa01', epoch: 1, key: randomBytes(32) },
-      { groupId: 'aa01', epoch: 2, key: randomBytes(32) },
-      { groupId: 'bb02', epoch: 1, key: randomBytes(32) },
+      { groupId: 'aa01', epoch: 1n, key: randomBytes(32) },
+      { groupId: 'aa01', epoch: 2n, key: randomBytes(32) },
+      { groupId: 'bb02', epoch: 1n, key: randomBytes(32) },
     ];
     const entries = encryptBackupEntries(backupKey, ctx, keys);
     expect(entries.map((e) => [e.group_id, e.epoch])).toEqual([['aa01', 1], ['aa01', 2], ['bb02', 1]]);
@@ -104,12 +104,12 @@ describe('key backup (SDK)', () => {
 
   it('re-wrapping under a new recovery key keeps the same backup key, so entries stay readable', async () => {
     const backupKey = generateBackupKey();
-    const entries = encryptBackupEntries(backupKey, ctx, [{ groupId: 'cc', epoch: 7, key: randomBytes(32) }]);
+    const entries = encryptBackupEntries(backupKey, ctx, [{ groupId: 'cc', epoch: 7n, key: randomBytes(32) }]);
     const [oldRk, newRk] = [generateRecoveryKey(), generateRecoveryKey()];
     wrapWithRecoveryKey(backupKey, oldRk.key, ctx);
     const rotated = wrapWithRecoveryKey(backupKey, newRk.key, ctx);
     const unwrapped = await unwrapBackupKey([rotated], { recoveryKey: newRk.text }, ctx, backupIdOf(backupKey));
-    expect(decryptBackupEntries(unwrapped, ctx, entries)[0]!.epoch).toBe(7);
+    expect(decryptBackupEntries(unwrapped, ctx, entries)[0]!.epoch).toBe(7n);
     await authFailed(unwrapBackupKey([rotated], { recoveryKey: oldRk.text }, ctx, backupIdOf(backupKey)));
   });
 });

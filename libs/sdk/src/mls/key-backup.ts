@@ -15,7 +15,7 @@ import { encodeFields } from '../crypto/canonical';
 import { base64ToBytes, bytesToBase64, bytesToHex, utf8ToBytes, wipe } from '../crypto/encoding';
 import { CryptoError } from '../crypto/errors';
 import { randomBytes } from '../crypto/random';
-import type { EpochKeyEntry } from './history-keys';
+import type { EpochKeyEntry } from './epoch-keys';
 
 export const BACKUP_KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
@@ -221,14 +221,20 @@ function entryKey(backupKey: Uint8Array): Uint8Array {
   return hkdf(sha256, backupKey, undefined, utf8ToBytes(LABEL_ENTRY), 32);
 }
 
-function entryAd(ctx: BackupContext, groupId: string, epoch: number): Uint8Array {
-  return encodeFields([LABEL_ENTRY, ctx.tenantId, ctx.userId, groupId, epoch]);
+function entryAd(ctx: BackupContext, groupId: string, epoch: bigint): Uint8Array {
+  // The epoch as decimal text: MLS epochs are 64-bit.
+  return encodeFields([LABEL_ENTRY, ctx.tenantId, ctx.userId, groupId, epoch.toString()]);
+}
+
+function wireEpoch(epoch: bigint): number {
+  if (epoch < 0n || epoch > BigInt(Number.MAX_SAFE_INTEGER)) throw new CryptoError('INVALID_INPUT', 'epoch out of range');
+  return Number(epoch);
 }
 
 export function encryptBackupEntries(backupKey: Uint8Array, ctx: BackupContext, entries: EpochKeyEntry[]): BackupEntry[] {
   const k = entryKey(backupKey);
   try {
-    return entries.map((e) => ({ group_id: e.groupId, epoch: e.epoch, ciphertext: bytesToBase64(seal(k, e.key, entryAd(ctx, e.groupId, e.epoch))) }));
+    return entries.map((e) => ({ group_id: e.groupId, epoch: wireEpoch(e.epoch), ciphertext: bytesToBase64(seal(k, e.key, entryAd(ctx, e.groupId, e.epoch))) }));
   } finally {
     wipe(k);
   }
@@ -238,7 +244,7 @@ export function encryptBackupEntries(backupKey: Uint8Array, ctx: BackupContext, 
 export function decryptBackupEntries(backupKey: Uint8Array, ctx: BackupContext, entries: BackupEntry[]): EpochKeyEntry[] {
   const k = entryKey(backupKey);
   try {
-    return entries.map((e) => ({ groupId: e.group_id, epoch: e.epoch, key: open(k, base64ToBytes(e.ciphertext, 'ciphertext'), entryAd(ctx, e.group_id, e.epoch)) }));
+    return entries.map((e) => ({ groupId: e.group_id, epoch: BigInt(e.epoch), key: open(k, base64ToBytes(e.ciphertext, 'ciphertext'), entryAd(ctx, e.group_id, BigInt(e.epoch))) }));
   } finally {
     wipe(k);
   }
