@@ -27,11 +27,13 @@ import {
   generateKeyPackageWithKey,
   joinGroup,
   joinGroupExternal,
+  mlsExporter,
   processMessage,
   zeroOutUint8Array,
 } from 'ts-mls';
 import { cipherSuite, decodeMessage, encodeMessage, keyPackageRef, toHex } from './codec';
 import { MlsError } from './errors';
+import { HISTORY_KEY_LABEL } from './history-keys';
 import { type MlsIdentity, decodeIdentity, encodeIdentity, sameIdentity } from './identity';
 
 /** What a commit produced, to post to the Delivery Service (all MLSMessage bytes). */
@@ -326,6 +328,16 @@ export class MlsClient {
     if (res.kind === 'applicationMessage') return { kind: 'application', plaintext: res.message, epoch: res.newState.groupContext.epoch };
     const kind = res.newState.groupContext.epoch !== state.groupContext.epoch ? 'commit' : 'proposal';
     return { kind, plaintext: new Uint8Array(0), epoch: res.newState.groupContext.epoch };
+  }
+
+  /**
+   * The epoch's history (content) key: MLS-Exporter("chat/history/v1", group id, 32) of the current
+   * epoch (RFC 9420 §8.5). Stays valid after MLS deletes the epoch's secrets: keep it (EpochKeyStore).
+   */
+  async exportEpochKey(groupId: string): Promise<{ epoch: bigint; key: Uint8Array }> {
+    const s = this.state(groupId);
+    const key = await mlsExporter(s.keySchedule.exporterSecret, HISTORY_KEY_LABEL, s.groupContext.groupId, 32, await cipherSuite());
+    return { epoch: s.groupContext.epoch, key };
   }
 
   /** Whether this client is still in the group's tree (false after another member removed it). */
