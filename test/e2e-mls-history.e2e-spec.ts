@@ -211,6 +211,14 @@ describe('E2E v2 history: key backup, history visibility, bundles (real FerretDB
     // Alice's entries in tenant A are bound to tenant A: tenant B's context does not open them.
     const page = await users[alice]!.http.get<{ data: mls.BackupEntry[] }>('/v1/me/key-backup/entries');
     expect(() => mls.decryptBackupEntries(backupKey, { tenantId: b.tenant.tenantId, userId: alice }, page.data)).toThrow(expect.objectContaining({ code: 'AUTHENTICATION_FAILED' }));
+
+    // Right to erasure: deleting the user in tenant A erases A's backup, not B's same-named user's.
+    const conn = t.app.get<Connection>(getConnectionToken());
+    const count = async (tenantId: string) =>
+      (await conn.db!.collection('key_backups').countDocuments({ tenant_id: tenantId, user_id: alice })) + (await conn.db!.collection('key_backup_entries').countDocuments({ tenant_id: tenantId, user_id: alice }));
+    expect(await count(a.tenant.tenantId)).toBe(2);
+    await a.server.deleteUser(alice);
+    expect([await count(a.tenant.tenantId), await count(b.tenant.tenantId)]).toEqual([0, 1]);
   });
 
   it('bad input is a 4xx: shapes, another backup key, duplicates, bounds; replace starts over; delete erases', async () => {

@@ -3,7 +3,7 @@ import { ConversationsService } from '@chat/chat';
 import { Clock } from '@chat/clock';
 import { AppError, ErrorCode } from '@chat/errors';
 import { MlsDeliveryService } from '@chat/mls';
-import { HistoryBundlesRepository, HistorySettingsRepository } from './mls-history.repository';
+import { HistoryBundleRecord, HistoryBundlesRepository, HistorySettingsRepository } from './mls-history.repository';
 import { DEFAULT_HISTORY_VISIBILITY, HistoryVisibility } from './mls-history.schema';
 
 /** Bundles one conversation may hold (one per membership change, each a few KB). */
@@ -98,6 +98,6 @@ export class MlsHistoryService {
   }
 }
 
-function toBundleView(r: { _id: { toHexString(): string }; group_id: string; epoch: number; sender_user_id: string; sender_device_id: string; ciphertext: string; created_at: Date }): HistoryBundleView {
+function toBundleView(r: HistoryBundleRecord): HistoryBundleView {
   return { id: r._id.toHexString(), group_id: r.group_id, epoch: r.epoch, sender_user_id: r.sender_user_id, sender_device_id: r.sender_device_id, ciphertext: r.ciphertext, created_at: r.created_at };
 }
