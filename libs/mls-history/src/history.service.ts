@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConversationsService } from '@chat/chat';
 import { Clock } from '@chat/clock';
 import { AppError, ErrorCode } from '@chat/errors';
+import { KeySharesService } from '@chat/keys';
 import { MlsDeliveryService } from '@chat/mls';
 import { HistoryBundleRecord, HistoryBundlesRepository, HistorySettingsRepository } from './mls-history.repository';
 import { DEFAULT_HISTORY_VISIBILITY, HistoryVisibility } from './mls-history.schema';
@@ -45,7 +46,11 @@ export class MlsHistoryService {
     private readonly conversations: ConversationsService,
     private readonly ds: MlsDeliveryService,
     private readonly clock: Clock,
-  ) {}
+    keyShares: KeySharesService,
+  ) {
+    // With `shared`, earlier v2 messages are in a later member's history (they read them with a bundle's keys).
+    keyShares.useHistoryVisibility(async (conversationId) => (await this.visibility(conversationId)) === 'shared');
+  }
 
   async visibility(conversationId: string): Promise<HistoryVisibility> {
     return (await this.settings.visibility(conversationId)) ?? DEFAULT_HISTORY_VISIBILITY;
