@@ -146,7 +146,7 @@ describe('E2E v2 history: key backup, history visibility, bundles (real FerretDB
     const g = await groupWithHistory(a, [carol]);
     const aliceHistory = new mls.ConversationHistoryClient(g.users[g.alice]!.http, a.tenant.tenantId);
     const carolHistory = new mls.ConversationHistoryClient(g.users[carol]!.http, a.tenant.tenantId);
-    expect(await aliceHistory.info(g.conv.id)).toMatchObject({ history_visibility: 'joined', joined_epoch: null });
+    expect(await aliceHistory.info(g.conv.id)).toMatchObject({ history_visibility: 'joined', joined_epoch: 1 }); // her device created the group
 
     await g.users[g.alice]!.addMembers(g.conv.id, [carol]);
     const carolDev = await mls.MlsDevice.connect(g.users[carol]!.http, 'tablet');

@@ -17,8 +17,8 @@ export interface HistoryInfoView {
   joined_at: string;
   joined_seq: number;
   /**
-   * The MLS epoch the group was at when the caller joined (null: the group did not exist yet, so every
-   * epoch is theirs). Earlier epochs' messages were sent before they were a member: 'not_a_member_then'.
+   * The first MLS epoch a device of the caller was in the group (MlsDeliveryService.memberSinceEpoch;
+   * null: no group yet). Earlier epochs' messages were sent before they were a member: 'not_a_member_then'.
    */
   joined_epoch: number | null;
 }
@@ -59,7 +59,7 @@ export class MlsHistoryService {
   async info(conversationId: string, userId: string): Promise<HistoryInfoView> {
     const conv = await this.conversations.requireMember(conversationId, userId);
     const me = conv.participants.find((p) => p.user_id === userId)!;
-    const [visibility, joinedEpoch] = await Promise.all([this.visibility(conversationId), this.ds.epochAt(conversationId, new Date(me.joined_at))]);
+    const [visibility, joinedEpoch] = await Promise.all([this.visibility(conversationId), this.ds.memberSinceEpoch(conversationId, userId, new Date(me.joined_at))]);
     return { conversation_id: conversationId, history_visibility: visibility, joined_at: me.joined_at, joined_seq: me.joined_seq, joined_epoch: joinedEpoch };
   }
 

@@ -262,10 +262,16 @@ export class MlsDeliveryService {
     if (!(await this.welcomes.remove(userId, deviceId, id))) throw AppError.notFound('Welcome');
   }
 
-  /** The epoch the conversation's group was at, at `at` (null: no commit yet, the group did not exist). */
-  async epochAt(conversationId: string, at: Date): Promise<number | null> {
-    const last = await this.messages.lastCommitAtOrBefore(conversationId, at);
-    return last ? last.epoch + 1 : null;
+  /**
+   * The first epoch a device of this user was in the group, for a membership that started at `since`:
+   * after the user's first own commit (external join or group creation), else the group's epoch at
+   * `since` (a device added by a Welcome); null when the group did not exist then.
+   */
+  async memberSinceEpoch(conversationId: string, userId: string, since: Date): Promise<number | null> {
+    const own = await this.messages.firstCommitBy(conversationId, userId, since);
+    const at = await this.messages.lastCommitAtOrBefore(conversationId, since);
+    const candidates = [own ? own.epoch + 1 : null, at ? at.epoch + 1 : null].filter((e): e is number => e !== null);
+    return candidates.length ? Math.max(...candidates) : null;
   }
 }
 

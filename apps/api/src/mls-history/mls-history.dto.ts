@@ -139,7 +139,7 @@ export class HistoryInfoDto {
   @ApiProperty({ enum: HISTORY_VISIBILITIES }) history_visibility!: HistoryVisibility;
   @ApiProperty() joined_at!: string;
   @ApiProperty({ description: "the conversation's seq when the caller joined: messages up to it were sent before" }) joined_seq!: number;
-  @ApiProperty({ type: Number, nullable: true, description: 'the MLS epoch the group was at when the caller joined (null: no group yet)' }) joined_epoch!: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'the first MLS epoch a device of the caller was in the group (after their first own commit, else the epoch at their join; null: no group yet)' }) joined_epoch!: number | null;
 }
 
 export class PostHistoryBundleDto {

@@ -21,10 +21,11 @@ describe('history bundles and missing-key reasons (SDK)', () => {
     expect(() => openHistoryBundle({ ...ctx, epoch: 5n }, epochKey, sealed)).toThrow(expect.objectContaining({ code: 'AUTHENTICATION_FAILED' }));
   });
 
-  it('says not_a_member_then before the join and key_not_backed_up after it, by seq or else epoch', () => {
+  it('says not_a_member_then before the join (seq) or before a device of the user was in the group (epoch), else key_not_backed_up', () => {
     const joined = { joined_seq: 10, joined_epoch: 3 };
     expect(missingKeyReason({ seq: 10, epoch: 5 }, joined)).toBe('not_a_member_then');
-    expect(missingKeyReason({ seq: 11, epoch: 1 }, joined)).toBe('key_not_backed_up');
+    expect(missingKeyReason({ seq: 11, epoch: 1 }, joined)).toBe('not_a_member_then'); // a member, but no device in the group yet
+    expect(missingKeyReason({ seq: 11, epoch: 3 }, joined)).toBe('key_not_backed_up');
     expect(missingKeyReason({ epoch: 2 }, joined)).toBe('not_a_member_then');
     expect(missingKeyReason({ epoch: 3 }, joined)).toBe('key_not_backed_up');
     expect(missingKeyReason({ epoch: 0 }, { joined_seq: 0, joined_epoch: null })).toBe('key_not_backed_up');

@@ -14,3 +14,4 @@ export * from './history-bundle';
 export * from './decrypt-reason';
 export * from './safety-number';
 export { KeyBackupClient, ConversationHistoryClient, type KeyBackupStatus, type HistoryInfo } from './history-client';
+export { ChatHistory, type ChatHistoryOptions } from './chat-history';
