@@ -20,6 +20,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { DEVICE_ID_RE } from '@chat/keys';
 import { HISTORY_VISIBILITIES, type HistoryVisibility, MAX_BACKUP_ENTRIES_PER_REQUEST } from '@chat/mls-history';
 
 const HEX_ID = /^[0-9a-f]{32}$/;
@@ -143,7 +144,7 @@ export class HistoryInfoDto {
 }
 
 export class PostHistoryBundleDto {
-  @ApiProperty({ description: 'the sending device' }) @IsString() @Length(1, 64) @Matches(/^[A-Za-z0-9_.:-]{1,64}$/) device_id!: string;
+  @ApiProperty({ description: 'the sending device' }) @IsString() @Matches(DEVICE_ID_RE, { message: 'device_id must be 1-64 characters of A-Z a-z 0-9 _ . : -' }) device_id!: string;
   @ApiProperty({ description: 'hex MLS group id of the conversation' }) @IsString() @Matches(GROUP_ID) group_id!: string;
   @ApiProperty({ description: 'the epoch whose history key encrypts the bundle (the epoch the new member joined at)', minimum: 0 }) @IsInt() @Min(0) @Max(EPOCH_MAX) epoch!: number;
   @ApiProperty({ description: 'base64 nonce || AEAD(earlier epoch keys)' }) @IsString() @MaxLength(BUNDLE_MAX) @IsBase64() ciphertext!: string;

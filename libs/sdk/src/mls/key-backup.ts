@@ -190,7 +190,7 @@ export async function unwrapBackupKey(wraps: BackupKeyWrap[], secret: BackupSecr
       const rk = typeof secret.recoveryKey === 'string' ? parseRecoveryKey(secret.recoveryKey) : secret.recoveryKey;
       kek = recoveryKek(rk, base64ToBytes(wrap.salt, 'salt'));
     } else {
-      if (wrap.kind !== 'passphrase') continue;
+      if (wrap.kind !== 'passphrase' || !wrap.scrypt) continue;
       checkScrypt(wrap.scrypt);
       kek = await passphraseKek(secret.passphrase, base64ToBytes(wrap.salt, 'salt'), wrap.scrypt);
     }
