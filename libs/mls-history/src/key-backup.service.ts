@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { UsersService } from '@chat/chat';
+import { ChatEventBus } from '@chat/chat';
 import { AppError, ErrorCode } from '@chat/errors';
 import { Clock } from '@chat/clock';
 import { KeyBackupEntriesRepository, KeyBackupsRepository } from './mls-history.repository';
@@ -51,12 +51,12 @@ export class KeyBackupService {
     private readonly backups: KeyBackupsRepository,
     private readonly entries: KeyBackupEntriesRepository,
     private readonly clock: Clock,
-    users: UsersService,
+    events: ChatEventBus,
   ) {
-    // Right to erasure: a deleted user's backup goes with them.
-    users.onUserDeleted(async (userId) => {
-      await this.backups.removeUser(userId);
-      await this.entries.removeOthers(userId, null);
+    // Right to erasure: a deleted user's backup goes with them (runs in the deleting request's tenant).
+    events.on('user.deleted', async ({ user_id }) => {
+      await this.backups.removeUser(user_id);
+      await this.entries.removeOthers(user_id, null);
     });
   }
 
