@@ -69,6 +69,7 @@ function bodies(w: World): Record<string, unknown> {
     'PUT /v1/conversations/:id/mls/history': { history_visibility: 'shared' },
     'POST /v1/conversations/:id/mls/history/bundles': { device_id: 'd1', group_id: 'ab', epoch: 1, ciphertext: b64(64) },
     'PUT /v1/me/key-backup': { backup_id: '0'.repeat(32), wraps: [{ kind: 'recovery_key', salt: b64(16), wrapped_key: b64(72) }] },
+    'POST /v1/conversations/:id/system-messages': { text: 'from tenant B' },
     'POST /v1/me/key-backup/entries': { backup_id: '0'.repeat(32), entries: [{ group_id: 'ab', epoch: 1, ciphertext: b64(72) }] },
     'POST /v1/webhooks/:id/replay': { since: new Date(0).toISOString() },
   };
