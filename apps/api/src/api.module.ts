@@ -15,9 +15,10 @@ import { MessagesApiModule } from './messages/messages-api.module';
 import { UsageModule } from '@chat/usage';
 import { UsageApiModule } from './usage/usage-api.module';
 import { WebhooksApiModule } from './webhooks/webhooks-api.module';
+import { ReportsApiModule } from './reports/reports-api.module';
 
 /** REST for SaaS clients (API keys) and end users (JWT), under /v1. */
 @Module({
-  imports: [CoreModule, AuthApiModule, ChatModule, UsersApiModule, ConversationsApiModule, MessagesApiModule, KeysModule, KeysApiModule, MlsModule, MlsApiModule, FilesModule, FilesApiModule, RealtimeRelayModule, UsageModule, UsageApiModule, WebhooksApiModule],
+  imports: [CoreModule, AuthApiModule, ChatModule, UsersApiModule, ConversationsApiModule, MessagesApiModule, KeysModule, KeysApiModule, MlsModule, MlsApiModule, FilesModule, FilesApiModule, RealtimeRelayModule, UsageModule, UsageApiModule, WebhooksApiModule, ReportsApiModule],
 })
 export class ApiModule {}

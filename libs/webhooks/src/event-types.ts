@@ -17,6 +17,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'file.uploaded',
   'file.deleted',
   'notification.offline',
+  'moderation.report.created',
+  'moderation.report.resolved',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

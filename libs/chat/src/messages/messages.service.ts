@@ -14,7 +14,7 @@ import { ConversationView } from '../conversations/conversation.views';
 import { RelationshipsService } from '../relationships/relationships.service';
 import { Page } from '../users/pagination';
 import { EditMessageDto, EMOJI_PATTERN, SendMessageDto } from './message.dto';
-import { MessageContent } from './message.schema';
+import { MessageContent, MessageRecord } from './message.schema';
 import { MessageView, toMessageView } from './message.view';
 import { ChangesPage, MessageStream, StreamPage, StreamViewer } from './message-stream';
 import { MessageWriteBatcher, SendOutcome } from './message-write-batcher';
@@ -402,6 +402,20 @@ export class MessagesService implements BeforeApplicationShutdown {
         throw AppError.forbidden('Only the sender or a conversation admin can delete this message');
       }
     }
+    return this.tombstone(conversationId, messageId, m);
+  }
+
+  /**
+   * Delete by the tenant's moderation (the SaaS client's server or a platform admin acting on a report,
+   * libs/reports): no membership, otherwise the same tombstone, events and thread counter as remove().
+   */
+  async removeByModerator(conversationId: string, messageId: string): Promise<MessageView> {
+    const m = await this.repo.findInConversation(conversationId, messageId);
+    if (!m) throw AppError.notFound('Message');
+    return this.tombstone(conversationId, messageId, m);
+  }
+
+  private async tombstone(conversationId: string, messageId: string, m: MessageRecord): Promise<MessageView> {
     if (m.deleted_at) return toMessageView(m);
     const change = await this.nextChange(conversationId);
     const now = new Date();
@@ -497,5 +511,6 @@ function plainContent(c: MessageContent): MessageContent {
     encrypted_key: c.encrypted_key.map((k) => ({ user_id: k.user_id, device_id: k.device_id, key_version: k.key_version, wrapped_key: k.wrapped_key })),
   };
   if (c.signature !== undefined) out.signature = c.signature;
+  if (c.franking_commitment !== undefined) out.franking_commitment = c.franking_commitment;
   return out;
 }

@@ -29,6 +29,8 @@ export const KNOWN_SCOPES = [
   'keys:write',
   'webhooks:read',
   'webhooks:write',
+  'moderation:read',
+  'moderation:write',
 ] as const;
 
 const LAST_USED_INTERVAL_MS = 60_000;
