@@ -2,7 +2,6 @@ import {
   CryptoError,
   base64ToBytes,
   bytesToBase64,
-  bytesToUtf8,
   conversationKeyCheck,
   conversationKeyContext,
   currentPublicBundle,
