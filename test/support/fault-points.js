@@ -6,6 +6,8 @@
  *   its batch is about to be inserted: the batch's seqs are reserved and never written;
  * - `fault:kill-after-store`: SIGKILL right after the insert is acknowledged, before anything else
  *   (post-commit, events, acks);
+ * - `fault:kill-after-change`: SIGKILL right after an edit or a delete of that message is written
+ *   (its edited_at or deleted_at set), before the service raises its event;
  * - a last_message update whose preview is `fault:post-commit` (base64) fails once with a closed-connection
  *   error, as when the database connection drops between storing a batch and its post-commit step.
  *
@@ -38,6 +40,13 @@ for (const name of ['updateOne', 'findOneAndUpdate']) {
       failedOnce.add(last.message_id);
       throw new mongodb.MongoNetworkError('connection 7 to 127.0.0.1:27017 closed');
     }
-    return original.call(this, filter, update, ...rest);
+    const res = await original.call(this, filter, update, ...rest);
+    const set = update?.$set;
+    if (this.collectionName === 'messages' && (set?.edited_at || set?.deleted_at)) {
+      // findOneAndUpdate answers the document, or { value } with includeResultMetadata.
+      const doc = res && typeof res === 'object' && 'value' in res && 'ok' in res ? res.value : res;
+      if (typeof doc?.client_msg_id === 'string' && doc.client_msg_id.startsWith('fault:kill-after-change')) die();
+    }
+    return res;
   };
 }

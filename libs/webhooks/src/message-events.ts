@@ -28,3 +28,32 @@ export function messageNewData(m: StoredMessageMeta): Record<string, unknown> {
 export function conversationCreatedData(conversationId: string, type: string | null, memberIds: string[]): Record<string, unknown> {
   return { conversation_id: conversationId, type, member_ids: memberIds };
 }
+
+/** Event key of a `message.updated`: the message and the time of that change (an edit's edited_at), shared by the fast path and the sweeper. */
+export const messageUpdatedKey = (messageId: string, changedAt: string): string => `${messageId}@${changedAt}`;
+
+/** The `message.updated` data (the same from the fast path and the sweeper). */
+export function messageUpdatedData(m: {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  sender_id: string | null;
+  edited_at: string | null;
+  thread_parent_id: string | null;
+  reply_count: number;
+}): Record<string, unknown> {
+  return {
+    message_id: m.id,
+    conversation_id: m.conversation_id,
+    seq: m.seq,
+    sender_id: m.sender_id,
+    edited_at: m.edited_at,
+    thread_parent_id: m.thread_parent_id,
+    reply_count: m.reply_count,
+  };
+}
+
+/** The `message.deleted` data (the same from the fast path and the sweeper); its event key is the message id. */
+export function messageDeletedData(m: { id: string; conversation_id: string; seq: number; deleted_at: string }): Record<string, unknown> {
+  return { message_id: m.id, conversation_id: m.conversation_id, seq: m.seq, deleted_at: m.deleted_at };
+}

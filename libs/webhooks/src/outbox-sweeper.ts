@@ -5,7 +5,7 @@ import { Clock } from '@chat/clock';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { endpointWants } from './event-types';
-import { conversationCreatedData, messageNewData } from './message-events';
+import { conversationCreatedData, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey } from './message-events';
 import { SweptConversationsRepository, SweptMessagesRepository } from './swept-messages.repository';
 import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
 import { SweptConversationDoc, SweptMessageDoc, WebhookEndpointDoc } from './webhook.schemas';
@@ -17,7 +17,8 @@ const PAGE = 500;
 const PURGE_EVERY_MS = 3600_000;
 
 /**
- * The crash half of the outbox for `message.new` and `conversation.created`. The fast path (ChatEventRelay) records the event
+ * The crash half of the outbox for `message.new`, `conversation.created`, `message.deleted` (the
+ * tombstone's deleted_at) and edits' `message.updated` (edited_at). The fast path (ChatEventRelay) records the event
  * right after the message commits; a node killed between the two leaves a stored message with no
  * outbox row. Every node re-scans recent messages of tenants that have endpoints and inserts the rows
  * that are missing (deterministic ids: rows the fast path wrote are left alone). A node starts with
@@ -103,7 +104,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
         added += await this.outbox.insert(rows.filter((r) => !existing.has(r._id)));
       }
       if (page.length < PAGE) return added;
-      const last = new Date(page[page.length - 1]!.created_at);
+      const last = source.at(page[page.length - 1]!);
       // A page of one instant would loop forever: move past it (its rows were all recorded).
       from = last.getTime() > from.getTime() ? last : new Date(from.getTime() + 1);
     }
@@ -114,6 +115,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     {
       type: 'message.new',
       page: (from, to, limit) => this.messages.storedBetween(from, to, limit),
+      at: (item) => new Date(item.created_at),
       event: (tenantId, item) => {
         const m = item as SweptMessageDoc;
         if (m.gap) return null;
@@ -136,7 +138,52 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       },
     },
     {
+      type: 'message.updated',
+      page: (from, to, limit) => this.messages.editedBetween(from, to, limit),
+      at: (item) => new Date((item as SweptMessageDoc).edited_at!),
+      event: (tenantId, item) => {
+        // Only edits leave a trace to find (edited_at); reply-count changes are recorded by the fast path only.
+        const m = item as SweptMessageDoc;
+        if (m.gap || !m.edited_at) return null;
+        const editedAt = new Date(m.edited_at).toISOString();
+        return {
+          tenantId,
+          type: 'message.updated',
+          key: messageUpdatedKey(String(m._id), editedAt),
+          occurredAt: new Date(m.edited_at),
+          data: messageUpdatedData({
+            id: String(m._id),
+            conversation_id: m.conversation_id,
+            seq: m.seq,
+            sender_id: m.sender_id ?? null,
+            edited_at: editedAt,
+            thread_parent_id: m.thread?.parent_id ?? null,
+            reply_count: m.thread?.reply_count ?? 0,
+          }),
+        };
+      },
+    },
+    {
+      type: 'message.deleted',
+      page: (from, to, limit) => this.messages.deletedBetween(from, to, limit),
+      at: (item) => new Date((item as SweptMessageDoc).deleted_at!),
+      event: (tenantId, item) => {
+        const m = item as SweptMessageDoc;
+        // Gap fillers are tombstones from birth, not deletions.
+        if (m.gap || !m.deleted_at) return null;
+        const deletedAt = new Date(m.deleted_at);
+        return {
+          tenantId,
+          type: 'message.deleted',
+          key: String(m._id),
+          occurredAt: deletedAt,
+          data: messageDeletedData({ id: String(m._id), conversation_id: m.conversation_id, seq: m.seq, deleted_at: deletedAt.toISOString() }),
+        };
+      },
+    },
+    {
       type: 'conversation.created',
+      at: (item) => new Date(item.created_at),
       page: (from, to, limit) => this.conversations.createdBetween(from, to, limit),
       event: (tenantId, item) => {
         const c = item as SweptConversationDoc;
@@ -149,6 +196,9 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
 
 interface SweepSource {
   type: string;
+  /** The items whose change time (see `at`) is in [from, to), oldest change first. */
   page(from: Date, to: Date, limit: number): Promise<Array<{ created_at: Date }>>;
+  /** When the item's change happened: what `page` ranges and sorts on. */
+  at(item: { created_at: Date }): Date;
   event(tenantId: string, item: { created_at: Date }): WebhookEventInput | null;
 }

@@ -11,6 +11,22 @@ export class SweptMessagesRepository extends TenantRepository<SweptMessageDoc> {
     super(model, resolver);
   }
 
+  /** Messages deleted (tombstoned) in a range, oldest deletion first. Gap fillers are tombstones too: the caller skips them. */
+  deletedBetween(from: Date, to: Date, limit: number): Promise<SweptMessageDoc[]> {
+    return this.find(
+      { deleted_at: { $gte: from, $lt: to } },
+      { projection: { _id: 1, conversation_id: 1, seq: 1, gap: 1, created_at: 1, deleted_at: 1 }, sort: { deleted_at: 1 }, limit },
+    );
+  }
+
+  /** Messages whose latest edit falls in a range, oldest first. */
+  editedBetween(from: Date, to: Date, limit: number): Promise<SweptMessageDoc[]> {
+    return this.find(
+      { edited_at: { $gte: from, $lt: to } },
+      { projection: { _id: 1, conversation_id: 1, seq: 1, sender_id: 1, thread: 1, gap: 1, created_at: 1, edited_at: 1 }, sort: { edited_at: 1 }, limit },
+    );
+  }
+
   storedBetween(from: Date, to: Date, limit: number): Promise<SweptMessageDoc[]> {
     return this.find(
       { created_at: { $gte: from, $lt: to } },

@@ -142,9 +142,11 @@ export interface SweptMessageDoc {
   sender_id: string;
   content: { type?: string } | null;
   mentions: string[];
-  thread: { parent_id: string | null } | null;
+  thread: { parent_id: string | null; reply_count?: number } | null;
   gap: boolean;
   created_at: Date;
+  edited_at?: Date | null;
+  deleted_at?: Date | null;
 }
 export const SWEPT_MESSAGE_MODEL = 'WebhookSweptMessage';
 export const SweptMessageSchema = new Schema<SweptMessageDoc>(
@@ -157,6 +159,9 @@ export const SweptMessageSchema = new Schema<SweptMessageDoc>(
 );
 // Same index as the retention view declares: the sweep is a range on created_at inside one tenant.
 SweptMessageSchema.index({ tenant_id: 1, created_at: 1 });
+// Edits for message.updated (deletes use the retention view's {tenant_id, deleted_at}, declared here too).
+SweptMessageSchema.index({ tenant_id: 1, edited_at: 1 });
+SweptMessageSchema.index({ tenant_id: 1, deleted_at: 1 });
 SweptMessageSchema.plugin(tenantGuardPlugin);
 
 /** The crash sweeper's narrow view of `conversations` (owned by chat): for `conversation.created`. */

@@ -1,0 +1,88 @@
+/* kill -9 of a node right after it wrote an edit or a delete, before it raised the event (fault point
+ * `fault:kill-after-change`, test/support/fault-points.js): the fast path never ran, so only the
+ * sweeper can find the change (edited_at, deleted_at). A node started afterwards delivers both. */
+import { join } from 'node:path';
+import request from 'supertest';
+import { findFreePort, waitForPort } from '@chat/dev-services';
+import { OutboxSweeper } from '@chat/webhooks';
+import { fakeEnvelope } from './chat-messages-helpers';
+import { AppProcess, spawnAllInOne } from './support/app-process';
+import { api, asUser, createTenant, TEST_PLATFORM_ENV, TestTenant, userToken } from './support/factories';
+import { waitFor } from './support/socket-client';
+import { createTestApp, TestApp } from './support/test-app';
+import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
+
+jest.setTimeout(300_000);
+
+describe('message.updated and message.deleted survive kill -9 between the write and the event', () => {
+  const children: AppProcess[] = [];
+  let restarted: TestApp | undefined;
+  const r = new WebhookReceiver();
+  const dbName = `t_crash_chg_${process.env.JEST_WORKER_ID ?? '0'}_${Date.now().toString(36)}`;
+
+  afterAll(async () => {
+    for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+    await restarted?.close();
+    await r.stop();
+  });
+
+  /** A node that records events but never delivers nor sweeps, with the fault points loaded. */
+  async function node(): Promise<{ url: string; child: AppProcess }> {
+    const port = await findFreePort();
+    const child = spawnAllInOne({
+      ...TEST_PLATFORM_ENV,
+      ...WEBHOOK_TEST_ENV,
+      WEBHOOK_DISPATCH_INTERVAL_MS: '0',
+      MONGODB_DB: dbName,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(__dirname, 'support', 'fault-points.js')}`.trim(),
+    });
+    children.push(child);
+    const url = `http://127.0.0.1:${port}`;
+    await waitForPort(port, '127.0.0.1', 120_000, () => child.child.exitCode === null).catch((err) => {
+      throw new Error(`node did not listen: ${(err as Error).message}\n${child.stdout()}${child.stderr()}`);
+    });
+    await waitFor(async () => (await request(url).get('/health/ready')).status === 200, 30_000, 'node ready');
+    return { url, child };
+  }
+
+  it('both events are delivered after a restart, once each', async () => {
+    await r.start();
+    const first = await node();
+    const n1 = { url: first.url } as TestApp;
+    const tenant: TestTenant = await createTenant(n1);
+    await api(n1, tenant).post('/v1/webhooks').send({ url: r.url, events: ['message.updated', 'message.deleted'] }).expect(201);
+    for (const id of ['alice', 'bob']) await api(n1, tenant).put(`/v1/users/${id}`).send({}).expect(201);
+    const alice = asUser(n1, await userToken(n1, tenant, 'alice'));
+    const conv = (await alice.post('/v1/conversations').send({ type: 'group', name: 'g', member_ids: ['bob'] }).expect(201)).body.id as string;
+    const send = async (clientMsgId: string) =>
+      (await alice.post(`/v1/conversations/${conv}/messages`).send({ content: fakeEnvelope(['alice', 'bob']), client_msg_id: clientMsgId }).expect(201)).body as { id: string; seq: number };
+    const edited = await send('fault:kill-after-change:edit');
+    const deleted = await send('fault:kill-after-change:delete');
+
+    // The edit is written, then the node dies before answering (and before its event).
+    await expect(alice.patch(`/v1/conversations/${conv}/messages/${edited.id}`).send({ content: fakeEnvelope(['alice', 'bob']) })).rejects.toThrow();
+    expect(await first.child.exited).toBeNull();
+
+    const second = await node();
+    const n2 = { url: second.url } as TestApp;
+    const alice2 = asUser(n2, await userToken(n2, tenant, 'alice'));
+    await expect(alice2.delete(`/v1/conversations/${conv}/messages/${deleted.id}`)).rejects.toThrow();
+    expect(await second.child.exited).toBeNull();
+    // Both changes are stored; no event was recorded, let alone sent.
+    expect(r.received).toEqual([]);
+
+    restarted = await createTestApp({ dbName, env: { ...WEBHOOK_TEST_ENV, WEBHOOK_SWEEP_INTERVAL_MS: '200' } });
+    await waitFor(() => r.ofType('message.updated').length === 1 && r.ofType('message.deleted').length === 1, 60_000, 'delivered after restart');
+    const upd = r.ofType('message.updated')[0]!.body.data;
+    expect(upd).toMatchObject({ message_id: edited.id, conversation_id: conv, seq: edited.seq, sender_id: 'alice', edited_at: expect.any(String), reply_count: 0 });
+    expect(r.ofType('message.deleted')[0]!.body.data).toEqual({ message_id: deleted.id, conversation_id: conv, seq: deleted.seq, deleted_at: expect.any(String) });
+    // Sweeping again adds nothing: the rows have derived ids.
+    const sweeper = restarted.app.get(OutboxSweeper);
+    await sweeper.sweep(); // may join a pass that was still running when the events went out
+    expect(await sweeper.sweep()).toBe(0);
+    expect(r.ofType('message.updated')).toHaveLength(1);
+    expect(r.ofType('message.deleted')).toHaveLength(1);
+  });
+});
