@@ -14,11 +14,13 @@ import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
 
 jest.setTimeout(300_000);
 
-describe('message.updated and message.deleted survive kill -9 between the write and the event', () => {
+describe('message.updated, message.deleted, member.added and member.removed survive kill -9 between the write and the event', () => {
   const children: AppProcess[] = [];
   let restarted: TestApp | undefined;
   const r = new WebhookReceiver();
   const dbName = `t_crash_chg_${process.env.JEST_WORKER_ID ?? '0'}_${Date.now().toString(36)}`;
+  let tenant: TestTenant;
+  let conv: string;
 
   afterAll(async () => {
     for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
@@ -47,15 +49,15 @@ describe('message.updated and message.deleted survive kill -9 between the write 
     return { url, child };
   }
 
-  it('both events are delivered after a restart, once each', async () => {
+  it('all four events are delivered after a restart, once each', async () => {
     await r.start();
     const first = await node();
     const n1 = { url: first.url } as TestApp;
-    const tenant: TestTenant = await createTenant(n1);
-    await api(n1, tenant).post('/v1/webhooks').send({ url: r.url, events: ['message.updated', 'message.deleted'] }).expect(201);
-    for (const id of ['alice', 'bob']) await api(n1, tenant).put(`/v1/users/${id}`).send({}).expect(201);
+    tenant = await createTenant(n1);
+    await api(n1, tenant).post('/v1/webhooks').send({ url: r.url, events: ['message.updated', 'message.deleted', 'member.added', 'member.removed'] }).expect(201);
+    for (const id of ['alice', 'bob', 'fault:kill-after-member:1', 'carol']) await api(n1, tenant).put(`/v1/users/${id}`).send({}).expect(201);
     const alice = asUser(n1, await userToken(n1, tenant, 'alice'));
-    const conv = (await alice.post('/v1/conversations').send({ type: 'group', name: 'g', member_ids: ['bob'] }).expect(201)).body.id as string;
+    conv = (await alice.post('/v1/conversations').send({ type: 'group', name: 'g', member_ids: ['bob'] }).expect(201)).body.id as string;
     const send = async (clientMsgId: string) =>
       (await alice.post(`/v1/conversations/${conv}/messages`).send({ content: fakeEnvelope(['alice', 'bob']), client_msg_id: clientMsgId }).expect(201)).body as { id: string; seq: number };
     const edited = await send('fault:kill-after-change:edit');
@@ -70,11 +72,23 @@ describe('message.updated and message.deleted survive kill -9 between the write 
     const alice2 = asUser(n2, await userToken(n2, tenant, 'alice'));
     await expect(alice2.delete(`/v1/conversations/${conv}/messages/${deleted.id}`)).rejects.toThrow();
     expect(await second.child.exited).toBeNull();
-    // Both changes are stored; no event was recorded, let alone sent.
+
+    // The client's server adds a member, then removes it: each written with its change log entry, then killed.
+    const third = await node();
+    const member = 'fault:kill-after-member:1';
+    await expect(api({ url: third.url } as TestApp, tenant).post(`/v1/conversations/${conv}/members`).send({ user_ids: [member] })).rejects.toThrow();
+    expect(await third.child.exited).toBeNull();
+    const fourth = await node();
+    await expect(api({ url: fourth.url } as TestApp, tenant).delete(`/v1/conversations/${conv}/members/${encodeURIComponent(member)}`)).rejects.toThrow();
+    expect(await fourth.child.exited).toBeNull();
+    // Every change is stored; no event was recorded, let alone sent.
     expect(r.received).toEqual([]);
 
     restarted = await createTestApp({ dbName, env: { ...WEBHOOK_TEST_ENV, WEBHOOK_SWEEP_INTERVAL_MS: '200' } });
-    await waitFor(() => r.ofType('message.updated').length === 1 && r.ofType('message.deleted').length === 1, 60_000, 'delivered after restart');
+    const kinds = ['message.updated', 'message.deleted', 'member.added', 'member.removed'];
+    await waitFor(() => kinds.every((k) => r.ofType(k).length === 1), 60_000, 'delivered after restart');
+    expect(r.ofType('member.added')[0]!.body.data).toEqual({ conversation_id: conv, user_ids: [member], by: null });
+    expect(r.ofType('member.removed')[0]!.body.data).toEqual({ conversation_id: conv, user_ids: [member], by: null });
     const upd = r.ofType('message.updated')[0]!.body.data;
     expect(upd).toMatchObject({ message_id: edited.id, conversation_id: conv, seq: edited.seq, sender_id: 'alice', edited_at: expect.any(String), reply_count: 0 });
     expect(r.ofType('message.deleted')[0]!.body.data).toEqual({ message_id: deleted.id, conversation_id: conv, seq: deleted.seq, deleted_at: expect.any(String) });
@@ -82,7 +96,19 @@ describe('message.updated and message.deleted survive kill -9 between the write 
     const sweeper = restarted.app.get(OutboxSweeper);
     await sweeper.sweep(); // may join a pass that was still running when the events went out
     expect(await sweeper.sweep()).toBe(0);
-    expect(r.ofType('message.updated')).toHaveLength(1);
-    expect(r.ofType('message.deleted')).toHaveLength(1);
+    for (const k of kinds) expect(r.ofType(k)).toHaveLength(1);
+  });
+
+  it('a change the fast path recorded is the same event the sweeper derives: one row, one delivery', async () => {
+    const admin = api(restarted!, tenant);
+    await admin.post(`/v1/conversations/${conv}/members`).send({ user_ids: ['carol'] }).expect(200);
+    await waitFor(() => r.ofType('member.added').length === 2, 30_000, 'member.added (fast path)');
+    const sweeper = restarted!.app.get(OutboxSweeper);
+    await sweeper.sweep();
+    expect(await sweeper.sweep()).toBe(0);
+    const deliveries = (await admin.get(`/v1/webhooks`).expect(200)).body.data as Array<{ id: string }>;
+    const rows = (await admin.get(`/v1/webhooks/${deliveries[0]!.id}/deliveries`).query({ limit: 100 }).expect(200)).body.data as Array<{ type: string }>;
+    expect(rows.filter((d) => d.type === 'member.added')).toHaveLength(2);
+    expect(r.ofType('member.added')[1]!.body.data).toEqual({ conversation_id: conv, user_ids: ['carol'], by: null });
   });
 });

@@ -8,6 +8,8 @@
  *   (post-commit, events, acks);
  * - `fault:kill-after-change`: SIGKILL right after an edit or a delete of that message is written
  *   (its edited_at or deleted_at set), before the service raises its event;
+ * - `fault:kill-after-member`: SIGKILL right after a membership change adding or removing a user whose
+ *   id starts with it is written (participants and change log), before the service raises its event;
  * - a last_message update whose preview is `fault:post-commit` (base64) fails once with a closed-connection
  *   error, as when the database connection drops between storing a batch and its post-commit step.
  *
@@ -46,6 +48,11 @@ for (const name of ['updateOne', 'findOneAndUpdate']) {
       // findOneAndUpdate answers the document, or { value } with includeResultMetadata.
       const doc = res && typeof res === 'object' && 'value' in res && 'ok' in res ? res.value : res;
       if (typeof doc?.client_msg_id === 'string' && doc.client_msg_id.startsWith('fault:kill-after-change')) die();
+    }
+    const changes = set?.member_changes;
+    if (this.collectionName === 'conversations' && Array.isArray(changes) && changes.length) {
+      const last = changes[changes.length - 1];
+      if ([...(last.added ?? []), ...(last.removed ?? [])].some((id) => String(id).startsWith('fault:kill-after-member'))) die();
     }
     return res;
   };

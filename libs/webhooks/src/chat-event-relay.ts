@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { ChatEventBus } from '@chat/chat';
-import { conversationCreatedData, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey } from './message-events';
+import { conversationCreatedData, memberChangeData, memberChangeKey, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey } from './message-events';
 import { OfflineNotifications } from './offline-notifications';
 import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
 
@@ -11,7 +11,8 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 /**
  * The fast path of the outbox: chat events (raised once a write is durable) become outbox rows at once.
  * Never on the send path: the bus call returns at once and the insert runs after. `message.new`,
- * `conversation.created`, `message.deleted` and edits' `message.updated` are also recovered by
+ * `conversation.created`, `message.deleted`, edits' `message.updated` and `member.added` /
+ * `member.removed` are also recovered by
  * OutboxSweeper after a crash (same event keys); the other types are recorded by this path only.
  */
 @Injectable()
@@ -74,11 +75,24 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
           ? this.record({ tenantId, type: 'member.role_changed', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, user_id: rc.user_id, role: rc.role, by: rc.by ?? null } })
           : this.record({ tenantId, type: 'conversation.updated', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, type: str(conversation.type) } }),
       ),
-      bus.on('member.added', ({ tenantId, conversationId, user_ids, by }) =>
-        this.record({ tenantId, type: 'member.added', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, user_ids, by: by ?? null } }),
+      // A logged change (version given) is named by it, so the sweeper's row for the same change is the same row.
+      bus.on('member.added', ({ tenantId, conversationId, user_ids, by, version }) =>
+        this.record({
+          tenantId,
+          type: 'member.added',
+          key: version === undefined ? randomUUID() : memberChangeKey(conversationId, version),
+          occurredAt: at(),
+          data: memberChangeData(conversationId, user_ids, by ?? null),
+        }),
       ),
-      bus.on('member.removed', ({ tenantId, conversationId, user_ids, by }) =>
-        this.record({ tenantId, type: 'member.removed', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, user_ids, by: by ?? null } }),
+      bus.on('member.removed', ({ tenantId, conversationId, user_ids, by, version }) =>
+        this.record({
+          tenantId,
+          type: 'member.removed',
+          key: version === undefined ? randomUUID() : memberChangeKey(conversationId, version),
+          occurredAt: at(),
+          data: memberChangeData(conversationId, user_ids, by ?? null),
+        }),
       ),
       bus.on('user.updated', ({ tenantId, user_id, created }) =>
         this.record({ tenantId, type: created ? 'user.created' : 'user.updated', key: randomUUID(), occurredAt: at(), data: { user_id } }),

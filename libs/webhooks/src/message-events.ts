@@ -57,3 +57,11 @@ export function messageUpdatedData(m: {
 export function messageDeletedData(m: { id: string; conversation_id: string; seq: number; deleted_at: string }): Record<string, unknown> {
   return { message_id: m.id, conversation_id: m.conversation_id, seq: m.seq, deleted_at: m.deleted_at };
 }
+
+/** Event key of a logged membership change: the conversation and its participants_version after the change. */
+export const memberChangeKey = (conversationId: string, version: number): string => `${conversationId}@v${version}`;
+
+/** The `member.added` / `member.removed` data (the same from the fast path and the sweeper). */
+export function memberChangeData(conversationId: string, userIds: string[], by: string | null): Record<string, unknown> {
+  return { conversation_id: conversationId, user_ids: userIds, by };
+}

@@ -5,7 +5,7 @@ import { Clock } from '@chat/clock';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { endpointWants } from './event-types';
-import { conversationCreatedData, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey } from './message-events';
+import { conversationCreatedData, memberChangeData, memberChangeKey, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey } from './message-events';
 import { SweptConversationsRepository, SweptMessagesRepository } from './swept-messages.repository';
 import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
 import { SweptConversationDoc, SweptMessageDoc, WebhookEndpointDoc } from './webhook.schemas';
@@ -13,6 +13,8 @@ import { SweptConversationDoc, SweptMessageDoc, WebhookEndpointDoc } from './web
 /** A message's created_at is set before its batch commits: scans re-cover this much before their cursor. */
 const OVERLAP_MS = 30_000;
 const PAGE = 500;
+/** Conversations read per membership sweep (their change logs only). */
+const MEMBER_SWEEP_CAP = 10_000;
 /** Finished deliveries older than WEBHOOK_HISTORY_DAYS are deleted this often (by every node; deletes are idempotent). */
 const PURGE_EVERY_MS = 3600_000;
 
@@ -110,6 +112,19 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
+  /** The logged membership changes of one kind in [from, to), oldest first (see SweptConversationsRepository). */
+  private async memberChanges(type: 'member.added' | 'member.removed', from: Date, to: Date): Promise<MemberChangeItem[]> {
+    const items: MemberChangeItem[] = [];
+    for (const c of await this.conversations.withMemberChangesBetween(from, to, MEMBER_SWEEP_CAP)) {
+      for (const ch of c.member_changes ?? []) {
+        const at = new Date(ch.at);
+        const userIds = type === 'member.added' ? ch.added : ch.removed;
+        if (at >= from && at < to && userIds?.length) items.push({ created_at: at, conversation_id: String(c._id), v: ch.v, user_ids: userIds, by: ch.by ?? null });
+      }
+    }
+    return items.sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
+  }
+
   /** Changes whose stored document is the durable record of the event, and the event each gives (same key as the fast path). */
   private readonly sources: SweepSource[] = [
     {
@@ -181,6 +196,17 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
         };
       },
     },
+    ...(['member.added', 'member.removed'] as const).map(
+      (type): SweepSource => ({
+        type,
+        page: (from, to) => this.memberChanges(type, from, to),
+        at: (item) => item.created_at,
+        event: (tenantId, item) => {
+          const c = item as MemberChangeItem;
+          return { tenantId, type, key: memberChangeKey(c.conversation_id, c.v), occurredAt: c.created_at, data: memberChangeData(c.conversation_id, c.user_ids, c.by) };
+        },
+      }),
+    ),
     {
       type: 'conversation.created',
       at: (item) => new Date(item.created_at),
@@ -192,6 +218,15 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       },
     },
   ];
+}
+
+/** One logged membership change, as a sweep item (created_at: when it happened). */
+interface MemberChangeItem {
+  created_at: Date;
+  conversation_id: string;
+  v: number;
+  user_ids: string[];
+  by: string | null;
 }
 
 interface SweepSource {

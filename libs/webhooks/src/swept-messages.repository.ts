@@ -42,6 +42,14 @@ export class SweptConversationsRepository extends TenantRepository<SweptConversa
     super(model, resolver);
   }
 
+  /**
+   * Conversations with a logged membership change in a range (their change log only). Not paged: the
+   * window is the sweep interval plus its overlap (an hour after a start), `cap` bounds it.
+   */
+  withMemberChangesBetween(from: Date, to: Date, cap: number): Promise<SweptConversationDoc[]> {
+    return this.find({ 'member_changes.at': { $gte: from, $lt: to } }, { projection: { _id: 1, member_changes: 1, created_at: 1 }, limit: cap });
+  }
+
   createdBetween(from: Date, to: Date, limit: number): Promise<SweptConversationDoc[]> {
     return this.find({ created_at: { $gte: from, $lt: to } }, { projection: { _id: 1, type: 1, 'participants.user_id': 1, created_at: 1 }, sort: { created_at: 1 }, limit });
   }
