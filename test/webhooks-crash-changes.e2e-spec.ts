@@ -14,7 +14,7 @@ import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
 
 jest.setTimeout(300_000);
 
-describe('message.updated, message.deleted, member.added and member.removed survive kill -9 between the write and the event', () => {
+describe('message.updated, message.deleted, member.added, member.removed and moderation.report.created survive kill -9 between the write and the event', () => {
   const children: AppProcess[] = [];
   let restarted: TestApp | undefined;
   const r = new WebhookReceiver();
@@ -49,12 +49,12 @@ describe('message.updated, message.deleted, member.added and member.removed surv
     return { url, child };
   }
 
-  it('all four events are delivered after a restart, once each', async () => {
+  it('every such event is delivered after a restart, once each', async () => {
     await r.start();
     const first = await node();
     const n1 = { url: first.url } as TestApp;
     tenant = await createTenant(n1);
-    await api(n1, tenant).post('/v1/webhooks').send({ url: r.url, events: ['message.updated', 'message.deleted', 'member.added', 'member.removed'] }).expect(201);
+    await api(n1, tenant).post('/v1/webhooks').send({ url: r.url, events: ['message.updated', 'message.deleted', 'member.added', 'member.removed', 'moderation.report.created'] }).expect(201);
     for (const id of ['alice', 'bob', 'fault:kill-after-member:1', 'carol']) await api(n1, tenant).put(`/v1/users/${id}`).send({}).expect(201);
     const alice = asUser(n1, await userToken(n1, tenant, 'alice'));
     conv = (await alice.post('/v1/conversations').send({ type: 'group', name: 'g', member_ids: ['bob'] }).expect(201)).body.id as string;
@@ -81,14 +81,21 @@ describe('message.updated, message.deleted, member.added and member.removed surv
     const fourth = await node();
     await expect(api({ url: fourth.url } as TestApp, tenant).delete(`/v1/conversations/${conv}/members/${encodeURIComponent(member)}`)).rejects.toThrow();
     expect(await fourth.child.exited).toBeNull();
+    // bob reports a message: the report is stored, then the node dies before recording its event.
+    const fifth = await node();
+    const n5 = { url: fifth.url } as TestApp;
+    const bob5 = asUser(n5, await userToken(n5, tenant, 'bob'));
+    await expect(bob5.post(`/v1/conversations/${conv}/messages/${edited.id}/reports`).send({ payload: 'x', reason: 'spam', note: 'fault:kill-after-report' })).rejects.toThrow();
+    expect(await fifth.child.exited).toBeNull();
     // Every change is stored; no event was recorded, let alone sent.
     expect(r.received).toEqual([]);
 
     restarted = await createTestApp({ dbName, env: { ...WEBHOOK_TEST_ENV, WEBHOOK_SWEEP_INTERVAL_MS: '200' } });
-    const kinds = ['message.updated', 'message.deleted', 'member.added', 'member.removed'];
+    const kinds = ['message.updated', 'message.deleted', 'member.added', 'member.removed', 'moderation.report.created'];
     await waitFor(() => kinds.every((k) => r.ofType(k).length === 1), 60_000, 'delivered after restart');
     expect(r.ofType('member.added')[0]!.body.data).toEqual({ conversation_id: conv, user_ids: [member], by: null });
     expect(r.ofType('member.removed')[0]!.body.data).toEqual({ conversation_id: conv, user_ids: [member], by: null });
+    expect(r.ofType('moderation.report.created')[0]!.body.data).toMatchObject({ message_id: edited.id, conversation_id: conv, sender_id: 'alice', reporter_id: 'bob', reason: 'spam', verified: false });
     const upd = r.ofType('message.updated')[0]!.body.data;
     expect(upd).toMatchObject({ message_id: edited.id, conversation_id: conv, seq: edited.seq, sender_id: 'alice', edited_at: expect.any(String), reply_count: 0 });
     expect(r.ofType('message.deleted')[0]!.body.data).toEqual({ message_id: deleted.id, conversation_id: conv, seq: deleted.seq, deleted_at: expect.any(String) });

@@ -10,6 +10,8 @@
  *   (its edited_at or deleted_at set), before the service raises its event;
  * - `fault:kill-after-member`: SIGKILL right after a membership change adding or removing a user whose
  *   id starts with it is written (participants and change log), before the service raises its event;
+ * - `fault:kill-after-report`: SIGKILL right after a message report whose note starts with it is stored,
+ *   before its webhook event is recorded;
  * - a last_message update whose preview is `fault:post-commit` (base64) fails once with a closed-connection
  *   error, as when the database connection drops between storing a batch and its post-commit step.
  *
@@ -29,6 +31,13 @@ proto.insertMany = async function (docs, ...rest) {
   if (this.collectionName === 'messages' && marked(docs, 'fault:kill-before-store')) die();
   const res = await insertMany.call(this, docs, ...rest);
   if (this.collectionName === 'messages' && marked(docs, 'fault:kill-after-store')) die();
+  return res;
+};
+
+const insertOne = proto.insertOne;
+proto.insertOne = async function (doc, ...rest) {
+  const res = await insertOne.call(this, doc, ...rest);
+  if (this.collectionName === 'message_reports' && typeof doc?.note === 'string' && doc.note.startsWith('fault:kill-after-report')) die();
   return res;
 };
 

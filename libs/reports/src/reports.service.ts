@@ -3,7 +3,7 @@ import { AuditService } from '@chat/audit';
 import { MessagesService } from '@chat/chat';
 import { AppError, ErrorCode } from '@chat/errors';
 import { TenantContext, TenantId } from '@chat/tenancy';
-import { WebhookOutbox } from '@chat/webhooks';
+import { reportCreatedData, reportResolvedData, WebhookOutbox } from '@chat/webhooks';
 // The SDK's own check (one implementation of the commitment for clients and server); pure @noble code.
 import { verifyFrankingCommitment } from '../../sdk/src/crypto/franking';
 import { ActOnReportDto, CreateReportDto } from './report.dto';
@@ -103,16 +103,7 @@ export class ReportsService {
       success: true,
       details: { conversation_id: conversationId, message_id: message.id, reason: dto.reason, verified },
     });
-    await this.emit(tenantId, REPORT_CREATED_EVENT, id, now, {
-      report_id: id,
-      conversation_id: conversationId,
-      message_id: message.id,
-      sender_id: message.sender_id,
-      reporter_id: reporterId,
-      reason: dto.reason,
-      verified,
-      created_at: now.toISOString(),
-    });
+    await this.emit(tenantId, REPORT_CREATED_EVENT, id, now, reportCreatedData(report));
     return report;
   }
 
@@ -189,21 +180,14 @@ export class ReportsService {
       throw AppError.conflict(`The report is already ${current.status}`);
     }
     await this.audit.record({ action, actor, resource: { type: 'message_report', id }, tenantId, success: true, details: { status, actions, message_id: closed.message_id } });
-    await this.emit(tenantId, REPORT_RESOLVED_EVENT, id, now, {
-      report_id: id,
-      conversation_id: closed.conversation_id,
-      message_id: closed.message_id,
-      status,
-      actions,
-      resolved_by: { type: actor.type, id: actor.id },
-      resolved_at: now.toISOString(),
-    });
+    await this.emit(tenantId, REPORT_RESOLVED_EVENT, id, now, reportResolvedData(closed));
     return closed;
   }
 
   /**
    * Records the webhook event (ids and metadata only: never the payload) before the request is answered.
-   * The key is the report id, so the event id is stable if it is ever recorded twice.
+   * The key is the report id, the same the webhook sweeper derives from the stored report (created_at,
+   * resolution.at) when a node died before this ran: one event, one row.
    */
   private async emit(tenantId: string, type: string, reportId: string, at: Date, data: Record<string, unknown>): Promise<void> {
     if (!this.outbox) return;

@@ -65,3 +65,45 @@ export const memberChangeKey = (conversationId: string, version: number): string
 export function memberChangeData(conversationId: string, userIds: string[], by: string | null): Record<string, unknown> {
   return { conversation_id: conversationId, user_ids: userIds, by };
 }
+
+/** What the webhooks read of a message report (libs/reports): ids and metadata, never the reported payload or key. */
+export interface ReportMeta {
+  _id: { toHexString(): string };
+  conversation_id: string;
+  message_id: string;
+  sender_id: string;
+  reporter_id: string;
+  reason: string;
+  verified: boolean;
+  status: string;
+  resolution: { by: { type: string; id: string }; at: Date; actions: string[] } | null;
+  created_at: Date;
+}
+
+/** The `moderation.report.created` data (the same from libs/reports and the sweeper); its key is the report id. */
+export function reportCreatedData(r: ReportMeta): Record<string, unknown> {
+  return {
+    report_id: r._id.toHexString(),
+    conversation_id: r.conversation_id,
+    message_id: r.message_id,
+    sender_id: r.sender_id,
+    reporter_id: r.reporter_id,
+    reason: r.reason,
+    verified: r.verified,
+    created_at: new Date(r.created_at).toISOString(),
+  };
+}
+
+/** The `moderation.report.resolved` data (a resolved report); its key is the report id. */
+export function reportResolvedData(r: ReportMeta): Record<string, unknown> {
+  const res = r.resolution!;
+  return {
+    report_id: r._id.toHexString(),
+    conversation_id: r.conversation_id,
+    message_id: r.message_id,
+    status: r.status,
+    actions: res.actions,
+    resolved_by: { type: res.by.type, id: res.by.id },
+    resolved_at: new Date(res.at).toISOString(),
+  };
+}

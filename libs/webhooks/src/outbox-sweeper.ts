@@ -5,10 +5,10 @@ import { Clock } from '@chat/clock';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { endpointWants } from './event-types';
-import { conversationCreatedData, memberChangeData, memberChangeKey, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey } from './message-events';
-import { SweptConversationsRepository, SweptMessagesRepository } from './swept-messages.repository';
+import { conversationCreatedData, memberChangeData, memberChangeKey, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey, reportCreatedData, reportResolvedData } from './message-events';
+import { SweptConversationsRepository, SweptMessagesRepository, SweptReportsRepository } from './swept-messages.repository';
 import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
-import { SweptConversationDoc, SweptMessageDoc, WebhookEndpointDoc } from './webhook.schemas';
+import { SweptConversationDoc, SweptMessageDoc, SweptReportDoc, WebhookEndpointDoc } from './webhook.schemas';
 
 /** A message's created_at is set before its batch commits: scans re-cover this much before their cursor. */
 const OVERLAP_MS = 30_000;
@@ -41,6 +41,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly messages: SweptMessagesRepository,
     private readonly conversations: SweptConversationsRepository,
+    private readonly reports: SweptReportsRepository,
     private readonly outbox: WebhookOutbox,
     private readonly clock: Clock,
   ) {}
@@ -207,6 +208,25 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
         },
       }),
     ),
+    {
+      type: 'moderation.report.created',
+      page: (from, to, limit) => this.reports.createdBetween(from, to, limit),
+      at: (item) => new Date(item.created_at),
+      event: (tenantId, item) => {
+        const r = item as SweptReportDoc;
+        return { tenantId, type: 'moderation.report.created', key: r._id.toHexString(), occurredAt: new Date(r.created_at), data: reportCreatedData(r) };
+      },
+    },
+    {
+      type: 'moderation.report.resolved',
+      page: (from, to, limit) => this.reports.resolvedBetween(from, to, limit),
+      at: (item) => new Date((item as SweptReportDoc).resolution!.at),
+      event: (tenantId, item) => {
+        const r = item as SweptReportDoc;
+        if (!r.resolution) return null;
+        return { tenantId, type: 'moderation.report.resolved', key: r._id.toHexString(), occurredAt: new Date(r.resolution.at), data: reportResolvedData(r) };
+      },
+    },
     {
       type: 'conversation.created',
       at: (item) => new Date(item.created_at),

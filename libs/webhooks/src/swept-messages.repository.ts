@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository } from '@chat/tenancy';
-import { SWEPT_CONVERSATION_MODEL, SWEPT_MESSAGE_MODEL, SweptConversationDoc, SweptMessageDoc } from './webhook.schemas';
+import { SWEPT_CONVERSATION_MODEL, SWEPT_MESSAGE_MODEL, SWEPT_REPORT_MODEL, SweptConversationDoc, SweptMessageDoc, SweptReportDoc } from './webhook.schemas';
 
 /** Messages of the tenant in context stored in a time range: ids and metadata only (content is never read). */
 @Injectable()
@@ -52,5 +52,23 @@ export class SweptConversationsRepository extends TenantRepository<SweptConversa
 
   createdBetween(from: Date, to: Date, limit: number): Promise<SweptConversationDoc[]> {
     return this.find({ created_at: { $gte: from, $lt: to } }, { projection: { _id: 1, type: 1, 'participants.user_id': 1, created_at: 1 }, sort: { created_at: 1 }, limit });
+  }
+}
+
+/** Message reports of the tenant in context created or resolved in a time range (ids and metadata only: never the payload or key). */
+@Injectable()
+export class SweptReportsRepository extends TenantRepository<SweptReportDoc> {
+  constructor(@InjectModel(SWEPT_REPORT_MODEL) model: Model<SweptReportDoc>, resolver: TenantConnectionResolver) {
+    super(model, resolver);
+  }
+
+  private static readonly META = { _id: 1, conversation_id: 1, message_id: 1, sender_id: 1, reporter_id: 1, reason: 1, verified: 1, status: 1, resolution: 1, created_at: 1 } as const;
+
+  createdBetween(from: Date, to: Date, limit: number): Promise<SweptReportDoc[]> {
+    return this.find({ created_at: { $gte: from, $lt: to } }, { projection: SweptReportsRepository.META, sort: { created_at: 1 }, limit });
+  }
+
+  resolvedBetween(from: Date, to: Date, limit: number): Promise<SweptReportDoc[]> {
+    return this.find({ 'resolution.at': { $gte: from, $lt: to } }, { projection: SweptReportsRepository.META, sort: { 'resolution.at': 1 }, limit });
   }
 }

@@ -1,4 +1,5 @@
 import { Schema, Types } from 'mongoose';
+import type { ReportMeta } from './message-events';
 import { tenantGuardPlugin } from '@chat/tenancy';
 
 /** An application's webhook endpoint. The secret must be shown to sign, so it is sealed (SecretBox), not hashed. */
@@ -163,6 +164,20 @@ SweptMessageSchema.index({ tenant_id: 1, created_at: 1 });
 SweptMessageSchema.index({ tenant_id: 1, edited_at: 1 });
 SweptMessageSchema.index({ tenant_id: 1, deleted_at: 1 });
 SweptMessageSchema.plugin(tenantGuardPlugin);
+
+/** The crash sweeper's narrow view of `message_reports` (owned by libs/reports): for `moderation.report.*`. */
+export type SweptReportDoc = ReportMeta & { _id: Types.ObjectId; tenant_id: string };
+export const SWEPT_REPORT_MODEL = 'WebhookSweptReport';
+export const SweptReportSchema = new Schema<SweptReportDoc>(
+  {
+    tenant_id: { type: String, required: true },
+    created_at: { type: Date, required: true },
+  },
+  { collection: 'message_reports', versionKey: false, strict: false, autoCreate: false },
+);
+SweptReportSchema.index({ tenant_id: 1, created_at: 1 });
+SweptReportSchema.index({ tenant_id: 1, 'resolution.at': 1 });
+SweptReportSchema.plugin(tenantGuardPlugin);
 
 /** The crash sweeper's narrow view of `conversations` (owned by chat): for `conversation.created`. */
 export interface SweptConversationDoc {
