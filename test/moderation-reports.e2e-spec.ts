@@ -218,11 +218,16 @@ describe('reports and message franking (REST, SDK, real receiver)', () => {
     );
   });
 
-  it('ban_user without tenant bans installed is refused with 422 action_unavailable, doing nothing', async () => {
+  it('ban_user bans the sender tenant-wide (libs/moderation) and deletes the message in one act, audited', async () => {
     const dec = await sendAndRead('ban candidate', C);
     const { id } = await C.report(dec, 'spam');
-    await expectApiError(a.server.actOnReport(id, { actions: ['delete_message', 'ban_user'] }), 422, 'action_unavailable');
-    expect((await a.server.getReport(id)).status).toBe('open');
-    expect((await C.client.getMessage(convId, dec.message.id)).deleted_at).toBeNull();
+    const acted = await a.server.actOnReport(id, { actions: ['delete_message', 'ban_user'], ban: { reason: 'spam wave' } });
+    expect(acted).toMatchObject({ status: 'actioned', resolution: { actions: ['delete_message', 'ban_user'] } });
+    expect((await C.client.getMessage(convId, dec.message.id)).deleted_at).not.toBeNull();
+    // The sender's requests are refused from now on.
+    await expectApiError(A.client.me(), 403, 'user_banned');
+    const bans = (await auditOf(a.tenant.tenantId, 'moderation.user.ban')).filter((e) => e.resource.id === alice);
+    expect(bans).toHaveLength(1);
+    expect(bans[0]!.details).toMatchObject({ report_id: id });
   });
 });

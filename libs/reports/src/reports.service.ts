@@ -10,7 +10,7 @@ import { ActOnReportDto, CreateReportDto } from './report.dto';
 import { ReportAction, ReportActor, ReportRecord, ReportStatus } from './report.schema';
 import { ReportsRepository } from './reports.repository';
 
-/** The tenant-wide ban a report's `ban_user` action calls (libs/moderation provides it; absent: the action is refused). */
+/** The tenant-wide ban a report's `ban_user` action calls (libs/moderation's userBanPort; absent: the action is refused). */
 export interface UserBanPort {
   ban(userId: string, opts: { reason: string | null; expiresAt: Date | null; by: ReportActor }): Promise<void>;
 }
