@@ -72,6 +72,7 @@ function bodies(w: World): Record<string, unknown> {
     'POST /v1/conversations/:id/messages/:message_id/reports': { payload: 'B reports A', reason: 'spam' },
     'POST /v1/moderation/reports/:report_id/act': { actions: ['delete_message'] },
     'POST /v1/moderation/reports/:report_id/resolve': { note: 'B resolves' },
+    'POST /v1/conversations/:id/system-messages': { text: 'B posts into A' },
   };
 }
 
