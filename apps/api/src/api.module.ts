@@ -18,6 +18,7 @@ import { UsageModule } from '@chat/usage';
 import { UsageApiModule } from './usage/usage-api.module';
 import { WebhooksApiModule } from './webhooks/webhooks-api.module';
 import { ModerationApiModule } from './moderation/moderation-api.module';
+import { ReportsApiModule } from './reports/reports-api.module';
 
 /** REST for SaaS clients (API keys) and end users (JWT), under /v1. */
 @Module({
@@ -41,6 +42,7 @@ import { ModerationApiModule } from './moderation/moderation-api.module';
     UsageApiModule,
     WebhooksApiModule,
     ModerationApiModule,
+    ReportsApiModule,
   ],
 })
 export class ApiModule {}
