@@ -113,6 +113,18 @@ export class ChatFanout {
         this.leave(scope, e.tenantId, e.user_ids, e.conversationId);
         return this.onMembersRemoved(e.tenantId, e.conversationId, e.user_ids, scope);
       }
+      case 'mls.device_joined': {
+        // Every member sees a device enter the group (the commit's stream entry is the history of it).
+        const e = p as ChatEventMap['mls.device_joined'];
+        return this.emit(scope, conv(e), 'conversation:device_joined', {
+          conversation_id: e.conversationId,
+          user_id: e.user_id,
+          device_id: e.device_id,
+          epoch: e.epoch,
+          seq: e.seq,
+          message_id: e.message_id,
+        });
+      }
       case 'user.access_revoked': {
         // Every socket of the user, on every node: told why, then disconnected (the handshake and
         // every event check the user too, so a cut that never arrives still denies all they send).

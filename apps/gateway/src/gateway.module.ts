@@ -7,6 +7,7 @@ import { RedisService } from '@chat/redis';
 import { CoreModule } from '@chat/server';
 import { FilesModule } from '@chat/files';
 import { KeysModule } from '@chat/keys';
+import { MlsModule } from '@chat/mls';
 import { UsageModule } from '@chat/usage';
 import { WebhooksModule } from '@chat/webhooks';
 import { ChatFanout } from './chat-fanout';
@@ -15,7 +16,7 @@ import { RealtimeGateway } from './realtime.gateway';
 
 /** socket.io realtime: end users chat over WebSockets. */
 @Module({
-  imports: [CoreModule, AuthModule, ChatModule, KeysModule, FilesModule, UsageModule, WebhooksModule],
+  imports: [CoreModule, AuthModule, ChatModule, KeysModule, MlsModule, FilesModule, UsageModule, WebhooksModule],
   providers: [
     {
       provide: PresenceTracker,

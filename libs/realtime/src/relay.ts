@@ -21,6 +21,7 @@ export const RELAYED_CHAT_EVENTS: readonly ChatEventName[] = [
   'conversation.updated',
   'member.added',
   'member.removed',
+  'mls.device_joined',
   'user.access_revoked',
 ];
 const RELAYED = new Set<string>(RELAYED_CHAT_EVENTS);

@@ -36,6 +36,8 @@ export interface ServerEvents {
   'conversation:updated': ConversationView;
   'member:added': { conversation_id: string; user_ids: string[]; by?: string };
   'member:removed': { conversation_id: string; user_ids: string[]; by?: string };
+  /** A device entered the conversation's MLS group (E2E v2); the commit is the stream entry at `seq`. */
+  'conversation:device_joined': { conversation_id: string; user_id: string; device_id: string; epoch: number; seq: number; message_id: string };
   'tenant:suspended': { error: { code: string; message: string } };
   'connection:error': { error: { code: string; message: string; details?: unknown } };
 }
@@ -195,6 +197,7 @@ export class ChatSocket {
       'conversation:updated',
       'member:added',
       'member:removed',
+      'conversation:device_joined',
       'tenant:suspended',
       'connection:error',
     ];

@@ -20,6 +20,8 @@ export interface ChatEventMap {
   'conversation.updated': { tenantId: TenantId; conversationId: string; conversation: Record<string, unknown>; role_changed?: { user_id: string; role: string; by?: string } };
   'member.added': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string };
   'member.removed': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string };
+  /** A device entered the conversation's MLS group (external join or Welcome): the commit's stream entry is `seq`. */
+  'mls.device_joined': { tenantId: TenantId; conversationId: string; user_id: string; device_id: string; epoch: number; seq: number; message_id: string };
   /** `created`: the write created the user (webhooks tell user.created from user.updated). */
   'user.updated': { tenantId: TenantId; user_id: string; created?: boolean };
   /** The user was deactivated or deleted: their live sockets are cut (new requests are refused by the auth check). */

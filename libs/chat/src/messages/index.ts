@@ -7,3 +7,4 @@ export * from './message-write-batcher';
 export * from './messages.service';
 export * from './messages.module';
 export * from './message-stream';
+export * from './e2e-v2';

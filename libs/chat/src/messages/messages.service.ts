@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BeforeApplicationShutdown, Injectable, Optional } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Optional } from '@nestjs/common';
 import { CacheService } from '@chat/cache';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode } from '@chat/errors';
@@ -22,6 +22,7 @@ import { MessagePostCommit } from './message-post-commit';
 import { MessagesRepository } from './messages.repository';
 import { SendClaims } from './send-claims';
 import { SendOrder } from './send-order';
+import { checkV2Envelope, E2eV2Gate, isV2, plainContentV2 } from './e2e-v2';
 
 export interface ReceiptView {
   conversation_id: string;
@@ -75,6 +76,8 @@ export class MessagesService implements BeforeApplicationShutdown {
     keyShares: KeySharesService,
     // Optional so the chat lib also boots in apps that do not load quotas (CLI, unit wiring).
     @Optional() private readonly quotas?: QuotaService,
+    // E2E v2 send check, bound by the MLS Delivery Service (libs/mls); absent: v2 is refused.
+    @Optional() @Inject(E2eV2Gate) private readonly v2Gate?: E2eV2Gate,
   ) {
     this.sendClaims = new SendClaims(redis);
     const postCommit = new MessagePostCommit(conversationsRepo, repo, events, {
@@ -171,7 +174,7 @@ export class MessagesService implements BeforeApplicationShutdown {
     await this.checkDirectNotBlocked(conv, senderId);
     const memberIds = this.memberIdsOf(conv);
     this.checkEnvelope(dto.content, dto.search_tokens);
-    await this.keyDirectory.assertRecipientKeys(memberIds, dto.content.encrypted_key);
+    await this.checkRecipients(conversationId, memberIds, dto.content);
     this.checkMentions(dto.mentions, memberIds);
     let parentId: string | null = null;
     if (dto.thread_parent_id) {
@@ -247,6 +250,45 @@ export class MessagesService implements BeforeApplicationShutdown {
         max_bytes: this.config.MESSAGE_MAX_BYTES,
       });
     }
+  }
+
+  /** v1: a wrapped key for every member device (key directory); v2: the conversation's group at its current epoch (MLS Delivery Service). */
+  private async checkRecipients(conversationId: string, memberIds: string[], content: MessageContent): Promise<void> {
+    if (isV2(content)) return checkV2Envelope(this.v2Gate, { id: conversationId, memberIds }, content);
+    await this.keyDirectory.assertRecipientKeys(memberIds, content.encrypted_key ?? []);
+  }
+
+  /**
+   * A commit accepted by the MLS Delivery Service, written into the conversation's seq stream as the
+   * committing member's message (no send checks: the Delivery Service made them), so sync and history
+   * deliver commits and messages in one order. Resolves once it is stored.
+   */
+  async appendHandshake(senderId: string, conversationId: string, content: MessageContent): Promise<MessageView> {
+    const tenantId = this.tenant();
+    const now = new Date();
+    const { message } = await this.batcher.submit(
+      tenantId,
+      {
+        conversation_id: conversationId,
+        sender_id: senderId,
+        client_msg_id: randomUUID(),
+        content,
+        preview: null,
+        search_tokens: [],
+        mentions: [],
+        reactions: [],
+        thread: { parent_id: null, reply_count: 0 },
+        read_by: [],
+        status: 'sent',
+        gap: false,
+        created_at: now,
+        updated_at: now,
+        edited_at: null,
+        deleted_at: null,
+      },
+      { lookupExisting: false },
+    );
+    return toMessageView(message);
   }
 
   private checkMentions(mentions: string[] | undefined, memberIds: string[]): void {
@@ -367,7 +409,7 @@ export class MessagesService implements BeforeApplicationShutdown {
     const conv = await this.conversations.requireMember(conversationId, userId);
     const memberIds = this.memberIdsOf(conv);
     this.checkEnvelope(dto.content, dto.search_tokens);
-    await this.keyDirectory.assertRecipientKeys(memberIds, dto.content.encrypted_key);
+    await this.checkRecipients(conversationId, memberIds, dto.content);
     this.checkMentions(dto.mentions, memberIds);
     const change = await this.nextChange(conversationId);
     const updated = await this.repo.edit(
@@ -487,6 +529,7 @@ function dedupe(list: string[]): string[] {
 
 /** A plain copy of the validated envelope (class instances from the pipe, known fields only). */
 function plainContent(c: MessageContent): MessageContent {
+  if (isV2(c)) return plainContentV2(c);
   const out: MessageContent = {
     type: c.type,
     algorithm: c.algorithm,
@@ -494,7 +537,7 @@ function plainContent(c: MessageContent): MessageContent {
     sender_key_version: c.sender_key_version,
     ephemeral_public_key: c.ephemeral_public_key,
     encrypted_data: c.encrypted_data,
-    encrypted_key: c.encrypted_key.map((k) => ({ user_id: k.user_id, device_id: k.device_id, key_version: k.key_version, wrapped_key: k.wrapped_key })),
+    encrypted_key: (c.encrypted_key ?? []).map((k) => ({ user_id: k.user_id, device_id: k.device_id, key_version: k.key_version, wrapped_key: k.wrapped_key })),
   };
   if (c.signature !== undefined) out.signature = c.signature;
   return out;

@@ -7,6 +7,7 @@
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference -- an ambient declaration file cannot be imported; this keeps it in every compile that reaches this module (bench/tsconfig.json too)
 /// <reference path="./ts-mls-internals.d.ts" />
 import { type CiphersuiteImpl, type KeyPackage, type MLSMessage, decodeMlsMessage, encodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl } from 'ts-mls';
+import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
 import { makeKeyPackageRef, verifyKeyPackage } from 'ts-mls/keyPackage.js';
 import { MlsError } from './errors';
 import { type MlsIdentity, decodeIdentity } from './identity';
@@ -127,4 +128,30 @@ export function inspectGroupInfo(bytes: Uint8Array): { groupId: string; epoch: b
   const gc = msg.groupInfo.groupContext;
   if (gc.cipherSuite !== MLS_CIPHERSUITE) throw new MlsError('INVALID_INPUT', `GroupInfo ciphersuite must be ${MLS_CIPHERSUITE}`);
   return { groupId: toHex(gc.groupId), epoch: gc.epoch };
+}
+
+/**
+ * The identities of the leaves of the ratchet tree a GroupInfo carries (its ratchet_tree extension),
+ * or null when it carries none. As the committer wrote it: the server uses it to know whose devices
+ * are in the group, members verify the real tree themselves.
+ */
+export function groupInfoMembers(bytes: Uint8Array): MlsIdentity[] | null {
+  const msg = decodeMessage(bytes);
+  if (msg.wireformat !== 'mls_group_info') throw new MlsError('INVALID_INPUT', 'not a GroupInfo');
+  let tree;
+  try {
+    tree = ratchetTreeFromExtension(msg.groupInfo);
+  } catch (err) {
+    throw new MlsError('INVALID_INPUT', 'malformed ratchet tree', { cause: err });
+  }
+  if (!tree) return null;
+  const out: MlsIdentity[] = [];
+  for (const node of tree) {
+    if (node?.nodeType !== 'leaf') continue;
+    const cred = node.leaf.credential;
+    const id = cred.credentialType === 'basic' ? decodeIdentity(cred.identity) : null;
+    if (!id) throw new MlsError('INVALID_INPUT', 'a leaf credential is not tenant/user/device');
+    out.push(id);
+  }
+  return out;
 }

@@ -5,3 +5,7 @@ declare module 'ts-mls/keyPackage.js' {
   export function makeKeyPackageRef(value: KeyPackage, h: CiphersuiteImpl['hash']): Promise<Uint8Array>;
   export function verifyKeyPackage(kp: KeyPackage, s: CiphersuiteImpl['signature']): Promise<boolean>;
 }
+declare module 'ts-mls/groupInfo.js' {
+  import type { GroupInfo, RatchetTree } from 'ts-mls';
+  export function ratchetTreeFromExtension(info: GroupInfo): RatchetTree | undefined;
+}
