@@ -123,7 +123,7 @@ export class MlsGroupsRepository extends TenantRepository<MlsGroupDoc> {
 
   /** What a v2 send is checked against (without the GroupInfo, which grows with the group). */
   sendState(conversationId: string): Promise<Pick<MlsGroupRecord, 'group_id' | 'epoch' | 'tree_users'> | null> {
-    return this.findOne({ conversation_id: conversationId }, { projection: { group_id: 1, epoch: 1, tree_users: 1 } });
+    return this.findOne({ conversation_id: conversationId }, { group_info: 0 });
   }
 
   /** The conversation's first commit creates its group at epoch 1; false when another one won. */

@@ -291,7 +291,7 @@ export class MlsChat {
     return sealV2({
       binding: this.binding(conversationId, this.userId, this.deviceId, st.groupId, Number(epoch), type),
       key,
-      signKey: this.mls.signatureSecretKey(),
+      sign: (bytes) => this.mls.signWithLeafKey(bytes),
       plaintext: utf8ToBytes(JSON.stringify(payload)),
       ...(opts.frankingCommitment !== undefined ? { frankingCommitment: opts.frankingCommitment } : {}),
     });
@@ -364,6 +364,11 @@ export class MlsChat {
     if (content.group_id !== st.groupId) throw new MlsDecryptError('tampered', "the envelope names another group than the conversation's");
     const epoch = BigInt(content.epoch);
     let key = await this.keys.get(st.groupId, epoch);
+    if (!key && this.mls.hasGroup(st.groupId) && epoch === this.mls.epoch(st.groupId)) {
+      // The group moved through the low-level client (MlsClient) without this layer: take the key now.
+      await this.recordEpoch(st.groupId);
+      key = await this.keys.get(st.groupId, epoch);
+    }
     if (!key && st.removedAt === undefined && epoch > this.mls.epoch(st.groupId)) {
       await this.syncTo(conversationId, st, content.epoch).catch((err: unknown) => {
         if (!isChatApiError(err, 'not_found')) throw err;

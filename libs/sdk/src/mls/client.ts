@@ -351,9 +351,9 @@ export class MlsClient {
     return out;
   }
 
-  /** This device's Ed25519 leaf signature key (signs v2 envelopes; never leaves the SDK). */
-  signatureSecretKey(): Uint8Array {
-    return this.signatureKeys.signKey;
+  /** Signs with this device's Ed25519 leaf signature key (v2 envelopes; the key never leaves the client). */
+  async signWithLeafKey(bytes: Uint8Array): Promise<Uint8Array> {
+    return (await cipherSuite()).signature.sign(this.signatureKeys.signKey, bytes);
   }
 
   /** Drops this client's state of a group (removed from it, or rejoining by external commit). */

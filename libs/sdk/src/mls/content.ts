@@ -70,12 +70,13 @@ function signedBytes(b: V2Binding, encryptedData: string, franking: string | und
   return encodeFields([V2_ALGORITHM, 'message-signature', b.tenantId, b.conversationId, b.groupId, String(b.epoch), b.senderUserId, b.senderDeviceId, b.type, encryptedData, franking ?? '']);
 }
 
-export function sealV2(input: { binding: V2Binding; key: Uint8Array; signKey: Uint8Array; plaintext: Uint8Array; frankingCommitment?: string }): MlsMessageContent {
+/** `sign`: Ed25519 by the sender's MLS leaf signature key (MlsClient.signWithLeafKey). */
+export async function sealV2(input: { binding: V2Binding; key: Uint8Array; sign: (bytes: Uint8Array) => Promise<Uint8Array>; plaintext: Uint8Array; frankingCommitment?: string }): Promise<MlsMessageContent> {
   const { binding: b } = input;
   const nonce = randomBytes(NONCE);
   const ct = gcm(input.key, nonce, aad(b)).encrypt(input.plaintext);
   const encrypted_data = bytesToBase64(concatBytes(nonce, ct));
-  const signature = bytesToBase64(ed25519.sign(signedBytes(b, encrypted_data, input.frankingCommitment), input.signKey));
+  const signature = bytesToBase64(await input.sign(signedBytes(b, encrypted_data, input.frankingCommitment)));
   return {
     type: b.type,
     algorithm: V2_ALGORITHM,
