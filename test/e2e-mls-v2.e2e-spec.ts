@@ -136,6 +136,29 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
     await expectApiError(users[carol]!.http.get(`/v1/conversations/${conv.id}/mls`), 404, 'not_found');
   });
 
+  it("an online member's SDK commits a removal on the socket's member:removed, before anyone sends", async () => {
+    const [alice, bob, carol] = [rid('alice'), rid('bob'), rid('carol')];
+    const users = await a.users([alice, bob, carol]);
+    const conv = await users[alice]!.createConversation({ type: 'group', name: 'rm-event', member_ids: [bob, carol] });
+    const [aliceChat, bobChat, carolChat] = await Promise.all(
+      [alice, bob, carol].map((u) => mls.MlsChat.create({ client: users[u]!, deviceId: 'phone' })),
+    );
+    for (const c of [aliceChat, bobChat, carolChat]) await c.open(conv.id);
+    const aliceSocket = await socketFor(a, alice, conv.id);
+    const removedEvent = aliceSocket.waitFor('member:removed', (e) => e.conversation_id === conv.id, 30_000);
+    await a.server.removeMember(conv.id, carol);
+    const e = await removedEvent;
+    await aliceChat.onMembersRemoved(e.conversation_id, e.user_ids);
+    expect(aliceChat.mls.members(aliceChat.groupId(conv.id)!).map((m) => m.userId).sort()).toEqual([alice, bob].sort());
+    // Nothing is pending any more: bob's stale envelope is refused for its epoch only, and his SDK catches up.
+    const stale = await bobChat.prepare(conv.id, { v: 1, kind: 'text', text: 'stale' });
+    const refused = await expectApiError(users[bob]!.sendMessage(conv.id, { content: stale as never }), 409, 'conflict');
+    expect(refused.details).toMatchObject({ reason: 'epoch' });
+    const sent = await bobChat.sendText(conv.id, 'after the event');
+    expect(text(await aliceChat.receive(sent))).toBe('after the event');
+    expect(await reason(carolChat.receive(sent))).toBe('not_a_member_then');
+  });
+
   it('tampered ciphertext is refused by the SDK; replayed commits and commits from non-members by the server', async () => {
     const [alice, bob, eve] = [rid('alice'), rid('bob'), rid('eve')];
     const users = await a.users([alice, bob, eve]);

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { HANDSHAKE_CONTENT_TYPE } from '@chat/chat';
 import { AppConfig } from '@chat/config';
 import { asTenantId, TenantContext } from '@chat/tenancy';
 import { Clock } from '@chat/clock';
@@ -116,7 +117,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       page: (from, to, limit) => this.messages.storedBetween(from, to, limit),
       event: (tenantId, item) => {
         const m = item as SweptMessageDoc;
-        if (m.gap) return null;
+        if (m.gap || m.content?.type === HANDSHAKE_CONTENT_TYPE) return null;
         return {
           tenantId,
           type: 'message.new',
