@@ -97,12 +97,28 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
     const early = bobView.find((m) => m.id === first.id)!;
     expect(await reason(bobChat.receive(early))).toBe('not_a_member_then');
 
-    // Carol's device connects later and reads what follows, like bob.
+    // Carol's device connects later: on its first connect the SDK opens every conversation; she reads what follows.
     const carolChat = await mls.MlsChat.create({ client: users[carol]!, deviceId: 'tablet' });
-    await carolChat.open(conv.id);
+    expect(await mls.openAllConversations(carolChat)).toEqual([conv.id]);
     const late = await aliceChat.sendText(conv.id, 'for all three');
     const carolView = (await stream(users[carol]!, conv.id)).find((m) => m.id === late.id)!;
     expect(text(await carolChat.receive(carolView))).toBe('for all three');
+
+    // Dave's device is online and follows the membership: the SaaS backend adds him, his device joins by itself.
+    const dave = rid('dave');
+    const daveClient = (await a.users([dave]))[dave]!;
+    const daveChat = await mls.MlsChat.create({ client: daveClient, deviceId: 'watch' });
+    const daveSocket = new ChatSocket({ url: t.url, token: (await a.server.issueUserToken(dave)).token });
+    sockets.push(daveSocket);
+    await daveSocket.connect();
+    const errors: unknown[] = [];
+    mls.followMembership(daveChat, daveSocket, (err) => errors.push(err));
+    const daveJoined = aliceSocket.waitFor('conversation:device_joined', (e) => e.conversation_id === conv.id && e.user_id === dave, 30_000);
+    await a.server.addMembers(conv.id, [dave]);
+    expect(await daveJoined).toMatchObject({ device_id: 'watch' });
+    const forDave = await aliceChat.sendText(conv.id, 'welcome dave');
+    expect(text(await daveChat.receive((await stream(daveClient, conv.id)).find((m) => m.id === forDave.id)!))).toBe('welcome dave');
+    expect(errors).toEqual([]);
   });
 
   it("a removed member's devices cannot decrypt what is sent after the removal", async () => {
