@@ -231,6 +231,10 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
     const aliceChat = await mls.MlsChat.create({ client: usersA[alice]!, deviceId: 'phone' });
     const sent = await aliceChat.sendText(conv.id, 'tenant a only');
 
+    // A v2 envelope never carries a per-recipient key list: one that tries is refused.
+    const withKeys = { ...(sent.content as object), encrypted_key: [{ user_id: bob, device_id: 'phone', key_version: 1, wrapped_key: 'AAAA' }] };
+    await expectApiError(usersA[alice]!.sendMessage(conv.id, { content: withKeys as never }), 400, 'validation_failed');
+
     // Same external ids in tenant b: nothing of tenant a is reachable.
     const usersB = await b.users([alice]);
     const intruder = usersB[alice]!;

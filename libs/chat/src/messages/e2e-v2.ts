@@ -22,6 +22,9 @@ export function isV2(content: Pick<MessageContent, 'version'>): boolean {
 
 export async function checkV2Envelope(gate: E2eV2Gate | undefined, conversation: { id: string; memberIds: string[] }, content: MessageContent): Promise<void> {
   if (content.algorithm !== E2E_V2_ALGORITHM) throw AppError.validation([{ field: 'content.algorithm', problems: [`must be ${E2E_V2_ALGORITHM} in a version 2 envelope`] }]);
+  // No per-recipient key list in v2 (the point of it): refused rather than silently dropped.
+  const v1Fields = (['encrypted_key', 'ephemeral_public_key', 'sender_key_version'] as const).filter((f) => content[f] !== undefined);
+  if (v1Fields.length) throw AppError.validation(v1Fields.map((f) => ({ field: `content.${f}`, problems: ['is not part of a version 2 envelope'] })));
   if (!gate) throw AppError.validation([{ field: 'content.version', problems: ['version 2 envelopes are not accepted by this server'] }]);
   await gate.checkSend(conversation, content);
 }
