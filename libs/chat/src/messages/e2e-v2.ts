@@ -1,4 +1,5 @@
 import { AppError } from '@chat/errors';
+import type { KeyDirectoryService } from '@chat/keys';
 import { HANDSHAKE_CONTENT_TYPE, MessageContent } from './message.schema';
 
 /** Algorithm of a v2 (MLS) envelope (docs/e2e.md, "Wire format v2"). */
@@ -47,4 +48,15 @@ export function plainContentV2(c: MessageContent): MessageContent {
 
 export function isHandshake(content: Pick<MessageContent, 'type'> | null | undefined): boolean {
   return content?.type === HANDSHAKE_CONTENT_TYPE;
+}
+
+/** v1: a wrapped key for every member device (key directory); v2: the conversation's group at its current epoch (the gate). */
+export async function checkRecipients(
+  keyDirectory: KeyDirectoryService,
+  gate: E2eV2Gate | undefined,
+  conversation: { id: string; memberIds: string[] },
+  content: MessageContent,
+): Promise<void> {
+  if (isV2(content)) return checkV2Envelope(gate, conversation, content);
+  await keyDirectory.assertRecipientKeys(conversation.memberIds, content.encrypted_key ?? []);
 }
