@@ -86,7 +86,7 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
     expect(text(await bobChat.receive(await bobGets))).toBe(hundred);
 
     // Bob answers over the socket; Alice reads it.
-    const ack = await bobSocket.send(conv.id, { content: (await bobChat.prepare(conv.id, { v: 1, kind: 'text', text: 'hi from bob' })) as never });
+    const ack = await mls.sendOverSocket(bobChat, bobSocket, conv.id, { v: 1, kind: 'text', text: 'hi from bob' });
     const fromBob = (await stream(users[alice]!, conv.id)).find((m) => m.id === ack.id)!;
     expect(text(await aliceChat.receive(fromBob))).toBe('hi from bob');
 
@@ -100,7 +100,8 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
     // Carol's device connects later: on its first connect the SDK opens every conversation; she reads what follows.
     const carolChat = await mls.MlsChat.create({ client: users[carol]!, deviceId: 'tablet' });
     expect(await mls.openAllConversations(carolChat)).toEqual([conv.id]);
-    const late = await aliceChat.sendText(conv.id, 'for all three');
+    // Alice sends over the socket this time: her epoch is behind carol's join, the 409 comes as the ack, the SDK retries.
+    const late = await mls.sendOverSocket(aliceChat, aliceSocket, conv.id, { v: 1, kind: 'text', text: 'for all three' });
     const carolView = (await stream(users[carol]!, conv.id)).find((m) => m.id === late.id)!;
     expect(text(await carolChat.receive(carolView))).toBe('for all three');
 

@@ -10,4 +10,4 @@ export { MlsDevice, type MlsDeliveredMessage } from './device';
 export { type EpochKeyStore, HISTORY_KEY_LABEL, InMemoryEpochKeyStore } from './history-keys';
 export { HANDSHAKE_TYPE, V2_ALGORITHM, isHandshakeContent, isV2Content, openV2, sealV2, type MlsHandshakeContent, type MlsMessageContent, type V2Binding, type V2MessageType } from './content';
 export { MlsChat, type MlsChatOptions, type MlsReceivedMessage } from './chat';
-export { followMembership, openAllConversations } from './chat-follow';
+export { followMembership, openAllConversations, sendOverSocket } from './chat-socket';
