@@ -196,6 +196,12 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
     expect(await reason(bobChat.receive({ ...m, sender_id: bob }))).toBe('tampered');
     expect(await reason(bobChat.receive({ ...m, content: { ...content, type: 'file' } } as unknown as MessageView))).toBe('tampered');
 
+    // An envelope of this conversation's group posted to another conversation: 409 naming that conversation's group.
+    const other = await users[alice]!.createConversation({ type: 'group', name: 'other', member_ids: [bob] });
+    await aliceChat.open(other.id);
+    const moved = await expectApiError(users[alice]!.sendMessage(other.id, { content: m.content as never }), 409, 'conflict');
+    expect(moved.details).toMatchObject({ reason: 'group', group_id: aliceChat.groupId(other.id) });
+
     // A commit accepted once is refused when replayed (its epoch is gone).
     const groupId = bobChat.groupId(conv.id)!;
     const out = await bobChat.mls.update(groupId);

@@ -8,7 +8,8 @@ import { MlsGroupsRepository } from './mls.repository';
  * the conversation's group at its current epoch, and every user the server removed must be out of the
  * group's tree first. Each refusal is a 409 `conflict` whose details tell the SDK what to do:
  * `reason: 'epoch'` (catch up to `epoch` and seal again), `'membership_pending'` (commit the removal
- * of `remove_users`), `'no_group'` (create the group).
+ * of `remove_users`), `'no_group'` (create the group), `'group'` (the envelope names another group:
+ * join the conversation's).
  */
 @Injectable()
 export class MlsSendGate extends E2eV2Gate {
@@ -19,7 +20,9 @@ export class MlsSendGate extends E2eV2Gate {
   async checkSend(conversation: { id: string; memberIds: string[] }, content: MessageContent): Promise<void> {
     const g = await this.groups.sendState(conversation.id);
     if (!g) throw AppError.conflict('The conversation has no MLS group yet: create it, then send again', { reason: 'no_group', epoch: 0 });
-    if (g.group_id !== content.group_id) throw AppError.validation([{ field: 'content.group_id', problems: ["is not the conversation's MLS group"] }]);
+    if (g.group_id !== content.group_id) {
+      throw AppError.conflict("The envelope names another group than the conversation's: open the conversation's group", { reason: 'group', epoch: g.epoch, group_id: g.group_id });
+    }
     const members = new Set(conversation.memberIds);
     const pending = (g.tree_users ?? []).filter((u) => !members.has(u));
     if (pending.length) {

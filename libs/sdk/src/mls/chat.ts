@@ -332,8 +332,10 @@ export class MlsChat {
 
   /** What to do about the server's 409 on a v2 send (also for sends made over the socket). */
   handleConflict(conversationId: string, details: unknown): Promise<void> {
-    const d = (details ?? {}) as { reason?: string; epoch?: number; remove_users?: string[] };
+    const d = (details ?? {}) as { reason?: string; epoch?: number; remove_users?: string[]; group_id?: string };
     return this.locked(conversationId, async () => {
+      // Another group than the one this device holds for the conversation: open (join) the conversation's.
+      if (d.reason === 'group' && d.group_id !== this.convs.get(conversationId)?.groupId) this.convs.delete(conversationId);
       const st = await this.openLocked(conversationId);
       if (d.reason === 'membership_pending' && d.remove_users?.length) await this.removeUsers(conversationId, st, d.remove_users);
       else await this.syncTo(conversationId, st, d.epoch ?? Number(this.mls.epoch(st.groupId)) + 1);
