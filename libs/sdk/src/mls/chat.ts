@@ -13,7 +13,7 @@
  * MLS state is in memory (MlsClient); epoch keys go to an EpochKeyStore (in memory by default).
  */
 import { base64ToBytes, bytesToBase64, bytesToUtf8, utf8ToBytes } from '../crypto/encoding';
-import type { MessagePayload } from '../e2e-client';
+import type { E2EChat, MessagePayload } from '../e2e-client';
 import { ChatApiError, isChatApiError } from '../errors';
 import { seg } from '../http';
 import type { MessageView, SendMessageInput } from '../types';
@@ -29,10 +29,13 @@ export interface MlsChatOptions {
   deviceId: string;
   /** Where epoch keys are kept (default: in memory). */
   keys?: EpochKeyStore;
+  /** Reads the v1 envelopes of the stream (messages stored before v2) through this E2EChat. */
+  v1?: E2EChat;
 }
 
 export type MlsReceivedMessage =
-  | { kind: 'message'; message: MessageView; payload: MessagePayload; sender: { userId: string; deviceId: string }; epoch: number }
+  /** `epoch` is null for a v1 message (read through the E2EChat of the options). */
+  | { kind: 'message'; message: MessageView; payload: MessagePayload; sender: { userId: string; deviceId: string }; epoch: number | null }
   | { kind: 'handshake'; message: MessageView; epoch: number; joined: Array<{ user_id: string; device_id: string }> };
 
 interface ConvState {
@@ -61,22 +64,19 @@ export class MlsChat {
   /** `${groupId}:${epoch}` -> members' leaf signature keys by tenant/user/device. */
   private readonly rosters = new Map<string, Map<string, Uint8Array>>();
   private readonly locks = new Map<string, Promise<unknown>>();
-  readonly keys: EpochKeyStore;
-
   private constructor(
     readonly client: ChatUserClient,
     readonly mls: MlsClient,
-    keys: EpochKeyStore,
-  ) {
-    this.keys = keys;
-  }
+    readonly keys: EpochKeyStore,
+    private readonly v1?: E2EChat,
+  ) {}
 
   /** Asks the server for this device's identity (tenant/user/device) and makes its MLS client. */
   static async create(opts: MlsChatOptions): Promise<MlsChat> {
     const { identity } = await opts.client.http.get<{ identity: string }>(`/v1/me/devices/${seg(opts.deviceId)}/mls/identity`);
     const id = decodeIdentity(utf8ToBytes(identity));
     if (!id) throw new MlsError('INVALID_INPUT', 'the server sent a malformed MLS identity');
-    return new MlsChat(opts.client, await MlsClient.create(id), opts.keys ?? new InMemoryEpochKeyStore());
+    return new MlsChat(opts.client, await MlsClient.create(id), opts.keys ?? new InMemoryEpochKeyStore(), opts.v1);
   }
 
   get userId(): string {
@@ -361,7 +361,11 @@ export class MlsChat {
       }
       return { kind: 'handshake', message, epoch: content.epoch, joined: (content as MlsHandshakeContent).joined ?? [] };
     }
-    if (!isV2Content(content)) throw new MlsError('INVALID_INPUT', 'not a v2 message (v1 envelopes are read with E2EChat)');
+    if (!isV2Content(content)) {
+      if (!this.v1) throw new MlsError('INVALID_INPUT', 'not a v2 message (pass an E2EChat as `v1` to read v1 envelopes)');
+      const d = await this.v1.decrypt(message);
+      return { kind: 'message', message, payload: d.payload, sender: { userId: message.sender_id, deviceId: message.content?.sender_device_id ?? '' }, epoch: null };
+    }
     const st = this.convs.get(conversationId) ?? (await this.openLocked(conversationId));
     if (content.group_id !== st.groupId) throw new MlsDecryptError('tampered', "the envelope names another group than the conversation's");
     const epoch = BigInt(content.epoch);
