@@ -14,6 +14,7 @@
  */
 import { base64ToBytes, bytesToBase64, bytesToUtf8, utf8ToBytes } from '../crypto/encoding';
 import type { E2EChat, MessagePayload } from '../e2e-client';
+import type { ConvState, GroupView, MlsChatOptions, MlsReceivedMessage } from './chat-types';
 import { ChatApiError, isChatApiError } from '../errors';
 import { seg } from '../http';
 import type { MessageView, SendMessageInput } from '../types';
@@ -23,38 +24,6 @@ import { isHandshakeContent, isV2Content, openV2, sealV2, type MlsHandshakeConte
 import { MlsDecryptError, MlsError } from './errors';
 import { type EpochKeyStore, InMemoryEpochKeyStore } from './history-keys';
 import { decodeIdentity, identityToString } from './identity';
-
-export interface MlsChatOptions {
-  client: ChatUserClient;
-  deviceId: string;
-  /** Where epoch keys are kept (default: in memory). */
-  keys?: EpochKeyStore;
-  /** Reads the v1 envelopes of the stream (messages stored before v2) through this E2EChat. */
-  v1?: E2EChat;
-}
-
-export type MlsReceivedMessage =
-  /** `epoch` is null for a v1 message (read through the E2EChat of the options). */
-  | { kind: 'message'; message: MessageView; payload: MessagePayload; sender: { userId: string; deviceId: string }; epoch: number | null }
-  | { kind: 'handshake'; message: MessageView; epoch: number; joined: Array<{ user_id: string; device_id: string }> };
-
-interface ConvState {
-  groupId: string;
-  /** The stream was read for commits up to this seq. */
-  readSeq: number;
-  /** The epoch this device (last) entered the group at: earlier messages were not for it. */
-  joinedEpoch: bigint;
-  /** Commits read from the stream for epochs not reached yet, by epoch. */
-  ahead: Map<number, string>;
-  /** Set once the server says this user is no longer a member (or a commit removed this device). */
-  removedAt?: bigint;
-}
-
-interface GroupView {
-  group_id: string;
-  epoch: number;
-  group_info: string;
-}
 
 /** Attempts of a send or an external join against a moving epoch before giving up. */
 const MAX_ATTEMPTS = 8;
@@ -237,7 +206,13 @@ export class MlsChat {
    */
   private async syncTo(conversationId: string, st: ConvState, serverEpoch: number): Promise<ConvState> {
     for (let i = 0; i < 4; i++) {
-      await this.catchUp(conversationId, st);
+      try {
+        await this.catchUp(conversationId, st);
+      } catch (err) {
+        // A commit this state cannot apply: the GroupInfo below is the way back in.
+        if (err instanceof MlsError && err.code === 'REJECTED') break;
+        throw err;
+      }
       if (st.removedAt !== undefined || this.mls.epoch(st.groupId) >= BigInt(serverEpoch)) return st;
       await new Promise((r) => setTimeout(r, 50 * 2 ** i));
     }
@@ -357,7 +332,10 @@ export class MlsChat {
       const st = this.convs.get(conversationId);
       if (st && content.group_id === st.groupId && st.removedAt === undefined) {
         st.ahead.set(content.epoch, content.encrypted_data);
-        await this.applyAhead(st);
+        // One this state cannot apply is left to the next send or receive (which rejoins if it must).
+        await this.applyAhead(st).catch((err: unknown) => {
+          if (!(err instanceof MlsError && err.code === 'REJECTED')) throw err;
+        });
       }
       return { kind: 'handshake', message, epoch: content.epoch, joined: (content as MlsHandshakeContent).joined ?? [] };
     }

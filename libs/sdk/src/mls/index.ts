@@ -9,5 +9,6 @@ export { MlsClient, type MlsCommitOutput, type MlsReceived } from './client';
 export { MlsDevice, type MlsDeliveredMessage } from './device';
 export { type EpochKeyStore, HISTORY_KEY_LABEL, InMemoryEpochKeyStore } from './history-keys';
 export { HANDSHAKE_TYPE, V2_ALGORITHM, isHandshakeContent, isV2Content, openV2, sealV2, type MlsHandshakeContent, type MlsMessageContent, type V2Binding, type V2MessageType } from './content';
-export { MlsChat, type MlsChatOptions, type MlsReceivedMessage } from './chat';
+export { MlsChat } from './chat';
+export type { MlsChatOptions, MlsReceivedMessage } from './chat-types';
 export { followMembership, openAllConversations, sendOverSocket } from './chat-socket';
