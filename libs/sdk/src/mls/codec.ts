@@ -7,10 +7,10 @@
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference -- an ambient declaration file cannot be imported; this keeps it in every compile that reaches this module (bench/tsconfig.json too)
 /// <reference path="./ts-mls-internals.d.ts" />
 import { type CiphersuiteImpl, type KeyPackage, type MLSMessage, decodeMlsMessage, encodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl } from 'ts-mls';
-import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
 import { makeKeyPackageRef, verifyKeyPackage } from 'ts-mls/keyPackage.js';
 import { MlsError } from './errors';
 import { type MlsIdentity, decodeIdentity } from './identity';
+import { treeLeafCredentials } from './tree-leaves';
 
 /** The only ciphersuite this SDK speaks (RFC 9420 §17.1, id 1). */
 export const MLS_CIPHERSUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519' as const;
@@ -138,18 +138,12 @@ export function inspectGroupInfo(bytes: Uint8Array): { groupId: string; epoch: b
 export function groupInfoMembers(bytes: Uint8Array): MlsIdentity[] | null {
   const msg = decodeMessage(bytes);
   if (msg.wireformat !== 'mls_group_info') throw new MlsError('INVALID_INPUT', 'not a GroupInfo');
-  let tree;
-  try {
-    tree = ratchetTreeFromExtension(msg.groupInfo);
-  } catch (err) {
-    throw new MlsError('INVALID_INPUT', 'malformed ratchet tree', { cause: err });
-  }
-  if (!tree) return null;
+  const ext = msg.groupInfo.extensions.find((e) => e.extensionType === 'ratchet_tree');
+  if (!ext) return null;
+  // The fast reader (tree-leaves.ts): ts-mls's full tree decoder is far too slow for a server path.
   const out: MlsIdentity[] = [];
-  for (const node of tree) {
-    if (node?.nodeType !== 'leaf') continue;
-    const cred = node.leaf.credential;
-    const id = cred.credentialType === 'basic' ? decodeIdentity(cred.identity) : null;
+  for (const cred of treeLeafCredentials(ext.extensionData)) {
+    const id = cred ? decodeIdentity(cred) : null;
     if (!id) throw new MlsError('INVALID_INPUT', 'a leaf credential is not tenant/user/device');
     out.push(id);
   }
