@@ -199,6 +199,8 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
     // Re-attributed to another sender, or re-typed: the binding and the signature fail.
     expect(await reason(bobChat.receive({ ...m, sender_id: bob }))).toBe('tampered');
     expect(await reason(bobChat.receive({ ...m, content: { ...content, type: 'file' } } as unknown as MessageView))).toBe('tampered');
+    // An epoch no commit of the stream leads to.
+    expect(await reason(bobChat.receive({ ...m, content: { ...content, epoch: 999 } } as unknown as MessageView))).toBe('unknown_epoch');
 
     // An envelope of this conversation's group posted to another conversation: 409 naming that conversation's group.
     const other = await users[alice]!.createConversation({ type: 'group', name: 'other', member_ids: [bob] });

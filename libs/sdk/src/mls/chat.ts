@@ -354,8 +354,9 @@ export class MlsChat {
       key = await this.keys.get(st.groupId, epoch);
     }
     if (!key && st.removedAt === undefined && epoch > this.mls.epoch(st.groupId)) {
-      await this.syncTo(conversationId, st, content.epoch).catch((err: unknown) => {
-        if (!isChatApiError(err, 'not_found')) throw err;
+      // Only what the stream holds: an epoch no commit leads to stays unknown (no rejoin on a message's word).
+      await this.catchUp(conversationId, st).catch((err: unknown) => {
+        if (!isChatApiError(err, 'not_found') && !(err instanceof MlsError && err.code === 'REJECTED')) throw err;
       });
       key = await this.keys.get(st.groupId, epoch);
     }
