@@ -237,6 +237,32 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
     expect(text(await bobChat.receive(next))).toBe('still fine');
   });
 
+  it('commits are applied by epoch, whatever order they reach a device in', async () => {
+    const [alice, bob] = [rid('alice'), rid('bob')];
+    const users = await a.users([alice, bob]);
+    const conv = await users[alice]!.createConversation({ type: 'group', name: 'order', member_ids: [bob] });
+    const aliceChat = await mls.MlsChat.create({ client: users[alice]!, deviceId: 'phone' });
+    const bobChat = await mls.MlsChat.create({ client: users[bob]!, deviceId: 'phone' });
+    await aliceChat.open(conv.id);
+    await bobChat.open(conv.id);
+    await aliceChat.sendText(conv.id, 'alice catches up with bob joining (epoch 2)');
+    // Alice moves the group twice (two update commits), then sends at the newest epoch.
+    const groupId = aliceChat.groupId(conv.id)!;
+    for (let i = 0; i < 2; i++) {
+      const out = await aliceChat.mls.update(groupId);
+      await users[alice]!.http.post(`/v1/conversations/${conv.id}/mls/commits`, { device_id: 'phone', commit: Buffer.from(out.commit).toString('base64'), group_info: Buffer.from(out.groupInfo).toString('base64') });
+      aliceChat.mls.mergePendingCommit(groupId);
+    }
+    const m = await aliceChat.sendText(conv.id, 'after two commits');
+    const commits = (await stream(users[bob]!, conv.id)).filter((x) => mls.isHandshakeContent(x.content)).slice(-2);
+    // Bob gets the later commit first: it waits for the earlier one, then both apply.
+    expect((await bobChat.receive(commits[1]!)).kind).toBe('handshake');
+    expect(bobChat.epoch(conv.id)).toBe(2n);
+    await bobChat.receive(commits[0]!);
+    expect(bobChat.epoch(conv.id)).toBe(4n);
+    expect(text(await bobChat.receive(m))).toBe('after two commits');
+  });
+
   it('commits travel in the stream but are no messages for webhooks (no message.new), fast path or sweeper', async () => {
     const receiver = await new WebhookReceiver().start();
     try {
