@@ -231,6 +231,7 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
       'not_found',
     );
     await expectApiError(eveChat.sendText(conv.id, 'let me in'), 404, 'not_found');
+    expect(await reason(eveChat.receive(m))).toBe('not_a_member_then');
 
     // Alice still sends (she catches up with bob's commit by herself) and bob reads it.
     const next = await aliceChat.sendText(conv.id, 'still fine');

@@ -344,7 +344,12 @@ export class MlsChat {
       const d = await this.v1.decrypt(message);
       return { kind: 'message', message, payload: d.payload, sender: { userId: message.sender_id, deviceId: message.content?.sender_device_id ?? '' }, epoch: null };
     }
-    const st = this.convs.get(conversationId) ?? (await this.openLocked(conversationId));
+    const st =
+      this.convs.get(conversationId) ??
+      (await this.openLocked(conversationId).catch((err: unknown) => {
+        // Not (or no longer) a member: this device can never have been in the group for it.
+        throw isChatApiError(err, 'not_found') ? new MlsDecryptError('not_a_member_then', 'not a member of the conversation', { cause: err }) : err;
+      }));
     if (content.group_id !== st.groupId) throw new MlsDecryptError('tampered', "the envelope names another group than the conversation's");
     const epoch = BigInt(content.epoch);
     let key = await this.keys.get(st.groupId, epoch);
