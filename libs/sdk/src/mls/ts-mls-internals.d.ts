@@ -1,5 +1,5 @@
 // ts-mls exports these from its "./*.js" subpaths but not from its index; the project's TypeScript
-// (module commonjs, node10 resolution) does not read package "exports", so declare the two we use.
+// (module commonjs, node10 resolution) does not read package "exports", so declare the ones we use.
 declare module 'ts-mls/keyPackage.js' {
   import type { CiphersuiteImpl, KeyPackage } from 'ts-mls';
   export function makeKeyPackageRef(value: KeyPackage, h: CiphersuiteImpl['hash']): Promise<Uint8Array>;
