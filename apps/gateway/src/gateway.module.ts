@@ -8,6 +8,7 @@ import { CoreModule } from '@chat/server';
 import { FilesModule } from '@chat/files';
 import { KeysModule } from '@chat/keys';
 import { MlsModule } from '@chat/mls';
+import { ModerationModule } from '@chat/moderation';
 import { UsageModule } from '@chat/usage';
 import { WebhooksModule } from '@chat/webhooks';
 import { ChatFanout } from './chat-fanout';
@@ -20,7 +21,8 @@ import { SocketHandshake } from './socket-handshake';
 
 /** socket.io realtime: end users chat over WebSockets. */
 @Module({
-  imports: [CoreModule, AuthModule, ChatModule, KeysModule, MlsModule, FilesModule, UsageModule, WebhooksModule],
+  // ModerationModule: the send and admission checks of moderation apply to socket events too; MlsModule: the v2 send check.
+  imports: [CoreModule, AuthModule, ChatModule, KeysModule, MlsModule, FilesModule, UsageModule, WebhooksModule, ModerationModule],
   providers: [
     {
       provide: PresenceTracker,

@@ -92,6 +92,7 @@ export class ChatSocket {
       'member:added',
       'member:removed',
       'conversation:device_joined',
+      'conversation:moderation',
       'tenant:suspended',
       'connection:error',
     ];

@@ -11,7 +11,7 @@ export interface ServerEvents {
   'session:ready': { user_id: string; conversations: number };
   /** The token expired; the server disconnects (the wrapper reconnects with a fresh token). */
   'session:expired': { error: { code: string; message: string } };
-  /** The user was deactivated (forbidden) or deleted (unauthorized); the server disconnects and the wrapper does not reconnect. */
+  /** The user was deactivated (forbidden), deleted (unauthorized) or banned (user_banned); the server disconnects and the wrapper does not reconnect. */
   'session:revoked': { error: { code: string; message: string } };
   'message:new': MessageView;
   'message:updated': MessageView;
@@ -28,6 +28,14 @@ export interface ServerEvents {
   'member:removed': { conversation_id: string; user_ids: string[]; by?: string };
   /** A device entered the conversation's MLS group (E2E v2); the commit is the stream entry at `seq`. */
   'conversation:device_joined': { conversation_id: string; user_id: string; device_id: string; epoch: number; seq: number; message_id: string };
+  /** A moderation change of the conversation (docs/moderation.md); `change.action` e.g. `member_muted`, `conversation_frozen`. */
+  'conversation:moderation': {
+    conversation_id: string;
+    frozen: boolean;
+    slow_mode_seconds: number;
+    muted: Array<{ user_id: string; expires_at: string | null }>;
+    change: { action: string; by: { type: string; id: string }; [k: string]: unknown };
+  };
   'tenant:suspended': { error: { code: string; message: string } };
   'connection:error': { error: { code: string; message: string; details?: unknown } };
 }

@@ -79,6 +79,12 @@ export interface MessageView {
   deleted_at: string | null;
   /** Change position of its latest edit, delete, reaction or thread-counter change (0: never changed). */
   change_seq?: number;
+  /** `system`: posted by the app's server with plaintext `text` (content null), NOT end-to-end encrypted: show it so. */
+  type?: 'regular' | 'system';
+  /** False for system messages. */
+  e2e?: boolean;
+  /** A system message's plaintext (null otherwise). */
+  text?: string | null;
 }
 
 /** Messages changed after a change position (GET /v1/conversations/:id/changes, and `sync` with after_change). */

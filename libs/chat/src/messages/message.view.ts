@@ -1,4 +1,4 @@
-import type { MessageContent, MessageRecord, MessageStatus } from './message.schema';
+import type { MessageContent, MessageRecord, MessageStatus, MessageType } from './message.schema';
 
 /** A message as clients receive it (REST bodies and socket events). Search tokens stay on the server. */
 export interface MessageView {
@@ -22,6 +22,12 @@ export interface MessageView {
   deleted_at: string | null;
   /** Change position of the latest edit, delete, reaction or thread-counter change (0: never changed). */
   change_seq: number;
+  /** `system`: posted by the SaaS client's server, plaintext `text`, not end-to-end encrypted. */
+  type: MessageType;
+  /** False for system messages: clients show that they are not end-to-end encrypted. */
+  e2e: boolean;
+  /** A system message's plaintext (null on every other message, and once deleted). */
+  text: string | null;
 }
 
 const iso = (d: Date | string | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
@@ -46,5 +52,8 @@ export function toMessageView(m: MessageRecord): MessageView {
     edited_at: iso(m.edited_at),
     deleted_at: iso(m.deleted_at),
     change_seq: m.change_seq ?? 0,
+    type: m.type ?? 'regular',
+    e2e: (m.type ?? 'regular') !== 'system',
+    text: m.type === 'system' && !m.deleted_at ? (m.text ?? null) : null,
   };
 }
