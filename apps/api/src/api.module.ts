@@ -16,9 +16,10 @@ import { UsageModule } from '@chat/usage';
 import { UsageApiModule } from './usage/usage-api.module';
 import { WebhooksApiModule } from './webhooks/webhooks-api.module';
 import { ModerationApiModule } from './moderation/moderation-api.module';
+import { ReportsApiModule } from './reports/reports-api.module';
 
 /** REST for SaaS clients (API keys) and end users (JWT), under /v1. */
 @Module({
-  imports: [CoreModule, AuthApiModule, ChatModule, UsersApiModule, ConversationsApiModule, MessagesApiModule, KeysModule, KeysApiModule, MlsModule, MlsApiModule, FilesModule, FilesApiModule, RealtimeRelayModule, UsageModule, UsageApiModule, WebhooksApiModule, ModerationApiModule],
+  imports: [CoreModule, AuthApiModule, ChatModule, UsersApiModule, ConversationsApiModule, MessagesApiModule, KeysModule, KeysApiModule, MlsModule, MlsApiModule, FilesModule, FilesApiModule, RealtimeRelayModule, UsageModule, UsageApiModule, WebhooksApiModule, ModerationApiModule, ReportsApiModule],
 })
 export class ApiModule {}

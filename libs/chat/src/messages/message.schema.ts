@@ -35,7 +35,7 @@ export interface MessageContent {
   epoch?: number;
   /** Devices a commit brought into the group (mls_commit only). */
   joined?: Array<{ user_id: string; device_id: string }>;
-  /** Message franking commitment (reports), stored as sent. */
+  /** Franking commitment (base64, 32 bytes): the server stores it as sent and checks reports against it (libs/reports). */
   franking_commitment?: string;
 }
 

@@ -12,7 +12,8 @@
  *
  * MLS state is in memory (MlsClient); epoch keys go to an EpochKeyStore (in memory by default).
  */
-import { base64ToBytes, bytesToBase64, bytesToUtf8, utf8ToBytes } from '../crypto/encoding';
+import { base64ToBytes, bytesToBase64, utf8ToBytes } from '../crypto/encoding';
+import { openFrankedPayload, sealFrankedPayload } from '../crypto/franking';
 import type { E2EChat, MessagePayload } from '../e2e-client';
 import type { ConvState, GroupView, MlsChatOptions, MlsReceivedMessage } from './chat-types';
 import { ChatApiError, isChatApiError } from '../errors';
@@ -263,12 +264,14 @@ export class MlsChat {
       key = (await this.keys.get(st.groupId, epoch))!;
     }
     const type = opts.type ?? (payload.kind === 'file' ? 'file' : 'text');
+    // Franked (docs/moderation.md): the franking key inside the ciphertext, the commitment signed in the envelope.
+    const franked = sealFrankedPayload(JSON.stringify(payload), { tenantId: this.mls.identity.tenantId, conversationId, senderId: this.userId, senderDeviceId: this.deviceId });
     return sealV2({
       binding: this.binding(conversationId, this.userId, this.deviceId, st.groupId, Number(epoch), type),
       key,
       sign: (bytes) => this.mls.signWithLeafKey(bytes),
-      plaintext: utf8ToBytes(JSON.stringify(payload)),
-      ...(opts.frankingCommitment !== undefined ? { frankingCommitment: opts.frankingCommitment } : {}),
+      plaintext: franked.plaintext,
+      frankingCommitment: franked.commitment,
     });
   }
 
@@ -374,9 +377,10 @@ export class MlsChat {
     const plaintext = openV2({ content, binding, key, senderSignatureKey: senderKey });
     let payload: MessagePayload;
     try {
-      payload = JSON.parse(bytesToUtf8(plaintext)) as MessagePayload;
+      const ctx = { tenantId: this.mls.identity.tenantId, conversationId, senderId: message.sender_id, senderDeviceId: content.sender_device_id };
+      payload = JSON.parse(openFrankedPayload(plaintext, content.franking_commitment, ctx).payload) as MessagePayload;
     } catch (err) {
-      throw new MlsDecryptError('tampered', 'the plaintext is not a payload', { cause: err });
+      throw new MlsDecryptError('tampered', 'the plaintext is not a payload, or does not match its franking commitment', { cause: err });
     }
     return { kind: 'message', message, payload, sender: { userId: message.sender_id, deviceId: content.sender_device_id }, epoch: content.epoch };
   }
