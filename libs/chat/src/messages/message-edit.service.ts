@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { AppConfig } from '@chat/config';
 import { AppError } from '@chat/errors';
 import { KeyDirectoryService } from '@chat/keys';
@@ -7,11 +7,13 @@ import { ChatEventBus } from '../events/chat-events';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { ConversationsService } from '../conversations/conversations.service';
 import { EditMessageDto } from './message.dto';
+import { MessageRecord } from './message.schema';
 import { MessageView, toMessageView } from './message.view';
 import { asRecord, checkEmoji, checkEnvelope, checkMentions, dedupe, memberIdsOf, nextChange, plainContent, reactionKey } from './message-rules';
 import { MessageQueryService } from './message-query.service';
 import { MessagesRepository } from './messages.repository';
 import { RecentMessagesCache } from './recent-messages';
+import { checkRecipients, E2eV2Gate } from './e2e-v2';
 
 /**
  * Changes to stored messages: edits, tombstone deletes (with the thread counter), reactions. Each
@@ -29,6 +31,8 @@ export class MessageEditService {
     private readonly events: ChatEventBus,
     private readonly config: AppConfig,
     private readonly keyDirectory: KeyDirectoryService,
+    // E2E v2 check, bound by the MLS Delivery Service (libs/mls); absent: v2 is refused.
+    @Optional() @Inject(E2eV2Gate) private readonly v2Gate?: E2eV2Gate,
   ) {}
 
   private tenant() {
@@ -41,7 +45,7 @@ export class MessageEditService {
     await this.conversations.checkWritePolicy(conv, userId);
     const memberIds = memberIdsOf(conv);
     checkEnvelope(dto.content, dto.search_tokens, this.config.MESSAGE_MAX_BYTES);
-    await this.keyDirectory.assertRecipientKeys(memberIds, dto.content.encrypted_key);
+    await checkRecipients(this.keyDirectory, this.v2Gate, { id: conversationId, memberIds }, dto.content);
     checkMentions(dto.mentions, memberIds);
     const change = await nextChange(this.conversationsRepo, conversationId);
     const updated = await this.repo.edit(
@@ -76,6 +80,20 @@ export class MessageEditService {
         throw AppError.forbidden('Only the sender or a conversation admin can delete this message');
       }
     }
+    return this.tombstone(conversationId, messageId, m);
+  }
+
+  /**
+   * Delete by the tenant's moderation (the SaaS client's server or a platform admin acting on a report,
+   * libs/reports): no membership, otherwise the same tombstone, events and thread counter as remove().
+   */
+  async removeByModerator(conversationId: string, messageId: string): Promise<MessageView> {
+    const m = await this.repo.findInConversation(conversationId, messageId);
+    if (!m) throw AppError.notFound('Message');
+    return this.tombstone(conversationId, messageId, m);
+  }
+
+  private async tombstone(conversationId: string, messageId: string, m: MessageRecord): Promise<MessageView> {
     if (m.deleted_at) return toMessageView(m);
     const change = await nextChange(this.conversationsRepo, conversationId);
     const now = new Date();

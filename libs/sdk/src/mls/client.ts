@@ -26,12 +26,14 @@ import {
   generateKeyPackageWithKey,
   joinGroup,
   joinGroupExternal,
+  mlsExporter,
   processMessage,
   zeroOutUint8Array,
 } from 'ts-mls';
 import { cipherSuite, decodeMessage, encodeMessage, keyPackageRef, ratchetTreeOf, toHex } from './codec';
 import { MlsError } from './errors';
-import { type MlsIdentity, decodeIdentity, encodeIdentity, sameIdentity } from './identity';
+import { HISTORY_KEY_LABEL } from './history-keys';
+import { type MlsIdentity, decodeIdentity, encodeIdentity, identityToString, sameIdentity } from './identity';
 import { fastKeyPackageEquality } from './key-package-equality';
 
 /** What a commit produced, to post to the Delivery Service (all MLSMessage bytes). */
@@ -342,8 +344,51 @@ export class MlsClient {
     return { kind, plaintext: new Uint8Array(0), epoch: res.newState.groupContext.epoch };
   }
 
+  /**
+   * The epoch's history (content) key: MLS-Exporter("chat/history/v1", group id, 32) of the current
+   * epoch (RFC 9420 §8.5). Stays valid after MLS deletes the epoch's secrets: keep it (EpochKeyStore).
+   */
+  async exportEpochKey(groupId: string): Promise<{ epoch: bigint; key: Uint8Array }> {
+    const s = this.state(groupId);
+    const key = await mlsExporter(s.keySchedule.exporterSecret, HISTORY_KEY_LABEL, s.groupContext.groupId, 32, await cipherSuite());
+    return { epoch: s.groupContext.epoch, key };
+  }
+
+  /** Leaf signature public keys of the current members by `tenant/user/device` (to verify v2 envelopes). */
+  memberSignatureKeys(groupId: string): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    for (const node of this.state(groupId).ratchetTree) {
+      if (node?.nodeType !== 'leaf' || node.leaf.credential.credentialType !== 'basic') continue;
+      const id = decodeIdentity(node.leaf.credential.identity);
+      if (id) out.set(identityToString(id), node.leaf.signaturePublicKey);
+    }
+    return out;
+  }
+
+  /** Signs with this device's Ed25519 leaf signature key (v2 envelopes; the key never leaves the client). */
+  async signWithLeafKey(bytes: Uint8Array): Promise<Uint8Array> {
+    return (await cipherSuite()).signature.sign(this.signatureKeys.signKey, bytes);
+  }
+
+  /** Drops this client's state of a group (removed from it, or rejoining by external commit). */
+  forgetGroup(groupId: string): void {
+    this.groups.delete(groupId);
+    this.pending.delete(groupId);
+  }
+
   /** Whether this client is still in the group's tree (false after another member removed it). */
   isMember(groupId: string): boolean {
     return this.members(groupId).some((m) => sameIdentity(m, this.identity));
+  }
+
+  /** Every member device's identity and signature public key (what safety numbers are computed over). */
+  memberCredentials(groupId: string): Array<MlsIdentity & { signaturePublicKey: Uint8Array }> {
+    const out: Array<MlsIdentity & { signaturePublicKey: Uint8Array }> = [];
+    for (const node of this.state(groupId).ratchetTree) {
+      if (node?.nodeType !== 'leaf' || node.leaf.credential.credentialType !== 'basic') continue;
+      const id = decodeIdentity(node.leaf.credential.identity);
+      if (id) out.push({ ...id, signaturePublicKey: node.leaf.signaturePublicKey });
+    }
+    return out;
   }
 }
