@@ -1,3 +1,5 @@
+// The bus carries views built by toMessageView / toConversationResponse (typed against the contract there).
+import type { ConversationView, MessageView, ServerEventName, ServerToClientEventMap } from '@chat/contracts';
 import { Injectable, Logger } from '@nestjs/common';
 import type { BroadcastOperator, Server } from 'socket.io';
 import { ChatEventBus, ChatEventMap, ChatEventName } from '@chat/chat';
@@ -71,7 +73,7 @@ export class ChatFanout {
       case 'message.created':
       case 'message.updated': {
         const e = p as ChatEventMap['message.created'];
-        return this.emit(scope, conv(e), name === 'message.created' ? 'message:new' : 'message:updated', e.message);
+        return this.emit(scope, conv(e), name === 'message.created' ? 'message:new' : 'message:updated', e.message as unknown as MessageView);
       }
       case 'message.deleted': {
         const e = p as ChatEventMap['message.deleted'];
@@ -94,12 +96,12 @@ export class ChatFanout {
       }
       case 'conversation.updated': {
         const e = p as ChatEventMap['conversation.updated'];
-        return this.emit(scope, conv(e), 'conversation:updated', e.conversation);
+        return this.emit(scope, conv(e), 'conversation:updated', e.conversation as unknown as ConversationView);
       }
       case 'conversation.created': {
         const e = p as ChatEventMap['conversation.created'];
         this.join(scope, e.tenantId, e.member_ids, e.conversationId);
-        return this.emit(scope, Rooms.users(e.tenantId, e.member_ids), 'conversation:new', e.conversation);
+        return this.emit(scope, Rooms.users(e.tenantId, e.member_ids), 'conversation:new', e.conversation as unknown as ConversationView);
       }
       case 'member.added': {
         const e = p as ChatEventMap['member.added'];
@@ -132,7 +134,8 @@ export class ChatFanout {
     return scope === 'local' ? this.server!.local : this.server!;
   }
 
-  private emit(scope: FanoutScope, rooms: string[], event: string, body: unknown): void {
+  /** Typed by the wire contract: an event the contract does not list, or a wrong payload, fails the type-check. */
+  private emit<E extends ServerEventName>(scope: FanoutScope, rooms: string[], event: E, body: ServerToClientEventMap[E]): void {
     this.target(scope).to(rooms).emit(event, body);
     fannedOut.inc({ event });
   }

@@ -1,7 +1,9 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { ChatApiError, isServerErrorBody } from './errors';
 import { Credential, resolveCredential } from './http';
-import type { ConversationView, MessageView, ReceiptView, SendMessageInput, EditMessageInput } from './types';
+import type * as Wire from '@chat/contracts';
+import type { EncryptedMessageContent } from './crypto/envelope';
+import type { MessageView, ReceiptView, SendMessageInput, EditMessageInput } from './types';
 
 /**
  * A hole in live delivery is asked for again until the server answers it: it always does once the
@@ -15,30 +17,11 @@ const SYNC_RETRYABLE = new Set(['service_unavailable', 'rate_limited']);
 const SYNC_RETRY_MAX_SECONDS = 60;
 const HOLE_RETRY_MAX_MS = 5_000;
 
-/** Events the server pushes (docs/realtime.md). */
-export interface ServerEvents {
-  /** Rooms joined: live events flow from now on. */
-  'session:ready': { user_id: string; conversations: number };
-  /** The token expired; the server disconnects (the wrapper reconnects with a fresh token). */
-  'session:expired': { error: { code: string; message: string } };
-  /** The user was deactivated (forbidden) or deleted (unauthorized); the server disconnects and the wrapper does not reconnect. */
-  'session:revoked': { error: { code: string; message: string } };
-  'message:new': MessageView;
-  'message:updated': MessageView;
-  'message:deleted': { conversation_id: string; message_id: string; seq: number; deleted_at: string };
-  'reaction:added': { conversation_id: string; message_id: string; user_id: string; emoji: string };
-  'reaction:removed': { conversation_id: string; message_id: string; user_id: string; emoji: string };
-  typing: { conversation_id: string; user_id: string; typing: boolean };
-  presence: { user_id: string; status: string; last_seen?: string | null };
-  'conversation:read': { conversation_id: string; user_id: string; seq: number };
-  'message:delivered': { conversation_id: string; user_id: string; seq: number };
-  'conversation:new': ConversationView;
-  'conversation:updated': ConversationView;
-  'member:added': { conversation_id: string; user_ids: string[]; by?: string };
-  'member:removed': { conversation_id: string; user_ids: string[]; by?: string };
-  'tenant:suspended': { error: { code: string; message: string } };
-  'connection:error': { error: { code: string; message: string; details?: unknown } };
-}
+/** Events the server pushes (docs/realtime.md): the wire contract's map, with this SDK's envelope type. */
+export type ServerEvents = Wire.ServerToClientEventMap<EncryptedMessageContent>;
+
+/** Client events with their payloads and acks (the wire contract's map). */
+export type ClientToServerEventMap = Wire.ClientToServerEventMap<EncryptedMessageContent>;
 
 /** Events of the wrapper itself. */
 export interface ClientEvents {
@@ -56,37 +39,9 @@ export interface ClientEvents {
 export type ChatSocketEvents = ServerEvents & ClientEvents;
 type Listener<K extends keyof ChatSocketEvents> = (payload: ChatSocketEvents[K]) => void;
 
-export interface SendAck {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  client_msg_id: string;
-  created_at: string;
-  duplicate: boolean;
-}
-
-export interface SyncCursor {
-  conversation_id: string;
-  after_seq: number;
-  /** Only seqs below this one (a hole seen in live delivery). */
-  before_seq?: number;
-  /** Also the changes to messages up to after_seq after this change position (0: all). */
-  after_change?: number;
-}
-
-export interface SyncConversationResult {
-  conversation_id: string;
-  messages?: MessageView[];
-  /** Seqs without a message: `hidden` (sent while this user was not a member: skip), `pending` (ask again). */
-  holes?: Array<{ seq: number; state: 'pending' | 'hidden' }>;
-  has_more?: boolean;
-  next_after_seq?: number;
-  retry_after_ms?: number;
-  changes?: MessageView[];
-  next_after_change?: number;
-  changes_has_more?: boolean;
-  error?: { code: string; message: string; details?: unknown };
-}
+export type SendAck = Wire.SendAck;
+export type SyncCursor = Wire.SyncCursor;
+export type SyncConversationResult = Wire.SyncConversationResult<EncryptedMessageContent>;
 
 export interface ChatSocketOptions {
   /** Server URL (the gateway, or the all-in-one server). */
@@ -264,6 +219,9 @@ export class ChatSocket {
   }
 
   /** Emits a client event and resolves with the ack's data; rejects with ChatApiError. */
+  /** A contract event: payload and ack data typed by the wire contract. */
+  request<E extends keyof ClientToServerEventMap>(event: E, payload: ClientToServerEventMap[E]['payload']): Promise<ClientToServerEventMap[E]['ack']>;
+  request<T>(event: string, payload: unknown): Promise<T>;
   request<T>(event: string, payload: unknown): Promise<T> {
     if (this.closed) return Promise.reject(new ChatApiError(0, 'socket_disconnected', 'The socket was closed'));
     return new Promise((resolve, reject) => {
@@ -282,21 +240,21 @@ export class ChatSocket {
     return this.request('message:send', { conversation_id: conversationId, ...input });
   }
   edit(conversationId: string, messageId: string, input: EditMessageInput) {
-    return this.request<{ id: string; conversation_id: string; seq: number; edited_at: string; updated_at: string }>('message:edit', {
+    return this.request('message:edit', {
       conversation_id: conversationId,
       message_id: messageId,
       ...input,
     });
   }
   delete(conversationId: string, messageId: string) {
-    return this.request<{ id: string; conversation_id: string; seq: number; deleted_at: string }>('message:delete', { conversation_id: conversationId, message_id: messageId });
+    return this.request('message:delete', { conversation_id: conversationId, message_id: messageId });
   }
   /** `emoji` is stored as given: pass an encrypted reaction token (see encryptReaction). */
   addReaction(conversationId: string, messageId: string, emoji: string) {
-    return this.request<{ id: string; conversation_id: string; reactions: MessageView['reactions'] }>('reaction:add', { conversation_id: conversationId, message_id: messageId, emoji });
+    return this.request('reaction:add', { conversation_id: conversationId, message_id: messageId, emoji });
   }
   removeReaction(conversationId: string, messageId: string, emoji: string) {
-    return this.request<{ id: string; conversation_id: string; reactions: MessageView['reactions'] }>('reaction:remove', { conversation_id: conversationId, message_id: messageId, emoji });
+    return this.request('reaction:remove', { conversation_id: conversationId, message_id: messageId, emoji });
   }
   typing(conversationId: string, typing: boolean): Promise<{ relayed: boolean }> {
     return this.request(typing ? 'typing:start' : 'typing:stop', { conversation_id: conversationId });
@@ -307,7 +265,7 @@ export class ChatSocket {
   markDelivered(conversationId: string, seq: number): Promise<ReceiptView> {
     return this.request('conversation:delivered', { conversation_id: conversationId, seq });
   }
-  presence(userIds: string[]): Promise<{ users: unknown }> {
+  presence(userIds: string[]): Promise<{ users: Wire.PresenceStatusView[] }> {
     return this.request('presence:query', { user_ids: userIds });
   }
   /** Raw sync: messages after each cursor (the wrapper does this by itself on reconnect and gaps). */
