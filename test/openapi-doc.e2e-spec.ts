@@ -2,7 +2,8 @@ import request from 'supertest';
 import { createTestApp, TestApp } from './support/test-app';
 
 type Schema = { type?: string; properties?: Record<string, Schema>; additionalProperties?: unknown; $ref?: string; allOf?: unknown; oneOf?: unknown; anyOf?: unknown; items?: Schema };
-type Operation = { parameters?: Array<{ name: string; in: string }>; requestBody?: unknown };
+type Content = Record<string, { schema?: Schema; example?: unknown }>;
+type Operation = { parameters?: Array<{ name: string; in: string }>; requestBody?: unknown; responses?: Record<string, { description?: string; content?: Content }> };
 
 /** What a generated client needs from /docs/openapi.json to call every route correctly. */
 describe('OpenAPI document', () => {
@@ -53,5 +54,36 @@ describe('OpenAPI document', () => {
     };
     for (const [name, s] of Object.entries(doc.components.schemas)) visit(name, s);
     expect(bare).toEqual([]);
+  });
+
+  it('documents a success response schema on every operation (204: no body)', () => {
+    const missing = operations()
+      .filter(({ op }) => !Object.entries(op.responses ?? {}).some(([code, r]) => code === '204' || (/^2\d\d$/.test(code) && Object.values(r.content ?? {}).some((c) => c.schema))))
+      .map(({ id }) => id);
+    expect(missing).toEqual([]);
+    expect(operations().length).toBeGreaterThan(90);
+  });
+
+  it('documents every error response in the one error shape, and the common ones everywhere', () => {
+    const wrong: string[] = [];
+    for (const { op, id } of operations()) {
+      for (const [code, r] of Object.entries(op.responses ?? {})) {
+        if (Number(code) >= 400 && r.content?.['application/json']?.schema?.$ref !== '#/components/schemas/ErrorResponse') wrong.push(`${id} ${code}`);
+      }
+      for (const code of ['400', '401', '404', '429']) if (!op.responses?.[code]) wrong.push(`${id} lacks ${code}`);
+    }
+    expect(wrong).toEqual([]);
+    expect(doc.components.schemas.ErrorResponse.properties?.error.properties?.code).toEqual({ type: 'string', description: expect.any(String) });
+  });
+
+  it('resolves every schema reference, and shows examples on the main operations', () => {
+    const text = JSON.stringify(doc);
+    const unresolved = [...new Set([...text.matchAll(/"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]))].filter((n) => !doc.components.schemas[n]);
+    expect(unresolved).toEqual([]);
+    const example = (id: string) => {
+      const op = operations().find((o) => o.id === id)?.op;
+      return Object.values(op?.responses ?? {}).some((r) => Object.values(r.content ?? {}).some((c) => c.example !== undefined));
+    };
+    for (const id of ['POST /v1/conversations/{id}/messages', 'POST /v1/conversations', 'POST /v1/users/{external_id}/tokens', 'POST /admin/tenants']) expect([id, example(id)]).toEqual([id, true]);
   });
 });

@@ -1,4 +1,7 @@
-/** An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`). */
+/**
+ * An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`).
+ * @format date-time
+ */
 export type IsoDate = string;
 
 /** A page of a list: `next_cursor` is null on the last page; send it back as `cursor` for the next. */

@@ -61,3 +61,8 @@ export interface ConversationDevicesView {
   data: DeviceKeyView[];
   members_without_keys: string[];
 }
+
+/** POST .../key-shares: how many message key shares were stored. */
+export interface StoredCountView {
+  stored: number;
+}

@@ -23,8 +23,8 @@ export interface MessageReaction {
   created_at: IsoDate;
 }
 
-/** A message as clients receive it (REST bodies and socket events). */
-export interface MessageView<C extends object = MessageContent> {
+/** A message as clients receive it (REST bodies and socket events), with the envelope type C. */
+export interface MessageViewOf<C extends object> {
   id: string;
   conversation_id: string;
   seq: number;
@@ -48,13 +48,20 @@ export interface MessageView<C extends object = MessageContent> {
   change_seq: number;
 }
 
-/** Messages changed after a change position (GET .../changes, and `sync` with after_change). */
-export interface ChangesPage<C extends object = MessageContent> {
-  changes: Array<MessageView<C>>;
+/** A message as clients receive it (REST bodies and socket events). */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- a named non-generic type: OpenAPI components are generated from those
+export interface MessageView extends MessageViewOf<MessageContent> {}
+
+export interface ChangesPageOf<C extends object> {
+  changes: Array<MessageViewOf<C>>;
   /** Send this as after_change next time. */
   next_after_change: number;
   changes_has_more: boolean;
 }
+
+/** Messages changed after a change position (GET .../changes, and `sync` with after_change). */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- a named non-generic type: OpenAPI components are generated from those
+export interface ChangesPage extends ChangesPageOf<MessageContent> {}
 
 /** A member's read and delivered positions in a conversation. */
 export interface ReceiptView {

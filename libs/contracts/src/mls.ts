@@ -40,3 +40,15 @@ export interface MlsWelcomeView {
   welcome: string;
   created_at: IsoDate;
 }
+
+/** POST /v1/conversations/{id}/mls/commits: the group's new epoch and who got a Welcome. */
+export interface MlsCommitResultView {
+  epoch: number;
+  message_id: string;
+  welcomed: Array<{ user_id: string; device_id: string }>;
+}
+
+/** GET /v1/devices/{device_id}/mls/identity: the credential identity this device must use. */
+export interface MlsIdentityView {
+  identity: string;
+}

@@ -107,10 +107,31 @@ export interface UserTokenView {
 
 /** The caller as the server sees it (GET /v1/whoami). */
 export interface ActorView {
-  kind: string;
+  kind: 'api_key' | 'user' | 'admin';
   tenant_id?: string;
   application_id?: string;
+  /** API key callers. */
+  key_id?: string;
+  scopes?: string[];
+  /** End users. */
   user_id?: string;
+  /** Platform admins. */
+  admin_id?: string;
+  role?: string;
+}
+
+/** Liveness and readiness answers (GET /health, /health/ready). */
+export interface HealthView {
+  status: string;
+  version: string;
+  uptime_seconds: number;
+  checks?: Record<string, unknown>;
+}
+
+/** POST /v1/users/batch: external ids created and updated. */
+export interface BatchUpsertView {
+  created: string[];
+  updated: string[];
 }
 
 /** A JSON object whose fields the reference documents in prose (usage, billing, audit records). */

@@ -1,6 +1,6 @@
 import type { ErrorResponse, IsoDate } from './common';
 import type { ConversationView } from './conversations';
-import type { MessageContent, MessageReaction, MessageView, ReceiptView } from './messages';
+import type { MessageContent, MessageReaction, MessageViewOf, ReceiptView } from './messages';
 
 /**
  * The socket.io contract (docs/realtime.md). Every client event is answered through its ack with
@@ -49,13 +49,13 @@ export interface SyncPayload {
 
 export interface SyncConversationResult<C extends object = MessageContent> {
   conversation_id: string;
-  messages?: Array<MessageView<C>>;
+  messages?: Array<MessageViewOf<C>>;
   /** Seqs without a message: `hidden` (sent while this user was not a member: skip), `pending` (ask again). */
   holes?: Array<{ seq: number; state: 'pending' | 'hidden' }>;
   has_more?: boolean;
   next_after_seq?: number;
   retry_after_ms?: number;
-  changes?: Array<MessageView<C>>;
+  changes?: Array<MessageViewOf<C>>;
   next_after_change?: number;
   changes_has_more?: boolean;
   /** This conversation could not be synced (e.g. no longer a member); the others were. */
@@ -128,8 +128,8 @@ export interface ServerToClientEventMap<C extends object = MessageContent> {
   'session:expired': ErrorResponse;
   /** The user was deactivated (forbidden) or deleted (unauthorized); the server disconnects. */
   'session:revoked': ErrorResponse;
-  'message:new': MessageView<C>;
-  'message:updated': MessageView<C>;
+  'message:new': MessageViewOf<C>;
+  'message:updated': MessageViewOf<C>;
   'message:deleted': { conversation_id: string; message_id: string; seq: number; deleted_at: IsoDate | null };
   'reaction:added': { conversation_id: string; message_id: string; user_id: string; emoji: string };
   'reaction:removed': { conversation_id: string; message_id: string; user_id: string; emoji: string };
@@ -151,3 +151,8 @@ export type ServerEventName = keyof ServerToClientEventMap;
 export type ServerToClientEvents<C extends object = MessageContent> = {
   [E in ServerEventName]: (payload: ServerToClientEventMap<C>[E]) => void;
 };
+
+/** Typing relay answer of typing:start / typing:stop. */
+export interface TypingAck {
+  relayed: boolean;
+}

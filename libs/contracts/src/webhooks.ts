@@ -43,3 +43,13 @@ export interface WebhookAttemptView {
   latency_ms: number;
   error: string | null;
 }
+
+/** A delivery with its attempt log (GET .../deliveries/{id}, POST .../test). */
+export interface WebhookDeliveryWithAttemptsView extends WebhookDeliveryView {
+  attempt_log: WebhookAttemptView[];
+}
+
+/** Replay answers: how many deliveries were queued again. */
+export interface WebhookReplayView {
+  requeued: number;
+}

@@ -32,10 +32,10 @@ export type {
 } from '@chat/contracts';
 
 /** A message as the server sends it, its content typed as this SDK's E2E envelope. */
-export type MessageView = Wire.MessageView<EncryptedMessageContent>;
+export type MessageView = Wire.MessageViewOf<EncryptedMessageContent>;
 
 /** Messages changed after a change position (GET /v1/conversations/:id/changes, and `sync` with after_change). */
-export type ChangesPage = Wire.ChangesPage<EncryptedMessageContent>;
+export type ChangesPage = Wire.ChangesPageOf<EncryptedMessageContent>;
 
 export interface UserFields {
   profile?: Partial<Wire.UserProfile>;

@@ -1,8 +1,8 @@
-import type { MessageView as WireMessageView } from '@chat/contracts';
+import type { MessageViewOf } from '@chat/contracts';
 import type { MessageContent, MessageRecord } from './message.schema';
 
 /** A message as clients receive it (REST bodies and socket events): the wire contract, with the stored envelope type. */
-export type MessageView = WireMessageView<MessageContent>;
+export type MessageView = MessageViewOf<MessageContent>;
 
 const iso = (d: Date | string | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 
