@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '@chat/auth';
 import { ChatModule } from '@chat/chat';
 import { AppConfig } from '@chat/config';
-import { PresenceTracker, REALTIME_GATEWAY_PRESENT, RealtimeMembership } from '@chat/realtime';
+import { PresenceTracker, REALTIME_GATEWAY_PRESENT } from '@chat/realtime';
 import { RedisService } from '@chat/redis';
 import { CoreModule } from '@chat/server';
 import { FilesModule } from '@chat/files';
@@ -11,7 +11,11 @@ import { UsageModule } from '@chat/usage';
 import { WebhooksModule } from '@chat/webhooks';
 import { ChatFanout } from './chat-fanout';
 import { ClientEvents } from './events/client-events';
+import { GatewayDrain } from './gateway-drain';
+import { PresenceFanout } from './presence-fanout';
 import { RealtimeGateway } from './realtime.gateway';
+import { RoomJoiner } from './room-joiner';
+import { SocketHandshake } from './socket-handshake';
 
 /** socket.io realtime: end users chat over WebSockets. */
 @Module({
@@ -24,9 +28,12 @@ import { RealtimeGateway } from './realtime.gateway';
     },
     // Tells the chat event relay (api app) that this process fans events out itself.
     { provide: REALTIME_GATEWAY_PRESENT, useValue: true },
-    RealtimeMembership,
     ClientEvents,
     ChatFanout,
+    SocketHandshake,
+    RoomJoiner,
+    PresenceFanout,
+    GatewayDrain,
     RealtimeGateway,
   ],
 })

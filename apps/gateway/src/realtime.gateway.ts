@@ -2,7 +2,6 @@ import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Server } from 'socket.io';
 import { UserTokenService } from '@chat/auth';
-import { UsersService } from '@chat/chat';
 import { Clock } from '@chat/clock';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode, validateDto } from '@chat/errors';
@@ -13,52 +12,38 @@ import {
   connectError,
   errorAck,
   payloadBytes,
-  PresenceChange,
   PresenceTracker,
-  RealtimeMembership,
   Rooms,
   safeAck,
   splitEventArgs,
   TenantEventLimiter,
-  TokenBucket,
-  TypingThrottle,
   unknownEventError,
   UserWorkBudget,
 } from '@chat/realtime';
 import { RedisService } from '@chat/redis';
-import { UsageSignals } from '@chat/usage';
 import { TenantContext, TenantId } from '@chat/tenancy';
-import { ChatFanout, FanoutScope } from './chat-fanout';
+import { ChatFanout } from './chat-fanout';
 import { ClientEvents, EventSpec } from './events/client-events';
+import { GatewayDrain } from './gateway-drain';
+import { PresenceFanout } from './presence-fanout';
+import { RoomJoiner } from './room-joiner';
+import { SocketHandshake } from './socket-handshake';
 import type { GatewaySocket, SocketSession } from './socket-session';
 
 const connections = gauge('chat_socket_connections', 'Open socket.io connections on this node');
-const handshakes = counter('chat_socket_handshakes_total', 'socket.io handshakes by result', ['result']);
 const events = counter('chat_socket_events_total', 'Client socket events by event and result code', ['event', 'result']);
 const eventSeconds = histogram('chat_socket_event_seconds', 'Time from a client event to its ack', ['event']);
 
 const MAX_TIMER_MS = 2_147_483_647;
 
-/** `exp` of an already verified JWT, in ms (null if absent). */
-function tokenExpiry(token: string): number | null {
-  try {
-    const exp = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { exp?: unknown }).exp;
-    return typeof exp === 'number' ? exp * 1000 : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Internal server-to-server message (Redis adapter): a membership removal every node must know about. */
-const MEMBER_REMOVED_SIGNAL = 'rt:member-removed';
-
 /**
- * The socket.io gateway. Handshake: the end-user JWT (`auth.token`) verified by the same service as
- * HTTP, then the tenant's connection quota; a refusal is a `connect_error` whose `data` is the error
- * shape. Each socket joins its tenant, user and conversation rooms (tenant-scoped names). Every client
- * event is rate limited (per socket, per tenant, and by work per user), size-checked, validated and run inside
- * TenantContext, and always answered through its ack as `{ ok: true, data }` or `{ error }`. Nothing a
- * client sends can throw out of a handler: errors are logged and affect that socket only.
+ * The socket.io gateway. Handshake (SocketHandshake): the end-user JWT verified by the same service
+ * as HTTP, then the tenant's connection quota; a refusal is a `connect_error` whose `data` is the
+ * error shape. Each socket joins its tenant, user and conversation rooms (RoomJoiner). Every client
+ * event is rate limited (per socket, per tenant, and by work per user), size-checked, validated and
+ * run inside TenantContext, and always answered through its ack as `{ ok: true, data }` or `{ error }`.
+ * Nothing a client sends can throw out of a handler: errors are logged and affect that socket only.
+ * Presence fan-out: PresenceFanout; graceful shutdown: GatewayDrain.
  */
 @WebSocketGateway()
 export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnection<GatewaySocket>, OnGatewayDisconnect<GatewaySocket>, OnModuleInit, OnModuleDestroy {
@@ -67,31 +52,23 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
   private readonly tenantLimiter: TenantEventLimiter;
   private readonly userWork: UserWorkBudget;
   private readonly maxPayloadBytes: number;
-  private draining = false;
-  private drainPromise?: Promise<void>;
-  private inFlight = 0;
-  private idleWaiters: Array<() => void> = [];
-  /** Disconnect clean-ups and presence fan-outs still running (awaited by the drain). */
-  private readonly pending = new Set<Promise<void>>();
-  /** Sockets still joining their rooms, by `${tenant}:${user}` (see member removal races). */
-  private readonly joining = new Map<string, Set<SocketSession>>();
-  /** Conversation rooms of a user's last socket on this node, kept briefly for the offline presence event. */
-  private readonly departedRooms = new Map<string, { rooms: string[]; at: number }>();
   private refreshTimer?: NodeJS.Timeout;
   private readonly unsubscribers: Array<() => void> = [];
 
   constructor(
     private readonly config: AppConfig,
-    private readonly redis: RedisService,
+    redis: RedisService,
     private readonly tokens: UserTokenService,
     private readonly quotas: QuotaService,
-    private readonly users: UsersService,
-    private readonly membership: RealtimeMembership,
     private readonly presence: PresenceTracker,
     private readonly platformEvents: PlatformEvents,
     private readonly clientEvents: ClientEvents,
     private readonly fanout: ChatFanout,
     private readonly clock: Clock,
+    private readonly handshake: SocketHandshake,
+    private readonly rooms: RoomJoiner,
+    private readonly presenceFanout: PresenceFanout,
+    private readonly drainer: GatewayDrain,
     limiter: RateLimiter,
   ) {
     this.tenantLimiter = new TenantEventLimiter(redis, config.SOCKET_TENANT_EVENTS_PER_SECOND, () => this.clock.now());
@@ -102,7 +79,7 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
   async onModuleInit(): Promise<void> {
     await this.presence.start();
     this.unsubscribers.push(
-      this.presence.onChange((c) => this.track(this.onPresenceChange(c))),
+      this.presence.onChange((c) => this.drainer.track(this.presenceFanout.onPresenceChange(this.server, c))),
       this.platformEvents.on('tenant.suspended', ({ tenantId }) => this.cutOffTenant(tenantId, 'This tenant is suspended')),
       this.platformEvents.on('tenant.deleted', ({ tenantId }) => this.cutOffTenant(tenantId, 'This tenant was deleted')),
     );
@@ -115,60 +92,18 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
   afterInit(server: Server): void {
     this.server = server;
     this.fanout
-      .attach(server, (tenantId, conversationId, userIds, scope) => this.onMembersRemoved(tenantId, userIds, scope))
+      .attach(server, (tenantId, conversationId, userIds, scope) => this.rooms.membersRemoved(server, tenantId, userIds, scope))
       .catch((err: Error) => this.logger.error(`chat event relay subscription failed: ${err.message}`));
     server.use((socket, next) => {
-      this.authenticate(socket as GatewaySocket).then(
+      this.handshake.authenticate(socket as GatewaySocket, this.drainer.draining).then(
         () => next(),
         (err: unknown) => next(connectError(err)),
       );
     });
-    if (this.redis.mode === 'redis') {
-      server.of('/').on(MEMBER_REMOVED_SIGNAL, (p: { tenantId: TenantId; userIds: string[] }) => this.markJoiningForRecheck(p.tenantId, p.userIds));
-    }
+    this.rooms.listen(server);
   }
 
-  // ------------------------------------------------------------------ handshake and connection
-
-  private async authenticate(socket: GatewaySocket): Promise<void> {
-    try {
-      if (this.draining) throw new AppError(ErrorCode.ServiceUnavailable, 'This node is shutting down: connect to another one');
-      const auth = socket.handshake.auth as Record<string, unknown> | undefined;
-      const header = socket.handshake.headers?.authorization;
-      const token = typeof auth?.token === 'string' ? auth.token : typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined;
-      const principal = await this.tokens.authenticateUserToken(token);
-      const expiresAt = tokenExpiry(token as string);
-      const { tenantId, userId, applicationId } = principal;
-      await this.quotas.acquireConnection(tenantId, socket.id);
-      UsageSignals.connectionOpened(tenantId, userId); // usage metering: MAU and peak connections
-      let released = false;
-      const releaseConnection = () => {
-        if (released) return;
-        released = true;
-        this.quotas.releaseConnection(tenantId, socket.id).catch((err: Error) => this.logger.warn(`releasing a connection slot failed: ${err.message}`));
-      };
-      // The engine connection closes whether or not the socket ever reached 'connection'.
-      socket.conn.once('close', releaseConnection);
-      socket.data.session = {
-        tenantId,
-        userId,
-        applicationId,
-        ready: Promise.resolve(),
-        bucket: new TokenBucket(this.config.SOCKET_EVENTS_PER_SECOND, this.config.SOCKET_EVENTS_BURST, () => this.clock.now()),
-        typing: new TypingThrottle(this.config.TYPING_THROTTLE_MS),
-        presenceCounted: false,
-        recheckRooms: false,
-        releaseConnection,
-        expiresAt,
-      };
-      handshakes.inc({ result: 'ok' });
-    } catch (err) {
-      const { body, unexpected } = errorAck(err);
-      handshakes.inc({ result: body.error.code });
-      if (unexpected) this.logger.error(`handshake failed: ${(err as Error)?.stack ?? String(err)}`);
-      throw err;
-    }
-  }
+  // ------------------------------------------------------------------ connection
 
   handleConnection(socket: GatewaySocket): void {
     try {
@@ -202,10 +137,10 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
       });
       socket.on('disconnecting', () => {
         const rooms = [...socket.rooms].filter((r) => Rooms.parse(r)?.kind === 'conversation');
-        this.rememberDeparted(`${session.tenantId}:${session.userId}`, rooms);
+        this.presenceFanout.rememberDeparted(`${session.tenantId}:${session.userId}`, rooms);
       });
       // Handlers are registered synchronously above; they wait for this before running.
-      session.ready = this.joinRooms(socket, session);
+      session.ready = this.rooms.joinRooms(socket, session);
       session.ready.catch((err: unknown) => {
         const { body, unexpected } = errorAck(err);
         if (unexpected) this.logger.error(`socket setup failed: ${(err as Error)?.stack ?? String(err)}`);
@@ -216,40 +151,6 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
       this.logger.error(`connection handling failed: ${(err as Error)?.stack ?? String(err)}`);
       socket.disconnect(true);
     }
-  }
-
-  /** Joins the tenant, user and conversation rooms, then counts the user online. */
-  private async joinRooms(socket: GatewaySocket, session: SocketSession): Promise<void> {
-    const { tenantId, userId } = session;
-    const key = `${tenantId}:${userId}`;
-    socket.join([Rooms.tenant(tenantId), Rooms.user(tenantId, userId)]);
-    const set = this.joining.get(key) ?? new Set();
-    set.add(session);
-    this.joining.set(key, set);
-    try {
-      // The user is checked again now that the socket is in its user room: a deactivation whose cut
-      // (user.access_revoked) went to that room before this socket joined it is seen here instead.
-      const [ids] = await Promise.all([
-        TenantContext.run({ tenantId, actor: { type: 'user', id: userId } }, () => this.membership.conversationIdsOf(userId)),
-        this.tokens.requireAccess(tenantId, userId),
-      ]);
-      socket.join(Rooms.conversations(tenantId, ids));
-      // A removal that happened while we were reading may have been read before it was written: re-read
-      // from the database (not the cache, which may still hold what we just read).
-      if (session.recheckRooms) {
-        const now = new Set(await TenantContext.run({ tenantId }, () => this.membership.conversationIdsOf(userId, { fresh: true })));
-        for (const id of ids) if (!now.has(id)) socket.leave(Rooms.conversation(tenantId, id));
-      }
-    } finally {
-      set.delete(session);
-      if (!set.size) this.joining.delete(key);
-    }
-    if (!socket.connected) return;
-    session.presenceCounted = true;
-    await this.presence.connect(tenantId, userId);
-    // From here on live events reach this socket: a client syncs after this (or any acked event).
-    const conversations = [...socket.rooms].filter((r) => Rooms.parse(r)?.kind === 'conversation').length;
-    socket.emit('session:ready', { user_id: userId, conversations });
   }
 
   handleDisconnect(socket: GatewaySocket): void {
@@ -263,7 +164,7 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
         .except(Rooms.user(session.tenantId, session.userId))
         .emit('typing', { conversation_id: conversationId, user_id: session.userId, typing: false });
     }
-    this.track(
+    this.drainer.track(
       session.ready
         .catch(() => undefined)
         .then(async () => {
@@ -275,25 +176,12 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     );
   }
 
-  private track(p: Promise<void>): void {
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
-  }
-
-  private async settlePending(timeoutMs: number): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    // Settling one may start another (a disconnect starts a presence fan-out): loop until quiet.
-    while (this.pending.size && Date.now() < end) {
-      await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, Math.max(1, end - Date.now())).unref())]);
-    }
-  }
-
   // ------------------------------------------------------------------ client events
 
   private async onEvent(socket: GatewaySocket, session: SocketSession, name: string, spec: EventSpec, args: unknown[]): Promise<void> {
     const { payload, ack } = splitEventArgs(args);
     const t0 = performance.now();
-    this.inFlight++;
+    this.drainer.eventStarted();
     try {
       const data = await this.runEvent(socket, session, name, spec, payload);
       events.inc({ event: name, result: 'ok' });
@@ -305,7 +193,7 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
       safeAck(ack, body);
     } finally {
       eventSeconds.observe({ event: name }, (performance.now() - t0) / 1000);
-      if (--this.inFlight === 0) this.idleWaiters.splice(0).forEach((r) => r());
+      this.drainer.eventEnded();
     }
   }
 
@@ -313,7 +201,7 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     await session.ready.catch(() => {
       throw new AppError(ErrorCode.ServiceUnavailable, 'The connection could not be set up: reconnect');
     });
-    if (this.draining && spec.write) throw new AppError(ErrorCode.ServiceUnavailable, 'This node is shutting down: retry on another one');
+    if (this.drainer.draining && spec.write) throw new AppError(ErrorCode.ServiceUnavailable, 'This node is shutting down: retry on another one');
     const wait = session.bucket.take();
     if (wait) throw AppError.rateLimited(wait / 1000, 'Too many events on this connection');
     if (payloadBytes(payload) > this.maxPayloadBytes) {
@@ -332,52 +220,7 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     );
   }
 
-  // ------------------------------------------------------------------ presence, membership, suspension
-
-  private async onPresenceChange(c: PresenceChange): Promise<void> {
-    try {
-      const key = `${c.tenantId}:${c.userId}`;
-      const userRoom = Rooms.user(c.tenantId, c.userId);
-      let rooms: string[] | undefined;
-      const local = await this.server.local.in(userRoom).fetchSockets();
-      if (local.length) rooms = [...new Set(local.flatMap((s) => [...s.rooms].filter((r) => Rooms.parse(r)?.kind === 'conversation')))];
-      else if (c.status === 'offline' && this.departedRooms.has(key)) rooms = this.departedRooms.get(key)!.rooms;
-      this.departedRooms.delete(key);
-      if (!rooms) {
-        // Swept from a dead node: nobody here knows their rooms.
-        const ids = await TenantContext.run({ tenantId: c.tenantId }, () => this.membership.conversationIdsOf(c.userId));
-        rooms = Rooms.conversations(c.tenantId, ids);
-      }
-      if (c.status === 'offline') {
-        await TenantContext.run({ tenantId: c.tenantId }, () => this.users.touchLastSeen([c.userId], c.last_seen ? new Date(c.last_seen) : new Date()));
-      }
-      if (!rooms.length) return;
-      const body = c.status === 'online' ? { user_id: c.userId, status: 'online' } : { user_id: c.userId, status: 'offline', last_seen: c.last_seen };
-      this.server.to(rooms).except(userRoom).emit('presence', body);
-    } catch (err) {
-      this.logger.warn(`presence fan-out failed: ${(err as Error).message}`);
-    }
-  }
-
-  /** Entries are consumed by the offline event; those of users still online elsewhere expire here. */
-  private rememberDeparted(key: string, rooms: string[]): void {
-    const now = Date.now();
-    if (this.departedRooms.size >= 1000) {
-      for (const [k, v] of this.departedRooms) if (now - v.at > 60_000) this.departedRooms.delete(k);
-    }
-    this.departedRooms.set(key, { rooms, at: now });
-  }
-
-  /** Called by the fan-out when members are removed: sockets still joining must re-read their rooms. */
-  private onMembersRemoved(tenantId: TenantId, userIds: string[], scope: FanoutScope): void {
-    this.markJoiningForRecheck(tenantId, userIds);
-    // A relayed event reaches every node by itself; one raised here must be told to the others.
-    if (scope === 'cluster' && this.redis.mode === 'redis') this.server.serverSideEmit(MEMBER_REMOVED_SIGNAL, { tenantId, userIds });
-  }
-
-  private markJoiningForRecheck(tenantId: TenantId, userIds: string[]): void {
-    for (const u of userIds) for (const s of this.joining.get(`${tenantId}:${u}`) ?? []) s.recheckRooms = true;
-  }
+  // ------------------------------------------------------------------ suspension, connection quota
 
   /** Every node receives the platform event (Redis pub/sub) and cuts off its own sockets of the tenant. */
   private cutOffTenant(tenantId: TenantId, message: string): void {
@@ -402,34 +245,9 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
 
   // ------------------------------------------------------------------ graceful shutdown
 
-  /**
-   * Stops accepting connections and writes, lets in-flight events finish (bounded by
-   * SHUTDOWN_GRACE_MS), then closes every socket's transport, which socket.io clients treat as a lost
-   * connection: they reconnect (through the load balancer, to another node) and sync.
-   */
+  /** See GatewayDrain: refuse new connections and writes, finish in-flight events, close transports. */
   drain(): Promise<void> {
-    this.drainPromise ??= this.doDrain();
-    return this.drainPromise;
-  }
-
-  private async doDrain(): Promise<void> {
-    this.draining = true;
-    const grace = this.config.SHUTDOWN_GRACE_MS;
-    const server = this.server;
-    if (server) {
-      // Refuse new handshakes at the HTTP level too, so clients retry with backoff.
-      (server.engine.opts as { allowRequest?: (req: unknown, cb: (err: string | null | undefined, ok: boolean) => void) => void }).allowRequest = (_req, cb) => cb('draining', false);
-      await this.waitIdle(grace);
-      for (const s of server.of('/').sockets.values()) s.conn.close();
-      await this.settlePending(grace);
-    }
-    await this.presence.stop({ clean: true });
-    await this.settlePending(grace);
-  }
-
-  private waitIdle(timeoutMs: number): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise<void>((r) => setTimeout(r, timeoutMs).unref())]);
+    return this.drainer.drain(this.server);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -441,7 +259,7 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
 
   /** Client events being handled right now on this node. */
   get inFlightEvents(): number {
-    return this.inFlight;
+    return this.drainer.inFlightEvents;
   }
 
   /** For tests and the bench: sockets connected to this node. */

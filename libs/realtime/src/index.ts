@@ -4,6 +4,5 @@ export * from './rate-limit';
 export * from './rooms';
 export * from './sync';
 export * from './typing';
-export * from './membership';
 export * from './relay';
 export * from './work-gate';

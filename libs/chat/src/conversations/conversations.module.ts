@@ -4,10 +4,12 @@ import { UsersModule } from '../users/users.module';
 import { CONVERSATION_MODEL, ConversationSchema } from './conversation.schema';
 import { ConversationsRepository } from './conversations.repository';
 import { ConversationsService } from './conversations.service';
+import { ConversationAccess } from './conversation-access';
+import { ConversationMembershipService } from './conversation-membership.service';
 
 @Module({
   imports: [UsersModule, MongooseModule.forFeature([{ name: CONVERSATION_MODEL, schema: ConversationSchema }])],
-  providers: [ConversationsRepository, ConversationsService],
-  exports: [ConversationsRepository, ConversationsService],
+  providers: [ConversationsRepository, ConversationAccess, ConversationMembershipService, ConversationsService],
+  exports: [ConversationsRepository, ConversationAccess, ConversationMembershipService, ConversationsService],
 })
 export class ConversationsModule {}

@@ -2,22 +2,20 @@ import { Injectable } from '@nestjs/common';
 import { CacheService } from '@chat/cache';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode } from '@chat/errors';
-import { TenantBatchLoader, TenantContext } from '@chat/tenancy';
+import { TenantContext } from '@chat/tenancy';
 import { ChatEventBus } from '../events/chat-events';
 import { RelationshipsService } from '../relationships/relationships.service';
 import { decodeCursor, encodeCursor, Page } from '../users/pagination';
 import { UsersService } from '../users/users.service';
-import { ConversationDoc, ConversationType, directKeyFor, ParticipantDoc, ParticipantRole } from './conversation.schema';
+import { ConversationDoc, ConversationType, directKeyFor, ParticipantRole } from './conversation.schema';
 import { ConversationRecord, ConversationsRepository, ListCursor } from './conversations.repository';
-import { ConversationResponse, ConversationView, toConversationResponse, toConversationView } from './conversation.views';
+import { ConversationResponse, ConversationView, toConversationResponse } from './conversation.views';
+import { ConversationAccess, conversationCacheKey, memberConversationIdsCacheKey } from './conversation-access';
+import { ConversationMembershipService } from './conversation-membership.service';
+import { Actor, membershipKeys, newParticipant, requireManageable } from './conversation-rules';
 
-const RANK: Record<ParticipantRole, number> = { owner: 3, admin: 2, member: 1 };
-const CAS_ATTEMPTS = 12;
-const ADD_MAX = 1000;
-/** Most conversation ids memberConversationIds returns (a socket joins at most this many rooms). */
-export const MEMBER_CONVERSATION_IDS_MAX = 5000;
-/** Most conversations one batched membership query reads before falling back to per-user queries. */
-const MEMBER_IDS_BATCH_DOCS = 20_000;
+export { MEMBER_CONVERSATION_IDS_MAX } from './conversation-access';
+export type { Actor } from './conversation-rules';
 
 type RawCursor = { u: string; i: string };
 const isRawCursor = (v: Record<string, unknown>): v is RawCursor =>
@@ -44,13 +42,11 @@ export interface CreateConversationInput {
   member_ids?: string[];
 }
 
-/** Who performs a change: an end user (permissions apply) or the SaaS client's server (API key: trusted). */
-export type Actor = { kind: 'user'; userId: string } | { kind: 'server' };
-
 /**
- * Conversations and membership. Membership changes are compare-and-set on participants_version
- * (retried), then the cached view is invalidated, so a removed member is refused by the very next
- * requireMember on any node.
+ * Conversations: creation (groups, channels, the one direct conversation of two users), lists,
+ * details and a member's own settings. Membership checks are ConversationAccess (cached) and
+ * membership changes ConversationMembershipService; the methods below hand over to them, so callers
+ * keep one entry point.
  */
 @Injectable()
 export class ConversationsService {
@@ -61,112 +57,42 @@ export class ConversationsService {
     private readonly cache: CacheService,
     private readonly events: ChatEventBus,
     private readonly config: AppConfig,
-  ) {
-    // A deleted user leaves every conversation.
-    users.onUserDeleted(async (userId) => void (await this.removeUserEverywhere(userId)));
-  }
+    private readonly access: ConversationAccess,
+    private readonly membership: ConversationMembershipService,
+  ) {}
 
   static cacheKey(conversationId: string): string[] {
-    return ['conv', conversationId];
+    return conversationCacheKey(conversationId);
   }
 
   /** The ids of the conversations a user is in (invalidated by every membership change of that user). */
   static memberIdsKey(userId: string): string[] {
-    return ['member-convs', userId];
-  }
-
-  /** Cache keys to drop after a membership change: the conversation's view and the lists of the users who joined or left. */
-  private static membershipKeys(conversationId: string, before: ParticipantDoc[], after: ParticipantDoc[]): string[][] {
-    const was = new Set(before.map((p) => p.user_id));
-    const is = new Set(after.map((p) => p.user_id));
-    const moved = [...[...is].filter((u) => !was.has(u)), ...[...was].filter((u) => !is.has(u))];
-    return [ConversationsService.cacheKey(conversationId), ...moved.map((u) => ConversationsService.memberIdsKey(u))];
+    return memberConversationIdsCacheKey(userId);
   }
 
   private tenant() {
     return TenantContext.requireTenantId('conversations');
   }
 
-  // ---------------------------------------------------------------- reads used by the messages path
+  // ---------------------------------------------------------------- membership reads (ConversationAccess)
 
-  /** The cached membership view, or null for a missing / malformed / other-tenant id. */
   getView(conversationId: string): Promise<ConversationView | null> {
-    if (!ConversationsRepository.isId(conversationId)) return Promise.resolve(null);
-    return this.cache.getOrLoad(ConversationsService.cacheKey(conversationId), this.cache.defaultTtlSeconds, async () => {
-      const doc = await this.repo.findConversation(conversationId);
-      return doc ? toConversationView(doc) : null;
-    });
+    return this.access.getView(conversationId);
   }
 
-  /** The conversation if `userId` is a member; 404 otherwise (existence is never revealed). */
-  async requireMember(conversationId: string, userId: string): Promise<ConversationView> {
-    const view = await this.getView(conversationId);
-    if (!view || !view.participants.some((p) => p.user_id === userId)) throw AppError.notFound('Conversation');
-    return view;
+  requireMember(conversationId: string, userId: string): Promise<ConversationView> {
+    return this.access.requireMember(conversationId, userId);
   }
 
-  async getMemberIds(conversationId: string): Promise<string[]> {
-    const view = await this.getView(conversationId);
-    if (!view) throw AppError.notFound('Conversation');
-    return view.participants.map((p) => p.user_id);
+  getMemberIds(conversationId: string): Promise<string[]> {
+    return this.access.getMemberIds(conversationId);
   }
 
-  /**
-   * Ids of the conversations `userId` is in, in _id order, at most MEMBER_CONVERSATION_IDS_MAX: what a
-   * socket joins at connect. Cached, since every (re)connect asks and the query is a scan on FerretDB;
-   * every membership change drops the lists of the users it adds or removes. `fresh` reads the
-   * database (a socket re-checking its rooms after a removal raced its join).
-   */
-  async memberConversationIds(userId: string, opts: { fresh?: boolean } = {}): Promise<string[]> {
-    if (opts.fresh) return this.loadMemberConversationIds(userId);
-    // Misses arriving together (a burst of first connects) are read with one query for all of them.
-    return this.cache.getOrLoad(ConversationsService.memberIdsKey(userId), this.cache.defaultTtlSeconds, async () => (await this.memberIdsLoader.get(userId)) ?? []);
-  }
-
-  private readonly memberIdsLoader = new TenantBatchLoader<string[]>(async (userIds) => {
-    const all = await this.repo.idsForUsers(userIds, MEMBER_IDS_BATCH_DOCS);
-    if (all) return new Map([...all].map(([u, ids]) => [u, ids.slice(0, MEMBER_CONVERSATION_IDS_MAX)]));
-    // Too many conversations for one answer: each user on their own, paged.
-    const out = new Map<string, string[]>();
-    for (const u of userIds) out.set(u, await this.loadMemberConversationIds(u));
-    return out;
-  }, 200);
-
-  private async loadMemberConversationIds(userId: string): Promise<string[]> {
-    const load = async () => {
-      const ids: string[] = [];
-      let afterId: string | undefined;
-      while (ids.length < MEMBER_CONVERSATION_IDS_MAX) {
-        const want = Math.min(500, MEMBER_CONVERSATION_IDS_MAX - ids.length);
-        const page = await this.repo.idsForUser(userId, { afterId, limit: want });
-        ids.push(...page);
-        if (page.length < want) break;
-        afterId = page[page.length - 1];
-      }
-      return ids;
-    };
-    return load();
+  memberConversationIds(userId: string, opts: { fresh?: boolean } = {}): Promise<string[]> {
+    return this.access.memberConversationIds(userId, opts);
   }
 
   // ---------------------------------------------------------------- creation
-
-  private participant(userId: string, role: ParticipantRole, lastSeq = 0): ParticipantDoc {
-    return {
-      user_id: userId,
-      role,
-      joined_at: new Date(),
-      joined_seq: lastSeq,
-      last_read_seq: lastSeq,
-      last_delivered_seq: lastSeq,
-      settings: { muted: false, pinned: false },
-    };
-  }
-
-  private async requireActiveUsers(ids: string[]): Promise<void> {
-    const active = new Set(await this.users.activeIds(ids));
-    const missing = ids.filter((id) => !active.has(id));
-    if (missing.length) throw new AppError(ErrorCode.NotFound, 'Some users were not found or are deactivated', { missing_user_ids: missing });
-  }
 
   private emitCreated(doc: ConversationRecord): void {
     this.events.emit('conversation.created', {
@@ -184,14 +110,14 @@ export class ConversationsService {
     if (members.length + 1 > this.config.CONVERSATION_MAX_MEMBERS) {
       throw AppError.validation([{ field: 'member_ids', problems: [`a conversation has at most ${this.config.CONVERSATION_MAX_MEMBERS} members`] }]);
     }
-    if (members.length) await this.requireActiveUsers(members);
+    if (members.length) await this.membership.requireActiveUsers(members);
     const { conversation } = await this.repo.create({
       type: input.type,
-      participants: [this.participant(creatorId, 'owner'), ...members.map((id) => this.participant(id, 'member'))],
+      participants: [newParticipant(creatorId, 'owner'), ...members.map((id) => newParticipant(id, 'member'))],
       metadata: { name: input.name ?? null, avatar: input.avatar ?? null, description: input.description ?? null },
       createdBy: creatorId,
     });
-    await this.cache.del(...ConversationsService.membershipKeys(String(conversation._id), [], conversation.participants));
+    await this.cache.del(...membershipKeys(String(conversation._id), [], conversation.participants));
     this.emitCreated(conversation);
     return toConversationResponse(conversation, creatorId);
   }
@@ -214,14 +140,14 @@ export class ConversationsService {
       const res = await this.repo.create({
         type: 'direct',
         directKey: key,
-        participants: [this.participant(userId, 'member'), this.participant(otherId, 'member')],
+        participants: [newParticipant(userId, 'member'), newParticipant(otherId, 'member')],
         metadata: { name: null, avatar: null, description: null },
         createdBy: userId,
       });
       doc = res.conversation;
       created = res.created;
       if (created) {
-        await this.cache.del(...ConversationsService.membershipKeys(String(doc._id), [], doc.participants));
+        await this.cache.del(...membershipKeys(String(doc._id), [], doc.participants));
         this.emitCreated(doc);
       }
     }
@@ -229,9 +155,9 @@ export class ConversationsService {
     const missing = [userId, otherId].filter((id) => !doc!.participants.some((p) => p.user_id === id));
     if (missing.length) {
       doc = (
-        await this.mutateMembers(String(doc._id), (d) => {
+        await this.membership.mutateMembers(String(doc._id), (d) => {
           const absent = [userId, otherId].filter((id) => !d.participants.some((p) => p.user_id === id));
-          return absent.length ? [...d.participants, ...absent.map((id) => this.participant(id, 'member', d.last_seq))] : null;
+          return absent.length ? [...d.participants, ...absent.map((id) => newParticipant(id, 'member', d.last_seq))] : null;
         })
       ).doc;
     }
@@ -286,195 +212,51 @@ export class ConversationsService {
     return toConversationResponse(doc, null);
   }
 
-  // ---------------------------------------------------------------- membership changes
-
-  /**
-   * Read, compute, compare-and-set, retried. `mutate` returns the new participants, or null for
-   * "nothing to change"; it may throw an AppError (permissions, invariants) on the state it sees.
-   */
-  private async mutateMembers(
-    conversationId: string,
-    mutate: (doc: ConversationRecord) => ParticipantDoc[] | null,
-  ): Promise<{ doc: ConversationRecord; changed: boolean; before: ConversationRecord }> {
-    if (!ConversationsRepository.isId(conversationId)) throw AppError.notFound('Conversation');
-    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      const doc = await this.repo.findConversation(conversationId);
-      if (!doc) throw AppError.notFound('Conversation');
-      const next = mutate(doc);
-      if (next === null) return { doc, changed: false, before: doc };
-      if (await this.repo.casParticipants(conversationId, doc.participants_version ?? 0, next)) {
-        await this.cache.del(...ConversationsService.membershipKeys(conversationId, doc.participants, next));
-        return { doc: { ...doc, participants: next, participants_version: (doc.participants_version ?? 0) + 1, updated_at: new Date() }, changed: true, before: doc };
-      }
-      await new Promise((r) => setTimeout(r, 1 + Math.random() * 4 * (attempt + 1)));
-    }
-    throw AppError.conflict('The conversation changed concurrently, retry');
-  }
-
-  /** The actor's membership; 404 for non-members (no existence leak). Server actors pass. */
-  private static actorEntry(doc: ConversationRecord, actor: Actor): ParticipantDoc | null {
-    if (actor.kind === 'server') return null;
-    const me = doc.participants.find((p) => p.user_id === actor.userId);
-    if (!me) throw AppError.notFound('Conversation');
-    return me;
-  }
-
-  private static requireManageable(doc: ConversationRecord, actor: Actor, what: string): ParticipantDoc | null {
-    const me = ConversationsService.actorEntry(doc, actor);
-    if (doc.type === 'direct') throw AppError.forbidden(`A direct conversation's ${what} cannot be changed`);
-    if (me && RANK[me.role] < RANK.admin) throw AppError.forbidden(`Only owners and admins can change ${what}`);
-    return me;
-  }
-
-  private static ownersOtherThan(doc: { participants: ParticipantDoc[] }, userId: string): number {
-    return doc.participants.filter((p) => p.role === 'owner' && p.user_id !== userId).length;
-  }
+  // ---------------------------------------------------------------- details and settings
 
   async updateMetadata(conversationId: string, actor: Actor, metadata: Partial<ConversationDoc['metadata']>): Promise<ConversationResponse> {
     const doc = ConversationsRepository.isId(conversationId) ? await this.repo.findConversation(conversationId) : null;
     if (!doc) throw AppError.notFound('Conversation');
-    ConversationsService.requireManageable(doc, actor, 'details');
+    requireManageable(doc, actor, 'details');
     await this.repo.updateMetadata(conversationId, metadata);
-    await this.cache.del(ConversationsService.cacheKey(conversationId));
+    await this.cache.del(conversationCacheKey(conversationId));
     const fresh = await this.repo.findConversation(conversationId);
     if (!fresh) throw AppError.notFound('Conversation');
     this.events.emit('conversation.updated', { tenantId: this.tenant(), conversationId, conversation: toConversationResponse(fresh, null) as unknown as Record<string, unknown> });
     return toConversationResponse(fresh, actor.kind === 'user' ? actor.userId : null);
   }
 
-  /** Adds users as members (idempotent for existing members). Owners and admins of groups and channels. */
-  async addMembers(conversationId: string, actor: Actor, userIds: string[]): Promise<ConversationResponse> {
-    const ids = [...new Set(userIds)];
-    if (!ids.length || ids.length > ADD_MAX) throw AppError.validation([{ field: 'user_ids', problems: [`must hold 1 to ${ADD_MAX} user ids`] }]);
-    // Permission first, so a non-member learns nothing about which users exist.
-    const probe = ConversationsRepository.isId(conversationId) ? await this.repo.findConversation(conversationId) : null;
-    if (!probe) throw AppError.notFound('Conversation');
-    ConversationsService.requireManageable(probe, actor, 'members');
-    await this.requireActiveUsers(ids);
-    let added: string[] = [];
-    const { doc, changed } = await this.mutateMembers(conversationId, (d) => {
-      ConversationsService.requireManageable(d, actor, 'members');
-      added = ids.filter((id) => !d.participants.some((p) => p.user_id === id));
-      if (!added.length) return null;
-      if (d.participants.length + added.length > this.config.CONVERSATION_MAX_MEMBERS) {
-        throw AppError.conflict(`A conversation has at most ${this.config.CONVERSATION_MAX_MEMBERS} members`);
-      }
-      return [...d.participants, ...added.map((id) => this.participant(id, 'member', d.last_seq))];
-    });
-    if (changed) this.events.emit('member.added', { tenantId: this.tenant(), conversationId, user_ids: added, by: actor.kind === 'user' ? actor.userId : undefined });
-    return toConversationResponse(doc, actor.kind === 'user' ? actor.userId : null);
-  }
-
-  /** Removes a member: owners remove anyone, admins remove members. Removing yourself is leaving. */
-  async removeMember(conversationId: string, actor: Actor, targetId: string): Promise<void> {
-    if (actor.kind === 'user' && actor.userId === targetId) return this.leave(conversationId, targetId);
-    const { changed } = await this.mutateMembers(conversationId, (d) => {
-      const me = ConversationsService.requireManageable(d, actor, 'members');
-      const target = d.participants.find((p) => p.user_id === targetId);
-      if (!target) throw AppError.notFound('Member');
-      if (me && me.role !== 'owner' && RANK[target.role] >= RANK[me.role]) throw AppError.forbidden('Admins can only remove members');
-      const next = d.participants.filter((p) => p.user_id !== targetId);
-      // The SaaS server may remove an owner; the conversation must keep one while it has members.
-      if (target.role === 'owner' && next.length && !next.some((p) => p.role === 'owner')) {
-        throw new AppError(ErrorCode.Conflict, 'The last owner cannot be removed: make another member owner first', { reason: 'last_owner' });
-      }
-      return next;
-    });
-    if (changed) this.events.emit('member.removed', { tenantId: this.tenant(), conversationId, user_ids: [targetId], by: actor.kind === 'user' ? actor.userId : undefined });
-  }
-
-  /** Sets a member's role. Only owners (or the SaaS server); the last owner cannot step down. */
-  async setRole(conversationId: string, actor: Actor, targetId: string, role: ParticipantRole): Promise<ConversationResponse> {
-    const { doc, changed } = await this.mutateMembers(conversationId, (d) => {
-      const me = ConversationsService.actorEntry(d, actor);
-      if (d.type === 'direct') throw AppError.forbidden("Roles in a direct conversation cannot be changed");
-      if (me && me.role !== 'owner') throw AppError.forbidden('Only owners can change roles');
-      const i = d.participants.findIndex((p) => p.user_id === targetId);
-      if (i < 0) throw AppError.notFound('Member');
-      const target = d.participants[i];
-      if (target.role === role) return null;
-      if (target.role === 'owner' && ConversationsService.ownersOtherThan(d, targetId) === 0) {
-        throw new AppError(ErrorCode.Conflict, 'The last owner cannot step down: make another member owner first', { reason: 'last_owner' });
-      }
-      const next = [...d.participants];
-      next[i] = { ...target, role };
-      return next;
-    });
-    if (changed) {
-      this.events.emit('conversation.updated', {
-        tenantId: this.tenant(),
-        conversationId,
-        conversation: toConversationResponse(doc, null) as unknown as Record<string, unknown>,
-        role_changed: { user_id: targetId, role, by: actor.kind === 'user' ? actor.userId : undefined },
-      });
-    }
-    return toConversationResponse(doc, actor.kind === 'user' ? actor.userId : null);
-  }
-
-  /** Leaves a group or channel. The last owner must hand over first (409) unless nobody else is left. */
-  async leave(conversationId: string, userId: string): Promise<void> {
-    const { changed } = await this.mutateMembers(conversationId, (d) => {
-      const me = d.participants.find((p) => p.user_id === userId);
-      if (!me) throw AppError.notFound('Conversation');
-      if (d.type === 'direct') throw AppError.forbidden('A direct conversation cannot be left');
-      const next = d.participants.filter((p) => p.user_id !== userId);
-      if (me.role === 'owner' && next.length && ConversationsService.ownersOtherThan(d, userId) === 0) {
-        throw new AppError(ErrorCode.Conflict, 'The last owner cannot leave: make another member owner first', { reason: 'last_owner' });
-      }
-      return next;
-    });
-    if (changed) this.events.emit('member.removed', { tenantId: this.tenant(), conversationId, user_ids: [userId], by: userId });
-  }
-
-  /** Joins a channel (any active user of the tenant). Other types behave as if they did not exist. */
-  async join(conversationId: string, userId: string): Promise<ConversationResponse> {
-    await this.users.requireActive(userId);
-    const { doc, changed } = await this.mutateMembers(conversationId, (d) => {
-      const isMember = d.participants.some((p) => p.user_id === userId);
-      if (d.type !== 'channel') {
-        if (isMember) throw AppError.forbidden('Only channels can be joined');
-        throw AppError.notFound('Conversation');
-      }
-      if (isMember) return null;
-      if (d.participants.length + 1 > this.config.CONVERSATION_MAX_MEMBERS) throw AppError.conflict(`A conversation has at most ${this.config.CONVERSATION_MAX_MEMBERS} members`);
-      return [...d.participants, this.participant(userId, 'member', d.last_seq)];
-    });
-    if (changed) this.events.emit('member.added', { tenantId: this.tenant(), conversationId, user_ids: [userId], by: userId });
-    return toConversationResponse(doc, userId);
-  }
-
   /** The member's own settings (muted, pinned). */
   async updateSettings(conversationId: string, userId: string, settings: { muted?: boolean; pinned?: boolean }): Promise<ConversationResponse> {
     const doc = await this.repo.updateParticipantSettings(conversationId, userId, settings);
     if (!doc) throw AppError.notFound('Conversation');
-    await this.cache.del(ConversationsService.cacheKey(conversationId));
+    await this.cache.del(conversationCacheKey(conversationId));
     return toConversationResponse(doc, userId);
   }
 
-  /** Drops a deleted user from all their conversations; an owner's place passes to the longest-standing admin or member. */
-  async removeUserEverywhere(userId: string): Promise<number> {
-    let afterId: string | undefined;
-    let count = 0;
-    for (;;) {
-      const ids = await this.repo.idsForUser(userId, { afterId, limit: 100 });
-      if (!ids.length) return count;
-      for (const id of ids) {
-        const { changed } = await this.mutateMembers(id, (d) => {
-          const me = d.participants.find((p) => p.user_id === userId);
-          if (!me) return null;
-          const next = d.participants.filter((p) => p.user_id !== userId);
-          if (me.role === 'owner' && next.length && !next.some((p) => p.role === 'owner')) {
-            const heir = next.find((p) => p.role === 'admin') ?? next[0];
-            next[next.indexOf(heir)] = { ...heir, role: 'owner' };
-          }
-          return next;
-        });
-        if (changed) {
-          count++;
-          this.events.emit('member.removed', { tenantId: this.tenant(), conversationId: id, user_ids: [userId] });
-        }
-      }
-      afterId = ids[ids.length - 1];
-    }
+  // ---------------------------------------------------------------- membership changes (ConversationMembershipService)
+
+  addMembers(conversationId: string, actor: Actor, userIds: string[]): Promise<ConversationResponse> {
+    return this.membership.addMembers(conversationId, actor, userIds);
+  }
+
+  removeMember(conversationId: string, actor: Actor, targetId: string): Promise<void> {
+    return this.membership.removeMember(conversationId, actor, targetId);
+  }
+
+  setRole(conversationId: string, actor: Actor, targetId: string, role: ParticipantRole): Promise<ConversationResponse> {
+    return this.membership.setRole(conversationId, actor, targetId, role);
+  }
+
+  leave(conversationId: string, userId: string): Promise<void> {
+    return this.membership.leave(conversationId, userId);
+  }
+
+  join(conversationId: string, userId: string): Promise<ConversationResponse> {
+    return this.membership.join(conversationId, userId);
+  }
+
+  removeUserEverywhere(userId: string): Promise<number> {
+    return this.membership.removeUserEverywhere(userId);
   }
 }

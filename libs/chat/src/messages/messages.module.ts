@@ -5,11 +5,16 @@ import { UsersModule } from '../users/users.module';
 import { MESSAGE_MODEL, MessageSchema } from './message.schema';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
+import { MessageEditService } from './message-edit.service';
+import { MessageQueryService } from './message-query.service';
+import { MessageReceiptService } from './message-receipt.service';
+import { MessageSendService } from './message-send.service';
+import { RecentMessagesCache } from './recent-messages';
 
 /** Messages: the write path (group commit), threads, reactions, receipts, history and search. */
 @Module({
   imports: [UsersModule, ConversationsModule, MongooseModule.forFeature([{ name: MESSAGE_MODEL, schema: MessageSchema }])],
-  providers: [MessagesRepository, MessagesService],
-  exports: [MessagesRepository, MessagesService],
+  providers: [MessagesRepository, RecentMessagesCache, MessageSendService, MessageQueryService, MessageEditService, MessageReceiptService, MessagesService],
+  exports: [MessagesRepository, RecentMessagesCache, MessageSendService, MessageQueryService, MessageEditService, MessageReceiptService, MessagesService],
 })
 export class MessagesModule {}

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { BeforeApplicationShutdown, Injectable, Optional } from '@nestjs/common';
+import { AppConfig } from '@chat/config';
+import { AppError } from '@chat/errors';
+import { KeyDirectoryService } from '@chat/keys';
+import { QuotaService } from '@chat/quotas';
+import { RedisService } from '@chat/redis';
+import { TenantContext, TenantId } from '@chat/tenancy';
+import { ChatEventBus } from '../events/chat-events';
+import { ConversationsRepository } from '../conversations/conversations.repository';
+import { ConversationsService } from '../conversations/conversations.service';
+import { ConversationView } from '../conversations/conversation.views';
+import { RelationshipsService } from '../relationships/relationships.service';
+import { SendMessageDto } from './message.dto';
+import { MessageView, toMessageView } from './message.view';
+import { MessageWriteBatcher, SendOutcome } from './message-write-batcher';
+import { MessagePostCommit } from './message-post-commit';
+import { checkEnvelope, checkMentions, dedupe, memberIdsOf, nextChange, plainContent } from './message-rules';
+import { MessagesRepository } from './messages.repository';
+import { RecentMessagesCache } from './recent-messages';
+import { SendClaims } from './send-claims';
+import { SendOrder } from './send-order';
+
+/**
+ * Sending: the one write path used by REST and the socket gateway. A send is checked (membership,
+ * block, envelope, recipient keys, mentions, thread parent, quota), then queued on the group-commit
+ * batcher, and resolves once the message is durably stored.
+ */
+@Injectable()
+export class MessageSendService implements BeforeApplicationShutdown {
+  readonly batcher: MessageWriteBatcher;
+  private readonly sendOrder = new SendOrder();
+  private readonly sendClaims: SendClaims;
+
+  constructor(
+    private readonly repo: MessagesRepository,
+    private readonly conversations: ConversationsService,
+    private readonly conversationsRepo: ConversationsRepository,
+    private readonly relationships: RelationshipsService,
+    events: ChatEventBus,
+    private readonly config: AppConfig,
+    // Per-device recipient rule (libs/keys): a wrapped key for every live device of every member.
+    private readonly keyDirectory: KeyDirectoryService,
+    private readonly recentCache: RecentMessagesCache,
+    redis: RedisService,
+    // Optional so the chat lib also boots in apps that do not load quotas (CLI, unit wiring).
+    @Optional() private readonly quotas?: QuotaService,
+  ) {
+    this.sendClaims = new SendClaims(redis);
+    const postCommit = new MessagePostCommit(conversationsRepo, repo, events, {
+      changed: (conversationId) => this.recentCache.changed(conversationId),
+      nextChange: (conversationId) => nextChange(this.conversationsRepo, conversationId),
+    });
+    this.batcher = new MessageWriteBatcher(
+      {
+        reserveSeqs: async (conversationId, count) => {
+          const first = await this.conversationsRepo.reserveSeqs(conversationId, count);
+          if (first === null) throw AppError.notFound('Conversation');
+          return first;
+        },
+        insertBatch: async (docs) => {
+          try {
+            return await this.repo.insertBatch(docs);
+          } finally {
+            await this.recentCache.changed(...docs.map((d) => d.conversation_id));
+          }
+        },
+        findByClientMsgIds: (keys) => this.repo.findByClientMsgIds(keys),
+        claimFirstSends: (ids) => this.sendClaims.claim(TenantContext.requireTenantId('messages'), ids),
+        findByClientMsgFields: (keys) => this.repo.findByClientMsgFields(keys),
+        insertGap: async (conversationId, seq, senderId, now) => {
+          try {
+            return await this.repo.insertGap(conversationId, seq, senderId, now);
+          } finally {
+            await this.recentCache.changed(conversationId);
+          }
+        },
+      },
+      {
+        windowMs: config.MESSAGE_BATCH_WINDOW_MS,
+        maxBatch: config.MESSAGE_BATCH_MAX,
+        concurrency: config.MESSAGE_BATCH_CONCURRENCY,
+        queueMax: config.MESSAGE_BATCH_QUEUE_MAX,
+      },
+      (tenantId, conversationId, committed) => postCommit.run(tenantId, conversationId, committed),
+    );
+  }
+
+  /** Before connections close (onApplicationShutdown): queued sends are written and answered, new ones get 503. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.batcher.drain(this.config.SHUTDOWN_GRACE_MS || 10_000);
+  }
+
+  /**
+   * Sends a message as `senderId`. Resolves once the message is durably stored with its seq; a repeated
+   * client_msg_id resolves to the original message with duplicate=true.
+   */
+  async send(senderId: string, conversationId: string, dto: SendMessageDto): Promise<{ message: MessageView; duplicate: boolean }> {
+    const tenantId = TenantContext.requireTenantId('messages');
+    this.batcher.assertAccepting();
+    const turn = this.sendOrder.enter(`${tenantId}\u0000${senderId}\u0000${conversationId}`);
+    try {
+      await turn.ready;
+      const { stored } = await this.checkAndSubmit(tenantId, senderId, conversationId, dto);
+      turn.release();
+      const { message, duplicate } = await stored;
+      return { message: toMessageView(message), duplicate };
+    } finally {
+      turn.release();
+    }
+  }
+
+  /** Everything a send checks, then the (synchronous) queueing; the caller awaits the durable write. */
+  private async checkAndSubmit(tenantId: TenantId, senderId: string, conversationId: string, dto: SendMessageDto): Promise<{ stored: Promise<SendOutcome> }> {
+    const conv = await this.conversations.requireMember(conversationId, senderId);
+    await this.checkDirectNotBlocked(conv, senderId);
+    const memberIds = memberIdsOf(conv);
+    checkEnvelope(dto.content, dto.search_tokens, this.config.MESSAGE_MAX_BYTES);
+    await this.keyDirectory.assertRecipientKeys(memberIds, dto.content.encrypted_key);
+    checkMentions(dto.mentions, memberIds);
+    let parentId: string | null = null;
+    if (dto.thread_parent_id) {
+      const parent = await this.repo.findInConversation(conversationId, dto.thread_parent_id);
+      if (!parent || parent.deleted_at) throw AppError.notFound('Parent message');
+      if (parent.thread?.parent_id) {
+        throw AppError.validation([{ field: 'thread_parent_id', problems: ['replies cannot have replies: reply to the thread root'] }]);
+      }
+      parentId = String(parent._id);
+    }
+    await this.quotas?.consumeMessages(tenantId, 1);
+    const now = new Date();
+    // Wrapped, so the caller gets the queued write without waiting for it (an awaited promise would be).
+    const stored = this.batcher.submit(
+      tenantId,
+      {
+        conversation_id: conversationId,
+        sender_id: senderId,
+        client_msg_id: dto.client_msg_id ?? randomUUID(),
+        content: plainContent(dto.content),
+        preview: dto.preview ?? null,
+        search_tokens: dedupe(dto.search_tokens ?? []),
+        mentions: dedupe(dto.mentions ?? []),
+        reactions: [],
+        thread: { parent_id: parentId, reply_count: 0 },
+        read_by: [],
+        status: 'sent',
+        gap: false,
+        created_at: now,
+        updated_at: now,
+        edited_at: null,
+        deleted_at: null,
+      },
+      // Only a client-chosen id can be a retry; the batch looks all of them up with one query.
+      { lookupExisting: dto.client_msg_id !== undefined },
+    );
+    return { stored };
+  }
+
+  private async checkDirectNotBlocked(conv: ConversationView, senderId: string): Promise<void> {
+    if (conv.type !== 'direct') return;
+    for (const p of conv.participants) {
+      if (p.user_id !== senderId && (await this.relationships.isBlocked(p.user_id, senderId))) {
+        throw AppError.forbidden('This user does not accept your messages');
+      }
+    }
+  }
+}
