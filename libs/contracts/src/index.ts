@@ -13,5 +13,6 @@ export * from './files';
 export * from './mls';
 export * from './platform';
 export * from './webhooks';
+export * from './billing';
 export * from './socket-events';
 export * from './check';

@@ -134,5 +134,3 @@ export interface BatchUpsertView {
   updated: string[];
 }
 
-/** A JSON object whose fields the reference documents in prose (usage, billing, audit records). */
-export type JsonObject = Record<string, unknown>;

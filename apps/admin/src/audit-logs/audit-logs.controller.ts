@@ -29,7 +29,7 @@ export class AuditLogsController {
   @Get()
   @AdminAuth()
   @ApiOperation({ summary: 'Audit log, newest first, filtered, cursor-paginated' })
-  @ApiView.page('JsonObject', { description: 'audit records, newest first' })
+  @ApiView.page('AuditLogView', { description: 'audit records, newest first' })
   query(@Query() q: AuditLogQuery) {
     return this.audit.query({
       ...q,

@@ -26,7 +26,7 @@ export class BillingAdminController {
   @Get('plans')
   @AdminAuth()
   @ApiOperation({ summary: 'Price lists (included amounts, overage prices in cents)' })
-  @ApiView.list('JsonObject', { description: 'billing plans' })
+  @ApiView.list('BillingPlan')
   async plans() {
     return { data: await this.billing.plans() };
   }
@@ -34,7 +34,7 @@ export class BillingAdminController {
   @Put('plans/:code')
   @AdminAuth('owner')
   @ApiOperation({ summary: 'Create or change a price list (applies to invoices issued afterwards)' })
-  @ApiView('JsonObject', { description: 'the saved plan' })
+  @ApiView('BillingPlan', { description: 'the saved plan' })
   async savePlan(@Param() { code }: PlanCodeParamDto, @Body() body: SavePlanDto, @Principal() p: Principal, @Req() req: Request) {
     const plan = await this.billing.savePlan({ code, ...body });
     await this.audit.record({ action: 'billing.plan.save', actor: this.actor(p), resource: { type: 'billing_plan', id: code }, ip: req.ip ?? null, success: true, severity: 'warning' });
@@ -44,7 +44,7 @@ export class BillingAdminController {
   @Get('usage')
   @AdminAuth()
   @ApiOperation({ summary: "A tenant's usage for a month: totals and days" })
-  @ApiView('JsonObject', { description: 'usage of the period' })
+  @ApiView('UsageView')
   async tenantUsage(@Query() q: UsageAdminQueryDto) {
     return this.usage.usage(q.tenant_id, q.period);
   }
@@ -53,7 +53,7 @@ export class BillingAdminController {
   @HttpCode(200)
   @AdminAuth('owner')
   @ApiOperation({ summary: 'Roll usage events up now (the job also runs on its interval)' })
-  @ApiView('JsonObject', { description: 'what the roll-up processed' })
+  @ApiView('RollupReportView')
   async runRollup() {
     return this.rollup.rollup();
   }
@@ -62,7 +62,7 @@ export class BillingAdminController {
   @HttpCode(200)
   @AdminAuth('owner')
   @ApiOperation({ summary: 'Issue the invoices of a closed month (idempotent: existing invoices are kept as they are)' })
-  @ApiView('JsonObject', { description: '{ period, created, existing }' })
+  @ApiView('InvoiceRunView')
   async generate(@Body() body: GenerateInvoicesDto, @Principal() p: Principal, @Req() req: Request) {
     const r = await this.billing.generate(body.period, { tenantId: body.tenant_id });
     await this.audit.record({
@@ -80,7 +80,7 @@ export class BillingAdminController {
   @Get('invoices')
   @AdminAuth()
   @ApiOperation({ summary: 'List invoices (cursor pages)' })
-  @ApiView.page('JsonObject', { description: 'invoices' })
+  @ApiView.page('InvoiceView')
   async list(@Query() q: ListInvoicesQueryDto) {
     const page = await this.billing.invoices(q);
     return { data: page.data.map(invoiceView), next_cursor: page.next_cursor };
@@ -89,7 +89,7 @@ export class BillingAdminController {
   @Get('invoices/:id')
   @AdminAuth()
   @ApiOperation({ summary: 'One invoice as JSON, or ?format=csv for the CSV download' })
-  @ApiView('JsonObject', { description: 'the invoice (text/csv with format=csv)' })
+  @ApiView('InvoiceView', { description: 'the invoice (text/csv with format=csv)' })
   async get(@Param() { id }: InvoiceIdParamDto, @Query() q: DownloadQueryDto, @Res({ passthrough: true }) res: Response) {
     const inv = await this.billing.invoice(id);
     if (q.format === 'csv') {

@@ -20,7 +20,7 @@ export class UsageController {
   @Get()
   @ApiKeyAuth('usage:read')
   @ApiOperation({ summary: 'Usage of the calling tenant for a month: totals (messages, MAU, peak connections, storage, API calls) and days' })
-  @ApiView('JsonObject', { description: 'usage of the period: month totals and days (docs/billing.md)' })
+  @ApiView('UsageView')
   async get(@Query() q: TenantUsageQueryDto, @Principal() p: Principal) {
     if (p.kind !== 'api_key') throw AppError.forbidden();
     return this.usage.usage(p.tenantId, q.period);
