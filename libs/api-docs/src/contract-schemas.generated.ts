@@ -1528,6 +1528,29 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       "franking_commitment": {
         "type": "string",
         "description": "Message franking: base64 commitment to the plaintext, stored as sent."
+      },
+      "sender_key_version": {
+        "type": "number",
+        "description": "v1: the sender's key version, the ephemeral public key, and the content key wrapped per recipient device."
+      },
+      "ephemeral_public_key": {
+        "type": "string"
+      },
+      "encrypted_key": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/WrappedKey"
+        }
+      },
+      "version": {
+        "type": "number",
+        "description": "v2 (MLS): the envelope version, and the group and epoch whose exporter secret derives the content key."
+      },
+      "group_id": {
+        "type": "string"
+      },
+      "epoch": {
+        "type": "number"
       }
     },
     "required": [

@@ -1,4 +1,5 @@
 import type { IsoDate } from './common';
+import type { WrappedKey } from './keys';
 
 /**
  * The E2E envelope a message carries, as the server stores it (it never reads inside). v1 envelopes
@@ -13,6 +14,14 @@ export interface MessageContent {
   signature?: string;
   /** Message franking: base64 commitment to the plaintext, stored as sent. */
   franking_commitment?: string;
+  /** v1: the sender's key version, the ephemeral public key, and the content key wrapped per recipient device. */
+  sender_key_version?: number;
+  ephemeral_public_key?: string;
+  encrypted_key?: WrappedKey[];
+  /** v2 (MLS): the envelope version, and the group and epoch whose exporter secret derives the content key. */
+  version?: number;
+  group_id?: string;
+  epoch?: number;
 }
 
 export type MessageStatus = 'sent' | 'delivered' | 'read' | 'deleted';
