@@ -16,6 +16,7 @@ import {
   SendMessageEvent,
   SyncEvent,
 } from './event-dtos';
+import { emitEvent } from '../server-events';
 
 type SyncedMessage = Awaited<ReturnType<MessagesService['sync']>>['data'][number];
 
@@ -108,7 +109,7 @@ export class ClientEvents {
       socket.join(room);
     }
     const relay = start ? session.typing.start(dto.conversation_id) : session.typing.stop(dto.conversation_id);
-    if (relay) server.to(room).except(Rooms.user(tenantId, userId)).emit('typing', { conversation_id: dto.conversation_id, user_id: userId, typing: start });
+    if (relay) emitEvent(server.to(room).except(Rooms.user(tenantId, userId)), 'typing', { conversation_id: dto.conversation_id, user_id: userId, typing: start });
     return { relayed: relay };
   }
 
