@@ -66,3 +66,14 @@ export interface ConversationDevicesView {
 export interface StoredCountView {
   stored: number;
 }
+
+/** GET .../conversation-keys: the versions wrapped for the caller's devices (newest first) and the newest that exists. */
+export interface ConversationKeysView {
+  current_version: number | null;
+  data: ConversationKeyVersionView[];
+}
+
+/** POST .../conversation-keys/{version}/shares: the members the key was wrapped for. */
+export interface KeyShareRecipientsView {
+  recipients: string[];
+}

@@ -95,7 +95,8 @@ export interface AdminLoginView {
   /** Send as `Authorization: Bearer <token>`. */
   token: string;
   expires_at: IsoDate;
-  token_type: 'Bearer';
+  /** Always `Bearer`. */
+  token_type: string;
   admin: AdminView;
 }
 

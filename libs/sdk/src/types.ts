@@ -9,6 +9,8 @@ import type { WrappedKey } from './crypto/key-wrap';
 
 export type {
   ChannelSummary,
+  ConversationDevicesView,
+  ConversationKeysView,
   ConversationKeyVersionView,
   ConversationType,
   ConversationView,
@@ -16,6 +18,7 @@ export type {
   DeviceView,
   DownloadTicket,
   ErrorResponse,
+  KeyShareRecipientsView,
   FileView,
   MessageKeyShareView,
   MessageStatus,
@@ -26,6 +29,7 @@ export type {
   PublicUserView,
   ReceiptView,
   SharingType,
+  StoredCountView,
   UploadTicket,
   UserStatus,
   UserView,

@@ -115,7 +115,7 @@ export class ConversationKeysController {
   @Get('conversation-keys')
   @UserAuth()
   @ApiOperation({ summary: 'Conversation key versions wrapped for my devices (newest first) and the newest version that exists' })
-  @ApiView.list('ConversationKeyVersionView')
+  @ApiView('ConversationKeysView')
   async listConversationKeys(@Principal() p: UserPrincipal, @Param('id') id: string) {
     await this.members(id, p.userId);
     return this.shares.listConversationKeys(id, p.userId);
@@ -125,7 +125,7 @@ export class ConversationKeysController {
   @UserAuth()
   @HttpCode(200)
   @ApiOperation({ summary: 'Wrap an existing conversation key version for other members or devices' })
-  @ApiView('ConversationKeyVersionView')
+  @ApiView('KeyShareRecipientsView')
   async shareConversationKey(
     @Principal() p: UserPrincipal,
     @Param('id') id: string,
