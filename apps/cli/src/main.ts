@@ -3,39 +3,13 @@ import { Command, CommanderError, Option } from 'commander';
 import { MIGRATIONS, Migrator } from '@chat/migrations';
 import { applySharding, OpsContext, parseZones, planSharding, runStats, runTenants } from '@chat/backup';
 import { runSetup } from '@chat/migrations';
-import { createProgress, Progress } from './progress';
+import { action, print } from './cli-action';
 import { registerOpsCommands } from './commands/ops';
 import { jsonRequested, reportError } from './cli-error';
 import { quietAwsSdkNodeWarning } from '@chat/server';
 
-/** Output: tables/lines for people, `--json` for scripts (stdout only; progress and logs go to stderr). */
-export function print(value: unknown, json: boolean, human?: () => void): void {
-  if (json || !human) process.stdout.write(JSON.stringify(value, null, 2) + '\n');
-  else human();
-}
-
 function mb(n: number): string {
   return `${(n / 1024 / 1024).toFixed(2)} MiB`;
-}
-
-export type Action = (ctx: OpsContext, progress: Progress) => Promise<void>;
-
-/** Runs one command with a context it always closes; any error exits 1 (see reportError: one line, JSON with --json). */
-export function action(fn: Action, opts: { quiet?: boolean } = {}) {
-  return async () => {
-    // The whole platform: every feature's models are registered, so new collections are covered by themselves.
-    const ctx = new OpsContext(async () => (await import('../../all-in-one/src/app.module')).AppModule);
-    const progress = createProgress({ quiet: opts.quiet });
-    try {
-      await ctx.init();
-      await fn(ctx, progress);
-    } catch (err) {
-      reportError(err, jsonRequested());
-    } finally {
-      progress.stop();
-      await ctx.close();
-    }
-  };
 }
 
 export function buildProgram(): Command {

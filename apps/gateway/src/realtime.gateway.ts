@@ -92,16 +92,14 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
 
   afterInit(server: Server): void {
     this.server = server;
-    this.fanout
-      .attach(server, (tenantId, conversationId, userIds, scope) => this.rooms.membersRemoved(server, tenantId, userIds, scope))
-      .catch((err: Error) => this.logger.error(`chat event relay subscription failed: ${err.message}`));
+    this.fanout.attach(server, (tenantId, userIds) => this.rooms.membersRemoved(tenantId, userIds));
     server.use((socket, next) => {
       this.handshake.authenticate(socket as GatewaySocket, this.drainer.draining).then(
         () => next(),
         (err: unknown) => next(connectError(err)),
       );
     });
-    this.rooms.listen(server);
+    this.unsubscribers.push(this.rooms.listen());
   }
 
   // ------------------------------------------------------------------ connection

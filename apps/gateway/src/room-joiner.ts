@@ -1,15 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { Server } from 'socket.io';
 import { UserTokenService } from '@chat/auth';
 import { ConversationAccess } from '@chat/chat';
+import { PlatformEvents } from '@chat/platform';
 import { PresenceTracker, Rooms } from '@chat/realtime';
-import { RedisService } from '@chat/redis';
 import { TenantContext, TenantId } from '@chat/tenancy';
-import type { FanoutScope } from './chat-fanout';
 import type { GatewaySocket, SocketSession } from './socket-session';
-
-/** Internal server-to-server message (Redis adapter): a membership removal every node must know about. */
-const MEMBER_REMOVED_SIGNAL = 'rt:member-removed';
 
 /**
  * Room joining at connect: the tenant and user rooms at once, then the conversation rooms read through
@@ -26,14 +21,14 @@ export class RoomJoiner {
     private readonly access: ConversationAccess,
     private readonly tokens: UserTokenService,
     private readonly presence: PresenceTracker,
-    private readonly redis: RedisService,
+    private readonly platformEvents: PlatformEvents,
   ) {}
 
-  /** Removals raised on other nodes (told through the adapter) mark this node's joining sockets too. */
-  listen(server: Server): void {
-    if (this.redis.mode === 'redis') {
-      server.of('/').on(MEMBER_REMOVED_SIGNAL, (p: { tenantId: TenantId; userIds: string[] }) => this.markJoiningForRecheck(p.tenantId, p.userIds));
-    }
+  /** Removals raised on any node (or by an api process) mark this node's joining sockets; returns the unsubscribe. */
+  listen(): () => void {
+    return this.platformEvents.on('conversation.members_removed', ({ tenantId, userIds }) => {
+      if (Array.isArray(userIds)) this.markJoiningForRecheck(tenantId, userIds);
+    });
   }
 
   /** Joins the tenant, user and conversation rooms, then counts the user online. */
@@ -70,11 +65,9 @@ export class RoomJoiner {
     socket.emit('session:ready', { user_id: userId, conversations });
   }
 
-  /** Called by the fan-out when members are removed: sockets still joining must re-read their rooms. */
-  membersRemoved(server: Server, tenantId: TenantId, userIds: string[], scope: FanoutScope): void {
-    this.markJoiningForRecheck(tenantId, userIds);
-    // A relayed event reaches every node by itself; one raised here must be told to the others.
-    if (scope === 'cluster' && this.redis.mode === 'redis') server.serverSideEmit(MEMBER_REMOVED_SIGNAL, { tenantId, userIds });
+  /** Called by the fan-out when members are removed: sockets still joining must re-read their rooms, on every node (this one at once). */
+  membersRemoved(tenantId: TenantId, userIds: string[]): void {
+    void this.platformEvents.publish('conversation.members_removed', { tenantId, userIds });
   }
 
   private markJoiningForRecheck(tenantId: TenantId, userIds: string[]): void {

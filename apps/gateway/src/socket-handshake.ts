@@ -1,12 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { UserTokenService } from '@chat/auth';
+import { ChatEventBus } from '@chat/chat';
 import { Clock } from '@chat/clock';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode } from '@chat/errors';
 import { counter } from '@chat/metrics';
 import { QuotaService } from '@chat/quotas';
 import { errorAck, TokenBucket, TypingThrottle } from '@chat/realtime';
-import { UsageSignals } from '@chat/usage';
 import type { GatewaySocket } from './socket-session';
 
 const handshakes = counter('chat_socket_handshakes_total', 'socket.io handshakes by result', ['result']);
@@ -36,6 +36,7 @@ export class SocketHandshake {
     private readonly tokens: UserTokenService,
     private readonly quotas: QuotaService,
     private readonly clock: Clock,
+    private readonly events: ChatEventBus,
   ) {}
 
   async authenticate(socket: GatewaySocket, draining: boolean): Promise<void> {
@@ -48,7 +49,7 @@ export class SocketHandshake {
       const expiresAt = tokenExpiry(token as string);
       const { tenantId, userId, applicationId } = principal;
       await this.quotas.acquireConnection(tenantId, socket.id);
-      UsageSignals.connectionOpened(tenantId, userId); // usage metering: MAU and peak connections
+      this.events.emit('connection.opened', { tenantId, user_id: userId }); // usage metering: MAU and peak connections
       let released = false;
       const releaseConnection = () => {
         if (released) return;

@@ -221,10 +221,50 @@ export class CacheService {
       }
     });
     if (!missing.length) return out;
-    const values = await loadMissing(missing);
+    // Single-flight per key, as getOrLoad: a miss already being loaded by a concurrent call (for the
+    // same generation) is joined, not loaded again, so a burst of sends to one cold group costs one read.
+    const flightKey = (i: number) => `${ks[i]!.value}|${raw[2 * i + 1] ?? ''}`;
+    const joined: Array<[number, Promise<{ value: T; json: string | undefined }>]> = [];
+    const own: number[] = [];
+    for (const i of missing) {
+      const flight = this.inFlight.get(flightKey(i)) as Promise<{ value: T; json: string | undefined }> | undefined;
+      if (flight) joined.push([i, flight]);
+      else own.push(i);
+    }
+    if (own.length) {
+      const load = this.loadAndStoreMany(own, ks, raw, ttl, loadMissing, client);
+      own.forEach((i, j) => {
+        const key = flightKey(i);
+        const flight = load.then((values) => ({ value: values[j]!, json: values[j] === undefined ? undefined : JSON.stringify(values[j]) }));
+        this.inFlight.set(key, flight);
+        void flight
+          .finally(() => {
+            if (this.inFlight.get(key) === flight) this.inFlight.delete(key);
+          })
+          .catch(() => undefined);
+      });
+      const values = await load;
+      own.forEach((i, j) => (out[i] = values[j]!));
+    }
+    for (const [i, flight] of joined) {
+      const { json } = await flight;
+      out[i] = (json === undefined ? undefined : JSON.parse(json)) as T;
+    }
+    return out;
+  }
+
+  /** getOrLoadMany's loader for the keys this call loads itself, then their cache writes (generation rule). */
+  private async loadAndStoreMany<T>(
+    own: number[],
+    ks: Array<{ value: string; generation: string }>,
+    raw: Array<string | null>,
+    ttl: number,
+    loadMissing: (missing: number[]) => Promise<T[]>,
+    client: NonNullable<RedisService['client']>,
+  ): Promise<T[]> {
+    const values = await loadMissing(own);
     const pipeline = client.pipeline();
-    missing.forEach((i, j) => {
-      out[i] = values[j]!;
+    own.forEach((i, j) => {
       if (values[j] !== undefined) pipeline.eval(SET_IF_GENERATION, 2, ks[i]!.value, ks[i]!.generation, raw[2 * i + 1] ?? '', JSON.stringify(values[j]), String(ttl));
     });
     try {
@@ -232,7 +272,7 @@ export class CacheService {
     } catch (err) {
       this.logger.warn(`cache write failed: ${(err as Error).message}`);
     }
-    return out;
+    return values;
   }
 
   /** Invalidates keys after a write. Call it after the database write is acknowledged. */

@@ -3,7 +3,6 @@ import { CacheModule } from '@chat/cache';
 import { ConversationsModule } from './conversations/conversations.module';
 import { MessagesModule } from './messages/messages.module';
 import { UsersModule } from './users/users.module';
-import { ChatEventBus } from './events/chat-events';
 
 /**
  * Chat core: end users, relationships, conversations, messages, search. Feature modules register
@@ -12,7 +11,6 @@ import { ChatEventBus } from './events/chat-events';
 @Global()
 @Module({
   imports: [CacheModule, UsersModule, ConversationsModule, MessagesModule],
-  providers: [ChatEventBus],
-  exports: [ChatEventBus, UsersModule, ConversationsModule, MessagesModule],
+  exports: [UsersModule, ConversationsModule, MessagesModule],
 })
 export class ChatModule {}

@@ -1,5 +1,5 @@
 import { AppError } from './app-error';
-import type { FieldProblem } from './validation';
+import type { FieldProblem } from './field-problem';
 
 /**
  * Bounds on any untrusted JSON (HTTP bodies, socket payloads) checked before anything recursive

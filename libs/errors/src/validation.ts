@@ -3,11 +3,12 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { AppError } from './app-error';
 import { assertBoundedInput } from './bounded-input';
+import type { FieldProblem } from './field-problem';
+import { memoizeValidationMetadata } from './validation-metadata-cache';
 
-export interface FieldProblem {
-  field: string;
-  problems: string[];
-}
+export type { FieldProblem } from './field-problem';
+
+memoizeValidationMetadata();
 
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldProblem[] {
   const out: FieldProblem[] = [];

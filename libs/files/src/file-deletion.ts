@@ -1,8 +1,8 @@
-import { Injectable, Module } from '@nestjs/common';
+import { Injectable, Module, Optional } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { AppConfig } from '@chat/config';
+import { ChatEventBus } from '@chat/events';
 import { TenantContext } from '@chat/tenancy';
-import { UsageSignals } from '@chat/usage';
 import { FILE_MODEL, FILE_PURGE_MODEL, FilePurgeSchema, FileRecord, FileSchema } from './file.schema';
 import { FilePurgeQueue, FilesRepository } from './files.repository';
 
@@ -17,6 +17,8 @@ export class FileDeletionMarker {
     private readonly repo: FilesRepository,
     private readonly purges: FilePurgeQueue,
     private readonly config: AppConfig,
+    // Optional so unit wiring needs no bus (every app has one, through CoreModule).
+    @Optional() private readonly events?: ChatEventBus,
   ) {}
 
   /** Marks one live file and queues its object; false when it was not live any more. Reports nothing. */
@@ -48,7 +50,7 @@ export class FileDeletionMarker {
   /** Usage metering samples the tenant's stored bytes whenever they change. */
   async reportStorage(): Promise<void> {
     const tenantId = TenantContext.requireTenantId('files.reportStorage');
-    UsageSignals.storageChanged(tenantId, await this.repo.usedBytes());
+    this.events?.emit('storage.changed', { tenantId, stored_bytes: await this.repo.usedBytes() });
   }
 }
 

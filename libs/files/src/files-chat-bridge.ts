@@ -1,11 +1,11 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { ChatEventBus, ConversationsService, MessagesService, UsersService } from '@chat/chat';
+import { ChatEventBus } from '@chat/chat';
 import { KeyDirectoryService, KeySharesService } from '@chat/keys';
 import { TenantContext } from '@chat/tenancy';
 import { FilesService } from './files.service';
 
 /**
- * Connects files and keys to chat core: membership and message lookups for file access checks; a
+ * Connects files and keys to chat core events (membership and message look-ups: ChatFileAccess): a
  * deleted message marks its files for removal and drops its history key shares; a deleted user's
  * device keys go with the user. (libs/keys cannot import chat core: chat core imports it.)
  */
@@ -13,22 +13,16 @@ import { FilesService } from './files.service';
 export class FilesChatBridge implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('FilesChatBridge');
   private unsubscribe: (() => void) | null = null;
+  private offUserDeleted: (() => void) | null = null;
 
   constructor(
     private readonly files: FilesService,
-    private readonly conversations: ConversationsService,
-    private readonly messages: MessagesService,
     private readonly events: ChatEventBus,
-    private readonly users: UsersService,
     private readonly keyShares: KeySharesService,
     private readonly keyDirectory: KeyDirectoryService,
   ) {}
 
   onModuleInit(): void {
-    this.files.useChatAccess({
-      requireMember: (conversationId, userId) => this.conversations.requireMember(conversationId, userId),
-      getMessage: (userId, conversationId, messageId) => this.messages.get(userId, conversationId, messageId),
-    });
     this.unsubscribe = this.events.on('message.deleted', ({ tenantId, messageId }) => {
       void this.files.onMessageDeleted(tenantId, messageId).catch((err) => this.logger.error(`marking files of message ${messageId} failed: ${(err as Error).message}`));
       void TenantContext.run({ tenantId, actor: { type: 'system', id: 'keys' } }, () => this.keyShares.removeMessageShares(messageId)).catch((err) =>
@@ -36,10 +30,11 @@ export class FilesChatBridge implements OnModuleInit, OnModuleDestroy {
       );
     });
     // Runs inside the deleting request's tenant context.
-    this.users.onUserDeleted(async (userId) => void (await this.keyDirectory.removeUser(userId)));
+    this.offUserDeleted = this.events.on('user.deleted', async ({ user_id }) => void (await this.keyDirectory.removeUser(user_id)));
   }
 
   onModuleDestroy(): void {
     this.unsubscribe?.();
+    this.offUserDeleted?.();
   }
 }

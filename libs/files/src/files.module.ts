@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { ChatFileAccess } from './chat-file-access';
 import { FileDeletionModule } from './file-deletion';
 import { FilesChatBridge } from './files-chat-bridge';
 import { FilesService } from './files.service';
@@ -10,7 +11,7 @@ import { S3StorageService } from './s3-storage.service';
 @Module({
   // The collections and the deletion marker, shared with retention (which deletes messages too).
   imports: [FileDeletionModule],
-  providers: [S3StorageService, FilesService, FilesSweeper, FilesChatBridge],
+  providers: [S3StorageService, ChatFileAccess, FilesService, FilesSweeper, FilesChatBridge],
   exports: [FilesService, FilesSweeper, S3StorageService],
 })
 export class FilesModule {}

@@ -55,8 +55,8 @@ function setup(opts: { used?: number; head?: { size: number; etag: string | null
   };
   const config = { FILES_MAX_BYTES: 1000, S3_PRESIGN_TTL_SECONDS: 60, FILES_DELETE_GRACE_SECONDS: 0, FILES_VERIFY_SHA256_MAX_BYTES: 1024 };
   const marker = new FileDeletionMarker(repo as never, purges as never, config as never);
-  const svc = new FilesService(repo as never, purges as never, s3 as never, config as never, marker, quotas as never);
-  svc.useChatAccess({ requireMember: async () => undefined, getMessage: async () => ({ id: 'm', sender_id: 'u', deleted_at: null }) });
+  const chat = { requireMember: async () => undefined, getMessage: async () => ({ id: 'm', sender_id: 'u', deleted_at: null }) };
+  const svc = new FilesService(repo as never, purges as never, s3 as never, config as never, marker, chat, quotas as never);
   return { svc, repo, purges, s3, quotas, file };
 }
 

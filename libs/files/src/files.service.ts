@@ -1,9 +1,10 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Clock, SystemClock } from '@chat/clock';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode } from '@chat/errors';
 import { QuotaService } from '@chat/quotas';
 import { TenantContext, TenantId, asTenantId, unguessableObjectId } from '@chat/tenancy';
+import { ChatFileAccess, FileChatAccess } from './chat-file-access';
 import { FileDeletionMarker } from './file-deletion';
 import { FilePurgeQueue, FilesRepository } from './files.repository';
 import { FileRecord, FileWrappedKey, SHARING_TYPES, SharingType } from './file.schema';
@@ -11,15 +12,6 @@ import { PresignedRequest, S3StorageService } from './s3-storage.service';
 
 /** Who asks: an end user (access rules apply) or the SaaS client's server (API key, trusted in its tenant). */
 export type FileActor = { kind: 'user'; userId: string } | { kind: 'server' };
-
-/** Membership and message lookups the files need from chat core (injected, so this lib has no cycle with it). */
-export interface FileChatAccess {
-  /** Resolves if the user is a member, throws 404 otherwise. */
-  requireMember(conversationId: string, userId: string): Promise<unknown>;
-  /** The message as the user may see it (404 otherwise). */
-  getMessage(userId: string, conversationId: string, messageId: string): Promise<{ id: string; sender_id: string; deleted_at: string | Date | null }>;
-}
-export const FILE_CHAT_ACCESS = Symbol('FILE_CHAT_ACCESS');
 
 export interface CreateUploadInput {
   size: number;
@@ -123,11 +115,12 @@ export class FilesService {
     private readonly s3: S3StorageService,
     private readonly config: AppConfig,
     private readonly deletion: FileDeletionMarker,
+    // Membership and message look-ups from chat core, so access checks match the chat's.
+    @Inject(ChatFileAccess) private readonly chat: FileChatAccess,
     @Optional() private readonly quotas?: QuotaService,
     private readonly clock: Clock = new SystemClock(),
   ) {}
 
-  private chat?: FileChatAccess;
   private readonly fileListeners = new Set<(e: FileEvent) => void>();
 
   /** Called after a file becomes ready (confirmed) or is deleted by its uploader or the tenant's server (webhooks listen). */
@@ -140,16 +133,6 @@ export class FilesService {
     const tenantId = TenantContext.tenantId();
     if (!tenantId) return;
     for (const l of this.fileListeners) l({ type, tenantId, file: toFileView(f) });
-  }
-
-  /** Wired by FilesModule from chat core's services. */
-  useChatAccess(access: FileChatAccess): void {
-    this.chat = access;
-  }
-
-  private requireChat(): FileChatAccess {
-    if (!this.chat) throw new Error('FilesService: chat access is not wired');
-    return this.chat;
   }
 
   private static validate(input: CreateUploadInput, now: Date): void {
@@ -184,7 +167,7 @@ export class FilesService {
     if (input.size > this.config.FILES_MAX_BYTES) {
       throw new AppError(ErrorCode.PayloadTooLarge, `Files may be at most ${this.config.FILES_MAX_BYTES} bytes`, { size: input.size, max_bytes: this.config.FILES_MAX_BYTES });
     }
-    if (input.sharing.type === 'chat') await this.requireChat().requireMember(input.sharing.conversation_id!, uploaderId);
+    if (input.sharing.type === 'chat') await this.chat.requireMember(input.sharing.conversation_id!, uploaderId);
 
     const id = unguessableObjectId();
     // The object key names nothing but tenant and file id: no filename, no user.
@@ -302,7 +285,7 @@ export class FilesService {
     if (f.status !== 'ready') return false;
     if (f.sharing.type === 'chat' && f.sharing.conversation_id) {
       try {
-        await this.requireChat().requireMember(f.sharing.conversation_id, actor.userId);
+        await this.chat.requireMember(f.sharing.conversation_id, actor.userId);
         return true;
       } catch (err) {
         if (err instanceof AppError && err.code === ErrorCode.NotFound) return false;
@@ -358,7 +341,7 @@ export class FilesService {
     const convId = f.sharing.conversation_id ?? conversationId;
     if (!convId) throw AppError.validation([{ field: 'conversation_id', problems: ['is required for files that are not chat files'] }]);
     if (f.sharing.conversation_id && conversationId && conversationId !== f.sharing.conversation_id) throw AppError.notFound('Message');
-    const message = await this.requireChat().getMessage(uploaderId, convId, messageId);
+    const message = await this.chat.getMessage(uploaderId, convId, messageId);
     if (message.sender_id !== uploaderId) throw AppError.forbidden('Only the sender of the message can attach files to it');
     const updated = await this.repo.attachMessage(fileId, uploaderId, message.id, new Date());
     if (!updated) throw AppError.conflict('The file is already attached to another message');

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConversationsService, UsersService } from '@chat/chat';
+import { ChatEventBus, ConversationsService } from '@chat/chat';
 import { AppError, ErrorCode } from '@chat/errors';
 // The SDK's MLS module (the only place ts-mls is imported); not part of the SDK's browser entry point yet.
 import * as mls from '../../sdk/src/mls';
@@ -101,12 +101,12 @@ export class MlsDeliveryService {
     private readonly messages: MlsMessagesRepository,
     private readonly welcomes: MlsWelcomesRepository,
     private readonly conversations: ConversationsService,
-    users: UsersService,
+    events: ChatEventBus,
   ) {
     // A deleted user's key packages and pending Welcomes go with it (runs in the deleting request's tenant).
-    users.onUserDeleted(async (userId) => {
-      await this.keyPackages.removeUser(userId);
-      await this.welcomes.removeUser(userId);
+    events.on('user.deleted', async ({ user_id }) => {
+      await this.keyPackages.removeUser(user_id);
+      await this.welcomes.removeUser(user_id);
     });
   }
 

@@ -5,4 +5,5 @@ export * from './rooms';
 export * from './sync';
 export * from './typing';
 export * from './relay';
+export * from './chat-socket-events';
 export * from './work-gate';

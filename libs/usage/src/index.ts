@@ -3,6 +3,6 @@ export * from './usage.repository';
 export * from './usage-recorder';
 export * from './usage-rollup.service';
 export * from './usage.service';
-export * from './usage-signals';
 export * from './observability';
 export * from './usage.module';
+export * from './usage-totals';

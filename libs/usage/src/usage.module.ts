@@ -10,9 +10,8 @@ import { UsageRepository } from './usage.repository';
 import { UsageRollupService } from './usage-rollup.service';
 import { AGGREGATION_MODEL, AggregationSchema, USAGE_EVENT_MODEL, USAGE_METRIC_MODEL, UsageEventSchema, UsageMetricSchema } from './usage.schemas';
 import { UsageService } from './usage.service';
-import { UsageSignals } from './usage-signals';
 
-/** Feeds the recorder from the chat event bus (messages) and the gateway's connection signal. */
+/** Feeds the recorder from the event bus: messages, sockets connected, stored bytes. */
 @Injectable()
 class UsageListeners implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Usage');
@@ -38,18 +37,18 @@ class UsageListeners implements OnModuleInit, OnModuleDestroy {
           if (Number.isFinite(created)) messageE2eLatency.observe(Math.max(0, Date.now() - created) / 1000);
         }),
       );
+      this.off.push(
+        this.bus.on('connection.opened', ({ tenantId, user_id }) => {
+          this.recorder.userActive(tenantId, user_id);
+          // The cluster-wide count right after a connect: the month's maximum of these is the peak.
+          this.quotas
+            ?.connectionCount(tenantId)
+            .then((n) => this.recorder.sample(tenantId, 'connections', n))
+            .catch((e: Error) => this.logger.warn(`connection sample failed: ${e.message}`));
+        }),
+        this.bus.on('storage.changed', ({ tenantId, stored_bytes }) => this.recorder.sample(tenantId, 'storage_bytes', stored_bytes)),
+      );
     }
-    this.off.push(
-      UsageSignals.onConnection((tenantId, userId) => {
-        this.recorder.userActive(tenantId, userId);
-        // The cluster-wide count right after a connect: the month's maximum of these is the peak.
-        this.quotas
-          ?.connectionCount(tenantId)
-          .then((n) => this.recorder.sample(tenantId, 'connections', n))
-          .catch((e: Error) => this.logger.warn(`connection sample failed: ${e.message}`));
-      }),
-      UsageSignals.onStorage((tenantId, bytes) => this.recorder.sample(tenantId, 'storage_bytes', bytes)),
-    );
   }
 
   onModuleDestroy(): void {

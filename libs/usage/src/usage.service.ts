@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppError } from '@chat/errors';
-import type { UsageTotals } from '@chat/billing';
+import type { UsageTotals } from './usage-totals';
 import { UsageRepository } from './usage.repository';
 import type { AggregationDoc } from './usage.schemas';
 

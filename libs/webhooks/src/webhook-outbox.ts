@@ -34,6 +34,7 @@ export interface WebhookEventInput {
 export class WebhookOutbox {
   private readonly cache = new Map<string, { at: number; endpoints: WebhookEndpointDoc[] }>();
   private readonly listeners = new Set<() => void>();
+  private readonly loading = new Map<string, Promise<WebhookEndpointDoc[]>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -50,16 +51,31 @@ export class WebhookOutbox {
 
   forget(tenantId: string): void {
     this.cache.delete(tenantId);
+    this.loading.delete(tenantId);
   }
 
   async endpointsFor(tenantId: string, fresh = false): Promise<WebhookEndpointDoc[]> {
     const hit = this.cache.get(tenantId);
     const now = this.clock.now();
     if (!fresh && hit && now - hit.at < ENDPOINTS_TTL_MS) return hit.endpoints;
-    const endpoints = await this.endpoints.activeForTenant(tenantId);
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(tenantId, { at: now, endpoints });
-    return endpoints;
+    // Misses arriving together (a burst of messages after the entry expired) share one read.
+    const pending = fresh ? undefined : this.loading.get(tenantId);
+    if (pending) return pending;
+    const load: Promise<WebhookEndpointDoc[]> = this.endpoints.activeForTenant(tenantId).then((endpoints) => {
+      // A forget() while this read ran wins: its answer may predate the change.
+      if (fresh || this.loading.get(tenantId) === load) {
+        if (this.cache.size > 10_000) this.cache.clear();
+        this.cache.set(tenantId, { at: now, endpoints });
+      }
+      return endpoints;
+    });
+    if (fresh) return load;
+    this.loading.set(tenantId, load);
+    try {
+      return await load;
+    } finally {
+      if (this.loading.get(tenantId) === load) this.loading.delete(tenantId);
+    }
   }
 
   /** The rows an event gives for these endpoints (subscribed, and existing when the change happened). */

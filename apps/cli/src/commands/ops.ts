@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { assertTenantExists } from '@chat/backup';
-import { action, print } from '../main';
+import { action, print } from '../cli-action';
 import { runSeed } from './seed';
 import { RetentionService } from '@chat/retention';
 import { UsageRecorder, UsageRollupService } from '@chat/usage';

@@ -28,7 +28,7 @@ export class ConversationMembershipService {
     private readonly config: AppConfig,
   ) {
     // A deleted user leaves every conversation.
-    users.onUserDeleted(async (userId) => void (await this.removeUserEverywhere(userId)));
+    events.on('user.deleted', async ({ user_id }) => void (await this.removeUserEverywhere(user_id)));
   }
 
   private tenant() {

@@ -10,5 +10,7 @@ export * from './message-query.service';
 export * from './message-edit.service';
 export * from './message-receipt.service';
 export * from './recent-messages';
+export * from './message-store';
+export * from './message-commit-effects';
 export * from './messages.module';
 export * from './message-stream';

@@ -4,21 +4,17 @@ import { AppConfig } from '@chat/config';
 import { AppError } from '@chat/errors';
 import { KeyDirectoryService } from '@chat/keys';
 import { QuotaService } from '@chat/quotas';
-import { RedisService } from '@chat/redis';
 import { TenantContext, TenantId } from '@chat/tenancy';
-import { ChatEventBus } from '../events/chat-events';
-import { ConversationsRepository } from '../conversations/conversations.repository';
 import { ConversationsService } from '../conversations/conversations.service';
 import { ConversationView } from '../conversations/conversation.views';
 import { RelationshipsService } from '../relationships/relationships.service';
 import { SendMessageDto } from './message.dto';
 import { MessageView, toMessageView } from './message.view';
 import { MessageWriteBatcher, SendOutcome } from './message-write-batcher';
-import { MessagePostCommit } from './message-post-commit';
-import { checkEnvelope, checkMentions, dedupe, memberIdsOf, nextChange, plainContent } from './message-rules';
+import { MessageCommitEffects } from './message-commit-effects';
+import { checkEnvelope, checkMentions, dedupe, memberIdsOf, plainContent } from './message-rules';
+import { MessageStore } from './message-store';
 import { MessagesRepository } from './messages.repository';
-import { RecentMessagesCache } from './recent-messages';
-import { SendClaims } from './send-claims';
 import { SendOrder } from './send-order';
 
 /**
@@ -30,59 +26,29 @@ import { SendOrder } from './send-order';
 export class MessageSendService implements BeforeApplicationShutdown {
   readonly batcher: MessageWriteBatcher;
   private readonly sendOrder = new SendOrder();
-  private readonly sendClaims: SendClaims;
 
   constructor(
     private readonly repo: MessagesRepository,
     private readonly conversations: ConversationsService,
-    private readonly conversationsRepo: ConversationsRepository,
     private readonly relationships: RelationshipsService,
-    events: ChatEventBus,
     private readonly config: AppConfig,
     // Per-device recipient rule (libs/keys): a wrapped key for every live device of every member.
     private readonly keyDirectory: KeyDirectoryService,
-    private readonly recentCache: RecentMessagesCache,
-    redis: RedisService,
+    store: MessageStore,
+    commitEffects: MessageCommitEffects,
     // Optional so the chat lib also boots in apps that do not load quotas (CLI, unit wiring).
     @Optional() private readonly quotas?: QuotaService,
   ) {
-    this.sendClaims = new SendClaims(redis);
-    const postCommit = new MessagePostCommit(conversationsRepo, repo, events, {
-      changed: (conversationId) => this.recentCache.changed(conversationId),
-      nextChange: (conversationId) => nextChange(this.conversationsRepo, conversationId),
-    });
+    // Control flows one way: the batcher writes through the store, then hands each stored batch to the commit step.
     this.batcher = new MessageWriteBatcher(
-      {
-        reserveSeqs: async (conversationId, count) => {
-          const first = await this.conversationsRepo.reserveSeqs(conversationId, count);
-          if (first === null) throw AppError.notFound('Conversation');
-          return first;
-        },
-        insertBatch: async (docs) => {
-          try {
-            return await this.repo.insertBatch(docs);
-          } finally {
-            await this.recentCache.changed(...docs.map((d) => d.conversation_id));
-          }
-        },
-        findByClientMsgIds: (keys) => this.repo.findByClientMsgIds(keys),
-        claimFirstSends: (ids) => this.sendClaims.claim(TenantContext.requireTenantId('messages'), ids),
-        findByClientMsgFields: (keys) => this.repo.findByClientMsgFields(keys),
-        insertGap: async (conversationId, seq, senderId, now) => {
-          try {
-            return await this.repo.insertGap(conversationId, seq, senderId, now);
-          } finally {
-            await this.recentCache.changed(conversationId);
-          }
-        },
-      },
+      store,
       {
         windowMs: config.MESSAGE_BATCH_WINDOW_MS,
         maxBatch: config.MESSAGE_BATCH_MAX,
         concurrency: config.MESSAGE_BATCH_CONCURRENCY,
         queueMax: config.MESSAGE_BATCH_QUEUE_MAX,
       },
-      (tenantId, conversationId, committed) => postCommit.run(tenantId, conversationId, committed),
+      commitEffects,
     );
   }
 

@@ -91,8 +91,10 @@ describe('MessageWriteBatcher', () => {
   let store: FakeStore;
   let committed: Array<{ tenant: string; conversation: string; seqs: number[] }>;
   const make = (opts: Partial<ConstructorParameters<typeof MessageWriteBatcher>[1]> = {}) =>
-    new MessageWriteBatcher(store, { windowMs: 2, maxBatch: 256, concurrency: 4, queueMax: 10_000, ...opts }, async (tenant, conversation, msgs) => {
-      committed.push({ tenant, conversation, seqs: msgs.map((m) => m.seq) });
+    new MessageWriteBatcher(store, { windowMs: 2, maxBatch: 256, concurrency: 4, queueMax: 10_000, ...opts }, {
+      commit: async (tenant, conversation, msgs) => {
+        committed.push({ tenant, conversation, seqs: msgs.map((m) => m.seq) });
+      },
     });
 
   beforeEach(() => {

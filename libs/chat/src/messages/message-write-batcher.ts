@@ -46,8 +46,10 @@ export interface SendOutcome {
   duplicate: boolean;
 }
 
-/** Called once per conversation with the messages a batch stored, before their senders are answered. */
-export type CommitHook = (tenantId: TenantId, conversationId: string, committed: MessageRecord[]) => Promise<void>;
+/** What follows a stored batch (MessageCommitEffects): once per conversation with the messages it stored, before their senders are answered. */
+export interface MessageCommitStep {
+  commit(tenantId: TenantId, conversationId: string, committed: MessageRecord[]): Promise<void>;
+}
 
 interface Item {
   tenantId: TenantId;
@@ -93,7 +95,7 @@ export class MessageWriteBatcher {
   constructor(
     private readonly store: MessageBatchStore,
     private readonly opts: MessageBatcherOptions,
-    private readonly onCommit: CommitHook,
+    private readonly commitStep: MessageCommitStep,
   ) {}
 
   get queueDepth(): number {
@@ -293,7 +295,7 @@ export class MessageWriteBatcher {
     );
     await Promise.all(
       [...committed].map(([conversationId, list]) =>
-        this.onCommit(tenantId, conversationId, list.map((it) => it.outcome!.message)).catch((err) => {
+        this.commitStep.commit(tenantId, conversationId, list.map((it) => it.outcome!.message)).catch((err) => {
           // The messages are durable; a failed follow-up (last_message, counters, events) must not fail the send.
           this.logger.error(`post-commit for conversation ${conversationId} failed: ${(err as Error).message}`);
         }),

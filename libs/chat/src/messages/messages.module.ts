@@ -10,11 +10,13 @@ import { MessageQueryService } from './message-query.service';
 import { MessageReceiptService } from './message-receipt.service';
 import { MessageSendService } from './message-send.service';
 import { RecentMessagesCache } from './recent-messages';
+import { MessageCommitEffects } from './message-commit-effects';
+import { MessageStore } from './message-store';
 
 /** Messages: the write path (group commit), threads, reactions, receipts, history and search. */
 @Module({
   imports: [UsersModule, ConversationsModule, MongooseModule.forFeature([{ name: MESSAGE_MODEL, schema: MessageSchema }])],
-  providers: [MessagesRepository, RecentMessagesCache, MessageSendService, MessageQueryService, MessageEditService, MessageReceiptService, MessagesService],
+  providers: [MessagesRepository, RecentMessagesCache, MessageStore, MessageCommitEffects, MessageSendService, MessageQueryService, MessageEditService, MessageReceiptService, MessagesService],
   exports: [MessagesRepository, RecentMessagesCache, MessageSendService, MessageQueryService, MessageEditService, MessageReceiptService, MessagesService],
 })
 export class MessagesModule {}

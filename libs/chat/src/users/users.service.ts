@@ -20,15 +20,11 @@ export function isExternalId(value: unknown): value is string {
 type CursorAfter = { a: string };
 const isCursorAfter = (v: Record<string, unknown>): v is CursorAfter => typeof v.a === 'string' && /^[0-9a-f]{24}$/.test(v.a);
 
-/** Runs when a user is deleted (conversations drop the user); registered by other chat services. */
-export type UserDeletedHook = (externalId: string) => Promise<void>;
-
 /** Called before users are created: throws (e.g. quota_exceeded) to refuse. Set by the quotas wiring. */
 export type UserCreationGuard = (newUsers: number) => Promise<void>;
 
 @Injectable()
 export class UsersService {
-  private readonly deletedHooks: UserDeletedHook[] = [];
   private creationGuard: UserCreationGuard | null = null;
   // A burst of first connects asks for thousands of users at once: one query per batch, not per user.
   private readonly byExternalId = new TenantBatchLoader((ids) => this.repo.findByExternalIds(ids));
@@ -49,10 +45,6 @@ export class UsersService {
         await quotas.assertUsersBelowQuota(tenantId, (await this.repo.count()) + newUsers - 1);
       };
     }
-  }
-
-  onUserDeleted(hook: UserDeletedHook): void {
-    this.deletedHooks.push(hook);
   }
 
   setCreationGuard(guard: UserCreationGuard | null): void {
@@ -155,7 +147,7 @@ export class UsersService {
     if (!isExternalId(externalId) || !(await this.repo.remove(externalId))) throw AppError.notFound('User');
     await this.invalidate(externalId);
     this.emitAccessRevoked(externalId, 'deleted');
-    for (const hook of this.deletedHooks) await hook(externalId);
+    await this.events.emitAndWait('user.deleted', { tenantId: TenantContext.requireTenantId('users'), user_id: externalId });
     this.emitUpdated(externalId);
   }
 

@@ -6,7 +6,7 @@ import { AppConfig } from '@chat/config';
 import { checkSubscriber, RedisService } from '@chat/redis';
 import { asTenantId, TenantId } from '@chat/tenancy';
 
-/** Platform changes every node must act on at once (drop sockets, clear caches). */
+/** The typed cluster bus: changes every node must act on at once (drop sockets, clear caches, re-read rooms). */
 export interface PlatformEventMap {
   'tenant.suspended': { tenantId: TenantId; reason?: string | null };
   'tenant.reactivated': { tenantId: TenantId };
@@ -18,6 +18,8 @@ export interface PlatformEventMap {
   'api_key.updated': { tenantId: TenantId; keyId: string; prefix: string };
   /** Secret rotated, application renamed or deleted. */
   'application.updated': { tenantId: TenantId; applicationId: string };
+  /** Members left a conversation: gateway nodes make those users' sockets still joining their rooms re-read them. */
+  'conversation.members_removed': { tenantId: TenantId; userIds: string[] };
 }
 export type PlatformEventName = keyof PlatformEventMap;
 
@@ -35,6 +37,7 @@ const NAMES: ReadonlySet<string> = new Set<PlatformEventName>([
   'api_key.revoked',
   'api_key.updated',
   'application.updated',
+  'conversation.members_removed',
 ]);
 
 /**

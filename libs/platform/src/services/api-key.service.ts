@@ -15,22 +15,6 @@ import { isDuplicateKeyError } from '@chat/database';
 const KEY_RE = /^ck_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 /** `users:write`, `messages:read`, `files:*` or `*` (every scope). */
 export const SCOPE_RE = /^(\*|[a-z][a-z_]*:(read|write|\*))$/;
-/** The scopes the platform's endpoints use today (a key may also hold `<resource>:*` or `*`). */
-export const KNOWN_SCOPES = [
-  'users:read',
-  'users:write',
-  'conversations:read',
-  'conversations:write',
-  'messages:read',
-  'messages:write',
-  'files:read',
-  'files:write',
-  'keys:read',
-  'keys:write',
-  'webhooks:read',
-  'webhooks:write',
-] as const;
-
 const LAST_USED_INTERVAL_MS = 60_000;
 
 /** 403 `tenant_suspended`; carries the tenant id (not in the body) for the audit entry. */

@@ -1,32 +1,36 @@
-import { Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { TenantId } from '@chat/tenancy';
 import { ChatEventBus } from '../events/chat-events';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import type { MessageRecord } from './message.schema';
 import { toMessageView } from './message.view';
+import { nextChange } from './message-rules';
+import type { MessageCommitStep } from './message-write-batcher';
 import { MessagesRepository } from './messages.repository';
+import { RecentMessagesCache } from './recent-messages';
 
-/** Retries of a failed post-commit step (last_message), apart from the send: 0.2 s doubling, ~50 s in all. */
+/** Retries of a failed commit effect (last_message), apart from the send: 0.2 s doubling, ~50 s in all. */
 const FOLLOW_UP_RETRIES = 8;
 const FOLLOW_UP_FIRST_DELAY_MS = 200;
 
 /**
- * What follows a stored batch of one conversation, before its senders are answered: last_message,
- * thread reply counters, then the events. The messages are durable whatever happens here: their events
- * go out even when a follow-up write fails (last_message is then retried apart), or members would not
- * get them live.
+ * The one step that follows a stored batch of one conversation, before its senders are answered:
+ * last_message, thread reply counters (and the cached page they change), then the events. The
+ * messages are durable whatever happens here: their events go out even when a follow-up write fails
+ * (last_message is then retried apart), or members would not get them live.
  */
-export class MessagePostCommit {
-  private readonly logger = new Logger('MessagePostCommit');
+@Injectable()
+export class MessageCommitEffects implements MessageCommitStep {
+  private readonly logger = new Logger('MessageCommitEffects');
 
   constructor(
     private readonly conversations: ConversationsRepository,
     private readonly messages: MessagesRepository,
+    private readonly recentCache: RecentMessagesCache,
     private readonly events: ChatEventBus,
-    private readonly hooks: { changed(conversationId: string): Promise<void>; nextChange(conversationId: string): Promise<number> },
   ) {}
 
-  async run(tenantId: TenantId, conversationId: string, committed: MessageRecord[]): Promise<void> {
+  async commit(tenantId: TenantId, conversationId: string, committed: MessageRecord[]): Promise<void> {
     const sorted = [...committed].sort((a, b) => a.seq - b.seq);
     const last = sorted[sorted.length - 1]!;
     const replyCounts = new Map<string, number>();
@@ -39,9 +43,9 @@ export class MessagePostCommit {
       );
     const [lastMessage, ...parents] = await Promise.allSettled([
       setLastMessage(),
-      ...[...replyCounts].map(async ([parentId, n]) => this.messages.incReplyCount(conversationId, parentId, n, new Date(), await this.hooks.nextChange(conversationId))),
+      ...[...replyCounts].map(async ([parentId, n]) => this.messages.incReplyCount(conversationId, parentId, n, new Date(), await nextChange(this.conversations, conversationId))),
     ]);
-    if (replyCounts.size) await this.hooks.changed(conversationId).catch(() => undefined);
+    if (replyCounts.size) await this.recentCache.changed(conversationId).catch(() => undefined);
     for (const m of sorted) this.events.emit('message.created', { tenantId, conversationId, message: asRecord(toMessageView(m)) });
     if (lastMessage.status === 'rejected') this.retryApart(`last_message of conversation ${conversationId}`, lastMessage.reason, setLastMessage);
     for (const p of parents) {

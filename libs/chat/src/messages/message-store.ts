@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { AppError } from '@chat/errors';
+import { RedisService } from '@chat/redis';
+import { TenantContext } from '@chat/tenancy';
+import { ConversationsRepository } from '../conversations/conversations.repository';
+import type { ClientMsgKey } from './message-id';
+import type { MessageRecord } from './message.schema';
+import type { MessageBatchStore } from './message-write-batcher';
+import { InsertOutcome, MessagesRepository, NewMessage } from './messages.repository';
+import { RecentMessagesCache } from './recent-messages';
+import { SendClaims } from './send-claims';
+
+/**
+ * What the group-commit batcher writes through: seq reservation on the conversation, the batch insert,
+ * gap tombstones, retry look-ups and the Redis send claims. Every write to messages also drops the
+ * conversation's cached newest page, after the write, so the cache never outlives what it shows.
+ * Every call runs inside the batch's TenantContext.
+ */
+@Injectable()
+export class MessageStore implements MessageBatchStore {
+  private readonly sendClaims: SendClaims;
+
+  constructor(
+    private readonly messages: MessagesRepository,
+    private readonly conversations: ConversationsRepository,
+    private readonly recentCache: RecentMessagesCache,
+    redis: RedisService,
+  ) {
+    this.sendClaims = new SendClaims(redis);
+  }
+
+  async reserveSeqs(conversationId: string, count: number): Promise<number> {
+    const first = await this.conversations.reserveSeqs(conversationId, count);
+    if (first === null) throw AppError.notFound('Conversation');
+    return first;
+  }
+
+  async insertBatch(docs: NewMessage[]): Promise<InsertOutcome[]> {
+    try {
+      return await this.messages.insertBatch(docs);
+    } finally {
+      await this.recentCache.changed(...docs.map((d) => d.conversation_id));
+    }
+  }
+
+  findByClientMsgIds(keys: ClientMsgKey[]): Promise<MessageRecord[]> {
+    return this.messages.findByClientMsgIds(keys);
+  }
+
+  findByClientMsgFields(keys: ClientMsgKey[]): Promise<MessageRecord[]> {
+    return this.messages.findByClientMsgFields(keys);
+  }
+
+  claimFirstSends(messageIds: string[]): Promise<boolean[] | null> {
+    return this.sendClaims.claim(TenantContext.requireTenantId('messages'), messageIds);
+  }
+
+  async insertGap(conversationId: string, seq: number, senderId: string, now: Date): Promise<boolean> {
+    try {
+      return await this.messages.insertGap(conversationId, seq, senderId, now);
+    } finally {
+      await this.recentCache.changed(conversationId);
+    }
+  }
+}
