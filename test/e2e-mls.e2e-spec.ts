@@ -244,6 +244,36 @@ describe('MLS Delivery Service (real FerretDB, SDK devices over HTTP)', () => {
     await expectApiError(http.get(`/v1/conversations/${conv.id}/mls/messages?after=zzz`), 400, 'validation_failed');
   });
 
+  it('stores a Welcome once for every device it names and drops it with the last inbox entry', async () => {
+    const [alice, bob, carol] = [rid('alice'), rid('bob'), rid('carol')];
+    const users = await a.users([alice, bob, carol]);
+    const aliceDev = await mls.MlsDevice.connect(users[alice]!.http, 'phone');
+    const joiners = [
+      await mls.MlsDevice.connect(users[bob]!.http, 'phone'),
+      await mls.MlsDevice.connect(users[bob]!.http, 'laptop'),
+      await mls.MlsDevice.connect(users[carol]!.http, 'tab'),
+    ];
+    for (const d of joiners) await d.publishKeyPackages(1);
+    const conv = await groupConv(users[alice]!, [bob, carol]);
+    const groupId = await aliceDev.createGroup(conv.id, [bob, carol]);
+    const conn = t.app.get<Connection>(getConnectionToken());
+    const entries = await conn.db!.collection('mls_welcomes').find({ tenant_id: a.tenant.tenantId, conversation_id: conv.id }).toArray();
+    expect(entries).toHaveLength(3);
+    const welcomeIds = new Set(entries.map((e) => String(e.welcome_id)));
+    expect(welcomeIds.size).toBe(1);
+    const blobs = () => conn.db!.collection('mls_welcome_blobs').countDocuments({ tenant_id: a.tenant.tenantId, _id: entries[0]!.welcome_id });
+    expect(await blobs()).toBe(1);
+    // Each entry hands out the GroupInfo of the Welcome's epoch too (the ratchet tree of large groups).
+    const inbox = await joiners[0]!.http.get<{ data: Array<{ group_info: string }> }>('/v1/me/devices/phone/mls/welcomes');
+    const group = await users[bob]!.http.get<{ group_info: string }>(`/v1/conversations/${conv.id}/mls`);
+    expect(inbox.data.map((w) => w.group_info)).toEqual([group.group_info]);
+    for (const [i, d] of joiners.entries()) {
+      expect(await d.acceptWelcomes()).toEqual([conv.id]);
+      expect(d.client.epoch(groupId)).toBe(1n);
+      expect(await blobs()).toBe(i < joiners.length - 1 ? 1 : 0);
+    }
+  });
+
   it("erases a deleted user's key packages and Welcomes", async () => {
     const [alice, gone] = [rid('alice'), rid('gone')];
     const users = await a.users([alice, gone]);
@@ -255,8 +285,13 @@ describe('MLS Delivery Service (real FerretDB, SDK devices over HTTP)', () => {
     const conn = t.app.get<Connection>(getConnectionToken());
     const count = (c: string) => conn.db!.collection(c).countDocuments({ tenant_id: a.tenant.tenantId, user_id: gone });
     expect([await count('mls_key_packages'), await count('mls_welcomes')]).toEqual([4, 1]);
+    // The inbox entry points at the Welcome's bytes, stored once; they go with the last entry.
+    const entry = await conn.db!.collection('mls_welcomes').findOne({ tenant_id: a.tenant.tenantId, user_id: gone });
+    const blob = () => conn.db!.collection('mls_welcome_blobs').countDocuments({ tenant_id: a.tenant.tenantId, _id: entry!.welcome_id });
+    expect(await blob()).toBe(1);
     await a.server.deleteUser(gone);
     expect([await count('mls_key_packages'), await count('mls_welcomes')]).toEqual([0, 0]);
+    expect(await blob()).toBe(0);
   });
 
   it('is members-only and tenant-scoped', async () => {

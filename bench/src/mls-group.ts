@@ -1,52 +1,130 @@
 /**
- * MLS group costs in process (no server): `npm run -s bench:build && node bench/out/bench/src/mls-group.js [N ...]`
- * (default 100 500). For each group size N, through the SDK's MlsClient (ts-mls): key package
- * generation, one commit adding N devices, one device joining from the Welcome, one application
- * message encrypted and decrypted, one more add and one remove, and what each of them costs a member
- * that processes it. One run each; CPU-bound, so use a quiet machine for numbers that count.
+ * MLS group costs in process (no server):
+ * `npm run -s bench:build && node bench/out/bench/src/mls-group.js [--provider fast|default] [--no-external-join] [N ...]`
+ * (default N: 100 500). For each group size N (devices), through the SDK's MlsClient (ts-mls): one
+ * commit adding N-1 devices, a join from the Welcome, ten application messages (first and tenth
+ * encrypt/decrypt), one add, one remove, a device joining by external commit (after the remove, so the
+ * tree has non-blank parent nodes as a used group does), and what processing each commit costs a
+ * member. Each figure: client CPU time (user+system of the whole process, thread pool included) and
+ * wall time, and the bytes the operation sends. `--provider default` runs ts-mls's own crypto provider
+ * instead of the SDK's (libs/sdk/src/mls/crypto-provider.ts). CPU-bound: one run per size.
  */
 import { performance } from 'node:perf_hooks';
 import { MlsClient } from '../../libs/sdk/src/mls';
+import { useCryptoProvider } from '../../libs/sdk/src/mls/codec';
 
-const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
-
-async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t0 = performance.now();
-  const out = await fn();
-  return [out, performance.now() - t0];
+interface Row {
+  op: string;
+  cpuMs: number;
+  wallMs: number;
+  bytes: string;
 }
 
-async function run(n: number): Promise<string> {
-  const device = (i: number) => MlsClient.create({ tenantId: 'bench', userId: `u${i}`, deviceId: 'd' });
+async function measure<T>(rows: Row[], op: string, fn: () => Promise<T>, bytes: (out: T) => string = () => ''): Promise<T> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const out = await fn();
+  const wallMs = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  rows.push({ op, cpuMs: (c.user + c.system) / 1000, wallMs, bytes: bytes(out) });
+  return out;
+}
+
+const fmt = (ms: number) => (Number.isNaN(ms) ? '-' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
+const size = (b: Uint8Array | null | undefined) => (b ? (b.length >= 10240 ? `${(b.length / 1024).toFixed(0)} KB` : `${b.length} B`) : '-');
+const commitBytes = (o: { commit: Uint8Array; welcome: Uint8Array | null; groupInfo: Uint8Array }) => `commit ${size(o.commit)}, Welcome ${size(o.welcome)}, GroupInfo ${size(o.groupInfo)}`;
+
+const device = (i: number) => MlsClient.create({ tenantId: 'bench', userId: `u${i}`, deviceId: 'd' });
+
+/** Key packages of `count` fresh devices; the devices themselves are dropped (only their packages are needed). */
+async function keyPackagesOf(from: number, count: number): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) out.push((await (await device(from + i)).generateKeyPackages(1))[0]!);
+  return out;
+}
+
+async function run(n: number, externalJoin: boolean): Promise<Row[]> {
+  const rows: Row[] = [];
   const creator = await device(0);
-  const joiner = await device(1);
-  const others = await Promise.all(Array.from({ length: n - 2 }, (_, i) => device(i + 2)));
-  const [joinerKp, kpMs] = await time(() => joiner.generateKeyPackages(1));
-  const kps = [...joinerKp, ...(await Promise.all(others.map(async (c) => (await c.generateKeyPackages(1))[0]!)))];
+  const member = await device(1);
+  const memberKp = await measure(rows, 'key package (one)', () => member.generateKeyPackages(1), (k) => size(k[0]));
+  const kps = [...memberKp, ...(await keyPackagesOf(2, n - 2))];
   const groupId = await creator.createGroup();
-  const [add, addAllMs] = await time(() => creator.addMembers(groupId, kps));
+  const add = await measure(rows, `create: commit adding ${n - 1} devices`, () => creator.addMembers(groupId, kps), commitBytes);
   creator.mergePendingCommit(groupId);
-  const [, joinMs] = await time(() => joiner.joinFromWelcome(add.welcome!));
-  const [msg, encMs] = await time(() => creator.encrypt(groupId, 'x'.repeat(100)));
-  const [, decMs] = await time(() => joiner.receive(groupId, msg));
+  kps.length = 0;
+  await measure(rows, 'join from the Welcome', () => member.joinFromWelcome(add.welcome!, add.groupInfo));
+
+  const text = 'x'.repeat(100);
+  for (let i = 1; i <= 10; i++) {
+    const label = i === 1 ? 'first' : i === 10 ? 'tenth' : '';
+    const sink: Row[] = label ? rows : [];
+    const msg = await measure(sink, `encrypt 100-byte text (${label})`, () => creator.encrypt(groupId, text), size);
+    await measure(sink, `decrypt it (${label})`, () => member.receive(groupId, msg));
+  }
+
   const late = await device(n + 1);
-  const [addOne, addOneMs] = await time(async () => creator.addMembers(groupId, await late.generateKeyPackages(1)));
+  const lateKp = await late.generateKeyPackages(1);
+  const addOne = await measure(rows, 'add one device', () => creator.addMembers(groupId, lateKp), commitBytes);
   creator.mergePendingCommit(groupId);
-  const [, processAddMs] = await time(() => joiner.receive(groupId, addOne.commit));
-  const [removeOne, removeMs] = await time(() => creator.removeMembers(groupId, [late.identity]));
+  await measure(rows, 'process that add (member)', () => member.receive(groupId, addOne.commit));
+  // First and tenth send of each of 5 epochs once the code is warm (the median of each): a single
+  // sample is mostly JIT and GC noise; ts-mls derives the whole secret tree at the commit, so the first
+  // send of an epoch has no protocol work the tenth lacks.
+  const firsts: number[] = [];
+  const tenths: number[] = [];
+  for (let epoch = 0; epoch < 5; epoch++) {
+    if (epoch > 0) {
+      const upd = await creator.update(groupId);
+      creator.mergePendingCommit(groupId);
+      await member.receive(groupId, upd.commit);
+    }
+    for (let i = 1; i <= 10; i++) {
+      const sink: Row[] = [];
+      const msg = await measure(sink, 'encrypt', () => creator.encrypt(groupId, text));
+      await member.receive(groupId, msg);
+      if (i === 1) firsts.push(sink[0]!.cpuMs);
+      if (i === 10) tenths.push(sink[0]!.cpuMs);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  rows.push({ op: 'encrypt, first of an epoch (median of 5 warm epochs)', cpuMs: median(firsts), wallMs: NaN, bytes: '' });
+  rows.push({ op: 'encrypt, tenth of an epoch (median of 5 warm epochs)', cpuMs: median(tenths), wallMs: NaN, bytes: '' });
+  const removeOne = await measure(rows, 'remove one device', () => creator.removeMembers(groupId, [late.identity]), commitBytes);
   creator.mergePendingCommit(groupId);
-  const [, processRemoveMs] = await time(() => joiner.receive(groupId, removeOne.commit));
-  const kb = (b: Uint8Array) => `${(b.length / 1024).toFixed(0)} KB`;
-  return `| ${n} | ${fmt(kpMs)} | ${fmt(addAllMs)} | ${kb(add.welcome!)} | ${kb(add.groupInfo)} | ${fmt(joinMs)} | ${fmt(encMs)} / ${fmt(decMs)} | ${msg.length} B | ${fmt(addOneMs)} | ${fmt(processAddMs)} | ${fmt(removeMs)} | ${fmt(processRemoveMs)} |`;
+  await measure(rows, 'process that remove (member)', () => member.receive(groupId, removeOne.commit));
+
+  if (externalJoin) {
+    const joiner = await device(n + 2);
+    const info = await creator.groupInfo(groupId);
+    const ext = await measure(rows, `external join (GroupInfo ${size(info)} in)`, () => joiner.joinExternal(info), commitBytes);
+    joiner.mergePendingCommit(ext.groupId);
+    await measure(rows, 'process that external join (member)', () => member.receive(groupId, ext.commit));
+  }
+  return rows;
 }
 
 async function main(): Promise<void> {
-  const sizes = process.argv.slice(2).map(Number);
+  const args = process.argv.slice(2);
+  const flag = (name: string) => {
+    const i = args.indexOf(name);
+    if (i < 0) return undefined;
+    return args.splice(i, name === '--provider' ? 2 : 1)[1] ?? '';
+  };
+  const provider = flag('--provider') ?? 'fast';
+  const externalJoin = flag('--no-external-join') === undefined;
+  if (provider !== 'fast' && provider !== 'default') throw new Error('--provider is fast or default');
+  useCryptoProvider(provider);
+  const sizes = args.map(Number);
   const list = sizes.length ? sizes : [100, 500];
   if (list.some((s) => !Number.isInteger(s) || s < 3 || s > 5000)) throw new Error('group sizes must be integers from 3 to 5000');
-  console.log('| devices | key package | commit adding all | Welcome | GroupInfo | join | encrypt / decrypt | message | add one | process add | remove one | process remove |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const n of list) console.log(await run(n));
+  for (const n of list) {
+    const rows = await run(n, externalJoin);
+    console.log(`\n#### ${n} devices, provider ${provider} (node ${process.version})\n`);
+    console.log('| operation | client CPU | wall | bytes sent |');
+    console.log('|---|---|---|---|');
+    for (const r of rows) console.log(`| ${r.op} | ${fmt(r.cpuMs)} | ${fmt(r.wallMs)} | ${r.bytes} |`);
+  }
 }
 
 main().catch((err) => {

@@ -3,7 +3,8 @@ import { ChatEventBus, ConversationsService } from '@chat/chat';
 import { AppError, ErrorCode } from '@chat/errors';
 // The SDK's MLS module (the only place ts-mls is imported); not part of the SDK's browser entry point yet.
 import * as mls from '../../sdk/src/mls';
-import { MlsGroupsRepository, MlsKeyPackagesRepository, MlsMessageRecord, MlsMessagesRepository, MlsWelcomeRecord, MlsWelcomesRepository } from './mls.repository';
+import { Types } from 'mongoose';
+import { MlsGroupsRepository, MlsKeyPackagesRepository, MlsMessageRecord, MlsMessagesRepository, MlsWelcomeBlobsRepository, MlsWelcomeRecord, MlsWelcomesRepository } from './mls.repository';
 
 const DEVICE_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -45,6 +46,8 @@ export interface MlsWelcomeView {
   group_id: string;
   epoch: number;
   welcome: string;
+  /** base64 GroupInfo of the epoch the Welcome joins at (carries the ratchet tree a large group's Welcome leaves out). */
+  group_info: string;
   created_at: Date;
 }
 
@@ -100,13 +103,14 @@ export class MlsDeliveryService {
     private readonly groups: MlsGroupsRepository,
     private readonly messages: MlsMessagesRepository,
     private readonly welcomes: MlsWelcomesRepository,
+    private readonly welcomeBlobs: MlsWelcomeBlobsRepository,
     private readonly conversations: ConversationsService,
     events: ChatEventBus,
   ) {
     // A deleted user's key packages and pending Welcomes go with it (runs in the deleting request's tenant).
     events.on('user.deleted', async ({ user_id }) => {
       await this.keyPackages.removeUser(user_id);
-      await this.welcomes.removeUser(user_id);
+      await this.dropUnreferenced(await this.welcomes.removeUser(user_id));
     });
   }
 
@@ -223,9 +227,9 @@ export class MlsDeliveryService {
     // external join from the GroupInfo; the reverse order could leave the group stuck at N.
     const msg = await this.messages.append({ conversation_id: conversationId, kind: 'commit', epoch, sender_user_id: userId, sender_device_id: deviceId, message: input.commit, created_at: now });
     if (welcomed.length) {
-      await this.welcomes.deliver(
-        welcomed.map((w) => ({ ...w, conversation_id: conversationId, group_id: commit.groupId, epoch: epoch + 1, welcome: input.welcome!, created_at: now })),
-      );
+      // The bytes once, an inbox entry per device (a crash between the two leaves an unreferenced blob, never a dangling entry).
+      const welcomeId = await this.welcomeBlobs.store(input.welcome!, input.group_info, now);
+      await this.welcomes.deliver(welcomed.map((w) => ({ ...w, conversation_id: conversationId, group_id: commit.groupId, epoch: epoch + 1, welcome_id: welcomeId, created_at: now })));
     }
     return { epoch: epoch + 1, message_id: msg ? msg._id.toHexString() : '', welcomed };
   }
@@ -254,12 +258,27 @@ export class MlsDeliveryService {
 
   async welcomeInbox(userId: string, deviceId: string, limit = 100): Promise<{ data: MlsWelcomeView[] }> {
     checkDeviceId(deviceId);
-    return { data: (await this.welcomes.inbox(userId, deviceId, limit)).map(toWelcomeView) };
+    const entries = await this.welcomes.inbox(userId, deviceId, limit);
+    const bytes = await this.welcomeBlobs.byIds(entries.map((e) => e.welcome_id));
+    const data: MlsWelcomeView[] = [];
+    for (const e of entries) {
+      const blob = bytes.get(e.welcome_id.toHexString());
+      if (blob !== undefined) data.push(toWelcomeView(e, blob));
+    }
+    return { data };
   }
 
   async removeWelcome(userId: string, deviceId: string, id: string): Promise<void> {
     checkDeviceId(deviceId);
-    if (!(await this.welcomes.remove(userId, deviceId, id))) throw AppError.notFound('Welcome');
+    const welcomeId = await this.welcomes.remove(userId, deviceId, id);
+    if (!welcomeId) throw AppError.notFound('Welcome');
+    await this.dropUnreferenced([welcomeId]);
+  }
+
+  /** Deletes the Welcomes no inbox entry points at any more (after entries were removed). */
+  private async dropUnreferenced(ids: Types.ObjectId[]): Promise<void> {
+    const unique = [...new Map(ids.map((i) => [i.toHexString(), i])).values()];
+    for (const id of unique) if (!(await this.welcomes.referenced(id))) await this.welcomeBlobs.remove(id);
   }
 }
 
@@ -267,6 +286,6 @@ function toMessageView(r: MlsMessageRecord): MlsMessageView {
   return { id: r._id.toHexString(), kind: r.kind, epoch: r.epoch, sender_user_id: r.sender_user_id, sender_device_id: r.sender_device_id, message: r.message, created_at: r.created_at };
 }
 
-function toWelcomeView(r: MlsWelcomeRecord): MlsWelcomeView {
-  return { id: r._id.toHexString(), conversation_id: r.conversation_id, group_id: r.group_id, epoch: r.epoch, welcome: r.welcome, created_at: r.created_at };
+function toWelcomeView(r: MlsWelcomeRecord, blob: { welcome: string; group_info: string }): MlsWelcomeView {
+  return { id: r._id.toHexString(), conversation_id: r.conversation_id, group_id: r.group_id, epoch: r.epoch, welcome: blob.welcome, group_info: blob.group_info, created_at: r.created_at };
 }

@@ -7,10 +7,12 @@ import {
   MLS_GROUP_MODEL,
   MLS_KEY_PACKAGE_MODEL,
   MLS_MESSAGE_MODEL,
+  MLS_WELCOME_BLOB_MODEL,
   MLS_WELCOME_MODEL,
   MlsGroupDoc,
   MlsKeyPackageDoc,
   MlsMessageDoc,
+  MlsWelcomeBlobDoc,
   MlsWelcomeDoc,
 } from './mls.schema';
 
@@ -174,7 +176,7 @@ export class MlsMessagesRepository extends TenantRepository<MlsMessageDoc> {
   }
 }
 
-/** Per-device Welcome inboxes of the current tenant. */
+/** Per-device Welcome inboxes of the current tenant (entries point at the Welcome's bytes, stored once). */
 @Injectable()
 export class MlsWelcomesRepository extends TenantRepository<MlsWelcomeDoc> {
   constructor(@InjectModel(MLS_WELCOME_MODEL) model: Model<MlsWelcomeDoc>, resolver: TenantConnectionResolver) {
@@ -185,17 +187,46 @@ export class MlsWelcomesRepository extends TenantRepository<MlsWelcomeDoc> {
     if (docs.length) await this.insertMany(docs);
   }
 
-  async removeUser(userId: string): Promise<void> {
+  /** Removes the user's entries; returns the Welcomes they pointed at (to drop the unreferenced ones). */
+  async removeUser(userId: string): Promise<Types.ObjectId[]> {
+    const ids = (await this.find({ user_id: userId }, { projection: { welcome_id: 1 } })).map((d) => d.welcome_id);
     await this.deleteMany({ user_id: userId });
+    return ids;
   }
 
   inbox(userId: string, deviceId: string, limit: number): Promise<MlsWelcomeRecord[]> {
     return this.find({ user_id: userId, device_id: deviceId }, { sort: { _id: 1 }, limit });
   }
 
-  async remove(userId: string, deviceId: string, id: string): Promise<boolean> {
-    if (!Types.ObjectId.isValid(id) || !/^[0-9a-f]{24}$/i.test(id)) return false;
-    const res = await this.deleteOne({ _id: new Types.ObjectId(id), user_id: userId, device_id: deviceId });
-    return (res.deletedCount ?? 0) === 1;
+  /** Removes one entry of the device's inbox; returns the Welcome it pointed at, or null when there was none. */
+  async remove(userId: string, deviceId: string, id: string): Promise<Types.ObjectId | null> {
+    if (!Types.ObjectId.isValid(id) || !/^[0-9a-f]{24}$/i.test(id)) return null;
+    const doc = await this.findOneAndDelete({ _id: new Types.ObjectId(id), user_id: userId, device_id: deviceId });
+    return doc ? doc.welcome_id : null;
+  }
+
+  async referenced(welcomeId: Types.ObjectId): Promise<boolean> {
+    return this.exists({ welcome_id: welcomeId });
+  }
+}
+
+/** The bytes of the current tenant's Welcomes, one document per Welcome (see MlsWelcomeDoc.welcome_id). */
+@Injectable()
+export class MlsWelcomeBlobsRepository extends TenantRepository<MlsWelcomeBlobDoc> {
+  constructor(@InjectModel(MLS_WELCOME_BLOB_MODEL) model: Model<MlsWelcomeBlobDoc>, resolver: TenantConnectionResolver) {
+    super(model, resolver);
+  }
+
+  async store(welcome: string, groupInfo: string, now: Date): Promise<Types.ObjectId> {
+    return (await this.insertOne({ welcome, group_info: groupInfo, created_at: now }))._id;
+  }
+
+  async byIds(ids: Types.ObjectId[]): Promise<Map<string, { welcome: string; group_info: string }>> {
+    const docs = await this.findByIds([...new Set(ids.map((i) => i.toHexString()))].map((h) => new Types.ObjectId(h)));
+    return new Map(docs.map((d) => [d._id.toHexString(), { welcome: d.welcome, group_info: d.group_info }]));
+  }
+
+  async remove(id: Types.ObjectId): Promise<void> {
+    await this.deleteOne({ _id: id });
   }
 }

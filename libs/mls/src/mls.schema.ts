@@ -1,4 +1,4 @@
-import { Schema } from 'mongoose';
+import { Schema, Types } from 'mongoose';
 import { tenantGuardPlugin } from '@chat/tenancy';
 
 /*
@@ -127,8 +127,12 @@ export interface MlsWelcomeDoc {
   group_id: string;
   /** The epoch the Welcome lets the device join at. */
   epoch: number;
-  /** base64 Welcome MLSMessage (the same bytes for every device it names). */
-  welcome: string;
+  /**
+   * The Welcome's bytes, stored once per commit however many devices it names (MlsWelcomeBlobDoc):
+   * a Welcome carries the ratchet tree, ~340 bytes per member, so a copy per device would store
+   * O(members x added) bytes (1.3 GB for a commit adding 2,000 devices).
+   */
+  welcome_id: Types.ObjectId;
   created_at: Date;
 }
 
@@ -140,10 +144,34 @@ export const MlsWelcomeSchema = new Schema<MlsWelcomeDoc>(
     conversation_id: { type: String, required: true },
     group_id: { type: String, required: true },
     epoch: { type: Number, required: true },
-    welcome: { type: String, required: true },
+    welcome_id: { type: Schema.Types.ObjectId, required: true },
     created_at: { type: Date, required: true },
   },
   { collection: 'mls_welcomes', versionKey: false, minimize: false },
 );
 MlsWelcomeSchema.index({ tenant_id: 1, user_id: 1, device_id: 1, _id: 1 });
 MlsWelcomeSchema.plugin(tenantGuardPlugin);
+MlsWelcomeSchema.index({ tenant_id: 1, welcome_id: 1 });
+
+export const MLS_WELCOME_BLOB_MODEL = 'MlsWelcomeBlob';
+
+/** One Welcome's bytes, shared by the inbox entries (MlsWelcomeDoc) of every device it names; gone with the last of them. */
+export interface MlsWelcomeBlobDoc {
+  tenant_id: string;
+  /** base64 Welcome MLSMessage. */
+  welcome: string;
+  /** base64 GroupInfo of the epoch the Welcome joins at: its ratchet tree, when the Welcome carries none (large groups). */
+  group_info: string;
+  created_at: Date;
+}
+
+export const MlsWelcomeBlobSchema = new Schema<MlsWelcomeBlobDoc>(
+  {
+    tenant_id: { type: String, required: true },
+    welcome: { type: String, required: true },
+    group_info: { type: String, required: true },
+    created_at: { type: Date, required: true },
+  },
+  { collection: 'mls_welcome_blobs', versionKey: false, minimize: false },
+);
+MlsWelcomeBlobSchema.plugin(tenantGuardPlugin);

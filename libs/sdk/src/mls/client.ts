@@ -18,7 +18,6 @@ import {
   createGroup,
   createGroupInfoWithExternalPubAndRatchetTree,
   defaultCapabilities,
-  defaultKeyPackageEqualityConfig,
   defaultKeyRetentionConfig,
   defaultLifetime,
   defaultLifetimeConfig,
@@ -30,9 +29,10 @@ import {
   processMessage,
   zeroOutUint8Array,
 } from 'ts-mls';
-import { cipherSuite, decodeMessage, encodeMessage, keyPackageRef, toHex } from './codec';
+import { cipherSuite, decodeMessage, encodeMessage, keyPackageRef, ratchetTreeOf, toHex } from './codec';
 import { MlsError } from './errors';
 import { type MlsIdentity, decodeIdentity, encodeIdentity, sameIdentity } from './identity';
+import { fastKeyPackageEquality } from './key-package-equality';
 
 /** What a commit produced, to post to the Delivery Service (all MLSMessage bytes). */
 export interface MlsCommitOutput {
@@ -64,6 +64,14 @@ interface Pending {
 
 const utf8 = new TextEncoder();
 
+/**
+ * Up to this many leaves a Welcome carries the ratchet tree; beyond, it does not and the joiner takes
+ * the tree from the GroupInfo of the same epoch (the Delivery Service hands it out with the Welcome).
+ * The tree is ~340 bytes a leaf: putting it in the Welcome made an add at 2,000 devices 449 KB larger
+ * and ~40 % slower (bench/RESULTS.md). ts-mls checks the tree against the Welcome's tree hash.
+ */
+export const WELCOME_TREE_MAX_LEAVES = 256;
+
 export class MlsClient {
   private readonly groups = new Map<string, ClientState>();
   private readonly pending = new Map<string, Pending>();
@@ -91,7 +99,7 @@ export class MlsClient {
     return {
       keyRetentionConfig: defaultKeyRetentionConfig,
       lifetimeConfig: defaultLifetimeConfig,
-      keyPackageEqualityConfig: defaultKeyPackageEqualityConfig,
+      keyPackageEqualityConfig: fastKeyPackageEquality,
       paddingConfig: defaultPaddingConfig,
       authService: {
         validateCredential: async (credential) => credential.credentialType === 'basic' && decodeIdentity(credential.identity)?.tenantId === tenantId,
@@ -171,7 +179,8 @@ export class MlsClient {
     const before = this.state(groupId);
     let res;
     try {
-      res = await createCommit({ state: before, cipherSuite: cs }, { extraProposals: proposals, ratchetTreeExtension: true });
+      const leaves = Math.ceil(before.ratchetTree.length / 2) + proposals.filter((p) => p.proposalType === 'add').length;
+      res = await createCommit({ state: before, cipherSuite: cs }, { extraProposals: proposals, ratchetTreeExtension: leaves <= WELCOME_TREE_MAX_LEAVES });
     } catch (err) {
       throw new MlsError('REJECTED', `commit refused: ${(err as Error).message}`, { cause: err });
     }
@@ -235,8 +244,12 @@ export class MlsClient {
     this.pending.delete(groupId);
   }
 
-  /** Joins from a Welcome addressed to one of this client's key packages (the tree travels inside it). */
-  async joinFromWelcome(welcomeBytes: Uint8Array): Promise<string> {
+  /**
+   * Joins from a Welcome addressed to one of this client's key packages. The ratchet tree travels in
+   * the Welcome, or (large groups, WELCOME_TREE_MAX_LEAVES) in `groupInfoBytes`, the GroupInfo of the
+   * epoch the Welcome is for.
+   */
+  async joinFromWelcome(welcomeBytes: Uint8Array, groupInfoBytes?: Uint8Array): Promise<string> {
     const msg = decodeMessage(welcomeBytes);
     if (msg.wireformat !== 'mls_welcome') throw new MlsError('INVALID_INPUT', 'not a Welcome');
     const refs = new Set(msg.welcome.secrets.map((s) => toHex(s.newMember)));
@@ -245,7 +258,8 @@ export class MlsClient {
     const [ref, kp] = match;
     let state: ClientState;
     try {
-      state = await joinGroup(msg.welcome, kp.publicPackage, kp.privatePackage, emptyPskIndex, await cipherSuite(), undefined, undefined, this.config());
+      const tree = groupInfoBytes ? ratchetTreeOf(groupInfoBytes) : undefined;
+      state = await joinGroup(msg.welcome, kp.publicPackage, kp.privatePackage, emptyPskIndex, await cipherSuite(), tree, undefined, this.config());
     } catch (err) {
       throw new MlsError('REJECTED', `Welcome refused: ${(err as Error).message}`, { cause: err });
     }

@@ -6,8 +6,10 @@
  */
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference -- an ambient declaration file cannot be imported; this keeps it in every compile that reaches this module (bench/tsconfig.json too)
 /// <reference path="./ts-mls-internals.d.ts" />
-import { type CiphersuiteImpl, type KeyPackage, type MLSMessage, decodeMlsMessage, encodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl } from 'ts-mls';
+import { type CiphersuiteImpl, type CryptoProvider, type KeyPackage, type MLSMessage, type RatchetTree, decodeMlsMessage, defaultCryptoProvider, encodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl } from 'ts-mls';
+import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
 import { makeKeyPackageRef, verifyKeyPackage } from 'ts-mls/keyPackage.js';
+import { fastCryptoProvider } from './crypto-provider';
 import { MlsError } from './errors';
 import { type MlsIdentity, decodeIdentity } from './identity';
 
@@ -15,10 +17,17 @@ import { type MlsIdentity, decodeIdentity } from './identity';
 export const MLS_CIPHERSUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519' as const;
 
 let suite: Promise<CiphersuiteImpl> | undefined;
+let provider: CryptoProvider = fastCryptoProvider;
 
 export function cipherSuite(): Promise<CiphersuiteImpl> {
-  suite ??= getCiphersuiteImpl(getCiphersuiteFromName(MLS_CIPHERSUITE));
+  suite ??= getCiphersuiteImpl(getCiphersuiteFromName(MLS_CIPHERSUITE), provider);
   return suite;
+}
+
+/** For benchmarks: ts-mls's own provider ('default') against ours ('fast', the default; crypto-provider.ts). */
+export function useCryptoProvider(which: 'default' | 'fast'): void {
+  provider = which === 'fast' ? fastCryptoProvider : defaultCryptoProvider;
+  suite = undefined;
 }
 
 /** Decodes one whole MLSMessage (trailing bytes are refused). */
@@ -127,4 +136,13 @@ export function inspectGroupInfo(bytes: Uint8Array): { groupId: string; epoch: b
   const gc = msg.groupInfo.groupContext;
   if (gc.cipherSuite !== MLS_CIPHERSUITE) throw new MlsError('INVALID_INPUT', `GroupInfo ciphersuite must be ${MLS_CIPHERSUITE}`);
   return { groupId: toHex(gc.groupId), epoch: gc.epoch };
+}
+
+/** The ratchet tree a GroupInfo carries (its ratchet_tree extension), for joining from a Welcome that carries none. */
+export function ratchetTreeOf(groupInfoBytes: Uint8Array): RatchetTree {
+  const msg = decodeMessage(groupInfoBytes);
+  if (msg.wireformat !== 'mls_group_info') throw new MlsError('INVALID_INPUT', 'not a GroupInfo');
+  const tree = ratchetTreeFromExtension(msg.groupInfo);
+  if (!tree) throw new MlsError('INVALID_INPUT', 'the GroupInfo carries no ratchet tree');
+  return tree;
 }

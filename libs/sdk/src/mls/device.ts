@@ -86,7 +86,14 @@ export class MlsDevice {
 
   /** Creates the conversation's group with one device of each of these users (claimed key packages). */
   async createGroup(conversationId: string, userIds: string[]): Promise<string> {
-    const kps = (await Promise.all(userIds.map((u) => this.claimKeyPackages(u)))).flat();
+    // A few claims at a time: a 1,000-member group is 1,000 requests, not a burst of 1,000 at once.
+    const claimed: Uint8Array[][] = new Array(userIds.length);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < userIds.length; i = next++) claimed[i] = await this.claimKeyPackages(userIds[i]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(8, userIds.length) }, worker));
+    const kps = claimed.flat();
     const groupId = await this.client.createGroup();
     this.groupOf.set(conversationId, groupId);
     this.joinedAt.set(conversationId, 0n);
@@ -106,10 +113,10 @@ export class MlsDevice {
 
   /** Joins every group a Welcome in the inbox is for, then removes the Welcomes. */
   async acceptWelcomes(): Promise<string[]> {
-    const inbox = await this.http.get<{ data: Array<{ id: string; conversation_id: string; welcome: string }> }>(`${this.base}/welcomes`);
+    const inbox = await this.http.get<{ data: Array<{ id: string; conversation_id: string; welcome: string; group_info?: string }> }>(`${this.base}/welcomes`);
     const joined: string[] = [];
     for (const w of inbox.data) {
-      const groupId = await this.client.joinFromWelcome(base64ToBytes(w.welcome));
+      const groupId = await this.client.joinFromWelcome(base64ToBytes(w.welcome), w.group_info ? base64ToBytes(w.group_info) : undefined);
       this.groupOf.set(w.conversation_id, groupId);
       this.joinedAt.set(w.conversation_id, this.client.epoch(groupId));
       joined.push(w.conversation_id);
