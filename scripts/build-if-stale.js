@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /*
  * `npm start`'s build step: runs `npm run build` only when the output is missing or older than its
- * inputs (every .ts under apps/ and libs/, the tsconfigs, package-lock.json), so a start with nothing
+ * inputs (every .ts under apps/ and libs/, the web apps' .tsx, .css and .html under apps/web, the tsconfigs
+ * and the Vite config, package-lock.json), so a start with nothing
  * changed goes straight to the server. The stamp (dist/.build-stamp) gets the time the build STARTED:
  * a file saved during a build is newer than it, and the next start builds again.
  * `node scripts/build-if-stale.js --check` only says whether a build is needed (exit 1: stale).
@@ -13,9 +14,11 @@ const { spawnSync } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..');
 const stamp = path.join(root, 'dist', '.build-stamp');
-const output = path.join(root, 'dist', 'apps', 'all-in-one', 'src', 'main.js');
+const outputs = [path.join(root, 'dist', 'apps', 'all-in-one', 'src', 'main.js'), path.join(root, 'dist', 'web', 'app', 'index.html'), path.join(root, 'dist', 'web', 'console', 'index.html')];
 const INPUT_DIRS = ['apps', 'libs'];
-const INPUT_FILES = ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const INPUT_FILES = ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json', 'apps/web/tsconfig.json', 'apps/web/vite.config.mjs'];
+/** Sources of the server (.ts) and of the browser apps (apps/web: .tsx, .css, .html). */
+const INPUT_EXT = /\.(ts|tsx|css|html)$/;
 
 /** The newest input, or null when none is newer than `since` (stops at the first newer one). */
 function newerInput(since) {
@@ -30,7 +33,7 @@ function newerInput(since) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) {
         if (e.name !== 'node_modules' && e.name !== 'dist') stack.push(p);
-      } else if (e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts') && fs.statSync(p).mtimeMs > since) {
+      } else if (INPUT_EXT.test(e.name) && !e.name.endsWith('.spec.ts') && fs.statSync(p).mtimeMs > since) {
         return p;
       }
     }
@@ -39,7 +42,7 @@ function newerInput(since) {
 }
 
 function staleBecause() {
-  if (!fs.existsSync(stamp) || !fs.existsSync(output)) return 'no build yet';
+  if (!fs.existsSync(stamp) || !outputs.every((o) => fs.existsSync(o))) return 'no build yet';
   const changed = newerInput(fs.statSync(stamp).mtimeMs);
   return changed ? `${path.relative(root, changed)} changed` : null;
 }

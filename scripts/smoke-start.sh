@@ -39,6 +39,11 @@ json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const 
 
 start
 echo "ready: $(curl -fsS "$URL/health/ready")"
+# The browser apps are served from the build, with their CSP.
+for page in app console; do
+  curl -fsS -D - "$URL/$page" | grep -i '^content-security-policy:' >/dev/null || { echo "/$page: not served with a CSP"; exit 1; }
+done
+echo "web apps served at $URL/app and $URL/console"
 token=""
 if curl -fsS -o /dev/null "$URL/docs/openapi.json" && curl -fsS "$URL/docs/openapi.json" | grep '/admin/auth/login' >/dev/null; then
   token="$(curl -fsS -X POST "$URL/admin/auth/login" -H 'Content-Type: application/json' \
@@ -72,7 +77,8 @@ for app in api gateway admin; do
   start "dist/apps/$app/src/main.js"
   curl -fsS "$URL/health" | grep '"status":"ok"' >/dev/null || { echo "$app: /health not ok"; exit 1; }
   case "$app" in
-    api) curl -fsS "$URL/docs/openapi.json" | grep '"/v1/conversations"' >/dev/null || { echo "api: no /v1 routes"; exit 1; } ;;
+    api) curl -fsS "$URL/docs/openapi.json" | grep '"/v1/conversations"' >/dev/null || { echo "api: no /v1 routes"; exit 1; }
+      curl -fsS "$URL/app" | grep '<div id="root">' >/dev/null || { echo "api: no chat app at /app"; exit 1; } ;;
     admin) curl -fsS "$URL/docs/openapi.json" | grep '"/admin/tenants"' >/dev/null || { echo "admin: no /admin routes"; exit 1; } ;;
     # The socket.io engine handshake (the JWT is checked later, when the client joins the namespace).
     gateway) curl -fsS "$URL/socket.io/?EIO=4&transport=polling" | grep '"sid"' >/dev/null || { echo "gateway: no socket.io"; exit 1; } ;;

@@ -45,6 +45,8 @@ describe('development start-up output (real process)', () => {
     const out = app.stdout();
     const all = out + app.stderr();
     expect(out).toContain(`ready on ${url}`);
+    expect(out).toContain(`chat app     ${url}/app`);
+    expect(out).toContain(`console      ${url}/console`);
     expect(out).toContain(join(dataDir, 'initial-admin.txt'));
     expect(out).toMatch(/MongoDB: .*MONGODB_URI/);
     expect(out).toMatch(/S3: .*S3_ENDPOINT/);

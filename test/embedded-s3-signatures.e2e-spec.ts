@@ -163,4 +163,28 @@ describe('embedded S3 store refuses requests not signed for them', () => {
 
     expect(Buffer.from(await stored(v.key)).equals(Buffer.from(v.bytes))).toBe(true);
   });
+
+  it("answers a browser's CORS preflight for a presigned URL (no credentials in it), then the signed PUT itself", async () => {
+    const u = rid('browser');
+    const { [u]: c } = await a.users([u]);
+    const bytes = encryptFile(randomBytes(300)).ciphertext;
+    const ticket = await c.createUpload({
+      size: bytes.length,
+      checksum: createHash('sha256').update(bytes).digest('hex'),
+      content_md5: md5Base64(bytes),
+      mime_type: 'application/octet-stream',
+      sharing: { type: 'private' },
+      encryption: { algorithm: 'xchacha20poly1305-file-v1' },
+    });
+    const origin = 'http://127.0.0.1:1';
+    const pre = await fetch(ticket.upload.url, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'content-md5,content-type' } });
+    await pre.text();
+    expect(pre.status).toBe(200);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-methods')).toContain('PUT');
+    const put = await fetch(ticket.upload.url, { method: 'PUT', headers: { ...ticket.upload.headers, Origin: origin }, body: bytes as unknown as BodyInit });
+    await put.text();
+    expect(put.status).toBe(200);
+    expect(put.headers.get('access-control-allow-origin')).toBe('*');
+  });
 });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { JwtService } from '@nestjs/jwt';
 import { mongo } from 'mongoose';
 import { TEST_PLATFORM_ENV } from './support/factories';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -404,11 +405,22 @@ describe('management CLI (real processes, FerretDB)', () => {
         expect(first.code).toBe(0);
         const seeded = JSON.parse(first.stdout);
         expect(seeded).toMatchObject({ created: true, devices_file: join(dataDir, 'demo-devices.json') });
+        // A chat-app sign-in link per demo user: a short-lived token of the demo application in the fragment.
+        expect(seeded.sign_in_links.map((l: { user_id: string }) => l.user_id)).toEqual(seeded.users);
+        for (const link of seeded.sign_in_links as Array<{ user_id: string; url: string; expires_at: string }>) {
+          const m = /^http:\/\/[^/]+\/app#token=(.+)$/.exec(link.url);
+          expect(m).not.toBeNull();
+          const claims = new JwtService().verify(decodeURIComponent(m![1]!), { secret: seeded.app_secret, algorithms: ['HS256'] });
+          expect(claims).toMatchObject({ sub: link.user_id, tid: seeded.tenant_id, aid: seeded.application_id });
+          expect(claims.exp - claims.iat).toBeLessThanOrEqual(3600);
+        }
         const second = await cliRaw(args, { env });
         expect(second.code).toBe(0);
         expect(JSON.parse(second.stdout)).toMatchObject({ created: false, tenant_id: seeded.tenant_id, api_key: seeded.api_key });
         expect(await db.collection('clients').countDocuments({ name: 'Idempotent demo' })).toBe(1);
         expect(await db.collection('messages').countDocuments({ tenant_id: seeded.tenant_id })).toBe(2);
+        // The demo devices are in the key directory, so a browser signed in as a demo user can encrypt for the others.
+        expect(await db.collection('device_keys').countDocuments({ tenant_id: seeded.tenant_id })).toBe(2);
 
         const file = join(dataDir, 'demo-devices.json');
         expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -431,6 +443,7 @@ describe('management CLI (real processes, FerretDB)', () => {
         const human = await cliRaw(['seed', '--name', 'Idempotent demo'], { env });
         expect(human.stdout).toMatch(/demo-devices\.json/);
         expect(human.stdout).toMatch(/\/v1\/users\/demo-user-1\/tokens/);
+        expect(human.stdout).toMatch(/demo-user-1: http:\/\/\S+\/app#token=\S+/);
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
         await db.collection('clients').deleteMany({ name: 'Idempotent demo' });

@@ -1,13 +1,14 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConversationsService } from '@chat/chat';
+import { ConversationModerationService, UserBansService } from '@chat/moderation';
 import { ChatEventRelayPublisher } from '@chat/realtime';
 import { configureApp } from '@chat/server';
 import { ApiModule } from '../apps/api/src/api.module';
 import { GatewayModule } from '../apps/gateway/src/gateway.module';
 import { useSocketAdapter } from '../apps/gateway/src/socket-adapter';
 import { TEST_PLATFORM_ENV } from './support/factories';
-import { askOk, closeAllSockets, connectSocket, createRealtimeTenant, drained, envelope, nextEvent, receivedOf, sendViaService } from './support/socket-client';
+import { ask, askOk, closeAllSockets, disconnected, connectSocket, createRealtimeTenant, drained, envelope, nextEvent, receivedOf, sendViaService } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
 
 /**
@@ -77,5 +78,20 @@ describe('realtime: chat events from a separate api process reach the gateways',
     expect(receivedOf(lee, 'message:new').map((m: any) => m.seq)).toEqual([1, 2]);
     expect(receivedOf(kim, 'message:new').map((m: any) => m.seq)).toEqual([1, 2]);
     expect(receivedOf(max, 'message:new').map((m: any) => m.seq)).toEqual([1]);
+  });
+
+  it('moderation done in the api app reaches the gateways: the mute is told and enforced there, a ban cuts the socket', async () => {
+    const w = await createRealtimeTenant(api);
+    const conv = await w.group(['kim', 'lee']);
+    const lee = await connectSocket(g2.url, await w.token('lee'));
+    await w.as(() => api.get(ConversationModerationService).mute(conv, { kind: 'server', keyId: 'k' }, 'lee', {}));
+    expect(await nextEvent(lee, 'conversation:moderation')).toMatchObject({ conversation_id: conv, muted: [{ user_id: 'lee' }], change: { action: 'member_muted' } });
+    // The standalone gateway app registered the same send check.
+    const refused = await ask(lee, 'message:send', { conversation_id: conv, content: envelope(['kim', 'lee']) });
+    expect((refused as any).error.code).toBe('member_muted');
+
+    await w.as(() => api.get(UserBansService).ban({ kind: 'server', keyId: 'k' }, 'lee', {}));
+    expect(await nextEvent(lee, 'session:revoked')).toMatchObject({ error: { code: 'user_banned' } });
+    await disconnected(lee);
   });
 });

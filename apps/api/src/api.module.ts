@@ -15,9 +15,10 @@ import { MessagesApiModule } from './messages/messages-api.module';
 import { UsageModule } from '@chat/usage';
 import { UsageApiModule } from './usage/usage-api.module';
 import { WebhooksApiModule } from './webhooks/webhooks-api.module';
+import { ModerationApiModule } from './moderation/moderation-api.module';
 
 /** REST for SaaS clients (API keys) and end users (JWT), under /v1. */
 @Module({
-  imports: [CoreModule, AuthApiModule, ChatModule, UsersApiModule, ConversationsApiModule, MessagesApiModule, KeysModule, KeysApiModule, MlsModule, MlsApiModule, FilesModule, FilesApiModule, RealtimeRelayModule, UsageModule, UsageApiModule, WebhooksApiModule],
+  imports: [CoreModule, AuthApiModule, ChatModule, UsersApiModule, ConversationsApiModule, MessagesApiModule, KeysModule, KeysApiModule, MlsModule, MlsApiModule, FilesModule, FilesApiModule, RealtimeRelayModule, UsageModule, UsageApiModule, WebhooksApiModule, ModerationApiModule],
 })
 export class ApiModule {}

@@ -1856,6 +1856,23 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       "change_seq": {
         "type": "number",
         "description": "Change position of its latest edit, delete, reaction or thread-counter change (0: never changed)."
+      },
+      "type": {
+        "type": "string",
+        "enum": [
+          "regular",
+          "system"
+        ],
+        "description": "`system`: posted by the SaaS client's server, plaintext `text`, NOT end-to-end encrypted: show it so."
+      },
+      "e2e": {
+        "type": "boolean",
+        "description": "False for system messages."
+      },
+      "text": {
+        "type": "string",
+        "description": "A system message's plaintext (null on every other message, and once deleted).",
+        "nullable": true
       }
     },
     "required": [
@@ -1865,6 +1882,7 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       "conversation_id",
       "created_at",
       "deleted_at",
+      "e2e",
       "edited_at",
       "gap",
       "id",
@@ -1875,7 +1893,9 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       "sender_id",
       "seq",
       "status",
+      "text",
       "thread",
+      "type",
       "updated_at"
     ],
     "description": "A message as clients receive it (REST bodies and socket events)."

@@ -28,6 +28,9 @@ export const MESSAGE_EXAMPLE: MessageView = {
   edited_at: null,
   deleted_at: null,
   change_seq: 0,
+  type: 'regular',
+  e2e: true,
+  text: null,
 };
 
 export const CONVERSATION_EXAMPLE: ConversationView = {

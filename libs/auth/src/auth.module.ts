@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { AuditModule } from '@chat/audit';
+import { UserBansModule } from '@chat/moderation';
 import { PlatformModule } from '@chat/platform';
 import { QuotasModule } from '@chat/quotas';
 import { AdminTokenService } from './admin-token.service';
@@ -14,9 +15,9 @@ import { WhoAmIController } from './whoami.controller';
  */
 @Global()
 @Module({
-  imports: [PlatformModule, AuditModule, QuotasModule],
+  imports: [PlatformModule, AuditModule, QuotasModule, UserBansModule],
   providers: [AdminTokenService, UserTokenService, ApiKeyGuard, UserAuthGuard, ApiKeyOrUserGuard, AdminAuthGuard],
-  exports: [PlatformModule, AuditModule, QuotasModule, AdminTokenService, UserTokenService, ApiKeyGuard, UserAuthGuard, ApiKeyOrUserGuard, AdminAuthGuard],
+  exports: [PlatformModule, AuditModule, QuotasModule, UserBansModule, AdminTokenService, UserTokenService, ApiKeyGuard, UserAuthGuard, ApiKeyOrUserGuard, AdminAuthGuard],
 })
 export class AuthModule {}
 

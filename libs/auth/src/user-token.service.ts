@@ -3,6 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import { UsersService } from '@chat/chat';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode } from '@chat/errors';
+import { UserBansService } from '@chat/moderation';
 import { ApplicationInfo, PlatformDirectory, tenantSuspendedError } from '@chat/platform';
 import { isTenantId, TenantContext, TenantId } from '@chat/tenancy';
 import type { UserPrincipal } from './principal';
@@ -45,6 +46,8 @@ export class UserTokenService {
     private readonly directory: PlatformDirectory,
     // Absent in apps without the chat modules (admin alone): they then accept no end-user token at all.
     @Optional() private readonly users?: UsersService,
+    // Required in the apps (AuthModule imports it); optional only for hand-built instances in unit tests.
+    private readonly bans?: UserBansService,
   ) {}
 
   async issue(input: IssueUserToken): Promise<{ token: string; expires_at: string }> {
@@ -115,8 +118,9 @@ export class UserTokenService {
 
   /**
    * The one access check for an end user, on every HTTP request, socket handshake and socket event:
-   * the tenant is live and the user exists and is active. Both reads are cached (tenant in process,
-   * user in CacheService, invalidated by every status change), so this costs a cache hit per call.
+   * the tenant is live, the user exists and is active, and no tenant-wide ban is in force (403
+   * `user_banned`, libs/moderation). The reads are cached (tenant in process, user and ban in
+   * CacheService, invalidated by every status change and ban), so this costs cache hits per call.
    * Deny by default: no users directory, no access.
    */
   async requireAccess(tenantId: TenantId, userId: string): Promise<void> {
@@ -124,9 +128,12 @@ export class UserTokenService {
     if (!tenant || tenant.status === 'deleted') throw AppError.unauthorized('Invalid token');
     if (tenant.status === 'suspended') throw tenantSuspendedError(tenant.id);
     const users = this.users;
-    const user = users ? await TenantContext.run({ tenantId }, () => users.find(userId)) : null;
+    const bans = this.bans;
+    // Both cached reads at once: the user, and a tenant-wide ban (libs/moderation).
+    const [user, ban] = await TenantContext.run({ tenantId }, () => Promise.all([users ? users.find(userId) : null, bans ? bans.activeBan(userId) : null]));
     if (!user) throw AppError.unauthorized('The user of this token does not exist');
     if (user.deactivated) throw new AppError(ErrorCode.Forbidden, 'User is deactivated');
+    if (ban) throw UserBansService.bannedError(ban);
   }
 
   /**

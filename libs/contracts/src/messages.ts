@@ -55,6 +55,12 @@ export interface MessageViewOf<C extends object> {
   deleted_at: IsoDate | null;
   /** Change position of its latest edit, delete, reaction or thread-counter change (0: never changed). */
   change_seq: number;
+  /** `system`: posted by the SaaS client's server, plaintext `text`, NOT end-to-end encrypted: show it so. */
+  type: 'regular' | 'system';
+  /** False for system messages. */
+  e2e: boolean;
+  /** A system message's plaintext (null on every other message, and once deleted). */
+  text: string | null;
 }
 
 /** A message as clients receive it (REST bodies and socket events). */

@@ -126,7 +126,7 @@ export interface ServerToClientEventMap<C extends object = MessageContent> {
   'session:ready': { user_id: string; conversations: number };
   /** The token expired; the server disconnects (reconnect with a fresh token). */
   'session:expired': ErrorResponse;
-  /** The user was deactivated (forbidden) or deleted (unauthorized); the server disconnects. */
+  /** The user was deactivated (forbidden), deleted (unauthorized) or banned (user_banned); the server disconnects. */
   'session:revoked': ErrorResponse;
   'message:new': MessageViewOf<C>;
   'message:updated': MessageViewOf<C>;
@@ -141,6 +141,14 @@ export interface ServerToClientEventMap<C extends object = MessageContent> {
   'conversation:updated': ConversationView;
   'member:added': { conversation_id: string; user_ids: string[]; by: string | null };
   'member:removed': { conversation_id: string; user_ids: string[]; by: string | null };
+  /** A moderation change of the conversation (docs/moderation.md); `change.action` e.g. `member_muted`, `conversation_frozen`. */
+  'conversation:moderation': {
+    conversation_id: string;
+    frozen: boolean;
+    slow_mode_seconds: number;
+    muted: Array<{ user_id: string; expires_at: IsoDate | null }>;
+    change: { action: string; by: { type: string; id: string }; [field: string]: unknown };
+  };
   'tenant:suspended': ErrorResponse;
   'connection:error': ErrorResponse;
 }

@@ -38,7 +38,7 @@ export async function startS3Server(opts: { dir: string; bucket: string; port?: 
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
   const creds = opts.credentials ?? { accessKeyId: `EMBEDDED${randomBytes(6).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64url') };
-  const store = new S3rver({ silent: true, directory: dir, configureBuckets: [{ name: opts.bucket, configs: [] }] });
+  const store = new S3rver({ silent: true, directory: dir, configureBuckets: [{ name: opts.bucket, configs: [BROWSER_CORS] }] });
   await store.configureBuckets();
   // A short path: Unix socket paths are limited to ~100 bytes. mkdtemp makes the directory 0700.
   // (Windows has no Unix sockets: a named pipe with a random name.)
@@ -80,6 +80,13 @@ export async function startS3Server(opts: { dir: string; bucket: string; port?: 
   };
 }
 
+/**
+ * Browsers (the chat app at /app) PUT and GET presigned URLs on this origin from the server's origin:
+ * CORS lets them, from any origin, since a presigned URL is itself the capability and the front checks
+ * its signature. ETag is exposed for multipart-style clients. Production buckets need the same rule.
+ */
+const BROWSER_CORS = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3000</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
+
 function isCorsPreflight(req: IncomingMessage): boolean {
   return req.method === 'OPTIONS' && !!req.headers.origin && !!req.headers['access-control-request-method'];
 }
@@ -90,7 +97,9 @@ interface Upstream {
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse, verifier: SigV4Verifier, store: Upstream): Promise<void> {
-  if (isCorsPreflight(req)) return forward(req, res, store, req.url ?? '/', null);
+  // Without the query: s3rver would check a presigned URL's signature (against its own fixed key) even
+  // on a preflight, which carries no credentials and only asks about origin, method and headers.
+  if (isCorsPreflight(req)) return forward(req, res, store, (req.url ?? '/').split('?')[0]!, null);
   const verdict = await verifier.verify({ method: req.method ?? 'GET', rawUrl: req.url ?? '/', headers: req.headers });
   if (!verdict.ok) {
     req.resume(); // drain what the client sends; nothing of it is kept

@@ -8,6 +8,12 @@ export const ErrorCode = {
   Unauthorized: 'unauthorized',
   Forbidden: 'forbidden',
   TenantSuspended: 'tenant_suspended',
+  /** The end user is banned tenant-wide (moderation): every request, handshake and event. */
+  UserBanned: 'user_banned',
+  /** The conversation is frozen (moderation): read-only for everyone. */
+  ConversationFrozen: 'conversation_frozen',
+  /** The sender is muted in this conversation (moderation): read-only for them. */
+  MemberMuted: 'member_muted',
   NotFound: 'not_found',
   RouteNotFound: 'route_not_found',
   Conflict: 'conflict',
@@ -29,6 +35,9 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   unauthorized: HttpStatus.UNAUTHORIZED,
   forbidden: HttpStatus.FORBIDDEN,
   tenant_suspended: HttpStatus.FORBIDDEN,
+  user_banned: HttpStatus.FORBIDDEN,
+  conversation_frozen: HttpStatus.FORBIDDEN,
+  member_muted: HttpStatus.FORBIDDEN,
   not_found: HttpStatus.NOT_FOUND,
   route_not_found: HttpStatus.NOT_FOUND,
   conflict: HttpStatus.CONFLICT,

@@ -26,7 +26,15 @@ export interface ChatEventMap {
   /** `created`: the write created the user (webhooks tell user.created from user.updated). */
   'user.updated': { tenantId: TenantId; user_id: string; created?: boolean };
   /** The user was deactivated or deleted: their live sockets are cut (new requests are refused by the auth check). */
-  'user.access_revoked': { tenantId: TenantId; user_id: string; reason: 'deactivated' | 'deleted' };
+  'user.access_revoked': { tenantId: TenantId; user_id: string; reason: 'deactivated' | 'deleted' | 'banned' };
+  /**
+   * A moderation change of a conversation (libs/moderation): members get `conversation:moderation`
+   * (`state` is what clients show: frozen, slow mode, muted members, the change), and so do `user_ids`
+   * (the member acted on, also when no longer in the room).
+   */
+  'conversation.moderated': { tenantId: TenantId; conversationId: string; state: Record<string, unknown>; user_ids: string[] };
+  /** Any moderation action, for the webhook outbox: `type` is a `moderation.*` event type, `key` makes it unique, `data` ids and metadata only. */
+  'moderation.action': { tenantId: TenantId; type: string; key: string; occurred_at: string; data: Record<string, unknown> };
   /** A user document was deleted: its data elsewhere goes with it. Listeners are awaited in order, inside the deleting request's tenant context. */
   'user.deleted': { tenantId: TenantId; user_id: string };
   /** A socket connected (usage metering: active users, peak connections). */

@@ -236,7 +236,7 @@ export class MlsDeliveryService {
 
   /** Stores an application message (opaque PrivateMessage) of the group's current or an earlier epoch. */
   async postApplicationMessage(conversationId: string, userId: string, input: { device_id: string; message: string }): Promise<MlsMessageView> {
-    await this.conversations.requireMember(conversationId, userId);
+    const conv = await this.conversations.requireMember(conversationId, userId);
     const deviceId = checkDeviceId(input.device_id);
     const m = inspect('message', () => mls.inspectGroupMessage(bytesOf('message', input.message)));
     if (m.kind !== 'application' || m.wireformat !== 'mls_private_message') throw invalid('message', 'must be an MLS application message (PrivateMessage)');
@@ -245,6 +245,8 @@ export class MlsDeliveryService {
     if (g.group_id !== m.groupId) throw invalid('message', "is for another group than this conversation's");
     const epoch = toSafeEpoch(m.epoch, 'message');
     if (epoch > g.epoch) throw AppError.conflict('The message is for an epoch the group has not reached', { epoch: g.epoch });
+    // Moderation (muted, frozen, slow mode): the same one check as the message send path, after the message's own checks.
+    await this.conversations.checkSendPolicy(conv, userId);
     const rec = await this.messages.append({ conversation_id: conversationId, kind: 'application', epoch, sender_user_id: userId, sender_device_id: deviceId, message: input.message, created_at: new Date() });
     return toMessageView(rec!);
   }

@@ -19,6 +19,7 @@ export const SOCKET_CHAT_EVENTS: readonly ChatEventName[] = [
   'member.added',
   'member.removed',
   'user.access_revoked',
+  'conversation.moderated',
 ];
 
 /**
@@ -94,10 +95,19 @@ export function chatEventToSockets(out: SocketRoomsTarget, name: ChatEventName, 
       // every event check the user too, so a cut that never arrives still denies all they send).
       const e = p as ChatEventMap['user.access_revoked'];
       const room = Rooms.user(e.tenantId, e.user_id);
-      const error = e.reason === 'deleted' ? { code: ErrorCode.Unauthorized, message: 'This user was deleted' } : { code: ErrorCode.Forbidden, message: 'User is deactivated' };
+      const error =
+        e.reason === 'deleted'
+          ? { code: ErrorCode.Unauthorized, message: 'This user was deleted' }
+          : e.reason === 'banned'
+            ? { code: ErrorCode.UserBanned, message: 'This user is banned' }
+            : { code: ErrorCode.Forbidden, message: 'User is deactivated' };
       emit([room], 'session:revoked', { error });
       out.disconnect(room);
       return 'session:revoked';
+    }
+    case 'conversation.moderated': {
+      const e = p as ChatEventMap['conversation.moderated'];
+      return emit([...conv(e), ...Rooms.users(e.tenantId, e.user_ids)], 'conversation:moderation', e.state as unknown as ServerToClientEventMap['conversation:moderation']);
     }
     default:
       return null;

@@ -15,5 +15,6 @@ export * from './token-provider';
 export * from './types';
 export * from './user-client';
 export * from './server-client';
+export * from './moderation';
 export * from './socket-client';
 export * from './e2e-client';

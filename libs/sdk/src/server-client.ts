@@ -1,5 +1,6 @@
 import { Credential, HttpClient, HttpOptions, resolveCredential, seg } from './http';
-import type { ConversationView, CreateConversationInput, DeviceKeyView, FileView, DownloadTicket, Page, UserFields, UserView } from './types';
+import { ConversationModerationApi, RestrictionInput, UserBanView } from './moderation';
+import type { ConversationView, CreateConversationInput, DeviceKeyView, FileView, DownloadTicket, MessageView, Page, UserFields, UserView } from './types';
 
 export interface ServerClientOptions extends HttpOptions {
   /** The SaaS client's API key (`X-Api-Key`). Keep it on your servers only. */
@@ -13,9 +14,12 @@ export interface ServerClientOptions extends HttpOptions {
  */
 export class ChatServerClient {
   readonly http: HttpClient;
+  /** Per-conversation moderation: mute, ban, freeze, slow mode, pins (docs/moderation.md). */
+  readonly moderation: ConversationModerationApi;
 
   constructor(opts: ServerClientOptions) {
     this.http = new HttpClient(opts, async () => ({ 'X-Api-Key': await resolveCredential(opts.apiKey) }));
+    this.moderation = new ConversationModerationApi(this.http);
   }
 
   // ---------------------------------------------------------------- users
@@ -66,6 +70,22 @@ export class ChatServerClient {
   }
   removeMember(conversationId: string, userId: string): Promise<void> {
     return this.http.delete(`/v1/conversations/${seg(conversationId)}/members/${seg(userId)}`);
+  }
+
+  /** A system message (plaintext, `type: 'system'`, `e2e: false`: NOT end-to-end encrypted). Scope `messages:write`. */
+  postSystemMessage(conversationId: string, text: string, clientMsgId?: string): Promise<MessageView> {
+    return this.http.post(`/v1/conversations/${seg(conversationId)}/system-messages`, clientMsgId ? { text, client_msg_id: clientMsgId } : { text });
+  }
+
+  // ---------------------------------------------------------------- tenant-wide user bans (moderation:write)
+  banUser(externalId: string, input: RestrictionInput = {}): Promise<UserBanView> {
+    return this.http.put(`/v1/users/${seg(externalId)}/ban`, input);
+  }
+  unbanUser(externalId: string): Promise<void> {
+    return this.http.delete(`/v1/users/${seg(externalId)}/ban`);
+  }
+  getUserBan(externalId: string): Promise<UserBanView> {
+    return this.http.get(`/v1/users/${seg(externalId)}/ban`);
   }
 
   // ---------------------------------------------------------------- keys and files

@@ -1,4 +1,5 @@
 import { bearerAuth, Credential, HttpClient, HttpOptions, seg } from './http';
+import { ConversationModerationApi } from './moderation';
 import type {
   ChangesPage,
   ConversationDevicesView,
@@ -43,9 +44,12 @@ export interface UserClientOptions extends HttpOptions {
  */
 export class ChatUserClient {
   readonly http: HttpClient;
+  /** Moderation of conversations I own or administer (read: any member): docs/moderation.md. */
+  readonly moderation: ConversationModerationApi;
 
   constructor(opts: UserClientOptions) {
     this.http = new HttpClient(opts, bearerAuth(opts.token));
+    this.moderation = new ConversationModerationApi(this.http);
   }
 
   // ---------------------------------------------------------------- me

@@ -9,10 +9,13 @@ import { createValidationPipe, HttpErrorFilter } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
 import { quietStartupLogger } from '@chat/logging';
 import { JsonBodyInterceptor, requireJsonBody } from './json-body';
+import { webStaticMiddleware } from './web-static';
 
 export interface ConfigureOptions {
   /** Serve the OpenAPI document and UI at /docs. */
   docs?: boolean;
+  /** Serve the browser apps (chat app at /app, admin console at /console) from the static build (default true). */
+  web?: boolean;
   title?: string;
 }
 
@@ -31,6 +34,7 @@ export function configureApp(app: INestApplication, opts: ConfigureOptions = {})
   app.use((req: express.Request & { id?: string }, _res: express.Response, next: express.NextFunction) =>
     TenantContext.run({ requestId: req.id }, next),
   );
+  if (opts.web !== false) app.use(webStaticMiddleware());
   app.use(requireJsonBody);
   app.useGlobalFilters(new HttpErrorFilter());
   // Bodies are parsed after the guards (see JsonBodyInterceptor), then bounded and validated by the pipe.

@@ -1,3 +1,4 @@
 export * from './core.module';
 export * from './configure-app';
 export * from './run-app';
+export * from './web-static';

@@ -39,7 +39,7 @@ export async function runApp(rootModule: Type<unknown>, opts: RunOptions): Promi
   const url = await app.getUrl();
   const log = new NestLogger(opts.name);
   if (config.NODE_ENV === 'production') log.log(`${opts.name} listening on ${url.replace('[::1]', 'localhost')} (docs: ${url}/docs, readiness: ${url}/health/ready)`);
-  else process.stdout.write(startupSummary(app, opts.name, url.replace('[::1]', 'localhost'), embedded));
+  else process.stdout.write(startupSummary(app, opts, url.replace('[::1]', 'localhost'), embedded));
   // Our own signal handling (not enableShutdownHooks) so the embedded servers stop after the app has
   // drained; a second signal forces the exit.
   let stopping = false;
@@ -69,7 +69,8 @@ export function quietAwsSdkNodeWarning(env: NodeJS.ProcessEnv = process.env): vo
 }
 
 /** What a developer needs after `npm start`: where it runs, the docs, the admin sign-in, which services it chose. */
-function startupSummary(app: INestApplication, name: string, url: string, embedded: EmbeddedServices | null): string {
+function startupSummary(app: INestApplication, opts: RunOptions, url: string, embedded: EmbeddedServices | null): string {
+  const name = opts.name;
   const config = app.get(AppConfig);
   const adminFile = resolve(join(config.DATA_DIR, 'initial-admin.txt'));
   const admin = config.ADMIN_BOOTSTRAP_EMAIL
@@ -88,6 +89,7 @@ function startupSummary(app: INestApplication, name: string, url: string, embedd
     '',
     `${name} ready on ${url}`,
     `  API docs     ${url}/docs  (OpenAPI JSON: ${url}/docs/openapi.json)`,
+    ...(opts.web === false ? [] : [`  chat app     ${url}/app  (sign-in links: npm run cli -- seed)`, `  console      ${url}/console`]),
     `  admin login  POST ${url}/admin/auth/login, ${admin}`,
     `  MongoDB: ${embedded?.choices.mongodb ?? 'MONGODB_URI'}`,
     `  S3: ${embedded?.choices.s3 ?? 'S3_ENDPOINT'}`,

@@ -39,7 +39,8 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
           conversation_id: conversationId,
           seq: Number(m.seq),
           sender_id: String(m.sender_id),
-          type: content?.type ?? null,
+          // A system message has no envelope: its type is `system`.
+          type: content?.type ?? (m.type === 'system' ? 'system' : null),
           mentions: (m.mentions as string[]) ?? [],
           thread_parent_id: thread?.parent_id ?? null,
           created_at: new Date(String(m.created_at)),
@@ -82,9 +83,12 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
       bus.on('user.updated', ({ tenantId, user_id, created }) =>
         this.record({ tenantId, type: created ? 'user.created' : 'user.updated', key: randomUUID(), occurredAt: at(), data: { user_id } }),
       ),
-      bus.on('user.access_revoked', ({ tenantId, user_id, reason }) =>
-        this.record({ tenantId, type: reason === 'deleted' ? 'user.deleted' : 'user.deactivated', key: randomUUID(), occurredAt: at(), data: { user_id } }),
-      ),
+      bus.on('user.access_revoked', ({ tenantId, user_id, reason }) => {
+        // A ban is told as moderation.user_banned (below), not as a deactivation.
+        if (reason === 'banned') return;
+        this.record({ tenantId, type: reason === 'deleted' ? 'user.deleted' : 'user.deactivated', key: randomUUID(), occurredAt: at(), data: { user_id } });
+      }),
+      bus.on('moderation.action', ({ tenantId, type, key, occurred_at, data }) => this.record({ tenantId, type, key, occurredAt: new Date(occurred_at), data })),
     );
   }
 

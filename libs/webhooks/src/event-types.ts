@@ -17,6 +17,18 @@ export const WEBHOOK_EVENT_TYPES = [
   'file.uploaded',
   'file.deleted',
   'notification.offline',
+  // Moderation (libs/moderation, docs/moderation.md): ids and metadata only.
+  'moderation.user_banned',
+  'moderation.user_unbanned',
+  'moderation.member_muted',
+  'moderation.member_unmuted',
+  'moderation.member_banned',
+  'moderation.member_unbanned',
+  'moderation.conversation_frozen',
+  'moderation.conversation_unfrozen',
+  'moderation.slow_mode_changed',
+  'moderation.message_pinned',
+  'moderation.message_unpinned',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

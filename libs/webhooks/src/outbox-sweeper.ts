@@ -127,7 +127,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
             conversation_id: m.conversation_id,
             seq: m.seq,
             sender_id: m.sender_id,
-            type: m.content?.type ?? null,
+            type: m.content?.type ?? (m.type === 'system' ? 'system' : null),
             mentions: m.mentions ?? [],
             thread_parent_id: m.thread?.parent_id ?? null,
             created_at: new Date(m.created_at),

@@ -14,7 +14,7 @@ export class SweptMessagesRepository extends TenantRepository<SweptMessageDoc> {
   storedBetween(from: Date, to: Date, limit: number): Promise<SweptMessageDoc[]> {
     return this.find(
       { created_at: { $gte: from, $lt: to } },
-      { projection: { _id: 1, conversation_id: 1, seq: 1, sender_id: 1, 'content.type': 1, mentions: 1, thread: 1, gap: 1, created_at: 1 }, sort: { created_at: 1 }, limit },
+      { projection: { _id: 1, conversation_id: 1, seq: 1, sender_id: 1, 'content.type': 1, type: 1, mentions: 1, thread: 1, gap: 1, created_at: 1 }, sort: { created_at: 1 }, limit },
     );
   }
 }

@@ -141,6 +141,8 @@ export interface SweptMessageDoc {
   seq: number;
   sender_id: string;
   content: { type?: string } | null;
+  /** `system` for system messages (no content). */
+  type?: string;
   mentions: string[];
   thread: { parent_id: string | null } | null;
   gap: boolean;

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { assertTenantExists } from '@chat/backup';
 import { action, print } from '../cli-action';
-import { runSeed } from './seed';
+import { demoSignInLinks, runSeed } from './seed';
 import { RetentionService } from '@chat/retention';
 import { UsageRecorder, UsageRollupService } from '@chat/usage';
 import { BillingService } from '@chat/billing';
@@ -68,13 +68,16 @@ export function registerOpsCommands(program: Command, json: () => boolean): void
         const app = await ctx.nest();
         const existing = await (await ctx.db()).collection('clients').findOne({ name: o.name, status: { $ne: 'deleted' } }, { sort: { _id: 1 }, projection: { _id: 1 } });
         const devicesFile = resolve(join(ctx.config.DATA_DIR, 'demo-devices.json'));
-        const r = await runSeed(app, progress, o, { devicesFile, existingTenantId: existing ? String(existing._id) : null });
+        const seeded = await runSeed(app, progress, o, { devicesFile, existingTenantId: existing ? String(existing._id) : null });
+        const base = `http://${ctx.config.HOST === '0.0.0.0' ? '127.0.0.1' : ctx.config.HOST}:${ctx.config.PORT}`;
+        const r = { ...seeded, sign_in_links: await demoSignInLinks(app, seeded, base) };
         print(r, json(), () => {
-          const base = `http://${ctx.config.HOST === '0.0.0.0' ? '127.0.0.1' : ctx.config.HOST}:${ctx.config.PORT}`;
           console.log(`${r.created ? 'seeded' : 'already seeded:'} tenant ${r.tenant_id} (${o.name}): ${r.users.length} users, ${r.conversations.length} conversations, ${r.messages} messages`);
           console.log(`  application ${r.application_id}, API key ${r.api_key}`);
           console.log(`  demo users' device keys and these credentials: ${r.devices_file} (mode 0600)`);
           console.log(`  sign in as ${r.users[0]}: curl -s -X POST -H 'X-Api-Key: ${r.api_key}' ${base}/v1/users/${r.users[0]}/tokens`);
+          console.log(`  chat app sign-in links (valid until ${r.sign_in_links[0]?.expires_at ?? '-'}; run seed again for fresh ones):`);
+          for (const l of r.sign_in_links) console.log(`    ${l.user_id}: ${l.url}`);
         });
       })(),
     );

@@ -4,6 +4,8 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { AppError } from '@chat/errors';
 import { ConversationsService, MessagesService, UsersService } from '@chat/chat';
 import { ApiKeyService, ApplicationService, TenantService } from '@chat/platform';
+import { UserTokenService } from '@chat/auth';
+import { KeyDirectoryService } from '@chat/keys';
 import { bytesToBase64, encryptMessage, generateDeviceKeys, searchTokens, type DeviceKeys } from '../../../../libs/sdk/src/crypto';
 import { asTenantId, TenantContext } from '@chat/tenancy';
 import type { ProgressSink } from '@chat/backup';
@@ -30,6 +32,13 @@ export interface SeedResult {
   users: string[];
   conversations: string[];
   messages: number;
+}
+
+/** A link that signs a demo user into the chat app: a fresh short-lived token in the URL fragment (never sent to the server, nor logged). */
+export interface DemoSignInLink {
+  user_id: string;
+  url: string;
+  expires_at: string;
 }
 
 /** A demo user's device keys as stored in the demo file (base64), readable by a demo client. */
@@ -113,6 +122,13 @@ async function seedTenant(app: INestApplicationContext, progress: ProgressSink, 
         profile: { display_name: `Demo User ${i}` },
         encryption: { public_key: bytesToBase64(keys.agreement.publicKey), key_version: keys.key_version },
       });
+      // In the key directory too, as a client publishes its device: then a browser signed in as another
+      // demo user (the chat app) can encrypt for this one.
+      await app.get(KeyDirectoryService).publish(id, keys.device_id, {
+        key_version: keys.key_version,
+        public_key: bytesToBase64(keys.agreement.publicKey),
+        ...(keys.signing ? { signing_key: bytesToBase64(keys.signing.publicKey) } : {}),
+      });
       userTask.increment();
     }
     userTask.done();
@@ -159,4 +175,19 @@ async function seedTenant(app: INestApplicationContext, progress: ProgressSink, 
     msgTask.done();
     return { result: { tenant_id: tenantId, application_id: application._id.toHexString(), api_key: apiKey, app_secret: secret, users: ids, conversations: convIds, messages: sent }, devices };
   });
+}
+
+/**
+ * Sign-in links for the chat app (/app), minted at each run (so running seed again gives fresh ones):
+ * an end-user token of the default lifetime (END_USER_TOKEN_TTL_SECONDS) in the fragment, exactly what
+ * a SaaS backend would hand its own users. The browser makes and keeps its own device keys.
+ */
+export async function demoSignInLinks(app: INestApplicationContext, r: Pick<SeedResult, 'tenant_id' | 'application_id' | 'users'>, baseUrl: string): Promise<DemoSignInLink[]> {
+  const tokens = app.get(UserTokenService);
+  const links: DemoSignInLink[] = [];
+  for (const userId of r.users) {
+    const { token, expires_at } = await tokens.issue({ tenantId: r.tenant_id, applicationId: r.application_id, userId });
+    links.push({ user_id: userId, url: `${baseUrl}/app#token=${encodeURIComponent(token)}`, expires_at });
+  }
+  return links;
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CacheService } from '@chat/cache';
 import { AppError } from '@chat/errors';
 import { TenantBatchLoader } from '@chat/tenancy';
+import type { ConversationPolicy } from './conversation-policy';
 import { ConversationsRepository } from './conversations.repository';
 import { ConversationView, toConversationView } from './conversation.views';
 
@@ -27,6 +28,28 @@ export class ConversationAccess {
     private readonly repo: ConversationsRepository,
     private readonly cache: CacheService,
   ) {}
+
+  private policy: ConversationPolicy | null = null;
+
+  /** Moderation registers itself here at start-up (libs/moderation); without it nothing is refused by it. */
+  setPolicy(policy: ConversationPolicy | null): void {
+    this.policy = policy;
+  }
+
+  /** The send path's one moderation call (muted, frozen, slow mode), shared by REST and socket sends. */
+  async checkSendPolicy(conversation: ConversationView, senderId: string): Promise<void> {
+    await this.policy?.checkSend(conversation, senderId);
+  }
+
+  /** Moderation's check of edits and new reactions (frozen, muted). */
+  async checkWritePolicy(conversation: ConversationView, userId: string): Promise<void> {
+    await this.policy?.checkWrite(conversation, userId);
+  }
+
+  /** Moderation's admission check (users banned from the conversation) where users join or are added. */
+  async checkAdmission(conversationId: string, userIds: string[]): Promise<void> {
+    await this.policy?.checkAdmission(conversationId, userIds);
+  }
 
   /** The cached membership view, or null for a missing / malformed / other-tenant id. */
   getView(conversationId: string): Promise<ConversationView | null> {

@@ -8,6 +8,7 @@ import { UsersService } from '../users/users.service';
 import { ParticipantDoc, ParticipantRole } from './conversation.schema';
 import { ConversationRecord, ConversationsRepository } from './conversations.repository';
 import { ConversationResponse, toConversationResponse } from './conversation.views';
+import { ConversationAccess } from './conversation-access';
 import { Actor, actorEntry, membershipKeys, newParticipant, ownersOtherThan, RANK, requireManageable } from './conversation-rules';
 
 const CAS_ATTEMPTS = 12;
@@ -26,6 +27,7 @@ export class ConversationMembershipService {
     private readonly cache: CacheService,
     private readonly events: ChatEventBus,
     private readonly config: AppConfig,
+    private readonly access: ConversationAccess,
   ) {
     // A deleted user leaves every conversation.
     events.on('user.deleted', async ({ user_id }) => void (await this.removeUserEverywhere(user_id)));
@@ -74,6 +76,7 @@ export class ConversationMembershipService {
     if (!probe) throw AppError.notFound('Conversation');
     requireManageable(probe, actor, 'members');
     await this.requireActiveUsers(ids);
+    await this.access.checkAdmission(conversationId, ids);
     let added: string[] = [];
     const { doc, changed } = await this.mutateMembers(conversationId, (d) => {
       requireManageable(d, actor, 'members');
@@ -152,6 +155,7 @@ export class ConversationMembershipService {
   /** Joins a channel (any active user of the tenant). Other types behave as if they did not exist. */
   async join(conversationId: string, userId: string): Promise<ConversationResponse> {
     await this.users.requireActive(userId);
+    if (ConversationsRepository.isId(conversationId)) await this.access.checkAdmission(conversationId, [userId]);
     const { doc, changed } = await this.mutateMembers(conversationId, (d) => {
       const isMember = d.participants.some((p) => p.user_id === userId);
       if (d.type !== 'channel') {

@@ -12,6 +12,7 @@ import { ConversationRecord, ConversationsRepository, ListCursor } from './conve
 import { ConversationResponse, ConversationView, toConversationResponse } from './conversation.views';
 import { ConversationAccess, conversationCacheKey, memberConversationIdsCacheKey } from './conversation-access';
 import { ConversationMembershipService } from './conversation-membership.service';
+import type { ConversationPolicy } from './conversation-policy';
 import { Actor, membershipKeys, newParticipant, requireManageable } from './conversation-rules';
 
 export { MEMBER_CONVERSATION_IDS_MAX } from './conversation-access';
@@ -90,6 +91,19 @@ export class ConversationsService {
 
   memberConversationIds(userId: string, opts: { fresh?: boolean } = {}): Promise<string[]> {
     return this.access.memberConversationIds(userId, opts);
+  }
+
+  /** Moderation registers its send and admission checks here (ConversationAccess holds them). */
+  setPolicy(policy: ConversationPolicy | null): void {
+    this.access.setPolicy(policy);
+  }
+
+  checkSendPolicy(conversation: ConversationView, senderId: string): Promise<void> {
+    return this.access.checkSendPolicy(conversation, senderId);
+  }
+
+  checkWritePolicy(conversation: ConversationView, userId: string): Promise<void> {
+    return this.access.checkWritePolicy(conversation, userId);
   }
 
   // ---------------------------------------------------------------- creation

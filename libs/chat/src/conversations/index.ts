@@ -5,3 +5,4 @@ export * from './conversations.service';
 export { ConversationAccess, conversationCacheKey, memberConversationIdsCacheKey } from './conversation-access';
 export * from './conversation-membership.service';
 export * from './conversations.module';
+export * from './conversation-policy';

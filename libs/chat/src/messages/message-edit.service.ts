@@ -37,6 +37,8 @@ export class MessageEditService {
 
   async edit(userId: string, conversationId: string, messageId: string, dto: EditMessageDto): Promise<MessageView> {
     const conv = await this.conversations.requireMember(conversationId, userId);
+    // Moderation: a frozen conversation or a muted member cannot rewrite messages either.
+    await this.conversations.checkWritePolicy(conv, userId);
     const memberIds = memberIdsOf(conv);
     checkEnvelope(dto.content, dto.search_tokens, this.config.MESSAGE_MAX_BYTES);
     await this.keyDirectory.assertRecipientKeys(memberIds, dto.content.encrypted_key);
@@ -96,7 +98,8 @@ export class MessageEditService {
 
   async addReaction(userId: string, conversationId: string, messageId: string, emoji: string): Promise<MessageView> {
     checkEmoji(emoji);
-    await this.conversations.requireMember(conversationId, userId);
+    const conv = await this.conversations.requireMember(conversationId, userId);
+    await this.conversations.checkWritePolicy(conv, userId);
     const change = await nextChange(this.conversationsRepo, conversationId);
     const r = await this.repo.addReaction(conversationId, messageId, { user_id: userId, emoji, key: reactionKey(userId, emoji), created_at: new Date() }, change);
     if (r === 'missing') throw AppError.notFound('Message');

@@ -93,6 +93,8 @@ export class MessageSendService implements BeforeApplicationShutdown {
       }
       parentId = String(parent._id);
     }
+    // Moderation (muted, frozen, slow mode): last, so a send refused for its content never uses a slow-mode turn.
+    await this.conversations.checkSendPolicy(conv, senderId);
     await this.quotas?.consumeMessages(tenantId, 1);
     const now = new Date();
     // Wrapped, so the caller gets the queued write without waiting for it (an awaited promise would be).

@@ -61,7 +61,19 @@ export interface MessageDoc {
    * client's position by it. Optional: messages stored before it existed have none (never changed since).
    */
   change_seq?: number;
+  /**
+   * `system`: posted by the SaaS client's server (API key), with plaintext `text` and no content: not
+   * end-to-end encrypted, and shown as such. Absent on messages stored before it existed: `regular`.
+   */
+  type?: MessageType;
+  /** A system message's plaintext (never set on end users' messages, whose content is ciphertext). */
+  text?: string | null;
 }
+
+export const MESSAGE_TYPES = ['regular', 'system'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+/** sender_id of system messages: no external id can take it (external ids never hold '#'). */
+export const SYSTEM_SENDER_ID = '#system';
 
 export type MessageRecord = MessageDoc & { _id: Types.ObjectId };
 
@@ -123,6 +135,8 @@ export const MessageSchema = new Schema<MessageDoc>(
     edited_at: { type: Date, default: null },
     deleted_at: { type: Date, default: null },
     change_seq: { type: Number, default: 0 },
+    type: { type: String, enum: MESSAGE_TYPES, default: 'regular' },
+    text: { type: String, default: null },
   },
   { collection: 'messages', versionKey: false, minimize: false },
 );

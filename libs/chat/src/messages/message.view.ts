@@ -26,5 +26,8 @@ export function toMessageView(m: MessageRecord): MessageView {
     edited_at: iso(m.edited_at),
     deleted_at: iso(m.deleted_at),
     change_seq: m.change_seq ?? 0,
+    type: m.type ?? 'regular',
+    e2e: (m.type ?? 'regular') !== 'system',
+    text: m.type === 'system' && !m.deleted_at ? (m.text ?? null) : null,
   };
 }

@@ -163,7 +163,7 @@ export class MessagesRepository extends TenantRepository<MessageDoc> {
     return this.locked(messageId, () =>
       this.findOneAndUpdate(
         { _id: new Types.ObjectId(messageId), conversation_id: conversationId, deleted_at: null },
-        { $set: { content: null, preview: null, search_tokens: [], mentions: [], reactions: [], status: 'deleted', deleted_at: now, updated_at: now }, $max: { change_seq: changeSeq } },
+        { $set: { content: null, text: null, preview: null, search_tokens: [], mentions: [], reactions: [], status: 'deleted', deleted_at: now, updated_at: now }, $max: { change_seq: changeSeq } },
       ),
     ) as Promise<MessageRecord | null>;
   }

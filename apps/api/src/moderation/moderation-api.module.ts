@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { ModerationModule } from '@chat/moderation';
+import { ConversationModerationController } from './conversation-moderation.controller';
+import { SystemMessagesController } from './system-messages.controller';
+import { UserBansController } from './user-bans.controller';
+
+/** REST for moderation and system messages (docs/moderation.md). */
+@Module({
+  imports: [ModerationModule],
+  controllers: [ConversationModerationController, SystemMessagesController, UserBansController],
+})
+export class ModerationApiModule {}
