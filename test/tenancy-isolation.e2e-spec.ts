@@ -20,6 +20,8 @@ interface World {
   conversationId: string;
   directId: string;
   messageId: string;
+  /** bob's report of alice's message (moderation queue). */
+  reportId: string;
   fileId: string;
   marker: string;
 }
@@ -66,7 +68,15 @@ function bodies(w: World): Record<string, unknown> {
     'PUT /v1/files/:file_id/message': { message_id: w.messageId, conversation_id: w.conversationId },
     'POST /v1/conversations/:id/mls/commits': { device_id: 'd1', commit: b64(64), group_info: b64(64) },
     'POST /v1/conversations/:id/mls/messages': { device_id: 'd1', message: b64(64) },
+    'PUT /v1/conversations/:id/mls/history': { history_visibility: 'shared' },
+    'POST /v1/conversations/:id/mls/history/bundles': { device_id: 'd1', group_id: 'ab', epoch: 1, ciphertext: b64(64) },
+    'PUT /v1/me/key-backup': { backup_id: '0'.repeat(32), wraps: [{ kind: 'recovery_key', salt: b64(16), wrapped_key: b64(72) }] },
+    'POST /v1/me/key-backup/entries': { backup_id: '0'.repeat(32), entries: [{ group_id: 'ab', epoch: 1, ciphertext: b64(72) }] },
     'POST /v1/webhooks/:id/replay': { since: new Date(0).toISOString() },
+    'POST /v1/conversations/:id/messages/:message_id/reports': { payload: 'B reports A', reason: 'spam' },
+    'POST /v1/moderation/reports/:report_id/act': { actions: ['delete_message'] },
+    'POST /v1/moderation/reports/:report_id/resolve': { note: 'B resolves' },
+    'POST /v1/conversations/:id/system-messages': { text: 'B posts into A' },
   };
 }
 
@@ -79,6 +89,7 @@ function params(w: World): Record<string, string> {
     id: w.conversationId,
     message_id: w.messageId,
     file_id: w.fileId,
+    report_id: w.reportId,
     external_id: 'carol',
     user_id: 'bob',
     device_id: 'dev-a',
@@ -89,7 +100,7 @@ function params(w: World): Record<string, string> {
 }
 
 /** Parameters naming A's own objects: routes using one of them must refuse B outright. */
-const A_OWNED_PARAMS = ['id', 'message_id', 'file_id'];
+const A_OWNED_PARAMS = ['id', 'message_id', 'file_id', 'report_id'];
 
 function routesOf(t: TestApp): Array<{ method: string; path: string }> {
   const express = t.app.getHttpAdapter().getInstance() as { router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } };
@@ -126,6 +137,8 @@ describe('tenant isolation over HTTP (every route, tenant B on tenant A)', () =>
     ];
     content.sender_device_id = 'dev-a';
     const msg = await asUser(t, alice).post(`/v1/conversations/${conv.body.id}/messages`).send({ content }).expect(201);
+    // No franking commitment on this envelope: the report is stored as unverifiable.
+    const report = await asUser(t, bob).post(`/v1/conversations/${conv.body.id}/messages/${msg.body.id}/reports`).send({ payload: `${marker} report`, reason: 'spam' }).expect(201);
     const data = randomBytes(10);
     const file = await asUser(t, alice)
       .post('/v1/files')
@@ -144,6 +157,7 @@ describe('tenant isolation over HTTP (every route, tenant B on tenant A)', () =>
       conversationId: conv.body.id,
       directId: direct.body.id,
       messageId: msg.body.id ?? msg.body.message?.id,
+      reportId: report.body.id,
       fileId: file.body.file?.id ?? file.body.id ?? file.body.file_id,
       marker,
     };
@@ -161,6 +175,7 @@ describe('tenant isolation over HTTP (every route, tenant B on tenant A)', () =>
       user.get(`/v1/conversations/${A.conversationId}/messages`),
       user.get(`/v1/files/${A.fileId}`),
       user.get('/v1/me/devices'),
+      key.get(`/v1/moderation/reports/${A.reportId}`),
     ]);
     // Presence-like fields move on their own; everything else must be identical.
     return JSON.stringify(parts.map((r) => [r.status, r.body]), (k, v) => (['last_seen', 'online', 'updated_at', 'download_url', 'expires_at', 'url'].includes(k) ? undefined : v));
@@ -174,12 +189,12 @@ describe('tenant isolation over HTTP (every route, tenant B on tenant A)', () =>
   afterAll(async () => t?.close());
 
   it('set-up created look-alike data in both tenants', () => {
-    for (const w of [A, B]) for (const v of [w.conversationId, w.messageId, w.fileId]) expect(v).toMatch(/^[0-9a-f]{24}$/);
+    for (const w of [A, B]) for (const v of [w.conversationId, w.messageId, w.fileId, w.reportId]) expect(v).toMatch(/^[0-9a-f]{24}$/);
   });
 
   it('every route refuses or stays inside tenant B', async () => {
     const before = await snapshotA();
-    const secrets = [A.marker, A.conversationId, A.directId, A.messageId, A.fileId, A.tenant.tenantId, A.tenant.applicationId, A.tenant.apiKeyId];
+    const secrets = [A.marker, A.conversationId, A.directId, A.messageId, A.fileId, A.reportId, A.tenant.tenantId, A.tenant.applicationId, A.tenant.apiKeyId];
     const body = bodies(A);
     const p = params(A);
     const problems: string[] = [];

@@ -6,6 +6,12 @@
  *   its batch is about to be inserted: the batch's seqs are reserved and never written;
  * - `fault:kill-after-store`: SIGKILL right after the insert is acknowledged, before anything else
  *   (post-commit, events, acks);
+ * - `fault:kill-after-change`: SIGKILL right after an edit or a delete of that message is written
+ *   (its edited_at or deleted_at set), before the service raises its event;
+ * - `fault:kill-after-member`: SIGKILL right after a membership change adding or removing a user whose
+ *   id starts with it is written (participants and change log), before the service raises its event;
+ * - `fault:kill-after-report`: SIGKILL right after a message report whose note starts with it is stored,
+ *   before its webhook event is recorded;
  * - a last_message update whose preview is `fault:post-commit` (base64) fails once with a closed-connection
  *   error, as when the database connection drops between storing a batch and its post-commit step.
  *
@@ -28,6 +34,13 @@ proto.insertMany = async function (docs, ...rest) {
   return res;
 };
 
+const insertOne = proto.insertOne;
+proto.insertOne = async function (doc, ...rest) {
+  const res = await insertOne.call(this, doc, ...rest);
+  if (this.collectionName === 'message_reports' && typeof doc?.note === 'string' && doc.note.startsWith('fault:kill-after-report')) die();
+  return res;
+};
+
 const failedOnce = new Set();
 const POST_COMMIT_MARK = Buffer.from('fault:post-commit').toString('base64');
 for (const name of ['updateOne', 'findOneAndUpdate']) {
@@ -38,6 +51,18 @@ for (const name of ['updateOne', 'findOneAndUpdate']) {
       failedOnce.add(last.message_id);
       throw new mongodb.MongoNetworkError('connection 7 to 127.0.0.1:27017 closed');
     }
-    return original.call(this, filter, update, ...rest);
+    const res = await original.call(this, filter, update, ...rest);
+    const set = update?.$set;
+    if (this.collectionName === 'messages' && (set?.edited_at || set?.deleted_at)) {
+      // findOneAndUpdate answers the document, or { value } with includeResultMetadata.
+      const doc = res && typeof res === 'object' && 'value' in res && 'ok' in res ? res.value : res;
+      if (typeof doc?.client_msg_id === 'string' && doc.client_msg_id.startsWith('fault:kill-after-change')) die();
+    }
+    const changes = set?.member_changes;
+    if (this.collectionName === 'conversations' && Array.isArray(changes) && changes.length) {
+      const last = changes[changes.length - 1];
+      if ([...(last.added ?? []), ...(last.removed ?? [])].some((id) => String(id).startsWith('fault:kill-after-member'))) die();
+    }
+    return res;
   };
 }

@@ -23,6 +23,8 @@ export const ErrorCode = {
   QuotaExceeded: 'quota_exceeded',
   MissingRecipientKeys: 'missing_recipient_keys',
   UploadVerificationFailed: 'upload_verification_failed',
+  FrankingMismatch: 'franking_mismatch',
+  ActionUnavailable: 'action_unavailable',
   ServiceUnavailable: 'service_unavailable',
   Internal: 'internal_error',
 } as const;
@@ -47,6 +49,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   quota_exceeded: HttpStatus.TOO_MANY_REQUESTS,
   missing_recipient_keys: HttpStatus.UNPROCESSABLE_ENTITY,
   upload_verification_failed: HttpStatus.UNPROCESSABLE_ENTITY,
+  franking_mismatch: HttpStatus.UNPROCESSABLE_ENTITY,
+  action_unavailable: HttpStatus.UNPROCESSABLE_ENTITY,
   service_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
   internal_error: HttpStatus.INTERNAL_SERVER_ERROR,
 };

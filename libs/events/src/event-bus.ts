@@ -21,8 +21,9 @@ export interface ChatEventMap {
   'conversation.created': { tenantId: TenantId; conversationId: string; member_ids: string[]; conversation: Record<string, unknown> };
   /** `role_changed`: the update was a member's role change (webhooks send member.role_changed). */
   'conversation.updated': { tenantId: TenantId; conversationId: string; conversation: Record<string, unknown>; role_changed?: { user_id: string; role: string; by?: string } };
-  'member.added': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string };
-  'member.removed': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string };
+  /** `version`: participants_version after the change, when it was logged (MemberChangeDoc): names the event for the webhook sweeper too. */
+  'member.added': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string; version?: number };
+  'member.removed': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string; version?: number };
   /** `created`: the write created the user (webhooks tell user.created from user.updated). */
   'user.updated': { tenantId: TenantId; user_id: string; created?: boolean };
   /** The user was deactivated or deleted: their live sockets are cut (new requests are refused by the auth check). */

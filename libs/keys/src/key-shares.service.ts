@@ -72,9 +72,26 @@ export class KeySharesService {
     private readonly directory: KeyDirectoryService,
   ) {}
 
-  /** Which of these messages were re-shared to the user (history shares): they may read them. */
-  async sharedMessageIds(conversationId: string, recipientId: string, messageIds: readonly string[]): Promise<Set<string>> {
+  /** Whether a conversation shares its history with later members (E2E v2; set by libs/mls-history, which depends on this module). */
+  private sharesHistory: (conversationId: string) => Promise<boolean> = async () => false;
+
+  useHistoryVisibility(fn: (conversationId: string) => Promise<boolean>): void {
+    this.sharesHistory = fn;
+  }
+
+  /**
+   * Which of these messages were re-shared to the user (history shares): they may read them. The v2
+   * ones (`v2Ids`) are all readable when the conversation's history visibility is `shared`: a member
+   * device gives the new member the earlier epoch keys (history bundles).
+   */
+  async sharedMessageIds(conversationId: string, recipientId: string, messageIds: readonly string[], v2Ids: readonly string[] = []): Promise<Set<string>> {
     if (!messageIds.length) return new Set();
+    if (v2Ids.length && (await this.sharesHistory(conversationId))) {
+      const rest = messageIds.filter((id) => !v2Ids.includes(id));
+      const out = await this.sharedMessageIds(conversationId, recipientId, rest);
+      for (const id of v2Ids) out.add(id);
+      return out;
+    }
     const ids = [...new Set(messageIds)];
     // A message can be shared by several members: the limit leaves room for duplicates of each id.
     const shares = await this.messageShares.forRecipient(conversationId, recipientId, { messageIds: ids, limit: ids.length * 4 });

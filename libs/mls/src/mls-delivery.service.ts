@@ -282,6 +282,18 @@ export class MlsDeliveryService {
     const unique = [...new Map(ids.map((i) => [i.toHexString(), i])).values()];
     for (const id of unique) if (!(await this.welcomes.referenced(id))) await this.welcomeBlobs.remove(id);
   }
+
+  /**
+   * The first epoch a device of this user was in the group, for a membership that started at `since`:
+   * after the user's first own commit (external join or group creation), else the group's epoch at
+   * `since` (a device added by a Welcome); null when the group did not exist then.
+   */
+  async memberSinceEpoch(conversationId: string, userId: string, since: Date): Promise<number | null> {
+    const own = await this.messages.firstCommitBy(conversationId, userId, since);
+    const at = await this.messages.lastCommitAtOrBefore(conversationId, since);
+    const candidates = [own ? own.epoch + 1 : null, at ? at.epoch + 1 : null].filter((e): e is number => e !== null);
+    return candidates.length ? Math.max(...candidates) : null;
+  }
 }
 
 function toMessageView(r: MlsMessageRecord): MlsMessageView {

@@ -174,6 +174,18 @@ export class MlsMessagesRepository extends TenantRepository<MlsMessageDoc> {
     if (afterId) filter._id = { $gt: new Types.ObjectId(afterId) };
     return this.find(filter, { sort: { _id: 1 }, limit });
   }
+
+  /** The last commit the server took at or before `at` (history: which epoch a member joined in). */
+  async lastCommitAtOrBefore(conversationId: string, at: Date): Promise<MlsMessageRecord | null> {
+    const [last] = await this.find({ conversation_id: conversationId, kind: 'commit', created_at: { $lte: at } }, { sort: { epoch: -1 }, limit: 1 });
+    return last ?? null;
+  }
+
+  /** The first commit a device of this user made since `since` (its external join, or the group's creation). */
+  async firstCommitBy(conversationId: string, userId: string, since: Date): Promise<MlsMessageRecord | null> {
+    const [first] = await this.find({ conversation_id: conversationId, kind: 'commit', sender_user_id: userId, created_at: { $gte: since } }, { sort: { epoch: 1 }, limit: 1 });
+    return first ?? null;
+  }
 }
 
 /** Per-device Welcome inboxes of the current tenant (entries point at the Welcome's bytes, stored once). */

@@ -2,7 +2,6 @@ import {
   CryptoError,
   base64ToBytes,
   bytesToBase64,
-  bytesToUtf8,
   conversationKeyCheck,
   conversationKeyContext,
   currentPublicBundle,
@@ -18,7 +17,9 @@ import {
   getKeys,
   isReactionToken,
   md5Base64,
+  openFrankedPayload,
   reshareMessageKey,
+  sealFrankedPayload,
   rotateKeyring,
   searchTokens,
   unwrapKey,
@@ -33,7 +34,7 @@ import {
 } from './crypto';
 import { ChatApiError, isChatApiError } from './errors';
 import type { ChatUserClient } from './user-client';
-import type { DeviceKeyView, FileView, MessageView, MissingRecipientKey, SendMessageInput } from './types';
+import type { DeviceKeyView, FileView, MessageView, MissingRecipientKey, ReportReason, ReportReceiptView, SendMessageInput } from './types';
 
 /** What a message's encrypted plaintext holds (JSON, versioned). */
 export type MessagePayload =
@@ -55,6 +56,13 @@ export type MessagePayload =
 export interface DecryptedMessage {
   message: MessageView;
   payload: MessagePayload;
+  /** The payload string exactly as the sender committed to it (what a report discloses). */
+  payloadText: string;
+  /**
+   * The message's franking key and commitment, already checked against each other (a mismatch fails
+   * decryption). Null for a message sent without franking (older SDKs): a report of it is unverifiable.
+   */
+  franking: { franking_key: string; commitment: string } | null;
   /** True when the sender's signature was verified against the key directory. */
   verified: boolean;
   /** True when it could only be read through a history key share. */
@@ -73,6 +81,10 @@ export interface E2EChatOptions {
   fetch?: typeof fetch;
   /** Index message words for blind-index search (default true; see docs/search.md for the leakage). */
   searchIndex?: boolean;
+  /** Commit to every sent payload (message franking) so recipients can report it verifiably (default true). */
+  franking?: boolean;
+  /** The tenant id (part of the franking context); default: asked once from GET /v1/auth/whoami. */
+  tenantId?: string;
 }
 
 export interface SendOptions {
@@ -98,6 +110,8 @@ export class E2EChat {
   private readonly fetchImpl: typeof fetch;
   private readonly requireSignatures: boolean;
   private readonly searchIndex: boolean;
+  private readonly franking: boolean;
+  private tenantIdValue: Promise<string> | undefined;
   /** conversation -> recipient devices (refreshed on missing_recipient_keys). */
   private readonly recipients = new Map<string, RecipientPublicKey[]>();
   /** user -> every published key version (to verify signatures of old messages). */
@@ -111,6 +125,8 @@ export class E2EChat {
     this.keyringValue = opts.keyring;
     this.requireSignatures = opts.requireSignatures ?? true;
     this.searchIndex = opts.searchIndex ?? true;
+    this.franking = opts.franking ?? true;
+    if (opts.tenantId !== undefined) this.tenantIdValue = Promise.resolve(opts.tenantId);
     const f = opts.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
     if (!f) throw new Error('No fetch implementation: pass one in the options');
     this.fetchImpl = f.bind(globalThis);
@@ -122,6 +138,18 @@ export class E2EChat {
 
   get deviceId(): string {
     return this.keyringValue.device_id;
+  }
+
+  /** My tenant's id (the franking context binds it), from the options or asked once. */
+  tenantId(): Promise<string> {
+    if (!this.tenantIdValue) {
+      const p = this.client.whoami().then((w) => w.tenant_id);
+      this.tenantIdValue = p;
+      p.catch(() => {
+        if (this.tenantIdValue === p) this.tenantIdValue = undefined;
+      });
+    }
+    return this.tenantIdValue;
   }
 
   // ---------------------------------------------------------------- device keys
@@ -243,10 +271,22 @@ export class E2EChat {
     return getKeys(this.keyringValue).signing?.secretKey;
   }
 
-  private envelope(conversationId: string, type: MessageType, payload: MessagePayload, recipients: RecipientPublicKey[]): EncryptedMessageContent {
+  /**
+   * With franking (the default) the payload is committed to (franking.ts): the franking key goes inside
+   * the encrypted plaintext, the commitment on the envelope, bound into its associated data and signature.
+   */
+  private async envelope(conversationId: string, type: MessageType, payload: MessagePayload, recipients: RecipientPublicKey[]): Promise<EncryptedMessageContent> {
     const current = getKeys(this.keyringValue);
+    let plaintext: string | Uint8Array = JSON.stringify(payload);
+    let frankingCommitment: string | undefined;
+    if (this.franking) {
+      const sealed = sealFrankedPayload(plaintext, { tenantId: await this.tenantId(), conversationId, senderId: this.userId, senderDeviceId: current.device_id });
+      plaintext = sealed.plaintext;
+      frankingCommitment = sealed.commitment;
+    }
     return encryptMessage({
-      plaintext: JSON.stringify(payload),
+      plaintext,
+      ...(frankingCommitment !== undefined ? { frankingCommitment } : {}),
       type,
       conversationId,
       senderId: this.userId,
@@ -268,7 +308,7 @@ export class E2EChat {
     opts: SendOptions & { indexText?: string; refreshKeys?: boolean } = {},
   ): Promise<SendMessageInput> {
     const input: SendMessageInput = {
-      content: this.envelope(conversationId, type, payload, await this.memberDevices(conversationId, opts.refreshKeys ?? false)),
+      content: await this.envelope(conversationId, type, payload, await this.memberDevices(conversationId, opts.refreshKeys ?? false)),
       client_msg_id: opts.clientMsgId ?? randomId(),
     };
     if (opts.threadParentId) input.thread_parent_id = opts.threadParentId;
@@ -468,7 +508,33 @@ export class E2EChat {
       plaintext = await this.decryptViaShare(message, base, err);
       viaKeyShare = true;
     }
-    return { message, payload: JSON.parse(bytesToUtf8(plaintext)) as MessagePayload, verified: !!signing, viaKeyShare };
+    // Receiver binding: a commitment that does not open to this payload fails here, before anyone reads it.
+    const tenantId = content.franking_commitment !== undefined ? await this.tenantId() : 'unused';
+    const opened = openFrankedPayload(plaintext, content.franking_commitment, {
+      tenantId,
+      conversationId: message.conversation_id,
+      senderId: message.sender_id,
+      senderDeviceId: content.sender_device_id,
+    });
+    return { message, payload: JSON.parse(opened.payload) as MessagePayload, payloadText: opened.payload, franking: opened.franking, verified: !!signing, viaKeyShare };
+  }
+
+  // ---------------------------------------------------------------- reports
+
+  /**
+   * Reports a message I decrypted to the tenant's moderators: discloses its payload and franking key
+   * (which opens this message's commitment and nothing else), never anything about other messages.
+   * The server checks them against the commitment stored with the message (422 franking_mismatch if
+   * they do not match); a message sent without franking is stored as unverifiable.
+   */
+  report(decrypted: DecryptedMessage, reason: ReportReason, opts: { note?: string } = {}): Promise<ReportReceiptView> {
+    const m = decrypted.message;
+    return this.client.reportMessage(m.conversation_id, m.id, {
+      payload: decrypted.payloadText,
+      ...(decrypted.franking ? { franking_key: decrypted.franking.franking_key } : {}),
+      reason,
+      ...(opts.note !== undefined ? { note: opts.note } : {}),
+    });
   }
 
   private async decryptViaShare(message: MessageView, base: Parameters<typeof decryptMessage>[0], original: CryptoError): Promise<Uint8Array> {

@@ -1,6 +1,6 @@
 import { Credential, HttpClient, HttpOptions, resolveCredential, seg } from './http';
 import { ConversationModerationApi, RestrictionInput, UserBanView } from './moderation';
-import type { ConversationView, CreateConversationInput, DeviceKeyView, FileView, DownloadTicket, MessageView, Page, UserFields, UserView } from './types';
+import type { ConversationView, CreateConversationInput, DeviceKeyView, FileView, DownloadTicket, MessageView, Page, ReportAction, ReportStatus, ReportView, UserFields, UserView } from './types';
 
 export interface ServerClientOptions extends HttpOptions {
   /** The SaaS client's API key (`X-Api-Key`). Keep it on your servers only. */
@@ -104,5 +104,21 @@ export class ChatServerClient {
   }
   deleteFile(fileId: string): Promise<void> {
     return this.http.delete(`/v1/files/${seg(fileId)}`);
+  }
+
+  // ---------------------------------------------------------------- moderation queue (moderation:read / moderation:write)
+  listReports(q: { status?: ReportStatus; conversation_id?: string; cursor?: string; limit?: number } = {}): Promise<Page<ReportView>> {
+    return this.http.get('/v1/moderation/reports', q);
+  }
+  getReport(reportId: string): Promise<ReportView> {
+    return this.http.get(`/v1/moderation/reports/${seg(reportId)}`);
+  }
+  /** Dismiss: close with no action. */
+  resolveReport(reportId: string, input: { note?: string } = {}): Promise<ReportView> {
+    return this.http.post(`/v1/moderation/reports/${seg(reportId)}/resolve`, input);
+  }
+  /** Delete the reported message and/or ban its sender; closes the report as actioned. */
+  actOnReport(reportId: string, input: { actions: ReportAction[]; note?: string; ban?: { reason?: string; expires_at?: string } }): Promise<ReportView> {
+    return this.http.post(`/v1/moderation/reports/${seg(reportId)}/act`, input);
   }
 }

@@ -9,6 +9,7 @@ import type {
   StoredCountView,
   ConversationView,
   CreateConversationInput,
+  CreateReportInput,
   CreateUploadInput,
   DeviceKeyView,
   DeviceView,
@@ -21,6 +22,7 @@ import type {
   Page,
   PublishKeyInput,
   ReceiptView,
+  ReportReceiptView,
   SendMessageInput,
   UploadTicket,
   UserFields,
@@ -122,6 +124,14 @@ export class ChatUserClient {
   /** Blind-index search: `tokens` from searchTokens(query, conversationKey). */
   search(conversationId: string, tokens: string[], q: { cursor?: string; limit?: number } = {}): Promise<Page<MessageView>> {
     return this.http.post(`/v1/conversations/${seg(conversationId)}/messages/search`, { tokens, ...q });
+  }
+  /** Reports a message to the tenant's moderators: use E2EChat.report, which fills in the payload and franking key. */
+  reportMessage(conversationId: string, messageId: string, input: CreateReportInput): Promise<ReportReceiptView> {
+    return this.http.post(`/v1/conversations/${seg(conversationId)}/messages/${seg(messageId)}/reports`, input);
+  }
+  /** The caller as the platform sees it (tenant, application, user). */
+  whoami(): Promise<{ kind: 'user'; tenant_id: string; application_id: string; user_id: string }> {
+    return this.http.get('/v1/auth/whoami');
   }
 
   // ---------------------------------------------------------------- key directory

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { ChatEventBus } from '@chat/chat';
-import { conversationCreatedData, messageNewData } from './message-events';
+import { conversationCreatedData, memberChangeData, memberChangeKey, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey } from './message-events';
 import { OfflineNotifications } from './offline-notifications';
 import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
 
@@ -10,8 +10,10 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /**
  * The fast path of the outbox: chat events (raised once a write is durable) become outbox rows at once.
- * Never on the send path: the bus call returns at once and the insert runs after. `message.new` is also
- * recovered by OutboxSweeper after a crash; the other types are recorded by this path only.
+ * Never on the send path: the bus call returns at once and the insert runs after. `message.new`,
+ * `conversation.created`, `message.deleted`, edits' `message.updated` and `member.added` /
+ * `member.removed` are also recovered by
+ * OutboxSweeper after a crash (same event keys); the other types are recorded by this path only.
  */
 @Injectable()
 export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
@@ -49,10 +51,10 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
         this.offline.record(tenantId, meta).catch((err: Error) => this.logger.error(`could not record notification.offline: ${err.message}`));
       }),
       bus.on('message.updated', ({ tenantId, conversationId, message: m }) =>
-        this.record({ tenantId, type: 'message.updated', key: `${String(m.id)}@${String(m.updated_at)}`, occurredAt: at(), data: messageMeta(conversationId, m) }),
+        this.record({ tenantId, type: 'message.updated', key: messageUpdatedKey(String(m.id), String(m.updated_at)), occurredAt: at(), data: messageMeta(conversationId, m) }),
       ),
       bus.on('message.deleted', ({ tenantId, conversationId, messageId, seq, deleted_at }) =>
-        this.record({ tenantId, type: 'message.deleted', key: messageId, occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, seq, deleted_at } }),
+        this.record({ tenantId, type: 'message.deleted', key: messageId, occurredAt: at(), data: messageDeletedData({ id: messageId, conversation_id: conversationId, seq, deleted_at }) }),
       ),
       bus.on('reaction.added', ({ tenantId, conversationId, messageId, user_id, emoji }) =>
         this.record({ tenantId, type: 'reaction.new', key: randomUUID(), occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, user_id, emoji } }),
@@ -74,11 +76,24 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
           ? this.record({ tenantId, type: 'member.role_changed', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, user_id: rc.user_id, role: rc.role, by: rc.by ?? null } })
           : this.record({ tenantId, type: 'conversation.updated', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, type: str(conversation.type) } }),
       ),
-      bus.on('member.added', ({ tenantId, conversationId, user_ids, by }) =>
-        this.record({ tenantId, type: 'member.added', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, user_ids, by: by ?? null } }),
+      // A logged change (version given) is named by it, so the sweeper's row for the same change is the same row.
+      bus.on('member.added', ({ tenantId, conversationId, user_ids, by, version }) =>
+        this.record({
+          tenantId,
+          type: 'member.added',
+          key: version === undefined ? randomUUID() : memberChangeKey(conversationId, version),
+          occurredAt: at(),
+          data: memberChangeData(conversationId, user_ids, by ?? null),
+        }),
       ),
-      bus.on('member.removed', ({ tenantId, conversationId, user_ids, by }) =>
-        this.record({ tenantId, type: 'member.removed', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, user_ids, by: by ?? null } }),
+      bus.on('member.removed', ({ tenantId, conversationId, user_ids, by, version }) =>
+        this.record({
+          tenantId,
+          type: 'member.removed',
+          key: version === undefined ? randomUUID() : memberChangeKey(conversationId, version),
+          occurredAt: at(),
+          data: memberChangeData(conversationId, user_ids, by ?? null),
+        }),
       ),
       bus.on('user.updated', ({ tenantId, user_id, created }) =>
         this.record({ tenantId, type: created ? 'user.created' : 'user.updated', key: randomUUID(), occurredAt: at(), data: { user_id } }),
@@ -103,13 +118,13 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
 
 function messageMeta(conversationId: string, m: View): Record<string, unknown> {
   const thread = m.thread as { parent_id?: string | null; reply_count?: number } | undefined;
-  return {
-    message_id: String(m.id),
+  return messageUpdatedData({
+    id: String(m.id),
     conversation_id: conversationId,
     seq: Number(m.seq),
     sender_id: str(m.sender_id),
     edited_at: str(m.edited_at),
     thread_parent_id: thread?.parent_id ?? null,
     reply_count: thread?.reply_count ?? 0,
-  };
+  });
 }

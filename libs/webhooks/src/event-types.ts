@@ -29,6 +29,9 @@ export const WEBHOOK_EVENT_TYPES = [
   'moderation.slow_mode_changed',
   'moderation.message_pinned',
   'moderation.message_unpinned',
+  // Reports (libs/reports, docs/moderation.md).
+  'moderation.report.created',
+  'moderation.report.resolved',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

@@ -10,3 +10,4 @@ export * from './webhook-endpoints.service';
 export * from './webhooks.module';
 export * from './webhook.dto';
 export * from './endpoints.repository';
+export { reportCreatedData, reportResolvedData, type ReportMeta } from './message-events';

@@ -5,19 +5,22 @@ import { Clock } from '@chat/clock';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { endpointWants } from './event-types';
-import { conversationCreatedData, messageNewData } from './message-events';
-import { SweptConversationsRepository, SweptMessagesRepository } from './swept-messages.repository';
+import { conversationCreatedData, memberChangeData, memberChangeKey, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey, reportCreatedData, reportResolvedData } from './message-events';
+import { SweptConversationsRepository, SweptMessagesRepository, SweptReportsRepository } from './swept-messages.repository';
 import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
-import { SweptConversationDoc, SweptMessageDoc, WebhookEndpointDoc } from './webhook.schemas';
+import { SweptConversationDoc, SweptMessageDoc, SweptReportDoc, WebhookEndpointDoc } from './webhook.schemas';
 
 /** A message's created_at is set before its batch commits: scans re-cover this much before their cursor. */
 const OVERLAP_MS = 30_000;
 const PAGE = 500;
+/** Conversations read per membership sweep (their change logs only). */
+const MEMBER_SWEEP_CAP = 10_000;
 /** Finished deliveries older than WEBHOOK_HISTORY_DAYS are deleted this often (by every node; deletes are idempotent). */
 const PURGE_EVERY_MS = 3600_000;
 
 /**
- * The crash half of the outbox for `message.new` and `conversation.created`. The fast path (ChatEventRelay) records the event
+ * The crash half of the outbox for `message.new`, `conversation.created`, `message.deleted` (the
+ * tombstone's deleted_at) and edits' `message.updated` (edited_at). The fast path (ChatEventRelay) records the event
  * right after the message commits; a node killed between the two leaves a stored message with no
  * outbox row. Every node re-scans recent messages of tenants that have endpoints and inserts the rows
  * that are missing (deterministic ids: rows the fast path wrote are left alone). A node starts with
@@ -38,6 +41,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly messages: SweptMessagesRepository,
     private readonly conversations: SweptConversationsRepository,
+    private readonly reports: SweptReportsRepository,
     private readonly outbox: WebhookOutbox,
     private readonly clock: Clock,
   ) {}
@@ -103,10 +107,23 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
         added += await this.outbox.insert(rows.filter((r) => !existing.has(r._id)));
       }
       if (page.length < PAGE) return added;
-      const last = new Date(page[page.length - 1]!.created_at);
+      const last = source.at(page[page.length - 1]!);
       // A page of one instant would loop forever: move past it (its rows were all recorded).
       from = last.getTime() > from.getTime() ? last : new Date(from.getTime() + 1);
     }
+  }
+
+  /** The logged membership changes of one kind in [from, to), oldest first (see SweptConversationsRepository). */
+  private async memberChanges(type: 'member.added' | 'member.removed', from: Date, to: Date): Promise<MemberChangeItem[]> {
+    const items: MemberChangeItem[] = [];
+    for (const c of await this.conversations.withMemberChangesBetween(from, to, MEMBER_SWEEP_CAP)) {
+      for (const ch of c.member_changes ?? []) {
+        const at = new Date(ch.at);
+        const userIds = type === 'member.added' ? ch.added : ch.removed;
+        if (at >= from && at < to && userIds?.length) items.push({ created_at: at, conversation_id: String(c._id), v: ch.v, user_ids: userIds, by: ch.by ?? null });
+      }
+    }
+    return items.sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
   }
 
   /** Changes whose stored document is the durable record of the event, and the event each gives (same key as the fast path). */
@@ -114,6 +131,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     {
       type: 'message.new',
       page: (from, to, limit) => this.messages.storedBetween(from, to, limit),
+      at: (item) => new Date(item.created_at),
       event: (tenantId, item) => {
         const m = item as SweptMessageDoc;
         if (m.gap) return null;
@@ -136,7 +154,82 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       },
     },
     {
+      type: 'message.updated',
+      page: (from, to, limit) => this.messages.editedBetween(from, to, limit),
+      at: (item) => new Date((item as SweptMessageDoc).edited_at!),
+      event: (tenantId, item) => {
+        // Only edits leave a trace to find (edited_at); reply-count changes are recorded by the fast path only.
+        const m = item as SweptMessageDoc;
+        if (m.gap || !m.edited_at) return null;
+        const editedAt = new Date(m.edited_at).toISOString();
+        return {
+          tenantId,
+          type: 'message.updated',
+          key: messageUpdatedKey(String(m._id), editedAt),
+          occurredAt: new Date(m.edited_at),
+          data: messageUpdatedData({
+            id: String(m._id),
+            conversation_id: m.conversation_id,
+            seq: m.seq,
+            sender_id: m.sender_id ?? null,
+            edited_at: editedAt,
+            thread_parent_id: m.thread?.parent_id ?? null,
+            reply_count: m.thread?.reply_count ?? 0,
+          }),
+        };
+      },
+    },
+    {
+      type: 'message.deleted',
+      page: (from, to, limit) => this.messages.deletedBetween(from, to, limit),
+      at: (item) => new Date((item as SweptMessageDoc).deleted_at!),
+      event: (tenantId, item) => {
+        const m = item as SweptMessageDoc;
+        // Gap fillers are tombstones from birth, not deletions.
+        if (m.gap || !m.deleted_at) return null;
+        const deletedAt = new Date(m.deleted_at);
+        return {
+          tenantId,
+          type: 'message.deleted',
+          key: String(m._id),
+          occurredAt: deletedAt,
+          data: messageDeletedData({ id: String(m._id), conversation_id: m.conversation_id, seq: m.seq, deleted_at: deletedAt.toISOString() }),
+        };
+      },
+    },
+    ...(['member.added', 'member.removed'] as const).map(
+      (type): SweepSource => ({
+        type,
+        page: (from, to) => this.memberChanges(type, from, to),
+        at: (item) => item.created_at,
+        event: (tenantId, item) => {
+          const c = item as MemberChangeItem;
+          return { tenantId, type, key: memberChangeKey(c.conversation_id, c.v), occurredAt: c.created_at, data: memberChangeData(c.conversation_id, c.user_ids, c.by) };
+        },
+      }),
+    ),
+    {
+      type: 'moderation.report.created',
+      page: (from, to, limit) => this.reports.createdBetween(from, to, limit),
+      at: (item) => new Date(item.created_at),
+      event: (tenantId, item) => {
+        const r = item as SweptReportDoc;
+        return { tenantId, type: 'moderation.report.created', key: r._id.toHexString(), occurredAt: new Date(r.created_at), data: reportCreatedData(r) };
+      },
+    },
+    {
+      type: 'moderation.report.resolved',
+      page: (from, to, limit) => this.reports.resolvedBetween(from, to, limit),
+      at: (item) => new Date((item as SweptReportDoc).resolution!.at),
+      event: (tenantId, item) => {
+        const r = item as SweptReportDoc;
+        if (!r.resolution) return null;
+        return { tenantId, type: 'moderation.report.resolved', key: r._id.toHexString(), occurredAt: new Date(r.resolution.at), data: reportResolvedData(r) };
+      },
+    },
+    {
       type: 'conversation.created',
+      at: (item) => new Date(item.created_at),
       page: (from, to, limit) => this.conversations.createdBetween(from, to, limit),
       event: (tenantId, item) => {
         const c = item as SweptConversationDoc;
@@ -147,8 +240,20 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
   ];
 }
 
+/** One logged membership change, as a sweep item (created_at: when it happened). */
+interface MemberChangeItem {
+  created_at: Date;
+  conversation_id: string;
+  v: number;
+  user_ids: string[];
+  by: string | null;
+}
+
 interface SweepSource {
   type: string;
+  /** The items whose change time (see `at`) is in [from, to), oldest change first. */
   page(from: Date, to: Date, limit: number): Promise<Array<{ created_at: Date }>>;
+  /** When the item's change happened: what `page` ranges and sorts on. */
+  at(item: { created_at: Date }): Date;
   event(tenantId: string, item: { created_at: Date }): WebhookEventInput | null;
 }

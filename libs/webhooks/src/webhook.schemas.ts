@@ -1,4 +1,5 @@
 import { Schema, Types } from 'mongoose';
+import type { ReportMeta } from './message-events';
 import { tenantGuardPlugin } from '@chat/tenancy';
 
 /** An application's webhook endpoint. The secret must be shown to sign, so it is sealed (SecretBox), not hashed. */
@@ -144,9 +145,11 @@ export interface SweptMessageDoc {
   /** `system` for system messages (no content). */
   type?: string;
   mentions: string[];
-  thread: { parent_id: string | null } | null;
+  thread: { parent_id: string | null; reply_count?: number } | null;
   gap: boolean;
   created_at: Date;
+  edited_at?: Date | null;
+  deleted_at?: Date | null;
 }
 export const SWEPT_MESSAGE_MODEL = 'WebhookSweptMessage';
 export const SweptMessageSchema = new Schema<SweptMessageDoc>(
@@ -159,7 +162,24 @@ export const SweptMessageSchema = new Schema<SweptMessageDoc>(
 );
 // Same index as the retention view declares: the sweep is a range on created_at inside one tenant.
 SweptMessageSchema.index({ tenant_id: 1, created_at: 1 });
+// Edits for message.updated (deletes use the retention view's {tenant_id, deleted_at}, declared here too).
+SweptMessageSchema.index({ tenant_id: 1, edited_at: 1 });
+SweptMessageSchema.index({ tenant_id: 1, deleted_at: 1 });
 SweptMessageSchema.plugin(tenantGuardPlugin);
+
+/** The crash sweeper's narrow view of `message_reports` (owned by libs/reports): for `moderation.report.*`. */
+export type SweptReportDoc = ReportMeta & { _id: Types.ObjectId; tenant_id: string };
+export const SWEPT_REPORT_MODEL = 'WebhookSweptReport';
+export const SweptReportSchema = new Schema<SweptReportDoc>(
+  {
+    tenant_id: { type: String, required: true },
+    created_at: { type: Date, required: true },
+  },
+  { collection: 'message_reports', versionKey: false, strict: false, autoCreate: false },
+);
+SweptReportSchema.index({ tenant_id: 1, created_at: 1 });
+SweptReportSchema.index({ tenant_id: 1, 'resolution.at': 1 });
+SweptReportSchema.plugin(tenantGuardPlugin);
 
 /** The crash sweeper's narrow view of `conversations` (owned by chat): for `conversation.created`. */
 export interface SweptConversationDoc {
@@ -167,6 +187,7 @@ export interface SweptConversationDoc {
   tenant_id: string;
   type: string;
   participants: Array<{ user_id: string }>;
+  member_changes?: Array<{ v: number; added: string[]; removed: string[]; by: string | null; at: Date }>;
   created_at: Date;
 }
 export const SWEPT_CONVERSATION_MODEL = 'WebhookSweptConversation';
@@ -178,4 +199,6 @@ export const SweptConversationSchema = new Schema<SweptConversationDoc>(
   { collection: 'conversations', versionKey: false, strict: false, autoCreate: false },
 );
 SweptConversationSchema.index({ tenant_id: 1, created_at: 1 });
+// Membership changes for member.added / member.removed: a range on the logged changes' times.
+SweptConversationSchema.index({ tenant_id: 1, 'member_changes.at': 1 });
 SweptConversationSchema.plugin(tenantGuardPlugin);

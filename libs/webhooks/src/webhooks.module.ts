@@ -8,7 +8,7 @@ import { WebhookEndpointsRepository } from './endpoints.repository';
 import { FileEventRelay } from './file-event-relay';
 import { OutboxSweeper } from './outbox-sweeper';
 import { OfflineNotifications } from './offline-notifications';
-import { SweptConversationsRepository, SweptMessagesRepository } from './swept-messages.repository';
+import { SweptConversationsRepository, SweptMessagesRepository, SweptReportsRepository } from './swept-messages.repository';
 import { WEBHOOK_SECRET_BOX, WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
 import { WebhookOutbox } from './webhook-outbox';
@@ -16,8 +16,10 @@ import { WebhookSender } from './webhook-sender';
 import {
   SWEPT_CONVERSATION_MODEL,
   SWEPT_MESSAGE_MODEL,
+  SWEPT_REPORT_MODEL,
   SweptConversationSchema,
   SweptMessageSchema,
+  SweptReportSchema,
   WEBHOOK_ATTEMPT_MODEL,
   WEBHOOK_DELIVERY_MODEL,
   WEBHOOK_ENDPOINT_MODEL,
@@ -39,6 +41,7 @@ import {
       { name: WEBHOOK_ATTEMPT_MODEL, schema: WebhookAttemptSchema },
       { name: SWEPT_MESSAGE_MODEL, schema: SweptMessageSchema },
       { name: SWEPT_CONVERSATION_MODEL, schema: SweptConversationSchema },
+      { name: SWEPT_REPORT_MODEL, schema: SweptReportSchema },
     ]),
   ],
   providers: [
@@ -47,6 +50,7 @@ import {
     WebhookDeliveriesRepository,
     SweptMessagesRepository,
     SweptConversationsRepository,
+    SweptReportsRepository,
     WebhookOutbox,
     WebhookSender,
     WebhookDispatcher,

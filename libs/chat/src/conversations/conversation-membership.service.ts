@@ -5,7 +5,7 @@ import { AppError, ErrorCode } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
 import { ChatEventBus } from '../events/chat-events';
 import { UsersService } from '../users/users.service';
-import { ParticipantDoc, ParticipantRole } from './conversation.schema';
+import { MEMBER_CHANGES_KEPT, MemberChangeDoc, ParticipantDoc, ParticipantRole } from './conversation.schema';
 import { ConversationRecord, ConversationsRepository } from './conversations.repository';
 import { ConversationResponse, toConversationResponse } from './conversation.views';
 import { ConversationAccess } from './conversation-access';
@@ -51,6 +51,8 @@ export class ConversationMembershipService {
   async mutateMembers(
     conversationId: string,
     mutate: (doc: ConversationRecord) => ParticipantDoc[] | null,
+    // Given for changes that raise member.added / member.removed: the change is logged in the same write (MemberChangeDoc).
+    log?: { by: string | null },
   ): Promise<{ doc: ConversationRecord; changed: boolean; before: ConversationRecord }> {
     if (!ConversationsRepository.isId(conversationId)) throw AppError.notFound('Conversation');
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
@@ -58,7 +60,8 @@ export class ConversationMembershipService {
       if (!doc) throw AppError.notFound('Conversation');
       const next = mutate(doc);
       if (next === null) return { doc, changed: false, before: doc };
-      if (await this.repo.casParticipants(conversationId, doc.participants_version ?? 0, next)) {
+      const changes = log ? memberChangesAfter(doc, next, log.by) : undefined;
+      if (await this.repo.casParticipants(conversationId, doc.participants_version ?? 0, next, true, changes)) {
         await this.cache.del(...membershipKeys(conversationId, doc.participants, next));
         return { doc: { ...doc, participants: next, participants_version: (doc.participants_version ?? 0) + 1, updated_at: new Date() }, changed: true, before: doc };
       }
@@ -86,15 +89,15 @@ export class ConversationMembershipService {
         throw AppError.conflict(`A conversation has at most ${this.config.CONVERSATION_MAX_MEMBERS} members`);
       }
       return [...d.participants, ...added.map((id) => newParticipant(id, 'member', d.last_seq))];
-    });
-    if (changed) this.events.emit('member.added', { tenantId: this.tenant(), conversationId, user_ids: added, by: actor.kind === 'user' ? actor.userId : undefined });
+    }, { by: actor.kind === 'user' ? actor.userId : null });
+    if (changed) this.events.emit('member.added', { tenantId: this.tenant(), conversationId, user_ids: added, by: actor.kind === 'user' ? actor.userId : undefined, version: doc.participants_version });
     return toConversationResponse(doc, actor.kind === 'user' ? actor.userId : null);
   }
 
   /** Removes a member: owners remove anyone, admins remove members. Removing yourself is leaving. */
   async removeMember(conversationId: string, actor: Actor, targetId: string): Promise<void> {
     if (actor.kind === 'user' && actor.userId === targetId) return this.leave(conversationId, targetId);
-    const { changed } = await this.mutateMembers(conversationId, (d) => {
+    const { doc, changed } = await this.mutateMembers(conversationId, (d) => {
       const me = requireManageable(d, actor, 'members');
       const target = d.participants.find((p) => p.user_id === targetId);
       if (!target) throw AppError.notFound('Member');
@@ -105,8 +108,8 @@ export class ConversationMembershipService {
         throw new AppError(ErrorCode.Conflict, 'The last owner cannot be removed: make another member owner first', { reason: 'last_owner' });
       }
       return next;
-    });
-    if (changed) this.events.emit('member.removed', { tenantId: this.tenant(), conversationId, user_ids: [targetId], by: actor.kind === 'user' ? actor.userId : undefined });
+    }, { by: actor.kind === 'user' ? actor.userId : null });
+    if (changed) this.events.emit('member.removed', { tenantId: this.tenant(), conversationId, user_ids: [targetId], by: actor.kind === 'user' ? actor.userId : undefined, version: doc.participants_version });
   }
 
   /** Sets a member's role. Only owners (or the SaaS server); the last owner cannot step down. */
@@ -139,7 +142,7 @@ export class ConversationMembershipService {
 
   /** Leaves a group or channel. The last owner must hand over first (409) unless nobody else is left. */
   async leave(conversationId: string, userId: string): Promise<void> {
-    const { changed } = await this.mutateMembers(conversationId, (d) => {
+    const { doc, changed } = await this.mutateMembers(conversationId, (d) => {
       const me = d.participants.find((p) => p.user_id === userId);
       if (!me) throw AppError.notFound('Conversation');
       if (d.type === 'direct') throw AppError.forbidden('A direct conversation cannot be left');
@@ -148,8 +151,8 @@ export class ConversationMembershipService {
         throw new AppError(ErrorCode.Conflict, 'The last owner cannot leave: make another member owner first', { reason: 'last_owner' });
       }
       return next;
-    });
-    if (changed) this.events.emit('member.removed', { tenantId: this.tenant(), conversationId, user_ids: [userId], by: userId });
+    }, { by: userId });
+    if (changed) this.events.emit('member.removed', { tenantId: this.tenant(), conversationId, user_ids: [userId], by: userId, version: doc.participants_version });
   }
 
   /** Joins a channel (any active user of the tenant). Other types behave as if they did not exist. */
@@ -165,8 +168,8 @@ export class ConversationMembershipService {
       if (isMember) return null;
       if (d.participants.length + 1 > this.config.CONVERSATION_MAX_MEMBERS) throw AppError.conflict(`A conversation has at most ${this.config.CONVERSATION_MAX_MEMBERS} members`);
       return [...d.participants, newParticipant(userId, 'member', d.last_seq)];
-    });
-    if (changed) this.events.emit('member.added', { tenantId: this.tenant(), conversationId, user_ids: [userId], by: userId });
+    }, { by: userId });
+    if (changed) this.events.emit('member.added', { tenantId: this.tenant(), conversationId, user_ids: [userId], by: userId, version: doc.participants_version });
     return toConversationResponse(doc, userId);
   }
 
@@ -178,7 +181,7 @@ export class ConversationMembershipService {
       const ids = await this.repo.idsForUser(userId, { afterId, limit: 100 });
       if (!ids.length) return count;
       for (const id of ids) {
-        const { changed } = await this.mutateMembers(id, (d) => {
+        const { doc, changed } = await this.mutateMembers(id, (d) => {
           const me = d.participants.find((p) => p.user_id === userId);
           if (!me) return null;
           const next = d.participants.filter((p) => p.user_id !== userId);
@@ -187,13 +190,24 @@ export class ConversationMembershipService {
             next[next.indexOf(heir)] = { ...heir, role: 'owner' };
           }
           return next;
-        });
+        }, { by: null });
         if (changed) {
           count++;
-          this.events.emit('member.removed', { tenantId: this.tenant(), conversationId: id, user_ids: [userId] });
+          this.events.emit('member.removed', { tenantId: this.tenant(), conversationId: id, user_ids: [userId], version: doc.participants_version });
         }
       }
       afterId = ids[ids.length - 1];
     }
   }
+}
+
+/** The conversation's membership change log after replacing its participants with `next` (oldest first, bounded). */
+function memberChangesAfter(doc: ConversationRecord, next: ParticipantDoc[], by: string | null): MemberChangeDoc[] | undefined {
+  const before = new Set(doc.participants.map((p) => p.user_id));
+  const after = new Set(next.map((p) => p.user_id));
+  const added = [...after].filter((id) => !before.has(id));
+  const removed = [...before].filter((id) => !after.has(id));
+  if (!added.length && !removed.length) return undefined; // a role change: not a membership change
+  const change: MemberChangeDoc = { v: (doc.participants_version ?? 0) + 1, added, removed, by, at: new Date() };
+  return [...(doc.member_changes ?? []).slice(-(MEMBER_CHANGES_KEPT - 1)), change];
 }

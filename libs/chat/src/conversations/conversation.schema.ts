@@ -29,6 +29,23 @@ export interface LastMessageDoc {
   message_id: string;
 }
 
+/**
+ * One membership change, written in the same compare-and-set as the participants it changed: the
+ * durable trace the webhook sweeper turns into member.added / member.removed after a crash
+ * (libs/webhooks OutboxSweeper). `v` is participants_version after the change.
+ */
+export interface MemberChangeDoc {
+  v: number;
+  added: string[];
+  removed: string[];
+  /** The acting user; null when the client's server (or the platform) did it. */
+  by: string | null;
+  at: Date;
+}
+
+/** How many membership changes a conversation keeps (the sweeper only looks back WEBHOOK_SWEEP_LOOKBACK_SECONDS). */
+export const MEMBER_CHANGES_KEPT = 20;
+
 export interface ConversationDoc {
   tenant_id: string;
   type: ConversationType;
@@ -49,6 +66,8 @@ export interface ConversationDoc {
    * `participants.<i>` guarded by `participants.<i>.user_id`.
    */
   participants_version: number;
+  /** The latest membership changes, oldest first (at most MEMBER_CHANGES_KEPT); absent before the first. */
+  member_changes?: MemberChangeDoc[];
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
@@ -97,6 +116,10 @@ export const ConversationSchema = new Schema<ConversationDoc>(
     last_change_seq: { type: Number, default: 0 },
     last_reserved_at: { type: Date, default: null },
     participants_version: { type: Number, default: 0 },
+    member_changes: {
+      type: [new Schema<MemberChangeDoc>({ v: Number, added: [String], removed: [String], by: { type: String, default: null }, at: Date }, { _id: false })],
+      default: undefined,
+    },
     created_by: { type: String, default: null },
     created_at: { type: Date, required: true },
     updated_at: { type: Date, required: true },

@@ -4,7 +4,7 @@ import { Types } from 'mongoose';
 import type { FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, unguessableObjectId, WithId } from '@chat/tenancy';
 import { isDuplicateKeyError, StoreDialect } from '@chat/database';
-import { CONVERSATION_MODEL, ConversationDoc, ConversationType, LastMessageDoc, ParticipantDoc } from './conversation.schema';
+import { CONVERSATION_MODEL, ConversationDoc, ConversationType, LastMessageDoc, MemberChangeDoc, ParticipantDoc } from './conversation.schema';
 
 export type ConversationRecord = WithId<ConversationDoc>;
 
@@ -132,8 +132,9 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
    * Replaces the participants if nobody touched them since `version` was read (compare-and-set).
    * False when the caller must re-read and retry.
    */
-  async casParticipants(id: string, version: number, participants: ParticipantDoc[], touch = true): Promise<boolean> {
-    const update: UpdateQuery<ConversationDoc> = { $set: { participants }, $inc: { participants_version: 1 } };
+  /** `memberChanges`: the conversation's new membership change log, written in the same update (see MemberChangeDoc). */
+  async casParticipants(id: string, version: number, participants: ParticipantDoc[], touch = true, memberChanges?: MemberChangeDoc[]): Promise<boolean> {
+    const update: UpdateQuery<ConversationDoc> = { $set: { participants, ...(memberChanges ? { member_changes: memberChanges } : {}) }, $inc: { participants_version: 1 } };
     if (touch) update.$max = { updated_at: new Date() };
     const _id = new Types.ObjectId(id);
     const res = await this.locked(id, () => this.updateOne({ _id, participants_version: version }, update));

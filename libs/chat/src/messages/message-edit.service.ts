@@ -7,6 +7,7 @@ import { ChatEventBus } from '../events/chat-events';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { ConversationsService } from '../conversations/conversations.service';
 import { EditMessageDto } from './message.dto';
+import { MessageRecord } from './message.schema';
 import { MessageView, toMessageView } from './message.view';
 import { asRecord, checkEmoji, checkEnvelope, checkMentions, dedupe, memberIdsOf, nextChange, plainContent, reactionKey } from './message-rules';
 import { MessageQueryService } from './message-query.service';
@@ -76,6 +77,20 @@ export class MessageEditService {
         throw AppError.forbidden('Only the sender or a conversation admin can delete this message');
       }
     }
+    return this.tombstone(conversationId, messageId, m);
+  }
+
+  /**
+   * Delete by the tenant's moderation (the SaaS client's server or a platform admin acting on a report,
+   * libs/reports): no membership, otherwise the same tombstone, events and thread counter as remove().
+   */
+  async removeByModerator(conversationId: string, messageId: string): Promise<MessageView> {
+    const m = await this.repo.findInConversation(conversationId, messageId);
+    if (!m) throw AppError.notFound('Message');
+    return this.tombstone(conversationId, messageId, m);
+  }
+
+  private async tombstone(conversationId: string, messageId: string, m: MessageRecord): Promise<MessageView> {
     if (m.deleted_at) return toMessageView(m);
     const change = await nextChange(this.conversationsRepo, conversationId);
     const now = new Date();

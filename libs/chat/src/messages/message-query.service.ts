@@ -34,7 +34,7 @@ export class MessageQueryService {
       repo,
       config.MESSAGE_GAP_GRACE_MS,
       (conversationId) => this.recentCache.changed(conversationId),
-      (conversationId, userId, ids) => keyShares.sharedMessageIds(conversationId, userId, ids),
+      (conversationId, userId, ids, v2Ids) => keyShares.sharedMessageIds(conversationId, userId, ids, v2Ids),
       (conversationId) => conversationsRepo.streamEnd(conversationId),
     );
   }

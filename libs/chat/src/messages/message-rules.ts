@@ -71,5 +71,6 @@ export function plainContent(c: MessageContent): MessageContent {
     encrypted_key: c.encrypted_key.map((k) => ({ user_id: k.user_id, device_id: k.device_id, key_version: k.key_version, wrapped_key: k.wrapped_key })),
   };
   if (c.signature !== undefined) out.signature = c.signature;
+  if (c.franking_commitment !== undefined) out.franking_commitment = c.franking_commitment;
   return out;
 }

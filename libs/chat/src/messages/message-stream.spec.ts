@@ -1,6 +1,7 @@
 import { Types } from 'mongoose';
 import type { MessageRecord } from './message.schema';
-import { keyedFor, MessageStream } from './message-stream';
+import { hiddenIds, keyedFor, MessageStream } from './message-stream';
+import type { MessageView } from './message.view';
 import type { MessagesRepository } from './messages.repository';
 
 const GRACE = 5000;
@@ -132,5 +133,21 @@ describe('keyedFor', () => {
     expect(keyedFor(m, { userId: 'b', joinedSeq: 1 })).toBe(true);
     expect(keyedFor({ ...m, content: null }, { userId: 'b', joinedSeq: 5 })).toBe(true);
     expect(keyedFor({ ...m, sender_id: 'b' }, { userId: 'b', joinedSeq: 5 })).toBe(true);
+  });
+});
+
+describe('hiddenIds', () => {
+  it('asks about earlier messages only, naming the v2 ones (readable by later members with shared history)', async () => {
+    const v1 = { id: 'm1', seq: 1, sender_id: 'a', content: { ...msg(1, 0).content!, encrypted_key: [] } };
+    const v2 = { id: 'm2', seq: 2, sender_id: 'a', content: { ...msg(2, 0).content!, encrypted_key: undefined, version: 2 } };
+    const later = { id: 'm3', seq: 3, sender_id: 'a', content: msg(3, 0).content };
+    const asked: unknown[] = [];
+    const views = [v1, v2, later] as unknown as MessageView[];
+    const hidden = await hiddenIds('c', views, { userId: 'b', joinedSeq: 2 }, async (_c, _u, ids, v2Ids) => {
+      asked.push([ids, v2Ids]);
+      return new Set(v2Ids);
+    });
+    expect(asked).toEqual([[['m1', 'm2'], ['m2']]]);
+    expect([...hidden]).toEqual(['m1']);
   });
 });

@@ -51,8 +51,12 @@ const MAX_PENDING_LISTED = 100;
 /** Sender of a gap tombstone written by a reader for a seq whose writer is gone (unknown). */
 export const ABANDONED_SEQ_SENDER = '';
 
-/** Which of these messages were re-shared to the user (history key shares, libs/keys). */
-export type SharedWith = (conversationId: string, userId: string, messageIds: string[]) => Promise<Set<string>>;
+/**
+ * Which of these messages were re-shared to the user (history key shares, libs/keys). `v2Ids`: the
+ * E2E v2 ones among them, readable by a later member when the conversation's history visibility is
+ * `shared` (the keys travel in history bundles, libs/mls-history).
+ */
+export type SharedWith = (conversationId: string, userId: string, messageIds: string[], v2Ids: string[]) => Promise<Set<string>>;
 
 /**
  * False for ciphertext sent while the viewer was not a member: at or before the seq their membership
@@ -66,9 +70,11 @@ export function keyedFor(m: Pick<MessageView, 'seq' | 'sender_id' | 'content'>, 
 
 /** The ids among `messages` the viewer may not see: no key in the envelope and no history share. */
 export async function hiddenIds(conversationId: string, messages: MessageView[], viewer: StreamViewer, sharedWith: SharedWith): Promise<Set<string>> {
-  const candidates = messages.filter((m) => !keyedFor(m, viewer)).map((m) => m.id);
-  if (!candidates.length) return new Set();
-  const shared = await sharedWith(conversationId, viewer.userId, candidates);
+  const hidden = messages.filter((m) => !keyedFor(m, viewer));
+  if (!hidden.length) return new Set();
+  const candidates = hidden.map((m) => m.id);
+  const v2Ids = hidden.filter((m) => (m.content as { version?: unknown }).version === 2).map((m) => m.id);
+  const shared = await sharedWith(conversationId, viewer.userId, candidates, v2Ids);
   return new Set(candidates.filter((id) => !shared.has(id)));
 }
 

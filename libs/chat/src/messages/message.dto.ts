@@ -27,6 +27,8 @@ const U32_MAX = 0xffffffff;
 export const SEARCH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 export const MAX_SEARCH_TOKENS_PER_MESSAGE = 512;
 export const MAX_MENTIONS = 100;
+/** A franking commitment: HMAC-SHA256 output (32 bytes) in padded base64. */
+export const FRANKING_COMMITMENT_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 const DEVICE_ID_MESSAGE = 'device_id must be 1-64 characters of A-Z a-z 0-9 _ . : -';
 /** Message positions: beyond this a JSON number is no longer an exact integer. */
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
@@ -55,6 +57,11 @@ export class MessageContentDto {
   @Type(() => WrappedKeyDto)
   encrypted_key!: WrappedKeyDto[];
   @ApiPropertyOptional({ description: 'base64 Ed25519 signature' }) @IsOptional() @IsString() @Length(1, 256) @IsBase64() signature?: string;
+  @ApiPropertyOptional({ description: 'base64 HMAC-SHA256 franking commitment (32 bytes) to the payload, for verifiable reports (docs/moderation.md); stored as sent' })
+  @IsOptional()
+  @IsString()
+  @Matches(FRANKING_COMMITMENT_PATTERN, { message: 'franking_commitment must be 32 bytes in base64 (44 characters)' })
+  franking_commitment?: string;
 }
 
 class MessageBodyFields {

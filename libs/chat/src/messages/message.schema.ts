@@ -23,6 +23,8 @@ export interface MessageContent {
   encrypted_data: string;
   encrypted_key: WrappedKeyEntry[];
   signature?: string;
+  /** Franking commitment (base64, 32 bytes): the server stores it as sent and checks reports against it (libs/reports). */
+  franking_commitment?: string;
 }
 
 export interface Reaction {
@@ -97,6 +99,7 @@ const ContentSchema = new Schema<MessageContent>(
     encrypted_data: { type: String, required: true },
     encrypted_key: { type: [WrappedKeySchema], default: undefined },
     signature: { type: String },
+    franking_commitment: { type: String },
   },
   { _id: false },
 );

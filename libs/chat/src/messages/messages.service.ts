@@ -74,6 +74,11 @@ export class MessagesService {
     return this.edits.remove(userId, conversationId, messageId);
   }
 
+  /** Delete by the tenant's moderation (libs/reports): no membership check; same tombstone and events. */
+  removeByModerator(conversationId: string, messageId: string): Promise<MessageView> {
+    return this.edits.removeByModerator(conversationId, messageId);
+  }
+
   addReaction(userId: string, conversationId: string, messageId: string, emoji: string): Promise<MessageView> {
     return this.edits.addReaction(userId, conversationId, messageId, emoji);
   }

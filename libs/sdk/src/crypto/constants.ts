@@ -38,4 +38,5 @@ export const LABELS = {
   reactionMac: 'reaction-mac-v1',
   reactionEnc: 'reaction-enc-v1',
   reaction: 'reaction-v1',
+  franking: 'franking-v1',
 } as const;

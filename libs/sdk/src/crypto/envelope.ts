@@ -17,6 +17,9 @@ import {
 } from './constants';
 import { base64ToBytes, base64ToFixedBytes } from './encoding';
 import { CryptoError } from './errors';
+
+/** Length of a franking commitment (HMAC-SHA256), as franking.ts makes it. */
+const FRANKING_COMMITMENT_BYTES = 32;
 import { assertNonEmptyString } from './identity';
 import type { WrappedKey } from './key-wrap';
 
@@ -32,6 +35,11 @@ export interface EncryptedMessageContent {
   encrypted_key: WrappedKey[];
   /** base64 Ed25519 signature over {@link messageSigningBytes}. */
   signature?: string;
+  /**
+   * base64 HMAC-SHA256 franking commitment (32 bytes) to the payload (see franking.ts). Bound into the
+   * associated data of `encrypted_data` and into the signature, so it cannot be stripped or swapped.
+   */
+  franking_commitment?: string;
 }
 
 /**
@@ -85,6 +93,11 @@ export function parseMessageContent(value: unknown): EncryptedMessageContent {
     base64ToFixedBytes(v['signature'], ED25519_SIGNATURE_LENGTH, 'signature');
     content.signature = v['signature'];
   }
+  if (v['franking_commitment'] !== undefined) {
+    if (typeof v['franking_commitment'] !== 'string') throw new CryptoError('INVALID_INPUT', 'franking_commitment must be a string');
+    base64ToFixedBytes(v['franking_commitment'], FRANKING_COMMITMENT_BYTES, 'franking_commitment');
+    content.franking_commitment = v['franking_commitment'];
+  }
   return content;
 }
 
@@ -103,11 +116,16 @@ export function messageKeyContext(conversationId: string, senderId: string, head
   ]);
 }
 
+/** The trailing fields a franking commitment adds to the associated data and the signed bytes (none without one: older envelopes keep their bytes). */
+export function frankingFields(content: Pick<EncryptedMessageContent, 'franking_commitment'>): string[] {
+  return content.franking_commitment === undefined ? [] : [LABELS.franking, content.franking_commitment];
+}
+
 /** Associated data of `encrypted_data`. */
 export function messageDataAd(
   conversationId: string,
   senderId: string,
-  header: MessageHeader & Pick<EncryptedMessageContent, 'ephemeral_public_key'>,
+  header: MessageHeader & Pick<EncryptedMessageContent, 'ephemeral_public_key' | 'franking_commitment'>,
 ): Uint8Array {
   return encodeFields([
     ALGORITHM,
@@ -118,5 +136,6 @@ export function messageDataAd(
     header.sender_device_id,
     header.sender_key_version,
     header.ephemeral_public_key,
+    ...frankingFields(header),
   ]);
 }

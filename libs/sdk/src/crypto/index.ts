@@ -54,3 +54,15 @@ export {
 export { MAX_REACTION_BYTES, REACTION_TOKEN_PREFIX, decryptReaction, encryptReaction, isReactionToken, type ReactionContext } from './reaction';
 export { decryptPreview, encryptPreview, type PreviewOptions } from './preview';
 export { MIN_SEARCH_WORD_LENGTH, SEARCH_TOKEN_BYTES, normalizeSearchText, searchTokens } from './search';
+export {
+  FRANKING_COMMITMENT_LENGTH,
+  FRANKING_KEY_LENGTH,
+  frankingCommit,
+  isFrankedPlaintext,
+  openFrankedPayload,
+  sealFrankedPayload,
+  verifyFrankingCommitment,
+  type FrankedPlaintext,
+  type FrankingContext,
+  type VerifyFrankingInput,
+} from './franking';

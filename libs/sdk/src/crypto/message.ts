@@ -10,7 +10,8 @@
 import { open, seal } from './aead';
 import { assertU32 } from './canonical';
 import { ALGORITHM, ED25519_PUBLIC_KEY_LENGTH, KEY_LENGTH, isMessageType, type MessageType } from './constants';
-import { bytesToBase64, base64ToBytes, utf8ToBytes, wipe } from './encoding';
+import { bytesToBase64, base64ToBytes, base64ToFixedBytes, utf8ToBytes, wipe } from './encoding';
+import { FRANKING_COMMITMENT_LENGTH } from './franking';
 import { messageDataAd, messageKeyContext, parseMessageContent, type EncryptedMessageContent } from './envelope';
 import { CryptoError } from './errors';
 import { assertNonEmptyString, keyBytes, type DeviceKeys, type PublicKeyBundle } from './identity';
@@ -35,6 +36,8 @@ export interface EncryptMessageInput {
   recipients: readonly RecipientPublicKey[];
   /** Ed25519 secret key of the sending device; when given the envelope is signed. */
   signingKey?: Uint8Array;
+  /** base64 franking commitment to the payload (franking.ts); bound into the associated data and the signature. */
+  frankingCommitment?: string;
 }
 
 export interface DecryptMessageInput {
@@ -65,6 +68,7 @@ export function encryptMessage(input: EncryptMessageInput): EncryptedMessageCont
   assertNonEmptyString(input.senderId, 'senderId');
   assertNonEmptyString(input.senderDevice?.device_id, 'senderDevice.device_id');
   assertU32(input.senderDevice.key_version, 'senderDevice.key_version');
+  if (input.frankingCommitment !== undefined) base64ToFixedBytes(input.frankingCommitment, FRANKING_COMMITMENT_LENGTH, 'frankingCommitment');
   const plaintext = typeof input.plaintext === 'string' ? utf8ToBytes(input.plaintext) : input.plaintext;
   if (!(plaintext instanceof Uint8Array)) throw new CryptoError('INVALID_INPUT', 'plaintext must be a string or Uint8Array');
 
@@ -80,9 +84,11 @@ export function encryptMessage(input: EncryptMessageInput): EncryptedMessageCont
       recipients: input.recipients,
       context: messageKeyContext(input.conversationId, input.senderId, header),
     });
+    const franking = input.frankingCommitment === undefined ? {} : { franking_commitment: input.frankingCommitment };
     const ad = messageDataAd(input.conversationId, input.senderId, {
       ...header,
       ephemeral_public_key: wrapped.ephemeral_public_key,
+      ...franking,
     });
     const content: EncryptedMessageContent = {
       type: header.type,
@@ -92,6 +98,7 @@ export function encryptMessage(input: EncryptMessageInput): EncryptedMessageCont
       ephemeral_public_key: wrapped.ephemeral_public_key,
       encrypted_data: bytesToBase64(seal(contentKey, plaintext, ad)),
       encrypted_key: wrapped.encrypted_key,
+      ...franking,
     };
     if (input.signingKey !== undefined) {
       content.signature = signMessageContent(content, input.conversationId, input.senderId, input.signingKey);

@@ -7,7 +7,9 @@
  * where entry_i = canon[user_id, device_id, key_version, wrapped_key] and the
  * entries are sorted by their encoding (so array order does not matter, but
  * adding, removing or altering any entry does). Base64 fields are signed as
- * the exact strings transmitted.
+ * the exact strings transmitted. A franking commitment, when present, is appended
+ * as canon["franking-v1", franking_commitment] (envelopes without one sign the
+ * same bytes as before).
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { compareBytes, encodeFields } from './canonical';
@@ -15,7 +17,7 @@ import { ALGORITHM, ED25519_PUBLIC_KEY_LENGTH, ED25519_SECRET_KEY_LENGTH, ED2551
 import { base64ToFixedBytes, bytesToBase64 } from './encoding';
 import { CryptoError } from './errors';
 import { keyBytes } from './identity';
-import type { EncryptedMessageContent } from './envelope';
+import { frankingFields, type EncryptedMessageContent } from './envelope';
 
 export function messageSigningBytes(
   content: Omit<EncryptedMessageContent, 'signature'>,
@@ -38,6 +40,7 @@ export function messageSigningBytes(
     content.encrypted_data,
     entries.length,
     ...entries,
+    ...frankingFields(content),
   ]);
 }
 

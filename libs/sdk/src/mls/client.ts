@@ -26,11 +26,13 @@ import {
   generateKeyPackageWithKey,
   joinGroup,
   joinGroupExternal,
+  mlsExporter,
   processMessage,
   zeroOutUint8Array,
 } from 'ts-mls';
 import { cipherSuite, decodeMessage, encodeMessage, keyPackageRef, ratchetTreeOf, toHex } from './codec';
 import { MlsError } from './errors';
+import { HISTORY_KEY_LABEL } from './history-keys';
 import { type MlsIdentity, decodeIdentity, encodeIdentity, sameIdentity } from './identity';
 import { fastKeyPackageEquality } from './key-package-equality';
 
@@ -342,8 +344,29 @@ export class MlsClient {
     return { kind, plaintext: new Uint8Array(0), epoch: res.newState.groupContext.epoch };
   }
 
+  /**
+   * The epoch's history (content) key: MLS-Exporter("chat/history/v1", group id, 32) of the current
+   * epoch (RFC 9420 §8.5). Stays valid after MLS deletes the epoch's secrets: keep it (EpochKeyStore).
+   */
+  async exportEpochKey(groupId: string): Promise<{ epoch: bigint; key: Uint8Array }> {
+    const s = this.state(groupId);
+    const key = await mlsExporter(s.keySchedule.exporterSecret, HISTORY_KEY_LABEL, s.groupContext.groupId, 32, await cipherSuite());
+    return { epoch: s.groupContext.epoch, key };
+  }
+
   /** Whether this client is still in the group's tree (false after another member removed it). */
   isMember(groupId: string): boolean {
     return this.members(groupId).some((m) => sameIdentity(m, this.identity));
+  }
+
+  /** Every member device's identity and signature public key (what safety numbers are computed over). */
+  memberCredentials(groupId: string): Array<MlsIdentity & { signaturePublicKey: Uint8Array }> {
+    const out: Array<MlsIdentity & { signaturePublicKey: Uint8Array }> = [];
+    for (const node of this.state(groupId).ratchetTree) {
+      if (node?.nodeType !== 'leaf' || node.leaf.credential.credentialType !== 'basic') continue;
+      const id = decodeIdentity(node.leaf.credential.identity);
+      if (id) out.push({ ...id, signaturePublicKey: node.leaf.signaturePublicKey });
+    }
+    return out;
   }
 }

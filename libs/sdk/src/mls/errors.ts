@@ -25,3 +25,22 @@ export class MlsError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * Why a v2 message could not be read (one reason per message):
+ * - `not_a_member_then`: this device was not in the group at the message's epoch (joined later, or removed before it);
+ * - `key_not_backed_up`: the device was a member then but holds no key for that epoch, and the key backup has none;
+ * - `tampered`: the envelope does not verify (signature, sender not in the group then, AEAD tag, wrong binding);
+ * - `unknown_epoch`: an epoch this device cannot place (ahead of the group as the server knows it, or never seen).
+ */
+export type DecryptFailureReason = 'not_a_member_then' | 'key_not_backed_up' | 'tampered' | 'unknown_epoch';
+
+export class MlsDecryptError extends Error {
+  readonly reason: DecryptFailureReason;
+
+  constructor(reason: DecryptFailureReason, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MlsDecryptError';
+    this.reason = reason;
+  }
+}
