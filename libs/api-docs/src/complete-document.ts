@@ -40,6 +40,7 @@ function completeOperation(op: OperationObject): void {
   }
   for (const [code, description] of Object.entries(COMMON_ERRORS)) responses[code] ??= { description };
   for (const [code, r] of Object.entries(responses)) {
-    if (Number(code) >= 400 && !r.content) r.content = { 'application/json': { schema: ERROR_REF } };
+    // Whatever a controller declared, every error leaves through the one filter in the one shape.
+    if (Number(code) >= 400) r.content = { 'application/json': { schema: ERROR_REF } };
   }
 }
