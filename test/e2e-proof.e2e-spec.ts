@@ -27,6 +27,7 @@ import {
   type MessagePayload,
   type MessageView,
 } from '@chat/sdk';
+import * as mls from '../libs/sdk/src/mls';
 import { testS3Client } from './support/s3';
 import { createTestApp, TestApp } from './support/test-app';
 import { expectApiError, rid, sdkTenant, SdkTenant } from './e2e-helpers';
@@ -98,6 +99,9 @@ describe('E2E proof: the server stores, routes and pages messages without ever h
     fileType: `application/x-vault-${marker}`,
     rotated: `Keys rotated, still talking zq${marker}rotated`,
     welcome: `Welcome aboard Dave zq${marker}welcome`,
+    v2: `Group keys through MLS now zq${marker}v2`,
+    v2Socket: `Same over the socket, v2 zq${marker}v2socket`,
+    v1Before: `Sent as v1 before the switch zq${marker}v1before`,
   };
   const fileBytes = new Uint8Array(Buffer.concat([randomBytes(3000), Buffer.from(`FILE-BYTES-${marker}`), randomBytes(3000)]));
   const messages: Record<string, MessageView> = {};
@@ -236,6 +240,39 @@ describe('E2E proof: the server stores, routes and pages messages without ever h
       // And with the key directory's public keys it has nothing secret at all.
       expect(cryptoCode(() => decryptMessage({ content, conversationId: convId, senderId: doc.sender_id as string, myUserId: 'server', myDevice: createKeyring('server') }))).toBe('NO_WRAPPED_KEY');
     }
+  });
+
+  it('E2E v2 (MLS): envelopes and commits carry no key list; the stored rows hold only ciphertext', async () => {
+    const alice = await mls.MlsChat.create({ client: A.client, deviceId: 'alice-phone' });
+    const bob = await mls.MlsChat.create({ client: B.client, deviceId: 'bob-laptop', v1: B });
+    const conv = await A.client.createConversation({ type: 'group', name: 'v2', member_ids: [ids.bob] });
+    // A v1 message stored before the switch stays readable; the server takes both versions side by side.
+    const v1 = await A.sendText(conv.id, secret.v1Before);
+    await alice.open(conv.id);
+    await bob.open(conv.id);
+    const viaRest = await alice.sendText(conv.id, secret.v2);
+    const got = sb.waitFor('message:new', (m) => m.conversation_id === conv.id && m.sender_id === ids.alice && m.id !== viaRest.id, 30_000);
+    sb.track(conv.id, 0);
+    const ack = await sa.send(conv.id, { content: (await alice.prepare(conv.id, { v: 1, kind: 'text', text: secret.v2Socket })) as never });
+    const overSocket = await got;
+    expect(overSocket.id).toBe(ack.id);
+    const read = await bob.receive(overSocket);
+    expect(read.kind === 'message' && read.payload.kind === 'text' && read.payload.text).toBe(secret.v2Socket);
+    expect((await bob.receive(viaRest)).kind).toBe('message');
+    const old = await bob.receive(v1);
+    expect(old.kind === 'message' && old.epoch === null && old.payload.kind === 'text' && old.payload.text).toBe(secret.v1Before);
+
+    // What the server stores: v2 envelopes without any per-recipient list, commits as stream entries.
+    const conn = t.app.get<Connection>(getConnectionToken());
+    const docs = await conn.db!.collection('messages').find({ conversation_id: conv.id }).toArray();
+    const contents = docs.map((d) => d.content as Record<string, unknown>);
+    expect(contents.filter((c) => c.type === 'mls_commit').length).toBeGreaterThanOrEqual(2);
+    for (const c of contents.filter((x) => x.algorithm !== v1.content!.algorithm)) {
+      expect(c).not.toHaveProperty('encrypted_key');
+      expect(c.version).toBe(2);
+    }
+    // The epoch keys never left the devices: the scan below looks for them too.
+    for (const chat of [alice, bob]) for (const e of await chat.keys.entries()) secretKeys.push(e.key);
   });
 
   it('no document, bucket object or cache value holds a plaintext, the file bytes or a secret key', async () => {

@@ -7,6 +7,7 @@ import { RedisService } from '@chat/redis';
 import { CoreModule } from '@chat/server';
 import { FilesModule } from '@chat/files';
 import { KeysModule } from '@chat/keys';
+import { MlsModule } from '@chat/mls';
 import { ModerationModule } from '@chat/moderation';
 import { UsageModule } from '@chat/usage';
 import { WebhooksModule } from '@chat/webhooks';
@@ -20,8 +21,8 @@ import { SocketHandshake } from './socket-handshake';
 
 /** socket.io realtime: end users chat over WebSockets. */
 @Module({
-  // ModerationModule: the send and admission checks of moderation apply to socket events too.
-  imports: [CoreModule, AuthModule, ChatModule, KeysModule, FilesModule, UsageModule, WebhooksModule, ModerationModule],
+  // ModerationModule: the send and admission checks of moderation apply to socket events too; MlsModule: the v2 send check.
+  imports: [CoreModule, AuthModule, ChatModule, KeysModule, MlsModule, FilesModule, UsageModule, WebhooksModule, ModerationModule],
   providers: [
     {
       provide: PresenceTracker,

@@ -141,6 +141,8 @@ export interface ServerToClientEventMap<C extends object = MessageContent> {
   'conversation:updated': ConversationView;
   'member:added': { conversation_id: string; user_ids: string[]; by: string | null };
   'member:removed': { conversation_id: string; user_ids: string[]; by: string | null };
+  /** A device entered the conversation's MLS group (E2E v2); the commit is the stream entry at `seq`. */
+  'conversation:device_joined': { conversation_id: string; user_id: string; device_id: string; epoch: number; seq: number; message_id: string };
   /** A moderation change of the conversation (docs/moderation.md); `change.action` e.g. `member_muted`, `conversation_frozen`. */
   'conversation:moderation': {
     conversation_id: string;

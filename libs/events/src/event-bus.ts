@@ -24,6 +24,8 @@ export interface ChatEventMap {
   /** `version`: participants_version after the change, when it was logged (MemberChangeDoc): names the event for the webhook sweeper too. */
   'member.added': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string; version?: number };
   'member.removed': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string; version?: number };
+  /** A device entered the conversation's MLS group (external join or Welcome): the commit's stream entry is `seq`. */
+  'mls.device_joined': { tenantId: TenantId; conversationId: string; user_id: string; device_id: string; epoch: number; seq: number; message_id: string };
   /** `created`: the write created the user (webhooks tell user.created from user.updated). */
   'user.updated': { tenantId: TenantId; user_id: string; created?: boolean };
   /** The user was deactivated or deleted: their live sockets are cut (new requests are refused by the auth check). */

@@ -2,3 +2,4 @@ export * from './mls.schema';
 export * from './mls.repository';
 export * from './mls-delivery.service';
 export * from './mls.module';
+export * from './mls-send-gate';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ChatEventBus, ConversationsService } from '@chat/chat';
+import { ChatEventBus, ConversationsService, E2E_HANDSHAKE_ALGORITHM, HANDSHAKE_CONTENT_TYPE, MessagesService } from '@chat/chat';
 import { AppError, ErrorCode } from '@chat/errors';
+import { asTenantId } from '@chat/tenancy';
 // The SDK's MLS module (the only place ts-mls is imported); not part of the SDK's browser entry point yet.
 import * as mls from '../../sdk/src/mls';
 import { Types } from 'mongoose';
@@ -105,7 +106,8 @@ export class MlsDeliveryService {
     private readonly welcomes: MlsWelcomesRepository,
     private readonly welcomeBlobs: MlsWelcomeBlobsRepository,
     private readonly conversations: ConversationsService,
-    events: ChatEventBus,
+    private readonly events: ChatEventBus,
+    private readonly messagesService: MessagesService,
   ) {
     // A deleted user's key packages and pending Welcomes go with it (runs in the deleting request's tenant).
     events.on('user.deleted', async ({ user_id }) => {
@@ -185,7 +187,7 @@ export class MlsDeliveryService {
     conversationId: string,
     userId: string,
     input: { device_id: string; commit: string; group_info: string; welcome?: string },
-  ): Promise<{ epoch: number; message_id: string; welcomed: Array<{ user_id: string; device_id: string }> }> {
+  ): Promise<{ epoch: number; message_id: string; seq: number; welcomed: Array<{ user_id: string; device_id: string }> }> {
     const conv = await this.conversations.requireMember(conversationId, userId);
     const deviceId = checkDeviceId(input.device_id);
     const commit = inspect('commit', () => mls.inspectGroupMessage(bytesOf('commit', input.commit)));
@@ -200,14 +202,15 @@ export class MlsDeliveryService {
     }
     const info = inspect('group_info', () => mls.inspectGroupInfo(bytesOf('group_info', input.group_info)));
     if (info.groupId !== commit.groupId || info.epoch !== commit.epoch + 1n) throw invalid('group_info', 'must be the GroupInfo of the epoch this commit leads to');
+    const treeUsers = this.treeUsers(tenantId, input.group_info);
 
     // Welcome recipients: devices whose published key packages it names, all of them members.
+    const members = new Set(conv.participants.map((p) => p.user_id));
     let welcomed: Array<{ user_id: string; device_id: string }> = [];
     if (input.welcome !== undefined) {
       const { newMembers } = inspect('welcome', () => mls.inspectWelcome(bytesOf('welcome', input.welcome)));
       const found = await this.keyPackages.byRefs(newMembers);
       if (found.length !== new Set(newMembers).size) throw invalid('welcome', 'names a key package this server did not publish');
-      const members = new Set(conv.participants.map((p) => p.user_id));
       const outsiders = [...new Set(found.filter((k) => !members.has(k.user_id)).map((k) => k.user_id))];
       if (outsiders.length) throw new AppError(ErrorCode.Forbidden, 'A Welcome may only add devices of conversation members', { not_members: outsiders });
       welcomed = found.map((k) => ({ user_id: k.user_id, device_id: k.device_id }));
@@ -215,13 +218,21 @@ export class MlsDeliveryService {
 
     const now = new Date();
     const current = await this.groups.byConversation(conversationId);
-    if (current && current.group_id !== commit.groupId) throw invalid('commit', "is for another group than this conversation's");
+    if (current && current.group_id !== commit.groupId) {
+      if (epoch === 0) throw AppError.conflict('The conversation has a group already: join it', { epoch: current.epoch, reason: 'group_exists' });
+      throw invalid('commit', "is for another group than this conversation's");
+    }
+    // The tree may keep removed users a while (removals pending), never gain a non-member.
+    const before = new Set(current?.tree_users ?? []);
+    const strangers = treeUsers.filter((u) => !members.has(u) && !before.has(u));
+    if (strangers.length) throw new AppError(ErrorCode.Forbidden, 'A commit may only bring devices of conversation members into the group', { not_members: strangers });
     const accepted = current
-      ? await this.groups.advance(conversationId, epoch, input.group_info, now)
-      : epoch === 0 && (await this.groups.create({ conversation_id: conversationId, group_id: commit.groupId, epoch: 1, group_info: input.group_info, created_at: now, updated_at: now }));
+      ? await this.groups.advance(conversationId, epoch, input.group_info, treeUsers, now)
+      : epoch === 0 &&
+        (await this.groups.create({ conversation_id: conversationId, group_id: commit.groupId, epoch: 1, group_info: input.group_info, tree_users: treeUsers, created_at: now, updated_at: now }));
     if (!accepted) {
       const latest = await this.groups.byConversation(conversationId);
-      throw AppError.conflict('The group is at another epoch: process the commits since yours and retry', { epoch: latest?.epoch ?? 0, commit_epoch: epoch });
+      throw AppError.conflict('The group is at another epoch: process the commits since yours and retry', { epoch: latest?.epoch ?? 0, commit_epoch: epoch, reason: 'epoch' });
     }
     // The group doc moved first: a crash here leaves a gap in the log, which members bridge by
     // external join from the GroupInfo; the reverse order could leave the group stuck at N.
@@ -231,7 +242,30 @@ export class MlsDeliveryService {
       const welcomeId = await this.welcomeBlobs.store(input.welcome!, input.group_info, now);
       await this.welcomes.deliver(welcomed.map((w) => ({ ...w, conversation_id: conversationId, group_id: commit.groupId, epoch: epoch + 1, welcome_id: welcomeId, created_at: now })));
     }
-    return { epoch: epoch + 1, message_id: msg ? msg._id.toHexString() : '', welcomed };
+    // The commit in the conversation's seq stream: sync and history deliver it in order with messages.
+    const joined = commit.joiner ? [{ user_id: commit.joiner.userId, device_id: commit.joiner.deviceId }, ...welcomed] : welcomed;
+    const entry = await this.messagesService.appendHandshake(userId, conversationId, {
+      type: HANDSHAKE_CONTENT_TYPE,
+      algorithm: E2E_HANDSHAKE_ALGORITHM,
+      version: 2,
+      group_id: commit.groupId,
+      epoch,
+      sender_device_id: deviceId,
+      encrypted_data: input.commit,
+      ...(joined.length ? { joined } : {}),
+    });
+    for (const j of joined) {
+      this.events.emit('mls.device_joined', { tenantId: asTenantId(tenantId), conversationId, user_id: j.user_id, device_id: j.device_id, epoch: epoch + 1, seq: entry.seq, message_id: entry.id });
+    }
+    return { epoch: epoch + 1, message_id: msg ? msg._id.toHexString() : '', seq: entry.seq, welcomed };
+  }
+
+  /** Users with a leaf in the GroupInfo's tree: all of this tenant (the tree must travel in the GroupInfo). */
+  private treeUsers(tenantId: string, groupInfo: string): string[] {
+    const ids = inspect('group_info', () => mls.groupInfoMembers(bytesOf('group_info', groupInfo)));
+    if (!ids) throw invalid('group_info', 'must carry the ratchet tree (ratchet_tree extension)');
+    if (ids.some((id) => id.tenantId !== tenantId)) throw new AppError(ErrorCode.Forbidden, 'Every leaf must be a device of this tenant', { field: 'group_info' });
+    return [...new Set(ids.map((id) => id.userId))];
   }
 
   /** Stores an application message (opaque PrivateMessage) of the group's current or an earlier epoch. */

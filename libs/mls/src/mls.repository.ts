@@ -123,6 +123,11 @@ export class MlsGroupsRepository extends TenantRepository<MlsGroupDoc> {
     return this.findOne({ conversation_id: conversationId });
   }
 
+  /** What a v2 send is checked against (without the GroupInfo, which grows with the group). */
+  sendState(conversationId: string): Promise<Pick<MlsGroupRecord, 'group_id' | 'epoch' | 'tree_users'> | null> {
+    return this.findOne({ conversation_id: conversationId }, { group_info: 0 });
+  }
+
   /** The conversation's first commit creates its group at epoch 1; false when another one won. */
   async create(doc: Omit<MlsGroupDoc, 'tenant_id'>): Promise<boolean> {
     return this.dialect.serialised(`mls_groups:${this.tenant('lock')}`, doc.conversation_id, async () => {
@@ -141,9 +146,9 @@ export class MlsGroupsRepository extends TenantRepository<MlsGroupDoc> {
    * that orders commits. On FerretDB a single-document update is not atomic, so it runs under the
    * conversation's lock there.
    */
-  advance(conversationId: string, epoch: number, groupInfo: string, now: Date): Promise<boolean> {
+  advance(conversationId: string, epoch: number, groupInfo: string, treeUsers: string[], now: Date): Promise<boolean> {
     return this.dialect.serialised(`mls_groups:${this.tenant('lock')}`, conversationId, async () => {
-      const res = await this.updateOne({ conversation_id: conversationId, epoch }, { $set: { epoch: epoch + 1, group_info: groupInfo, updated_at: now } });
+      const res = await this.updateOne({ conversation_id: conversationId, epoch }, { $set: { epoch: epoch + 1, group_info: groupInfo, tree_users: treeUsers, updated_at: now } });
       return res.matchedCount === 1;
     });
   }

@@ -56,6 +56,12 @@ export interface MlsGroupDoc {
   epoch: number;
   /** base64 GroupInfo MLSMessage of `epoch` (ratchet tree and external public key inside). */
   group_info: string;
+  /**
+   * External ids of the users with a leaf in the tree of `epoch` (read from the GroupInfo's ratchet
+   * tree as the committer sent it). Users in it who are no longer conversation members are removals
+   * pending: v2 sends wait for the commit that removes them.
+   */
+  tree_users: string[];
   created_at: Date;
   updated_at: Date;
 }
@@ -67,6 +73,7 @@ export const MlsGroupSchema = new Schema<MlsGroupDoc>(
     group_id: { type: String, required: true },
     epoch: { type: Number, required: true },
     group_info: { type: String, required: true },
+    tree_users: { type: [String], default: [] },
     created_at: { type: Date, required: true },
     updated_at: { type: Date, required: true },
   },

@@ -18,6 +18,7 @@ export const SOCKET_CHAT_EVENTS: readonly ChatEventName[] = [
   'conversation.updated',
   'member.added',
   'member.removed',
+  'mls.device_joined',
   'user.access_revoked',
   'conversation.moderated',
 ];
@@ -89,6 +90,18 @@ export function chatEventToSockets(out: SocketRoomsTarget, name: ChatEventName, 
       out.leave(Rooms.users(e.tenantId, e.user_ids), Rooms.conversation(e.tenantId, e.conversationId));
       out.membersRemoved(e.tenantId, e.user_ids);
       return 'member:removed';
+    }
+    case 'mls.device_joined': {
+      // Every member sees a device enter the group (the commit's stream entry is the history of it).
+      const e = p as ChatEventMap['mls.device_joined'];
+      return emit(conv(e), 'conversation:device_joined', {
+        conversation_id: e.conversationId,
+        user_id: e.user_id,
+        device_id: e.device_id,
+        epoch: e.epoch,
+        seq: e.seq,
+        message_id: e.message_id,
+      });
     }
     case 'user.access_revoked': {
       // Every socket of the user, on every node: told why, then disconnected (the handshake and

@@ -92,6 +92,7 @@ export class ChatSocket {
       'conversation:updated',
       'member:added',
       'member:removed',
+      'conversation:device_joined',
       'conversation:moderation',
       'tenant:suspended',
       'connection:error',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
-import { ChatEventBus } from '@chat/chat';
+import { ChatEventBus, HANDSHAKE_CONTENT_TYPE } from '@chat/chat';
 import { conversationCreatedData, memberChangeData, memberChangeKey, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey } from './message-events';
 import { OfflineNotifications } from './offline-notifications';
 import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
@@ -33,8 +33,9 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
     const at = () => new Date();
     this.off.push(
       bus.on('message.created', ({ tenantId, conversationId, message: m }) => {
-        if (m.gap === true) return;
         const content = m.content as { type?: string } | null;
+        // Gap tombstones and MLS commits (E2E v2 handshake entries of the stream) are not messages to notify of.
+        if (m.gap === true || content?.type === HANDSHAKE_CONTENT_TYPE) return;
         const thread = m.thread as { parent_id?: string | null } | undefined;
         const meta = {
           id: String(m.id),

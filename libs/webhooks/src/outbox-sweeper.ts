@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { HANDSHAKE_CONTENT_TYPE } from '@chat/chat';
 import { AppConfig } from '@chat/config';
 import { asTenantId, TenantContext } from '@chat/tenancy';
 import { Clock } from '@chat/clock';
@@ -134,7 +135,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       at: (item) => new Date(item.created_at),
       event: (tenantId, item) => {
         const m = item as SweptMessageDoc;
-        if (m.gap) return null;
+        if (m.gap || m.content?.type === HANDSHAKE_CONTENT_TYPE) return null;
         return {
           tenantId,
           type: 'message.new',

@@ -14,3 +14,4 @@ export * from './message-store';
 export * from './message-commit-effects';
 export * from './messages.module';
 export * from './message-stream';
+export * from './e2e-v2';

@@ -8,6 +8,7 @@ import { nextChange } from './message-rules';
 import type { MessageCommitStep } from './message-write-batcher';
 import { MessagesRepository } from './messages.repository';
 import { RecentMessagesCache } from './recent-messages';
+import { isHandshake } from './e2e-v2';
 
 /** Retries of a failed commit effect (last_message), apart from the send: 0.2 s doubling, ~50 s in all. */
 const FOLLOW_UP_RETRIES = 8;
@@ -32,15 +33,18 @@ export class MessageCommitEffects implements MessageCommitStep {
 
   async commit(tenantId: TenantId, conversationId: string, committed: MessageRecord[]): Promise<void> {
     const sorted = [...committed].sort((a, b) => a.seq - b.seq);
-    const last = sorted[sorted.length - 1]!;
+    // MLS commits travel in the stream but are not what a conversation list shows as its last message.
+    const last = sorted.filter((m) => !isHandshake(m.content)).pop();
     const replyCounts = new Map<string, number>();
     for (const m of sorted) if (m.thread.parent_id) replyCounts.set(m.thread.parent_id, (replyCounts.get(m.thread.parent_id) ?? 0) + 1);
-    const setLastMessage = () =>
-      this.conversations.setLastMessage(
+    const setLastMessage = async () => {
+      if (!last) return;
+      await this.conversations.setLastMessage(
         conversationId,
         { content_preview: last.preview, sender_id: last.sender_id, sent_at: last.created_at, seq: last.seq, message_id: String(last._id) },
         last.created_at,
       );
+    };
     const [lastMessage, ...parents] = await Promise.allSettled([
       setLastMessage(),
       ...[...replyCounts].map(async ([parentId, n]) => this.messages.incReplyCount(conversationId, parentId, n, new Date(), await nextChange(this.conversations, conversationId))),

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { AppConfig } from '@chat/config';
 import { AppError } from '@chat/errors';
 import { KeyDirectoryService } from '@chat/keys';
@@ -13,6 +13,7 @@ import { asRecord, checkEmoji, checkEnvelope, checkMentions, dedupe, memberIdsOf
 import { MessageQueryService } from './message-query.service';
 import { MessagesRepository } from './messages.repository';
 import { RecentMessagesCache } from './recent-messages';
+import { checkRecipients, E2eV2Gate } from './e2e-v2';
 
 /**
  * Changes to stored messages: edits, tombstone deletes (with the thread counter), reactions. Each
@@ -30,6 +31,8 @@ export class MessageEditService {
     private readonly events: ChatEventBus,
     private readonly config: AppConfig,
     private readonly keyDirectory: KeyDirectoryService,
+    // E2E v2 check, bound by the MLS Delivery Service (libs/mls); absent: v2 is refused.
+    @Optional() @Inject(E2eV2Gate) private readonly v2Gate?: E2eV2Gate,
   ) {}
 
   private tenant() {
@@ -42,7 +45,7 @@ export class MessageEditService {
     await this.conversations.checkWritePolicy(conv, userId);
     const memberIds = memberIdsOf(conv);
     checkEnvelope(dto.content, dto.search_tokens, this.config.MESSAGE_MAX_BYTES);
-    await this.keyDirectory.assertRecipientKeys(memberIds, dto.content.encrypted_key);
+    await checkRecipients(this.keyDirectory, this.v2Gate, { id: conversationId, memberIds }, dto.content);
     checkMentions(dto.mentions, memberIds);
     const change = await nextChange(this.conversationsRepo, conversationId);
     const updated = await this.repo.edit(

@@ -5,6 +5,7 @@ import { EMOJI_PATTERN } from './message.dto';
 import { MessageContent } from './message.schema';
 import { MessageView } from './message.view';
 import { StreamViewer } from './message-stream';
+import { isV2, plainContentV2 } from './e2e-v2';
 
 /** Checks and helpers shared by send, edit, reactions and reads (pure, or one repository call). */
 
@@ -61,6 +62,7 @@ export function dedupe(list: string[]): string[] {
 
 /** A plain copy of the validated envelope (class instances from the pipe, known fields only). */
 export function plainContent(c: MessageContent): MessageContent {
+  if (isV2(c)) return plainContentV2(c);
   const out: MessageContent = {
     type: c.type,
     algorithm: c.algorithm,
@@ -68,7 +70,7 @@ export function plainContent(c: MessageContent): MessageContent {
     sender_key_version: c.sender_key_version,
     ephemeral_public_key: c.ephemeral_public_key,
     encrypted_data: c.encrypted_data,
-    encrypted_key: c.encrypted_key.map((k) => ({ user_id: k.user_id, device_id: k.device_id, key_version: k.key_version, wrapped_key: k.wrapped_key })),
+    encrypted_key: (c.encrypted_key ?? []).map((k) => ({ user_id: k.user_id, device_id: k.device_id, key_version: k.key_version, wrapped_key: k.wrapped_key })),
   };
   if (c.signature !== undefined) out.signature = c.signature;
   if (c.franking_commitment !== undefined) out.franking_commitment = c.franking_commitment;

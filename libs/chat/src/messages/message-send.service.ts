@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BeforeApplicationShutdown, Injectable, Optional } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Optional } from '@nestjs/common';
 import { AppConfig } from '@chat/config';
 import { AppError } from '@chat/errors';
 import { KeyDirectoryService } from '@chat/keys';
@@ -9,6 +9,7 @@ import { ConversationsService } from '../conversations/conversations.service';
 import { ConversationView } from '../conversations/conversation.views';
 import { RelationshipsService } from '../relationships/relationships.service';
 import { SendMessageDto } from './message.dto';
+import { MessageContent } from './message.schema';
 import { MessageView, toMessageView } from './message.view';
 import { MessageWriteBatcher, SendOutcome } from './message-write-batcher';
 import { MessageCommitEffects } from './message-commit-effects';
@@ -16,6 +17,7 @@ import { checkEnvelope, checkMentions, dedupe, memberIdsOf, plainContent } from 
 import { MessageStore } from './message-store';
 import { MessagesRepository } from './messages.repository';
 import { SendOrder } from './send-order';
+import { checkRecipients, E2eV2Gate } from './e2e-v2';
 
 /**
  * Sending: the one write path used by REST and the socket gateway. A send is checked (membership,
@@ -38,6 +40,8 @@ export class MessageSendService implements BeforeApplicationShutdown {
     commitEffects: MessageCommitEffects,
     // Optional so the chat lib also boots in apps that do not load quotas (CLI, unit wiring).
     @Optional() private readonly quotas?: QuotaService,
+    // E2E v2 send check, bound by the MLS Delivery Service (libs/mls); absent: v2 is refused.
+    @Optional() @Inject(E2eV2Gate) private readonly v2Gate?: E2eV2Gate,
   ) {
     // Control flows one way: the batcher writes through the store, then hands each stored batch to the commit step.
     this.batcher = new MessageWriteBatcher(
@@ -82,7 +86,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
     await this.checkDirectNotBlocked(conv, senderId);
     const memberIds = memberIdsOf(conv);
     checkEnvelope(dto.content, dto.search_tokens, this.config.MESSAGE_MAX_BYTES);
-    await this.keyDirectory.assertRecipientKeys(memberIds, dto.content.encrypted_key);
+    await checkRecipients(this.keyDirectory, this.v2Gate, { id: conversationId, memberIds }, dto.content);
     checkMentions(dto.mentions, memberIds);
     let parentId: string | null = null;
     if (dto.thread_parent_id) {
@@ -122,6 +126,39 @@ export class MessageSendService implements BeforeApplicationShutdown {
       { lookupExisting: dto.client_msg_id !== undefined },
     );
     return { stored };
+  }
+
+  /**
+   * A commit accepted by the MLS Delivery Service, written into the conversation's seq stream as the
+   * committing member's message (no send checks: the Delivery Service made them), so sync and history
+   * deliver commits and messages in one order. Resolves once it is stored.
+   */
+  async appendHandshake(senderId: string, conversationId: string, content: MessageContent): Promise<MessageView> {
+    const tenantId = TenantContext.requireTenantId('messages');
+    const now = new Date();
+    const { message } = await this.batcher.submit(
+      tenantId,
+      {
+        conversation_id: conversationId,
+        sender_id: senderId,
+        client_msg_id: randomUUID(),
+        content,
+        preview: null,
+        search_tokens: [],
+        mentions: [],
+        reactions: [],
+        thread: { parent_id: null, reply_count: 0 },
+        read_by: [],
+        status: 'sent',
+        gap: false,
+        created_at: now,
+        updated_at: now,
+        edited_at: null,
+        deleted_at: null,
+      },
+      { lookupExisting: false },
+    );
+    return toMessageView(message);
   }
 
   private async checkDirectNotBlocked(conv: ConversationView, senderId: string): Promise<void> {

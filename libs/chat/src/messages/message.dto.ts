@@ -17,6 +17,7 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { DEVICE_ID_RE } from '@chat/keys';
@@ -40,23 +41,44 @@ export class WrappedKeyDto {
   @ApiProperty({ description: 'base64 wrapped content key' }) @IsString() @Length(1, 512) @IsBase64() wrapped_key!: string;
 }
 
-/** The E2E envelope from the SDK. Shape only: the server never decrypts or interprets it. */
+const isV1 = (o: { version?: number }) => o.version !== 2;
+const isV2 = (o: { version?: number }) => o.version === 2;
+
+/**
+ * The E2E envelope from the SDK. Shape only: the server never decrypts or interprets it. v1 (no
+ * `version`, or 1) carries a wrapped key per recipient device; v2 names the conversation's MLS group
+ * and epoch (docs/e2e.md, "Wire format v2"), checked against the Delivery Service at send time.
+ */
 export class MessageContentDto {
   @ApiProperty({ enum: MESSAGE_CONTENT_TYPES }) @IsIn(MESSAGE_CONTENT_TYPES) type!: MessageContentType;
   @ApiProperty({ example: 'x25519-hkdf-xchacha20poly1305-v1' }) @IsString() @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/) algorithm!: string;
+  @ApiPropertyOptional({ enum: [1, 2], description: 'envelope version: absent or 1 for v1, 2 for MLS (v2)' }) @IsOptional() @IsIn([1, 2]) version?: 1 | 2;
   @ApiProperty({ description: 'a published device id of the sender' }) @IsString() @Matches(DEVICE_ID_RE, { message: `sender_${DEVICE_ID_MESSAGE}` }) sender_device_id!: string;
-  @ApiProperty() @IsInt() @Min(0) @Max(U32_MAX) sender_key_version!: number;
-  @ApiProperty({ description: 'base64 X25519 ephemeral public key' }) @IsString() @Length(1, 256) @IsBase64() ephemeral_public_key!: string;
+  @ApiPropertyOptional({ description: 'v1: key version of the sender device' }) @ValidateIf(isV1) @IsInt() @Min(0) @Max(U32_MAX) sender_key_version?: number;
+  @ApiPropertyOptional({ description: 'v1: base64 X25519 ephemeral public key' }) @ValidateIf(isV1) @IsString() @Length(1, 256) @IsBase64() ephemeral_public_key?: string;
   @ApiProperty({ description: 'base64(nonce || ciphertext || tag)' }) @IsString() @Length(1, 16 * 1024 * 1024) @IsBase64() encrypted_data!: string;
-  @ApiProperty({ type: [WrappedKeyDto], description: 'the content key wrapped for each recipient device; every member needs at least one' })
+  @ApiPropertyOptional({ type: [WrappedKeyDto], description: 'v1: the content key wrapped for each recipient device; every member needs at least one' })
+  @ValidateIf(isV1)
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(10_000)
   @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => WrappedKeyDto)
-  encrypted_key!: WrappedKeyDto[];
-  @ApiPropertyOptional({ description: 'base64 Ed25519 signature' }) @IsOptional() @IsString() @Length(1, 256) @IsBase64() signature?: string;
+  encrypted_key?: WrappedKeyDto[];
+  @ApiPropertyOptional({ description: 'base64 Ed25519 signature (required in v2: by the MLS leaf signature key)' })
+  @ValidateIf((o: { version?: number; signature?: string }) => isV2(o) || o.signature !== undefined)
+  @IsString()
+  @Length(1, 256)
+  @IsBase64()
+  signature?: string;
+  @ApiPropertyOptional({ description: 'v2: hex MLS group id of the conversation' }) @ValidateIf(isV2) @IsString() @Matches(/^[0-9a-f]{2,128}$/) group_id?: string;
+  @ApiPropertyOptional({ description: 'v2: MLS epoch the message is sealed for (must be the group epoch at the server)' })
+  @ValidateIf(isV2)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_SEQ)
+  epoch?: number;
   @ApiPropertyOptional({ description: 'base64 HMAC-SHA256 franking commitment (32 bytes) to the payload, for verifiable reports (docs/moderation.md); stored as sent' })
   @IsOptional()
   @IsString()

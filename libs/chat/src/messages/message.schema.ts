@@ -13,19 +13,34 @@ export interface WrappedKeyEntry {
   wrapped_key: string;
 }
 
-/** The E2E envelope produced by the SDK (libs/sdk/src/crypto). The server stores it and never looks inside. */
+/**
+ * The E2E envelope produced by the SDK (libs/sdk/src/crypto for v1, libs/sdk/src/mls for v2). The
+ * server stores it and never looks inside. v1 carries a wrapped key per recipient device; v2
+ * (`version: 2`) names the conversation's MLS group and epoch instead (docs/e2e.md, "Wire format v2");
+ * `mls_commit` entries are commits the Delivery Service wrote into the stream.
+ */
 export interface MessageContent {
-  type: MessageContentType;
+  type: MessageContentType | typeof HANDSHAKE_CONTENT_TYPE;
   algorithm: string;
   sender_device_id: string;
-  sender_key_version: number;
-  ephemeral_public_key: string;
   encrypted_data: string;
-  encrypted_key: WrappedKeyEntry[];
   signature?: string;
+  /** v1 only. */
+  sender_key_version?: number;
+  ephemeral_public_key?: string;
+  encrypted_key?: WrappedKeyEntry[];
+  /** 2 for v2 (absent, or 1, on v1). */
+  version?: 1 | 2;
+  group_id?: string;
+  epoch?: number;
+  /** Devices a commit brought into the group (mls_commit only). */
+  joined?: Array<{ user_id: string; device_id: string }>;
   /** Franking commitment (base64, 32 bytes): the server stores it as sent and checks reports against it (libs/reports). */
   franking_commitment?: string;
 }
+
+/** Content type of a commit in the seq stream (written by the MLS Delivery Service, never sent by clients). */
+export const HANDSHAKE_CONTENT_TYPE = 'mls_commit' as const;
 
 export interface Reaction {
   user_id: string;
@@ -94,11 +109,15 @@ const ContentSchema = new Schema<MessageContent>(
     type: { type: String, required: true },
     algorithm: { type: String, required: true },
     sender_device_id: { type: String, required: true },
-    sender_key_version: { type: Number, required: true },
-    ephemeral_public_key: { type: String, required: true },
+    sender_key_version: { type: Number },
+    ephemeral_public_key: { type: String },
     encrypted_data: { type: String, required: true },
     encrypted_key: { type: [WrappedKeySchema], default: undefined },
     signature: { type: String },
+    version: { type: Number },
+    group_id: { type: String },
+    epoch: { type: Number },
+    joined: { type: [new Schema({ user_id: String, device_id: String }, { _id: false })], default: undefined },
     franking_commitment: { type: String },
   },
   { _id: false },

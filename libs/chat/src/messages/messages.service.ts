@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Page } from '../users/pagination';
 import { EditMessageDto, SendMessageDto } from './message.dto';
+import { MessageContent } from './message.schema';
 import { MessageView } from './message.view';
 import { ChangesPage, StreamPage } from './message-stream';
 import { MessageWriteBatcher } from './message-write-batcher';
@@ -32,6 +33,11 @@ export class MessagesService {
 
   send(senderId: string, conversationId: string, dto: SendMessageDto): Promise<{ message: MessageView; duplicate: boolean }> {
     return this.sender.send(senderId, conversationId, dto);
+  }
+
+  /** An accepted MLS commit into the seq stream (the MLS Delivery Service calls it; see MessageSendService). */
+  appendHandshake(senderId: string, conversationId: string, content: MessageContent): Promise<MessageView> {
+    return this.sender.appendHandshake(senderId, conversationId, content);
   }
 
   get(userId: string, conversationId: string, messageId: string): Promise<MessageView> {

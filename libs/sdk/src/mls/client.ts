@@ -33,7 +33,7 @@ import {
 import { cipherSuite, decodeMessage, encodeMessage, keyPackageRef, ratchetTreeOf, toHex } from './codec';
 import { MlsError } from './errors';
 import { HISTORY_KEY_LABEL } from './history-keys';
-import { type MlsIdentity, decodeIdentity, encodeIdentity, sameIdentity } from './identity';
+import { type MlsIdentity, decodeIdentity, encodeIdentity, identityToString, sameIdentity } from './identity';
 import { fastKeyPackageEquality } from './key-package-equality';
 
 /** What a commit produced, to post to the Delivery Service (all MLSMessage bytes). */
@@ -352,6 +352,28 @@ export class MlsClient {
     const s = this.state(groupId);
     const key = await mlsExporter(s.keySchedule.exporterSecret, HISTORY_KEY_LABEL, s.groupContext.groupId, 32, await cipherSuite());
     return { epoch: s.groupContext.epoch, key };
+  }
+
+  /** Leaf signature public keys of the current members by `tenant/user/device` (to verify v2 envelopes). */
+  memberSignatureKeys(groupId: string): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    for (const node of this.state(groupId).ratchetTree) {
+      if (node?.nodeType !== 'leaf' || node.leaf.credential.credentialType !== 'basic') continue;
+      const id = decodeIdentity(node.leaf.credential.identity);
+      if (id) out.set(identityToString(id), node.leaf.signaturePublicKey);
+    }
+    return out;
+  }
+
+  /** Signs with this device's Ed25519 leaf signature key (v2 envelopes; the key never leaves the client). */
+  async signWithLeafKey(bytes: Uint8Array): Promise<Uint8Array> {
+    return (await cipherSuite()).signature.sign(this.signatureKeys.signKey, bytes);
+  }
+
+  /** Drops this client's state of a group (removed from it, or rejoining by external commit). */
+  forgetGroup(groupId: string): void {
+    this.groups.delete(groupId);
+    this.pending.delete(groupId);
   }
 
   /** Whether this client is still in the group's tree (false after another member removed it). */

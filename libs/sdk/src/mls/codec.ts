@@ -12,6 +12,7 @@ import { makeKeyPackageRef, verifyKeyPackage } from 'ts-mls/keyPackage.js';
 import { fastCryptoProvider } from './crypto-provider';
 import { MlsError } from './errors';
 import { type MlsIdentity, decodeIdentity } from './identity';
+import { treeLeafCredentials } from './tree-leaves';
 
 /** The only ciphersuite this SDK speaks (RFC 9420 §17.1, id 1). */
 export const MLS_CIPHERSUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519' as const;
@@ -136,6 +137,26 @@ export function inspectGroupInfo(bytes: Uint8Array): { groupId: string; epoch: b
   const gc = msg.groupInfo.groupContext;
   if (gc.cipherSuite !== MLS_CIPHERSUITE) throw new MlsError('INVALID_INPUT', `GroupInfo ciphersuite must be ${MLS_CIPHERSUITE}`);
   return { groupId: toHex(gc.groupId), epoch: gc.epoch };
+}
+
+/**
+ * The identities of the leaves of the ratchet tree a GroupInfo carries (its ratchet_tree extension),
+ * or null when it carries none. As the committer wrote it: the server uses it to know whose devices
+ * are in the group, members verify the real tree themselves.
+ */
+export function groupInfoMembers(bytes: Uint8Array): MlsIdentity[] | null {
+  const msg = decodeMessage(bytes);
+  if (msg.wireformat !== 'mls_group_info') throw new MlsError('INVALID_INPUT', 'not a GroupInfo');
+  const ext = msg.groupInfo.extensions.find((e) => e.extensionType === 'ratchet_tree');
+  if (!ext) return null;
+  // The fast reader (tree-leaves.ts): ts-mls's full tree decoder is far too slow for a server path.
+  const out: MlsIdentity[] = [];
+  for (const cred of treeLeafCredentials(ext.extensionData)) {
+    const id = cred ? decodeIdentity(cred) : null;
+    if (!id) throw new MlsError('INVALID_INPUT', 'a leaf credential is not tenant/user/device');
+    out.push(id);
+  }
+  return out;
 }
 
 /** The ratchet tree a GroupInfo carries (its ratchet_tree extension), for joining from a Welcome that carries none. */

@@ -4,7 +4,7 @@
  */
 export * from './errors';
 export * from './identity';
-export { MLS_CIPHERSUITE, inspectGroupInfo, inspectGroupMessage, inspectKeyPackage, inspectWelcome, toHex, type GroupMessageInfo, type HandshakeKind, type KeyPackageInfo } from './codec';
+export { MLS_CIPHERSUITE, groupInfoMembers, inspectGroupInfo, inspectGroupMessage, inspectKeyPackage, inspectWelcome, toHex, type GroupMessageInfo, type HandshakeKind, type KeyPackageInfo } from './codec';
 export { MlsClient, type MlsCommitOutput, type MlsReceived } from './client';
 export { MlsDevice, type MlsDeliveredMessage } from './device';
 export { type EpochKeyStore, HISTORY_KEY_LABEL, InMemoryEpochKeyStore } from './history-keys';
@@ -15,3 +15,7 @@ export * from './decrypt-reason';
 export * from './safety-number';
 export { KeyBackupClient, ConversationHistoryClient, type KeyBackupStatus, type HistoryInfo } from './history-client';
 export { ChatHistory, type ChatHistoryOptions } from './chat-history';
+export { HANDSHAKE_TYPE, V2_ALGORITHM, isHandshakeContent, isV2Content, openV2, sealV2, type MlsHandshakeContent, type MlsMessageContent, type V2Binding, type V2MessageType } from './content';
+export { MlsChat } from './chat';
+export type { MlsChatOptions, MlsReceivedMessage } from './chat-types';
+export { followMembership, openAllConversations, sendOverSocket } from './chat-socket';

@@ -1,0 +1,37 @@
+/** Types of MlsChat (chat.ts): its options, what `receive` returns, and its per-conversation state. */
+import type { E2EChat, MessagePayload } from '../e2e-client';
+import type { MessageView } from '../types';
+import type { ChatUserClient } from '../user-client';
+import type { EpochKeyStore } from './history-keys';
+
+export interface MlsChatOptions {
+  client: ChatUserClient;
+  deviceId: string;
+  /** Where epoch keys are kept (default: in memory). */
+  keys?: EpochKeyStore;
+  /** Reads the v1 envelopes of the stream (messages stored before v2) through this E2EChat. */
+  v1?: E2EChat;
+}
+
+export type MlsReceivedMessage =
+  /** `epoch` is null for a v1 message (read through the E2EChat of the options). */
+  | { kind: 'message'; message: MessageView; payload: MessagePayload; sender: { userId: string; deviceId: string }; epoch: number | null }
+  | { kind: 'handshake'; message: MessageView; epoch: number; joined: Array<{ user_id: string; device_id: string }> };
+
+export interface ConvState {
+  groupId: string;
+  /** The stream was read for commits up to this seq. */
+  readSeq: number;
+  /** The epoch this device (last) entered the group at: earlier messages were not for it. */
+  joinedEpoch: bigint;
+  /** Commits read from the stream for epochs not reached yet, by epoch. */
+  ahead: Map<number, string>;
+  /** Set once the server says this user is no longer a member (or a commit removed this device). */
+  removedAt?: bigint;
+}
+
+export interface GroupView {
+  group_id: string;
+  epoch: number;
+  group_info: string;
+}
