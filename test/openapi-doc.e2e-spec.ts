@@ -81,6 +81,14 @@ describe('OpenAPI document', () => {
     expect(doc.components.schemas.ErrorResponse.properties?.error.properties?.code).toEqual({ type: 'string', description: expect.any(String) });
   });
 
+  it('documents the contract views of the moderation queue and the CSV form of an invoice', () => {
+    expect(doc.paths['/v1/moderation/reports/{report_id}'].get.responses?.['200'].content?.['application/json'].schema).toEqual({ $ref: '#/components/schemas/ReportView' });
+    expect(doc.paths['/v1/conversations/{id}/messages/{message_id}/reports'].post.responses?.['201'].content?.['application/json'].schema).toEqual({ $ref: '#/components/schemas/ReportReceiptView' });
+    const invoice = doc.paths['/admin/billing/invoices/{id}'].get.responses?.['200'].content;
+    expect(invoice?.['application/json'].schema).toEqual({ $ref: '#/components/schemas/InvoiceView' });
+    expect(invoice?.['text/csv'].schema).toEqual({ type: 'string' });
+  });
+
   it('resolves every schema reference, and shows examples on the main operations', () => {
     const text = JSON.stringify(doc);
     const unresolved = [...new Set([...text.matchAll(/"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]))].filter((n) => !doc.components.schemas[n]);

@@ -62,6 +62,20 @@ ApiView.schema = (schema: Record<string, unknown>, opts: ApiViewOptions = {}): M
 ApiView.file = (contentType: string, opts: ApiViewOptions = {}): MethodDecorator =>
   applyDecorators(ApiProduces(contentType), response({ type: 'string', format: contentType.startsWith('text/') ? undefined : 'binary' }, opts));
 
+/**
+ * A contract view as JSON, or the same resource as a file of `contentType` (e.g. `?format=csv`): both
+ * media types documented on the one success response. The return type is not checked (it is a union).
+ */
+ApiView.orFile = (name: ContractSchemaName, contentType: string, opts: ApiViewOptions = {}): MethodDecorator =>
+  ApiResponse({
+    status: opts.status ?? 200,
+    description: opts.description ?? 'ok',
+    content: {
+      'application/json': { schema: ref(name) },
+      [contentType]: { schema: { type: 'string', format: contentType.startsWith('text/') ? undefined : 'binary' } },
+    },
+  });
+
 /** A success answer without a body (204). */
 ApiView.empty = (description = 'done, no body'): MethodDecorator => ApiResponse({ status: 204, description });
 

@@ -2,7 +2,7 @@
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type * as C from '@chat/contracts';
 
-export type ContractSchemaName = 'ActorView' | 'AdminLoginView' | 'AdminView' | 'AnyUserView' | 'ApiKeyView' | 'ApiKeyWithSecretView' | 'ApplicationView' | 'ApplicationWithSecretView' | 'AuditLogView' | 'BatchUpsertView' | 'BillingPlan' | 'ChangesPage' | 'ChannelSummary' | 'ClaimedKeyPackageView' | 'ConversationDevicesView' | 'ConversationKeyShareView' | 'ConversationKeyVersionView' | 'ConversationKeysView' | 'ConversationLastMessage' | 'ConversationMetadata' | 'ConversationParticipant' | 'ConversationType' | 'ConversationView' | 'DeleteAck' | 'DeviceKeyView' | 'DeviceView' | 'DownloadTicket' | 'EditAck' | 'ErrorResponse' | 'FileStatus' | 'FileView' | 'HealthView' | 'InvoiceLine' | 'InvoiceRunView' | 'InvoiceView' | 'KeyPackageCountView' | 'KeyShareRecipientsView' | 'MessageContent' | 'MessageKeyShareView' | 'MessageReaction' | 'MessageStatus' | 'MessageView' | 'MissingRecipientKey' | 'MlsCommitResultView' | 'MlsGroupView' | 'MlsIdentityView' | 'MlsMessageView' | 'MlsWelcomeView' | 'ParticipantRole' | 'PresenceStatusView' | 'PresignedRequest' | 'PublicUserView' | 'ReactionAck' | 'ReceiptView' | 'RelationshipType' | 'RelationshipView' | 'RollupReportView' | 'RotatedApiKeyView' | 'SendAck' | 'SharingType' | 'StoredCountView' | 'TenantQuotas' | 'TenantUsageView' | 'TenantView' | 'TypingAck' | 'UploadTicket' | 'UsageField' | 'UsageTotals' | 'UsageView' | 'UserProfile' | 'UserStatus' | 'UserTokenView' | 'UserView' | 'WebhookAttemptView' | 'WebhookDeliveryView' | 'WebhookDeliveryWithAttemptsView' | 'WebhookEndpointView' | 'WebhookEndpointWithSecretView' | 'WebhookReplayView' | 'WrappedKey';
+export type ContractSchemaName = 'ActorView' | 'AdminLoginView' | 'AdminView' | 'AnyUserView' | 'ApiKeyView' | 'ApiKeyWithSecretView' | 'ApplicationView' | 'ApplicationWithSecretView' | 'AuditLogView' | 'BatchUpsertView' | 'BillingPlan' | 'ChangesPage' | 'ChannelSummary' | 'ClaimedKeyPackageView' | 'ConversationDevicesView' | 'ConversationKeyShareView' | 'ConversationKeyVersionView' | 'ConversationKeysView' | 'ConversationLastMessage' | 'ConversationMetadata' | 'ConversationParticipant' | 'ConversationType' | 'ConversationView' | 'CreateReportInput' | 'DeleteAck' | 'DeviceKeyView' | 'DeviceView' | 'DownloadTicket' | 'EditAck' | 'ErrorResponse' | 'FileStatus' | 'FileView' | 'HealthView' | 'InvoiceLine' | 'InvoiceRunView' | 'InvoiceView' | 'KeyPackageCountView' | 'KeyShareRecipientsView' | 'MessageContent' | 'MessageKeyShareView' | 'MessageReaction' | 'MessageStatus' | 'MessageView' | 'MissingRecipientKey' | 'MlsCommitResultView' | 'MlsGroupView' | 'MlsIdentityView' | 'MlsMessageView' | 'MlsWelcomeView' | 'ParticipantRole' | 'PresenceStatusView' | 'PresignedRequest' | 'PublicUserView' | 'ReactionAck' | 'ReceiptView' | 'RelationshipType' | 'RelationshipView' | 'ReportAction' | 'ReportReason' | 'ReportReceiptView' | 'ReportStatus' | 'ReportView' | 'RollupReportView' | 'RotatedApiKeyView' | 'SendAck' | 'SharingType' | 'StoredCountView' | 'TenantQuotas' | 'TenantUsageView' | 'TenantView' | 'TypingAck' | 'UploadTicket' | 'UsageField' | 'UsageTotals' | 'UsageView' | 'UserProfile' | 'UserStatus' | 'UserTokenView' | 'UserView' | 'WebhookAttemptView' | 'WebhookDeliveryView' | 'WebhookDeliveryWithAttemptsView' | 'WebhookEndpointView' | 'WebhookEndpointWithSecretView' | 'WebhookReplayView' | 'WrappedKey';
 
 /** The TypeScript type behind each schema (ApiView checks a method's return type against it). */
 export interface ContractTypes {
@@ -29,6 +29,7 @@ export interface ContractTypes {
   ConversationParticipant: C.ConversationParticipant;
   ConversationType: C.ConversationType;
   ConversationView: C.ConversationView;
+  CreateReportInput: C.CreateReportInput;
   DeleteAck: C.DeleteAck;
   DeviceKeyView: C.DeviceKeyView;
   DeviceView: C.DeviceView;
@@ -62,6 +63,11 @@ export interface ContractTypes {
   ReceiptView: C.ReceiptView;
   RelationshipType: C.RelationshipType;
   RelationshipView: C.RelationshipView;
+  ReportAction: C.ReportAction;
+  ReportReason: C.ReportReason;
+  ReportReceiptView: C.ReportReceiptView;
+  ReportStatus: C.ReportStatus;
+  ReportView: C.ReportView;
   RollupReportView: C.RollupReportView;
   RotatedApiKeyView: C.RotatedApiKeyView;
   SendAck: C.SendAck;
@@ -1086,6 +1092,30 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       "updated_at"
     ],
     "description": "A conversation as one member sees it (or the SaaS client: then role and settings are null)."
+  },
+  "CreateReportInput": {
+    "type": "object",
+    "properties": {
+      "payload": {
+        "type": "string",
+        "description": "The payload exactly as committed to (the string inside the franked plaintext)."
+      },
+      "franking_key": {
+        "type": "string",
+        "description": "base64 franking key from the decrypted message (absent for a message sent without franking)."
+      },
+      "reason": {
+        "$ref": "#/components/schemas/ReportReason"
+      },
+      "note": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "payload",
+      "reason"
+    ],
+    "description": "Body of POST /v1/conversations/:id/messages/:message_id/reports (the SDK's E2EChat.report builds it)."
   },
   "DeleteAck": {
     "type": "object",
@@ -2252,6 +2282,200 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       "type",
       "created_at"
     ]
+  },
+  "ReportAction": {
+    "type": "string",
+    "enum": [
+      "delete_message",
+      "ban_user"
+    ]
+  },
+  "ReportReason": {
+    "type": "string",
+    "enum": [
+      "spam",
+      "harassment",
+      "hate",
+      "violence",
+      "sexual",
+      "self_harm",
+      "illegal",
+      "other"
+    ]
+  },
+  "ReportReceiptView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "conversation_id": {
+        "type": "string"
+      },
+      "message_id": {
+        "type": "string"
+      },
+      "reason": {
+        "$ref": "#/components/schemas/ReportReason"
+      },
+      "verified": {
+        "type": "boolean"
+      },
+      "status": {
+        "$ref": "#/components/schemas/ReportStatus"
+      },
+      "created_at": {
+        "type": "string",
+        "description": "An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`).",
+        "format": "date-time"
+      }
+    },
+    "required": [
+      "id",
+      "conversation_id",
+      "message_id",
+      "reason",
+      "verified",
+      "status",
+      "created_at"
+    ],
+    "description": "What the reporting member gets back: its own report, without echoing the payload and key it just sent."
+  },
+  "ReportStatus": {
+    "type": "string",
+    "enum": [
+      "open",
+      "dismissed",
+      "actioned"
+    ],
+    "description": "`open` in the queue; `dismissed` resolved with no action; `actioned` resolved with at least one action."
+  },
+  "ReportView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "conversation_id": {
+        "type": "string"
+      },
+      "message_id": {
+        "type": "string"
+      },
+      "message_seq": {
+        "type": "number"
+      },
+      "sender_id": {
+        "type": "string"
+      },
+      "sender_device_id": {
+        "type": "string"
+      },
+      "reporter_id": {
+        "type": "string"
+      },
+      "reason": {
+        "$ref": "#/components/schemas/ReportReason"
+      },
+      "note": {
+        "type": "string",
+        "nullable": true
+      },
+      "payload": {
+        "type": "string",
+        "description": "The reported payload as the sender committed to it (for SDK messages: its JSON)."
+      },
+      "franking_key": {
+        "type": "string",
+        "nullable": true
+      },
+      "commitment": {
+        "type": "string",
+        "nullable": true
+      },
+      "verified": {
+        "type": "boolean"
+      },
+      "status": {
+        "$ref": "#/components/schemas/ReportStatus"
+      },
+      "resolution": {
+        "type": "object",
+        "properties": {
+          "by": {
+            "type": "object",
+            "properties": {
+              "type": {
+                "type": "string",
+                "enum": [
+                  "api_key",
+                  "admin"
+                ]
+              },
+              "id": {
+                "type": "string"
+              }
+            },
+            "required": [
+              "type",
+              "id"
+            ]
+          },
+          "at": {
+            "type": "string",
+            "description": "An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`).",
+            "format": "date-time"
+          },
+          "note": {
+            "type": "string",
+            "nullable": true
+          },
+          "actions": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/ReportAction"
+            }
+          }
+        },
+        "required": [
+          "by",
+          "at",
+          "note",
+          "actions"
+        ],
+        "nullable": true
+      },
+      "created_at": {
+        "type": "string",
+        "description": "An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`).",
+        "format": "date-time"
+      },
+      "updated_at": {
+        "type": "string",
+        "description": "An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`).",
+        "format": "date-time"
+      }
+    },
+    "required": [
+      "id",
+      "conversation_id",
+      "message_id",
+      "message_seq",
+      "sender_id",
+      "sender_device_id",
+      "reporter_id",
+      "reason",
+      "note",
+      "payload",
+      "franking_key",
+      "commitment",
+      "verified",
+      "status",
+      "resolution",
+      "created_at",
+      "updated_at"
+    ],
+    "description": "A report in the moderation queue (API key with moderation:read, platform admins)."
   },
   "RollupReportView": {
     "type": "object",

@@ -14,5 +14,6 @@ export * from './mls';
 export * from './platform';
 export * from './webhooks';
 export * from './billing';
+export * from './reports';
 export * from './socket-events';
 export * from './check';

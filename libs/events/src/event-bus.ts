@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Injectable, Logger } from '@nestjs/common';
+import type { ServerToClientEventMap } from '@chat/contracts';
 import { TenantId } from '@chat/tenancy';
 
 /**
@@ -35,7 +36,7 @@ export interface ChatEventMap {
    * (`state` is what clients show: frozen, slow mode, muted members, the change), and so do `user_ids`
    * (the member acted on, also when no longer in the room).
    */
-  'conversation.moderated': { tenantId: TenantId; conversationId: string; state: Record<string, unknown>; user_ids: string[] };
+  'conversation.moderated': { tenantId: TenantId; conversationId: string; state: ServerToClientEventMap['conversation:moderation']; user_ids: string[] };
   /** Any moderation action, for the webhook outbox: `type` is a `moderation.*` event type, `key` makes it unique, `data` ids and metadata only. */
   'moderation.action': { tenantId: TenantId; type: string; key: string; occurred_at: string; data: Record<string, unknown> };
   /** A user document was deleted: its data elsewhere goes with it. Listeners are awaited in order, inside the deleting request's tenant context. */

@@ -120,7 +120,7 @@ export function chatEventToSockets(out: SocketRoomsTarget, name: ChatEventName, 
     }
     case 'conversation.moderated': {
       const e = p as ChatEventMap['conversation.moderated'];
-      return emit([...conv(e), ...Rooms.users(e.tenantId, e.user_ids)], 'conversation:moderation', e.state as unknown as ServerToClientEventMap['conversation:moderation']);
+      return emit([...conv(e), ...Rooms.users(e.tenantId, e.user_ids)], 'conversation:moderation', e.state);
     }
     default:
       return null;

@@ -89,48 +89,4 @@ export interface CreateUploadInput {
 
 // ---------------------------------------------------------------- reports and the moderation queue
 
-export type ReportReason = 'spam' | 'harassment' | 'hate' | 'violence' | 'sexual' | 'self_harm' | 'illegal' | 'other';
-export type ReportStatus = 'open' | 'dismissed' | 'actioned';
-export type ReportAction = 'delete_message' | 'ban_user';
-
-/** Body of POST /v1/conversations/:id/messages/:message_id/reports (E2EChat.report builds it). */
-export interface CreateReportInput {
-  /** The payload exactly as committed to (the string inside the franked plaintext). */
-  payload: string;
-  /** base64 franking key from the decrypted message (absent for a message sent without franking). */
-  franking_key?: string;
-  reason: ReportReason;
-  note?: string;
-}
-
-/** What the reporting member gets back. */
-export interface ReportReceiptView {
-  id: string;
-  conversation_id: string;
-  message_id: string;
-  reason: ReportReason;
-  verified: boolean;
-  status: ReportStatus;
-  created_at: string;
-}
-
-/** A report in the moderation queue (API key with moderation:read). */
-export interface ReportView {
-  id: string;
-  conversation_id: string;
-  message_id: string;
-  message_seq: number;
-  sender_id: string;
-  sender_device_id: string;
-  reporter_id: string;
-  reason: ReportReason;
-  note: string | null;
-  payload: string;
-  franking_key: string | null;
-  commitment: string | null;
-  verified: boolean;
-  status: ReportStatus;
-  resolution: { by: { type: 'api_key' | 'admin'; id: string }; at: string; note: string | null; actions: ReportAction[] } | null;
-  created_at: string;
-  updated_at: string;
-}
+export type { CreateReportInput, ReportAction, ReportReason, ReportReceiptView, ReportStatus, ReportView } from '@chat/contracts';

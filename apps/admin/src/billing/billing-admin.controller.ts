@@ -89,7 +89,7 @@ export class BillingAdminController {
   @Get('invoices/:id')
   @AdminAuth()
   @ApiOperation({ summary: 'One invoice as JSON, or ?format=csv for the CSV download' })
-  @ApiView.schema({ $ref: '#/components/schemas/InvoiceView' }, { description: 'the invoice (text/csv with format=csv)' })
+  @ApiView.orFile('InvoiceView', 'text/csv', { description: 'the invoice as JSON, or as text/csv with format=csv' })
   async get(@Param() { id }: InvoiceIdParamDto, @Query() q: DownloadQueryDto, @Res({ passthrough: true }) res: Response) {
     const inv = await this.billing.invoice(id);
     if (q.format === 'csv') {

@@ -1,8 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOperation, ApiParam, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import { ApiView } from '@chat/api-docs';
 import { AdminAuth, AdminPrincipal, Principal } from '@chat/auth';
 import { AppError } from '@chat/errors';
-import { ActOnReportDto, ReportPageResponse, ReportQueryDto, ReportResponse, ReportsService, ReportView, ResolveReportDto, toReportView } from '@chat/reports';
+import { ActOnReportDto, ReportQueryDto, ReportsService, ReportView, ResolveReportDto, toReportView } from '@chat/reports';
 import { isTenantId, TenantContext } from '@chat/tenancy';
 import { DEFAULT_LIMIT } from '../common/pagination.dto';
 
@@ -23,7 +24,7 @@ export class ReportsAdminController {
   @Get()
   @AdminAuth()
   @ApiOperation({ summary: "A tenant's reports, newest first (filters: status, conversation_id)" })
-  @ApiOkResponse({ type: ReportPageResponse })
+  @ApiView.page('ReportView')
   @ApiBadRequestResponse({ description: 'validation_failed' })
   list(@Param('tenant_id') tenantId: string, @Query() q: ReportQueryDto): Promise<{ data: ReportView[]; next_cursor: string | null }> {
     return asTenant(tenantId, async () => {
@@ -37,7 +38,7 @@ export class ReportsAdminController {
   @Get(':report_id')
   @AdminAuth()
   @ApiOperation({ summary: 'One report' })
-  @ApiOkResponse({ type: ReportResponse })
+  @ApiView('ReportView')
   @ApiNotFoundResponse({ description: 'no such report in this tenant' })
   get(@Param('tenant_id') tenantId: string, @Param('report_id') id: string): Promise<ReportView> {
     return asTenant(tenantId, async () => toReportView(await this.reports.get(id)));
@@ -47,7 +48,7 @@ export class ReportsAdminController {
   @HttpCode(200)
   @AdminAuth()
   @ApiOperation({ summary: 'Dismiss the report (audited)' })
-  @ApiOkResponse({ type: ReportResponse })
+  @ApiView('ReportView')
   @ApiNotFoundResponse({ description: 'no such report in this tenant' })
   @ApiConflictResponse({ description: 'already resolved' })
   resolve(@Principal() p: AdminPrincipal, @Param('tenant_id') tenantId: string, @Param('report_id') id: string, @Body() dto: ResolveReportDto): Promise<ReportView> {
@@ -58,7 +59,7 @@ export class ReportsAdminController {
   @HttpCode(200)
   @AdminAuth()
   @ApiOperation({ summary: 'Delete the message and/or ban its sender, closing the report as actioned (audited)' })
-  @ApiOkResponse({ type: ReportResponse })
+  @ApiView('ReportView')
   @ApiNotFoundResponse({ description: 'no such report in this tenant' })
   @ApiConflictResponse({ description: 'already resolved' })
   @ApiUnprocessableEntityResponse({ description: 'action_unavailable: ban_user without tenant bans on this server' })

@@ -1,14 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiConflictResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiOperation, ApiParam, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import { ApiView } from '@chat/api-docs';
 import { ApiKeyAuth, ApiKeyPrincipal, Principal, UserAuth, UserPrincipal } from '@chat/auth';
 import {
   ActOnReportDto,
   CreateReportDto,
   ReceiptReportView,
-  ReportPageResponse,
   ReportQueryDto,
-  ReportReceiptResponse,
-  ReportResponse,
   ReportsService,
   ReportView,
   ResolveReportDto,
@@ -28,7 +26,7 @@ export class ReportMessageController {
 
   @Post()
   @ApiOperation({ summary: "Report a message with its decrypted payload and franking key; checked against the message's franking commitment" })
-  @ApiCreatedResponse({ type: ReportReceiptResponse, description: 'stored in the moderation queue (verified: false when the message had no commitment)' })
+  @ApiView('ReportReceiptView', { status: 201, description: 'stored in the moderation queue (verified: false when the message had no commitment)' })
   @ApiBadRequestResponse({ description: 'validation_failed (e.g. your own message)' })
   @ApiNotFoundResponse({ description: 'not a member, or no such message' })
   @ApiConflictResponse({ description: 'already reported by you, or the message was deleted' })
@@ -49,7 +47,7 @@ export class ModerationReportsController {
   @Get()
   @ApiKeyAuth('moderation:read')
   @ApiOperation({ summary: 'The moderation queue, newest first (filters: status, conversation_id)' })
-  @ApiOkResponse({ type: ReportPageResponse })
+  @ApiView.page('ReportView')
   @ApiBadRequestResponse({ description: 'validation_failed' })
   @ApiForbiddenResponse({ description: 'the key lacks moderation:read' })
   async list(@Query() q: ReportQueryDto): Promise<{ data: ReportView[]; next_cursor: string | null }> {
@@ -62,7 +60,7 @@ export class ModerationReportsController {
   @Get(':report_id')
   @ApiKeyAuth('moderation:read')
   @ApiOperation({ summary: 'One report, with the reported payload and whether it verified' })
-  @ApiOkResponse({ type: ReportResponse })
+  @ApiView('ReportView')
   @ApiNotFoundResponse({ description: 'no such report in this tenant' })
   async get(@Param('report_id') id: string): Promise<ReportView> {
     return toReportView(await this.reports.get(id));
@@ -72,7 +70,7 @@ export class ModerationReportsController {
   @HttpCode(200)
   @ApiKeyAuth('moderation:write')
   @ApiOperation({ summary: 'Dismiss: close the report with no action (audited)' })
-  @ApiOkResponse({ type: ReportResponse })
+  @ApiView('ReportView')
   @ApiNotFoundResponse({ description: 'no such report in this tenant' })
   @ApiConflictResponse({ description: 'already resolved' })
   async resolve(@Principal() p: ApiKeyPrincipal, @Param('report_id') id: string, @Body() dto: ResolveReportDto): Promise<ReportView> {
@@ -83,7 +81,7 @@ export class ModerationReportsController {
   @HttpCode(200)
   @ApiKeyAuth('moderation:write')
   @ApiOperation({ summary: 'Act: delete the message and/or ban its sender, then close the report as actioned (audited)' })
-  @ApiOkResponse({ type: ReportResponse })
+  @ApiView('ReportView')
   @ApiNotFoundResponse({ description: 'no such report in this tenant' })
   @ApiConflictResponse({ description: 'already resolved' })
   @ApiUnprocessableEntityResponse({ description: 'action_unavailable: ban_user without tenant bans on this server' })
