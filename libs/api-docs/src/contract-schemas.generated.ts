@@ -2,10 +2,11 @@
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type * as C from '@chat/contracts';
 
-export type ContractSchemaName = 'ActorView' | 'AdminLoginView' | 'AdminView' | 'AnyUserView' | 'ApiKeyView' | 'ApiKeyWithSecretView' | 'ApplicationView' | 'ApplicationWithSecretView' | 'AuditLogView' | 'BatchUpsertView' | 'BillingPlan' | 'ChangesPage' | 'ChannelSummary' | 'ClaimedKeyPackageView' | 'ConversationDevicesView' | 'ConversationKeyShareView' | 'ConversationKeyVersionView' | 'ConversationKeysView' | 'ConversationLastMessage' | 'ConversationMetadata' | 'ConversationParticipant' | 'ConversationType' | 'ConversationView' | 'CreateReportInput' | 'DeleteAck' | 'DeviceKeyView' | 'DeviceView' | 'DownloadTicket' | 'EditAck' | 'ErrorResponse' | 'FileStatus' | 'FileView' | 'HealthView' | 'InvoiceLine' | 'InvoiceRunView' | 'InvoiceView' | 'KeyPackageCountView' | 'KeyShareRecipientsView' | 'MessageContent' | 'MessageKeyShareView' | 'MessageReaction' | 'MessageStatus' | 'MessageView' | 'MissingRecipientKey' | 'MlsCommitResultView' | 'MlsGroupView' | 'MlsIdentityView' | 'MlsMessageView' | 'MlsWelcomeView' | 'ParticipantRole' | 'PresenceStatusView' | 'PresignedRequest' | 'PublicUserView' | 'ReactionAck' | 'ReceiptView' | 'RelationshipType' | 'RelationshipView' | 'ReportAction' | 'ReportReason' | 'ReportReceiptView' | 'ReportStatus' | 'ReportView' | 'RollupReportView' | 'RotatedApiKeyView' | 'SendAck' | 'SharingType' | 'StoredCountView' | 'TenantQuotas' | 'TenantUsageView' | 'TenantView' | 'TypingAck' | 'UploadTicket' | 'UsageField' | 'UsageTotals' | 'UsageView' | 'UserProfile' | 'UserStatus' | 'UserTokenView' | 'UserView' | 'WebhookAttemptView' | 'WebhookDeliveryView' | 'WebhookDeliveryWithAttemptsView' | 'WebhookEndpointView' | 'WebhookEndpointWithSecretView' | 'WebhookReplayView' | 'WrappedKey';
+export type ContractSchemaName = 'ActorRef' | 'ActorView' | 'AdminLoginView' | 'AdminView' | 'AnyUserView' | 'ApiKeyView' | 'ApiKeyWithSecretView' | 'ApplicationView' | 'ApplicationWithSecretView' | 'AuditLogView' | 'BatchUpsertView' | 'BillingPlan' | 'ChangesPage' | 'ChannelSummary' | 'ClaimedKeyPackageView' | 'ConversationDevicesView' | 'ConversationKeyShareView' | 'ConversationKeyVersionView' | 'ConversationKeysView' | 'ConversationLastMessage' | 'ConversationMetadata' | 'ConversationModerationView' | 'ConversationParticipant' | 'ConversationType' | 'ConversationView' | 'CreateReportInput' | 'DeleteAck' | 'DeviceKeyView' | 'DeviceView' | 'DownloadTicket' | 'EditAck' | 'ErrorResponse' | 'FileStatus' | 'FileView' | 'HealthView' | 'InvoiceLine' | 'InvoiceRunView' | 'InvoiceView' | 'KeyPackageCountView' | 'KeyShareRecipientsView' | 'MessageContent' | 'MessageKeyShareView' | 'MessageReaction' | 'MessageStatus' | 'MessageView' | 'MissingRecipientKey' | 'MlsCommitResultView' | 'MlsGroupView' | 'MlsIdentityView' | 'MlsMessageView' | 'MlsWelcomeView' | 'ParticipantRole' | 'PinView' | 'PresenceStatusView' | 'PresignedRequest' | 'PublicUserView' | 'ReactionAck' | 'ReceiptView' | 'RelationshipType' | 'RelationshipView' | 'ReportAction' | 'ReportReason' | 'ReportReceiptView' | 'ReportStatus' | 'ReportView' | 'RestrictionInput' | 'RestrictionView' | 'RollupReportView' | 'RotatedApiKeyView' | 'SendAck' | 'SharingType' | 'StoredCountView' | 'TenantQuotas' | 'TenantUsageView' | 'TenantView' | 'TypingAck' | 'UploadTicket' | 'UsageField' | 'UsageTotals' | 'UsageView' | 'UserBanView' | 'UserProfile' | 'UserStatus' | 'UserTokenView' | 'UserView' | 'WebhookAttemptView' | 'WebhookDeliveryView' | 'WebhookDeliveryWithAttemptsView' | 'WebhookEndpointView' | 'WebhookEndpointWithSecretView' | 'WebhookReplayView' | 'WrappedKey';
 
 /** The TypeScript type behind each schema (ApiView checks a method's return type against it). */
 export interface ContractTypes {
+  ActorRef: C.ActorRef;
   ActorView: C.ActorView;
   AdminLoginView: C.AdminLoginView;
   AdminView: C.AdminView;
@@ -26,6 +27,7 @@ export interface ContractTypes {
   ConversationKeysView: C.ConversationKeysView;
   ConversationLastMessage: C.ConversationLastMessage;
   ConversationMetadata: C.ConversationMetadata;
+  ConversationModerationView: C.ConversationModerationView;
   ConversationParticipant: C.ConversationParticipant;
   ConversationType: C.ConversationType;
   ConversationView: C.ConversationView;
@@ -56,6 +58,7 @@ export interface ContractTypes {
   MlsMessageView: C.MlsMessageView;
   MlsWelcomeView: C.MlsWelcomeView;
   ParticipantRole: C.ParticipantRole;
+  PinView: C.PinView;
   PresenceStatusView: C.PresenceStatusView;
   PresignedRequest: C.PresignedRequest;
   PublicUserView: C.PublicUserView;
@@ -68,6 +71,8 @@ export interface ContractTypes {
   ReportReceiptView: C.ReportReceiptView;
   ReportStatus: C.ReportStatus;
   ReportView: C.ReportView;
+  RestrictionInput: C.RestrictionInput;
+  RestrictionView: C.RestrictionView;
   RollupReportView: C.RollupReportView;
   RotatedApiKeyView: C.RotatedApiKeyView;
   SendAck: C.SendAck;
@@ -81,6 +86,7 @@ export interface ContractTypes {
   UsageField: C.UsageField;
   UsageTotals: C.UsageTotals;
   UsageView: C.UsageView;
+  UserBanView: C.UserBanView;
   UserProfile: C.UserProfile;
   UserStatus: C.UserStatus;
   UserTokenView: C.UserTokenView;
@@ -95,6 +101,27 @@ export interface ContractTypes {
 }
 
 export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
+  "ActorRef": {
+    "type": "object",
+    "properties": {
+      "type": {
+        "type": "string",
+        "enum": [
+          "user",
+          "api_key",
+          "admin"
+        ]
+      },
+      "id": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "type",
+      "id"
+    ],
+    "description": "docs/moderation.md: who banned, muted or pinned."
+  },
   "ActorView": {
     "type": "object",
     "properties": {
@@ -963,6 +990,73 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       "avatar",
       "description"
     ]
+  },
+  "ConversationModerationView": {
+    "type": "object",
+    "properties": {
+      "conversation_id": {
+        "type": "string"
+      },
+      "frozen": {
+        "type": "boolean"
+      },
+      "slow_mode_seconds": {
+        "type": "number"
+      },
+      "muted": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "user_id": {
+              "type": "string"
+            },
+            "expires_at": {
+              "type": "string",
+              "description": "An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`).",
+              "format": "date-time",
+              "nullable": true
+            }
+          },
+          "required": [
+            "user_id",
+            "expires_at"
+          ]
+        }
+      },
+      "me": {
+        "description": "The calling member's own state (null for an API key).",
+        "type": "object",
+        "properties": {
+          "muted": {
+            "type": "boolean"
+          },
+          "muted_until": {
+            "type": "string",
+            "description": "An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`).",
+            "format": "date-time",
+            "nullable": true
+          },
+          "exempt_from_slow_mode": {
+            "type": "boolean"
+          }
+        },
+        "required": [
+          "muted",
+          "muted_until",
+          "exempt_from_slow_mode"
+        ],
+        "nullable": true
+      }
+    },
+    "required": [
+      "conversation_id",
+      "frozen",
+      "slow_mode_seconds",
+      "muted",
+      "me"
+    ],
+    "description": "A conversation's moderation as members see it."
   },
   "ConversationParticipant": {
     "type": "object",
@@ -2110,6 +2204,31 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       "member"
     ]
   },
+  "PinView": {
+    "type": "object",
+    "properties": {
+      "message_id": {
+        "type": "string"
+      },
+      "seq": {
+        "type": "number"
+      },
+      "pinned_by": {
+        "$ref": "#/components/schemas/ActorRef"
+      },
+      "pinned_at": {
+        "type": "string",
+        "description": "An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`).",
+        "format": "date-time"
+      }
+    },
+    "required": [
+      "message_id",
+      "seq",
+      "pinned_by",
+      "pinned_at"
+    ]
+  },
   "PresenceStatusView": {
     "type": "object",
     "properties": {
@@ -2394,7 +2513,8 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
         "nullable": true
       },
       "verified": {
-        "type": "boolean"
+        "type": "boolean",
+        "description": "The franking commitment stored at send time opens to this payload; false: the message had no commitment (unverifiable)."
       },
       "status": {
         "$ref": "#/components/schemas/ReportStatus"
@@ -2476,6 +2596,54 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       "updated_at"
     ],
     "description": "A report in the moderation queue (API key with moderation:read, platform admins)."
+  },
+  "RestrictionInput": {
+    "type": "object",
+    "properties": {
+      "reason": {
+        "type": "string"
+      },
+      "expires_at": {
+        "type": "string",
+        "description": "An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`).",
+        "format": "date-time"
+      }
+    },
+    "description": "Body of a ban or a mute."
+  },
+  "RestrictionView": {
+    "type": "object",
+    "properties": {
+      "user_id": {
+        "type": "string"
+      },
+      "reason": {
+        "type": "string",
+        "nullable": true
+      },
+      "expires_at": {
+        "type": "string",
+        "description": "An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`).",
+        "format": "date-time",
+        "nullable": true
+      },
+      "by": {
+        "$ref": "#/components/schemas/ActorRef"
+      },
+      "created_at": {
+        "type": "string",
+        "description": "An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`).",
+        "format": "date-time"
+      }
+    },
+    "required": [
+      "user_id",
+      "reason",
+      "expires_at",
+      "by",
+      "created_at"
+    ],
+    "description": "A conversation ban or mute of one member."
   },
   "RollupReportView": {
     "type": "object",
@@ -2938,6 +3106,45 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       "as_of"
     ],
     "description": "GET /v1/usage and /admin/billing/usage: a tenant's rolled-up usage of a month."
+  },
+  "UserBanView": {
+    "type": "object",
+    "properties": {
+      "user_id": {
+        "type": "string"
+      },
+      "reason": {
+        "type": "string",
+        "nullable": true
+      },
+      "expires_at": {
+        "type": "string",
+        "description": "An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`).",
+        "format": "date-time",
+        "nullable": true
+      },
+      "by": {
+        "$ref": "#/components/schemas/ActorRef"
+      },
+      "created_at": {
+        "type": "string",
+        "description": "An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`).",
+        "format": "date-time"
+      },
+      "active": {
+        "type": "boolean",
+        "description": "False once expires_at has passed (the record stays until unbanned)."
+      }
+    },
+    "required": [
+      "active",
+      "by",
+      "created_at",
+      "expires_at",
+      "reason",
+      "user_id"
+    ],
+    "description": "A tenant-wide ban of an end user."
   },
   "UserProfile": {
     "type": "object",

@@ -15,5 +15,6 @@ export * from './platform';
 export * from './webhooks';
 export * from './billing';
 export * from './reports';
+export * from './moderation';
 export * from './socket-events';
 export * from './check';

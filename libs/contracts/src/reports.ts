@@ -41,6 +41,7 @@ export interface ReportView {
   payload: string;
   franking_key: string | null;
   commitment: string | null;
+  /** The franking commitment stored at send time opens to this payload; false: the message had no commitment (unverifiable). */
   verified: boolean;
   status: ReportStatus;
   resolution: { by: { type: 'api_key' | 'admin'; id: string }; at: IsoDate; note: string | null; actions: ReportAction[] } | null;

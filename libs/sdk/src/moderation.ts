@@ -1,45 +1,9 @@
+import type { ConversationModerationView, PinView, RestrictionInput, RestrictionView } from '@chat/contracts';
 import { HttpClient, seg } from './http';
 
-/** docs/moderation.md: who banned, muted or pinned. */
-export interface ActorRef {
-  type: 'user' | 'api_key' | 'admin';
-  id: string;
-}
+/** The moderation views are the wire contract's (libs/contracts). */
+export type { ActorRef, ConversationModerationView, PinView, RestrictionInput, RestrictionView, UserBanView } from '@chat/contracts';
 
-export interface RestrictionInput {
-  reason?: string;
-  /** ISO 8601; absent: until lifted. */
-  expires_at?: string;
-}
-
-export interface RestrictionView {
-  user_id: string;
-  reason: string | null;
-  expires_at: string | null;
-  by: ActorRef;
-  created_at: string;
-}
-
-export interface UserBanView extends RestrictionView {
-  /** False once expires_at has passed. */
-  active: boolean;
-}
-
-export interface ConversationModerationView {
-  conversation_id: string;
-  frozen: boolean;
-  slow_mode_seconds: number;
-  muted: Array<{ user_id: string; expires_at: string | null }>;
-  /** The calling member's own state (null for an API key). */
-  me: { muted: boolean; muted_until: string | null; exempt_from_slow_mode: boolean } | null;
-}
-
-export interface PinView {
-  message_id: string;
-  seq: number;
-  pinned_by: ActorRef;
-  pinned_at: string;
-}
 
 /**
  * Moderation of one conversation (`client.moderation`): for its owners and admins (ChatUserClient) or

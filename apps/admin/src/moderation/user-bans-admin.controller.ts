@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, Query } from '@nestjs/common';
-import { ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiNotFoundResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiView } from '@chat/api-docs';
 import { AdminAuth, AdminPrincipal, Principal } from '@chat/auth';
-import { ModerationPageQueryDto, RestrictionDto, UserBanPageResponse, UserBanResponse, UserBansService, UserBanView } from '@chat/moderation';
+import { ModerationPageQueryDto, RestrictionDto, UserBansService, UserBanView } from '@chat/moderation';
 import { TenantService } from '@chat/platform';
 import { asTenantId, TenantContext } from '@chat/tenancy';
 
@@ -27,7 +28,7 @@ export class UserBansAdminController {
   @Get('bans')
   @AdminAuth()
   @ApiOperation({ summary: "The tenant's banned users, by cursor" })
-  @ApiOkResponse({ type: UserBanPageResponse })
+  @ApiView.page('UserBanView')
   list(@Principal() p: AdminPrincipal, @Param('id') id: string, @Query() q: ModerationPageQueryDto): Promise<{ data: UserBanView[]; next_cursor: string | null }> {
     return this.inTenant(id, p, () => this.bans.list(q));
   }
@@ -36,7 +37,7 @@ export class UserBansAdminController {
   @AdminAuth()
   @ApiParam({ name: 'external_id' })
   @ApiOperation({ summary: "An end user's ban" })
-  @ApiOkResponse({ type: UserBanResponse })
+  @ApiView('UserBanView')
   get(@Principal() p: AdminPrincipal, @Param('id') id: string, @Param('external_id') userId: string): Promise<UserBanView> {
     return this.inTenant(id, p, () => this.bans.get(userId));
   }
@@ -45,7 +46,7 @@ export class UserBansAdminController {
   @AdminAuth('owner')
   @ApiParam({ name: 'external_id' })
   @ApiOperation({ summary: 'Ban an end user tenant-wide (sockets cut, every request refused with 403 user_banned) until unbanned or expires_at' })
-  @ApiOkResponse({ type: UserBanResponse })
+  @ApiView('UserBanView')
   ban(@Principal() p: AdminPrincipal, @Param('id') id: string, @Param('external_id') userId: string, @Body() dto: RestrictionDto): Promise<UserBanView> {
     return this.inTenant(id, p, () => this.bans.ban({ kind: 'admin', adminId: p.adminId }, userId, dto));
   }

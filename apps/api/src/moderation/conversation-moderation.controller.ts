@@ -1,18 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Put, Query } from '@nestjs/common';
-import { ApiConflictResponse, ApiForbiddenResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiForbiddenResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiView } from '@chat/api-docs';
 import { ApiKeyOrUserAuth, ApiKeyPrincipal, Principal, UserPrincipal } from '@chat/auth';
 import {
-  ConversationModerationResponse,
   ConversationModerationService,
   ConversationModerationView,
   ModerationPageQueryDto,
-  PinListResponse,
-  PinResponse,
   PinsService,
   PinView,
   RestrictionDto,
-  RestrictionPageResponse,
-  RestrictionResponse,
   RestrictionView,
   UpdateConversationModerationDto,
 } from '@chat/moderation';
@@ -39,7 +35,7 @@ export class ConversationModerationController {
   @Get('moderation')
   @ApiKeyOrUserAuth('moderation:read')
   @ApiOperation({ summary: 'Frozen, slow mode, muted members, and my own state (any member)' })
-  @ApiOkResponse({ type: ConversationModerationResponse })
+  @ApiView('ConversationModerationView')
   state(@Principal() p: Caller, @Param('id') id: string): Promise<ConversationModerationView> {
     return this.moderation.view(id, moderationActor(p));
   }
@@ -47,7 +43,7 @@ export class ConversationModerationController {
   @Patch('moderation')
   @ApiKeyOrUserAuth('moderation:write')
   @ApiOperation({ summary: 'Freeze / unfreeze, set slow mode (owners and admins, or the server)' })
-  @ApiOkResponse({ type: ConversationModerationResponse })
+  @ApiView('ConversationModerationView')
   @ApiForbiddenResponse({ description: FORBIDDEN })
   update(@Principal() p: Caller, @Param('id') id: string, @Body() dto: UpdateConversationModerationDto): Promise<ConversationModerationView> {
     return this.moderation.update(id, moderationActor(p), dto);
@@ -57,7 +53,7 @@ export class ConversationModerationController {
   @ApiKeyOrUserAuth('moderation:write')
   @ApiParam({ name: 'user_id' })
   @ApiOperation({ summary: 'Mute a member: read-only in this conversation until unmuted or expires_at' })
-  @ApiOkResponse({ type: RestrictionResponse })
+  @ApiView('RestrictionView')
   @ApiForbiddenResponse({ description: FORBIDDEN })
   mute(@Principal() p: Caller, @Param('id') id: string, @Param('user_id') userId: string, @Body() dto: RestrictionDto): Promise<RestrictionView> {
     return this.moderation.mute(id, moderationActor(p), userId, dto);
@@ -77,7 +73,7 @@ export class ConversationModerationController {
   @Get('bans')
   @ApiKeyOrUserAuth('moderation:read')
   @ApiOperation({ summary: 'Users banned from this conversation (owners and admins, or the server), by cursor' })
-  @ApiOkResponse({ type: RestrictionPageResponse })
+  @ApiView.page('RestrictionView')
   @ApiForbiddenResponse({ description: FORBIDDEN })
   bans(@Principal() p: Caller, @Param('id') id: string, @Query() q: ModerationPageQueryDto): Promise<{ data: RestrictionView[]; next_cursor: string | null }> {
     return this.moderation.bans(id, moderationActor(p), q);
@@ -87,7 +83,7 @@ export class ConversationModerationController {
   @ApiKeyOrUserAuth('moderation:write')
   @ApiParam({ name: 'user_id' })
   @ApiOperation({ summary: 'Ban a user: removed now; cannot join or be added again until unbanned or expires_at' })
-  @ApiOkResponse({ type: RestrictionResponse })
+  @ApiView('RestrictionView')
   @ApiForbiddenResponse({ description: FORBIDDEN })
   @ApiConflictResponse({ description: 'last_owner: the last owner cannot be removed' })
   ban(@Principal() p: Caller, @Param('id') id: string, @Param('user_id') userId: string, @Body() dto: RestrictionDto): Promise<RestrictionView> {
@@ -108,7 +104,7 @@ export class ConversationModerationController {
   @Get('pins')
   @ApiKeyOrUserAuth('moderation:read')
   @ApiOperation({ summary: 'Pinned messages, newest pin first (any member; at most 50)' })
-  @ApiOkResponse({ type: PinListResponse })
+  @ApiView.page('PinView')
   listPins(@Principal() p: Caller, @Param('id') id: string): Promise<{ data: PinView[]; next_cursor: null }> {
     return this.pins.list(id, moderationActor(p));
   }
@@ -117,7 +113,7 @@ export class ConversationModerationController {
   @ApiKeyOrUserAuth('moderation:write')
   @ApiParam({ name: 'message_id' })
   @ApiOperation({ summary: 'Pin a message (owners and admins; either member of a direct conversation; the server). Idempotent' })
-  @ApiOkResponse({ type: PinResponse })
+  @ApiView('PinView')
   @ApiForbiddenResponse({ description: FORBIDDEN })
   @ApiConflictResponse({ description: 'pins_full: 50 pins already' })
   pin(@Principal() p: Caller, @Param('id') id: string, @Param('message_id') messageId: string): Promise<PinView> {

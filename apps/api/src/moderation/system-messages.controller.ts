@@ -1,9 +1,10 @@
 import { Body, Controller, Param, Post, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiNotFoundResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiView } from '@chat/api-docs';
 import type { Response } from 'express';
 import { ApiKeyAuth } from '@chat/auth';
 import { MessageView } from '@chat/chat';
-import { SystemMessageDto, SystemMessageResponse, SystemMessagesService } from '@chat/moderation';
+import { SystemMessageDto, SystemMessagesService } from '@chat/moderation';
 
 /** System messages, posted by the SaaS client's server only (API key with `messages:write`). */
 @ApiTags('messages')
@@ -15,8 +16,8 @@ export class SystemMessagesController {
   @Post()
   @ApiKeyAuth('messages:write')
   @ApiOperation({ summary: 'Post a system message (plaintext, type system, e2e false) into a conversation: stored and delivered like any message' })
-  @ApiCreatedResponse({ type: SystemMessageResponse, description: 'stored, with its seq' })
-  @ApiOkResponse({ type: SystemMessageResponse, description: 'a retried client_msg_id: the original' })
+  @ApiView('MessageView', { status: 201, description: 'stored, with its seq' })
+  @ApiView('MessageView', { description: 'a retried client_msg_id: the original' })
   @ApiNotFoundResponse({ description: 'no such conversation in this tenant' })
   async post(@Param('id') id: string, @Body() dto: SystemMessageDto, @Res({ passthrough: true }) res: Response): Promise<MessageView> {
     const { message, duplicate } = await this.system.post(id, dto);

@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, Query } from '@nestjs/common';
-import { ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiNotFoundResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiView } from '@chat/api-docs';
 import { ApiKeyAuth, ApiKeyPrincipal, Principal } from '@chat/auth';
-import { ModerationPageQueryDto, RestrictionDto, UserBanPageResponse, UserBanResponse, UserBansService, UserBanView } from '@chat/moderation';
+import { ModerationPageQueryDto, RestrictionDto, UserBansService, UserBanView } from '@chat/moderation';
 
 /** Tenant-wide bans of end users, by the SaaS server (API key with `moderation:write`; reads `moderation:read`). */
 @ApiTags('moderation')
@@ -12,7 +13,7 @@ export class UserBansController {
   @Get('bans')
   @ApiKeyAuth('moderation:read')
   @ApiOperation({ summary: 'Banned users of the tenant (expired bans included, active false), by cursor' })
-  @ApiOkResponse({ type: UserBanPageResponse })
+  @ApiView.page('UserBanView')
   list(@Query() q: ModerationPageQueryDto): Promise<{ data: UserBanView[]; next_cursor: string | null }> {
     return this.bans.list(q);
   }
@@ -21,7 +22,7 @@ export class UserBansController {
   @ApiKeyAuth('moderation:read')
   @ApiParam({ name: 'external_id' })
   @ApiOperation({ summary: "The user's ban" })
-  @ApiOkResponse({ type: UserBanResponse })
+  @ApiView('UserBanView')
   @ApiNotFoundResponse({ description: 'not banned (or no such user)' })
   get(@Param('external_id') userId: string): Promise<UserBanView> {
     return this.bans.get(userId);
@@ -31,7 +32,7 @@ export class UserBansController {
   @ApiKeyAuth('moderation:write')
   @ApiParam({ name: 'external_id' })
   @ApiOperation({ summary: 'Ban the user tenant-wide: sockets cut at once; handshakes, REST calls and socket events refused (403 user_banned) until unbanned or expires_at' })
-  @ApiOkResponse({ type: UserBanResponse })
+  @ApiView('UserBanView')
   @ApiNotFoundResponse({ description: 'no such user' })
   ban(@Principal() p: ApiKeyPrincipal, @Param('external_id') userId: string, @Body() dto: RestrictionDto): Promise<UserBanView> {
     return this.bans.ban({ kind: 'server', keyId: p.keyId }, userId, dto);

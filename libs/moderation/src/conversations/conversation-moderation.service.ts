@@ -4,7 +4,7 @@ import { ChatEventBus, ConversationsService, ConversationView, isExternalId } fr
 import { Clock } from '@chat/clock';
 import { AppError, ErrorCode } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
-import { actorRef, ModerationActor } from '../common/moderation-actor';
+import { ActorRef, actorRef, ModerationActor } from '../common/moderation-actor';
 import { ModerationTrail } from '../common/moderation-events';
 import { RestrictionKind } from './conversation-moderation.schema';
 import { ConversationRestrictionsRepository, ConversationSettingsRepository, RestrictionRecord } from './conversation-moderation.repository';
@@ -26,7 +26,7 @@ export interface RestrictionView {
   user_id: string;
   reason: string | null;
   expires_at: string | null;
-  by: { type: string; id: string };
+  by: ActorRef;
   created_at: string;
 }
 

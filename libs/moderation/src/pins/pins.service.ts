@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConversationView, MessagesRepository } from '@chat/chat';
 import { Clock } from '@chat/clock';
 import { AppError, ErrorCode } from '@chat/errors';
-import { actorRef, ModerationActor } from '../common/moderation-actor';
+import { ActorRef, actorRef, ModerationActor } from '../common/moderation-actor';
 import { ModerationTrail } from '../common/moderation-events';
 import { ConversationModerationService } from '../conversations/conversation-moderation.service';
 import { requireModerator } from '../conversations/moderator';
@@ -14,7 +14,7 @@ export const PINS_MAX = 50;
 export interface PinView {
   message_id: string;
   seq: number;
-  pinned_by: { type: string; id: string };
+  pinned_by: ActorRef;
   pinned_at: string;
 }
 

@@ -4,7 +4,7 @@ import { ChatEventBus, isExternalId, UsersService } from '@chat/chat';
 import { Clock } from '@chat/clock';
 import { AppError, ErrorCode } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
-import { actorRef, ModerationActor } from '../common/moderation-actor';
+import { ActorRef, actorRef, ModerationActor } from '../common/moderation-actor';
 import { ModerationTrail } from '../common/moderation-events';
 import { UserBanRecord, UserBansRepository } from './user-bans.repository';
 
@@ -14,7 +14,7 @@ export interface UserBanView {
   expires_at: string | null;
   /** False once expires_at has passed (the record stays until unbanned). */
   active: boolean;
-  by: { type: string; id: string };
+  by: ActorRef;
   created_at: string;
 }
 
