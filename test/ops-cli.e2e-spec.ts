@@ -325,6 +325,29 @@ describe('management CLI (real processes, FerretDB)', () => {
       expect(jsonError(backup.stderr).error.code).toBe('not_found');
     });
 
+    it('every failure path exits non-zero with the error shape: unknown tenant on erase, usage errors, bad values', async () => {
+      const unknown = new mongo.ObjectId().toHexString();
+      const cases: Array<{ args: string[]; code: string }> = [
+        { args: ['tenant', 'erase', unknown, '--yes'], code: 'not_found' },
+        { args: ['tenant', 'erase', 'not-an-id', '--yes'], code: 'not_found' },
+        { args: ['tenant', 'export', unknown, join(dir, 'x.tgz')], code: 'not_found' },
+        { args: ['tenants', '--status', 'bogus'], code: 'validation_failed' },
+        { args: ['no-such-command'], code: 'bad_request' },
+        { args: ['tenant', 'erase'], code: 'bad_request' },
+        { args: ['restore'], code: 'bad_request' },
+        { args: ['seed', '--no-such-option'], code: 'bad_request' },
+      ];
+      for (const c of cases) {
+        const r = await cliRaw(['--json', ...c.args]);
+        expect([c.args.join(' '), r.code !== 0, r.stdout]).toEqual([c.args.join(' '), true, '']);
+        expect([c.args.join(' '), jsonError(r.stderr).error.code]).toEqual([c.args.join(' '), c.code]);
+      }
+      // Without --json too: a non-zero exit and an `error:` line.
+      const human = await cliRaw(['tenant', 'erase', unknown, '--yes']);
+      expect(human.code).not.toBe(0);
+      expect(human.stderr).toMatch(/^error: .*Tenant/m);
+    }, 300_000);
+
     it('tenant export in the default setup (no S3_ENDPOINT) reads the file objects of the embedded store under DATA_DIR', async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'ops-cli-data-'));
       const tenantId = new mongo.ObjectId();

@@ -3,6 +3,7 @@ import type { Server } from 'socket.io';
 import { ConversationAccess, UsersService } from '@chat/chat';
 import { PresenceChange, Rooms } from '@chat/realtime';
 import { TenantContext } from '@chat/tenancy';
+import { emitEvent } from './server-events';
 
 /**
  * Presence events to the rooms of the user's conversations. The audience is read from the user's
@@ -40,7 +41,7 @@ export class PresenceFanout {
       }
       if (!rooms.length) return;
       const body = c.status === 'online' ? { user_id: c.userId, status: 'online' } : { user_id: c.userId, status: 'offline', last_seen: c.last_seen };
-      server.to(rooms).except(userRoom).emit('presence', body);
+      emitEvent(server.to(rooms).except(userRoom), 'presence', body);
     } catch (err) {
       this.logger.warn(`presence fan-out failed: ${(err as Error).message}`);
     }

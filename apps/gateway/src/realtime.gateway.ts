@@ -29,6 +29,7 @@ import { PresenceFanout } from './presence-fanout';
 import { RoomJoiner } from './room-joiner';
 import { SocketHandshake } from './socket-handshake';
 import type { GatewaySocket, SocketSession } from './socket-session';
+import { emitEvent } from './server-events';
 
 const connections = gauge('chat_socket_connections', 'Open socket.io connections on this node');
 const events = counter('chat_socket_events_total', 'Client socket events by event and result code', ['event', 'result']);
@@ -157,10 +158,8 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     connections.dec();
     session.releaseConnection();
     for (const conversationId of session.typing.drain()) {
-      this.server
-        .to(Rooms.conversation(session.tenantId, conversationId))
-        .except(Rooms.user(session.tenantId, session.userId))
-        .emit('typing', { conversation_id: conversationId, user_id: session.userId, typing: false });
+      const room = this.server.to(Rooms.conversation(session.tenantId, conversationId)).except(Rooms.user(session.tenantId, session.userId));
+      emitEvent(room, 'typing', { conversation_id: conversationId, user_id: session.userId, typing: false });
     }
     this.drainer.track(
       session.ready
@@ -223,7 +222,7 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
   /** Every node receives the platform event (Redis pub/sub) and cuts off its own sockets of the tenant. */
   private cutOffTenant(tenantId: TenantId, message: string): void {
     const room = Rooms.tenant(tenantId);
-    this.server.local.to(room).emit('tenant:suspended', { error: { code: ErrorCode.TenantSuspended, message } });
+    emitEvent(this.server.local.to(room), 'tenant:suspended', { error: { code: ErrorCode.TenantSuspended, message } });
     this.server.local.in(room).disconnectSockets(true);
   }
 

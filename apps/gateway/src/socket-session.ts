@@ -1,4 +1,5 @@
 import type { Socket } from 'socket.io';
+import type { ServerToClientEvents } from '@chat/contracts';
 import { TokenBucket, TypingThrottle } from '@chat/realtime';
 import { TenantId } from '@chat/tenancy';
 
@@ -24,4 +25,5 @@ export interface SessionData {
   session?: SocketSession;
 }
 
-export type GatewaySocket = Socket<Record<string, (...args: any[]) => void>, Record<string, (...args: any[]) => void>, Record<string, never>, SessionData>;
+/** What the server emits to a socket is the wire contract's ServerToClientEvents (type-checked). */
+export type GatewaySocket = Socket<Record<string, (...args: any[]) => void>, ServerToClientEvents, Record<string, never>, SessionData>;

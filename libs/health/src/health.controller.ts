@@ -4,6 +4,7 @@ import { HealthCheckService, HealthIndicatorResult, HealthIndicatorService, Mong
 import type { Response } from 'express';
 import { APP_VERSION } from '@chat/config';
 import { RedisService, withTimeout } from '@chat/redis';
+import { ApiView } from '@chat/api-docs';
 
 const startedAt = Date.now();
 
@@ -19,12 +20,14 @@ export class HealthController {
 
   /** Liveness: the process answers. Dependencies are not consulted. */
   @Get()
+  @ApiView('HealthView')
   live() {
     return { status: 'ok', version: APP_VERSION, uptime_seconds: Math.round((Date.now() - startedAt) / 1000) };
   }
 
   /** Readiness: MongoDB and Redis reported separately; 503 when a required one is down. */
   @Get('ready')
+  @ApiView('HealthView', { description: 'ready (503 with the same body when a dependency is down)' })
   async ready(@Res({ passthrough: true }) res: Response) {
     let checks: Record<string, unknown>;
     let status: 'ok' | 'error';

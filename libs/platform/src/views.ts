@@ -1,29 +1,12 @@
+import type { AdminView, ApiKeyView, ApplicationView, TenantView } from '@chat/contracts';
 import type { ApiKeyDoc } from './schemas/api-key.schema';
 import type { ApplicationDoc } from './schemas/application.schema';
 import type { ClientDoc } from './schemas/client.schema';
 import type { PlatformAdminDoc } from './schemas/platform-admin.schema';
-import { effectiveQuotas, TenantQuotas } from './plans';
+import { effectiveQuotas } from './plans';
 
-/** What the admin API returns: snake_case, never a hash or a sealed secret. */
-export interface TenantView {
-  id: string;
-  name: string;
-  plan: string;
-  status: string;
-  region: string;
-  /** Effective quotas (plan defaults with this tenant's overrides applied). */
-  quotas: TenantQuotas;
-  /** Only the overrides set on this tenant. */
-  quota_overrides: Partial<TenantQuotas>;
-  metadata: Record<string, unknown>;
-  suspended_at: string | null;
-  suspension_reason: string | null;
-  deleted_at: string | null;
-  exported_at: string | null;
-  erased_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+/** What the admin API returns (the wire contract): snake_case, never a hash or a sealed secret. */
+export type { AdminView, ApiKeyView, ApplicationView, TenantView };
 
 const iso = (d?: Date | null) => (d ? new Date(d).toISOString() : null);
 
@@ -47,18 +30,6 @@ export function toTenantView(c: ClientDoc): TenantView {
   };
 }
 
-export interface ApplicationView {
-  id: string;
-  tenant_id: string;
-  name: string;
-  status: string;
-  secret_version: number;
-  secret_rotated_at: string | null;
-  previous_secret_expires_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
 export function toApplicationView(a: ApplicationDoc): ApplicationView {
   return {
     id: a._id.toHexString(),
@@ -71,22 +42,6 @@ export function toApplicationView(a: ApplicationDoc): ApplicationView {
     created_at: iso(a.created_at)!,
     updated_at: iso(a.updated_at)!,
   };
-}
-
-export interface ApiKeyView {
-  id: string;
-  tenant_id: string;
-  application_id: string;
-  name: string;
-  prefix: string;
-  scopes: string[];
-  status: 'active' | 'expired' | 'revoked';
-  expires_at: string | null;
-  last_used_at: string | null;
-  revoked_at: string | null;
-  rotated_at: string | null;
-  replaced_by: string | null;
-  created_at: string;
 }
 
 export function apiKeyStatus(k: Pick<ApiKeyDoc, 'revoked_at' | 'expires_at'>, now = Date.now()): ApiKeyView['status'] {
@@ -112,15 +67,6 @@ export function toApiKeyView(k: ApiKeyDoc, now = Date.now()): ApiKeyView {
     replaced_by: k.replaced_by ?? null,
     created_at: iso(k.created_at)!,
   };
-}
-
-export interface AdminView {
-  id: string;
-  email: string;
-  role: string;
-  status: string;
-  last_login_at: string | null;
-  created_at: string;
 }
 
 export function toAdminView(a: PlatformAdminDoc): AdminView {

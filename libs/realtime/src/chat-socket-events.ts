@@ -1,4 +1,6 @@
 import type { ChatEventMap, ChatEventName } from '@chat/chat';
+// The bus carries views built by toMessageView / toConversationResponse (typed against the contract there).
+import type { ConversationView, MessageView, ServerEventName, ServerToClientEventMap } from '@chat/contracts';
 import { ErrorCode } from '@chat/errors';
 import type { TenantId } from '@chat/tenancy';
 import { Rooms } from './rooms';
@@ -37,7 +39,8 @@ export interface SocketRoomsTarget {
 /** The socket side of one chat event (docs/realtime.md, "Server to client"). */
 export function chatEventToSockets(out: SocketRoomsTarget, name: ChatEventName, p: ChatEventMap[ChatEventName]): string | null {
   const conv = (e: { tenantId: TenantId; conversationId: string }) => [Rooms.conversation(e.tenantId, e.conversationId)];
-  const emit = (rooms: string[], event: string, body: unknown) => {
+  // Typed by the wire contract: an event it does not list, or a wrong payload, fails the type-check.
+  const emit = <E extends ServerEventName>(rooms: string[], event: E, body: ServerToClientEventMap[E]): E => {
     out.emit(rooms, event, body);
     return event;
   };
@@ -45,7 +48,7 @@ export function chatEventToSockets(out: SocketRoomsTarget, name: ChatEventName, 
     case 'message.created':
     case 'message.updated': {
       const e = p as ChatEventMap['message.created'];
-      return emit(conv(e), name === 'message.created' ? 'message:new' : 'message:updated', e.message);
+      return emit(conv(e), name === 'message.created' ? 'message:new' : 'message:updated', e.message as unknown as MessageView);
     }
     case 'message.deleted': {
       const e = p as ChatEventMap['message.deleted'];
@@ -68,12 +71,12 @@ export function chatEventToSockets(out: SocketRoomsTarget, name: ChatEventName, 
     }
     case 'conversation.updated': {
       const e = p as ChatEventMap['conversation.updated'];
-      return emit(conv(e), 'conversation:updated', e.conversation);
+      return emit(conv(e), 'conversation:updated', e.conversation as unknown as ConversationView);
     }
     case 'conversation.created': {
       const e = p as ChatEventMap['conversation.created'];
       out.join(Rooms.users(e.tenantId, e.member_ids), Rooms.conversation(e.tenantId, e.conversationId));
-      return emit(Rooms.users(e.tenantId, e.member_ids), 'conversation:new', e.conversation);
+      return emit(Rooms.users(e.tenantId, e.member_ids), 'conversation:new', e.conversation as unknown as ConversationView);
     }
     case 'member.added': {
       const e = p as ChatEventMap['member.added'];
@@ -117,7 +120,7 @@ export function chatEventToSockets(out: SocketRoomsTarget, name: ChatEventName, 
     }
     case 'conversation.moderated': {
       const e = p as ChatEventMap['conversation.moderated'];
-      return emit([...conv(e), ...Rooms.users(e.tenantId, e.user_ids)], 'conversation:moderation', e.state);
+      return emit([...conv(e), ...Rooms.users(e.tenantId, e.user_ids)], 'conversation:moderation', e.state as unknown as ServerToClientEventMap['conversation:moderation']);
     }
     default:
       return null;

@@ -43,6 +43,23 @@ describe('SDK REST client', () => {
         new Promise((_r, reject) => init.signal!.addEventListener('abort', () => reject(new Error('aborted'))))) as unknown as typeof fetch,
     });
     await expect(slow.me()).rejects.toMatchObject({ code: 'timeout' });
+    // Headers came, the body never ends (a real fetch errors the body stream when the signal aborts):
+    // the timeout covers reading the answer too, so the request fails instead of pending forever.
+    const stalledBody = new ChatUserClient({
+      baseUrl: 'http://x',
+      token: 't',
+      timeoutMs: 20,
+      fetch: (async (_u: string, init: RequestInit) => {
+        const body = new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(new TextEncoder().encode('{"id":'));
+            init.signal!.addEventListener('abort', () => c.error(new Error('aborted')));
+          },
+        });
+        return new Response(body, { status: 200 });
+      }) as unknown as typeof fetch,
+    });
+    await expect(stalledBody.me()).rejects.toMatchObject({ status: 0, code: 'timeout' });
     const html = new ChatUserClient({ baseUrl: 'http://x', token: 't', fetch: (async () => new Response('<html>bad gateway</html>', { status: 502 })) as unknown as typeof fetch });
     await expect(html.me()).rejects.toMatchObject({ status: 502, code: 'internal_error' });
   });

@@ -110,6 +110,9 @@ export class HttpClient {
     const headers: Record<string, string> = { Accept: 'application/json', ...this.opts.headers, ...authHeaders };
     if (o.body !== undefined) headers['Content-Type'] = 'application/json';
     let res: Response;
+    let text: string;
+    // The timeout covers the whole exchange, reading the answer's body included: a body that stops
+    // coming would otherwise leave the request pending forever, with no timer left to end it.
     try {
       res = await this.fetchImpl(`${this.base}${path}${queryString(o.query)}`, {
         method,
@@ -117,6 +120,7 @@ export class HttpClient {
         body: o.body === undefined ? undefined : JSON.stringify(o.body),
         signal: controller.signal,
       });
+      text = await res.text();
     } catch (err) {
       const timedOut = controller.signal.aborted && !o.signal?.aborted;
       throw new ChatApiError(0, timedOut ? 'timeout' : 'network_error', timedOut ? `${method} ${path} timed out` : `${method} ${path} failed: ${(err as Error)?.message ?? err}`);
@@ -124,7 +128,6 @@ export class HttpClient {
       clearTimeout(timeout);
       o.signal?.removeEventListener('abort', onAbort);
     }
-    const text = await res.text();
     let body: unknown = undefined;
     if (text) {
       try {

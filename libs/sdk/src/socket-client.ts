@@ -2,7 +2,8 @@ import { io, type Socket } from 'socket.io-client';
 import { ChatApiError, isServerErrorBody } from './errors';
 import { resolveCredential } from './http';
 import { SeqSync } from './seq-sync';
-import type { ChatSocketEvents, ChatSocketOptions, SendAck, ServerEvents, SyncConversationResult, SyncCursor } from './socket-events';
+import type { PresenceStatusView } from '@chat/contracts';
+import type { ChatSocketEvents, ChatSocketOptions, ClientToServerEventMap, SendAck, ServerEvents, SyncConversationResult, SyncCursor } from './socket-events';
 import type { EditMessageInput, MessageView, ReceiptView, SendMessageInput } from './types';
 
 export * from './socket-events';
@@ -162,6 +163,9 @@ export class ChatSocket {
   }
 
   /** Emits a client event and resolves with the ack's data; rejects with ChatApiError. */
+  /** A contract event: payload and ack data typed by the wire contract. */
+  request<E extends keyof ClientToServerEventMap>(event: E, payload: ClientToServerEventMap[E]['payload']): Promise<ClientToServerEventMap[E]['ack']>;
+  request<T>(event: string, payload: unknown): Promise<T>;
   request<T>(event: string, payload: unknown): Promise<T> {
     if (this.closed) return Promise.reject(new ChatApiError(0, 'socket_disconnected', 'The socket was closed'));
     return new Promise((resolve, reject) => {
@@ -180,21 +184,21 @@ export class ChatSocket {
     return this.request('message:send', { conversation_id: conversationId, ...input });
   }
   edit(conversationId: string, messageId: string, input: EditMessageInput) {
-    return this.request<{ id: string; conversation_id: string; seq: number; edited_at: string; updated_at: string }>('message:edit', {
+    return this.request('message:edit', {
       conversation_id: conversationId,
       message_id: messageId,
       ...input,
     });
   }
   delete(conversationId: string, messageId: string) {
-    return this.request<{ id: string; conversation_id: string; seq: number; deleted_at: string }>('message:delete', { conversation_id: conversationId, message_id: messageId });
+    return this.request('message:delete', { conversation_id: conversationId, message_id: messageId });
   }
   /** `emoji` is stored as given: pass an encrypted reaction token (see encryptReaction). */
   addReaction(conversationId: string, messageId: string, emoji: string) {
-    return this.request<{ id: string; conversation_id: string; reactions: MessageView['reactions'] }>('reaction:add', { conversation_id: conversationId, message_id: messageId, emoji });
+    return this.request('reaction:add', { conversation_id: conversationId, message_id: messageId, emoji });
   }
   removeReaction(conversationId: string, messageId: string, emoji: string) {
-    return this.request<{ id: string; conversation_id: string; reactions: MessageView['reactions'] }>('reaction:remove', { conversation_id: conversationId, message_id: messageId, emoji });
+    return this.request('reaction:remove', { conversation_id: conversationId, message_id: messageId, emoji });
   }
   typing(conversationId: string, typing: boolean): Promise<{ relayed: boolean }> {
     return this.request(typing ? 'typing:start' : 'typing:stop', { conversation_id: conversationId });
@@ -205,7 +209,7 @@ export class ChatSocket {
   markDelivered(conversationId: string, seq: number): Promise<ReceiptView> {
     return this.request('conversation:delivered', { conversation_id: conversationId, seq });
   }
-  presence(userIds: string[]): Promise<{ users: unknown }> {
+  presence(userIds: string[]): Promise<{ users: PresenceStatusView[] }> {
     return this.request('presence:query', { user_ids: userIds });
   }
   /** Raw sync: messages after each cursor (the wrapper does this by itself on reconnect and gaps). */

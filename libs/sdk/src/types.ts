@@ -1,51 +1,49 @@
 /**
- * Shapes of what the server sends and accepts (mirrors the REST reference; the SDK imports no server
- * code, so it stays usable in browsers).
+ * Shapes of what the server sends and accepts. The views come from the wire contract (libs/contracts,
+ * types only, bundled into the package), narrowed to this SDK's envelope type; the inputs are what the
+ * SDK's methods take.
  */
+import type * as Wire from '@chat/contracts';
 import type { EncryptedMessageContent } from './crypto/envelope';
 import type { WrappedKey } from './crypto/key-wrap';
 
-export interface Page<T> {
-  data: T[];
-  next_cursor: string | null;
-}
+export type {
+  ChannelSummary,
+  ConversationDevicesView,
+  ConversationKeysView,
+  ConversationKeyVersionView,
+  ConversationType,
+  ConversationView,
+  DeviceKeyView,
+  DeviceView,
+  DownloadTicket,
+  ErrorResponse,
+  KeyShareRecipientsView,
+  FileView,
+  MessageKeyShareView,
+  MessageStatus,
+  MissingRecipientKey,
+  Page,
+  ParticipantRole,
+  PresignedRequest,
+  PublicUserView,
+  ReceiptView,
+  SharingType,
+  StoredCountView,
+  UploadTicket,
+  UserStatus,
+  UserView,
+} from '@chat/contracts';
 
-export type UserStatus = 'online' | 'offline' | 'away' | 'dnd';
+/** A message as the server sends it, its content typed as this SDK's E2E envelope. */
+export type MessageView = Wire.MessageViewOf<EncryptedMessageContent>;
 
-export interface UserView {
-  external_id: string;
-  profile: { display_name: string | null; avatar_url: string | null; status: UserStatus; custom_data: Record<string, unknown> | null };
-  settings?: { notifications: Record<string, unknown>; privacy: Record<string, unknown> };
-  encryption: { public_key: string | null; key_version: number | null };
-  deactivated: boolean;
-  deactivated_at?: string | null;
-  created_at?: string;
-  updated_at?: string;
-  last_seen: string | null;
-}
+/** Messages changed after a change position (GET /v1/conversations/:id/changes, and `sync` with after_change). */
+export type ChangesPage = Wire.ChangesPageOf<EncryptedMessageContent>;
 
 export interface UserFields {
-  profile?: Partial<{ display_name: string | null; avatar_url: string | null; status: UserStatus; custom_data: Record<string, unknown> | null }>;
-  settings?: Partial<{ notifications: Record<string, unknown>; privacy: Record<string, unknown> }>;
-}
-
-export type ConversationType = 'direct' | 'group' | 'channel';
-export type ParticipantRole = 'owner' | 'admin' | 'member';
-
-export interface ConversationView {
-  id: string;
-  type: ConversationType;
-  metadata: { name: string | null; avatar: string | null; description: string | null };
-  participants: Array<{ user_id: string; role: ParticipantRole; joined_at: string; last_read_seq: number; last_delivered_seq: number }>;
-  member_count: number;
-  last_seq: number;
-  last_message: { content_preview: string | null; sender_id: string; sent_at: string; seq: number; message_id: string } | null;
-  unread_count: number;
-  role: ParticipantRole | null;
-  settings: { muted: boolean; pinned: boolean } | null;
-  created_by: string | null;
-  created_at: string;
-  updated_at: string;
+  profile?: Partial<Wire.UserProfile>;
+  settings?: Partial<Wire.UserView['settings']>;
 }
 
 export interface CreateConversationInput {
@@ -56,52 +54,7 @@ export interface CreateConversationInput {
   member_ids?: string[];
 }
 
-export type MessageStatus = 'sent' | 'delivered' | 'read' | 'deleted';
-
-export interface MessageView {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  sender_id: string;
-  client_msg_id: string;
-  /** The E2E envelope (null once deleted). */
-  content: EncryptedMessageContent | null;
-  preview: string | null;
-  mentions: string[];
-  reactions: Array<{ user_id: string; emoji: string; created_at: string }>;
-  thread: { parent_id: string | null; reply_count: number };
-  read_by: Array<{ user_id: string; read_at: string }>;
-  status: MessageStatus;
-  gap: boolean;
-  created_at: string;
-  updated_at: string;
-  edited_at: string | null;
-  deleted_at: string | null;
-  /** Change position of its latest edit, delete, reaction or thread-counter change (0: never changed). */
-  change_seq?: number;
-  /** `system`: posted by the app's server with plaintext `text` (content null), NOT end-to-end encrypted: show it so. */
-  type?: 'regular' | 'system';
-  /** False for system messages. */
-  e2e?: boolean;
-  /** A system message's plaintext (null otherwise). */
-  text?: string | null;
-}
-
-/** Messages changed after a change position (GET /v1/conversations/:id/changes, and `sync` with after_change). */
-export interface ChangesPage {
-  changes: MessageView[];
-  next_after_change: number;
-  changes_has_more: boolean;
-}
-
-export interface SendMessageInput {
-  content: EncryptedMessageContent;
-  client_msg_id?: string;
-  thread_parent_id?: string;
-  search_tokens?: string[];
-  mentions?: string[];
-  preview?: string;
-}
+export type SendMessageInput = Omit<Wire.SendMessagePayload<EncryptedMessageContent>, 'conversation_id'>;
 
 export type EditMessageInput = Omit<SendMessageInput, 'client_msg_id' | 'thread_parent_id'>;
 
@@ -112,83 +65,15 @@ export interface HistoryQuery {
   limit?: number;
 }
 
-export interface ReceiptView {
-  conversation_id: string;
-  user_id: string;
-  last_read_seq?: number;
-  last_delivered_seq: number;
-}
-
-export interface DeviceKeyView {
-  user_id: string;
-  device_id: string;
-  key_version: number;
-  public_key: string;
-  signing_key: string | null;
-  created_at: string;
-  revoked_at: string | null;
-}
-
-export interface DeviceView extends DeviceKeyView {
-  versions: DeviceKeyView[];
-}
-
 export interface PublishKeyInput {
   key_version: number;
   public_key: string;
   signing_key?: string;
 }
 
-/** An entry of `details.missing` of a 422 `missing_recipient_keys` (device_id/key_version null: the member has no published device). */
-export interface MissingRecipientKey {
-  user_id: string;
-  device_id: string | null;
-  key_version: number | null;
-}
-
 export interface WrappedKeySetInput {
   ephemeral_public_key: string;
   encrypted_key: WrappedKey[];
-}
-
-export interface ConversationKeyVersionView {
-  key_version: number;
-  key_check: string;
-  created_by: string;
-  created_at: string;
-  shares: Array<{ shared_by: string; ephemeral_public_key: string; encrypted_key: WrappedKey[]; created_at: string }>;
-}
-
-export interface MessageKeyShareView {
-  id: string;
-  message_id: string;
-  shared_by: string;
-  ephemeral_public_key: string;
-  encrypted_key: WrappedKey[];
-  created_at: string;
-}
-
-export type SharingType = 'private' | 'chat' | 'public';
-
-export interface FileView {
-  id: string;
-  uploader_id: string;
-  status: 'pending' | 'ready' | 'deleted';
-  storage: { provider: 's3' };
-  metadata: { filename: string | null; mime_type: string; size: number; checksum: string; dimensions: { width: number; height: number } | null };
-  encryption: { algorithm: string; ephemeral_public_key: string | null; encrypted_key: WrappedKey[] };
-  sharing: { type: SharingType; conversation_id: string | null; expiry: string | null };
-  message_id: string | null;
-  created_at: string;
-  confirmed_at: string | null;
-  deleted_at: string | null;
-}
-
-export interface PresignedRequest {
-  url: string;
-  method: 'PUT' | 'GET';
-  headers: Record<string, string>;
-  expires_at: string;
 }
 
 export interface CreateUploadInput {
@@ -198,18 +83,8 @@ export interface CreateUploadInput {
   mime_type: string;
   filename?: string;
   dimensions?: { width: number; height: number };
-  sharing: { type: SharingType; conversation_id?: string; expiry?: string };
+  sharing: { type: Wire.SharingType; conversation_id?: string; expiry?: string };
   encryption?: { algorithm: string; ephemeral_public_key?: string; encrypted_key?: WrappedKey[] };
-}
-
-export interface UploadTicket {
-  file: FileView;
-  upload: PresignedRequest;
-}
-
-export interface DownloadTicket {
-  file: FileView;
-  download: PresignedRequest;
 }
 
 // ---------------------------------------------------------------- reports and the moderation queue

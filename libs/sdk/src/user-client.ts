@@ -2,7 +2,11 @@ import { bearerAuth, Credential, HttpClient, HttpOptions, seg } from './http';
 import { ConversationModerationApi } from './moderation';
 import type {
   ChangesPage,
+  ConversationDevicesView,
   ConversationKeyVersionView,
+  ConversationKeysView,
+  KeyShareRecipientsView,
+  StoredCountView,
   ConversationView,
   CreateConversationInput,
   CreateReportInput,
@@ -143,19 +147,19 @@ export class ChatUserClient {
   userKeys(userId: string, versions: 'current' | 'all' = 'current'): Promise<{ data: DeviceKeyView[] }> {
     return this.http.get(`/v1/users/${seg(userId)}/keys`, { versions });
   }
-  conversationMemberKeys(conversationId: string): Promise<{ data: DeviceKeyView[]; members_without_keys: string[] }> {
+  conversationMemberKeys(conversationId: string): Promise<ConversationDevicesView> {
     return this.http.get(`/v1/conversations/${seg(conversationId)}/keys`);
   }
   createConversationKey(conversationId: string, input: WrappedKeySetInput & { key_version: number; key_check: string }): Promise<ConversationKeyVersionView> {
     return this.http.post(`/v1/conversations/${seg(conversationId)}/conversation-keys`, input);
   }
-  conversationKeys(conversationId: string): Promise<{ current_version: number | null; data: ConversationKeyVersionView[] }> {
+  conversationKeys(conversationId: string): Promise<ConversationKeysView> {
     return this.http.get(`/v1/conversations/${seg(conversationId)}/conversation-keys`);
   }
-  shareConversationKey(conversationId: string, keyVersion: number, input: WrappedKeySetInput): Promise<{ recipients: string[] }> {
+  shareConversationKey(conversationId: string, keyVersion: number, input: WrappedKeySetInput): Promise<KeyShareRecipientsView> {
     return this.http.post(`/v1/conversations/${seg(conversationId)}/conversation-keys/${seg(keyVersion)}/shares`, input);
   }
-  shareMessageKeys(conversationId: string, shares: Array<WrappedKeySetInput & { message_id: string }>): Promise<{ stored: number }> {
+  shareMessageKeys(conversationId: string, shares: Array<WrappedKeySetInput & { message_id: string }>): Promise<StoredCountView> {
     return this.http.post(`/v1/conversations/${seg(conversationId)}/key-shares`, { shares });
   }
   messageKeyShares(conversationId: string, q: { message_ids?: string[]; cursor?: string; limit?: number } = {}): Promise<Page<MessageKeyShareView>> {

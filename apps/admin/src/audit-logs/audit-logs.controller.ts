@@ -5,6 +5,7 @@ import { IsBoolean, IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'cla
 import { AuditService } from '@chat/audit';
 import { AdminAuth } from '@chat/auth';
 import { DEFAULT_LIMIT, PageQueryDto } from '../common/pagination.dto';
+import { ApiView } from '@chat/api-docs';
 
 export class AuditLogQuery extends PageQueryDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) tenant_id?: string;
@@ -28,6 +29,7 @@ export class AuditLogsController {
   @Get()
   @AdminAuth()
   @ApiOperation({ summary: 'Audit log, newest first, filtered, cursor-paginated' })
+  @ApiView.page('AuditLogView', { description: 'audit records, newest first' })
   query(@Query() q: AuditLogQuery) {
     return this.audit.query({
       ...q,

@@ -10,6 +10,7 @@ import { Audited } from '../common/audited';
 import { clientIp } from '../common/client-ip';
 import { DEFAULT_LIMIT, PageQueryDto } from '../common/pagination.dto';
 import { CreateAdminDto, LoginDto, UpdateAdminDto } from './admin-auth.dto';
+import { ApiView } from '@chat/api-docs';
 
 @ApiTags('admin: auth')
 @Controller('admin')
@@ -25,6 +26,7 @@ export class AdminAuthController {
   @Post('auth/login')
   @HttpCode(200)
   @ApiOperation({ summary: 'Log in as a platform admin; returns a bearer token' })
+  @ApiView('AdminLoginView')
   async login(@Body() body: LoginDto, @Req() req: Request) {
     const ip = clientIp(req);
     const email = normalizeEmail(body.email);
@@ -49,6 +51,7 @@ export class AdminAuthController {
   @Get('auth/me')
   @AdminAuth()
   @ApiOperation({ summary: 'The logged-in admin' })
+  @ApiView('AdminView')
   async me(@Principal() p: Principal) {
     return toAdminView(await this.admins.get(p.kind === 'admin' ? p.adminId : ''));
   }
@@ -56,6 +59,7 @@ export class AdminAuthController {
   @Get('admins')
   @AdminAuth()
   @ApiOperation({ summary: 'List platform admins' })
+  @ApiView.page('AdminView')
   async list(@Query() q: PageQueryDto) {
     const limit = q.limit ?? DEFAULT_LIMIT;
     return toPage(await this.admins.list(q.cursor, limit + 1), limit, toAdminView);
@@ -65,6 +69,7 @@ export class AdminAuthController {
   @AdminAuth('owner')
   @Audited('admin.create', 'admin', 'warning')
   @ApiOperation({ summary: 'Create a platform admin (owner only)' })
+  @ApiView('AdminView', { status: 201 })
   async create(@Body() body: CreateAdminDto) {
     return toAdminView(await this.admins.create(body));
   }
@@ -73,6 +78,7 @@ export class AdminAuthController {
   @AdminAuth('owner')
   @Audited('admin.update', 'admin', 'warning')
   @ApiOperation({ summary: 'Change role, status or password of an admin (owner only)' })
+  @ApiView('AdminView')
   async update(@Param('id') id: string, @Body() body: UpdateAdminDto, @Principal() p: Principal) {
     if (p.kind === 'admin' && p.adminId === id && (body.status === 'disabled' || body.role === 'support')) {
       throw AppError.conflict('An owner cannot disable or demote themself; ask another owner');

@@ -6,6 +6,7 @@ import { AdminAuth, Principal } from '@chat/auth';
 import { BillingService, invoiceToCsv, invoiceView } from '@chat/billing';
 import { UsageRollupService, UsageService } from '@chat/usage';
 import { DownloadQueryDto, GenerateInvoicesDto, InvoiceIdParamDto, ListInvoicesQueryDto, PlanCodeParamDto, SavePlanDto, UsageAdminQueryDto } from './billing.dto';
+import { ApiView } from '@chat/api-docs';
 
 /** Usage, price lists and invoices for platform admins. */
 @ApiTags('admin: billing')
@@ -25,6 +26,7 @@ export class BillingAdminController {
   @Get('plans')
   @AdminAuth()
   @ApiOperation({ summary: 'Price lists (included amounts, overage prices in cents)' })
+  @ApiView.list('BillingPlan')
   async plans() {
     return { data: await this.billing.plans() };
   }
@@ -32,6 +34,7 @@ export class BillingAdminController {
   @Put('plans/:code')
   @AdminAuth('owner')
   @ApiOperation({ summary: 'Create or change a price list (applies to invoices issued afterwards)' })
+  @ApiView('BillingPlan', { description: 'the saved plan' })
   async savePlan(@Param() { code }: PlanCodeParamDto, @Body() body: SavePlanDto, @Principal() p: Principal, @Req() req: Request) {
     const plan = await this.billing.savePlan({ code, ...body });
     await this.audit.record({ action: 'billing.plan.save', actor: this.actor(p), resource: { type: 'billing_plan', id: code }, ip: req.ip ?? null, success: true, severity: 'warning' });
@@ -41,6 +44,7 @@ export class BillingAdminController {
   @Get('usage')
   @AdminAuth()
   @ApiOperation({ summary: "A tenant's usage for a month: totals and days" })
+  @ApiView('UsageView')
   async tenantUsage(@Query() q: UsageAdminQueryDto) {
     return this.usage.usage(q.tenant_id, q.period);
   }
@@ -49,6 +53,7 @@ export class BillingAdminController {
   @HttpCode(200)
   @AdminAuth('owner')
   @ApiOperation({ summary: 'Roll usage events up now (the job also runs on its interval)' })
+  @ApiView('RollupReportView')
   async runRollup() {
     return this.rollup.rollup();
   }
@@ -57,6 +62,7 @@ export class BillingAdminController {
   @HttpCode(200)
   @AdminAuth('owner')
   @ApiOperation({ summary: 'Issue the invoices of a closed month (idempotent: existing invoices are kept as they are)' })
+  @ApiView('InvoiceRunView')
   async generate(@Body() body: GenerateInvoicesDto, @Principal() p: Principal, @Req() req: Request) {
     const r = await this.billing.generate(body.period, { tenantId: body.tenant_id });
     await this.audit.record({
@@ -74,6 +80,7 @@ export class BillingAdminController {
   @Get('invoices')
   @AdminAuth()
   @ApiOperation({ summary: 'List invoices (cursor pages)' })
+  @ApiView.page('InvoiceView')
   async list(@Query() q: ListInvoicesQueryDto) {
     const page = await this.billing.invoices(q);
     return { data: page.data.map(invoiceView), next_cursor: page.next_cursor };
@@ -82,6 +89,7 @@ export class BillingAdminController {
   @Get('invoices/:id')
   @AdminAuth()
   @ApiOperation({ summary: 'One invoice as JSON, or ?format=csv for the CSV download' })
+  @ApiView.schema({ $ref: '#/components/schemas/InvoiceView' }, { description: 'the invoice (text/csv with format=csv)' })
   async get(@Param() { id }: InvoiceIdParamDto, @Query() q: DownloadQueryDto, @Res({ passthrough: true }) res: Response) {
     const inv = await this.billing.invoice(id);
     if (q.format === 'csv') {

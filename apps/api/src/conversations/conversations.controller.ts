@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiKeyAuth, ApiKeyOrUserAuth, ApiKeyPrincipal, Principal, UserAuth, UserPrincipal } from '@chat/auth';
 import { Actor, ChannelSummary, ConversationResponse, ConversationsService, Page } from '@chat/chat';
@@ -14,6 +14,7 @@ import {
   ParticipantSettingsDto,
   SetRoleDto,
 } from './conversations.dto';
+import { ApiView, CONVERSATION_EXAMPLE } from '@chat/api-docs';
 
 type Caller = ApiKeyPrincipal | UserPrincipal;
 
@@ -35,6 +36,7 @@ export class ConversationsController {
   @Post()
   @UserAuth()
   @ApiOperation({ summary: 'Create a group or channel; I am its owner' })
+  @ApiView('ConversationView', { status: 201, example: CONVERSATION_EXAMPLE })
   async create(@Principal() p: UserPrincipal, @Body() dto: CreateConversationDto): Promise<ConversationResponse> {
     return this.conversations.create(p.userId, dto);
   }
@@ -42,8 +44,8 @@ export class ConversationsController {
   @Post('direct')
   @UserAuth()
   @ApiOperation({ summary: 'Open (or get) my direct conversation with a user. 403 when they blocked me' })
-  @ApiResponse({ status: 201, description: 'created' })
-  @ApiResponse({ status: 200, description: 'already existed' })
+  @ApiView('ConversationView', { status: 201, description: 'created' })
+  @ApiView('ConversationView', { description: 'already existed' })
   async direct(@Principal() p: UserPrincipal, @Body() dto: OpenDirectDto, @Res({ passthrough: true }) res: Response): Promise<ConversationResponse> {
     const { conversation, created } = await this.conversations.openDirect(p.userId, dto.user_id);
     res.status(created ? 201 : 200);
@@ -53,6 +55,7 @@ export class ConversationsController {
   @Get()
   @UserAuth()
   @ApiOperation({ summary: 'My conversations, newest activity first, with unread_count and last_message, by cursor' })
+  @ApiView.page('ConversationView')
   async list(@Principal() p: UserPrincipal, @Query() q: ListConversationsQueryDto): Promise<Page<ConversationResponse>> {
     return this.conversations.list(p.userId, q);
   }
@@ -60,6 +63,7 @@ export class ConversationsController {
   @Get('channels')
   @ApiKeyOrUserAuth('conversations:read')
   @ApiOperation({ summary: 'Channel directory of the tenant (any user may join a channel), newest activity first' })
+  @ApiView.page('ChannelSummary')
   async channels(@Principal() p: Caller, @Query() q: ListChannelsQueryDto): Promise<Page<ChannelSummary>> {
     await this.actor(p);
     return this.conversations.listChannels(q);
@@ -69,6 +73,7 @@ export class ConversationsController {
   @ApiKeyOrUserAuth('conversations:read')
   @ApiParam({ name: 'id' })
   @ApiOperation({ summary: 'One conversation (members only; any conversation of the tenant for an API key)' })
+  @ApiView('ConversationView')
   async get(@Principal() p: Caller, @Param('id') id: string): Promise<ConversationResponse> {
     const actor = await this.actor(p);
     return actor.kind === 'server' ? this.conversations.getAny(id) : this.conversations.getForMember(id, actor.userId);
@@ -78,6 +83,7 @@ export class ConversationsController {
   @ApiKeyOrUserAuth('conversations:write')
   @ApiParam({ name: 'id' })
   @ApiOperation({ summary: 'Change name, avatar, description (owners and admins of groups and channels)' })
+  @ApiView('ConversationView')
   async update(@Principal() p: Caller, @Param('id') id: string, @Body() dto: ConversationMetadataDto): Promise<ConversationResponse> {
     return this.conversations.updateMetadata(id, await this.actor(p), dto);
   }
@@ -87,6 +93,7 @@ export class ConversationsController {
   @ApiKeyOrUserAuth('conversations:write')
   @ApiParam({ name: 'id' })
   @ApiOperation({ summary: 'Add members (owners and admins; idempotent for existing members)' })
+  @ApiView('ConversationView')
   async addMembers(@Principal() p: Caller, @Param('id') id: string, @Body() dto: AddMembersDto): Promise<ConversationResponse> {
     return this.conversations.addMembers(id, await this.actor(p), dto.user_ids);
   }
@@ -96,6 +103,7 @@ export class ConversationsController {
   @ApiKeyOrUserAuth('conversations:write')
   @ApiParam({ name: 'id' })
   @ApiOperation({ summary: 'Remove a member (owners remove anyone, admins remove members; yourself = leave). Refused at once afterwards' })
+  @ApiView.empty()
   async removeMember(@Principal() p: Caller, @Param('id') id: string, @Param('user_id') userId: string): Promise<void> {
     await this.conversations.removeMember(id, await this.actor(p), userId);
   }
@@ -104,6 +112,7 @@ export class ConversationsController {
   @ApiKeyOrUserAuth('conversations:write')
   @ApiParam({ name: 'id' })
   @ApiOperation({ summary: "Set a member's role (owners only; the last owner cannot step down: 409)" })
+  @ApiView('ConversationView')
   async setRole(@Principal() p: Caller, @Param('id') id: string, @Param('user_id') userId: string, @Body() dto: SetRoleDto): Promise<ConversationResponse> {
     return this.conversations.setRole(id, await this.actor(p), userId, dto.role);
   }
@@ -113,6 +122,7 @@ export class ConversationsController {
   @UserAuth()
   @ApiParam({ name: 'id' })
   @ApiOperation({ summary: 'Leave a group or channel (the last owner must hand over first: 409 last_owner)' })
+  @ApiView.empty()
   async leave(@Principal() p: UserPrincipal, @Param('id') id: string): Promise<void> {
     await this.conversations.leave(id, p.userId);
   }
@@ -122,6 +132,7 @@ export class ConversationsController {
   @UserAuth()
   @ApiParam({ name: 'id' })
   @ApiOperation({ summary: 'Join a channel (any user of the tenant)' })
+  @ApiView('ConversationView')
   async join(@Principal() p: UserPrincipal, @Param('id') id: string): Promise<ConversationResponse> {
     return this.conversations.join(id, p.userId);
   }
@@ -130,6 +141,7 @@ export class ConversationsController {
   @UserAuth()
   @ApiParam({ name: 'id' })
   @ApiOperation({ summary: 'My settings in this conversation: muted, pinned' })
+  @ApiView('ConversationView')
   async settings(@Principal() p: UserPrincipal, @Param('id') id: string, @Body() dto: ParticipantSettingsDto): Promise<ConversationResponse> {
     if (dto.muted === undefined && dto.pinned === undefined) throw AppError.validation([{ field: '', problems: ['give muted and/or pinned'] }]);
     return this.conversations.updateSettings(id, p.userId, dto);
@@ -146,6 +158,7 @@ export class UserConversationsController {
   @Post()
   @ApiKeyAuth('conversations:write')
   @ApiOperation({ summary: 'Create a group or channel owned by this user' })
+  @ApiView('ConversationView', { status: 201 })
   create(@Param('external_id') externalId: string, @Body() dto: CreateConversationDto): Promise<ConversationResponse> {
     return this.conversations.create(externalId, dto);
   }
@@ -153,6 +166,8 @@ export class UserConversationsController {
   @Post('direct')
   @ApiKeyAuth('conversations:write')
   @ApiOperation({ summary: "Open (or get) this user's direct conversation with another user" })
+  @ApiView('ConversationView', { status: 201, description: 'created' })
+  @ApiView('ConversationView', { description: 'already existed' })
   async direct(@Param('external_id') externalId: string, @Body() dto: OpenDirectDto, @Res({ passthrough: true }) res: Response): Promise<ConversationResponse> {
     const { conversation, created } = await this.conversations.openDirect(externalId, dto.user_id);
     res.status(created ? 201 : 200);
@@ -162,6 +177,7 @@ export class UserConversationsController {
   @Get()
   @ApiKeyAuth('conversations:read')
   @ApiOperation({ summary: "This user's conversations, newest activity first" })
+  @ApiView.page('ConversationView')
   list(@Param('external_id') externalId: string, @Query() q: ListConversationsQueryDto): Promise<Page<ConversationResponse>> {
     return this.conversations.list(externalId, q);
   }

@@ -4,6 +4,7 @@ import { ApiKeyOrUserAuth, Principal, UserAuth, UserPrincipal } from '@chat/auth
 import type { AuthPrincipal } from '@chat/auth';
 import { DownloadTicket, FileActor, FilesService, FileView, UploadTicket } from '@chat/files';
 import { AttachFileDto, CreateFileUploadDto, ListFilesQueryDto } from './files.dto';
+import { ApiView } from '@chat/api-docs';
 
 function actorOf(p: AuthPrincipal): FileActor {
   return p.kind === 'user' ? { kind: 'user', userId: p.userId } : { kind: 'server' };
@@ -21,8 +22,8 @@ export class FilesController {
   @Post()
   @UserAuth()
   @ApiOperation({ summary: 'Announce an encrypted file (size, checksums, sharing) and get a presigned PUT URL; the storage quota is checked here' })
-  @ApiResponse({ status: 201, description: '{ file, upload: { url, method, headers, expires_at } }' })
   @ApiResponse({ status: 429, description: 'quota_exceeded (storage_bytes)' })
+  @ApiView('UploadTicket', { status: 201 })
   create(@Principal() p: UserPrincipal, @Body() dto: CreateFileUploadDto): Promise<UploadTicket> {
     return this.files.createUpload(p.userId, dto);
   }
@@ -32,6 +33,7 @@ export class FilesController {
   @HttpCode(200)
   @ApiOperation({ summary: 'After the upload: the server checks the stored object (size, ETag/MD5, SHA-256) and makes the file ready' })
   @ApiResponse({ status: 422, description: 'upload_verification_failed: details.reason object_missing | size_mismatch | checksum_mismatch' })
+  @ApiView('FileView')
   confirm(@Principal() p: UserPrincipal, @Param('file_id') fileId: string): Promise<FileView> {
     return this.files.confirm(p.userId, fileId);
   }
@@ -39,6 +41,7 @@ export class FilesController {
   @Get()
   @UserAuth()
   @ApiOperation({ summary: 'My files, newest first' })
+  @ApiView.page('FileView')
   list(@Principal() p: UserPrincipal, @Query() q: ListFilesQueryDto): Promise<{ data: FileView[]; next_cursor: string | null }> {
     return this.files.listMine(p.userId, q);
   }
@@ -46,6 +49,7 @@ export class FilesController {
   @Get(':file_id')
   @ApiKeyOrUserAuth('files:read')
   @ApiOperation({ summary: 'File metadata (uploader, chat members, public until expiry; any file with an API key)' })
+  @ApiView('FileView')
   get(@Principal() p: AuthPrincipal, @Param('file_id') fileId: string): Promise<FileView> {
     return this.files.get(actorOf(p), fileId);
   }
@@ -53,6 +57,7 @@ export class FilesController {
   @Get(':file_id/download')
   @ApiKeyOrUserAuth('files:read')
   @ApiOperation({ summary: 'A presigned GET URL for the ciphertext (same access rules)' })
+  @ApiView('DownloadTicket')
   download(@Principal() p: AuthPrincipal, @Param('file_id') fileId: string): Promise<DownloadTicket> {
     return this.files.download(actorOf(p), fileId);
   }
@@ -60,6 +65,7 @@ export class FilesController {
   @Put(':file_id/message')
   @UserAuth()
   @ApiOperation({ summary: 'Link my file to the message that carries it: deleting the message deletes the file' })
+  @ApiView('FileView')
   attach(@Principal() p: UserPrincipal, @Param('file_id') fileId: string, @Body() dto: AttachFileDto): Promise<FileView> {
     return this.files.attachToMessage(p.userId, fileId, dto.message_id, dto.conversation_id);
   }
@@ -68,6 +74,7 @@ export class FilesController {
   @ApiKeyOrUserAuth('files:write')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete (uploader, or the tenant server): marked now, removed from the bucket by the sweep' })
+  @ApiView.empty()
   async remove(@Principal() p: AuthPrincipal, @Param('file_id') fileId: string): Promise<void> {
     await this.files.remove(actorOf(p), fileId);
   }

@@ -6,6 +6,7 @@ import { ConversationsService, MessagesService, UsersService } from '@chat/chat'
 import { AppError, ErrorCode } from '@chat/errors';
 import { ConversationKeyVersionView, DeviceKeyView, DeviceView, KeyDirectoryService, KeySharesService, MessageKeyShareView } from '@chat/keys';
 import { CreateConversationKeyDto, MessageKeySharesQueryDto, PublishDeviceKeyDto, ShareMessageKeysDto, UserKeysQueryDto, WrappedKeySetDto } from './keys.dto';
+import { ApiView } from '@chat/api-docs';
 
 /** The caller's own devices and their public keys (end-user token). */
 @ApiTags('keys')
@@ -16,6 +17,8 @@ export class MyDevicesController {
 
   @Put(':device_id/keys')
   @ApiOperation({ summary: 'Publish a key version of one of my devices (201 new, 200 same keys again; 409 if the version exists with other keys or is not above the latest)' })
+  @ApiView('DeviceKeyView', { status: 201, description: 'published' })
+  @ApiView('DeviceKeyView', { description: 'the same key again (idempotent)' })
   async publish(@Principal() p: UserPrincipal, @Param('device_id') deviceId: string, @Body() dto: PublishDeviceKeyDto, @Res({ passthrough: true }) res: Response): Promise<DeviceKeyView> {
     const { key, created } = await this.directory.publish(p.userId, deviceId, dto);
     res.status(created ? 201 : 200);
@@ -24,6 +27,7 @@ export class MyDevicesController {
 
   @Get()
   @ApiOperation({ summary: 'My live devices: the current key version of each, with every version it published' })
+  @ApiView.list('DeviceView')
   async list(@Principal() p: UserPrincipal): Promise<{ data: DeviceView[] }> {
     return { data: await this.directory.listDevices(p.userId) };
   }
@@ -31,6 +35,7 @@ export class MyDevicesController {
   @Delete(':device_id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Remove one of my devices: all its versions are revoked, senders stop wrapping keys for it' })
+  @ApiView.empty()
   async remove(@Principal() p: UserPrincipal, @Param('device_id') deviceId: string): Promise<void> {
     await this.directory.removeDevice(p.userId, deviceId);
   }
@@ -48,6 +53,7 @@ export class UserKeysController {
   @Get('keys')
   @ApiKeyOrUserAuth('keys:read')
   @ApiOperation({ summary: "A user's public keys: current version of each live device, or every version (versions=all)" })
+  @ApiView.list('DeviceKeyView')
   async keys(@Param('external_id') userId: string, @Query() q: UserKeysQueryDto): Promise<{ data: DeviceKeyView[] }> {
     if (!(await this.users.find(userId))) throw AppError.notFound('User');
     if (q.versions === 'all') return { data: await this.directory.allKeys([userId]) };
@@ -58,6 +64,7 @@ export class UserKeysController {
   @ApiKeyAuth('keys:write')
   @HttpCode(204)
   @ApiOperation({ summary: "Server side: revoke a user's device (lost or compromised)" })
+  @ApiView.empty()
   async revoke(@Param('external_id') userId: string, @Param('device_id') deviceId: string): Promise<void> {
     await this.directory.removeDevice(userId, deviceId);
   }
@@ -86,6 +93,7 @@ export class ConversationKeysController {
   @Get('keys')
   @UserAuth()
   @ApiOperation({ summary: 'Current public key of every live device of every member (what a sender wraps for)' })
+  @ApiView('ConversationDevicesView')
   async memberKeys(@Principal() p: UserPrincipal, @Param('id') id: string): Promise<{ data: DeviceKeyView[]; members_without_keys: string[] }> {
     const memberIds = await this.members(id, p.userId);
     const byUser = await this.directory.currentKeys(memberIds);
@@ -99,6 +107,7 @@ export class ConversationKeysController {
   @UserAuth()
   @ApiOperation({ summary: 'Create a conversation key version, wrapped for every live device of every member (409 if it exists)' })
   @ApiResponse({ status: 422, description: 'missing_recipient_keys: details.missing' })
+  @ApiView('ConversationKeyVersionView', { status: 201 })
   async createConversationKey(@Principal() p: UserPrincipal, @Param('id') id: string, @Body() dto: CreateConversationKeyDto): Promise<ConversationKeyVersionView> {
     return this.shares.createConversationKey(id, p.userId, await this.members(id, p.userId), dto);
   }
@@ -106,6 +115,7 @@ export class ConversationKeysController {
   @Get('conversation-keys')
   @UserAuth()
   @ApiOperation({ summary: 'Conversation key versions wrapped for my devices (newest first) and the newest version that exists' })
+  @ApiView('ConversationKeysView')
   async listConversationKeys(@Principal() p: UserPrincipal, @Param('id') id: string) {
     await this.members(id, p.userId);
     return this.shares.listConversationKeys(id, p.userId);
@@ -115,6 +125,7 @@ export class ConversationKeysController {
   @UserAuth()
   @HttpCode(200)
   @ApiOperation({ summary: 'Wrap an existing conversation key version for other members or devices' })
+  @ApiView('KeyShareRecipientsView')
   async shareConversationKey(
     @Principal() p: UserPrincipal,
     @Param('id') id: string,
@@ -128,6 +139,7 @@ export class ConversationKeysController {
   @UserAuth()
   @HttpCode(200)
   @ApiOperation({ summary: 'History re-sharing: earlier messages’ content keys re-wrapped for members who joined later' })
+  @ApiView('StoredCountView')
   async shareMessageKeys(@Principal() p: UserPrincipal, @Param('id') id: string, @Body() dto: ShareMessageKeysDto): Promise<{ stored: number }> {
     const memberIds = await this.members(id, p.userId);
     return this.shares.shareMessageKeys(id, p.userId, memberIds, dto.shares, async (ids) => {
@@ -149,6 +161,7 @@ export class ConversationKeysController {
   @Get('key-shares')
   @UserAuth()
   @ApiOperation({ summary: 'Message key shares addressed to me in this conversation, oldest first' })
+  @ApiView.page('MessageKeyShareView')
   async listMessageKeyShares(@Principal() p: UserPrincipal, @Param('id') id: string, @Query() q: MessageKeySharesQueryDto): Promise<{ data: MessageKeyShareView[]; next_cursor: string | null }> {
     await this.members(id, p.userId);
     return this.shares.listMessageKeyShares(id, p.userId, { messageIds: q.message_ids, cursor: q.cursor, limit: q.limit });

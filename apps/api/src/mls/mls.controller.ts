@@ -3,6 +3,7 @@ import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Principal, UserAuth, UserPrincipal } from '@chat/auth';
 import { ClaimedKeyPackageView, KeyPackageCountView, MlsDeliveryService, MlsGroupView, MlsMessageView, MlsWelcomeView } from '@chat/mls';
 import { MlsMessagesQueryDto, PostCommitDto, PostMlsMessageDto, PublishKeyPackagesDto } from './mls.dto';
+import { ApiView } from '@chat/api-docs';
 
 /** The caller's devices as MLS clients: identity, key packages, Welcome inbox (end-user token). */
 @ApiTags('mls')
@@ -13,6 +14,7 @@ export class MyMlsDeviceController {
 
   @Get('identity')
   @ApiOperation({ summary: 'The credential identity (tenant/user/device) this device must put in its key packages' })
+  @ApiView('MlsIdentityView')
   identity(@Principal() p: UserPrincipal, @Param('device_id') deviceId: string): { identity: string } {
     return { identity: this.ds.identityOf(p.tenantId, p.userId, deviceId) };
   }
@@ -20,18 +22,21 @@ export class MyMlsDeviceController {
   @Post('key-packages')
   @ApiOperation({ summary: 'Publish key packages of my device (each parsed, signature checked, identity must be mine)' })
   @ApiResponse({ status: 403, description: 'a credential names another tenant, user or device' })
+  @ApiView('KeyPackageCountView', { status: 201 })
   publish(@Principal() p: UserPrincipal, @Param('device_id') deviceId: string, @Body() dto: PublishKeyPackagesDto): Promise<KeyPackageCountView> {
     return this.ds.publishKeyPackages(p.tenantId, p.userId, deviceId, dto);
   }
 
   @Get('key-packages')
   @ApiOperation({ summary: 'How many unclaimed one-time key packages my device has left, and whether it has a last-resort one' })
+  @ApiView('KeyPackageCountView')
   count(@Principal() p: UserPrincipal, @Param('device_id') deviceId: string): Promise<KeyPackageCountView> {
     return this.ds.countKeyPackages(p.userId, deviceId);
   }
 
   @Get('welcomes')
   @ApiOperation({ summary: 'Welcome messages waiting for my device, oldest first' })
+  @ApiView.list('MlsWelcomeView')
   welcomes(@Principal() p: UserPrincipal, @Param('device_id') deviceId: string): Promise<{ data: MlsWelcomeView[] }> {
     return this.ds.welcomeInbox(p.userId, deviceId);
   }
@@ -39,6 +44,7 @@ export class MyMlsDeviceController {
   @Delete('welcomes/:welcome_id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Remove a processed Welcome from my device inbox' })
+  @ApiView.empty()
   async removeWelcome(@Principal() p: UserPrincipal, @Param('device_id') deviceId: string, @Param('welcome_id') id: string): Promise<void> {
     await this.ds.removeWelcome(p.userId, deviceId, id);
   }
@@ -54,6 +60,7 @@ export class UserMlsController {
   @Post('key-packages/claim')
   @HttpCode(200)
   @ApiOperation({ summary: "Claim one key package per device of the user (one-time ones are never handed out twice; the last-resort one is not consumed)" })
+  @ApiView.list('ClaimedKeyPackageView')
   async claim(@Principal() p: UserPrincipal, @Param('external_id') userId: string): Promise<{ data: ClaimedKeyPackageView[] }> {
     return { data: await this.ds.claimKeyPackages(p.userId, userId) };
   }
@@ -69,6 +76,7 @@ export class ConversationMlsController {
 
   @Get()
   @ApiOperation({ summary: "The group's epoch and latest GroupInfo (to catch up or join by external commit)" })
+  @ApiView('MlsGroupView')
   group(@Principal() p: UserPrincipal, @Param('id') id: string): Promise<MlsGroupView> {
     return this.ds.group(id, p.userId);
   }
@@ -76,18 +84,21 @@ export class ConversationMlsController {
   @Post('commits')
   @ApiOperation({ summary: 'Post a commit made at the group epoch (the first, at epoch 0, creates the group); routes its Welcome' })
   @ApiResponse({ status: 409, description: 'conflict: the group is at another epoch (details.epoch); process the newer commits and retry' })
+  @ApiView('MlsCommitResultView', { status: 201 })
   postCommit(@Principal() p: UserPrincipal, @Param('id') id: string, @Body() dto: PostCommitDto) {
     return this.ds.postCommit(p.tenantId, id, p.userId, dto);
   }
 
   @Post('messages')
   @ApiOperation({ summary: 'Post an application message (opaque MLS PrivateMessage)' })
+  @ApiView('MlsMessageView', { status: 201 })
   postMessage(@Principal() p: UserPrincipal, @Param('id') id: string, @Body() dto: PostMlsMessageDto): Promise<MlsMessageView> {
     return this.ds.postApplicationMessage(id, p.userId, dto);
   }
 
   @Get('messages')
   @ApiOperation({ summary: 'Commits and application messages of the group in the order the server accepted them' })
+  @ApiView.page('MlsMessageView')
   messages(@Principal() p: UserPrincipal, @Param('id') id: string, @Query() q: MlsMessagesQueryDto): Promise<{ data: MlsMessageView[]; next_cursor: string | null }> {
     return this.ds.listMessages(id, p.userId, q);
   }

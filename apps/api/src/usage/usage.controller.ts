@@ -5,6 +5,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { ApiKeyAuth, Principal } from '@chat/auth';
 import { AppError } from '@chat/errors';
 import { UsageService } from '@chat/usage';
+import { ApiView } from '@chat/api-docs';
 
 export class TenantUsageQueryDto {
   @ApiProperty({ example: '2026-11', description: 'month (UTC)' }) @Matches(/^\d{4}-(0[1-9]|1[0-2])$/, { message: 'period must be YYYY-MM' }) period!: string;
@@ -19,6 +20,7 @@ export class UsageController {
   @Get()
   @ApiKeyAuth('usage:read')
   @ApiOperation({ summary: 'Usage of the calling tenant for a month: totals (messages, MAU, peak connections, storage, API calls) and days' })
+  @ApiView('UsageView')
   async get(@Query() q: TenantUsageQueryDto, @Principal() p: Principal) {
     if (p.kind !== 'api_key') throw AppError.forbidden();
     return this.usage.usage(p.tenantId, q.period);

@@ -16,6 +16,7 @@ import {
   WebhookEndpointsService,
   WebhookPageQueryDto,
 } from '@chat/webhooks';
+import { ApiView } from '@chat/api-docs';
 
 const DEFAULT_LIMIT = 20;
 /** An API key sees only the endpoints of its own application (another one's id is a 404). */
@@ -30,6 +31,7 @@ export class WebhooksController {
   @Post()
   @ApiKeyAuth('webhooks:write')
   @ApiOperation({ summary: 'Create an endpoint; `secret` in the response is the only time it is shown' })
+  @ApiView('WebhookEndpointWithSecretView', { status: 201 })
   async create(@Principal() p: ApiKeyPrincipal, @Body() body: CreateWebhookDto) {
     const { endpoint, secret } = await this.webhooks.create(p.applicationId, body, scopeOf(p));
     return { ...toWebhookEndpointView(endpoint), secret };
@@ -38,6 +40,7 @@ export class WebhooksController {
   @Get()
   @ApiKeyAuth('webhooks:read')
   @ApiOperation({ summary: "List this application's endpoints" })
+  @ApiView.page('WebhookEndpointView')
   async list(@Principal() p: ApiKeyPrincipal, @Query() q: WebhookPageQueryDto) {
     const limit = q.limit ?? DEFAULT_LIMIT;
     return toPage(await this.webhooks.list(p.applicationId, scopeOf(p), q.cursor, limit + 1), limit, toWebhookEndpointView);
@@ -46,6 +49,7 @@ export class WebhooksController {
   @Get(':id')
   @ApiKeyAuth('webhooks:read')
   @ApiOperation({ summary: 'Show an endpoint (never its secret)' })
+  @ApiView('WebhookEndpointView')
   async get(@Principal() p: ApiKeyPrincipal, @Param('id') id: string) {
     return toWebhookEndpointView(await this.webhooks.get(id, scopeOf(p)));
   }
@@ -53,6 +57,7 @@ export class WebhooksController {
   @Patch(':id')
   @ApiKeyAuth('webhooks:write')
   @ApiOperation({ summary: 'Change URL, events, active flag or description' })
+  @ApiView('WebhookEndpointView')
   async update(@Principal() p: ApiKeyPrincipal, @Param('id') id: string, @Body() body: UpdateWebhookDto) {
     return toWebhookEndpointView(await this.webhooks.update(id, body, scopeOf(p)));
   }
@@ -60,6 +65,7 @@ export class WebhooksController {
   @Delete(':id')
   @ApiKeyAuth('webhooks:write')
   @ApiOperation({ summary: 'Delete an endpoint; its pending deliveries are cancelled' })
+  @ApiView('WebhookEndpointView')
   async remove(@Principal() p: ApiKeyPrincipal, @Param('id') id: string) {
     return toWebhookEndpointView(await this.webhooks.remove(id, scopeOf(p)));
   }
@@ -68,6 +74,7 @@ export class WebhooksController {
   @HttpCode(200)
   @ApiKeyAuth('webhooks:write')
   @ApiOperation({ summary: 'New secret (shown once); the old one also signs for grace_seconds' })
+  @ApiView('WebhookEndpointWithSecretView')
   async rotate(@Principal() p: ApiKeyPrincipal, @Param('id') id: string, @Body() body: RotateWebhookSecretDto) {
     const { endpoint, secret } = await this.webhooks.rotateSecret(id, body.grace_seconds, scopeOf(p));
     return { ...toWebhookEndpointView(endpoint), secret };
@@ -77,6 +84,7 @@ export class WebhooksController {
   @HttpCode(200)
   @ApiKeyAuth('webhooks:write')
   @ApiOperation({ summary: 'Send a webhook.test event now; answers with the first attempt' })
+  @ApiView('WebhookDeliveryWithAttemptsView')
   async test(@Principal() p: ApiKeyPrincipal, @Param('id') id: string) {
     const { delivery, attempts } = await this.webhooks.test(id, scopeOf(p));
     return { ...toWebhookDeliveryView(delivery), attempt_log: attempts.map(toWebhookAttemptView) };
@@ -85,6 +93,7 @@ export class WebhooksController {
   @Get(':id/deliveries')
   @ApiKeyAuth('webhooks:read')
   @ApiOperation({ summary: 'Deliveries newest first (status=dead: the dead-letter list)' })
+  @ApiView.page('WebhookDeliveryView')
   async deliveries(@Principal() p: ApiKeyPrincipal, @Param('id') id: string, @Query() q: DeliveriesQueryDto) {
     const limit = q.limit ?? DEFAULT_LIMIT;
     return toDeliveryPage(await this.webhooks.listDeliveries(id, { status: q.status, cursor: q.cursor, limit: limit + 1 }, scopeOf(p)), limit);
@@ -93,6 +102,7 @@ export class WebhooksController {
   @Get(':id/deliveries/:deliveryId')
   @ApiKeyAuth('webhooks:read')
   @ApiOperation({ summary: 'One delivery with its attempts (time, response code, latency, error)' })
+  @ApiView('WebhookDeliveryWithAttemptsView')
   async delivery(@Principal() p: ApiKeyPrincipal, @Param('id') id: string, @Param('deliveryId') deliveryId: string) {
     const { delivery, attempts } = await this.webhooks.delivery(id, deliveryId, scopeOf(p));
     return { ...toWebhookDeliveryView(delivery), attempt_log: attempts.map(toWebhookAttemptView) };
@@ -102,6 +112,7 @@ export class WebhooksController {
   @HttpCode(202)
   @ApiKeyAuth('webhooks:write')
   @ApiOperation({ summary: 'Send one event again (same X-Webhook-Id), with a fresh retry window' })
+  @ApiView('WebhookReplayView', { status: 202 })
   async replayOne(@Principal() p: ApiKeyPrincipal, @Param('id') id: string, @Param('deliveryId') deliveryId: string) {
     return this.webhooks.replayOne(id, deliveryId, scopeOf(p));
   }
@@ -110,6 +121,7 @@ export class WebhooksController {
   @HttpCode(202)
   @ApiKeyAuth('webhooks:write')
   @ApiOperation({ summary: 'Send again every event since a time (delivered and dead ones alike)' })
+  @ApiView('WebhookReplayView', { status: 202 })
   async replaySince(@Principal() p: ApiKeyPrincipal, @Param('id') id: string, @Body() body: ReplaySinceDto) {
     return this.webhooks.replaySince(id, new Date(body.since), scopeOf(p));
   }

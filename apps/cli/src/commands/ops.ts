@@ -175,6 +175,8 @@ export function registerOpsCommands(program: Command, json: () => boolean): void
     .action((tenantId: string, o: { yes?: boolean }) =>
       action(async (ctx, progress) => {
         if (!o.yes) throw new Error(`this deletes tenant ${tenantId} for good: add --yes (and export it first)`);
+        // A mistyped id must not look like a successful erase of nothing.
+        await assertTenantExists(ctx, tenantId);
         const { service, close } = await ctx.backupService({ withModels: true });
         try {
           const r = await service.eraseTenant({ tenantId, progress });

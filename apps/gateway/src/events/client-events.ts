@@ -4,6 +4,7 @@ import { ConversationsService, MessagesService } from '@chat/chat';
 import { AppConfig } from '@chat/config';
 import { DatabaseInfo } from '@chat/database';
 import { distinctCursors, InFlightRequests, PresenceTracker, Rooms, runSync, SyncPage, SYNC_LIMITS, syncWorkUnits, WorkGate } from '@chat/realtime';
+import type { ClientEventAck } from '@chat/contracts';
 import type { GatewaySocket, SocketSession } from '../socket-session';
 import {
   ConversationRefEvent,
@@ -15,6 +16,7 @@ import {
   SendMessageEvent,
   SyncEvent,
 } from './event-dtos';
+import { emitEvent } from '../server-events';
 
 type SyncedMessage = Awaited<ReturnType<MessagesService['sync']>>['data'][number];
 
@@ -75,22 +77,22 @@ export class ClientEvents {
   }
 
   /** Acked only once the message is durably stored; a repeated client_msg_id gets the original ack. */
-  private async send({ session }: EventContext, dto: SendMessageEvent) {
+  private async send({ session }: EventContext, dto: SendMessageEvent): Promise<ClientEventAck<'message:send'>> {
     const { message, duplicate } = await this.messages.send(session.userId, dto.conversation_id, dto);
     return { id: message.id, conversation_id: message.conversation_id, seq: message.seq, client_msg_id: message.client_msg_id, created_at: message.created_at, duplicate };
   }
 
-  private async edit({ session }: EventContext, dto: EditMessageEvent) {
+  private async edit({ session }: EventContext, dto: EditMessageEvent): Promise<ClientEventAck<'message:edit'>> {
     const m = await this.messages.edit(session.userId, dto.conversation_id, dto.message_id, dto);
     return { id: m.id, conversation_id: m.conversation_id, seq: m.seq, edited_at: m.edited_at, updated_at: m.updated_at };
   }
 
-  private async remove({ session }: EventContext, dto: MessageRefEvent) {
+  private async remove({ session }: EventContext, dto: MessageRefEvent): Promise<ClientEventAck<'message:delete'>> {
     const m = await this.messages.remove(session.userId, dto.conversation_id, dto.message_id);
     return { id: m.id, conversation_id: m.conversation_id, seq: m.seq, deleted_at: m.deleted_at };
   }
 
-  private async react({ session }: EventContext, dto: ReactionEvent, add: boolean) {
+  private async react({ session }: EventContext, dto: ReactionEvent, add: boolean): Promise<ClientEventAck<'reaction:add'>> {
     const m = add
       ? await this.messages.addReaction(session.userId, dto.conversation_id, dto.message_id, dto.emoji)
       : await this.messages.removeReaction(session.userId, dto.conversation_id, dto.message_id, dto.emoji);
@@ -98,7 +100,7 @@ export class ClientEvents {
   }
 
   /** Throttled per socket and conversation, relayed to the other members, never stored. */
-  private async typing({ socket, session, server }: EventContext, dto: ConversationRefEvent, start: boolean) {
+  private async typing({ socket, session, server }: EventContext, dto: ConversationRefEvent, start: boolean): Promise<ClientEventAck<'typing:start'>> {
     const { tenantId, userId } = session;
     const room = Rooms.conversation(tenantId, dto.conversation_id);
     // The socket's rooms are its verified memberships; anything else is checked (and joined) first.
@@ -107,7 +109,7 @@ export class ClientEvents {
       socket.join(room);
     }
     const relay = start ? session.typing.start(dto.conversation_id) : session.typing.stop(dto.conversation_id);
-    if (relay) server.to(room).except(Rooms.user(tenantId, userId)).emit('typing', { conversation_id: dto.conversation_id, user_id: userId, typing: start });
+    if (relay) emitEvent(server.to(room).except(Rooms.user(tenantId, userId)), 'typing', { conversation_id: dto.conversation_id, user_id: userId, typing: start });
     return { relayed: relay };
   }
 
@@ -118,7 +120,7 @@ export class ClientEvents {
    * read already in flight for the same user (their other sockets) is shared, not repeated. The user's
    * work budget was charged before this runs (see `cost`).
    */
-  private async sync({ session }: EventContext, dto: SyncEvent) {
+  private async sync({ session }: EventContext, dto: SyncEvent): Promise<ClientEventAck<'sync'>> {
     const gate = this.syncGate();
     const conversations = await runSync(distinctCursors(dto.conversations), dto.limit ?? SYNC_LIMITS.defaultLimit, (conversationId, afterSeq, limit, cursor) =>
       // Keyed by user: what a member may see can differ between members of the same conversation.

@@ -1,3 +1,4 @@
+import type { ConversationView as WireConversationView } from '@chat/contracts';
 import type { ConversationDoc, ConversationType, ParticipantDoc, ParticipantRole } from './conversation.schema';
 import type { ConversationRecord } from './conversations.repository';
 
@@ -23,24 +24,8 @@ export interface ConversationView {
   created_at: string;
 }
 
-/** What the API returns for a conversation, as seen by one member. */
-export interface ConversationResponse {
-  id: string;
-  type: ConversationType;
-  metadata: ConversationDoc['metadata'];
-  participants: Array<{ user_id: string; role: ParticipantRole; joined_at: string; last_read_seq: number; last_delivered_seq: number }>;
-  member_count: number;
-  last_seq: number;
-  last_message: { content_preview: string | null; sender_id: string; sent_at: string; seq: number; message_id: string } | null;
-  /** For the requesting member: messages after their read position (last_seq - last_read_seq). */
-  unread_count: number;
-  /** The requesting member's role and own settings (null for an API-key caller). */
-  role: ParticipantRole | null;
-  settings: { muted: boolean; pinned: boolean } | null;
-  created_by: string | null;
-  created_at: string;
-  updated_at: string;
-}
+/** What the API returns for a conversation, as seen by one member (the wire contract's ConversationView). */
+export type ConversationResponse = WireConversationView;
 
 const iso = (d: Date | string): string => new Date(d).toISOString();
 

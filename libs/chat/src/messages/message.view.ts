@@ -1,34 +1,8 @@
-import type { MessageContent, MessageRecord, MessageStatus, MessageType } from './message.schema';
+import type { MessageViewOf } from '@chat/contracts';
+import type { MessageContent, MessageRecord } from './message.schema';
 
-/** A message as clients receive it (REST bodies and socket events). Search tokens stay on the server. */
-export interface MessageView {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  sender_id: string;
-  client_msg_id: string;
-  content: MessageContent | null;
-  preview: string | null;
-  mentions: string[];
-  reactions: Array<{ user_id: string; emoji: string; created_at: string }>;
-  thread: { parent_id: string | null; reply_count: number };
-  read_by: Array<{ user_id: string; read_at: string }>;
-  status: MessageStatus;
-  /** A seq that holds no message (a send that could not be stored); clients skip it. */
-  gap: boolean;
-  created_at: string;
-  updated_at: string;
-  edited_at: string | null;
-  deleted_at: string | null;
-  /** Change position of the latest edit, delete, reaction or thread-counter change (0: never changed). */
-  change_seq: number;
-  /** `system`: posted by the SaaS client's server, plaintext `text`, not end-to-end encrypted. */
-  type: MessageType;
-  /** False for system messages: clients show that they are not end-to-end encrypted. */
-  e2e: boolean;
-  /** A system message's plaintext (null on every other message, and once deleted). */
-  text: string | null;
-}
+/** A message as clients receive it (REST bodies and socket events): the wire contract, with the stored envelope type. */
+export type MessageView = MessageViewOf<MessageContent>;
 
 const iso = (d: Date | string | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 

@@ -1,25 +1,8 @@
-import type { UserDoc, UserStatus } from './user.schema';
+import type { PublicUserView, UserView } from '@chat/contracts';
+import type { UserDoc } from './user.schema';
 
-/** What the SaaS client (API key) and the user themself see. JSON-safe: it is also the cached form. */
-export interface UserView {
-  external_id: string;
-  profile: {
-    display_name: string | null;
-    avatar_url: string | null;
-    status: UserStatus;
-    custom_data: Record<string, unknown> | null;
-  };
-  settings: { notifications: Record<string, unknown>; privacy: Record<string, unknown> };
-  encryption: { public_key: string | null; key_version: number | null };
-  deactivated: boolean;
-  deactivated_at: string | null;
-  created_at: string;
-  updated_at: string;
-  last_seen: string | null;
-}
-
-/** What other end users of the tenant see: no settings. */
-export type PublicUserView = Omit<UserView, 'settings' | 'created_at' | 'updated_at' | 'deactivated_at'>;
+/** What the SaaS client (API key) and the user themself see, and what other end users see (no settings): the wire contract. */
+export type { PublicUserView, UserView };
 
 const iso = (d: Date | string | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 

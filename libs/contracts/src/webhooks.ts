@@ -1,0 +1,55 @@
+import type { IsoDate } from './common';
+
+/** A webhook endpoint: never its secret. */
+export interface WebhookEndpointView {
+  id: string;
+  tenant_id: string;
+  application_id: string;
+  url: string;
+  events: string[];
+  active: boolean;
+  description: string | null;
+  disabled_reason: string | null;
+  previous_secret_expires_at: IsoDate | null;
+  created_at: IsoDate | null;
+  updated_at: IsoDate | null;
+}
+
+/** Creating an endpoint or rotating its secret: `secret` (signs deliveries) is shown this once. */
+export interface WebhookEndpointWithSecretView extends WebhookEndpointView {
+  secret: string;
+}
+
+export interface WebhookDeliveryView {
+  id: string;
+  event_id: string;
+  endpoint_id: string;
+  type: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: IsoDate | null;
+  retry_until: IsoDate | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: IsoDate | null;
+  created_at: IsoDate | null;
+  payload: unknown;
+}
+
+export interface WebhookAttemptView {
+  attempt: number;
+  at: IsoDate | null;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+}
+
+/** A delivery with its attempt log (GET .../deliveries/{id}, POST .../test). */
+export interface WebhookDeliveryWithAttemptsView extends WebhookDeliveryView {
+  attempt_log: WebhookAttemptView[];
+}
+
+/** Replay answers: how many deliveries were queued again. */
+export interface WebhookReplayView {
+  requeued: number;
+}
