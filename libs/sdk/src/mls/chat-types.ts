@@ -2,6 +2,7 @@
 import type { E2EChat, MessagePayload } from '../e2e-client';
 import type { MessageView } from '../types';
 import type { ChatUserClient } from '../user-client';
+import type { ChatHistoryOptions } from './chat-history';
 import type { EpochKeyStore } from './history-keys';
 
 export interface MlsChatOptions {
@@ -11,6 +12,8 @@ export interface MlsChatOptions {
   keys?: EpochKeyStore;
   /** Reads the v1 envelopes of the stream (messages stored before v2) through this E2EChat. */
   v1?: E2EChat;
+  /** Key backup of each epoch key the device records (chat-history.ts); bundles and reasons need nothing here. */
+  history?: ChatHistoryOptions;
 }
 
 export type MlsReceivedMessage =

@@ -20,9 +20,10 @@ import { ChatApiError, isChatApiError } from '../errors';
 import { seg } from '../http';
 import type { MessageView, SendMessageInput } from '../types';
 import type { ChatUserClient } from '../user-client';
+import { ChatHistory } from './chat-history';
 import { MlsClient, type MlsCommitOutput } from './client';
 import { isHandshakeContent, isV2Content, openV2, sealV2, type MlsHandshakeContent, type MlsMessageContent, type V2Binding, type V2MessageType } from './content';
-import { MlsDecryptError, MlsError } from './errors';
+import { type DecryptFailureReason, MlsDecryptError, MlsError } from './errors';
 import { type EpochKeyStore, InMemoryEpochKeyStore } from './history-keys';
 import { decodeIdentity, identityToString } from './identity';
 
@@ -34,19 +35,24 @@ export class MlsChat {
   /** `${groupId}:${epoch}` -> members' leaf signature keys by tenant/user/device. */
   private readonly rosters = new Map<string, Map<string, Uint8Array>>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Key backup of each epoch key, history bundles on a join, and why a key is missing (chat-history.ts). */
+  readonly history: ChatHistory;
   private constructor(
     readonly client: ChatUserClient,
     readonly mls: MlsClient,
     readonly keys: EpochKeyStore,
     private readonly v1?: E2EChat,
-  ) {}
+    history?: MlsChatOptions['history'],
+  ) {
+    this.history = new ChatHistory(client.http, mls.identity, keys, history);
+  }
 
   /** Asks the server for this device's identity (tenant/user/device) and makes its MLS client. */
   static async create(opts: MlsChatOptions): Promise<MlsChat> {
     const { identity } = await opts.client.http.get<{ identity: string }>(`/v1/me/devices/${seg(opts.deviceId)}/mls/identity`);
     const id = decodeIdentity(utf8ToBytes(identity));
     if (!id) throw new MlsError('INVALID_INPUT', 'the server sent a malformed MLS identity');
-    return new MlsChat(opts.client, await MlsClient.create(id), opts.keys ?? new InMemoryEpochKeyStore(), opts.v1);
+    return new MlsChat(opts.client, await MlsClient.create(id), opts.keys ?? new InMemoryEpochKeyStore(), opts.v1, opts.history);
   }
 
   get userId(): string {
@@ -158,6 +164,7 @@ export class MlsChat {
   private async recordEpoch(groupId: string): Promise<void> {
     const { epoch, key } = await this.mls.exportEpochKey(groupId);
     await this.keys.put(groupId, epoch, key);
+    await this.history.onEpochKey(groupId, epoch, key);
     this.rosters.set(`${groupId}:${epoch}`, this.mls.memberSignatureKeys(groupId));
   }
 
@@ -182,22 +189,24 @@ export class MlsChat {
       }
       if (!page.next_cursor || page.data.length === 0) break;
     }
-    await this.applyAhead(st);
+    await this.applyAhead(conversationId, st);
   }
 
-  private async applyAhead(st: ConvState): Promise<void> {
+  private async applyAhead(conversationId: string, st: ConvState): Promise<void> {
     for (;;) {
       const epoch = Number(this.mls.epoch(st.groupId));
       for (const e of st.ahead.keys()) if (e < epoch) st.ahead.delete(e);
       const commit = st.ahead.get(epoch);
       if (commit === undefined) return;
       st.ahead.delete(epoch);
+      const before = this.mls.members(st.groupId);
       await this.mls.receive(st.groupId, base64ToBytes(commit));
       if (!this.mls.isMember(st.groupId)) {
         st.removedAt = this.mls.epoch(st.groupId);
         return;
       }
       await this.recordEpoch(st.groupId);
+      await this.history.afterCommit(conversationId, st.groupId, this.mls.epoch(st.groupId), before, this.mls.members(st.groupId));
     }
   }
 
@@ -336,7 +345,7 @@ export class MlsChat {
       if (st && content.group_id === st.groupId && st.removedAt === undefined) {
         st.ahead.set(content.epoch, content.encrypted_data);
         // One this state cannot apply is left to the next send or receive (which rejoins if it must).
-        await this.applyAhead(st).catch((err: unknown) => {
+        await this.applyAhead(conversationId, st).catch((err: unknown) => {
           if (!(err instanceof MlsError && err.code === 'REJECTED')) throw err;
         });
       }
@@ -368,7 +377,8 @@ export class MlsChat {
       });
       key = await this.keys.get(st.groupId, epoch);
     }
-    if (!key) throw new MlsDecryptError(this.missingKeyReason(st, epoch), `no key for epoch ${epoch}`);
+    if (!key && epoch < st.joinedEpoch) key = await this.history.fromBundles(conversationId, st.groupId, epoch);
+    if (!key) throw new MlsDecryptError(await this.missingKeyReason(st, message, epoch), `no key for epoch ${epoch}`);
     const sender = identityToString({ tenantId: this.mls.identity.tenantId, userId: message.sender_id, deviceId: content.sender_device_id });
     const roster = this.rosters.get(`${st.groupId}:${epoch}`) ?? (this.mls.hasGroup(st.groupId) ? this.mls.memberSignatureKeys(st.groupId) : undefined);
     const senderKey = roster?.get(sender);
@@ -385,9 +395,10 @@ export class MlsChat {
     return { kind: 'message', message, payload, sender: { userId: message.sender_id, deviceId: content.sender_device_id }, epoch: content.epoch };
   }
 
-  private missingKeyReason(st: ConvState, epoch: bigint): 'not_a_member_then' | 'unknown_epoch' {
-    if (epoch < st.joinedEpoch) return 'not_a_member_then';
+  /** After a removal: not a member. Before this device joined: the server's join position decides (chat-history.ts). */
+  private async missingKeyReason(st: ConvState, message: MessageView, epoch: bigint): Promise<DecryptFailureReason> {
     if (st.removedAt !== undefined && epoch >= st.removedAt) return 'not_a_member_then';
+    if (epoch < st.joinedEpoch) return this.history.missingReason(message.conversation_id, { seq: message.seq, epoch });
     return 'unknown_epoch';
   }
 }
