@@ -4,6 +4,7 @@ export * from './message.view';
 export * from './messages.repository';
 export * from './message-id';
 export * from './message-write-batcher';
+export * from './message-draft';
 export * from './messages.service';
 export * from './message-send.service';
 export * from './message-query.service';

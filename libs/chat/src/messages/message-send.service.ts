@@ -11,6 +11,7 @@ import { RelationshipsService } from '../relationships/relationships.service';
 import { SendMessageDto } from './message.dto';
 import { MessageContent } from './message.schema';
 import { MessageView, toMessageView } from './message.view';
+import { messageDraft } from './message-draft';
 import { MessageWriteBatcher, SendOutcome } from './message-write-batcher';
 import { MessageCommitEffects } from './message-commit-effects';
 import { checkEnvelope, checkMentions, dedupe, memberIdsOf, plainContent } from './message-rules';
@@ -104,24 +105,19 @@ export class MessageSendService implements BeforeApplicationShutdown {
     // Wrapped, so the caller gets the queued write without waiting for it (an awaited promise would be).
     const stored = this.batcher.submit(
       tenantId,
-      {
-        conversation_id: conversationId,
-        sender_id: senderId,
-        client_msg_id: dto.client_msg_id ?? randomUUID(),
-        content: plainContent(dto.content),
-        preview: dto.preview ?? null,
-        search_tokens: dedupe(dto.search_tokens ?? []),
-        mentions: dedupe(dto.mentions ?? []),
-        reactions: [],
-        thread: { parent_id: parentId, reply_count: 0 },
-        read_by: [],
-        status: 'sent',
-        gap: false,
-        created_at: now,
-        updated_at: now,
-        edited_at: null,
-        deleted_at: null,
-      },
+      messageDraft(
+        {
+          conversation_id: conversationId,
+          sender_id: senderId,
+          client_msg_id: dto.client_msg_id ?? randomUUID(),
+          content: plainContent(dto.content),
+          preview: dto.preview ?? null,
+          search_tokens: dedupe(dto.search_tokens ?? []),
+          mentions: dedupe(dto.mentions ?? []),
+          thread_parent_id: parentId,
+        },
+        now,
+      ),
       // Only a client-chosen id can be a retry; the batch looks all of them up with one query.
       { lookupExisting: dto.client_msg_id !== undefined },
     );
@@ -138,24 +134,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
     const now = new Date();
     const { message } = await this.batcher.submit(
       tenantId,
-      {
-        conversation_id: conversationId,
-        sender_id: senderId,
-        client_msg_id: randomUUID(),
-        content,
-        preview: null,
-        search_tokens: [],
-        mentions: [],
-        reactions: [],
-        thread: { parent_id: null, reply_count: 0 },
-        read_by: [],
-        status: 'sent',
-        gap: false,
-        created_at: now,
-        updated_at: now,
-        edited_at: null,
-        deleted_at: null,
-      },
+      messageDraft({ conversation_id: conversationId, sender_id: senderId, client_msg_id: randomUUID(), content }, now),
       { lookupExisting: false },
     );
     return toMessageView(message);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Optional } from '@nestjs/common';
-import { ConversationsService, MessagesService, MessageView, SYSTEM_SENDER_ID, toMessageView } from '@chat/chat';
+import { ConversationsService, messageDraft, MessagesService, MessageView, SYSTEM_SENDER_ID, toMessageView } from '@chat/chat';
 import { Clock } from '@chat/clock';
 import { AppError } from '@chat/errors';
 import { QuotaService } from '@chat/quotas';
@@ -33,26 +33,17 @@ export class SystemMessagesService {
     const now = new Date(this.clock.now());
     const { message, duplicate } = await this.messages.batcher.submit(
       tenantId,
-      {
-        conversation_id: conversationId,
-        sender_id: SYSTEM_SENDER_ID,
-        client_msg_id: input.client_msg_id ?? randomUUID(),
-        content: null,
-        type: 'system',
-        text: input.text,
-        preview: null,
-        search_tokens: [],
-        mentions: [],
-        reactions: [],
-        thread: { parent_id: null, reply_count: 0 },
-        read_by: [],
-        status: 'sent',
-        gap: false,
-        created_at: now,
-        updated_at: now,
-        edited_at: null,
-        deleted_at: null,
-      },
+      messageDraft(
+        {
+          conversation_id: conversationId,
+          sender_id: SYSTEM_SENDER_ID,
+          client_msg_id: input.client_msg_id ?? randomUUID(),
+          content: null,
+          type: 'system',
+          text: input.text,
+        },
+        now,
+      ),
       { lookupExisting: input.client_msg_id !== undefined },
     );
     return { message: toMessageView(message), duplicate };
