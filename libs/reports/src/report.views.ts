@@ -1,37 +1,13 @@
-import type { ReportAction, ReportActor, ReportReason, ReportRecord, ReportStatus } from './report.schema';
+import type { ReportReceiptView, ReportView } from '@chat/contracts';
+import type { ReportRecord } from './report.schema';
 
-/** A report as moderators see it (API key with moderation:read, platform admins). */
-export interface ReportView {
-  id: string;
-  conversation_id: string;
-  message_id: string;
-  message_seq: number;
-  sender_id: string;
-  sender_device_id: string;
-  reporter_id: string;
-  reason: ReportReason;
-  note: string | null;
-  /** The reported payload as the sender committed to it (for SDK messages: its JSON, e.g. {"v":1,"kind":"text","text":"..."}). */
-  payload: string;
-  franking_key: string | null;
-  commitment: string | null;
-  verified: boolean;
-  status: ReportStatus;
-  resolution: { by: ReportActor; at: string; note: string | null; actions: ReportAction[] } | null;
-  created_at: string;
-  updated_at: string;
-}
-
-/** What the reporting member gets back: its own report, without echoing the payload and key it just sent. */
-export interface ReceiptReportView {
-  id: string;
-  conversation_id: string;
-  message_id: string;
-  reason: ReportReason;
-  verified: boolean;
-  status: ReportStatus;
-  created_at: string;
-}
+/**
+ * A report as moderators see it (API key with moderation:read, platform admins), and what the
+ * reporting member gets back (its own report, without echoing the payload and key it just sent): the
+ * wire contract's types, not a second copy.
+ */
+export type { ReportView } from '@chat/contracts';
+export type ReceiptReportView = ReportReceiptView;
 
 export function toReportView(r: ReportRecord): ReportView {
   return {
