@@ -12,9 +12,10 @@
  *
  * Size: `npm run test:mls-scale` runs the acceptance size (1,000 users x 2 devices). The default suite
  * (`npm test`, CI) runs 200 users (MLS_SCALE_USERS overrides): on a loaded 2-core machine the full size
- * intermittently stalled on an HTTP request whose keep-alive connection the in-process server had
- * closed while ts-mls held the event loop for tens of seconds (undici fetch never settled; see
- * nodejs/undici#3492); the watchdog below names such a stall. Not yet fixed at its cause.
+ * intermittently stalled: a fetch waiting for headers with no connection to the app left, after ts-mls
+ * had held the event loop for tens of seconds. Cause not found (a keep-alive race like
+ * nodejs/undici#3492 is suspected; simple reproductions of that race did not hang). The watchdog below
+ * names such a stall.
  *
  * Every step runs under a watchdog: a step that stops making progress (the process idle for minutes:
  * a promise that will never settle) fails at once, naming the step and the requests still pending,
