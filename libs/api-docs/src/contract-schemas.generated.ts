@@ -2181,6 +2181,10 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       "welcome": {
         "type": "string"
       },
+      "group_info": {
+        "type": "string",
+        "description": "base64 GroupInfo of the epoch the Welcome joins at (carries the ratchet tree a large group's Welcome leaves out)."
+      },
       "created_at": {
         "type": "string",
         "description": "An ISO-8601 timestamp as sent on the wire (`2026-01-01T00:00:00.000Z`).",
@@ -2193,6 +2197,7 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       "group_id",
       "epoch",
       "welcome",
+      "group_info",
       "created_at"
     ]
   },

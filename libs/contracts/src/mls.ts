@@ -38,6 +38,8 @@ export interface MlsWelcomeView {
   group_id: string;
   epoch: number;
   welcome: string;
+  /** base64 GroupInfo of the epoch the Welcome joins at (carries the ratchet tree a large group's Welcome leaves out). */
+  group_info: string;
   created_at: IsoDate;
 }
 
