@@ -23,6 +23,7 @@
 import { performance } from 'node:perf_hooks';
 import { ChatUserClient, HttpClient } from '@chat/sdk';
 import * as mls from '../libs/sdk/src/mls';
+import { appDiagnostics } from './support/app-diagnostics';
 import { watchStep } from './support/step-watchdog';
 import { createTestApp, TestApp } from './support/test-app';
 import { tracedFetch } from './support/traced-fetch';
@@ -74,9 +75,9 @@ describe(`MLS at scale: ${USERS} members x ${DEVICES.length} devices through the
   let t: TestApp;
   let a: SdkTenant;
   beforeAll(async () => {
-    // A commit adding 2,000 devices carries ~2.4 MB of base64 (commit, Welcome with the ratchet tree,
-    // GroupInfo): more than the default 1 MiB request body.
-    t = await createTestApp({ env: { FILES_SWEEP_INTERVAL_SECONDS: '0', BODY_LIMIT_BYTES: String(16 * 1024 * 1024) } });
+    // Default limits: a commit adding 2,000 devices carries ~2.4 MB of base64 (commit, Welcome,
+    // GroupInfo with the ratchet tree), within the commit route's own MLS_COMMIT_BODY_LIMIT_BYTES.
+    t = await createTestApp({ env: { FILES_SWEEP_INTERVAL_SECONDS: '0' } });
     a = await sdkTenant(t);
   });
   afterAll(async () => t?.close());
@@ -91,7 +92,21 @@ describe(`MLS at scale: ${USERS} members x ${DEVICES.length} devices through the
     };
     // Every request of every client, to name the ones still pending when a step stalls.
     const traced = tracedFetch();
-    const step = <R>(name: string, fn: () => Promise<R>) => watchStep(name, fn, { diagnose: () => `requests pending: ${traced.pending().join(', ') || 'none'}` });
+    const app = appDiagnostics(t);
+    // MLS_SCALE_TRACE=<ms>: the same state printed every so often while it runs (to see where it waits).
+    const trace = process.env.MLS_SCALE_TRACE ? setInterval(() => process.stdout.write(`[mls-scale] ${new Date().toISOString()}\n  requests pending: ${traced.pending().join(', ') || 'none'}\n  ${app.describe()}\n`), Number(process.env.MLS_SCALE_TRACE)) : undefined;
+    trace?.unref();
+    // An API error names the step and carries the server's details (a bare "validation failed" says too little).
+    const named = <R>(name: string, fn: () => Promise<R>) => () =>
+      fn().catch((err: unknown) => {
+        const e = err as { status?: number; code?: string; details?: unknown; message?: string };
+        throw e?.code ? new Error(`step "${name}": ${e.status} ${e.code} ${e.message} ${JSON.stringify(e.details ?? null)}`, { cause: err }) : err;
+      });
+    const step = <R>(name: string, fn: () => Promise<R>) =>
+      watchStep(name, named(name, fn), {
+        stallMs: Number(process.env.MLS_SCALE_STALL_MS ?? 3 * 60_000),
+        diagnose: () => `requests pending: ${traced.pending().join(', ') || 'none'}\n  ${app.describe()}`,
+      });
     let t0 = performance.now();
     const ids = Array.from({ length: USERS }, (_, i) => rid(`m${i}`));
     const clients = await step('users and tokens', async () => {
@@ -188,6 +203,7 @@ describe(`MLS at scale: ${USERS} members x ${DEVICES.length} devices through the
       expect(s.body).not.toMatch(/"(keys|encrypted_key|recipients|wrapped_keys)"/);
     }
     note(`send request ${sends[0]!.body.length} B for a ${text.length}-byte text`);
+    clearInterval(trace);
     process.stdout.write(`\nMLS at scale (${USERS} users x ${DEVICES.length} devices):\n  ${report.join('\n  ')}\n`);
   });
 });
