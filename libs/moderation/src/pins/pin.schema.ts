@@ -1,4 +1,5 @@
 import { Schema } from 'mongoose';
+import { eventTraceSchemaPath, type EventTrace } from '@chat/database';
 import { tenantGuardPlugin } from '@chat/tenancy';
 import type { ActorRef } from '../common/moderation-actor';
 
@@ -10,6 +11,8 @@ export interface PinDoc {
   seq: number;
   pinned_by: ActorRef;
   pinned_at: Date;
+  /** The pin's moderation.message_pinned webhook event, inserted with it (EventTrace). An unpin deletes the document. */
+  event_trace?: EventTrace[];
 }
 
 export const PIN_MODEL = 'PinnedMessage';
@@ -21,6 +24,7 @@ export const PinSchema = new Schema<PinDoc>(
     seq: { type: Number, required: true },
     pinned_by: { type: { type: String, required: true }, id: { type: String, required: true } },
     pinned_at: { type: Date, required: true },
+    event_trace: eventTraceSchemaPath(),
   },
   { collection: 'pinned_messages', versionKey: false },
 );
