@@ -71,7 +71,7 @@ describe('reactions, role changes, users, bans and files survive kill -9 between
     for (const id of ['alice', 'bob', 'mallory', role, uploader]) await api(n1, tenant).put(`/v1/users/${encodeURIComponent(id)}`).send({}).expect(201);
     const alice = asUser(n1, await userToken(n1, tenant, 'alice'));
     const conv = (await alice.post('/v1/conversations').send({ type: 'group', name: 'g', member_ids: ['bob', role] }).expect(201)).body.id as string;
-    const msg = (await alice.post(`/v1/conversations/${conv}/messages`).send({ content: fakeEnvelope(['alice', 'bob']), client_msg_id: 'm1' }).expect(201)).body as { id: string };
+    const msg = (await alice.post(`/v1/conversations/${conv}/messages`).send({ content: fakeEnvelope(['alice', 'bob', role]), client_msg_id: 'm1' }).expect(201)).body as { id: string };
     const files = asUser(n1, await userToken(n1, tenant, uploader));
     const bytes = randomBytes(500);
     const ticket = (
