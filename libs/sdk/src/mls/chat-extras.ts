@@ -31,6 +31,8 @@ export interface ChatExtrasContext {
   tenantId: string;
   /** The conversation's MLS group id (hex), opening nothing: null when it has none. */
   groupId(conversationId: string): Promise<string | null>;
+  /** An epoch's history key: held, after catching up with the stream, or from history bundles (MlsChat). */
+  epochKey(conversationId: string, groupId: string, epoch: bigint): Promise<Uint8Array | undefined>;
   v1?: E2EChat;
   /** Blind-index tokens on send (default true; docs/search.md says what the server learns). */
   searchIndex: boolean;
@@ -45,11 +47,6 @@ export interface SearchV2Options {
 
 export class ChatExtras {
   constructor(private readonly ctx: ChatExtrasContext) {}
-
-  /** The history key of an epoch of the conversation's group: this device's store, else the history bundles. */
-  async epochKey(conversationId: string, groupId: string, epoch: bigint): Promise<Uint8Array | undefined> {
-    return (await this.ctx.keys.get(groupId, epoch)) ?? (await this.ctx.history.fromBundles(conversationId, groupId, epoch).catch(() => undefined));
-  }
 
   /** The preview and search tokens of a send sealed at (group, epoch) with `key` (MlsChat.prepareInput). */
   indexFields(conversationId: string, groupId: string, epoch: bigint, key: Uint8Array, payload: MessagePayload, indexText?: string): { preview?: string; search_tokens?: string[] } {
@@ -70,7 +67,7 @@ export class ChatExtras {
     if (!encrypted) return null;
     const ref = parsePreviewV2(encrypted);
     if (!ref) return this.ctx.v1 ? this.ctx.v1.preview(conversationId, encrypted).catch(() => null) : null;
-    const key = await this.epochKey(conversationId, ref.groupId, ref.epoch);
+    const key = await this.ctx.epochKey(conversationId, ref.groupId, ref.epoch);
     if (!key) return null;
     try {
       return decryptPreviewV2(encrypted, key, { tenantId: this.ctx.tenantId, conversationId });
@@ -83,7 +80,7 @@ export class ChatExtras {
   private async messageKey(message: MessageView): Promise<Uint8Array> {
     const content = message.content as unknown;
     if (!isV2Content(content)) throw new MlsError('INVALID_INPUT', 'not a v2 message');
-    const key = await this.epochKey(message.conversation_id, content.group_id, BigInt(content.epoch));
+    const key = await this.ctx.epochKey(message.conversation_id, content.group_id, BigInt(content.epoch));
     if (key) return key;
     const reason = await this.ctx.history.missingReason(message.conversation_id, { seq: message.seq, epoch: BigInt(content.epoch) }).catch((err: unknown) => {
       if (isChatApiError(err, 'not_found')) return 'not_a_member_then' as const;

@@ -50,7 +50,8 @@ export class MlsChat {
   ) {
     this.history = new ChatHistory(client.http, mls.identity, keys, history);
     const groupId = async (c: string) => this.convs.get(c)?.groupId ?? (await this.fetchGroup(c))?.group_id ?? null;
-    this.extras = new ChatExtras({ client, keys, history: this.history, tenantId: mls.identity.tenantId, groupId, ...(v1 ? { v1 } : {}), searchIndex });
+    const epochKey = (c: string, g: string, e: bigint) => this.epochKeyFor(c, g, e);
+    this.extras = new ChatExtras({ client, keys, history: this.history, tenantId: mls.identity.tenantId, groupId, epochKey, ...(v1 ? { v1 } : {}), searchIndex });
   }
 
   /** Asks the server for this device's identity (tenant/user/device) and makes its MLS client. */
@@ -284,28 +285,33 @@ export class MlsChat {
     });
   }
 
+  // Previews, reactions and search under epoch keys (chat-extras.ts has the details).
   /** A conversation list item's `last_message.content_preview` in clear, or null (v1 previews through `v1`). */
-  preview(conversationId: string, encrypted: string | null | undefined): Promise<string | null> {
-    return this.extras.preview(conversationId, encrypted);
-  }
-
+  preview = (conversationId: string, encrypted: string | null | undefined): Promise<string | null> => this.extras.preview(conversationId, encrypted);
   /** Reacts with an emoji, encrypted under the key of the message's epoch (countable, unreadable to the server). */
-  react(message: MessageView, emoji: string): Promise<MessageView> {
-    return this.extras.react(message, emoji);
-  }
-
-  unreact(message: MessageView, emoji: string): Promise<MessageView> {
-    return this.extras.unreact(message, emoji);
-  }
-
+  react = (message: MessageView, emoji: string): Promise<MessageView> => this.extras.react(message, emoji);
+  unreact = (message: MessageView, emoji: string): Promise<MessageView> => this.extras.unreact(message, emoji);
   /** The message's reactions in clear (those no key of this device opens are left out). */
-  reactions(message: MessageView): Promise<Array<{ user_id: string; emoji: string }>> {
-    return this.extras.reactions(message);
-  }
+  reactions = (message: MessageView): Promise<Array<{ user_id: string; emoji: string }>> => this.extras.reactions(message);
+  /** Blind-index search across the epochs this device holds keys for (docs/search.md). */
+  search = (conversationId: string, query: string, opts: SearchV2Options = {}): Promise<MessageView[]> => this.extras.search(conversationId, query, opts);
 
-  /** Blind-index search across the epochs this device holds keys for (chat-extras.ts; docs/search.md). */
-  search(conversationId: string, query: string, opts: SearchV2Options = {}): Promise<MessageView[]> {
-    return this.extras.search(conversationId, query, opts);
+  /**
+   * The history key of an epoch of the conversation's group for previews and reactions: held, or (an
+   * epoch ahead of this device) after reading the stream's commits, or (before it joined) from bundles.
+   */
+  private epochKeyFor(conversationId: string, groupId: string, epoch: bigint): Promise<Uint8Array | undefined> {
+    return this.locked(conversationId, async () => {
+      const st = this.convs.get(conversationId);
+      let key = await this.keys.get(groupId, epoch);
+      if (!key && st?.groupId === groupId && st.removedAt === undefined && this.mls.hasGroup(groupId) && epoch > this.mls.epoch(groupId)) {
+        await this.catchUp(conversationId, st).catch((err: unknown) => {
+          if (!isChatApiError(err, 'not_found') && !(err instanceof MlsError && err.code === 'REJECTED')) throw err;
+        });
+        key = await this.keys.get(groupId, epoch);
+      }
+      return key ?? (await this.history.fromBundles(conversationId, groupId, epoch).catch(() => undefined));
+    });
   }
 
   private async sealLocked(conversationId: string, st: ConvState, payload: MessagePayload, opts: { type?: V2MessageType; frankingCommitment?: string }): Promise<MlsMessageContent> {

@@ -38,6 +38,7 @@ describe('v2 purpose keys (HKDF of the epoch history key)', () => {
     // Claiming another epoch (the server rewriting the header) does not open.
     expect(() => decryptPreviewV2(p.replace('.7.', '.8.'), key(1), ctx)).toThrow();
     expect(parsePreviewV2('AAAA')).toBeNull(); // a v1 preview
+    expect(encryptPreviewV2('x'.repeat(100), key(1), ctx)).toHaveLength(226); // the size docs/e2e.md gives
     // Randomised: two previews of one text differ.
     expect(encryptPreviewV2('hello there', key(1), ctx)).not.toBe(p);
     // 120 characters kept (code points, so an emoji is not cut in half).
@@ -58,6 +59,7 @@ describe('v2 purpose keys (HKDF of the epoch history key)', () => {
     expect(() => decryptReactionV2(t, key(1), { ...r, messageId: 'm2' })).toThrow();
     expect(isReactionV2Token('r1' + t.slice(2))).toBe(false);
     expect(encryptReactionV2('x'.repeat(30), key(1), r).length).toBe(64);
+    expect(t.length).toBe(29); // the size docs/e2e.md gives
   });
 
   it('search tokens: v1 tokens under the epoch search key, equal only within an epoch', () => {
