@@ -132,6 +132,8 @@ export class ChatExtras {
     const found = new Map<string, MessageView>();
     const groupId = await this.ctx.groupId(conversationId);
     if (groupId) {
+      // Keys of epochs before this device joined may still be in the history bundles (read once per handshake).
+      await this.ctx.history.fromBundles(conversationId, groupId, 0n).catch(() => undefined);
       const epochs = [...(await this.ctx.keys.entries())]
         .filter((e) => e.groupId === groupId)
         .sort((a, b) => (a.epoch < b.epoch ? 1 : a.epoch > b.epoch ? -1 : 0))
