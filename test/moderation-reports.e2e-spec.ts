@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { bytesToBase64, ChatServerClient, encryptMessage, getKeys, isCryptoError, sealFrankedPayload, type DecryptedMessage, type E2EChat, type MessageView } from '@chat/sdk';
 import { expectApiError, rid, sdkTenant, SdkTenant } from './e2e-helpers';
-import { api, asAdmin, asUser, createTenant } from './support/factories';
+import { adminLogin, api, asAdmin, asUser, createTenant } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
 import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
@@ -177,6 +177,25 @@ describe('reports and message franking (REST, SDK, real receiver)', () => {
     // Bad input is a 400.
     await api(t, a.tenant).get('/v1/moderation/reports').query({ status: 'weird' }).expect(400);
     await api(t, a.tenant).post(`/v1/moderation/reports/${id}/act`).send({ actions: ['explode'] }).expect(400);
+  });
+
+  it('a support admin reads the queue but cannot resolve or act (owner only, like every admin write); the refusal is audited', async () => {
+    const { id } = await B.report(await sendAndRead('support may only look', B), 'spam');
+    const owner = asAdmin(t, a.tenant.adminToken);
+    const creds = { email: 'queue-support@example.com', password: 'support-password-1' };
+    const supportId = (await owner.post('/admin/admins').send({ ...creds, role: 'support' }).expect(201)).body.id as string;
+    const support = asAdmin(t, await adminLogin(t, creds));
+    const path = `/admin/tenants/${a.tenant.tenantId}/moderation/reports`;
+    expect((await support.get(path).query({ status: 'open' }).expect(200)).body.data.map((x: { id: string }) => x.id)).toContain(id);
+    await support.get(`${path}/${id}`).expect(200);
+    expect((await support.post(`${path}/${id}/act`).send({ actions: ['delete_message', 'ban_user'] }).expect(403)).body.error.code).toBe('forbidden');
+    expect((await support.post(`${path}/${id}/resolve`).send({}).expect(403)).body.error.code).toBe('forbidden');
+    // Nothing was done: the report is open, the message is there, its sender is not banned.
+    expect((await a.server.getReport(id)).status).toBe('open');
+    await A.client.me();
+    const denied = (await owner.get('/admin/audit-logs').query({ action: 'auth.permission_denied', actor_id: supportId }).expect(200)).body.data as Array<Record<string, any>>;
+    expect(denied.every((e) => e.success === false)).toBe(true);
+    expect(denied.map((e) => String(e.resource.id).replace(/^.*\//, '')).sort()).toEqual(['act', 'resolve']);
   });
 
   it('resolve and act: the message is deleted through the delete path, every action audited, moderation.report.resolved delivered', async () => {
