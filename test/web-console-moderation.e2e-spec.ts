@@ -5,21 +5,16 @@
  * (checked over REST: the sender's token is refused), deletes the message, resolves a report without
  * action, unbans, and the audit log shows every action. The browser fails the test on a console error.
  * Screenshots go to test-output/web (git-ignored). */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Locator } from 'playwright-core';
 import request from 'supertest';
 import type { E2EChat } from '@chat/sdk';
 import { expectApiError, rid, sdkTenant } from './e2e-helpers';
-import { haveChromium, launchBrowser, screenshot, type TestBrowser } from './support/browser';
+import { buildWebApps, haveChromium, launchBrowser, screenshot, type TestBrowser } from './support/browser';
 import { createTenant, TEST_ADMIN } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 
 jest.setTimeout(600_000);
-const run = promisify(execFile);
-const ROOT = join(__dirname, '..');
 
 // CI installs chromium (.ci/run); elsewhere, without it, say so loudly instead of failing every run.
 const describeBrowser = haveChromium() || process.env.CI ? describe : describe.skip;
@@ -37,8 +32,7 @@ describeBrowser('the console moderation queue in a real browser', () => {
   let browser: TestBrowser | undefined;
 
   beforeAll(async () => {
-    // The pages under test are the ones this checkout builds.
-    await run(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(ROOT, 'apps', 'web', 'vite.config.mjs')], { cwd: ROOT, timeout: 300_000 });
+    await buildWebApps();
     // Webhook events are recorded (moderation.*) but not delivered: nothing here listens.
     t = await createTestApp({ env: { WEBHOOK_DISPATCH_INTERVAL_MS: '0', WEBHOOK_SWEEP_INTERVAL_MS: '0', FILES_SWEEP_INTERVAL_SECONDS: '0' } });
   });
