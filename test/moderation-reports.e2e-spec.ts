@@ -217,6 +217,10 @@ describe('reports and message franking (REST, SDK, real receiver)', () => {
     // The admin queue lists by status.
     const actioned = await admin.get(`/admin/tenants/${a.tenant.tenantId}/moderation/reports`).query({ status: 'actioned' }).expect(200);
     expect(actioned.body.data.map((x: { id: string }) => x.id)).toEqual([toAct.id]);
+    // `resolved`: both closed statuses, newest first (through the SDK too).
+    const closed = await admin.get(`/admin/tenants/${a.tenant.tenantId}/moderation/reports`).query({ status: 'resolved' }).expect(200);
+    expect(closed.body.data.map((x: { id: string }) => x.id)).toEqual([toAct.id, dismissed.id]);
+    expect((await a.server.listReports({ status: 'resolved' })).data.map((x) => x.id)).toEqual([toAct.id, dismissed.id]);
 
     for (const [action, id, actor] of [
       ['moderation.report.resolve', dismissed.id, 'api_key'],

@@ -136,12 +136,18 @@ describeBrowser('the console moderation queue in a real browser', () => {
     await page.getByTestId('report-status').filter({ hasText: 'resolved: dismissed' }).waitFor();
     await page.getByTestId('report-resolution').filter({ hasText: 'no action' }).waitFor();
 
-    // The filters: open, actioned, dismissed.
+    // The filters: open, resolved (either way), actioned, dismissed.
     await page.getByRole('link', { name: '← Moderation queue' }).click();
     const status = page.locator('select[name=report-status]');
     await reportRow(fillers[1]!).waitFor();
     expect(await rows.count()).toBe(8);
+    await status.selectOption('resolved');
+    await reportRow(bobReport.id).waitFor();
+    await reportRow(carolReport.id).waitFor();
+    await reportRow(fillers[0]!).waitFor();
+    expect(await rows.count()).toBe(3);
     await status.selectOption('actioned');
+    await reportRow(fillers[0]!).waitFor({ state: 'detached' });
     await reportRow(bobReport.id).waitFor();
     await reportRow(carolReport.id).waitFor();
     expect(await rows.count()).toBe(2);

@@ -18,7 +18,7 @@ export const isoOrUndefined = (local: string): string | undefined => (local ? ne
  */
 export function ModerationQueue({ tenantId }: { tenantId: string }) {
   const tenant = useLoad(() => get<Tenant>(`/admin/tenants/${tenantId}`), [tenantId]);
-  const [status, setStatus] = useState<ReportStatus | ''>('open');
+  const [status, setStatus] = useState<ReportStatus | 'resolved' | ''>('open');
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors[cursors.length - 1];
   const list = useLoad(() => get<Page<ReportView>>(`/admin/tenants/${tenantId}/moderation/reports`, { status, cursor, limit: PAGE }), [tenantId, status, cursor]);
@@ -32,8 +32,9 @@ export function ModerationQueue({ tenantId }: { tenantId: string }) {
       </p>
       <label>
         Status
-        <select name="report-status" value={status} onChange={(e) => (setStatus((e.target as HTMLSelectElement).value as ReportStatus | ''), setCursors([]))}>
+        <select name="report-status" value={status} onChange={(e) => (setStatus((e.target as HTMLSelectElement).value as ReportStatus | 'resolved' | ''), setCursors([]))}>
           <option value="open">open</option>
+          <option value="resolved">resolved</option>
           <option value="actioned">resolved: actioned</option>
           <option value="dismissed">resolved: dismissed</option>
           <option value="">all</option>
