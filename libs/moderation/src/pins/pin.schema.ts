@@ -11,7 +11,9 @@ export interface PinDoc {
   seq: number;
   pinned_by: ActorRef;
   pinned_at: Date;
-  /** The pin's moderation.message_pinned webhook event, inserted with it (EventTrace). An unpin deletes the document. */
+  /** When it was unpinned (the document stays, carrying the unpin's event trace); null or absent while pinned. */
+  unpinned_at?: Date | null;
+  /** Webhook events of its pins and unpins, written with each (EventTrace). */
   event_trace?: EventTrace[];
 }
 
@@ -24,6 +26,7 @@ export const PinSchema = new Schema<PinDoc>(
     seq: { type: Number, required: true },
     pinned_by: { type: { type: String, required: true }, id: { type: String, required: true } },
     pinned_at: { type: Date, required: true },
+    unpinned_at: { type: Date, default: null },
     event_trace: eventTraceSchemaPath(),
   },
   { collection: 'pinned_messages', versionKey: false },

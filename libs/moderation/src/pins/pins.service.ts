@@ -49,7 +49,7 @@ export class PinsService {
       const record = { type: 'moderation.message_pinned', actor, resource: { type: 'message' as const, id: pin.message_id }, data: { conversation_id: conversationId, message_id: pin.message_id, seq: pin.seq } };
       // The webhook event is inserted with the pin (docs/webhooks.md, Durability).
       const trace = this.trail.trace(record);
-      if (!(await this.repo.insert({ ...pin, event_trace: [trace] }))) return this.existing(conversationId, pin.message_id);
+      if (!(await this.repo.insert(pin, trace))) return this.existing(conversationId, pin.message_id);
       // Two pins racing past the count: the one that lands over the bound takes itself back.
       if ((await this.repo.count(conversationId)) > PINS_MAX) {
         await this.repo.remove(conversationId, pin.message_id);
@@ -64,9 +64,12 @@ export class PinsService {
   async unpin(conversationId: string, actor: ModerationActor, messageId: string): Promise<void> {
     return this.trail.attempt('moderation.message_unpinned', actor, { type: 'message', id: messageId }, async () => {
       await this.requirePinner(conversationId, actor);
-      if (!(await this.repo.remove(conversationId, messageId))) throw AppError.notFound('Pin');
+      const record = { type: 'moderation.message_unpinned', actor, resource: { type: 'message' as const, id: messageId }, data: { conversation_id: conversationId, message_id: messageId } };
+      // The webhook event is written with the unpin (docs/webhooks.md, Durability).
+      const trace = this.trail.trace(record);
+      if (!(await this.repo.unpin(conversationId, messageId, new Date(this.clock.now()), trace))) throw AppError.notFound('Pin');
       await this.moderation.notify(conversationId, actor, 'message_unpinned', { message_id: messageId });
-      await this.trail.record({ type: 'moderation.message_unpinned', actor, resource: { type: 'message', id: messageId }, data: { conversation_id: conversationId, message_id: messageId } });
+      await this.trail.record(record, trace);
     });
   }
 
