@@ -4,6 +4,7 @@
  */
 export * from './errors';
 export * from './identity';
+export { type MlsStateStore, InMemoryMlsStateStore } from './state-store';
 export { MLS_CIPHERSUITE, groupInfoMembers, inspectGroupInfo, inspectGroupMessage, inspectKeyPackage, inspectWelcome, toHex, type GroupMessageInfo, type HandshakeKind, type KeyPackageInfo } from './codec';
 export { MlsClient, type MlsCommitOutput, type MlsReceived } from './client';
 export { MlsDevice, type MlsDeliveredMessage } from './device';
