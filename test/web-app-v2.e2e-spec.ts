@@ -136,14 +136,14 @@ describeBrowser('chat app on E2E v2 (MLS) in a real browser', () => {
     expect(await aliceJoins()).toBe(joinsBefore);
 
     // Key backup in Alice's browser: the recovery key shown once, confirmed as saved.
-    await A.page.getByRole('button', { name: 'Key backup' }).click();
+    await A.page.getByRole('button', { name: 'Key backup', exact: true }).click();
     await A.page.getByRole('button', { name: 'Set up key backup' }).click();
     const recoveryKey = (await A.page.getByTestId('recovery-key').textContent())!.trim();
     expect(recoveryKey).toMatch(/^([0-9A-Z]{5}-){10}[0-9A-Z]{5}$/);
     await screenshot(A.page, 'v2-recovery-key');
     await A.page.getByRole('checkbox', { name: 'I have saved my recovery key' }).check();
     await A.page.getByRole('button', { name: 'Done' }).click();
-    await A.page.getByRole('button', { name: 'Key backup' }).click();
+    await A.page.getByRole('button', { name: 'Key backup', exact: true }).click();
     await A.page.getByTestId('backup-on').waitFor();
     await A.page.getByRole('button', { name: 'Close key backup' }).click();
     await noPlaintext();
@@ -157,7 +157,7 @@ describeBrowser('chat app on E2E v2 (MLS) in a real browser', () => {
     expect(await A2.page.locator('.msg .text', { hasText: first }).count()).toBe(0);
     await B.page.locator('[data-testid=notice]', { hasText: `${alice}'s new device joined` }).waitFor();
     await A2.page.getByRole('button', { name: 'Restore with recovery key' }).click();
-    await A2.page.getByLabel('Recovery key').fill(recoveryKey.toLowerCase());
+    await A2.page.getByLabel('Recovery key', { exact: true }).fill(recoveryKey.toLowerCase());
     await A2.page.getByRole('button', { name: 'Restore with recovery key' }).click();
     await A2.page.getByTestId('backup-done').waitFor();
     await A2.page.locator('.msg .text', { hasText: first }).waitFor();

@@ -20,7 +20,6 @@ import {
   InMemoryEpochKeyStore,
   safetyNumber,
   userFingerprint,
-  type MlsChatOptions,
   type MlsReceivedMessage,
   type MlsStateStore,
   type UserDevices,
@@ -54,16 +53,16 @@ export class V2Chat {
     readonly e2e: E2EChat,
     readonly keys: StoredEpochKeys,
     readonly backup: KeyBackupClient,
-    private readonly tenantId: string,
   ) {}
 
-  static async create(opts: { client: ChatUserClient; e2e: E2EChat; tenantId: string; userId: string; keys: StoredEpochKeys; store: MlsStateStore }): Promise<V2Chat> {
-    const backup = new KeyBackupClient(opts.client.http, { tenantId: opts.tenantId, userId: opts.userId });
+  static async create(opts: { client: ChatUserClient; e2e: E2EChat; keys: StoredEpochKeys; store: MlsStateStore }): Promise<V2Chat> {
+    // `store`: the device's MLS state across reloads (no new join after a reload); `keys`: the epoch keys, in the same store.
+    const chat = await MlsChat.create({ client: opts.client, deviceId: opts.e2e.deviceId, keys: opts.keys, v1: opts.e2e, store: opts.store });
+    // The backup is bound to the tenant and user the server vouches for (the MLS identity).
+    const backup = new KeyBackupClient(opts.client.http, { tenantId: chat.mls.identity.tenantId, userId: chat.userId });
     const backupKey = await opts.keys.backupKey();
     if (backupKey) opts.keys.backupTo = (e) => backup.upload(backupKey, [e]).then(() => undefined);
-    // `store` (MLS state across reloads) is read by SDKs that have it (mls-persist); older ones ignore it.
-    const chatOpts: MlsChatOptions & { store?: MlsStateStore } = { client: opts.client, deviceId: opts.e2e.deviceId, keys: opts.keys, v1: opts.e2e, store: opts.store };
-    return new V2Chat(await MlsChat.create(chatOpts), opts.e2e, opts.keys, backup, opts.tenantId);
+    return new V2Chat(chat, opts.e2e, opts.keys, backup);
   }
 
   get deviceId(): string {

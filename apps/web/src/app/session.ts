@@ -55,13 +55,13 @@ export class ChatSession {
 
   static async start(token: string, userId: string, tenantId: string): Promise<ChatSession> {
     const { keyring } = await loadOrCreateKeyring(tenantId, userId);
-    const s = new ChatSession(userId, token, (client) => new E2EChat({ client, userId, keyring, tenantId }));
+    const s = new ChatSession(userId, token, (client) => new E2EChat({ client, userId, keyring }));
     // Publishing the same key version again is harmless; it also restores a device removed elsewhere.
     await s.e2e.publishKeys().catch((err) => {
       if (!isChatApiError(err, 'conflict')) throw err;
     });
     const store = new IdbMlsStateStore(tenantId, userId, s.e2e.deviceId);
-    s.v2 = await V2Chat.create({ client: s.client, e2e: s.e2e, tenantId, userId, keys: new StoredEpochKeys(store), store });
+    s.v2 = await V2Chat.create({ client: s.client, e2e: s.e2e, keys: new StoredEpochKeys(store), store });
     wireSocket(s);
     // Membership follows the server: groups of conversations this user is added to, removals committed.
     followMembership(s.v2.chat, s.socket);
