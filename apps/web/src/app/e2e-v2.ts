@@ -1,9 +1,7 @@
 import {
   encryptFile,
-  encryptPreview,
   isChatApiError,
   md5Base64,
-  searchTokens,
   bytesToBase64,
   ChatApiError,
   type ChatUserClient,
@@ -29,7 +27,6 @@ import type { StoredEpochKeys } from './keystore';
 
 /** Attempts against a moving epoch before giving up (as the SDK's MlsChat.send). */
 const MAX_ATTEMPTS = 8;
-const PREVIEW_CHARS = 120;
 /** The file cipher of E2EChat.sendFile (the file key travels in the message, v1 or v2 alike). */
 const FILE_ALGORITHM = 'xchacha20poly1305-file-v1';
 
@@ -43,9 +40,10 @@ export interface SafetyEntry {
 }
 
 /**
- * E2E v2 for the app (docs/e2e.md, "Wire format v2"): every send is an MLS (MlsChat) envelope; what
- * v2 does not carry yet - the encrypted preview, the blind-index search tokens and reactions - stays
- * under the v1 conversation key (E2EChat), as before. Stored v1 messages are read through E2EChat.
+ * E2E v2 for the app (docs/e2e.md, "Wire format v2"): every send is an MLS (MlsChat) envelope, with
+ * its encrypted preview and blind-index search tokens under the keys of the same epoch; reactions and
+ * search likewise (MlsChat.react / search: "Previews, reactions and search (v2)"). What was stored in
+ * v1 (messages, previews, reactions, tokens) is read through the E2EChat given as `v1`.
  */
 export class V2Chat {
   private constructor(
@@ -71,28 +69,16 @@ export class V2Chat {
 
   // ------------------------------------------------------------------ sending
 
-  /** Preview and search tokens under the v1 conversation key; none when it cannot be had (a member without v1 keys). */
-  private async index(conversationId: string, text: string): Promise<Pick<SendMessageInput, 'preview' | 'search_tokens'>> {
-    let key: Uint8Array;
-    try {
-      key = (await this.e2e.conversationKey(conversationId)).key;
-    } catch (err) {
-      // A device newer than the key holds no share of it: make the next version (for every member device).
-      if (!isChatApiError(err, 'not_found') || (err as ChatApiError).status !== 0) return {};
-      key = (await this.e2e.rotateConversationKey(conversationId).catch(() => null))?.key ?? new Uint8Array();
-      if (!key.length) return {};
-    }
-    const tokens = searchTokens(text, key).slice(0, 512);
-    return { preview: encryptPreview(text.slice(0, PREVIEW_CHARS), key, { conversationId }), ...(tokens.length ? { search_tokens: tokens } : {}) };
-  }
-
-  /** Seals with MlsChat and posts; on the server's 409 the SDK catches up (or commits a pending removal) and it is sealed again. */
+  /**
+   * Seals with MlsChat (the envelope, and for text the preview and search tokens under the same epoch's
+   * keys) and posts; on the server's 409 the SDK catches up (or commits a pending removal) and it is sealed again.
+   */
   private async post(conversationId: string, payload: MessagePayload, type: V2MessageType, extra: Partial<SendMessageInput>, post: (input: SendMessageInput) => Promise<MessageView>): Promise<MessageView> {
     let last: unknown;
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
-      const content = await this.chat.prepare(conversationId, payload, { type });
+      const sealed = await this.chat.prepareInput(conversationId, payload, { type });
       try {
-        return await post({ ...extra, content } as unknown as SendMessageInput);
+        return await post({ ...extra, ...sealed } as unknown as SendMessageInput);
       } catch (err) {
         if (!isChatApiError(err, 'conflict')) throw err;
         last = err;
@@ -103,13 +89,12 @@ export class V2Chat {
   }
 
   async sendText(conversationId: string, text: string, opts: { threadParentId?: string } = {}): Promise<MessageView> {
-    const extra = { ...(await this.index(conversationId, text)), ...(opts.threadParentId ? { thread_parent_id: opts.threadParentId } : {}) };
+    const extra = opts.threadParentId ? { thread_parent_id: opts.threadParentId } : {};
     return this.post(conversationId, { v: 1, kind: 'text', text }, 'text', extra, (input) => this.chat.client.sendMessage(conversationId, input));
   }
 
   async editText(conversationId: string, messageId: string, text: string): Promise<MessageView> {
-    const extra = await this.index(conversationId, text);
-    return this.post(conversationId, { v: 1, kind: 'text', text }, 'text', extra, ({ client_msg_id: _c, thread_parent_id: _t, ...input }) =>
+    return this.post(conversationId, { v: 1, kind: 'text', text }, 'text', {}, ({ client_msg_id: _c, thread_parent_id: _t, ...input }) =>
       this.chat.client.editMessage(conversationId, messageId, input as EditMessageInput),
     );
   }

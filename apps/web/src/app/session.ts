@@ -126,7 +126,7 @@ export class ChatSession {
 
   private async refreshPreview(c: ConversationView): Promise<void> {
     const enc = c.last_message?.content_preview ?? null;
-    this.previews.set(c.id, enc ? await this.e2e.preview(c.id, enc).catch(() => null) : null);
+    this.previews.set(c.id, enc ? await this.v2.chat.preview(c.id, enc).catch(() => null) : null);
   }
 
   async openDirect(userId: string): Promise<string> {
@@ -203,9 +203,9 @@ export class ChatSession {
     this.changed();
   }
 
-  /** Blind-index search (docs/search.md): tokens made here under the conversation key; results decrypted here. */
+  /** Blind-index search (docs/search.md): tokens made here under each epoch key held (and v1 conversation keys); results decrypted here. */
   async search(conversationId: string, query: string): Promise<UiMessage[]> {
-    const found = await Promise.all((await this.e2e.search(conversationId, query)).map((m) => this.toUi(m)));
+    const found = await Promise.all((await this.v2.chat.search(conversationId, query)).map((m) => this.toUi(m)));
     return found.filter((u): u is UiMessage => u !== null);
   }
 
@@ -285,7 +285,7 @@ export class ChatSession {
   }
 
   private async reactionsOf(m: MessageView): Promise<UiMessage['reactions']> {
-    const clear = await this.e2e.reactions(m).catch(() => []);
+    const clear = await this.v2.chat.reactions(m).catch(() => []);
     const out = new Map<string, { emoji: string; count: number; mine: boolean }>();
     for (const r of clear) {
       const e = out.get(r.emoji) ?? { emoji: r.emoji, count: 0, mine: false };
@@ -305,7 +305,7 @@ export class ChatSession {
     if (thread) this.put(thread, ui);
   }
 
-  /** For what needs the conversation key (previews, search tokens, reactions): a device newer than the key holds
+  /** For what needs the v1 conversation key (reactions on v1 messages): a device newer than the key holds
    *  no share of it, so it makes the next version, wrapped for every current member device, and tries again. */
   private async withConversationKey<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -345,9 +345,9 @@ export class ChatSession {
   }
 
   async toggleReaction(ui: UiMessage, emoji: string): Promise<void> {
-    const { conversation_id: c, id } = ui.view;
     const mine = ui.reactions.find((r) => r.emoji === emoji)?.mine;
-    const m = await this.withConversationKey(c, () => (mine ? this.e2e.unreact(c, id, emoji) : this.e2e.react(c, id, emoji)));
+    // v2 messages: under the key of the message's epoch; v1 ones: under the v1 conversation key (through E2EChat).
+    const m = await this.withConversationKey(ui.view.conversation_id, () => (mine ? this.v2.chat.unreact(ui.view, emoji) : this.v2.chat.react(ui.view, emoji)));
     await this.upsertMessage(m);
     this.changed();
   }
