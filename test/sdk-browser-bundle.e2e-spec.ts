@@ -92,7 +92,7 @@ describe('client SDK in a browser', () => {
     expect(stats.hasErrors() ? stats.toString({ all: false, errors: true }) : '').toBe('');
     const code = readFileSync(join(dir, 'sdk.js'), 'utf8');
 
-    // What a page has: Web Crypto, TextEncoder, fetch, timers. No require/process/Buffer.
+    // What a page has: Web Crypto, TextEncoder, fetch, atob/btoa, timers. No require/process/Buffer.
     // TextEncoder/TextDecoder are wrapped inside the context so their bytes are the context's own
     // Uint8Array (a page has one realm; the host's Uint8Array would fail the SDK's instanceof checks).
     const sandbox: Record<string, unknown> = {
@@ -100,6 +100,8 @@ describe('client SDK in a browser', () => {
       HostTextEncoder: TextEncoder,
       HostTextDecoder: TextDecoder,
       fetch,
+      atob,
+      btoa,
       setTimeout,
       clearTimeout,
       console,
