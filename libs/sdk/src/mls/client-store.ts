@@ -89,13 +89,15 @@ export function encodeGroup(state: ClientState): Uint8Array {
 
 export function decodeGroup(bytes: Uint8Array, clientConfig: ClientConfig): ClientState {
   if (bytes[0] !== GROUP_FORMAT) throw new MlsError('INVALID_INPUT', 'the stored group state has an unknown format');
+  const body = bytes.subarray(1);
   let decoded: ReturnType<typeof decodeGroupState>;
   try {
-    decoded = decodeGroupState(bytes, 1);
+    decoded = decodeGroupState(body, 0);
   } catch (err) {
     throw new MlsError('INVALID_INPUT', 'the stored group state is not readable', { cause: err });
   }
-  if (!decoded || decoded[1] !== bytes.length) throw new MlsError('INVALID_INPUT', 'the stored group state is not readable');
+  // The second element is the length decoded (from offset 0): all of it, nothing after.
+  if (!decoded || decoded[1] !== body.length) throw new MlsError('INVALID_INPUT', 'the stored group state is not readable');
   return { ...decoded[0], clientConfig };
 }
 
