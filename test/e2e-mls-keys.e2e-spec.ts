@@ -62,7 +62,7 @@ describe('E2E v2 previews, reactions and search under epoch keys', () => {
 
     // 1. A send carries a v2 preview and tokens of its epoch; the list shows it to Bob, carol has no device yet.
     const first = await phone.sendText(conv.id, 'Hello harbour eagle');
-    const firstEpoch = (first.content as { epoch: number }).epoch;
+    const firstEpoch = (first.content as unknown as mls.MlsMessageContent).epoch;
     expect(first.preview).toMatch(new RegExp(`^p2\\.${phone.groupId(conv.id)}\\.${firstEpoch}\\.`));
     const listed = async (client: ChatUserClient) => (await client.listConversations()).data.find((c) => c.id === conv.id)!.last_message!.content_preview;
     expect(await laptop.preview(conv.id, await listed(users[bob]!))).toBe('Hello harbour eagle');
@@ -88,7 +88,7 @@ describe('E2E v2 previews, reactions and search under epoch keys', () => {
     // 4. Bob is removed; Alice's next send commits the removal (a new epoch) and is made under its keys.
     await users[alice]!.removeMember(conv.id, bob);
     const second = await phone.sendText(conv.id, 'Secret harbour plans');
-    const secondEpoch = (second.content as { epoch: number }).epoch;
+    const secondEpoch = (second.content as unknown as mls.MlsMessageContent).epoch;
     expect(secondEpoch).toBeGreaterThan(firstEpoch);
     expect((await users[bob]!.listConversations()).data.map((c) => c.id)).not.toContain(conv.id);
     // Bob's device, given what the server stores, opens nothing made after the removal.
