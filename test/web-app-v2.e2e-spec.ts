@@ -6,7 +6,9 @@
  * - a reload keeps reading and sending, without a new device joining the group (MLS state in IndexedDB);
  * - key backup set up in one browser (the recovery key shown once); a fresh browser profile of the same
  *   user says why it cannot read the earlier messages, then restores them with the recovery key; the
- *   other user sees "<user>'s new device joined".
+ *   other user sees "<user>'s new device joined";
+ * - what the app keeps in IndexedDB is sealed under a non-extractable key: a device keyring stored in
+ *   clear by the earlier app is sealed on load (same device).
  * Every browser fails the test on a console error. Screenshots go to test-output/web (git-ignored). */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +17,7 @@ import { promisify } from 'node:util';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import type { Page } from 'playwright-core';
+import { ChatUserClient, createKeyring, exportKeyring } from '@chat/sdk';
 import { createTestApp, TestApp } from './support/test-app';
 import { createTenant, userToken } from './support/factories';
 import { haveChromium, launchBrowser, screenshot, type TestBrowser } from './support/browser';
@@ -185,5 +188,60 @@ describeBrowser('chat app on E2E v2 (MLS) in a real browser', () => {
     expect(A.errors).toEqual([]);
     expect(B.errors).toEqual([]);
     expect(A2.errors).toEqual([]);
+  });
+
+  it('seals a v1 keyring stored in clear by the earlier app on load (same device), under a non-extractable wrapping key', async () => {
+    const tenant = await createTenant(t);
+    const user = `carol-${randomBytes(3).toString('hex')}`;
+    const token = await userToken(t, tenant, user);
+    const tid = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { tid: string }).tid;
+    const old = exportKeyring(createKeyring(`web-old-${randomBytes(4).toString('hex')}`));
+    const C = await browser();
+    // The earlier app's database: version 1, one store, the keyring as it is.
+    await C.page.goto(`${t.url}/app`);
+    await C.page.evaluate(
+      ({ id, value }) =>
+        new Promise<void>((resolve, reject) => {
+          const req = indexedDB.open('chat-app', 1);
+          req.onupgradeneeded = () => req.result.createObjectStore('keyrings');
+          req.onerror = () => reject(req.error);
+          req.onsuccess = () => {
+            const tx = req.result.transaction('keyrings', 'readwrite');
+            tx.objectStore('keyrings').put(value, id);
+            tx.oncomplete = () => (req.result.close(), resolve());
+            tx.onerror = () => reject(tx.error);
+          };
+        }),
+      { id: `${tid}/${user}`, value: old },
+    );
+    await C.page.goto('about:blank'); // a new document: a fragment change alone does not load the app again
+    await signIn(C, t.url, token, user);
+
+    // The same device (its public key was published again), and the record is sealed now.
+    const devices = await new ChatUserClient({ baseUrl: t.url, token }).myDevices();
+    expect(devices.data.map((d) => d.device_id)).toContain(old.device_id);
+    const stored = await C.page.evaluate(
+      (id) =>
+        new Promise<{ record: string; extractable: boolean; exported: string }>((resolve, reject) => {
+          const req = indexedDB.open('chat-app');
+          req.onerror = () => reject(req.error);
+          req.onsuccess = () => {
+            const tx = req.result.transaction(['keyrings', 'wrapping'], 'readonly');
+            const rec = tx.objectStore('keyrings').get(id);
+            const key = tx.objectStore('wrapping').get('v1');
+            tx.oncomplete = () => {
+              req.result.close();
+              const k = key.result as CryptoKey;
+              crypto.subtle.exportKey('raw', k).then(
+                () => resolve({ record: JSON.stringify(Object.keys(rec.result as object)), extractable: k.extractable, exported: 'yes' }),
+                (err: Error) => resolve({ record: JSON.stringify(Object.keys(rec.result as object)), extractable: k.extractable, exported: err.name }),
+              );
+            };
+          };
+        }),
+      `${tid}/${user}`,
+    );
+    expect(stored).toEqual({ record: JSON.stringify(['sealed', 'iv', 'data']), extractable: false, exported: 'InvalidAccessError' });
+    expect(C.errors).toEqual([]);
   });
 });
