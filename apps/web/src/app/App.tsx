@@ -20,10 +20,11 @@ export function App() {
     if (isExpired(claims)) return setError('This sign-in link has expired: ask for a new one (npm run cli -- seed prints fresh links).');
     let s: ChatSession | null = null;
     let closed = false;
-    ChatSession.start(token, claims.sub, claims.tid).then(
+    ChatSession.start(token, claims.sub, claims.tid, () => setError('This account is open in another tab of this browser: close it, and this tab goes on.')).then(
       (started) => {
         if (closed) return started.close();
         s = started;
+        setError(null);
         setSession(started);
       },
       (err: Error) => setError(`Sign-in failed: ${err.message}`),

@@ -73,12 +73,12 @@ export class V2Chat {
    * Seals with MlsChat (the envelope, and for text the preview and search tokens under the same epoch's
    * keys) and posts; on the server's 409 the SDK catches up (or commits a pending removal) and it is sealed again.
    */
-  private async post(conversationId: string, payload: MessagePayload, type: V2MessageType, extra: Partial<SendMessageInput>, post: (input: SendMessageInput) => Promise<MessageView>): Promise<MessageView> {
+  private async post(conversationId: string, payload: MessagePayload, type: V2MessageType, extra: Partial<SendMessageInput>, deliver: (input: SendMessageInput) => Promise<MessageView>): Promise<MessageView> {
     let last: unknown;
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
       const sealed = await this.chat.prepareInput(conversationId, payload, { type });
       try {
-        return await post({ ...extra, ...sealed } as unknown as SendMessageInput);
+        return await deliver({ ...extra, ...sealed } as unknown as SendMessageInput);
       } catch (err) {
         if (!isChatApiError(err, 'conflict')) throw err;
         last = err;

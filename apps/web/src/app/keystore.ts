@@ -113,3 +113,25 @@ export class StoredEpochKeys implements EpochKeyStore {
     await this.store.put('app-backup-key', key);
   }
 }
+
+/**
+ * One live session per device (docs/e2e.md: one live MlsChat per store): a Web Lock on the device's
+ * name, held until `release`. Another tab of the same user in this browser waits here (`onWait` is
+ * called) until the first one closes; a reload frees the lock with the old page.
+ */
+export async function holdDeviceLock(tenantId: string, userId: string, onWait: () => void): Promise<() => void> {
+  const name = `chat-app/device/${tenantId}/${userId}`;
+  const hold = (opts: LockOptions) =>
+    new Promise<(() => void) | null>((resolve, reject) => {
+      navigator.locks
+        .request(name, opts, (lock) => {
+          if (!lock) return resolve(null);
+          return new Promise<void>((release) => resolve(release));
+        })
+        .catch(reject);
+    });
+  const now = await hold({ ifAvailable: true });
+  if (now) return now;
+  onWait();
+  return (await hold({}))!;
+}

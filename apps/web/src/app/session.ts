@@ -1,6 +1,6 @@
 import { ChatSocket, ChatUserClient, E2EChat, isChatApiError, type ConversationView, type MessageView } from '@sdk';
 import { followMembership, openAllConversations } from '@sdk/mls';
-import { IdbMlsStateStore, loadOrCreateKeyring, StoredEpochKeys } from './keystore';
+import { holdDeviceLock, IdbMlsStateStore, loadOrCreateKeyring, StoredEpochKeys } from './keystore';
 import { systemText, type UiMessage } from './ui-message';
 import { DisplayNames } from './names';
 import { decryptErrorText, V2Chat } from './e2e-v2';
@@ -41,6 +41,7 @@ export class ChatSession {
   readonly joinWaiters = new Set<() => void>();
   private readonly waitedFor = new Set<string>();
   private readonly listeners = new Set<() => void>();
+  private releaseDevice: () => void = () => undefined;
 
   private constructor(
     readonly userId: string,
@@ -53,9 +54,20 @@ export class ChatSession {
     this.socket = new ChatSocket({ url: location.origin, token });
   }
 
-  static async start(token: string, userId: string, tenantId: string): Promise<ChatSession> {
+  static async start(token: string, userId: string, tenantId: string, onWait: () => void = () => undefined): Promise<ChatSession> {
+    const release = await holdDeviceLock(tenantId, userId, onWait);
+    try {
+      return await ChatSession.startHolding(token, userId, tenantId, release);
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private static async startHolding(token: string, userId: string, tenantId: string, release: () => void): Promise<ChatSession> {
     const { keyring } = await loadOrCreateKeyring(tenantId, userId);
     const s = new ChatSession(userId, token, (client) => new E2EChat({ client, userId, keyring }));
+    s.releaseDevice = release;
     // Publishing the same key version again is harmless; it also restores a device removed elsewhere.
     await s.e2e.publishKeys().catch((err) => {
       if (!isChatApiError(err, 'conflict')) throw err;
@@ -87,6 +99,7 @@ export class ChatSession {
 
   close(): void {
     this.socket.close();
+    this.releaseDevice();
   }
 
   // ------------------------------------------------------------------ conversations
