@@ -418,6 +418,7 @@ export class ChatSession {
     const open = this.openId;
     this.messages.clear();
     this.threads.clear();
+    await Promise.all([...this.conversations.values()].map((c) => this.refreshPreview(c)));
     if (open) await this.loadOlder(open);
     this.changed();
     return n;
