@@ -48,7 +48,8 @@ function bundle(outDir: string, entry: { path: string; context?: string }): Prom
     target: 'web',
     ...(entry.context ? { context: entry.context } : {}),
     entry: entry.path,
-    output: { path: outDir, filename: 'sdk.js', library: { type: 'var', name: 'ChatSDK' } },
+    // One file (ts-mls's import() calls included): the context below loads one script, no chunks.
+    output: { path: outDir, filename: 'sdk.js', library: { type: 'var', name: 'ChatSDK' }, asyncChunks: false },
     resolve: {
       extensions: ['.ts', '.js'],
       extensionAlias: { '.js': ['.ts', '.js'] },
@@ -93,10 +94,11 @@ describe('client SDK in a browser', () => {
     const code = readFileSync(join(dir, 'sdk.js'), 'utf8');
 
     // What a page has: Web Crypto, TextEncoder, fetch, atob/btoa, timers. No require/process/Buffer.
-    // TextEncoder/TextDecoder are wrapped inside the context so their bytes are the context's own
-    // Uint8Array (a page has one realm; the host's Uint8Array would fail the SDK's instanceof checks).
+    // TextEncoder/TextDecoder and Web Crypto's results are wrapped inside the context so their bytes are
+    // the context's own Uint8Array / ArrayBuffer (a page has one realm; the host's would fail the
+    // instanceof checks of the SDK and of @hpke under ts-mls).
     const sandbox: Record<string, unknown> = {
-      crypto: globalThis.crypto,
+      HostCrypto: globalThis.crypto,
       HostTextEncoder: TextEncoder,
       HostTextDecoder: TextDecoder,
       fetch,
@@ -114,7 +116,21 @@ describe('client SDK in a browser', () => {
          globalThis.TextEncoder = class { encode(s) { return new Uint8Array(new HostTE().encode(s)); } };
          globalThis.TextDecoder = class { constructor(l, o) { this.d = new HostTD(l, o); } decode(b, o) { return this.d.decode(b, o); } };
        })(HostTextEncoder, HostTextDecoder);
-       delete globalThis.HostTextEncoder; delete globalThis.HostTextDecoder;`,
+       ((Host) => {
+         // Buffers cross as views (the host's WebIDL takes an ArrayBuffer of its own realm only) and come back as this realm's.
+         const isBuffer = (v) => Object.prototype.toString.call(v) === '[object ArrayBuffer]';
+         const out = (v) => (isBuffer(v) ? new Uint8Array(new Uint8Array(v)).buffer : v);
+         const arg = (v) => {
+           if (isBuffer(v)) return new Uint8Array(v);
+           if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, isBuffer(x) ? new Uint8Array(x) : x]));
+           return v;
+         };
+         const subtle = {};
+         for (const f of ['encrypt', 'decrypt', 'sign', 'verify', 'digest', 'generateKey', 'deriveKey', 'deriveBits', 'importKey', 'exportKey', 'wrapKey', 'unwrapKey'])
+           subtle[f] = async (...args) => out(await Host.subtle[f](...args.map(arg)));
+         globalThis.crypto = { subtle, getRandomValues: (a) => Host.getRandomValues(a), randomUUID: () => Host.randomUUID() };
+       })(HostCrypto);
+       delete globalThis.HostTextEncoder; delete globalThis.HostTextDecoder; delete globalThis.HostCrypto;`,
       ctx,
     );
     runInContext(`${code}\n;globalThis.ChatSDK = ChatSDK;`, ctx);
