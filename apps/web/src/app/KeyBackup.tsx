@@ -51,7 +51,7 @@ export function KeyBackupPanel({ session, onClose }: { session: ChatSession; onC
           <code class="recovery" data-testid="recovery-key">
             {recoveryKey}
           </code>
-          <label class="row">
+          <label class="check">
             <input type="checkbox" name="saved" checked={saved} onChange={(e) => setSaved((e.target as HTMLInputElement).checked)} /> I have saved my recovery key
           </label>
           <button class="primary" disabled={!saved} onClick={() => (setRecoveryKey(null), setDone('Key backup is on.'), onClose())}>
