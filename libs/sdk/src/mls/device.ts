@@ -4,7 +4,8 @@
  * discard on `conflict`), joins from its Welcome inbox, sends and syncs application messages (MLS
  * PrivateMessages, `.../mls/messages`). Commits are read from the conversation's seq stream, where
  * the server puts every commit it accepts.
- * In-memory state only: a restarted device must join again (persistence is a later layer).
+ * With an MlsStateStore the MLS client's state (device key, key packages, groups) survives a restart;
+ * this class's own maps (conversation -> group, sync cursor) do not: MlsChat (chat.ts) keeps those too.
  */
 import { base64ToBytes, bytesToBase64, bytesToUtf8 } from '../crypto/encoding';
 import { ChatApiError } from '../errors';
@@ -13,6 +14,7 @@ import type { MessageView, Page } from '../types';
 import { MlsClient, type MlsCommitOutput } from './client';
 import { isHandshakeContent } from './content';
 import { decodeIdentity } from './identity';
+import type { MlsStateStore } from './state-store';
 
 export interface MlsDeliveredMessage {
   id: string;
@@ -49,11 +51,11 @@ export class MlsDevice {
   ) {}
 
   /** Asks the server which identity this device has (tenant/user/device) and makes its MLS client. */
-  static async connect(http: HttpClient, deviceId: string): Promise<MlsDevice> {
+  static async connect(http: HttpClient, deviceId: string, opts: { store?: MlsStateStore } = {}): Promise<MlsDevice> {
     const { identity } = await http.get<{ identity: string }>(`/v1/me/devices/${seg(deviceId)}/mls/identity`);
     const id = decodeIdentity(new TextEncoder().encode(identity));
     if (!id) throw new Error('server sent a malformed MLS identity');
-    return new MlsDevice(http, await MlsClient.create(id));
+    return new MlsDevice(http, await MlsClient.create(id, opts));
   }
 
   private get base(): string {
