@@ -11,11 +11,10 @@
  * the sends here should move to it.
  *
  * Size: `npm run test:mls-scale` runs the acceptance size (1,000 users x 2 devices). The default suite
- * (`npm test`, CI) runs 200 users (MLS_SCALE_USERS overrides): on a loaded 2-core machine the full size
- * intermittently stalled: a fetch waiting for headers with no connection to the app left, after ts-mls
- * had held the event loop for tens of seconds. Cause not found (a keep-alive race like
- * nodejs/undici#3492 is suspected; simple reproductions of that race did not hang). The watchdog below
- * names such a stall.
+ * (`npm test`, CI) runs 200 users (MLS_SCALE_USERS overrides): the full size takes well over 5 minutes
+ * on a loaded 2-core machine (bench/RESULTS.md, "The Delivery Service at this size"). Its stalls were
+ * the usage roll-up's bulk upserts never answered by FerretDB v1 (all its PostgreSQL connections
+ * held): fixed in UsageRepository.markActiveUsers, test/usage-active-users.e2e-spec.ts.
  *
  * Every step runs under a watchdog: a step that stops making progress (the process idle for minutes:
  * a promise that will never settle) fails at once, naming the step and the requests still pending,

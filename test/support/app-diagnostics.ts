@@ -30,7 +30,7 @@ export function fetchPoolState(): string {
   const nodeGlobal = (fetch as unknown as { constructor: FunctionConstructor }).constructor('return globalThis')() as Record<symbol, unknown>;
   const agent = nodeGlobal[Symbol.for('undici.globalDispatcher.1')] ?? (globalThis as Record<symbol, unknown>)[Symbol.for('undici.globalDispatcher.1')];
   const clients = sym(agent, 'clients');
-  if (!(clients instanceof Map)) return 'fetch: no global dispatcher yet';
+  if (!(clients instanceof Map)) return 'fetch pools: not visible (no global dispatcher in this realm yet)';
   const out: string[] = [];
   for (const [origin, v] of clients) {
     const d = (v as { dispatcher?: unknown })?.dispatcher ?? (v as { deref?: () => unknown })?.deref?.() ?? v;
