@@ -253,7 +253,7 @@ describe('E2E proof: the server stores, routes and pages messages without ever h
     const viaRest = await alice.sendText(conv.id, secret.v2);
     const got = sb.waitFor('message:new', (m) => m.conversation_id === conv.id && m.sender_id === ids.alice && m.id !== viaRest.id, 30_000);
     sb.track(conv.id, 0);
-    const ack = await sa.send(conv.id, { content: (await alice.prepare(conv.id, { v: 1, kind: 'text', text: secret.v2Socket })) as never });
+    const ack = await sa.send(conv.id, (await alice.prepareInput(conv.id, { v: 1, kind: 'text', text: secret.v2Socket })) as never);
     const overSocket = await got;
     expect(overSocket.id).toBe(ack.id);
     const read = await bob.receive(overSocket);
@@ -271,8 +271,17 @@ describe('E2E proof: the server stores, routes and pages messages without ever h
       expect(c).not.toHaveProperty('encrypted_key');
       expect(c.version).toBe(2);
     }
-    // The epoch keys never left the devices: the scan below looks for them too.
-    for (const chat of [alice, bob]) for (const e of await chat.keys.entries()) secretKeys.push(e.key);
+    // Previews, reactions and search tokens of v2 sends are keyed by the epoch (no conversation key).
+    expect(viaRest.preview).toMatch(/^p2\./);
+    const listed = (await B.client.listConversations()).data.find((c) => c.id === conv.id)!;
+    expect(await bob.preview(conv.id, listed.last_message!.content_preview)).toBe(secret.v2Socket);
+    await bob.react(viaRest, secret.emoji);
+    expect(await alice.reactions(await A.client.getMessage(conv.id, viaRest.id))).toEqual([{ user_id: ids.bob, emoji: secret.emoji }]);
+    expect((await bob.search(conv.id, 'MLS group keys')).map((m) => m.id)).toEqual([viaRest.id]);
+    // The epoch keys (and the keys derived from them) never left the devices: the scan below looks for them too.
+    for (const chat of [alice, bob]) {
+      for (const e of await chat.keys.entries()) secretKeys.push(e.key, ...(['preview', 'reaction', 'search'] as const).map((p) => mls.derivePurposeKey(e.key, p)));
+    }
   });
 
   it('no document, bucket object or cache value holds a plaintext, the file bytes or a secret key', async () => {

@@ -3,42 +3,27 @@
  * to end users), on the real app (FerretDB, Redis). */
 import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
-import { ConversationsService, UsersService } from '@chat/chat';
 import { configureApp } from '@chat/server';
 import { AdminModule } from '../apps/admin/src/admin.module';
-import { asTenantId, TenantContext } from '@chat/tenancy';
 import { fakeEnvelope } from './chat-messages-helpers';
 import { api, asAdmin, asUser, createTenant, TEST_PLATFORM_ENV, TestTenant, userToken } from './support/factories';
-import { ask, closeAllSockets, connectError, connectSocket, disconnected, nextEvent, waitFor } from './support/socket-client';
+import { moderationSuite, seedConversation } from './support/moderation-world';
+import { ask, connectError, connectSocket, disconnected, nextEvent, waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
-import { restoreClock, useTestClock } from './support/test-clock';
+import { useTestClock } from './support/test-clock';
 import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
 
 jest.setTimeout(120_000);
 
 describe('tenant-wide bans and system messages', () => {
+  const suite = moderationSuite();
   let t: TestApp;
   let receiver: WebhookReceiver;
-
-  beforeAll(async () => {
-    t = await createTestApp({ env: WEBHOOK_TEST_ENV });
-    receiver = await new WebhookReceiver().start();
-  });
-  afterEach(() => {
-    closeAllSockets();
-    restoreClock(t.app);
-  });
-  afterAll(async () => {
-    await receiver?.stop();
-    await t?.close();
+  beforeAll(() => {
+    ({ t, receiver } = suite);
   });
 
-  async function group(tenant: TestTenant): Promise<string> {
-    return TenantContext.run({ tenantId: asTenantId(tenant.tenantId) }, async () => {
-      for (const id of ['alice', 'bob']) await t.app.get(UsersService).upsert(id, { profile: { display_name: id } });
-      return (await t.app.get(ConversationsService).create('alice', { type: 'group', name: 'team', member_ids: ['bob'] })).id;
-    });
-  }
+  const group = (tenant: TestTenant): Promise<string> => seedConversation(t, tenant, ['alice', 'bob']);
 
   it('a ban cuts the live socket at once, refuses handshakes and REST with user_banned; unban restores', async () => {
     const tenant = await createTenant(t);

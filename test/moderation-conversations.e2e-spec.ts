@@ -1,65 +1,26 @@
 /* Per-conversation moderation through REST and sockets, on the real app (FerretDB, Redis): frozen and
  * muted members refused over both, slow mode on the test clock, conversation bans blocking rejoin,
  * pins bounded, cross-tenant attempts refused, audit entries and moderation.* webhook events. */
-import { ConversationsService, UsersService } from '@chat/chat';
 import { PINS_MAX } from '@chat/moderation';
-import { asTenantId, TenantContext } from '@chat/tenancy';
 import { fakeEnvelope } from './chat-messages-helpers';
-import { api, asAdmin, asUser, Client, createTenant, TestTenant, userToken } from './support/factories';
-import { ask, closeAllSockets, connectSocket, nextEvent, TestSocket, waitFor } from './support/socket-client';
-import { createTestApp, TestApp } from './support/test-app';
-import { restoreClock, useTestClock } from './support/test-clock';
-import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
+import { api, asAdmin, asUser, Client, createTenant, userToken } from './support/factories';
+import { moderationSuite, moderationWorld, ModerationWorld as World } from './support/moderation-world';
+import { ask, connectSocket, nextEvent, TestSocket, waitFor } from './support/socket-client';
+import type { TestApp } from './support/test-app';
+import { useTestClock } from './support/test-clock';
+import type { WebhookReceiver } from './support/webhook-receiver';
 
 jest.setTimeout(120_000);
 
 describe('conversation moderation (REST and sockets)', () => {
+  const suite = moderationSuite();
   let t: TestApp;
   let receiver: WebhookReceiver;
-
-  beforeAll(async () => {
-    t = await createTestApp({ env: WEBHOOK_TEST_ENV });
-    receiver = await new WebhookReceiver().start();
-  });
-  afterEach(() => {
-    closeAllSockets();
-    restoreClock(t.app);
-  });
-  afterAll(async () => {
-    await receiver?.stop();
-    await t?.close();
+  beforeAll(() => {
+    ({ t, receiver } = suite);
   });
 
-  interface World {
-    tenant: TestTenant;
-    convId: string;
-    /** owner */
-    alice: Client;
-    /** member */
-    bob: Client;
-    bobToken: string;
-    /** member */
-    carol: Client;
-    key: Client;
-  }
-
-  async function world(type: 'group' | 'channel' = 'group'): Promise<World> {
-    const tenant = await createTenant(t);
-    const convId = await TenantContext.run({ tenantId: asTenantId(tenant.tenantId) }, async () => {
-      for (const id of ['alice', 'bob', 'carol']) await t.app.get(UsersService).upsert(id, { profile: { display_name: id } });
-      return (await t.app.get(ConversationsService).create('alice', { type, name: 'team', member_ids: ['bob', 'carol'] })).id;
-    });
-    const bobToken = await userToken(t, tenant, 'bob');
-    return {
-      tenant,
-      convId,
-      alice: asUser(t, await userToken(t, tenant, 'alice')),
-      bob: asUser(t, bobToken),
-      bobToken,
-      carol: asUser(t, await userToken(t, tenant, 'carol')),
-      key: api(t, tenant),
-    };
-  }
+  const world = (type: 'group' | 'channel' = 'group') => moderationWorld(t, type);
 
   const restSend = (c: Client, w: World) => c.post(`/v1/conversations/${w.convId}/messages`).send({ content: fakeEnvelope(['alice', 'bob', 'carol']) });
   const socketSend = (s: TestSocket, w: World) => ask(s, 'message:send', { conversation_id: w.convId, content: fakeEnvelope(['alice', 'bob', 'carol']) });

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { bytesToBase64, ChatServerClient, encryptMessage, getKeys, isCryptoError, sealFrankedPayload, type DecryptedMessage, type E2EChat, type MessageView } from '@chat/sdk';
 import { expectApiError, rid, sdkTenant, SdkTenant } from './e2e-helpers';
-import { api, asAdmin, asUser, createTenant } from './support/factories';
+import { adminLogin, api, asAdmin, asUser, createTenant } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
 import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
@@ -179,6 +179,25 @@ describe('reports and message franking (REST, SDK, real receiver)', () => {
     await api(t, a.tenant).post(`/v1/moderation/reports/${id}/act`).send({ actions: ['explode'] }).expect(400);
   });
 
+  it('a support admin reads the queue but cannot resolve or act (owner only, like every admin write); the refusal is audited', async () => {
+    const { id } = await B.report(await sendAndRead('support may only look', B), 'spam');
+    const owner = asAdmin(t, a.tenant.adminToken);
+    const creds = { email: 'queue-support@example.com', password: 'support-password-1' };
+    const supportId = (await owner.post('/admin/admins').send({ ...creds, role: 'support' }).expect(201)).body.id as string;
+    const support = asAdmin(t, await adminLogin(t, creds));
+    const path = `/admin/tenants/${a.tenant.tenantId}/moderation/reports`;
+    expect((await support.get(path).query({ status: 'open' }).expect(200)).body.data.map((x: { id: string }) => x.id)).toContain(id);
+    await support.get(`${path}/${id}`).expect(200);
+    expect((await support.post(`${path}/${id}/act`).send({ actions: ['delete_message', 'ban_user'] }).expect(403)).body.error.code).toBe('forbidden');
+    expect((await support.post(`${path}/${id}/resolve`).send({}).expect(403)).body.error.code).toBe('forbidden');
+    // Nothing was done: the report is open, the message is there, its sender is not banned.
+    expect((await a.server.getReport(id)).status).toBe('open');
+    await A.client.me();
+    const denied = (await owner.get('/admin/audit-logs').query({ action: 'auth.permission_denied', actor_id: supportId }).expect(200)).body.data as Array<Record<string, any>>;
+    expect(denied.every((e) => e.success === false)).toBe(true);
+    expect(denied.map((e) => String(e.resource.id).replace(/^.*\//, '')).sort()).toEqual(['act', 'resolve']);
+  });
+
   it('resolve and act: the message is deleted through the delete path, every action audited, moderation.report.resolved delivered', async () => {
     const dismissed = await B.report(await sendAndRead('to dismiss', B), 'spam');
     const resolved = await a.server.resolveReport(dismissed.id, { note: 'not spam' });
@@ -198,6 +217,10 @@ describe('reports and message franking (REST, SDK, real receiver)', () => {
     // The admin queue lists by status.
     const actioned = await admin.get(`/admin/tenants/${a.tenant.tenantId}/moderation/reports`).query({ status: 'actioned' }).expect(200);
     expect(actioned.body.data.map((x: { id: string }) => x.id)).toEqual([toAct.id]);
+    // `resolved`: both closed statuses, newest first (through the SDK too).
+    const closed = await admin.get(`/admin/tenants/${a.tenant.tenantId}/moderation/reports`).query({ status: 'resolved' }).expect(200);
+    expect(closed.body.data.map((x: { id: string }) => x.id)).toEqual([toAct.id, dismissed.id]);
+    expect((await a.server.listReports({ status: 'resolved' })).data.map((x) => x.id)).toEqual([toAct.id, dismissed.id]);
 
     for (const [action, id, actor] of [
       ['moderation.report.resolve', dismissed.id, 'api_key'],

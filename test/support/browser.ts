@@ -1,9 +1,11 @@
 /* Real browsers for the web tests: Debian's chromium (.ci/run installs it) driven by playwright-core,
  * headless, one fresh profile directory per browser, on loopback only. Every page's console errors and
  * uncaught exceptions are collected so a test can fail on them. */
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -59,4 +61,10 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(TEST_OUTPUT_DIR, `${name}.png`);
   await page.screenshot({ path });
   return path;
+}
+
+/** Builds this checkout's browser apps (apps/web → dist/web, as `npm run build` does), so the pages under test are the current ones. */
+export async function buildWebApps(): Promise<void> {
+  const root = join(__dirname, '..', '..');
+  await promisify(execFile)(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(root, 'apps', 'web', 'vite.config.mjs')], { cwd: root, timeout: 300_000 });
 }

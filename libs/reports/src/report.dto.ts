@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsISO8601, IsMongoId, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { IsPlainText } from '@chat/errors';
-import { REPORT_ACTIONS, REPORT_REASONS, REPORT_STATUSES, ReportAction, ReportReason, ReportStatus } from './report.schema';
+import { REPORT_ACTIONS, REPORT_REASONS, REPORT_STATUS_FILTERS, ReportAction, ReportReason, ReportStatusFilter } from './report.schema';
 
 /** Largest reported payload: the largest message envelope (MESSAGE_MAX_BYTES' default) holds less plaintext than this. */
 export const MAX_REPORT_PAYLOAD_CHARS = 65_536;
@@ -26,7 +26,7 @@ export class CreateReportDto {
 }
 
 export class ReportQueryDto {
-  @ApiPropertyOptional({ enum: REPORT_STATUSES }) @IsOptional() @IsIn(REPORT_STATUSES) status?: ReportStatus;
+  @ApiPropertyOptional({ enum: REPORT_STATUS_FILTERS, description: 'resolved: dismissed or actioned' }) @IsOptional() @IsIn(REPORT_STATUS_FILTERS) status?: ReportStatusFilter;
   @ApiPropertyOptional() @IsOptional() @IsMongoId() conversation_id?: string;
   @ApiPropertyOptional({ description: 'next_cursor of the previous page' }) @IsOptional() @Matches(/^[0-9a-f]{24}$/, { message: 'cursor must be a next_cursor value' }) cursor?: string;
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100) limit?: number;

@@ -6,6 +6,9 @@ export type ReportReason = (typeof REPORT_REASONS)[number];
 /** `open` in the queue; `dismissed` resolved with no action; `actioned` resolved with at least one action. */
 export const REPORT_STATUSES = ['open', 'dismissed', 'actioned'] as const;
 export type ReportStatus = (typeof REPORT_STATUSES)[number];
+/** What the queue can be listed by: a status, or `resolved` for both closed ones (dismissed or actioned). */
+export const REPORT_STATUS_FILTERS = [...REPORT_STATUSES, 'resolved'] as const;
+export type ReportStatusFilter = (typeof REPORT_STATUS_FILTERS)[number];
 export const REPORT_ACTIONS = ['delete_message', 'ban_user'] as const;
 export type ReportAction = (typeof REPORT_ACTIONS)[number];
 

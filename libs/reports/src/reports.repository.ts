@@ -4,10 +4,10 @@ import { Model, Types } from 'mongoose';
 import type { FilterQuery } from 'mongoose';
 import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 import { TenantConnectionResolver, TenantRepository } from '@chat/tenancy';
-import { REPORT_MODEL, ReportDoc, ReportRecord, ReportStatus } from './report.schema';
+import { REPORT_MODEL, ReportDoc, ReportRecord, ReportStatus, ReportStatusFilter } from './report.schema';
 
 export interface ReportQuery {
-  status?: ReportStatus;
+  status?: ReportStatusFilter;
   conversation_id?: string;
   /** Id of the last report of the previous page. */
   cursor?: string;
@@ -42,7 +42,7 @@ export class ReportsRepository extends TenantRepository<ReportDoc> {
   /** Newest first; fetches limit + 1 so the caller knows whether there is more. */
   list(q: ReportQuery): Promise<ReportRecord[]> {
     const filter: FilterQuery<ReportDoc> = {};
-    if (q.status) filter.status = q.status;
+    if (q.status) filter.status = q.status === 'resolved' ? { $in: ['dismissed', 'actioned'] as ReportStatus[] } : q.status;
     if (q.conversation_id) filter.conversation_id = q.conversation_id;
     if (q.cursor) filter._id = { $lt: new Types.ObjectId(q.cursor) };
     return this.find(filter, { sort: { _id: -1 }, limit: q.limit + 1 });

@@ -7,7 +7,7 @@ import { reportCreatedData, reportResolvedData, WebhookOutbox } from '@chat/webh
 // The SDK's own check (one implementation of the commitment for clients and server); pure @noble code.
 import { verifyFrankingCommitment } from '../../sdk/src/crypto/franking';
 import { ActOnReportDto, CreateReportDto } from './report.dto';
-import { ReportAction, ReportActor, ReportRecord, ReportStatus } from './report.schema';
+import { ReportAction, ReportActor, ReportRecord, ReportStatus, ReportStatusFilter } from './report.schema';
 import { ReportsRepository } from './reports.repository';
 
 /** The tenant-wide ban a report's `ban_user` action calls (libs/moderation's userBanPort; absent: the action is refused). */
@@ -109,7 +109,7 @@ export class ReportsService {
 
   // ---------------------------------------------------------------- the queue (API key, admin)
 
-  list(q: { status?: ReportStatus; conversation_id?: string; cursor?: string; limit: number }): Promise<ReportRecord[]> {
+  list(q: { status?: ReportStatusFilter; conversation_id?: string; cursor?: string; limit: number }): Promise<ReportRecord[]> {
     this.tenant();
     return this.repo.list(q);
   }

@@ -107,7 +107,8 @@ export class ChatServerClient {
   }
 
   // ---------------------------------------------------------------- moderation queue (moderation:read / moderation:write)
-  listReports(q: { status?: ReportStatus; conversation_id?: string; cursor?: string; limit?: number } = {}): Promise<Page<ReportView>> {
+  /** `status: 'resolved'` lists both closed statuses (dismissed and actioned). */
+  listReports(q: { status?: ReportStatus | 'resolved'; conversation_id?: string; cursor?: string; limit?: number } = {}): Promise<Page<ReportView>> {
     return this.http.get('/v1/moderation/reports', q);
   }
   getReport(reportId: string): Promise<ReportView> {

@@ -125,6 +125,13 @@ export class ChatUserClient {
   search(conversationId: string, tokens: string[], q: { cursor?: string; limit?: number } = {}): Promise<Page<MessageView>> {
     return this.http.post(`/v1/conversations/${seg(conversationId)}/messages/search`, { tokens, ...q });
   }
+  /**
+   * Blind-index search over several token sets (E2E v2: one set per epoch key, docs/search.md): a
+   * message matches when it carries every token of one set. At most 32 sets of 1-16 tokens.
+   */
+  searchTokenSets(conversationId: string, tokenSets: string[][], q: { cursor?: string; limit?: number } = {}): Promise<Page<MessageView>> {
+    return this.http.post(`/v1/conversations/${seg(conversationId)}/messages/search`, { token_sets: tokenSets.map((tokens) => ({ tokens })), ...q });
+  }
   /** Reports a message to the tenant's moderators: use E2EChat.report, which fills in the payload and franking key. */
   reportMessage(conversationId: string, messageId: string, input: CreateReportInput): Promise<ReportReceiptView> {
     return this.http.post(`/v1/conversations/${seg(conversationId)}/messages/${seg(messageId)}/reports`, input);

@@ -14,7 +14,11 @@ function asTenant<T>(tenantId: string, fn: () => Promise<T>): Promise<T> {
 }
 const actorOf = (p: AdminPrincipal) => ({ type: 'admin' as const, id: p.adminId });
 
-/** A tenant's moderation queue for platform admins (docs/moderation.md). Writes are audited by the service. */
+/**
+ * A tenant's moderation queue for platform admins (docs/moderation.md): any admin reads; only owners
+ * resolve and act, as for every other admin write (a support admin must not ban through `act` what it
+ * cannot ban through the ban route). Writes are audited by the service, refusals by the guard.
+ */
 @ApiTags('admin: moderation')
 @Controller('admin/tenants/:tenant_id/moderation/reports')
 @ApiParam({ name: 'tenant_id', description: 'tenant id' })
@@ -46,7 +50,7 @@ export class ReportsAdminController {
 
   @Post(':report_id/resolve')
   @HttpCode(200)
-  @AdminAuth()
+  @AdminAuth('owner')
   @ApiOperation({ summary: 'Dismiss the report (audited)' })
   @ApiView('ReportView')
   @ApiNotFoundResponse({ description: 'no such report in this tenant' })
@@ -57,7 +61,7 @@ export class ReportsAdminController {
 
   @Post(':report_id/act')
   @HttpCode(200)
-  @AdminAuth()
+  @AdminAuth('owner')
   @ApiOperation({ summary: 'Delete the message and/or ban its sender, closing the report as actioned (audited)' })
   @ApiView('ReportView')
   @ApiNotFoundResponse({ description: 'no such report in this tenant' })

@@ -6,6 +6,8 @@ import { TenantDetail } from './TenantDetail';
 import { ApplicationDetail } from './ApplicationDetail';
 import { Invoices } from './Invoices';
 import { AuditLog } from './AuditLog';
+import { ModerationQueue } from './Moderation';
+import { ReportDetail } from './ReportDetail';
 
 const BASE = '/console';
 
@@ -28,7 +30,8 @@ export function Console() {
   const rest = path.startsWith(BASE) ? path.slice(BASE.length) : '';
   const parts = rest.split('/').filter(Boolean);
   let page;
-  if (parts[0] === 'tenants' && parts[1]) page = <TenantDetail id={parts[1]} />;
+  if (parts[0] === 'tenants' && parts[1] && parts[2] === 'moderation') page = parts[3] ? <ReportDetail tenantId={parts[1]} reportId={parts[3]} /> : <ModerationQueue tenantId={parts[1]} />;
+  else if (parts[0] === 'tenants' && parts[1]) page = <TenantDetail id={parts[1]} />;
   else if (parts[0] === 'applications' && parts[1]) page = <ApplicationDetail id={parts[1]} />;
   else if (parts[0] === 'invoices') page = <Invoices />;
   else if (parts[0] === 'audit') page = <AuditLog />;

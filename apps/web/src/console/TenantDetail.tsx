@@ -32,6 +32,7 @@ export function TenantDetail({ id }: { id: string }) {
         {t.exported_at && ` · exported ${new Date(t.exported_at).toLocaleString()}`}
       </p>
       {act.error && <p class="error" role="alert">{act.error}</p>}
+      <p><a href={`/console/tenants/${id}/moderation`} onClick={onLink}>Moderation queue and bans</a></p>
 
       <section class="card stack">
         <h2>Plan and quotas</h2>

@@ -133,12 +133,19 @@ export class MessageQueryService {
     return { data: rows.map(toMessageView), next_cursor: rows.length === limit ? `a${rows[rows.length - 1]!.seq}` : null };
   }
 
-  /** Blind-index search: messages carrying every token, newest first. */
-  async search(userId: string, conversationId: string, q: { tokens: string[]; before_seq?: number; cursor?: string; limit?: number }): Promise<Page<MessageView>> {
+  /**
+   * Blind-index search: messages carrying every token of `tokens`, or of one of `token_sets` (E2E v2:
+   * the query under each epoch key), newest first.
+   */
+  async search(userId: string, conversationId: string, q: { tokens?: string[]; token_sets?: Array<{ tokens: string[] }>; before_seq?: number; cursor?: string; limit?: number }): Promise<Page<MessageView>> {
+    if ((q.tokens === undefined) === (q.token_sets === undefined)) {
+      throw AppError.validation([{ field: 'tokens', problems: ['exactly one of tokens and token_sets is required'] }]);
+    }
     await this.conversations.requireMember(conversationId, userId);
     const limit = q.limit ?? 20;
     const before = q.cursor ? Number(q.cursor.slice(1)) : q.before_seq;
-    const rows = await this.repo.search(conversationId, dedupe(q.tokens), before, limit);
+    const sets = q.tokens ? [q.tokens] : q.token_sets!.map((s) => s.tokens);
+    const rows = await this.repo.search(conversationId, sets.map(dedupe), before, limit);
     return { data: rows.map(toMessageView), next_cursor: rows.length === limit ? `b${rows[rows.length - 1]!.seq}` : null };
   }
 }

@@ -27,6 +27,15 @@ const U32_MAX = 0xffffffff;
 /** Blind-index tokens: the SDK sends 32 hex chars; other encodings of a keyed hash are accepted too. */
 export const SEARCH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 export const MAX_SEARCH_TOKENS_PER_MESSAGE = 512;
+/** Tokens of one query (one set): the words searched for, all required. */
+export const MAX_SEARCH_TOKENS_PER_QUERY = 16;
+/** Token sets of one query (E2E v2: one per epoch key the client holds; docs/search.md). */
+export const MAX_SEARCH_TOKEN_SETS = 32;
+/**
+ * An encrypted preview: v1 is base64(nonce || ciphertext || tag) under the conversation key; v2 names
+ * the MLS group and epoch whose history key made it, "p2.<group hex>.<epoch>.<base64>" (docs/e2e.md).
+ */
+export const PREVIEW_PATTERN = /^(?:p2\.[0-9a-f]{2,128}\.\d{1,16}\.)?(?=(?:.{4})+$)[A-Za-z0-9+/]+={0,2}$/;
 export const MAX_MENTIONS = 100;
 /** A franking commitment: HMAC-SHA256 output (32 bytes) in padded base64. */
 export const FRANKING_COMMITMENT_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
@@ -108,11 +117,11 @@ class MessageBodyFields {
   @Length(1, 128, { each: true })
   mentions?: string[];
 
-  @ApiPropertyOptional({ description: 'encrypted preview for the conversation list (SDK encryptPreview), base64' })
+  @ApiPropertyOptional({ description: 'encrypted preview for the conversation list: v1 base64 (SDK encryptPreview), or v2 "p2.<group hex>.<epoch>.<base64>" (MlsChat)' })
   @IsOptional()
   @IsString()
   @MaxLength(4096)
-  @IsBase64()
+  @Matches(PREVIEW_PATTERN, { message: 'preview must be base64 (v1) or p2.<group hex>.<epoch>.<base64> (v2)' })
   preview?: string;
 }
 
@@ -193,13 +202,38 @@ export class SeqDto {
   @ApiProperty({ description: 'position (message seq) reached' }) @IsInt() @Min(0) @Max(MAX_SEQ) seq!: number;
 }
 
-export class SearchMessagesDto {
-  @ApiProperty({ type: [String], description: 'blind-index tokens of the query words; messages holding all of them match' })
+export class SearchTokenSetDto {
+  @ApiProperty({ type: [String], description: 'blind-index tokens of the query words under one key' })
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(16)
+  @ArrayMaxSize(MAX_SEARCH_TOKENS_PER_QUERY)
   @Matches(SEARCH_TOKEN_PATTERN, { each: true })
   tokens!: string[];
+}
+
+
+/** Exactly one of `tokens` (one set) and `token_sets` (several: a message matches when it holds every token of one set). */
+export class SearchMessagesDto {
+  @ApiPropertyOptional({ type: [String], description: 'blind-index tokens of the query words; messages holding all of them match (required unless token_sets)' })
+  @ValidateIf((o: { tokens?: unknown; token_sets?: unknown }) => o.tokens !== undefined || o.token_sets === undefined)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_SEARCH_TOKENS_PER_QUERY)
+  @Matches(SEARCH_TOKEN_PATTERN, { each: true })
+  tokens?: string[];
+
+  @ApiPropertyOptional({
+    type: [SearchTokenSetDto],
+    description: `E2E v2: the query under each epoch key (1-${MAX_SEARCH_TOKEN_SETS} sets of 1-${MAX_SEARCH_TOKENS_PER_QUERY} tokens); a message holding every token of any set matches. Not with tokens`,
+  })
+  @ValidateIf((o: { tokens?: unknown; token_sets?: unknown }) => o.token_sets !== undefined || o.tokens === undefined)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_SEARCH_TOKEN_SETS)
+  @IsObject({ each: true })
+  @ValidateNested({ each: true })
+  @Type(() => SearchTokenSetDto)
+  token_sets?: SearchTokenSetDto[];
 
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(MAX_SEQ) before_seq?: number;
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(/^b\d{1,15}$/) cursor?: string;

@@ -132,9 +132,14 @@ export class MessagesRepository extends TenantRepository<MessageDoc> {
     ) as Promise<MessageRecord[]>;
   }
 
-  /** Messages carrying every token, newest first (the index serves the first token; the rest filter). */
-  search(conversationId: string, tokens: string[], beforeSeq: number | undefined, limit: number): Promise<MessageRecord[]> {
-    const filter: FilterQuery<MessageDoc> = { conversation_id: conversationId, search_tokens: { $all: tokens }, deleted_at: null };
+  /**
+   * Messages carrying every token of one of the sets, newest first (per set, the index serves the first
+   * token and the rest filter; several sets are an $or of such clauses).
+   */
+  search(conversationId: string, tokenSets: string[][], beforeSeq: number | undefined, limit: number): Promise<MessageRecord[]> {
+    const clauses = tokenSets.map((tokens) => ({ search_tokens: { $all: tokens } }));
+    const filter: FilterQuery<MessageDoc> =
+      clauses.length === 1 ? { conversation_id: conversationId, ...clauses[0], deleted_at: null } : { conversation_id: conversationId, $or: clauses, deleted_at: null };
     if (beforeSeq !== undefined) filter.seq = { $lt: beforeSeq };
     return this.find(filter, { sort: { seq: -1 }, limit }) as Promise<MessageRecord[]>;
   }

@@ -68,7 +68,7 @@ export class MessagesService {
     return this.queries.replies(userId, conversationId, parentId, q);
   }
 
-  search(userId: string, conversationId: string, q: { tokens: string[]; before_seq?: number; cursor?: string; limit?: number }): Promise<Page<MessageView>> {
+  search(userId: string, conversationId: string, q: { tokens?: string[]; token_sets?: Array<{ tokens: string[] }>; before_seq?: number; cursor?: string; limit?: number }): Promise<Page<MessageView>> {
     return this.queries.search(userId, conversationId, q);
   }
 

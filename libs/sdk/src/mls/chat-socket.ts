@@ -20,13 +20,12 @@ export async function sendOverSocket(
   socket: ChatSocket,
   conversationId: string,
   payload: MessagePayload,
-  opts: { type?: V2MessageType; clientMsgId?: string; threadParentId?: string; frankingCommitment?: string } = {},
+  opts: { type?: V2MessageType; clientMsgId?: string; threadParentId?: string; frankingCommitment?: string; indexText?: string } = {},
 ): Promise<SendAck> {
   let last: unknown;
   for (let i = 0; i < MAX_ATTEMPTS; i++) {
-    const content = await chat.prepare(conversationId, payload, opts);
     const input = {
-      content,
+      ...(await chat.prepareInput(conversationId, payload, opts)),
       ...(opts.clientMsgId ? { client_msg_id: opts.clientMsgId } : {}),
       ...(opts.threadParentId ? { thread_parent_id: opts.threadParentId } : {}),
     } as unknown as SendMessageInput;

@@ -14,6 +14,8 @@ export interface MlsChatOptions {
   v1?: E2EChat;
   /** Key backup of each epoch key the device records (chat-history.ts); bundles and reasons need nothing here. */
   history?: ChatHistoryOptions;
+  /** Blind-index tokens on every text send (default true; docs/search.md says what the server learns). */
+  searchIndex?: boolean;
 }
 
 export type MlsReceivedMessage =

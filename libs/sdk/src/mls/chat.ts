@@ -20,6 +20,7 @@ import { ChatApiError, isChatApiError } from '../errors';
 import { seg } from '../http';
 import type { MessageView, SendMessageInput } from '../types';
 import type { ChatUserClient } from '../user-client';
+import { ChatExtras, type SearchV2Options } from './chat-extras';
 import { ChatHistory } from './chat-history';
 import { MlsClient, type MlsCommitOutput } from './client';
 import { isHandshakeContent, isV2Content, openV2, sealV2, type MlsHandshakeContent, type MlsMessageContent, type V2Binding, type V2MessageType } from './content';
@@ -37,14 +38,20 @@ export class MlsChat {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Key backup of each epoch key, history bundles on a join, and why a key is missing (chat-history.ts). */
   readonly history: ChatHistory;
+  /** Previews, reactions and search under epoch keys (chat-extras.ts); also as methods below. */
+  readonly extras: ChatExtras;
   private constructor(
     readonly client: ChatUserClient,
     readonly mls: MlsClient,
     readonly keys: EpochKeyStore,
     private readonly v1?: E2EChat,
     history?: MlsChatOptions['history'],
+    searchIndex = true,
   ) {
     this.history = new ChatHistory(client.http, mls.identity, keys, history);
+    const groupId = async (c: string) => this.convs.get(c)?.groupId ?? (await this.fetchGroup(c))?.group_id ?? null;
+    const epochKey = (c: string, g: string, e: bigint) => this.epochKeyFor(c, g, e);
+    this.extras = new ChatExtras({ client, keys, history: this.history, tenantId: mls.identity.tenantId, groupId, epochKey, ...(v1 ? { v1 } : {}), searchIndex });
   }
 
   /** Asks the server for this device's identity (tenant/user/device) and makes its MLS client. */
@@ -52,7 +59,7 @@ export class MlsChat {
     const { identity } = await opts.client.http.get<{ identity: string }>(`/v1/me/devices/${seg(opts.deviceId)}/mls/identity`);
     const id = decodeIdentity(utf8ToBytes(identity));
     if (!id) throw new MlsError('INVALID_INPUT', 'the server sent a malformed MLS identity');
-    return new MlsChat(opts.client, await MlsClient.create(id), opts.keys ?? new InMemoryEpochKeyStore(), opts.v1, opts.history);
+    return new MlsChat(opts.client, await MlsClient.create(id), opts.keys ?? new InMemoryEpochKeyStore(), opts.v1, opts.history, opts.searchIndex ?? true);
   }
 
   get userId(): string {
@@ -260,9 +267,51 @@ export class MlsChat {
     return { tenantId: this.mls.identity.tenantId, conversationId, senderUserId, senderDeviceId, groupId, epoch, type };
   }
 
-  /** A sealed v2 envelope for the group's current epoch (e.g. for ChatSocket.send). */
+  /** A sealed v2 envelope for the group's current epoch (without preview and search tokens: see prepareInput). */
   prepare(conversationId: string, payload: MessagePayload, opts: { type?: V2MessageType; frankingCommitment?: string } = {}): Promise<MlsMessageContent> {
     return this.locked(conversationId, async () => this.sealLocked(conversationId, await this.openLocked(conversationId), payload, opts));
+  }
+
+  /**
+   * The envelope plus the encrypted preview and blind-index tokens under the same epoch's keys (a
+   * text payload's text, or `indexText`): the body of a send, e.g. for ChatSocket.send.
+   */
+  prepareInput(conversationId: string, payload: MessagePayload, opts: { type?: V2MessageType; indexText?: string } = {}): Promise<{ content: MlsMessageContent; preview?: string; search_tokens?: string[] }> {
+    return this.locked(conversationId, async () => {
+      const st = await this.openLocked(conversationId);
+      const content = await this.sealLocked(conversationId, st, payload, opts);
+      const key = (await this.keys.get(st.groupId, BigInt(content.epoch)))!;
+      return { content, ...this.extras.indexFields(conversationId, st.groupId, BigInt(content.epoch), key, payload, opts.indexText) };
+    });
+  }
+
+  // Previews, reactions and search under epoch keys (chat-extras.ts has the details).
+  /** A conversation list item's `last_message.content_preview` in clear, or null (v1 previews through `v1`). */
+  preview = (conversationId: string, encrypted: string | null | undefined): Promise<string | null> => this.extras.preview(conversationId, encrypted);
+  /** Reacts with an emoji, encrypted under the key of the message's epoch (countable, unreadable to the server). */
+  react = (message: MessageView, emoji: string): Promise<MessageView> => this.extras.react(message, emoji);
+  unreact = (message: MessageView, emoji: string): Promise<MessageView> => this.extras.unreact(message, emoji);
+  /** The message's reactions in clear (those no key of this device opens are left out). */
+  reactions = (message: MessageView): Promise<Array<{ user_id: string; emoji: string }>> => this.extras.reactions(message);
+  /** Blind-index search across the epochs this device holds keys for (docs/search.md). */
+  search = (conversationId: string, query: string, opts: SearchV2Options = {}): Promise<MessageView[]> => this.extras.search(conversationId, query, opts);
+
+  /**
+   * The history key of an epoch of the conversation's group for previews and reactions: held, or (an
+   * epoch ahead of this device) after reading the stream's commits, or (before it joined) from bundles.
+   */
+  private epochKeyFor(conversationId: string, groupId: string, epoch: bigint): Promise<Uint8Array | undefined> {
+    return this.locked(conversationId, async () => {
+      const st = this.convs.get(conversationId);
+      let key = await this.keys.get(groupId, epoch);
+      if (!key && st?.groupId === groupId && st.removedAt === undefined && this.mls.hasGroup(groupId) && epoch > this.mls.epoch(groupId)) {
+        await this.catchUp(conversationId, st).catch((err: unknown) => {
+          if (!isChatApiError(err, 'not_found') && !(err instanceof MlsError && err.code === 'REJECTED')) throw err;
+        });
+        key = await this.keys.get(groupId, epoch);
+      }
+      return key ?? (await this.history.fromBundles(conversationId, groupId, epoch).catch(() => undefined));
+    });
   }
 
   private async sealLocked(conversationId: string, st: ConvState, payload: MessagePayload, opts: { type?: V2MessageType; frankingCommitment?: string }): Promise<MlsMessageContent> {
@@ -291,13 +340,12 @@ export class MlsChat {
   async send(
     conversationId: string,
     payload: MessagePayload,
-    opts: { type?: V2MessageType; clientMsgId?: string; threadParentId?: string; mentions?: string[]; frankingCommitment?: string } = {},
+    opts: { type?: V2MessageType; clientMsgId?: string; threadParentId?: string; mentions?: string[]; frankingCommitment?: string; indexText?: string } = {},
   ): Promise<MessageView> {
     let last: unknown;
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
-      const content = await this.prepare(conversationId, payload, opts);
       const input = {
-        content,
+        ...(await this.prepareInput(conversationId, payload, opts)),
         ...(opts.clientMsgId ? { client_msg_id: opts.clientMsgId } : {}),
         ...(opts.threadParentId ? { thread_parent_id: opts.threadParentId } : {}),
         ...(opts.mentions ? { mentions: opts.mentions } : {}),

@@ -17,5 +17,7 @@ export { KeyBackupClient, ConversationHistoryClient, type KeyBackupStatus, type 
 export { ChatHistory, type ChatHistoryOptions } from './chat-history';
 export { HANDSHAKE_TYPE, V2_ALGORITHM, isHandshakeContent, isV2Content, openV2, sealV2, type MlsHandshakeContent, type MlsMessageContent, type V2Binding, type V2MessageType } from './content';
 export { MlsChat } from './chat';
+export { ChatExtras, DEFAULT_SEARCH_EPOCHS, SEARCH_SETS_PER_REQUEST, SEARCH_WORDS_PER_QUERY, type SearchV2Options } from './chat-extras';
+export * from './purpose-keys';
 export type { MlsChatOptions, MlsReceivedMessage } from './chat-types';
 export { followMembership, openAllConversations, sendOverSocket } from './chat-socket';
