@@ -1,11 +1,10 @@
 /* Tenant-wide user bans (sockets cut, handshakes and REST refused, unban restores, expiry on the test
  * clock; API key and admin API) and system messages (stored and delivered like any message, refused
  * to end users), on the real app (FerretDB, Redis). */
-import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
-import { configureApp } from '@chat/server';
-import { AdminModule } from '../apps/admin/src/admin.module';
+import { findFreePort, waitForPort } from '@chat/dev-services';
 import { fakeEnvelope } from './chat-messages-helpers';
+import { spawnApp } from './support/app-process';
 import { api, asAdmin, asUser, createTenant, TEST_PLATFORM_ENV, TestTenant, userToken } from './support/factories';
 import { moderationSuite, seedConversation } from './support/moderation-world';
 import { ask, connectError, connectSocket, disconnected, nextEvent, waitFor } from './support/socket-client';
@@ -87,33 +86,32 @@ describe('tenant-wide bans and system messages', () => {
     }
   });
 
-  it('the admin app on its own (no chat core) bans: every node refuses the user at the next request or event', async () => {
+  it('the admin app on its own (its own OS process, no gateway) bans: the socket on the gateway node is cut at once', async () => {
     const tenant = await createTenant(t);
-    const convId = await group(tenant);
+    await group(tenant);
     const bobToken = await userToken(t, tenant, 'bob');
     const socket = await connectSocket(t.url, bobToken);
     await asUser(t, bobToken).get('/v1/me').expect(200); // the "not banned" answer is cached now
-    const env: Record<string, string> = { MONGODB_DB: t.dbName, ...TEST_PLATFORM_ENV, ...WEBHOOK_TEST_ENV };
-    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-    Object.assign(process.env, env);
-    const admin = await NestFactory.create(AdminModule, { bodyParser: false, logger: ['error'] }).finally(() => {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    });
+    const port = await findFreePort();
+    const admin = spawnApp('apps/admin/src/main.ts', { ...TEST_PLATFORM_ENV, ...WEBHOOK_TEST_ENV, MONGODB_DB: t.dbName, PORT: String(port), HOST: '127.0.0.1' });
     try {
-      configureApp(admin);
-      await admin.listen(0, '127.0.0.1');
-      const url = (await admin.getUrl()).replace('[::1]', '127.0.0.1');
+      const url = `http://127.0.0.1:${port}`;
+      await waitForPort(port, '127.0.0.1', 120_000, () => admin.child.exitCode === null).catch((err) => {
+        throw new Error(`admin app did not listen: ${(err as Error).message}\n${admin.stdout()}${admin.stderr()}`);
+      });
+      await waitFor(async () => (await request(url).get('/health/ready')).status === 200, { timeoutMs: 30_000 }, 'admin app ready');
       await request(url).put(`/admin/tenants/${tenant.tenantId}/users/bob/ban`).set('Authorization', `Bearer ${tenant.adminToken}`).send({ reason: 'from admin app' }).expect(200);
+      // Published over Redis by the admin process (no gateway there): bob, who sends nothing, is told and cut.
+      expect(await nextEvent(socket, 'session:revoked', () => true, 30_000)).toMatchObject({ error: { code: 'user_banned' } });
+      await disconnected(socket);
       // The all-in-one node's cached answer was invalidated through the shared cache.
       expect((await asUser(t, bobToken).get('/v1/me').expect(403)).body.error.code).toBe('user_banned');
-      // No chat core there, so no immediate cut: the next event is refused instead.
-      const ack = await ask(socket, 'message:send', { conversation_id: convId, content: fakeEnvelope(['alice', 'bob']) });
-      expect((ack as any).error.code).toBe('user_banned');
+      expect((await connectError(t.url, bobToken)).data).toMatchObject({ error: { code: 'user_banned' } });
       const entries = (await asAdmin(t, tenant.adminToken).get(`/admin/audit-logs?tenant_id=${tenant.tenantId}&action=moderation.user_banned`).expect(200)).body.data;
       expect(entries).toEqual([expect.objectContaining({ actor: expect.objectContaining({ type: 'admin' }), success: true })]);
     } finally {
-      await admin.close();
+      admin.child.kill('SIGKILL');
+      await admin.exited;
     }
   });
 

@@ -160,8 +160,16 @@ describe('conversation moderation (REST and sockets)', () => {
     expect(listed.body.next_cursor).toBeNull();
 
     await w.alice.delete(`/v1/conversations/${w.convId}/pins/${ids[0]}`).expect(204);
+    await w.alice.delete(`/v1/conversations/${w.convId}/pins/${ids[0]}`).expect(404);
     await w.alice.put(`/v1/conversations/${w.convId}/pins/${ids[PINS_MAX]}`).expect(200);
     await w.alice.put(`/v1/conversations/${w.convId}/pins/000000000000000000000000`).expect(404);
+    // An unpinned message can be pinned again (its record is kept, unpinned, for its webhook event).
+    await w.alice.delete(`/v1/conversations/${w.convId}/pins/${ids[1]}`).expect(204);
+    await w.alice.put(`/v1/conversations/${w.convId}/pins/${ids[0]}`).expect(200);
+    const after = (await w.bob.get(`/v1/conversations/${w.convId}/pins`).expect(200)).body.data as Array<{ message_id: string }>;
+    expect(after).toHaveLength(PINS_MAX);
+    expect(after.map((p) => p.message_id)).toContain(ids[0]);
+    expect(after.map((p) => p.message_id)).not.toContain(ids[1]);
   });
 
   it('another tenant cannot see or moderate the conversation', async () => {

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { installInterruptHandlers } from './lib/cleanup';
 import { hasTaskset, pinProcess } from './lib/pin';
 import { parseArgs } from './options';
+import { isProject } from './lib/report';
 import { relative } from 'node:path';
 import { PROJECT_BUILD_DIR, REPO_ROOT } from './servers/launch';
 import { runScenario } from './run';
@@ -31,7 +32,7 @@ async function main(): Promise<number> {
       o.pin = false;
     } else pinProcess(process.pid, 1);
   }
-  if (o.build && o.targets.includes('project')) {
+  if (o.build && o.targets.some(isProject)) {
     // The same compile as `npm run build`, into bench/out/project.
     const outDir = relative(REPO_ROOT, PROJECT_BUILD_DIR);
     process.stderr.write(`building the project into ${outDir}\n`);

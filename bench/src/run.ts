@@ -12,11 +12,12 @@ import { onInterrupt } from './lib/cleanup';
 import { allowedCpus } from './lib/pin';
 import { ProcSampler } from './lib/proc';
 import { hitRateBetween, scrapeCache, type CacheCounts } from './lib/prom';
-import { fmt, markdownTable, ratioTable, runOrder, runsTable, type MetricDef, type RunFigures, type Target } from './lib/report';
+import { fmt, isProject, markdownTable, ratioTable, runOrder, runsTable, webhookRatioTable, type MetricDef, type RunFigures, type Target } from './lib/report';
+import { WebhookSink } from './lib/webhook-sink';
 import { nowUs, splitRanges } from './lib/schedule';
 import type { Options } from './options';
 import { directPlan, groupPlan, historyPlan, idlePlan, sliceForWorkers, type Plan, type WorkerSlice } from './scenarios/plan';
-import { provisionBaseline, provisionProject, type Provisioned } from './scenarios/provision';
+import { addWebhookEndpoint, provisionBaseline, provisionProject, type Provisioned } from './scenarios/provision';
 import { OUT_DIR, projectMain, REPO_ROOT, startTarget, type RunningTarget } from './servers/launch';
 import { startServices, type Services } from './services';
 import { WindowProfiler } from './lib/window-profiler';
@@ -63,7 +64,7 @@ export function machineInfo(o: Options): Machine {
     node: process.version,
     commit,
     loadAvg: loadavg().map((x) => Math.round(x * 100) / 100),
-    projectBuild: o.targets.includes('project') ? describeBuild() : null,
+    projectBuild: o.targets.some(isProject) ? describeBuild() : null,
     pinning: o.pin ? `server on core ${SERVER_CORE}; generator, Redis, FerretDB, harness on core ${GENERATOR_CORE} (harness allowed: ${allowedCpus()})` : 'none (--no-pin)',
   };
 }
@@ -319,7 +320,18 @@ interface RunDetail extends RunFigures {
 
 async function runOnce(o: Options, target: Target, round: number, services: Services, runId: string): Promise<RunDetail> {
   const notes: string[] = [];
-  const serverEnv = target === 'project' ? { SOCKET_TENANT_EVENTS_PER_SECOND: '0', SOCKET_EVENTS_PER_SECOND: '1000', SOCKET_EVENTS_BURST: '2000', SOCKET_USER_WORK_BUDGET: '0', ...o.serverEnv } : {};
+  const serverEnv = isProject(target)
+    ? {
+        SOCKET_TENANT_EVENTS_PER_SECOND: '0',
+        SOCKET_EVENTS_PER_SECOND: '1000',
+        SOCKET_EVENTS_BURST: '2000',
+        SOCKET_USER_WORK_BUDGET: '0',
+        // The webhook receiver is on loopback over http (both targets get it: the same configuration).
+        WEBHOOK_ALLOW_INSECURE_URLS: 'true',
+        ...o.serverEnv,
+      }
+    : {};
+  const sink = target === 'project+webhook' ? new WebhookSink() : null;
   const running = await startTarget(target, { services, core: o.pin ? SERVER_CORE : null, runId, cpuProf: o.cpuProf, profileWindow: o.cpuProfWindow, serverEnv });
   const forgetServer = onInterrupt(() => running.stop());
   const sampler = new ProcSampler({ server: running.pid, ...services.pids }, 250);
@@ -330,7 +342,11 @@ async function runOnce(o: Options, target: Target, round: number, services: Serv
   const progress = new Progress();
   try {
     const plan = planFor(o);
-    const prov = target === 'project' ? await provisionProject(plan, running, log) : provisionBaseline(plan);
+    const prov = isProject(target) ? await provisionProject(plan, running, log) : provisionBaseline(plan);
+    if (sink) {
+      await addWebhookEndpoint(running.url, prov.apiKey!, await sink.start());
+      log(`${target} r${round}: webhook endpoint subscribed to message.new (receiver on loopback)`);
+    }
     const slices = sliceForWorkers(plan, o.workers);
     const profileFile = o.cpuProfWindow ? join(OUT_DIR, 'profiles', `${runId}-${target.replace('+', '')}-window.cpuprofile`) : null;
     const c: Ctx = { o, target: running, plan, prov, pool, slices, sampler, progress, profileFile, redisUrl: services.redisUrl };
@@ -457,6 +473,7 @@ async function runOnce(o: Options, target: Target, round: number, services: Serv
       discarded = saturation(o, o.rate, p.res.sent, windowS, p.genCpu, lag.p99);
     }
     if (running.exited()) discarded = `${discarded ? discarded + '; ' : ''}server exited during the run (log: ${running.logFile})`;
+    if (sink) notes.push(`${sink.received} webhooks received by the end of the run`);
     return { target, round, figures, discarded, errorsByCode, services: servicesCpu, coreBusy: sampler.coreBusy(), notes };
   } finally {
     progress.stop();
@@ -465,6 +482,7 @@ async function runOnce(o: Options, target: Target, round: number, services: Serv
     forgetPool();
     await running.stop();
     forgetServer();
+    await sink?.stop();
   }
 }
 
@@ -492,7 +510,7 @@ export async function runScenario(o: Options, argv: string[]): Promise<number> {
   const stamp = machine.date.replace(/[:.]/g, '-').slice(0, 19);
   const command = `npm run -s bench -- ${argv.join(' ')}`;
   log(`${command}\n${describe(o)}\nmachine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memGiB} GiB, Node ${machine.node}, load ${machine.loadAvg.join(' ')}; ${machine.pinning}`);
-  const needDb = o.targets.some((t) => t === 'B+db' || t === 'project');
+  const needDb = o.targets.some((t) => t === 'B+db' || isProject(t));
   const services = await startServices({ needDb, store: o.store, log });
   const forgetServices = onInterrupt(() => services.stop());
   const runs: RunDetail[] = [];
@@ -553,7 +571,9 @@ export async function runScenario(o: Options, argv: string[]): Promise<number> {
     const projected = usPerMsg.length ? `\n\nGenerator cost: ${fmt(Math.min(...usPerMsg), 1)} µs of CPU per message (send + ack), so one free core could drive about ${Math.round(1e6 / Math.min(...usPerMsg)).toLocaleString('en-US')} msgs/s against the no-op server (a projection, not a measurement).` : '';
     sections.push(`### Generator against the no-op server\n\n${runsTable(runs, metrics)}\n\n${verdict}${projected}`);
   } else {
-    sections.push(`### Medians and ratios\n\n${ratioTable(runs, metrics)}`, `### Every run, in order\n\n${runsTable(runs, metrics)}`);
+    sections.push(`### Medians and ratios\n\n${ratioTable(runs, metrics)}`);
+    if (o.targets.includes('project') && o.targets.includes('project+webhook')) sections.push(`### Webhook endpoint active vs none\n\n${webhookRatioTable(runs, metrics)}`);
+    sections.push(`### Every run, in order\n\n${runsTable(runs, metrics)}`);
   }
   const detail = runs
     .map((r) => `- ${r.target} r${r.round}: errors ${JSON.stringify(r.errorsByCode)}; services CPU ${JSON.stringify(r.services)}; core busy % ${JSON.stringify(r.coreBusy)}${r.notes.length ? `; ${r.notes.join('; ')}` : ''}`)

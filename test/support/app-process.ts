@@ -13,7 +13,12 @@ export interface AppProcess {
 }
 
 export function spawnAllInOne(env: Record<string, string>): AppProcess {
-  const child = spawn(process.execPath, [join(__dirname, 'run-ts.js'), 'apps/all-in-one/src/main.ts'], {
+  return spawnApp('apps/all-in-one/src/main.ts', env);
+}
+
+/** Any app's entry (e.g. `apps/admin/src/main.ts`: the admin app alone) as its own OS process. */
+export function spawnApp(entry: string, env: Record<string, string>): AppProcess {
+  const child = spawn(process.execPath, [join(__dirname, 'run-ts.js'), entry], {
     cwd: join(__dirname, '..', '..'),
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,6 +12,11 @@
  *   id starts with it is written (participants and change log), before the service raises its event;
  * - `fault:kill-after-report`: SIGKILL right after a message report whose note starts with it is stored,
  *   before its webhook event is recorded;
+ * - `fault:kill-after-trace`: SIGKILL right after a write carrying an event trace (EventTrace: the
+ *   `event_trace` of a reaction, user, ban... libs/database event-trace.ts) whose data holds a string
+ *   starting with it (an emoji, a ban reason, a new user's id), before the service raises its event;
+ * - `fault:kill-after-role`: the same after a role change (member_changes `roles`) of a user whose id
+ *   starts with it; `fault:kill-after-file`: after a file of such an uploader is confirmed or removed;
  * - a last_message update whose preview is `fault:post-commit` (base64) fails once with a closed-connection
  *   error, as when the database connection drops between storing a batch and its post-commit step.
  *
@@ -34,10 +39,19 @@ proto.insertMany = async function (docs, ...rest) {
   return res;
 };
 
+const TRACE_MARK = 'fault:kill-after-trace';
+/** The event traces a write carries: $push {$each}, $set (FerretDB dialect) or an inserted document. */
+const tracesOf = (update) => {
+  const t = update?.$push?.event_trace?.$each ?? update?.$set?.event_trace ?? update?.event_trace;
+  return Array.isArray(t) ? t : [];
+};
+const traceMarked = (update) => tracesOf(update).some((t) => JSON.stringify(t?.data ?? {}).includes(TRACE_MARK));
+
 const insertOne = proto.insertOne;
 proto.insertOne = async function (doc, ...rest) {
   const res = await insertOne.call(this, doc, ...rest);
   if (this.collectionName === 'message_reports' && typeof doc?.note === 'string' && doc.note.startsWith('fault:kill-after-report')) die();
+  if (traceMarked(doc)) die();
   return res;
 };
 
@@ -62,6 +76,12 @@ for (const name of ['updateOne', 'findOneAndUpdate']) {
     if (this.collectionName === 'conversations' && Array.isArray(changes) && changes.length) {
       const last = changes[changes.length - 1];
       if ([...(last.added ?? []), ...(last.removed ?? [])].some((id) => String(id).startsWith('fault:kill-after-member'))) die();
+      if ((last.roles ?? []).some((r) => String(r.user_id).startsWith('fault:kill-after-role'))) die();
+    }
+    if (traceMarked(update)) die();
+    if (this.collectionName === 'files' && (set?.confirmed_at || set?.deleted_reason === 'removed')) {
+      const doc = res && typeof res === 'object' && 'value' in res && 'ok' in res ? res.value : res;
+      if (typeof doc?.uploader_id === 'string' && doc.uploader_id.startsWith('fault:kill-after-file')) die();
     }
     return res;
   };

@@ -1,5 +1,12 @@
-/** Targets measured side by side. B: bare socket.io relay; B+db: relay plus one insert per message. */
-export type Target = 'noop' | 'B' | 'B+db' | 'project';
+/**
+ * Targets measured side by side. B: bare socket.io relay; B+db: relay plus one insert per message;
+ * project+webhook: the project with an active webhook endpoint (a receiver on loopback) subscribed to
+ * message.new for the bench tenant, so every message also records and delivers one webhook.
+ */
+export type Target = 'noop' | 'B' | 'B+db' | 'project' | 'project+webhook';
+
+/** Whether the target runs the project (with or without a webhook endpoint). */
+export const isProject = (t: Target): boolean => t === 'project' || t === 'project+webhook';
 
 export interface RunFigures {
   target: Target;
@@ -84,6 +91,17 @@ export function ratioTable(runs: RunFigures[], metrics: MetricDef[]): string {
   return markdownTable(['metric (median of counted runs)', 'B', 'B+db', 'project', 'project/B', 'project/B+db', 'B+db/B'], rows);
 }
 
+/** The project with a webhook endpoint against the project without, metric by metric (medians of one invocation). */
+export function webhookRatioTable(runs: RunFigures[], metrics: MetricDef[]): string {
+  const rows = metrics.map((m) => {
+    const d = m.digits ?? 1;
+    const without = medianOf(runs, 'project', m.key);
+    const withHook = medianOf(runs, 'project+webhook', m.key);
+    return [m.label, fmt(without, d), fmt(withHook, d), fmtRatio(ratio(withHook, without))];
+  });
+  return markdownTable(['metric (median of counted runs)', 'project', 'project+webhook', 'project+webhook/project'], rows);
+}
+
 /** Every run, in the order it ran, with its figures (discarded runs marked). */
 export function runsTable(runs: RunFigures[], metrics: MetricDef[]): string {
   const rows = runs.map((r) => [
@@ -97,7 +115,7 @@ export function runsTable(runs: RunFigures[], metrics: MetricDef[]): string {
 
 /** The order runs happen in: B, B+db, project, B, B+db, project... (targets missing from the list are skipped). */
 export function runOrder(targets: Target[], rounds: number): Array<{ target: Target; round: number }> {
-  const order: Target[] = ['noop', 'B', 'B+db', 'project'];
+  const order: Target[] = ['noop', 'B', 'B+db', 'project', 'project+webhook'];
   const chosen = order.filter((t) => targets.includes(t));
   const out: Array<{ target: Target; round: number }> = [];
   for (let round = 1; round <= rounds; round++) for (const target of chosen) out.push({ target, round });

@@ -8,11 +8,18 @@ export interface Provisioned {
   userIds: string[];
   tokens: string[];
   conversationIds: string[];
+  /** The project's API key (header value) for the bench tenant. */
+  apiKey?: string;
 }
 
 /** 24-hex ids, so baseline payloads have exactly the shape (and size) of the project's ObjectIds. */
 export function fakeObjectIds(n: number, prefix = randomBytes(4).toString('hex')): string[] {
   return Array.from({ length: n }, (_, i) => `${prefix}${i.toString(16).padStart(24 - prefix.length, '0')}`);
+}
+
+/** Subscribes a webhook endpoint at `url` to message.new for the bench tenant (the project+webhook target). */
+export async function addWebhookEndpoint(base: string, apiKey: string, url: string): Promise<void> {
+  must(await call(base, 'POST', '/v1/webhooks', { 'x-api-key': apiKey }, { url, events: ['message.new'] }), [201], 'create webhook endpoint');
 }
 
 /** The baselines check nothing: the token just names the user and its conversations. */
@@ -127,5 +134,5 @@ export async function provisionProject(plan: Plan, target: RunningTarget, log: (
     return must(res, [200, 201], `create ${c.type} conversation ${i}`).id as string;
   });
   log(`project provisioned: tenant ${tenant.id}, ${plan.users} users, ${conversationIds.length} conversations in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return { userIds, tokens, conversationIds };
+  return { userIds, tokens, conversationIds, apiKey: key.key as string };
 }

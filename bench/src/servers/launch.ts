@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findFreePort, waitForPort } from '../../../libs/dev-services/src';
-import type { Target } from '../lib/report';
+import { isProject, type Target } from '../lib/report';
 import { pinnedCommand } from '../lib/pin';
 import type { Services } from '../services';
 
@@ -96,7 +96,7 @@ export async function startTarget(target: Target, opts: LaunchOptions): Promise<
   let env: NodeJS.ProcessEnv;
   let main: string;
   let admin: RunningTarget['admin'];
-  if (target === 'project') {
+  if (isProject(target)) {
     main = projectMain();
     if (!existsSync(main)) throw new Error(`${main} not found: run npm run build first (or pass --build)`);
     admin = { email: 'bench-admin@example.com', password: randomBytes(12).toString('hex') };
@@ -137,7 +137,7 @@ export async function startTarget(target: Target, opts: LaunchOptions): Promise<
   const child = spawn(cmd, args, { stdio: ['ignore', logFd, logFd], env, cwd: REPO_ROOT });
   const url = `http://127.0.0.1:${port}`;
   try {
-    if (target === 'project') await waitReady(url, child, 90_000, '/health/ready', logFile);
+    if (isProject(target)) await waitReady(url, child, 90_000, '/health/ready', logFile);
     else await waitForPort(port, '127.0.0.1', 20_000, () => child.exitCode === null);
   } catch (err) {
     child.kill('SIGKILL');

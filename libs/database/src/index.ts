@@ -5,3 +5,4 @@ export * from './db-command-monitor';
 export * from './document-write-lock';
 export * from './duplicate-key';
 export * from './store-dialect';
+export * from './event-trace';

@@ -3,6 +3,7 @@ import type { DatabaseInfo } from './database-info';
 import { DocumentWriteLock } from './document-write-lock';
 import { dialectOf, MongoCapabilities } from './mongo-capabilities';
 import { StoreDialect } from './store-dialect';
+import { EVENT_TRACE_KEPT, EventTrace, eventTrace } from './event-trace';
 
 describe('StoreDialect', () => {
   const dialectFor = (server?: 'mongodb' | 'ferretdb') => {
@@ -35,5 +36,17 @@ describe('StoreDialect', () => {
     const how = { many: async () => 7, ids: async () => ['a', 'b'], one: async () => 1 };
     expect(await dialectFor('mongodb').updateEach('s', how)).toBe(7);
     expect(await dialectFor('ferretdb').updateEach('s', how)).toBe(2);
+  });
+
+  it('appends an event trace with $push/$slice on MongoDB, and as a bounded $set of the read log on FerretDB', async () => {
+    const t = eventTrace('x.y', { id: 1 }, new Date(0), 'k');
+    const read = jest.fn(async () => Array.from({ length: EVENT_TRACE_KEPT }, (_, i) => eventTrace('x.y', {}, new Date(0), `old${i}`)));
+    expect(await dialectFor('mongodb').traceUpdate(t, read)).toEqual({ $push: { event_trace: { $each: [t], $slice: -EVENT_TRACE_KEPT } } });
+    expect(read).not.toHaveBeenCalled();
+    const set = (await dialectFor('ferretdb').traceUpdate(t, read)).$set!.event_trace as EventTrace[];
+    expect(set).toHaveLength(EVENT_TRACE_KEPT);
+    expect(set[0]!.key).toBe('old1');
+    expect(set[EVENT_TRACE_KEPT - 1]).toBe(t);
+    expect(((await dialectFor('ferretdb').traceUpdate(t, async () => undefined)).$set!.event_trace as EventTrace[])).toEqual([t]);
   });
 });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseInfo } from './database-info';
 import { DocumentWriteLock } from './document-write-lock';
+import { EVENT_TRACE_FIELD, EVENT_TRACE_KEPT, EventTrace } from './event-trace';
 import type { StoreDialectName } from './mongo-capabilities';
 
 /**
@@ -16,6 +17,9 @@ import type { StoreDialectName } from './mongo-capabilities';
  *   document comes back. Same fields for the caller either way.
  * - `sendUpdates`: independent updates of different documents go as one bulk write on MongoDB and one
  *   at a time on FerretDB (its multi-statement bulk writes are pathologically slow). Same result.
+ * - `traceUpdate`: the update appending an event trace (EventTrace) to a document's bounded log, to
+ *   merge into the write of the change: `$push` with `$slice` on MongoDB (atomic, no read); on FerretDB
+ *   (no `$slice`) `$set` of the log as read under the document's lock.
  * - `updateEach`: an update of every document matching a filter is one updateMany on MongoDB (atomic
  *   per document); on FerretDB each matching document is updated alone under its own lock (an
  *   updateMany there could undo a concurrent serialised write of one of them).
@@ -71,5 +75,17 @@ export class StoreDialect {
     let modified = 0;
     for (const id of await how.ids()) modified += await this.serialised(scope, id, () => how.one(id));
     return modified;
+  }
+
+  /**
+   * The update operators that append `trace` (one or several) to the document's `event_trace` (at most EVENT_TRACE_KEPT
+   * kept), to merge into the update making the change. On FerretDB `current` reads the document's log:
+   * call this inside `serialised` for that document, so no other write lands between read and write.
+   */
+  async traceUpdate(trace: EventTrace | EventTrace[], current: () => Promise<EventTrace[] | undefined | null>): Promise<Record<string, Record<string, unknown>>> {
+    const traces = Array.isArray(trace) ? trace : [trace];
+    if (this.name === 'mongodb') return { $push: { [EVENT_TRACE_FIELD]: { $each: traces, $slice: -EVENT_TRACE_KEPT } } };
+    const log = (await current()) ?? [];
+    return { $set: { [EVENT_TRACE_FIELD]: [...log, ...traces].slice(-EVENT_TRACE_KEPT) } };
   }
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Injectable, Logger } from '@nestjs/common';
 import type { ServerToClientEventMap } from '@chat/contracts';
+import type { EventTrace } from '@chat/database';
 import { TenantId } from '@chat/tenancy';
 
 /**
@@ -15,22 +16,23 @@ export interface ChatEventMap {
   'message.created': { tenantId: TenantId; conversationId: string; message: Record<string, unknown> };
   'message.updated': { tenantId: TenantId; conversationId: string; message: Record<string, unknown> };
   'message.deleted': { tenantId: TenantId; conversationId: string; messageId: string; seq: number; deleted_at: string };
-  'reaction.added': { tenantId: TenantId; conversationId: string; messageId: string; user_id: string; emoji: string };
-  'reaction.removed': { tenantId: TenantId; conversationId: string; messageId: string; user_id: string; emoji: string };
+  /** `trace`: the webhook event written with the change (EventTrace; the webhook outbox records exactly it). */
+  'reaction.added': { tenantId: TenantId; conversationId: string; messageId: string; user_id: string; emoji: string; trace?: EventTrace };
+  'reaction.removed': { tenantId: TenantId; conversationId: string; messageId: string; user_id: string; emoji: string; trace?: EventTrace };
   'conversation.read': { tenantId: TenantId; conversationId: string; user_id: string; seq: number };
   'message.delivered': { tenantId: TenantId; conversationId: string; user_id: string; seq: number };
   'conversation.created': { tenantId: TenantId; conversationId: string; member_ids: string[]; conversation: Record<string, unknown> };
   /** `role_changed`: the update was a member's role change (webhooks send member.role_changed). */
-  'conversation.updated': { tenantId: TenantId; conversationId: string; conversation: Record<string, unknown>; role_changed?: { user_id: string; role: string; by?: string } };
+  'conversation.updated': { tenantId: TenantId; conversationId: string; conversation: Record<string, unknown>; role_changed?: { user_id: string; role: string; by?: string; version?: number }; trace?: EventTrace };
   /** `version`: participants_version after the change, when it was logged (MemberChangeDoc): names the event for the webhook sweeper too. */
   'member.added': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string; version?: number };
   'member.removed': { tenantId: TenantId; conversationId: string; user_ids: string[]; by?: string; version?: number };
   /** A device entered the conversation's MLS group (external join or Welcome): the commit's stream entry is `seq`. */
   'mls.device_joined': { tenantId: TenantId; conversationId: string; user_id: string; device_id: string; epoch: number; seq: number; message_id: string };
   /** `created`: the write created the user (webhooks tell user.created from user.updated). */
-  'user.updated': { tenantId: TenantId; user_id: string; created?: boolean };
+  'user.updated': { tenantId: TenantId; user_id: string; created?: boolean; trace?: EventTrace };
   /** The user was deactivated or deleted: their live sockets are cut (new requests are refused by the auth check). */
-  'user.access_revoked': { tenantId: TenantId; user_id: string; reason: 'deactivated' | 'deleted' | 'banned' };
+  'user.access_revoked': { tenantId: TenantId; user_id: string; reason: 'deactivated' | 'deleted' | 'banned'; trace?: EventTrace };
   /**
    * A moderation change of a conversation (libs/moderation): members get `conversation:moderation`
    * (`state` is what clients show: frozen, slow mode, muted members, the change), and so do `user_ids`
@@ -39,6 +41,8 @@ export interface ChatEventMap {
   'conversation.moderated': { tenantId: TenantId; conversationId: string; state: ServerToClientEventMap['conversation:moderation']; user_ids: string[] };
   /** Any moderation action, for the webhook outbox: `type` is a `moderation.*` event type, `key` makes it unique, `data` ids and metadata only. */
   'moderation.action': { tenantId: TenantId; type: string; key: string; occurred_at: string; data: Record<string, unknown> };
+  /** A change whose webhook event was written with it (EventTrace) and has no other bus event: the outbox records it. */
+  'event.traced': { tenantId: TenantId; trace: EventTrace };
   /** A user document was deleted: its data elsewhere goes with it. Listeners are awaited in order, inside the deleting request's tenant context. */
   'user.deleted': { tenantId: TenantId; user_id: string };
   /** A socket connected (usage metering: active users, peak connections). */

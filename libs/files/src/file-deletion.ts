@@ -21,10 +21,10 @@ export class FileDeletionMarker {
     @Optional() private readonly events?: ChatEventBus,
   ) {}
 
-  /** Marks one live file and queues its object; false when it was not live any more. Reports nothing. */
-  async mark(f: FileRecord, now = new Date()): Promise<boolean> {
+  /** Marks one live file and queues its object; false when it was not live any more. Reports nothing. `reason`: see FileDoc.deleted_reason. */
+  async mark(f: FileRecord, now = new Date(), reason: 'removed' | null = null): Promise<boolean> {
     const tenantId = TenantContext.requireTenantId('files.delete');
-    const marked = await this.repo.markDeleted(String(f._id), now);
+    const marked = await this.repo.markDeleted(String(f._id), now, undefined, reason);
     if (!marked) return false;
     await this.purges.schedule({
       tenant_id: tenantId,

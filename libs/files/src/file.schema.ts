@@ -43,6 +43,12 @@ export interface FileDoc {
   upload_expires_at: Date;
   confirmed_at: Date | null;
   deleted_at: Date | null;
+  /**
+   * `removed`: deleted by its uploader or the tenant's server (a `file.deleted` webhook event, which the
+   * webhook sweeper recovers from this after a crash); null for files removed with their message, by
+   * retention or as abandoned uploads. Optional: absent on files deleted before it existed.
+   */
+  deleted_reason?: 'removed' | null;
   /** When the object was removed from the bucket. */
   purged_at: Date | null;
   created_at: Date;
@@ -95,6 +101,7 @@ export const FileSchema = new Schema<FileDoc>(
     upload_expires_at: { type: Date, required: true },
     confirmed_at: { type: Date, default: null },
     deleted_at: { type: Date, default: null },
+    deleted_reason: { type: String, default: null },
     purged_at: { type: Date, default: null },
     created_at: { type: Date, required: true },
     updated_at: { type: Date, required: true },

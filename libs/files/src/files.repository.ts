@@ -61,12 +61,15 @@ export class FilesRepository extends TenantRepository<FileDoc> {
     ) as Promise<FileRecord | null>;
   }
 
-  /** Marks one live file deleted (any live status, or only the listed ones); null if it was not live. */
-  markDeleted(fileId: string, now: Date, onlyStatus?: Array<'pending' | 'ready'>): Promise<FileRecord | null> {
+  /**
+   * Marks one live file deleted (any live status, or only the listed ones); null if it was not live.
+   * `reason` 'removed' (uploader or tenant's server) is written with it: the durable trace of file.deleted.
+   */
+  markDeleted(fileId: string, now: Date, onlyStatus?: Array<'pending' | 'ready'>, reason: 'removed' | null = null): Promise<FileRecord | null> {
     if (!TenantRepository.isObjectId(fileId)) return Promise.resolve(null);
     return this.findOneAndUpdate(
       { _id: new Types.ObjectId(fileId), status: { $in: onlyStatus ?? ['pending', 'ready'] } },
-      { $set: { status: 'deleted', deleted_at: now, updated_at: now } },
+      { $set: { status: 'deleted', deleted_at: now, deleted_reason: reason, updated_at: now } },
     ) as Promise<FileRecord | null>;
   }
 

@@ -352,8 +352,8 @@ export class FilesService {
     return toFileView(updated);
   }
 
-  private async markDeleted(f: FileRecord): Promise<boolean> {
-    if (!(await this.deletion.mark(f))) return false;
+  private async markDeleted(f: FileRecord, reason: 'removed' | null = null): Promise<boolean> {
+    if (!(await this.deletion.mark(f, new Date(), reason))) return false;
     await this.deletion.reportStorage();
     return true;
   }
@@ -362,7 +362,7 @@ export class FilesService {
   async remove(actor: FileActor, fileId: string): Promise<void> {
     const f = await this.repo.get(fileId);
     if (!f || f.status === 'deleted' || (actor.kind === 'user' && f.uploader_id !== actor.userId)) throw AppError.notFound('File');
-    if (await this.markDeleted(f)) this.emitFile('file.deleted', f);
+    if (await this.markDeleted(f, 'removed')) this.emitFile('file.deleted', f);
   }
 
   /** A message was deleted: its files are marked for removal. */

@@ -5,10 +5,11 @@
  * - `ChatUserClient`: REST with an end user's token.
  * - `ChatSocket`: socket.io with reconnect and seq sync.
  * - `E2EChat`: end-to-end encryption on top of ChatUserClient (messages, reactions, files, history).
- * - `crypto`: the primitives (docs/e2e-crypto.md), also re-exported at the top level.
+ * - `crypto`: the primitives (docs/e2e-crypto.md), also re-exported at the top level (their types only there).
+ * - E2E v2 (MLS) is the package's `/mls` subpath (src/mls/index.ts), so that v1-only apps do not load ts-mls.
  */
 export * from './crypto';
-export * as crypto from './crypto';
+export * as crypto from './crypto/values'; // values only: the types are at the top level (crypto/values.ts says why)
 export * from './errors';
 export { HttpClient, bearerAuth, type Credential, type HttpAuth, type HttpOptions, type Query } from './http';
 export * from './token-provider';

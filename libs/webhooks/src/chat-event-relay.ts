@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { ChatEventBus, HANDSHAKE_CONTENT_TYPE } from '@chat/chat';
-import { conversationCreatedData, memberChangeData, memberChangeKey, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey } from './message-events';
+import type { EventTrace } from '@chat/database';
+import { conversationCreatedData, memberChangeData, memberChangeKey, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey, roleChangeData, roleChangeKey, traceEvent } from './message-events';
 import { OfflineNotifications } from './offline-notifications';
 import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
 
@@ -10,10 +11,10 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /**
  * The fast path of the outbox: chat events (raised once a write is durable) become outbox rows at once.
- * Never on the send path: the bus call returns at once and the insert runs after. `message.new`,
- * `conversation.created`, `message.deleted`, edits' `message.updated` and `member.added` /
- * `member.removed` are also recovered by
- * OutboxSweeper after a crash (same event keys); the other types are recorded by this path only.
+ * Never on the send path: the bus call returns at once and the insert runs after. Every event whose
+ * change leaves a durable trace (the stored message or conversation, edited_at, deleted_at, the member
+ * change log, an EventTrace written with the change) is also recovered by OutboxSweeper after a crash,
+ * under the same event key; docs/webhooks.md lists the few that are recorded by this path only.
  */
 @Injectable()
 export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
@@ -57,11 +58,16 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
       bus.on('message.deleted', ({ tenantId, conversationId, messageId, seq, deleted_at }) =>
         this.record({ tenantId, type: 'message.deleted', key: messageId, occurredAt: at(), data: messageDeletedData({ id: messageId, conversation_id: conversationId, seq, deleted_at }) }),
       ),
-      bus.on('reaction.added', ({ tenantId, conversationId, messageId, user_id, emoji }) =>
-        this.record({ tenantId, type: 'reaction.new', key: randomUUID(), occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, user_id, emoji } }),
+      // A change written with its trace (EventTrace) is recorded as exactly that trace: the sweeper derives the same row.
+      bus.on('reaction.added', ({ tenantId, conversationId, messageId, user_id, emoji, trace }) =>
+        trace
+          ? this.recordTrace(tenantId, trace)
+          : this.record({ tenantId, type: 'reaction.new', key: randomUUID(), occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, user_id, emoji } }),
       ),
-      bus.on('reaction.removed', ({ tenantId, conversationId, messageId, user_id, emoji }) =>
-        this.record({ tenantId, type: 'reaction.deleted', key: randomUUID(), occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, user_id, emoji } }),
+      bus.on('reaction.removed', ({ tenantId, conversationId, messageId, user_id, emoji, trace }) =>
+        trace
+          ? this.recordTrace(tenantId, trace)
+          : this.record({ tenantId, type: 'reaction.deleted', key: randomUUID(), occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, user_id, emoji } }),
       ),
       bus.on('conversation.created', ({ tenantId, conversationId, member_ids, conversation }) =>
         this.record({
@@ -72,11 +78,13 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
           data: conversationCreatedData(conversationId, str(conversation.type), member_ids),
         }),
       ),
-      bus.on('conversation.updated', ({ tenantId, conversationId, conversation, role_changed: rc }) =>
-        rc
-          ? this.record({ tenantId, type: 'member.role_changed', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, user_id: rc.user_id, role: rc.role, by: rc.by ?? null } })
-          : this.record({ tenantId, type: 'conversation.updated', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, type: str(conversation.type) } }),
-      ),
+      bus.on('conversation.updated', ({ tenantId, conversationId, conversation, role_changed: rc, trace }) => {
+        if (rc) {
+          const key = rc.version === undefined ? randomUUID() : roleChangeKey(conversationId, rc.version, rc.user_id);
+          this.record({ tenantId, type: 'member.role_changed', key, occurredAt: at(), data: roleChangeData(conversationId, rc.user_id, rc.role, rc.by ?? null) });
+        } else if (trace) this.recordTrace(tenantId, trace);
+        else this.record({ tenantId, type: 'conversation.updated', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, type: str(conversation.type) } });
+      }),
       // A logged change (version given) is named by it, so the sweeper's row for the same change is the same row.
       bus.on('member.added', ({ tenantId, conversationId, user_ids, by, version }) =>
         this.record({
@@ -96,20 +104,28 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
           data: memberChangeData(conversationId, user_ids, by ?? null),
         }),
       ),
-      bus.on('user.updated', ({ tenantId, user_id, created }) =>
-        this.record({ tenantId, type: created ? 'user.created' : 'user.updated', key: randomUUID(), occurredAt: at(), data: { user_id } }),
+      bus.on('user.updated', ({ tenantId, user_id, created, trace }) =>
+        trace
+          ? this.recordTrace(tenantId, trace, created ? 'user.created' : trace.type)
+          : this.record({ tenantId, type: created ? 'user.created' : 'user.updated', key: randomUUID(), occurredAt: at(), data: { user_id } }),
       ),
-      bus.on('user.access_revoked', ({ tenantId, user_id, reason }) => {
+      bus.on('user.access_revoked', ({ tenantId, user_id, reason, trace }) => {
         // A ban is told as moderation.user_banned (below), not as a deactivation.
         if (reason === 'banned') return;
-        this.record({ tenantId, type: reason === 'deleted' ? 'user.deleted' : 'user.deactivated', key: randomUUID(), occurredAt: at(), data: { user_id } });
+        if (trace) this.recordTrace(tenantId, trace);
+        else this.record({ tenantId, type: reason === 'deleted' ? 'user.deleted' : 'user.deactivated', key: randomUUID(), occurredAt: at(), data: { user_id } });
       }),
       bus.on('moderation.action', ({ tenantId, type, key, occurred_at, data }) => this.record({ tenantId, type, key, occurredAt: new Date(occurred_at), data })),
+      bus.on('event.traced', ({ tenantId, trace }) => this.recordTrace(tenantId, trace)),
     );
   }
 
   onModuleDestroy(): void {
     for (const off of this.off.splice(0)) off();
+  }
+
+  private recordTrace(tenantId: string, t: EventTrace, type = t.type): void {
+    this.record(traceEvent(tenantId, t, type));
   }
 
   private record(e: WebhookEventInput): void {

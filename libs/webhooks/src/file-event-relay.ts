@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { FilesService } from '@chat/files';
@@ -20,22 +19,9 @@ export class FileEventRelay implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.off = this.filesService()?.onFileEvent(({ type, tenantId, file }) => {
+      // Keyed by the file (it is confirmed once and deleted once): the sweeper's row for the same change is the same row.
       this.outbox
-        .record({
-          tenantId,
-          type,
-          key: type === 'file.uploaded' ? file.id : randomUUID(),
-          occurredAt: new Date(),
-          data: {
-            file_id: file.id,
-            uploader_id: file.uploader_id,
-            mime_type: file.metadata.mime_type,
-            size: file.metadata.size,
-            sharing: file.sharing.type,
-            conversation_id: file.sharing.conversation_id,
-            message_id: file.message_id,
-          },
-        })
+        .record({ tenantId, type, key: file.id, occurredAt: new Date(), data: fileEventData({ ...file, _id: file.id }) })
         .catch((err: Error) => this.logger.error(`could not record ${type}: ${err.message}`));
     });
   }
@@ -55,4 +41,26 @@ export class FileEventRelay implements OnModuleInit, OnModuleDestroy {
       return undefined;
     }
   }
+}
+
+/** What the webhooks read of a file (its view or its stored document): never the name or the keys. */
+export interface FileEventSubject {
+  _id: unknown;
+  uploader_id: string;
+  metadata: { mime_type: string; size: number };
+  sharing: { type: string; conversation_id: string | null };
+  message_id: string | null;
+}
+
+/** The `file.uploaded` / `file.deleted` data (the same from the fast path and the sweeper); the key is the file id. */
+export function fileEventData(f: FileEventSubject): Record<string, unknown> {
+  return {
+    file_id: String(f._id),
+    uploader_id: f.uploader_id,
+    mime_type: f.metadata.mime_type,
+    size: f.metadata.size,
+    sharing: f.sharing.type,
+    conversation_id: f.sharing.conversation_id,
+    message_id: f.message_id,
+  };
 }

@@ -1,3 +1,6 @@
+import type { EventTrace } from '@chat/database';
+import type { WebhookEventInput } from './webhook-outbox';
+
 /** What the webhooks read of a stored message: ids and metadata, never content. */
 export interface StoredMessageMeta {
   id: string;
@@ -64,6 +67,19 @@ export const memberChangeKey = (conversationId: string, version: number): string
 /** The `member.added` / `member.removed` data (the same from the fast path and the sweeper). */
 export function memberChangeData(conversationId: string, userIds: string[], by: string | null): Record<string, unknown> {
   return { conversation_id: conversationId, user_ids: userIds, by };
+}
+
+/** Event key of a logged role change (MemberChangeDoc.roles): the change's version and the member. */
+export const roleChangeKey = (conversationId: string, version: number, userId: string): string => `${memberChangeKey(conversationId, version)}:${userId}`;
+
+/** The `member.role_changed` data (the same from the fast path and the sweeper). */
+export function roleChangeData(conversationId: string, userId: string, role: string, by: string | null): Record<string, unknown> {
+  return { conversation_id: conversationId, user_id: userId, role, by };
+}
+
+/** The outbox event of a change's trace (EventTrace), as the fast path and the sweeper both record it; `type` may refine the traced one (user.created). */
+export function traceEvent(tenantId: string, t: EventTrace, type = t.type): WebhookEventInput {
+  return { tenantId, type, key: t.key, occurredAt: new Date(t.at), data: t.data };
 }
 
 /** What the webhooks read of a message report (libs/reports): ids and metadata, never the reported payload or key. */

@@ -6,24 +6,41 @@ import { Clock } from '@chat/clock';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { endpointWants } from './event-types';
-import { conversationCreatedData, memberChangeData, memberChangeKey, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey, reportCreatedData, reportResolvedData } from './message-events';
+import type { EventTrace } from '@chat/database';
+import { fileEventData } from './file-event-relay';
+import {
+  conversationCreatedData,
+  memberChangeData,
+  memberChangeKey,
+  messageDeletedData,
+  messageNewData,
+  messageUpdatedData,
+  messageUpdatedKey,
+  reportCreatedData,
+  reportResolvedData,
+  roleChangeData,
+  roleChangeKey,
+  traceEvent,
+} from './message-events';
 import { SweptConversationsRepository, SweptMessagesRepository, SweptReportsRepository } from './swept-messages.repository';
+import { SweptFileDoc, SweptFilesRepository, SweptTraceDoc, SweptTracesRepository, TRACED_COLLECTIONS, TracedCollection } from './swept-traces.repository';
 import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
 import { SweptConversationDoc, SweptMessageDoc, SweptReportDoc, WebhookEndpointDoc } from './webhook.schemas';
 
 /** A message's created_at is set before its batch commits: scans re-cover this much before their cursor. */
 const OVERLAP_MS = 30_000;
 const PAGE = 500;
-/** Conversations read per membership sweep (their change logs only). */
+/** Conversations read per membership sweep (their change logs only), and documents per traced collection. */
 const MEMBER_SWEEP_CAP = 10_000;
+const TRACE_SWEEP_CAP = 10_000;
 /** Finished deliveries older than WEBHOOK_HISTORY_DAYS are deleted this often (by every node; deletes are idempotent). */
 const PURGE_EVERY_MS = 3600_000;
 
 /**
- * The crash half of the outbox for `message.new`, `conversation.created`, `message.deleted` (the
- * tombstone's deleted_at) and edits' `message.updated` (edited_at). The fast path (ChatEventRelay) records the event
- * right after the message commits; a node killed between the two leaves a stored message with no
- * outbox row. Every node re-scans recent messages of tenants that have endpoints and inserts the rows
+ * The crash half of the outbox: every change's durable trace (the stored message or conversation, a
+ * tombstone's deleted_at, an edit's edited_at, the member change log, a report, a file's confirmed_at /
+ * deleted_at, and the EventTraces written with other changes). The fast path (ChatEventRelay) records
+ * the event right after the change; a node killed between the two leaves a change with no outbox row. Every node re-scans recent messages of tenants that have endpoints and inserts the rows
  * that are missing (deterministic ids: rows the fast path wrote are left alone). A node starts with
  * WEBHOOK_SWEEP_LOOKBACK_SECONDS of history, so a restart after a crash finds what it missed.
  */
@@ -43,6 +60,8 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     private readonly messages: SweptMessagesRepository,
     private readonly conversations: SweptConversationsRepository,
     private readonly reports: SweptReportsRepository,
+    private readonly traces: SweptTracesRepository,
+    private readonly files: SweptFilesRepository,
     private readonly outbox: WebhookOutbox,
     private readonly clock: Clock,
   ) {}
@@ -86,7 +105,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     const to = new Date(now);
     let added = 0;
     for (const source of this.sources) {
-      const endpoints = all.filter((e) => endpointWants(e.events, source.type));
+      const endpoints = all.filter((e) => source.types.some((t) => endpointWants(e.events, t)));
       if (endpoints.length) added += await this.sweepSource(tenantId, source, endpoints, from, to);
     }
     this.cursors.set(tenantId, now);
@@ -127,10 +146,35 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     return items.sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
   }
 
+  /** The logged role changes in [from, to), one item per member, oldest first. */
+  private async roleChanges(from: Date, to: Date): Promise<RoleChangeItem[]> {
+    const items: RoleChangeItem[] = [];
+    for (const c of await this.conversations.withMemberChangesBetween(from, to, MEMBER_SWEEP_CAP)) {
+      for (const ch of c.member_changes ?? []) {
+        const at = new Date(ch.at);
+        if (at < from || at >= to) continue;
+        for (const r of ch.roles ?? []) items.push({ created_at: at, conversation_id: String(c._id), v: ch.v, user_id: r.user_id, role: r.role, by: ch.by ?? null });
+      }
+    }
+    return items.sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
+  }
+
+  /** The event traces of one collection in [from, to), oldest first. */
+  private async tracesOf(collection: TracedCollection, from: Date, to: Date): Promise<TraceItem[]> {
+    const items: TraceItem[] = [];
+    for (const doc of await this.traces.between(collection, from, to, TRACE_SWEEP_CAP)) {
+      for (const t of doc.event_trace ?? []) {
+        const at = new Date(t.at);
+        if (at >= from && at < to) items.push({ created_at: at, trace: t, type: tracedType(collection, t, doc) });
+      }
+    }
+    return items.sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
+  }
+
   /** Changes whose stored document is the durable record of the event, and the event each gives (same key as the fast path). */
   private readonly sources: SweepSource[] = [
     {
-      type: 'message.new',
+      types: ['message.new'],
       page: (from, to, limit) => this.messages.storedBetween(from, to, limit),
       at: (item) => new Date(item.created_at),
       event: (tenantId, item) => {
@@ -155,7 +199,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       },
     },
     {
-      type: 'message.updated',
+      types: ['message.updated'],
       page: (from, to, limit) => this.messages.editedBetween(from, to, limit),
       at: (item) => new Date((item as SweptMessageDoc).edited_at!),
       event: (tenantId, item) => {
@@ -181,7 +225,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       },
     },
     {
-      type: 'message.deleted',
+      types: ['message.deleted'],
       page: (from, to, limit) => this.messages.deletedBetween(from, to, limit),
       at: (item) => new Date((item as SweptMessageDoc).deleted_at!),
       event: (tenantId, item) => {
@@ -200,7 +244,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     },
     ...(['member.added', 'member.removed'] as const).map(
       (type): SweepSource => ({
-        type,
+        types: [type],
         page: (from, to) => this.memberChanges(type, from, to),
         at: (item) => item.created_at,
         event: (tenantId, item) => {
@@ -210,7 +254,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       }),
     ),
     {
-      type: 'moderation.report.created',
+      types: ['moderation.report.created'],
       page: (from, to, limit) => this.reports.createdBetween(from, to, limit),
       at: (item) => new Date(item.created_at),
       event: (tenantId, item) => {
@@ -219,7 +263,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       },
     },
     {
-      type: 'moderation.report.resolved',
+      types: ['moderation.report.resolved'],
       page: (from, to, limit) => this.reports.resolvedBetween(from, to, limit),
       at: (item) => new Date((item as SweptReportDoc).resolution!.at),
       event: (tenantId, item) => {
@@ -229,7 +273,42 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       },
     },
     {
-      type: 'conversation.created',
+      types: ['member.role_changed'],
+      page: (from, to) => this.roleChanges(from, to),
+      at: (item) => item.created_at,
+      event: (tenantId, item) => {
+        const c = item as RoleChangeItem;
+        return { tenantId, type: 'member.role_changed', key: roleChangeKey(c.conversation_id, c.v, c.user_id), occurredAt: c.created_at, data: roleChangeData(c.conversation_id, c.user_id, c.role, c.by) };
+      },
+    },
+    ...(Object.keys(TRACED_COLLECTIONS) as TracedCollection[]).map(
+      (collection): SweepSource => ({
+        types: TRACED_COLLECTIONS[collection],
+        page: (from, to) => this.tracesOf(collection, from, to),
+        at: (item) => item.created_at,
+        event: (tenantId, item) => traceEvent(tenantId, (item as TraceItem).trace, (item as TraceItem).type),
+      }),
+    ),
+    {
+      types: ['file.uploaded'],
+      page: (from, to, limit) => this.files.confirmedBetween(from, to, limit),
+      at: (item) => new Date((item as SweptFileDoc).confirmed_at!),
+      event: (tenantId, item) => {
+        const f = item as SweptFileDoc;
+        return { tenantId, type: 'file.uploaded', key: String(f._id), occurredAt: new Date(f.confirmed_at!), data: fileEventData(f) };
+      },
+    },
+    {
+      types: ['file.deleted'],
+      page: (from, to, limit) => this.files.removedBetween(from, to, limit),
+      at: (item) => new Date((item as SweptFileDoc).deleted_at!),
+      event: (tenantId, item) => {
+        const f = item as SweptFileDoc;
+        return { tenantId, type: 'file.deleted', key: String(f._id), occurredAt: new Date(f.deleted_at!), data: fileEventData(f) };
+      },
+    },
+    {
+      types: ['conversation.created'],
       at: (item) => new Date(item.created_at),
       page: (from, to, limit) => this.conversations.createdBetween(from, to, limit),
       event: (tenantId, item) => {
@@ -250,8 +329,35 @@ interface MemberChangeItem {
   by: string | null;
 }
 
-interface SweepSource {
+/** One logged role change of one member (MemberChangeDoc.roles). */
+interface RoleChangeItem {
+  created_at: Date;
+  conversation_id: string;
+  v: number;
+  user_id: string;
+  role: string;
+  by: string | null;
+}
+
+/** One event trace (EventTrace) and the event type it gives. */
+interface TraceItem {
+  created_at: Date;
+  trace: EventTrace;
   type: string;
+}
+
+/**
+ * The event a trace gives: its own type, except a user's `user.updated` written by the write that
+ * created the user (at its created_at), which is `user.created` (the fast path learns it from the upsert).
+ */
+export function tracedType(collection: TracedCollection, t: EventTrace, doc: SweptTraceDoc): string {
+  if (collection === 'users' && t.type === 'user.updated' && doc.created_at && new Date(doc.created_at).getTime() === new Date(t.at).getTime()) return 'user.created';
+  return t.type;
+}
+
+interface SweepSource {
+  /** The event types it records (it runs for a tenant only when an endpoint wants one of them). */
+  types: readonly string[];
   /** The items whose change time (see `at`) is in [from, to), oldest change first. */
   page(from: Date, to: Date, limit: number): Promise<Array<{ created_at: Date }>>;
   /** When the item's change happened: what `page` ranges and sorts on. */

@@ -187,7 +187,7 @@ export interface SweptConversationDoc {
   tenant_id: string;
   type: string;
   participants: Array<{ user_id: string }>;
-  member_changes?: Array<{ v: number; added: string[]; removed: string[]; by: string | null; at: Date }>;
+  member_changes?: Array<{ v: number; added: string[]; removed: string[]; by: string | null; at: Date; roles?: Array<{ user_id: string; role: string }> }>;
   created_at: Date;
 }
 export const SWEPT_CONVERSATION_MODEL = 'WebhookSweptConversation';
@@ -199,6 +199,6 @@ export const SweptConversationSchema = new Schema<SweptConversationDoc>(
   { collection: 'conversations', versionKey: false, strict: false, autoCreate: false },
 );
 SweptConversationSchema.index({ tenant_id: 1, created_at: 1 });
-// Membership changes for member.added / member.removed: a range on the logged changes' times.
+// Membership changes for member.added / member.removed / member.role_changed: a range on the logged changes' times.
 SweptConversationSchema.index({ tenant_id: 1, 'member_changes.at': 1 });
 SweptConversationSchema.plugin(tenantGuardPlugin);

@@ -10,6 +10,7 @@ import { FileEventRelay } from './file-event-relay';
 import { OutboxSweeper } from './outbox-sweeper';
 import { OfflineNotifications } from './offline-notifications';
 import { SweptConversationsRepository, SweptMessagesRepository, SweptReportsRepository } from './swept-messages.repository';
+import { SWEPT_FILE_MODEL, SWEPT_TRACE_SCHEMAS, SweptFileSchema, SweptFilesRepository, SweptTracesRepository } from './swept-traces.repository';
 import { WEBHOOK_SECRET_BOX, WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
 import { WebhookOutbox } from './webhook-outbox';
@@ -45,6 +46,8 @@ import {
       { name: SWEPT_MESSAGE_MODEL, schema: SweptMessageSchema },
       { name: SWEPT_CONVERSATION_MODEL, schema: SweptConversationSchema },
       { name: SWEPT_REPORT_MODEL, schema: SweptReportSchema },
+      { name: SWEPT_FILE_MODEL, schema: SweptFileSchema },
+      ...SWEPT_TRACE_SCHEMAS,
     ]),
   ],
   providers: [
@@ -54,6 +57,8 @@ import {
     SweptMessagesRepository,
     SweptConversationsRepository,
     SweptReportsRepository,
+    SweptTracesRepository,
+    SweptFilesRepository,
     WebhookOutbox,
     WebhookSender,
     WebhookDispatcher,

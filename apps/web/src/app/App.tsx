@@ -3,6 +3,7 @@ import { claimsOf, isExpired, saveToken, signOut, takeToken } from './auth';
 import { ChatSession } from './session';
 import { ConversationList } from './ConversationList';
 import { ConversationPane } from './ConversationPane';
+import { KeyBackupPanel } from './KeyBackup';
 
 /** The chat app: sign-in from a link (or a pasted token), then the conversation list and one conversation. */
 export function App() {
@@ -10,6 +11,7 @@ export function App() {
   const [session, setSession] = useState<ChatSession | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [, setTick] = useState(0);
+  const [backupOpen, setBackupOpen] = useState(false);
 
   useEffect(() => {
     if (!token) return;
@@ -18,10 +20,11 @@ export function App() {
     if (isExpired(claims)) return setError('This sign-in link has expired: ask for a new one (npm run cli -- seed prints fresh links).');
     let s: ChatSession | null = null;
     let closed = false;
-    ChatSession.start(token, claims.sub, claims.tid).then(
+    ChatSession.start(token, claims.sub, claims.tid, () => setError('This account is open in another tab of this browser: close it, and this tab goes on.')).then(
       (started) => {
         if (closed) return started.close();
         s = started;
+        setError(null);
         setSession(started);
       },
       (err: Error) => setError(`Sign-in failed: ${err.message}`),
@@ -43,6 +46,9 @@ export function App() {
           <h1 class="grow">Chats</h1>
           <span class={`dot${session.connected ? ' online' : ''}`} title={session.connected ? 'connected' : 'offline'} />
           <span class="muted" data-testid="me">{session.userId}</span>
+          <button onClick={() => setBackupOpen(!backupOpen)} aria-label="Key backup">
+            🔑
+          </button>
           <button
             onClick={() => {
               session.close();
@@ -55,6 +61,13 @@ export function App() {
           </button>
         </div>
         {session.notice && <p class="error" role="alert">{session.notice}</p>}
+        {session.backup?.state === 'restorable' && !backupOpen && (
+          <p class="card row" data-testid="restore-offer">
+            <span class="grow">Earlier messages are in your key backup.</span>
+            <button onClick={() => setBackupOpen(true)}>Restore with recovery key</button>
+          </p>
+        )}
+        {backupOpen && <KeyBackupPanel session={session} onClose={() => setBackupOpen(false)} />}
         <ConversationList session={session} />
       </aside>
       <section class="main">{session.openId && <ConversationPane key={session.openId} session={session} conversationId={session.openId} />}</section>

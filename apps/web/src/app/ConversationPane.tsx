@@ -71,13 +71,13 @@ export function ConversationPane({ session, conversationId }: { session: ChatSes
             ))}
           </span>
         </div>
-        <span class="tag" title="Messages are encrypted in this browser for every member's devices">🔒 end-to-end encrypted</span>
+        <span class="tag" title="Messages are encrypted in this browser with the conversation's MLS group key (E2E v2)">🔒 end-to-end encrypted</span>
         <button onClick={() => setPanel(panel?.kind === 'search' ? null : { kind: 'search' })} aria-label="Search in this conversation">🔍</button>
         <button onClick={() => setPanel(panel?.kind === 'devices' ? null : { kind: 'devices' })}>Devices</button>
       </div>
       {panel?.kind === 'thread' && <ThreadPanel session={session} conversationId={conversationId} parentId={panel.parentId} onClose={() => setPanel(null)} />}
       {panel?.kind === 'search' && <SearchPanel session={session} conversationId={conversationId} onClose={() => setPanel(null)} />}
-      {panel?.kind === 'devices' && <DevicesPanel session={session} onClose={() => setPanel(null)} />}
+      {panel?.kind === 'devices' && <DevicesPanel session={session} conversationId={conversationId} onClose={() => setPanel(null)} />}
       <div class="messages" ref={list} aria-live="polite">
         {session.hasOlder.get(conversationId) && (
           <button onClick={() => void run(() => session.loadOlder(conversationId))} disabled={busy}>

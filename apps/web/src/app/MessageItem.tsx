@@ -16,6 +16,13 @@ export function MessageItem({ session, ui, receipt, onThread }: { session: ChatS
   const act = (fn: () => Promise<void>) => fn().catch((err: Error) => setError(err.message));
   const time = new Date(m.created_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
+  if (ui.notice) {
+    return (
+      <div class="msg system" data-seq={m.seq} data-testid="notice">
+        🔑 {ui.notice}
+      </div>
+    );
+  }
   if (ui.system) {
     return (
       <div class="msg system" data-seq={m.seq}>
@@ -41,7 +48,7 @@ export function MessageItem({ session, ui, receipt, onThread }: { session: ChatS
       {m.deleted_at ? (
         <em class="muted">message deleted</em>
       ) : ui.error ? (
-        <em class="muted">🔒 {ui.error}</em>
+        <em class="muted" data-testid="decrypt-error">🔒 {ui.error}</em>
       ) : editing !== null ? (
         <form
           class="row"

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { DeviceView } from '@sdk';
 import type { ChatSession, UiMessage } from './session';
+import type { SafetyEntry } from './e2e-v2';
 import { MessageItem } from './MessageItem';
 
 export type Panel = { kind: 'thread'; parentId: string } | { kind: 'search' } | { kind: 'devices' } | null;
@@ -75,19 +76,25 @@ export function SearchPanel({ session, conversationId, onClose }: { session: Cha
   );
 }
 
-/** My devices (the key directory's view); this browser is one of them. */
-export function DevicesPanel({ session, onClose }: { session: ChatSession; onClose: () => void }) {
+/**
+ * My devices (the key directory's view; this browser is one of them), and per user of the conversation
+ * their devices in its MLS group with the SDK's safety numbers, to compare out of band.
+ */
+export function DevicesPanel({ session, conversationId, onClose }: { session: ChatSession; conversationId: string; onClose: () => void }) {
   const [devices, setDevices] = useState<DeviceView[] | null>(null);
+  const [safety, setSafety] = useState<SafetyEntry[] | null>(null);
   const { error, run } = usePanelAction();
   const load = () => run(async () => setDevices((await session.client.myDevices()).data));
   useEffect(() => void load(), []);
+  useEffect(() => void run(async () => setSafety(await session.v2.safetyNumbers(conversationId))), [conversationId]);
   return (
-    <aside class="panel" aria-label="My devices">
+    <aside class="panel" aria-label="Devices">
       <div class="bar">
-        <h2 class="grow">My devices</h2>
+        <h2 class="grow">Devices</h2>
         <button onClick={onClose} aria-label="Close the device list">✕</button>
       </div>
       {error && <p class="error" role="alert">{error}</p>}
+      <h3>My devices</h3>
       <ul class="convs">
         {devices?.map((d) => (
           <li key={d.device_id}>
@@ -102,6 +109,26 @@ export function DevicesPanel({ session, onClose }: { session: ChatSession; onClo
                 Remove
               </button>
             )}
+          </li>
+        ))}
+      </ul>
+      <h3>Safety numbers</h3>
+      <p class="muted">Each user's number covers every device of theirs in this conversation. Compare it with theirs in person or on a call: if it differs, a device you do not know is in the conversation.</p>
+      <ul class="convs" data-testid="safety-numbers">
+        {safety?.map((u) => (
+          <li key={u.userId} data-user={u.userId}>
+            <div class="grow">
+              <div class="name">
+                {u.userId === session.userId ? 'You' : session.names.get(u.userId)} <span class="muted">({u.devices.length} device{u.devices.length === 1 ? '' : 's'}: {u.devices.join(', ')})</span>
+              </div>
+              <code data-testid="fingerprint">{u.fingerprint}</code>
+              {u.withMe && (
+                <div>
+                  <span class="muted">Safety number with you: </span>
+                  <code data-testid="safety-number">{u.withMe}</code>
+                </div>
+              )}
+            </div>
           </li>
         ))}
       </ul>

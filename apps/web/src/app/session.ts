@@ -1,28 +1,29 @@
-import {
-  ChatSocket,
-  ChatUserClient,
-  E2EChat,
-  isChatApiError,
-  type ConversationView,
-  type MessageView,
-} from '@sdk';
-import { loadOrCreateKeyring } from './keystore';
-import { isNoKey, systemText, type UiMessage } from './ui-message';
+import { ChatSocket, ChatUserClient, E2EChat, isChatApiError, type ConversationView, type MessageView } from '@sdk';
+import { followMembership, openAllConversations } from '@sdk/mls';
+import { holdDeviceLock, IdbMlsStateStore, loadOrCreateKeyring, StoredEpochKeys } from './keystore';
+import { systemText, type UiMessage } from './ui-message';
 import { DisplayNames } from './names';
+import { decryptErrorText, V2Chat } from './e2e-v2';
+import { wireSocket } from './session-events';
 
 export type { FilePayload, UiMessage } from './ui-message';
 
 const PAGE = 30;
-const TYPING_SHOWN_MS = 6000;
+/** How long a send waits for an online member's device to join a group it is not in yet (once per conversation). */
+const PEER_JOIN_WAIT_MS = 10_000;
 
 /**
  * One signed-in user on this browser: REST (ChatUserClient), the socket (ChatSocket) and all
- * cryptography (E2EChat, keys in IndexedDB). Holds what the screens show and tells them when it changes.
+ * cryptography: new sends in E2E v2 (V2Chat over the SDK's MlsChat, MLS state and epoch keys in
+ * IndexedDB), stored v1 messages, previews, search tokens and reactions through E2EChat (v1 keys).
+ * Holds what the screens show and tells them when it changes.
  */
 export class ChatSession {
   readonly client: ChatUserClient;
   readonly socket: ChatSocket;
   readonly e2e: E2EChat;
+  /** Set by start(): the MLS side. */
+  v2!: V2Chat;
   readonly names: DisplayNames;
   readonly conversations = new Map<string, ConversationView>();
   readonly previews = new Map<string, string | null>();
@@ -33,7 +34,14 @@ export class ChatSession {
   openId: string | null = null;
   connected = false;
   notice: string | null = null;
+  /** Key backup: none yet, on in this browser, or made elsewhere and restorable here with the recovery key. */
+  backup: { state: 'none' | 'on' | 'restorable'; entries: number } | null = null;
+  /** Users whose device joined each conversation's group while this session ran (conversation:device_joined). */
+  readonly joinedUsers = new Map<string, Set<string>>();
+  readonly joinWaiters = new Set<() => void>();
+  private readonly waitedFor = new Set<string>();
   private readonly listeners = new Set<() => void>();
+  private releaseDevice: () => void = () => undefined;
 
   private constructor(
     readonly userId: string,
@@ -46,16 +54,37 @@ export class ChatSession {
     this.socket = new ChatSocket({ url: location.origin, token });
   }
 
-  static async start(token: string, userId: string, tenantId: string): Promise<ChatSession> {
+  static async start(token: string, userId: string, tenantId: string, onWait: () => void = () => undefined): Promise<ChatSession> {
+    const release = await holdDeviceLock(tenantId, userId, onWait);
+    try {
+      return await ChatSession.startHolding(token, userId, tenantId, release);
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private static async startHolding(token: string, userId: string, tenantId: string, release: () => void): Promise<ChatSession> {
     const { keyring } = await loadOrCreateKeyring(tenantId, userId);
     const s = new ChatSession(userId, token, (client) => new E2EChat({ client, userId, keyring }));
+    s.releaseDevice = release;
     // Publishing the same key version again is harmless; it also restores a device removed elsewhere.
     await s.e2e.publishKeys().catch((err) => {
       if (!isChatApiError(err, 'conflict')) throw err;
     });
-    s.wireSocket();
+    const store = new IdbMlsStateStore(tenantId, userId, s.e2e.deviceId);
+    s.v2 = await V2Chat.create({ client: s.client, e2e: s.e2e, keys: new StoredEpochKeys(store), store });
+    wireSocket(s);
+    // Membership follows the server: groups of conversations this user is added to, removals committed.
+    followMembership(s.v2.chat, s.socket);
     await s.refreshConversations();
     await s.socket.connect();
+    // This device in the group of every conversation (the first time, or back after a reload); in the background.
+    void openAllConversations(s.v2.chat).then(
+      () => s.changed(),
+      () => undefined,
+    );
+    void s.refreshBackup();
     return s;
   }
 
@@ -70,6 +99,7 @@ export class ChatSession {
 
   close(): void {
     this.socket.close();
+    this.releaseDevice();
   }
 
   // ------------------------------------------------------------------ conversations
@@ -94,7 +124,7 @@ export class ChatSession {
   }
 
   /** One conversation again (it changed, or my membership did): gone from the list when I can no longer see it. */
-  private async refreshOne(conversationId: string): Promise<void> {
+  async refreshOne(conversationId: string): Promise<void> {
     const c = await this.client.getConversation(conversationId).catch(() => null);
     if (!c || !c.participants.some((p) => p.user_id === this.userId)) {
       this.conversations.delete(conversationId);
@@ -109,7 +139,7 @@ export class ChatSession {
 
   private async refreshPreview(c: ConversationView): Promise<void> {
     const enc = c.last_message?.content_preview ?? null;
-    this.previews.set(c.id, enc ? await this.e2e.preview(c.id, enc).catch(() => null) : null);
+    this.previews.set(c.id, enc ? await this.v2.chat.preview(c.id, enc).catch(() => null) : null);
   }
 
   async openDirect(userId: string): Promise<string> {
@@ -173,20 +203,23 @@ export class ChatSession {
   async loadThread(conversationId: string, parentId: string): Promise<void> {
     const page = await this.client.replies(conversationId, parentId, { limit: 100 });
     const map = new Map<string, UiMessage>();
-    for (const m of page.data) if (!m.gap) map.set(m.id, await this.toUi(m));
+    for (const m of page.data) if (!m.gap) this.put(map, await this.toUi(m));
     this.threads.set(parentId, map);
     this.changed();
   }
 
   async reply(conversationId: string, parentId: string, text: string): Promise<void> {
-    const m = await this.withConversationKey(conversationId, () => this.e2e.reply(conversationId, parentId, text));
-    this.threads.get(parentId)?.set(m.id, await this.toUi(m));
+    await this.awaitPeers(conversationId);
+    const m = await this.v2.sendText(conversationId, text, { threadParentId: parentId });
+    const map = this.threads.get(parentId);
+    if (map) this.put(map, await this.toUi(m));
     this.changed();
   }
 
-  /** Blind-index search (docs/search.md): tokens made here under the conversation key; results decrypted here. */
+  /** Blind-index search (docs/search.md): tokens made here under each epoch key held (and v1 conversation keys); results decrypted here. */
   async search(conversationId: string, query: string): Promise<UiMessage[]> {
-    return Promise.all((await this.e2e.search(conversationId, query)).map((m) => this.toUi(m)));
+    const found = await Promise.all((await this.v2.chat.search(conversationId, query)).map((m) => this.toUi(m)));
+    return found.filter((u): u is UiMessage => u !== null);
   }
 
   async loadOlder(conversationId: string): Promise<void> {
@@ -195,32 +228,77 @@ export class ChatSession {
     const page = await this.client.history(conversationId, { limit: PAGE, ...(before ? { before_seq: before } : {}) });
     const map = this.messages.get(conversationId) ?? new Map<string, UiMessage>();
     this.messages.set(conversationId, map);
-    for (const m of page.data) if (!m.gap) map.set(m.id, await this.toUi(m));
+    for (const m of page.data) if (!m.gap) this.put(map, await this.toUi(m));
     this.hasOlder.set(conversationId, page.next_cursor !== null && page.data.length > 0);
     const newest = Math.max(0, ...[...map.values()].map((u) => u.view.seq));
     if (newest && this.socket.position(conversationId) === undefined) this.socket.track(conversationId, newest);
     this.changed();
   }
 
-  private async toUi(m: MessageView): Promise<UiMessage> {
+  private put(map: Map<string, UiMessage>, ui: UiMessage | null): void {
+    if (ui) map.set(ui.view.id, ui);
+  }
+
+  /** What the screen shows of a stream entry (a commit is applied on the way; null when nothing to show). */
+  private async toUi(m: MessageView): Promise<UiMessage | null> {
     const ui: UiMessage = { view: m, reactions: [] };
     // Before the content check: a system message has no envelope (content null), only its clear text.
     const sys = m.deleted_at ? null : systemText(m);
     if (sys !== null) return { ...ui, system: true, text: sys };
     if (m.deleted_at || !m.content) return ui;
     try {
-      const d = await this.e2e.decrypt(m);
-      if (d.payload.kind === 'text') ui.text = d.payload.text;
-      else if (d.payload.kind === 'file') ui.file = d.payload;
+      const r = await this.v2.receive(m);
+      if (r.kind === 'handshake') {
+        const notice = this.joinNotice(r.joined);
+        return notice ? { ...ui, notice } : null;
+      }
+      if (r.payload.kind === 'text') ui.text = r.payload.text;
+      else if (r.payload.kind === 'file') ui.file = r.payload;
       ui.reactions = await this.reactionsOf(m);
     } catch (err) {
-      ui.error = isNoKey(err) ? 'Sent before this device existed: not readable here' : 'Cannot decrypt this message';
+      ui.error = decryptErrorText(err);
     }
     return ui;
   }
 
+  /** "Bob's new device joined", for devices other than this browser (null when only this one). */
+  joinNotice(joined: Array<{ user_id: string; device_id: string }>): string | null {
+    const lines = joined
+      .filter((d) => d.user_id !== this.userId || d.device_id !== this.v2.deviceId)
+      .map((d) => (d.user_id === this.userId ? `Your new device joined (${d.device_id})` : `${this.names.get(d.user_id)}'s new device joined`));
+    return lines.length ? lines.join(' · ') : null;
+  }
+
+  /**
+   * A member online whose device is not in the group yet (a chat just made, both online): the first send
+   * waits (bounded) for their device's join, so they can read it; an offline member is not waited for.
+   */
+  private async awaitPeers(conversationId: string): Promise<void> {
+    if (this.waitedFor.has(conversationId)) return;
+    this.waitedFor.add(conversationId);
+    const others = this.conversations.get(conversationId)?.participants.map((p) => p.user_id).filter((u) => u !== this.userId) ?? [];
+    if (!others.length) return;
+    await this.v2.chat.open(conversationId);
+    const missing = () => this.v2.usersWithoutDevice(conversationId, others).filter((u) => !this.joinedUsers.get(conversationId)?.has(u));
+    if (!missing().length) return;
+    const r = (await this.socket.presence(missing()).catch(() => ({ users: [] }))) as { users: Array<{ user_id: string; status: string }> };
+    const online = new Set(r.users.filter((u) => u.status === 'online').map((u) => u.user_id));
+    const deadline = Date.now() + PEER_JOIN_WAIT_MS;
+    while (missing().some((u) => online.has(u)) && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.joinWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, deadline - Date.now());
+        this.joinWaiters.add(done);
+      });
+    }
+  }
+
   private async reactionsOf(m: MessageView): Promise<UiMessage['reactions']> {
-    const clear = await this.e2e.reactions(m).catch(() => []);
+    const clear = await this.v2.chat.reactions(m).catch(() => []);
     const out = new Map<string, { emoji: string; count: number; mine: boolean }>();
     for (const r of clear) {
       const e = out.get(r.emoji) ?? { emoji: r.emoji, count: 0, mine: false };
@@ -231,16 +309,16 @@ export class ChatSession {
     return [...out.values()];
   }
 
-  private async upsertMessage(m: MessageView): Promise<void> {
+  async upsertMessage(m: MessageView): Promise<void> {
     const map = this.messages.get(m.conversation_id);
     const thread = m.thread?.parent_id ? this.threads.get(m.thread.parent_id) : undefined;
     if (!map && !thread) return;
     const ui = await this.toUi(m);
-    map?.set(m.id, ui);
-    thread?.set(m.id, ui);
+    if (map) this.put(map, ui);
+    if (thread) this.put(thread, ui);
   }
 
-  /** For what needs the conversation key (previews, search tokens, reactions): a device newer than the key holds
+  /** For what needs the v1 conversation key (reactions on v1 messages): a device newer than the key holds
    *  no share of it, so it makes the next version, wrapped for every current member device, and tries again. */
   private async withConversationKey<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -253,14 +331,14 @@ export class ChatSession {
   }
 
   async sendText(conversationId: string, text: string): Promise<void> {
-    const m = await this.withConversationKey(conversationId, () => this.e2e.sendText(conversationId, text));
-    await this.afterSend(m);
+    await this.awaitPeers(conversationId);
+    await this.afterSend(await this.v2.sendText(conversationId, text));
   }
 
   async sendFile(conversationId: string, file: File): Promise<void> {
     const bytes = new Uint8Array(await file.arrayBuffer());
-    const { message } = await this.e2e.sendFile(conversationId, bytes, { name: file.name, mimeType: file.type || 'application/octet-stream' });
-    await this.afterSend(message);
+    await this.awaitPeers(conversationId);
+    await this.afterSend(await this.v2.sendFile(conversationId, bytes, { name: file.name, mimeType: file.type || 'application/octet-stream' }));
   }
 
   private async afterSend(m: MessageView): Promise<void> {
@@ -270,8 +348,7 @@ export class ChatSession {
   }
 
   async edit(conversationId: string, messageId: string, text: string): Promise<void> {
-    const { client_msg_id: _c, thread_parent_id: _t, ...input } = await this.withConversationKey(conversationId, () => this.e2e.prepareText(conversationId, text));
-    await this.upsertMessage(await this.client.editMessage(conversationId, messageId, input));
+    await this.upsertMessage(await this.v2.editText(conversationId, messageId, text));
     this.changed();
   }
 
@@ -281,9 +358,9 @@ export class ChatSession {
   }
 
   async toggleReaction(ui: UiMessage, emoji: string): Promise<void> {
-    const { conversation_id: c, id } = ui.view;
     const mine = ui.reactions.find((r) => r.emoji === emoji)?.mine;
-    const m = await this.withConversationKey(c, () => (mine ? this.e2e.unreact(c, id, emoji) : this.e2e.react(c, id, emoji)));
+    // v2 messages: under the key of the message's epoch; v1 ones: under the v1 conversation key (through E2EChat).
+    const m = await this.withConversationKey(ui.view.conversation_id, () => (mine ? this.v2.chat.unreact(ui.view, emoji) : this.v2.chat.react(ui.view, emoji)));
     await this.upsertMessage(m);
     this.changed();
   }
@@ -311,7 +388,7 @@ export class ChatSession {
 
   // ------------------------------------------------------------------ live events
 
-  private bumpConversation(m: MessageView, incoming: boolean): void {
+  bumpConversation(m: MessageView, incoming: boolean): void {
     const c = this.conversations.get(m.conversation_id);
     if (!c) return;
     c.last_seq = Math.max(c.last_seq, m.seq);
@@ -320,74 +397,30 @@ export class ChatSession {
     void this.refreshPreview(c).then(() => this.changed());
   }
 
-  private wireSocket(): void {
-    const s = this.socket;
-    s.on('connected', () => {
-      this.connected = true;
-      this.changed();
-    });
-    s.on('disconnected', () => {
-      this.connected = false;
-      this.changed();
-    });
-    s.on('message:new', async (m) => {
-      if (!this.conversations.has(m.conversation_id)) await this.refreshConversations();
-      const known = this.messages.get(m.conversation_id)?.has(m.id);
-      await this.upsertMessage(m);
-      if (!known) this.bumpConversation(m, m.sender_id !== this.userId);
-      this.typing.get(m.conversation_id)?.delete(m.sender_id);
-      this.changed();
-      if (m.sender_id === this.userId) return;
-      // A delivery receipt for every message that reaches this device; a read receipt when it is on screen.
-      void this.socket.markDelivered(m.conversation_id, m.seq).catch(() => undefined);
-      if (this.openId === m.conversation_id) await this.markRead(m.conversation_id);
-    });
-    s.on('message:updated', async (m) => {
-      await this.upsertMessage(m);
-      this.changed();
-    });
-    s.on('message:deleted', async (d) => {
-      const ui = this.messages.get(d.conversation_id)?.get(d.message_id);
-      if (ui) ui.view = { ...ui.view, content: null, deleted_at: d.deleted_at };
-      if (ui) Object.assign(ui, { text: undefined, file: undefined, reactions: [] });
-      this.changed();
-    });
-    const reacted = async (d: { conversation_id: string; message_id: string }) => {
-      const m = await this.client.getMessage(d.conversation_id, d.message_id).catch(() => null);
-      if (m) await this.upsertMessage(m);
-      this.changed();
-    };
-    s.on('reaction:added', (d) => void reacted(d));
-    s.on('reaction:removed', (d) => void reacted(d));
-    s.on('typing', (t) => {
-      if (t.user_id === this.userId) return;
-      const m = this.typing.get(t.conversation_id) ?? new Map<string, number>();
-      if (t.typing) m.set(t.user_id, Date.now() + TYPING_SHOWN_MS);
-      else m.delete(t.user_id);
-      this.typing.set(t.conversation_id, m);
-      this.changed();
-      setTimeout(() => this.changed(), TYPING_SHOWN_MS + 50);
-    });
-    s.on('presence', (p) => {
-      this.presence.set(p.user_id, p.status);
-      this.changed();
-    });
-    const position = (field: 'last_read_seq' | 'last_delivered_seq') => (r: { conversation_id: string; user_id: string; seq: number }) => {
-      const p = this.conversations.get(r.conversation_id)?.participants.find((x) => x.user_id === r.user_id);
-      if (p) p[field] = Math.max(p[field], r.seq);
-      if (p && field === 'last_read_seq') p.last_delivered_seq = Math.max(p.last_delivered_seq, r.seq);
-      this.changed();
-    };
-    s.on('conversation:read', position('last_read_seq'));
-    s.on('message:delivered', position('last_delivered_seq'));
-    s.on('conversation:new', () => void this.refreshConversations());
-    s.on('conversation:updated', (c) => void this.refreshOne(c.id));
-    s.on('member:added', (e) => void this.refreshOne(e.conversation_id));
-    s.on('member:removed', (e) => void this.refreshOne(e.conversation_id));
-    document.addEventListener('visibilitychange', () => {
-      if (this.openId) void this.markRead(this.openId);
-    });
-    const notices = { 'session:expired': 'Your session has expired: open a new sign-in link.', 'session:revoked': 'This account was deactivated.', 'tenant:suspended': 'This service is suspended.' } as const;
-    for (const [event, text] of Object.entries(notices)) s.on(event as keyof typeof notices, () => ((this.notice = text), this.changed()));
+  // ------------------------------------------------------------------ key backup
+
+  async refreshBackup(): Promise<void> {
+    this.backup = await this.v2.backupState().catch(() => this.backup);
+    this.changed();
+  }
+
+  /** Sets up key backup; returns the recovery key (shown once). */
+  async setUpBackup(): Promise<string> {
+    const { recoveryKey } = await this.v2.setUpBackup();
+    await this.refreshBackup();
+    return recoveryKey;
+  }
+
+  /** Restores the epoch keys of the backup, then reads every loaded message again. */
+  async restoreBackup(recoveryKey: string): Promise<number> {
+    const n = await this.v2.restore(recoveryKey);
+    await this.refreshBackup();
+    const open = this.openId;
+    this.messages.clear();
+    this.threads.clear();
+    await Promise.all([...this.conversations.values()].map((c) => this.refreshPreview(c)));
+    if (open) await this.loadOlder(open);
+    this.changed();
+    return n;
   }
 }

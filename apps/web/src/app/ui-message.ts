@@ -10,8 +10,10 @@ export interface UiMessage {
   /** Server-made message in clear (type 'system', e2e false): shown with a "not end-to-end encrypted" mark. */
   system?: boolean;
   reactions: Array<{ emoji: string; count: number; mine: boolean }>;
-  /** Why it cannot be shown (not encrypted for this device, tampered...). */
+  /** Why it cannot be shown (the SDK's reason: not a member then, key not backed up, tampered, unknown epoch). */
   error?: string;
+  /** A line about the conversation, not a message (e.g. a member's new device joined the MLS group). */
+  notice?: string;
 }
 
 /** Server-made messages carry no envelope (another slice adds them): `type: 'system'` and `e2e: false`. */
@@ -21,8 +23,4 @@ export function systemText(m: MessageView): string | null {
     return any.text ?? any.content?.text ?? 'System message';
   }
   return null;
-}
-
-export function isNoKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'NO_WRAPPED_KEY';
 }

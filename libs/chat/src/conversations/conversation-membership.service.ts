@@ -51,7 +51,7 @@ export class ConversationMembershipService {
   async mutateMembers(
     conversationId: string,
     mutate: (doc: ConversationRecord) => ParticipantDoc[] | null,
-    // Given for changes that raise member.added / member.removed: the change is logged in the same write (MemberChangeDoc).
+    // Given for changes that raise member.added / member.removed / member.role_changed: the change is logged in the same write (MemberChangeDoc).
     log?: { by: string | null },
   ): Promise<{ doc: ConversationRecord; changed: boolean; before: ConversationRecord }> {
     if (!ConversationsRepository.isId(conversationId)) throw AppError.notFound('Conversation');
@@ -114,6 +114,7 @@ export class ConversationMembershipService {
 
   /** Sets a member's role. Only owners (or the SaaS server); the last owner cannot step down. */
   async setRole(conversationId: string, actor: Actor, targetId: string, role: ParticipantRole): Promise<ConversationResponse> {
+    // Logged like a membership change (MemberChangeDoc.roles): member.role_changed is written with the role.
     const { doc, changed } = await this.mutateMembers(conversationId, (d) => {
       const me = actorEntry(d, actor);
       if (d.type === 'direct') throw AppError.forbidden("Roles in a direct conversation cannot be changed");
@@ -128,13 +129,13 @@ export class ConversationMembershipService {
       const next = [...d.participants];
       next[i] = { ...target, role };
       return next;
-    });
+    }, { by: actor.kind === 'user' ? actor.userId : null });
     if (changed) {
       this.events.emit('conversation.updated', {
         tenantId: this.tenant(),
         conversationId,
         conversation: toConversationResponse(doc, null) as unknown as Record<string, unknown>,
-        role_changed: { user_id: targetId, role, by: actor.kind === 'user' ? actor.userId : undefined },
+        role_changed: { user_id: targetId, role, by: actor.kind === 'user' ? actor.userId : undefined, version: doc.participants_version },
       });
     }
     return toConversationResponse(doc, actor.kind === 'user' ? actor.userId : null);
@@ -207,7 +208,9 @@ function memberChangesAfter(doc: ConversationRecord, next: ParticipantDoc[], by:
   const after = new Set(next.map((p) => p.user_id));
   const added = [...after].filter((id) => !before.has(id));
   const removed = [...before].filter((id) => !after.has(id));
-  if (!added.length && !removed.length) return undefined; // a role change: not a membership change
-  const change: MemberChangeDoc = { v: (doc.participants_version ?? 0) + 1, added, removed, by, at: new Date() };
+  const roleBefore = new Map(doc.participants.map((p) => [p.user_id, p.role]));
+  const roles = next.filter((p) => roleBefore.has(p.user_id) && roleBefore.get(p.user_id) !== p.role).map((p) => ({ user_id: p.user_id, role: p.role }));
+  if (!added.length && !removed.length && !roles.length) return undefined;
+  const change: MemberChangeDoc = { v: (doc.participants_version ?? 0) + 1, added, removed, by, at: new Date(), ...(roles.length ? { roles } : {}) };
   return [...(doc.member_changes ?? []).slice(-(MEMBER_CHANGES_KEPT - 1)), change];
 }

@@ -1,4 +1,5 @@
 import { Schema } from 'mongoose';
+import { eventTraceSchemaPath, type EventTrace } from '@chat/database';
 import { tenantGuardPlugin } from '@chat/tenancy';
 
 export const CONVERSATION_MODEL = 'Conversation';
@@ -31,7 +32,7 @@ export interface LastMessageDoc {
 
 /**
  * One membership change, written in the same compare-and-set as the participants it changed: the
- * durable trace the webhook sweeper turns into member.added / member.removed after a crash
+ * durable trace the webhook sweeper turns into member.added / member.removed / member.role_changed after a crash
  * (libs/webhooks OutboxSweeper). `v` is participants_version after the change.
  */
 export interface MemberChangeDoc {
@@ -41,6 +42,8 @@ export interface MemberChangeDoc {
   /** The acting user; null when the client's server (or the platform) did it. */
   by: string | null;
   at: Date;
+  /** Members whose role this change set (member.role_changed); absent on membership changes. */
+  roles?: Array<{ user_id: string; role: ParticipantRole }>;
 }
 
 /** How many membership changes a conversation keeps (the sweeper only looks back WEBHOOK_SWEEP_LOOKBACK_SECONDS). */
@@ -68,6 +71,8 @@ export interface ConversationDoc {
   participants_version: number;
   /** The latest membership changes, oldest first (at most MEMBER_CHANGES_KEPT); absent before the first. */
   member_changes?: MemberChangeDoc[];
+  /** Webhook events of other changes (conversation.updated), written with each (EventTrace; never in a view). */
+  event_trace?: EventTrace[];
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
@@ -117,9 +122,10 @@ export const ConversationSchema = new Schema<ConversationDoc>(
     last_reserved_at: { type: Date, default: null },
     participants_version: { type: Number, default: 0 },
     member_changes: {
-      type: [new Schema<MemberChangeDoc>({ v: Number, added: [String], removed: [String], by: { type: String, default: null }, at: Date }, { _id: false })],
+      type: [new Schema<MemberChangeDoc>({ v: Number, added: [String], removed: [String], by: { type: String, default: null }, at: Date, roles: { type: [new Schema({ user_id: String, role: String }, { _id: false })], default: undefined } }, { _id: false })],
       default: undefined,
     },
+    event_trace: eventTraceSchemaPath(),
     created_by: { type: String, default: null },
     created_at: { type: Date, required: true },
     updated_at: { type: Date, required: true },

@@ -3,7 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Types } from 'mongoose';
 import type { FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, unguessableObjectId, WithId } from '@chat/tenancy';
-import { isDuplicateKeyError, StoreDialect } from '@chat/database';
+import { EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
 import { CONVERSATION_MODEL, ConversationDoc, ConversationType, LastMessageDoc, MemberChangeDoc, ParticipantDoc } from './conversation.schema';
 
 export type ConversationRecord = WithId<ConversationDoc>;
@@ -141,13 +141,17 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
     return res.matchedCount > 0;
   }
 
-  async updateMetadata(id: string, metadata: Partial<ConversationDoc['metadata']>): Promise<boolean> {
+  /** `trace`: the conversation.updated event, written in the same update (docs/webhooks.md, Durability). */
+  async updateMetadata(id: string, metadata: Partial<ConversationDoc['metadata']>, trace?: EventTrace): Promise<boolean> {
     const set: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(metadata)) if (v !== undefined) set[`metadata.${k}`] = v;
     if (!Object.keys(set).length) return true;
-    const res = await this.locked(id, () =>
-      this.updateOne({ _id: new Types.ObjectId(id) }, { $set: set, $max: { updated_at: new Date() } } as UpdateQuery<ConversationDoc>),
-    );
+    const _id = new Types.ObjectId(id);
+    const res = await this.locked(id, async () => {
+      const update: UpdateQuery<ConversationDoc> = { $set: set, $max: { updated_at: new Date() } };
+      const traced = trace ? mergeUpdates(update, await this.dialect.traceUpdate(trace, async () => (await this.findOne({ _id }, { event_trace: 1 }))?.event_trace)) : update;
+      return this.updateOne({ _id }, traced);
+    });
     return res.matchedCount > 0;
   }
 

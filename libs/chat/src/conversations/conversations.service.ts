@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CacheService } from '@chat/cache';
 import { AppConfig } from '@chat/config';
+import { eventTrace } from '@chat/database';
 import { AppError, ErrorCode } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
 import { ChatEventBus } from '../events/chat-events';
@@ -232,11 +233,13 @@ export class ConversationsService {
     const doc = ConversationsRepository.isId(conversationId) ? await this.repo.findConversation(conversationId) : null;
     if (!doc) throw AppError.notFound('Conversation');
     requireManageable(doc, actor, 'details');
-    await this.repo.updateMetadata(conversationId, metadata);
+    // The webhook event is written with the change (docs/webhooks.md, Durability).
+    const trace = eventTrace('conversation.updated', { conversation_id: conversationId, type: doc.type });
+    await this.repo.updateMetadata(conversationId, metadata, trace);
     await this.cache.del(conversationCacheKey(conversationId));
     const fresh = await this.repo.findConversation(conversationId);
     if (!fresh) throw AppError.notFound('Conversation');
-    this.events.emit('conversation.updated', { tenantId: this.tenant(), conversationId, conversation: toConversationResponse(fresh, null) as unknown as Record<string, unknown> });
+    this.events.emit('conversation.updated', { tenantId: this.tenant(), conversationId, conversation: toConversationResponse(fresh, null) as unknown as Record<string, unknown>, trace });
     return toConversationResponse(fresh, actor.kind === 'user' ? actor.userId : null);
   }
 

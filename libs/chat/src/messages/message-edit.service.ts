@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { AppConfig } from '@chat/config';
+import { eventTrace } from '@chat/database';
 import { AppError } from '@chat/errors';
 import { KeyDirectoryService } from '@chat/keys';
 import { TenantContext } from '@chat/tenancy';
@@ -119,10 +120,13 @@ export class MessageEditService {
     const conv = await this.conversations.requireMember(conversationId, userId);
     await this.conversations.checkWritePolicy(conv, userId);
     const change = await nextChange(this.conversationsRepo, conversationId);
-    const r = await this.repo.addReaction(conversationId, messageId, { user_id: userId, emoji, key: reactionKey(userId, emoji), created_at: new Date() }, change);
+    const now = new Date();
+    // The webhook event is written with the reaction (docs/webhooks.md, Durability).
+    const trace = eventTrace('reaction.new', { message_id: messageId, conversation_id: conversationId, user_id: userId, emoji }, now);
+    const r = await this.repo.addReaction(conversationId, messageId, { user_id: userId, emoji, key: reactionKey(userId, emoji), created_at: now }, change, trace);
     if (r === 'missing') throw AppError.notFound('Message');
     if (r === 'added') await this.recentCache.changed(conversationId);
-    if (r === 'added') this.events.emit('reaction.added', { tenantId: this.tenant(), conversationId, messageId, user_id: userId, emoji });
+    if (r === 'added') this.events.emit('reaction.added', { tenantId: this.tenant(), conversationId, messageId, user_id: userId, emoji, trace });
     return this.queries.get(userId, conversationId, messageId);
   }
 
@@ -130,10 +134,12 @@ export class MessageEditService {
     checkEmoji(emoji);
     await this.conversations.requireMember(conversationId, userId);
     const change = await nextChange(this.conversationsRepo, conversationId);
-    const r = await this.repo.removeReaction(conversationId, messageId, reactionKey(userId, emoji), new Date(), change);
+    const now = new Date();
+    const trace = eventTrace('reaction.deleted', { message_id: messageId, conversation_id: conversationId, user_id: userId, emoji }, now);
+    const r = await this.repo.removeReaction(conversationId, messageId, reactionKey(userId, emoji), now, change, trace);
     if (r === 'missing') throw AppError.notFound('Message');
     if (r === 'removed') await this.recentCache.changed(conversationId);
-    if (r === 'removed') this.events.emit('reaction.removed', { tenantId: this.tenant(), conversationId, messageId, user_id: userId, emoji });
+    if (r === 'removed') this.events.emit('reaction.removed', { tenantId: this.tenant(), conversationId, messageId, user_id: userId, emoji, trace });
     return this.queries.get(userId, conversationId, messageId);
   }
 }

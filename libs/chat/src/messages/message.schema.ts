@@ -1,4 +1,5 @@
 import { Schema, Types } from 'mongoose';
+import { eventTraceSchemaPath, type EventTrace } from '@chat/database';
 import { tenantGuardPlugin } from '@chat/tenancy';
 
 export const MESSAGE_CONTENT_TYPES = ['text', 'file', 'image', 'video', 'audio'] as const;
@@ -85,6 +86,8 @@ export interface MessageDoc {
   type?: MessageType;
   /** A system message's plaintext (never set on end users' messages, whose content is ciphertext). */
   text?: string | null;
+  /** Webhook events of this message's reactions and reply-count changes, written with each change (EventTrace; never in a view). */
+  event_trace?: EventTrace[];
 }
 
 export const MESSAGE_TYPES = ['regular', 'system'] as const;
@@ -159,6 +162,7 @@ export const MessageSchema = new Schema<MessageDoc>(
     change_seq: { type: Number, default: 0 },
     type: { type: String, enum: MESSAGE_TYPES, default: 'regular' },
     text: { type: String, default: null },
+    event_trace: eventTraceSchemaPath(),
   },
   { collection: 'messages', versionKey: false, minimize: false },
 );

@@ -3,7 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import type { FilterQuery } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, unguessableObjectId } from '@chat/tenancy';
-import { isDuplicateKeyError, StoreDialect } from '@chat/database';
+import { EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
 import { ClientMsgKey, messageIdFor } from './message-id';
 import { MESSAGE_MODEL, MessageContent, MessageDoc, MessageRecord, Reaction } from './message.schema';
 
@@ -173,15 +173,23 @@ export class MessagesRepository extends TenantRepository<MessageDoc> {
     ) as Promise<MessageRecord | null>;
   }
 
-  /** Adds the reaction unless this user already has this emoji on the message (one atomic conditional push). */
-  async addReaction(conversationId: string, messageId: string, reaction: Reaction, changeSeq: number): Promise<'added' | 'exists' | 'missing'> {
+  /** The update appending `trace` to the message's event trace (StoreDialect.traceUpdate): inside `locked`. */
+  private traceUpdate(_id: Types.ObjectId, trace: EventTrace): Promise<Record<string, Record<string, unknown>>> {
+    return this.dialect.traceUpdate(trace, async () => (await this.findOne({ _id }, { event_trace: 1 }))?.event_trace);
+  }
+
+  /**
+   * Adds the reaction unless this user already has this emoji on the message (one conditional push).
+   * `trace`: the reaction.new event, written in the same update (docs/webhooks.md, Durability).
+   */
+  async addReaction(conversationId: string, messageId: string, reaction: Reaction, changeSeq: number, trace: EventTrace): Promise<'added' | 'exists' | 'missing'> {
     if (!TenantRepository.isObjectId(messageId)) return 'missing';
     const _id = new Types.ObjectId(messageId);
-    const res = await this.locked(messageId, () =>
+    const res = await this.locked(messageId, async () =>
       this.updateOne(
         // $nor, not {'reactions.key': {$ne}}: FerretDB v1 matches $ne on an array of subdocuments if ANY element differs.
         { _id, conversation_id: conversationId, deleted_at: null, $nor: [{ 'reactions.key': reaction.key }] },
-        { $push: { reactions: reaction }, $set: { updated_at: reaction.created_at }, $max: { change_seq: changeSeq } },
+        mergeUpdates({ $push: { reactions: reaction }, $set: { updated_at: reaction.created_at }, $max: { change_seq: changeSeq } }, await this.traceUpdate(_id, trace)),
       ),
     );
     if (res.modifiedCount === 1) return 'added';
@@ -190,19 +198,23 @@ export class MessagesRepository extends TenantRepository<MessageDoc> {
 
   /**
    * Removes a reaction. FerretDB's $pull only matches whole elements, so the element is read first and
-   * pulled by exact value (a concurrent remove of the same element simply matches nothing).
+   * pulled by exact value (a concurrent remove of the same element simply matches nothing). `trace`:
+   * the reaction.deleted event, written in the same update.
    */
-  async removeReaction(conversationId: string, messageId: string, key: string, now: Date, changeSeq: number): Promise<'removed' | 'absent' | 'missing'> {
+  async removeReaction(conversationId: string, messageId: string, key: string, now: Date, changeSeq: number, trace: EventTrace): Promise<'removed' | 'absent' | 'missing'> {
     if (!TenantRepository.isObjectId(messageId)) return 'missing';
     const _id = new Types.ObjectId(messageId);
     return this.locked(messageId, async () => {
-      const doc = await this.findOne({ _id, conversation_id: conversationId, deleted_at: null }, { reactions: 1 });
+      const doc = await this.findOne({ _id, conversation_id: conversationId, deleted_at: null }, { reactions: 1, event_trace: 1 });
       if (!doc) return 'missing' as const;
       const element = (doc.reactions ?? []).find((r) => r.key === key);
       if (!element) return 'absent' as const;
       const res = await this.updateOne(
         { _id, conversation_id: conversationId },
-        { $pull: { reactions: { user_id: element.user_id, emoji: element.emoji, key: element.key, created_at: element.created_at } }, $set: { updated_at: now }, $max: { change_seq: changeSeq } },
+        mergeUpdates(
+          { $pull: { reactions: { user_id: element.user_id, emoji: element.emoji, key: element.key, created_at: element.created_at } }, $set: { updated_at: now }, $max: { change_seq: changeSeq } },
+          await this.dialect.traceUpdate(trace, async () => doc.event_trace),
+        ),
       );
       return res.modifiedCount === 1 ? ('removed' as const) : ('absent' as const);
     });

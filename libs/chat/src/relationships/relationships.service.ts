@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CacheService } from '@chat/cache';
+import { eventTrace } from '@chat/database';
 import { AppError } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
 import { ChatEventBus } from '../events/chat-events';
@@ -43,9 +44,11 @@ export class RelationshipsService {
       const current = doc.relationships ?? [];
       const next = change(current);
       if (next === null) return current; // nothing to change
-      if (await this.repo.casRelationships(userId, doc.rel_version ?? 0, next)) {
+      // The webhook event is written with the change (docs/webhooks.md, Durability).
+      const trace = eventTrace('user.updated', { user_id: userId });
+      if (await this.repo.casRelationships(userId, doc.rel_version ?? 0, next, trace)) {
         await this.cache.del(RelationshipsService.blockedKey(userId));
-        this.events.emit('user.updated', { tenantId: TenantContext.requireTenantId('relationships'), user_id: userId });
+        this.events.emit('user.updated', { tenantId: TenantContext.requireTenantId('relationships'), user_id: userId, trace });
         return next;
       }
       await new Promise((r) => setTimeout(r, 1 + Math.random() * 5 * (attempt + 1)));

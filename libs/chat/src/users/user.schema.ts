@@ -1,4 +1,5 @@
 import { Schema } from 'mongoose';
+import { eventTraceSchemaPath, type EventTrace } from '@chat/database';
 import { tenantGuardPlugin } from '@chat/tenancy';
 
 export const USER_MODEL = 'User';
@@ -50,6 +51,8 @@ export interface UserDoc {
   created_at: Date;
   updated_at: Date;
   last_seen: Date | null;
+  /** Webhook events of this user's changes, written with each (EventTrace; never in a view). */
+  event_trace?: EventTrace[];
 }
 
 const RelationshipSchema = new Schema<UserRelationship>(
@@ -87,6 +90,7 @@ export const UserSchema = new Schema<UserDoc>(
     created_at: { type: Date, required: true },
     updated_at: { type: Date, required: true },
     last_seen: { type: Date, default: null },
+    event_trace: eventTraceSchemaPath(),
   },
   { collection: 'users', versionKey: false, minimize: false, strict: true },
 );

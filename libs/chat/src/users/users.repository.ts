@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { AnyBulkWriteOperation, FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, WithId } from '@chat/tenancy';
-import { isDuplicateKeyError, StoreDialect } from '@chat/database';
+import { EVENT_TRACE_FIELD, EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
 import { escapeRegex } from './pagination';
 import { searchKeysFor, USER_MODEL, UserDoc, UserRelationship } from './user.schema';
 
@@ -96,14 +96,26 @@ export class UsersRepository extends TenantRepository<UserDoc> {
     return docs.map((d) => d.external_id);
   }
 
-  /** Creates or updates one user; tells whether it was created. Retries once on an upsert race. */
-  upsert(externalId: string, fields: UserFields): Promise<{ created: boolean }> {
-    return this.locked(externalId, () => this.upsertUnlocked(externalId, fields));
+  /** The update appending traces to the user's event trace (StoreDialect.traceUpdate): inside `locked`. None given: nothing. */
+  private async traceUpdate(externalId: string, traces: EventTrace | EventTrace[]): Promise<Record<string, Record<string, unknown>>> {
+    if (Array.isArray(traces) && !traces.length) return {};
+    return this.dialect.traceUpdate(traces, async () => (await this.findOne({ external_id: externalId }, { [EVENT_TRACE_FIELD]: 1 }))?.event_trace);
   }
 
-  private async upsertUnlocked(externalId: string, fields: UserFields): Promise<{ created: boolean }> {
+  /**
+   * Creates or updates one user; tells whether it was created. Retries once on an upsert race.
+   * `trace`: its user.updated event (user.created when `at` is the new user's created_at: the webhook sweeper's tracedType).
+   */
+  upsert(externalId: string, fields: UserFields, trace: EventTrace): Promise<{ created: boolean }> {
+    return this.locked(externalId, () => this.upsertUnlocked(externalId, fields, trace));
+  }
+
+  private async upsertUnlocked(externalId: string, fields: UserFields, trace: EventTrace | EventTrace[]): Promise<{ created: boolean }> {
+    const at = (Array.isArray(trace) ? trace[0]?.at : trace.at) ?? new Date();
     for (let attempt = 0; ; attempt++) {
-      const { filter, update } = UsersRepository.upsertOp(externalId, fields, new Date());
+      const op = UsersRepository.upsertOp(externalId, fields, at);
+      const filter = op.filter;
+      const update = mergeUpdates(op.update, await this.traceUpdate(externalId, trace));
       try {
         const res = await this.updateOne(filter, update, { upsert: true });
         return { created: res.upsertedCount > 0 };
@@ -142,40 +154,56 @@ export class UsersRepository extends TenantRepository<UserDoc> {
    * Upserts many users: one query for which exist, one insertMany for the new ones, updates by _id for
    * the others (StoreDialect.sendUpdates: one bulk write on MongoDB; one by one on FerretDB, whose
    * multi-statement updates are pathologically slow). Returns the external ids that were created.
+   * `traces`: each user's user.updated event (as `upsert`; all with the same `at`), written with it.
    */
-  upsertMany(items: Array<{ external_id: string } & UserFields>): Promise<{ created: string[] }> {
+  upsertMany(items: Array<{ external_id: string } & UserFields>, traces = new Map<string, EventTrace>()): Promise<{ created: string[] }> {
     const ids = items.map((i) => i.external_id);
+    const now = traces.get(ids[0]!)?.at ?? new Date();
+    const traceOf = (id: string): EventTrace[] => {
+      const t = traces.get(id);
+      return t ? [t] : [];
+    };
     return this.lockedMany(ids, async () => {
-      const now = new Date();
-      const existing = new Map((await this.find({ external_id: { $in: ids } }, { projection: { _id: 1, external_id: 1 } })).map((d) => [d.external_id, d._id]));
+      const docs = await this.find({ external_id: { $in: ids } }, { projection: { _id: 1, external_id: 1, [EVENT_TRACE_FIELD]: 1 } });
+      const existing = new Map(docs.map((d) => [d.external_id, d]));
       const fresh = items.filter((i) => !existing.has(i.external_id));
       let created = fresh.map((i) => i.external_id);
       if (fresh.length) {
         try {
-          await this.insertMany(fresh.map((i) => UsersRepository.newDoc(i.external_id, i, now)));
+          await this.insertMany(fresh.map((i) => ({ ...UsersRepository.newDoc(i.external_id, i, now), ...(traceOf(i.external_id).length ? { [EVENT_TRACE_FIELD]: traceOf(i.external_id) } : {}) })));
         } catch (err) {
           // A concurrent creator of one of these ids (MongoDB, other node): settle each one by upsert.
           if (!isDuplicateKeyError(err)) throw err;
           created = [];
-          for (const i of fresh) if ((await this.upsertUnlocked(i.external_id, i)).created) created.push(i.external_id);
+          for (const i of fresh) if ((await this.upsertUnlocked(i.external_id, i, traceOf(i.external_id))).created) created.push(i.external_id);
         }
       }
-      const updates = items
-        .filter((i) => existing.has(i.external_id))
-        .map((i) => ({ filter: { _id: existing.get(i.external_id) }, update: { $set: UsersRepository.setFor(i.external_id, i, now) } as UpdateQuery<UserDoc> }));
+      const updates: Array<{ filter: FilterQuery<UserDoc>; update: UpdateQuery<UserDoc> }> = [];
+      for (const i of items) {
+        const doc = existing.get(i.external_id);
+        if (!doc) continue;
+        const t = traceOf(i.external_id);
+        const trace = t.length ? await this.dialect.traceUpdate(t, async () => doc.event_trace) : {};
+        updates.push({ filter: { _id: doc._id }, update: mergeUpdates({ $set: UsersRepository.setFor(i.external_id, i, now) } as UpdateQuery<UserDoc>, trace) });
+      }
       await this.sendUpdates(updates);
       return { created };
     });
   }
 
-  /** Updates an existing user; false when it does not exist. */
-  async update(externalId: string, fields: UserFields): Promise<boolean> {
-    const res = await this.locked(externalId, () => this.updateOne({ external_id: externalId }, { $set: UsersRepository.setFor(externalId, fields, new Date()) } as UpdateQuery<UserDoc>));
+  /** Updates an existing user; false when it does not exist. `trace`: the user.updated event, written in the same update. */
+  async update(externalId: string, fields: UserFields, trace: EventTrace): Promise<boolean> {
+    const res = await this.locked(externalId, async () =>
+      this.updateOne({ external_id: externalId }, mergeUpdates({ $set: UsersRepository.setFor(externalId, fields, trace.at) } as UpdateQuery<UserDoc>, await this.traceUpdate(externalId, trace))),
+    );
     return res.matchedCount > 0;
   }
 
-  async setDeactivated(externalId: string, at: Date | null): Promise<boolean> {
-    const res = await this.locked(externalId, () => this.updateOne({ external_id: externalId }, { $set: { deactivated_at: at, updated_at: new Date() } }));
+  /** `traces`: the events of the change (user.deactivated, user.updated), written in the same update. */
+  async setDeactivated(externalId: string, at: Date | null, traces: EventTrace[] = []): Promise<boolean> {
+    const res = await this.locked(externalId, async () =>
+      this.updateOne({ external_id: externalId }, mergeUpdates({ $set: { deactivated_at: at, updated_at: new Date() } } as UpdateQuery<UserDoc>, await this.traceUpdate(externalId, traces))),
+    );
     return res.matchedCount > 0;
   }
 
@@ -219,17 +247,20 @@ export class UsersRepository extends TenantRepository<UserDoc> {
     if (prefix) filter.search_keys = { $regex: `^${escapeRegex(prefix.toLowerCase())}` };
     if (!opts.includeDeactivated) filter.deactivated_at = null;
     if (opts.afterId) filter._id = { $gt: opts.afterId };
-    return this.find(filter, { sort: { _id: 1 }, limit: opts.limit, projection: { relationships: 0, search_keys: 0 } });
+    return this.find(filter, { sort: { _id: 1 }, limit: opts.limit, projection: { relationships: 0, search_keys: 0, [EVENT_TRACE_FIELD]: 0 } });
   }
 
   relationshipsOf(externalId: string): Promise<WithId<Pick<UserDoc, 'external_id' | 'relationships' | 'rel_version'>> | null> {
     return this.findOne({ external_id: externalId }, { external_id: 1, relationships: 1, rel_version: 1 });
   }
 
-  /** Replaces the relationships if nobody changed them since `version` was read (compare-and-set). */
-  async casRelationships(externalId: string, version: number, relationships: UserRelationship[]): Promise<boolean> {
-    const res = await this.locked(externalId, () =>
-      this.updateOne({ external_id: externalId, rel_version: version }, { $set: { relationships, updated_at: new Date() }, $inc: { rel_version: 1 } }),
+  /** Replaces the relationships if nobody changed them since `version` was read (compare-and-set); `trace` (user.updated) is written with them. */
+  async casRelationships(externalId: string, version: number, relationships: UserRelationship[], trace: EventTrace): Promise<boolean> {
+    const res = await this.locked(externalId, async () =>
+      this.updateOne(
+        { external_id: externalId, rel_version: version },
+        mergeUpdates({ $set: { relationships, updated_at: trace.at }, $inc: { rel_version: 1 } } as UpdateQuery<UserDoc>, await this.traceUpdate(externalId, trace)),
+      ),
     );
     return res.matchedCount > 0;
   }

@@ -1,5 +1,6 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { CacheService } from '@chat/cache';
+import { eventTrace, EventTrace } from '@chat/database';
 import { AppError, ErrorCode } from '@chat/errors';
 import { QuotaService } from '@chat/quotas';
 import { TenantBatchLoader, TenantContext } from '@chat/tenancy';
@@ -81,12 +82,13 @@ export class UsersService {
     await this.cache.del(UsersService.cacheKey(externalId));
   }
 
-  private emitUpdated(externalId: string, created = false): void {
-    this.events.emit('user.updated', { tenantId: TenantContext.requireTenantId('user.updated'), user_id: externalId, ...(created ? { created } : {}) });
+  /** `trace`: the webhook event written with the change (absent for a deletion, which leaves no document to write it on). */
+  private emitUpdated(externalId: string, created = false, trace?: EventTrace): void {
+    this.events.emit('user.updated', { tenantId: TenantContext.requireTenantId('user.updated'), user_id: externalId, ...(created ? { created } : {}), ...(trace ? { trace } : {}) });
   }
 
-  private emitAccessRevoked(externalId: string, reason: 'deactivated' | 'deleted'): void {
-    this.events.emit('user.access_revoked', { tenantId: TenantContext.requireTenantId('user.access_revoked'), user_id: externalId, reason });
+  private emitAccessRevoked(externalId: string, reason: 'deactivated' | 'deleted', trace?: EventTrace): void {
+    this.events.emit('user.access_revoked', { tenantId: TenantContext.requireTenantId('user.access_revoked'), user_id: externalId, reason, ...(trace ? { trace } : {}) });
   }
 
   /** Creates or updates a user by external id. */
@@ -94,9 +96,11 @@ export class UsersService {
     UsersService.checkId(externalId);
     UsersService.checkFields(fields);
     if (this.creationGuard && !(await this.repo.findByExternalId(externalId))) await this.creationGuard(1);
-    const { created } = await this.repo.upsert(externalId, fields);
+    // The webhook event is written with the change (docs/webhooks.md, Durability).
+    const trace = eventTrace('user.updated', { user_id: externalId });
+    const { created } = await this.repo.upsert(externalId, fields, trace);
     await this.invalidate(externalId);
-    this.emitUpdated(externalId, created);
+    this.emitUpdated(externalId, created, trace);
     return { user: await this.getFresh(externalId), created };
   }
 
@@ -118,27 +122,33 @@ export class UsersService {
       const fresh = items.length - existing.size;
       if (fresh > 0) await this.creationGuard(fresh);
     }
-    const { created } = await this.repo.upsertMany(items);
+    const now = new Date();
+    const traces = new Map(items.map((i) => [i.external_id, eventTrace('user.updated', { user_id: i.external_id }, now)]));
+    const { created } = await this.repo.upsertMany(items, traces);
     const createdSet = new Set(created);
     await this.cache.del(...items.map((i) => UsersService.cacheKey(i.external_id)));
-    for (const i of items) this.emitUpdated(i.external_id, createdSet.has(i.external_id));
+    for (const i of items) this.emitUpdated(i.external_id, createdSet.has(i.external_id), traces.get(i.external_id));
     return { created, updated: items.map((i) => i.external_id).filter((id) => !createdSet.has(id)) };
   }
 
   async update(externalId: string, fields: UserFields): Promise<UserView> {
     UsersService.checkFields(fields);
-    if (!isExternalId(externalId) || !(await this.repo.update(externalId, fields))) throw AppError.notFound('User');
+    const trace = eventTrace('user.updated', { user_id: externalId });
+    if (!isExternalId(externalId) || !(await this.repo.update(externalId, fields, trace))) throw AppError.notFound('User');
     await this.invalidate(externalId);
-    this.emitUpdated(externalId);
+    this.emitUpdated(externalId, false, trace);
     return this.getFresh(externalId);
   }
 
   async setDeactivated(externalId: string, deactivated: boolean): Promise<UserView> {
-    if (!isExternalId(externalId) || !(await this.repo.setDeactivated(externalId, deactivated ? new Date() : null))) throw AppError.notFound('User');
+    const now = new Date();
+    const updated = eventTrace('user.updated', { user_id: externalId }, now);
+    const revoked = deactivated ? eventTrace('user.deactivated', { user_id: externalId }, now) : undefined;
+    if (!isExternalId(externalId) || !(await this.repo.setDeactivated(externalId, deactivated ? now : null, revoked ? [revoked, updated] : [updated]))) throw AppError.notFound('User');
     // Invalidated before the sockets are cut, so a reconnect already reads the new status.
     await this.invalidate(externalId);
-    if (deactivated) this.emitAccessRevoked(externalId, 'deactivated');
-    this.emitUpdated(externalId);
+    if (deactivated) this.emitAccessRevoked(externalId, 'deactivated', revoked);
+    this.emitUpdated(externalId, false, updated);
     return this.getFresh(externalId);
   }
 

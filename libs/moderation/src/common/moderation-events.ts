@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { AuditService, AuditSeverity } from '@chat/audit';
 import { AppError, ErrorCode } from '@chat/errors';
 import { ChatEventBus } from '@chat/chat';
 import { Clock } from '@chat/clock';
+import { eventTrace, EventTrace } from '@chat/database';
 import { TenantContext } from '@chat/tenancy';
 import { actorRef, auditActor, ModerationActor } from './moderation-actor';
 
@@ -20,7 +20,9 @@ export interface ModerationRecord {
 /**
  * The trail every moderation action leaves, written the same way for all of them: an audit entry
  * (awaited, so it is queryable when the action answers) and a `moderation.*` webhook event through the
- * chat event bus, which the webhook outbox records (libs/webhooks ChatEventRelay).
+ * chat event bus, which the webhook outbox records (libs/webhooks ChatEventRelay). Actions whose write
+ * can carry it build the event first (`trace`) and store it with the change (EventTrace), so the webhook
+ * sweeper recovers it after a crash; `record` then raises that same event.
  */
 @Injectable()
 export class ModerationTrail {
@@ -57,10 +59,16 @@ export class ModerationTrail {
     }
   }
 
-  async record(r: ModerationRecord): Promise<void> {
+  /** The action's webhook event (data: ids and metadata, the actor and the time), to write with the change. */
+  trace(r: Pick<ModerationRecord, 'type' | 'actor' | 'data'>): EventTrace {
+    const at = new Date(this.clock.now());
+    return eventTrace(r.type, { ...r.data, by: actorRef(r.actor), at: at.toISOString() }, at);
+  }
+
+  /** The audit entry and the webhook event; `trace`: the event as written with the change (else a new one). */
+  async record(r: ModerationRecord, trace: EventTrace = this.trace(r)): Promise<void> {
     const tenantId = TenantContext.requireTenantId('moderation');
-    const at = new Date(this.clock.now()).toISOString();
-    const data = { ...r.data, by: actorRef(r.actor), at };
+    const data = trace.data;
     await this.audit.record({
       action: r.type,
       actor: auditActor(r.actor),
@@ -74,6 +82,6 @@ export class ModerationTrail {
       this.logger.warn(`no chat event bus in this process: ${r.type} has no webhook event`);
       return;
     }
-    this.bus.emit('moderation.action', { tenantId, type: r.type, key: randomUUID(), occurred_at: at, data });
+    this.bus.emit('moderation.action', { tenantId, type: trace.type, key: trace.key, occurred_at: new Date(trace.at).toISOString(), data });
   }
 }

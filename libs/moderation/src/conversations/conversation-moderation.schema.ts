@@ -1,4 +1,5 @@
 import { Schema } from 'mongoose';
+import { eventTraceSchemaPath, type EventTrace } from '@chat/database';
 import { tenantGuardPlugin } from '@chat/tenancy';
 import type { ActorRef } from '../common/moderation-actor';
 
@@ -7,8 +8,8 @@ export type RestrictionKind = (typeof RESTRICTION_KINDS)[number];
 
 /**
  * One member's restriction in one conversation: `mute` (read-only) or `ban` (removed, cannot rejoin or
- * be re-added). One document each, inserted and deleted whole, so concurrent actions never lose one
- * another (FerretDB applies updates of one document non-atomically).
+ * be re-added). One document each; its writes are serialised (FerretDB applies updates of one document
+ * non-atomically). Lifting (unmute, unban) keeps it, `lifted_at` set, to carry the lift's event trace.
  */
 export interface ConversationRestrictionDoc {
   tenant_id: string;
@@ -20,6 +21,10 @@ export interface ConversationRestrictionDoc {
   expires_at: Date | null;
   by: ActorRef;
   created_at: Date;
+  /** When it was lifted; null or absent while it applies (a new mute or ban sets it back to null). */
+  lifted_at?: Date | null;
+  /** Webhook events of the mutes / bans and their lifts, written with each (EventTrace). */
+  event_trace?: EventTrace[];
 }
 
 export const CONVERSATION_RESTRICTION_MODEL = 'ConversationRestriction';
@@ -33,6 +38,8 @@ export const ConversationRestrictionSchema = new Schema<ConversationRestrictionD
     expires_at: { type: Date, default: null },
     by: { type: { type: String, required: true }, id: { type: String, required: true } },
     created_at: { type: Date, required: true },
+    lifted_at: { type: Date, default: null },
+    event_trace: eventTraceSchemaPath(),
   },
   { collection: 'conversation_restrictions', versionKey: false },
 );
@@ -48,6 +55,8 @@ export interface ConversationSettingsDoc {
   /** One message per this many seconds per member (owners and admins exempt); 0: off. */
   slow_mode_seconds: number;
   updated_at: Date;
+  /** Webhook events of the changes (frozen, slow mode), written with each (EventTrace). */
+  event_trace?: EventTrace[];
 }
 
 export const CONVERSATION_SETTINGS_MODEL = 'ConversationModerationSettings';
@@ -58,6 +67,7 @@ export const ConversationSettingsSchema = new Schema<ConversationSettingsDoc>(
     frozen: { type: Boolean, default: false },
     slow_mode_seconds: { type: Number, default: 0 },
     updated_at: { type: Date, required: true },
+    event_trace: eventTraceSchemaPath(),
   },
   { collection: 'conversation_moderation', versionKey: false },
 );

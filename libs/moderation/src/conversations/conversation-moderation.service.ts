@@ -2,10 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { CacheService } from '@chat/cache';
 import { ChatEventBus, ConversationsService, ConversationView, isExternalId } from '@chat/chat';
 import { Clock } from '@chat/clock';
+import type { EventTrace } from '@chat/database';
 import { AppError, ErrorCode } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
 import { ActorRef, actorRef, ModerationActor } from '../common/moderation-actor';
-import { ModerationTrail } from '../common/moderation-events';
+import { ModerationRecord, ModerationTrail } from '../common/moderation-events';
 import { RestrictionKind } from './conversation-moderation.schema';
 import { ConversationRestrictionsRepository, ConversationSettingsRepository, RestrictionRecord } from './conversation-moderation.repository';
 import { requireModerator } from './moderator';
@@ -123,8 +124,10 @@ export class ConversationModerationService {
     return this.trail.attempt('moderation.member_muted', actor, { type: 'conversation', id: conversationId }, async () => {
       const conv = await this.requireVisible(conversationId, actor);
       requireModerator(conv, actor, this.target(conv, userId, true));
-      const r = await this.restrict(conversationId, actor, userId, 'mute', input);
-      await this.changed(conversationId, actor, 'member_muted', [userId], { user_id: userId, reason: r.reason, expires_at: r.expires_at });
+      const data = { user_id: userId, ...restrictionData(input) };
+      const trace = this.trail.trace(this.record(conversationId, actor, 'member_muted', data));
+      const r = await this.restrict(conversationId, actor, userId, 'mute', input, trace);
+      await this.changed(conversationId, actor, 'member_muted', [userId], data, trace);
       return r;
     });
   }
@@ -133,8 +136,9 @@ export class ConversationModerationService {
     return this.trail.attempt('moderation.member_unmuted', actor, { type: 'conversation', id: conversationId }, async () => {
       const conv = await this.requireVisible(conversationId, actor);
       requireModerator(conv, actor, this.target(conv, userId, false));
-      if (!(await this.restrictions.remove(conversationId, 'mute', userId))) throw AppError.notFound('Mute');
-      await this.changed(conversationId, actor, 'member_unmuted', [userId], { user_id: userId });
+      const trace = this.trail.trace(this.record(conversationId, actor, 'member_unmuted', { user_id: userId }));
+      if (!(await this.restrictions.lift(conversationId, 'mute', userId, new Date(this.clock.now()), trace))) throw AppError.notFound('Mute');
+      await this.changed(conversationId, actor, 'member_unmuted', [userId], { user_id: userId }, trace);
     });
   }
 
@@ -146,7 +150,9 @@ export class ConversationModerationService {
       requireModerator(conv, actor, target);
       if (!isExternalId(userId)) throw AppError.notFound('User');
       // Stored first: a join racing the removal is refused by the admission check.
-      const r = await this.restrict(conversationId, actor, userId, 'ban', input);
+      const data = { user_id: userId, ...restrictionData(input), removed: target !== null };
+      const trace = this.trail.trace(this.record(conversationId, actor, 'member_banned', data));
+      const r = await this.restrict(conversationId, actor, userId, 'ban', input, trace);
       if (target) {
         try {
           // As the acting user (member.removed then names them; the role rules match the check above), else as the server.
@@ -156,7 +162,7 @@ export class ConversationModerationService {
           throw err;
         }
       }
-      await this.changed(conversationId, actor, 'member_banned', [userId], { user_id: userId, reason: r.reason, expires_at: r.expires_at, removed: target !== null });
+      await this.changed(conversationId, actor, 'member_banned', [userId], data, trace);
       return r;
     });
   }
@@ -164,8 +170,9 @@ export class ConversationModerationService {
   async unban(conversationId: string, actor: ModerationActor, userId: string): Promise<void> {
     return this.trail.attempt('moderation.member_unbanned', actor, { type: 'conversation', id: conversationId }, async () => {
       requireModerator(await this.requireVisible(conversationId, actor), actor);
-      if (!(await this.restrictions.remove(conversationId, 'ban', userId))) throw AppError.notFound('Ban');
-      await this.changed(conversationId, actor, 'member_unbanned', [userId], { user_id: userId });
+      const trace = this.trail.trace(this.record(conversationId, actor, 'member_unbanned', { user_id: userId }));
+      if (!(await this.restrictions.lift(conversationId, 'ban', userId, new Date(this.clock.now()), trace))) throw AppError.notFound('Ban');
+      await this.changed(conversationId, actor, 'member_unbanned', [userId], { user_id: userId }, trace);
     });
   }
 
@@ -185,11 +192,15 @@ export class ConversationModerationService {
       if (input.frozen !== undefined && input.frozen !== before.frozen) fields.frozen = input.frozen;
       if (input.slow_mode_seconds !== undefined && input.slow_mode_seconds !== before.slow_mode_seconds) fields.slow_mode_seconds = input.slow_mode_seconds;
       if (Object.keys(fields).length) {
-        await this.settings.set(conversationId, fields, new Date(this.clock.now()));
-        if (fields.frozen !== undefined) await this.changed(conversationId, actor, fields.frozen ? 'conversation_frozen' : 'conversation_unfrozen', [], {});
-        if (fields.slow_mode_seconds !== undefined) {
-          await this.changed(conversationId, actor, 'slow_mode_changed', [], { slow_mode_seconds: fields.slow_mode_seconds, previous_seconds: before.slow_mode_seconds });
-        }
+        // The webhook events are written with the settings (docs/webhooks.md, Durability).
+        const frozen = fields.frozen === undefined ? null : this.trail.trace(this.record(conversationId, actor, fields.frozen ? 'conversation_frozen' : 'conversation_unfrozen', {}));
+        const slow =
+          fields.slow_mode_seconds === undefined
+            ? null
+            : this.trail.trace(this.record(conversationId, actor, 'slow_mode_changed', { slow_mode_seconds: fields.slow_mode_seconds, previous_seconds: before.slow_mode_seconds }));
+        await this.settings.set(conversationId, fields, new Date(this.clock.now()), [frozen, slow].filter((t) => t !== null));
+        if (frozen) await this.changed(conversationId, actor, fields.frozen ? 'conversation_frozen' : 'conversation_unfrozen', [], {}, frozen);
+        if (slow) await this.changed(conversationId, actor, 'slow_mode_changed', [], { slow_mode_seconds: fields.slow_mode_seconds, previous_seconds: before.slow_mode_seconds }, slow);
       }
       return this.view(conversationId, actor);
     });
@@ -216,32 +227,41 @@ export class ConversationModerationService {
     userId: string,
     kind: RestrictionKind,
     input: { reason?: string | null; expires_at?: string | null },
+    trace: EventTrace,
   ): Promise<RestrictionView> {
     const expires = input.expires_at ? new Date(input.expires_at) : null;
     if (expires && !this.live(expires)) throw AppError.validation([{ field: 'expires_at', problems: ['must be in the future'] }]);
-    const r = await this.restrictions.put({
-      conversation_id: conversationId,
-      user_id: userId,
-      kind,
-      reason: input.reason ?? null,
-      expires_at: expires,
-      by: actorRef(actor),
-      created_at: new Date(this.clock.now()),
-    });
+    const r = await this.restrictions.put(
+      {
+        conversation_id: conversationId,
+        user_id: userId,
+        kind,
+        reason: input.reason ?? null,
+        expires_at: expires,
+        by: actorRef(actor),
+        created_at: new Date(this.clock.now()),
+      },
+      trace,
+    );
     return toView(r);
   }
 
-  /** After any change: the cached state goes, sockets are told, the trail is written. */
-  private async changed(conversationId: string, actor: ModerationActor, action: string, userIds: string[], data: Record<string, unknown>): Promise<void> {
-    await this.cache.del(stateKey(conversationId));
-    await this.notify(conversationId, actor, action, data, userIds);
-    await this.trail.record({
+  /** The trail record of an action on the conversation (its audit entry and `moderation.*` event). */
+  private record(conversationId: string, actor: ModerationActor, action: string, data: Record<string, unknown>): ModerationRecord {
+    return {
       type: `moderation.${action}`,
       actor,
       resource: { type: 'conversation', id: conversationId },
       data: { conversation_id: conversationId, ...data },
       severity: action === 'member_banned' ? 'warning' : 'info',
-    });
+    };
+  }
+
+  /** After any change: the cached state goes, sockets are told, the trail is written (`trace`: the event written with the change). */
+  private async changed(conversationId: string, actor: ModerationActor, action: string, userIds: string[], data: Record<string, unknown>, trace?: EventTrace): Promise<void> {
+    await this.cache.del(stateKey(conversationId));
+    await this.notify(conversationId, actor, action, data, userIds);
+    await this.trail.record(this.record(conversationId, actor, action, data), trace);
   }
 
   /** `conversation:moderation` to the members' sockets (and to `userIds`' own): the state and what changed. */
@@ -266,3 +286,10 @@ export const moderationErrors = {
   frozen: () => new AppError(ErrorCode.ConversationFrozen, 'This conversation is frozen: nobody can send messages'),
   muted: (until: string | null) => new AppError(ErrorCode.MemberMuted, 'You are muted in this conversation', { muted_until: until }),
 };
+
+/** A mute's or ban's reason and expiry as its event tells them (the same as its view). */
+function restrictionData(input: { reason?: string | null; expires_at?: string | null }): { reason: string | null; expires_at: string | null } {
+  const expires = input.expires_at ? new Date(input.expires_at) : null;
+  // An invalid date is refused by `restrict` (after this is built): it must not throw here.
+  return { reason: input.reason ?? null, expires_at: expires && !Number.isNaN(expires.getTime()) ? expires.toISOString() : null };
+}

@@ -1,4 +1,5 @@
 import { Schema } from 'mongoose';
+import { eventTraceSchemaPath, type EventTrace } from '@chat/database';
 import { tenantGuardPlugin } from '@chat/tenancy';
 import type { ActorRef } from '../common/moderation-actor';
 
@@ -10,6 +11,10 @@ export interface PinDoc {
   seq: number;
   pinned_by: ActorRef;
   pinned_at: Date;
+  /** When it was unpinned (the document stays, carrying the unpin's event trace); null or absent while pinned. */
+  unpinned_at?: Date | null;
+  /** Webhook events of its pins and unpins, written with each (EventTrace). */
+  event_trace?: EventTrace[];
 }
 
 export const PIN_MODEL = 'PinnedMessage';
@@ -21,6 +26,8 @@ export const PinSchema = new Schema<PinDoc>(
     seq: { type: Number, required: true },
     pinned_by: { type: { type: String, required: true }, id: { type: String, required: true } },
     pinned_at: { type: Date, required: true },
+    unpinned_at: { type: Date, default: null },
+    event_trace: eventTraceSchemaPath(),
   },
   { collection: 'pinned_messages', versionKey: false },
 );

@@ -1,4 +1,5 @@
 import { Schema } from 'mongoose';
+import { eventTraceSchemaPath, type EventTrace } from '@chat/database';
 import { tenantGuardPlugin } from '@chat/tenancy';
 import type { ActorRef } from '../common/moderation-actor';
 
@@ -12,6 +13,13 @@ export interface UserBanDoc {
   expires_at: Date | null;
   by: ActorRef;
   created_at: Date;
+  /**
+   * When an unban lifted it (the document stays, carrying the unban's event trace); null or absent while
+   * it applies. A new ban of the user sets it back to null.
+   */
+  lifted_at?: Date | null;
+  /** Webhook events of the bans and unbans, written with each (EventTrace). */
+  event_trace?: EventTrace[];
 }
 
 export const USER_BAN_MODEL = 'UserBan';
@@ -24,6 +32,8 @@ export const UserBanSchema = new Schema<UserBanDoc>(
     expires_at: { type: Date, default: null },
     by: { type: { type: String, required: true }, id: { type: String, required: true } },
     created_at: { type: Date, required: true },
+    lifted_at: { type: Date, default: null },
+    event_trace: eventTraceSchemaPath(),
   },
   { collection: 'user_bans', versionKey: false },
 );

@@ -40,7 +40,8 @@ export class UserBansService {
     private readonly clock: Clock,
     private readonly trail: ModerationTrail,
     // Absent in apps without the chat core (admin alone): the ban is still stored and enforced by every
-    // node's access check; only the immediate cut of live sockets needs the bus.
+    // node's access check. The bus is in every app: where no gateway runs (admin alone, api alone) the
+    // realtime relay publishes its socket cut to the gateways through Redis.
     @Optional() private readonly users?: UsersService,
     @Optional() private readonly bus?: ChatEventBus,
   ) {}
@@ -62,32 +63,30 @@ export class UserBansService {
     if (this.users && !(await this.users.find(userId))) throw AppError.notFound('User');
     const expires = input.expires_at ? new Date(input.expires_at) : null;
     if (expires && !(expires.getTime() > this.clock.now())) throw AppError.validation([{ field: 'expires_at', problems: ['must be in the future'] }]);
-    const doc = await this.repo.put({
-      user_id: userId,
-      reason: input.reason ?? null,
-      expires_at: expires,
-      by: actorRef(actor),
-      created_at: new Date(this.clock.now()),
-    });
+    const record = {
+      type: 'moderation.user_banned',
+      actor,
+      resource: { type: 'user' as const, id: userId },
+      data: { user_id: userId, reason: input.reason ?? null, expires_at: expires ? expires.toISOString() : null },
+      severity: 'warning' as const,
+    };
+    // The webhook event is written with the ban (docs/webhooks.md, Durability).
+    const trace = this.trail.trace(record);
+    const doc = await this.repo.put({ user_id: userId, reason: input.reason ?? null, expires_at: expires, by: actorRef(actor), created_at: new Date(this.clock.now()) }, trace);
     // Invalidated before the sockets are cut, so a reconnect already reads the ban.
     await this.cache.del(cacheKey(userId));
     const tenantId = TenantContext.requireTenantId('user ban');
     this.bus?.emit('user.access_revoked', { tenantId, user_id: userId, reason: 'banned' });
-    const view = this.view(doc);
-    await this.trail.record({
-      type: 'moderation.user_banned',
-      actor,
-      resource: { type: 'user', id: userId },
-      data: { user_id: userId, reason: view.reason, expires_at: view.expires_at },
-      severity: 'warning',
-    });
-    return view;
+    await this.trail.record(record, trace);
+    return this.view(doc);
   }
 
   async unban(actor: ModerationActor, userId: string): Promise<void> {
-    if (!isExternalId(userId) || !(await this.repo.remove(userId))) throw AppError.notFound('Ban');
+    const record = { type: 'moderation.user_unbanned', actor, resource: { type: 'user' as const, id: userId }, data: { user_id: userId } };
+    const trace = this.trail.trace(record);
+    if (!isExternalId(userId) || !(await this.repo.lift(userId, new Date(this.clock.now()), trace))) throw AppError.notFound('Ban');
     await this.cache.del(cacheKey(userId));
-    await this.trail.record({ type: 'moderation.user_unbanned', actor, resource: { type: 'user', id: userId }, data: { user_id: userId } });
+    await this.trail.record(record, trace);
   }
 
   async get(userId: string): Promise<UserBanView> {

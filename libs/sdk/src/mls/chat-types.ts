@@ -4,11 +4,17 @@ import type { MessageView } from '../types';
 import type { ChatUserClient } from '../user-client';
 import type { ChatHistoryOptions } from './chat-history';
 import type { EpochKeyStore } from './history-keys';
+import type { MlsStateStore } from './state-store';
 
 export interface MlsChatOptions {
   client: ChatUserClient;
   deviceId: string;
-  /** Where epoch keys are kept (default: in memory). */
+  /**
+   * Where the device's MLS state is kept across restarts (state-store.ts): its signature key, unused key
+   * packages, groups, conversations and epoch keys. Default: none (in memory, gone with the process).
+   */
+  store?: MlsStateStore;
+  /** Where epoch keys are kept (default: in `store` when given, else in memory). */
   keys?: EpochKeyStore;
   /** Reads the v1 envelopes of the stream (messages stored before v2) through this E2EChat. */
   v1?: E2EChat;

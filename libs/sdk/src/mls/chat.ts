@@ -10,7 +10,10 @@
  *   it commits the removal of the users the server removed, then retries.
  * - `receive` applies commits and opens messages; a failure carries a DecryptFailureReason.
  *
- * MLS state is in memory (MlsClient); epoch keys go to an EpochKeyStore (in memory by default).
+ * State is in memory, and with an MlsStateStore (`store`) also there: the device (MlsClient), the
+ * conversations' groups and rosters (chat-state.ts) and the epoch keys; `create` restores it, so a
+ * restarted device goes on in the same groups without joining again. Writes of one conversation are
+ * made under its lock, in order.
  */
 import { base64ToBytes, bytesToBase64, utf8ToBytes } from '../crypto/encoding';
 import { openFrankedPayload, sealFrankedPayload } from '../crypto/franking';
@@ -22,19 +25,18 @@ import type { MessageView, SendMessageInput } from '../types';
 import type { ChatUserClient } from '../user-client';
 import { ChatExtras, type SearchV2Options } from './chat-extras';
 import { ChatHistory } from './chat-history';
+import { ChatState } from './chat-state';
 import { MlsClient, type MlsCommitOutput } from './client';
 import { isHandshakeContent, isV2Content, openV2, sealV2, type MlsHandshakeContent, type MlsMessageContent, type V2Binding, type V2MessageType } from './content';
 import { type DecryptFailureReason, MlsDecryptError, MlsError } from './errors';
-import { type EpochKeyStore, InMemoryEpochKeyStore } from './history-keys';
+import { type EpochKeyStore, InMemoryEpochKeyStore, StoredEpochKeyStore } from './history-keys';
 import { decodeIdentity, identityToString } from './identity';
 
 /** Attempts of a send or an external join against a moving epoch before giving up. */
 const MAX_ATTEMPTS = 8;
 
 export class MlsChat {
-  private readonly convs = new Map<string, ConvState>();
-  /** `${groupId}:${epoch}` -> members' leaf signature keys by tenant/user/device. */
-  private readonly rosters = new Map<string, Map<string, Uint8Array>>();
+  private readonly convs: Map<string, ConvState>;
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Key backup of each epoch key, history bundles on a join, and why a key is missing (chat-history.ts). */
   readonly history: ChatHistory;
@@ -44,22 +46,31 @@ export class MlsChat {
     readonly client: ChatUserClient,
     readonly mls: MlsClient,
     readonly keys: EpochKeyStore,
+    private readonly state: ChatState,
     private readonly v1?: E2EChat,
     history?: MlsChatOptions['history'],
     searchIndex = true,
   ) {
+    this.convs = state.convs;
     this.history = new ChatHistory(client.http, mls.identity, keys, history);
     const groupId = async (c: string) => this.convs.get(c)?.groupId ?? (await this.fetchGroup(c))?.group_id ?? null;
     const epochKey = (c: string, g: string, e: bigint) => this.epochKeyFor(c, g, e);
     this.extras = new ChatExtras({ client, keys, history: this.history, tenantId: mls.identity.tenantId, groupId, epochKey, ...(v1 ? { v1 } : {}), searchIndex });
   }
 
-  /** Asks the server for this device's identity (tenant/user/device) and makes its MLS client. */
+  /**
+   * Asks the server for this device's identity (tenant/user/device) and makes its MLS client: restored
+   * from `store` when it holds this device, else new (and written to it).
+   */
   static async create(opts: MlsChatOptions): Promise<MlsChat> {
     const { identity } = await opts.client.http.get<{ identity: string }>(`/v1/me/devices/${seg(opts.deviceId)}/mls/identity`);
     const id = decodeIdentity(utf8ToBytes(identity));
     if (!id) throw new MlsError('INVALID_INPUT', 'the server sent a malformed MLS identity');
-    return new MlsChat(opts.client, await MlsClient.create(id), opts.keys ?? new InMemoryEpochKeyStore(), opts.v1, opts.history, opts.searchIndex ?? true);
+    const mls = await MlsClient.create(id, opts.store ? { store: opts.store } : {});
+    const state = new ChatState(opts.store);
+    await state.load((groupId) => mls.hasGroup(groupId));
+    const keys = opts.keys ?? (opts.store ? new StoredEpochKeyStore(opts.store) : new InMemoryEpochKeyStore());
+    return new MlsChat(opts.client, mls, keys, state, opts.v1, opts.history, opts.searchIndex ?? true);
   }
 
   get userId(): string {
@@ -80,10 +91,21 @@ export class MlsChat {
     return st && this.mls.hasGroup(st.groupId) ? this.mls.epoch(st.groupId) : undefined;
   }
 
-  /** Serialises work on one conversation's MLS state (sends, receives and commits interleave otherwise). */
+  /**
+   * Serialises work on one conversation's MLS state (sends, receives and commits interleave otherwise);
+   * the work ends once its state is in the store.
+   */
   private locked<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(conversationId) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
+    const work = async () => {
+      try {
+        return await fn();
+      } finally {
+        await this.mls.flush();
+        await this.state.saveConv(conversationId);
+      }
+    };
+    const run = prev.then(work, work);
     const tail = run.catch(() => undefined);
     this.locks.set(conversationId, tail);
     void tail.then(() => {
@@ -147,6 +169,8 @@ export class MlsChat {
     const st: ConvState = { groupId, readSeq: seq, joinedEpoch: this.mls.epoch(groupId), ahead: new Map() };
     this.convs.set(conversationId, st);
     await this.recordEpoch(groupId);
+    await this.mls.flush();
+    await this.state.saveConv(conversationId);
     return st;
   }
 
@@ -172,7 +196,7 @@ export class MlsChat {
     const { epoch, key } = await this.mls.exportEpochKey(groupId);
     await this.keys.put(groupId, epoch, key);
     await this.history.onEpochKey(groupId, epoch, key);
-    this.rosters.set(`${groupId}:${epoch}`, this.mls.memberSignatureKeys(groupId));
+    await this.state.recordRoster(groupId, epoch, this.mls.memberSignatureKeys(groupId));
   }
 
   /**
@@ -428,8 +452,9 @@ export class MlsChat {
     if (!key && epoch < st.joinedEpoch) key = await this.history.fromBundles(conversationId, st.groupId, epoch);
     if (!key) throw new MlsDecryptError(await this.missingKeyReason(st, message, epoch), `no key for epoch ${epoch}`);
     const sender = identityToString({ tenantId: this.mls.identity.tenantId, userId: message.sender_id, deviceId: content.sender_device_id });
-    const roster = this.rosters.get(`${st.groupId}:${epoch}`) ?? (this.mls.hasGroup(st.groupId) ? this.mls.memberSignatureKeys(st.groupId) : undefined);
-    const senderKey = roster?.get(sender);
+    // The tree of that epoch as this device saw it; an epoch before it joined: the current tree.
+    const signer = this.state.signerAt(st.groupId, epoch, sender);
+    const senderKey = signer === undefined ? (this.mls.hasGroup(st.groupId) ? this.mls.memberSignatureKeys(st.groupId).get(sender) : undefined) : signer;
     if (!senderKey) throw new MlsDecryptError('tampered', 'the sender device was not in the group at that epoch');
     const binding = this.binding(conversationId, message.sender_id, content.sender_device_id, st.groupId, content.epoch, content.type);
     const plaintext = openV2({ content, binding, key, senderSignatureKey: senderKey });

@@ -4,7 +4,11 @@
  * client makes stays *pending* until the server accepted it for its epoch; then `mergePendingCommit`,
  * or on a `conflict` `discardPendingCommit`, catch up with the commits of others, and retry.
  *
- * State lives in memory; persisting it (encodeGroupState) is a later layer.
+ * State lives in memory and, when the client is made with an MlsStateStore, in that store too
+ * (client-store.ts): written after every change, in order per group. A state from which a message
+ * left the device is stored before the message is returned (`encrypt`), so a restarted device never
+ * reuses a ratchet generation; a commit's new state is stored when it is merged. A commit pending at a
+ * crash is lost with its secrets: the device rejoins (external commit) if the server had taken it.
  */
 import {
   type ClientConfig,
@@ -30,11 +34,13 @@ import {
   processMessage,
   zeroOutUint8Array,
 } from 'ts-mls';
+import { DEVICE_KEY, OrderedWrites, decodeDevice, decodeGroup, decodeKeyPackage, encodeDevice, encodeGroup, encodeKeyPackage, groupKey, keyPackageKey } from './client-store';
 import { cipherSuite, decodeMessage, encodeMessage, keyPackageRef, ratchetTreeOf, toHex } from './codec';
 import { MlsError } from './errors';
 import { HISTORY_KEY_LABEL } from './history-keys';
 import { type MlsIdentity, decodeIdentity, encodeIdentity, identityToString, sameIdentity } from './identity';
 import { fastKeyPackageEquality } from './key-package-equality';
+import type { MlsStateStore } from './state-store';
 
 /** What a commit produced, to post to the Delivery Service (all MLSMessage bytes). */
 export interface MlsCommitOutput {
@@ -83,13 +89,63 @@ export class MlsClient {
   private constructor(
     readonly identity: MlsIdentity,
     private readonly signatureKeys: { signKey: Uint8Array; publicKey: Uint8Array },
+    private readonly writes?: OrderedWrites,
   ) {}
 
-  /** A new device client with a fresh Ed25519 signature key. */
-  static async create(identity: MlsIdentity): Promise<MlsClient> {
+  /**
+   * A device client. Without a store: a fresh Ed25519 signature key, state in memory. With a store:
+   * the device it holds (its key, unused key packages and groups), or a new one written to it. A store
+   * holding another identity is refused (one store per device).
+   */
+  static async create(identity: MlsIdentity, opts: { store?: MlsStateStore } = {}): Promise<MlsClient> {
     encodeIdentity(identity); // validates
-    const keys = await (await cipherSuite()).signature.keygen();
-    return new MlsClient(identity, keys);
+    const store = opts.store;
+    if (!store) return new MlsClient(identity, await (await cipherSuite()).signature.keygen());
+    const saved = await store.get(DEVICE_KEY);
+    if (!saved) {
+      const keys = await (await cipherSuite()).signature.keygen();
+      await store.put(DEVICE_KEY, encodeDevice(identity, keys));
+      return new MlsClient(identity, keys, new OrderedWrites(store));
+    }
+    const device = decodeDevice(saved);
+    if (!sameIdentity(device.identity, identity)) throw new MlsError('INVALID_INPUT', `the store holds the state of ${identityToString(device.identity)}, not of this device`);
+    const client = new MlsClient(identity, device.keys, new OrderedWrites(store));
+    await client.restore(store);
+    return client;
+  }
+
+  /** Reads the key packages and groups of the store. One that does not decode is dropped (the group is joined again). */
+  private async restore(store: MlsStateStore): Promise<void> {
+    for (const key of await store.keys('kp/')) {
+      const bytes = await store.get(key);
+      if (bytes) this.keyPackages.set(key.slice(3), decodeKeyPackage(bytes, this.signatureKeys.signKey));
+    }
+    for (const key of await store.keys('group/')) {
+      const bytes = await store.get(key);
+      if (!bytes) continue;
+      try {
+        this.groups.set(key.slice(6), decodeGroup(bytes, this.config()));
+      } catch {
+        await store.delete(key);
+      }
+    }
+  }
+
+  /** Queues the write of a group's state as it is now (or its deletion when gone). */
+  private saveGroup(groupId: string): Promise<void> {
+    if (!this.writes) return Promise.resolve();
+    const state = this.groups.get(groupId);
+    return state ? this.writes.put(groupKey(groupId), encodeGroup(state)) : this.writes.delete(groupKey(groupId));
+  }
+
+  /** For the synchronous methods: the write is queued, `flush` reports its failure. */
+  private saveGroupLater(groupId: string): void {
+    void this.saveGroup(groupId).catch(() => undefined);
+  }
+
+  /** Waits until every change made so far is in the store (rejects if a write failed). */
+  async flush(): Promise<void> {
+    await this.writes?.flush();
   }
 
   /**
@@ -109,11 +165,15 @@ export class MlsClient {
     };
   }
 
-  private async newKeyPackage(lastResort: boolean) {
+  /** A key package; `publish`: kept (and stored) until a Welcome uses it, else only for this client's own leaf. */
+  private async newKeyPackage(lastResort: boolean, publish = true) {
     const cs = await cipherSuite();
     const kp = await generateKeyPackageWithKey({ credentialType: 'basic', identity: encodeIdentity(this.identity) }, defaultCapabilities(), defaultLifetime, [], this.signatureKeys, cs);
     const ref = await keyPackageRef(kp.publicPackage);
-    this.keyPackages.set(ref, { ...kp, lastResort });
+    if (publish) {
+      this.keyPackages.set(ref, { ...kp, lastResort });
+      await this.writes?.put(keyPackageKey(ref), encodeKeyPackage({ ...kp, lastResort }));
+    }
     return { ref, kp };
   }
 
@@ -169,9 +229,9 @@ export class MlsClient {
     const id = groupId ?? cs.rng.randomBytes(16);
     const hex = toHex(id);
     if (this.groups.has(hex)) throw new MlsError('INVALID_INPUT', 'group exists');
-    const { ref, kp } = await this.newKeyPackage(false);
-    this.keyPackages.delete(ref);
+    const { kp } = await this.newKeyPackage(false, false);
     this.groups.set(hex, await createGroup(id, kp.publicPackage, kp.privatePackage, [], cs, this.config()));
+    await this.saveGroup(hex);
     return hex;
   }
 
@@ -238,6 +298,7 @@ export class MlsClient {
     this.pending.delete(groupId);
     p.consumed.forEach(zeroOutUint8Array);
     this.groups.set(groupId, p.state);
+    this.saveGroupLater(groupId);
     return p.state.groupContext.epoch;
   }
 
@@ -265,10 +326,14 @@ export class MlsClient {
     } catch (err) {
       throw new MlsError('REJECTED', `Welcome refused: ${(err as Error).message}`, { cause: err });
     }
-    // A one-time key package is spent; a last-resort one stays usable (RFC 9420 §16.8).
-    if (!kp.lastResort) this.keyPackages.delete(ref);
     const groupId = toHex(state.groupContext.groupId);
     this.groups.set(groupId, state);
+    await this.saveGroup(groupId);
+    // A one-time key package is spent (its private keys gone with it); a last-resort one stays usable (RFC 9420 §16.8).
+    if (!kp.lastResort) {
+      this.keyPackages.delete(ref);
+      await this.writes?.delete(keyPackageKey(ref));
+    }
     return groupId;
   }
 
@@ -281,8 +346,7 @@ export class MlsClient {
     const msg = decodeMessage(groupInfoBytes);
     if (msg.wireformat !== 'mls_group_info') throw new MlsError('INVALID_INPUT', 'not a GroupInfo');
     const cs = await cipherSuite();
-    const { ref, kp } = await this.newKeyPackage(false);
-    this.keyPackages.delete(ref);
+    const { kp } = await this.newKeyPackage(false, false);
     let res;
     try {
       res = await joinGroupExternal(msg.groupInfo, kp.publicPackage, kp.privatePackage, false, cs, undefined, this.config());
@@ -317,6 +381,8 @@ export class MlsClient {
     const res = await createApplicationMessage(this.state(groupId), data, await cipherSuite());
     res.consumed.forEach(zeroOutUint8Array);
     this.groups.set(groupId, res.newState);
+    // Stored before the message leaves: a restarted device never encrypts with this generation again.
+    await this.saveGroup(groupId);
     return encodeMessage({ version: 'mls10', wireformat: 'mls_private_message', privateMessage: res.privateMessage });
   }
 
@@ -337,6 +403,7 @@ export class MlsClient {
     }
     res.consumed.forEach(zeroOutUint8Array);
     this.groups.set(groupId, res.newState);
+    await this.saveGroup(groupId);
     // Someone else's commit moved the group: a pending commit of ours is for an epoch that is gone.
     if (res.kind === 'newState' && res.newState.groupContext.epoch !== state.groupContext.epoch) this.pending.delete(groupId);
     if (res.kind === 'applicationMessage') return { kind: 'application', plaintext: res.message, epoch: res.newState.groupContext.epoch };
@@ -374,6 +441,7 @@ export class MlsClient {
   forgetGroup(groupId: string): void {
     this.groups.delete(groupId);
     this.pending.delete(groupId);
+    this.saveGroupLater(groupId);
   }
 
   /** Whether this client is still in the group's tree (false after another member removed it). */

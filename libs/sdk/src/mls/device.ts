@@ -2,13 +2,15 @@
  * One device speaking MLS with the server's Delivery Service over REST (/v1/.../mls): publishes key
  * packages, creates a conversation's group, posts commits under the epoch rule (merge on success,
  * discard on `conflict`), joins from its Welcome inbox, sends and syncs application messages.
- * In-memory state only: a restarted device must join again (persistence is a later layer).
+ * With an MlsStateStore the MLS client's state (device key, key packages, groups) survives a restart;
+ * this class's own maps (conversation -> group, sync cursor) do not: MlsChat (chat.ts) keeps those too.
  */
 import { base64ToBytes, bytesToBase64, bytesToUtf8 } from '../crypto/encoding';
 import { ChatApiError } from '../errors';
 import { HttpClient, seg } from '../http';
 import { MlsClient, type MlsCommitOutput } from './client';
 import { decodeIdentity } from './identity';
+import type { MlsStateStore } from './state-store';
 
 export interface MlsDeliveredMessage {
   id: string;
@@ -41,11 +43,11 @@ export class MlsDevice {
   ) {}
 
   /** Asks the server which identity this device has (tenant/user/device) and makes its MLS client. */
-  static async connect(http: HttpClient, deviceId: string): Promise<MlsDevice> {
+  static async connect(http: HttpClient, deviceId: string, opts: { store?: MlsStateStore } = {}): Promise<MlsDevice> {
     const { identity } = await http.get<{ identity: string }>(`/v1/me/devices/${seg(deviceId)}/mls/identity`);
     const id = decodeIdentity(new TextEncoder().encode(identity));
     if (!id) throw new Error('server sent a malformed MLS identity');
-    return new MlsDevice(http, await MlsClient.create(id));
+    return new MlsDevice(http, await MlsClient.create(id, opts));
   }
 
   private get base(): string {

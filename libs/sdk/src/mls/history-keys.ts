@@ -4,6 +4,8 @@
  * deletes an epoch's secrets when the group moves on, these keys are what keeps stored history
  * readable. A device keeps one per epoch it was in; key backup (mls-history) builds on this interface.
  */
+import type { MlsStateStore } from './state-store';
+
 export interface EpochKeyStore {
   put(groupId: string, epoch: bigint, key: Uint8Array): void | Promise<void>;
   get(groupId: string, epoch: bigint): Uint8Array | undefined | Promise<Uint8Array | undefined>;
@@ -28,5 +30,32 @@ export class InMemoryEpochKeyStore implements EpochKeyStore {
 
   entries(): Iterable<{ groupId: string; epoch: bigint; key: Uint8Array }> {
     return [...this.keys.values()];
+  }
+}
+
+/**
+ * Epoch keys in an MlsStateStore (`epoch/<group>/<epoch>`, the 32 key bytes), beside the device's other
+ * MLS state: a restarted device reads the history it could read before.
+ */
+export class StoredEpochKeyStore implements EpochKeyStore {
+  constructor(private readonly store: MlsStateStore) {}
+
+  put(groupId: string, epoch: bigint, key: Uint8Array): Promise<void> {
+    return this.store.put(`epoch/${groupId}/${epoch}`, key);
+  }
+
+  get(groupId: string, epoch: bigint): Promise<Uint8Array | undefined> {
+    return this.store.get(`epoch/${groupId}/${epoch}`);
+  }
+
+  async entries(): Promise<Array<{ groupId: string; epoch: bigint; key: Uint8Array }>> {
+    const out: Array<{ groupId: string; epoch: bigint; key: Uint8Array }> = [];
+    for (const k of await this.store.keys('epoch/')) {
+      const [, groupId, epoch] = k.split('/');
+      if (!groupId || !epoch || !/^\d+$/.test(epoch)) continue;
+      const key = await this.store.get(k);
+      if (key) out.push({ groupId, epoch: BigInt(epoch), key });
+    }
+    return out;
   }
 }

@@ -4,10 +4,11 @@
  */
 export * from './errors';
 export * from './identity';
+export { type MlsStateStore, InMemoryMlsStateStore } from './state-store';
 export { MLS_CIPHERSUITE, groupInfoMembers, inspectGroupInfo, inspectGroupMessage, inspectKeyPackage, inspectWelcome, toHex, type GroupMessageInfo, type HandshakeKind, type KeyPackageInfo } from './codec';
 export { MlsClient, type MlsCommitOutput, type MlsReceived } from './client';
 export { MlsDevice, type MlsDeliveredMessage } from './device';
-export { type EpochKeyStore, HISTORY_KEY_LABEL, InMemoryEpochKeyStore } from './history-keys';
+export { type EpochKeyStore, HISTORY_KEY_LABEL, InMemoryEpochKeyStore, StoredEpochKeyStore } from './history-keys';
 export * from './epoch-keys';
 export * from './key-backup';
 export * from './history-bundle';

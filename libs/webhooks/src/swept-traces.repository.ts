@@ -1,0 +1,126 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model, Schema, Types } from 'mongoose';
+import type { EventTrace } from '@chat/database';
+import { tenantGuardPlugin, TenantConnectionResolver, TenantRepository } from '@chat/tenancy';
+
+/**
+ * The crash sweeper's view of documents that carry event traces (EventTrace, written with each change
+ * in the same update: libs/database event-trace.ts) and of files (whose confirmed_at and deleted_at are
+ * their events' traces). Ids, metadata and the traces only.
+ */
+export interface SweptTraceDoc {
+  _id: Types.ObjectId;
+  tenant_id: string;
+  created_at?: Date;
+  event_trace?: EventTrace[];
+}
+
+/** The traced collections and the event types each one's traces can hold (a sweep reads a collection only when an endpoint wants one). */
+export const TRACED_COLLECTIONS = {
+  messages: ['reaction.new', 'reaction.deleted'],
+  conversations: ['conversation.updated'],
+  users: ['user.created', 'user.updated', 'user.deactivated'],
+  user_bans: ['moderation.user_banned', 'moderation.user_unbanned'],
+  conversation_restrictions: ['moderation.member_muted', 'moderation.member_unmuted', 'moderation.member_banned', 'moderation.member_unbanned'],
+  conversation_moderation: ['moderation.conversation_frozen', 'moderation.conversation_unfrozen', 'moderation.slow_mode_changed'],
+  pinned_messages: ['moderation.message_pinned', 'moderation.message_unpinned'],
+} as const;
+export type TracedCollection = keyof typeof TRACED_COLLECTIONS;
+
+export const sweptTraceModel = (collection: TracedCollection): string => `WebhookSweptTrace_${collection}`;
+
+function traceSchema(collection: TracedCollection): Schema<SweptTraceDoc> {
+  const schema = new Schema<SweptTraceDoc>({ tenant_id: { type: String, required: true } }, { collection, versionKey: false, strict: false, autoCreate: false });
+  if (collection === 'messages') {
+    // Sparse on MongoDB: only messages with a reaction carry traces, and a message insert (the send path)
+    // adds no entry to it. (FerretDB v1 ignores `sparse`: there it is an ordinary index.)
+    schema.index({ 'event_trace.at': 1 }, { sparse: true });
+  } else {
+    schema.index({ tenant_id: 1, 'event_trace.at': 1 });
+  }
+  schema.plugin(tenantGuardPlugin);
+  return schema;
+}
+
+export const SWEPT_TRACE_SCHEMAS = (Object.keys(TRACED_COLLECTIONS) as TracedCollection[]).map((c) => ({ name: sweptTraceModel(c), schema: traceSchema(c) }));
+
+class TraceView extends TenantRepository<SweptTraceDoc> {
+  constructor(model: Model<SweptTraceDoc>, resolver: TenantConnectionResolver) {
+    super(model, resolver);
+  }
+
+  /** Documents with a trace in [from, to) (their traces and created_at only). Not paged: the window is a sweep's, `cap` bounds it. */
+  between(from: Date, to: Date, cap: number): Promise<SweptTraceDoc[]> {
+    return this.find({ 'event_trace.at': { $gte: from, $lt: to } }, { projection: { _id: 1, event_trace: 1, created_at: 1 }, limit: cap });
+  }
+}
+
+/** The traced collections of the tenant in context. */
+@Injectable()
+export class SweptTracesRepository {
+  private readonly views: Map<TracedCollection, TraceView>;
+
+  constructor(
+    @InjectModel(sweptTraceModel('messages')) messages: Model<SweptTraceDoc>,
+    @InjectModel(sweptTraceModel('conversations')) conversations: Model<SweptTraceDoc>,
+    @InjectModel(sweptTraceModel('users')) users: Model<SweptTraceDoc>,
+    @InjectModel(sweptTraceModel('user_bans')) userBans: Model<SweptTraceDoc>,
+    @InjectModel(sweptTraceModel('conversation_restrictions')) restrictions: Model<SweptTraceDoc>,
+    @InjectModel(sweptTraceModel('conversation_moderation')) settings: Model<SweptTraceDoc>,
+    @InjectModel(sweptTraceModel('pinned_messages')) pins: Model<SweptTraceDoc>,
+    resolver: TenantConnectionResolver,
+  ) {
+    const models: Record<TracedCollection, Model<SweptTraceDoc>> = {
+      messages,
+      conversations,
+      users,
+      user_bans: userBans,
+      conversation_restrictions: restrictions,
+      conversation_moderation: settings,
+      pinned_messages: pins,
+    };
+    this.views = new Map((Object.keys(models) as TracedCollection[]).map((c) => [c, new TraceView(models[c], resolver)]));
+  }
+
+  between(collection: TracedCollection, from: Date, to: Date, cap: number): Promise<SweptTraceDoc[]> {
+    return this.views.get(collection)!.between(from, to, cap);
+  }
+}
+
+/** The sweeper's view of `files` (owned by libs/files): what file.uploaded / file.deleted carry, never the name or keys. */
+export interface SweptFileDoc {
+  _id: Types.ObjectId;
+  tenant_id: string;
+  uploader_id: string;
+  metadata: { mime_type: string; size: number };
+  sharing: { type: string; conversation_id: string | null };
+  message_id: string | null;
+  confirmed_at: Date | null;
+  deleted_at: Date | null;
+  deleted_reason?: string | null;
+  created_at: Date;
+}
+export const SWEPT_FILE_MODEL = 'WebhookSweptFile';
+export const SweptFileSchema = new Schema<SweptFileDoc>({ tenant_id: { type: String, required: true } }, { collection: 'files', versionKey: false, strict: false, autoCreate: false });
+SweptFileSchema.index({ tenant_id: 1, confirmed_at: 1 });
+SweptFileSchema.index({ tenant_id: 1, deleted_at: 1 });
+SweptFileSchema.plugin(tenantGuardPlugin);
+
+const FILE_META = { _id: 1, uploader_id: 1, 'metadata.mime_type': 1, 'metadata.size': 1, 'sharing.type': 1, 'sharing.conversation_id': 1, message_id: 1, confirmed_at: 1, deleted_at: 1, deleted_reason: 1, created_at: 1 } as const;
+
+/** Files of the tenant in context confirmed, or deleted by their uploader or the tenant's server, in a range (oldest first). */
+@Injectable()
+export class SweptFilesRepository extends TenantRepository<SweptFileDoc> {
+  constructor(@InjectModel(SWEPT_FILE_MODEL) model: Model<SweptFileDoc>, resolver: TenantConnectionResolver) {
+    super(model, resolver);
+  }
+
+  confirmedBetween(from: Date, to: Date, limit: number): Promise<SweptFileDoc[]> {
+    return this.find({ confirmed_at: { $gte: from, $lt: to } }, { projection: FILE_META, sort: { confirmed_at: 1 }, limit });
+  }
+
+  removedBetween(from: Date, to: Date, limit: number): Promise<SweptFileDoc[]> {
+    return this.find({ deleted_at: { $gte: from, $lt: to }, deleted_reason: 'removed' }, { projection: FILE_META, sort: { deleted_at: 1 }, limit });
+  }
+}

@@ -1,0 +1,143 @@
+/* kill -9 of a node right after it wrote a change that carries its event's trace (a reaction, a role
+ * change, a new user, a tenant-wide ban, a confirmed file), before the service raised the event (fault
+ * points `fault:kill-after-trace` / `-role` / `-file`, test/support/fault-points.js): the fast path never
+ * ran, so only the sweeper can find the change. A node started afterwards delivers each event once. */
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import request from 'supertest';
+import { findFreePort, waitForPort } from '@chat/dev-services';
+import { OutboxSweeper } from '@chat/webhooks';
+import { fakeEnvelope } from './chat-messages-helpers';
+import { AppProcess, spawnAllInOne } from './support/app-process';
+import { api, asUser, createTenant, TEST_PLATFORM_ENV, TestTenant, userToken } from './support/factories';
+import { waitFor } from './support/socket-client';
+import { createTestApp, TestApp } from './support/test-app';
+import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
+
+jest.setTimeout(600_000);
+
+const KINDS = ['reaction.new', 'member.role_changed', 'user.created', 'moderation.user_banned', 'file.uploaded'] as const;
+
+describe('reactions, role changes, users, bans and files survive kill -9 between the write and the event', () => {
+  const children: AppProcess[] = [];
+  let restarted: TestApp | undefined;
+  const r = new WebhookReceiver();
+  const dbName = `t_crash_trc_${process.env.JEST_WORKER_ID ?? '0'}_${Date.now().toString(36)}`;
+  let tenant: TestTenant;
+
+  afterAll(async () => {
+    for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+    await restarted?.close();
+    await r.stop();
+  });
+
+  /** A node that records events but never delivers nor sweeps, with the fault points loaded. */
+  async function node(): Promise<{ t: TestApp; child: AppProcess }> {
+    const port = await findFreePort();
+    const child = spawnAllInOne({
+      ...TEST_PLATFORM_ENV,
+      ...WEBHOOK_TEST_ENV,
+      WEBHOOK_DISPATCH_INTERVAL_MS: '0',
+      WEBHOOK_SWEEP_INTERVAL_MS: '0',
+      MONGODB_DB: dbName,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(__dirname, 'support', 'fault-points.js')}`.trim(),
+    });
+    children.push(child);
+    const url = `http://127.0.0.1:${port}`;
+    await waitForPort(port, '127.0.0.1', 120_000, () => child.child.exitCode === null).catch((err) => {
+      throw new Error(`node did not listen: ${(err as Error).message}\n${child.stdout()}${child.stderr()}`);
+    });
+    await waitFor(async () => (await request(url).get('/health/ready')).status === 200, 30_000, 'node ready');
+    return { t: { url } as TestApp, child };
+  }
+
+  /** Runs `act` on a fresh node, which must die (SIGKILL) inside it, before answering. */
+  async function killedBy(act: (t: TestApp) => Promise<unknown>): Promise<void> {
+    const n = await node();
+    await expect(act(n.t)).rejects.toThrow();
+    expect(await n.child.exited).toBeNull();
+  }
+
+  it('every such event is delivered after a restart, once each', async () => {
+    await r.start();
+    const first = await node();
+    const n1 = first.t;
+    tenant = await createTenant(n1);
+    await api(n1, tenant).post('/v1/webhooks').send({ url: r.url, events: [...KINDS] }).expect(201);
+    const role = 'fault:kill-after-role:1';
+    const uploader = 'fault:kill-after-file:1';
+    for (const id of ['alice', 'bob', 'mallory', role, uploader]) await api(n1, tenant).put(`/v1/users/${encodeURIComponent(id)}`).send({}).expect(201);
+    const alice = asUser(n1, await userToken(n1, tenant, 'alice'));
+    const conv = (await alice.post('/v1/conversations').send({ type: 'group', name: 'g', member_ids: ['bob', role] }).expect(201)).body.id as string;
+    const msg = (await alice.post(`/v1/conversations/${conv}/messages`).send({ content: fakeEnvelope(['alice', 'bob', role]), client_msg_id: 'm1' }).expect(201)).body as { id: string };
+    const files = asUser(n1, await userToken(n1, tenant, uploader));
+    const bytes = randomBytes(500);
+    const ticket = (
+      await files
+        .post('/v1/files')
+        .send({
+          size: bytes.length,
+          checksum: createHash('sha256').update(bytes).digest('hex'),
+          content_md5: createHash('md5').update(bytes).digest('base64'),
+          mime_type: 'application/octet-stream',
+          sharing: { type: 'private' },
+        })
+        .expect(201)
+    ).body as { file: { id: string }; upload: { url: string; headers: Record<string, string> } };
+    expect((await fetch(ticket.upload.url, { method: 'PUT', headers: ticket.upload.headers, body: bytes })).status).toBe(200);
+    const uploaderToken = await userToken(n1, tenant, uploader);
+
+    // Each change is written with its trace, then its node dies before the event is raised.
+    const emoji = 'fault:kill-after-trace';
+    await expect(alice.put(`/v1/conversations/${conv}/messages/${msg.id}/reactions/${emoji}`)).rejects.toThrow();
+    expect(await first.child.exited).toBeNull();
+    await killedBy((t) => api(t, tenant).put(`/v1/conversations/${conv}/members/${encodeURIComponent(role)}/role`).send({ role: 'admin' }));
+    await killedBy((t) => api(t, tenant).put(`/v1/users/${encodeURIComponent('fault:kill-after-trace:new')}`).send({}));
+    await killedBy((t) => api(t, tenant).put('/v1/users/mallory/ban').send({ reason: 'fault:kill-after-trace' }));
+    await killedBy((t) => asUser(t, uploaderToken).post(`/v1/files/${ticket.file.id}/confirm`));
+    // Every change is stored; no event was recorded, let alone sent.
+    expect(r.received).toEqual([]);
+
+    restarted = await createTestApp({ dbName, env: { ...WEBHOOK_TEST_ENV, WEBHOOK_SWEEP_INTERVAL_MS: '200' } });
+    await waitFor(() => KINDS.every((k) => r.ofType(k).length >= 1), 60_000, 'delivered after restart');
+    expect(r.ofType('reaction.new')[0]!.body.data).toEqual({ message_id: msg.id, conversation_id: conv, user_id: 'alice', emoji });
+    expect(r.ofType('member.role_changed')[0]!.body.data).toEqual({ conversation_id: conv, user_id: role, role: 'admin', by: null });
+    expect(r.ofType('user.created').map((e) => (e.body.data as { user_id: string }).user_id)).toContain('fault:kill-after-trace:new');
+    expect(r.ofType('moderation.user_banned')[0]!.body.data).toMatchObject({ user_id: 'mallory', reason: 'fault:kill-after-trace', expires_at: null, by: { type: 'api_key' } });
+    expect(r.ofType('file.uploaded')[0]!.body.data).toEqual({
+      file_id: ticket.file.id,
+      uploader_id: uploader,
+      mime_type: 'application/octet-stream',
+      size: 500,
+      sharing: 'private',
+      conversation_id: null,
+      message_id: null,
+    });
+    // Sweeping again adds nothing: the rows have derived ids.
+    const sweeper = restarted.app.get(OutboxSweeper);
+    await sweeper.sweep(); // may join a pass that was still running when the events went out
+    expect(await sweeper.sweep()).toBe(0);
+    const counts = Object.fromEntries(KINDS.map((k) => [k, r.ofType(k).length]));
+    expect(counts).toEqual({ 'reaction.new': 1, 'member.role_changed': 1, 'user.created': 6, 'moderation.user_banned': 1, 'file.uploaded': 1 });
+    // Each user.created once: the five made before the kills by the fast path, the killed node's by the sweep.
+    expect(new Set(r.ofType('user.created').map((e) => e.body.id)).size).toBe(6);
+  });
+
+  it('a change the fast path recorded is the same event the sweeper derives: one row, one delivery', async () => {
+    const t = restarted!;
+    const bob = asUser(t, await userToken(t, tenant, 'bob'));
+    const conv = (await bob.post('/v1/conversations').send({ type: 'group', name: 'h', member_ids: ['alice'] }).expect(201)).body.id as string;
+    const msg = (await bob.post(`/v1/conversations/${conv}/messages`).send({ content: fakeEnvelope(['alice', 'bob']), client_msg_id: 'm2' }).expect(201)).body as { id: string };
+    await bob.put(`/v1/conversations/${conv}/messages/${msg.id}/reactions/thumbsup`).expect(200);
+    await api(t, tenant).put(`/v1/conversations/${conv}/members/alice/role`).send({ role: 'admin' }).expect(200);
+    await waitFor(() => r.ofType('reaction.new').length === 2 && r.ofType('member.role_changed').length === 2, 30_000, 'fast path');
+    const sweeper = t.app.get(OutboxSweeper);
+    await sweeper.sweep();
+    expect(await sweeper.sweep()).toBe(0);
+    expect(r.ofType('reaction.new')).toHaveLength(2);
+    expect(r.ofType('member.role_changed')).toHaveLength(2);
+    expect(r.ofType('member.role_changed')[1]!.body.data).toEqual({ conversation_id: conv, user_id: 'alice', role: 'admin', by: null });
+  });
+});
