@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { QuotasModule } from '@chat/quotas';
 import { RelationshipsService } from '../relationships/relationships.service';
 import { LastSeenBuffer } from './last-seen.buffer';
 import { USER_MODEL, UserSchema } from './user.schema';
@@ -8,7 +9,7 @@ import { UsersService } from './users.service';
 
 /** End users and their relationships (stored on the user document). */
 @Module({
-  imports: [MongooseModule.forFeature([{ name: USER_MODEL, schema: UserSchema }])],
+  imports: [QuotasModule, MongooseModule.forFeature([{ name: USER_MODEL, schema: UserSchema }])],
   providers: [UsersRepository, UsersService, RelationshipsService, LastSeenBuffer],
   exports: [UsersRepository, UsersService, RelationshipsService, LastSeenBuffer],
 })
