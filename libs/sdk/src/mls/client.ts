@@ -9,66 +9,34 @@
  * left the device is stored before the message is returned (`encrypt`), so a restarted device never
  * reuses a ratchet generation; a commit's new state is stored when it is merged. A commit pending at a
  * crash is lost with its secrets: the device rejoins (external commit) if the server had taken it.
+ *
+ * The state and its storage are in client-state.ts (MlsClientState, which this class extends); this
+ * file has the protocol operations.
  */
 import {
-  type ClientConfig,
   type ClientState,
-  type KeyPackage,
-  type PrivateKeyPackage,
   type Proposal,
   acceptAll,
   createApplicationMessage,
   createCommit,
   createGroup,
   createGroupInfoWithExternalPubAndRatchetTree,
-  defaultCapabilities,
-  defaultKeyRetentionConfig,
-  defaultLifetime,
-  defaultLifetimeConfig,
-  defaultPaddingConfig,
   emptyPskIndex,
-  generateKeyPackageWithKey,
   joinGroup,
   joinGroupExternal,
   mlsExporter,
   processMessage,
   zeroOutUint8Array,
 } from 'ts-mls';
-import { DEVICE_KEY, OrderedWrites, decodeDevice, decodeGroup, decodeKeyPackage, encodeDevice, encodeGroup, encodeKeyPackage, groupKey, keyPackageKey } from './client-store';
-import { cipherSuite, decodeMessage, encodeMessage, keyPackageRef, ratchetTreeOf, toHex } from './codec';
+import { type MlsCommitOutput, type MlsReceived, MlsClientState } from './client-state';
+import { DEVICE_KEY, OrderedWrites, decodeDevice, encodeDevice, keyPackageKey } from './client-store';
+import { cipherSuite, decodeMessage, encodeMessage, ratchetTreeOf, toHex } from './codec';
 import { MlsError } from './errors';
 import { HISTORY_KEY_LABEL } from './history-keys';
 import { type MlsIdentity, decodeIdentity, encodeIdentity, identityToString, sameIdentity } from './identity';
-import { fastKeyPackageEquality } from './key-package-equality';
 import type { MlsStateStore } from './state-store';
 
-/** What a commit produced, to post to the Delivery Service (all MLSMessage bytes). */
-export interface MlsCommitOutput {
-  /** Hex group id. */
-  groupId: string;
-  /** The epoch the commit was made in: the server accepts it only while the group is at this epoch. */
-  epoch: bigint;
-  commit: Uint8Array;
-  /** For the added devices; null when nobody was added. */
-  welcome: Uint8Array | null;
-  /** GroupInfo of the new epoch (with the ratchet tree and external public key, for external joins). */
-  groupInfo: Uint8Array;
-}
-
-export interface MlsReceived {
-  kind: 'application' | 'commit' | 'proposal';
-  /** Application data (empty for handshake messages). */
-  plaintext: Uint8Array;
-  /** Epoch of the group after processing. */
-  epoch: bigint;
-}
-
-interface Pending {
-  state: ClientState;
-  output: MlsCommitOutput;
-  /** Secrets of the old epoch the commit used up: wiped only on merge, the old state needs them until then. */
-  consumed: Uint8Array[];
-}
+export type { MlsCommitOutput, MlsReceived } from './client-state';
 
 const utf8 = new TextEncoder();
 
@@ -79,18 +47,10 @@ const utf8 = new TextEncoder();
  * and ~40 % slower (bench/RESULTS.md). ts-mls checks the tree against the Welcome's tree hash.
  */
 export const WELCOME_TREE_MAX_LEAVES = 256;
-
-export class MlsClient {
-  private readonly groups = new Map<string, ClientState>();
-  private readonly pending = new Map<string, Pending>();
-  /** Unused key packages by hex ref, with their private keys. */
-  private readonly keyPackages = new Map<string, { publicPackage: KeyPackage; privatePackage: PrivateKeyPackage; lastResort: boolean }>();
-
-  private constructor(
-    readonly identity: MlsIdentity,
-    private readonly signatureKeys: { signKey: Uint8Array; publicKey: Uint8Array },
-    private readonly writes?: OrderedWrites,
-  ) {}
+export class MlsClient extends MlsClientState {
+  private constructor(identity: MlsIdentity, signatureKeys: { signKey: Uint8Array; publicKey: Uint8Array }, writes?: OrderedWrites) {
+    super(identity, signatureKeys, writes);
+  }
 
   /**
    * A device client. Without a store: a fresh Ed25519 signature key, state in memory. With a store:
@@ -113,70 +73,6 @@ export class MlsClient {
     await client.restore(store);
     return client;
   }
-
-  /** Reads the key packages and groups of the store. One that does not decode is dropped (the group is joined again). */
-  private async restore(store: MlsStateStore): Promise<void> {
-    for (const key of await store.keys('kp/')) {
-      const bytes = await store.get(key);
-      if (bytes) this.keyPackages.set(key.slice(3), decodeKeyPackage(bytes, this.signatureKeys.signKey));
-    }
-    for (const key of await store.keys('group/')) {
-      const bytes = await store.get(key);
-      if (!bytes) continue;
-      try {
-        this.groups.set(key.slice(6), decodeGroup(bytes, this.config()));
-      } catch {
-        await store.delete(key);
-      }
-    }
-  }
-
-  /** Queues the write of a group's state as it is now (or its deletion when gone). */
-  private saveGroup(groupId: string): Promise<void> {
-    if (!this.writes) return Promise.resolve();
-    const state = this.groups.get(groupId);
-    return state ? this.writes.put(groupKey(groupId), encodeGroup(state)) : this.writes.delete(groupKey(groupId));
-  }
-
-  /** For the synchronous methods: the write is queued, `flush` reports its failure. */
-  private saveGroupLater(groupId: string): void {
-    void this.saveGroup(groupId).catch(() => undefined);
-  }
-
-  /** Waits until every change made so far is in the store (rejects if a write failed). */
-  async flush(): Promise<void> {
-    await this.writes?.flush();
-  }
-
-  /**
-   * The ts-mls configuration: members' credentials must be `tenant/user/device` of this tenant (the
-   * server vouches for user and device when the key package is published).
-   */
-  private config(): ClientConfig {
-    const tenantId = this.identity.tenantId;
-    return {
-      keyRetentionConfig: defaultKeyRetentionConfig,
-      lifetimeConfig: defaultLifetimeConfig,
-      keyPackageEqualityConfig: fastKeyPackageEquality,
-      paddingConfig: defaultPaddingConfig,
-      authService: {
-        validateCredential: async (credential) => credential.credentialType === 'basic' && decodeIdentity(credential.identity)?.tenantId === tenantId,
-      },
-    };
-  }
-
-  /** A key package; `publish`: kept (and stored) until a Welcome uses it, else only for this client's own leaf. */
-  private async newKeyPackage(lastResort: boolean, publish = true) {
-    const cs = await cipherSuite();
-    const kp = await generateKeyPackageWithKey({ credentialType: 'basic', identity: encodeIdentity(this.identity) }, defaultCapabilities(), defaultLifetime, [], this.signatureKeys, cs);
-    const ref = await keyPackageRef(kp.publicPackage);
-    if (publish) {
-      this.keyPackages.set(ref, { ...kp, lastResort });
-      await this.writes?.put(keyPackageKey(ref), encodeKeyPackage({ ...kp, lastResort }));
-    }
-    return { ref, kp };
-  }
-
   /** Key packages (KeyPackage MLSMessage bytes) to publish; this client keeps their private keys. */
   async generateKeyPackages(count: number, opts: { lastResort?: boolean } = {}): Promise<Uint8Array[]> {
     if (!Number.isInteger(count) || count < 0 || count > 1000) throw new MlsError('INVALID_INPUT', 'count must be an integer from 0 to 1000');
@@ -187,42 +83,6 @@ export class MlsClient {
     }
     return out;
   }
-
-  /** Number of key packages whose private keys this client still holds. */
-  get unusedKeyPackages(): number {
-    return this.keyPackages.size;
-  }
-
-  private state(groupId: string): ClientState {
-    const s = this.groups.get(groupId);
-    if (!s) throw new MlsError('UNKNOWN_GROUP', 'no state for this group');
-    return s;
-  }
-
-  private noPending(groupId: string): void {
-    if (this.pending.has(groupId)) throw new MlsError('PENDING_COMMIT', 'a commit of this client awaits the server');
-  }
-
-  hasGroup(groupId: string): boolean {
-    return this.groups.has(groupId);
-  }
-
-  epoch(groupId: string): bigint {
-    return this.state(groupId).groupContext.epoch;
-  }
-
-  /** Identities of the group's current members, in leaf order. */
-  members(groupId: string): MlsIdentity[] {
-    const out: MlsIdentity[] = [];
-    for (const node of this.state(groupId).ratchetTree) {
-      if (node?.nodeType !== 'leaf') continue;
-      const cred = node.leaf.credential;
-      const id = cred.credentialType === 'basic' ? decodeIdentity(cred.identity) : null;
-      if (id) out.push(id);
-    }
-    return out;
-  }
-
   /** Creates a group of one (epoch 0). `groupId` defaults to 16 random bytes; returns it as hex. */
   async createGroup(groupId?: Uint8Array): Promise<string> {
     const cs = await cipherSuite();
@@ -420,43 +280,7 @@ export class MlsClient {
     const key = await mlsExporter(s.keySchedule.exporterSecret, HISTORY_KEY_LABEL, s.groupContext.groupId, 32, await cipherSuite());
     return { epoch: s.groupContext.epoch, key };
   }
-
-  /** Leaf signature public keys of the current members by `tenant/user/device` (to verify v2 envelopes). */
-  memberSignatureKeys(groupId: string): Map<string, Uint8Array> {
-    const out = new Map<string, Uint8Array>();
-    for (const node of this.state(groupId).ratchetTree) {
-      if (node?.nodeType !== 'leaf' || node.leaf.credential.credentialType !== 'basic') continue;
-      const id = decodeIdentity(node.leaf.credential.identity);
-      if (id) out.set(identityToString(id), node.leaf.signaturePublicKey);
-    }
-    return out;
-  }
-
   /** Signs with this device's Ed25519 leaf signature key (v2 envelopes; the key never leaves the client). */
   async signWithLeafKey(bytes: Uint8Array): Promise<Uint8Array> {
     return (await cipherSuite()).signature.sign(this.signatureKeys.signKey, bytes);
-  }
-
-  /** Drops this client's state of a group (removed from it, or rejoining by external commit). */
-  forgetGroup(groupId: string): void {
-    this.groups.delete(groupId);
-    this.pending.delete(groupId);
-    this.saveGroupLater(groupId);
-  }
-
-  /** Whether this client is still in the group's tree (false after another member removed it). */
-  isMember(groupId: string): boolean {
-    return this.members(groupId).some((m) => sameIdentity(m, this.identity));
-  }
-
-  /** Every member device's identity and signature public key (what safety numbers are computed over). */
-  memberCredentials(groupId: string): Array<MlsIdentity & { signaturePublicKey: Uint8Array }> {
-    const out: Array<MlsIdentity & { signaturePublicKey: Uint8Array }> = [];
-    for (const node of this.state(groupId).ratchetTree) {
-      if (node?.nodeType !== 'leaf' || node.leaf.credential.credentialType !== 'basic') continue;
-      const id = decodeIdentity(node.leaf.credential.identity);
-      if (id) out.push({ ...id, signaturePublicKey: node.leaf.signaturePublicKey });
-    }
-    return out;
-  }
-}
+  }}
