@@ -1,16 +1,15 @@
 import { ChatSocket, ChatUserClient, E2EChat, isChatApiError, type ConversationView, type MessageView } from '@sdk';
 import { followMembership, openAllConversations } from '@sdk/mls';
 import { holdDeviceLock, IdbMlsStateStore, loadOrCreateKeyring, StoredEpochKeys } from './keystore';
-import { systemText, type UiMessage } from './ui-message';
+import type { UiMessage } from './ui-message';
 import { DisplayNames } from './names';
-import { decryptErrorText, V2Chat } from './e2e-v2';
+import { V2Chat } from './e2e-v2';
+import { awaitPeers, joinNotice, toUi } from './session-messages';
 import { wireSocket } from './session-events';
 
 export type { FilePayload, UiMessage } from './ui-message';
 
 const PAGE = 30;
-/** How long a send waits for an online member's device to join a group it is not in yet (once per conversation). */
-const PEER_JOIN_WAIT_MS = 10_000;
 
 /**
  * One signed-in user on this browser: REST (ChatUserClient), the socket (ChatSocket) and all
@@ -239,74 +238,19 @@ export class ChatSession {
     if (ui) map.set(ui.view.id, ui);
   }
 
-  /** What the screen shows of a stream entry (a commit is applied on the way; null when nothing to show). */
-  private async toUi(m: MessageView): Promise<UiMessage | null> {
-    const ui: UiMessage = { view: m, reactions: [] };
-    // Before the content check: a system message has no envelope (content null), only its clear text.
-    const sys = m.deleted_at ? null : systemText(m);
-    if (sys !== null) return { ...ui, system: true, text: sys };
-    if (m.deleted_at || !m.content) return ui;
-    try {
-      const r = await this.v2.receive(m);
-      if (r.kind === 'handshake') {
-        const notice = this.joinNotice(r.joined);
-        return notice ? { ...ui, notice } : null;
-      }
-      if (r.payload.kind === 'text') ui.text = r.payload.text;
-      else if (r.payload.kind === 'file') ui.file = r.payload;
-      ui.reactions = await this.reactionsOf(m);
-    } catch (err) {
-      ui.error = decryptErrorText(err);
-    }
-    return ui;
+  /** What the screen shows of a stream entry (session-messages.ts). */
+  private toUi(m: MessageView): Promise<UiMessage | null> {
+    return toUi(this, m);
   }
 
   /** "Bob's new device joined", for devices other than this browser (null when only this one). */
   joinNotice(joined: Array<{ user_id: string; device_id: string }>): string | null {
-    const lines = joined
-      .filter((d) => d.user_id !== this.userId || d.device_id !== this.v2.deviceId)
-      .map((d) => (d.user_id === this.userId ? `Your new device joined (${d.device_id})` : `${this.names.get(d.user_id)}'s new device joined`));
-    return lines.length ? lines.join(' · ') : null;
+    return joinNotice(this, joined);
   }
 
-  /**
-   * A member online whose device is not in the group yet (a chat just made, both online): the first send
-   * waits (bounded) for their device's join, so they can read it; an offline member is not waited for.
-   */
-  private async awaitPeers(conversationId: string): Promise<void> {
-    if (this.waitedFor.has(conversationId)) return;
-    this.waitedFor.add(conversationId);
-    const others = this.conversations.get(conversationId)?.participants.map((p) => p.user_id).filter((u) => u !== this.userId) ?? [];
-    if (!others.length) return;
-    await this.v2.chat.open(conversationId);
-    const missing = () => this.v2.usersWithoutDevice(conversationId, others).filter((u) => !this.joinedUsers.get(conversationId)?.has(u));
-    if (!missing().length) return;
-    const r = (await this.socket.presence(missing()).catch(() => ({ users: [] }))) as { users: Array<{ user_id: string; status: string }> };
-    const online = new Set(r.users.filter((u) => u.status === 'online').map((u) => u.user_id));
-    const deadline = Date.now() + PEER_JOIN_WAIT_MS;
-    while (missing().some((u) => online.has(u)) && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.joinWaiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, deadline - Date.now());
-        this.joinWaiters.add(done);
-      });
-    }
-  }
-
-  private async reactionsOf(m: MessageView): Promise<UiMessage['reactions']> {
-    const clear = await this.v2.chat.reactions(m).catch(() => []);
-    const out = new Map<string, { emoji: string; count: number; mine: boolean }>();
-    for (const r of clear) {
-      const e = out.get(r.emoji) ?? { emoji: r.emoji, count: 0, mine: false };
-      e.count++;
-      if (r.user_id === this.userId) e.mine = true;
-      out.set(r.emoji, e);
-    }
-    return [...out.values()];
+  /** The first send to a conversation waits (bounded) for online members' devices to join (session-messages.ts). */
+  private awaitPeers(conversationId: string): Promise<void> {
+    return awaitPeers(this, this.waitedFor, conversationId);
   }
 
   async upsertMessage(m: MessageView): Promise<void> {
