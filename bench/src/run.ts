@@ -1,106 +1,33 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Presets, SingleBar } from 'cli-progress';
 import { tcpFloor, socketIoFloor } from './floors';
 import { GeneratorPool, type PhaseResult } from './generator/pool';
 import type { RestPhase, RunMsg, SocketPhase } from './generator/messages';
 import { makeEnvelopes } from './envelopes';
 import { summarize, type LatencySummary } from './lib/histogram';
 import { onInterrupt } from './lib/cleanup';
-import { allowedCpus } from './lib/pin';
 import { ProcSampler } from './lib/proc';
 import { hitRateBetween, scrapeCache, type CacheCounts } from './lib/prom';
-import { fmt, isProject, markdownTable, ratioTable, runOrder, runsTable, webhookRatioTable, type MetricDef, type RunFigures, type Target } from './lib/report';
+import { fmt, isProject, markdownTable, ratioTable, runOrder, runsTable, webhookRatioTable, type RunFigures, type Target } from './lib/report';
 import { WebhookSink } from './lib/webhook-sink';
 import { nowUs, splitRanges } from './lib/schedule';
 import type { Options } from './options';
 import { directPlan, groupPlan, historyPlan, idlePlan, sliceForWorkers, type Plan, type WorkerSlice } from './scenarios/plan';
 import { addWebhookEndpoint, provisionBaseline, provisionProject, type Provisioned } from './scenarios/provision';
-import { OUT_DIR, projectMain, REPO_ROOT, startTarget, type RunningTarget } from './servers/launch';
+import { OUT_DIR, REPO_ROOT, startTarget, type RunningTarget } from './servers/launch';
 import { startServices, type Services } from './services';
 import { WindowProfiler } from './lib/window-profiler';
 import { commandsBetween, readCommandStats } from './lib/redis-commands';
+import { GENERATOR_CORE, machineInfo, SERVER_CORE } from './machine';
+import { errorCount, latencyFigures, metricsFor, perMessage, prefixKeys, saturation, sumValues } from './metrics';
+import { Progress } from './progress';
 
-const SERVER_CORE = 0;
-const GENERATOR_CORE = 1;
+// The machine facts, the metric table and the progress bar are in machine.ts, metrics.ts and
+// progress.ts; re-exported here so callers keep importing them from run.ts.
+export { machineInfo, type Machine } from './machine';
+export { METRICS, metricsFor } from './metrics';
+
 const log = (l: string) => process.stderr.write(`${l}\n`);
-
-export interface Machine {
-  date: string;
-  cores: number;
-  cpuModel: string;
-  memGiB: number;
-  node: string;
-  commit: string;
-  loadAvg: number[];
-  pinning: string;
-  /** Which build of the project was measured (path and build time). */
-  projectBuild: string | null;
-}
-
-function describeBuild(): string {
-  const main = projectMain();
-  try {
-    return `${relative(REPO_ROOT, main)} (built ${statSync(main).mtime.toISOString()})`;
-  } catch {
-    return `${relative(REPO_ROOT, main)} (missing)`;
-  }
-}
-
-export function machineInfo(o: Options): Machine {
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT }).toString().trim();
-  } catch {
-    /* not a checkout */
-  }
-  return {
-    date: new Date().toISOString(),
-    cores: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    commit,
-    loadAvg: loadavg().map((x) => Math.round(x * 100) / 100),
-    projectBuild: o.targets.some(isProject) ? describeBuild() : null,
-    pinning: o.pin ? `server on core ${SERVER_CORE}; generator, Redis, FerretDB, harness on core ${GENERATOR_CORE} (harness allowed: ${allowedCpus()})` : 'none (--no-pin)',
-  };
-}
-
-/** Live progress: a bar on a terminal, a line every 2 s otherwise. */
-class Progress {
-  private bar: SingleBar | null = null;
-  private timer: NodeJS.Timeout | null = null;
-
-  start(label: string, totalMs: number, pool: GeneratorPool, sampler: ProcSampler): void {
-    this.bar = new SingleBar(
-      {
-        format: `${label} |{bar}| {percentage}% | sent {sent} acked {acked} deliv {delivered} err {errors} | ack p99 {p99} ms | lag max {lag} ms | server {cpu}% {rss} MB`,
-        hideCursor: true,
-        noTTYOutput: true,
-        notTTYSchedule: 2000,
-        stream: process.stderr,
-      },
-      Presets.shades_classic,
-    );
-    const t0 = performance.now();
-    const payload = () => {
-      const t = pool.progressTotals();
-      const s = sampler.current('server');
-      return { sent: t.sent, acked: t.acked, delivered: t.delivered, errors: t.errors, p99: t.ackP99Ms.toFixed(1), lag: t.lagMaxMs.toFixed(1), cpu: s ? s.cpuPct.toFixed(0) : '-', rss: s ? s.rssMb.toFixed(0) : '-' };
-    };
-    this.bar.start(Math.max(1, Math.round(totalMs / 100)), 0, payload());
-    this.timer = setInterval(() => this.bar?.update(Math.min(Math.round((performance.now() - t0) / 100), Math.round(totalMs / 100)), payload()), 250);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.bar?.stop();
-    this.bar = null;
-  }
-}
 
 interface Ctx {
   o: Options;
@@ -212,88 +139,6 @@ async function runPhase(
   }
   const redisCommands = redisBefore && redisAfter ? commandsBetween(redisBefore, redisAfter) : null;
   return { res, cache: before && after ? hitRateBetween(before, after) : null, genCpu, server: c.sampler.summary('server'), services, redisCommands };
-}
-
-const sumValues = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-const perMessage = (m: Map<string, number>, n: number) =>
-  [...m]
-    .sort((a, b) => b[1] - a[1])
-    .map(([cmd, calls]) => `${cmd} ${(calls / n).toFixed(2)}`)
-    .join(', ');
-
-const errorCount = (e: Record<string, number>) => Object.values(e).reduce((a, b) => a + b, 0);
-
-function latencyFigures(prefix: string, s: LatencySummary): Record<string, number | null> {
-  return s.count ? { [`${prefix}P50`]: s.p50, [`${prefix}P95`]: s.p95, [`${prefix}P99`]: s.p99, [`${prefix}Max`]: s.max } : { [`${prefix}P50`]: null, [`${prefix}P95`]: null, [`${prefix}P99`]: null, [`${prefix}Max`]: null };
-}
-
-/** Why a run does not count, or undefined when it does. */
-function saturation(o: Options, intendedRate: number, sent: number, windowS: number, genCpu: number, lagP99Ms: number): string | undefined {
-  const reasons: string[] = [];
-  if (genCpu > o.maxGenCpu) reasons.push(`generator CPU ${genCpu.toFixed(0)}% > ${o.maxGenCpu}%`);
-  if (lagP99Ms > o.maxLagMs) reasons.push(`generator schedule lag p99 ${lagP99Ms.toFixed(1)} ms > ${o.maxLagMs} ms`);
-  if (intendedRate > 0 && windowS > 0 && sent / windowS < 0.95 * intendedRate) reasons.push(`sent ${(sent / windowS).toFixed(0)}/s < 95% of ${intendedRate}/s`);
-  // With the generator's own CPU low, a lag means its core was taken by something else (a shared machine).
-  return reasons.length ? `generator could not keep its schedule (${reasons.join('; ')})` : undefined;
-}
-
-export const METRICS: Record<string, MetricDef[]> = {
-  send: [
-    { key: 'sendRate', label: 'sent msgs/s', higherIsBetter: true, digits: 0 },
-    { key: 'ackRate', label: 'durable acks/s', higherIsBetter: true, digits: 0 },
-    { key: 'deliveryRate', label: 'deliveries/s', higherIsBetter: true, digits: 0 },
-    { key: 'ackP50', label: 'ack p50 ms', higherIsBetter: false, digits: 2 },
-    { key: 'ackP95', label: 'ack p95 ms', higherIsBetter: false, digits: 2 },
-    { key: 'ackP99', label: 'ack p99 ms', higherIsBetter: false, digits: 2 },
-    { key: 'ackMax', label: 'ack max ms', higherIsBetter: false, digits: 1 },
-    { key: 'e2eP50', label: 'e2e p50 ms', higherIsBetter: false, digits: 2 },
-    { key: 'e2eP95', label: 'e2e p95 ms', higherIsBetter: false, digits: 2 },
-    { key: 'e2eP99', label: 'e2e p99 ms', higherIsBetter: false, digits: 2 },
-    { key: 'e2eMax', label: 'e2e max ms', higherIsBetter: false, digits: 1 },
-    { key: 'errors', label: 'errors', higherIsBetter: false, digits: 0 },
-    { key: 'deliveredPct', label: 'delivered %', higherIsBetter: true, digits: 1 },
-    { key: 'serverCpu', label: 'server CPU %', higherIsBetter: false, digits: 0 },
-    { key: 'serverUsPerMsg', label: 'server CPU µs/msg', higherIsBetter: false, digits: 0 },
-    { key: 'redisCmdsPerMsg', label: 'Redis cmds/msg', higherIsBetter: false, digits: 1 },
-    { key: 'serverRssMb', label: 'server RSS MB', higherIsBetter: false, digits: 0 },
-    { key: 'cacheHitPct', label: 'cache hit %', higherIsBetter: true, digits: 1 },
-    { key: 'genCpu', label: 'generator CPU %', higherIsBetter: false, digits: 0 },
-    { key: 'genLagP99', label: 'gen lag p99 ms', higherIsBetter: false, digits: 2 },
-    { key: 'genUsPerMsg', label: 'gen CPU µs/msg', higherIsBetter: false, digits: 1 },
-  ],
-  idle: [
-    { key: 'connections', label: 'connections', higherIsBetter: true, digits: 0 },
-    { key: 'connectP99', label: 'connect p99 ms', higherIsBetter: false, digits: 1 },
-    { key: 'memPerConnKB', label: 'server KB/idle conn', higherIsBetter: false, digits: 1 },
-    { key: 'serverRssMb', label: 'server RSS MB', higherIsBetter: false, digits: 0 },
-    { key: 'churnRate', label: 'reconnects/s', higherIsBetter: true, digits: 0 },
-    { key: 'reconnectP99', label: 'reconnect p99 ms', higherIsBetter: false, digits: 1 },
-    { key: 'presenceRate', label: 'presence events/s', higherIsBetter: true, digits: 0 },
-    { key: 'ackP99', label: 'ack p99 ms', higherIsBetter: false, digits: 2 },
-    { key: 'e2eP99', label: 'e2e p99 ms', higherIsBetter: false, digits: 2 },
-    { key: 'errors', label: 'errors', higherIsBetter: false, digits: 0 },
-    { key: 'serverCpu', label: 'server CPU %', higherIsBetter: false, digits: 0 },
-    { key: 'genCpu', label: 'generator CPU %', higherIsBetter: false, digits: 0 },
-  ],
-  history: [
-    { key: 'coldRate', label: 'cold reads/s', higherIsBetter: true, digits: 0 },
-    { key: 'coldP50', label: 'cold read p50 ms', higherIsBetter: false, digits: 2 },
-    { key: 'coldP99', label: 'cold read p99 ms', higherIsBetter: false, digits: 2 },
-    { key: 'coldMax', label: 'cold read max ms', higherIsBetter: false, digits: 1 },
-    { key: 'coldHitPct', label: 'cold cache hit %', higherIsBetter: true, digits: 1 },
-    { key: 'warmRate', label: 'warm reads/s', higherIsBetter: true, digits: 0 },
-    { key: 'warmP50', label: 'warm read p50 ms', higherIsBetter: false, digits: 2 },
-    { key: 'warmP99', label: 'warm read p99 ms', higherIsBetter: false, digits: 2 },
-    { key: 'warmMax', label: 'warm read max ms', higherIsBetter: false, digits: 1 },
-    { key: 'warmHitPct', label: 'warm cache hit %', higherIsBetter: true, digits: 1 },
-    { key: 'errors', label: 'errors', higherIsBetter: false, digits: 0 },
-    { key: 'serverCpu', label: 'server CPU % (warm)', higherIsBetter: false, digits: 0 },
-    { key: 'fillAckP99', label: 'fill ack p99 ms', higherIsBetter: false, digits: 2 },
-  ],
-};
-
-export function metricsFor(o: Options): MetricDef[] {
-  return o.scenario === 'idle' ? METRICS.idle! : o.scenario === 'history' ? METRICS.history! : METRICS.send!;
 }
 
 function planFor(o: Options): Plan {
@@ -484,10 +329,6 @@ async function runOnce(o: Options, target: Target, round: number, services: Serv
     forgetServer();
     await sink?.stop();
   }
-}
-
-function prefixKeys(prefix: string, m: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(m).map(([k, v]) => [prefix + k, v]));
 }
 
 function describe(o: Options): string {
