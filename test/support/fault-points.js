@@ -17,6 +17,8 @@
  *   starting with it (an emoji, a ban reason, a new user's id), before the service raises its event;
  * - `fault:kill-after-role`: the same after a role change (member_changes `roles`) of a user whose id
  *   starts with it; `fault:kill-after-file`: after a file of such an uploader is confirmed or removed;
+ * - `fault:kill-after-delete` / `fault:kill-before-delete`: SIGKILL right after (before) the delete of a
+ *   user whose external id starts with it (its tombstone, the deletion's event traces, already written);
  * - a last_message update whose preview is `fault:post-commit` (base64) fails once with a closed-connection
  *   error, as when the database connection drops between storing a batch and its post-commit step.
  *
@@ -53,6 +55,15 @@ proto.insertOne = async function (doc, ...rest) {
   const res = await insertOne.call(this, doc, ...rest);
   if (this.collectionName === 'message_reports' && typeof doc?.note === 'string' && doc.note.startsWith('fault:kill-after-report')) die();
   if (traceMarked(doc)) die();
+  return res;
+};
+
+const deleteOne = proto.deleteOne;
+proto.deleteOne = async function (filter, ...rest) {
+  const id = this.collectionName === 'users' && typeof filter?.external_id === 'string' ? filter.external_id : '';
+  if (id.startsWith('fault:kill-before-delete')) die();
+  const res = await deleteOne.call(this, filter, ...rest);
+  if (id.startsWith('fault:kill-after-delete')) die();
   return res;
 };
 
