@@ -9,7 +9,8 @@ import { UsersService } from './users.service';
 
 /** End users and their relationships (stored on the user document). */
 @Module({
-  imports: [MongooseModule.forFeature([
+  imports: [
+    MongooseModule.forFeature([
       { name: USER_MODEL, schema: UserSchema },
       { name: USER_TOMBSTONE_MODEL, schema: UserTombstoneSchema },
     ]),
