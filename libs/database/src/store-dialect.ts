@@ -71,12 +71,9 @@ export class StoreDialect {
   async changeEach<T>(scope: string, ids: string[], how: { many: () => Promise<T[]>; one: (id: string) => Promise<T | null> }): Promise<T[]> {
     if (!ids.length) return [];
     if (this.name === 'mongodb') return how.many();
-    const out: T[] = [];
-    for (const id of ids) {
-      const r = await this.serialised(scope, id, () => how.one(id));
-      if (r !== null) out.push(r);
-    }
-    return out;
+    // Distinct documents, each under its own lock: concurrently, as separate callers would write them.
+    const each = await Promise.all(ids.map((id) => this.serialised(scope, id, () => how.one(id))));
+    return each.filter((r): r is Awaited<T> => r !== null) as T[];
   }
 
   /**
