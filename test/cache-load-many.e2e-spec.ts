@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CacheService } from '@chat/cache';
+import { RedisService } from '@chat/redis';
 import { asTenantId, TenantContext } from '@chat/tenancy';
 import { createTestApp, TestApp } from './support/test-app';
 
@@ -66,4 +67,30 @@ describe('CacheService.getOrLoadMany (real Redis)', () => {
       expect(await cache.getOrLoadMany([['inv', 'x']], 60, async () => ['reloaded'])).toEqual(['new']);
     });
   }, 60_000);
+  it('reads started in the same tick go to Redis as one MGET, each caller getting its own values', async () => {
+    const cache = t.app.get(CacheService);
+    const mget = jest.spyOn(t.app.get(RedisService).client!, 'mget');
+    try {
+      await inTenant(async () => {
+        await cache.getOrLoad(['tick', 'a'], 60, async () => 'A');
+        await cache.getOrLoadMany([['tick', 'b'], ['tick', 'c']], 60, async () => ['B', 'C']);
+        mget.mockClear();
+        // Side by side, as a socket event's access check reads the user and the ban.
+        const [a, many, missing] = await Promise.all([
+          cache.getOrLoad(['tick', 'a'], 60, async () => 'not A'),
+          cache.getOrLoadMany([['tick', 'c'], ['tick', 'b']], 60, async () => ['not C', 'not B']),
+          cache.getOrLoad(['tick', 'd'], 60, async () => 'D'),
+        ]);
+        expect([a, many, missing]).toEqual(['A', ['C', 'B'], 'D']);
+        expect(mget).toHaveBeenCalledTimes(1);
+        // One after the other: one MGET each.
+        mget.mockClear();
+        expect(await cache.getOrLoad(['tick', 'a'], 60, async () => 'not A')).toBe('A');
+        expect(await cache.getOrLoad(['tick', 'd'], 60, async () => 'not D')).toBe('D');
+        expect(mget).toHaveBeenCalledTimes(2);
+      });
+    } finally {
+      mget.mockRestore();
+    }
+  });
 });

@@ -10,12 +10,11 @@
  * PrivateMessage). When the v2 send path (epoch-key content on the ordinary message route) lands,
  * the sends here should move to it.
  *
- * Size: `npm run test:mls-scale` runs the acceptance size (1,000 users x 2 devices). The default suite
- * (`npm test`, CI) runs 200 users (MLS_SCALE_USERS overrides): on a loaded 2-core machine the full size
- * intermittently stalled: a fetch waiting for headers with no connection to the app left, after ts-mls
- * had held the event loop for tens of seconds. Cause not found (a keep-alive race like
- * nodejs/undici#3492 is suspected; simple reproductions of that race did not hang). The watchdog below
- * names such a stall.
+ * Size: the acceptance size, 1,000 users x 2 devices, in the default suite too (MLS_SCALE_USERS
+ * shrinks it for a quick run): 4 min 51 s with two CPU hogs on the shared 2-core machine
+ * (bench/RESULTS.md, "The Delivery Service at this size"). Its earlier stalls were the usage roll-up's
+ * bulk upserts, which FerretDB v1 never answered while holding all its PostgreSQL connections: fixed
+ * in UsageRepository.markActiveUsers (test/usage-active-users.e2e-spec.ts).
  *
  * Every step runs under a watchdog: a step that stops making progress (the process idle for minutes:
  * a promise that will never settle) fails at once, naming the step and the requests still pending,
@@ -23,12 +22,13 @@
 import { performance } from 'node:perf_hooks';
 import { ChatUserClient, HttpClient } from '@chat/sdk';
 import * as mls from '../libs/sdk/src/mls';
+import { appDiagnostics } from './support/app-diagnostics';
 import { watchStep } from './support/step-watchdog';
 import { createTestApp, TestApp } from './support/test-app';
 import { tracedFetch } from './support/traced-fetch';
 import { rid, sdkTenant, SdkTenant } from './e2e-helpers';
 
-const USERS = Number(process.env.MLS_SCALE_USERS ?? 200);
+const USERS = Number(process.env.MLS_SCALE_USERS ?? 1000);
 const DEVICES = ['a', 'b'];
 
 jest.setTimeout(30 * 60_000);
@@ -74,9 +74,9 @@ describe(`MLS at scale: ${USERS} members x ${DEVICES.length} devices through the
   let t: TestApp;
   let a: SdkTenant;
   beforeAll(async () => {
-    // A commit adding 2,000 devices carries ~2.4 MB of base64 (commit, Welcome with the ratchet tree,
-    // GroupInfo): more than the default 1 MiB request body.
-    t = await createTestApp({ env: { FILES_SWEEP_INTERVAL_SECONDS: '0', BODY_LIMIT_BYTES: String(16 * 1024 * 1024) } });
+    // Default limits: a commit adding 2,000 devices carries ~2.4 MB of base64 (commit, Welcome,
+    // GroupInfo with the ratchet tree), within the commit route's own MLS_COMMIT_BODY_LIMIT_BYTES.
+    t = await createTestApp({ env: { FILES_SWEEP_INTERVAL_SECONDS: '0' } });
     a = await sdkTenant(t);
   });
   afterAll(async () => t?.close());
@@ -91,7 +91,21 @@ describe(`MLS at scale: ${USERS} members x ${DEVICES.length} devices through the
     };
     // Every request of every client, to name the ones still pending when a step stalls.
     const traced = tracedFetch();
-    const step = <R>(name: string, fn: () => Promise<R>) => watchStep(name, fn, { diagnose: () => `requests pending: ${traced.pending().join(', ') || 'none'}` });
+    const app = appDiagnostics(t);
+    // MLS_SCALE_TRACE=<ms>: the same state printed every so often while it runs (to see where it waits).
+    const trace = process.env.MLS_SCALE_TRACE ? setInterval(() => process.stdout.write(`[mls-scale] ${new Date().toISOString()}\n  requests pending: ${traced.pending().join(', ') || 'none'}\n  ${app.describe()}\n`), Number(process.env.MLS_SCALE_TRACE)) : undefined;
+    trace?.unref();
+    // An API error names the step and carries the server's details (a bare "validation failed" says too little).
+    const named = <R>(name: string, fn: () => Promise<R>) => () =>
+      fn().catch((err: unknown) => {
+        const e = err as { status?: number; code?: string; details?: unknown; message?: string };
+        throw e?.code ? new Error(`step "${name}": ${e.status} ${e.code} ${e.message} ${JSON.stringify(e.details ?? null)}`, { cause: err }) : err;
+      });
+    const step = <R>(name: string, fn: () => Promise<R>) =>
+      watchStep(name, named(name, fn), {
+        stallMs: Number(process.env.MLS_SCALE_STALL_MS ?? 3 * 60_000),
+        diagnose: () => `requests pending: ${traced.pending().join(', ') || 'none'}\n  ${app.describe()}`,
+      });
     let t0 = performance.now();
     const ids = Array.from({ length: USERS }, (_, i) => rid(`m${i}`));
     const clients = await step('users and tokens', async () => {
@@ -188,6 +202,7 @@ describe(`MLS at scale: ${USERS} members x ${DEVICES.length} devices through the
       expect(s.body).not.toMatch(/"(keys|encrypted_key|recipients|wrapped_keys)"/);
     }
     note(`send request ${sends[0]!.body.length} B for a ${text.length}-byte text`);
+    clearInterval(trace);
     process.stdout.write(`\nMLS at scale (${USERS} users x ${DEVICES.length} devices):\n  ${report.join('\n  ')}\n`);
   });
 });

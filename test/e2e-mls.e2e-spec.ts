@@ -57,6 +57,15 @@ describe('MLS Delivery Service (real FerretDB, SDK devices over HTTP)', () => {
       expect(mls.inspectGroupMessage(base64ToBytes(doc.message as string))).toMatchObject({ kind: 'application', wireformat: 'mls_private_message', groupId });
       expect(Buffer.from(doc.message as string, 'base64').toString('latin1')).not.toMatch(/hello bob|hi alice/);
     }
+    // A commit's bytes are stored once, in the conversation's seq stream (where devices read them);
+    // the DS keeps a record of who committed which epoch, without the bytes.
+    const commits = await conn.db!.collection('mls_messages').find({ tenant_id: a.tenant.tenantId, conversation_id: conv.id, kind: 'commit' }).toArray();
+    expect(commits).toEqual([expect.objectContaining({ epoch: 0, sender_user_id: alice, sender_device_id: 'phone' })]);
+    expect(commits[0]).not.toHaveProperty('message');
+    const stream = await users[bob]!.history(conv.id);
+    expect(stream.data.filter((m) => (m.content as { type?: string } | null)?.type === 'mls_commit')).toHaveLength(1);
+    const log = await users[bob]!.http.get<{ data: Array<{ kind: string }> }>(`/v1/conversations/${conv.id}/mls/messages`);
+    expect(log.data.map((m) => m.kind)).toEqual(['application', 'application']);
   });
 
   it('refuses a commit for a stale epoch with 409 conflict; the loser catches up and retries', async () => {

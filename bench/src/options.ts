@@ -35,6 +35,8 @@ export interface Options {
   /** Pin the server to core 0 and everything else to core 1 (needs taskset). */
   pin: boolean;
   cpuProf: boolean;
+  /** Profile the server over the measured window only (inspector protocol), see lib/window-profiler.ts. */
+  cpuProfWindow: boolean;
   build: boolean;
   /** Discard a run whose generator processes used more than this much of their core, in percent. */
   maxGenCpu: number;
@@ -84,6 +86,7 @@ const BASE: Omit<Options, 'scenario'> = {
   pings: 2_000,
   pin: true,
   cpuProf: false,
+  cpuProfWindow: false,
   build: false,
   maxGenCpu: 90,
   maxLagMs: 20,
@@ -141,6 +144,7 @@ export function parseArgs(argv: string[]): Options {
     const flag = (name: string) => rawKey === name;
     if (flag('no-pin')) o.pin = false;
     else if (flag('cpu-prof')) o.cpuProf = true;
+    else if (flag('cpu-prof-window')) o.cpuProfWindow = true;
     else if (flag('build')) o.build = true;
     else if (flag('no-client-msg-id')) o.noClientMsgId = true;
     else {

@@ -20,6 +20,8 @@ import { directPlan, groupPlan, historyPlan, idlePlan, sliceForWorkers, type Pla
 import { addWebhookEndpoint, provisionBaseline, provisionProject, type Provisioned } from './scenarios/provision';
 import { OUT_DIR, projectMain, REPO_ROOT, startTarget, type RunningTarget } from './servers/launch';
 import { startServices, type Services } from './services';
+import { WindowProfiler } from './lib/window-profiler';
+import { commandsBetween, readCommandStats } from './lib/redis-commands';
 
 const SERVER_CORE = 0;
 const GENERATOR_CORE = 1;
@@ -109,6 +111,9 @@ interface Ctx {
   slices: WorkerSlice[];
   sampler: ProcSampler;
   progress: Progress;
+  /** `--cpu-prof-window`: where the measured window's profile goes (null: not profiled). */
+  profileFile: string | null;
+  redisUrl: string;
 }
 
 function socketPhases(c: Ctx, rate: number, durationMs: number, templates: SocketPhase['templates']): SocketPhase[] {
@@ -137,17 +142,47 @@ function restPhases(c: Ctx, readers: Array<{ path: string; token: string }>, rat
   }));
 }
 
+/** Starts the profiler after `afterMs`, stops it `forMs` later, and resolves with the profile. */
+async function profileWindow(p: WindowProfiler, afterMs: number, forMs: number): Promise<unknown> {
+  await new Promise((r) => setTimeout(r, Math.max(0, afterMs)));
+  await p.start();
+  await new Promise((r) => setTimeout(r, forMs));
+  return p.stop();
+}
+
 async function runPhase(
   c: Ctx,
   label: string,
   durationMs: number,
   warmupMs: number,
   build: (worker: number) => Pick<RunMsg, 'socket' | 'rest' | 'churn'>,
-): Promise<{ res: PhaseResult; cache: { hits: number; misses: number; hitRate: number | null } | null; genCpu: number; server: ReturnType<ProcSampler['summary']>; services: Record<string, number> }> {
+  profile = true,
+): Promise<{
+  res: PhaseResult;
+  cache: { hits: number; misses: number; hitRate: number | null } | null;
+  genCpu: number;
+  server: ReturnType<ProcSampler['summary']>;
+  services: Record<string, number>;
+  redisCommands: Map<string, number> | null;
+}> {
   const before: CacheCounts | null = await scrapeCache(c.target.url);
+  const redisBefore = await readCommandStats(c.redisUrl);
+  let profiler = profile && c.profileFile && c.target.inspectPort ? new WindowProfiler(c.target.inspectPort) : null;
+  await profiler?.attach().catch((err: Error) => {
+    log(`could not attach the profiler: ${err.message}`);
+    profiler?.close();
+    profiler = null;
+  });
   c.sampler.mark();
   const startUs = nowUs() + 300_000;
   c.progress.start(label, durationMs + 300, c.pool, c.sampler);
+  // The profile covers the measured window only: from the end of the warm-up to the last message due.
+  const profiled = profiler
+    ? profileWindow(profiler, (startUs - nowUs()) / 1000 + warmupMs, durationMs - warmupMs).then(
+        (profile) => ({ profile, error: null }),
+        (error: Error) => ({ profile: null, error }),
+      )
+    : null;
   let res: PhaseResult;
   try {
     res = await c.pool.run(
@@ -156,8 +191,18 @@ async function runPhase(
     );
   } finally {
     c.progress.stop();
+    if (profiler && profiled) {
+      const { profile: p, error } = await profiled;
+      (profiler as WindowProfiler).close();
+      if (error) log(`window profile failed: ${error.message}`);
+      else {
+        writeFileSync(c.profileFile!, JSON.stringify(p));
+        log(`profile of the measured window: ${relative(REPO_ROOT, c.profileFile!)}`);
+      }
+    }
   }
   c.sampler.sample();
+  const redisAfter = await readCommandStats(c.redisUrl);
   const after = await scrapeCache(c.target.url);
   const genCpu = c.pool.pids.reduce((a, _, i) => a + (c.sampler.summary(`gen${i}`)?.avgCpuPct ?? 0), 0);
   const services: Record<string, number> = {};
@@ -165,8 +210,16 @@ async function runPhase(
     const s = c.sampler.summary(name);
     if (s) services[name] = s.avgCpuPct;
   }
-  return { res, cache: before && after ? hitRateBetween(before, after) : null, genCpu, server: c.sampler.summary('server'), services };
+  const redisCommands = redisBefore && redisAfter ? commandsBetween(redisBefore, redisAfter) : null;
+  return { res, cache: before && after ? hitRateBetween(before, after) : null, genCpu, server: c.sampler.summary('server'), services, redisCommands };
 }
+
+const sumValues = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+const perMessage = (m: Map<string, number>, n: number) =>
+  [...m]
+    .sort((a, b) => b[1] - a[1])
+    .map(([cmd, calls]) => `${cmd} ${(calls / n).toFixed(2)}`)
+    .join(', ');
 
 const errorCount = (e: Record<string, number>) => Object.values(e).reduce((a, b) => a + b, 0);
 
@@ -200,6 +253,8 @@ export const METRICS: Record<string, MetricDef[]> = {
     { key: 'errors', label: 'errors', higherIsBetter: false, digits: 0 },
     { key: 'deliveredPct', label: 'delivered %', higherIsBetter: true, digits: 1 },
     { key: 'serverCpu', label: 'server CPU %', higherIsBetter: false, digits: 0 },
+    { key: 'serverUsPerMsg', label: 'server CPU µs/msg', higherIsBetter: false, digits: 0 },
+    { key: 'redisCmdsPerMsg', label: 'Redis cmds/msg', higherIsBetter: false, digits: 1 },
     { key: 'serverRssMb', label: 'server RSS MB', higherIsBetter: false, digits: 0 },
     { key: 'cacheHitPct', label: 'cache hit %', higherIsBetter: true, digits: 1 },
     { key: 'genCpu', label: 'generator CPU %', higherIsBetter: false, digits: 0 },
@@ -277,7 +332,7 @@ async function runOnce(o: Options, target: Target, round: number, services: Serv
       }
     : {};
   const sink = target === 'project+webhook' ? new WebhookSink() : null;
-  const running = await startTarget(target, { services, core: o.pin ? SERVER_CORE : null, runId, cpuProf: o.cpuProf, serverEnv });
+  const running = await startTarget(target, { services, core: o.pin ? SERVER_CORE : null, runId, cpuProf: o.cpuProf, profileWindow: o.cpuProfWindow, serverEnv });
   const forgetServer = onInterrupt(() => running.stop());
   const sampler = new ProcSampler({ server: running.pid, ...services.pids }, 250);
   sampler.start();
@@ -293,7 +348,8 @@ async function runOnce(o: Options, target: Target, round: number, services: Serv
       log(`${target} r${round}: webhook endpoint subscribed to message.new (receiver on loopback)`);
     }
     const slices = sliceForWorkers(plan, o.workers);
-    const c: Ctx = { o, target: running, plan, prov, pool, slices, sampler, progress };
+    const profileFile = o.cpuProfWindow ? join(OUT_DIR, 'profiles', `${runId}-${target.replace('+', '')}-window.cpuprofile`) : null;
+    const c: Ctx = { o, target: running, plan, prov, pool, slices, sampler, progress, profileFile, redisUrl: services.redisUrl };
     const templates = makeEnvelopes({ count: 4, recipients: plan.payloadRecipients });
 
     await new Promise((r) => setTimeout(r, 1000));
@@ -321,14 +377,14 @@ async function runOnce(o: Options, target: Target, round: number, services: Serv
 
     if (o.scenario === 'history') {
       const fillDurationMs = Math.min(180_000, Math.ceil((o.conversations * o.fillPerConversation * 1000) / o.fillRate));
-      const fill = await runPhase(c, `${target} r${round} fill`, fillDurationMs, 0, (w) => ({ socket: socketPhases(c, o.fillRate, fillDurationMs, templates)[w] }));
+      const fill = await runPhase(c, `${target} r${round} fill`, fillDurationMs, 0, (w) => ({ socket: socketPhases(c, o.fillRate, fillDurationMs, templates)[w] }), false);
       figures.fillAckP99 = summarize(fill.res.ack).p99 || null;
       const fillErrors = errorCount(fill.res.errors);
       if (fillErrors) notes.push(`fill: ${fillErrors} send errors ${JSON.stringify(fill.res.errors)}`);
       const readerOf = (conv: number) => ({ path: `/v1/conversations/${prov.conversationIds[conv]}/messages?limit=${o.limit}`, token: prov.tokens[plan.conversations[conv]!.members[0]!]! });
       const coldReaders = plan.conversations.map((_, i) => readerOf(i));
       const coldMs = Math.ceil((coldReaders.length * 1000) / o.readRate);
-      const cold = await runPhase(c, `${target} r${round} cold reads`, coldMs, 0, (w) => ({ rest: restPhases(c, coldReaders, o.readRate, coldMs)[w] }));
+      const cold = await runPhase(c, `${target} r${round} cold reads`, coldMs, 0, (w) => ({ rest: restPhases(c, coldReaders, o.readRate, coldMs)[w] }), false);
       const hot = coldReaders.slice(0, Math.max(1, Math.min(o.hot, coldReaders.length)));
       const warmupMs = Math.max(o.warmupMs, Math.ceil((hot.length * 1000) / o.readRate) + 500);
       const warmMs = warmupMs + o.durationMs;
@@ -399,6 +455,11 @@ async function runOnce(o: Options, target: Target, round: number, services: Serv
           errors: errorCount(p.res.errors) + conn.failed,
           deliveredPct: expected ? (100 * p.res.delivered) / expected : null,
           serverCpu: p.server?.avgCpuPct ?? null,
+          // Server CPU time over the whole phase (warm-up and drain included) per message acked in it: robust to the
+          // machine's load (it counts the server's own CPU time, not wall time) and comparable across rates.
+          serverUsPerMsg: p.server && p.res.ackedTotal ? (p.server.cpuSeconds * 1e6) / p.res.ackedTotal : null,
+          // Every Redis command of the phase (the server's and, negligibly, the harness's scrape) per acked message.
+          redisCmdsPerMsg: p.redisCommands && p.res.ackedTotal ? sumValues(p.redisCommands) / p.res.ackedTotal : null,
           serverRssMb: p.server?.maxRssMb ?? null,
           cacheHitPct: p.cache?.hitRate != null ? p.cache.hitRate * 100 : null,
           genCpu: p.genCpu,
@@ -408,6 +469,7 @@ async function runOnce(o: Options, target: Target, round: number, services: Serv
         });
       }
       if (p.res.unexpectedDisconnects) notes.push(`${p.res.unexpectedDisconnects} unexpected disconnects`);
+      if (p.redisCommands && p.res.ackedTotal) notes.push(`Redis commands per acked message: ${perMessage(p.redisCommands, p.res.ackedTotal)}`);
       discarded = saturation(o, o.rate, p.res.sent, windowS, p.genCpu, lag.p99);
     }
     if (running.exited()) discarded = `${discarded ? discarded + '; ' : ''}server exited during the run (log: ${running.logFile})`;

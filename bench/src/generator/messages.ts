@@ -93,6 +93,8 @@ export interface ResultMsg {
   errors: Record<string, number>;
   /** All sends, warm-up included. */
   sentTotal: number;
+  /** All acks, warm-up and drain included (server CPU per message is over the whole phase). */
+  ackedTotal: number;
   ackHist: string;
   e2eHist: string;
   lagHist: string;

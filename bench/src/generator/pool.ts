@@ -10,6 +10,7 @@ export interface PhaseResult {
   sent: number;
   sentTotal: number;
   acked: number;
+  ackedTotal: number;
   delivered: number;
   echoes: number;
   errors: Record<string, number>;
@@ -134,6 +135,7 @@ export class GeneratorPool {
       sent: sum((r) => r.sent),
       sentTotal: sum((r) => r.sentTotal),
       acked: sum((r) => r.acked),
+      ackedTotal: sum((r) => r.ackedTotal),
       delivered: sum((r) => r.delivered),
       echoes: sum((r) => r.echoes),
       errors,

@@ -343,6 +343,7 @@ async function runPhase(msg: RunMsg): Promise<void> {
     echoes: phase.echoes,
     errors,
     sentTotal,
+    ackedTotal: acked,
     ackHist: encodeHistogram(ack),
     e2eHist: encodeHistogram(phase.e2e),
     lagHist: encodeHistogram(lag),

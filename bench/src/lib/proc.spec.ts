@@ -27,6 +27,6 @@ describe('/proc parsing', () => {
       { tMs: 1000, stat: { cpuTicks: 90, rssBytes: 30 * mb } },
       { tMs: 2000, stat: { cpuTicks: 100, rssBytes: 20 * mb } },
     ]);
-    expect(s).toEqual({ avgCpuPct: 50, maxCpuPct: 90, maxRssMb: 30, lastRssMb: 20 });
+    expect(s).toEqual({ avgCpuPct: 50, cpuSeconds: 1, maxCpuPct: 90, maxRssMb: 30, lastRssMb: 20 });
   });
 });

@@ -55,6 +55,8 @@ export function readProcStat(pid: number): ProcStat | null {
 
 export interface SeriesSummary {
   avgCpuPct: number;
+  /** CPU time used over the window (user + system), seconds. */
+  cpuSeconds: number;
   maxCpuPct: number;
   maxRssMb: number;
   lastRssMb: number;
@@ -163,6 +165,7 @@ export function summarizeSamples(s: Sample[]): SeriesSummary {
   const r1 = (x: number) => Math.round(x * 10) / 10;
   return {
     avgCpuPct: r1(cpuPercent(first.stat, last.stat, last.tMs - first.tMs)),
+    cpuSeconds: (last.stat.cpuTicks - first.stat.cpuTicks) / CLK_TCK,
     maxCpuPct: r1(maxCpu),
     maxRssMb: r1(maxRss / 2 ** 20),
     lastRssMb: r1(last.stat.rssBytes / 2 ** 20),

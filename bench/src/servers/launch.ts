@@ -37,6 +37,8 @@ export interface RunningTarget {
   /** Set for the project: what the harness needs to provision tenants. */
   admin?: { email: string; password: string };
   logFile: string;
+  /** With `profileWindow`: the server's inspector port (see WindowProfiler). */
+  inspectPort?: number;
   exited(): boolean;
   stop(): Promise<void>;
 }
@@ -47,6 +49,8 @@ export interface LaunchOptions {
   core: number | null;
   runId: string;
   cpuProf: boolean;
+  /** Start the server with the inspector on loopback, so the harness can profile the measured window (`--cpu-prof-window`). */
+  profileWindow?: boolean;
   /** Extra environment for the project server (e.g. raised rate limits for the bench tenant). */
   serverEnv: Record<string, string>;
 }
@@ -83,6 +87,11 @@ export async function startTarget(target: Target, opts: LaunchOptions): Promise<
   const logFile = join(OUT_DIR, 'logs', `${opts.runId}-${target.replace('+', '')}.log`);
   const logFd = openSync(logFile, 'a');
   const nodeArgs = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${opts.runId}-${target.replace('+', '')}.cpuprofile`] : [];
+  const inspectPort = opts.profileWindow ? await findFreePort() : undefined;
+  if (inspectPort) {
+    mkdirSync(profDir, { recursive: true });
+    nodeArgs.push(`--inspect=127.0.0.1:${inspectPort}`);
+  }
   const dbName = `bench_${opts.runId}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 63);
   let env: NodeJS.ProcessEnv;
   let main: string;
@@ -140,6 +149,7 @@ export async function startTarget(target: Target, opts: LaunchOptions): Promise<
     pid: child.pid!,
     admin,
     logFile,
+    inspectPort,
     exited: () => child.exitCode !== null,
     stop: () =>
       new Promise<void>((res) => {

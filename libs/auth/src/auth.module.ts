@@ -1,5 +1,6 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AuditModule } from '@chat/audit';
+import { ChatModule } from '@chat/chat';
 import { UserBansModule } from '@chat/moderation';
 import { PlatformModule } from '@chat/platform';
 import { QuotasModule } from '@chat/quotas';
@@ -10,12 +11,12 @@ import { WhoAmIController } from './whoami.controller';
 
 /**
  * Everything authentication needs, in one import for every app: platform data (tenants, apps, keys,
- * admins, PlatformEvents), audit, quotas, the guards and the token services. Global, so feature
- * modules can use the decorators without importing anything.
+ * admins, PlatformEvents), audit, quotas, the guards and the token services. A module whose controllers
+ * use the guards imports it (the guards resolve their services in that module). The users directory
+ * (ChatModule) is what end-user access is checked against.
  */
-@Global()
 @Module({
-  imports: [PlatformModule, AuditModule, QuotasModule, UserBansModule],
+  imports: [PlatformModule, AuditModule, QuotasModule, UserBansModule, ChatModule],
   providers: [AdminTokenService, UserTokenService, ApiKeyGuard, UserAuthGuard, ApiKeyOrUserGuard, AdminAuthGuard],
   exports: [PlatformModule, AuditModule, QuotasModule, UserBansModule, AdminTokenService, UserTokenService, ApiKeyGuard, UserAuthGuard, ApiKeyOrUserGuard, AdminAuthGuard],
 })

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
+import { UsageModule } from '@chat/usage';
 import { MongooseModule } from '@nestjs/mongoose';
 import { BILLING_MODEL, BillingSchema } from './billing.schema';
 import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
 
-/** Needs UsageModule (global) for usage totals and the roll-up. */
+/** Monthly bills from usage totals and the roll-up (UsageModule). */
 @Module({
-  imports: [MongooseModule.forFeature([{ name: BILLING_MODEL, schema: BillingSchema }])],
+  imports: [UsageModule, MongooseModule.forFeature([{ name: BILLING_MODEL, schema: BillingSchema }])],
   providers: [BillingRepository, BillingService],
   exports: [BillingService],
 })

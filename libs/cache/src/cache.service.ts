@@ -20,6 +20,11 @@ if (current or '') == ARGV[1] then
 end
 return 0`;
 
+interface ReadBatch {
+  keys: string[];
+  waiters: Array<{ from: number; count: number; resolve: (values: Array<string | null>) => void; reject: (err: unknown) => void }>;
+}
+
 /** Generations outlive any value, so a slow loader that started before an invalidation is always caught. */
 const GENERATION_TTL_SECONDS = 86_400;
 
@@ -62,6 +67,8 @@ export class CacheService {
    * happened since) never joins an older load, so reads after a write still see the write.
    */
   private readonly inFlight = new Map<string, Promise<unknown>>();
+  /** Reads asked for in this tick, sent as one MGET (readTogether). */
+  private readBatch: ReadBatch | null = null;
 
   constructor(
     private readonly redis: RedisService,
@@ -127,7 +134,7 @@ export class CacheService {
 
     let generation: string;
     try {
-      const [cached, gen] = await this.redis.client.mget(k.value, k.generation);
+      const [cached, gen] = await this.readTogether(this.redis.client, [k.value, k.generation]);
       if (cached !== null) {
         this.hit();
         return JSON.parse(cached) as T;
@@ -150,6 +157,31 @@ export class CacheService {
         }
       }
       return value;
+    });
+  }
+
+  /**
+   * MGET, shared by every read started in the same tick: a socket event's access check reads the user
+   * and the user's ban side by side, which were two round trips. The values are the same as separate
+   * MGETs would return (one MGET is atomic over all its keys); a failure fails every read of the batch,
+   * and each degrades on its own as before.
+   */
+  private readTogether(client: NonNullable<RedisService['client']>, keys: string[]): Promise<Array<string | null>> {
+    let batch = this.readBatch;
+    if (!batch) {
+      const b: ReadBatch = (batch = this.readBatch = { keys: [], waiters: [] });
+      queueMicrotask(() => {
+        this.readBatch = null;
+        client.mget(...b.keys).then(
+          (values) => b.waiters.forEach((w) => w.resolve(values.slice(w.from, w.from + w.count))),
+          (err: unknown) => b.waiters.forEach((w) => w.reject(err)),
+        );
+      });
+    }
+    const target = batch;
+    return new Promise((resolve, reject) => {
+      target.waiters.push({ from: target.keys.length, count: keys.length, resolve, reject });
+      target.keys.push(...keys);
     });
   }
 
@@ -202,7 +234,7 @@ export class CacheService {
     }
     let raw: Array<string | null>;
     try {
-      raw = await client.mget(...ks.flatMap((k) => [k.value, k.generation]));
+      raw = await this.readTogether(client, ks.flatMap((k) => [k.value, k.generation]));
     } catch (err) {
       this.logger.warn(`cache read failed, loading directly: ${(err as Error).message}`);
       ks.forEach(() => this.miss());

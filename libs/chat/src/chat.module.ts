@@ -1,14 +1,13 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { CacheModule } from '@chat/cache';
 import { ConversationsModule } from './conversations/conversations.module';
 import { MessagesModule } from './messages/messages.module';
 import { UsersModule } from './users/users.module';
 
 /**
- * Chat core: end users, relationships, conversations, messages, search. Feature modules register
- * themselves in `imports`/`exports` below.
+ * Chat core: end users, relationships, conversations, messages, search. Imported by every module that
+ * uses them. The MLS send check (E2eV2Gate) reaches the send path through libs/mls's global port module.
  */
-@Global()
 @Module({
   imports: [CacheModule, UsersModule, ConversationsModule, MessagesModule],
   exports: [UsersModule, ConversationsModule, MessagesModule],

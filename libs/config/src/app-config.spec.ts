@@ -27,6 +27,13 @@ describe('loadConfig', () => {
     }
   });
 
+  it('bounds the MLS commit body limit by what one stored document can hold', () => {
+    expect(loadConfig({}).MLS_COMMIT_BODY_LIMIT_BYTES).toBe(8 * 1024 * 1024);
+    expect(loadConfig({ MLS_COMMIT_BODY_LIMIT_BYTES: String(15 * 1024 * 1024) }).MLS_COMMIT_BODY_LIMIT_BYTES).toBe(15 * 1024 * 1024);
+    expect(() => loadConfig({ MLS_COMMIT_BODY_LIMIT_BYTES: String(16 * 1024 * 1024) })).toThrow(/MLS_COMMIT_BODY_LIMIT_BYTES/);
+    expect(() => loadConfig({ MLS_COMMIT_BODY_LIMIT_BYTES: 'big' })).toThrow(/MLS_COMMIT_BODY_LIMIT_BYTES/);
+  });
+
   it('refuses a webhook lease that does not outlive the attempt timeout', () => {
     expect(() => loadConfig({ WEBHOOK_LEASE_MS: '5000', WEBHOOK_TIMEOUT_MS: '5000' })).toThrow(/WEBHOOK_LEASE_MS/);
     expect(loadConfig({ WEBHOOK_LEASE_MS: '5001', WEBHOOK_TIMEOUT_MS: '5000' }).WEBHOOK_LEASE_MS).toBe(5001);

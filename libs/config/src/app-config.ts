@@ -152,6 +152,11 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1000) @Max(600000) MESSAGE_GAP_GRACE_MS = 5000;
   /** Largest HTTP JSON body. */
   @Transform(toInt) @IsInt() @Min(1024) BODY_LIMIT_BYTES = 1024 * 1024;
+  /**
+   * Largest body of an MLS commit (`POST /v1/conversations/:id/mls/commits`): it carries the GroupInfo
+   * with the ratchet tree (~300 base64 bytes per device), so past ~3,500 devices it outgrows BODY_LIMIT_BYTES.
+   * At most 15 MiB: the DS stores the GroupInfo and the commit each in one document (16 MB cap). */
+  @Transform(toInt) @IsInt() @Min(1024) @Max(15 * 1024 * 1024) MLS_COMMIT_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
   /** Largest HTTP JSON body on a route without authentication (the admin login). */
   @Transform(toInt) @IsInt() @Min(1024) BODY_LIMIT_UNAUTHENTICATED_BYTES = 16 * 1024;
   /** Lifetime of cache entries (profiles, membership, conversation metadata). */

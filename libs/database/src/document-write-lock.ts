@@ -33,6 +33,11 @@ async function runExclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Keys with a write running or queued in this process (a stalled test names them). */
+export function documentLocksInUse(): string[] {
+  return [...tails.keys()];
+}
+
 @Injectable()
 export class DocumentWriteLock {
   private static readonly logger = new Logger('DocumentWriteLock');

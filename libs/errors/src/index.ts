@@ -6,3 +6,4 @@ export * from './http-exception.filter';
 export * from './validation';
 export * from './bounded-input';
 export * from './input-validators';
+export { passesValidation } from './validation-fast-path';

@@ -4,6 +4,7 @@ import { validate } from 'class-validator';
 import { AppError } from './app-error';
 import { assertBoundedInput } from './bounded-input';
 import type { FieldProblem } from './field-problem';
+import { passesValidation } from './validation-fast-path';
 import { memoizeValidationMetadata } from './validation-metadata-cache';
 
 export type { FieldProblem } from './field-problem';
@@ -49,6 +50,8 @@ export async function validateDto<T extends object>(cls: new () => T, payload: u
   }
   assertBoundedInput(payload);
   const instance = plainToInstance(cls, payload);
+  // The same rules without class-validator's error bookkeeping; only a payload that fails them pays for both.
+  if (passesValidation(instance)) return instance;
   const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
   if (errors.length) throw AppError.validation(flattenValidationErrors(errors));
   return instance;

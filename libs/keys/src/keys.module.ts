@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import {
   CONVERSATION_KEY_MODEL,
@@ -15,10 +15,9 @@ import { KeySharesService } from './key-shares.service';
 import { KeyDirectoryService } from './key-directory.service';
 
 /**
- * Public-key directory, conversation key versions and history key shares. Global, because the message send path (chat core)
- * asks it for the per-device recipient rule.
+ * Public-key directory, conversation key versions and history key shares. The chat core's messages
+ * module imports it (the send path asks it for the per-device recipient rule).
  */
-@Global()
 @Module({
   imports: [
     MongooseModule.forFeature([

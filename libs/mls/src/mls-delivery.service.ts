@@ -94,8 +94,8 @@ function toSafeEpoch(epoch: bigint, field: string): number {
 
 /**
  * The MLS Delivery Service (RFC 9420 §16, docs/e2e-crypto.md v2): a KeyPackage directory per device,
- * per conversation the epoch order of commits, the latest GroupInfo, Welcome routing and the group's
- * message log. It parses MLS headers and signatures and never holds a key that decrypts.
+ * per conversation the epoch order of commits (each in the conversation's seq stream), the latest
+ * GroupInfo, Welcome routing, and the group's application messages. It parses MLS headers and signatures and never holds a key that decrypts.
  */
 @Injectable()
 export class MlsDeliveryService {
@@ -234,9 +234,9 @@ export class MlsDeliveryService {
       const latest = await this.groups.byConversation(conversationId);
       throw AppError.conflict('The group is at another epoch: process the commits since yours and retry', { epoch: latest?.epoch ?? 0, commit_epoch: epoch, reason: 'epoch' });
     }
-    // The group doc moved first: a crash here leaves a gap in the log, which members bridge by
+    // The group doc moved first: a crash here leaves a gap in the stream, which members bridge by
     // external join from the GroupInfo; the reverse order could leave the group stuck at N.
-    const msg = await this.messages.append({ conversation_id: conversationId, kind: 'commit', epoch, sender_user_id: userId, sender_device_id: deviceId, message: input.commit, created_at: now });
+    await this.messages.recordCommit({ conversation_id: conversationId, epoch, sender_user_id: userId, sender_device_id: deviceId, created_at: now });
     if (welcomed.length) {
       // The bytes once, an inbox entry per device (a crash between the two leaves an unreferenced blob, never a dangling entry).
       const welcomeId = await this.welcomeBlobs.store(input.welcome!, input.group_info, now);
@@ -257,7 +257,7 @@ export class MlsDeliveryService {
     for (const j of joined) {
       this.events.emit('mls.device_joined', { tenantId: asTenantId(tenantId), conversationId, user_id: j.user_id, device_id: j.device_id, epoch: epoch + 1, seq: entry.seq, message_id: entry.id });
     }
-    return { epoch: epoch + 1, message_id: msg ? msg._id.toHexString() : '', seq: entry.seq, welcomed };
+    return { epoch: epoch + 1, message_id: entry.id, seq: entry.seq, welcomed };
   }
 
   /** Users with a leaf in the GroupInfo's tree: all of this tenant (the tree must travel in the GroupInfo). */
@@ -281,14 +281,15 @@ export class MlsDeliveryService {
     if (epoch > g.epoch) throw AppError.conflict('The message is for an epoch the group has not reached', { epoch: g.epoch });
     // Moderation (muted, frozen, slow mode): the same one check as the message send path, after the message's own checks.
     await this.conversations.checkSendPolicy(conv, userId);
-    const rec = await this.messages.append({ conversation_id: conversationId, kind: 'application', epoch, sender_user_id: userId, sender_device_id: deviceId, message: input.message, created_at: new Date() });
-    return toMessageView(rec!);
+    const rec = await this.messages.appendApplication({ conversation_id: conversationId, epoch, sender_user_id: userId, sender_device_id: deviceId, message: input.message, created_at: new Date() });
+    return toMessageView(rec);
   }
 
+  /** Application messages after a cursor; the group's commits are in the conversation's seq stream. */
   async listMessages(conversationId: string, userId: string, q: { after?: string; limit?: number }): Promise<{ data: MlsMessageView[]; next_cursor: string | null }> {
     await this.conversations.requireMember(conversationId, userId);
     const limit = q.limit ?? 100;
-    const rows = await this.messages.after(conversationId, q.after, limit);
+    const rows = await this.messages.applicationAfter(conversationId, q.after, limit);
     return { data: rows.map(toMessageView), next_cursor: rows.length === limit ? rows[rows.length - 1]!._id.toHexString() : null };
   }
 
@@ -331,7 +332,7 @@ export class MlsDeliveryService {
 }
 
 function toMessageView(r: MlsMessageRecord): MlsMessageView {
-  return { id: r._id.toHexString(), kind: r.kind, epoch: r.epoch, sender_user_id: r.sender_user_id, sender_device_id: r.sender_device_id, message: r.message, created_at: r.created_at };
+  return { id: r._id.toHexString(), kind: r.kind, epoch: r.epoch, sender_user_id: r.sender_user_id, sender_device_id: r.sender_device_id, message: r.message ?? '', created_at: r.created_at };
 }
 
 function toWelcomeView(r: MlsWelcomeRecord, blob: { welcome: string; group_info: string }): MlsWelcomeView {

@@ -154,28 +154,37 @@ export class MlsGroupsRepository extends TenantRepository<MlsGroupDoc> {
   }
 }
 
-/** Commits and application messages of the current tenant's groups. */
+/**
+ * The current tenant's groups: application messages (opaque PrivateMessages, with their bytes) and
+ * one record per accepted commit (who committed which epoch and when, without the bytes: those live
+ * in the conversation's seq stream).
+ */
 @Injectable()
 export class MlsMessagesRepository extends TenantRepository<MlsMessageDoc> {
   constructor(@InjectModel(MLS_MESSAGE_MODEL) model: Model<MlsMessageDoc>, resolver: TenantConnectionResolver) {
     super(model, resolver);
   }
 
-  /** Stores a message; false when its slot is taken (a second commit for one epoch). */
-  async append(doc: Omit<MlsMessageDoc, 'tenant_id' | 'slot'>): Promise<MlsMessageRecord | null> {
+  /** Stores an application message. */
+  async appendApplication(doc: Omit<MlsMessageDoc, 'tenant_id' | 'slot' | 'kind'> & { message: string }): Promise<MlsMessageRecord> {
     const _id = new Types.ObjectId();
-    const slot = doc.kind === 'commit' ? `commit:${doc.epoch}` : `app:${_id.toHexString()}`;
+    return this.insertOne({ _id, ...doc, kind: 'application', slot: `app:${_id.toHexString()}` } as MlsMessageDoc & { _id: Types.ObjectId });
+  }
+
+  /** Records an accepted commit; false when its epoch already has one (the slot is unique). */
+  async recordCommit(doc: Omit<MlsMessageDoc, 'tenant_id' | 'slot' | 'kind' | 'message'>): Promise<boolean> {
     try {
-      return await this.insertOne({ _id, ...doc, slot } as MlsMessageDoc & { _id: Types.ObjectId });
+      await this.insertOne({ ...doc, kind: 'commit', slot: `commit:${doc.epoch}` } as MlsMessageDoc);
+      return true;
     } catch (err) {
-      if (isDuplicateKeyError(err)) return null;
+      if (isDuplicateKeyError(err)) return false;
       throw err;
     }
   }
 
-  /** Messages of a conversation after a cursor (an _id), oldest first. */
-  after(conversationId: string, afterId: string | undefined, limit: number): Promise<MlsMessageRecord[]> {
-    const filter: Record<string, unknown> = { conversation_id: conversationId };
+  /** Application messages of a conversation after a cursor (an _id), oldest first. */
+  applicationAfter(conversationId: string, afterId: string | undefined, limit: number): Promise<MlsMessageRecord[]> {
+    const filter: Record<string, unknown> = { conversation_id: conversationId, kind: 'application' };
     if (afterId) filter._id = { $gt: new Types.ObjectId(afterId) };
     return this.find(filter, { sort: { _id: 1 }, limit });
   }

@@ -87,9 +87,11 @@ export const MLS_MESSAGE_MODEL = 'MlsMessage';
 export type MlsMessageKind = 'commit' | 'application';
 
 /**
- * A commit or application message of a conversation's group, in the order the server accepted it
- * (_id). `slot` is `commit:<epoch>` for a commit (unique: one commit per epoch) and `app:<_id>` for
- * application messages.
+ * An application message of a conversation's group, or the record of an accepted commit, in the order
+ * the server accepted it (_id). `slot` is `commit:<epoch>` for a commit (unique: one commit per epoch)
+ * and `app:<_id>` for application messages. A commit's bytes are not here: they travel in the
+ * conversation's seq stream (sync, history); the record says which member's device committed which
+ * epoch and when (a member's first epoch, GET .../mls/history), and outlives message retention.
  */
 export interface MlsMessageDoc {
   tenant_id: string;
@@ -100,8 +102,8 @@ export interface MlsMessageDoc {
   slot: string;
   sender_user_id: string;
   sender_device_id: string;
-  /** base64 MLSMessage (PrivateMessage or PublicMessage). */
-  message: string;
+  /** base64 PrivateMessage of an application message (absent on commit records; older commit records carry their bytes). */
+  message?: string;
   created_at: Date;
 }
 
@@ -114,7 +116,7 @@ export const MlsMessageSchema = new Schema<MlsMessageDoc>(
     slot: { type: String, required: true },
     sender_user_id: { type: String, required: true },
     sender_device_id: { type: String, required: true },
-    message: { type: String, required: true },
+    message: { type: String },
     created_at: { type: Date, required: true },
   },
   { collection: 'mls_messages', versionKey: false, minimize: false },

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { AuditModule } from '@chat/audit';
 import { ChatModule } from '@chat/chat';
+import { QuotasModule } from '@chat/quotas';
 import {
   CONVERSATION_RESTRICTION_MODEL,
   CONVERSATION_SETTINGS_MODEL,
@@ -25,6 +27,8 @@ import { UserBansModule } from './user-bans/user-bans.module';
 @Module({
   imports: [
     ChatModule,
+    AuditModule,
+    QuotasModule,
     UserBansModule,
     MongooseModule.forFeature([
       { name: CONVERSATION_RESTRICTION_MODEL, schema: ConversationRestrictionSchema },

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { AppConfig } from '@chat/config';
 import { PlatformEvents } from './events/platform-events';
@@ -27,7 +27,6 @@ export function secretBoxFor(config: AppConfig): SecretBox {
 }
 
 /** Tenants (clients), applications, API keys and platform admins, plus the cross-node PlatformEvents. */
-@Global()
 @Module({
   imports: [
     MongooseModule.forFeature([

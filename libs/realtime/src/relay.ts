@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { Emitter } from '@socket.io/redis-emitter';
 import { ChatEventBus } from '@chat/chat';
 import { counter } from '@chat/metrics';
-import { PlatformEvents } from '@chat/platform';
+import { PlatformEvents, PlatformModule } from '@chat/platform';
 import { FIRE_AND_FORGET_BY_ADAPTER, handleRejections, RedisService } from '@chat/redis';
 import { TenantId } from '@chat/tenancy';
 import { chatEventToSockets, SOCKET_CHAT_EVENTS, SocketRoomsTarget } from './chat-socket-events';
@@ -88,5 +88,5 @@ export class ChatEventRelayPublisher implements OnApplicationBootstrap, OnApplic
 }
 
 /** For apps that write chat data but serve no sockets (the api app): relays chat events to the gateways. */
-@Module({ providers: [ChatEventRelayPublisher], exports: [ChatEventRelayPublisher] })
+@Module({ imports: [PlatformModule], providers: [ChatEventRelayPublisher], exports: [ChatEventRelayPublisher] })
 export class RealtimeRelayModule {}

@@ -6,6 +6,11 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
 /** Pushes the expiry out only if we still hold it. */
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
+type LeaseClient = Redis & {
+  chatLeaseRelease(key: string, token: string): Promise<number>;
+  chatLeaseExtend(key: string, token: string, ttlMs: string): Promise<number>;
+};
+
 export interface RedisLeaseOptions {
   /** Expiry of a lease: how long a holder that died blocks the others. Extended while the holder runs. */
   ttlMs?: number;
@@ -34,21 +39,31 @@ export class LeaseTimeoutError extends Error {
 export class RedisLeases {
   private readonly ttlMs: number;
   private readonly maxWaitMs: number;
+  private readonly client: LeaseClient;
+  /** Tokens only need to be unique among holders: a random prefix per instance, then a counter (no crypto call per lease). */
+  private readonly tokenPrefix = randomBytes(12).toString('base64');
+  private tokens = 0;
 
   constructor(
-    private readonly client: Redis,
+    client: Redis,
     private readonly opts: RedisLeaseOptions = {},
   ) {
     this.ttlMs = opts.ttlMs ?? 10_000;
     this.maxWaitMs = opts.maxWaitMs ?? 30_000;
+    this.client = client as LeaseClient;
+    // EVALSHA (ioredis falls back to EVAL once if the server lost the script): the script is not sent with every release.
+    if (typeof this.client.chatLeaseRelease !== 'function') {
+      this.client.defineCommand('chatLeaseRelease', { numberOfKeys: 1, lua: RELEASE });
+      this.client.defineCommand('chatLeaseExtend', { numberOfKeys: 1, lua: EXTEND });
+    }
   }
 
   /** Runs fn holding the lease `key` (a full Redis key, prefix included). */
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const token = randomBytes(12).toString('base64');
+    const token = `${this.tokenPrefix}:${++this.tokens}`;
     await this.acquire(key, token);
     const extender = setInterval(() => {
-      this.client.eval(EXTEND, 1, key, token, String(this.ttlMs)).then(
+      this.client.chatLeaseExtend(key, token, String(this.ttlMs)).then(
         (held) => {
           if (held !== 1) this.opts.onLost?.(key);
         },
@@ -61,7 +76,7 @@ export class RedisLeases {
     } finally {
       clearInterval(extender);
       // A failed release only delays the next holder until the expiry.
-      await this.client.eval(RELEASE, 1, key, token).catch(() => undefined);
+      await this.client.chatLeaseRelease(key, token).catch(() => undefined);
     }
   }
 

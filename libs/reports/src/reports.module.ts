@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { AuditModule } from '@chat/audit';
+import { ChatModule } from '@chat/chat';
 import { UserBansModule, UserBansService, userBanPort } from '@chat/moderation';
 import { WebhooksModule } from '@chat/webhooks';
 import { REPORT_MODEL, ReportSchema } from './report.schema';
@@ -12,7 +14,7 @@ import { REPORTS_USER_BANS, ReportsService } from './reports.service';
  * libs/moderation's tenant-wide ban (userBanPort).
  */
 @Module({
-  imports: [WebhooksModule, UserBansModule, MongooseModule.forFeature([{ name: REPORT_MODEL, schema: ReportSchema }])],
+  imports: [AuditModule, ChatModule, WebhooksModule, UserBansModule, MongooseModule.forFeature([{ name: REPORT_MODEL, schema: ReportSchema }])],
   providers: [ReportsRepository, ReportsService, { provide: REPORTS_USER_BANS, inject: [UserBansService], useFactory: userBanPort }],
   exports: [ReportsService],
 })

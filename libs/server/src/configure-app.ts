@@ -38,7 +38,13 @@ export function configureApp(app: INestApplication, opts: ConfigureOptions = {})
   app.use(requireJsonBody);
   app.useGlobalFilters(new HttpErrorFilter());
   // Bodies are parsed after the guards (see JsonBodyInterceptor), then bounded and validated by the pipe.
-  app.useGlobalInterceptors(new JsonBodyInterceptor({ authenticatedBytes: config.BODY_LIMIT_BYTES, unauthenticatedBytes: config.BODY_LIMIT_UNAUTHENTICATED_BYTES }));
+  app.useGlobalInterceptors(
+    new JsonBodyInterceptor({
+      authenticatedBytes: config.BODY_LIMIT_BYTES,
+      unauthenticatedBytes: config.BODY_LIMIT_UNAUTHENTICATED_BYTES,
+      routeBytes: { MLS_COMMIT_BODY_LIMIT_BYTES: config.MLS_COMMIT_BODY_LIMIT_BYTES },
+    }),
+  );
   app.useGlobalPipes(createValidationPipe());
   if (opts.docs !== false) {
     const doc = new DocumentBuilder()

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
 import express from 'express';
 import { from, mergeMap, Observable } from 'rxjs';
 import { PRINCIPAL_KEY } from '@chat/auth';
@@ -12,7 +12,20 @@ export interface JsonBodyLimits {
   authenticatedBytes: number;
   /** Public routes (admin login): no credential checked before their DTO pipe runs. */
   unauthenticatedBytes: number;
+  /** Routes marked with @BodyLimit(setting): that setting's value instead of authenticatedBytes. */
+  routeBytes?: Partial<Record<BodyLimitSetting, number>>;
 }
+
+/** The settings (AppConfig variables) a route may take its body limit from. */
+export type BodyLimitSetting = 'MLS_COMMIT_BODY_LIMIT_BYTES';
+
+const BODY_LIMIT_KEY = 'chat:body-limit';
+
+/**
+ * An authenticated route whose body may outgrow BODY_LIMIT_BYTES by design (an MLS commit carries
+ * the group's ratchet tree): it is bounded by its own setting instead. Public routes keep the tight limit.
+ */
+export const BodyLimit = (setting: BodyLimitSetting) => SetMetadata(BODY_LIMIT_KEY, setting);
 
 /** A body is present when it is chunked or announces a non-zero length. */
 function hasBody(req: IncomingMessage): boolean {
@@ -75,11 +88,25 @@ export const requireJsonBody: express.RequestHandler = (req, _res, next) => {
 export class JsonBodyInterceptor implements NestInterceptor {
   private readonly authenticated: express.RequestHandler;
   private readonly unauthenticated: express.RequestHandler;
+  private readonly byRoute = new Map<BodyLimitSetting, express.RequestHandler>();
 
   constructor(limits: JsonBodyLimits) {
     const options = { type: JSON_TYPES, verify: refuseDeepBody };
     this.authenticated = express.json({ ...options, limit: limits.authenticatedBytes });
     this.unauthenticated = express.json({ ...options, limit: Math.min(limits.unauthenticatedBytes, limits.authenticatedBytes) });
+    for (const [setting, bytes] of Object.entries(limits.routeBytes ?? {}) as Array<[BodyLimitSetting, number]>) {
+      this.byRoute.set(setting, express.json({ ...options, limit: bytes }));
+    }
+  }
+
+  private parserFor(ctx: ExecutionContext, authenticated: boolean): express.RequestHandler {
+    if (!authenticated) return this.unauthenticated;
+    const setting = Reflect.getMetadata(BODY_LIMIT_KEY, ctx.getHandler()) as BodyLimitSetting | undefined;
+    if (setting === undefined) return this.authenticated;
+    const parser = this.byRoute.get(setting);
+    // A route naming a setting configureApp did not pass is a wiring bug, not a reason to drop the limit.
+    if (!parser) throw new Error(`no body limit configured for ${setting}`);
+    return parser;
   }
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -87,7 +114,7 @@ export class JsonBodyInterceptor implements NestInterceptor {
     const http = ctx.switchToHttp();
     const req = http.getRequest<express.Request & Record<string, unknown>>();
     if (req.body !== undefined || !hasBody(req)) return next.handle();
-    const parse = req[PRINCIPAL_KEY] !== undefined ? this.authenticated : this.unauthenticated;
+    const parse = this.parserFor(ctx, req[PRINCIPAL_KEY] !== undefined);
     const parsed = new Promise<void>((resolve, reject) => parse(req, http.getResponse<express.Response>(), (err?: unknown) => (err ? reject(toBodyError(err)) : resolve())));
     return from(parsed).pipe(mergeMap(() => next.handle()));
   }

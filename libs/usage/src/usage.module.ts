@@ -1,8 +1,8 @@
-import { Global, Injectable, Logger, Module, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
+import { Injectable, Logger, Module, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { MongooseModule } from '@nestjs/mongoose';
 import { ChatEventBus } from '@chat/chat';
-import { QuotaService } from '@chat/quotas';
+import { QuotaService, QuotasModule } from '@chat/quotas';
 import { messageE2eLatency, messagesStored, registerCacheHitRatio } from './observability';
 import { UsageInterceptor } from './usage.interceptor';
 import { UsageRecorder } from './usage-recorder';
@@ -57,12 +57,13 @@ class UsageListeners implements OnModuleInit, OnModuleDestroy {
 }
 
 /**
- * Usage metering: recorder (hot path, buffered), roll-up job, read service, REST call counting.
- * Global so the admin billing module and the API usage controller share one recorder per process.
+ * Usage metering: recorder (hot path, buffered), roll-up job, read service, REST call counting. One
+ * module instance per process (Nest shares an imported module), so the admin billing module and the
+ * API usage controller share one recorder.
  */
-@Global()
 @Module({
   imports: [
+    QuotasModule,
     MongooseModule.forFeature([
       { name: USAGE_EVENT_MODEL, schema: UsageEventSchema },
       { name: USAGE_METRIC_MODEL, schema: UsageMetricSchema },

@@ -218,17 +218,34 @@ export class UsageRepository {
     }
   }
 
-  /** Marks users active in a month (idempotent upserts). */
+  /**
+   * Marks users active in a month (idempotent): inserts the marks not there yet. Not as one bulk of
+   * `$setOnInsert` upserts: on FerretDB v1 (PostgreSQL) a bulk update of ~1,000 upserts whose
+   * documents already exist (every roll-up after the first of a month) never finished and held all of
+   * FerretDB's PostgreSQL connections, so every other query of the app waited with it
+   * (test/usage-active-users.e2e-spec.ts). A look-up of the existing marks plus an insert of the
+   * missing ones sends no update at all, on either store.
+   */
   async markActiveUsers(rows: Array<{ tenant_id: string; period: string; user_id: string }>): Promise<void> {
     if (!rows.length) return;
-    const ops = rows.map((r) => ({
-      updateOne: {
-        filter: { _id: `au|${r.tenant_id}|${r.period}|${r.user_id}` } as never,
-        update: { $setOnInsert: { kind: 'active_user', tenant_id: r.tenant_id, period: r.period, user_id: r.user_id } },
-        upsert: true,
-      },
-    }));
-    await retryUpsertRace(() => this.aggregations.collection.bulkWrite(ops, { ordered: false }));
+    const docs = new Map(rows.map((r) => [`au|${r.tenant_id}|${r.period}|${r.user_id}`, r]));
+    const have = new Set<string>();
+    const ids = [...docs.keys()];
+    for (let i = 0; i < ids.length; i += 1000) {
+      const found = await this.aggregations.collection.find({ _id: { $in: ids.slice(i, i + 1000) } } as never, { projection: { _id: 1 } }).toArray();
+      for (const d of found) have.add(String(d._id));
+    }
+    const missing = ids.filter((id) => !have.has(id)).map((id) => {
+      const r = docs.get(id)!;
+      return { _id: id, kind: 'active_user', tenant_id: r.tenant_id, period: r.period, user_id: r.user_id };
+    });
+    if (!missing.length) return;
+    try {
+      await this.aggregations.collection.insertMany(missing as never[], { ordered: false });
+    } catch (err) {
+      // Another node marked some of them in between: those are duplicates, the rest went in.
+      if (!isDuplicateKeyError(err)) throw err;
+    }
   }
 
   async countActiveUsers(tenantId: string, period: string): Promise<number> {

@@ -1,4 +1,5 @@
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { FilesService } from '@chat/files';
 import { WebhookOutbox } from './webhook-outbox';
 
@@ -13,12 +14,11 @@ export class FileEventRelay implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly outbox: WebhookOutbox,
-    // Absent in apps without files (admin alone).
-    @Optional() private readonly files?: FilesService,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   onModuleInit(): void {
-    this.off = this.files?.onFileEvent(({ type, tenantId, file }) => {
+    this.off = this.filesService()?.onFileEvent(({ type, tenantId, file }) => {
       // Keyed by the file (it is confirmed once and deleted once): the sweeper's row for the same change is the same row.
       this.outbox
         .record({ tenantId, type, key: file.id, occurredAt: new Date(), data: fileEventData({ ...file, _id: file.id }) })
@@ -28,6 +28,18 @@ export class FileEventRelay implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.off?.();
+  }
+
+  /**
+   * The app's FilesService, looked up app-wide rather than imported: apps without files (admin alone)
+   * have none, and importing FilesModule here would load files (and its sweeper) into them.
+   */
+  private filesService(): FilesService | undefined {
+    try {
+      return this.moduleRef.get(FilesService, { strict: false });
+    } catch {
+      return undefined;
+    }
   }
 }
 

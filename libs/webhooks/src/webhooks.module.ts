@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { ChatModule } from '@chat/chat';
 import { AppConfig } from '@chat/config';
-import { secretBoxFor } from '@chat/platform';
+import { PlatformModule, secretBoxFor } from '@chat/platform';
 import { ChatEventRelay } from './chat-event-relay';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
@@ -36,6 +37,8 @@ import {
  */
 @Module({
   imports: [
+    ChatModule,
+    PlatformModule,
     MongooseModule.forFeature([
       { name: WEBHOOK_ENDPOINT_MODEL, schema: WebhookEndpointSchema },
       { name: WEBHOOK_DELIVERY_MODEL, schema: WebhookDeliverySchema },

@@ -4,6 +4,7 @@ import { Principal, UserAuth, UserPrincipal } from '@chat/auth';
 import { ClaimedKeyPackageView, KeyPackageCountView, MlsDeliveryService, MlsGroupView, MlsMessageView, MlsWelcomeView } from '@chat/mls';
 import { MlsMessagesQueryDto, PostCommitDto, PostMlsMessageDto, PublishKeyPackagesDto } from './mls.dto';
 import { ApiView } from '@chat/api-docs';
+import { BodyLimit } from '@chat/server';
 
 /** The caller's devices as MLS clients: identity, key packages, Welcome inbox (end-user token). */
 @ApiTags('mls')
@@ -82,7 +83,10 @@ export class ConversationMlsController {
   }
 
   @Post('commits')
+  // The GroupInfo carries the ratchet tree (~300 base64 bytes a device): bounded by its own setting.
+  @BodyLimit('MLS_COMMIT_BODY_LIMIT_BYTES')
   @ApiOperation({ summary: 'Post a commit made at the group epoch (the first, at epoch 0, creates the group); routes its Welcome' })
+  @ApiResponse({ status: 413, description: 'payload_too_large: the body is over MLS_COMMIT_BODY_LIMIT_BYTES (details.max_bytes)' })
   @ApiResponse({ status: 409, description: 'conflict: the group is at another epoch (details.epoch); process the newer commits and retry' })
   @ApiView('MlsCommitResultView', { status: 201 })
   postCommit(@Principal() p: UserPrincipal, @Param('id') id: string, @Body() dto: PostCommitDto) {

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '@chat/auth';
+import { UsageModule } from '@chat/usage';
 import { UsageController } from './usage.controller';
 
-/** Needs UsageModule (global, imported by the app module). */
-@Module({ controllers: [UsageController] })
+/** Usage reads for a tenant (REST). */
+@Module({ imports: [AuthModule, UsageModule], controllers: [UsageController] })
 export class UsageApiModule {}

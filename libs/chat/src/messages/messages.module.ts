@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { KeysModule } from '@chat/keys';
+import { QuotasModule } from '@chat/quotas';
 import { ConversationsModule } from '../conversations/conversations.module';
 import { UsersModule } from '../users/users.module';
 import { MESSAGE_MODEL, MessageSchema } from './message.schema';
@@ -15,7 +17,7 @@ import { MessageStore } from './message-store';
 
 /** Messages: the write path (group commit), threads, reactions, receipts, history and search. */
 @Module({
-  imports: [UsersModule, ConversationsModule, MongooseModule.forFeature([{ name: MESSAGE_MODEL, schema: MessageSchema }])],
+  imports: [UsersModule, ConversationsModule, KeysModule, QuotasModule, MongooseModule.forFeature([{ name: MESSAGE_MODEL, schema: MessageSchema }])],
   providers: [MessagesRepository, RecentMessagesCache, MessageStore, MessageCommitEffects, MessageSendService, MessageQueryService, MessageEditService, MessageReceiptService, MessagesService],
   exports: [MessagesRepository, RecentMessagesCache, MessageSendService, MessageQueryService, MessageEditService, MessageReceiptService, MessagesService],
 })

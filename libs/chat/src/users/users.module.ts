@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { QuotasModule } from '@chat/quotas';
 import { RelationshipsService } from '../relationships/relationships.service';
 import { LastSeenBuffer } from './last-seen.buffer';
 import { USER_MODEL, UserSchema } from './user.schema';
@@ -10,6 +11,7 @@ import { UsersService } from './users.service';
 /** End users and their relationships (stored on the user document). */
 @Module({
   imports: [
+    QuotasModule,
     MongooseModule.forFeature([
       { name: USER_MODEL, schema: UserSchema },
       { name: USER_TOMBSTONE_MODEL, schema: UserTombstoneSchema },

@@ -1,14 +1,18 @@
 /**
  * One device speaking MLS with the server's Delivery Service over REST (/v1/.../mls): publishes key
  * packages, creates a conversation's group, posts commits under the epoch rule (merge on success,
- * discard on `conflict`), joins from its Welcome inbox, sends and syncs application messages.
+ * discard on `conflict`), joins from its Welcome inbox, sends and syncs application messages (MLS
+ * PrivateMessages, `.../mls/messages`). Commits are read from the conversation's seq stream, where
+ * the server puts every commit it accepts.
  * With an MlsStateStore the MLS client's state (device key, key packages, groups) survives a restart;
  * this class's own maps (conversation -> group, sync cursor) do not: MlsChat (chat.ts) keeps those too.
  */
 import { base64ToBytes, bytesToBase64, bytesToUtf8 } from '../crypto/encoding';
 import { ChatApiError } from '../errors';
 import { HttpClient, seg } from '../http';
+import type { MessageView, Page } from '../types';
 import { MlsClient, type MlsCommitOutput } from './client';
+import { isHandshakeContent } from './content';
 import { decodeIdentity } from './identity';
 import type { MlsStateStore } from './state-store';
 
@@ -32,8 +36,12 @@ interface ServerMessage {
 export class MlsDevice {
   /** conversation id -> hex group id */
   private readonly groupOf = new Map<string, string>();
-  /** conversation id -> id of the last message synced */
+  /** conversation id -> id of the last application message synced */
   private readonly cursor = new Map<string, string>();
+  /** conversation id -> seq of the conversation's stream read for commits */
+  private readonly streamSeq = new Map<string, number>();
+  /** conversation id -> commits read from the stream and not applied yet, by the epoch they were made in */
+  private readonly ahead = new Map<string, Map<number, { bytes: string; mine: boolean }>>();
   /** conversation id -> epoch this device entered the group at (earlier messages are not for it) */
   private readonly joinedAt = new Map<string, bigint>();
 
@@ -138,29 +146,65 @@ export class MlsDevice {
     return this.http.post(`/v1/conversations/${seg(conversationId)}/mls/messages`, { device_id: this.client.identity.deviceId, message: bytesToBase64(message) });
   }
 
+  /** Reads the conversation's seq stream for commits not seen yet (by the epoch they were made in). */
+  private async readCommits(conversationId: string, groupId: string): Promise<Map<number, { bytes: string; mine: boolean }>> {
+    const ahead = this.ahead.get(conversationId) ?? new Map<number, { bytes: string; mine: boolean }>();
+    this.ahead.set(conversationId, ahead);
+    const me = this.client.identity;
+    for (;;) {
+      const after = this.streamSeq.get(conversationId) ?? 0;
+      const page = await this.http.get<Page<MessageView>>(`/v1/conversations/${seg(conversationId)}/messages`, { after_seq: after, limit: 100 });
+      for (const m of page.data) {
+        this.streamSeq.set(conversationId, Math.max(this.streamSeq.get(conversationId) ?? 0, m.seq));
+        const c: unknown = m.content;
+        if (isHandshakeContent(c) && c.group_id === groupId) ahead.set(c.epoch, { bytes: c.encrypted_data, mine: m.sender_id === me.userId && c.sender_device_id === me.deviceId });
+      }
+      if (!page.next_cursor || page.data.length === 0) return ahead;
+    }
+  }
+
+  /** Applies the commits read so far, in epoch order, up to (not including) the commit made in `until`. */
+  private async applyCommits(groupId: string, ahead: Map<number, { bytes: string; mine: boolean }>, until = Infinity): Promise<void> {
+    for (;;) {
+      const epoch = this.client.epoch(groupId);
+      for (const e of ahead.keys()) if (BigInt(e) < epoch) ahead.delete(e); // already in this state
+      if (Number(epoch) >= until) return;
+      const commit = ahead.get(Number(epoch));
+      // This device's own commits were merged when the server took them (and are gone above).
+      if (!commit || commit.mine) return;
+      ahead.delete(Number(epoch));
+      await this.client.receive(groupId, base64ToBytes(commit.bytes));
+    }
+  }
+
   /**
-   * Reads the group's log since the last sync: applies others' commits of the current epoch and
-   * returns the application messages of others, decrypted. Messages of epochs before this device
-   * entered the group are skipped (not for it); any other message ts-mls refuses throws (MlsError).
+   * Reads what was sent since the last sync: applies others' commits (from the conversation's seq
+   * stream) in epoch order and returns the application messages of others, decrypted, each once the
+   * group is at its epoch. Messages of epochs before this device entered the group are skipped (not
+   * for it); any other message ts-mls refuses throws (MlsError).
    */
   async sync(conversationId: string): Promise<MlsDeliveredMessage[]> {
     const groupId = this.requireGroup(conversationId);
     const out: MlsDeliveredMessage[] = [];
     const me = this.client.identity;
+    // Commits first: the application messages read below are of epochs they lead to.
+    const ahead = await this.readCommits(conversationId, groupId);
     for (;;) {
       const after = this.cursor.get(conversationId);
       const page = await this.http.get<{ data: ServerMessage[]; next_cursor: string | null }>(`/v1/conversations/${seg(conversationId)}/mls/messages`, after ? { after } : {});
       for (const m of page.data) {
         this.cursor.set(conversationId, m.id);
+        if (m.kind !== 'application') continue;
         const mine = m.sender_user_id === me.userId && m.sender_device_id === me.deviceId;
         if (mine) continue;
         if (BigInt(m.epoch) < (this.joinedAt.get(conversationId) ?? 0n)) continue;
-        // Commits before this device's epoch are already in its state.
-        if (m.kind === 'commit' && BigInt(m.epoch) < this.client.epoch(groupId)) continue;
+        await this.applyCommits(groupId, ahead, m.epoch);
         const r = await this.client.receive(groupId, base64ToBytes(m.message));
         if (r.kind === 'application') out.push({ id: m.id, sender_user_id: m.sender_user_id, sender_device_id: m.sender_device_id, epoch: m.epoch, text: bytesToUtf8(r.plaintext) });
       }
-      if (!page.next_cursor) return out;
+      if (!page.next_cursor) break;
     }
+    await this.applyCommits(groupId, ahead);
+    return out;
   }
 }

@@ -1,0 +1,133 @@
+import 'reflect-metadata';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { passesValidation, validateDto } from '@chat/errors';
+import { ConversationRefEvent, EditMessageEvent, PresenceQueryEvent, ReactionEvent, ReadEvent, SendMessageEvent, SyncEvent } from './event-dtos';
+
+/**
+ * The fast path of validateDto (libs/errors/src/validation-fast-path.ts) must say "valid" exactly when
+ * class-validator finds no error. Checked here on the client event payloads, valid ones and thousands
+ * of mutations of them (wrong types, missing and extra fields, bad nested entries), against
+ * class-validator itself with validateDto's options.
+ */
+const OPTIONS = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true };
+const id = (n: number) => n.toString(16).padStart(24, '0');
+const b64 = (n: number) => Buffer.alloc(n, 7).toString('base64');
+
+function sendPayload(members: number): Record<string, unknown> {
+  return {
+    conversation_id: id(1),
+    client_msg_id: 'b-0-12-345',
+    content: {
+      type: 'text',
+      algorithm: 'x25519-hkdf-xchacha20poly1305-v1',
+      sender_device_id: 'dev-1',
+      sender_key_version: 1,
+      ephemeral_public_key: b64(32),
+      encrypted_data: b64(120),
+      encrypted_key: Array.from({ length: members }, (_, i) => ({ user_id: `user-${i}`, device_id: `dev-${i}`, key_version: 1, wrapped_key: b64(48) })),
+    },
+    mentions: ['user-1'],
+    search_tokens: ['0123456789abcdef'],
+  };
+}
+
+const VALID: Array<[new () => object, Record<string, unknown>]> = [
+  [SendMessageEvent, sendPayload(50)],
+  [SendMessageEvent, { ...sendPayload(2), thread_parent_id: id(9), preview: b64(30) }],
+  [
+    SendMessageEvent,
+    {
+      conversation_id: id(2),
+      content: { type: 'text', algorithm: 'mls-epoch-aes256gcm-ed25519-v2', version: 2, sender_device_id: 'dev-1', encrypted_data: b64(64), signature: b64(64), group_id: 'abcd', epoch: 3 },
+    },
+  ],
+  [EditMessageEvent, (({ client_msg_id: _omit, ...rest }) => ({ ...rest, message_id: id(5) }))(sendPayload(3))],
+  [ReactionEvent, { conversation_id: id(1), message_id: id(2), emoji: '👍' }],
+  [ReadEvent, { conversation_id: id(1), seq: 4 }],
+  [ConversationRefEvent, { conversation_id: id(1) }],
+  [SyncEvent, { conversations: [{ conversation_id: id(1), after_seq: 0 }, { conversation_id: id(2), after_seq: 5, before_seq: 9, after_change: 1 }], limit: 20 }],
+  [PresenceQueryEvent, { user_ids: ['a', 'b'] }],
+];
+
+// A deterministic generator, so a failure names its seed.
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const ODD_VALUES: unknown[] = [undefined, null, 0, -1, 1.5, 2 ** 33, '', 'x', 'not base64!', '0'.repeat(600), true, [], [1], {}, { a: 1 }, id(3), 'dev 1', NaN, '👍👍'];
+
+function clone<T>(v: T): T {
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+}
+
+/** Paths of every value in a JSON-like tree. */
+function paths(v: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
+  const out: Array<Array<string | number>> = [prefix];
+  if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...prefix, i])));
+  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...prefix, k]));
+  return out;
+}
+
+function mutate(payload: Record<string, unknown>, random: () => number): Record<string, unknown> {
+  const copy = clone(payload);
+  const all = paths(copy).filter((p) => p.length > 0);
+  const times = 1 + Math.floor(random() * 2);
+  for (let t = 0; t < times; t++) {
+    const path = all[Math.floor(random() * all.length)]!;
+    let parent: any = copy;
+    for (const k of path.slice(0, -1)) parent = parent?.[k];
+    if (parent === null || typeof parent !== 'object') continue;
+    const last = path[path.length - 1]!;
+    const r = random();
+    if (r < 0.15) delete parent[last];
+    else if (r < 0.25) parent[`extra_${Math.floor(random() * 3)}`] = 1;
+    else parent[last] = clone(ODD_VALUES[Math.floor(random() * ODD_VALUES.length)]);
+  }
+  return copy;
+}
+
+async function classValidatorPasses(cls: new () => object, payload: unknown): Promise<boolean> {
+  const errors = await validate(plainToInstance(cls, payload), OPTIONS);
+  return errors.length === 0;
+}
+
+describe('validateDto fast path (same answers as class-validator)', () => {
+  it('accepts every valid client event payload, as class-validator does', async () => {
+    for (const [cls, payload] of VALID) {
+      expect([cls.name, await validate(plainToInstance(cls, payload), OPTIONS)]).toEqual([cls.name, []]);
+      expect(passesValidation(plainToInstance(cls, payload))).toBe(true);
+    }
+  });
+
+  it('agrees with class-validator on thousands of mutated payloads', async () => {
+    const random = rng(16);
+    let refused = 0;
+    for (let i = 0; i < 4000; i++) {
+      const [cls, valid] = VALID[i % VALID.length]!;
+      const payload = mutate(valid, random);
+      const expected = await classValidatorPasses(cls, payload);
+      const fast = passesValidation(plainToInstance(cls, payload));
+      if (fast !== expected) throw new Error(`case ${i} (${cls.name}): fast path ${fast}, class-validator ${expected}: ${JSON.stringify(payload).slice(0, 400)}`);
+      if (!expected) refused++;
+    }
+    // The mutations must actually exercise refusals.
+    expect(refused).toBeGreaterThan(2000);
+  });
+
+  it('validateDto answers refusals with class-validator’s errors', async () => {
+    const bad = sendPayload(2) as { content: { encrypted_key: Array<Record<string, unknown>> } };
+    bad.content.encrypted_key[1]!.wrapped_key = 'not base64!';
+    await expect(validateDto(SendMessageEvent, bad)).rejects.toMatchObject({
+      code: 'validation_failed',
+      details: [{ field: 'content.encrypted_key.1.wrapped_key', problems: ['wrapped_key must be base64 encoded'] }],
+    });
+    await expect(validateDto(SendMessageEvent, { ...sendPayload(1), surprise: 1 })).rejects.toMatchObject({
+      details: [{ field: 'surprise', problems: ['property surprise should not exist'] }],
+    });
+  });
+});

@@ -1,0 +1,157 @@
+import { getMetadataStorage, ValidationTypes } from 'class-validator';
+
+/**
+ * class-validator's own rules, checked without its error bookkeeping: for an object that passes, its
+ * ValidationExecutor builds a ValidationError per property, filters the metadata per property and
+ * call, and makes a closure per constraint, then throws all of it away. That bookkeeping was most of a
+ * `message:send`'s server CPU (a 50-member group's envelope holds 50 wrapped keys, each a nested
+ * object with four checked fields; bench/RESULTS.md, "Send path").
+ *
+ * `passesValidation(instance)` answers true only if `validate(instance, { whitelist: true,
+ * forbidNonWhitelisted: true, forbidUnknownValues: true })` would find no error: it reads the same
+ * metadata (getTargetValidationMetadatas with the same arguments), evaluates the same conditions
+ * (IsOptional, ValidateIf) and calls the same constraint instances with the same arguments, in the
+ * same shape (each, nested objects and arrays). Anything it does not model (async constraints, Sets
+ * and Maps, promise validation) makes it answer false, and so does any failed check: the caller then
+ * runs class-validator itself, which produces the errors. So a false answer costs one extra pass, and
+ * a true one is exactly class-validator's "no errors".
+ */
+
+interface ValidationMetadataLike {
+  type: string;
+  target: (new (...args: never[]) => unknown) | string;
+  propertyName: string;
+  constraints: unknown[];
+  constraintCls: new (...args: never[]) => unknown;
+  each?: boolean;
+  validateIf?: (object: object, value: unknown) => boolean;
+}
+
+interface ConstraintInstance {
+  validate(value: unknown, args: unknown): unknown;
+}
+
+interface ConstraintMetadataLike {
+  async: boolean;
+  instance: ConstraintInstance;
+}
+
+interface Storage {
+  getTargetValidationMetadatas(target: unknown, schema: string | undefined, always: boolean, strictGroups: boolean, groups?: string[]): ValidationMetadataLike[];
+  groupByPropertyName(metadata: ValidationMetadataLike[]): Record<string, ValidationMetadataLike[]>;
+  getTargetValidatorConstraints(target: unknown): ConstraintMetadataLike[];
+}
+
+interface CompiledProperty {
+  name: string;
+  conditions: ValidationMetadataLike[];
+  /** IS_DEFINED first, then the custom constraints (class-validator's order; the checks are pure either way). */
+  checks: Array<{ meta: ValidationMetadataLike; constraints: ConstraintInstance[] }>;
+  nested: ValidationMetadataLike[];
+}
+
+interface Compiled {
+  allowed: Set<string>;
+  properties: CompiledProperty[];
+  /** Something this path does not model: always left to class-validator. */
+  unsupported: boolean;
+}
+
+// Keyed by the metadata array itself: the memoized look-up (validation-metadata-cache) returns a new
+// array once metadata changes, so a compiled entry never outlives the rules it was built from.
+const compiledByMetadata = new WeakMap<ValidationMetadataLike[], Compiled>();
+
+function compile(storage: Storage, metadatas: ValidationMetadataLike[]): Compiled {
+  const found = compiledByMetadata.get(metadatas);
+  if (found) return found;
+  const grouped = storage.groupByPropertyName(metadatas);
+  let unsupported = false;
+  const properties: CompiledProperty[] = [];
+  for (const [name, list] of Object.entries(grouped)) {
+    const checks: CompiledProperty['checks'] = [];
+    const conditions: ValidationMetadataLike[] = [];
+    const nested: ValidationMetadataLike[] = [];
+    for (const meta of list) {
+      if (meta.type === ValidationTypes.WHITELIST) continue;
+      if (meta.type === ValidationTypes.CONDITIONAL_VALIDATION) conditions.push(meta);
+      else if (meta.type === ValidationTypes.NESTED_VALIDATION) nested.push(meta);
+      else if (meta.type === ValidationTypes.CUSTOM_VALIDATION || meta.type === ValidationTypes.IS_DEFINED) {
+        const constraints = storage.getTargetValidatorConstraints(meta.constraintCls);
+        if (constraints.some((c) => c.async)) unsupported = true;
+        // `instance` is a container look-up (a scan of every constraint class) on each access; class-validator's
+        // default container hands out one instance per class (the platform sets no other), so it is taken once.
+        checks.push({ meta, constraints: constraints.map((c) => c.instance) });
+      } else unsupported = true; // PROMISE_VALIDATION and anything newer
+    }
+    // IS_DEFINED checks run before the others in class-validator; keep that order.
+    checks.sort((a, b) => Number(b.meta.type === ValidationTypes.IS_DEFINED) - Number(a.meta.type === ValidationTypes.IS_DEFINED));
+    properties.push({ name, conditions, checks, nested });
+  }
+  const compiled = { allowed: new Set(Object.keys(grouped).filter((k) => grouped[k]!.length > 0)), properties, unsupported };
+  compiledByMetadata.set(metadatas, compiled);
+  return compiled;
+}
+
+/** class-validator's isPromise: an async answer is left to class-validator. */
+const isThenable = (v: unknown): boolean => v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+
+function passesConstraint(object: object, value: unknown, meta: ValidationMetadataLike, constraint: ConstraintInstance): boolean {
+  const args = { targetName: object.constructor ? object.constructor.name : undefined, property: meta.propertyName, object, value, constraints: meta.constraints };
+  if (!meta.each || !Array.isArray(value)) {
+    if (meta.each && (value instanceof Set || value instanceof Map)) return false;
+    const ok = constraint.validate(value, args);
+    return !isThenable(ok) && Boolean(ok);
+  }
+  for (const sub of value) {
+    const ok = constraint.validate(sub, args);
+    if (isThenable(ok) || !ok) return false;
+  }
+  return true;
+}
+
+/** class-validator's nestedValidations for one value: undefined is skipped, arrays recurse, objects are validated by their own class. */
+function passesNested(storage: Storage, value: unknown, meta: ValidationMetadataLike, depth: number): boolean {
+  if (value === undefined) return true;
+  if (value instanceof Set || value instanceof Map) return false;
+  if (Array.isArray(value)) {
+    for (const sub of value) if (!passesNested(storage, sub, meta, depth + 1)) return false;
+    return true;
+  }
+  if (!(value instanceof Object)) return false;
+  const schema = typeof meta.target === 'string' ? meta.target : meta.target.name;
+  return passesObject(storage, value, schema, depth + 1);
+}
+
+function passesObject(storage: Storage, object: object, schema: string | undefined, depth: number): boolean {
+  // Deeper than any DTO of the platform: let class-validator decide (it has no such limit, nor a shortcut).
+  if (depth > 32) return false;
+  const metadatas = storage.getTargetValidationMetadatas(object.constructor, schema, false, false, undefined);
+  if (!metadatas.length) return false; // forbidUnknownValues
+  const c = compile(storage, metadatas);
+  if (c.unsupported) return false;
+  for (const key of Object.keys(object)) if (!c.allowed.has(key)) return false; // forbidNonWhitelisted
+  const record = object as Record<string, unknown>;
+  for (const p of c.properties) {
+    const value = record[p.name];
+    if (value instanceof Promise) return false;
+    let validate = true;
+    for (const cond of p.conditions) validate = Boolean((cond.constraints[0] as (o: object, v: unknown) => unknown)(object, value)) && validate;
+    if (!validate) continue;
+    for (const { meta, constraints } of p.checks) {
+      if (meta.validateIf && !meta.validateIf(object, value)) continue;
+      for (const constraint of constraints) if (!passesConstraint(object, value, meta, constraint)) return false;
+    }
+    for (const meta of p.nested) if (!passesNested(storage, value, meta, depth)) return false;
+  }
+  return true;
+}
+
+/** True only when class-validator (whitelist, forbidNonWhitelisted, forbidUnknownValues) would report no error for this instance. */
+export function passesValidation(instance: object): boolean {
+  try {
+    return passesObject(getMetadataStorage() as unknown as Storage, instance, undefined, 0);
+  } catch {
+    // A constraint that throws, or metadata of an unexpected shape: class-validator decides.
+    return false;
+  }
+}
