@@ -29,6 +29,13 @@ describe('foundation (real FerretDB, Redis, S3)', () => {
     expect(res.body.uptime_seconds).toBeGreaterThanOrEqual(0);
   });
 
+  it('keeps idle connections open longer than a load balancer does (HTTP_KEEP_ALIVE_TIMEOUT_MS, 65 s)', async () => {
+    // Node's default (5 s) made the server close kept-alive connections clients were about to reuse.
+    const res = await fetch(`${t.url}/health`);
+    await res.text();
+    expect(res.headers.get('keep-alive')).toBe('timeout=65');
+  });
+
   it('unknown routes come back in the error shape', async () => {
     const res = await request(t.url).get('/no/such/route').expect(404);
     expect(res.body).toEqual({ error: { code: 'route_not_found', message: expect.any(String) } });

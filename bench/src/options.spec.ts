@@ -23,6 +23,9 @@ describe('command-line options', () => {
     expect(parseArgs(['direct']).client).toBe('lean');
     expect(parseArgs(['direct', '--client', 'socket.io']).client).toBe('socket.io');
     expect(() => parseArgs(['direct', '--client', 'other'])).toThrow(/--client/);
+    expect(parseArgs(['group']).e2e).toBe('v1');
+    expect(parseArgs(['group', '--e2e', 'v2']).e2e).toBe('v2');
+    expect(() => parseArgs(['group', '--e2e', 'v3'])).toThrow(/--e2e/);
   });
 
   it('refuses unknown or unbounded input', () => {

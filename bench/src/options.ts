@@ -50,6 +50,12 @@ export interface Options {
   client: 'socket.io' | 'lean';
   /** FerretDB's backend for B+db and the project (both on the same store in one invocation). */
   store: Store | null;
+  /**
+   * E2E envelope the senders send: `v1` (per-recipient wrapped-key list, accepted for migration only)
+   * or `v2` (MLS: one small envelope under the group's epoch key; provisioning builds a real MLS group
+   * per conversation through the SDK).
+   */
+  e2e: 'v1' | 'v2';
 }
 
 /** Per-scenario defaults: short, bounded runs that finish on their own. */
@@ -96,6 +102,7 @@ const BASE: Omit<Options, 'scenario'> = {
   // socket.io-client costs ~2x the CPU per message and cannot drive 2x the target from one core.
   client: 'lean',
   store: null,
+  e2e: 'v1',
 };
 
 /** "10s", "1500ms", "2m" or a bare number of seconds, in milliseconds. */
@@ -171,6 +178,9 @@ export function parseArgs(argv: string[]): Options {
       } else if (rawKey === 'client') {
         if (value !== 'socket.io' && value !== 'lean') throw new Error('--client must be socket.io or lean');
         o.client = value;
+      } else if (rawKey === 'e2e') {
+        if (value !== 'v1' && value !== 'v2') throw new Error('--e2e must be v1 or v2');
+        o.e2e = value;
       }
       else throw new Error(`unknown option --${rawKey}`);
     }

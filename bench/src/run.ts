@@ -4,6 +4,7 @@ import { tcpFloor, socketIoFloor } from './floors';
 import { GeneratorPool, type PhaseResult } from './generator/pool';
 import type { RestPhase, RunMsg, SocketPhase } from './generator/messages';
 import { makeEnvelopes } from './envelopes';
+import { mlsBaselineEnvelopes, provisionMlsProject } from './scenarios/provision-mls';
 import { summarize, type LatencySummary } from './lib/histogram';
 import { onInterrupt } from './lib/cleanup';
 import { ProcSampler } from './lib/proc';
@@ -49,10 +50,11 @@ function socketPhases(c: Ctx, rate: number, durationMs: number, templates: Socke
     schedule: { rate, durationMs, senders: c.plan.senders.length },
     from: sl.from,
     to: sl.to,
-    senders: c.plan.senders.slice(sl.from, sl.to).map((s) => ({
+    senders: c.plan.senders.slice(sl.from, sl.to).map((s, k) => ({
       socket: socketIndex.get(s.user)! - sl.socketFrom,
       conversation: c.prov.conversationIds[s.conversation]!,
       members: c.plan.conversations[s.conversation]!.members.map((u) => c.prov.userIds[u]!),
+      ...(c.prov.senderContents ? { content: c.prov.senderContents[sl.from + k] } : {}),
     })),
     templates,
     omitClientMsgId: c.o.noClientMsgId,
@@ -188,6 +190,7 @@ async function runOnce(o: Options, target: Target, round: number, services: Serv
   try {
     const plan = planFor(o);
     const prov = isProject(target) ? await provisionProject(plan, running, log) : provisionBaseline(plan);
+    if (o.e2e === 'v2') prov.senderContents = isProject(target) ? await provisionMlsProject(plan, running.url, prov, log) : await mlsBaselineEnvelopes(plan, prov);
     if (sink) {
       await addWebhookEndpoint(running.url, prov.apiKey!, await sink.start());
       log(`${target} r${round}: webhook endpoint subscribed to message.new (receiver on loopback)`);

@@ -13,10 +13,12 @@
  * - `fault:kill-after-report`: SIGKILL right after a message report whose note starts with it is stored,
  *   before its webhook event is recorded;
  * - `fault:kill-after-trace`: SIGKILL right after a write carrying an event trace (EventTrace: the
- *   `event_trace` of a reaction, user, ban... libs/database event-trace.ts) whose data holds a string
+ *   `event_trace` of a reaction, user, ban... libs/database event-trace.ts) whose write holds a string
  *   starting with it (an emoji, a ban reason, a new user's id), before the service raises its event;
  * - `fault:kill-after-role`: the same after a role change (member_changes `roles`) of a user whose id
  *   starts with it; `fault:kill-after-file`: after a file of such an uploader is confirmed or removed;
+ * - `fault:kill-after-delete` / `fault:kill-before-delete`: SIGKILL right after (before) the delete of a
+ *   user whose external id starts with it (its tombstone, the deletion's event traces, already written);
  * - a last_message update whose preview is `fault:post-commit` (base64) fails once with a closed-connection
  *   error, as when the database connection drops between storing a batch and its post-commit step.
  *
@@ -45,13 +47,23 @@ const tracesOf = (update) => {
   const t = update?.$push?.event_trace?.$each ?? update?.$set?.event_trace ?? update?.event_trace;
   return Array.isArray(t) ? t : [];
 };
-const traceMarked = (update) => tracesOf(update).some((t) => JSON.stringify(t?.data ?? {}).includes(TRACE_MARK));
+// The mark may sit in the trace's data (a ban reason, a user id) or beside it in the same write (a reaction's emoji).
+const traceMarked = (update) => tracesOf(update).length > 0 && JSON.stringify(update).includes(TRACE_MARK);
 
 const insertOne = proto.insertOne;
 proto.insertOne = async function (doc, ...rest) {
   const res = await insertOne.call(this, doc, ...rest);
   if (this.collectionName === 'message_reports' && typeof doc?.note === 'string' && doc.note.startsWith('fault:kill-after-report')) die();
   if (traceMarked(doc)) die();
+  return res;
+};
+
+const deleteOne = proto.deleteOne;
+proto.deleteOne = async function (filter, ...rest) {
+  const id = this.collectionName === 'users' && typeof filter?.external_id === 'string' ? filter.external_id : '';
+  if (id.startsWith('fault:kill-before-delete')) die();
+  const res = await deleteOne.call(this, filter, ...rest);
+  if (id.startsWith('fault:kill-after-delete')) die();
   return res;
 };
 

@@ -22,13 +22,14 @@ export interface SocketPhase {
   from: number;
   to: number;
   /** senders[s - from]: which local socket sends, to which conversation (and its members' user ids). */
-  senders: Array<{ socket: number; conversation: string; members: string[] }>;
+  senders: Array<{ socket: number; conversation: string; members: string[]; content?: object }>;
   /**
    * Envelopes encrypted once before the run. The server requires a wrapped key for every member, so
    * each sender's copy gets its conversation's member ids written into `encrypted_key` (done once per
    * sender at phase start, never per send).
    */
   templates: EncryptedMessageContent[];
+  /** (E2E v2) Each sender's own sealed envelope is in `senders[].content`; templates are not used then. */
   /** Send without client_msg_id (diagnostic: the server's retry lookup is skipped, deliveries cannot be matched). */
   omitClientMsgId?: boolean;
 }

@@ -150,7 +150,8 @@ async function runPhase(msg: RunMsg): Promise<void> {
   const spec = msg.socket?.schedule ?? msg.rest?.schedule;
   const durationUs = (spec?.durationMs ?? 0) * 1000;
   const sp = msg.socket;
-  const contents = sp ? sp.senders.map((x, i) => contentFor(sp.templates[i % sp.templates.length]!, x.members)) : [];
+  // v2 senders carry their own sealed envelope (no key list to fill in); v1 copies a template.
+  const contents: object[] = sp ? sp.senders.map((x, i) => x.content ?? contentFor(sp.templates[i % sp.templates.length]!, x.members)) : [];
   // The lean client sends pre-serialized text: the envelope is stringified once per sender, not per send.
   const rawHeads =
     sp && init.client === 'lean'

@@ -10,6 +10,8 @@ export interface Provisioned {
   conversationIds: string[];
   /** The project's API key (header value) for the bench tenant. */
   apiKey?: string;
+  /** `--e2e v2`: each plan sender's sealed envelope (by sender index). */
+  senderContents?: object[];
 }
 
 /** 24-hex ids, so baseline payloads have exactly the shape (and size) of the project's ObjectIds. */

@@ -153,6 +153,11 @@ export class AppConfig {
   /** Largest HTTP JSON body. */
   @Transform(toInt) @IsInt() @Min(1024) BODY_LIMIT_BYTES = 1024 * 1024;
   /**
+   * How long an idle kept-alive HTTP connection stays open. Longer than the idle timeout of the load
+   * balancers in front (60 s on most), so the server is never the side that closes a connection a
+   * client or balancer is about to reuse (that race loses the request with no answer). */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(600000) HTTP_KEEP_ALIVE_TIMEOUT_MS = 65000;
+  /**
    * Largest body of an MLS commit (`POST /v1/conversations/:id/mls/commits`): it carries the GroupInfo
    * with the ratchet tree (~300 base64 bytes per device), so past ~3,500 devices it outgrows BODY_LIMIT_BYTES.
    * At most 15 MiB: the DS stores the GroupInfo and the commit each in one document (16 MB cap). */

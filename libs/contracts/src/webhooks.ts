@@ -53,3 +53,13 @@ export interface WebhookDeliveryWithAttemptsView extends WebhookDeliveryView {
 export interface WebhookReplayView {
   requeued: number;
 }
+
+/**
+ * `data` of `reaction.new` / `reaction.deleted` events. Ids only: never the emoji, which an E2E
+ * client sends as an encrypted reaction token (events carry ids and metadata, never content).
+ */
+export interface WebhookReactionEventData {
+  message_id: string;
+  conversation_id: string;
+  user_id: string;
+}

@@ -20,6 +20,10 @@ import type { StoreDialectName } from './mongo-capabilities';
  * - `traceUpdate`: the update appending an event trace (EventTrace) to a document's bounded log, to
  *   merge into the write of the change: `$push` with `$slice` on MongoDB (atomic, no read); on FerretDB
  *   (no `$slice`) `$set` of the log as read under the document's lock.
+ * - `changeEach`: a change of several documents by id that answers them (a batch of webhook claims):
+ *   one multi-document round trip on MongoDB; on FerretDB one bare-`_id` write per document, each
+ *   under its lock (FerretDB serves only a bare `_id` filter from an index, so an `$in` update scans
+ *   the collection, and its updates are not atomic).
  * - `updateEach`: an update of every document matching a filter is one updateMany on MongoDB (atomic
  *   per document); on FerretDB each matching document is updated alone under its own lock (an
  *   updateMany there could undo a concurrent serialised write of one of them).
@@ -61,6 +65,15 @@ export class StoreDialect {
       return;
     }
     for (const op of ops) await one(op);
+  }
+
+  /** Changes the documents `ids`: `many` once on MongoDB, `one(id)` per document under its lock on FerretDB. */
+  async changeEach<T>(scope: string, ids: string[], how: { many: () => Promise<T[]>; one: (id: string) => Promise<T | null> }): Promise<T[]> {
+    if (!ids.length) return [];
+    if (this.name === 'mongodb') return how.many();
+    // Distinct documents, each under its own lock: concurrently, as separate callers would write them.
+    const each = await Promise.all(ids.map((id) => this.serialised(scope, id, () => how.one(id))));
+    return each.filter((r): r is Awaited<T> => r !== null) as T[];
   }
 
   /**

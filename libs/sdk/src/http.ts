@@ -68,6 +68,9 @@ function queryString(q: Query | undefined): string {
 /** Encodes one path segment (ids come from users of the SDK: never trust them to be URL-safe). */
 export const seg = (value: string | number) => encodeURIComponent(String(value));
 
+/** Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
 /**
  * JSON over fetch: adds the credential header, applies the timeout, and turns every non-2xx answer
  * into a ChatApiError carrying the server's error shape. No Node-only APIs: runs in browsers too.
@@ -103,6 +106,18 @@ export class HttpClient {
   }
 
   private async send<T>(method: string, path: string, o: RequestOptions, authHeaders: Record<string, string>): Promise<T> {
+    try {
+      return await this.sendOnce<T>(method, path, o, authHeaders);
+    } catch (err) {
+      // A kept-alive connection the server closed just as it was reused fails with no answer (the
+      // server's idle timer and this request race). An idempotent request is sent once more, on a fresh
+      // connection; anything else may have reached the server and is never repeated here.
+      if (!(err instanceof ChatApiError) || err.code !== 'network_error' || !IDEMPOTENT.has(method.toUpperCase()) || o.signal?.aborted) throw err;
+      return this.sendOnce<T>(method, path, o, authHeaders);
+    }
+  }
+
+  private async sendOnce<T>(method: string, path: string, o: RequestOptions, authHeaders: Record<string, string>): Promise<T> {
     const controller = new AbortController();
     const timeout = setTimeout(() => controller.abort(), this.opts.timeoutMs ?? 30_000);
     const onAbort = () => controller.abort();

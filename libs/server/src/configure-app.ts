@@ -29,6 +29,11 @@ export function configureApp(app: INestApplication, opts: ConfigureOptions = {})
   const express_ = app as NestExpressApplication;
   app.useLogger(quietStartupLogger(app.get(Logger)));
   express_.disable('x-powered-by');
+  // Node closes idle kept-alive connections after 5 s; a client or balancer reusing one at that moment
+  // loses its request with no answer. Headers must be allowed longer than the keep-alive (Node's rule).
+  const server = app.getHttpServer() as import('node:http').Server;
+  server.keepAliveTimeout = config.HTTP_KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = Math.max(server.headersTimeout, config.HTTP_KEEP_ALIVE_TIMEOUT_MS + 1000);
   express_.set('trust proxy', config.TRUST_PROXY);
   // Each request gets its own context; auth guards put the tenant in it, repositories read it.
   app.use((req: express.Request & { id?: string }, _res: express.Response, next: express.NextFunction) =>

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { ChatEventBus, HANDSHAKE_CONTENT_TYPE } from '@chat/chat';
+import type { WebhookReactionEventData } from '@chat/contracts';
 import type { EventTrace } from '@chat/database';
 import { conversationCreatedData, memberChangeData, memberChangeKey, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey, roleChangeData, roleChangeKey, traceEvent } from './message-events';
 import { OfflineNotifications } from './offline-notifications';
@@ -59,15 +60,15 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
         this.record({ tenantId, type: 'message.deleted', key: messageId, occurredAt: at(), data: messageDeletedData({ id: messageId, conversation_id: conversationId, seq, deleted_at }) }),
       ),
       // A change written with its trace (EventTrace) is recorded as exactly that trace: the sweeper derives the same row.
-      bus.on('reaction.added', ({ tenantId, conversationId, messageId, user_id, emoji, trace }) =>
+      bus.on('reaction.added', ({ tenantId, conversationId, messageId, user_id, trace }) =>
         trace
           ? this.recordTrace(tenantId, trace)
-          : this.record({ tenantId, type: 'reaction.new', key: randomUUID(), occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, user_id, emoji } }),
+          : this.record({ tenantId, type: 'reaction.new', key: randomUUID(), occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, user_id } satisfies WebhookReactionEventData }),
       ),
-      bus.on('reaction.removed', ({ tenantId, conversationId, messageId, user_id, emoji, trace }) =>
+      bus.on('reaction.removed', ({ tenantId, conversationId, messageId, user_id, trace }) =>
         trace
           ? this.recordTrace(tenantId, trace)
-          : this.record({ tenantId, type: 'reaction.deleted', key: randomUUID(), occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, user_id, emoji } }),
+          : this.record({ tenantId, type: 'reaction.deleted', key: randomUUID(), occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, user_id } satisfies WebhookReactionEventData }),
       ),
       bus.on('conversation.created', ({ tenantId, conversationId, member_ids, conversation }) =>
         this.record({

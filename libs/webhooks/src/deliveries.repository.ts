@@ -56,21 +56,28 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * Takes the lease of one row: a conditional findOneAndUpdate on lease_until, atomic on MongoDB, so
-   * of several nodes exactly one wins each attempt. (FerretDB applies updates non-atomically: there
-   * StoreDialect.serialised holds the row's write lock, a Redis lease across processes.)
+   * Takes the leases of several rows. On MongoDB in two round trips: an updateMany stamping every
+   * still-free candidate with `token` (unique to this claim; each document's update is atomic, so of
+   * several nodes racing for a row exactly one stamps it), then a find of the rows carrying it. On
+   * FerretDB one conditional findOneAndUpdate by bare `_id` per row under its write lock (a Redis lease
+   * across processes), as before (StoreDialect.changeEach says why).
    */
-  claim(id: string, now: Date, leaseMs: number, owner: string): Promise<WebhookDeliveryDoc | null> {
-    return this.dialect.serialised('webhook_deliveries', id, async () =>
-      (await this.model
-        .findOneAndUpdate(
-          { _id: id, status: 'pending', next_attempt_at: { $lte: now }, lease_until: { $lte: now } },
-          { $set: { lease_until: new Date(now.getTime() + leaseMs), lease_owner: owner } },
-          { new: true },
-        )
-        .lean()
-        .exec()) as WebhookDeliveryDoc | null,
-    );
+  claimMany(ids: string[], now: Date, leaseMs: number, token: string): Promise<WebhookDeliveryDoc[]> {
+    const free = { status: 'pending', next_attempt_at: { $lte: now }, lease_until: { $lte: now } };
+    const lease = { $set: { lease_until: new Date(now.getTime() + leaseMs), lease_owner: token } };
+    return this.dialect.changeEach('webhook_deliveries', ids, {
+      many: async () => {
+        const r = await this.model.updateMany({ _id: { $in: ids }, ...free }, lease).exec();
+        if (!r.modifiedCount) return [];
+        return (await this.model.find({ _id: { $in: ids }, lease_owner: token }).lean().exec()) as WebhookDeliveryDoc[];
+      },
+      one: async (id) => (await this.model.findOneAndUpdate({ _id: id, ...free }, lease, { new: true }).lean().exec()) as WebhookDeliveryDoc | null,
+    });
+  }
+
+  /** Takes the lease of one row (the test ping). */
+  async claim(id: string, now: Date, leaseMs: number, token: string): Promise<WebhookDeliveryDoc | null> {
+    return (await this.claimMany([id], now, leaseMs, token))[0] ?? null;
   }
 
   /** Records the outcome of the attempt this owner holds; the lease is released. */
@@ -83,8 +90,32 @@ export class WebhookDeliveriesRepository {
     );
   }
 
+  /**
+   * Marks delivered rows whose attempt got the same 2xx: the common outcome, so on MongoDB a burst of
+   * deliveries costs one updateMany (per row on FerretDB, StoreDialect.changeEach). Only rows held by
+   * one of `owners` (this node's claim tokens) change. Attempts count up with `$inc`, which is what the
+   * lease holder's per-row `attempts + 1` would have written.
+   */
+  async finishDelivered(ids: string[], owners: string[], statusCode: number, at: Date): Promise<number> {
+    const update = {
+      $set: { status: 'delivered', last_status_code: statusCode, last_error: null, delivered_at: at, updated_at: at, lease_until: FREE, lease_owner: null },
+      $inc: { attempts: 1 },
+    };
+    const held = { lease_owner: { $in: owners } };
+    const changed = await this.dialect.changeEach('webhook_deliveries', ids, {
+      many: async () => [(await this.model.updateMany({ _id: { $in: ids }, ...held }, update).exec()).modifiedCount],
+      one: async (id) => (await this.model.updateOne({ _id: id, ...held }, update).exec()).modifiedCount,
+    });
+    return changed.reduce((a, n) => a + n, 0);
+  }
+
   async recordAttempt(a: Omit<WebhookAttemptDoc, '_id'>): Promise<void> {
     await this.attempts.create(a);
+  }
+
+  /** Attempt logs of several attempts in one insert. */
+  async recordAttempts(list: Array<Omit<WebhookAttemptDoc, '_id'>>): Promise<void> {
+    if (list.length) await this.attempts.insertMany(list);
   }
 
   async attemptsOf(deliveryId: string): Promise<WebhookAttemptDoc[]> {

@@ -34,6 +34,13 @@ export class WebhookEndpointsRepository {
     return (await this.model.findOne({ _id, deleted_at: null, ...scoped(scope) }).lean().exec()) as WebhookEndpointDoc | null;
   }
 
+  /** Live endpoints by id (the dispatcher reads the endpoints of one scan's claims at once). */
+  async findMany(ids: string[]): Promise<WebhookEndpointDoc[]> {
+    const oids = ids.map((id) => toObjectId(id)).filter((id) => id !== null);
+    if (!oids.length) return [];
+    return (await this.model.find({ _id: { $in: oids }, deleted_at: null }).lean().exec()) as WebhookEndpointDoc[];
+  }
+
   async list(applicationId: string, scope: EndpointScope, cursor: string | undefined, limit: number): Promise<WebhookEndpointDoc[]> {
     const c = cursor ? toObjectId(cursor) : null;
     return (await this.model

@@ -162,7 +162,9 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
   /** The event traces of one collection in [from, to), oldest first. */
   private async tracesOf(collection: TracedCollection, from: Date, to: Date): Promise<TraceItem[]> {
     const items: TraceItem[] = [];
-    for (const doc of await this.traces.between(collection, from, to, TRACE_SWEEP_CAP)) {
+    let docs = await this.traces.between(collection, from, to, TRACE_SWEEP_CAP);
+    if (collection === 'user_tombstones') docs = await this.traces.deletedTombstones(docs);
+    for (const doc of docs) {
       for (const t of doc.event_trace ?? []) {
         const at = new Date(t.at);
         if (at >= from && at < to) items.push({ created_at: at, trace: t, type: tracedType(collection, t, doc) });

@@ -14,6 +14,8 @@ export interface SweptTraceDoc {
   tenant_id: string;
   created_at?: Date;
   event_trace?: EventTrace[];
+  /** users and user_tombstones. */
+  external_id?: string;
 }
 
 /** The traced collections and the event types each one's traces can hold (a sweep reads a collection only when an endpoint wants one). */
@@ -25,6 +27,8 @@ export const TRACED_COLLECTIONS = {
   conversation_restrictions: ['moderation.member_muted', 'moderation.member_unmuted', 'moderation.member_banned', 'moderation.member_unbanned'],
   conversation_moderation: ['moderation.conversation_frozen', 'moderation.conversation_unfrozen', 'moderation.slow_mode_changed'],
   pinned_messages: ['moderation.message_pinned', 'moderation.message_unpinned'],
+  // A deleted user's events, written just before the delete (libs/chat UserTombstonesRepository).
+  user_tombstones: ['user.deleted', 'user.updated'],
 } as const;
 export type TracedCollection = keyof typeof TRACED_COLLECTIONS;
 
@@ -52,7 +56,14 @@ class TraceView extends TenantRepository<SweptTraceDoc> {
 
   /** Documents with a trace in [from, to) (their traces and created_at only). Not paged: the window is a sweep's, `cap` bounds it. */
   between(from: Date, to: Date, cap: number): Promise<SweptTraceDoc[]> {
-    return this.find({ 'event_trace.at': { $gte: from, $lt: to } }, { projection: { _id: 1, event_trace: 1, created_at: 1 }, limit: cap });
+    return this.find({ 'event_trace.at': { $gte: from, $lt: to } }, { projection: { _id: 1, event_trace: 1, created_at: 1, external_id: 1 }, limit: cap });
+  }
+
+  /** created_at of the users (by external id) that exist. */
+  async createdAt(externalIds: string[]): Promise<Map<string, Date>> {
+    if (!externalIds.length) return new Map();
+    const docs = await this.find({ external_id: { $in: externalIds } }, { projection: { external_id: 1, created_at: 1 } });
+    return new Map(docs.map((d) => [String(d.external_id), new Date(d.created_at ?? 0)]));
   }
 }
 
@@ -69,6 +80,7 @@ export class SweptTracesRepository {
     @InjectModel(sweptTraceModel('conversation_restrictions')) restrictions: Model<SweptTraceDoc>,
     @InjectModel(sweptTraceModel('conversation_moderation')) settings: Model<SweptTraceDoc>,
     @InjectModel(sweptTraceModel('pinned_messages')) pins: Model<SweptTraceDoc>,
+    @InjectModel(sweptTraceModel('user_tombstones')) tombstones: Model<SweptTraceDoc>,
     resolver: TenantConnectionResolver,
   ) {
     const models: Record<TracedCollection, Model<SweptTraceDoc>> = {
@@ -79,12 +91,26 @@ export class SweptTracesRepository {
       conversation_restrictions: restrictions,
       conversation_moderation: settings,
       pinned_messages: pins,
+      user_tombstones: tombstones,
     };
     this.views = new Map((Object.keys(models) as TracedCollection[]).map((c) => [c, new TraceView(models[c], resolver)]));
   }
 
   between(collection: TracedCollection, from: Date, to: Date, cap: number): Promise<SweptTraceDoc[]> {
     return this.views.get(collection)!.between(from, to, cap);
+  }
+
+  /**
+   * The tombstones' deletions that happened: a tombstone is written just before its delete, so one
+   * whose user still exists, created before it, is a deletion the node died before making.
+   */
+  async deletedTombstones(docs: SweptTraceDoc[]): Promise<SweptTraceDoc[]> {
+    const created = await this.views.get('users')!.createdAt([...new Set(docs.map((d) => String(d.external_id)))]);
+    return docs.filter((d) => {
+      const at = created.get(String(d.external_id));
+      const deletedAt = Math.min(...(d.event_trace ?? []).map((t) => new Date(t.at).getTime()));
+      return !at || at.getTime() > deletedAt;
+    });
   }
 }
 

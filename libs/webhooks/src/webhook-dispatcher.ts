@@ -9,7 +9,7 @@ import { WebhookEndpointsRepository } from './endpoints.repository';
 import { signatureHeader } from './signature';
 import { WebhookOutbox } from './webhook-outbox';
 import { WebhookSender } from './webhook-sender';
-import { WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
+import { WebhookAttemptDoc, WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
 
 export const WEBHOOK_SECRET_BOX = Symbol('WEBHOOK_SECRET_BOX');
 
@@ -17,6 +17,12 @@ export const WEBHOOK_SECRET_BOX = Symbol('WEBHOOK_SECRET_BOX');
 const SCAN_BATCH = 100;
 /** Attempts in flight on this node, all endpoints together. */
 const NODE_CONCURRENCY = 32;
+/**
+ * A new outbox row wakes the dispatcher this much later, not at once: rows recorded meanwhile (a
+ * burst of messages) are claimed, and their outcomes written, in one round trip each, instead of one
+ * scan, claim, attempt log and status write per message competing with the sends for the database.
+ */
+const WAKE_DELAY_MS = 200;
 
 /** The secrets that sign now: the current one, and the previous one during its rotation overlap. */
 export function signingSecrets(ep: WebhookEndpointDoc, box: SecretBox, now: number): string[] {
@@ -42,6 +48,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private stopped = false;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly perEndpoint = new Map<string, number>();
+  private claimSeq = 0;
+  private wakeTimer?: NodeJS.Timeout;
+  /** The last scan left due rows behind for the concurrency bounds: a freed slot is worth a scan. */
+  private starved = false;
+  private readonly delivered: DeliveredOutcome[] = [];
+  private flushing?: Promise<void>;
 
   constructor(
     private readonly config: AppConfig,
@@ -56,7 +68,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   onApplicationBootstrap(): void {
     const every = this.config.WEBHOOK_DISPATCH_INTERVAL_MS;
     if (!every) return;
-    this.outbox.onRecorded(() => this.wake());
+    this.outbox.onRecorded(() => this.wakeSoon());
     this.timer = setInterval(() => this.wake(), every);
     this.timer.unref();
   }
@@ -64,12 +76,21 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
     await this.scanning;
     // Attempts in flight finish (bounded by WEBHOOK_TIMEOUT_MS); an unfinished lease would only delay a retry.
     await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Tests drive time through this seam (backoff, retry window, leases). */
+  /** Starts a scan WAKE_DELAY_MS from now, unless one is already planned. */
+  private wakeSoon(): void {
+    if (this.stopped || this.wakeTimer) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wake();
+    }, WAKE_DELAY_MS);
+    this.wakeTimer.unref();
+  }
 
   /** Starts a scan now (one at a time; a wake during a scan asks for one more). */
   wake(): void {
@@ -101,26 +122,45 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
     const busy = [...this.perEndpoint].filter(([, n]) => n >= limit).map(([id]) => id);
     const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, busy);
+    // The rows this node may start now (node and per-endpoint bounds), claimed in one round trip.
+    const planned = new Map(this.perEndpoint);
+    const picked: string[] = [];
+    this.starved = false;
     for (const c of candidates) {
-      if (this.stopped || this.inFlight.size >= NODE_CONCURRENCY) return;
-      if ((this.perEndpoint.get(c.endpoint_id) ?? 0) >= limit) continue;
-      const claimed = await this.deliveries.claim(c._id, now, this.config.WEBHOOK_LEASE_MS, this.nodeId);
-      if (!claimed) continue; // another node has it
-      this.track(claimed);
+      if (this.stopped) return;
+      const n = planned.get(c.endpoint_id) ?? 0;
+      if (this.inFlight.size + picked.length >= NODE_CONCURRENCY || n >= limit) {
+        this.starved = true;
+        continue;
+      }
+      planned.set(c.endpoint_id, n + 1);
+      picked.push(c._id);
     }
+    if (!picked.length) return;
+    // Rows another node took meanwhile are simply not in the answer.
+    const claimed = await this.deliveries.claimMany(picked, now, this.config.WEBHOOK_LEASE_MS, this.claimToken());
+    if (!claimed.length) return;
+    const endpoints = await this.endpoints.findMany([...new Set(claimed.map((d) => d.endpoint_id))]);
+    const byId = new Map(endpoints.map((ep) => [ep._id.toHexString(), ep]));
+    for (const d of claimed) void this.track(d, byId.get(d.endpoint_id) ?? null);
   }
 
-  private track(d: WebhookDeliveryDoc): Promise<void> {
+  /** Unique per claim: the rows of one claim are found by it, and only its holder writes their outcome. */
+  private claimToken(): string {
+    return `${this.nodeId}:${++this.claimSeq}`;
+  }
+
+  private track(d: WebhookDeliveryDoc, ep: WebhookEndpointDoc | null): Promise<void> {
     this.perEndpoint.set(d.endpoint_id, (this.perEndpoint.get(d.endpoint_id) ?? 0) + 1);
-    const run = this.attempt(d)
+    const run = this.attempt(d, ep)
       .catch((err: Error) => this.logger.error(`webhook attempt ${d._id} failed: ${err.message}`))
       .finally(() => {
         this.inFlight.delete(run);
         const n = (this.perEndpoint.get(d.endpoint_id) ?? 1) - 1;
         if (n > 0) this.perEndpoint.set(d.endpoint_id, n);
         else this.perEndpoint.delete(d.endpoint_id);
-        // A freed slot may unblock a row of the same endpoint that the scan skipped.
-        this.wake();
+        // A freed slot may unblock a row the last scan had to leave (no scan per finished attempt otherwise).
+        if (this.starved) this.wake();
       });
     this.inFlight.add(run);
     return run;
@@ -128,17 +168,53 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   /** Claims one row and attempts it at once (the test ping); null when another node holds it. */
   async deliverNow(id: string): Promise<WebhookDeliveryDoc | null> {
-    const claimed = await this.deliveries.claim(id, new Date(this.clock.now()), this.config.WEBHOOK_LEASE_MS, this.nodeId);
+    const claimed = await this.deliveries.claim(id, new Date(this.clock.now()), this.config.WEBHOOK_LEASE_MS, this.claimToken());
     if (!claimed) return null;
-    await this.track(claimed);
+    await this.track(claimed, await this.endpoints.find(claimed.endpoint_id));
     return claimed;
   }
 
-  private async attempt(d: WebhookDeliveryDoc): Promise<void> {
-    const ep = await this.endpoints.find(d.endpoint_id);
+  /** Queues a delivered row's outcome; resolves once it is written (its lease released). */
+  private finishDelivered(o: Omit<DeliveredOutcome, 'done' | 'failed'>): Promise<void> {
+    return new Promise((done, failed) => {
+      this.delivered.push({ ...o, done, failed });
+      this.flushSoon();
+    });
+  }
+
+  /** One flush at a time; outcomes arriving during a flush go together in the next one. */
+  private flushSoon(): void {
+    if (this.flushing) return;
+    this.flushing = new Promise<void>((r) => setImmediate(r))
+      .then(() => this.flush())
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.delivered.length) this.flushSoon();
+      });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.delivered.splice(0);
+    try {
+      await this.deliveries.recordAttempts(batch.map((b) => b.log));
+      const at = new Date(this.clock.now());
+      const byCode = new Map<number, DeliveredOutcome[]>();
+      for (const b of batch) byCode.set(b.statusCode, [...(byCode.get(b.statusCode) ?? []), b]);
+      for (const [code, items] of byCode) {
+        await this.deliveries.finishDelivered(items.map((i) => i.id), [...new Set(items.map((i) => i.owner))], code, at);
+      }
+      for (const b of batch) b.done();
+    } catch (err) {
+      // Unwritten outcomes keep their leases until they run out; another attempt follows (same X-Webhook-Id).
+      for (const b of batch) b.failed(err);
+    }
+  }
+
+  private async attempt(d: WebhookDeliveryDoc, ep: WebhookEndpointDoc | null): Promise<void> {
+    const owner = d.lease_owner ?? '';
     const startedAt = this.clock.now();
     if (!ep || !ep.active) {
-      await this.deliveries.finish(d._id, this.nodeId, { status: 'cancelled', last_error: ep ? 'endpoint is inactive' : 'endpoint was deleted', updated_at: new Date(startedAt) });
+      await this.deliveries.finish(d._id, owner, { status: 'cancelled', last_error: ep ? 'endpoint is inactive' : 'endpoint was deleted', updated_at: new Date(startedAt) });
       return;
     }
     const body = JSON.stringify(d.payload);
@@ -153,7 +229,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const r = await this.sender.post(ep.url, headers, body, this.config.WEBHOOK_TIMEOUT_MS);
     const attempt = d.attempts + 1;
     const now = this.clock.now();
-    await this.deliveries.recordAttempt({
+    const log = {
       delivery_id: d._id,
       endpoint_id: d.endpoint_id,
       tenant_id: d.tenant_id,
@@ -163,27 +239,38 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       latency_ms: r.latencyMs,
       error: r.error,
       node: this.nodeId,
-    });
-    const common = { attempts: attempt, last_status_code: r.statusCode, last_error: r.error, updated_at: new Date(now) };
+    };
     if (r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300) {
-      await this.deliveries.finish(d._id, this.nodeId, { ...common, status: 'delivered', delivered_at: new Date(now) });
+      // The common outcome: written with the others that finish meanwhile (one attempt insert, one update).
+      await this.finishDelivered({ id: d._id, owner, statusCode: r.statusCode, log });
       return;
     }
+    await this.deliveries.recordAttempt(log);
+    const common = { attempts: attempt, last_status_code: r.statusCode, last_error: r.error, updated_at: new Date(now) };
     if (r.statusCode === 410) {
       // The receiver says the endpoint is gone for good: stop sending to it (an admin can turn it back on).
       await this.endpoints.update(ep._id, {}, { active: false, disabled_reason: 'receiver answered 410 Gone' });
       this.outbox.forget(ep.tenant_id);
-      await this.deliveries.finish(d._id, this.nodeId, { ...common, status: 'dead' });
+      await this.deliveries.finish(d._id, owner, { ...common, status: 'dead' });
       await this.deliveries.cancelPending(d.endpoint_id, new Date(now));
       return;
     }
     // Retries go on until retry_until (the last one lands on it), then the row is a dead letter.
     const until = new Date(d.retry_until).getTime();
     if (now >= until) {
-      await this.deliveries.finish(d._id, this.nodeId, { ...common, status: 'dead' });
+      await this.deliveries.finish(d._id, owner, { ...common, status: 'dead' });
       return;
     }
     const next = Math.min(until, now + backoffDelayMs(attempt, this.config.WEBHOOK_BACKOFF_BASE_MS, this.config.WEBHOOK_BACKOFF_MAX_MS));
-    await this.deliveries.finish(d._id, this.nodeId, { ...common, next_attempt_at: new Date(next) });
+    await this.deliveries.finish(d._id, owner, { ...common, next_attempt_at: new Date(next) });
   }
+}
+
+interface DeliveredOutcome {
+  id: string;
+  owner: string;
+  statusCode: number;
+  log: Omit<WebhookAttemptDoc, '_id'>;
+  done: () => void;
+  failed: (err: unknown) => void;
 }

@@ -121,8 +121,9 @@ export class MessageEditService {
     await this.conversations.checkWritePolicy(conv, userId);
     const change = await nextChange(this.conversationsRepo, conversationId);
     const now = new Date();
-    // The webhook event is written with the reaction (docs/webhooks.md, Durability).
-    const trace = eventTrace('reaction.new', { message_id: messageId, conversation_id: conversationId, user_id: userId, emoji }, now);
+    // The webhook event is written with the reaction (docs/webhooks.md, Durability). No emoji in it: an
+    // E2E client's reaction is an encrypted token, and webhook events carry ids and metadata only.
+    const trace = eventTrace('reaction.new', { message_id: messageId, conversation_id: conversationId, user_id: userId }, now);
     const r = await this.repo.addReaction(conversationId, messageId, { user_id: userId, emoji, key: reactionKey(userId, emoji), created_at: now }, change, trace);
     if (r === 'missing') throw AppError.notFound('Message');
     if (r === 'added') await this.recentCache.changed(conversationId);
@@ -135,7 +136,7 @@ export class MessageEditService {
     await this.conversations.requireMember(conversationId, userId);
     const change = await nextChange(this.conversationsRepo, conversationId);
     const now = new Date();
-    const trace = eventTrace('reaction.deleted', { message_id: messageId, conversation_id: conversationId, user_id: userId, emoji }, now);
+    const trace = eventTrace('reaction.deleted', { message_id: messageId, conversation_id: conversationId, user_id: userId }, now);
     const r = await this.repo.removeReaction(conversationId, messageId, reactionKey(userId, emoji), now, change, trace);
     if (r === 'missing') throw AppError.notFound('Message');
     if (r === 'removed') await this.recentCache.changed(conversationId);

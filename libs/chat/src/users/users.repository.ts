@@ -207,8 +207,18 @@ export class UsersRepository extends TenantRepository<UserDoc> {
     return res.matchedCount > 0;
   }
 
-  async remove(externalId: string): Promise<boolean> {
-    const res = await this.locked(externalId, () => this.deleteOne({ external_id: externalId }));
+  /**
+   * Deletes the user. `before` runs under the user's write lock once the user is known to exist, just
+   * before the delete (the deletion's tombstone: its events' durable trace).
+   */
+  async remove(externalId: string, before?: () => Promise<void>): Promise<boolean> {
+    const res = await this.locked(externalId, async () => {
+      if (before) {
+        if (!(await this.exists({ external_id: externalId }))) return { deletedCount: 0 };
+        await before();
+      }
+      return this.deleteOne({ external_id: externalId });
+    });
     return res.deletedCount > 0;
   }
 

@@ -7,6 +7,7 @@ import { TenantBatchLoader, TenantContext } from '@chat/tenancy';
 import { ChatEventBus } from '../events/chat-events';
 import { LastSeenBuffer } from './last-seen.buffer';
 import { decodeCursor, encodeCursor, Page } from './pagination';
+import { UserTombstonesRepository } from './user-tombstones.repository';
 import { UserFields, UsersRepository } from './users.repository';
 import { toUserView, UserView } from './user.views';
 
@@ -36,6 +37,7 @@ export class UsersService {
     private readonly events: ChatEventBus,
     private readonly lastSeen: LastSeenBuffer,
     @Optional() quotas?: QuotaService,
+    @Optional() private readonly tombstones?: UserTombstonesRepository,
   ) {
     // Cached views carry last_seen: drop them once the buffered times are in the database.
     lastSeen.onWritten((ids) => this.cache.del(...ids.map((id) => UsersService.cacheKey(id))));
@@ -154,11 +156,17 @@ export class UsersService {
 
   /** Deletes the user and runs the deletion hooks (conversations drop them). */
   async remove(externalId: string): Promise<void> {
-    if (!isExternalId(externalId) || !(await this.repo.remove(externalId))) throw AppError.notFound('User');
+    // The deletion's events are written on a tombstone just before the delete (the user document cannot
+    // carry them): a node killed after the delete still has them recorded (docs/webhooks.md, Durability).
+    const now = new Date();
+    const deleted = eventTrace('user.deleted', { user_id: externalId }, now);
+    const updated = eventTrace('user.updated', { user_id: externalId }, now);
+    const tombstone = this.tombstones ? () => this.tombstones!.record(externalId, now, [deleted, updated]) : undefined;
+    if (!isExternalId(externalId) || !(await this.repo.remove(externalId, tombstone))) throw AppError.notFound('User');
     await this.invalidate(externalId);
-    this.emitAccessRevoked(externalId, 'deleted');
+    this.emitAccessRevoked(externalId, 'deleted', tombstone ? deleted : undefined);
     await this.events.emitAndWait('user.deleted', { tenantId: TenantContext.requireTenantId('users'), user_id: externalId });
-    this.emitUpdated(externalId);
+    this.emitUpdated(externalId, false, tombstone ? updated : undefined);
   }
 
   private async getFresh(externalId: string): Promise<UserView> {
