@@ -19,3 +19,5 @@ export * from './server-client';
 export * from './moderation';
 export * from './socket-client';
 export * from './e2e-client';
+// Encrypted files through presigned URLs, for v1 (E2EChat.sendFile) and v2 (the file key in an MLS-sealed message).
+export { downloadEncryptedFile, uploadEncryptedFile } from './e2e-files';

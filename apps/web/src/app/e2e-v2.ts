@@ -1,9 +1,6 @@
 import {
-  encryptFile,
   isChatApiError,
-  md5Base64,
-  bytesToBase64,
-  ChatApiError,
+  uploadEncryptedFile,
   type ChatUserClient,
   type E2EChat,
   type EditMessageInput,
@@ -27,8 +24,6 @@ import type { StoredEpochKeys } from './keystore';
 
 /** Attempts against a moving epoch before giving up (as the SDK's MlsChat.send). */
 const MAX_ATTEMPTS = 8;
-/** The file cipher of E2EChat.sendFile (the file key travels in the message, v1 or v2 alike). */
-const FILE_ALGORITHM = 'xchacha20poly1305-file-v1';
 
 export interface SafetyEntry {
   userId: string;
@@ -99,33 +94,10 @@ export class V2Chat {
     );
   }
 
-  /** As E2EChat.sendFile (encrypted here, uploaded to S3 with a presigned PUT), the message that carries the file key in v2. */
+  /** As E2EChat.sendFile (the SDK encrypts and uploads to S3 with a presigned PUT); the message carrying the file key is v2. */
   async sendFile(conversationId: string, bytes: Uint8Array, opts: { name: string; mimeType: string }): Promise<MessageView> {
     const client = this.chat.client;
-    const enc = encryptFile(bytes, { associatedData: conversationId });
-    const ticket = await client.createUpload({
-      size: enc.ciphertext.length,
-      checksum: enc.checksum,
-      content_md5: md5Base64(enc.ciphertext),
-      mime_type: 'application/octet-stream', // the real type travels inside the encrypted message
-      sharing: { type: 'chat', conversation_id: conversationId },
-      encryption: { algorithm: FILE_ALGORITHM },
-    });
-    const res = await fetch(ticket.upload.url, { method: 'PUT', headers: ticket.upload.headers, body: enc.ciphertext as Uint8Array<ArrayBuffer> });
-    if (!res.ok) throw new ChatApiError(res.status, 'storage_error', `upload refused by storage (HTTP ${res.status})`);
-    const file = await client.confirmUpload(ticket.file.id);
-    const payload: MessagePayload = {
-      v: 1,
-      kind: 'file',
-      file_id: file.id,
-      key: bytesToBase64(enc.key),
-      nonce: bytesToBase64(enc.nonce),
-      checksum: enc.checksum,
-      name: opts.name,
-      mime_type: opts.mimeType,
-      size: bytes.length,
-    };
-    enc.key.fill(0);
+    const { file, payload } = await uploadEncryptedFile(client, fetch, conversationId, bytes, opts);
     const message = await this.post(conversationId, payload, 'file', {}, (input) => client.sendMessage(conversationId, input));
     await client.attachFile(file.id, message.id);
     return message;
