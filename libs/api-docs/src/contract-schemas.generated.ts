@@ -2,7 +2,7 @@
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type * as C from '@chat/contracts';
 
-export type ContractSchemaName = 'ActorRef' | 'ActorView' | 'AdminLoginView' | 'AdminView' | 'AnyUserView' | 'ApiKeyView' | 'ApiKeyWithSecretView' | 'ApplicationView' | 'ApplicationWithSecretView' | 'AuditLogView' | 'BatchUpsertView' | 'BillingPlan' | 'ChangesPage' | 'ChannelSummary' | 'ClaimedKeyPackageView' | 'ConversationDevicesView' | 'ConversationKeyShareView' | 'ConversationKeyVersionView' | 'ConversationKeysView' | 'ConversationLastMessage' | 'ConversationMetadata' | 'ConversationModerationView' | 'ConversationParticipant' | 'ConversationType' | 'ConversationView' | 'CreateReportInput' | 'DeleteAck' | 'DeviceKeyView' | 'DeviceView' | 'DownloadTicket' | 'EditAck' | 'ErrorResponse' | 'FileStatus' | 'FileView' | 'HealthView' | 'InvoiceLine' | 'InvoiceRunView' | 'InvoiceView' | 'KeyPackageCountView' | 'KeyShareRecipientsView' | 'MessageContent' | 'MessageKeyShareView' | 'MessageReaction' | 'MessageStatus' | 'MessageView' | 'MissingRecipientKey' | 'MlsCommitResultView' | 'MlsGroupView' | 'MlsIdentityView' | 'MlsMessageView' | 'MlsWelcomeView' | 'ParticipantRole' | 'PinView' | 'PresenceStatusView' | 'PresignedRequest' | 'PublicUserView' | 'ReactionAck' | 'ReceiptView' | 'RelationshipType' | 'RelationshipView' | 'ReportAction' | 'ReportReason' | 'ReportReceiptView' | 'ReportStatus' | 'ReportView' | 'RestrictionInput' | 'RestrictionView' | 'RollupReportView' | 'RotatedApiKeyView' | 'SendAck' | 'SharingType' | 'StoredCountView' | 'TenantQuotas' | 'TenantUsageView' | 'TenantView' | 'TypingAck' | 'UploadTicket' | 'UsageField' | 'UsageTotals' | 'UsageView' | 'UserBanView' | 'UserProfile' | 'UserStatus' | 'UserTokenView' | 'UserView' | 'WebhookAttemptView' | 'WebhookDeliveryView' | 'WebhookDeliveryWithAttemptsView' | 'WebhookEndpointView' | 'WebhookEndpointWithSecretView' | 'WebhookReplayView' | 'WrappedKey';
+export type ContractSchemaName = 'ActorRef' | 'ActorView' | 'AdminLoginView' | 'AdminView' | 'AnyUserView' | 'ApiKeyView' | 'ApiKeyWithSecretView' | 'ApplicationView' | 'ApplicationWithSecretView' | 'AuditLogView' | 'BatchUpsertView' | 'BillingPlan' | 'ChangesPage' | 'ChannelSummary' | 'ClaimedKeyPackageView' | 'ConversationDevicesView' | 'ConversationKeyShareView' | 'ConversationKeyVersionView' | 'ConversationKeysView' | 'ConversationLastMessage' | 'ConversationMetadata' | 'ConversationModerationView' | 'ConversationParticipant' | 'ConversationType' | 'ConversationView' | 'CreateReportInput' | 'DeleteAck' | 'DeviceKeyView' | 'DeviceView' | 'DownloadTicket' | 'EditAck' | 'ErrorResponse' | 'FileStatus' | 'FileView' | 'HealthView' | 'InvoiceLine' | 'InvoiceRunView' | 'InvoiceView' | 'KeyPackageCountView' | 'KeyShareRecipientsView' | 'MessageContent' | 'MessageKeyShareView' | 'MessageReaction' | 'MessageStatus' | 'MessageView' | 'MissingRecipientKey' | 'MlsCommitResultView' | 'MlsGroupView' | 'MlsIdentityView' | 'MlsMessageView' | 'MlsWelcomeView' | 'ParticipantRole' | 'PinView' | 'PresenceStatusView' | 'PresignedRequest' | 'PublicUserView' | 'ReactionAck' | 'ReceiptView' | 'RelationshipType' | 'RelationshipView' | 'ReportAction' | 'ReportReason' | 'ReportReceiptView' | 'ReportStatus' | 'ReportView' | 'RestrictionInput' | 'RestrictionView' | 'RollupReportView' | 'RotatedApiKeyView' | 'SendAck' | 'SharingType' | 'StoredCountView' | 'TenantQuotas' | 'TenantUsageView' | 'TenantView' | 'TypingAck' | 'UploadTicket' | 'UsageField' | 'UsageTotals' | 'UsageView' | 'UserBanView' | 'UserProfile' | 'UserStatus' | 'UserTokenView' | 'UserView' | 'WebhookAttemptView' | 'WebhookDeliveryView' | 'WebhookDeliveryWithAttemptsView' | 'WebhookEndpointView' | 'WebhookEndpointWithSecretView' | 'WebhookReactionEventData' | 'WebhookReplayView' | 'WrappedKey';
 
 /** The TypeScript type behind each schema (ApiView checks a method's return type against it). */
 export interface ContractTypes {
@@ -96,6 +96,7 @@ export interface ContractTypes {
   WebhookDeliveryWithAttemptsView: C.WebhookDeliveryWithAttemptsView;
   WebhookEndpointView: C.WebhookEndpointView;
   WebhookEndpointWithSecretView: C.WebhookEndpointWithSecretView;
+  WebhookReactionEventData: C.WebhookReactionEventData;
   WebhookReplayView: C.WebhookReplayView;
   WrappedKey: C.WrappedKey;
 }
@@ -3604,6 +3605,26 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       "url"
     ],
     "description": "Creating an endpoint or rotating its secret: `secret` (signs deliveries) is shown this once."
+  },
+  "WebhookReactionEventData": {
+    "type": "object",
+    "properties": {
+      "message_id": {
+        "type": "string"
+      },
+      "conversation_id": {
+        "type": "string"
+      },
+      "user_id": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "message_id",
+      "conversation_id",
+      "user_id"
+    ],
+    "description": "`data` of `reaction.new` / `reaction.deleted` events. Ids only: never the emoji, which an E2E client sends as an encrypted reaction token (events carry ids and metadata, never content)."
   },
   "WebhookReplayView": {
     "type": "object",
