@@ -1,7 +1,7 @@
 /* Helpers of the E2E / SDK / files suites (test/e2e-*.e2e-spec.ts): everything goes through the SDK
  * over real HTTP, as a SaaS server and its end users would. */
 import { createHash, randomBytes } from 'node:crypto';
-import { ChatServerClient, ChatUserClient, E2EChat, createKeyring, md5Base64 } from '@chat/sdk';
+import { ChatServerClient, ChatUserClient, E2EChat, createKeyring, md5Base64, type MessageView } from '@chat/sdk';
 import { createTenant, CreateTenantOptions, TestTenant } from './support/factories';
 import type { TestApp } from './support/test-app';
 
@@ -72,4 +72,15 @@ export async function expectApiError(p: Promise<unknown>, status: number, code: 
     return e as { status: number; code: string; details?: any; message: string };
   }
   throw new Error(`expected ${status} ${code}, but it succeeded`);
+}
+
+/** Every entry of the conversation's stream the user can read (messages and MLS commits), oldest first. */
+export async function readStream(client: ChatUserClient, convId: string): Promise<MessageView[]> {
+  const out: MessageView[] = [];
+  for (let after = 0; ; ) {
+    const page = await client.history(convId, { after_seq: after, limit: 100 });
+    out.push(...page.data);
+    if (!page.next_cursor || !page.data.length) return out;
+    after = page.data[page.data.length - 1]!.seq;
+  }
 }

@@ -2,24 +2,17 @@
  * epoch keys with the recovery key and reads the full history; without it every earlier message says
  * key_not_backed_up; a member added later reads from their join (earlier ones hidden, not_a_member_then), or,
  * with `shared` visibility, everything, from the bundle a member device posts when it sees them join. */
-import { ChatUserClient, type MessageView } from '@chat/sdk';
+import { ChatUserClient } from '@chat/sdk';
 import * as mls from '../libs/sdk/src/mls';
 import { createTestApp, TestApp } from './support/test-app';
-import { rid, sdkTenant, SdkTenant } from './e2e-helpers';
+import { readStream, rid, sdkTenant, SdkTenant } from './e2e-helpers';
 
 jest.setTimeout(180_000);
 
 /** Each v2 message of the stream as this device reads it: its text, or `!reason`. Commits are applied on the way. */
 async function readAll(chat: mls.MlsChat, client: ChatUserClient, convId: string): Promise<string[]> {
-  const entries: MessageView[] = [];
-  for (let after = 0; ; ) {
-    const page = await client.history(convId, { after_seq: after, limit: 100 });
-    entries.push(...page.data);
-    if (!page.next_cursor || !page.data.length) break;
-    after = page.data[page.data.length - 1]!.seq;
-  }
   const out: string[] = [];
-  for (const m of entries) {
+  for (const m of await readStream(client, convId)) {
     try {
       const r = await chat.receive(m);
       if (r.kind === 'message' && r.payload.kind === 'text') out.push(r.payload.text);

@@ -10,25 +10,21 @@ import { ChatSocket, ChatUserClient, type MessageView } from '@chat/sdk';
 import { bytesToHex } from '../libs/sdk/src/crypto/encoding';
 import * as mls from '../libs/sdk/src/mls';
 import { createTestApp, TestApp } from './support/test-app';
-import { expectApiError, rid, sdkTenant, SdkTenant } from './e2e-helpers';
+import { expectApiError, readStream, rid, sdkTenant, SdkTenant } from './e2e-helpers';
 
 jest.setTimeout(180_000);
 
 /** Applies every entry of the stream this device can read (commits, so joins and removals are seen). */
 async function readAll(chat: mls.MlsChat, client: ChatUserClient, convId: string): Promise<string[]> {
   const out: string[] = [];
-  for (let after = 0; ; ) {
-    const page = await client.history(convId, { after_seq: after, limit: 100 });
-    for (const m of page.data) {
-      const r = await chat.receive(m).catch((err: unknown) => {
-        if (err instanceof mls.MlsDecryptError) return null;
-        throw err;
-      });
-      if (r?.kind === 'message' && r.payload.kind === 'text') out.push(r.payload.text);
-    }
-    if (!page.next_cursor || !page.data.length) return out;
-    after = page.data[page.data.length - 1]!.seq;
+  for (const m of await readStream(client, convId)) {
+    const r = await chat.receive(m).catch((err: unknown) => {
+      if (err instanceof mls.MlsDecryptError) return null;
+      throw err;
+    });
+    if (r?.kind === 'message' && r.payload.kind === 'text') out.push(r.payload.text);
   }
+  return out;
 }
 
 const count = (rs: Array<{ emoji: string }>) => rs.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.emoji]: (acc[r.emoji] ?? 0) + 1 }), {});

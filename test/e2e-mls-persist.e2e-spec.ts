@@ -7,7 +7,7 @@
 import { ChatSocket, ChatUserClient, type MessageView } from '@chat/sdk';
 import * as mls from '../libs/sdk/src/mls';
 import { createTestApp, TestApp } from './support/test-app';
-import { rid, sdkTenant, SdkTenant } from './e2e-helpers';
+import { readStream, rid, sdkTenant, SdkTenant } from './e2e-helpers';
 
 jest.setTimeout(120_000);
 
@@ -38,16 +38,6 @@ describe('MLS state store: a restarted device goes on in its groups', () => {
   /** A new REST client for the user (what a restarted process makes). */
   const freshClient = async (userId: string) => new ChatUserClient({ baseUrl: t.url, token: (await a.server.issueUserToken(userId)).token });
 
-  async function stream(client: ChatUserClient, convId: string): Promise<MessageView[]> {
-    const out: MessageView[] = [];
-    let after = 0;
-    for (;;) {
-      const page = await client.history(convId, { after_seq: after, limit: 100 });
-      out.push(...page.data);
-      if (!page.next_cursor || !page.data.length) return out;
-      after = page.data[page.data.length - 1]!.seq;
-    }
-  }
 
   const serverEpoch = async (client: ChatUserClient, convId: string) => (await client.http.get<{ epoch: number }>(`/v1/conversations/${convId}/mls`)).epoch;
 
@@ -85,7 +75,7 @@ describe('MLS state store: a restarted device goes on in its groups', () => {
     // Reads what bob sends now, and sends over REST and the socket: same group, same epoch, no join.
     const fromBob = await bobChat.sendText(conv.id, 'four, from bob');
     expect(text(await aliceChat.receive(fromBob))).toBe('four, from bob');
-    const lastSeq = (await stream(users[bob]!, conv.id)).at(-1)!.seq; // the socket's sync replays what came before
+    const lastSeq = (await readStream(users[bob]!, conv.id)).at(-1)!.seq; // the socket's sync replays what came before
     const bobGets = bobSocket.waitFor('message:new', (m) => m.conversation_id === conv.id && m.sender_id === alice && m.seq > lastSeq, 30_000);
     const ack = await mls.sendOverSocket(aliceChat, aliceSocket, conv.id, { v: 1, kind: 'text', text: 'five, after my restart' });
     const five = await bobGets;
@@ -103,7 +93,7 @@ describe('MLS state store: a restarted device goes on in its groups', () => {
     expect(aliceChat.mls.members(groupId).map((m) => m.userId).sort()).toEqual([alice, bob].sort());
 
     // Its earlier history (three epochs' keys, and the rosters that verify their senders) came from the store.
-    const history = await stream(aliceClient, conv.id);
+    const history = await readStream(aliceClient, conv.id);
     const readable: string[] = [];
     for (const m of history) {
       if (!mls.isV2Content(m.content) && !mls.isHandshakeContent(m.content)) continue; // system messages

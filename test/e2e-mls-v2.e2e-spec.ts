@@ -2,14 +2,14 @@
  * the real app over HTTP and socket.io. One MLS group per conversation, bound at the server; the
  * server's membership drives it (members without devices, removals); commits and messages share the
  * conversation's seq stream. */
-import { ChatSocket, ChatUserClient, type MessageView } from '@chat/sdk';
+import { ChatSocket, type MessageView } from '@chat/sdk';
 import * as mls from '../libs/sdk/src/mls';
 import { OutboxSweeper } from '@chat/webhooks';
 import { api } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
 import { waitFor } from './support/wait-for';
-import { expectApiError, rid, sdkTenant, SdkTenant } from './e2e-helpers';
+import { expectApiError, readStream, rid, sdkTenant, SdkTenant } from './e2e-helpers';
 
 jest.setTimeout(120_000);
 
@@ -47,18 +47,6 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
     return s;
   }
 
-  /** Every entry of the conversation's stream the user can read, oldest first. */
-  async function stream(client: ChatUserClient, convId: string): Promise<MessageView[]> {
-    const out: MessageView[] = [];
-    let after = 0;
-    for (;;) {
-      const page = await client.history(convId, { after_seq: after, limit: 100 });
-      out.push(...page.data);
-      if (!page.next_cursor || !page.data.length) return out;
-      after = page.data[page.data.length - 1]!.seq;
-    }
-  }
-
   it('a member added before any device reads what is sent after their device connects; nobody acts by hand', async () => {
     const [alice, bob, carol] = [rid('alice'), rid('bob'), rid('carol')];
     const users = await a.users([alice, bob, carol]);
@@ -91,11 +79,11 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
 
     // Bob answers over the socket; Alice reads it.
     const ack = await mls.sendOverSocket(bobChat, bobSocket, conv.id, { v: 1, kind: 'text', text: 'hi from bob' });
-    const fromBob = (await stream(users[alice]!, conv.id)).find((m) => m.id === ack.id)!;
+    const fromBob = (await readStream(users[alice]!, conv.id)).find((m) => m.id === ack.id)!;
     expect(text(await aliceChat.receive(fromBob))).toBe('hi from bob');
 
     // The stream (sync and history) holds the join as a commit entry, and the earlier messages say why bob cannot read them.
-    const bobView = await stream(users[bob]!, conv.id);
+    const bobView = await readStream(users[bob]!, conv.id);
     const join = bobView.find((m) => mls.isHandshakeContent(m.content) && (m.content as unknown as mls.MlsHandshakeContent).joined?.some((j) => j.user_id === bob));
     expect(join).toBeDefined();
     const early = bobView.find((m) => m.id === first.id)!;
@@ -106,7 +94,7 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
     expect(await mls.openAllConversations(carolChat)).toEqual([conv.id]);
     // Alice sends over the socket this time: her epoch is behind carol's join, the 409 comes as the ack, the SDK retries.
     const late = await mls.sendOverSocket(aliceChat, aliceSocket, conv.id, { v: 1, kind: 'text', text: 'for all three' });
-    const carolView = (await stream(users[carol]!, conv.id)).find((m) => m.id === late.id)!;
+    const carolView = (await readStream(users[carol]!, conv.id)).find((m) => m.id === late.id)!;
     expect(text(await carolChat.receive(carolView))).toBe('for all three');
 
     // Dave's device is online and follows the membership: the SaaS backend adds him, his device joins by itself.
@@ -122,7 +110,7 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
     await a.server.addMembers(conv.id, [dave]);
     expect(await daveJoined).toMatchObject({ device_id: 'watch' });
     const forDave = await aliceChat.sendText(conv.id, 'welcome dave');
-    expect(text(await daveChat.receive((await stream(daveClient, conv.id)).find((m) => m.id === forDave.id)!))).toBe('welcome dave');
+    expect(text(await daveChat.receive((await readStream(daveClient, conv.id)).find((m) => m.id === forDave.id)!))).toBe('welcome dave');
     expect(errors).toEqual([]);
   });
 
@@ -137,7 +125,7 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
     };
     for (const c of Object.values(chats)) await c.open(conv.id);
     const before = await chats.alice.sendText(conv.id, 'carol may read this');
-    expect(text(await chats.carol.receive((await stream(users[carol]!, conv.id)).find((m) => m.id === before.id)!))).toBe('carol may read this');
+    expect(text(await chats.carol.receive((await readStream(users[carol]!, conv.id)).find((m) => m.id === before.id)!))).toBe('carol may read this');
 
     // The SaaS backend removes carol. Until a commit removes her devices, v2 sends are refused...
     await a.server.removeMember(conv.id, carol);
@@ -255,7 +243,7 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
       aliceChat.mls.mergePendingCommit(groupId);
     }
     const m = await aliceChat.sendText(conv.id, 'after two commits');
-    const commits = (await stream(users[bob]!, conv.id)).filter((x) => mls.isHandshakeContent(x.content)).slice(-2);
+    const commits = (await readStream(users[bob]!, conv.id)).filter((x) => mls.isHandshakeContent(x.content)).slice(-2);
     // Bob gets the later commit first: it waits for the earlier one, then both apply.
     expect((await bobChat.receive(commits[1]!)).kind).toBe('handshake');
     expect(bobChat.epoch(conv.id)).toBe(2n);
@@ -278,7 +266,7 @@ describe('E2E v2 (MLS) through REST and socket.io', () => {
       await bobChat.open(conv.id);
       const m = await aliceChat.sendText(conv.id, 'notify about me only');
       await waitFor(() => receiver.ofType('message.new').some((h) => h.body.data.message_id === m.id), 20_000, 'message.new of the message');
-      const commits = (await stream(users[alice]!, conv.id)).filter((x) => mls.isHandshakeContent(x.content)).map((x) => x.id);
+      const commits = (await readStream(users[alice]!, conv.id)).filter((x) => mls.isHandshakeContent(x.content)).map((x) => x.id);
       expect(commits).toHaveLength(2);
       // The sweeper (driven by hand here) finds nothing the fast path missed: commits are no events for it either.
       expect(await t.app.get(OutboxSweeper).sweep()).toBe(0);
