@@ -1,12 +1,10 @@
 /* kill -9 of a node right after it wrote an edit or a delete, before it raised the event (fault point
  * `fault:kill-after-change`, test/support/fault-points.js): the fast path never ran, so only the
  * sweeper can find the change (edited_at, deleted_at). A node started afterwards delivers both. */
-import { join } from 'node:path';
-import request from 'supertest';
-import { findFreePort, waitForPort } from '@chat/dev-services';
 import { OutboxSweeper } from '@chat/webhooks';
 import { fakeEnvelope } from './chat-messages-helpers';
-import { AppProcess, spawnAllInOne } from './support/app-process';
+import { AppProcess } from './support/app-process';
+import { startFaultNode } from './support/fault-node';
 import { api, asUser, createTenant, TEST_PLATFORM_ENV, TestTenant, userToken } from './support/factories';
 import { waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
@@ -30,22 +28,7 @@ describe('message.updated, message.deleted, member.added, member.removed and mod
 
   /** A node that records events but never delivers nor sweeps, with the fault points loaded. */
   async function node(): Promise<{ url: string; child: AppProcess }> {
-    const port = await findFreePort();
-    const child = spawnAllInOne({
-      ...TEST_PLATFORM_ENV,
-      ...WEBHOOK_TEST_ENV,
-      WEBHOOK_DISPATCH_INTERVAL_MS: '0',
-      MONGODB_DB: dbName,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(__dirname, 'support', 'fault-points.js')}`.trim(),
-    });
-    children.push(child);
-    const url = `http://127.0.0.1:${port}`;
-    await waitForPort(port, '127.0.0.1', 120_000, () => child.child.exitCode === null).catch((err) => {
-      throw new Error(`node did not listen: ${(err as Error).message}\n${child.stdout()}${child.stderr()}`);
-    });
-    await waitFor(async () => (await request(url).get('/health/ready')).status === 200, 30_000, 'node ready');
+    const { url, child } = await startFaultNode({ ...TEST_PLATFORM_ENV, ...WEBHOOK_TEST_ENV, WEBHOOK_DISPATCH_INTERVAL_MS: '0', MONGODB_DB: dbName }, children);
     return { url, child };
   }
 

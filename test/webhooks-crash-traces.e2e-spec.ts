@@ -3,12 +3,10 @@
  * the event (fault points `fault:kill-after-trace` / `-role` / `-file` / `-delete`, test/support/fault-points.js): the fast path never
  * ran, so only the sweeper can find the change. A node started afterwards delivers each event once. */
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import request from 'supertest';
-import { findFreePort, waitForPort } from '@chat/dev-services';
 import { OutboxSweeper } from '@chat/webhooks';
 import { fakeEnvelope } from './chat-messages-helpers';
-import { AppProcess, spawnAllInOne } from './support/app-process';
+import { AppProcess } from './support/app-process';
+import { startFaultNode } from './support/fault-node';
 import { api, asUser, createTenant, TEST_PLATFORM_ENV, TestTenant, userToken } from './support/factories';
 import { waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
@@ -33,23 +31,7 @@ describe('reactions, role changes, users, bans and files survive kill -9 between
 
   /** A node that records events but never delivers nor sweeps, with the fault points loaded. */
   async function node(): Promise<{ t: TestApp; child: AppProcess }> {
-    const port = await findFreePort();
-    const child = spawnAllInOne({
-      ...TEST_PLATFORM_ENV,
-      ...WEBHOOK_TEST_ENV,
-      WEBHOOK_DISPATCH_INTERVAL_MS: '0',
-      WEBHOOK_SWEEP_INTERVAL_MS: '0',
-      MONGODB_DB: dbName,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(__dirname, 'support', 'fault-points.js')}`.trim(),
-    });
-    children.push(child);
-    const url = `http://127.0.0.1:${port}`;
-    await waitForPort(port, '127.0.0.1', 120_000, () => child.child.exitCode === null).catch((err) => {
-      throw new Error(`node did not listen: ${(err as Error).message}\n${child.stdout()}${child.stderr()}`);
-    });
-    await waitFor(async () => (await request(url).get('/health/ready')).status === 200, 30_000, 'node ready');
+    const { url, child } = await startFaultNode({ ...TEST_PLATFORM_ENV, ...WEBHOOK_TEST_ENV, WEBHOOK_DISPATCH_INTERVAL_MS: '0', WEBHOOK_SWEEP_INTERVAL_MS: '0', MONGODB_DB: dbName }, children);
     return { t: { url } as TestApp, child };
   }
 
