@@ -4,15 +4,17 @@
  * Redis failing, each step keeps its own fallback. Time comes from the limiter's clock seam. */
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
+import { CacheService } from '@chat/cache';
+import type { AppConfig } from '@chat/config';
 import { RateLimiter, WindowStep } from '@chat/quotas';
 import { EventCharges, TenantEventLimiter, UserWorkBudget } from '@chat/realtime';
-import type { RedisService } from '@chat/redis';
-import { asTenantId } from '@chat/tenancy';
+import { RedisService } from '@chat/redis';
+import { asTenantId, TenantContext } from '@chat/tenancy';
 
 describe('EventCharges (real Redis)', () => {
   const clients: Redis[] = [];
   const prefix = `${process.env.REDIS_KEY_PREFIX ?? ''}charges-test:${randomBytes(4).toString('hex')}:`;
-  const service = (client: Redis): RedisService => ({ mode: 'redis', client, key: (...p: Array<string | number>) => prefix + p.join(':') }) as unknown as RedisService;
+  const service = (client: Redis): RedisService => ({ mode: 'redis', client, key: (...p: Array<string | number>) => prefix + p.join(':'), writeTogether: () => undefined }) as unknown as RedisService;
   const connect = () => {
     const c = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     clients.push(c);
@@ -94,5 +96,35 @@ describe('EventCharges (real Redis)', () => {
     ]);
     await expect(got[0].refund()).resolves.toBeUndefined();
     down.disconnect();
+  });
+
+  it("the script and the access check's cache read, issued side by side, leave in one write (RedisService.writeTogether)", async () => {
+    const config = { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: prefix, CACHE_TTL_SECONDS: 60 } as unknown as AppConfig;
+    const redis = await RedisService.create(config);
+    try {
+      const cache = new CacheService(redis, config);
+      const limiter = new RateLimiter(redis);
+      const messageStep = async (tenantId: string): Promise<WindowStep> => ({ key: redis.key('q', tenantId, 'msg'), kind: 'window', n: 1, limit: 100, windowMs: 1000 });
+      const charges = new EventCharges(limiter, new TenantEventLimiter(redis, 100), new UserWorkBudget(limiter, redis, 100, 60_000), { messageStep });
+      const tenantId = asTenantId(`t${randomBytes(3).toString('hex')}`);
+      const event = () =>
+        Promise.all([
+          charges.take({ tenantId, userId: 'u', units: 1, message: true }),
+          TenantContext.run({ tenantId }, () => cache.getOrLoad(['user', 'u'], 60, async () => ({ id: 'u', deactivated: false }))),
+        ]);
+      await event(); // the user is cached, the script loaded on this connection
+      // Both commands go through the socket, corked: one writev when it is uncorked.
+      const stream = redis.client!.stream as unknown as { _writev: (...a: unknown[]) => void; _write: (...a: unknown[]) => void };
+      const writev = jest.spyOn(stream, '_writev');
+      const write = jest.spyOn(stream, '_write');
+      const [charge, user] = await event();
+      expect([writev.mock.calls.length, write.mock.calls.length]).toEqual([1, 0]);
+      writev.mockRestore();
+      write.mockRestore();
+      expect(charge).toMatchObject({ tenantWait: 0, workWait: 0, message: { result: { allowed: true, count: 2 } } });
+      expect(user).toEqual({ id: 'u', deactivated: false });
+    } finally {
+      await redis.onApplicationShutdown();
+    }
   });
 });

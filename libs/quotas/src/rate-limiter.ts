@@ -148,6 +148,8 @@ export class RateLimiter {
     const args: Array<string | number> = steps.map((s) => s.key);
     for (const s of steps) args.push(s.kind, s.n, s.limit, s.windowMs);
     try {
+      // In one write with the access check's cache read of the same event (RedisService.writeTogether).
+      this.redis.writeTogether();
       const raw = await this.client.chatQuotaSteps(steps.length, ...args);
       const out: WindowResult[] = [];
       for (let i = 0; i + 2 < raw.length; i += 3) out.push({ allowed: raw[i] === 1, count: Number(raw[i + 1]), resetMs: Number(raw[i + 2]) });
