@@ -58,7 +58,10 @@ function pointerOf(r: MlsSendStateRecord): Pointer {
  * Membership is not part of this state: the gate compares the tree with the conversation's members
  * as the send path read them (the conversation's own cache, invalidated by the membership write), so
  * adding or removing a member needs no invalidation here and a removal is pending at once everywhere.
- * Groups are deleted only with their tenant (whose requests are refused from then on).
+ * Groups are deleted only with their tenant (whose requests are refused from then on). A database
+ * restored from a backup can put records behind their pointers: sends the record refuses may then
+ * pass for at most POINTER_TTL_SECONDS, and a refusal never comes from such a pointer (the gate
+ * confirms refusals against the record).
  */
 @Injectable()
 export class MlsSendStateCache {
