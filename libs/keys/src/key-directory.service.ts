@@ -263,9 +263,31 @@ export class KeyDirectoryService {
    * wrapped key.
    */
   async assertRecipientKeys(memberIds: readonly string[], entries: readonly WrappedKeyRef[]): Promise<void> {
-    const missing = await this.missingRecipientKeys(memberIds, entries);
-    if (missing.length) {
-      throw new AppError(ErrorCode.MissingRecipientKeys, `The message lacks wrapped keys for ${missing.length} recipient device(s)`, { missing });
-    }
+    refuseMissing(await this.missingRecipientKeys(memberIds, entries));
+  }
+
+  /**
+   * assertRecipientKeys in two steps, for a send that does not know its members yet: the current keys
+   * of the users the envelope names (normally the members) are read now, so the read shares the cache
+   * round trip of the send's membership read; the returned check runs once the members are known.
+   * The rule is the same: when the early read does not cover every member (or failed), the members'
+   * keys are read then, as assertRecipientKeys does.
+   */
+  startRecipientCheck(entries: readonly WrappedKeyRef[]): (memberIds: readonly string[]) => Promise<void> {
+    const named = [...new Set(entries.map((e) => e.user_id).filter((id) => typeof id === 'string'))];
+    // Above the fan-out limit currentKeys is a database query: not made before membership is known.
+    const early = named.length > 0 && named.length <= CACHE_FANOUT_MAX ? this.currentKeys(named).catch(() => null) : null;
+    return async (memberIds) => {
+      const read = early ? await early : null;
+      const devices = read && memberIds.every((id) => read.has(id)) ? read : await this.currentKeys(memberIds);
+      refuseMissing(findMissingRecipientKeys(memberIds, devices, entries));
+    };
+  }
+}
+
+/** The send path's one source of `missing_recipient_keys`, so it has one shape. */
+function refuseMissing(missing: MissingRecipientKey[]): void {
+  if (missing.length) {
+    throw new AppError(ErrorCode.MissingRecipientKeys, `The message lacks wrapped keys for ${missing.length} recipient device(s)`, { missing });
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { E2eV2Gate, MessageContent } from '@chat/chat';
+import { E2eV2Gate, MessageContent, V2SendCheck } from '@chat/chat';
 import { AppError } from '@chat/errors';
 import { MlsSendState, MlsSendStateCache } from './mls-send-state';
 
@@ -21,11 +21,21 @@ export class MlsSendGate extends E2eV2Gate {
     super();
   }
 
-  async checkSend(conversation: { id: string; memberIds: string[] }, content: MessageContent): Promise<void> {
-    const cached = await this.state.get(conversation.id);
-    if (refusal(cached, conversation.memberIds, content) === null) return;
-    const err = refusal(await this.state.fresh(conversation.id, cached), conversation.memberIds, content);
-    if (err) throw err;
+  checkSend(conversation: { id: string; memberIds: string[] }, content: MessageContent): Promise<void> {
+    return this.startSend(conversation.id)(conversation, content);
+  }
+
+  /** The group's state is read now (in the send's cache round trip), checked once the members are known. */
+  override startSend(conversationId: string): V2SendCheck {
+    const read = this.state.get(conversationId);
+    // Awaited by the check; a send refused before it (not a member) never asks.
+    read.catch(() => undefined);
+    return async (conversation, content) => {
+      const cached = await read;
+      if (refusal(cached, conversation.memberIds, content) === null) return;
+      const err = refusal(await this.state.fresh(conversation.id, cached), conversation.memberIds, content);
+      if (err) throw err;
+    };
   }
 }
 

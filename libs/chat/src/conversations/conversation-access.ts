@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CacheService } from '@chat/cache';
 import { AppError } from '@chat/errors';
 import { TenantBatchLoader } from '@chat/tenancy';
-import type { ConversationPolicy } from './conversation-policy';
+import type { ConversationPolicy, SendPolicyCheck } from './conversation-policy';
 import { ConversationsRepository } from './conversations.repository';
 import { ConversationView, toConversationView } from './conversation.views';
 
@@ -38,7 +38,12 @@ export class ConversationAccess {
 
   /** The send path's one moderation call (muted, frozen, slow mode), shared by REST and socket sends. */
   async checkSendPolicy(conversation: ConversationView, senderId: string): Promise<void> {
-    await this.policy?.checkSend(conversation, senderId);
+    await this.startSendPolicy(conversation.id)(conversation, senderId);
+  }
+
+  /** checkSendPolicy in two steps (ConversationPolicy.startSend): its reads start now, the check runs later. */
+  startSendPolicy(conversationId: string): SendPolicyCheck {
+    return this.policy?.startSend(conversationId) ?? (async () => undefined);
   }
 
   /** Moderation's check of edits and new reactions (frozen, muted). */

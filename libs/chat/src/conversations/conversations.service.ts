@@ -13,7 +13,7 @@ import { ConversationRecord, ConversationsRepository, ListCursor } from './conve
 import { ConversationResponse, ConversationView, toConversationResponse } from './conversation.views';
 import { ConversationAccess, conversationCacheKey, memberConversationIdsCacheKey } from './conversation-access';
 import { ConversationMembershipService } from './conversation-membership.service';
-import type { ConversationPolicy } from './conversation-policy';
+import type { ConversationPolicy, SendPolicyCheck } from './conversation-policy';
 import { Actor, membershipKeys, newParticipant, requireManageable } from './conversation-rules';
 
 export { MEMBER_CONVERSATION_IDS_MAX } from './conversation-access';
@@ -101,6 +101,10 @@ export class ConversationsService {
 
   checkSendPolicy(conversation: ConversationView, senderId: string): Promise<void> {
     return this.access.checkSendPolicy(conversation, senderId);
+  }
+
+  startSendPolicy(conversationId: string): SendPolicyCheck {
+    return this.access.startSendPolicy(conversationId);
   }
 
   checkWritePolicy(conversation: ConversationView, userId: string): Promise<void> {

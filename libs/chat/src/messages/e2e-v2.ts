@@ -15,19 +15,30 @@ export const E2E_HANDSHAKE_ALGORITHM = 'mls-handshake-v2';
  */
 export abstract class E2eV2Gate {
   abstract checkSend(conversation: { id: string; memberIds: string[] }, content: MessageContent): Promise<void>;
+
+  /**
+   * checkSend in two steps, for a send that does not know its members yet: a gate may start its reads
+   * of the conversation's group now (so they share the cache round trip of the send's membership
+   * read); the returned check runs once the members are known. By default nothing is read early.
+   */
+  startSend(_conversationId: string): V2SendCheck {
+    return (conversation, content) => this.checkSend(conversation, content);
+  }
 }
+
+export type V2SendCheck = (conversation: { id: string; memberIds: string[] }, content: MessageContent) => Promise<void>;
 
 export function isV2(content: Pick<MessageContent, 'version'>): boolean {
   return content.version === 2;
 }
 
-export async function checkV2Envelope(gate: E2eV2Gate | undefined, conversation: { id: string; memberIds: string[] }, content: MessageContent): Promise<void> {
+export async function checkV2Envelope(gate: V2SendCheck | undefined, conversation: { id: string; memberIds: string[] }, content: MessageContent): Promise<void> {
   if (content.algorithm !== E2E_V2_ALGORITHM) throw AppError.validation([{ field: 'content.algorithm', problems: [`must be ${E2E_V2_ALGORITHM} in a version 2 envelope`] }]);
   // No per-recipient key list in v2 (the point of it): refused rather than silently dropped.
   const v1Fields = (['encrypted_key', 'ephemeral_public_key', 'sender_key_version'] as const).filter((f) => content[f] !== undefined);
   if (v1Fields.length) throw AppError.validation(v1Fields.map((f) => ({ field: `content.${f}`, problems: ['is not part of a version 2 envelope'] })));
   if (!gate) throw AppError.validation([{ field: 'content.version', problems: ['version 2 envelopes are not accepted by this server'] }]);
-  await gate.checkSend(conversation, content);
+  await gate(conversation, content);
 }
 
 /** A plain copy of a validated v2 envelope (known fields only: no per-recipient list can ride along). */
@@ -57,6 +68,24 @@ export async function checkRecipients(
   conversation: { id: string; memberIds: string[] },
   content: MessageContent,
 ): Promise<void> {
-  if (isV2(content)) return checkV2Envelope(gate, conversation, content);
-  await keyDirectory.assertRecipientKeys(conversation.memberIds, content.encrypted_key ?? []);
+  await startRecipientCheck(keyDirectory, gate, conversation.id, content)(conversation.memberIds);
+}
+
+/**
+ * checkRecipients in two steps, for a send that does not know its members yet: the reads it needs
+ * (v1: the keys of the users the envelope names; v2: the gate's group state) start now, so they share
+ * the cache round trip of the send's membership read; the returned check runs once membership passed
+ * and refuses exactly what checkRecipients refuses.
+ */
+export function startRecipientCheck(
+  keyDirectory: KeyDirectoryService,
+  gate: E2eV2Gate | undefined,
+  conversationId: string,
+  content: MessageContent,
+): (memberIds: string[]) => Promise<void> {
+  if (isV2(content)) {
+    const gateCheck = gate?.startSend(conversationId);
+    return (memberIds) => checkV2Envelope(gateCheck, { id: conversationId, memberIds }, content);
+  }
+  return keyDirectory.startRecipientCheck(content.encrypted_key ?? []);
 }

@@ -7,6 +7,7 @@ import { QuotaService } from '@chat/quotas';
 import { TenantContext, TenantId } from '@chat/tenancy';
 import { ConversationsService } from '../conversations/conversations.service';
 import { ConversationView } from '../conversations/conversation.views';
+import { ConversationsRepository } from '../conversations/conversations.repository';
 import { RelationshipsService } from '../relationships/relationships.service';
 import { SendMessageDto } from './message.dto';
 import { MessageContent } from './message.schema';
@@ -18,7 +19,7 @@ import { checkEnvelope, checkMentions, dedupe, memberIdsOf, plainContent } from 
 import { MessageStore } from './message-store';
 import { MessagesRepository } from './messages.repository';
 import { SendOrder } from './send-order';
-import { checkRecipients, E2eV2Gate } from './e2e-v2';
+import { E2eV2Gate, startRecipientCheck } from './e2e-v2';
 
 /**
  * Sending: the one write path used by REST and the socket gateway. A send is checked (membership,
@@ -83,11 +84,18 @@ export class MessageSendService implements BeforeApplicationShutdown {
 
   /** Everything a send checks, then the (synchronous) queueing; the caller awaits the durable write. */
   private async checkAndSubmit(tenantId: TenantId, senderId: string, conversationId: string, dto: SendMessageDto): Promise<{ stored: Promise<SendOutcome> }> {
-    const conv = await this.conversations.requireMember(conversationId, senderId);
+    // The cached reads that need only the ids start together, so they leave in one MGET (libs/cache
+    // batches a tick's reads); each check still runs, and refuses, in the order below.
+    const membership = this.conversations.requireMember(conversationId, senderId);
+    // Refused by the membership check (404): nothing else is read for a malformed id.
+    if (!ConversationsRepository.isId(conversationId)) await membership;
+    const recipientCheck = startRecipientCheck(this.keyDirectory, this.v2Gate, conversationId, dto.content);
+    const policyCheck = this.conversations.startSendPolicy(conversationId);
+    const conv = await membership;
     await this.checkDirectNotBlocked(conv, senderId);
     const memberIds = memberIdsOf(conv);
     checkEnvelope(dto.content, dto.search_tokens, this.config.MESSAGE_MAX_BYTES);
-    await checkRecipients(this.keyDirectory, this.v2Gate, { id: conversationId, memberIds }, dto.content);
+    await recipientCheck(memberIds);
     checkMentions(dto.mentions, memberIds);
     let parentId: string | null = null;
     if (dto.thread_parent_id) {
@@ -99,7 +107,8 @@ export class MessageSendService implements BeforeApplicationShutdown {
       parentId = String(parent._id);
     }
     // Moderation (muted, frozen, slow mode): last, so a send refused for its content never uses a slow-mode turn.
-    await this.conversations.checkSendPolicy(conv, senderId);
+    // Read under the id as given; the moderation state is keyed by the stored id (an id in upper case reads it again).
+    await (conv.id === conversationId ? policyCheck(conv, senderId) : this.conversations.checkSendPolicy(conv, senderId));
     await this.quotas?.consumeMessages(tenantId, 1);
     const now = new Date();
     // Wrapped, so the caller gets the queued write without waiting for it (an awaited promise would be).

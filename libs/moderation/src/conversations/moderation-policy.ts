@@ -1,5 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { ConversationPolicy, ConversationsService, ConversationView } from '@chat/chat';
+import { ConversationPolicy, ConversationsService, ConversationView, SendPolicyCheck } from '@chat/chat';
 import { AppError, ErrorCode } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
 import { ConversationModerationService, isMuted, ModerationState, moderationErrors } from './conversation-moderation.service';
@@ -23,8 +23,14 @@ export class ModerationPolicy implements ConversationPolicy, OnModuleInit {
     this.conversations.setPolicy(this);
   }
 
-  async checkSend(conversation: ConversationView, senderId: string): Promise<void> {
-    const s = await this.moderation.state(conversation.id);
+  startSend(conversationId: string): SendPolicyCheck {
+    const read = this.moderation.state(conversationId);
+    // Awaited by the check; a send refused before it (not a member) never asks.
+    read.catch(() => undefined);
+    return async (conversation, senderId) => this.checkSend(conversation, senderId, await read);
+  }
+
+  private async checkSend(conversation: ConversationView, senderId: string, s: ModerationState): Promise<void> {
     this.refuseReadOnly(s, senderId);
     if (s.slow_mode_seconds > 0 && !exemptFromSlowMode(conversation.participants.find((p) => p.user_id === senderId))) {
       const wait = await this.turns.take(TenantContext.requireTenantId('slow mode'), conversation.id, senderId, s.slow_mode_seconds);
