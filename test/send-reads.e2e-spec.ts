@@ -54,12 +54,12 @@ describe('send path: cached reads in one round trip', () => {
     const alice = asUser(t, await userToken(t, tenant, 'alice'));
     const dave = asUser(t, await userToken(t, tenant, 'dave'));
     await alice.patch(`/v1/conversations/${groupId}/moderation`).send({ frozen: true }).expect(200);
-    // Frozen (moderation), keys missing for every member (envelope for nobody): membership still comes first.
-    const res = await dave.post(`/v1/conversations/${groupId}/messages`).send({ content: fakeEnvelope([]) });
+    // Frozen (moderation), keys missing for every member (an envelope for dave only): membership still comes first.
+    const res = await dave.post(`/v1/conversations/${groupId}/messages`).send({ content: fakeEnvelope(['dave']) });
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
     // A member gets the recipient-key error before the moderation one, as before.
-    const own = await alice.post(`/v1/conversations/${groupId}/messages`).send({ content: fakeEnvelope([]) });
+    const own = await alice.post(`/v1/conversations/${groupId}/messages`).send({ content: fakeEnvelope(['alice']) });
     expect(own.status).toBe(422);
     expect(own.body.error.code).toBe('missing_recipient_keys');
     expect((await alice.post(`/v1/conversations/${groupId}/messages`).send({ content: fakeEnvelope(members) })).body.error.code).toBe('conversation_frozen');
