@@ -8,7 +8,7 @@ import { mlsBaselineEnvelopes, provisionMlsProject } from './scenarios/provision
 import { summarize, type LatencySummary } from './lib/histogram';
 import { onInterrupt } from './lib/cleanup';
 import { ProcSampler } from './lib/proc';
-import { hitRateBetween, scrapeCache, type CacheCounts } from './lib/prom';
+import { hitRateBetween, scrapeCache, scrapeDbCommands, type CacheCounts } from './lib/prom';
 import { fmt, isProject, markdownTable, ratioTable, runOrder, runsTable, webhookRatioTable, type RunFigures, type Target } from './lib/report';
 import { WebhookSink } from './lib/webhook-sink';
 import { nowUs, splitRanges } from './lib/schedule';
@@ -93,8 +93,10 @@ async function runPhase(
   server: ReturnType<ProcSampler['summary']>;
   services: Record<string, number>;
   redisCommands: Map<string, number> | null;
+  dbCommands: Map<string, number> | null;
 }> {
   const before: CacheCounts | null = await scrapeCache(c.target.url);
+  const dbBefore = await scrapeDbCommands(c.target.url);
   const redisBefore = await readCommandStats(c.redisUrl);
   let profiler = profile && c.profileFile && c.target.inspectPort ? new WindowProfiler(c.target.inspectPort) : null;
   await profiler?.attach().catch((err: Error) => {
@@ -133,6 +135,7 @@ async function runPhase(
   c.sampler.sample();
   const redisAfter = await readCommandStats(c.redisUrl);
   const after = await scrapeCache(c.target.url);
+  const dbAfter = await scrapeDbCommands(c.target.url);
   const genCpu = c.pool.pids.reduce((a, _, i) => a + (c.sampler.summary(`gen${i}`)?.avgCpuPct ?? 0), 0);
   const services: Record<string, number> = {};
   for (const name of ['redis', 'ferretdb']) {
@@ -140,7 +143,8 @@ async function runPhase(
     if (s) services[name] = s.avgCpuPct;
   }
   const redisCommands = redisBefore && redisAfter ? commandsBetween(redisBefore, redisAfter) : null;
-  return { res, cache: before && after ? hitRateBetween(before, after) : null, genCpu, server: c.sampler.summary('server'), services, redisCommands };
+  const dbCommands = dbBefore && dbAfter ? new Map([...dbAfter].map(([k, v]) => [k, v - (dbBefore.get(k) ?? 0)] as [string, number]).filter(([, v]) => v > 0)) : null;
+  return { res, cache: before && after ? hitRateBetween(before, after) : null, genCpu, server: c.sampler.summary('server'), services, redisCommands, dbCommands };
 }
 
 function planFor(o: Options): Plan {
@@ -308,6 +312,9 @@ async function runOnce(o: Options, target: Target, round: number, services: Serv
           serverUsPerMsg: p.server && p.res.ackedTotal ? (p.server.cpuSeconds * 1e6) / p.res.ackedTotal : null,
           // Every Redis command of the phase (the server's and, negligibly, the harness's scrape) per acked message.
           redisCmdsPerMsg: p.redisCommands && p.res.ackedTotal ? sumValues(p.redisCommands) / p.res.ackedTotal : null,
+          // Every database command the server sent in the phase (its own /metrics counter) per acked message.
+          dbCmdsPerMsg: p.dbCommands && p.res.ackedTotal ? sumValues(p.dbCommands) / p.res.ackedTotal : null,
+          ferretdbCpu: p.services.ferretdb ?? null,
           serverRssMb: p.server?.maxRssMb ?? null,
           cacheHitPct: p.cache?.hitRate != null ? p.cache.hitRate * 100 : null,
           genCpu: p.genCpu,
@@ -318,6 +325,7 @@ async function runOnce(o: Options, target: Target, round: number, services: Serv
       }
       if (p.res.unexpectedDisconnects) notes.push(`${p.res.unexpectedDisconnects} unexpected disconnects`);
       if (p.redisCommands && p.res.ackedTotal) notes.push(`Redis commands per acked message: ${perMessage(p.redisCommands, p.res.ackedTotal)}`);
+      if (p.dbCommands && p.res.ackedTotal) notes.push(`database commands per acked message: ${perMessage(p.dbCommands, p.res.ackedTotal)}`);
       discarded = saturation(o, o.rate, p.res.sent, windowS, p.genCpu, lag.p99);
     }
     if (running.exited()) discarded = `${discarded ? discarded + '; ' : ''}server exited during the run (log: ${running.logFile})`;

@@ -56,3 +56,24 @@ export async function scrapeCache(baseUrl: string): Promise<CacheCounts | null> 
     return null;
   }
 }
+
+/** chat_db_command_duration_seconds_count by command (the server's MongoDB-wire commands), summed over `ok`. */
+export function dbCommandCounts(samples: PromSamples): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [key, v] of samples) {
+    if (!key.startsWith('chat_db_command_duration_seconds_count')) continue;
+    const cmd = label(key, 'command') ?? '?';
+    out.set(cmd, (out.get(cmd) ?? 0) + v);
+  }
+  return out;
+}
+
+/** Database commands the server sent between two scrapes, by command; null when either scrape failed. */
+export async function scrapeDbCommands(baseUrl: string): Promise<Map<string, number> | null> {
+  try {
+    const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+    return res.ok ? dbCommandCounts(parsePrometheus(await res.text())) : null;
+  } catch {
+    return null;
+  }
+}
