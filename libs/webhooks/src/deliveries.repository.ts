@@ -20,14 +20,25 @@ export class WebhookDeliveriesRepository {
    * Returns how many were new.
    */
   async insertIfAbsent(rows: WebhookDeliveryDoc[]): Promise<number> {
-    if (!rows.length) return 0;
+    return (await this.insertNew(rows)).size;
+  }
+
+  /**
+   * One insertMany of rows (unordered): the positions in `rows` of those that were inserted. A row whose
+   * id exists already (recorded by another path or node) is left out, not an error.
+   */
+  async insertNew(rows: WebhookDeliveryDoc[]): Promise<Set<number>> {
+    if (!rows.length) return new Set();
     try {
       const r = await this.model.collection.insertMany(rows as never[], { ordered: false });
-      return r.insertedCount;
+      return insertedPositions(r.insertedIds, rows.length);
     } catch (err) {
       const bulk = Array.isArray((err as { writeErrors?: unknown }).writeErrors);
       if (!(bulk ? hasOnlyDuplicateErrors(err) : isDuplicateKeyError(err))) throw err;
-      return (err as { result?: { insertedCount?: number }; insertedCount?: number }).insertedCount ?? 0;
+      const ids = (err as { insertedIds?: Record<number, unknown> }).insertedIds;
+      if (ids) return insertedPositions(ids, rows.length);
+      // A lone duplicate reported as a plain error: nothing of this one-row insert was new.
+      return new Set();
     }
   }
 
@@ -160,6 +171,11 @@ export class WebhookDeliveriesRepository {
   async cancelPending(endpointId: string, now: Date): Promise<void> {
     await this.model.updateMany({ endpoint_id: endpointId, status: 'pending' }, { $set: { status: 'cancelled', updated_at: now } }).exec();
   }
+}
+
+/** The positions named by insertMany's insertedIds (the driver leaves out the rows that failed). */
+function insertedPositions(ids: Record<number, unknown>, n: number): Set<number> {
+  return new Set(Object.keys(ids).map(Number).filter((i) => Number.isInteger(i) && i >= 0 && i < n));
 }
 
 /** insertMany(ordered: false) reports all duplicate-key failures in one bulk error. */

@@ -7,7 +7,7 @@ import { Clock } from '@chat/clock';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { signatureHeader } from './signature';
-import { WebhookOutbox } from './webhook-outbox';
+import { FreshRowTaker, WebhookOutbox } from './webhook-outbox';
 import { WebhookSender } from './webhook-sender';
 import { WebhookAttemptDoc, WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
 
@@ -39,7 +39,7 @@ export function signingSecrets(ep: WebhookEndpointDoc, box: SecretBox, now: numb
  * a lease loses it when the lease ends, and another node retries (same X-Webhook-Id).
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown, FreshRowTaker {
   private readonly logger = new Logger('WebhookDispatcher');
   readonly nodeId = randomUUID();
   private timer?: NodeJS.Timeout;
@@ -54,6 +54,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private starved = false;
   private readonly delivered: DeliveredOutcome[] = [];
   private flushing?: Promise<void>;
+  /** Slots promised to fresh rows being inserted leased to this node (counted in perEndpoint too). */
+  private reserved = 0;
 
   constructor(
     private readonly config: AppConfig,
@@ -69,6 +71,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const every = this.config.WEBHOOK_DISPATCH_INTERVAL_MS;
     if (!every) return;
     this.outbox.onRecorded(() => this.wakeSoon());
+    this.outbox.attachTaker(this);
     this.timer = setInterval(() => this.wake(), every);
     this.timer.unref();
   }
@@ -129,7 +132,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     for (const c of candidates) {
       if (this.stopped) return;
       const n = planned.get(c.endpoint_id) ?? 0;
-      if (this.inFlight.size + picked.length >= NODE_CONCURRENCY || n >= limit) {
+      if (this.inFlight.size + this.reserved + picked.length >= NODE_CONCURRENCY || n >= limit) {
         this.starved = true;
         continue;
       }
@@ -143,6 +146,62 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const endpoints = await this.endpoints.findMany([...new Set(claimed.map((d) => d.endpoint_id))]);
     const byId = new Map(endpoints.map((ep) => [ep._id.toHexString(), ep]));
     for (const d of claimed) void this.track(d, byId.get(d.endpoint_id) ?? null);
+  }
+
+  /**
+   * Fresh rows about to be inserted (WebhookOutbox): those this node may start now (node and endpoint
+   * bounds) get this node's lease before the insert, so the insert is their claim: no claim write, no
+   * due-rows query. Once the insert answers, the rows it stored are attempted at once; rows that
+   * existed already (another path or node recorded them) are not ours and are dropped.
+   */
+  leaseFresh(rows: WebhookDeliveryDoc[]): ((inserted: ReadonlySet<number>) => void) | null {
+    if (this.stopped) return null;
+    const now = this.clock.now();
+    const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
+    const token = this.claimToken();
+    const taken: number[] = [];
+    rows.forEach((r, i) => {
+      const n = this.perEndpoint.get(r.endpoint_id) ?? 0;
+      if (r.status !== 'pending' || new Date(r.next_attempt_at).getTime() > now || r.lease_owner !== null) return;
+      if (this.inFlight.size + this.reserved >= NODE_CONCURRENCY || n >= limit) return;
+      this.perEndpoint.set(r.endpoint_id, n + 1);
+      this.reserved++;
+      r.lease_until = new Date(now + this.config.WEBHOOK_LEASE_MS);
+      r.lease_owner = token;
+      taken.push(i);
+    });
+    if (!taken.length) return null;
+    return (inserted) => {
+      const mine = taken.filter((i) => inserted.has(i)).map((i) => rows[i]!);
+      for (const i of taken) if (!inserted.has(i)) this.unreserve(rows[i]!.endpoint_id);
+      if (mine.length) void this.startLeased(mine);
+    };
+  }
+
+  /** Starts attempts of rows this node leased at insert; their endpoints are read in one query. */
+  private async startLeased(rows: WebhookDeliveryDoc[]): Promise<void> {
+    let byId = new Map<string, WebhookEndpointDoc>();
+    try {
+      const endpoints = await this.endpoints.findMany([...new Set(rows.map((d) => d.endpoint_id))]);
+      byId = new Map(endpoints.map((ep) => [ep._id.toHexString(), ep]));
+    } catch (err) {
+      // Unstarted rows keep their lease until it runs out, then any node's scan retries them.
+      for (const d of rows) this.unreserve(d.endpoint_id);
+      this.logger.warn(`could not start fresh webhook rows: ${(err as Error).message}`);
+      return;
+    }
+    for (const d of rows) {
+      this.unreserve(d.endpoint_id);
+      // Shutting down: the lease runs out and another node (or this one restarted) makes the attempt.
+      if (!this.stopped) void this.track(d, byId.get(d.endpoint_id) ?? null);
+    }
+  }
+
+  private unreserve(endpointId: string): void {
+    this.reserved--;
+    const n = (this.perEndpoint.get(endpointId) ?? 1) - 1;
+    if (n > 0) this.perEndpoint.set(endpointId, n);
+    else this.perEndpoint.delete(endpointId);
   }
 
   /** Unique per claim: the rows of one claim are found by it, and only its holder writes their outcome. */
