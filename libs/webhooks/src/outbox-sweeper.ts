@@ -92,7 +92,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       await this.deliveries.purgeFinished(new Date(now - this.config.WEBHOOK_HISTORY_DAYS * 86400_000));
     }
     let added = 0;
-    for (const tenantId of await this.endpoints.tenantsWithActiveEndpoints()) {
+    for (const tenantId of await this.outbox.tenantsWithEndpoints()) {
       added += await TenantContext.run({ tenantId: asTenantId(tenantId), actor: { type: 'system', id: 'webhook-sweeper' } }, () => this.sweepTenant(tenantId));
     }
     return added;

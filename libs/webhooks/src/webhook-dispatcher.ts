@@ -54,6 +54,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private starved = false;
   private readonly delivered: DeliveredOutcome[] = [];
   private flushing?: Promise<void>;
+  /** The last scan found no due row. */
+  private idle = false;
   /** Slots promised to fresh rows being inserted leased to this node (counted in perEndpoint too). */
   private reserved = 0;
 
@@ -72,7 +74,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (!every) return;
     this.outbox.onRecorded(() => this.wakeSoon());
     this.outbox.attachTaker(this);
-    this.timer = setInterval(() => this.wake(), every);
+    this.timer = setInterval(() => this.onInterval(), every);
     this.timer.unref();
   }
 
@@ -83,6 +85,21 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     await this.scanning;
     // Attempts in flight finish (bounded by WEBHOOK_TIMEOUT_MS); an unfinished lease would only delay a retry.
     await Promise.allSettled([...this.inFlight]);
+  }
+
+  /**
+   * The periodic scan (retries, rows other nodes recorded and did not take, leases run out). Skipped
+   * while no tenant has an active endpoint and the last scan found nothing: then no row can become due
+   * for delivery (a replay or a new row still wakes the dispatcher directly).
+   */
+  private onInterval(): void {
+    if (this.stopped) return;
+    this.outbox.tenantsWithEndpoints().then(
+      (tenants) => {
+        if (tenants.size || !this.idle) this.wake();
+      },
+      () => this.wake(),
+    );
   }
 
   /** Starts a scan WAKE_DELAY_MS from now, unless one is already planned. */
@@ -125,6 +142,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
     const busy = [...this.perEndpoint].filter(([, n]) => n >= limit).map(([id]) => id);
     const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, busy);
+    this.idle = candidates.length === 0;
     // The rows this node may start now (node and per-endpoint bounds), claimed in one round trip.
     const planned = new Map(this.perEndpoint);
     const picked: string[] = [];

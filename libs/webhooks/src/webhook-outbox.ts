@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@chat/config';
 import { Clock } from '@chat/clock';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
+import { EndpointDirectory } from './endpoint-directory';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { endpointWants } from './event-types';
 import { WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
@@ -63,7 +64,14 @@ export class WebhookOutbox {
     private readonly endpoints: WebhookEndpointsRepository,
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly clock: Clock,
-  ) {}
+    private readonly directory: EndpointDirectory,
+  ) {
+    // An endpoint changed on another node: this node's per-tenant lists may be stale.
+    directory.onChange(() => {
+      this.cache.clear();
+      this.loading.clear();
+    });
+  }
 
 
   /** The dispatcher subscribes: a new row it did not take at once is worth a scan soon. */
@@ -76,12 +84,21 @@ export class WebhookOutbox {
     this.taker = taker;
   }
 
+  /** An endpoint of this tenant changed (on this node): drop what is cached here and tell the other nodes. */
   forget(tenantId: string): void {
     this.cache.delete(tenantId);
     this.loading.delete(tenantId);
+    this.directory.bump();
+  }
+
+  /** Tenants with at least one active endpoint (EndpointDirectory: no query unless an endpoint changed). */
+  tenantsWithEndpoints(): Promise<Set<string>> {
+    return this.directory.tenants();
   }
 
   async endpointsFor(tenantId: string, fresh = false): Promise<WebhookEndpointDoc[]> {
+    // Most tenants have no endpoint: known without reading them (one shared list, kept current across nodes).
+    if (!fresh && !this.cache.has(tenantId) && !(await this.directory.has(tenantId))) return [];
     const hit = this.cache.get(tenantId);
     const now = this.clock.now();
     if (!fresh && hit && now - hit.at < ENDPOINTS_TTL_MS) return hit.endpoints;
