@@ -23,6 +23,8 @@ const NODE_CONCURRENCY = 32;
  * scan, claim, attempt log and status write per message competing with the sends for the database.
  */
 const WAKE_DELAY_MS = 200;
+/** Fresh rows a node leases to itself at insert and keeps waiting for a slot; beyond it rows go in free. */
+const BACKLOG_MAX = 1000;
 
 /** The secrets that sign now: the current one, and the previous one during its rotation overlap. */
 export function signingSecrets(ep: WebhookEndpointDoc, box: SecretBox, now: number): string[] {
@@ -56,8 +58,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private flushing?: Promise<void>;
   /** The last scan found no due row. */
   private idle = false;
-  /** Slots promised to fresh rows being inserted leased to this node (counted in perEndpoint too). */
-  private reserved = 0;
+  /** Attempts whose receiver has not answered yet (the node bound). */
+  private active = 0;
+  /** Rows leased to this node at insert, waiting for a slot (pump). */
+  private readonly backlog: Array<{ d: WebhookDeliveryDoc; ep: WebhookEndpointDoc | null }> = [];
+  /** Rows leased in leaseFresh whose insert has not answered yet. */
+  private leasing = 0;
 
   constructor(
     private readonly config: AppConfig,
@@ -150,7 +156,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     for (const c of candidates) {
       if (this.stopped) return;
       const n = planned.get(c.endpoint_id) ?? 0;
-      if (this.inFlight.size + this.reserved + picked.length >= NODE_CONCURRENCY || n >= limit) {
+      if (this.active + picked.length >= NODE_CONCURRENCY || n >= limit) {
         this.starved = true;
         continue;
       }
@@ -167,59 +173,76 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * Fresh rows about to be inserted (WebhookOutbox): those this node may start now (node and endpoint
-   * bounds) get this node's lease before the insert, so the insert is their claim: no claim write, no
-   * due-rows query. Once the insert answers, the rows it stored are attempted at once; rows that
-   * existed already (another path or node recorded them) are not ours and are dropped.
+   * Fresh rows about to be inserted (WebhookOutbox) get this node's lease before the insert, so the
+   * insert is their claim: no claim write, no due-rows query. Once the insert answers, the rows it
+   * stored join this node's backlog and start as the concurrency bounds allow; rows that existed
+   * already (another path or node recorded them) are not ours and are dropped.
    */
   leaseFresh(rows: WebhookDeliveryDoc[]): ((inserted: ReadonlySet<number>) => void) | null {
     if (this.stopped) return null;
     const now = this.clock.now();
-    const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
     const token = this.claimToken();
     const taken: number[] = [];
     rows.forEach((r, i) => {
-      const n = this.perEndpoint.get(r.endpoint_id) ?? 0;
       if (r.status !== 'pending' || new Date(r.next_attempt_at).getTime() > now || r.lease_owner !== null) return;
-      if (this.inFlight.size + this.reserved >= NODE_CONCURRENCY || n >= limit) return;
-      this.perEndpoint.set(r.endpoint_id, n + 1);
-      this.reserved++;
+      // A full backlog: the row goes in free, for any node's scan.
+      if (this.backlog.length + this.leasing >= BACKLOG_MAX) return;
+      this.leasing++;
       r.lease_until = new Date(now + this.config.WEBHOOK_LEASE_MS);
       r.lease_owner = token;
       taken.push(i);
     });
     if (!taken.length) return null;
     return (inserted) => {
+      this.leasing -= taken.length;
       const mine = taken.filter((i) => inserted.has(i)).map((i) => rows[i]!);
-      for (const i of taken) if (!inserted.has(i)) this.unreserve(rows[i]!.endpoint_id);
-      if (mine.length) void this.startLeased(mine);
+      if (mine.length) void this.adopt(mine);
     };
   }
 
-  /** Starts attempts of rows this node leased at insert; their endpoints are read in one query. */
-  private async startLeased(rows: WebhookDeliveryDoc[]): Promise<void> {
-    let byId = new Map<string, WebhookEndpointDoc>();
+  /**
+   * An endpoint changed (deleted, turned off, new secret): backlog rows of the tenant (all, for a change
+   * seen on another node) would be sent with the endpoint as it was. They are dropped instead: their
+   * leases run out and a scan claims them again if they are still pending, with the endpoint as it is.
+   */
+  endpointsChanged(tenantId?: string): void {
+    for (let i = this.backlog.length - 1; i >= 0; i--) if (tenantId === undefined || this.backlog[i]!.d.tenant_id === tenantId) this.backlog.splice(i, 1);
+  }
+
+  /** Rows this node leased at insert join the backlog (their endpoints read in one query). */
+  private async adopt(rows: WebhookDeliveryDoc[]): Promise<void> {
+    let endpoints: WebhookEndpointDoc[];
     try {
-      const endpoints = await this.endpoints.findMany([...new Set(rows.map((d) => d.endpoint_id))]);
-      byId = new Map(endpoints.map((ep) => [ep._id.toHexString(), ep]));
+      endpoints = await this.endpoints.findMany([...new Set(rows.map((d) => d.endpoint_id))]);
     } catch (err) {
-      // Unstarted rows keep their lease until it runs out, then any node's scan retries them.
-      for (const d of rows) this.unreserve(d.endpoint_id);
+      // Their leases run out, then any node's scan retries them.
       this.logger.warn(`could not start fresh webhook rows: ${(err as Error).message}`);
       return;
     }
-    for (const d of rows) {
-      this.unreserve(d.endpoint_id);
-      // Shutting down: the lease runs out and another node (or this one restarted) makes the attempt.
-      if (!this.stopped) void this.track(d, byId.get(d.endpoint_id) ?? null);
-    }
+    const byId = new Map(endpoints.map((ep) => [ep._id.toHexString(), ep]));
+    for (const d of rows) this.backlog.push({ d, ep: byId.get(d.endpoint_id) ?? null });
+    this.pump();
   }
 
-  private unreserve(endpointId: string): void {
-    this.reserved--;
-    const n = (this.perEndpoint.get(endpointId) ?? 1) - 1;
-    if (n > 0) this.perEndpoint.set(endpointId, n);
-    else this.perEndpoint.delete(endpointId);
+  /** Starts backlog rows, oldest first, as far as the node and endpoint bounds allow. */
+  private pump(): void {
+    if (this.stopped) return;
+    const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
+    const now = this.clock.now();
+    for (let i = 0; i < this.backlog.length && this.active < NODE_CONCURRENCY; ) {
+      const { d, ep } = this.backlog[i]!;
+      // Too close to the end of its lease to finish an attempt under it: left to run out, then any node's scan retries it.
+      if (now + this.config.WEBHOOK_TIMEOUT_MS >= new Date(d.lease_until).getTime()) {
+        this.backlog.splice(i, 1);
+        continue;
+      }
+      if ((this.perEndpoint.get(d.endpoint_id) ?? 0) >= limit) {
+        i++;
+        continue;
+      }
+      this.backlog.splice(i, 1);
+      void this.track(d, ep);
+    }
   }
 
   /** Unique per claim: the rows of one claim are found by it, and only its holder writes their outcome. */
@@ -227,17 +250,30 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     return `${this.nodeId}:${++this.claimSeq}`;
   }
 
+  /**
+   * Runs one attempt. Its slot (node and endpoint bounds) is held until the receiver answers, not
+   * until the outcome is written: the bounds protect the receiver, and outcomes are written in batches.
+   */
   private track(d: WebhookDeliveryDoc, ep: WebhookEndpointDoc | null): Promise<void> {
+    this.active++;
     this.perEndpoint.set(d.endpoint_id, (this.perEndpoint.get(d.endpoint_id) ?? 0) + 1);
-    const run = this.attempt(d, ep)
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      this.active--;
+      const n = (this.perEndpoint.get(d.endpoint_id) ?? 1) - 1;
+      if (n > 0) this.perEndpoint.set(d.endpoint_id, n);
+      else this.perEndpoint.delete(d.endpoint_id);
+      this.pump();
+      // A freed slot may unblock a row the last scan had to leave (no scan per finished attempt otherwise).
+      if (this.starved) this.wake();
+    };
+    const run = this.attempt(d, ep, release)
       .catch((err: Error) => this.logger.error(`webhook attempt ${d._id} failed: ${err.message}`))
       .finally(() => {
         this.inFlight.delete(run);
-        const n = (this.perEndpoint.get(d.endpoint_id) ?? 1) - 1;
-        if (n > 0) this.perEndpoint.set(d.endpoint_id, n);
-        else this.perEndpoint.delete(d.endpoint_id);
-        // A freed slot may unblock a row the last scan had to leave (no scan per finished attempt otherwise).
-        if (this.starved) this.wake();
+        release();
       });
     this.inFlight.add(run);
     return run;
@@ -287,7 +323,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  private async attempt(d: WebhookDeliveryDoc, ep: WebhookEndpointDoc | null): Promise<void> {
+  private async attempt(d: WebhookDeliveryDoc, ep: WebhookEndpointDoc | null, answered: () => void): Promise<void> {
     const owner = d.lease_owner ?? '';
     const startedAt = this.clock.now();
     if (!ep || !ep.active) {
@@ -304,6 +340,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       'x-webhook-signature': signatureHeader(signingSecrets(ep, this.box, startedAt), timestamp, body),
     };
     const r = await this.sender.post(ep.url, headers, body, this.config.WEBHOOK_TIMEOUT_MS);
+    answered();
     const attempt = d.attempts + 1;
     const now = this.clock.now();
     const log = {

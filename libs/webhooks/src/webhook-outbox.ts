@@ -34,6 +34,8 @@ export interface WebhookEventInput {
  */
 export interface FreshRowTaker {
   leaseFresh(rows: WebhookDeliveryDoc[]): ((inserted: ReadonlySet<number>) => void) | null;
+  /** An endpoint of this tenant (of any tenant, when absent) changed. */
+  endpointsChanged(tenantId?: string): void;
 }
 
 interface Pending {
@@ -70,6 +72,7 @@ export class WebhookOutbox {
     directory.onChange(() => {
       this.cache.clear();
       this.loading.clear();
+      this.taker?.endpointsChanged();
     });
   }
 
@@ -89,6 +92,7 @@ export class WebhookOutbox {
     this.cache.delete(tenantId);
     this.loading.delete(tenantId);
     this.directory.bump();
+    this.taker?.endpointsChanged(tenantId);
   }
 
   /** Tenants with at least one active endpoint (EndpointDirectory: no query unless an endpoint changed). */
