@@ -115,7 +115,8 @@ export class WebhookDeliveriesRepository {
     const held = { lease_owner: { $in: owners } };
     const changed = await this.dialect.changeEach('webhook_deliveries', ids, {
       many: async () => [(await this.model.updateMany({ _id: { $in: ids }, ...held }, update).exec()).modifiedCount],
-      one: async (id) => (await this.model.updateOne({ _id: id, ...held }, update).exec()).modifiedCount,
+      // The driver's own updateOne: one per delivered row on FerretDB, so no Mongoose casting per row (the values are already typed).
+      one: async (id) => (await this.model.collection.updateOne({ _id: id, ...held } as never, update)).modifiedCount,
     });
     return changed.reduce((a, n) => a + n, 0);
   }

@@ -60,8 +60,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private idle = false;
   /** Attempts whose receiver has not answered yet (the node bound). */
   private active = 0;
-  /** Rows leased to this node at insert, waiting for a slot (pump). */
-  private readonly backlog: Array<{ d: WebhookDeliveryDoc; ep: WebhookEndpointDoc | null }> = [];
+  /** Rows leased to this node at insert, waiting for a slot (pump), per endpoint, oldest first. */
+  private readonly backlog = new Map<string, Array<{ d: WebhookDeliveryDoc; ep: WebhookEndpointDoc | null }>>();
+  private backlogSize = 0;
   /** Rows leased in leaseFresh whose insert has not answered yet. */
   private leasing = 0;
 
@@ -186,7 +187,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     rows.forEach((r, i) => {
       if (r.status !== 'pending' || new Date(r.next_attempt_at).getTime() > now || r.lease_owner !== null) return;
       // A full backlog: the row goes in free, for any node's scan.
-      if (this.backlog.length + this.leasing >= BACKLOG_MAX) return;
+      if (this.backlogSize + this.leasing >= BACKLOG_MAX) return;
       this.leasing++;
       r.lease_until = new Date(now + this.config.WEBHOOK_LEASE_MS);
       r.lease_owner = token;
@@ -206,7 +207,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
    * leases run out and a scan claims them again if they are still pending, with the endpoint as it is.
    */
   endpointsChanged(tenantId?: string): void {
-    for (let i = this.backlog.length - 1; i >= 0; i--) if (tenantId === undefined || this.backlog[i]!.d.tenant_id === tenantId) this.backlog.splice(i, 1);
+    for (const [endpointId, queue] of this.backlog) {
+      if (tenantId !== undefined && queue[0]?.d.tenant_id !== tenantId) continue;
+      this.backlog.delete(endpointId);
+      this.backlogSize -= queue.length;
+    }
   }
 
   /** Rows this node leased at insert join the backlog (their endpoints read in one query). */
@@ -220,7 +225,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       return;
     }
     const byId = new Map(endpoints.map((ep) => [ep._id.toHexString(), ep]));
-    for (const d of rows) this.backlog.push({ d, ep: byId.get(d.endpoint_id) ?? null });
+    for (const d of rows) {
+      const queue = this.backlog.get(d.endpoint_id) ?? [];
+      if (!queue.length) this.backlog.set(d.endpoint_id, queue);
+      queue.push({ d, ep: byId.get(d.endpoint_id) ?? null });
+      this.backlogSize++;
+    }
     this.pump();
   }
 
@@ -229,19 +239,15 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (this.stopped) return;
     const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
     const now = this.clock.now();
-    for (let i = 0; i < this.backlog.length && this.active < NODE_CONCURRENCY; ) {
-      const { d, ep } = this.backlog[i]!;
-      // Too close to the end of its lease to finish an attempt under it: left to run out, then any node's scan retries it.
-      if (now + this.config.WEBHOOK_TIMEOUT_MS >= new Date(d.lease_until).getTime()) {
-        this.backlog.splice(i, 1);
-        continue;
+    for (const [endpointId, queue] of this.backlog) {
+      while (queue.length && this.active < NODE_CONCURRENCY && (this.perEndpoint.get(endpointId) ?? 0) < limit) {
+        const { d, ep } = queue.shift()!;
+        this.backlogSize--;
+        // Too close to the end of its lease to finish an attempt under it: left to run out, then any node's scan retries it.
+        if (now + this.config.WEBHOOK_TIMEOUT_MS < new Date(d.lease_until).getTime()) void this.track(d, ep);
       }
-      if ((this.perEndpoint.get(d.endpoint_id) ?? 0) >= limit) {
-        i++;
-        continue;
-      }
-      this.backlog.splice(i, 1);
-      void this.track(d, ep);
+      if (!queue.length) this.backlog.delete(endpointId);
+      if (this.active >= NODE_CONCURRENCY) return;
     }
   }
 
