@@ -5,6 +5,8 @@ import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 import { DeliveryStatus, WEBHOOK_ATTEMPT_MODEL, WEBHOOK_DELIVERY_MODEL, WebhookAttemptDoc, WebhookDeliveryDoc } from './webhook.schemas';
 
 const FREE = new Date(0);
+/** Delivered rows whose status is written at the same time, where that is one write per row (FerretDB). */
+const OUTCOME_WRITES_AT_ONCE = 4;
 
 /** Outbox rows (webhook_deliveries) and their attempts (webhook_attempts). */
 @Injectable()
@@ -113,11 +115,17 @@ export class WebhookDeliveriesRepository {
       $inc: { attempts: 1 },
     };
     const held = { lease_owner: { $in: owners } };
-    const changed = await this.dialect.changeEach('webhook_deliveries', ids, {
-      many: async () => [(await this.model.updateMany({ _id: { $in: ids }, ...held }, update).exec()).modifiedCount],
-      // The driver's own updateOne: one per delivered row on FerretDB, so no Mongoose casting per row (the values are already typed).
-      one: async (id) => (await this.model.collection.updateOne({ _id: id, ...held } as never, update)).modifiedCount,
-    });
+    const changed = await this.dialect.changeEach(
+      'webhook_deliveries',
+      ids,
+      {
+        many: async () => [(await this.model.updateMany({ _id: { $in: ids }, ...held }, update).exec()).modifiedCount],
+        // The driver's own updateOne: one per delivered row on FerretDB, so no Mongoose casting per row (the values are already typed).
+        one: async (id) => (await this.model.collection.updateOne({ _id: id, ...held } as never, update)).modifiedCount,
+      },
+      // Outcomes are bookkeeping: a few writes at a time leave the pool and FerretDB to the requests.
+      OUTCOME_WRITES_AT_ONCE,
+    );
     return changed.reduce((a, n) => a + n, 0);
   }
 

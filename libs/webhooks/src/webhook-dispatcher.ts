@@ -23,6 +23,8 @@ const NODE_CONCURRENCY = 32;
  * scan, claim, attempt log and status write per message competing with the sends for the database.
  */
 const WAKE_DELAY_MS = 200;
+/** Delivered outcomes waiting for their write beyond which a finished attempt keeps its slot until written. */
+const OUTCOMES_WAITING_MAX = 32;
 /** Fresh rows a node leases to itself at insert and keeps waiting for a slot; beyond it rows go in free. */
 const BACKLOG_MAX = 1000;
 
@@ -346,7 +348,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       'x-webhook-signature': signatureHeader(signingSecrets(ep, this.box, startedAt), timestamp, body),
     };
     const r = await this.sender.post(ep.url, headers, body, this.config.WEBHOOK_TIMEOUT_MS);
-    answered();
+    // The slot is free once the receiver answered, unless outcomes are already waiting to be written:
+    // then it is held until this one is, so attempts never outrun the database (and their leases).
+    if (this.delivered.length < OUTCOMES_WAITING_MAX) answered();
     const attempt = d.attempts + 1;
     const now = this.clock.now();
     const log = {
