@@ -8,7 +8,7 @@ import { mlsBaselineEnvelopes, provisionMlsProject } from './scenarios/provision
 import { summarize, type LatencySummary } from './lib/histogram';
 import { onInterrupt } from './lib/cleanup';
 import { ProcSampler } from './lib/proc';
-import { hitRateBetween, scrapeCache, type CacheCounts } from './lib/prom';
+import { cacheCounts, histogramBetween, hitRateBetween, scrapeMetrics, type PromSamples } from './lib/prom';
 import { fmt, isProject, markdownTable, ratioTable, runOrder, runsTable, webhookRatioTable, type RunFigures, type Target } from './lib/report';
 import { WebhookSink } from './lib/webhook-sink';
 import { nowUs, splitRanges } from './lib/schedule';
@@ -94,7 +94,7 @@ async function runPhase(
   services: Record<string, number>;
   redisCommands: Map<string, number> | null;
 }> {
-  const before: CacheCounts | null = await scrapeCache(c.target.url);
+  const before: PromSamples | null = await scrapeMetrics(c.target.url);
   const redisBefore = await readCommandStats(c.redisUrl);
   let profiler = profile && c.profileFile && c.target.inspectPort ? new WindowProfiler(c.target.inspectPort) : null;
   await profiler?.attach().catch((err: Error) => {
@@ -132,7 +132,8 @@ async function runPhase(
   }
   c.sampler.sample();
   const redisAfter = await readCommandStats(c.redisUrl);
-  const after = await scrapeCache(c.target.url);
+  const after = await scrapeMetrics(c.target.url);
+  if (before && after) logWritePath(label, before, after);
   const genCpu = c.pool.pids.reduce((a, _, i) => a + (c.sampler.summary(`gen${i}`)?.avgCpuPct ?? 0), 0);
   const services: Record<string, number> = {};
   for (const name of ['redis', 'ferretdb']) {
@@ -140,7 +141,7 @@ async function runPhase(
     if (s) services[name] = s.avgCpuPct;
   }
   const redisCommands = redisBefore && redisAfter ? commandsBetween(redisBefore, redisAfter) : null;
-  return { res, cache: before && after ? hitRateBetween(before, after) : null, genCpu, server: c.sampler.summary('server'), services, redisCommands };
+  return { res, cache: before && after ? hitRateBetween(cacheCounts(before), cacheCounts(after)) : null, genCpu, server: c.sampler.summary('server'), services, redisCommands };
 }
 
 function planFor(o: Options): Plan {
@@ -430,4 +431,17 @@ export async function runScenario(o: Options, argv: string[]): Promise<number> {
   writeFileSync(`${base}.json`, JSON.stringify({ command, options: o, machine, store: services.store, runs }, null, 2));
   process.stdout.write(`\n${md}\nwritten: ${base}.md and .json\n`);
   return runs.some((r) => r.discarded?.startsWith('failed')) ? 1 : 0;
+}
+
+/** Where the project's send time went in a phase (its /metrics): the socket event to its ack, then the batcher's stages. */
+function logWritePath(phase: string, before: PromSamples, after: PromSamples): void {
+  const rows = [
+    ...histogramBetween(before, after, 'chat_socket_event_seconds', 'event', 'event="message:send"').map((r) => ({ ...r, label: 'ack (socket event)' })),
+    ...histogramBetween(before, after, 'chat_message_batch_write_seconds').map((r) => ({ ...r, label: 'batch write' })),
+    ...histogramBetween(before, after, 'chat_message_batch_stage_seconds', 'stage'),
+  ];
+  if (!rows.length) return;
+  const f = (n: number) => n.toFixed(2).padStart(8);
+  log(`${phase}: send path, ms (mean / p50 / p99, count)`);
+  for (const r of rows) log(`  ${r.label.padEnd(20)} ${f(r.meanMs)} ${f(r.p50Ms)} ${f(r.p99Ms)}  ${r.count}`);
 }
