@@ -42,6 +42,15 @@ export class StoreDialect {
     return this.db.dialect;
   }
 
+  /**
+   * True when a write to a document holds a cross-process lease while it runs (FerretDB). A process
+   * that dies holding one blocks the document's other writers until the lease expires, so such a
+   * write is best not in flight beside a step where a crash is likely to land (a long insert).
+   */
+  get leasedWrites(): boolean {
+    return this.name !== 'mongodb';
+  }
+
   /** Runs one write (or read-then-write) to the document `id`; `scope` names the collection and tenant. */
   serialised<T>(scope: string, id: string, fn: () => Promise<T>): Promise<T> {
     return this.lock.run(scope, id, fn);

@@ -214,6 +214,18 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
   }
 
   /**
+   * Sets last_message to `replacement` if it still points at the message `messageId` (one announced as
+   * the last but not stored in the end). Returns whether it changed.
+   */
+  async replaceLastMessage(conversationId: string, messageId: string, replacement: LastMessageDoc | null): Promise<boolean> {
+    if (!ConversationsRepository.isId(conversationId)) return false;
+    const res = await this.locked(conversationId, () =>
+      this.updateOne({ _id: new Types.ObjectId(conversationId), 'last_message.message_id': messageId }, { $set: { last_message: replacement } }),
+    );
+    return res.modifiedCount > 0;
+  }
+
+  /**
    * Applies a guarded update to one participant: `participants.<i>` addressed by position, guarded by
    * `participants.<i>.user_id`, so a concurrent membership change that moved the entry makes the
    * update miss and we re-read. `build` returns null when nothing needs writing for the current state.

@@ -46,9 +46,18 @@ export interface SendOutcome {
   duplicate: boolean;
 }
 
-/** What follows a stored batch (MessageCommitEffects): once per conversation with the messages it stored, before their senders are answered. */
+/**
+ * What follows a stored batch (MessageCommitEffects): once per conversation with the messages it
+ * stored, before their senders are answered, in seq order per conversation.
+ */
 export interface MessageCommitStep {
-  commit(tenantId: TenantId, conversationId: string, committed: MessageRecord[]): Promise<void>;
+  /**
+   * Optional: once a conversation's seqs are reserved, while its messages are being inserted (the
+   * insert does not wait for it). What it resolves to is handed to `commit`, which is then called
+   * for that conversation even if none of its messages was stored.
+   */
+  storing?(tenantId: TenantId, conversationId: string, reserved: MessageRecord[]): Promise<unknown>;
+  commit(tenantId: TenantId, conversationId: string, committed: MessageRecord[], note?: unknown): Promise<void>;
 }
 
 interface Item {
@@ -81,6 +90,20 @@ const stageSeconds = histogram(
   STAGE_BUCKETS,
 );
 
+/** A conversation's place in the order of commit steps. */
+interface Turn {
+  /** Resolves when the previous batch of the conversation finished its commit step. */
+  ready: Promise<void>;
+  done: () => void;
+}
+
+/** One conversation of a batch with its seqs reserved. */
+interface Reservation {
+  turn: Turn;
+  /** The commit step's `storing`, running beside the insert (null without one). */
+  storing: Promise<unknown> | null;
+}
+
 const convKey = (i: Item) => `${i.tenantId}\u0000${i.draft.conversation_id}`;
 const dedupeKey = (i: Item) => `${i.tenantId}\u0000${clientKeyOf(i.draft)}`;
 
@@ -95,7 +118,10 @@ const dedupeKey = (i: Item) => `${i.tenantId}\u0000${clientKeyOf(i.draft)}`;
 export class MessageWriteBatcher {
   private readonly logger = new Logger('MessageWriteBatcher');
   private queue: Item[] = [];
+  /** Conversations whose seqs a running batch is reserving (their next batch waits until it has). */
   private readonly inFlight = new Set<string>();
+  /** Per conversation, the commit step of the last batch that reserved seqs (the next one's waits for it). */
+  private readonly turns = new Map<string, Promise<void>>();
   private running = 0;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
@@ -177,9 +203,16 @@ export class MessageWriteBatcher {
       this.running++;
       const keys = new Set(batch.map(convKey));
       keys.forEach((k) => this.inFlight.add(k));
-      void this.write(batch).finally(() => {
+      // A conversation leaves inFlight once this batch reserved its seqs (or could not): its next batch
+      // may then reserve the following seqs while this one is still being inserted (pipelining).
+      const reserved = (key: string) => {
+        if (!keys.delete(key)) return;
+        this.inFlight.delete(key);
+        if (this.queue.length) this.schedule();
+      };
+      void this.write(batch, reserved).finally(() => {
         this.running--;
-        keys.forEach((k) => this.inFlight.delete(k));
+        [...keys].forEach(reserved);
         queueDepth.set(this.queue.length);
         if (this.queue.length) this.schedule();
         else if (this.running === 0) this.idleWaiters.splice(0).forEach((r) => r());
@@ -201,7 +234,7 @@ export class MessageWriteBatcher {
     return batch;
   }
 
-  private async write(batch: Item[]): Promise<void> {
+  private async write(batch: Item[], reserved: (convKey: string) => void): Promise<void> {
     const t0 = performance.now();
     batchSize.observe(batch.length);
     const wait = stageSeconds.labels('wait');
@@ -223,7 +256,9 @@ export class MessageWriteBatcher {
     }
     await Promise.all(
       [...byTenant].map(([tenantId, items]) =>
-        TenantContext.run({ tenantId, actor: { type: 'system', id: 'message-batcher' } }, () => this.writeTenant(tenantId, items)).catch((err) => {
+        TenantContext.run({ tenantId, actor: { type: 'system', id: 'message-batcher' } }, () =>
+          this.writeTenant(tenantId, items, (conversationId) => reserved(`${tenantId}\u0000${conversationId}`)),
+        ).catch((err) => {
           for (const it of items) if (!it.outcome && !it.error) it.error = err;
         }),
       ),
@@ -237,7 +272,7 @@ export class MessageWriteBatcher {
     }
   }
 
-  private async writeTenant(tenantId: TenantId, all: Item[]): Promise<void> {
+  private async writeTenant(tenantId: TenantId, all: Item[], reserved: (conversationId: string) => void): Promise<void> {
     const lap = stageClock();
     // Retries are answered from what is stored, with one query for the whole batch and no seq spent.
     let candidates = all.filter((i) => i.lookup);
@@ -257,22 +292,59 @@ export class MessageWriteBatcher {
     }
     lap('claim');
     const items = all.filter((i) => !i.outcome);
-    const byConv = groupBy(items, (i) => i.draft.conversation_id);
-    await Promise.all(
-      [...byConv].map(async ([conversationId, convItems]) => {
-        try {
-          const first = await this.store.reserveSeqs(conversationId, convItems.length);
-          convItems.forEach((it, i) => (it.seq = first + i));
-        } catch (err) {
-          for (const it of convItems) it.error = err;
-        }
-      }),
-    );
-    lap('reserve');
-    const writable = items.filter((it) => it.seq !== undefined);
-    if (!writable.length) return;
-    // A client-chosen client_msg_id fixes the _id, so a retry collides on _id and is found by it.
-    for (const it of writable) it.doc = { ...it.draft, _id: it.derivedId ?? unguessableObjectId(), seq: it.seq! };
+    const convs = new Map<string, Reservation>();
+    try {
+      await Promise.all(
+        [...groupBy(items, (i) => i.draft.conversation_id)].map(async ([conversationId, convItems]) => {
+          const r = await this.reserve(tenantId, conversationId, convItems);
+          if (r) convs.set(conversationId, r);
+          reserved(conversationId);
+        }),
+      );
+      lap('reserve');
+      const writable = items.filter((it) => it.seq !== undefined);
+      if (writable.length) await this.insert(tenantId, writable);
+      lap('insert');
+      const committed = groupBy(
+        writable.filter((it) => it.outcome && !it.outcome.duplicate),
+        (i) => i.draft.conversation_id,
+      );
+      await Promise.all([...convs].map(([conversationId, r]) => this.commit(tenantId, conversationId, committed.get(conversationId) ?? [], r)));
+      lap('commit');
+    } finally {
+      for (const r of convs.values()) r.turn.done();
+    }
+  }
+
+  /**
+   * Reserves the seqs of one conversation's items, takes the conversation's commit turn (in
+   * reservation order) and starts the commit step's `storing`. Null (items failed) when the seqs
+   * could not be reserved.
+   */
+  private async reserve(tenantId: TenantId, conversationId: string, items: Item[]): Promise<Reservation | null> {
+    try {
+      const first = await this.store.reserveSeqs(conversationId, items.length);
+      items.forEach((it, i) => {
+        it.seq = first + i;
+        // A client-chosen client_msg_id fixes the _id, so a retry collides on _id and is found by it.
+        it.doc = { ...it.draft, _id: it.derivedId ?? unguessableObjectId(), seq: it.seq };
+      });
+    } catch (err) {
+      for (const it of items) it.error = err;
+      return null;
+    }
+    const turn = this.takeTurn(`${tenantId}\u0000${conversationId}`);
+    const reserved = items.map((it): MessageRecord => ({ ...it.doc!, tenant_id: tenantId }));
+    const storing =
+      this.commitStep.storing?.(tenantId, conversationId, reserved).catch((err: unknown) => {
+        this.logger.error(`storing step for conversation ${conversationId} failed: ${(err as Error).message}`);
+        return undefined;
+      }) ?? null;
+    return { turn, storing };
+  }
+
+  /** One insert for the batch's reserved messages; duplicates answered, every seq not stored filled with a gap. */
+  private async insert(tenantId: TenantId, writable: Item[]): Promise<void> {
     let outcomes: InsertOutcome[];
     try {
       outcomes = await this.store.insertBatch(writable.map((it) => it.doc!));
@@ -303,21 +375,42 @@ export class MessageWriteBatcher {
           }),
         ),
     );
+  }
 
-    lap('insert');
-    const committed = groupBy(
-      writable.filter((it) => it.outcome && !it.outcome.duplicate),
-      (i) => i.draft.conversation_id,
-    );
-    await Promise.all(
-      [...committed].map(([conversationId, list]) =>
-        this.commitStep.commit(tenantId, conversationId, list.map((it) => it.outcome!.message)).catch((err) => {
-          // The messages are durable; a failed follow-up (last_message, counters, events) must not fail the send.
-          this.logger.error(`post-commit for conversation ${conversationId} failed: ${(err as Error).message}`);
-        }),
-      ),
-    );
-    lap('commit');
+  /** The commit step of one conversation, after the previous batch of the conversation had its own (events in seq order). */
+  private async commit(tenantId: TenantId, conversationId: string, stored: Item[], r: Reservation): Promise<void> {
+    const note = r.storing ? await r.storing : undefined;
+    await r.turn.ready;
+    try {
+      if (stored.length || r.storing) {
+        await this.commitStep.commit(
+          tenantId,
+          conversationId,
+          stored.map((it) => it.outcome!.message),
+          note,
+        );
+      }
+    } catch (err) {
+      // The messages are durable; a failed follow-up (last_message, counters, events) must not fail the send.
+      this.logger.error(`post-commit for conversation ${conversationId} failed: ${(err as Error).message}`);
+    } finally {
+      r.turn.done();
+    }
+  }
+
+  /** The conversation's place in the order of commit steps: `ready` when the batch before it is done. */
+  private takeTurn(key: string): Turn {
+    const ready = this.turns.get(key) ?? Promise.resolve();
+    let finish!: () => void;
+    const mine = new Promise<void>((r) => (finish = r));
+    this.turns.set(key, mine);
+    return {
+      ready,
+      done: () => {
+        finish();
+        if (this.turns.get(key) === mine) this.turns.delete(key);
+      },
+    };
   }
 
   /** A duplicate-key failure: the same client_msg_id was stored by an earlier send (or another node). */
