@@ -63,7 +63,7 @@ export class MessageCommitEffects implements MessageCommitStep {
     }
   }
 
-  async commit(tenantId: TenantId, conversationId: string, committed: MessageRecord[], note?: unknown): Promise<void> {
+  async commit(tenantId: TenantId, conversationId: string, committed: MessageRecord[], note?: unknown, turn?: Promise<void>): Promise<void> {
     const sorted = [...committed].sort((a, b) => a.seq - b.seq);
     const announced = note as Announced | undefined;
     const last = lastShown(sorted);
@@ -80,6 +80,8 @@ export class MessageCommitEffects implements MessageCommitStep {
       ...[...replyCounts].map(async ([parentId, n]) => this.messages.incReplyCount(conversationId, parentId, n, new Date(), await nextChange(this.conversations, conversationId))),
     ]);
     if (replyCounts.size) await this.recentCache.changed(conversationId).catch(() => undefined);
+    // The writes above ran beside the previous batch's; its events go out first.
+    await turn;
     for (const m of sorted) this.events.emit('message.created', { tenantId, conversationId, message: asRecord(toMessageView(m)) });
     if (lastMessage.status === 'rejected') this.retryApart(`last_message of conversation ${conversationId}`, lastMessage.reason, lastMessageStep!);
     else if (!lastMessageStep && announced?.failed) this.retryApart(`last_message of conversation ${conversationId}`, announced.failed, setLastMessage);

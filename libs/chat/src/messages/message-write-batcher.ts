@@ -3,37 +3,14 @@ import { Types } from 'mongoose';
 import { AppError, ErrorCode } from '@chat/errors';
 import { counter, gauge, histogram } from '@chat/metrics';
 import { TenantContext, TenantId, unguessableObjectId } from '@chat/tenancy';
+import { batchStageSeconds, stageClock } from './batch-stages';
+import { CommitTurns, Turn } from './commit-turns';
 import { ClientMsgKey, messageIdFor } from './message-id';
+import type { MessageBatcherOptions, MessageBatchStore, MessageCommitStep } from './message-batch-ports';
 import type { MessageRecord } from './message.schema';
 import type { InsertOutcome, NewMessage } from './messages.repository';
 
-/** What the batcher needs from storage; every call runs inside TenantContext for the batch's tenant. */
-export interface MessageBatchStore {
-  /** One atomic $inc of the conversation's last_seq; returns the first seq of the reserved block. */
-  reserveSeqs(conversationId: string, count: number): Promise<number>;
-  insertBatch(docs: NewMessage[]): Promise<InsertOutcome[]>;
-  /** Messages already stored under these keys, looked up by their derived _id (fast everywhere). */
-  findByClientMsgIds(keys: ClientMsgKey[]): Promise<MessageRecord[]>;
-  /** The same by the key's fields (a scan on FerretDB): only after a duplicate-key error the fast lookup could not explain. */
-  findByClientMsgFields(keys: ClientMsgKey[]): Promise<MessageRecord[]>;
-  insertGap(conversationId: string, seq: number, senderId: string, now: Date): Promise<boolean>;
-  /**
-   * Which of these derived message ids are sent for the first time (true: no retry lookup needed);
-   * null when that cannot be known. Optional: without it every client-chosen id is looked up.
-   */
-  claimFirstSends?(messageIds: string[]): Promise<boolean[] | null>;
-}
-
-export interface MessageBatcherOptions {
-  /** How long a batch collects sends before it is written (0: only what arrived in the same tick). */
-  windowMs: number;
-  /** Largest batch; a full batch is written at once without waiting for the window. */
-  maxBatch: number;
-  /** Batches written at the same time (never two for the same conversation). */
-  concurrency: number;
-  /** Queued sends beyond which new sends are refused with 503 (back-pressure). */
-  queueMax: number;
-}
+export type { MessageBatcherOptions, MessageBatchStore, MessageCommitStep } from './message-batch-ports';
 
 const clientKeyOf = (k: ClientMsgKey) => `${k.conversation_id}\u0000${k.sender_id}\u0000${k.client_msg_id}`;
 
@@ -44,20 +21,6 @@ export interface SendOutcome {
   message: MessageRecord;
   /** True when client_msg_id matched an earlier message: `message` is that original. */
   duplicate: boolean;
-}
-
-/**
- * What follows a stored batch (MessageCommitEffects): once per conversation with the messages it
- * stored, before their senders are answered, in seq order per conversation.
- */
-export interface MessageCommitStep {
-  /**
-   * Optional: once a conversation's seqs are reserved, while its messages are being inserted (the
-   * insert does not wait for it). What it resolves to is handed to `commit`, which is then called
-   * for that conversation even if none of its messages was stored.
-   */
-  storing?(tenantId: TenantId, conversationId: string, reserved: MessageRecord[]): Promise<unknown>;
-  commit(tenantId: TenantId, conversationId: string, committed: MessageRecord[], note?: unknown): Promise<void>;
 }
 
 interface Item {
@@ -81,22 +44,6 @@ const queueDepth = gauge('chat_message_batch_queue_depth', 'Messages waiting in 
 const messagesIn = counter('chat_messages_in_total', 'Messages accepted by the write path', ['result']);
 const batchSize = histogram('chat_message_batch_size', 'Messages per group commit', [], [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
 const batchSeconds = histogram('chat_message_batch_write_seconds', 'Time to reserve seqs and store one batch');
-/** Where a send's ack time goes (docs/life-of-a-message.md, step 4): finer buckets than the default, the stages take milliseconds. */
-const STAGE_BUCKETS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.5];
-const stageSeconds = histogram(
-  'chat_message_batch_stage_seconds',
-  'Per stage of the write path: wait (a send queued until its batch starts), claim (Redis send claims and retry look-ups), reserve (seqs), insert (messages, cache drop, gaps), commit (last_message, counters, events), per tenant of a batch',
-  ['stage'],
-  STAGE_BUCKETS,
-);
-
-/** A conversation's place in the order of commit steps. */
-interface Turn {
-  /** Resolves when the previous batch of the conversation finished its commit step. */
-  ready: Promise<void>;
-  done: () => void;
-}
-
 /** One conversation of a batch with its seqs reserved. */
 interface Reservation {
   turn: Turn;
@@ -110,18 +57,21 @@ const dedupeKey = (i: Item) => `${i.tenantId}\u0000${clientKeyOf(i.draft)}`;
 /**
  * Group commit for messages. Sends are collected for `windowMs`; a batch then takes one `$inc` per
  * conversation to reserve a block of seqs and one unordered bulk insert for all its messages, and
- * answers each sender only after the write is acknowledged. Batches for different conversations run
- * concurrently; a conversation is never in two batches at once, so seqs are stored in the order they
- * were reserved on this node. A reserved seq whose message could not be stored (duplicate
- * client_msg_id raced from another node, write failure) is filled with a gap tombstone.
+ * answers each sender only after the write is acknowledged. Batches run concurrently (up to
+ * `concurrency`). A conversation is never reserving seqs in two batches at once, but once a batch
+ * has reserved its seqs the conversation's next batch may reserve the following ones while the first
+ * is still inserting (pipelining: a busy conversation does not wait for a whole batch per batch);
+ * the commit steps raise their events in reservation order, so members get a conversation's messages
+ * in seq order. A reserved seq whose message could not be stored (duplicate client_msg_id raced from
+ * another node, write failure) is filled with a gap tombstone.
  */
 export class MessageWriteBatcher {
   private readonly logger = new Logger('MessageWriteBatcher');
   private queue: Item[] = [];
   /** Conversations whose seqs a running batch is reserving (their next batch waits until it has). */
   private readonly inFlight = new Set<string>();
-  /** Per conversation, the commit step of the last batch that reserved seqs (the next one's waits for it). */
-  private readonly turns = new Map<string, Promise<void>>();
+  /** Per conversation, the order of commit steps (events in seq order while batches overlap). */
+  private readonly turns = new CommitTurns();
   private running = 0;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
@@ -237,7 +187,7 @@ export class MessageWriteBatcher {
   private async write(batch: Item[], reserved: (convKey: string) => void): Promise<void> {
     const t0 = performance.now();
     batchSize.observe(batch.length);
-    const wait = stageSeconds.labels('wait');
+    const wait = batchStageSeconds.labels('wait');
     for (const item of batch) wait.observe((t0 - item.queuedAt) / 1000);
     // A client_msg_id repeated inside one batch is written once; the repeats get the same message.
     const leaders = new Map<string, Item>();
@@ -333,7 +283,7 @@ export class MessageWriteBatcher {
       for (const it of items) it.error = err;
       return null;
     }
-    const turn = this.takeTurn(`${tenantId}\u0000${conversationId}`);
+    const turn = this.turns.take(`${tenantId}\u0000${conversationId}`);
     const reserved = items.map((it): MessageRecord => ({ ...it.doc!, tenant_id: tenantId }));
     const storing =
       this.commitStep.storing?.(tenantId, conversationId, reserved).catch((err: unknown) => {
@@ -377,18 +327,14 @@ export class MessageWriteBatcher {
     );
   }
 
-  /** The commit step of one conversation, after the previous batch of the conversation had its own (events in seq order). */
+  /** The commit step of one conversation; its events wait for the previous batch of the conversation (seq order). */
   private async commit(tenantId: TenantId, conversationId: string, stored: Item[], r: Reservation): Promise<void> {
-    const note = r.storing ? await r.storing : undefined;
-    await r.turn.ready;
     try {
-      if (stored.length || r.storing) {
-        await this.commitStep.commit(
-          tenantId,
-          conversationId,
-          stored.map((it) => it.outcome!.message),
-          note,
-        );
+      if (r.storing) {
+        await this.commitStep.commit(tenantId, conversationId, stored.map((it) => it.outcome!.message), await r.storing, r.turn.ready);
+      } else if (stored.length) {
+        await r.turn.ready;
+        await this.commitStep.commit(tenantId, conversationId, stored.map((it) => it.outcome!.message));
       }
     } catch (err) {
       // The messages are durable; a failed follow-up (last_message, counters, events) must not fail the send.
@@ -396,21 +342,6 @@ export class MessageWriteBatcher {
     } finally {
       r.turn.done();
     }
-  }
-
-  /** The conversation's place in the order of commit steps: `ready` when the batch before it is done. */
-  private takeTurn(key: string): Turn {
-    const ready = this.turns.get(key) ?? Promise.resolve();
-    let finish!: () => void;
-    const mine = new Promise<void>((r) => (finish = r));
-    this.turns.set(key, mine);
-    return {
-      ready,
-      done: () => {
-        finish();
-        if (this.turns.get(key) === mine) this.turns.delete(key);
-      },
-    };
   }
 
   /** A duplicate-key failure: the same client_msg_id was stored by an earlier send (or another node). */
@@ -442,16 +373,6 @@ export class MessageWriteBatcher {
       }
     }
   }
-}
-
-/** Observes the time since the previous lap (or the start) as `stage`. */
-function stageClock(): (stage: string) => void {
-  let last = performance.now();
-  return (stage) => {
-    const now = performance.now();
-    stageSeconds.observe({ stage }, (now - last) / 1000);
-    last = now;
-  };
 }
 
 function settle(item: Item): void {
