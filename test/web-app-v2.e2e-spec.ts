@@ -10,30 +10,17 @@
  * - what the app keeps in IndexedDB is sealed under a non-extractable key: a device keyring stored in
  *   clear by the earlier app is sealed on load (same device).
  * Every browser fails the test on a console error. Screenshots go to test-output/web (git-ignored). */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import type { Page } from 'playwright-core';
 import { ChatUserClient, createKeyring, exportKeyring } from '@chat/sdk';
 import { createTestApp, TestApp } from './support/test-app';
 import { createTenant, userToken } from './support/factories';
-import { haveChromium, launchBrowser, screenshot, type TestBrowser } from './support/browser';
+import { BrowserPool, buildWebApps, describeBrowser, screenshot, signInToApp } from './support/browser';
 
 jest.setTimeout(600_000);
-const run = promisify(execFile);
-const ROOT = join(__dirname, '..');
 const V2_ALGORITHM = 'mls-epoch-aes256gcm-ed25519-v2';
-
-const describeBrowser = haveChromium() || process.env.CI ? describe : describe.skip;
-if (!haveChromium() && !process.env.CI) console.warn('web-app-v2.e2e-spec: /usr/bin/chromium missing (apt-get install -y chromium): browser tests skipped');
-
-async function signIn(b: TestBrowser, url: string, token: string, userId: string): Promise<void> {
-  await b.page.goto(`${url}/app#token=${token}`);
-  await b.page.getByTestId('me').filter({ hasText: userId }).waitFor();
-}
 
 /** Opens the device panel of the open conversation; per user shown: fingerprint and (for others) the safety number with me. */
 async function safetyNumbers(page: Page, users: string[]): Promise<Record<string, { fingerprint: string; withMe: string | null; devices: string }>> {
@@ -55,22 +42,16 @@ async function safetyNumbers(page: Page, users: string[]): Promise<Record<string
 
 describeBrowser('chat app on E2E v2 (MLS) in a real browser', () => {
   let t: TestApp;
-  const browsers: TestBrowser[] = [];
+  const browsers = new BrowserPool();
 
   beforeAll(async () => {
-    await run(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(ROOT, 'apps', 'web', 'vite.config.mjs')], { cwd: ROOT, timeout: 300_000 });
+    await buildWebApps();
     t = await createTestApp();
   });
   afterAll(async () => {
-    await Promise.all(browsers.map((b) => b.close()));
+    await browsers.closeAll();
     await t?.close();
   });
-
-  async function browser(viewport?: { width: number; height: number }): Promise<TestBrowser> {
-    const b = await launchBrowser({ viewport });
-    browsers.push(b);
-    return b;
-  }
 
   it('chats in v2, keeps its state over a reload, shows equal safety numbers, and restores history with the recovery key in a fresh profile', async () => {
     const tenant = await createTenant(t);
@@ -78,10 +59,10 @@ describeBrowser('chat app on E2E v2 (MLS) in a real browser', () => {
     const who = randomBytes(3).toString('hex');
     const [alice, bob] = [`alice-${who}`, `bob-${who}`];
     const [tokenA, tokenB] = [await userToken(t, tenant, alice), await userToken(t, tenant, bob)];
-    const A = await browser({ width: 1100, height: 700 });
-    const B = await browser({ width: 1100, height: 700 });
-    await signIn(A, t.url, tokenA, alice);
-    await signIn(B, t.url, tokenB, bob);
+    const A = await browsers.launch({ width: 1100, height: 700 });
+    const B = await browsers.launch({ width: 1100, height: 700 });
+    await signInToApp(A.page, t.url, tokenA, alice);
+    await signInToApp(B.page, t.url, tokenB, bob);
 
     // Alice opens a chat with Bob and writes; Bob reads it decrypted and answers.
     await A.page.getByRole('button', { name: 'New chat' }).click();
@@ -158,8 +139,8 @@ describeBrowser('chat app on E2E v2 (MLS) in a real browser', () => {
     // (Alice's first device may have joined Bob's group already: count the notices about her so far.)
     const aliceJoined = B.page.locator('[data-testid=notice]', { hasText: `${alice}'s new device joined` });
     const noticesBefore = await aliceJoined.count();
-    const A2 = await browser({ width: 1100, height: 700 });
-    await signIn(A2, t.url, tokenA, alice);
+    const A2 = await browsers.launch({ width: 1100, height: 700 });
+    await signInToApp(A2.page, t.url, tokenA, alice);
     await A2.page.getByTestId('restore-offer').waitFor();
     await A2.page.locator('li[data-conversation]', { hasText: bob }).click();
     await A2.page.locator('[data-testid=decrypt-error]', { hasText: 'not in your key backup' }).first().waitFor();
@@ -200,7 +181,7 @@ describeBrowser('chat app on E2E v2 (MLS) in a real browser', () => {
     const token = await userToken(t, tenant, user);
     const tid = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { tid: string }).tid;
     const old = exportKeyring(createKeyring(`web-old-${randomBytes(4).toString('hex')}`));
-    const C = await browser();
+    const C = await browsers.launch();
     // The earlier app's database: version 1, one store, the keyring as it is.
     await C.page.goto(`${t.url}/app`);
     await C.page.evaluate(
@@ -219,7 +200,7 @@ describeBrowser('chat app on E2E v2 (MLS) in a real browser', () => {
       { id: `${tid}/${user}`, value: old },
     );
     await C.page.goto('about:blank'); // a new document: a fragment change alone does not load the app again
-    await signIn(C, t.url, token, user);
+    await signInToApp(C.page, t.url, token, user);
 
     // The same device (its public key was published again), and the record is sealed now.
     const devices = await new ChatUserClient({ baseUrl: t.url, token }).myDevices();

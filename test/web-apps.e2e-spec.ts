@@ -6,47 +6,32 @@
  * - the admin console creates a tenant, an application and an API key, and the key works over REST;
  * - how the pages are served: CSP, caching, client-side routes.
  * Every browser fails the test on a console error. Screenshots go to test-output/web (git-ignored). */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import request from 'supertest';
 import { createTestApp, TestApp } from './support/test-app';
-import { createTenant, TEST_ADMIN, userToken } from './support/factories';
-import { haveChromium, launchBrowser, screenshot, type TestBrowser } from './support/browser';
+import { createTenant, userToken } from './support/factories';
+import { BrowserPool, buildWebApps, describeBrowser, screenshot, signInToApp, signInToConsole } from './support/browser';
 import { sdkTenant } from './e2e-helpers';
 
 jest.setTimeout(600_000);
-const run = promisify(execFile);
-const ROOT = join(__dirname, '..');
-
-// CI installs chromium (.ci/run); elsewhere, without it, say so loudly instead of failing every run.
-const describeBrowser = haveChromium() || process.env.CI ? describe : describe.skip;
-if (!haveChromium() && !process.env.CI) console.warn('web-apps.e2e-spec: /usr/bin/chromium missing (apt-get install -y chromium): browser tests skipped');
 
 describeBrowser('web apps in a real browser', () => {
   let t: TestApp;
-  const browsers: TestBrowser[] = [];
+  const browsers = new BrowserPool();
 
   beforeAll(async () => {
     // The pages under test are the ones this checkout builds.
-    await run(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(ROOT, 'apps', 'web', 'vite.config.mjs')], { cwd: ROOT, timeout: 300_000 });
+    await buildWebApps();
     // Webhook endpoints on loopback, never called (this node delivers nothing): the console only lists them.
     t = await createTestApp({ env: { WEBHOOK_ALLOW_INSECURE_URLS: 'true', WEBHOOK_DISPATCH_INTERVAL_MS: '0', WEBHOOK_SWEEP_INTERVAL_MS: '0' } });
   });
   afterAll(async () => {
-    await Promise.all(browsers.map((b) => b.close()));
+    await browsers.closeAll();
     await t?.close();
   });
-
-  async function browser(viewport?: { width: number; height: number }): Promise<TestBrowser> {
-    const b = await launchBrowser({ viewport });
-    browsers.push(b);
-    return b;
-  }
 
   it('serves the pages with a strict CSP, no inline script, SPA fallback and immutable assets', async () => {
     const page = await request(t.url).get('/app/some/client/route').expect(200);
@@ -75,13 +60,11 @@ describeBrowser('web apps in a real browser', () => {
     const alice = `alice-${who}`;
     const bob = `bob-${who}`;
     const [tokenA, tokenB] = [await userToken(t, tenant, alice), await userToken(t, tenant, bob)];
-    const A = await browser({ width: 1000, height: 600 });
-    const B = await browser({ width: 390, height: 844 }); // phone-sized
+    const A = await browsers.launch({ width: 1000, height: 600 });
+    const B = await browsers.launch({ width: 390, height: 844 }); // phone-sized
 
-    await A.page.goto(`${t.url}/app#token=${tokenA}`);
-    await B.page.goto(`${t.url}/app#token=${tokenB}`);
-    await A.page.getByTestId('me').filter({ hasText: alice }).waitFor();
-    await B.page.getByTestId('me').filter({ hasText: bob }).waitFor();
+    await signInToApp(A.page, t.url, tokenA, alice);
+    await signInToApp(B.page, t.url, tokenB, bob);
     // The token left the address bar at once.
     expect(A.page.url()).not.toContain('token=');
 
@@ -211,9 +194,8 @@ describeBrowser('web apps in a real browser', () => {
     const [alice, bob] = [`alice-${tag}`, `bob-${tag}`];
     const { [bob]: bobClient } = await a.users([alice, bob]);
     const { token } = await a.server.issueUserToken(alice);
-    const A = await browser();
-    await A.page.goto(`${t.url}/app#token=${token}`);
-    await A.page.getByTestId('me').filter({ hasText: alice }).waitFor();
+    const A = await browsers.launch();
+    await signInToApp(A.page, t.url, token, alice);
     // Bob (an SDK client in this test) writes 40 messages, encrypted for Alice's browser device too.
     const B = await a.device(bob, bobClient!);
     const conv = await bobClient!.openDirect(alice);
@@ -230,13 +212,9 @@ describeBrowser('web apps in a real browser', () => {
   });
 
   it('the console creates a tenant, an application and an API key, and the key works over REST', async () => {
-    const C = await browser({ width: 1100, height: 720 });
+    const C = await browsers.launch({ width: 1100, height: 720 });
     const { page } = C;
-    await page.goto(`${t.url}/console`);
-    await page.locator('input[name=email]').fill(TEST_ADMIN.email);
-    await page.locator('input[name=password]').fill(TEST_ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Tenants' }).waitFor();
+    await signInToConsole(page, t.url);
 
     const name = `Acme ${randomBytes(4).toString('hex')}`;
     await page.locator('input[name=tenant-name]').fill(name);

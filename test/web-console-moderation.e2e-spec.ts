@@ -10,15 +10,11 @@ import type { Locator } from 'playwright-core';
 import request from 'supertest';
 import type { E2EChat } from '@chat/sdk';
 import { expectApiError, rid, sdkTenant } from './e2e-helpers';
-import { buildWebApps, haveChromium, launchBrowser, screenshot, type TestBrowser } from './support/browser';
-import { createTenant, TEST_ADMIN } from './support/factories';
+import { BrowserPool, buildWebApps, describeBrowser, screenshot, signInToConsole } from './support/browser';
+import { createTenant } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 
 jest.setTimeout(600_000);
-
-// CI installs chromium (.ci/run); elsewhere, without it, say so loudly instead of failing every run.
-const describeBrowser = haveChromium() || process.env.CI ? describe : describe.skip;
-if (!haveChromium() && !process.env.CI) console.warn('web-console-moderation.e2e-spec: /usr/bin/chromium missing (apt-get install -y chromium): browser tests skipped');
 
 /** A `datetime-local` value (local time, minutes) some days ahead. */
 function localInput(daysAhead: number): string {
@@ -29,7 +25,7 @@ function localInput(daysAhead: number): string {
 
 describeBrowser('the console moderation queue in a real browser', () => {
   let t: TestApp;
-  let browser: TestBrowser | undefined;
+  const browsers = new BrowserPool();
 
   beforeAll(async () => {
     await buildWebApps();
@@ -37,7 +33,7 @@ describeBrowser('the console moderation queue in a real browser', () => {
     t = await createTestApp({ env: { WEBHOOK_DISPATCH_INTERVAL_MS: '0', WEBHOOK_SWEEP_INTERVAL_MS: '0', FILES_SWEEP_INTERVAL_SECONDS: '0' } });
   });
   afterAll(async () => {
-    await browser?.close();
+    await browsers.closeAll();
     await t?.close();
   });
 
@@ -65,13 +61,8 @@ describeBrowser('the console moderation queue in a real browser', () => {
     const aliceMe = () => request(t.url).get('/v1/me').set('Authorization', `Bearer ${aliceToken}`);
     await aliceMe().expect(200);
 
-    browser = await launchBrowser({ viewport: { width: 1100, height: 760 } });
-    const { page, errors } = browser;
-    await page.goto(`${t.url}/console`);
-    await page.locator('input[name=email]').fill(TEST_ADMIN.email);
-    await page.locator('input[name=password]').fill(TEST_ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Tenants' }).waitFor();
+    const { page, errors } = await browsers.launch({ width: 1100, height: 760 });
+    await signInToConsole(page, t.url);
     await page.goto(`${t.url}/console/tenants/${a.tenant.tenantId}`);
     await page.getByRole('link', { name: 'Moderation queue and bans' }).click();
     await page.getByRole('heading', { name: 'Moderation queue' }).waitFor();

@@ -1,7 +1,10 @@
-/** Live progress of a bench phase (run.ts): a bar on a terminal, a line every 2 s otherwise. */
+/** What a bench run tells its operator on stderr: a log line, and the live progress of a phase (phase.ts): a bar
+ * on a terminal, a line every 2 s otherwise. */
 import { Presets, SingleBar } from 'cli-progress';
 import type { GeneratorPool } from './generator/pool';
 import type { ProcSampler } from './lib/proc';
+
+export const log = (l: string) => process.stderr.write(`${l}\n`);
 
 export class Progress {
   private bar: SingleBar | null = null;

@@ -1,12 +1,14 @@
 /* Real browsers for the web tests: Debian's chromium (.ci/run installs it) driven by playwright-core,
  * headless, one fresh profile directory per browser, on loopback only. Every page's console errors and
- * uncaught exceptions are collected so a test can fail on them. */
+ * uncaught exceptions are collected so a test can fail on them. Also here: what every web spec does
+ * around them (skip without chromium, build the pages, close the browsers, sign in). */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { TEST_ADMIN } from './factories';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 /** Screenshots of the web tests (git-ignored). */
@@ -34,6 +36,19 @@ function expectedNetworkAnswer(text: string, url: string): boolean {
 
 export function haveChromium(): boolean {
   return existsSync(CHROMIUM_PATH);
+}
+
+/**
+ * `describe` for a browser spec. CI installs chromium (.ci/run), so there a missing one fails every test;
+ * elsewhere, without it, the block is skipped and says so loudly instead of failing every run.
+ */
+export function describeBrowser(title: string, fn: () => void): void {
+  if (haveChromium() || process.env.CI) {
+    describe(title, fn);
+    return;
+  }
+  console.warn(`${title}: ${CHROMIUM_PATH} missing (apt-get install -y chromium): browser tests skipped`);
+  describe.skip(title, fn);
 }
 
 export interface TestBrowser {
@@ -74,6 +89,36 @@ export async function launchBrowser(opts: { viewport?: { width: number; height: 
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** The browsers one spec launched, closed together in its afterAll (each has a profile directory to remove). */
+export class BrowserPool {
+  private readonly open: TestBrowser[] = [];
+
+  async launch(viewport?: { width: number; height: number }): Promise<TestBrowser> {
+    const b = await launchBrowser({ viewport });
+    this.open.push(b);
+    return b;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.open.splice(0).map((b) => b.close()));
+  }
+}
+
+/** Opens the chat app signed in as a user (the token in the fragment) and waits until it shows who that is. */
+export async function signInToApp(page: Page, url: string, token: string, userId: string): Promise<void> {
+  await page.goto(`${url}/app#token=${token}`);
+  await page.getByTestId('me').filter({ hasText: userId }).waitFor();
+}
+
+/** Signs in to the admin console as the test platform admin and waits for its first page. */
+export async function signInToConsole(page: Page, url: string): Promise<void> {
+  await page.goto(`${url}/console`);
+  await page.locator('input[name=email]').fill(TEST_ADMIN.email);
+  await page.locator('input[name=password]').fill(TEST_ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Tenants' }).waitFor();
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

@@ -17,6 +17,8 @@
  *   starting with it (an emoji, a ban reason, a new user's id), before the service raises its event;
  * - `fault:kill-after-role`: the same after a role change (member_changes `roles`) of a user whose id
  *   starts with it; `fault:kill-after-file`: after a file of such an uploader is confirmed or removed;
+ * - `fault:kill-after-reply`: SIGKILL right after the reply count of a thread root whose client_msg_id
+ *   starts with it is written (with its event trace), before the replies' and its events are raised;
  * - `fault:kill-after-delete` / `fault:kill-before-delete`: SIGKILL right after (before) the delete of a
  *   user whose external id starts with it (its tombstone, the deletion's event traces, already written);
  * - a last_message update whose preview is `fault:post-commit` (base64) fails once with a closed-connection
@@ -83,6 +85,10 @@ for (const name of ['updateOne', 'findOneAndUpdate']) {
       // findOneAndUpdate answers the document, or { value } with includeResultMetadata.
       const doc = res && typeof res === 'object' && 'value' in res && 'ok' in res ? res.value : res;
       if (typeof doc?.client_msg_id === 'string' && doc.client_msg_id.startsWith('fault:kill-after-change')) die();
+    }
+    if (this.collectionName === 'messages' && update?.$inc?.['thread.reply_count'] !== undefined) {
+      const doc = res && typeof res === 'object' && 'value' in res && 'ok' in res ? res.value : res;
+      if (typeof doc?.client_msg_id === 'string' && doc.client_msg_id.startsWith('fault:kill-after-reply')) die();
     }
     const changes = set?.member_changes;
     if (this.collectionName === 'conversations' && Array.isArray(changes) && changes.length) {

@@ -2,7 +2,7 @@
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type * as C from '@chat/contracts';
 
-export type ContractSchemaName = 'ActorRef' | 'ActorView' | 'AdminLoginView' | 'AdminView' | 'AnyUserView' | 'ApiKeyView' | 'ApiKeyWithSecretView' | 'ApplicationView' | 'ApplicationWithSecretView' | 'AuditLogView' | 'BatchUpsertView' | 'BillingPlan' | 'ChangesPage' | 'ChannelSummary' | 'ClaimedKeyPackageView' | 'ConversationDevicesView' | 'ConversationKeyShareView' | 'ConversationKeyVersionView' | 'ConversationKeysView' | 'ConversationLastMessage' | 'ConversationMetadata' | 'ConversationModerationView' | 'ConversationParticipant' | 'ConversationType' | 'ConversationView' | 'CreateReportInput' | 'DeleteAck' | 'DeviceKeyView' | 'DeviceView' | 'DownloadTicket' | 'EditAck' | 'ErrorResponse' | 'FileStatus' | 'FileView' | 'HealthView' | 'InvoiceLine' | 'InvoiceRunView' | 'InvoiceView' | 'KeyPackageCountView' | 'KeyShareRecipientsView' | 'MessageContent' | 'MessageKeyShareView' | 'MessageReaction' | 'MessageStatus' | 'MessageView' | 'MissingRecipientKey' | 'MlsCommitResultView' | 'MlsGroupView' | 'MlsIdentityView' | 'MlsMessageView' | 'MlsWelcomeView' | 'ParticipantRole' | 'PinView' | 'PresenceStatusView' | 'PresignedRequest' | 'PublicUserView' | 'ReactionAck' | 'ReceiptView' | 'RelationshipType' | 'RelationshipView' | 'ReportAction' | 'ReportReason' | 'ReportReceiptView' | 'ReportStatus' | 'ReportView' | 'RestrictionInput' | 'RestrictionView' | 'RollupReportView' | 'RotatedApiKeyView' | 'SendAck' | 'SharingType' | 'StoredCountView' | 'TenantQuotas' | 'TenantUsageView' | 'TenantView' | 'TypingAck' | 'UploadTicket' | 'UsageField' | 'UsageTotals' | 'UsageView' | 'UserBanView' | 'UserProfile' | 'UserStatus' | 'UserTokenView' | 'UserView' | 'WebhookAttemptView' | 'WebhookDeliveryView' | 'WebhookDeliveryWithAttemptsView' | 'WebhookEndpointView' | 'WebhookEndpointWithSecretView' | 'WebhookReactionEventData' | 'WebhookReplayView' | 'WrappedKey';
+export type ContractSchemaName = 'ActorRef' | 'ActorView' | 'AdminLoginView' | 'AdminView' | 'AnyUserView' | 'ApiKeyView' | 'ApiKeyWithSecretView' | 'ApplicationView' | 'ApplicationWithSecretView' | 'AuditLogView' | 'BatchUpsertView' | 'BillingPlan' | 'ChangesPage' | 'ChannelSummary' | 'ClaimedKeyPackageView' | 'ConversationDevicesView' | 'ConversationKeyShareView' | 'ConversationKeyVersionView' | 'ConversationKeysView' | 'ConversationLastMessage' | 'ConversationMetadata' | 'ConversationModerationView' | 'ConversationParticipant' | 'ConversationType' | 'ConversationView' | 'CreateReportInput' | 'DeleteAck' | 'DeviceKeyView' | 'DeviceView' | 'DownloadTicket' | 'EditAck' | 'ErrorResponse' | 'FileStatus' | 'FileView' | 'HealthView' | 'InvoiceLine' | 'InvoiceRunView' | 'InvoiceView' | 'KeyPackageCountView' | 'KeyShareRecipientsView' | 'MessageContent' | 'MessageKeyShareView' | 'MessageReaction' | 'MessageStatus' | 'MessageView' | 'MissingRecipientKey' | 'MlsCommitResultView' | 'MlsGroupView' | 'MlsIdentityView' | 'MlsMessageView' | 'MlsWelcomeView' | 'ParticipantRole' | 'PinView' | 'PresenceStatusView' | 'PresignedRequest' | 'PublicUserView' | 'ReactionAck' | 'ReceiptView' | 'RelationshipType' | 'RelationshipView' | 'ReportAction' | 'ReportReason' | 'ReportReceiptView' | 'ReportStatus' | 'ReportView' | 'RestrictionInput' | 'RestrictionView' | 'RollupReportView' | 'RotatedApiKeyView' | 'SendAck' | 'SharingType' | 'StoredCountView' | 'TenantQuotas' | 'TenantUsageView' | 'TenantView' | 'TypingAck' | 'UploadTicket' | 'UsageField' | 'UsageTotals' | 'UsageView' | 'UserBanView' | 'UserProfile' | 'UserStatus' | 'UserTokenView' | 'UserView' | 'WebhookAttemptView' | 'WebhookDeliveryStatus' | 'WebhookDeliveryView' | 'WebhookDeliveryWithAttemptsView' | 'WebhookEndpointView' | 'WebhookEndpointWithSecretView' | 'WebhookReactionEventData' | 'WebhookReplayView' | 'WrappedKey';
 
 /** The TypeScript type behind each schema (ApiView checks a method's return type against it). */
 export interface ContractTypes {
@@ -92,6 +92,7 @@ export interface ContractTypes {
   UserTokenView: C.UserTokenView;
   UserView: C.UserView;
   WebhookAttemptView: C.WebhookAttemptView;
+  WebhookDeliveryStatus: C.WebhookDeliveryStatus;
   WebhookDeliveryView: C.WebhookDeliveryView;
   WebhookDeliveryWithAttemptsView: C.WebhookDeliveryWithAttemptsView;
   WebhookEndpointView: C.WebhookEndpointView;
@@ -1754,7 +1755,16 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
     "type": "object",
     "properties": {
       "type": {
-        "type": "string"
+        "type": "string",
+        "enum": [
+          "text",
+          "file",
+          "image",
+          "video",
+          "audio",
+          "mls_commit"
+        ],
+        "description": "What the message is (the server accepts only these in a send), or `mls_commit`: an MLS handshake the Delivery Service stored."
       },
       "algorithm": {
         "type": "string"
@@ -1787,13 +1797,36 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       },
       "version": {
         "type": "number",
-        "description": "v2 (MLS): the envelope version, and the group and epoch whose exporter secret derives the content key."
+        "enum": [
+          1,
+          2
+        ],
+        "description": "v2 (MLS): the envelope version (2; absent or 1 on v1), and the group and epoch whose exporter secret derives the content key."
       },
       "group_id": {
         "type": "string"
       },
       "epoch": {
         "type": "number"
+      },
+      "joined": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "user_id": {
+              "type": "string"
+            },
+            "device_id": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "user_id",
+            "device_id"
+          ]
+        },
+        "description": "`mls_commit` only: the devices the commit brought into the group."
       }
     },
     "required": [
@@ -3320,6 +3353,16 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
       "error"
     ]
   },
+  "WebhookDeliveryStatus": {
+    "type": "string",
+    "enum": [
+      "pending",
+      "delivered",
+      "dead",
+      "cancelled"
+    ],
+    "description": "pending: to be tried (again); delivered: a 2xx came back; dead: out of attempts or retry time; cancelled: the endpoint went."
+  },
   "WebhookDeliveryView": {
     "type": "object",
     "properties": {
@@ -3336,7 +3379,7 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
         "type": "string"
       },
       "status": {
-        "type": "string"
+        "$ref": "#/components/schemas/WebhookDeliveryStatus"
       },
       "attempts": {
         "type": "number"
@@ -3373,7 +3416,11 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
         "format": "date-time",
         "nullable": true
       },
-      "payload": {}
+      "payload": {
+        "type": "object",
+        "additionalProperties": {},
+        "description": "The event as delivered (the signed request body)."
+      }
     },
     "required": [
       "id",
@@ -3407,7 +3454,7 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
         "type": "string"
       },
       "status": {
-        "type": "string"
+        "$ref": "#/components/schemas/WebhookDeliveryStatus"
       },
       "attempts": {
         "type": "number"
@@ -3444,7 +3491,11 @@ export const CONTRACT_SCHEMAS: Record<ContractSchemaName, SchemaObject> = {
         "format": "date-time",
         "nullable": true
       },
-      "payload": {},
+      "payload": {
+        "type": "object",
+        "additionalProperties": {},
+        "description": "The event as delivered (the signed request body)."
+      },
       "attempt_log": {
         "type": "array",
         "items": {

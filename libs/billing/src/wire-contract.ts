@@ -1,9 +1,9 @@
-import type { BillingPlan, Conforms, InvoiceRunView, InvoiceView } from '@chat/contracts';
+import type { BillingPlan, InvoiceRunView, InvoiceView, Matches } from '@chat/contracts';
 import type * as Server from './index';
 
-/** The views this lib answers with are the wire contract's (a mismatch fails the type-check). */
+/** The views this lib answers with are the wire contract's (both ways: a mismatch fails the type-check). */
 export type WireChecks = [
-  Conforms<Server.BillingPlan, BillingPlan>,
-  Conforms<ReturnType<typeof Server.invoiceView>, InvoiceView>,
-  Conforms<Server.GenerateReport, InvoiceRunView>,
+  Matches<Server.BillingPlan, BillingPlan>,
+  Matches<ReturnType<typeof Server.invoiceView>, InvoiceView>,
+  Matches<Server.GenerateReport, InvoiceRunView>,
 ];

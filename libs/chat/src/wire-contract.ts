@@ -1,14 +1,14 @@
-import type { ChangesPage, ChannelSummary, Conforms, MessageContent, Page, ReceiptView, RelationshipView, ConversationView, MessageView } from '@chat/contracts';
+import type { ChangesPage, ChannelSummary, ConversationView, Matches, MessageContent, MessageView, Page, ReceiptView, RelationshipView } from '@chat/contracts';
 import type * as Server from './index';
 
-/** The views this lib answers with are the wire contract's (a mismatch fails the type-check). */
+/** The views this lib answers with are the wire contract's (both ways: a mismatch fails the type-check). */
 export type WireChecks = [
-  Conforms<Server.MessageView, MessageView>,
-  Conforms<Server.ChangesPage, ChangesPage>,
-  Conforms<Server.ReceiptView, ReceiptView>,
-  Conforms<Server.ConversationResponse, ConversationView>,
-  Conforms<Server.ChannelSummary, ChannelSummary>,
-  Conforms<Server.RelationshipView, RelationshipView>,
-  Conforms<Server.Page<Server.MessageView>, Page<MessageView>>,
-  Conforms<Server.MessageContent, MessageContent>,
+  Matches<Server.MessageView, MessageView>,
+  Matches<Server.ChangesPage, ChangesPage>,
+  Matches<Server.ReceiptView, ReceiptView>,
+  Matches<Server.ConversationResponse, ConversationView>,
+  Matches<Server.ChannelSummary, ChannelSummary>,
+  Matches<Server.RelationshipView, RelationshipView>,
+  Matches<Server.Page<Server.MessageView>, Page<MessageView>>,
+  Matches<Server.MessageContent, MessageContent>,
 ];

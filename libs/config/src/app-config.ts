@@ -187,6 +187,8 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) RETENTION_MAX_BATCHES = 100;
   /** Soft-deleted messages are purged this many days after deletion (tenant setting may override). */
   @Transform(toInt) @IsInt() @Min(0) @Max(3650) RETENTION_SOFT_DELETE_GRACE_DAYS = 30;
+  /** A deleted user's tombstone (its external id and the deletion's webhook event traces) is purged by the retention job this many days after the deletion (longer than WEBHOOK_SWEEP_LOOKBACK_SECONDS). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(3650) USER_TOMBSTONE_RETENTION_DAYS = 30;
 
   // Webhooks (docs/webhooks.md).
   /** How often this node looks for due webhook deliveries (0: this node does not deliver). */
@@ -279,6 +281,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (config.WEBHOOK_SWEEP_LOOKBACK_SECONDS >= config.WEBHOOK_HISTORY_DAYS * 86400) {
     // Else a sweep could re-record (and re-send) events whose finished rows were already purged.
     throw new ConfigValidationError([{ variable: 'WEBHOOK_SWEEP_LOOKBACK_SECONDS', message: 'must be shorter than WEBHOOK_HISTORY_DAYS' }]);
+  }
+  if (config.WEBHOOK_SWEEP_LOOKBACK_SECONDS >= config.USER_TOMBSTONE_RETENTION_DAYS * 86400) {
+    // A sweep reading back further than tombstones are kept could miss a user.deleted whose tombstone was purged.
+    throw new ConfigValidationError([{ variable: 'WEBHOOK_SWEEP_LOOKBACK_SECONDS', message: 'must be shorter than USER_TOMBSTONE_RETENTION_DAYS' }]);
   }
   if (config.WEBHOOK_LEASE_MS <= config.WEBHOOK_TIMEOUT_MS) {
     throw new ConfigValidationError([{ variable: 'WEBHOOK_LEASE_MS', message: 'must exceed WEBHOOK_TIMEOUT_MS (a lease must outlive the attempt it covers)' }]);

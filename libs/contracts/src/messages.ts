@@ -7,7 +7,8 @@ import type { WrappedKey } from './keys';
  * with its own envelope types (MessageView's type parameter); other fields are version-specific.
  */
 export interface MessageContent {
-  type: string;
+  /** What the message is (the server accepts only these in a send), or `mls_commit`: an MLS handshake the Delivery Service stored. */
+  type: 'text' | 'file' | 'image' | 'video' | 'audio' | 'mls_commit';
   algorithm: string;
   encrypted_data: string;
   sender_device_id: string;
@@ -18,10 +19,12 @@ export interface MessageContent {
   sender_key_version?: number;
   ephemeral_public_key?: string;
   encrypted_key?: WrappedKey[];
-  /** v2 (MLS): the envelope version, and the group and epoch whose exporter secret derives the content key. */
-  version?: number;
+  /** v2 (MLS): the envelope version (2; absent or 1 on v1), and the group and epoch whose exporter secret derives the content key. */
+  version?: 1 | 2;
   group_id?: string;
   epoch?: number;
+  /** `mls_commit` only: the devices the commit brought into the group. */
+  joined?: Array<{ user_id: string; device_id: string }>;
 }
 
 export type MessageStatus = 'sent' | 'delivered' | 'read' | 'deleted';

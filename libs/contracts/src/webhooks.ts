@@ -20,12 +20,15 @@ export interface WebhookEndpointWithSecretView extends WebhookEndpointView {
   secret: string;
 }
 
+/** pending: to be tried (again); delivered: a 2xx came back; dead: out of attempts or retry time; cancelled: the endpoint went. */
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'dead' | 'cancelled';
+
 export interface WebhookDeliveryView {
   id: string;
   event_id: string;
   endpoint_id: string;
   type: string;
-  status: string;
+  status: WebhookDeliveryStatus;
   attempts: number;
   next_attempt_at: IsoDate | null;
   retry_until: IsoDate | null;
@@ -33,7 +36,8 @@ export interface WebhookDeliveryView {
   last_error: string | null;
   delivered_at: IsoDate | null;
   created_at: IsoDate | null;
-  payload: unknown;
+  /** The event as delivered (the signed request body). */
+  payload: Record<string, unknown>;
 }
 
 export interface WebhookAttemptView {

@@ -1,10 +1,10 @@
-import type { Conforms, DownloadTicket, FileView, PresignedRequest, UploadTicket } from '@chat/contracts';
+import type { DownloadTicket, FileView, Matches, PresignedRequest, UploadTicket } from '@chat/contracts';
 import type * as Server from './index';
 
-/** The views this lib answers with are the wire contract's (a mismatch fails the type-check). */
+/** The views this lib answers with are the wire contract's (both ways: a mismatch fails the type-check). */
 export type WireChecks = [
-  Conforms<Server.FileView, FileView>,
-  Conforms<Server.UploadTicket, UploadTicket>,
-  Conforms<Server.DownloadTicket, DownloadTicket>,
-  Conforms<Server.PresignedRequest, PresignedRequest>,
+  Matches<Server.FileView, FileView>,
+  Matches<Server.UploadTicket, UploadTicket>,
+  Matches<Server.DownloadTicket, DownloadTicket>,
+  Matches<Server.PresignedRequest, PresignedRequest>,
 ];

@@ -1,10 +1,10 @@
-import type { Conforms, ConversationKeyVersionView, DeviceKeyView, DeviceView, MessageKeyShareView } from '@chat/contracts';
+import type { ConversationKeyVersionView, DeviceKeyView, DeviceView, Matches, MessageKeyShareView } from '@chat/contracts';
 import type * as Server from './index';
 
-/** The views this lib answers with are the wire contract's (a mismatch fails the type-check). */
+/** The views this lib answers with are the wire contract's (both ways: a mismatch fails the type-check). */
 export type WireChecks = [
-  Conforms<Server.DeviceKeyView, DeviceKeyView>,
-  Conforms<Server.DeviceView, DeviceView>,
-  Conforms<Server.ConversationKeyVersionView, ConversationKeyVersionView>,
-  Conforms<Server.MessageKeyShareView, MessageKeyShareView>,
+  Matches<Server.DeviceKeyView, DeviceKeyView>,
+  Matches<Server.DeviceView, DeviceView>,
+  Matches<Server.ConversationKeyVersionView, ConversationKeyVersionView>,
+  Matches<Server.MessageKeyShareView, MessageKeyShareView>,
 ];

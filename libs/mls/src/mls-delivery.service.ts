@@ -5,6 +5,7 @@ import { asTenantId } from '@chat/tenancy';
 // The SDK's MLS module (the only place ts-mls is imported); not part of the SDK's browser entry point yet.
 import * as mls from '../../sdk/src/mls';
 import { Types } from 'mongoose';
+import { MlsSendStateCache } from './mls-send-state';
 import { MlsGroupsRepository, MlsKeyPackagesRepository, MlsMessageRecord, MlsMessagesRepository, MlsWelcomeBlobsRepository, MlsWelcomeRecord, MlsWelcomesRepository } from './mls.repository';
 
 const DEVICE_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -108,6 +109,7 @@ export class MlsDeliveryService {
     private readonly conversations: ConversationsService,
     private readonly events: ChatEventBus,
     private readonly messagesService: MessagesService,
+    private readonly sendState: MlsSendStateCache,
   ) {
     // A deleted user's key packages and pending Welcomes go with it (runs in the deleting request's tenant).
     events.on('user.deleted', async ({ user_id }) => {
@@ -230,6 +232,9 @@ export class MlsDeliveryService {
       ? await this.groups.advance(conversationId, epoch, input.group_info, treeUsers, now)
       : epoch === 0 &&
         (await this.groups.create({ conversation_id: conversationId, group_id: commit.groupId, epoch: 1, group_info: input.group_info, tree_users: treeUsers, created_at: now, updated_at: now }));
+    // The send gate's shared pointer, before the commit is answered or in the stream (MlsSendStateCache:
+    // no stale window). A lost race is the sign of a pointer a crash may have left behind: dropped too.
+    await this.sendState.changed(conversationId);
     if (!accepted) {
       const latest = await this.groups.byConversation(conversationId);
       throw AppError.conflict('The group is at another epoch: process the commits since yours and retry', { epoch: latest?.epoch ?? 0, commit_epoch: epoch, reason: 'epoch' });

@@ -4,6 +4,7 @@ import { E2eV2Gate } from '@chat/chat';
 import { MLS_GROUP_MODEL, MlsGroupSchema } from './mls.schema';
 import { MlsGroupsRepository } from './mls.repository';
 import { MlsSendGate } from './mls-send-gate';
+import { MlsSendStateCache } from './mls-send-state';
 
 /**
  * Binds the chat core's E2eV2Gate port (the v2 send check) to the Delivery Service's groups. Global
@@ -13,7 +14,7 @@ import { MlsSendGate } from './mls-send-gate';
 @Global()
 @Module({
   imports: [MongooseModule.forFeature([{ name: MLS_GROUP_MODEL, schema: MlsGroupSchema }])],
-  providers: [MlsGroupsRepository, MlsSendGate, { provide: E2eV2Gate, useExisting: MlsSendGate }],
-  exports: [MlsGroupsRepository, E2eV2Gate],
+  providers: [MlsGroupsRepository, MlsSendStateCache, MlsSendGate, { provide: E2eV2Gate, useExisting: MlsSendGate }],
+  exports: [MlsGroupsRepository, MlsSendStateCache, E2eV2Gate],
 })
 export class MlsSendGateModule {}

@@ -20,6 +20,8 @@ export type MlsKeyPackageRecord = WithId<MlsKeyPackageDoc>;
 export type MlsGroupRecord = WithId<MlsGroupDoc>;
 export type MlsMessageRecord = WithId<MlsMessageDoc>;
 export type MlsWelcomeRecord = WithId<MlsWelcomeDoc>;
+/** What a v2 send is checked against; updated_at names the write (MlsSendStateCache). */
+export type MlsSendStateRecord = Pick<MlsGroupRecord, 'group_id' | 'epoch' | 'tree_users' | 'updated_at'>;
 
 /** Published key packages of the current tenant. */
 @Injectable()
@@ -124,7 +126,7 @@ export class MlsGroupsRepository extends TenantRepository<MlsGroupDoc> {
   }
 
   /** What a v2 send is checked against (without the GroupInfo, which grows with the group). */
-  sendState(conversationId: string): Promise<Pick<MlsGroupRecord, 'group_id' | 'epoch' | 'tree_users'> | null> {
+  sendState(conversationId: string): Promise<MlsSendStateRecord | null> {
     return this.findOne({ conversation_id: conversationId }, { group_info: 0 });
   }
 

@@ -1,12 +1,12 @@
-import type { Conforms, ReportAction, ReportReason, ReportReceiptView, ReportStatus, ReportView } from '@chat/contracts';
+import type { Matches, ReportAction, ReportReason, ReportReceiptView, ReportStatus, ReportView } from '@chat/contracts';
 import type * as Server from './index';
 
-/** The views this lib answers with are the wire contract's (a mismatch fails the type-check). */
+/** The views this lib answers with are the wire contract's (both ways: a mismatch fails the type-check). */
 export type WireChecks = [
-  Conforms<Server.ReportReason, ReportReason>,
-  Conforms<Server.ReportStatus, ReportStatus>,
-  Conforms<Server.ReportAction, ReportAction>,
-  Conforms<Server.ReportView, ReportView>,
-  Conforms<Server.ReceiptReportView, ReportReceiptView>,
-  Conforms<ReturnType<typeof Server.toReportView>, ReportView>,
+  Matches<Server.ReportReason, ReportReason>,
+  Matches<Server.ReportStatus, ReportStatus>,
+  Matches<Server.ReportAction, ReportAction>,
+  Matches<Server.ReportView, ReportView>,
+  Matches<Server.ReceiptReportView, ReportReceiptView>,
+  Matches<ReturnType<typeof Server.toReportView>, ReportView>,
 ];

@@ -4,9 +4,11 @@ import type { Connection, FilterQuery, Model } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository } from '@chat/tenancy';
 import {
   RETAINED_MESSAGE_MODEL,
+  RETAINED_TOMBSTONE_MODEL,
   RETENTION_POLICY_MODEL,
   RETENTION_REPORT_MODEL,
   RetainedMessageDoc,
+  RetainedTombstoneDoc,
   RetentionPolicyDoc,
   RetentionReportDoc,
 } from './retention.schemas';
@@ -31,6 +33,19 @@ export class RetainedMessagesRepository extends TenantRepository<RetainedMessage
   async deleteBatch(batch: RetainedBatch): Promise<number> {
     if (!batch.length) return 0;
     return (await this.deleteMany({ _id: { $in: batch.map((m) => m._id) } })).deletedCount ?? 0;
+  }
+}
+
+/** Deleted users' tombstones of the tenant in context. */
+@Injectable()
+export class RetainedTombstonesRepository extends TenantRepository<RetainedTombstoneDoc> {
+  constructor(@InjectModel(RETAINED_TOMBSTONE_MODEL) model: Model<RetainedTombstoneDoc>, resolver: TenantConnectionResolver) {
+    super(model, resolver);
+  }
+
+  /** Deletes the tombstones of deletions before `cutoff`; returns how many went (one per deleted user: few). */
+  async purgeDeletedBefore(cutoff: Date): Promise<number> {
+    return (await this.deleteMany({ deleted_at: { $lt: cutoff } })).deletedCount ?? 0;
   }
 }
 

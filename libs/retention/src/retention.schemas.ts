@@ -55,6 +55,22 @@ RetainedMessageSchema.index({ tenant_id: 1, created_at: 1 });
 RetainedMessageSchema.index({ tenant_id: 1, deleted_at: 1 });
 RetainedMessageSchema.plugin(tenantGuardPlugin);
 
+/**
+ * The retention job's view of `user_tombstones` (owned by chat: a deleted user's external id and the
+ * deletion's webhook event traces). Purged USER_TOMBSTONE_RETENTION_DAYS after the deletion.
+ */
+export interface RetainedTombstoneDoc {
+  tenant_id: string;
+  deleted_at: Date;
+}
+export const RETAINED_TOMBSTONE_MODEL = 'RetentionUserTombstone';
+export const RetainedTombstoneSchema = new Schema<RetainedTombstoneDoc>(
+  { tenant_id: { type: String, required: true }, deleted_at: { type: Date, required: true } },
+  { collection: 'user_tombstones', versionKey: false, strict: false, autoCreate: false },
+);
+RetainedTombstoneSchema.index({ tenant_id: 1, deleted_at: 1 });
+RetainedTombstoneSchema.plugin(tenantGuardPlugin);
+
 /** What one run removed (`retention_reports`). */
 export interface RetentionTenantReport {
   tenant_id: string;
@@ -62,6 +78,8 @@ export interface RetentionTenantReport {
   held_conversations: number;
   expired_deleted: number;
   soft_deleted_purged: number;
+  /** Deleted users' tombstones past USER_TOMBSTONE_RETENTION_DAYS. */
+  tombstones_purged: number;
   batches: number;
   /** The batch limit was reached: the rest goes in the next run. */
   truncated: boolean;
@@ -73,6 +91,7 @@ export interface RetentionReportDoc {
   tenants: RetentionTenantReport[];
   expired_deleted: number;
   soft_deleted_purged: number;
+  tombstones_purged: number;
 }
 export const RETENTION_REPORT_MODEL = 'RetentionReport';
 export const RetentionReportSchema = new Schema<RetentionReportDoc>(
@@ -83,6 +102,7 @@ export const RetentionReportSchema = new Schema<RetentionReportDoc>(
     tenants: { type: Schema.Types.Mixed, default: () => [] } as never,
     expired_deleted: Number,
     soft_deleted_purged: Number,
+    tombstones_purged: Number,
   },
   { collection: 'retention_reports', versionKey: false },
 );

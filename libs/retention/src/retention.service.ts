@@ -3,11 +3,12 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { CacheService } from '@chat/cache';
 import { recentMessagesCacheKey } from '@chat/chat';
+import { Clock } from '@chat/clock';
 import { AppConfig } from '@chat/config';
 import { AppError } from '@chat/errors';
 import { FileDeletionMarker } from '@chat/files';
 import { asTenantId, TenantContext } from '@chat/tenancy';
-import { RetainedMessagesRepository, RetentionPolicyRepository } from './retention.repositories';
+import { RetainedMessagesRepository, RetainedTombstonesRepository, RetentionPolicyRepository } from './retention.repositories';
 import type { RetentionPolicyDoc, RetentionReportDoc, RetentionTenantReport } from './retention.schemas';
 
 const DAY_MS = 86_400_000;
@@ -24,6 +25,11 @@ export interface RetentionRunOptions {
  * period, in bounded batches, skipping tenants and conversations under legal hold. Their files are
  * marked deleted (quota freed at once, objects removed by the files sweep). Plain queries on
  * created_at / deleted_at (no TTL index: FerretDB has none, and a TTL index could not honour a hold).
+ * Also purges deleted users' tombstones (user_tombstones) USER_TOMBSTONE_RETENTION_DAYS after the
+ * deletion. A tombstone exists only to carry the deletion's webhook events (user.deleted) until the
+ * crash sweeper has had its chance to record them: a sweep reads back at most
+ * WEBHOOK_SWEEP_LOOKBACK_SECONDS (plus a 30 s overlap), which the config check keeps well under the
+ * retention period, so no sweep can need a tombstone this purge removes. Time comes from the Clock.
  */
 @Injectable()
 export class RetentionService implements OnModuleInit, OnApplicationShutdown {
@@ -36,6 +42,8 @@ export class RetentionService implements OnModuleInit, OnApplicationShutdown {
     private readonly config: AppConfig,
     // Files of deleted messages are marked like those of a message deleted by its sender (the sweep removes them).
     private readonly files: FileDeletionMarker,
+    private readonly tombstones: RetainedTombstonesRepository,
+    private readonly clock: Clock,
     // The cached newest page of a conversation must not keep serving purged messages.
     @Optional() private readonly cache?: CacheService,
   ) {}
@@ -94,14 +102,15 @@ export class RetentionService implements OnModuleInit, OnApplicationShutdown {
     const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
     if (!(await this.policies.lock(holder, 6 * 3600 * 1000))) return null;
     try {
-      const now = opts.now ?? new Date();
-      const report: RetentionReportDoc = { _id: randomUUID(), started_at: new Date(), finished_at: new Date(), tenants: [], expired_deleted: 0, soft_deleted_purged: 0 };
+      const now = opts.now ?? new Date(this.clock.now());
+      const report: RetentionReportDoc = { _id: randomUUID(), started_at: new Date(), finished_at: new Date(), tenants: [], expired_deleted: 0, soft_deleted_purged: 0, tombstones_purged: 0 };
       const tenants = opts.tenantId ? [opts.tenantId] : await this.policies.tenantIds();
       for (const tenantId of tenants) {
         const t = await this.runTenant(tenantId, now, opts.batchSize ?? this.config.RETENTION_BATCH_SIZE, opts.maxBatches ?? this.config.RETENTION_MAX_BATCHES);
         report.expired_deleted += t.expired_deleted;
         report.soft_deleted_purged += t.soft_deleted_purged;
-        if (t.expired_deleted || t.soft_deleted_purged || t.legal_hold || t.truncated) report.tenants.push(t);
+        report.tombstones_purged += t.tombstones_purged;
+        if (t.expired_deleted || t.soft_deleted_purged || t.tombstones_purged || t.legal_hold || t.truncated) report.tenants.push(t);
       }
       report.finished_at = new Date();
       await this.policies.saveReport(report);
@@ -113,7 +122,8 @@ export class RetentionService implements OnModuleInit, OnApplicationShutdown {
 
   private async runTenant(tenantId: string, now: Date, batchSize: number, maxBatches: number): Promise<RetentionTenantReport> {
     const p = await this.policy(tenantId);
-    const out: RetentionTenantReport = { tenant_id: tenantId, legal_hold: p.legal_hold, held_conversations: p.held_conversations.length, expired_deleted: 0, soft_deleted_purged: 0, batches: 0, truncated: false };
+    const out: RetentionTenantReport = { tenant_id: tenantId, legal_hold: p.legal_hold, held_conversations: p.held_conversations.length, expired_deleted: 0, soft_deleted_purged: 0, tombstones_purged: 0, batches: 0, truncated: false };
+    // A hold suspends every deletion of the tenant, tombstones included.
     if (p.legal_hold) return out;
     const notHeld = p.held_conversations.length ? { conversation_id: { $nin: p.held_conversations } } : {};
     const grace = p.soft_delete_grace_days ?? this.config.RETENTION_SOFT_DELETE_GRACE_DAYS;
@@ -122,6 +132,7 @@ export class RetentionService implements OnModuleInit, OnApplicationShutdown {
     ];
     if (p.retention_days !== null) passes.push({ field: 'expired_deleted', filter: { ...notHeld, created_at: { $lt: new Date(now.getTime() - p.retention_days * DAY_MS) } } });
     await TenantContext.run({ tenantId: asTenantId(tenantId), actor: { type: 'system', id: 'retention' } }, async () => {
+      out.tombstones_purged = await this.tombstones.purgeDeletedBefore(new Date(now.getTime() - this.config.USER_TOMBSTONE_RETENTION_DAYS * DAY_MS));
       for (const pass of passes) {
         for (;;) {
           if (out.batches >= maxBatches) {

@@ -15,7 +15,7 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
  * Never on the send path: the bus call returns at once and the insert runs after. Every event whose
  * change leaves a durable trace (the stored message or conversation, edited_at, deleted_at, the member
  * change log, an EventTrace written with the change) is also recovered by OutboxSweeper after a crash,
- * under the same event key; docs/webhooks.md lists the few that are recorded by this path only.
+ * under the same event key (notification.offline too, to the members still unreached: docs/webhooks.md).
  */
 @Injectable()
 export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {

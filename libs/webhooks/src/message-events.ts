@@ -1,3 +1,4 @@
+import { messageChangeKey, ReplyCountTraceData } from '@chat/chat';
 import type { EventTrace } from '@chat/database';
 import type { WebhookEventInput } from './webhook-outbox';
 
@@ -32,8 +33,8 @@ export function conversationCreatedData(conversationId: string, type: string | n
   return { conversation_id: conversationId, type, member_ids: memberIds };
 }
 
-/** Event key of a `message.updated`: the message and the time of that change (an edit's edited_at), shared by the fast path and the sweeper. */
-export const messageUpdatedKey = (messageId: string, changedAt: string): string => `${messageId}@${changedAt}`;
+/** Event key of a `message.updated`: the message and the time of that change (an edit's edited_at, a reply count change's updated_at), shared by the fast path and the sweeper. */
+export const messageUpdatedKey = messageChangeKey;
 
 /** The `message.updated` data (the same from the fast path and the sweeper). */
 export function messageUpdatedData(m: {
@@ -54,6 +55,47 @@ export function messageUpdatedData(m: {
     thread_parent_id: m.thread_parent_id,
     reply_count: m.reply_count,
   };
+}
+
+/** A message as the sweeper reads it with its traces: what a reply count `message.updated` carries besides the count. */
+export interface TracedMessageMeta {
+  _id: { toString(): string };
+  conversation_id?: string;
+  seq?: number;
+  sender_id?: string | null;
+  edited_at?: Date | null;
+  thread?: { parent_id?: string | null; reply_count?: number } | null;
+  event_trace?: EventTrace[];
+}
+
+/**
+ * The `message.updated` data of a thread root's reply count changes still in its trace log
+ * (replyCountTrace, libs/chat), with the data the fast path sends. A trace holds the change, not the
+ * count: every change of reply_count is traced in order, so the count after one is the current count
+ * minus the changes traced after it. `edited_at` is the message's, unless its latest edit came after
+ * the change (the earlier edit time is not kept): then null.
+ */
+export function replyCountData(m: TracedMessageMeta): Map<EventTrace, Record<string, unknown>> {
+  const out = new Map<EventTrace, Record<string, unknown>>();
+  let count = m.thread?.reply_count ?? 0;
+  for (const t of [...(m.event_trace ?? [])].reverse()) {
+    if (t.type !== 'message.updated') continue;
+    const d = t.data as unknown as ReplyCountTraceData;
+    const at = new Date(t.at);
+    const edited = m.edited_at && new Date(m.edited_at).getTime() <= at.getTime() ? new Date(m.edited_at).toISOString() : null;
+    const data = messageUpdatedData({
+      id: String(m._id),
+      conversation_id: m.conversation_id ?? d.conversation_id,
+      seq: m.seq ?? 0,
+      sender_id: m.sender_id ?? null,
+      edited_at: edited,
+      thread_parent_id: m.thread?.parent_id ?? null,
+      reply_count: count,
+    });
+    out.set(t, data);
+    count -= Number(d.reply_count_change) || 0;
+  }
+  return out;
 }
 
 /** The `message.deleted` data (the same from the fast path and the sweeper); its event key is the message id. */

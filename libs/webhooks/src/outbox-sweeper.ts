@@ -8,6 +8,7 @@ import { WebhookEndpointsRepository } from './endpoints.repository';
 import { endpointWants } from './event-types';
 import type { EventTrace } from '@chat/database';
 import { fileEventData } from './file-event-relay';
+import { OfflineNotifications, RecoveredOffline } from './offline-notifications';
 import {
   conversationCreatedData,
   memberChangeData,
@@ -17,6 +18,7 @@ import {
   messageUpdatedData,
   messageUpdatedKey,
   reportCreatedData,
+  replyCountData,
   reportResolvedData,
   roleChangeData,
   roleChangeKey,
@@ -64,6 +66,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     private readonly files: SweptFilesRepository,
     private readonly outbox: WebhookOutbox,
     private readonly clock: Clock,
+    private readonly offline: OfflineNotifications,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -93,7 +96,11 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     }
     let added = 0;
     for (const tenantId of await this.endpoints.tenantsWithActiveEndpoints()) {
-      added += await TenantContext.run({ tenantId: asTenantId(tenantId), actor: { type: 'system', id: 'webhook-sweeper' } }, () => this.sweepTenant(tenantId));
+      // One tenant's failure (presence unreadable for notification.offline) keeps its cursor, so its next sweep covers the window again; the others go on.
+      added += await TenantContext.run({ tenantId: asTenantId(tenantId), actor: { type: 'system', id: 'webhook-sweeper' } }, () => this.sweepTenant(tenantId)).catch((err: Error) => {
+        this.logger.warn(`webhook sweep of tenant ${tenantId} failed: ${err.message}`);
+        return 0;
+      });
     }
     return added;
   }
@@ -118,10 +125,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     let from = start;
     for (;;) {
       const page = await source.page(from, to, PAGE);
-      const rows = page.flatMap((item) => {
-        const e = source.event(tenantId, item);
-        return e ? this.outbox.rowsFor(e, endpoints) : [];
-      });
+      const rows = page.flatMap((item) => [source.event(tenantId, item) ?? []].flat().flatMap((e) => this.outbox.rowsFor(e, endpoints)));
       if (rows.length) {
         const existing = await this.deliveries.existingIds(rows.map((r) => r._id));
         added += await this.outbox.insert(rows.filter((r) => !existing.has(r._id)));
@@ -165,9 +169,13 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     let docs = await this.traces.between(collection, from, to, TRACE_SWEEP_CAP);
     if (collection === 'user_tombstones') docs = await this.traces.deletedTombstones(docs);
     for (const doc of docs) {
+      // A reply count trace holds the change, not the count: its event is derived from the whole message.
+      const replies = collection === 'messages' ? replyCountData(doc) : undefined;
       for (const t of doc.event_trace ?? []) {
         const at = new Date(t.at);
-        if (at >= from && at < to) items.push({ created_at: at, trace: t, type: tracedType(collection, t, doc) });
+        if (at < from || at >= to) continue;
+        if (collection === 'messages' && t.type === 'message.updated') items.push({ created_at: at, trace: { ...t, data: replies!.get(t)! }, type: t.type });
+        else items.push({ created_at: at, trace: t, type: tracedType(collection, t, doc) });
       }
     }
     return items.sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
@@ -205,7 +213,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       page: (from, to, limit) => this.messages.editedBetween(from, to, limit),
       at: (item) => new Date((item as SweptMessageDoc).edited_at!),
       event: (tenantId, item) => {
-        // Only edits leave a trace to find (edited_at); reply-count changes are recorded by the fast path only.
+        // Edits (edited_at); reply count changes are recovered from their traces (the traced messages' source).
         const m = item as SweptMessageDoc;
         if (m.gap || !m.edited_at) return null;
         const editedAt = new Date(m.edited_at).toISOString();
@@ -319,6 +327,13 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
         return { tenantId, type: 'conversation.created', key: id, occurredAt: new Date(c.created_at), data: conversationCreatedData(id, c.type, (c.participants ?? []).map((p) => p.user_id)) };
       },
     },
+    {
+      // Last: it reads presence, and Redis being down fails the tenant's sweep (retried, cursor kept) after the others ran.
+      types: ['notification.offline'],
+      page: (from, to, limit) => this.offline.recoverBetween(from, to, limit),
+      at: (item) => new Date(item.created_at),
+      event: (_tenantId, item) => (item as RecoveredOffline).events,
+    },
   ];
 }
 
@@ -364,5 +379,5 @@ interface SweepSource {
   page(from: Date, to: Date, limit: number): Promise<Array<{ created_at: Date }>>;
   /** When the item's change happened: what `page` ranges and sorts on. */
   at(item: { created_at: Date }): Date;
-  event(tenantId: string, item: { created_at: Date }): WebhookEventInput | null;
+  event(tenantId: string, item: { created_at: Date }): WebhookEventInput | WebhookEventInput[] | null;
 }

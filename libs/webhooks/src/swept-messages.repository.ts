@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import type { Model } from 'mongoose';
+import { Model, Types } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository } from '@chat/tenancy';
 import { SWEPT_CONVERSATION_MODEL, SWEPT_MESSAGE_MODEL, SWEPT_REPORT_MODEL, SweptConversationDoc, SweptMessageDoc, SweptReportDoc } from './webhook.schemas';
 
@@ -48,6 +48,21 @@ export class SweptConversationsRepository extends TenantRepository<SweptConversa
    */
   withMemberChangesBetween(from: Date, to: Date, cap: number): Promise<SweptConversationDoc[]> {
     return this.find({ 'member_changes.at': { $gte: from, $lt: to } }, { projection: { _id: 1, member_changes: 1, created_at: 1 }, limit: cap });
+  }
+
+  /**
+   * What notification.offline needs of the conversations of some messages: type, name, and each
+   * member's mute setting and delivered position. One bare-`_id` read each (FerretDB serves only those
+   * from an index); a page of messages touches few conversations.
+   */
+  async membersOf(ids: string[]): Promise<Map<string, SweptConversationDoc>> {
+    const out = new Map<string, SweptConversationDoc>();
+    for (const id of new Set(ids)) {
+      if (!TenantRepository.isObjectId(id)) continue;
+      const c = await this.findOne({ _id: new Types.ObjectId(id) }, { type: 1, 'metadata.name': 1, 'participants.user_id': 1, 'participants.settings.muted': 1, 'participants.last_delivered_seq': 1 });
+      if (c) out.set(id, c);
+    }
+    return out;
   }
 
   createdBetween(from: Date, to: Date, limit: number): Promise<SweptConversationDoc[]> {

@@ -16,11 +16,18 @@ export interface SweptTraceDoc {
   event_trace?: EventTrace[];
   /** users and user_tombstones. */
   external_id?: string;
+  /** messages: what a reply count `message.updated` carries besides the count (replyCountEvents). */
+  conversation_id?: string;
+  seq?: number;
+  sender_id?: string | null;
+  edited_at?: Date | null;
+  thread?: { parent_id?: string | null; reply_count?: number } | null;
 }
 
 /** The traced collections and the event types each one's traces can hold (a sweep reads a collection only when an endpoint wants one). */
 export const TRACED_COLLECTIONS = {
-  messages: ['reaction.new', 'reaction.deleted'],
+  // message.updated: a thread root's reply count changes (libs/chat replyCountTrace).
+  messages: ['reaction.new', 'reaction.deleted', 'message.updated'],
   conversations: ['conversation.updated'],
   users: ['user.created', 'user.updated', 'user.deactivated'],
   user_bans: ['moderation.user_banned', 'moderation.user_unbanned'],
@@ -49,6 +56,9 @@ function traceSchema(collection: TracedCollection): Schema<SweptTraceDoc> {
 
 export const SWEPT_TRACE_SCHEMAS = (Object.keys(TRACED_COLLECTIONS) as TracedCollection[]).map((c) => ({ name: sweptTraceModel(c), schema: traceSchema(c) }));
 
+/** The fields a sweep reads of a traced document (the message fields exist only on messages). */
+const TRACE_VIEW = { _id: 1, event_trace: 1, created_at: 1, external_id: 1, conversation_id: 1, seq: 1, sender_id: 1, edited_at: 1, thread: 1 } as const;
+
 class TraceView extends TenantRepository<SweptTraceDoc> {
   constructor(model: Model<SweptTraceDoc>, resolver: TenantConnectionResolver) {
     super(model, resolver);
@@ -56,7 +66,7 @@ class TraceView extends TenantRepository<SweptTraceDoc> {
 
   /** Documents with a trace in [from, to) (their traces and created_at only). Not paged: the window is a sweep's, `cap` bounds it. */
   between(from: Date, to: Date, cap: number): Promise<SweptTraceDoc[]> {
-    return this.find({ 'event_trace.at': { $gte: from, $lt: to } }, { projection: { _id: 1, event_trace: 1, created_at: 1, external_id: 1 }, limit: cap });
+    return this.find({ 'event_trace.at': { $gte: from, $lt: to } }, { projection: TRACE_VIEW, limit: cap });
   }
 
   /** created_at of the users (by external id) that exist. */

@@ -186,7 +186,8 @@ export interface SweptConversationDoc {
   _id: Types.ObjectId;
   tenant_id: string;
   type: string;
-  participants: Array<{ user_id: string }>;
+  participants: Array<{ user_id: string; settings?: { muted?: boolean }; last_delivered_seq?: number }>;
+  metadata?: { name?: string | null };
   member_changes?: Array<{ v: number; added: string[]; removed: string[]; by: string | null; at: Date; roles?: Array<{ user_id: string; role: string }> }>;
   created_at: Date;
 }

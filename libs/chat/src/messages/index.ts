@@ -16,3 +16,4 @@ export * from './message-commit-effects';
 export * from './messages.module';
 export * from './message-stream';
 export * from './e2e-v2';
+export * from './reply-count-trace';

@@ -6,6 +6,7 @@ import { TenantConnectionResolver, TenantRepository, unguessableObjectId } from 
 import { EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
 import { ClientMsgKey, messageIdFor } from './message-id';
 import { MESSAGE_MODEL, MessageContent, MessageDoc, MessageRecord, Reaction } from './message.schema';
+import { replyCountTrace } from './reply-count-trace';
 
 export type NewMessage = Omit<MessageDoc, 'tenant_id'> & { _id: Types.ObjectId };
 
@@ -220,11 +221,19 @@ export class MessagesRepository extends TenantRepository<MessageDoc> {
     });
   }
 
-  /** Keeps the parent's reply_count right (+n on replies, -1 when a reply is deleted). Returns the parent. */
+  /**
+   * Keeps the parent's reply_count right (+n on replies, -1 when a reply is deleted). Returns the parent.
+   * The change's `message.updated` trace (replyCountTrace: its key is the parent and `now`, the
+   * updated_at the event is named by) is written in the same update (docs/webhooks.md, Durability).
+   */
   incReplyCount(conversationId: string, parentId: string, by: number, now: Date, changeSeq: number): Promise<MessageRecord | null> {
     if (!TenantRepository.isObjectId(parentId)) return Promise.resolve(null);
-    return this.locked(parentId, () =>
-      this.findOneAndUpdate({ _id: new Types.ObjectId(parentId), conversation_id: conversationId }, { $inc: { 'thread.reply_count': by }, $set: { updated_at: now }, $max: { change_seq: changeSeq } }),
+    const _id = new Types.ObjectId(parentId);
+    return this.locked(parentId, async () =>
+      this.findOneAndUpdate(
+        { _id, conversation_id: conversationId },
+        mergeUpdates({ $inc: { 'thread.reply_count': by }, $set: { updated_at: now }, $max: { change_seq: changeSeq } }, await this.traceUpdate(_id, replyCountTrace(conversationId, parentId, by, now))),
+      ),
     ) as Promise<MessageRecord | null>;
   }
 
