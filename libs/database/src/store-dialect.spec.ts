@@ -49,41 +49,4 @@ describe('StoreDialect', () => {
     expect(set[EVENT_TRACE_KEPT - 1]).toBe(t);
     expect(((await dialectFor('ferretdb').traceUpdate(t, async () => undefined)).$set!.event_trace as EventTrace[])).toEqual([t]);
   });
-
-  it('increments a counter it wrote last with a guarded update on FerretDB, and reads it back otherwise', async () => {
-    let stored = 10;
-    const calls: string[] = [];
-    const how = {
-      guarded: async (known: number) => {
-        calls.push(`guarded ${known}`);
-        if (stored !== known) return false;
-        stored += 2;
-        return true;
-      },
-      full: async () => {
-        calls.push('full');
-        stored += 2;
-        return stored;
-      },
-    };
-    const ferret = dialectFor('ferretdb');
-    expect(await ferret.increment('c', 'doc', 2, how)).toBe(12); // unknown: read back
-    expect(await ferret.increment('c', 'doc', 2, how)).toBe(14); // known: nothing read
-    stored = 20; // another process moved it
-    expect(await ferret.increment('c', 'doc', 2, how)).toBe(22);
-    expect(calls).toEqual(['full', 'guarded 12', 'guarded 14', 'full']);
-    // A guarded write that fails is not trusted: the next one reads back.
-    const failing = { guarded: async () => Promise.reject(new Error('lost')), full: how.full };
-    await expect(ferret.increment('c', 'doc', 2, failing)).rejects.toThrow('lost');
-    calls.length = 0;
-    expect(await ferret.increment('c', 'doc', 2, how)).toBe(24);
-    expect(calls).toEqual(['full']);
-
-    calls.length = 0;
-    const mongo = dialectFor('mongodb');
-    await mongo.increment('c', 'doc', 2, how);
-    await mongo.increment('c', 'doc', 2, how);
-    expect(calls).toEqual(['full', 'full']);
-  });
 });
-

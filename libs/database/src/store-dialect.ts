@@ -14,8 +14,7 @@ import type { StoreDialectName } from './mongo-capabilities';
  *   write to a document holds its lock (DocumentWriteLock: in-process queue, then a Redis lease); on
  *   MongoDB the update itself is atomic and this is a plain call.
  * - `findAndModifyProjection`: FerretDB rejects findAndModify with a projection; there the whole
- *   document comes back. Same fields for the caller either way. `increment` avoids that read for a
- *   counter this process wrote last (seq reservation): a guarded updateOne under the lock.
+ *   document comes back. Same fields for the caller either way.
  * - `sendUpdates`: independent updates of different documents go as one bulk write on MongoDB and one
  *   at a time on FerretDB (its multi-statement bulk writes are pathologically slow). Same result.
  * - `traceUpdate`: the update appending an event trace (EventTrace) to a document's bounded log, to
@@ -32,14 +31,8 @@ import type { StoreDialectName } from './mongo-capabilities';
  * Chosen once from the server's capabilities at connect (DatabaseInfo.dialect, which also switches
  * tenant repositories to bare-`_id` look-ups on FerretDB); before that it behaves as FerretDB.
  */
-/** Counters whose value this process remembers for `increment` (the oldest are forgotten first). */
-const KNOWN_COUNTERS_MAX = 10_000;
-
 @Injectable()
 export class StoreDialect {
-  /** FerretDB: the value this process last wrote to each counter (`increment`), by `scope|id`. */
-  private readonly counters = new Map<string, number>();
-
   constructor(
     private readonly db: DatabaseInfo,
     private readonly lock: DocumentWriteLock,
@@ -47,15 +40,6 @@ export class StoreDialect {
 
   get name(): StoreDialectName {
     return this.db.dialect;
-  }
-
-  /**
-   * True when a write to a document holds a cross-process lease while it runs (FerretDB). A process
-   * that dies holding one blocks the document's other writers until the lease expires, so such a
-   * write is best not in flight beside a step where a crash is likely to land (a long insert).
-   */
-  get leasedWrites(): boolean {
-    return this.name !== 'mongodb';
   }
 
   /** Runs one write (or read-then-write) to the document `id`; `scope` names the collection and tenant. */
@@ -71,30 +55,6 @@ export class StoreDialect {
   /** The projection to give findOneAndUpdate: the asked one on MongoDB, none on FerretDB. */
   findAndModifyProjection<P extends Record<string, 0 | 1>>(projection: P): { projection: P } | Record<string, never> {
     return this.name === 'mongodb' ? { projection } : {};
-  }
-
-  /**
-   * An `$inc` of a counter field that answers the new value; call it inside `serialised` for the
-   * document. MongoDB: `full`, a findAndModify projected to the field. FerretDB answers findAndModify
-   * with the whole document (no projection: participants, member changes, traces), so when this
-   * process knows the counter (it wrote it last) it sends `guarded(known)`, the same update filtered on
-   * that value, and answers known + by with nothing read back; under the document's lock the filter
-   * is a compare-and-set. When another writer moved the counter the guard misses and `full` runs.
-   */
-  async increment(scope: string, id: string, by: number, how: { guarded: (known: number) => Promise<boolean>; full: () => Promise<number | null> }): Promise<number | null> {
-    if (this.name === 'mongodb') return how.full();
-    const key = `${scope}|${id}`;
-    const known = this.counters.get(key);
-    this.counters.delete(key); // a write that fails may or may not have been applied: forget the value
-    if (known !== undefined && (await how.guarded(known))) return this.remember(key, known + by);
-    const value = await how.full();
-    return value === null ? null : this.remember(key, value);
-  }
-
-  private remember(key: string, value: number): number {
-    this.counters.set(key, value);
-    if (this.counters.size > KNOWN_COUNTERS_MAX) this.counters.delete(this.counters.keys().next().value as string);
-    return value;
   }
 
   /** Sends independent updates of distinct documents: `bulk` once on MongoDB, `one` per update on FerretDB. */

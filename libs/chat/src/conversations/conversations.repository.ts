@@ -163,19 +163,17 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
   async reserveSeqs(conversationId: string, count: number): Promise<number | null> {
     if (!ConversationsRepository.isId(conversationId)) return null;
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`reserveSeqs: count must be a positive integer, got ${count}`);
-    const _id = new Types.ObjectId(conversationId);
-    // last_reserved_at dates seqs reserved at the end of the stream (MessageStream: a crash leaves them empty).
-    const update = { $inc: { last_seq: count }, $set: { last_reserved_at: new Date() } };
     // Only last_seq comes back on MongoDB (the participants of a big channel are heavy); FerretDB v1
-    // rejects findAndModify with a projection, so there nothing comes back when this process knows
-    // last_seq, else the whole document (StoreDialect.increment).
-    const last = await this.locked(conversationId, () =>
-      this.dialect.increment(`conversations:${this.tenant('lock')}:last_seq`, conversationId, count, {
-        guarded: async (known) => (await this.updateOne({ _id, last_seq: known }, update)).matchedCount > 0,
-        full: async () => (await this.findOneAndUpdate({ _id }, update, { new: true, ...this.dialect.findAndModifyProjection({ last_seq: 1 }) }))?.last_seq ?? null,
-      }),
+    // rejects findAndModify with a projection, so there the whole document comes back (StoreDialect).
+    const doc = await this.locked(conversationId, () =>
+      // last_reserved_at dates seqs reserved at the end of the stream (MessageStream: a crash leaves them empty).
+      this.findOneAndUpdate(
+        { _id: new Types.ObjectId(conversationId) },
+        { $inc: { last_seq: count }, $set: { last_reserved_at: new Date() } },
+        { new: true, ...this.dialect.findAndModifyProjection({ last_seq: 1 }) },
+      ),
     );
-    return last === null ? null : last - count + 1;
+    return doc ? doc.last_seq - count + 1 : null;
   }
 
   /** The highest reserved seq, when seqs were last reserved and the last change position (by _id, three fields). */
@@ -211,18 +209,6 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
     const update = { $set: { last_message: lastMessage }, $max: { updated_at: sentAt } };
     const res = await this.locked(conversationId, () =>
       this.updateOne({ _id: new Types.ObjectId(conversationId), $or: [{ last_message: null }, { 'last_message.seq': { $lt: lastMessage.seq } }] }, update),
-    );
-    return res.modifiedCount > 0;
-  }
-
-  /**
-   * Sets last_message to `replacement` if it still points at the message `messageId` (one announced as
-   * the last but not stored in the end). Returns whether it changed.
-   */
-  async replaceLastMessage(conversationId: string, messageId: string, replacement: LastMessageDoc | null): Promise<boolean> {
-    if (!ConversationsRepository.isId(conversationId)) return false;
-    const res = await this.locked(conversationId, () =>
-      this.updateOne({ _id: new Types.ObjectId(conversationId), 'last_message.message_id': messageId }, { $set: { last_message: replacement } }),
     );
     return res.modifiedCount > 0;
   }

@@ -3,14 +3,37 @@ import { Types } from 'mongoose';
 import { AppError, ErrorCode } from '@chat/errors';
 import { counter, gauge, histogram } from '@chat/metrics';
 import { TenantContext, TenantId, unguessableObjectId } from '@chat/tenancy';
-import { batchStageSeconds, stageClock } from './batch-stages';
-import { CommitTurns, Turn } from './commit-turns';
 import { ClientMsgKey, messageIdFor } from './message-id';
-import type { MessageBatcherOptions, MessageBatchStore, MessageCommitStep } from './message-batch-ports';
 import type { MessageRecord } from './message.schema';
 import type { InsertOutcome, NewMessage } from './messages.repository';
 
-export type { MessageBatcherOptions, MessageBatchStore, MessageCommitStep } from './message-batch-ports';
+/** What the batcher needs from storage; every call runs inside TenantContext for the batch's tenant. */
+export interface MessageBatchStore {
+  /** One atomic $inc of the conversation's last_seq; returns the first seq of the reserved block. */
+  reserveSeqs(conversationId: string, count: number): Promise<number>;
+  insertBatch(docs: NewMessage[]): Promise<InsertOutcome[]>;
+  /** Messages already stored under these keys, looked up by their derived _id (fast everywhere). */
+  findByClientMsgIds(keys: ClientMsgKey[]): Promise<MessageRecord[]>;
+  /** The same by the key's fields (a scan on FerretDB): only after a duplicate-key error the fast lookup could not explain. */
+  findByClientMsgFields(keys: ClientMsgKey[]): Promise<MessageRecord[]>;
+  insertGap(conversationId: string, seq: number, senderId: string, now: Date): Promise<boolean>;
+  /**
+   * Which of these derived message ids are sent for the first time (true: no retry lookup needed);
+   * null when that cannot be known. Optional: without it every client-chosen id is looked up.
+   */
+  claimFirstSends?(messageIds: string[]): Promise<boolean[] | null>;
+}
+
+export interface MessageBatcherOptions {
+  /** How long a batch collects sends before it is written (0: only what arrived in the same tick). */
+  windowMs: number;
+  /** Largest batch; a full batch is written at once without waiting for the window. */
+  maxBatch: number;
+  /** Batches written at the same time (never two for the same conversation). */
+  concurrency: number;
+  /** Queued sends beyond which new sends are refused with 503 (back-pressure). */
+  queueMax: number;
+}
 
 const clientKeyOf = (k: ClientMsgKey) => `${k.conversation_id}\u0000${k.sender_id}\u0000${k.client_msg_id}`;
 
@@ -21,6 +44,11 @@ export interface SendOutcome {
   message: MessageRecord;
   /** True when client_msg_id matched an earlier message: `message` is that original. */
   duplicate: boolean;
+}
+
+/** What follows a stored batch (MessageCommitEffects): once per conversation with the messages it stored, before their senders are answered. */
+export interface MessageCommitStep {
+  commit(tenantId: TenantId, conversationId: string, committed: MessageRecord[]): Promise<void>;
 }
 
 interface Item {
@@ -44,12 +72,14 @@ const queueDepth = gauge('chat_message_batch_queue_depth', 'Messages waiting in 
 const messagesIn = counter('chat_messages_in_total', 'Messages accepted by the write path', ['result']);
 const batchSize = histogram('chat_message_batch_size', 'Messages per group commit', [], [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
 const batchSeconds = histogram('chat_message_batch_write_seconds', 'Time to reserve seqs and store one batch');
-/** One conversation of a batch with its seqs reserved. */
-interface Reservation {
-  turn: Turn;
-  /** The commit step's `storing`, running beside the insert (null without one). */
-  storing: Promise<unknown> | null;
-}
+/** Where a send's ack time goes (docs/life-of-a-message.md, step 4): finer buckets than the default, the stages take milliseconds. */
+const STAGE_BUCKETS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.5];
+const stageSeconds = histogram(
+  'chat_message_batch_stage_seconds',
+  'Per stage of the write path: wait (a send queued until its batch starts), claim (Redis send claims and retry look-ups), reserve (seqs), insert (messages, cache drop, gaps), commit (last_message, counters, events), per tenant of a batch',
+  ['stage'],
+  STAGE_BUCKETS,
+);
 
 const convKey = (i: Item) => `${i.tenantId}\u0000${i.draft.conversation_id}`;
 const dedupeKey = (i: Item) => `${i.tenantId}\u0000${clientKeyOf(i.draft)}`;
@@ -57,21 +87,15 @@ const dedupeKey = (i: Item) => `${i.tenantId}\u0000${clientKeyOf(i.draft)}`;
 /**
  * Group commit for messages. Sends are collected for `windowMs`; a batch then takes one `$inc` per
  * conversation to reserve a block of seqs and one unordered bulk insert for all its messages, and
- * answers each sender only after the write is acknowledged. Batches run concurrently (up to
- * `concurrency`). A conversation is never reserving seqs in two batches at once, but once a batch
- * has reserved its seqs the conversation's next batch may reserve the following ones while the first
- * is still inserting (pipelining: a busy conversation does not wait for a whole batch per batch);
- * the commit steps raise their events in reservation order, so members get a conversation's messages
- * in seq order. A reserved seq whose message could not be stored (duplicate client_msg_id raced from
- * another node, write failure) is filled with a gap tombstone.
+ * answers each sender only after the write is acknowledged. Batches for different conversations run
+ * concurrently; a conversation is never in two batches at once, so seqs are stored in the order they
+ * were reserved on this node. A reserved seq whose message could not be stored (duplicate
+ * client_msg_id raced from another node, write failure) is filled with a gap tombstone.
  */
 export class MessageWriteBatcher {
   private readonly logger = new Logger('MessageWriteBatcher');
   private queue: Item[] = [];
-  /** Conversations whose seqs a running batch is reserving (their next batch waits until it has). */
   private readonly inFlight = new Set<string>();
-  /** Per conversation, the order of commit steps (events in seq order while batches overlap). */
-  private readonly turns = new CommitTurns();
   private running = 0;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
@@ -153,16 +177,9 @@ export class MessageWriteBatcher {
       this.running++;
       const keys = new Set(batch.map(convKey));
       keys.forEach((k) => this.inFlight.add(k));
-      // A conversation leaves inFlight once this batch reserved its seqs (or could not): its next batch
-      // may then reserve the following seqs while this one is still being inserted (pipelining).
-      const reserved = (key: string) => {
-        if (!keys.delete(key)) return;
-        this.inFlight.delete(key);
-        if (this.queue.length) this.schedule();
-      };
-      void this.write(batch, reserved).finally(() => {
+      void this.write(batch).finally(() => {
         this.running--;
-        [...keys].forEach(reserved);
+        keys.forEach((k) => this.inFlight.delete(k));
         queueDepth.set(this.queue.length);
         if (this.queue.length) this.schedule();
         else if (this.running === 0) this.idleWaiters.splice(0).forEach((r) => r());
@@ -184,10 +201,10 @@ export class MessageWriteBatcher {
     return batch;
   }
 
-  private async write(batch: Item[], reserved: (convKey: string) => void): Promise<void> {
+  private async write(batch: Item[]): Promise<void> {
     const t0 = performance.now();
     batchSize.observe(batch.length);
-    const wait = batchStageSeconds.labels('wait');
+    const wait = stageSeconds.labels('wait');
     for (const item of batch) wait.observe((t0 - item.queuedAt) / 1000);
     // A client_msg_id repeated inside one batch is written once; the repeats get the same message.
     const leaders = new Map<string, Item>();
@@ -206,9 +223,7 @@ export class MessageWriteBatcher {
     }
     await Promise.all(
       [...byTenant].map(([tenantId, items]) =>
-        TenantContext.run({ tenantId, actor: { type: 'system', id: 'message-batcher' } }, () =>
-          this.writeTenant(tenantId, items, (conversationId) => reserved(`${tenantId}\u0000${conversationId}`)),
-        ).catch((err) => {
+        TenantContext.run({ tenantId, actor: { type: 'system', id: 'message-batcher' } }, () => this.writeTenant(tenantId, items)).catch((err) => {
           for (const it of items) if (!it.outcome && !it.error) it.error = err;
         }),
       ),
@@ -222,7 +237,7 @@ export class MessageWriteBatcher {
     }
   }
 
-  private async writeTenant(tenantId: TenantId, all: Item[], reserved: (conversationId: string) => void): Promise<void> {
+  private async writeTenant(tenantId: TenantId, all: Item[]): Promise<void> {
     const lap = stageClock();
     // Retries are answered from what is stored, with one query for the whole batch and no seq spent.
     let candidates = all.filter((i) => i.lookup);
@@ -242,59 +257,22 @@ export class MessageWriteBatcher {
     }
     lap('claim');
     const items = all.filter((i) => !i.outcome);
-    const convs = new Map<string, Reservation>();
-    try {
-      await Promise.all(
-        [...groupBy(items, (i) => i.draft.conversation_id)].map(async ([conversationId, convItems]) => {
-          const r = await this.reserve(tenantId, conversationId, convItems);
-          if (r) convs.set(conversationId, r);
-          reserved(conversationId);
-        }),
-      );
-      lap('reserve');
-      const writable = items.filter((it) => it.seq !== undefined);
-      if (writable.length) await this.insert(tenantId, writable);
-      lap('insert');
-      const committed = groupBy(
-        writable.filter((it) => it.outcome && !it.outcome.duplicate),
-        (i) => i.draft.conversation_id,
-      );
-      await Promise.all([...convs].map(([conversationId, r]) => this.commit(tenantId, conversationId, committed.get(conversationId) ?? [], r)));
-      lap('commit');
-    } finally {
-      for (const r of convs.values()) r.turn.done();
-    }
-  }
-
-  /**
-   * Reserves the seqs of one conversation's items, takes the conversation's commit turn (in
-   * reservation order) and starts the commit step's `storing`. Null (items failed) when the seqs
-   * could not be reserved.
-   */
-  private async reserve(tenantId: TenantId, conversationId: string, items: Item[]): Promise<Reservation | null> {
-    try {
-      const first = await this.store.reserveSeqs(conversationId, items.length);
-      items.forEach((it, i) => {
-        it.seq = first + i;
-        // A client-chosen client_msg_id fixes the _id, so a retry collides on _id and is found by it.
-        it.doc = { ...it.draft, _id: it.derivedId ?? unguessableObjectId(), seq: it.seq };
-      });
-    } catch (err) {
-      for (const it of items) it.error = err;
-      return null;
-    }
-    const turn = this.turns.take(`${tenantId}\u0000${conversationId}`);
-    const reserved = items.map((it): MessageRecord => ({ ...it.doc!, tenant_id: tenantId }));
-    const storing =
-      this.commitStep.storing?.(tenantId, conversationId, reserved).catch((err: unknown) => {
-        this.logger.error(`storing step for conversation ${conversationId} failed: ${(err as Error).message}`);
-        return undefined;
-      }) ?? null;
-    return { turn, storing };
-  }
-
-  /** One insert for the batch's reserved messages; duplicates answered, every seq not stored filled with a gap. */
-  private async insert(tenantId: TenantId, writable: Item[]): Promise<void> {
+    const byConv = groupBy(items, (i) => i.draft.conversation_id);
+    await Promise.all(
+      [...byConv].map(async ([conversationId, convItems]) => {
+        try {
+          const first = await this.store.reserveSeqs(conversationId, convItems.length);
+          convItems.forEach((it, i) => (it.seq = first + i));
+        } catch (err) {
+          for (const it of convItems) it.error = err;
+        }
+      }),
+    );
+    lap('reserve');
+    const writable = items.filter((it) => it.seq !== undefined);
+    if (!writable.length) return;
+    // A client-chosen client_msg_id fixes the _id, so a retry collides on _id and is found by it.
+    for (const it of writable) it.doc = { ...it.draft, _id: it.derivedId ?? unguessableObjectId(), seq: it.seq! };
     let outcomes: InsertOutcome[];
     try {
       outcomes = await this.store.insertBatch(writable.map((it) => it.doc!));
@@ -325,23 +303,21 @@ export class MessageWriteBatcher {
           }),
         ),
     );
-  }
 
-  /** The commit step of one conversation; its events wait for the previous batch of the conversation (seq order). */
-  private async commit(tenantId: TenantId, conversationId: string, stored: Item[], r: Reservation): Promise<void> {
-    try {
-      if (r.storing) {
-        await this.commitStep.commit(tenantId, conversationId, stored.map((it) => it.outcome!.message), await r.storing, r.turn.ready);
-      } else if (stored.length) {
-        await r.turn.ready;
-        await this.commitStep.commit(tenantId, conversationId, stored.map((it) => it.outcome!.message));
-      }
-    } catch (err) {
-      // The messages are durable; a failed follow-up (last_message, counters, events) must not fail the send.
-      this.logger.error(`post-commit for conversation ${conversationId} failed: ${(err as Error).message}`);
-    } finally {
-      r.turn.done();
-    }
+    lap('insert');
+    const committed = groupBy(
+      writable.filter((it) => it.outcome && !it.outcome.duplicate),
+      (i) => i.draft.conversation_id,
+    );
+    await Promise.all(
+      [...committed].map(([conversationId, list]) =>
+        this.commitStep.commit(tenantId, conversationId, list.map((it) => it.outcome!.message)).catch((err) => {
+          // The messages are durable; a failed follow-up (last_message, counters, events) must not fail the send.
+          this.logger.error(`post-commit for conversation ${conversationId} failed: ${(err as Error).message}`);
+        }),
+      ),
+    );
+    lap('commit');
   }
 
   /** A duplicate-key failure: the same client_msg_id was stored by an earlier send (or another node). */
@@ -373,6 +349,16 @@ export class MessageWriteBatcher {
       }
     }
   }
+}
+
+/** Observes the time since the previous lap (or the start) as `stage`. */
+function stageClock(): (stage: string) => void {
+  let last = performance.now();
+  return (stage) => {
+    const now = performance.now();
+    stageSeconds.observe({ stage }, (now - last) / 1000);
+    last = now;
+  };
 }
 
 function settle(item: Item): void {
