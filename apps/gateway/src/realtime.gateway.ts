@@ -10,6 +10,7 @@ import { PlatformEvents } from '@chat/platform';
 import { QuotaService, RateLimiter } from '@chat/quotas';
 import {
   connectError,
+  EventCharges,
   errorAck,
   payloadBytes,
   PresenceTracker,
@@ -50,8 +51,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnection<GatewaySocket>, OnGatewayDisconnect<GatewaySocket>, OnModuleInit, OnModuleDestroy {
   @WebSocketServer() server!: Server;
   private readonly logger = new Logger('RealtimeGateway');
-  private readonly tenantLimiter: TenantEventLimiter;
-  private readonly userWork: UserWorkBudget;
+  private readonly charges: EventCharges;
   private readonly maxPayloadBytes: number;
   private refreshTimer?: NodeJS.Timeout;
   private readonly unsubscribers: Array<() => void> = [];
@@ -72,8 +72,9 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     private readonly drainer: GatewayDrain,
     limiter: RateLimiter,
   ) {
-    this.tenantLimiter = new TenantEventLimiter(redis, config.SOCKET_TENANT_EVENTS_PER_SECOND, () => this.clock.now());
-    this.userWork = new UserWorkBudget(limiter, redis, config.SOCKET_USER_WORK_BUDGET, config.SOCKET_USER_WORK_WINDOW_MS);
+    const tenantLimiter = new TenantEventLimiter(redis, config.SOCKET_TENANT_EVENTS_PER_SECOND, () => this.clock.now());
+    const userWork = new UserWorkBudget(limiter, redis, config.SOCKET_USER_WORK_BUDGET, config.SOCKET_USER_WORK_WINDOW_MS);
+    this.charges = new EventCharges(limiter, tenantLimiter, userWork, quotas);
     this.maxPayloadBytes = config.SOCKET_MAX_PAYLOAD_BYTES ?? config.MESSAGE_MAX_BYTES * 2;
   }
 
@@ -204,17 +205,41 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     if (payloadBytes(payload) > this.maxPayloadBytes) {
       throw new AppError(ErrorCode.PayloadTooLarge, `Event payload is larger than ${this.maxPayloadBytes} bytes`);
     }
-    // The user check of every HTTP request (a cached read), side by side with the tenant limit's round
-    // trip: a user deactivated or deleted since the handshake is refused even if the cut never arrived.
-    const [tenantWait] = await Promise.all([this.tenantLimiter.take(session.tenantId), this.tokens.requireAccess(session.tenantId, session.userId)]);
-    if (tenantWait) throw AppError.rateLimited(tenantWait / 1000, 'Too many socket events for this tenant');
-    const dto = await validateDto(spec.dto, payload);
-    // Charged by work over all the user's sockets (every node): checked after validation, which the cost reads.
-    const workWait = await this.userWork.take(session.tenantId, session.userId, spec.cost?.(dto) ?? 1);
-    if (workWait) throw AppError.rateLimited(Math.ceil(workWait / 1000), 'Too much work asked by this user: slow down');
-    return TenantContext.run({ tenantId: session.tenantId, actor: { type: 'user', id: session.userId }, requestId: socket.id }, () =>
-      spec.handle({ socket, session, server: this.server }, dto),
-    );
+    // Validation first (CPU only): the work charge reads its cost. Its refusal is answered in the old
+    // order below, after the access check and the tenant limit.
+    let dto: object | undefined;
+    let invalid: unknown;
+    try {
+      dto = await validateDto(spec.dto, payload);
+    } catch (err) {
+      invalid = err;
+    }
+    const { tenantId, userId } = session;
+    // One Redis round trip (EventCharges: the tenant limit, the user's work budget, a send's message
+    // quota) side by side with the user check of every HTTP request (a cached read, one MGET): a user
+    // deactivated or deleted since the handshake is refused even if the cut never arrived.
+    const charging = this.charges.take({ tenantId, userId, units: dto ? (spec.cost?.(dto) ?? 1) : 0, message: dto !== undefined && spec.sendsMessage === true });
+    try {
+      await this.tokens.requireAccess(tenantId, userId);
+    } catch (err) {
+      // Refused: what the charge took for work is given back (the tenant's event count stays, as before).
+      void charging.then((c) => c.refund()).catch(() => undefined);
+      throw err;
+    }
+    const charge = await charging;
+    if (charge.tenantWait) throw AppError.rateLimited(charge.tenantWait / 1000, 'Too many socket events for this tenant');
+    if (!dto) throw invalid;
+    if (charge.workWait) throw AppError.rateLimited(Math.ceil(charge.workWait / 1000), 'Too much work asked by this user: slow down');
+    const dtoOk = dto;
+    return TenantContext.run({ tenantId, actor: { type: 'user', id: userId }, requestId: socket.id }, async () => {
+      // The send's own quota check answers from the charge made above (QuotaService.prepayMessage).
+      const prepaid = charge.message ? this.quotas.prepayMessage(tenantId, charge.message.step, charge.message.result) : null;
+      try {
+        return await spec.handle({ socket, session, server: this.server }, dtoOk);
+      } finally {
+        if (prepaid) void this.quotas.settlePrepaid(prepaid).catch(() => undefined);
+      }
+    });
   }
 
   // ------------------------------------------------------------------ suspension, connection quota

@@ -172,6 +172,8 @@ export class CacheService {
       const b: ReadBatch = (batch = this.readBatch = { keys: [], waiters: [] });
       queueMicrotask(() => {
         this.readBatch = null;
+        // In one write with whatever else is sent in this tick (a socket event's limit script).
+        this.redis.writeTogether();
         client.mget(...b.keys).then(
           (values) => b.waiters.forEach((w) => w.resolve(values.slice(w.from, w.from + w.count))),
           (err: unknown) => b.waiters.forEach((w) => w.reject(err)),

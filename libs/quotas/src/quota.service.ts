@@ -4,9 +4,19 @@ import { AuditService } from '@chat/audit';
 import { AppError, ErrorCode } from '@chat/errors';
 import { effectiveQuotas, PlatformDirectory, TenantQuotas } from '@chat/platform';
 import { RedisService } from '@chat/redis';
-import { RateLimiter } from './rate-limiter';
+import { RequestContextData, TenantContext } from '@chat/tenancy';
+import { RateLimiter, WindowResult, WindowStep } from './rate-limiter';
 
 export type QuotaKind = keyof TenantQuotas;
+
+/** A message quota charge made ahead of the send (see QuotaService.prepayMessage). */
+export interface PrepaidMessage {
+  readonly tenantId: string;
+  readonly step: WindowStep;
+  readonly result: WindowResult;
+  /** Set once the send's consumeMessages took it. */
+  used: boolean;
+}
 
 /**
  * Per-tenant quotas at run time (limits from the tenant document via PlatformDirectory, cached and
@@ -18,6 +28,8 @@ export type QuotaKind = keyof TenantQuotas;
 export class QuotaService {
   /** tenant:kind -> last audit time, so a tenant hammering a limit writes one audit entry a minute, not one per request. */
   private readonly audited = new Map<string, number>();
+  /** Message charges made ahead (by the socket gateway's one round trip), by the request context they were made for. */
+  private readonly prepaid = new WeakMap<RequestContextData, PrepaidMessage>();
 
   constructor(
     private readonly config: AppConfig,
@@ -40,9 +52,45 @@ export class QuotaService {
 
   /** n messages about to be sent: messages_per_second across the tenant. */
   async consumeMessages(tenantId: string, n = 1): Promise<void> {
-    const limit = (await this.quotasOf(tenantId)).messages_per_second;
-    const r = await this.limiter.consume(this.redis.key('q', tenantId, 'msg'), n, limit, 1_000);
+    const pre = this.takePrepaid(tenantId, n);
+    const limit = pre ? pre.step.limit : (await this.quotasOf(tenantId)).messages_per_second;
+    const r = pre ? pre.result : await this.limiter.consume(this.redis.key('q', tenantId, 'msg'), n, limit, 1_000);
     if (!r.allowed) throw await this.refuse(tenantId, 'messages_per_second', ErrorCode.RateLimited, r.resetMs / 1000, limit, 'Message rate limit exceeded');
+  }
+
+  /** The window consumeMessages(tenantId, n) charges, as a step for RateLimiter.consumeInOrder. */
+  async messageStep(tenantId: string, n = 1): Promise<WindowStep> {
+    const limit = (await this.quotasOf(tenantId)).messages_per_second;
+    return { key: this.redis.key('q', tenantId, 'msg'), kind: 'window', n, limit, windowMs: 1_000 };
+  }
+
+  /**
+   * Hands a charge of `step` made ahead (in one round trip with other limits) to the next
+   * consumeMessages(tenantId, n) of the current request context, which answers from it (refusing at
+   * its own place, audited as ever) instead of charging again. Call inside the context's
+   * TenantContext.run; call settlePrepaid once the request is done.
+   */
+  prepayMessage(tenantId: string, step: WindowStep, result: WindowResult): PrepaidMessage | null {
+    const ctx = TenantContext.current();
+    if (!ctx) return null;
+    const pre: PrepaidMessage = { tenantId, step, result, used: false };
+    this.prepaid.set(ctx, pre);
+    return pre;
+  }
+
+  /** A prepaid message the request never sent (refused before its quota check) is given back. */
+  async settlePrepaid(pre: PrepaidMessage | null): Promise<void> {
+    if (!pre || pre.used || !pre.result.allowed) return;
+    pre.used = true;
+    await this.limiter.refund([{ key: pre.step.key, n: pre.step.n }]);
+  }
+
+  private takePrepaid(tenantId: string, n: number): PrepaidMessage | null {
+    const ctx = TenantContext.current();
+    const pre = ctx ? this.prepaid.get(ctx) : undefined;
+    if (!pre || pre.used || pre.tenantId !== tenantId || pre.step.n !== n) return null;
+    pre.used = true;
+    return pre;
   }
 
   /**

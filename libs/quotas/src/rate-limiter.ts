@@ -46,8 +46,65 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return {1, c + 1}
 `;
 
+// Several windows in one round trip, in order, stopping at the first refusal (the steps after it are not
+// run, so they take nothing). Per step, ARGV holds kind, n, limit, window. Add first, then look: an
+// allowed step costs one INCRBY (and PTTL/PEXPIRE when its window starts), not GET, INCRBY and PTTL.
+// 'window' gives a refused add back in the same script, so it took nothing (consume()'s
+// check-then-add); 'count' keeps it (a counter whose key names its window, refused past the limit).
+// Answers status (1 allowed, 0 refused), count and ttl per step run; an allowed step's ttl is not
+// read, but its window's length.
+const STEPS_LUA = `
+local out = {}
+for i = 1, #KEYS do
+  local b = (i - 1) * 4
+  local n = tonumber(ARGV[b + 2])
+  local win = tonumber(ARGV[b + 4])
+  local v = redis.call('INCRBY', KEYS[i], n)
+  if v == n and redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], win) end
+  if v <= tonumber(ARGV[b + 3]) then
+    out[#out + 1] = 1
+    out[#out + 1] = v
+    out[#out + 1] = win
+  else
+    if ARGV[b + 1] == 'window' then
+      v = v - n
+      if v == 0 then redis.call('DEL', KEYS[i]) else redis.call('DECRBY', KEYS[i], n) end
+    end
+    local ttl = redis.call('PTTL', KEYS[i])
+    if ttl < 0 then ttl = win end
+    out[#out + 1] = 0
+    out[#out + 1] = v
+    out[#out + 1] = ttl
+    break
+  end
+end
+return out
+`;
+
+// Gives back what a check-then-add step took, while its window lasts (never below zero).
+const REFUND_LUA = `
+for i = 1, #KEYS do
+  local cur = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local n = tonumber(ARGV[i])
+  if cur >= n and n > 0 then redis.call('DECRBY', KEYS[i], n) end
+end
+return 1
+`;
+
+/** One step of consumeInOrder. */
+export interface WindowStep {
+  key: string;
+  /** 'window': consume()'s check-then-add; 'count': always adds, refused past the limit (for keys that name their window). */
+  kind: 'window' | 'count';
+  n: number;
+  limit: number;
+  windowMs: number;
+}
+
 type Scripted = Redis & {
   chatQuotaWindow(key: string, n: number, limit: number, windowMs: number): Promise<[number, number, number]>;
+  chatQuotaSteps(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
+  chatQuotaRefund(numKeys: number, ...args: Array<string | number>): Promise<number>;
   chatQuotaConnAcquire(key: string, now: number, staleBefore: number, limit: number, member: string, ttlMs: number): Promise<[number, number]>;
 };
 
@@ -70,6 +127,53 @@ export class RateLimiter {
     if (this.client && typeof this.client.chatQuotaWindow !== 'function') {
       this.client.defineCommand('chatQuotaWindow', { numberOfKeys: 1, lua: WINDOW_LUA });
       this.client.defineCommand('chatQuotaConnAcquire', { numberOfKeys: 1, lua: CONN_ACQUIRE_LUA });
+      this.client.defineCommand('chatQuotaSteps', { lua: STEPS_LUA });
+      this.client.defineCommand('chatQuotaRefund', { lua: REFUND_LUA });
+    }
+  }
+
+  /** True when windows are counted in Redis (shared by every node), so consumeInOrder can be used. */
+  get shared(): boolean {
+    return this.client !== null;
+  }
+
+  /**
+   * Several windows in one Redis round trip (one EVALSHA), in order, stopping at the first refused
+   * step: the answer has one entry per step run (an allowed step's resetMs is its window's length, an
+   * upper bound, not read from Redis). Null when windows are not in Redis, or when Redis
+   * fails (logged like failOpen): the caller then applies each step's own fallback.
+   */
+  async consumeInOrder(steps: readonly WindowStep[]): Promise<WindowResult[] | null> {
+    if (!this.client || !steps.length) return null;
+    const args: Array<string | number> = steps.map((s) => s.key);
+    for (const s of steps) args.push(s.kind, s.n, s.limit, s.windowMs);
+    try {
+      // In one write with the access check's cache read of the same event (RedisService.writeTogether).
+      this.redis.writeTogether();
+      const raw = await this.client.chatQuotaSteps(steps.length, ...args);
+      const out: WindowResult[] = [];
+      for (let i = 0; i + 2 < raw.length; i += 3) out.push({ allowed: raw[i] === 1, count: Number(raw[i + 1]), resetMs: Number(raw[i + 2]) });
+      return out;
+    } catch (err) {
+      this.failOpen(err);
+      return null;
+    }
+  }
+
+  /**
+   * Gives back units a check-then-add window took for work that was then refused before it ran (in
+   * the same window: a counter that expired meanwhile starts again from zero, which owes nothing).
+   */
+  async refund(charges: ReadonlyArray<{ key: string; n: number }>): Promise<void> {
+    if (!charges.length) return;
+    if (this.client) {
+      await this.client.chatQuotaRefund(charges.length, ...charges.map((c) => c.key), ...charges.map((c) => c.n)).catch((err: Error) => this.failOpen(err));
+      return;
+    }
+    const now = Date.now();
+    for (const { key, n } of charges) {
+      const w = this.windows.get(key);
+      if (w && w.resetAt > now && w.count >= n) w.count -= n;
     }
   }
 

@@ -7,3 +7,4 @@ export * from './typing';
 export * from './relay';
 export * from './chat-socket-events';
 export * from './work-gate';
+export * from './event-charges';

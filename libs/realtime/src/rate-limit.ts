@@ -1,4 +1,4 @@
-import { RateLimiter } from '@chat/quotas';
+import { RateLimiter, WindowResult, WindowStep } from '@chat/quotas';
 import { RedisService } from '@chat/redis';
 import { TenantId } from '@chat/tenancy';
 
@@ -50,17 +50,39 @@ export class TenantEventLimiter {
   /** Counts one event; returns 0 when allowed, else the milliseconds until the window resets. */
   async take(tenantId: TenantId): Promise<number> {
     if (this.perSecond <= 0) return 0;
+    const w = this.window();
+    const count = (await this.countInRedis(tenantId, w.window)) ?? this.countLocally(tenantId, w.window);
+    return count > this.perSecond ? w.retryMs : 0;
+  }
+
+  /**
+   * This event's count as a step of RateLimiter.consumeInOrder (null when the limit is off), with
+   * `answer` to read its result and `fallback` to count it in process when Redis failed.
+   */
+  step(tenantId: TenantId): { step: WindowStep; answer(r: WindowResult): number; fallback(): number } | null {
+    if (this.perSecond <= 0) return null;
+    const { window, retryMs } = this.window();
+    return {
+      step: { key: this.key(tenantId, window), kind: 'count', n: 1, limit: this.perSecond, windowMs: 2000 },
+      answer: (r) => (r.allowed ? 0 : retryMs),
+      fallback: () => (this.countLocally(tenantId, window) > this.perSecond ? retryMs : 0),
+    };
+  }
+
+  private window(): { window: number; retryMs: number } {
     const t = this.now();
     const window = Math.floor(t / 1000);
-    const retryMs = (window + 1) * 1000 - t;
-    const count = (await this.countInRedis(tenantId, window)) ?? this.countLocally(tenantId, window);
-    return count > this.perSecond ? retryMs : 0;
+    return { window, retryMs: (window + 1) * 1000 - t };
+  }
+
+  private key(tenantId: TenantId, window: number): string {
+    return this.redis.key('rt', 't', tenantId, 'events', window);
   }
 
   /** The window's count after this event, or null without Redis or when it fails. */
   private async countInRedis(tenantId: TenantId, window: number): Promise<number | null> {
     if (this.redis.mode !== 'redis' || !this.redis.client) return null;
-    const key = this.redis.key('rt', 't', tenantId, 'events', window);
+    const key = this.key(tenantId, window);
     try {
       const res = await this.redis.client.multi().incr(key).pexpire(key, 2000).exec();
       const [err, count] = res?.[0] ?? [null, null];
@@ -101,10 +123,21 @@ export class UserWorkBudget {
 
   /** Charges `units`; returns 0 when allowed, else the milliseconds until the window resets. A refused charge costs nothing. */
   async take(tenantId: TenantId, userId: string, units: number): Promise<number> {
-    if (this.budget <= 0) return 0;
+    const s = this.step(tenantId, userId, units);
+    if (!s) return 0;
+    return this.answer(await this.limiter.consume(s.key, s.n, s.limit, s.windowMs));
+  }
+
+  /** The charge as a step of RateLimiter.consumeInOrder (null when the budget is off). */
+  step(tenantId: TenantId, userId: string, units: number): WindowStep | null {
+    if (this.budget <= 0) return null;
     // A request dearer than the whole budget could never pass: it takes the whole window instead.
     const n = Math.min(Math.max(1, Math.ceil(units)), this.budget);
-    const r = await this.limiter.consume(this.redis.key('rt', 't', tenantId, 'work', userId), n, this.budget, this.windowMs);
+    return { key: this.redis.key('rt', 't', tenantId, 'work', userId), kind: 'window', n, limit: this.budget, windowMs: this.windowMs };
+  }
+
+  /** The wait a charge's result means: 0 when allowed. */
+  answer(r: WindowResult): number {
     return r.allowed ? 0 : Math.max(1, r.resetMs);
   }
 }

@@ -28,6 +28,7 @@ export async function probeRedis(url: string, timeoutMs = 1000): Promise<boolean
 export class RedisService implements OnApplicationShutdown {
   private static readonly logger = new Logger('Redis');
   private readonly extra: Redis[] = [];
+  private corked = false;
 
   private constructor(
     readonly mode: RedisMode,
@@ -74,6 +75,24 @@ export class RedisService implements OnApplicationShutdown {
     c.on('error', (err) => RedisService.logger.warn(`Redis (dup) error: ${err.message}`));
     this.extra.push(c);
     return c;
+  }
+
+  /**
+   * Holds the shared client's writes until the microtasks of the current tick are done (the socket
+   * is corked and uncorked on process.nextTick, which runs after them): commands sent side by side by
+   * independent code (a socket event's limit script and its access check's cache read, or many
+   * sends' reads under load) leave in one write system call instead of one each, in the order they
+   * were sent, and their answers tend to come back in one read. Nothing else changes for them.
+   */
+  writeTogether(): void {
+    const stream = this.client?.stream;
+    if (this.corked || !stream || typeof stream.cork !== 'function') return;
+    stream.cork();
+    this.corked = true;
+    process.nextTick(() => {
+      this.corked = false;
+      stream.uncork();
+    });
   }
 
   async ping(): Promise<number> {

@@ -33,6 +33,8 @@ export interface EventSpec<D extends object = any> {
   handle(ctx: EventContext, dto: D): Promise<unknown>;
   /** Work units charged to the user's budget before the handler runs (see UserWorkBudget); 1 if absent. */
   cost?(dto: D): number;
+  /** Sends a message: the tenant's message quota is charged with the gate's limits, ahead of the send's own check (EventCharges). */
+  sendsMessage?: boolean;
 }
 
 const spec = <D extends object>(dto: new () => D, write: boolean, handle: (ctx: EventContext, dto: D) => Promise<unknown>, cost?: (dto: D) => number): EventSpec<D> => ({
@@ -62,7 +64,7 @@ export class ClientEvents {
     private readonly database: DatabaseInfo,
   ) {
     this.specs = new Map<string, EventSpec>([
-      ['message:send', spec(SendMessageEvent, true, (c, d) => this.send(c, d))],
+      ['message:send', { ...spec(SendMessageEvent, true, (c, d) => this.send(c, d)), sendsMessage: true }],
       ['message:edit', spec(EditMessageEvent, true, (c, d) => this.edit(c, d))],
       ['message:delete', spec(MessageRefEvent, true, (c, d) => this.remove(c, d))],
       ['reaction:add', spec(ReactionEvent, true, (c, d) => this.react(c, d, true))],
