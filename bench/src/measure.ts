@@ -115,6 +115,9 @@ export async function measureSockets({ c, label, templates, conn, rssBefore, not
           serverUsPerMsg: p.server && p.res.ackedTotal ? (p.server.cpuSeconds * 1e6) / p.res.ackedTotal : null,
           // Every Redis command of the phase (the server's and, negligibly, the harness's scrape) per acked message.
           redisCmdsPerMsg: p.redisCommands && p.res.ackedTotal ? sumValues(p.redisCommands) / p.res.ackedTotal : null,
+          // Every database command the server sent in the phase (its own /metrics counter) per acked message.
+          dbCmdsPerMsg: p.dbCommands && p.res.ackedTotal ? sumValues(p.dbCommands) / p.res.ackedTotal : null,
+          ferretdbCpu: p.services.ferretdb ?? null,
           serverRssMb: p.server?.maxRssMb ?? null,
           cacheHitPct: p.cache?.hitRate != null ? p.cache.hitRate * 100 : null,
           genCpu: p.genCpu,
@@ -124,5 +127,6 @@ export async function measureSockets({ c, label, templates, conn, rssBefore, not
         };
   if (p.res.unexpectedDisconnects) notes.push(`${p.res.unexpectedDisconnects} unexpected disconnects`);
   if (p.redisCommands && p.res.ackedTotal) notes.push(`Redis commands per acked message: ${perMessage(p.redisCommands, p.res.ackedTotal)}`);
+  if (p.dbCommands && p.res.ackedTotal) notes.push(`database commands per acked message: ${perMessage(p.dbCommands, p.res.ackedTotal)}`);
   return { figures, errorsByCode: { ...conn.errors, ...p.res.errors }, services: p.services, discarded: saturation(o, o.rate, p.res.sent, windowS, p.genCpu, lag.p99) };
 }

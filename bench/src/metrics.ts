@@ -48,6 +48,8 @@ export const METRICS: Record<string, MetricDef[]> = {
     { key: 'serverCpu', label: 'server CPU %', higherIsBetter: false, digits: 0 },
     { key: 'serverUsPerMsg', label: 'server CPU µs/msg', higherIsBetter: false, digits: 0 },
     { key: 'redisCmdsPerMsg', label: 'Redis cmds/msg', higherIsBetter: false, digits: 1 },
+    { key: 'dbCmdsPerMsg', label: 'DB cmds/msg', higherIsBetter: false, digits: 2 },
+    { key: 'ferretdbCpu', label: 'FerretDB CPU %', higherIsBetter: false, digits: 1 },
     { key: 'serverRssMb', label: 'server RSS MB', higherIsBetter: false, digits: 0 },
     { key: 'cacheHitPct', label: 'cache hit %', higherIsBetter: true, digits: 1 },
     { key: 'genCpu', label: 'generator CPU %', higherIsBetter: false, digits: 0 },

@@ -6,7 +6,7 @@ import { relative } from 'node:path';
 import type { GeneratorPool, PhaseResult } from './generator/pool';
 import type { RestPhase, RunMsg, SocketPhase } from './generator/messages';
 import type { ProcSampler } from './lib/proc';
-import { hitRateBetween, scrapeCache, type CacheCounts } from './lib/prom';
+import { cacheCounts, dbCommandsBetween, histogramBetween, hitRateBetween, scrapeMetrics, type PromSamples } from './lib/prom';
 import { commandsBetween, readCommandStats } from './lib/redis-commands';
 import { nowUs, splitRanges } from './lib/schedule';
 import { WindowProfiler } from './lib/window-profiler';
@@ -38,6 +38,8 @@ export interface PhaseOutcome {
   server: ReturnType<ProcSampler['summary']>;
   services: Record<string, number>;
   redisCommands: Map<string, number> | null;
+  /** Database commands the server sent in the phase, by command (its /metrics counter). */
+  dbCommands: Map<string, number> | null;
 }
 
 export function socketPhases(c: Ctx, rate: number, durationMs: number, templates: SocketPhase['templates']): SocketPhase[] {
@@ -83,7 +85,7 @@ export async function runPhase(
   build: (worker: number) => Pick<RunMsg, 'socket' | 'rest' | 'churn'>,
   profile = true,
 ): Promise<PhaseOutcome> {
-  const before: CacheCounts | null = await scrapeCache(c.target.url);
+  const before: PromSamples | null = await scrapeMetrics(c.target.url);
   const redisBefore = await readCommandStats(c.redisUrl);
   let profiler = profile && c.profileFile && c.target.inspectPort ? new WindowProfiler(c.target.inspectPort) : null;
   await profiler?.attach().catch((err: Error) => {
@@ -121,7 +123,8 @@ export async function runPhase(
   }
   c.sampler.sample();
   const redisAfter = await readCommandStats(c.redisUrl);
-  const after = await scrapeCache(c.target.url);
+  const after = await scrapeMetrics(c.target.url);
+  if (before && after) logWritePath(label, before, after);
   const genCpu = c.pool.pids.reduce((a, _, i) => a + (c.sampler.summary(`gen${i}`)?.avgCpuPct ?? 0), 0);
   const services: Record<string, number> = {};
   for (const name of ['redis', 'ferretdb']) {
@@ -129,5 +132,19 @@ export async function runPhase(
     if (s) services[name] = s.avgCpuPct;
   }
   const redisCommands = redisBefore && redisAfter ? commandsBetween(redisBefore, redisAfter) : null;
-  return { res, cache: before && after ? hitRateBetween(before, after) : null, genCpu, server: c.sampler.summary('server'), services, redisCommands };
+  const dbCommands = before && after ? dbCommandsBetween(before, after) : null;
+  return { res, cache: before && after ? hitRateBetween(cacheCounts(before), cacheCounts(after)) : null, genCpu, server: c.sampler.summary('server'), services, redisCommands, dbCommands };
+}
+
+/** Where the project's send time went in a phase (its /metrics): the socket event to its ack, then the batcher's stages. */
+function logWritePath(phase: string, before: PromSamples, after: PromSamples): void {
+  const rows = [
+    ...histogramBetween(before, after, 'chat_socket_event_seconds', 'event', 'event="message:send"').map((r) => ({ ...r, label: 'ack (socket event)' })),
+    ...histogramBetween(before, after, 'chat_message_batch_write_seconds').map((r) => ({ ...r, label: 'batch write' })),
+    ...histogramBetween(before, after, 'chat_message_batch_stage_seconds', 'stage'),
+  ];
+  if (!rows.length) return;
+  const f = (n: number) => n.toFixed(2).padStart(8);
+  log(`${phase}: send path, ms (mean / p50 / p99, count)`);
+  for (const r of rows) log(`  ${r.label.padEnd(20)} ${f(r.meanMs)} ${f(r.p50Ms)} ${f(r.p99Ms)}  ${r.count}`);
 }

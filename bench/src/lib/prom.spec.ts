@@ -1,4 +1,4 @@
-import { cacheCounts, hitRateBetween, parsePrometheus } from './prom';
+import { cacheCounts, histogramBetween, hitRateBetween, parsePrometheus } from './prom';
 
 const text = `# HELP chat_cache_requests_total Cache lookups by result
 # TYPE chat_cache_requests_total counter
@@ -23,5 +23,28 @@ describe('Prometheus scrape parsing', () => {
   it('computes the hit rate between two scrapes', () => {
     expect(hitRateBetween({ hit: 95, miss: 10 }, { hit: 175, miss: 30 })).toEqual({ hits: 80, misses: 20, hitRate: 0.8 });
     expect(hitRateBetween({ hit: 1, miss: 1 }, { hit: 1, miss: 1 }).hitRate).toBeNull();
+  });
+});
+
+describe('histogram between two scrapes', () => {
+  const scrape = (n: number) =>
+    parsePrometheus(
+      [
+        `h_bucket{stage="a",le="0.001"} ${0 * n}`,
+        `h_bucket{stage="a",le="0.01"} ${10 * n}`,
+        `h_bucket{stage="a",le="+Inf"} ${10 * n}`,
+        `h_sum{stage="a"} ${0.05 * n}`,
+        `h_count{stage="a"} ${10 * n}`,
+        `h_count{stage="b"} 3`,
+      ].join('\n'),
+    );
+
+  it('splits by label, averages and interpolates quantiles inside a bucket', () => {
+    const [a, ...rest] = histogramBetween(scrape(1), scrape(2), 'h', 'stage');
+    expect(rest).toEqual([]); // b did not change
+    expect(a!.label).toBe('a');
+    expect(a!.count).toBe(10);
+    expect(a!.meanMs).toBeCloseTo(5);
+    expect(a!.p50Ms).toBeCloseTo(5.5);
   });
 });

@@ -67,12 +67,21 @@ export class StoreDialect {
     for (const op of ops) await one(op);
   }
 
-  /** Changes the documents `ids`: `many` once on MongoDB, `one(id)` per document under its lock on FerretDB. */
-  async changeEach<T>(scope: string, ids: string[], how: { many: () => Promise<T[]>; one: (id: string) => Promise<T | null> }): Promise<T[]> {
+  /**
+   * Changes the documents `ids`: `many` once on MongoDB, `one(id)` per document under its lock on
+   * FerretDB, at most `atOnce` at a time (default: all): a background batch (webhook outcomes) that
+   * sent hundreds of writes at once would hold the whole connection pool and FerretDB away from the
+   * requests waiting behind it.
+   */
+  async changeEach<T>(scope: string, ids: string[], how: { many: () => Promise<T[]>; one: (id: string) => Promise<T | null> }, atOnce = Infinity): Promise<T[]> {
     if (!ids.length) return [];
     if (this.name === 'mongodb') return how.many();
     // Distinct documents, each under its own lock: concurrently, as separate callers would write them.
-    const each = await Promise.all(ids.map((id) => this.serialised(scope, id, () => how.one(id))));
+    const each: Array<T | null> = [];
+    const step = Math.max(1, Math.min(atOnce, ids.length));
+    for (let i = 0; i < ids.length; i += step) {
+      each.push(...(await Promise.all(ids.slice(i, i + step).map((id) => this.serialised(scope, id, () => how.one(id))))));
+    }
     return each.filter((r): r is Awaited<T> => r !== null) as T[];
   }
 

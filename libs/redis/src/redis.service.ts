@@ -78,8 +78,10 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   /**
-   * Holds the shared client's writes until the microtasks of the current tick are done (the socket
-   * is corked and uncorked on process.nextTick, which runs after them): commands sent side by side by
+   * Holds the shared client's writes until the microtasks of the current tick are done: the socket is
+   * corked and uncorked on process.nextTick, which, scheduled from a microtask (both callers run in
+   * one: a promise continuation or queueMicrotask), runs once the microtask queue is empty; from
+   * synchronous code it would run before them and hold less. Commands sent side by side by
    * independent code (a socket event's limit script and its access check's cache read, or many
    * sends' reads under load) leave in one write system call instead of one each, in the order they
    * were sent, and their answers tend to come back in one read. Nothing else changes for them.

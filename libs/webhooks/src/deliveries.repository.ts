@@ -5,6 +5,8 @@ import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 import { DeliveryStatus, WEBHOOK_ATTEMPT_MODEL, WEBHOOK_DELIVERY_MODEL, WebhookAttemptDoc, WebhookDeliveryDoc } from './webhook.schemas';
 
 const FREE = new Date(0);
+/** Delivered rows whose status is written at the same time, where that is one write per row (FerretDB). */
+const OUTCOME_WRITES_AT_ONCE = 4;
 
 /** Outbox rows (webhook_deliveries) and their attempts (webhook_attempts). */
 @Injectable()
@@ -20,14 +22,25 @@ export class WebhookDeliveriesRepository {
    * Returns how many were new.
    */
   async insertIfAbsent(rows: WebhookDeliveryDoc[]): Promise<number> {
-    if (!rows.length) return 0;
+    return (await this.insertNew(rows)).size;
+  }
+
+  /**
+   * One insertMany of rows (unordered): the positions in `rows` of those that were inserted. A row whose
+   * id exists already (recorded by another path or node) is left out, not an error.
+   */
+  async insertNew(rows: WebhookDeliveryDoc[]): Promise<Set<number>> {
+    if (!rows.length) return new Set();
     try {
       const r = await this.model.collection.insertMany(rows as never[], { ordered: false });
-      return r.insertedCount;
+      return insertedPositions(r.insertedIds, rows.length);
     } catch (err) {
       const bulk = Array.isArray((err as { writeErrors?: unknown }).writeErrors);
       if (!(bulk ? hasOnlyDuplicateErrors(err) : isDuplicateKeyError(err))) throw err;
-      return (err as { result?: { insertedCount?: number }; insertedCount?: number }).insertedCount ?? 0;
+      const ids = (err as { insertedIds?: Record<number, unknown> }).insertedIds;
+      if (ids) return insertedPositions(ids, rows.length);
+      // A lone duplicate reported as a plain error: nothing of this one-row insert was new.
+      return new Set();
     }
   }
 
@@ -102,10 +115,17 @@ export class WebhookDeliveriesRepository {
       $inc: { attempts: 1 },
     };
     const held = { lease_owner: { $in: owners } };
-    const changed = await this.dialect.changeEach('webhook_deliveries', ids, {
-      many: async () => [(await this.model.updateMany({ _id: { $in: ids }, ...held }, update).exec()).modifiedCount],
-      one: async (id) => (await this.model.updateOne({ _id: id, ...held }, update).exec()).modifiedCount,
-    });
+    const changed = await this.dialect.changeEach(
+      'webhook_deliveries',
+      ids,
+      {
+        many: async () => [(await this.model.updateMany({ _id: { $in: ids }, ...held }, update).exec()).modifiedCount],
+        // The driver's own updateOne: one per delivered row on FerretDB, so no Mongoose casting per row (the values are already typed).
+        one: async (id) => (await this.model.collection.updateOne({ _id: id, ...held } as never, update)).modifiedCount,
+      },
+      // Outcomes are bookkeeping: a few writes at a time leave the pool and FerretDB to the requests.
+      OUTCOME_WRITES_AT_ONCE,
+    );
     return changed.reduce((a, n) => a + n, 0);
   }
 
@@ -160,6 +180,11 @@ export class WebhookDeliveriesRepository {
   async cancelPending(endpointId: string, now: Date): Promise<void> {
     await this.model.updateMany({ endpoint_id: endpointId, status: 'pending' }, { $set: { status: 'cancelled', updated_at: now } }).exec();
   }
+}
+
+/** The positions named by insertMany's insertedIds (the driver leaves out the rows that failed). */
+function insertedPositions(ids: Record<number, unknown>, n: number): Set<number> {
+  return new Set(Object.keys(ids).map(Number).filter((i) => Number.isInteger(i) && i >= 0 && i < n));
 }
 
 /** insertMany(ordered: false) reports all duplicate-key failures in one bulk error. */

@@ -95,7 +95,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       await this.deliveries.purgeFinished(new Date(now - this.config.WEBHOOK_HISTORY_DAYS * 86400_000));
     }
     let added = 0;
-    for (const tenantId of await this.endpoints.tenantsWithActiveEndpoints()) {
+    for (const tenantId of await this.outbox.tenantsWithEndpoints()) {
       // One tenant's failure (presence unreadable for notification.offline) keeps its cursor, so its next sweep covers the window again; the others go on.
       added += await TenantContext.run({ tenantId: asTenantId(tenantId), actor: { type: 'system', id: 'webhook-sweeper' } }, () => this.sweepTenant(tenantId)).catch((err: Error) => {
         this.logger.warn(`webhook sweep of tenant ${tenantId} failed: ${err.message}`);

@@ -7,7 +7,7 @@ import { Clock } from '@chat/clock';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { signatureHeader } from './signature';
-import { WebhookOutbox } from './webhook-outbox';
+import { FreshRowTaker, WebhookOutbox } from './webhook-outbox';
 import { WebhookSender } from './webhook-sender';
 import { WebhookAttemptDoc, WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
 
@@ -23,6 +23,10 @@ const NODE_CONCURRENCY = 32;
  * scan, claim, attempt log and status write per message competing with the sends for the database.
  */
 const WAKE_DELAY_MS = 200;
+/** Delivered outcomes waiting for their write beyond which a finished attempt keeps its slot until written. */
+const OUTCOMES_WAITING_MAX = 32;
+/** Fresh rows a node leases to itself at insert and keeps waiting for a slot; beyond it rows go in free. */
+const BACKLOG_MAX = 1000;
 
 /** The secrets that sign now: the current one, and the previous one during its rotation overlap. */
 export function signingSecrets(ep: WebhookEndpointDoc, box: SecretBox, now: number): string[] {
@@ -39,7 +43,7 @@ export function signingSecrets(ep: WebhookEndpointDoc, box: SecretBox, now: numb
  * a lease loses it when the lease ends, and another node retries (same X-Webhook-Id).
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown, FreshRowTaker {
   private readonly logger = new Logger('WebhookDispatcher');
   readonly nodeId = randomUUID();
   private timer?: NodeJS.Timeout;
@@ -54,6 +58,15 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private starved = false;
   private readonly delivered: DeliveredOutcome[] = [];
   private flushing?: Promise<void>;
+  /** The last scan found no due row. */
+  private idle = false;
+  /** Attempts whose receiver has not answered yet (the node bound). */
+  private active = 0;
+  /** Rows leased to this node at insert, waiting for a slot (pump), per endpoint, oldest first. */
+  private readonly backlog = new Map<string, Array<{ d: WebhookDeliveryDoc; ep: WebhookEndpointDoc | null }>>();
+  private backlogSize = 0;
+  /** Rows leased in leaseFresh whose insert has not answered yet. */
+  private leasing = 0;
 
   constructor(
     private readonly config: AppConfig,
@@ -69,7 +82,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const every = this.config.WEBHOOK_DISPATCH_INTERVAL_MS;
     if (!every) return;
     this.outbox.onRecorded(() => this.wakeSoon());
-    this.timer = setInterval(() => this.wake(), every);
+    this.outbox.attachTaker(this);
+    this.timer = setInterval(() => this.onInterval(), every);
     this.timer.unref();
   }
 
@@ -80,6 +94,21 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     await this.scanning;
     // Attempts in flight finish (bounded by WEBHOOK_TIMEOUT_MS); an unfinished lease would only delay a retry.
     await Promise.allSettled([...this.inFlight]);
+  }
+
+  /**
+   * The periodic scan (retries, rows other nodes recorded and did not take, leases run out). Skipped
+   * while no tenant has an active endpoint and the last scan found nothing: then no row can become due
+   * for delivery (a replay or a new row still wakes the dispatcher directly).
+   */
+  private onInterval(): void {
+    if (this.stopped) return;
+    this.outbox.tenantsWithEndpoints().then(
+      (tenants) => {
+        if (tenants.size || !this.idle) this.wake();
+      },
+      () => this.wake(),
+    );
   }
 
   /** Starts a scan WAKE_DELAY_MS from now, unless one is already planned. */
@@ -122,6 +151,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
     const busy = [...this.perEndpoint].filter(([, n]) => n >= limit).map(([id]) => id);
     const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, busy);
+    this.idle = candidates.length === 0;
     // The rows this node may start now (node and per-endpoint bounds), claimed in one round trip.
     const planned = new Map(this.perEndpoint);
     const picked: string[] = [];
@@ -129,7 +159,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     for (const c of candidates) {
       if (this.stopped) return;
       const n = planned.get(c.endpoint_id) ?? 0;
-      if (this.inFlight.size + picked.length >= NODE_CONCURRENCY || n >= limit) {
+      if (this.active + picked.length >= NODE_CONCURRENCY || n >= limit) {
         this.starved = true;
         continue;
       }
@@ -145,22 +175,113 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     for (const d of claimed) void this.track(d, byId.get(d.endpoint_id) ?? null);
   }
 
+  /**
+   * Fresh rows about to be inserted (WebhookOutbox) get this node's lease before the insert, so the
+   * insert is their claim: no claim write, no due-rows query. Once the insert answers, the rows it
+   * stored join this node's backlog and start as the concurrency bounds allow; rows that existed
+   * already (another path or node recorded them) are not ours and are dropped.
+   */
+  leaseFresh(rows: WebhookDeliveryDoc[]): ((inserted: ReadonlySet<number>) => void) | null {
+    if (this.stopped) return null;
+    const now = this.clock.now();
+    const token = this.claimToken();
+    const taken: number[] = [];
+    rows.forEach((r, i) => {
+      if (r.status !== 'pending' || new Date(r.next_attempt_at).getTime() > now || r.lease_owner !== null) return;
+      // A full backlog: the row goes in free, for any node's scan.
+      if (this.backlogSize + this.leasing >= BACKLOG_MAX) return;
+      this.leasing++;
+      r.lease_until = new Date(now + this.config.WEBHOOK_LEASE_MS);
+      r.lease_owner = token;
+      taken.push(i);
+    });
+    if (!taken.length) return null;
+    return (inserted) => {
+      this.leasing -= taken.length;
+      const mine = taken.filter((i) => inserted.has(i)).map((i) => rows[i]!);
+      if (mine.length) void this.adopt(mine);
+    };
+  }
+
+  /**
+   * An endpoint changed (deleted, turned off, new secret): backlog rows of the tenant (all, for a change
+   * seen on another node) would be sent with the endpoint as it was. They are dropped instead: their
+   * leases run out and a scan claims them again if they are still pending, with the endpoint as it is.
+   */
+  endpointsChanged(tenantId?: string): void {
+    for (const [endpointId, queue] of this.backlog) {
+      if (tenantId !== undefined && queue[0]?.d.tenant_id !== tenantId) continue;
+      this.backlog.delete(endpointId);
+      this.backlogSize -= queue.length;
+    }
+  }
+
+  /** Rows this node leased at insert join the backlog (their endpoints read in one query). */
+  private async adopt(rows: WebhookDeliveryDoc[]): Promise<void> {
+    let endpoints: WebhookEndpointDoc[];
+    try {
+      endpoints = await this.endpoints.findMany([...new Set(rows.map((d) => d.endpoint_id))]);
+    } catch (err) {
+      // Their leases run out, then any node's scan retries them.
+      this.logger.warn(`could not start fresh webhook rows: ${(err as Error).message}`);
+      return;
+    }
+    const byId = new Map(endpoints.map((ep) => [ep._id.toHexString(), ep]));
+    for (const d of rows) {
+      const queue = this.backlog.get(d.endpoint_id) ?? [];
+      if (!queue.length) this.backlog.set(d.endpoint_id, queue);
+      queue.push({ d, ep: byId.get(d.endpoint_id) ?? null });
+      this.backlogSize++;
+    }
+    this.pump();
+  }
+
+  /** Starts backlog rows, oldest first, as far as the node and endpoint bounds allow. */
+  private pump(): void {
+    if (this.stopped) return;
+    const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
+    const now = this.clock.now();
+    for (const [endpointId, queue] of this.backlog) {
+      while (queue.length && this.active < NODE_CONCURRENCY && (this.perEndpoint.get(endpointId) ?? 0) < limit) {
+        const { d, ep } = queue.shift()!;
+        this.backlogSize--;
+        // Too close to the end of its lease to finish an attempt under it: left to run out, then any node's scan retries it.
+        if (now + this.config.WEBHOOK_TIMEOUT_MS < new Date(d.lease_until).getTime()) void this.track(d, ep);
+      }
+      if (!queue.length) this.backlog.delete(endpointId);
+      if (this.active >= NODE_CONCURRENCY) return;
+    }
+  }
+
   /** Unique per claim: the rows of one claim are found by it, and only its holder writes their outcome. */
   private claimToken(): string {
     return `${this.nodeId}:${++this.claimSeq}`;
   }
 
+  /**
+   * Runs one attempt. Its slot (node and endpoint bounds) is held until the receiver answers, not
+   * until the outcome is written: the bounds protect the receiver, and outcomes are written in batches.
+   */
   private track(d: WebhookDeliveryDoc, ep: WebhookEndpointDoc | null): Promise<void> {
+    this.active++;
     this.perEndpoint.set(d.endpoint_id, (this.perEndpoint.get(d.endpoint_id) ?? 0) + 1);
-    const run = this.attempt(d, ep)
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      this.active--;
+      const n = (this.perEndpoint.get(d.endpoint_id) ?? 1) - 1;
+      if (n > 0) this.perEndpoint.set(d.endpoint_id, n);
+      else this.perEndpoint.delete(d.endpoint_id);
+      this.pump();
+      // A freed slot may unblock a row the last scan had to leave (no scan per finished attempt otherwise).
+      if (this.starved) this.wake();
+    };
+    const run = this.attempt(d, ep, release)
       .catch((err: Error) => this.logger.error(`webhook attempt ${d._id} failed: ${err.message}`))
       .finally(() => {
         this.inFlight.delete(run);
-        const n = (this.perEndpoint.get(d.endpoint_id) ?? 1) - 1;
-        if (n > 0) this.perEndpoint.set(d.endpoint_id, n);
-        else this.perEndpoint.delete(d.endpoint_id);
-        // A freed slot may unblock a row the last scan had to leave (no scan per finished attempt otherwise).
-        if (this.starved) this.wake();
+        release();
       });
     this.inFlight.add(run);
     return run;
@@ -210,7 +331,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  private async attempt(d: WebhookDeliveryDoc, ep: WebhookEndpointDoc | null): Promise<void> {
+  private async attempt(d: WebhookDeliveryDoc, ep: WebhookEndpointDoc | null, answered: () => void): Promise<void> {
     const owner = d.lease_owner ?? '';
     const startedAt = this.clock.now();
     if (!ep || !ep.active) {
@@ -227,6 +348,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       'x-webhook-signature': signatureHeader(signingSecrets(ep, this.box, startedAt), timestamp, body),
     };
     const r = await this.sender.post(ep.url, headers, body, this.config.WEBHOOK_TIMEOUT_MS);
+    // The slot is free once the receiver answered, unless outcomes are already waiting to be written:
+    // then it is held until this one is, so attempts never outrun the database (and their leases).
+    if (this.delivered.length < OUTCOMES_WAITING_MAX) answered();
     const attempt = d.attempts + 1;
     const now = this.clock.now();
     const log = {

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@chat/config';
 import { Clock } from '@chat/clock';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
+import { EndpointDirectory } from './endpoint-directory';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { endpointWants } from './event-types';
 import { WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
@@ -27,34 +28,81 @@ export interface WebhookEventInput {
 }
 
 /**
+ * Who sends rows on this node (the dispatcher): offered fresh rows just before they are inserted, it
+ * leases those it can start at once (sets their lease fields, so they are inserted already claimed)
+ * and returns what to do once the insert has answered (`inserted`: positions in `rows` now stored).
+ */
+export interface FreshRowTaker {
+  leaseFresh(rows: WebhookDeliveryDoc[]): ((inserted: ReadonlySet<number>) => void) | null;
+  /** An endpoint of this tenant (of any tenant, when absent) changed. */
+  endpointsChanged(tenantId?: string): void;
+}
+
+interface Pending {
+  rows: WebhookDeliveryDoc[];
+  done: (inserted: number) => void;
+  failed: (err: unknown) => void;
+}
+
+/**
  * Writes outbox rows: one per (event, subscribed endpoint), with deterministic ids, so recording the
- * same change again (the sweeper after a crash, a second node) inserts nothing new.
+ * same change again (the sweeper after a crash, a second node) inserts nothing new. Rows recorded in
+ * the same tick (a batch of messages) go in one insertMany; rows the local dispatcher can start at once
+ * are inserted already leased to it and handed over in memory, so their delivery needs no claim write
+ * and no due-rows query (the lease still protects them: a node that dies holding it is retried by
+ * another after WEBHOOK_LEASE_MS, as after any claim).
  */
 @Injectable()
 export class WebhookOutbox {
   private readonly cache = new Map<string, { at: number; endpoints: WebhookEndpointDoc[] }>();
   private readonly listeners = new Set<() => void>();
   private readonly loading = new Map<string, Promise<WebhookEndpointDoc[]>>();
+  private readonly queue: Pending[] = [];
+  private flushing?: Promise<void>;
+  private taker?: FreshRowTaker;
 
   constructor(
     private readonly config: AppConfig,
     private readonly endpoints: WebhookEndpointsRepository,
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly clock: Clock,
-  ) {}
+    private readonly directory: EndpointDirectory,
+  ) {
+    // An endpoint changed on another node: this node's per-tenant lists may be stale.
+    directory.onChange(() => {
+      this.cache.clear();
+      this.loading.clear();
+      this.taker?.endpointsChanged();
+    });
+  }
 
 
-  /** The dispatcher subscribes: a new row is worth an immediate look. */
+  /** The dispatcher subscribes: a new row it did not take at once is worth a scan soon. */
   onRecorded(listener: () => void): void {
     this.listeners.add(listener);
   }
 
+  /** The dispatcher of this node, when it runs: fresh rows are offered to it before they are inserted. */
+  attachTaker(taker: FreshRowTaker): void {
+    this.taker = taker;
+  }
+
+  /** An endpoint of this tenant changed (on this node): drop what is cached here and tell the other nodes. */
   forget(tenantId: string): void {
     this.cache.delete(tenantId);
     this.loading.delete(tenantId);
+    this.directory.bump();
+    this.taker?.endpointsChanged(tenantId);
+  }
+
+  /** Tenants with at least one active endpoint (EndpointDirectory: no query unless an endpoint changed). */
+  tenantsWithEndpoints(): Promise<Set<string>> {
+    return this.directory.tenants();
   }
 
   async endpointsFor(tenantId: string, fresh = false): Promise<WebhookEndpointDoc[]> {
+    // Most tenants have no endpoint: known without reading them (one shared list, kept current across nodes).
+    if (!fresh && !this.cache.has(tenantId) && !(await this.directory.has(tenantId))) return [];
     const hit = this.cache.get(tenantId);
     const now = this.clock.now();
     if (!fresh && hit && now - hit.at < ENDPOINTS_TTL_MS) return hit.endpoints;
@@ -117,10 +165,51 @@ export class WebhookOutbox {
     return this.insert(rows);
   }
 
-  async insert(rows: WebhookDeliveryDoc[]): Promise<number> {
-    if (!rows.length) return 0;
-    const n = await this.deliveries.insertIfAbsent(rows);
-    if (n) for (const l of this.listeners) l();
-    return n;
+  /**
+   * Inserts rows (those already stored are left alone); resolves with how many of these were new, once
+   * they are stored. Rows of the same tick share one insertMany.
+   */
+  insert(rows: WebhookDeliveryDoc[]): Promise<number> {
+    if (!rows.length) return Promise.resolve(0);
+    return new Promise((done, failed) => {
+      this.queue.push({ rows, done, failed });
+      this.flushSoon();
+    });
+  }
+
+  /** One insert at a time; rows recorded while it runs go together in the next. */
+  private flushSoon(): void {
+    if (this.flushing) return;
+    this.flushing = new Promise<void>((r) => setImmediate(r))
+      .then(() => this.flush())
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.queue.length) this.flushSoon();
+      });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0);
+    const rows = batch.flatMap((b) => b.rows);
+    const started = this.taker?.leaseFresh(rows) ?? null;
+    let inserted: Set<number>;
+    try {
+      inserted = await this.deliveries.insertNew(rows);
+    } catch (err) {
+      started?.(new Set());
+      for (const b of batch) b.failed(err);
+      return;
+    }
+    started?.(inserted);
+    let offset = 0;
+    for (const b of batch) {
+      let n = 0;
+      for (let i = 0; i < b.rows.length; i++) if (inserted.has(offset + i)) n++;
+      offset += b.rows.length;
+      b.done(n);
+    }
+    // Rows stored without a lease (the dispatcher is off here, or at its concurrency bounds) wait for a scan.
+    const free = [...inserted].some((i) => rows[i]!.lease_owner === null);
+    if (free) for (const l of this.listeners) l();
   }
 }

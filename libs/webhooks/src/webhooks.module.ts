@@ -13,6 +13,7 @@ import { SweptConversationsRepository, SweptMessagesRepository, SweptReportsRepo
 import { SWEPT_FILE_MODEL, SWEPT_TRACE_SCHEMAS, SweptFileSchema, SweptFilesRepository, SweptTracesRepository } from './swept-traces.repository';
 import { WEBHOOK_SECRET_BOX, WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
+import { EndpointDirectory } from './endpoint-directory';
 import { WebhookOutbox } from './webhook-outbox';
 import { WebhookSender } from './webhook-sender';
 import {
@@ -59,6 +60,7 @@ import {
     SweptReportsRepository,
     SweptTracesRepository,
     SweptFilesRepository,
+    EndpointDirectory,
     WebhookOutbox,
     WebhookSender,
     WebhookDispatcher,

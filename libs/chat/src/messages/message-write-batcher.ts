@@ -60,6 +60,8 @@ interface Item {
   derivedId?: Types.ObjectId;
   resolve: (o: SendOutcome) => void;
   reject: (e: unknown) => void;
+  /** performance.now() at submit, for the wait stage. */
+  queuedAt: number;
   seq?: number;
   doc?: NewMessage;
   outcome?: SendOutcome;
@@ -70,6 +72,14 @@ const queueDepth = gauge('chat_message_batch_queue_depth', 'Messages waiting in 
 const messagesIn = counter('chat_messages_in_total', 'Messages accepted by the write path', ['result']);
 const batchSize = histogram('chat_message_batch_size', 'Messages per group commit', [], [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
 const batchSeconds = histogram('chat_message_batch_write_seconds', 'Time to reserve seqs and store one batch');
+/** Where a send's ack time goes (docs/life-of-a-message.md, step 4): finer buckets than the default, the stages take milliseconds. */
+const STAGE_BUCKETS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.5];
+const stageSeconds = histogram(
+  'chat_message_batch_stage_seconds',
+  'Per stage of the write path: wait (a send queued until its batch starts), claim (Redis send claims and retry look-ups), reserve (seqs), insert (messages, cache drop, gaps), commit (last_message, counters, events), per tenant of a batch',
+  ['stage'],
+  STAGE_BUCKETS,
+);
 
 const convKey = (i: Item) => `${i.tenantId}\u0000${i.draft.conversation_id}`;
 const dedupeKey = (i: Item) => `${i.tenantId}\u0000${clientKeyOf(i.draft)}`;
@@ -118,7 +128,7 @@ export class MessageWriteBatcher {
       return Promise.reject(AppError.rateLimited(1, 'The message write queue is full: retry shortly', ErrorCode.ServiceUnavailable));
     }
     return new Promise<SendOutcome>((resolve, reject) => {
-      this.queue.push({ tenantId, draft, lookup: opts.lookupExisting ?? true, resolve, reject });
+      this.queue.push({ tenantId, draft, lookup: opts.lookupExisting ?? true, resolve, reject, queuedAt: performance.now() });
       queueDepth.set(this.queue.length);
       this.schedule();
     });
@@ -194,6 +204,8 @@ export class MessageWriteBatcher {
   private async write(batch: Item[]): Promise<void> {
     const t0 = performance.now();
     batchSize.observe(batch.length);
+    const wait = stageSeconds.labels('wait');
+    for (const item of batch) wait.observe((t0 - item.queuedAt) / 1000);
     // A client_msg_id repeated inside one batch is written once; the repeats get the same message.
     const leaders = new Map<string, Item>();
     const followers: Array<[Item, Item]> = [];
@@ -226,6 +238,7 @@ export class MessageWriteBatcher {
   }
 
   private async writeTenant(tenantId: TenantId, all: Item[]): Promise<void> {
+    const lap = stageClock();
     // Retries are answered from what is stored, with one query for the whole batch and no seq spent.
     let candidates = all.filter((i) => i.lookup);
     for (const i of candidates) i.derivedId = messageIdFor(tenantId, i.draft);
@@ -242,6 +255,7 @@ export class MessageWriteBatcher {
         if (original) i.outcome = { message: original, duplicate: true };
       }
     }
+    lap('claim');
     const items = all.filter((i) => !i.outcome);
     const byConv = groupBy(items, (i) => i.draft.conversation_id);
     await Promise.all(
@@ -254,6 +268,7 @@ export class MessageWriteBatcher {
         }
       }),
     );
+    lap('reserve');
     const writable = items.filter((it) => it.seq !== undefined);
     if (!writable.length) return;
     // A client-chosen client_msg_id fixes the _id, so a retry collides on _id and is found by it.
@@ -289,6 +304,7 @@ export class MessageWriteBatcher {
         ),
     );
 
+    lap('insert');
     const committed = groupBy(
       writable.filter((it) => it.outcome && !it.outcome.duplicate),
       (i) => i.draft.conversation_id,
@@ -301,6 +317,7 @@ export class MessageWriteBatcher {
         }),
       ),
     );
+    lap('commit');
   }
 
   /** A duplicate-key failure: the same client_msg_id was stored by an earlier send (or another node). */
@@ -332,6 +349,16 @@ export class MessageWriteBatcher {
       }
     }
   }
+}
+
+/** Observes the time since the previous lap (or the start) as `stage`. */
+function stageClock(): (stage: string) => void {
+  let last = performance.now();
+  return (stage) => {
+    const now = performance.now();
+    stageSeconds.observe({ stage }, (now - last) / 1000);
+    last = now;
+  };
 }
 
 function settle(item: Item): void {

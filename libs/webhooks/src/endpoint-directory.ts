@@ -1,0 +1,89 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from '@chat/clock';
+import { RedisService } from '@chat/redis';
+import { WebhookEndpointsRepository } from './endpoints.repository';
+
+/** How long a node trusts its list without asking Redis whether an endpoint changed anywhere. */
+const CHECK_MS = 250;
+/** Reloaded at least this often even with no change announced (a lost INCR, Redis restarted). */
+const MAX_AGE_MS = 60_000;
+
+/**
+ * Which tenants have an active endpoint, known on every node without a database query per event or
+ * per scan. Every endpoint change (create, update, delete, a 410) bumps a shared version in Redis
+ * (`bump`); a node re-reads the list (one `distinct`) only when that version moved, checked at most
+ * every CHECK_MS, and every MAX_AGE_MS regardless. A change made on this node is seen here at once.
+ * So tenants without endpoints cost nothing: no endpoint read per event, no sweep, and a node whose
+ * list is empty skips its periodic due-rows scan (WebhookDispatcher). Without Redis (memory mode, one
+ * node) the local bump is the whole story.
+ */
+@Injectable()
+export class EndpointDirectory {
+  private readonly logger = new Logger('WebhookEndpointDirectory');
+  private known?: { checkedAt: number; loadedAt: number; version: string | null; tenants: Set<string> };
+  private loading?: Promise<Set<string>>;
+  /** Bumped by every local change: a load that started before it must not be kept. */
+  private generation = 0;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly endpoints: WebhookEndpointsRepository,
+    private readonly redis: RedisService,
+    private readonly clock: Clock,
+  ) {}
+
+  private get versionKey(): string {
+    return this.redis.key('webhooks', 'endpoints-version');
+  }
+
+  /** Called when the list may have changed on any node (the outbox drops its per-tenant entries). */
+  onChange(listener: () => void): void {
+    this.listeners.add(listener);
+  }
+
+  /** An endpoint changed on this node: forget the list here and tell the other nodes. */
+  bump(): void {
+    this.generation++;
+    this.known = undefined;
+    this.redis.client?.incr(this.versionKey).catch((err: Error) => this.logger.warn(`could not announce a webhook endpoint change: ${err.message}`));
+  }
+
+  /** Tenants with at least one active endpoint. */
+  async tenants(): Promise<Set<string>> {
+    const now = this.clock.now();
+    const k = this.known;
+    if (k && now - k.checkedAt < CHECK_MS) return k.tenants;
+    this.loading ??= this.refresh(now).finally(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  async has(tenantId: string): Promise<boolean> {
+    return (await this.tenants()).has(tenantId);
+  }
+
+  private async refresh(now: number): Promise<Set<string>> {
+    const generation = this.generation;
+    const version = await this.readVersion();
+    const k = this.known;
+    if (k && version !== null && version === k.version && now - k.loadedAt < MAX_AGE_MS) {
+      k.checkedAt = now;
+      return k.tenants;
+    }
+    const tenants = new Set(await this.endpoints.tenantsWithActiveEndpoints());
+    if (generation === this.generation) this.known = { checkedAt: now, loadedAt: now, version, tenants };
+    // Another node's change: per-tenant endpoint lists cached on this node may be stale too.
+    if (k && version !== k.version) for (const l of this.listeners) l();
+    return tenants;
+  }
+
+  /** The shared version; null (always reload) when Redis is absent or does not answer. */
+  private async readVersion(): Promise<string | null> {
+    const client = this.redis.client;
+    if (!client) return 'local';
+    try {
+      return (await client.get(this.versionKey)) ?? '0';
+    } catch {
+      return null;
+    }
+  }
+}
