@@ -1,6 +1,7 @@
 import { messageChangeKey, ReplyCountTraceData } from '@chat/chat';
 import type { EventTrace } from '@chat/database';
 import type { WebhookEventInput } from './webhook-outbox';
+import type { SweptMessageDoc } from './webhook.schemas';
 
 /** What the webhooks read of a stored message: ids and metadata, never content. */
 export interface StoredMessageMeta {
@@ -163,5 +164,19 @@ export function reportResolvedData(r: ReportMeta): Record<string, unknown> {
     actions: res.actions,
     resolved_by: { type: res.by.type, id: res.by.id },
     resolved_at: new Date(res.at).toISOString(),
+  };
+}
+
+/** A stored message as the webhooks describe it (the fast path builds the same from the chat event). */
+export function storedMessageMeta(m: SweptMessageDoc): StoredMessageMeta {
+  return {
+    id: String(m._id),
+    conversation_id: m.conversation_id,
+    seq: m.seq,
+    sender_id: m.sender_id,
+    type: m.content?.type ?? (m.type === 'system' ? 'system' : null),
+    mentions: m.mentions ?? [],
+    thread_parent_id: m.thread?.parent_id ?? null,
+    created_at: new Date(m.created_at),
   };
 }

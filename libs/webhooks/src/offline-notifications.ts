@@ -5,7 +5,7 @@ import { PresenceStatus, PresenceTracker } from '@chat/realtime';
 import { RedisService } from '@chat/redis';
 import { TenantContext, TenantId } from '@chat/tenancy';
 import { endpointWants } from './event-types';
-import { StoredMessageMeta } from './message-events';
+import { StoredMessageMeta, storedMessageMeta } from './message-events';
 import { SweptConversationsRepository, SweptMessagesRepository } from './swept-messages.repository';
 import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
 import { SweptMessageDoc } from './webhook.schemas';
@@ -96,25 +96,12 @@ export class OfflineNotifications {
       const events = (unreached.get(m) ?? [])
         .map((u) => presence.get(u)!)
         .filter((s) => s.status === 'offline' && (s.last_seen === null || new Date(s.last_seen).getTime() < created.getTime()))
-        .map((s) => offlineEvent(tenantId, metaOf(m), c!, s));
+        .map((s) => offlineEvent(tenantId, storedMessageMeta(m), c!, s));
       return { created_at: created, events };
     });
   }
 }
 
-/** A stored message as the webhooks describe it (the fast path builds the same from the chat event). */
-function metaOf(m: SweptMessageDoc): StoredMessageMeta {
-  return {
-    id: String(m._id),
-    conversation_id: m.conversation_id,
-    seq: m.seq,
-    sender_id: m.sender_id,
-    type: m.content?.type ?? (m.type === 'system' ? 'system' : null),
-    mentions: m.mentions ?? [],
-    thread_parent_id: m.thread?.parent_id ?? null,
-    created_at: new Date(m.created_at),
-  };
-}
 
 /** One member's notification.offline of one message; its key (message and recipient) names it for both paths. */
 function offlineEvent(tenantId: string, m: StoredMessageMeta, conv: ConversationMeta, s: PresenceStatus): WebhookEventInput {

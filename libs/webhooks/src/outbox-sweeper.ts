@@ -23,6 +23,7 @@ import {
   roleChangeData,
   roleChangeKey,
   traceEvent,
+  storedMessageMeta,
 } from './message-events';
 import { SweptConversationsRepository, SweptMessagesRepository, SweptReportsRepository } from './swept-messages.repository';
 import { SweptFileDoc, SweptFilesRepository, SweptTraceDoc, SweptTracesRepository, TRACED_COLLECTIONS, TracedCollection } from './swept-traces.repository';
@@ -195,16 +196,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
           type: 'message.new',
           key: String(m._id),
           occurredAt: new Date(m.created_at),
-          data: messageNewData({
-            id: String(m._id),
-            conversation_id: m.conversation_id,
-            seq: m.seq,
-            sender_id: m.sender_id,
-            type: m.content?.type ?? (m.type === 'system' ? 'system' : null),
-            mentions: m.mentions ?? [],
-            thread_parent_id: m.thread?.parent_id ?? null,
-            created_at: new Date(m.created_at),
-          }),
+          data: messageNewData(storedMessageMeta(m)),
         };
       },
     },

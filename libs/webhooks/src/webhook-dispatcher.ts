@@ -10,6 +10,7 @@ import { signatureHeader } from './signature';
 import { FreshRowTaker, WebhookOutbox } from './webhook-outbox';
 import { WebhookSender } from './webhook-sender';
 import { WebhookAttemptDoc, WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
+import { CoalescedFlush } from './coalesced-flush';
 
 export const WEBHOOK_SECRET_BOX = Symbol('WEBHOOK_SECRET_BOX');
 
@@ -57,7 +58,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   /** The last scan left due rows behind for the concurrency bounds: a freed slot is worth a scan. */
   private starved = false;
   private readonly delivered: DeliveredOutcome[] = [];
-  private flushing?: Promise<void>;
+  private readonly flusher = new CoalescedFlush(() => this.flush(), () => this.delivered.length > 0);
   /** The last scan found no due row. */
   private idle = false;
   /** Attempts whose receiver has not answered yet (the node bound). */
@@ -299,19 +300,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private finishDelivered(o: Omit<DeliveredOutcome, 'done' | 'failed'>): Promise<void> {
     return new Promise((done, failed) => {
       this.delivered.push({ ...o, done, failed });
-      this.flushSoon();
+      this.flusher.soon();
     });
-  }
-
-  /** One flush at a time; outcomes arriving during a flush go together in the next one. */
-  private flushSoon(): void {
-    if (this.flushing) return;
-    this.flushing = new Promise<void>((r) => setImmediate(r))
-      .then(() => this.flush())
-      .finally(() => {
-        this.flushing = undefined;
-        if (this.delivered.length) this.flushSoon();
-      });
   }
 
   private async flush(): Promise<void> {

@@ -7,6 +7,7 @@ import { EndpointDirectory } from './endpoint-directory';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { endpointWants } from './event-types';
 import { WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
+import { CoalescedFlush } from './coalesced-flush';
 
 /** How long a node reuses its list of a tenant's endpoints on the hot path (changes on this node drop it at once). */
 const ENDPOINTS_TTL_MS = 2000;
@@ -58,7 +59,7 @@ export class WebhookOutbox {
   private readonly listeners = new Set<() => void>();
   private readonly loading = new Map<string, Promise<WebhookEndpointDoc[]>>();
   private readonly queue: Pending[] = [];
-  private flushing?: Promise<void>;
+  private readonly flusher = new CoalescedFlush(() => this.flush(), () => this.queue.length > 0);
   private taker?: FreshRowTaker;
 
   constructor(
@@ -75,7 +76,6 @@ export class WebhookOutbox {
       this.taker?.endpointsChanged();
     });
   }
-
 
   /** The dispatcher subscribes: a new row it did not take at once is worth a scan soon. */
   onRecorded(listener: () => void): void {
@@ -173,19 +173,8 @@ export class WebhookOutbox {
     if (!rows.length) return Promise.resolve(0);
     return new Promise((done, failed) => {
       this.queue.push({ rows, done, failed });
-      this.flushSoon();
+      this.flusher.soon();
     });
-  }
-
-  /** One insert at a time; rows recorded while it runs go together in the next. */
-  private flushSoon(): void {
-    if (this.flushing) return;
-    this.flushing = new Promise<void>((r) => setImmediate(r))
-      .then(() => this.flush())
-      .finally(() => {
-        this.flushing = undefined;
-        if (this.queue.length) this.flushSoon();
-      });
   }
 
   private async flush(): Promise<void> {
