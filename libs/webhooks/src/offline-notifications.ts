@@ -102,7 +102,6 @@ export class OfflineNotifications {
   }
 }
 
-
 /** One member's notification.offline of one message; its key (message and recipient) names it for both paths. */
 function offlineEvent(tenantId: string, m: StoredMessageMeta, conv: ConversationMeta, s: PresenceStatus): WebhookEventInput {
   return {
