@@ -310,6 +310,28 @@ describe('webhooks against a real receiver on loopback (FerretDB, Redis)', () =>
       await nodeB.close();
     }
   });
+
+  it('an endpoint created through one node hears at once a message sent through another (no propagation window)', async () => {
+    const nodeB = await createTestApp({ dbName: t.dbName, env: WEBHOOK_TEST_ENV });
+    // B's clock stands still, so whatever B keeps about endpoints stays within any re-check period it has.
+    useTestClock(nodeB.app);
+    try {
+      const r = await receiver();
+      r.respond = () => 200;
+      const w = await world();
+      const onB = asUser(nodeB, await userToken(nodeB, w.tenant, 'bob'));
+      const sendOnB = () => onB.post(`/v1/conversations/${w.groupId}/messages`).send({ content: fakeEnvelope(['alice', 'bob', 'carol']) }).expect(201);
+      // B records this tenant's events while it has no endpoint: B has looked and found none.
+      await sendOnB();
+      await endpoint(t, w.tenant, r.url, ['message.new']);
+      const sent = await sendOnB();
+      await waitFor(() => r.ofType('message.new').some((h) => h.body.data.message_id === sent.body.id), 10_000, 'the message sent through B delivered');
+    } finally {
+      restoreClock(nodeB.app);
+      await nodeB.close();
+    }
+  });
+
   it('delivery never slows the send path: sends are answered while the receiver holds every webhook', async () => {
     const r = await receiver();
     let release!: () => void;

@@ -11,8 +11,10 @@ const MAX_AGE_MS = 60_000;
 /**
  * Which tenants have an active endpoint, known on every node without a database query per event or
  * per scan. Every endpoint change (create, update, delete, a 410) bumps a shared version in Redis
- * (`bump`); a node re-reads the list (one `distinct`) only when that version moved, checked at most
- * every CHECK_MS, and every MAX_AGE_MS regardless. A change made on this node is seen here at once.
+ * (`bump`); a node re-reads the list (one `distinct`) only when that version moved, and every
+ * MAX_AGE_MS regardless. Recording an event (`current`) checks the version read then, so no event is
+ * recorded against a list older than a change made on another node before it; the scans' question
+ * (`tenants`) checks the version at most every CHECK_MS. A change made on this node is seen here at once.
  * So tenants without endpoints cost nothing: no endpoint read per event, no sweep, and a node whose
  * list is empty skips its periodic due-rows scan (WebhookDispatcher). Without Redis (memory mode, one
  * node) the local bump is the whole story.
@@ -25,6 +27,8 @@ export class EndpointDirectory {
   /** Bumped by every local change: a load that started before it must not be kept. */
   private generation = 0;
   private readonly listeners = new Set<() => void>();
+  private turnVersion?: Promise<string | null>;
+  private readonly loads = new Map<string, Promise<Set<string>>>();
 
   constructor(
     private readonly endpoints: WebhookEndpointsRepository,
@@ -52,13 +56,62 @@ export class EndpointDirectory {
   async tenants(): Promise<Set<string>> {
     const now = this.clock.now();
     const k = this.known;
-    if (k && now - k.checkedAt < CHECK_MS) return k.tenants;
+    // (A clock set back, as tests do, counts as elapsed.)
+    if (k && now >= k.checkedAt && now - k.checkedAt < CHECK_MS) return k.tenants;
     this.loading ??= this.refresh(now).finally(() => (this.loading = undefined));
     return this.loading;
   }
 
+  /**
+   * The list as of the shared version read now, asked when an event is recorded. Whoever changes an
+   * endpoint bumps the version before answering, so an event stored after that (on any node) is never
+   * recorded against an older list, nor against endpoints the outbox cached before it (the listeners
+   * drop them when the version moved). Only when Redis does not answer does the list's own re-check
+   * period (tenants()) decide.
+   */
+  async current(): Promise<Set<string>> {
+    const version = await this.versionNow();
+    if (version === null) return this.tenants();
+    const k = this.known;
+    const now = this.clock.now();
+    if (k?.version === version && now >= k.loadedAt && now - k.loadedAt < MAX_AGE_MS) return k.tenants;
+    return this.loadAt(version);
+  }
+
   async has(tenantId: string): Promise<boolean> {
-    return (await this.tenants()).has(tenantId);
+    return (await this.current()).has(tenantId);
+  }
+
+  /**
+   * The shared version, read for the callers of one turn of the event loop: the read is sent in this
+   * turn, so after every change whose event any of them is recording was stored (that took a database
+   * round trip, hence an earlier turn), and after any endpoint change announced before it.
+   */
+  private versionNow(): Promise<string | null> {
+    if (!this.turnVersion) {
+      this.turnVersion = this.readVersion();
+      setImmediate(() => (this.turnVersion = undefined));
+    }
+    return this.turnVersion;
+  }
+
+  /** The list as of `version` (read before the query), shared by callers that read the same version. */
+  private loadAt(version: string): Promise<Set<string>> {
+    let load = this.loads.get(version);
+    if (!load) {
+      const generation = this.generation;
+      const previous = this.known;
+      load = this.endpoints.tenantsWithActiveEndpoints().then((list) => {
+        const tenants = new Set(list);
+        const now = this.clock.now();
+        if (generation === this.generation) this.known = { checkedAt: now, loadedAt: now, version, tenants };
+        if (previous && previous.version !== version) for (const l of this.listeners) l();
+        return tenants;
+      });
+      this.loads.set(version, load);
+      void load.finally(() => this.loads.delete(version)).catch(() => undefined);
+    }
+    return load;
   }
 
   private async refresh(now: number): Promise<Set<string>> {

@@ -101,8 +101,9 @@ export class WebhookOutbox {
   }
 
   async endpointsFor(tenantId: string, fresh = false): Promise<WebhookEndpointDoc[]> {
-    // Most tenants have no endpoint: known without reading them (one shared list, kept current across nodes).
-    if (!fresh && !this.cache.has(tenantId) && !(await this.directory.has(tenantId))) return [];
+    // Most tenants have no endpoint: known without reading them (one shared list, current as of the
+    // version read now: a change announced on another node also drops what is cached below).
+    if (!fresh && !(await this.directory.current()).has(tenantId)) return [];
     const hit = this.cache.get(tenantId);
     const now = this.clock.now();
     if (!fresh && hit && now - hit.at < ENDPOINTS_TTL_MS) return hit.endpoints;
