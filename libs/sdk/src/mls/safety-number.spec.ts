@@ -1,6 +1,10 @@
 import { randomBytes } from '../crypto/random';
 import { safetyNumber, sameSafetyNumber, userFingerprint, usersFromCredentials } from './safety-number';
 
+// Iterated SHA-512 (~0.2 s per test on a quiet machine, 12.6 s for the file in a CI run with both cores
+// held busy): bounded work, so a budget that a loaded machine cannot exceed by accident.
+jest.setTimeout(60_000);
+
 const dev = (deviceId: string) => ({ deviceId, signaturePublicKey: randomBytes(32) });
 
 describe('safety numbers (SDK)', () => {

@@ -3,6 +3,10 @@ import { MlsClient } from './client';
 import { decodeMessage, groupInfoMembers } from './codec';
 import { identityToString } from './identity';
 
+// CPU-bound and bounded (5 clients, a few commits: ~0.2 s on a quiet machine), but its first MLS call
+// loads ts-mls, which took over 5 s in a CI run with both cores held busy: jest's default is no budget.
+jest.setTimeout(60_000);
+
 /** The leaves as ts-mls's full decoder sees them. */
 function slowLeaves(groupInfo: Uint8Array): string[] {
   const msg = decodeMessage(groupInfo);
