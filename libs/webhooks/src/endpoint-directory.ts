@@ -95,9 +95,12 @@ export class EndpointDirectory {
     return this.turnVersion;
   }
 
-  /** The list as of `version` (read before the query), shared by callers that read the same version. */
-  private loadAt(version: string): Promise<Set<string>> {
-    let load = this.loads.get(version);
+  /**
+   * The list as of `version` (read before the query), shared by callers that read the same version
+   * (null: Redis did not answer, nothing to share by). Tells the listeners when the version moved.
+   */
+  private loadAt(version: string | null): Promise<Set<string>> {
+    let load = version === null ? undefined : this.loads.get(version);
     if (!load) {
       const generation = this.generation;
       const previous = this.known;
@@ -105,28 +108,26 @@ export class EndpointDirectory {
         const tenants = new Set(list);
         const now = this.clock.now();
         if (generation === this.generation) this.known = { checkedAt: now, loadedAt: now, version, tenants };
+        // Another node's change: per-tenant endpoint lists cached on this node may be stale too.
         if (previous && previous.version !== version) for (const l of this.listeners) l();
         return tenants;
       });
-      this.loads.set(version, load);
-      void load.finally(() => this.loads.delete(version)).catch(() => undefined);
+      if (version !== null) {
+        this.loads.set(version, load);
+        void load.finally(() => this.loads.delete(version)).catch(() => undefined);
+      }
     }
     return load;
   }
 
   private async refresh(now: number): Promise<Set<string>> {
-    const generation = this.generation;
     const version = await this.readVersion();
     const k = this.known;
     if (k && version !== null && version === k.version && now - k.loadedAt < MAX_AGE_MS) {
       k.checkedAt = now;
       return k.tenants;
     }
-    const tenants = new Set(await this.endpoints.tenantsWithActiveEndpoints());
-    if (generation === this.generation) this.known = { checkedAt: now, loadedAt: now, version, tenants };
-    // Another node's change: per-tenant endpoint lists cached on this node may be stale too.
-    if (k && version !== k.version) for (const l of this.listeners) l();
-    return tenants;
+    return this.loadAt(version);
   }
 
   /** The shared version; null (always reload) when Redis is absent or does not answer. */
