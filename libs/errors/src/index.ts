@@ -7,3 +7,4 @@ export * from './validation';
 export * from './bounded-input';
 export * from './input-validators';
 export { passesValidation } from './validation-fast-path';
+export { dtoInstance } from './instance-fast-path';

@@ -1,4 +1,5 @@
 import { getMetadataStorage, ValidationTypes } from 'class-validator';
+import { memoizeValidationMetadata, validationMetadataVersion } from './validation-metadata-cache';
 
 /**
  * class-validator's own rules, checked without its error bookkeeping: for an object that passes, its
@@ -47,7 +48,8 @@ interface CompiledProperty {
   conditions: ValidationMetadataLike[];
   /** IS_DEFINED first, then the custom constraints (class-validator's order; the checks are pure either way). */
   checks: Array<{ meta: ValidationMetadataLike; constraints: ConstraintInstance[] }>;
-  nested: ValidationMetadataLike[];
+  /** With the schema class-validator passes for the nested object (the declaring class's name), read once. */
+  nested: Array<{ meta: ValidationMetadataLike; schema: string }>;
 }
 
 interface Compiled {
@@ -56,6 +58,8 @@ interface Compiled {
   /** Something this path does not model: always left to class-validator. */
   unsupported: boolean;
 }
+
+memoizeValidationMetadata();
 
 // Keyed by the metadata array itself: the memoized look-up (validation-metadata-cache) returns a new
 // array once metadata changes, so a compiled entry never outlives the rules it was built from.
@@ -70,11 +74,11 @@ function compile(storage: Storage, metadatas: ValidationMetadataLike[]): Compile
   for (const [name, list] of Object.entries(grouped)) {
     const checks: CompiledProperty['checks'] = [];
     const conditions: ValidationMetadataLike[] = [];
-    const nested: ValidationMetadataLike[] = [];
+    const nested: CompiledProperty['nested'] = [];
     for (const meta of list) {
       if (meta.type === ValidationTypes.WHITELIST) continue;
       if (meta.type === ValidationTypes.CONDITIONAL_VALIDATION) conditions.push(meta);
-      else if (meta.type === ValidationTypes.NESTED_VALIDATION) nested.push(meta);
+      else if (meta.type === ValidationTypes.NESTED_VALIDATION) nested.push({ meta, schema: typeof meta.target === 'string' ? meta.target : meta.target.name });
       else if (meta.type === ValidationTypes.CUSTOM_VALIDATION || meta.type === ValidationTypes.IS_DEFINED) {
         const constraints = storage.getTargetValidatorConstraints(meta.constraintCls);
         if (constraints.some((c) => c.async)) unsupported = true;
@@ -95,8 +99,8 @@ function compile(storage: Storage, metadatas: ValidationMetadataLike[]): Compile
 /** class-validator's isPromise: an async answer is left to class-validator. */
 const isThenable = (v: unknown): boolean => v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 
-function passesConstraint(object: object, value: unknown, meta: ValidationMetadataLike, constraint: ConstraintInstance): boolean {
-  const args = { targetName: object.constructor ? object.constructor.name : undefined, property: meta.propertyName, object, value, constraints: meta.constraints };
+function passesConstraint(object: object, targetName: string | undefined, value: unknown, meta: ValidationMetadataLike, constraint: ConstraintInstance): boolean {
+  const args = { targetName, property: meta.propertyName, object, value, constraints: meta.constraints };
   if (!meta.each || !Array.isArray(value)) {
     if (meta.each && (value instanceof Set || value instanceof Map)) return false;
     const ok = constraint.validate(value, args);
@@ -110,25 +114,47 @@ function passesConstraint(object: object, value: unknown, meta: ValidationMetada
 }
 
 /** class-validator's nestedValidations for one value: undefined is skipped, arrays recurse, objects are validated by their own class. */
-function passesNested(storage: Storage, value: unknown, meta: ValidationMetadataLike, depth: number): boolean {
+function passesNested(storage: Storage, value: unknown, schema: string, depth: number): boolean {
   if (value === undefined) return true;
   if (value instanceof Set || value instanceof Map) return false;
   if (Array.isArray(value)) {
-    for (const sub of value) if (!passesNested(storage, sub, meta, depth + 1)) return false;
+    for (const sub of value) if (!passesNested(storage, sub, schema, depth + 1)) return false;
     return true;
   }
   if (!(value instanceof Object)) return false;
-  const schema = typeof meta.target === 'string' ? meta.target : meta.target.name;
   return passesObject(storage, value, schema, depth + 1);
+}
+
+/**
+ * The compiled rules per class and schema, so a nested object costs no metadata look-up (the memoized
+ * one still builds a key string per call). Valid while validationMetadataVersion() stays where it was
+ * when they were read: the memo answers the same array until then. `null`: no metadata (refused).
+ */
+let byClass = new WeakMap<object, Map<string | undefined, Compiled | null>>();
+let byClassVersion = -1;
+
+function compiledFor(storage: Storage, ctor: unknown, schema: string | undefined): Compiled | null {
+  const cacheable = typeof ctor === 'function';
+  let perSchema = cacheable ? byClass.get(ctor) : undefined;
+  const found = perSchema?.get(schema);
+  if (found !== undefined) return found;
+  const metadatas = storage.getTargetValidationMetadatas(ctor, schema, false, false, undefined);
+  const c = metadatas.length ? compile(storage, metadatas) : null;
+  if (cacheable) {
+    if (!perSchema) byClass.set(ctor, (perSchema = new Map()));
+    perSchema.set(schema, c);
+  }
+  return c;
 }
 
 function passesObject(storage: Storage, object: object, schema: string | undefined, depth: number): boolean {
   // Deeper than any DTO of the platform: let class-validator decide (it has no such limit, nor a shortcut).
   if (depth > 32) return false;
-  const metadatas = storage.getTargetValidationMetadatas(object.constructor, schema, false, false, undefined);
-  if (!metadatas.length) return false; // forbidUnknownValues
-  const c = compile(storage, metadatas);
+  const c = compiledFor(storage, object.constructor, schema);
+  if (!c) return false; // forbidUnknownValues
   if (c.unsupported) return false;
+  // class-validator's ValidationArguments.targetName, read once per object rather than per constraint.
+  const targetName = object.constructor ? (object.constructor.name as string | undefined) : undefined;
   for (const key of Object.keys(object)) if (!c.allowed.has(key)) return false; // forbidNonWhitelisted
   const record = object as Record<string, unknown>;
   for (const p of c.properties) {
@@ -139,15 +165,20 @@ function passesObject(storage: Storage, object: object, schema: string | undefin
     if (!validate) continue;
     for (const { meta, constraints } of p.checks) {
       if (meta.validateIf && !meta.validateIf(object, value)) continue;
-      for (const constraint of constraints) if (!passesConstraint(object, value, meta, constraint)) return false;
+      for (const constraint of constraints) if (!passesConstraint(object, targetName, value, meta, constraint)) return false;
     }
-    for (const meta of p.nested) if (!passesNested(storage, value, meta, depth)) return false;
+    for (const { schema } of p.nested) if (!passesNested(storage, value, schema, depth)) return false;
   }
   return true;
 }
 
 /** True only when class-validator (whitelist, forbidNonWhitelisted, forbidUnknownValues) would report no error for this instance. */
 export function passesValidation(instance: object): boolean {
+  const version = validationMetadataVersion();
+  if (version !== byClassVersion) {
+    byClass = new WeakMap();
+    byClassVersion = version;
+  }
   try {
     return passesObject(getMetadataStorage() as unknown as Storage, instance, undefined, 0);
   } catch {

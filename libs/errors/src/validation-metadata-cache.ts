@@ -17,6 +17,16 @@ interface Storage {
   addConstraintMetadata(...args: unknown[]): void;
   addValidationSchema(...args: unknown[]): void;
   __chatMemo?: true;
+  __chatVersion?: number;
+}
+
+/**
+ * Moves whenever class-validator's metadata changes (once memoizeValidationMetadata is installed):
+ * caches built from the metadata compare it. Kept on the storage (class-validator's is global), so
+ * every copy of this module sees the same count.
+ */
+export function validationMetadataVersion(): number {
+  return (getMetadataStorage() as unknown as Storage).__chatVersion ?? 0;
 }
 
 export function memoizeValidationMetadata(): void {
@@ -38,6 +48,7 @@ export function memoizeValidationMetadata(): void {
     const add = storage[name].bind(storage);
     storage[name] = (...args: unknown[]) => {
       memo = new Map();
+      storage.__chatVersion = (storage.__chatVersion ?? 0) + 1;
       add(...args);
     };
   }

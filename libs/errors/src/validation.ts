@@ -4,6 +4,7 @@ import { validate } from 'class-validator';
 import { AppError } from './app-error';
 import { assertBoundedInput } from './bounded-input';
 import type { FieldProblem } from './field-problem';
+import { dtoInstance } from './instance-fast-path';
 import { passesValidation } from './validation-fast-path';
 import { memoizeValidationMetadata } from './validation-metadata-cache';
 
@@ -49,7 +50,8 @@ export async function validateDto<T extends object>(cls: new () => T, payload: u
     throw AppError.validation([{ field: '', problems: ['payload must be an object'] }], 'Payload must be a JSON object');
   }
   assertBoundedInput(payload);
-  const instance = plainToInstance(cls, payload);
+  // The same instance class-transformer builds, without its per-key metadata look-ups (undefined: it builds it).
+  const instance = dtoInstance(cls, payload) ?? plainToInstance(cls, payload);
   // The same rules without class-validator's error bookkeeping; only a payload that fails them pays for both.
   if (passesValidation(instance)) return instance;
   const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
