@@ -6,6 +6,7 @@ import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '@chat/config';
 import { counter } from '@chat/metrics';
 import { checkSubscriber, FIRE_AND_FORGET_BY_ADAPTER, handleRejections, RedisService } from '@chat/redis';
+import { coalesceSocketWrites } from './socket-write-coalescing';
 
 const adapterPublishFailures = counter('chat_socket_adapter_publish_failures_total', 'Redis adapter publishes (cross-node broadcasts, room changes) that failed, e.g. while Redis was down');
 
@@ -18,6 +19,7 @@ export class RedisAwareIoAdapter extends IoAdapter {
   private readonly logger = new Logger('SocketAdapter');
   private heartbeat?: NodeJS.Timeout;
   private lastFailureLog = 0;
+  private stopCoalescing?: () => void;
   /** The adapter's subscriber connection (Redis mode only); exposed for the heartbeat test. */
   subscriber?: Redis;
 
@@ -36,6 +38,7 @@ export class RedisAwareIoAdapter extends IoAdapter {
       maxHttpBufferSize: (this.config.SOCKET_MAX_PAYLOAD_BYTES ?? this.config.MESSAGE_MAX_BYTES * 2) * 2,
       cors: { origin: true, credentials: true },
     }) as Server;
+    this.stopCoalescing = coalesceSocketWrites(server);
     if (this.redis.mode === 'redis') {
       // The adapter never handles these promises: a failure (Redis down) is counted and logged here
       // instead of ending the process. The local part of a broadcast is delivered regardless; other
@@ -71,6 +74,7 @@ export class RedisAwareIoAdapter extends IoAdapter {
 
   override async close(server: Server): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.stopCoalescing?.();
     await super.close(server);
   }
 }
