@@ -9,6 +9,7 @@ import { MEMBER_CHANGES_KEPT, MemberChangeDoc, ParticipantDoc, ParticipantRole }
 import { ConversationRecord, ConversationsRepository } from './conversations.repository';
 import { ConversationResponse, toConversationResponse } from './conversation.views';
 import { ConversationAccess } from './conversation-access';
+import { PendingConversationWrites } from './pending-conversation-writes';
 import { Actor, actorEntry, membershipKeys, newParticipant, ownersOtherThan, RANK, requireManageable } from './conversation-rules';
 
 const CAS_ATTEMPTS = 12;
@@ -28,6 +29,7 @@ export class ConversationMembershipService {
     private readonly events: ChatEventBus,
     private readonly config: AppConfig,
     private readonly access: ConversationAccess,
+    private readonly pendingWrites: PendingConversationWrites,
   ) {
     // A deleted user leaves every conversation.
     events.on('user.deleted', async ({ user_id }) => void (await this.removeUserEverywhere(user_id)));
@@ -55,6 +57,8 @@ export class ConversationMembershipService {
     log?: { by: string | null },
   ): Promise<{ doc: ConversationRecord; changed: boolean; before: ConversationRecord }> {
     if (!ConversationsRepository.isId(conversationId)) throw AppError.notFound('Conversation');
+    // The answers (add, join, roles) carry last_message, written after a send's ack: this node's pending write first.
+    await this.pendingWrites.settled(this.tenant(), [conversationId]);
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const doc = await this.repo.findConversation(conversationId);
       if (!doc) throw AppError.notFound('Conversation');

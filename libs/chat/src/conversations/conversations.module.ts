@@ -6,10 +6,11 @@ import { ConversationsRepository } from './conversations.repository';
 import { ConversationsService } from './conversations.service';
 import { ConversationAccess } from './conversation-access';
 import { ConversationMembershipService } from './conversation-membership.service';
+import { PendingConversationWrites } from './pending-conversation-writes';
 
 @Module({
   imports: [UsersModule, MongooseModule.forFeature([{ name: CONVERSATION_MODEL, schema: ConversationSchema }])],
-  providers: [ConversationsRepository, ConversationAccess, ConversationMembershipService, ConversationsService],
-  exports: [ConversationsRepository, ConversationAccess, ConversationMembershipService, ConversationsService],
+  providers: [ConversationsRepository, ConversationAccess, ConversationMembershipService, ConversationsService, PendingConversationWrites],
+  exports: [ConversationsRepository, ConversationAccess, ConversationMembershipService, ConversationsService, PendingConversationWrites],
 })
 export class ConversationsModule {}

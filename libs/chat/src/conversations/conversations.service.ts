@@ -13,6 +13,7 @@ import { ConversationRecord, ConversationsRepository, ListCursor } from './conve
 import { ConversationResponse, ConversationView, toConversationResponse } from './conversation.views';
 import { ConversationAccess, conversationCacheKey, memberConversationIdsCacheKey } from './conversation-access';
 import { ConversationMembershipService } from './conversation-membership.service';
+import { PendingConversationWrites } from './pending-conversation-writes';
 import type { ConversationPolicy, SendPolicyCheck } from './conversation-policy';
 import { Actor, membershipKeys, newParticipant, requireManageable } from './conversation-rules';
 
@@ -61,6 +62,8 @@ export class ConversationsService {
     private readonly config: AppConfig,
     private readonly access: ConversationAccess,
     private readonly membership: ConversationMembershipService,
+    // last_message and updated_at are written after a send's ack: reads here wait for this node's pending writes.
+    private readonly pendingWrites: PendingConversationWrites,
   ) {}
 
   static cacheKey(conversationId: string): string[] {
@@ -74,6 +77,11 @@ export class ConversationsService {
 
   private tenant() {
     return TenantContext.requireTenantId('conversations');
+  }
+
+  /** Read-your-writes on this node: the conversations' pending last_message writes (all of the tenant's when no ids). */
+  private settled(conversationIds?: string[]): Promise<void> {
+    return this.pendingWrites.settled(this.tenant(), conversationIds);
   }
 
   // ---------------------------------------------------------------- membership reads (ConversationAccess)
@@ -153,6 +161,10 @@ export class ConversationsService {
     if (await this.relationships.isBlocked(otherId, userId)) throw AppError.forbidden('This user does not accept direct conversations from you');
     const key = directKeyFor(userId, otherId);
     let doc = await this.repo.findDirect(key);
+    if (doc && this.pendingWrites.has(this.tenant(), String(doc._id))) {
+      await this.settled([String(doc._id)]);
+      doc = await this.repo.findDirect(key);
+    }
     let created = false;
     if (!doc) {
       if (other.deactivated) throw new AppError(ErrorCode.Forbidden, 'User is deactivated');
@@ -188,6 +200,7 @@ export class ConversationsService {
   async list(userId: string, opts: { cursor?: string; limit?: number; type?: ConversationType }): Promise<Page<ConversationResponse>> {
     const limit = Math.min(Math.max(opts.limit ?? 20, 1), 100);
     const after = toListCursor(decodeCursor(opts.cursor, isRawCursor));
+    await this.settled();
     const docs = await this.repo.listForUser(userId, { after, limit: limit + 1, type: opts.type });
     const page = docs.slice(0, limit);
     const last = page[page.length - 1];
@@ -201,6 +214,7 @@ export class ConversationsService {
   async listChannels(opts: { cursor?: string; limit?: number }): Promise<Page<ChannelSummary>> {
     const limit = Math.min(Math.max(opts.limit ?? 20, 1), 100);
     const after = toListCursor(decodeCursor(opts.cursor, isRawCursor));
+    await this.settled();
     const docs = await this.repo.listChannels({ after, limit: limit + 1 });
     const page = docs.slice(0, limit);
     const last = page[page.length - 1];
@@ -219,6 +233,7 @@ export class ConversationsService {
 
   /** One conversation as seen by a member (fresh: with last_seq and unread count). */
   async getForMember(conversationId: string, userId: string): Promise<ConversationResponse> {
+    await this.settled([conversationId]);
     const doc = ConversationsRepository.isId(conversationId) ? await this.repo.findConversation(conversationId) : null;
     if (!doc || !doc.participants.some((p) => p.user_id === userId)) throw AppError.notFound('Conversation');
     return toConversationResponse(doc, userId);
@@ -226,6 +241,7 @@ export class ConversationsService {
 
   /** One conversation for the SaaS client's server. */
   async getAny(conversationId: string): Promise<ConversationResponse> {
+    await this.settled([conversationId]);
     const doc = ConversationsRepository.isId(conversationId) ? await this.repo.findConversation(conversationId) : null;
     if (!doc) throw AppError.notFound('Conversation');
     return toConversationResponse(doc, null);
@@ -234,6 +250,8 @@ export class ConversationsService {
   // ---------------------------------------------------------------- details and settings
 
   async updateMetadata(conversationId: string, actor: Actor, metadata: Partial<ConversationDoc['metadata']>): Promise<ConversationResponse> {
+    // The answer and the conversation.updated event carry last_message.
+    await this.settled([conversationId]);
     const doc = ConversationsRepository.isId(conversationId) ? await this.repo.findConversation(conversationId) : null;
     if (!doc) throw AppError.notFound('Conversation');
     requireManageable(doc, actor, 'details');
@@ -249,6 +267,7 @@ export class ConversationsService {
 
   /** The member's own settings (muted, pinned). */
   async updateSettings(conversationId: string, userId: string, settings: { muted?: boolean; pinned?: boolean }): Promise<ConversationResponse> {
+    await this.settled([conversationId]);
     const doc = await this.repo.updateParticipantSettings(conversationId, userId, settings);
     if (!doc) throw AppError.notFound('Conversation');
     await this.cache.del(conversationCacheKey(conversationId));

@@ -6,3 +6,4 @@ export { ConversationAccess, conversationCacheKey, memberConversationIdsCacheKey
 export * from './conversation-membership.service';
 export * from './conversations.module';
 export * from './conversation-policy';
+export * from './pending-conversation-writes';

@@ -46,7 +46,11 @@ export interface SendOutcome {
   duplicate: boolean;
 }
 
-/** What follows a stored batch (MessageCommitEffects): once per conversation with the messages it stored, before their senders are answered. */
+/**
+ * What follows a stored batch (MessageCommitEffects): once per conversation with the messages it stored, before their senders are
+ * answered (their events). Writes that need not precede the ack (last_message) it only schedules: the conversation is free for
+ * its next batch as soon as this returns.
+ */
 export interface MessageCommitStep {
   commit(tenantId: TenantId, conversationId: string, committed: MessageRecord[]): Promise<void>;
 }
@@ -74,9 +78,9 @@ const batchSize = histogram('chat_message_batch_size', 'Messages per group commi
 const batchSeconds = histogram('chat_message_batch_write_seconds', 'Time to reserve seqs and store one batch');
 /** Where a send's ack time goes (docs/life-of-a-message.md, step 4): finer buckets than the default, the stages take milliseconds. */
 const STAGE_BUCKETS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.5];
-const stageSeconds = histogram(
+export const writeStageSeconds = histogram(
   'chat_message_batch_stage_seconds',
-  'Per stage of the write path: wait (a send queued until its batch starts), claim (Redis send claims and retry look-ups), reserve (seqs), insert (messages, cache drop, gaps), commit (last_message, counters, events), per tenant of a batch',
+  'Per stage of the write path: wait (a send queued until its batch starts), claim (Redis send claims and retry look-ups), reserve (seqs), insert (messages, cache drop, gaps), commit (reply counters, events), per tenant of a batch; last_message: its write after the ack, per write',
   ['stage'],
   STAGE_BUCKETS,
 );
@@ -204,7 +208,7 @@ export class MessageWriteBatcher {
   private async write(batch: Item[]): Promise<void> {
     const t0 = performance.now();
     batchSize.observe(batch.length);
-    const wait = stageSeconds.labels('wait');
+    const wait = writeStageSeconds.labels('wait');
     for (const item of batch) wait.observe((t0 - item.queuedAt) / 1000);
     // A client_msg_id repeated inside one batch is written once; the repeats get the same message.
     const leaders = new Map<string, Item>();
@@ -312,7 +316,7 @@ export class MessageWriteBatcher {
     await Promise.all(
       [...committed].map(([conversationId, list]) =>
         this.commitStep.commit(tenantId, conversationId, list.map((it) => it.outcome!.message)).catch((err) => {
-          // The messages are durable; a failed follow-up (last_message, counters, events) must not fail the send.
+          // The messages are durable; a failed follow-up (counters, events) must not fail the send.
           this.logger.error(`post-commit for conversation ${conversationId} failed: ${(err as Error).message}`);
         }),
       ),
@@ -356,7 +360,7 @@ function stageClock(): (stage: string) => void {
   let last = performance.now();
   return (stage) => {
     const now = performance.now();
-    stageSeconds.observe({ stage }, (now - last) / 1000);
+    writeStageSeconds.observe({ stage }, (now - last) / 1000);
     last = now;
   };
 }
