@@ -88,4 +88,24 @@ describe('LastMessageWriter', () => {
     expect(writer.size).toBe(0);
     expect(calls).toHaveLength(3);
   });
+
+  it('drain waits for the pending writes, bounded', async () => {
+    const { repo, calls } = heldRepo();
+    const writer = new LastMessageWriter(repo, new PendingConversationWrites());
+    writer.write(T, C, lm(1));
+    await turn();
+    let drained = false;
+    const d = writer.drain(60_000).then(() => (drained = true));
+    writer.write(T, C, lm(2));
+    calls[0]!.answer();
+    await until(() => calls.length === 2);
+    expect(drained).toBe(false);
+    calls[1]!.answer();
+    await d;
+    // A write that never answers: drain gives up after its bound.
+    writer.write(T, C, lm(3));
+    await writer.drain(5);
+    expect(writer.size).toBe(1);
+    calls[2]!.answer();
+  });
 });
