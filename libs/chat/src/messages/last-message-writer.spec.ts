@@ -108,4 +108,24 @@ describe('LastMessageWriter', () => {
     expect(writer.size).toBe(1);
     calls[2]!.answer();
   });
+
+  it('beyond maxInFlight writes wait for a place, and take the newest value when they start', async () => {
+    const { repo, calls } = heldRepo();
+    const writer = new LastMessageWriter(repo, new PendingConversationWrites());
+    writer.maxInFlight = 1;
+    const D = 'cccccccccccccccccccccccc';
+    writer.write(T, C, lm(1));
+    writer.write(T, D, lm(5));
+    await turn();
+    writer.write(T, D, lm(6));
+    await turn();
+    expect(calls.map((c) => c.seq)).toEqual([1]);
+    calls[0]!.answer();
+    await until(() => calls.length === 2);
+    expect(calls[1]!.seq).toBe(6);
+    calls[1]!.answer();
+    await writer.drain(1000);
+    expect(writer.size).toBe(0);
+  });
 });
+

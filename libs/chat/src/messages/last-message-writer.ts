@@ -40,6 +40,14 @@ export class LastMessageWriter {
   private idleWaiters: Array<() => void> = [];
   /** Retries of a failed write and the delay before the first (doubling). Tests shorten the delay. */
   retry = { attempts: 8, firstDelayMs: 200 };
+  /**
+   * Writes in flight in this process, all conversations together. Beyond it a conversation's write
+   * waits for a free place, taking the newest value when it starts: under load fewer, coalesced writes
+   * instead of one per batch and conversation competing with the sends' own database round trips.
+   */
+  maxInFlight = 8;
+  private inFlight = 0;
+  private readonly queued: Array<() => void> = [];
 
   constructor(
     private readonly conversations: ConversationsRepository,
@@ -77,11 +85,27 @@ export class LastMessageWriter {
     if (this.slots.size) this.logger.warn(`shutdown: last_message of ${this.slots.size} conversation(s) not written within ${timeoutMs} ms`);
   }
 
+  private place(): Promise<void> | void {
+    if (this.inFlight < this.maxInFlight) {
+      this.inFlight++;
+      return;
+    }
+    return new Promise<void>((r) => this.queued.push(r));
+  }
+
+  /** Hands the place on to the next queued write, if any (inFlight stays counted for it). */
+  private leave(): void {
+    const next = this.queued.shift();
+    if (next) next();
+    else this.inFlight--;
+  }
+
   /** Writes the slot's value until none is waiting; the only writer of this conversation in this process. */
   private async run(key: string, slot: Slot): Promise<void> {
     const what = `last_message of conversation ${slot.conversationId}`;
     while (slot.next) {
       if (slot.failures) await new Promise((r) => setTimeout(r, this.retry.firstDelayMs * 2 ** (slot.failures - 1)).unref());
+      await this.place();
       const value = slot.next!;
       const done = slot.nextDone;
       slot.next = null;
@@ -104,6 +128,7 @@ export class LastMessageWriter {
           if (!slot.next) slot.next = value;
         }
       } finally {
+        this.leave();
         done?.resolve();
       }
     }
