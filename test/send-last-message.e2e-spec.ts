@@ -79,4 +79,37 @@ describe('send path: last_message after the ack', () => {
       spy.mockRestore();
     }
   });
+
+  it("a user's list waits only for their own conversations' pending writes", async () => {
+    const w = await createRealtimeTenant(t.app);
+    const busy = await w.group(['lb-sender', 'lb-member']);
+    const quiet = await w.group(['lb-reader', 'lb-friend']);
+    const sender = await connectSocket(t.url, await w.token('lb-sender'));
+    const readerToken = await w.token('lb-reader');
+    const repo = t.app.get(ConversationsRepository);
+    const setLastMessage = repo.setLastMessage.bind(repo);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let writeStarted!: () => void;
+    const started = new Promise<void>((r) => (writeStarted = r));
+    const spy = jest.spyOn(repo, 'setLastMessage').mockImplementation(async (id, lm, at) => {
+      if (id === busy) {
+        writeStarted();
+        await held;
+      }
+      return setLastMessage(id, lm, at);
+    });
+    try {
+      await askOk(sender, 'message:send', { conversation_id: busy, client_msg_id: 'lb-1', content: envelope(['lb-sender', 'lb-member']) }, 10_000);
+      await started;
+      // The tenant has a pending write, of a conversation the reader is not in: the reader's list does not wait for it.
+      const list = await request(t.url).get('/v1/conversations').set('Authorization', `Bearer ${readerToken}`).timeout(10_000);
+      expect(list.status).toBe(200);
+      expect(list.body.data.map((c: any) => c.id)).toEqual([quiet]);
+    } finally {
+      release();
+      spy.mockRestore();
+    }
+  });
 });
+

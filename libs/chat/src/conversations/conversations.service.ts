@@ -11,7 +11,7 @@ import { UsersService } from '../users/users.service';
 import { ConversationDoc, ConversationType, directKeyFor, ParticipantRole } from './conversation.schema';
 import { ConversationRecord, ConversationsRepository, ListCursor } from './conversations.repository';
 import { ConversationResponse, ConversationView, toConversationResponse } from './conversation.views';
-import { ConversationAccess, conversationCacheKey, memberConversationIdsCacheKey } from './conversation-access';
+import { ConversationAccess, conversationCacheKey, MEMBER_CONVERSATION_IDS_MAX, memberConversationIdsCacheKey } from './conversation-access';
 import { ConversationMembershipService } from './conversation-membership.service';
 import { PendingConversationWrites } from './pending-conversation-writes';
 import type { ConversationPolicy, SendPolicyCheck } from './conversation-policy';
@@ -82,6 +82,16 @@ export class ConversationsService {
   /** Read-your-writes on this node: the conversations' pending last_message writes (all of the tenant's when no ids). */
   private settled(conversationIds?: string[]): Promise<void> {
     return this.pendingWrites.settled(this.tenant(), conversationIds);
+  }
+
+  /**
+   * The same for a user's list: only their conversations' pending writes (the cached ids a socket joins;
+   * read only when the tenant has a pending write), all of the tenant's when that list is cut.
+   */
+  private async settledForUser(userId: string): Promise<void> {
+    if (!this.pendingWrites.any(this.tenant())) return;
+    const ids = await this.access.memberConversationIds(userId).catch(() => null);
+    await this.settled(ids && ids.length < MEMBER_CONVERSATION_IDS_MAX ? ids : undefined);
   }
 
   // ---------------------------------------------------------------- membership reads (ConversationAccess)
@@ -200,7 +210,7 @@ export class ConversationsService {
   async list(userId: string, opts: { cursor?: string; limit?: number; type?: ConversationType }): Promise<Page<ConversationResponse>> {
     const limit = Math.min(Math.max(opts.limit ?? 20, 1), 100);
     const after = toListCursor(decodeCursor(opts.cursor, isRawCursor));
-    await this.settled();
+    await this.settledForUser(userId);
     const docs = await this.repo.listForUser(userId, { after, limit: limit + 1, type: opts.type });
     const page = docs.slice(0, limit);
     const last = page[page.length - 1];

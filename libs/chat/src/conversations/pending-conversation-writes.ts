@@ -33,6 +33,11 @@ export class PendingConversationWrites {
     done.then(release, release);
   }
 
+  /** Whether the tenant has any pending write (a list then asks which of its conversations). */
+  any(tenantId: TenantId): boolean {
+    return this.byTenant.has(tenantId);
+  }
+
   has(tenantId: TenantId, conversationId: string): boolean {
     return this.byTenant.get(tenantId)?.has(conversationId) ?? false;
   }
