@@ -13,6 +13,7 @@ import { ConversationRecord, ConversationsRepository, ListCursor } from './conve
 import { ConversationResponse, ConversationView, toConversationResponse } from './conversation.views';
 import { ConversationAccess, conversationCacheKey, memberConversationIdsCacheKey } from './conversation-access';
 import { ConversationMembershipService } from './conversation-membership.service';
+import { ConversationSeqs } from './conversation-seqs';
 import type { ConversationPolicy, SendPolicyCheck } from './conversation-policy';
 import { Actor, membershipKeys, newParticipant, requireManageable } from './conversation-rules';
 
@@ -61,6 +62,7 @@ export class ConversationsService {
     private readonly config: AppConfig,
     private readonly access: ConversationAccess,
     private readonly membership: ConversationMembershipService,
+    private readonly seqs: ConversationSeqs,
   ) {}
 
   static cacheKey(conversationId: string): string[] {
@@ -173,10 +175,11 @@ export class ConversationsService {
     // A user deleted and re-created under the same external id gets their place back.
     const missing = [userId, otherId].filter((id) => !doc!.participants.some((p) => p.user_id === id));
     if (missing.length) {
+      const lastSeq = await this.seqs.lastSeq(String(doc._id), 0);
       doc = (
         await this.membership.mutateMembers(String(doc._id), (d) => {
           const absent = [userId, otherId].filter((id) => !d.participants.some((p) => p.user_id === id));
-          return absent.length ? [...d.participants, ...absent.map((id) => newParticipant(id, 'member', d.last_seq))] : null;
+          return absent.length ? [...d.participants, ...absent.map((id) => newParticipant(id, 'member', Math.max(d.last_seq, lastSeq)))] : null;
         })
       ).doc;
     }
@@ -192,7 +195,8 @@ export class ConversationsService {
     const page = docs.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      data: page.map((d) => toConversationResponse(d, userId)),
+      // last_seq and unread counts from the seq counter where it is ahead of the documents (uncommitted seqs).
+      data: (await this.seqs.withLastSeqs(page)).map((d) => toConversationResponse(d, userId)),
       next_cursor: docs.length > limit ? encodeCursor({ u: new Date(last.updated_at).toISOString(), i: String(last._id) }) : null,
     };
   }
@@ -221,14 +225,16 @@ export class ConversationsService {
   async getForMember(conversationId: string, userId: string): Promise<ConversationResponse> {
     const doc = ConversationsRepository.isId(conversationId) ? await this.repo.findConversation(conversationId) : null;
     if (!doc || !doc.participants.some((p) => p.user_id === userId)) throw AppError.notFound('Conversation');
-    return toConversationResponse(doc, userId);
+    const [fresh] = await this.seqs.withLastSeqs([doc]);
+    return toConversationResponse(fresh!, userId);
   }
 
   /** One conversation for the SaaS client's server. */
   async getAny(conversationId: string): Promise<ConversationResponse> {
     const doc = ConversationsRepository.isId(conversationId) ? await this.repo.findConversation(conversationId) : null;
     if (!doc) throw AppError.notFound('Conversation');
-    return toConversationResponse(doc, null);
+    const [fresh] = await this.seqs.withLastSeqs([doc]);
+    return toConversationResponse(fresh!, null);
   }
 
   // ---------------------------------------------------------------- details and settings

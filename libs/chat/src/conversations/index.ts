@@ -6,3 +6,5 @@ export { ConversationAccess, conversationCacheKey, memberConversationIdsCacheKey
 export * from './conversation-membership.service';
 export * from './conversations.module';
 export * from './conversation-policy';
+export * from './conversation-seqs';
+export * from './seq-counter';

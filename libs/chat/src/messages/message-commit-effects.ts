@@ -37,12 +37,18 @@ export class MessageCommitEffects implements MessageCommitStep {
     const last = sorted.filter((m) => !isHandshake(m.content)).pop();
     const replyCounts = new Map<string, number>();
     for (const m of sorted) if (m.thread.parent_id) replyCounts.set(m.thread.parent_id, (replyCounts.get(m.thread.parent_id) ?? 0) + 1);
+    // The batch's highest seq moves the durable high-water mark (last_seq) in the same update (ConversationSeqs).
+    const lastSeq = sorted[sorted.length - 1]?.seq;
     const setLastMessage = async () => {
-      if (!last) return;
+      if (!last) {
+        if (lastSeq !== undefined) await this.conversations.raiseLastSeq(conversationId, lastSeq);
+        return;
+      }
       await this.conversations.setLastMessage(
         conversationId,
         { content_preview: last.preview, sender_id: last.sender_id, sent_at: last.created_at, seq: last.seq, message_id: String(last._id) },
         last.created_at,
+        lastSeq,
       );
     };
     const [lastMessage, ...parents] = await Promise.allSettled([

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@chat/config';
 import { AppError } from '@chat/errors';
 import { KeySharesService } from '@chat/keys';
-import { ConversationsRepository } from '../conversations/conversations.repository';
+import { ConversationSeqs } from '../conversations/conversation-seqs';
 import { ConversationsService } from '../conversations/conversations.service';
 import { Page } from '../users/pagination';
 import { MessageView, toMessageView } from './message.view';
@@ -25,7 +25,7 @@ export class MessageQueryService {
   constructor(
     private readonly repo: MessagesRepository,
     private readonly conversations: ConversationsService,
-    conversationsRepo: ConversationsRepository,
+    seqs: ConversationSeqs,
     private readonly recentCache: RecentMessagesCache,
     config: AppConfig,
     keyShares: KeySharesService,
@@ -35,7 +35,7 @@ export class MessageQueryService {
       config.MESSAGE_GAP_GRACE_MS,
       (conversationId) => this.recentCache.changed(conversationId),
       (conversationId, userId, ids, v2Ids) => keyShares.sharedMessageIds(conversationId, userId, ids, v2Ids),
-      (conversationId) => conversationsRepo.streamEnd(conversationId),
+      (conversationId) => seqs.end(conversationId, () => repo.maxSeq(conversationId)),
     );
   }
 
