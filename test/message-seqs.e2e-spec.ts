@@ -54,12 +54,16 @@ async function syncAll(socket: TestSocket, conv: string): Promise<any[]> {
 
 describe('message seqs from the counter (real app, Redis)', () => {
   let t: TestApp;
+  /** A second node on the same database and Redis: one node never writes a conversation in two batches at once, two do. */
+  let t2: TestApp;
 
   beforeAll(async () => {
     t = await createTestApp({ env: { MESSAGE_GAP_GRACE_MS: String(GRACE_MS) } });
+    t2 = await createTestApp({ env: { MESSAGE_GAP_GRACE_MS: String(GRACE_MS) }, dbName: t.dbName });
   });
   afterEach(() => closeAllSockets());
   afterAll(async () => {
+    await t2?.close();
     await t?.close();
   });
 
@@ -108,23 +112,26 @@ describe('message seqs from the counter (real app, Redis)', () => {
     expect((await conn.db!.collection('conversations').findOne({ _id: new mongo.ObjectId(conv) }))?.last_seq).toBe(5);
   });
 
-  it('the counter dropped again and again while sends are in flight: every send acked once, no seq twice, readers see all', async () => {
+  it('the counter dropped again and again while two nodes send: every send acked once, no seq twice, readers see all', async () => {
     const w = await createRealtimeTenant(t.app);
     const members = ['f1', 'f2', 'f3'];
     const conv = await w.group(members);
-    const senders = await Promise.all(members.map(async (u) => connectSocket(t.url, await w.token(u))));
-    const PER = 15;
+    const senders = await Promise.all(members.flatMap((u) => [t, t2].map(async (node) => connectSocket(node.url, await w.token(u)))));
+    const PER = 8;
     const acked: Sent[] = [];
-    // Each ack drops the counter while the other senders' messages are reserved or being stored.
-    const lanes = senders.map(async (s, si) => {
-      for (let k = 0; k < PER; k++) {
-        acked.push(await send(s, conv, `f${si}-${k}`, members));
-        await setCounter(t, w, conv, null);
-      }
-    });
-    await Promise.all(lanes);
+    let done = false;
+    // The counter is dropped over and over while the sends are reserved and stored.
+    const dropper = (async () => {
+      while (!done) await setCounter(t, w, conv, null);
+    })();
+    try {
+      await Promise.all(senders.flatMap((s, si) => Array.from({ length: PER }, (_, k) => send(s, conv, `f${si}-${k}`, members).then((m) => acked.push(m)))));
+    } finally {
+      done = true;
+      await dropper;
+    }
 
-    expect(acked).toHaveLength(members.length * PER);
+    expect(acked).toHaveLength(senders.length * PER);
     expect(new Set(acked.map((m) => m.seq)).size).toBe(acked.length);
     const stored = await storedSeqs(t, conv);
     expect(new Set(stored.map((m) => m.seq)).size).toBe(stored.length);
