@@ -3,7 +3,7 @@ import { Clock } from '@chat/clock';
 import { RedisService } from '@chat/redis';
 import { TenantContext } from '@chat/tenancy';
 import { ConversationsRepository } from './conversations.repository';
-import { SeqCount, SeqCounter } from './seq-counter';
+import { SeqCounter } from './seq-counter';
 
 /** Where a conversation's stream ends: highest reserved seq, when it was last reserved, last change position. */
 export interface ConversationStreamEnd {
@@ -87,20 +87,14 @@ export class ConversationSeqs {
   /**
    * The end of the stream for readers: the counter's seq and time when it is ahead of the document
    * (seqs reserved and not yet committed), else the document's; last_change_seq always from the
-   * document. Without a counter (expired, lost) it is seeded from what is stored. Null: no conversation.
+   * document. Without a counter (expired, lost, Redis failing) the document's: readers never seed one
+   * (that needs a message query, and most reads of a reconnect storm are of idle conversations);
+   * every stored seq is in last_seq once its batch committed. Null: no such conversation.
    */
-  async end(conversationId: string, storedMax: StoredMaxSeq): Promise<ConversationStreamEnd | null> {
-    const tenantId = this.tenant();
-    const [doc, count] = await Promise.all([this.conversations.streamEnd(conversationId), this.counter.peek(tenantId, conversationId).catch(() => undefined)]);
+  async end(conversationId: string): Promise<ConversationStreamEnd | null> {
+    const [doc, count] = await Promise.all([this.conversations.streamEnd(conversationId), this.counter.peek(this.tenant(), conversationId).catch(() => null)]);
     if (!doc) return null;
-    if (count === undefined) return doc; // Redis failing: the database's (fallback) reservations are all there is
-    if (count === null) {
-      const seed = Math.max(doc.last_seq, await storedMax());
-      // So the next reader or writer finds it (a raise never lowers a counter a writer seeded meanwhile).
-      const seq = await this.counter.raise(tenantId, conversationId, seed, doc.last_reserved_at ? doc.last_reserved_at.getTime() : this.clock.now()).catch(() => seed);
-      return { ...doc, last_seq: Math.max(seq, doc.last_seq) };
-    }
-    return ahead(doc, count);
+    return count && count.seq > doc.last_seq ? { ...doc, last_seq: count.seq, last_reserved_at: new Date(count.at) } : doc;
   }
 
   /**
@@ -139,10 +133,6 @@ export class ConversationSeqs {
     this.lastFallbackLog = now;
     this.logger.warn(`seq counter unavailable (${(err as Error)?.message ?? String(err)}): reserving seqs in the database`);
   }
-}
-
-function ahead(doc: ConversationStreamEnd, count: SeqCount): ConversationStreamEnd {
-  return count.seq > doc.last_seq ? { ...doc, last_seq: count.seq, last_reserved_at: new Date(count.at) } : doc;
 }
 
 /** A failure of the counter's store (Redis), as opposed to a bug: those are not papered over by the fallback. */

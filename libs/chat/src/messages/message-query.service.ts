@@ -35,7 +35,7 @@ export class MessageQueryService {
       config.MESSAGE_GAP_GRACE_MS,
       (conversationId) => this.recentCache.changed(conversationId),
       (conversationId, userId, ids, v2Ids) => keyShares.sharedMessageIds(conversationId, userId, ids, v2Ids),
-      (conversationId) => seqs.end(conversationId, () => repo.maxSeq(conversationId)),
+      (conversationId) => seqs.end(conversationId),
     );
   }
 
