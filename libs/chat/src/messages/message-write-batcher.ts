@@ -86,7 +86,7 @@ const batchSeconds = histogram('chat_message_batch_write_seconds', 'Time to rese
 const STAGE_BUCKETS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.5];
 const stageSeconds = histogram(
   'chat_message_batch_stage_seconds',
-  'Per stage of the write path: wait (a send queued until its batch starts), claim (Redis send claims and retry look-ups), reserve (seqs), insert (messages, cache drop, gaps), commit (last_message, counters, events), per tenant of a batch',
+  'Per stage of the write path: wait (a send queued until its batch starts), claim (Redis send claims and retry look-ups), reserve (seqs), insert (messages, fresh seqs for taken ones, cache drop, gaps), commit (last_message, counters, events), per tenant of a batch',
   ['stage'],
   STAGE_BUCKETS,
 );
@@ -95,8 +95,8 @@ const convKey = (i: Item) => `${i.tenantId}\u0000${i.draft.conversation_id}`;
 const dedupeKey = (i: Item) => `${i.tenantId}\u0000${clientKeyOf(i.draft)}`;
 
 /**
- * Group commit for messages. Sends are collected for `windowMs`; a batch then takes one `$inc` per
- * conversation to reserve a block of seqs and one unordered bulk insert for all its messages, and
+ * Group commit for messages. Sends are collected for `windowMs`; a batch then takes one reservation per
+ * conversation for a block of seqs (the seq counter) and one bulk insert for all its messages, and
  * answers each sender only after the write is acknowledged. Batches for different conversations run
  * concurrently; a conversation is never in two batches at once, so seqs are stored in the order they
  * were reserved on this node. A reserved seq whose message could not be stored (duplicate
