@@ -4,9 +4,11 @@
  * changed from outside, as a lost Redis key or a lagging durable mark would leave them. */
 import { getConnectionToken } from '@nestjs/mongoose';
 import { Connection, mongo } from 'mongoose';
+import { ConversationSeqs, MessagesRepository } from '@chat/chat';
 import { RedisService } from '@chat/redis';
 import { askOk, closeAllSockets, connectSocket, createRealtimeTenant, envelope, RealtimeTenant, TestSocket, waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
+import { restoreClock, TestClock, useTestClock } from './support/test-clock';
 
 jest.setTimeout(120_000);
 
@@ -108,6 +110,33 @@ describe('message seqs from the counter (real app, Redis)', () => {
     // The commit moved the durable mark forward again.
     const conn = t.app.get<Connection>(getConnectionToken());
     expect((await conn.db!.collection('conversations').findOne({ _id: new mongo.ObjectId(conv) }))?.last_seq).toBe(5);
+  });
+
+  it('seqs reserved and never stored are filled by a reader and counted in last_seq, so they stay in the stream without the counter', async () => {
+    const w = await createRealtimeTenant(t.app);
+    const members = ['a1', 'a2'];
+    const conv = await w.group(members);
+    const s = await connectSocket(t.url, await w.token('a1'));
+    await send(s, conv, 'first', members);
+    // A writer that reserved seqs 2 and 3 a minute ago and died before storing them.
+    useTestClock(t.app, new TestClock(Date.now() - 60_000));
+    try {
+      await w.as(() => t.app.get(ConversationSeqs).reserve(conv, 2, () => t.app.get(MessagesRepository).maxSeq(conv)));
+    } finally {
+      restoreClock(t.app);
+    }
+    const member = await connectSocket(t.url, await w.token('a2'));
+    const read = await syncAll(member, conv);
+    expect(read.map((m) => [m.seq, m.gap])).toEqual([
+      [1, false],
+      [2, true],
+      [3, true],
+    ]);
+    const conn = t.app.get<Connection>(getConnectionToken());
+    expect((await conn.db!.collection('conversations').findOne({ _id: new mongo.ObjectId(conv) }))?.last_seq).toBe(3);
+    await setCounter(t, w, conv, null);
+    expect((await syncAll(member, conv)).map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect((await send(s, conv, 'next', members)).seq).toBe(4);
   });
 
   it('the counter dropped again and again while two nodes send: every send acked once, no seq twice, readers see all', async () => {

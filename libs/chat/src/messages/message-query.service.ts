@@ -3,6 +3,7 @@ import { AppConfig } from '@chat/config';
 import { AppError } from '@chat/errors';
 import { KeySharesService } from '@chat/keys';
 import { ConversationSeqs } from '../conversations/conversation-seqs';
+import { ConversationsRepository } from '../conversations/conversations.repository';
 import { ConversationsService } from '../conversations/conversations.service';
 import { Page } from '../users/pagination';
 import { MessageView, toMessageView } from './message.view';
@@ -25,6 +26,7 @@ export class MessageQueryService {
   constructor(
     private readonly repo: MessagesRepository,
     private readonly conversations: ConversationsService,
+    conversationsRepo: ConversationsRepository,
     seqs: ConversationSeqs,
     private readonly recentCache: RecentMessagesCache,
     config: AppConfig,
@@ -33,7 +35,11 @@ export class MessageQueryService {
     this.stream = new MessageStream(
       repo,
       config.MESSAGE_GAP_GRACE_MS,
-      (conversationId) => this.recentCache.changed(conversationId),
+      async (conversationId, lastSeq) => {
+        await this.recentCache.changed(conversationId);
+        // Seqs the counter handed out and a reader filled: last_seq must cover them once the counter is gone.
+        await conversationsRepo.raiseLastSeq(conversationId, lastSeq).catch(() => undefined);
+      },
       (conversationId, userId, ids, v2Ids) => keyShares.sharedMessageIds(conversationId, userId, ids, v2Ids),
       (conversationId) => seqs.end(conversationId),
     );
