@@ -52,19 +52,27 @@ export class ConversationSeqs {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`reserve: count must be a positive integer, got ${count}`);
     const tenantId = this.tenant();
     const at = this.clock.now();
-    try {
-      let last = await this.counter.reserve(tenantId, conversationId, count, at);
-      if (last === null) {
-        const seed = await this.seed(conversationId, storedMax);
-        if (seed === null) return null;
-        last = await this.counter.reserve(tenantId, conversationId, count, at, seed);
-      }
-      return last! - count + 1;
-    } catch (err) {
-      if (!isCounterFailure(err)) throw err;
+    // Only the counter's failures fall back to the database; a failing database read fails the reservation.
+    const fallback = (err: unknown) => {
       this.fellBack(err);
       return this.conversations.reserveSeqs(conversationId, count);
+    };
+    let last: number | null;
+    try {
+      last = await this.counter.reserve(tenantId, conversationId, count, at);
+    } catch (err) {
+      return fallback(err);
     }
+    if (last === null) {
+      const seed = await this.seed(conversationId, storedMax);
+      if (seed === null) return null;
+      try {
+        last = await this.counter.reserve(tenantId, conversationId, count, at, seed);
+      } catch (err) {
+        return fallback(err);
+      }
+    }
+    return last! - count + 1;
   }
 
   /**
@@ -78,7 +86,6 @@ export class ConversationSeqs {
     try {
       await this.counter.raise(this.tenant(), conversationId, seed, this.clock.now());
     } catch (err) {
-      if (!isCounterFailure(err)) throw err;
       this.fellBack(err);
       await this.conversations.raiseLastSeq(conversationId, seed);
     }
@@ -115,11 +122,6 @@ export class ConversationSeqs {
     return docs.map((d, i) => ((counts[i]?.seq ?? 0) > (d.last_seq ?? 0) ? { ...d, last_seq: counts[i]!.seq } : d));
   }
 
-  /** Drops the conversation's counter (tests: the counter lost while seqs are in flight). */
-  forgetCounter(conversationId: string): Promise<void> {
-    return this.counter.forget(this.tenant(), conversationId);
-  }
-
   /** max(last_seq, highest stored seq); null when the conversation does not exist. */
   private async seed(conversationId: string, storedMax: StoredMaxSeq): Promise<number | null> {
     const [doc, stored] = await Promise.all([this.conversations.streamEnd(conversationId), storedMax()]);
@@ -133,9 +135,4 @@ export class ConversationSeqs {
     this.lastFallbackLog = now;
     this.logger.warn(`seq counter unavailable (${(err as Error)?.message ?? String(err)}): reserving seqs in the database`);
   }
-}
-
-/** A failure of the counter's store (Redis), as opposed to a bug: those are not papered over by the fallback. */
-function isCounterFailure(err: unknown): boolean {
-  return !(err instanceof RangeError || err instanceof TypeError);
 }

@@ -118,12 +118,6 @@ export class SeqCounter {
     });
   }
 
-  /** Drops a counter (tests: a counter lost while seqs are in flight). */
-  async forget(tenantId: string, conversationId: string): Promise<void> {
-    const key = this.key(tenantId, conversationId);
-    if (!this.client) memory.forget(key);
-    else await this.client.del(key);
-  }
 }
 
 /**
@@ -164,10 +158,6 @@ class MemoryCounters {
   peek(key: string): SeqCount | null {
     const c = this.live(key);
     return c ? { seq: c.seq, at: c.at } : null;
-  }
-
-  forget(key: string): void {
-    this.counters.delete(key);
   }
 }
 
