@@ -14,6 +14,7 @@ import { ConversationResponse, ConversationView, toConversationResponse } from '
 import { ConversationAccess, conversationCacheKey, MEMBER_CONVERSATION_IDS_MAX, memberConversationIdsCacheKey } from './conversation-access';
 import { ConversationMembershipService } from './conversation-membership.service';
 import { PendingConversationWrites } from './pending-conversation-writes';
+import { ConversationSeqs } from './conversation-seqs';
 import type { ConversationPolicy, SendPolicyCheck } from './conversation-policy';
 import { Actor, membershipKeys, newParticipant, requireManageable } from './conversation-rules';
 
@@ -64,6 +65,7 @@ export class ConversationsService {
     private readonly membership: ConversationMembershipService,
     // last_message and updated_at are written after a send's ack: reads here wait for this node's pending writes.
     private readonly pendingWrites: PendingConversationWrites,
+    private readonly seqs: ConversationSeqs,
   ) {}
 
   static cacheKey(conversationId: string): string[] {
@@ -195,10 +197,11 @@ export class ConversationsService {
     // A user deleted and re-created under the same external id gets their place back.
     const missing = [userId, otherId].filter((id) => !doc!.participants.some((p) => p.user_id === id));
     if (missing.length) {
+      const lastSeq = await this.seqs.lastSeq(String(doc._id), 0);
       doc = (
         await this.membership.mutateMembers(String(doc._id), (d) => {
           const absent = [userId, otherId].filter((id) => !d.participants.some((p) => p.user_id === id));
-          return absent.length ? [...d.participants, ...absent.map((id) => newParticipant(id, 'member', d.last_seq))] : null;
+          return absent.length ? [...d.participants, ...absent.map((id) => newParticipant(id, 'member', Math.max(d.last_seq, lastSeq)))] : null;
         })
       ).doc;
     }
@@ -215,7 +218,8 @@ export class ConversationsService {
     const page = docs.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      data: page.map((d) => toConversationResponse(d, userId)),
+      // last_seq and unread counts from the seq counter where it is ahead of the documents (uncommitted seqs).
+      data: (await this.seqs.withLastSeqs(page)).map((d) => toConversationResponse(d, userId)),
       next_cursor: docs.length > limit ? encodeCursor({ u: new Date(last.updated_at).toISOString(), i: String(last._id) }) : null,
     };
   }
@@ -246,7 +250,8 @@ export class ConversationsService {
     await this.settled([conversationId]);
     const doc = ConversationsRepository.isId(conversationId) ? await this.repo.findConversation(conversationId) : null;
     if (!doc || !doc.participants.some((p) => p.user_id === userId)) throw AppError.notFound('Conversation');
-    return toConversationResponse(doc, userId);
+    const [fresh] = await this.seqs.withLastSeqs([doc]);
+    return toConversationResponse(fresh!, userId);
   }
 
   /** One conversation for the SaaS client's server. */
@@ -254,7 +259,8 @@ export class ConversationsService {
     await this.settled([conversationId]);
     const doc = ConversationsRepository.isId(conversationId) ? await this.repo.findConversation(conversationId) : null;
     if (!doc) throw AppError.notFound('Conversation');
-    return toConversationResponse(doc, null);
+    const [fresh] = await this.seqs.withLastSeqs([doc]);
+    return toConversationResponse(fresh!, null);
   }
 
   // ---------------------------------------------------------------- details and settings

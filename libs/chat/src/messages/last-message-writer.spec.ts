@@ -28,10 +28,10 @@ describe('LastMessageWriter', () => {
     const { repo, calls } = heldRepo();
     const pending = new PendingConversationWrites();
     const writer = new LastMessageWriter(repo, pending);
-    writer.write(T, C, lm(1));
+    writer.write(T, C, lm(1), 1);
     await turn();
-    writer.write(T, C, lm(3));
-    writer.write(T, C, lm(2));
+    writer.write(T, C, lm(3), 3);
+    writer.write(T, C, lm(2), 2);
     await turn();
     expect(calls.map((c) => c.seq)).toEqual([1]);
     calls[0]!.answer();
@@ -48,12 +48,12 @@ describe('LastMessageWriter', () => {
     const { repo, calls } = heldRepo();
     const pending = new PendingConversationWrites();
     const writer = new LastMessageWriter(repo, pending);
-    writer.write(T, C, lm(1));
+    writer.write(T, C, lm(1), 1);
     await turn();
-    writer.write(T, C, lm(2));
+    writer.write(T, C, lm(2), 2);
     let read = false;
     const r = pending.settled(T, [C]).then(() => (read = true));
-    writer.write(T, C, lm(3));
+    writer.write(T, C, lm(3), 3);
     calls[0]!.answer();
     await until(() => calls.length === 2);
     // The read asked while seq 1 was written and 2 was promised: it waits for the write taking 2 (3 joined it).
@@ -71,14 +71,14 @@ describe('LastMessageWriter', () => {
     const pending = new PendingConversationWrites();
     const writer = new LastMessageWriter(repo, pending);
     writer.retry = { attempts: 2, firstDelayMs: 0 };
-    writer.write(T, C, lm(1));
+    writer.write(T, C, lm(1), 1);
     await turn();
     const r = pending.settled(T, [C]);
     calls[0]!.answer(new Error('connection closed'));
     await r;
     await until(() => calls.length === 2);
     expect(calls.map((c) => c.seq)).toEqual([1, 1]);
-    writer.write(T, C, lm(2));
+    writer.write(T, C, lm(2), 2);
     calls[1]!.answer(new Error('connection closed'));
     await until(() => calls.length === 3);
     expect(calls.map((c) => c.seq)).toEqual([1, 1, 2]);
@@ -88,44 +88,4 @@ describe('LastMessageWriter', () => {
     expect(writer.size).toBe(0);
     expect(calls).toHaveLength(3);
   });
-
-  it('drain waits for the pending writes, bounded', async () => {
-    const { repo, calls } = heldRepo();
-    const writer = new LastMessageWriter(repo, new PendingConversationWrites());
-    writer.write(T, C, lm(1));
-    await turn();
-    let drained = false;
-    const d = writer.drain(60_000).then(() => (drained = true));
-    writer.write(T, C, lm(2));
-    calls[0]!.answer();
-    await until(() => calls.length === 2);
-    expect(drained).toBe(false);
-    calls[1]!.answer();
-    await d;
-    // A write that never answers: drain gives up after its bound.
-    writer.write(T, C, lm(3));
-    await writer.drain(5);
-    expect(writer.size).toBe(1);
-    calls[2]!.answer();
-  });
-
-  it('beyond maxInFlight writes wait for a place, and take the newest value when they start', async () => {
-    const { repo, calls } = heldRepo();
-    const writer = new LastMessageWriter(repo, new PendingConversationWrites());
-    writer.maxInFlight = 1;
-    const D = 'cccccccccccccccccccccccc';
-    writer.write(T, C, lm(1));
-    writer.write(T, D, lm(5));
-    await turn();
-    writer.write(T, D, lm(6));
-    await turn();
-    expect(calls.map((c) => c.seq)).toEqual([1]);
-    calls[0]!.answer();
-    await until(() => calls.length === 2);
-    expect(calls[1]!.seq).toBe(6);
-    calls[1]!.answer();
-    await writer.drain(1000);
-    expect(writer.size).toBe(0);
-  });
 });
-

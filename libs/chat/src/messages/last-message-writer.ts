@@ -8,8 +8,9 @@ import { writeStageSeconds } from './message-write-batcher';
 interface Slot {
   tenantId: TenantId;
   conversationId: string;
-  /** The newest value not yet taken by a write (highest seq). */
+  /** The newest value not yet taken by a write (highest seq), and the highest committed seq with it. */
   next: LastMessageDoc | null;
+  nextSeq: number;
   /** Settles when the write taking `next` has been attempted (what reads of the conversation wait for). */
   nextDone: { promise: Promise<void>; resolve: () => void } | null;
   /** Consecutive failed attempts. */
@@ -60,12 +61,13 @@ export class LastMessageWriter {
   }
 
   /** Schedules the write of `last` (returns at once; reads of the conversation on this process wait for it). */
-  write(tenantId: TenantId, conversationId: string, last: LastMessageDoc): void {
+  write(tenantId: TenantId, conversationId: string, last: LastMessageDoc | null, lastSeq: number): void {
     const key = `${tenantId}\u0000${conversationId}`;
     let slot = this.slots.get(key);
     const idle = !slot;
-    if (!slot) this.slots.set(key, (slot = { tenantId, conversationId, next: null, nextDone: null, failures: 0 }));
-    if (!slot.next || slot.next.seq < last.seq) slot.next = last;
+    if (!slot) this.slots.set(key, (slot = { tenantId, conversationId, next: null, nextSeq: 0, nextDone: null, failures: 0 }));
+    if (last && (!slot.next || slot.next.seq < last.seq)) slot.next = last;
+    slot.nextSeq = Math.max(slot.nextSeq, lastSeq);
     if (!slot.nextDone) {
       slot.nextDone = deferred();
       this.pending.hold(tenantId, conversationId, slot.nextDone.promise);
@@ -103,17 +105,19 @@ export class LastMessageWriter {
   /** Writes the slot's value until none is waiting; the only writer of this conversation in this process. */
   private async run(key: string, slot: Slot): Promise<void> {
     const what = `last_message of conversation ${slot.conversationId}`;
-    while (slot.next) {
+    while (slot.nextSeq) {
       if (slot.failures) await new Promise((r) => setTimeout(r, this.retry.firstDelayMs * 2 ** (slot.failures - 1)).unref());
       await this.place();
-      const value = slot.next!;
+      const value = slot.next;
+      const seq = slot.nextSeq;
       const done = slot.nextDone;
       slot.next = null;
+      slot.nextSeq = 0;
       slot.nextDone = null;
       const t0 = performance.now();
       try {
         await TenantContext.run({ tenantId: slot.tenantId, actor: { type: 'system', id: 'last-message-writer' } }, () =>
-          this.conversations.setLastMessage(slot.conversationId, value, value.sent_at),
+          value ? this.conversations.setLastMessage(slot.conversationId, value, value.sent_at, seq) : this.conversations.raiseLastSeq(slot.conversationId, seq),
         );
         slot.failures = 0;
         writeStageSeconds.observe({ stage: 'last_message' }, (performance.now() - t0) / 1000);
@@ -125,7 +129,9 @@ export class LastMessageWriter {
         } else {
           this.logger.warn(`${what} failed (${reason}); retry ${slot.failures}/${this.retry.attempts}`);
           // Retried with the newest value; reads waiting for this attempt go on and show what is stored.
-          if (!slot.next) slot.next = value;
+          const newer = slot.next as LastMessageDoc | null;
+          if (value && (!newer || newer.seq < value.seq)) slot.next = value;
+          slot.nextSeq = Math.max(slot.nextSeq, seq);
         }
       } finally {
         this.leave();

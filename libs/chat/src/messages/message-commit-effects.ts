@@ -34,8 +34,13 @@ export class MessageCommitEffects implements MessageCommitStep {
     const sorted = [...committed].sort((a, b) => a.seq - b.seq);
     // MLS commits travel in the stream but are not what a conversation list shows as its last message.
     const last = sorted.filter((m) => !isHandshake(m.content)).pop();
-    // Started first, so it overlaps with what follows; the ack does not wait for it.
-    if (last) this.lastMessages.write(tenantId, conversationId, { content_preview: last.preview, sender_id: last.sender_id, sent_at: last.created_at, seq: last.seq, message_id: String(last._id) });
+    // Started first, so it overlaps with what follows; the ack does not wait for it. The batch's highest seq moves the durable
+    // high-water mark (last_seq) in the same update (ConversationSeqs).
+    const lastSeq = sorted[sorted.length - 1]?.seq;
+    if (lastSeq !== undefined) {
+      const lastMessage = last ? { content_preview: last.preview, sender_id: last.sender_id, sent_at: last.created_at, seq: last.seq, message_id: String(last._id) } : null;
+      this.lastMessages.write(tenantId, conversationId, lastMessage, lastSeq);
+    }
     const replyCounts = new Map<string, number>();
     for (const m of sorted) if (m.thread.parent_id) replyCounts.set(m.thread.parent_id, (replyCounts.get(m.thread.parent_id) ?? 0) + 1);
     // Only batches with replies wait here: a thread root's new count goes out (message.updated) with the replies.
