@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Clock } from '@chat/clock';
 import { RedisService } from '@chat/redis';
 import { TenantContext } from '@chat/tenancy';
 import { ConversationsRepository } from './conversations.repository';
@@ -36,7 +35,6 @@ export class ConversationSeqs {
 
   constructor(
     private readonly conversations: ConversationsRepository,
-    private readonly clock: Clock,
     redis: RedisService,
   ) {
     this.counter = new SeqCounter(redis);
@@ -51,7 +49,8 @@ export class ConversationSeqs {
     if (!ConversationsRepository.isId(conversationId)) return null;
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`reserve: count must be a positive integer, got ${count}`);
     const tenantId = this.tenant();
-    const at = this.clock.now();
+    // Wall time, like the messages' created_at and MessageStream's hole ages it is compared with.
+    const at = Date.now();
     // Only the counter's failures fall back to the database; a failing database read fails the reservation.
     const fallback = (err: unknown) => {
       this.fellBack(err);
@@ -84,7 +83,7 @@ export class ConversationSeqs {
     const seed = await this.seed(conversationId, storedMax);
     if (seed === null) return;
     try {
-      await this.counter.raise(this.tenant(), conversationId, seed, this.clock.now());
+      await this.counter.raise(this.tenant(), conversationId, seed, Date.now());
     } catch (err) {
       this.fellBack(err);
       await this.conversations.raiseLastSeq(conversationId, seed);
