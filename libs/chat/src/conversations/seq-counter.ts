@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { RedisService } from '@chat/redis';
 
-/** A conversation's counter: the highest seq handed out and when (app Clock, ms) it was last reserved. */
+/** A conversation's counter: the highest seq handed out and when (wall time, ms) it was last reserved. */
 export interface SeqCount {
   seq: number;
   at: number;
