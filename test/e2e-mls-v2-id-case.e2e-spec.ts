@@ -1,0 +1,91 @@
+/* A conversation id written in upper case names the same conversation (ids are ObjectIds in hex, the
+ * membership check accepts either case): v2 sends and the MLS endpoints under such an id get the
+ * answers of the lower-case id, and what they store is stored under the conversation's own id. Real
+ * app over HTTP and socket.io, SDK devices. */
+import { ChatSocket } from '@chat/sdk';
+import * as mls from '../libs/sdk/src/mls';
+import { createTestApp, TestApp } from './support/test-app';
+import { readStream, rid, sdkTenant, SdkTenant } from './e2e-helpers';
+import { fakeEnvelope } from './chat-messages-helpers';
+
+jest.setTimeout(120_000);
+
+const text = (r: mls.MlsReceivedMessage) => (r.kind === 'message' && r.payload.kind === 'text' ? r.payload.text : null);
+
+describe('a conversation id in upper case: sends and the MLS endpoints', () => {
+  let t: TestApp;
+  let a: SdkTenant;
+  const sockets: ChatSocket[] = [];
+  beforeAll(async () => {
+    t = await createTestApp();
+    a = await sdkTenant(t);
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.close();
+    await t?.close();
+  });
+
+  it('a v2 send over REST and over the socket passes the group check and is stored under the conversation id', async () => {
+    const [alice, bob] = [rid('alice'), rid('bob')];
+    const users = await a.users([alice, bob]);
+    const conv = await users[alice]!.createConversation({ type: 'group', name: 'upper', member_ids: [bob] });
+    const upper = conv.id.toUpperCase();
+    expect(upper).not.toBe(conv.id);
+    const aliceChat = await mls.MlsChat.create({ client: users[alice]!, deviceId: 'phone' });
+    const bobChat = await mls.MlsChat.create({ client: users[bob]!, deviceId: 'laptop' });
+    // Bob's device makes the group, alice's joins it: alice seals at the group's current epoch.
+    await bobChat.open(conv.id);
+    await aliceChat.open(conv.id);
+
+    // REST: the envelope is sealed for the conversation; only the id in the path is in upper case.
+    const input = await aliceChat.prepareInput(conv.id, { v: 1, kind: 'text', text: 'over REST' });
+    const sent = await users[alice]!.sendMessage(upper, input as never);
+    expect(sent.conversation_id).toBe(conv.id);
+
+    // Socket: the same for the socket's send.
+    const socket = new ChatSocket({ url: t.url, token: (await a.server.issueUserToken(alice)).token });
+    sockets.push(socket);
+    await socket.connect();
+    const ack = await socket.send(upper, (await aliceChat.prepareInput(conv.id, { v: 1, kind: 'text', text: 'over the socket' })) as never);
+    expect(ack.conversation_id).toBe(conv.id);
+
+    // Both are in the conversation's stream, and bob reads them.
+    const stream = await readStream(users[bob]!, conv.id);
+    expect(text(await bobChat.receive(stream.find((m) => m.id === sent.id)!))).toBe('over REST');
+    expect(text(await bobChat.receive(stream.find((m) => m.id === ack.id)!))).toBe('over the socket');
+  });
+
+  it('a v1 send is stored under the conversation id too', async () => {
+    const [alice, bob] = [rid('alice'), rid('bob')];
+    const users = await a.users([alice, bob]);
+    const conv = await users[alice]!.createConversation({ type: 'group', name: 'upper-v1', member_ids: [bob] });
+    const sent = await users[alice]!.sendMessage(conv.id.toUpperCase(), { content: fakeEnvelope([alice, bob]) } as never);
+    expect(sent.conversation_id).toBe(conv.id);
+    expect((await readStream(users[bob]!, conv.id)).map((m) => m.id)).toContain(sent.id);
+  });
+
+  it("a group created by a commit under the upper-case id is the conversation's group: its Welcome, its state and the sends", async () => {
+    const [alice, bob] = [rid('alice'), rid('bob')];
+    const users = await a.users([alice, bob]);
+    const conv = await users[alice]!.createConversation({ type: 'group', name: 'upper-commit', member_ids: [bob] });
+    const upper = conv.id.toUpperCase();
+    const bobDev = await mls.MlsDevice.connect(users[bob]!.http, 'laptop');
+    await bobDev.publishKeyPackages(1);
+    const aliceDev = await mls.MlsDevice.connect(users[alice]!.http, 'phone');
+
+    // The commit (with its Welcome for bob's device) goes to the upper-case id.
+    const groupId = await aliceDev.createGroup(upper, [bob]);
+    expect(await bobDev.acceptWelcomes()).toEqual([conv.id]);
+    for (const id of [conv.id, upper]) {
+      expect(await users[alice]!.http.get(`/v1/conversations/${id}/mls`)).toMatchObject({ group_id: groupId, epoch: 1 });
+    }
+
+    // A device that opens the conversation under its id joins that group rather than making a second one.
+    const carolChat = await mls.MlsChat.create({ client: users[alice]!, deviceId: 'tablet' });
+    await carolChat.open(conv.id);
+    expect(carolChat.groupId(conv.id)).toBe(groupId);
+    const sent = await carolChat.sendText(conv.id, 'in the one group');
+    expect(sent.conversation_id).toBe(conv.id);
+    expect(await users[bob]!.http.get(`/v1/conversations/${upper}/mls`)).toMatchObject({ group_id: groupId, epoch: 2 });
+  });
+});
