@@ -1,4 +1,4 @@
-import { createTestApp, TestApp } from './support/test-app';
+import { testAppPerSuite } from './support/test-app';
 import { messagesWorld, msgs } from './support/messages-world';
 import { fakeEnvelope } from './chat-messages-helpers';
 
@@ -7,13 +7,7 @@ import { fakeEnvelope } from './chat-messages-helpers';
  * reactions.
  */
 describe('messages over HTTP: edits, threads, reactions', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(async () => t?.close());
-
+  const t = testAppPerSuite();
   const world = () => messagesWorld(t);
 
   describe('edit and delete', () => {

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { CacheService } from '@chat/cache';
 import { searchTokens, generateConversationKey } from '../libs/sdk/src/crypto';
-import { createTestApp, TestApp } from './support/test-app';
+import { testAppPerSuite } from './support/test-app';
 import { messagesWorld, msgs } from './support/messages-world';
 import { fakeEnvelope } from './chat-messages-helpers';
 
@@ -10,13 +10,7 @@ import { fakeEnvelope } from './chat-messages-helpers';
  * page, blind-index search.
  */
 describe('messages over HTTP: history and search', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(async () => t?.close());
-
+  const t = testAppPerSuite();
   const world = () => messagesWorld(t);
 
   describe('history', () => {

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { ChatEventBus } from '@chat/chat';
-import { createTestApp, TestApp } from './support/test-app';
+import { testAppPerSuite } from './support/test-app';
 import { messagesWorld, msgs } from './support/messages-world';
 import { fakeEnvelope } from './chat-messages-helpers';
 
@@ -9,13 +9,7 @@ import { fakeEnvelope } from './chat-messages-helpers';
  * OpenAPI document, the chat events after the writes.
  */
 describe('messages over HTTP: metrics, docs, events', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(async () => t?.close());
-
+  const t = testAppPerSuite();
   const world = () => messagesWorld(t);
 
   describe('metrics and docs', () => {

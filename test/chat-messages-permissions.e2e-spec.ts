@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { ConversationsService, RelationshipsService } from '@chat/chat';
-import { createTestApp, TestApp } from './support/test-app';
+import { testAppPerSuite } from './support/test-app';
 import { Client } from './support/factories';
 import { inTenant, messagesWorld, msgs } from './support/messages-world';
 import { fakeEnvelope } from './chat-messages-helpers';
@@ -10,13 +10,7 @@ import { fakeEnvelope } from './chat-messages-helpers';
  * blocked users and removed members.
  */
 describe('messages over HTTP: permissions', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(async () => t?.close());
-
+  const t = testAppPerSuite();
   const world = () => messagesWorld(t);
 
   describe('permissions', () => {

@@ -1,5 +1,5 @@
 import { ConversationsService } from '@chat/chat';
-import { createTestApp, TestApp } from './support/test-app';
+import { testAppPerSuite } from './support/test-app';
 import { Client } from './support/factories';
 import { inTenant, messagesWorld, msgs } from './support/messages-world';
 import { fakeEnvelope } from './chat-messages-helpers';
@@ -9,13 +9,7 @@ import { fakeEnvelope } from './chat-messages-helpers';
  * status.
  */
 describe('messages over HTTP: receipts', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(async () => t?.close());
-
+  const t = testAppPerSuite();
   const world = () => messagesWorld(t);
 
   describe('receipts', () => {

@@ -6,7 +6,7 @@ import {
   bytesToUtf8,
   toPublicKeyBundle,
 } from '../libs/sdk/src/crypto';
-import { createTestApp, TestApp } from './support/test-app';
+import { testAppPerSuite } from './support/test-app';
 import { inTenant, messagesWorld, msgs } from './support/messages-world';
 import { fakeEnvelope } from './chat-messages-helpers';
 
@@ -16,13 +16,7 @@ import { fakeEnvelope } from './chat-messages-helpers';
  * are test/chat-messages-*.e2e-spec.ts.
  */
 describe('messages over HTTP: send', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(async () => t?.close());
-
+  const t = testAppPerSuite();
   const world = () => messagesWorld(t);
 
   describe('send, retry, read back', () => {

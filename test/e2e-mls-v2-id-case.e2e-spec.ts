@@ -4,7 +4,7 @@
  * app over HTTP and socket.io, SDK devices. */
 import { ChatSocket } from '@chat/sdk';
 import * as mls from '../libs/sdk/src/mls';
-import { createTestApp, TestApp } from './support/test-app';
+import { testAppPerSuite } from './support/test-app';
 import { readStream, rid, sdkTenant, SdkTenant } from './e2e-helpers';
 import { fakeEnvelope } from './chat-messages-helpers';
 
@@ -13,16 +13,10 @@ jest.setTimeout(120_000);
 const text = (r: mls.MlsReceivedMessage) => (r.kind === 'message' && r.payload.kind === 'text' ? r.payload.text : null);
 
 describe('a conversation id in upper case: sends and the MLS endpoints', () => {
-  let t: TestApp;
+  const t = testAppPerSuite();
   let a: SdkTenant;
-  const sockets: ChatSocket[] = [];
   beforeAll(async () => {
-    t = await createTestApp();
     a = await sdkTenant(t);
-  });
-  afterAll(async () => {
-    for (const s of sockets) s.close();
-    await t?.close();
   });
 
   it('a v2 send over REST and over the socket passes the group check and is stored under the conversation id', async () => {
@@ -44,9 +38,10 @@ describe('a conversation id in upper case: sends and the MLS endpoints', () => {
 
     // Socket: the same for the socket's send.
     const socket = new ChatSocket({ url: t.url, token: (await a.server.issueUserToken(alice)).token });
-    sockets.push(socket);
-    await socket.connect();
-    const ack = await socket.send(upper, (await aliceChat.prepareInput(conv.id, { v: 1, kind: 'text', text: 'over the socket' })) as never);
+    const ack = await socket
+      .connect()
+      .then(async () => socket.send(upper, (await aliceChat.prepareInput(conv.id, { v: 1, kind: 'text', text: 'over the socket' })) as never))
+      .finally(() => socket.close());
     expect(ack.conversation_id).toBe(conv.id);
 
     // Both are in the conversation's stream, and bob reads them.

@@ -14,13 +14,7 @@ import { jsonError, opsCliSuite } from './support/ops-cli';
 jest.setTimeout(180_000);
 
 describe('management CLI: failures and the default setup (real processes, FerretDB)', () => {
-  const suite = opsCliSuite();
-  const { dbName, dir, cli, cliRaw } = suite;
-  let client: mongo.MongoClient;
-  let db: mongo.Db;
-  beforeAll(() => {
-    ({ client, db } = suite);
-  });
+  const { dbName, dir, cli, cliRaw, client, db } = opsCliSuite();
 
   it('rejects bad input with a message and exit code 1', async () => {
     const r = await cli(['restore', join(dir, 'no-such-archive.tar.gz')], { expectFail: true });

@@ -10,13 +10,7 @@ import { jsonError, opsCliSuite } from './support/ops-cli';
 jest.setTimeout(180_000);
 
 describe('management CLI (real processes, FerretDB)', () => {
-  const suite = opsCliSuite();
-  const { dbName, drillDb, dir, cli } = suite;
-  let client: mongo.MongoClient;
-  let db: mongo.Db;
-  beforeAll(() => {
-    ({ client, db } = suite);
-  });
+  const { dbName, drillDb, dir, cli, client, db } = opsCliSuite();
 
   /** Every document of every collection, as raw BSON in _id order: equality here is byte equality. */
   async function snapshot(of: mongo.Db = db): Promise<Record<string, string[]>> {

@@ -12,17 +12,13 @@ import {
   nextEvent,
   waitFor,
 } from './support/socket-client';
-import { createTestApp, TestApp } from './support/test-app';
+import { testAppPerSuite } from './support/test-app';
 import { restoreClock, useTestClock } from './support/test-clock';
 
 /** What a gateway node lets in: the handshake's token and tenant checks, malformed and oversized payloads, rate limits. */
 describe('realtime gateway (one node): admission', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp({ env: { SOCKET_EVENTS_PER_SECOND: '200', SOCKET_EVENTS_BURST: '400', TYPING_THROTTLE_MS: '300' } });
-  });
+  const t = testAppPerSuite({ env: { SOCKET_EVENTS_PER_SECOND: '200', SOCKET_EVENTS_BURST: '400', TYPING_THROTTLE_MS: '300' } });
   afterEach(() => closeAllSockets());
-  afterAll(async () => t?.close());
 
   describe('handshake', () => {
     it('refuses missing, malformed, wrongly signed and expired tokens with the error shape, and keeps serving', async () => {
@@ -127,15 +123,11 @@ describe('realtime gateway (one node): admission', () => {
 });
 
 describe('realtime gateway: rate limits', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp({ env: { SOCKET_EVENTS_PER_SECOND: '5', SOCKET_EVENTS_BURST: '5', SOCKET_TENANT_EVENTS_PER_SECOND: '6' } });
-  });
+  const t = testAppPerSuite({ env: { SOCKET_EVENTS_PER_SECOND: '5', SOCKET_EVENTS_BURST: '5', SOCKET_TENANT_EVENTS_PER_SECOND: '6' } });
   afterEach(() => {
     closeAllSockets();
     restoreClock(t.app);
   });
-  afterAll(async () => t?.close());
 
   it('limits events per socket and per tenant, with retry_after_seconds', async () => {
     // Buckets and windows read the app's clock, which stands still unless the test moves it: from the

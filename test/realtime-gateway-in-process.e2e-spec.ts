@@ -1,15 +1,11 @@
 import { TenantService } from '@chat/platform';
 import { askOk, closeAllSockets, connectSocket, createRealtimeTenant, disconnected, envelope, nextEvent, receivedOf } from './support/socket-client';
-import { createTestApp, TestApp } from './support/test-app';
+import { testAppPerSuite } from './support/test-app';
 
 /** One gateway node without Redis: the in-process adapter carries fan-out, typing, presence and suspension. */
 describe('realtime gateway: in-process mode (REDIS_URL=none)', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp({ env: { REDIS_URL: 'none' } });
-  });
+  const t = testAppPerSuite({ env: { REDIS_URL: 'none' } });
   afterEach(() => closeAllSockets());
-  afterAll(async () => t?.close());
 
   it('chats, relays typing and presence, syncs and cuts off a suspended tenant on one node without Redis', async () => {
     const w = await createRealtimeTenant(t.app);

@@ -12,7 +12,7 @@ import {
   receivedOf,
   sendViaService,
 } from './support/socket-client';
-import { createTestApp, TestApp } from './support/test-app';
+import { testAppPerSuite } from './support/test-app';
 
 /**
  * One gateway node against the real services: events and acks, fan-out, membership, typing and
@@ -20,12 +20,8 @@ import { createTestApp, TestApp } from './support/test-app';
  * Redis: realtime-gateway-in-process.e2e-spec.ts.
  */
 describe('realtime gateway (one node)', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp({ env: { SOCKET_EVENTS_PER_SECOND: '200', SOCKET_EVENTS_BURST: '400', TYPING_THROTTLE_MS: '300' } });
-  });
+  const t = testAppPerSuite({ env: { SOCKET_EVENTS_PER_SECOND: '200', SOCKET_EVENTS_BURST: '400', TYPING_THROTTLE_MS: '300' } });
   afterEach(() => closeAllSockets());
-  afterAll(async () => t?.close());
 
   describe('messages', () => {
     it('acks a send only once stored (id and seq), fans it out, and answers a repeated client_msg_id with the original ack and no second broadcast', async () => {

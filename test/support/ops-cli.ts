@@ -18,7 +18,7 @@ export interface OpsCliSuite {
   /** Where the runbook drill restores beside the live database (dropped after the suite too). */
   drillDb: string;
   dir: string;
-  /** Set in beforeAll. */
+  /** The driver connects on its first operation (inside a test), and is closed after the suite. */
   client: mongo.MongoClient;
   db: mongo.Db;
   /** A run with --json; throws on failure unless `expectFail` (then the streams of the failed run). */
@@ -27,15 +27,18 @@ export interface OpsCliSuite {
   cliRaw(args: string[], opts?: { env?: Record<string, string>; unset?: string[] }): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-/** Registers the suite's hooks (connect; drop the databases, remove the directory); returns its handles. */
+/** Registers the suite's clean-up (drop its databases, close the connection, remove the directory); returns its handles. */
 export function opsCliSuite(): OpsCliSuite {
   const dbName = `ops_cli_${randomBytes(4).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'ops-cli-'));
+  const client = new mongo.MongoClient(process.env.MONGODB_URI!);
   const envOf = (env: Record<string, string> = {}): NodeJS.ProcessEnv => ({ ...process.env, ...TEST_PLATFORM_ENV, MONGODB_DB: dbName, LOG_LEVEL: 'warn', DATA_DIR: join(dir, 'data'), ...env });
   const suite = {
     dbName,
     drillDb: `${dbName}_drill`,
     dir,
+    client,
+    db: client.db(dbName),
     async cli(args, opts = {}) {
       try {
         const { stdout, stderr } = await run(process.execPath, [CLI, '--json', ...args], { env: envOf(opts.env), maxBuffer: 32 * 1024 * 1024, timeout: 120_000 });
@@ -60,14 +63,10 @@ export function opsCliSuite(): OpsCliSuite {
       }
     },
   } as OpsCliSuite;
-  beforeAll(async () => {
-    suite.client = await mongo.MongoClient.connect(process.env.MONGODB_URI!);
-    suite.db = suite.client.db(dbName);
-  });
   afterAll(async () => {
-    await suite.db?.dropDatabase().catch(() => undefined);
-    await suite.client?.db(suite.drillDb).dropDatabase().catch(() => undefined);
-    await suite.client?.close();
+    await suite.db.dropDatabase().catch(() => undefined);
+    await client.db(suite.drillDb).dropDatabase().catch(() => undefined);
+    await client.close();
     rmSync(dir, { recursive: true, force: true });
   });
   return suite;
