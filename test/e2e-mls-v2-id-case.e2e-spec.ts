@@ -1,7 +1,7 @@
 /* A conversation id written in upper case names the same conversation (ids are ObjectIds in hex, the
- * membership check accepts either case): v2 sends and the MLS endpoints under such an id get the
- * answers of the lower-case id, and what they store is stored under the conversation's own id. Real
- * app over HTTP and socket.io, SDK devices. */
+ * membership check accepts either case): sends, the MLS endpoints and the other routes and socket
+ * events under such an id get the answers of the lower-case id, and what they store is stored under
+ * the conversation's own id. Real app over HTTP and socket.io, SDK devices. */
 import { ChatSocket } from '@chat/sdk';
 import * as mls from '../libs/sdk/src/mls';
 import { testAppPerSuite } from './support/test-app';
@@ -57,6 +57,27 @@ describe('a conversation id in upper case: sends and the MLS endpoints', () => {
     const sent = await users[alice]!.sendMessage(conv.id.toUpperCase(), { content: fakeEnvelope([alice, bob]) } as never);
     expect(sent.conversation_id).toBe(conv.id);
     expect((await readStream(users[bob]!, conv.id)).map((m) => m.id)).toContain(sent.id);
+  });
+
+  it('the other routes and socket events under the upper-case id answer as under the conversation id', async () => {
+    const [alice, bob] = [rid('alice'), rid('bob')];
+    const users = await a.users([alice, bob]);
+    const conv = await users[alice]!.createConversation({ type: 'group', name: 'upper-routes', member_ids: [bob] });
+    const upper = conv.id.toUpperCase();
+    const sent = await users[alice]!.sendMessage(conv.id, { content: fakeEnvelope([alice, bob]) } as never);
+    const second = await users[alice]!.sendMessage(conv.id, { content: fakeEnvelope([alice, bob]) } as never);
+    expect((await users[bob]!.history(upper, { after_seq: 0, limit: 10 })).data.map((m) => m.id)).toEqual([sent.id, second.id]);
+
+    const socket = new ChatSocket({ url: t.url, token: (await a.server.issueUserToken(bob)).token });
+    const [read, synced] = await socket
+      .connect()
+      .then(async () => [await socket.markRead(upper, sent.seq), await socket.sync([{ conversation_id: upper, after_seq: 0 }])] as const)
+      .finally(() => socket.close());
+    expect(read).toMatchObject({ conversation_id: conv.id, last_read_seq: sent.seq });
+    expect(synced.conversations[0]!.messages!.map((m) => m.id)).toEqual([sent.id, second.id]);
+
+    await users[alice]!.http.delete(`/v1/conversations/${upper}/messages/${second.id}`);
+    expect((await users[bob]!.history(conv.id, { after_seq: 0, limit: 10 })).data.map((m) => m.deleted_at !== null)).toEqual([false, true]);
   });
 
   it("a group created by a commit under the upper-case id is the conversation's group: its Welcome, its state and the sends", async () => {

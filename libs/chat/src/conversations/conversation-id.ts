@@ -1,3 +1,5 @@
+import { Transform } from 'class-transformer';
+
 /**
  * The one spelling of a conversation id. Ids are ObjectIds in hex, and the membership check reads them
  * in either case; whatever is keyed by the id as a string (the messages' conversation_id, the MLS
@@ -8,3 +10,7 @@
 export function canonicalConversationId(id: string): string {
   return /^[0-9a-fA-F]{24}$/.test(id) ? id.toLowerCase() : id;
 }
+
+/** On a DTO field that holds a conversation id: the id in its one spelling (validation still decides whether it is an id). */
+export const CanonicalConversationId = (): PropertyDecorator =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? canonicalConversationId(value) : value));
