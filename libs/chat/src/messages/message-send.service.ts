@@ -40,7 +40,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
     // Per-device recipient rule (libs/keys): a wrapped key for every live device of every member.
     private readonly keyDirectory: KeyDirectoryService,
     store: MessageStore,
-    commitEffects: MessageCommitEffects,
+    private readonly commitEffects: MessageCommitEffects,
     // Optional so the chat lib also boots in apps that do not load quotas (CLI, unit wiring).
     @Optional() private readonly quotas?: QuotaService,
     // E2E v2 send check, bound by the MLS Delivery Service (libs/mls); absent: v2 is refused.
@@ -59,9 +59,13 @@ export class MessageSendService implements BeforeApplicationShutdown {
     );
   }
 
-  /** Before connections close (onApplicationShutdown): queued sends are written and answered, new ones get 503. */
+  /**
+   * Before connections close (onApplicationShutdown): queued sends are written and answered, new ones
+   * get 503; then the last_message writes they left pending are made (each bounded by the grace).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     await this.batcher.drain(this.config.SHUTDOWN_GRACE_MS || 10_000);
+    await this.commitEffects.drain(this.config.SHUTDOWN_GRACE_MS || 10_000);
   }
 
   /**
