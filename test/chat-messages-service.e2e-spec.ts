@@ -11,7 +11,7 @@ import { waitFor } from './support/wait-for';
 /**
  * Service-level integration tests of the message write path against the real database: group commit,
  * seq allocation under concurrency, idempotent retries, gap handling. HTTP behaviour is covered in
- * chat-messages.e2e-spec.ts.
+ * chat-messages.e2e-spec.ts and chat-messages-*.e2e-spec.ts.
  */
 describe('MessagesService (real FerretDB)', () => {
   let t: TestApp;

@@ -1,4 +1,5 @@
 export * from './conversation.schema';
+export * from './conversation-id';
 export * from './conversation.views';
 export * from './conversations.repository';
 export * from './conversations.service';

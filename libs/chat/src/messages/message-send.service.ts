@@ -8,6 +8,7 @@ import { TenantContext, TenantId } from '@chat/tenancy';
 import { ConversationsService } from '../conversations/conversations.service';
 import { ConversationView } from '../conversations/conversation.views';
 import { ConversationsRepository } from '../conversations/conversations.repository';
+import { canonicalConversationId } from '../conversations/conversation-id';
 import { RelationshipsService } from '../relationships/relationships.service';
 import { SendMessageDto } from './message.dto';
 import { MessageContent } from './message.schema';
@@ -71,8 +72,10 @@ export class MessageSendService implements BeforeApplicationShutdown {
    * Sends a message as `senderId`. Resolves once the message is durably stored with its seq; a repeated
    * client_msg_id resolves to the original message with duplicate=true.
    */
-  async send(senderId: string, conversationId: string, dto: SendMessageDto): Promise<{ message: MessageView; duplicate: boolean }> {
+  async send(senderId: string, givenId: string, dto: SendMessageDto): Promise<{ message: MessageView; duplicate: boolean }> {
     const tenantId = TenantContext.requireTenantId('messages');
+    // One spelling for everything keyed by the id (send order, MLS gate, moderation state, the stored message).
+    const conversationId = canonicalConversationId(givenId);
     this.batcher.assertAccepting();
     const turn = this.sendOrder.enter(`${tenantId}\u0000${senderId}\u0000${conversationId}`);
     try {
@@ -111,8 +114,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
       parentId = String(parent._id);
     }
     // Moderation (muted, frozen, slow mode): last, so a send refused for its content never uses a slow-mode turn.
-    // Read under the id as given; the moderation state is keyed by the stored id (an id in upper case reads it again).
-    await (conv.id === conversationId ? policyCheck(conv, senderId) : this.conversations.checkSendPolicy(conv, senderId));
+    await policyCheck(conv, senderId);
     await this.quotas?.consumeMessages(tenantId, 1);
     const now = new Date();
     // Wrapped, so the caller gets the queued write without waiting for it (an awaited promise would be).
