@@ -9,7 +9,7 @@ import { isPrototypeKey } from './bounded-input';
  *
  * `dtoInstance(cls, payload)` answers either exactly what `plainToInstance(cls, payload)` returns (an
  * object of the same classes, keys in the same order, the same values) or `undefined` when the input
- * holds anything it does not model: a class with expose/exclude/transform metadata, a discriminator,
+ * holds anything it does not model: a class with expose/exclude metadata, a discriminator,
  * a Map/Set/Date/Buffer/promise, an object that is not a plain one, a `@Type` of a built-in
  * (String, Number, ...: class-transformer converts), a prototype-named key, a key naming a method.
  * The caller then runs class-transformer itself. The metadata read is cached per class and dropped
@@ -28,9 +28,14 @@ interface TypeMetadataLike {
   options?: { discriminator?: unknown };
 }
 
+interface TransformMetadataLike {
+  transformFn: (params: { value: unknown; key: string; obj: unknown; type: number; options: unknown }) => unknown;
+  options?: { groups?: unknown[] };
+}
+
 interface TransformerStorage {
   findTypeMetadata(target: unknown, property: string): TypeMetadataLike | undefined;
-  findTransformMetadatas(target: unknown, property: string, transformationType: number): unknown[];
+  findTransformMetadatas(target: unknown, property: string, transformationType: number): TransformMetadataLike[];
   getStrategy(target: unknown): string;
   getExposedMetadatas(target: unknown): unknown[];
   getExcludedMetadatas(target: unknown): unknown[];
@@ -43,13 +48,22 @@ interface TransformerStorage {
 const storage = (require('class-transformer/cjs/storage') as { defaultMetadataStorage: TransformerStorage }).defaultMetadataStorage;
 // TransformationType.PLAIN_TO_CLASS
 const PLAIN_TO_CLASS = 0;
+// The executor's options for plainToInstance(cls, plain) without options, as @Transform functions receive them.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const OPTIONS = { ...(require('class-transformer/cjs/constants/default-options.constant') as { defaultOptions: object }).defaultOptions };
 const BAIL = Symbol('bail');
 type Ctor = new () => object;
 
-/** Per class: whether it can be built here, and per key (memoized, bounded) its @Type metadata or null when the key is left to class-transformer. */
+/** How one key of a class is built: its @Type metadata and its @Transform functions (class-transformer's order). */
+interface KeyPlan {
+  type?: TypeMetadataLike;
+  transforms: TransformMetadataLike[];
+}
+
+/** Per class: whether it can be built here, and per key (memoized, bounded) its plan, or null when the key is left to class-transformer. */
 interface ClassPlan {
   ok: boolean;
-  keys: Map<string, { type?: TypeMetadataLike } | null>;
+  keys: Map<string, KeyPlan | null>;
 }
 
 const MAX_KEYS_PER_PLAN = 256;
@@ -93,15 +107,15 @@ function planFor(cls: Ctor): ClassPlan {
   return plan;
 }
 
-function keyPlan(cls: Ctor, plan: ClassPlan, key: string): { type?: TypeMetadataLike } | null {
+function keyPlan(cls: Ctor, plan: ClassPlan, key: string): KeyPlan | null {
   const known = plan.keys.get(key);
   if (known !== undefined) return known;
-  let entry: { type?: TypeMetadataLike } | null = null;
-  if (storage.findTransformMetadatas(cls, key, PLAIN_TO_CLASS).length === 0) {
-    const type = storage.findTypeMetadata(cls, key);
-    if (!type) entry = {};
-    else if (!type.options?.discriminator && type.reflectedType !== Map) entry = { type };
-  }
+  let entry: KeyPlan | null = null;
+  // applyCustomTransformations without groups or a version: only the transforms that name no groups.
+  const transforms = storage.findTransformMetadatas(cls, key, PLAIN_TO_CLASS).filter((m) => !m.options?.groups?.length);
+  const type = storage.findTypeMetadata(cls, key);
+  if (!type) entry = { transforms };
+  else if (!type.options?.discriminator && type.reflectedType !== Map) entry = { type, transforms };
   if (plan.keys.size < MAX_KEYS_PER_PLAN) plan.keys.set(key, entry);
   return entry;
 }
@@ -129,8 +143,9 @@ function build(cls: Ctor, value: Record<string, unknown>, depth: number): object
       type = prop.type.typeFunction ? prop.type.typeFunction({ newObject: out, object: value, property: key }) : prop.type.reflectedType;
       if (type !== undefined && (typeof type !== 'function' || BUILT_INS.includes(type))) return BAIL;
     }
-    const converted = convert(sub, type as Ctor | undefined, depth + 1);
+    let converted = convert(sub, type as Ctor | undefined, depth + 1);
     if (converted === BAIL) return BAIL;
+    for (const t of prop.transforms) converted = t.transformFn({ value: converted, key, obj: value, type: PLAIN_TO_CLASS, options: OPTIONS });
     // exposeUnsetFields (default true): assigned even when undefined.
     out[key] = converted;
   }

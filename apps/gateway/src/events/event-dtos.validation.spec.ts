@@ -135,7 +135,10 @@ describe('validateDto fast path (same answers as class-validator)', () => {
   it('builds exactly the instance class-transformer builds, or leaves it to class-transformer', () => {
     const random = rng(17);
     let built = 0;
-    const cases: Array<[new () => object, Record<string, unknown>]> = [...VALID];
+    // Upper-case ids: the events' @Transform (CanonicalConversationId) runs on the new path too.
+    const upper = { ...sendPayload(2), conversation_id: 'ABCDEF0123456789ABCDEF01' };
+    const cases: Array<[new () => object, Record<string, unknown>]> = [...VALID, [SendMessageEvent, upper], [ReactionEvent, { conversation_id: 'ABCDEF0123456789ABCDEF01', message_id: id(2), emoji: 'x' }]];
+    expect(dtoInstance(SendMessageEvent, upper)).toMatchObject({ conversation_id: 'abcdef0123456789abcdef01' });
     for (let i = 0; i < 4000; i++) {
       const [cls, valid] = VALID[i % VALID.length]!;
       cases.push([cls, mutate(valid, random)]);
