@@ -4,6 +4,7 @@ import { ChatEventBus, HANDSHAKE_CONTENT_TYPE } from '@chat/chat';
 import type { WebhookReactionEventData } from '@chat/contracts';
 import type { EventTrace } from '@chat/database';
 import { conversationCreatedData, memberChangeData, memberChangeKey, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey, roleChangeData, roleChangeKey, traceEvent } from './message-events';
+import { FastPathWatermark } from './fast-path-watermark';
 import { OfflineNotifications } from './offline-notifications';
 import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
 
@@ -25,6 +26,7 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly outbox: WebhookOutbox,
     private readonly offline: OfflineNotifications,
+    private readonly watermark: FastPathWatermark,
     // Absent in apps without the chat core (admin alone): nothing to relay there.
     @Optional() private readonly bus?: ChatEventBus,
   ) {}
@@ -32,6 +34,7 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     const bus = this.bus;
     if (!bus) return;
+    this.watermark.recordsEvents = true;
     const at = () => new Date();
     this.off.push(
       bus.on('message.created', ({ tenantId, conversationId, message: m }) => {
@@ -51,7 +54,7 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
           created_at: new Date(String(m.created_at)),
         };
         this.record({ tenantId, type: 'message.new', key: meta.id, occurredAt: meta.created_at, data: messageNewData(meta) });
-        this.offline.record(tenantId, meta).catch((err: Error) => this.logger.error(`could not record notification.offline: ${err.message}`));
+        this.outbox.track(() => this.offline.record(tenantId, meta)).catch((err: Error) => this.logger.error(`could not record notification.offline: ${err.message}`));
       }),
       bus.on('message.updated', ({ tenantId, conversationId, message: m }) =>
         this.record({ tenantId, type: 'message.updated', key: messageUpdatedKey(String(m.id), String(m.updated_at)), occurredAt: at(), data: messageMeta(conversationId, m) }),
