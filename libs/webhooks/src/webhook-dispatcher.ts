@@ -61,6 +61,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private readonly flusher = new CoalescedFlush(() => this.flush(), () => this.delivered.length > 0);
   /** The last scan found no due row. */
   private idle = false;
+  /** When the last scan that also looked for rows whose lease ran out ran (Clock ms). */
+  private lastFullScan = -Infinity;
   /** Attempts whose receiver has not answered yet (the node bound). */
   private active = 0;
   /** Rows leased to this node at insert, waiting for a slot (pump), per endpoint, oldest first. */
@@ -143,16 +145,22 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   /** One scan and every attempt it started (tests). */
   async runOnce(): Promise<void> {
     await this.scanning;
-    await this.scan();
+    await this.scan(true);
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private async scan(): Promise<void> {
+  private async scan(full = false): Promise<void> {
     const now = new Date(this.clock.now());
     const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
     const busy = [...this.perEndpoint].filter(([, n]) => n >= limit).map(([id]) => id);
-    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, busy);
-    this.idle = candidates.length === 0;
+    // Most scans ask only for rows no lease holds (an equality FerretDB pushes down: the rows in flight and
+    // in backlogs are not read); a lease runs out no sooner than WEBHOOK_LEASE_MS after it was taken, so
+    // rows whose lease ran out are looked for every half of that.
+    const sinceFull = now.getTime() - this.lastFullScan;
+    full ||= sinceFull >= this.config.WEBHOOK_LEASE_MS / 2 || sinceFull < 0;
+    if (full) this.lastFullScan = now.getTime();
+    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, busy, !full);
+    if (full || candidates.length) this.idle = candidates.length === 0;
     // The rows this node may start now (node and per-endpoint bounds), claimed in one round trip.
     const planned = new Map(this.perEndpoint);
     const picked: string[] = [];
@@ -194,6 +202,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       this.leasing++;
       r.lease_until = new Date(now + this.config.WEBHOOK_LEASE_MS);
       r.lease_owner = token;
+      r.leased = true;
       taken.push(i);
     });
     if (!taken.length) return null;

@@ -155,6 +155,7 @@ export class WebhookOutbox {
       retry_until: new Date(now.getTime() + this.config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000),
       lease_until: new Date(0),
       lease_owner: null,
+      leased: false,
       last_status_code: null,
       last_error: null,
       delivered_at: null,
