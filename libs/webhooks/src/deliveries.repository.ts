@@ -46,8 +46,11 @@ export class WebhookDeliveriesRepository {
 
   /** Which of these event ids already have a row for the endpoint (the sweeper's cheap existence check). */
   async existingIds(ids: string[]): Promise<Set<string>> {
-    if (!ids.length) return new Set();
-    const docs = await this.model.find({ _id: { $in: ids } }, { _id: 1 }).lean().exec();
+    // By bare _id on FerretDB (StoreDialect.readEach): an $in there would decode every row of the collection, 30 days of deliveries.
+    const docs = await this.dialect.readEach(ids, {
+      many: () => this.model.find({ _id: { $in: ids } }, { _id: 1 }).lean().exec() as Promise<Array<{ _id: unknown }>>,
+      one: (id) => this.model.collection.findOne({ _id: id } as never, { projection: { _id: 1 } }) as Promise<{ _id: unknown } | null>,
+    });
     return new Set(docs.map((d) => String(d._id)));
   }
 
