@@ -59,7 +59,7 @@ export class WebhookDeliveriesRepository {
    * node already sends to at full concurrency are left out, so one endpoint's backlog cannot hide
    * every other endpoint's rows from the scan.
    */
-  async dueIds(now: Date, limit: number, busyEndpoints: string[] = [], onlyFree = false): Promise<Array<{ _id: string; endpoint_id: string }>> {
+  async dueIds(now: Date, limit: number, busyEndpoints: string[] = [], onlyFree = false): Promise<Array<{ _id: string; endpoint_id: string; leased?: boolean }>> {
     return (await this.model
       .find(
         {
@@ -70,12 +70,12 @@ export class WebhookDeliveriesRepository {
           lease_until: { $lte: now },
           ...(busyEndpoints.length ? { endpoint_id: { $nin: busyEndpoints } } : {}),
         },
-        { _id: 1, endpoint_id: 1 },
+        { _id: 1, endpoint_id: 1, leased: 1 },
       )
       .sort({ next_attempt_at: 1 })
       .limit(limit)
       .lean()
-      .exec()) as Array<{ _id: string; endpoint_id: string }>;
+      .exec()) as Array<{ _id: string; endpoint_id: string; leased?: boolean }>;
   }
 
   /**
