@@ -37,9 +37,10 @@ export class RecorderHeartbeat implements OnApplicationBootstrap, OnApplicationS
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    // Registered before the process serves: a change it makes is always under a record.
-    await this.beat();
-    this.timer = setInterval(() => void this.beat().catch((err: Error) => this.logger.warn(`webhook recorder heartbeat failed: ${err.message}`)), this.beatMs);
+    // Registered before the process serves: a change it makes is always under a record. If the database
+    // refuses it now it refuses the changes too; the next heartbeat registers it.
+    await this.beatOrWarn();
+    this.timer = setInterval(() => void this.beatOrWarn(), this.beatMs);
     this.timer.unref();
   }
 
@@ -54,6 +55,10 @@ export class RecorderHeartbeat implements OnApplicationBootstrap, OnApplicationS
   covered(to: number): void {
     this.selfCovered = Math.max(this.selfCovered, to);
     this.watermark.coveredUpTo(to);
+  }
+
+  private beatOrWarn(): Promise<void> {
+    return this.beat().catch((err: Error) => this.logger.warn(`webhook recorder heartbeat failed: ${err.message}`));
   }
 
   beat(): Promise<void> {
