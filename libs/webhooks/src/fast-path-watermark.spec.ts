@@ -47,4 +47,12 @@ describe('FastPathWatermark', () => {
     ).rejects.toThrow('sync');
     expect(w.oldestFailure()).toBeDefined();
   });
+
+  it('a handler that threw before recording counts as a failure raised then', () => {
+    const clock = new HeldClock();
+    const w = new FastPathWatermark(clock);
+    w.noteFailure();
+    expect(w.oldestFailure()).toBe(clock.t);
+    expect(w.clean()).toBe(false);
+  });
 });

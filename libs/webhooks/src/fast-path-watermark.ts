@@ -44,6 +44,11 @@ export class FastPathWatermark {
     );
   }
 
+  /** A recording that could not even start (its handler threw): counts as one failed now. */
+  noteFailure(): void {
+    this.failed.push(this.clock.now());
+  }
+
   /** Changes of this process dated before this are recorded (see the class). */
   safeBefore(overlapMs: number): Date {
     let oldest = this.clock.now();
