@@ -27,7 +27,7 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
     private readonly outbox: WebhookOutbox,
     private readonly offline: OfflineNotifications,
     private readonly watermark: FastPathWatermark,
-    // Absent in apps without the chat core (admin alone): nothing to relay there.
+    // Every app has it (CoreModule; checked for the admin app alone): absent only in a context built without it.
     @Optional() private readonly bus?: ChatEventBus,
   ) {}
 

@@ -8,7 +8,7 @@ import { Clock } from '@chat/clock';
  * raised until a sweep of this process covers it (`coveredUpTo`). A change's own time (created_at,
  * edited_at, a trace's at) is set before its write commits and its event is raised, by at most
  * `overlapMs` (the sweeper's overlap), so the mark is that much earlier than the oldest open recording.
- * A process without a chat event bus (the admin app alone) raises nothing it records: it vouches for
+ * A process without a chat event bus (none of the shipped apps: CoreModule provides it) records nothing: it vouches for
  * nothing (`recordsEvents` false) and sweeps its own writes (OutboxSweeper).
  */
 @Injectable()

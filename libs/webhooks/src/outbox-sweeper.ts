@@ -104,8 +104,8 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
   /**
    * The periodic pass: only the windows in which a change may have been left unrecorded (docs/webhooks.md,
    * "What a sweep reads"): this process's own failed recordings, and the windows of recorders that died
-   * (their heartbeat expired). While a process that cannot vouch for its changes runs (no chat event bus:
-   * the admin app alone), a full pass. With nothing lost it reads one tiny collection and no change.
+   * (their heartbeat expired). While a process that cannot vouch for its changes runs (no chat event
+   * bus), a full pass. With nothing lost it reads one tiny collection and no change.
    */
   sweepLost(): Promise<number> {
     this.runningLost ??= this.serial(() => this.sweepLostNow()).finally(() => (this.runningLost = undefined));

@@ -11,7 +11,7 @@ import { Model, Schema } from 'mongoose';
  */
 export interface RecorderDoc {
   _id: string;
-  /** False for a process without a chat event bus (the admin app alone): it records nothing itself, so every sweeping node sweeps the whole window while it runs. */
+  /** False for a process without a chat event bus (none of the shipped apps): it records nothing itself, so every sweeping node sweeps the whole window while it runs. */
   vouches: boolean;
   safe_before: Date;
   beat_at: Date;
