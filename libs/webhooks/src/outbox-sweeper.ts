@@ -57,6 +57,8 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
   /** Passes run one at a time (a full pass asked for during a periodic one runs after it). */
   private tail: Promise<void> = Promise.resolve();
   private lastPurge = 0;
+  /** When this process's last full pass started (Clock ms; a sweeping process runs one at start). */
+  private lastFullPass: number;
   /** tenant -> created_at up to which this node has scanned. */
   private readonly cursors = new Map<string, number>();
 
@@ -74,7 +76,9 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     private readonly watermark: FastPathWatermark,
     private readonly offline: OfflineNotifications,
     private readonly recorder: RecorderHeartbeat,
-  ) {}
+  ) {
+    this.lastFullPass = clock.now();
+  }
 
   onApplicationBootstrap(): void {
     const every = this.config.WEBHOOK_SWEEP_INTERVAL_MS;
@@ -123,7 +127,10 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
 
   private async sweepLostNow(): Promise<number> {
     const { live, dead } = await this.recorder.others();
-    if (!this.watermark.recordsEvents || live.some((r) => !r.vouches)) return this.sweepAll();
+    // A backstop for a write path that stores a change's trace without raising its event (none known): a
+    // full pass every half lookback (30 min by default, where every sweep interval was one before).
+    const backstop = this.clock.now() - this.lastFullPass >= (this.config.WEBHOOK_SWEEP_LOOKBACK_SECONDS * 1000) / 2;
+    if (backstop || !this.watermark.recordsEvents || live.some((r) => !r.vouches)) return this.sweepAll();
     await this.purge();
     let added = 0;
     const now = this.clock.now();
@@ -153,6 +160,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
 
   private async sweepAll(): Promise<number> {
     const started = this.clock.now();
+    this.lastFullPass = started;
     await this.purge();
     const r = await this.sweepWindow(undefined, new Date(started));
     // This process's own writes up to here are covered (a process without the fast path vouches by its sweeps).
