@@ -1,5 +1,5 @@
 import { AppConfig } from '@chat/config';
-import { ConversationsRepository, ConversationsService, MessagesRepository, MessagesService, UsersService } from '@chat/chat';
+import { ConversationSeqs, ConversationsService, MessagesRepository, MessagesService, UsersService } from '@chat/chat';
 import { RedisService } from '@chat/redis';
 import { ChatEventBus } from '@chat/chat';
 import { TenantService } from '@chat/platform';
@@ -11,13 +11,12 @@ import { waitFor } from './support/wait-for';
 /**
  * Service-level integration tests of the message write path against the real database: group commit,
  * seq allocation under concurrency, idempotent retries, gap handling. HTTP behaviour is covered in
- * chat-messages.e2e-spec.ts.
+ * chat-messages.e2e-spec.ts and chat-messages-*.e2e-spec.ts.
  */
 describe('MessagesService (real FerretDB)', () => {
   let t: TestApp;
   let messages: MessagesService;
   let conversations: ConversationsService;
-  let conversationsRepo: ConversationsRepository;
   let users: UsersService;
   let events: ChatEventBus;
 
@@ -25,7 +24,6 @@ describe('MessagesService (real FerretDB)', () => {
     t = await createTestApp();
     messages = t.app.get(MessagesService);
     conversations = t.app.get(ConversationsService);
-    conversationsRepo = t.app.get(ConversationsRepository);
     users = t.app.get(UsersService);
     events = t.app.get(ChatEventBus);
   });
@@ -172,7 +170,8 @@ describe('MessagesService (real FerretDB)', () => {
     const tenant = await newTenant();
     const { ids, conversationId } = await group(tenant, 2);
     await as(tenant, () => messages.send(ids[0]!, conversationId, { content: fakeEnvelope(ids) } as any));
-    await as(tenant, () => conversationsRepo.reserveSeqs(conversationId, 1)); // seq 2: a write in flight elsewhere
+    // seq 2: a write in flight elsewhere (reserved where the write path reserves: the seq counter)
+    await as(tenant, () => t.app.get(ConversationSeqs).reserve(conversationId, 1, () => t.app.get(MessagesRepository).maxSeq(conversationId)));
     await as(tenant, () => messages.send(ids[0]!, conversationId, { content: fakeEnvelope(ids) } as any)); // seq 3
     const page = await as(tenant, () => messages.sync(ids[1]!, conversationId, 0, 10));
     expect(page.data.map((m) => m.seq)).toEqual([1]);

@@ -81,6 +81,8 @@ const SENDS_PER_SOCKET = 12;
         expect(acks.filter((x) => x.conv === conv).map((x) => x.seq).sort((x, y) => x - y)).toEqual(expected);
         const stored = await messages.find({ tenant_id: w.tenantId, conversation_id: conv }, { projection: { seq: 1 } }).toArray();
         expect(stored.map((m) => m.seq as number).sort((x, y) => x - y)).toEqual(expected);
+        // last_seq (the durable mark) is written after the acks, with last_message (docs/life-of-a-message.md, step 5).
+        await waitFor(async () => (await conversations.findOne({ _id: new mongo.ObjectId(conv) }))?.last_seq === perConv, 30_000, 'last_seq written after the acks').catch(() => undefined);
         expect((await conversations.findOne({ _id: new mongo.ObjectId(conv) }))?.last_seq).toBe(perConv);
       }
     } finally {

@@ -3,34 +3,19 @@
  * sweeper can find the change (edited_at, deleted_at). A node started afterwards delivers both. */
 import { OutboxSweeper } from '@chat/webhooks';
 import { fakeEnvelope } from './chat-messages-helpers';
-import { AppProcess } from './support/app-process';
-import { startFaultNode } from './support/fault-node';
-import { api, asUser, createTenant, TEST_PLATFORM_ENV, TestTenant, userToken } from './support/factories';
+import { webhookCrashSuite } from './support/fault-node';
+import { api, asUser, createTenant, TestTenant, userToken } from './support/factories';
 import { waitFor } from './support/socket-client';
-import { createTestApp, TestApp } from './support/test-app';
-import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
+import { TestApp } from './support/test-app';
 
 jest.setTimeout(300_000);
 
 describe('message.updated, message.deleted, member.added, member.removed and moderation.report.created survive kill -9 between the write and the event', () => {
-  const children: AppProcess[] = [];
+  const suite = webhookCrashSuite('chg');
+  const { receiver: r, node } = suite;
   let restarted: TestApp | undefined;
-  const r = new WebhookReceiver();
-  const dbName = `t_crash_chg_${process.env.JEST_WORKER_ID ?? '0'}_${Date.now().toString(36)}`;
   let tenant: TestTenant;
   let conv: string;
-
-  afterAll(async () => {
-    for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
-    await restarted?.close();
-    await r.stop();
-  });
-
-  /** A node that records events but never delivers nor sweeps, with the fault points loaded. */
-  async function node(): Promise<{ url: string; child: AppProcess }> {
-    const { url, child } = await startFaultNode({ ...TEST_PLATFORM_ENV, ...WEBHOOK_TEST_ENV, WEBHOOK_DISPATCH_INTERVAL_MS: '0', MONGODB_DB: dbName }, children);
-    return { url, child };
-  }
 
   it('every such event is delivered after a restart, once each', async () => {
     await r.start();
@@ -73,7 +58,7 @@ describe('message.updated, message.deleted, member.added, member.removed and mod
     // Every change is stored; no event was recorded, let alone sent.
     expect(r.received).toEqual([]);
 
-    restarted = await createTestApp({ dbName, env: { ...WEBHOOK_TEST_ENV, WEBHOOK_SWEEP_INTERVAL_MS: '200' } });
+    restarted = await suite.restart({ WEBHOOK_SWEEP_INTERVAL_MS: '200' });
     const kinds = ['message.updated', 'message.deleted', 'member.added', 'member.removed', 'moderation.report.created'];
     await waitFor(() => kinds.every((k) => r.ofType(k).length === 1), 60_000, 'delivered after restart');
     expect(r.ofType('member.added')[0]!.body.data).toEqual({ conversation_id: conv, user_ids: [member], by: null });

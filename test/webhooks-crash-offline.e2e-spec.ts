@@ -8,37 +8,24 @@ import { PresenceTracker } from '@chat/realtime';
 import { asTenantId } from '@chat/tenancy';
 import { OutboxSweeper } from '@chat/webhooks';
 import { fakeEnvelope } from './chat-messages-helpers';
-import { AppProcess } from './support/app-process';
-import { startFaultNode } from './support/fault-node';
-import { api, asUser, createTenant, TEST_PLATFORM_ENV, TestTenant, userToken } from './support/factories';
+import { webhookCrashSuite } from './support/fault-node';
+import { api, asUser, createTenant, TestTenant, userToken } from './support/factories';
 import { closeAllSockets, connectSocket, waitFor } from './support/socket-client';
-import { createTestApp, TestApp } from './support/test-app';
-import { ReceivedWebhook, WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
+import { TestApp } from './support/test-app';
+import { ReceivedWebhook } from './support/webhook-receiver';
 
 jest.setTimeout(600_000);
 
 const MEMBERS = ['bob', 'carol', 'dave', 'erin'];
 
 describe('notification.offline and reply count message.updated survive kill -9 between the write and the event', () => {
-  const children: AppProcess[] = [];
+  const suite = webhookCrashSuite('off');
+  const { receiver: r, node } = suite;
   let restarted: TestApp | undefined;
-  const r = new WebhookReceiver();
-  const dbName = `t_crash_off_${process.env.JEST_WORKER_ID ?? '0'}_${Date.now().toString(36)}`;
   let tenant: TestTenant;
   let conv: string;
 
-  afterAll(async () => {
-    closeAllSockets();
-    for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
-    await restarted?.close();
-    await r.stop();
-  });
-
-  /** A node that records events but never delivers nor sweeps, with the fault points loaded. */
-  async function node(): Promise<{ t: TestApp; child: AppProcess }> {
-    const { url, child } = await startFaultNode({ ...TEST_PLATFORM_ENV, ...WEBHOOK_TEST_ENV, WEBHOOK_DISPATCH_INTERVAL_MS: '0', WEBHOOK_SWEEP_INTERVAL_MS: '0', MONGODB_DB: dbName }, children);
-    return { t: { url } as TestApp, child };
-  }
+  afterAll(() => closeAllSockets());
 
   const offline = () => r.ofType('notification.offline');
   const recipients = (hooks: ReceivedWebhook[]) => hooks.map((h) => `${(h.body.data as { message_id: string }).message_id}:${(h.body.data as { recipient_id: string }).recipient_id}`).sort();
@@ -60,7 +47,7 @@ describe('notification.offline and reply count message.updated survive kill -9 b
     expect(r.received).toEqual([]);
 
     // Sweeping by hand, so the members' state is set before the sweep looks.
-    restarted = await createTestApp({ dbName, env: { ...WEBHOOK_TEST_ENV } });
+    restarted = await suite.restart();
     const t = restarted;
     const stored = (await asUser(t, await userToken(t, tenant, 'bob')).get(`/v1/conversations/${conv}/messages`).expect(200)).body.data as Array<{ id: string; seq: number }>;
     expect(stored).toHaveLength(1);

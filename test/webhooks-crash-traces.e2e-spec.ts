@@ -5,35 +5,20 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { OutboxSweeper } from '@chat/webhooks';
 import { fakeEnvelope } from './chat-messages-helpers';
-import { AppProcess } from './support/app-process';
-import { startFaultNode } from './support/fault-node';
-import { api, asUser, createTenant, TEST_PLATFORM_ENV, TestTenant, userToken } from './support/factories';
+import { webhookCrashSuite } from './support/fault-node';
+import { api, asUser, createTenant, TestTenant, userToken } from './support/factories';
 import { waitFor } from './support/socket-client';
-import { createTestApp, TestApp } from './support/test-app';
-import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
+import { TestApp } from './support/test-app';
 
 jest.setTimeout(600_000);
 
 const KINDS = ['reaction.new', 'member.role_changed', 'user.created', 'moderation.user_banned', 'file.uploaded', 'user.deleted'] as const;
 
 describe('reactions, role changes, users, bans and files survive kill -9 between the write and the event', () => {
-  const children: AppProcess[] = [];
+  const suite = webhookCrashSuite('trc');
+  const { receiver: r, node } = suite;
   let restarted: TestApp | undefined;
-  const r = new WebhookReceiver();
-  const dbName = `t_crash_trc_${process.env.JEST_WORKER_ID ?? '0'}_${Date.now().toString(36)}`;
   let tenant: TestTenant;
-
-  afterAll(async () => {
-    for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
-    await restarted?.close();
-    await r.stop();
-  });
-
-  /** A node that records events but never delivers nor sweeps, with the fault points loaded. */
-  async function node(): Promise<{ t: TestApp; child: AppProcess }> {
-    const { url, child } = await startFaultNode({ ...TEST_PLATFORM_ENV, ...WEBHOOK_TEST_ENV, WEBHOOK_DISPATCH_INTERVAL_MS: '0', WEBHOOK_SWEEP_INTERVAL_MS: '0', MONGODB_DB: dbName }, children);
-    return { t: { url } as TestApp, child };
-  }
 
   /** Runs `act` on a fresh node, which must die (SIGKILL) inside it, before answering. */
   async function killedBy(act: (t: TestApp) => Promise<unknown>): Promise<void> {
@@ -87,7 +72,7 @@ describe('reactions, role changes, users, bans and files survive kill -9 between
     // Every change is stored; no event was recorded, let alone sent.
     expect(r.received).toEqual([]);
 
-    restarted = await createTestApp({ dbName, env: { ...WEBHOOK_TEST_ENV, WEBHOOK_SWEEP_INTERVAL_MS: '200' } });
+    restarted = await suite.restart({ WEBHOOK_SWEEP_INTERVAL_MS: '200' });
     await waitFor(() => KINDS.every((k) => r.ofType(k).length >= 1), 60_000, 'delivered after restart');
     // Ids and metadata only: never the emoji, which an E2E client sends as an encrypted token.
     expect(r.ofType('reaction.new')[0]!.body.data).toEqual({ message_id: msg.id, conversation_id: conv, user_id: 'alice' });

@@ -48,3 +48,32 @@ export async function createTestApp(opts: { env?: Record<string, string>; dbName
     }
   }
 }
+
+/**
+ * One app for the enclosing describe: created in beforeAll, closed in afterAll. The handle reads the
+ * app once it is started, so tests and hooks use it like the app itself (not while the describe is
+ * being defined: nothing is started then).
+ */
+export function testAppPerSuite(opts: { env?: Record<string, string>; dbName?: string } = {}): TestApp {
+  let started: TestApp | undefined;
+  beforeAll(async () => {
+    started = await createTestApp(opts);
+  });
+  afterAll(async () => started?.close());
+  const app = (): TestApp => {
+    if (!started) throw new Error('the suite app is not started yet (it starts in beforeAll)');
+    return started;
+  };
+  return {
+    get app() {
+      return app().app;
+    },
+    get url() {
+      return app().url;
+    },
+    get dbName() {
+      return app().dbName;
+    },
+    close: () => app().close(),
+  };
+}

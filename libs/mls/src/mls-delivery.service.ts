@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ChatEventBus, ConversationsService, E2E_HANDSHAKE_ALGORITHM, HANDSHAKE_CONTENT_TYPE, MessagesService } from '@chat/chat';
+import { canonicalConversationId, ChatEventBus, ConversationsService, E2E_HANDSHAKE_ALGORITHM, HANDSHAKE_CONTENT_TYPE, MessagesService } from '@chat/chat';
 import { AppError, ErrorCode } from '@chat/errors';
 import { asTenantId } from '@chat/tenancy';
 // The SDK's MLS module (the only place ts-mls is imported); not part of the SDK's browser entry point yet.
@@ -171,7 +171,8 @@ export class MlsDeliveryService {
     return out;
   }
 
-  async group(conversationId: string, userId: string): Promise<MlsGroupView> {
+  async group(givenId: string, userId: string): Promise<MlsGroupView> {
+    const conversationId = canonicalConversationId(givenId);
     await this.conversations.requireMember(conversationId, userId);
     const g = await this.groups.byConversation(conversationId);
     if (!g) throw AppError.notFound('MLS group');
@@ -186,10 +187,11 @@ export class MlsDeliveryService {
    */
   async postCommit(
     tenantId: string,
-    conversationId: string,
+    givenId: string,
     userId: string,
     input: { device_id: string; commit: string; group_info: string; welcome?: string },
   ): Promise<{ epoch: number; message_id: string; seq: number; welcomed: Array<{ user_id: string; device_id: string }> }> {
+    const conversationId = canonicalConversationId(givenId);
     const conv = await this.conversations.requireMember(conversationId, userId);
     const deviceId = checkDeviceId(input.device_id);
     const commit = inspect('commit', () => mls.inspectGroupMessage(bytesOf('commit', input.commit)));
@@ -274,7 +276,8 @@ export class MlsDeliveryService {
   }
 
   /** Stores an application message (opaque PrivateMessage) of the group's current or an earlier epoch. */
-  async postApplicationMessage(conversationId: string, userId: string, input: { device_id: string; message: string }): Promise<MlsMessageView> {
+  async postApplicationMessage(givenId: string, userId: string, input: { device_id: string; message: string }): Promise<MlsMessageView> {
+    const conversationId = canonicalConversationId(givenId);
     const conv = await this.conversations.requireMember(conversationId, userId);
     const deviceId = checkDeviceId(input.device_id);
     const m = inspect('message', () => mls.inspectGroupMessage(bytesOf('message', input.message)));
@@ -291,7 +294,8 @@ export class MlsDeliveryService {
   }
 
   /** Application messages after a cursor; the group's commits are in the conversation's seq stream. */
-  async listMessages(conversationId: string, userId: string, q: { after?: string; limit?: number }): Promise<{ data: MlsMessageView[]; next_cursor: string | null }> {
+  async listMessages(givenId: string, userId: string, q: { after?: string; limit?: number }): Promise<{ data: MlsMessageView[]; next_cursor: string | null }> {
+    const conversationId = canonicalConversationId(givenId);
     await this.conversations.requireMember(conversationId, userId);
     const limit = q.limit ?? 100;
     const rows = await this.messages.applicationAfter(conversationId, q.after, limit);
@@ -328,7 +332,8 @@ export class MlsDeliveryService {
    * after the user's first own commit (external join or group creation), else the group's epoch at
    * `since` (a device added by a Welcome); null when the group did not exist then.
    */
-  async memberSinceEpoch(conversationId: string, userId: string, since: Date): Promise<number | null> {
+  async memberSinceEpoch(givenId: string, userId: string, since: Date): Promise<number | null> {
+    const conversationId = canonicalConversationId(givenId);
     const own = await this.messages.firstCommitBy(conversationId, userId, since);
     const at = await this.messages.lastCommitAtOrBefore(conversationId, since);
     const candidates = [own ? own.epoch + 1 : null, at ? at.epoch + 1 : null].filter((e): e is number => e !== null);

@@ -8,6 +8,7 @@ import { AppConfig, APP_VERSION } from '@chat/config';
 import { createValidationPipe, HttpErrorFilter } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
 import { quietStartupLogger } from '@chat/logging';
+import { canonicalConversationPath } from './conversation-path';
 import { JsonBodyInterceptor, requireJsonBody } from './json-body';
 import { webStaticMiddleware } from './web-static';
 
@@ -40,6 +41,8 @@ export function configureApp(app: INestApplication, opts: ConfigureOptions = {})
     TenantContext.run({ requestId: req.id }, next),
   );
   if (opts.web !== false) app.use(webStaticMiddleware());
+  // Conversation ids in routes in their one spelling (conversation-path.ts), before any route sees them.
+  app.use(canonicalConversationPath);
   app.use(requireJsonBody);
   app.useGlobalFilters(new HttpErrorFilter());
   // Bodies are parsed after the guards (see JsonBodyInterceptor), then bounded and validated by the pipe.

@@ -18,6 +18,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { CanonicalConversationId } from '@chat/chat';
 import { SHARING_TYPES, SharingType } from '@chat/files';
 // A file key is wrapped per recipient device exactly like a message key.
 import { WrappedKeyEntryDto } from '../keys/keys.dto';
@@ -27,7 +28,7 @@ export class FileSharingDto {
   @ApiProperty({ enum: SHARING_TYPES, description: 'private: uploader only; chat: members of conversation_id; public: anyone in the tenant until expiry' })
   @IsIn(SHARING_TYPES)
   type!: SharingType;
-  @ApiPropertyOptional({ description: 'required for chat files' }) @IsOptional() @IsMongoId() conversation_id?: string;
+  @ApiPropertyOptional({ description: 'required for chat files' }) @IsOptional() @IsMongoId() @CanonicalConversationId() conversation_id?: string;
   @ApiPropertyOptional({ description: 'public files only: ISO date after which only the uploader can read it' }) @IsOptional() @IsISO8601() expiry?: string;
 }
 
@@ -66,7 +67,7 @@ export class CreateFileUploadDto {
 
 export class AttachFileDto {
   @ApiProperty({ description: 'the message that carries the file (sent by me)' }) @IsMongoId() message_id!: string;
-  @ApiPropertyOptional({ description: 'required when the file is not a chat file' }) @IsOptional() @IsMongoId() conversation_id?: string;
+  @ApiPropertyOptional({ description: 'required when the file is not a chat file' }) @IsOptional() @IsMongoId() @CanonicalConversationId() conversation_id?: string;
 }
 
 export class ListFilesQueryDto {

@@ -1,21 +1,21 @@
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsMongoId, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
-import { EditMessageDto, EMOJI_PATTERN, SendMessageDto } from '@chat/chat';
+import { CanonicalConversationId, EditMessageDto, EMOJI_PATTERN, SendMessageDto } from '@chat/chat';
 import { SYNC_LIMITS } from '@chat/realtime';
 
-/** Client event payloads. Validated with validateDto (unknown fields refused), answered by ack. */
+/** Client event payloads. Validated with validateDto (unknown fields refused), answered by ack; conversation ids in their one spelling. */
 
 export class SendMessageEvent extends SendMessageDto {
-  @IsMongoId() conversation_id!: string;
+  @IsMongoId() @CanonicalConversationId() conversation_id!: string;
 }
 
 export class EditMessageEvent extends EditMessageDto {
-  @IsMongoId() conversation_id!: string;
+  @IsMongoId() @CanonicalConversationId() conversation_id!: string;
   @IsMongoId() message_id!: string;
 }
 
 export class MessageRefEvent {
-  @IsMongoId() conversation_id!: string;
+  @IsMongoId() @CanonicalConversationId() conversation_id!: string;
   @IsMongoId() message_id!: string;
 }
 
@@ -24,7 +24,7 @@ export class ReactionEvent extends MessageRefEvent {
 }
 
 export class ConversationRefEvent {
-  @IsMongoId() conversation_id!: string;
+  @IsMongoId() @CanonicalConversationId() conversation_id!: string;
 }
 
 export class ReadEvent extends ConversationRefEvent {
@@ -32,7 +32,7 @@ export class ReadEvent extends ConversationRefEvent {
 }
 
 export class SyncCursorDto {
-  @IsMongoId() conversation_id!: string;
+  @IsMongoId() @CanonicalConversationId() conversation_id!: string;
   @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) after_seq!: number;
   /** Only seqs below this one (filling a gap seen in live delivery). */
   @IsOptional() @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) before_seq?: number;

@@ -6,9 +6,11 @@ import { TenantContext } from '@chat/tenancy';
 import { ChatEventBus } from '../events/chat-events';
 import { UsersService } from '../users/users.service';
 import { MEMBER_CHANGES_KEPT, MemberChangeDoc, ParticipantDoc, ParticipantRole } from './conversation.schema';
+import { ConversationSeqs } from './conversation-seqs';
 import { ConversationRecord, ConversationsRepository } from './conversations.repository';
 import { ConversationResponse, toConversationResponse } from './conversation.views';
 import { ConversationAccess } from './conversation-access';
+import { PendingConversationWrites } from './pending-conversation-writes';
 import { Actor, actorEntry, membershipKeys, newParticipant, ownersOtherThan, RANK, requireManageable } from './conversation-rules';
 
 const CAS_ATTEMPTS = 12;
@@ -28,6 +30,8 @@ export class ConversationMembershipService {
     private readonly events: ChatEventBus,
     private readonly config: AppConfig,
     private readonly access: ConversationAccess,
+    private readonly pendingWrites: PendingConversationWrites,
+    private readonly seqs: ConversationSeqs,
   ) {
     // A deleted user leaves every conversation.
     events.on('user.deleted', async ({ user_id }) => void (await this.removeUserEverywhere(user_id)));
@@ -55,6 +59,8 @@ export class ConversationMembershipService {
     log?: { by: string | null },
   ): Promise<{ doc: ConversationRecord; changed: boolean; before: ConversationRecord }> {
     if (!ConversationsRepository.isId(conversationId)) throw AppError.notFound('Conversation');
+    // The answers (add, join, roles) carry last_message, written after a send's ack: this node's pending write first.
+    await this.pendingWrites.settled(this.tenant(), [conversationId]);
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const doc = await this.repo.findConversation(conversationId);
       if (!doc) throw AppError.notFound('Conversation');
@@ -81,6 +87,8 @@ export class ConversationMembershipService {
     await this.requireActiveUsers(ids);
     await this.access.checkAdmission(conversationId, ids);
     let added: string[] = [];
+    // A new member's history starts after every seq reserved so far, committed or not (the seq counter's end).
+    const lastSeq = await this.seqs.lastSeq(conversationId, 0);
     const { doc, changed } = await this.mutateMembers(conversationId, (d) => {
       requireManageable(d, actor, 'members');
       added = ids.filter((id) => !d.participants.some((p) => p.user_id === id));
@@ -88,7 +96,7 @@ export class ConversationMembershipService {
       if (d.participants.length + added.length > this.config.CONVERSATION_MAX_MEMBERS) {
         throw AppError.conflict(`A conversation has at most ${this.config.CONVERSATION_MAX_MEMBERS} members`);
       }
-      return [...d.participants, ...added.map((id) => newParticipant(id, 'member', d.last_seq))];
+      return [...d.participants, ...added.map((id) => newParticipant(id, 'member', Math.max(d.last_seq, lastSeq)))];
     }, { by: actor.kind === 'user' ? actor.userId : null });
     if (changed) this.events.emit('member.added', { tenantId: this.tenant(), conversationId, user_ids: added, by: actor.kind === 'user' ? actor.userId : undefined, version: doc.participants_version });
     return toConversationResponse(doc, actor.kind === 'user' ? actor.userId : null);
@@ -160,6 +168,7 @@ export class ConversationMembershipService {
   async join(conversationId: string, userId: string): Promise<ConversationResponse> {
     await this.users.requireActive(userId);
     if (ConversationsRepository.isId(conversationId)) await this.access.checkAdmission(conversationId, [userId]);
+    const lastSeq = ConversationsRepository.isId(conversationId) ? await this.seqs.lastSeq(conversationId, 0) : 0;
     const { doc, changed } = await this.mutateMembers(conversationId, (d) => {
       const isMember = d.participants.some((p) => p.user_id === userId);
       if (d.type !== 'channel') {
@@ -168,7 +177,7 @@ export class ConversationMembershipService {
       }
       if (isMember) return null;
       if (d.participants.length + 1 > this.config.CONVERSATION_MAX_MEMBERS) throw AppError.conflict(`A conversation has at most ${this.config.CONVERSATION_MAX_MEMBERS} members`);
-      return [...d.participants, newParticipant(userId, 'member', d.last_seq)];
+      return [...d.participants, newParticipant(userId, 'member', Math.max(d.last_seq, lastSeq))];
     }, { by: userId });
     if (changed) this.events.emit('member.added', { tenantId: this.tenant(), conversationId, user_ids: [userId], by: userId, version: doc.participants_version });
     return toConversationResponse(doc, userId);

@@ -6,10 +6,12 @@ import { ConversationsRepository } from './conversations.repository';
 import { ConversationsService } from './conversations.service';
 import { ConversationAccess } from './conversation-access';
 import { ConversationMembershipService } from './conversation-membership.service';
+import { ConversationSeqs } from './conversation-seqs';
+import { PendingConversationWrites } from './pending-conversation-writes';
 
 @Module({
   imports: [UsersModule, MongooseModule.forFeature([{ name: CONVERSATION_MODEL, schema: ConversationSchema }])],
-  providers: [ConversationsRepository, ConversationAccess, ConversationMembershipService, ConversationsService],
-  exports: [ConversationsRepository, ConversationAccess, ConversationMembershipService, ConversationsService],
+  providers: [ConversationsRepository, ConversationSeqs, ConversationAccess, ConversationMembershipService, ConversationsService, PendingConversationWrites],
+  exports: [ConversationsRepository, ConversationSeqs, ConversationAccess, ConversationMembershipService, ConversationsService, PendingConversationWrites],
 })
 export class ConversationsModule {}

@@ -16,9 +16,9 @@ export interface ListCursor {
 const GUARDED_ATTEMPTS = 8;
 
 /**
- * Conversations. The hot-path methods used by the messages write path (reserveSeqs, setLastMessage,
- * markRead, markDelivered) are single-document atomic updates and never read-modify-write the
- * participants array.
+ * Conversations. The hot-path methods used by the messages write path (setLastMessage, markRead,
+ * markDelivered; reserveSeqs when the seq counter is unavailable, see ConversationSeqs) are
+ * single-document atomic updates and never read-modify-write the participants array.
  */
 @Injectable()
 export class ConversationsRepository extends TenantRepository<ConversationDoc> {
@@ -156,9 +156,10 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
   }
 
   /**
-   * Atomically reserves `count` consecutive seqs; returns the first. One `$inc` of last_seq: gap-free
-   * as long as every reserved seq is written (the messages path writes a tombstone for a failed insert).
-   * Null when the conversation does not exist.
+   * Atomically reserves `count` consecutive seqs in the database; returns the first. One `$inc` of
+   * last_seq: gap-free as long as every reserved seq is written (the messages path writes a tombstone
+   * for a failed insert). Only while the seq counter fails (ConversationSeqs). Null when the
+   * conversation does not exist.
    */
   async reserveSeqs(conversationId: string, count: number): Promise<number | null> {
     if (!ConversationsRepository.isId(conversationId)) return null;
@@ -202,15 +203,26 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
 
   /**
    * Moves last_message forward (only if `seq` is newer than the stored one) and the activity time
-   * (updated_at, the list order). Returns whether it moved.
+   * (updated_at, the list order). Returns whether it moved. `lastSeq`: the highest committed seq of the
+   * batch, moved into last_seq (the durable high-water mark of seqs, ConversationSeqs) in the same
+   * update, or by raiseLastSeq when last_message does not move (an older batch committed late).
    */
-  async setLastMessage(conversationId: string, lastMessage: LastMessageDoc, sentAt: Date = lastMessage.sent_at): Promise<boolean> {
+  async setLastMessage(conversationId: string, lastMessage: LastMessageDoc, sentAt: Date = lastMessage.sent_at, lastSeq?: number): Promise<boolean> {
     if (!ConversationsRepository.isId(conversationId)) return false;
-    const update = { $set: { last_message: lastMessage }, $max: { updated_at: sentAt } };
+    const max: Record<string, unknown> = { updated_at: sentAt };
+    if (lastSeq !== undefined) max.last_seq = lastSeq;
+    const update = { $set: { last_message: lastMessage }, $max: max };
     const res = await this.locked(conversationId, () =>
       this.updateOne({ _id: new Types.ObjectId(conversationId), $or: [{ last_message: null }, { 'last_message.seq': { $lt: lastMessage.seq } }] }, update),
     );
+    if (res.matchedCount === 0 && lastSeq !== undefined) await this.raiseLastSeq(conversationId, lastSeq);
     return res.modifiedCount > 0;
+  }
+
+  /** Moves last_seq forward to at least `seq` (never back): seqs committed, or stored above it. */
+  async raiseLastSeq(conversationId: string, seq: number): Promise<void> {
+    if (!ConversationsRepository.isId(conversationId)) return;
+    await this.locked(conversationId, () => this.updateOne({ _id: new Types.ObjectId(conversationId), last_seq: { $lt: seq } }, { $max: { last_seq: seq } }));
   }
 
   /**
@@ -244,14 +256,14 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
   }
 
   /**
-   * Moves a participant's read position forward to `seq` (capped at last_seq); reading implies
-   * delivery, so the delivered position follows. Returns the resulting positions, or null when the
-   * user is not a participant.
+   * Moves a participant's read position forward to `seq` (capped at the stream end: last_seq, or
+   * `lastSeq` when the seq counter is ahead of it, ConversationSeqs); reading implies delivery, so the
+   * delivered position follows. Returns the resulting positions, or null when the user is not a participant.
    */
-  async markRead(conversationId: string, userId: string, seq: number): Promise<{ last_read_seq: number; last_delivered_seq: number; changed: boolean } | null> {
+  async markRead(conversationId: string, userId: string, seq: number, lastSeq = 0): Promise<{ last_read_seq: number; last_delivered_seq: number; changed: boolean } | null> {
     let target = 0;
     const r = await this.updateParticipant(conversationId, userId, (i, doc, p) => {
-      target = Math.min(Math.max(0, Math.floor(seq)), doc.last_seq);
+      target = Math.min(Math.max(0, Math.floor(seq)), Math.max(doc.last_seq, lastSeq));
       if ((p.last_read_seq ?? 0) >= target) return null;
       return {
         filter: { [`participants.${i}.last_read_seq`]: { $lt: target } },
@@ -264,11 +276,11 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
     return { last_read_seq: target, last_delivered_seq: Math.max(target, p.last_delivered_seq ?? 0), changed: true };
   }
 
-  /** Moves a participant's delivered position forward to `seq` (capped at last_seq). */
-  async markDelivered(conversationId: string, userId: string, seq: number): Promise<{ last_delivered_seq: number; changed: boolean } | null> {
+  /** Moves a participant's delivered position forward to `seq` (capped as markRead). */
+  async markDelivered(conversationId: string, userId: string, seq: number, lastSeq = 0): Promise<{ last_delivered_seq: number; changed: boolean } | null> {
     let target = 0;
     const r = await this.updateParticipant(conversationId, userId, (i, doc, p) => {
-      target = Math.min(Math.max(0, Math.floor(seq)), doc.last_seq);
+      target = Math.min(Math.max(0, Math.floor(seq)), Math.max(doc.last_seq, lastSeq));
       if ((p.last_delivered_seq ?? 0) >= target) return null;
       return {
         filter: { [`participants.${i}.last_delivered_seq`]: { $lt: target } },

@@ -11,8 +11,10 @@ import { UsersService } from '../users/users.service';
 import { ConversationDoc, ConversationType, directKeyFor, ParticipantRole } from './conversation.schema';
 import { ConversationRecord, ConversationsRepository, ListCursor } from './conversations.repository';
 import { ConversationResponse, ConversationView, toConversationResponse } from './conversation.views';
-import { ConversationAccess, conversationCacheKey, memberConversationIdsCacheKey } from './conversation-access';
+import { ConversationAccess, conversationCacheKey, MEMBER_CONVERSATION_IDS_MAX, memberConversationIdsCacheKey } from './conversation-access';
 import { ConversationMembershipService } from './conversation-membership.service';
+import { PendingConversationWrites } from './pending-conversation-writes';
+import { ConversationSeqs } from './conversation-seqs';
 import type { ConversationPolicy, SendPolicyCheck } from './conversation-policy';
 import { Actor, membershipKeys, newParticipant, requireManageable } from './conversation-rules';
 
@@ -61,6 +63,9 @@ export class ConversationsService {
     private readonly config: AppConfig,
     private readonly access: ConversationAccess,
     private readonly membership: ConversationMembershipService,
+    // last_message and updated_at are written after a send's ack: reads here wait for this node's pending writes.
+    private readonly pendingWrites: PendingConversationWrites,
+    private readonly seqs: ConversationSeqs,
   ) {}
 
   static cacheKey(conversationId: string): string[] {
@@ -74,6 +79,21 @@ export class ConversationsService {
 
   private tenant() {
     return TenantContext.requireTenantId('conversations');
+  }
+
+  /** Read-your-writes on this node: the conversations' pending last_message writes (all of the tenant's when no ids). */
+  private settled(conversationIds?: string[]): Promise<void> {
+    return this.pendingWrites.settled(this.tenant(), conversationIds);
+  }
+
+  /**
+   * The same for a user's list: only their conversations' pending writes (the cached ids a socket joins;
+   * read only when the tenant has a pending write), all of the tenant's when that list is cut.
+   */
+  private async settledForUser(userId: string): Promise<void> {
+    if (!this.pendingWrites.any(this.tenant())) return;
+    const ids = await this.access.memberConversationIds(userId).catch(() => null);
+    await this.settled(ids && ids.length < MEMBER_CONVERSATION_IDS_MAX ? ids : undefined);
   }
 
   // ---------------------------------------------------------------- membership reads (ConversationAccess)
@@ -153,6 +173,10 @@ export class ConversationsService {
     if (await this.relationships.isBlocked(otherId, userId)) throw AppError.forbidden('This user does not accept direct conversations from you');
     const key = directKeyFor(userId, otherId);
     let doc = await this.repo.findDirect(key);
+    if (doc && this.pendingWrites.has(this.tenant(), String(doc._id))) {
+      await this.settled([String(doc._id)]);
+      doc = await this.repo.findDirect(key);
+    }
     let created = false;
     if (!doc) {
       if (other.deactivated) throw new AppError(ErrorCode.Forbidden, 'User is deactivated');
@@ -173,10 +197,11 @@ export class ConversationsService {
     // A user deleted and re-created under the same external id gets their place back.
     const missing = [userId, otherId].filter((id) => !doc!.participants.some((p) => p.user_id === id));
     if (missing.length) {
+      const lastSeq = await this.seqs.lastSeq(String(doc._id), 0);
       doc = (
         await this.membership.mutateMembers(String(doc._id), (d) => {
           const absent = [userId, otherId].filter((id) => !d.participants.some((p) => p.user_id === id));
-          return absent.length ? [...d.participants, ...absent.map((id) => newParticipant(id, 'member', d.last_seq))] : null;
+          return absent.length ? [...d.participants, ...absent.map((id) => newParticipant(id, 'member', Math.max(d.last_seq, lastSeq)))] : null;
         })
       ).doc;
     }
@@ -188,11 +213,13 @@ export class ConversationsService {
   async list(userId: string, opts: { cursor?: string; limit?: number; type?: ConversationType }): Promise<Page<ConversationResponse>> {
     const limit = Math.min(Math.max(opts.limit ?? 20, 1), 100);
     const after = toListCursor(decodeCursor(opts.cursor, isRawCursor));
+    await this.settledForUser(userId);
     const docs = await this.repo.listForUser(userId, { after, limit: limit + 1, type: opts.type });
     const page = docs.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      data: page.map((d) => toConversationResponse(d, userId)),
+      // last_seq and unread counts from the seq counter where it is ahead of the documents (uncommitted seqs).
+      data: (await this.seqs.withLastSeqs(page)).map((d) => toConversationResponse(d, userId)),
       next_cursor: docs.length > limit ? encodeCursor({ u: new Date(last.updated_at).toISOString(), i: String(last._id) }) : null,
     };
   }
@@ -201,6 +228,7 @@ export class ConversationsService {
   async listChannels(opts: { cursor?: string; limit?: number }): Promise<Page<ChannelSummary>> {
     const limit = Math.min(Math.max(opts.limit ?? 20, 1), 100);
     const after = toListCursor(decodeCursor(opts.cursor, isRawCursor));
+    await this.settled();
     const docs = await this.repo.listChannels({ after, limit: limit + 1 });
     const page = docs.slice(0, limit);
     const last = page[page.length - 1];
@@ -219,21 +247,27 @@ export class ConversationsService {
 
   /** One conversation as seen by a member (fresh: with last_seq and unread count). */
   async getForMember(conversationId: string, userId: string): Promise<ConversationResponse> {
+    await this.settled([conversationId]);
     const doc = ConversationsRepository.isId(conversationId) ? await this.repo.findConversation(conversationId) : null;
     if (!doc || !doc.participants.some((p) => p.user_id === userId)) throw AppError.notFound('Conversation');
-    return toConversationResponse(doc, userId);
+    const [fresh] = await this.seqs.withLastSeqs([doc]);
+    return toConversationResponse(fresh!, userId);
   }
 
   /** One conversation for the SaaS client's server. */
   async getAny(conversationId: string): Promise<ConversationResponse> {
+    await this.settled([conversationId]);
     const doc = ConversationsRepository.isId(conversationId) ? await this.repo.findConversation(conversationId) : null;
     if (!doc) throw AppError.notFound('Conversation');
-    return toConversationResponse(doc, null);
+    const [fresh] = await this.seqs.withLastSeqs([doc]);
+    return toConversationResponse(fresh!, null);
   }
 
   // ---------------------------------------------------------------- details and settings
 
   async updateMetadata(conversationId: string, actor: Actor, metadata: Partial<ConversationDoc['metadata']>): Promise<ConversationResponse> {
+    // The answer and the conversation.updated event carry last_message.
+    await this.settled([conversationId]);
     const doc = ConversationsRepository.isId(conversationId) ? await this.repo.findConversation(conversationId) : null;
     if (!doc) throw AppError.notFound('Conversation');
     requireManageable(doc, actor, 'details');
@@ -249,6 +283,7 @@ export class ConversationsService {
 
   /** The member's own settings (muted, pinned). */
   async updateSettings(conversationId: string, userId: string, settings: { muted?: boolean; pinned?: boolean }): Promise<ConversationResponse> {
+    await this.settled([conversationId]);
     const doc = await this.repo.updateParticipantSettings(conversationId, userId, settings);
     if (!doc) throw AppError.notFound('Conversation');
     await this.cache.del(conversationCacheKey(conversationId));

@@ -1,4 +1,5 @@
 export * from './conversation.schema';
+export * from './conversation-id';
 export * from './conversation.views';
 export * from './conversations.repository';
 export * from './conversations.service';
@@ -6,3 +7,6 @@ export { ConversationAccess, conversationCacheKey, memberConversationIdsCacheKey
 export * from './conversation-membership.service';
 export * from './conversations.module';
 export * from './conversation-policy';
+export * from './pending-conversation-writes';
+export * from './conversation-seqs';
+export * from './seq-counter';

@@ -13,6 +13,7 @@ export * from './message-receipt.service';
 export * from './recent-messages';
 export * from './message-store';
 export * from './message-commit-effects';
+export * from './last-message-writer';
 export * from './messages.module';
 export * from './message-stream';
 export * from './e2e-v2';

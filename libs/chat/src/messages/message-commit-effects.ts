@@ -9,16 +9,14 @@ import type { MessageCommitStep } from './message-write-batcher';
 import { MessagesRepository } from './messages.repository';
 import { RecentMessagesCache } from './recent-messages';
 import { isHandshake } from './e2e-v2';
-
-/** Retries of a failed commit effect (last_message), apart from the send: 0.2 s doubling, ~50 s in all. */
-const FOLLOW_UP_RETRIES = 8;
-const FOLLOW_UP_FIRST_DELAY_MS = 200;
+import { LastMessageWriter } from './last-message-writer';
 
 /**
- * The one step that follows a stored batch of one conversation, before its senders are answered:
- * last_message, thread reply counters (and the cached page they change), then the events. The
- * messages are durable whatever happens here: their events go out even when a follow-up write fails
- * (last_message is then retried apart), or members would not get them live.
+ * The one step that follows a stored batch of one conversation, before its senders are answered: the
+ * thread reply counters (and the cached page they change), then the events. The conversation's
+ * last_message is only scheduled here (LastMessageWriter: written after the ack, reads on this node
+ * wait for it). The messages are durable whatever happens here: their events go out even when a reply
+ * counter fails, or members would not get them live.
  */
 @Injectable()
 export class MessageCommitEffects implements MessageCommitStep {
@@ -29,29 +27,28 @@ export class MessageCommitEffects implements MessageCommitStep {
     private readonly messages: MessagesRepository,
     private readonly recentCache: RecentMessagesCache,
     private readonly events: ChatEventBus,
+    private readonly lastMessages: LastMessageWriter,
   ) {}
 
   async commit(tenantId: TenantId, conversationId: string, committed: MessageRecord[]): Promise<void> {
     const sorted = [...committed].sort((a, b) => a.seq - b.seq);
     // MLS commits travel in the stream but are not what a conversation list shows as its last message.
     const last = sorted.filter((m) => !isHandshake(m.content)).pop();
+    // Started first, so it overlaps with what follows; the ack does not wait for it. The batch's highest seq moves the durable
+    // high-water mark (last_seq) in the same update (ConversationSeqs).
+    const lastSeq = sorted[sorted.length - 1]?.seq;
+    if (lastSeq !== undefined) {
+      const lastMessage = last ? { content_preview: last.preview, sender_id: last.sender_id, sent_at: last.created_at, seq: last.seq, message_id: String(last._id) } : null;
+      this.lastMessages.write(tenantId, conversationId, lastMessage, lastSeq);
+    }
     const replyCounts = new Map<string, number>();
     for (const m of sorted) if (m.thread.parent_id) replyCounts.set(m.thread.parent_id, (replyCounts.get(m.thread.parent_id) ?? 0) + 1);
-    const setLastMessage = async () => {
-      if (!last) return;
-      await this.conversations.setLastMessage(
-        conversationId,
-        { content_preview: last.preview, sender_id: last.sender_id, sent_at: last.created_at, seq: last.seq, message_id: String(last._id) },
-        last.created_at,
-      );
-    };
-    const [lastMessage, ...parents] = await Promise.allSettled([
-      setLastMessage(),
-      ...[...replyCounts].map(async ([parentId, n]) => this.messages.incReplyCount(conversationId, parentId, n, new Date(), await nextChange(this.conversations, conversationId))),
-    ]);
+    // Only batches with replies wait here: a thread root's new count goes out (message.updated) with the replies.
+    const parents = await Promise.allSettled(
+      [...replyCounts].map(async ([parentId, n]) => this.messages.incReplyCount(conversationId, parentId, n, new Date(), await nextChange(this.conversations, conversationId))),
+    );
     if (replyCounts.size) await this.recentCache.changed(conversationId).catch(() => undefined);
     for (const m of sorted) this.events.emit('message.created', { tenantId, conversationId, message: asRecord(toMessageView(m)) });
-    if (lastMessage.status === 'rejected') this.retryApart(`last_message of conversation ${conversationId}`, lastMessage.reason, setLastMessage);
     for (const p of parents) {
       if (p.status === 'fulfilled' && p.value) this.events.emit('message.updated', { tenantId, conversationId, message: asRecord(toMessageView(p.value)) });
       // Not retried: an $inc whose answer was lost may have been applied (a retry could count twice).
@@ -59,17 +56,9 @@ export class MessageCommitEffects implements MessageCommitStep {
     }
   }
 
-  /** Runs an idempotent follow-up write again in the background (timers keep the tenant context) until it succeeds. */
-  private retryApart(what: string, error: unknown, step: () => Promise<unknown>, attempt = 1): void {
-    if (attempt > FOLLOW_UP_RETRIES) {
-      this.logger.error(`${what}: giving up after ${FOLLOW_UP_RETRIES} retries (${(error as Error)?.message ?? String(error)})`);
-      return;
-    }
-    this.logger.warn(`${what} failed (${(error as Error)?.message ?? String(error)}); retry ${attempt}/${FOLLOW_UP_RETRIES}`);
-    setTimeout(
-      () => void step().catch((err: unknown) => this.retryApart(what, err, step, attempt + 1)),
-      FOLLOW_UP_FIRST_DELAY_MS * 2 ** (attempt - 1),
-    ).unref();
+  /** At shutdown, after the batcher's drain: waits (bounded) for the last_message writes still pending. */
+  drain(timeoutMs: number): Promise<void> {
+    return this.lastMessages.drain(timeoutMs);
   }
 }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@chat/config';
 import { AppError } from '@chat/errors';
 import { KeySharesService } from '@chat/keys';
+import { ConversationSeqs } from '../conversations/conversation-seqs';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { ConversationsService } from '../conversations/conversations.service';
 import { Page } from '../users/pagination';
@@ -26,6 +27,7 @@ export class MessageQueryService {
     private readonly repo: MessagesRepository,
     private readonly conversations: ConversationsService,
     conversationsRepo: ConversationsRepository,
+    seqs: ConversationSeqs,
     private readonly recentCache: RecentMessagesCache,
     config: AppConfig,
     keyShares: KeySharesService,
@@ -33,9 +35,13 @@ export class MessageQueryService {
     this.stream = new MessageStream(
       repo,
       config.MESSAGE_GAP_GRACE_MS,
-      (conversationId) => this.recentCache.changed(conversationId),
+      async (conversationId, lastSeq) => {
+        await this.recentCache.changed(conversationId);
+        // Seqs the counter handed out and a reader filled: last_seq must cover them once the counter is gone.
+        await conversationsRepo.raiseLastSeq(conversationId, lastSeq).catch(() => undefined);
+      },
       (conversationId, userId, ids, v2Ids) => keyShares.sharedMessageIds(conversationId, userId, ids, v2Ids),
-      (conversationId) => conversationsRepo.streamEnd(conversationId),
+      (conversationId) => seqs.end(conversationId),
     );
   }
 

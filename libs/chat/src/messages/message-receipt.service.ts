@@ -3,6 +3,7 @@ import { AppConfig } from '@chat/config';
 import { AppError } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
 import { ChatEventBus } from '../events/chat-events';
+import { ConversationSeqs } from '../conversations/conversation-seqs';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { ConversationsService } from '../conversations/conversations.service';
 import { MessagesRepository } from './messages.repository';
@@ -25,6 +26,7 @@ export class MessageReceiptService {
     private readonly recentCache: RecentMessagesCache,
     private readonly events: ChatEventBus,
     private readonly config: AppConfig,
+    private readonly seqs: ConversationSeqs,
   ) {}
 
   /**
@@ -32,8 +34,9 @@ export class MessageReceiptService {
    * the messages in between: status read, and read_by in conversations small enough for per-message receipts.
    */
   async markRead(userId: string, conversationId: string, seq: number): Promise<ReceiptView> {
-    const conv = await this.conversations.requireMember(conversationId, userId);
-    const r = await this.conversationsRepo.markRead(conversationId, userId, seq);
+    // Capped at the stream end, which the seq counter may know before the conversation document does.
+    const [conv, lastSeq] = await Promise.all([this.conversations.requireMember(conversationId, userId), this.seqs.lastSeq(conversationId, 0)]);
+    const r = await this.conversationsRepo.markRead(conversationId, userId, seq, lastSeq);
     if (!r) throw AppError.notFound('Conversation');
     if (r.changed) {
       // The updates are conditional (reader not in read_by yet), so re-covering read messages is a no-op.
@@ -47,8 +50,8 @@ export class MessageReceiptService {
   }
 
   async markDelivered(userId: string, conversationId: string, seq: number): Promise<ReceiptView> {
-    await this.conversations.requireMember(conversationId, userId);
-    const r = await this.conversationsRepo.markDelivered(conversationId, userId, seq);
+    const [, lastSeq] = await Promise.all([this.conversations.requireMember(conversationId, userId), this.seqs.lastSeq(conversationId, 0)]);
+    const r = await this.conversationsRepo.markDelivered(conversationId, userId, seq, lastSeq);
     if (!r) throw AppError.notFound('Conversation');
     if (r.changed) {
       const from = Math.max(0, r.last_delivered_seq - this.config.RECEIPTS_MAX_MESSAGES);

@@ -8,6 +8,7 @@ import { TenantContext, TenantId } from '@chat/tenancy';
 import { ConversationsService } from '../conversations/conversations.service';
 import { ConversationView } from '../conversations/conversation.views';
 import { ConversationsRepository } from '../conversations/conversations.repository';
+import { canonicalConversationId } from '../conversations/conversation-id';
 import { RelationshipsService } from '../relationships/relationships.service';
 import { SendMessageDto } from './message.dto';
 import { MessageContent } from './message.schema';
@@ -39,7 +40,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
     // Per-device recipient rule (libs/keys): a wrapped key for every live device of every member.
     private readonly keyDirectory: KeyDirectoryService,
     store: MessageStore,
-    commitEffects: MessageCommitEffects,
+    private readonly commitEffects: MessageCommitEffects,
     // Optional so the chat lib also boots in apps that do not load quotas (CLI, unit wiring).
     @Optional() private readonly quotas?: QuotaService,
     // E2E v2 send check, bound by the MLS Delivery Service (libs/mls); absent: v2 is refused.
@@ -58,17 +59,23 @@ export class MessageSendService implements BeforeApplicationShutdown {
     );
   }
 
-  /** Before connections close (onApplicationShutdown): queued sends are written and answered, new ones get 503. */
+  /**
+   * Before connections close (onApplicationShutdown): queued sends are written and answered, new ones
+   * get 503; then the last_message writes they left pending are made (each bounded by the grace).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     await this.batcher.drain(this.config.SHUTDOWN_GRACE_MS || 10_000);
+    await this.commitEffects.drain(this.config.SHUTDOWN_GRACE_MS || 10_000);
   }
 
   /**
    * Sends a message as `senderId`. Resolves once the message is durably stored with its seq; a repeated
    * client_msg_id resolves to the original message with duplicate=true.
    */
-  async send(senderId: string, conversationId: string, dto: SendMessageDto): Promise<{ message: MessageView; duplicate: boolean }> {
+  async send(senderId: string, givenId: string, dto: SendMessageDto): Promise<{ message: MessageView; duplicate: boolean }> {
     const tenantId = TenantContext.requireTenantId('messages');
+    // One spelling for everything keyed by the id (send order, MLS gate, moderation state, the stored message).
+    const conversationId = canonicalConversationId(givenId);
     this.batcher.assertAccepting();
     const turn = this.sendOrder.enter(`${tenantId}\u0000${senderId}\u0000${conversationId}`);
     try {
@@ -107,8 +114,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
       parentId = String(parent._id);
     }
     // Moderation (muted, frozen, slow mode): last, so a send refused for its content never uses a slow-mode turn.
-    // Read under the id as given; the moderation state is keyed by the stored id (an id in upper case reads it again).
-    await (conv.id === conversationId ? policyCheck(conv, senderId) : this.conversations.checkSendPolicy(conv, senderId));
+    await policyCheck(conv, senderId);
     await this.quotas?.consumeMessages(tenantId, 1);
     const now = new Date();
     // Wrapped, so the caller gets the queued write without waiting for it (an awaited promise would be).

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppError } from '@chat/errors';
 import { RedisService } from '@chat/redis';
 import { TenantContext } from '@chat/tenancy';
-import { ConversationsRepository } from '../conversations/conversations.repository';
+import { ConversationSeqs } from '../conversations/conversation-seqs';
 import type { ClientMsgKey } from './message-id';
 import type { MessageRecord } from './message.schema';
 import type { MessageBatchStore } from './message-write-batcher';
@@ -11,7 +11,7 @@ import { RecentMessagesCache } from './recent-messages';
 import { SendClaims } from './send-claims';
 
 /**
- * What the group-commit batcher writes through: seq reservation on the conversation, the batch insert,
+ * What the group-commit batcher writes through: seq reservation (ConversationSeqs), the batch insert,
  * gap tombstones, retry look-ups and the Redis send claims. Every write to messages also drops the
  * conversation's cached newest page, after the write, so the cache never outlives what it shows.
  * Every call runs inside the batch's TenantContext.
@@ -22,7 +22,7 @@ export class MessageStore implements MessageBatchStore {
 
   constructor(
     private readonly messages: MessagesRepository,
-    private readonly conversations: ConversationsRepository,
+    private readonly seqs: ConversationSeqs,
     private readonly recentCache: RecentMessagesCache,
     redis: RedisService,
   ) {
@@ -30,9 +30,13 @@ export class MessageStore implements MessageBatchStore {
   }
 
   async reserveSeqs(conversationId: string, count: number): Promise<number> {
-    const first = await this.conversations.reserveSeqs(conversationId, count);
+    const first = await this.seqs.reserve(conversationId, count, () => this.messages.maxSeq(conversationId));
     if (first === null) throw AppError.notFound('Conversation');
     return first;
+  }
+
+  raiseSeqsAbove(conversationId: string): Promise<void> {
+    return this.seqs.raiseAbove(conversationId, () => this.messages.maxSeq(conversationId));
   }
 
   async insertBatch(docs: NewMessage[]): Promise<InsertOutcome[]> {

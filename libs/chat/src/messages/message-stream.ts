@@ -90,8 +90,8 @@ export class MessageStream {
   constructor(
     private readonly repo: MessagesRepository,
     private readonly graceMs: number,
-    /** After a reader filled seqs (cached pages must go). */
-    private readonly onFilled: (conversationId: string) => Promise<void>,
+    /** After a reader filled seqs up to `lastSeq` (cached pages must go; the durable end of the stream covers them). */
+    private readonly onFilled: (conversationId: string, lastSeq: number) => Promise<void>,
     private readonly sharedWith: SharedWith,
     /** The conversation's highest reserved seq and when it was last reserved (null: no such conversation). */
     private readonly streamEnd: (conversationId: string) => Promise<StreamEnd | null>,
@@ -218,7 +218,7 @@ export class MessageStream {
     });
     if (filled) {
       this.logger.warn(`filled ${filled} abandoned seq(s) of conversation ${conversationId} with gap tombstones`);
-      await this.onFilled(conversationId);
+      await this.onFilled(conversationId, seqs[seqs.length - 1]!);
     }
   }
 }

@@ -188,6 +188,33 @@ describe('MessageWriteBatcher', () => {
     await expect(b.submit(T1, draft('c', 'u', '4'))).rejects.toMatchObject({ code: 'service_unavailable' });
   });
 
+  it('a seq already taken (a counter re-seeded behind seqs in flight) is retried with a fresh seq above the stored ones, not refused', async () => {
+    const b = make();
+    await Promise.all([1, 2, 3].map((i) => b.submit(T1, draft('c1', 'u', `m${i}`))));
+    // The counter lost: it hands out 2.. again.
+    const key = `${T1}/c1`;
+    store.lastSeq.set(key, 1);
+    const raised: string[] = [];
+    const withRaise = store as FakeStore & { raiseSeqsAbove(c: string): Promise<void> };
+    withRaise.raiseSeqsAbove = async (c) => {
+      raised.push(c);
+      const top = Math.max(0, ...store.docs.filter((d) => d.conversation_id === c).map((d) => d.seq));
+      store.lastSeq.set(key, Math.max(store.lastSeq.get(key) ?? 0, top));
+    };
+    const later = await Promise.all([4, 5, 6].map((i) => b.submit(T1, draft('c1', 'u', `m${i}`))));
+    expect(later.every((r) => !r.duplicate)).toBe(true);
+    expect(raised).toEqual(['c1']);
+    expect(store.docs.map((d) => d.seq).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(store.docs.filter((d) => d.gap)).toEqual([]);
+  });
+
+  it('a seq already taken is refused with 503 when the store cannot raise its counter', async () => {
+    const b = make();
+    await b.submit(T1, draft('c1', 'u', 'a'));
+    store.lastSeq.set(`${T1}/c1`, 0);
+    await expect(b.submit(T1, draft('c1', 'u', 'b'))).rejects.toMatchObject({ code: 'service_unavailable' });
+  });
+
   it('with a zero window still batches what arrives in the same tick', async () => {
     const b = make({ windowMs: 0 });
     await Promise.all(Array.from({ length: 20 }, (_, i) => b.submit(T1, draft('c', 'u', `m${i}`))));

@@ -9,8 +9,13 @@ import type { InsertOutcome, NewMessage } from './messages.repository';
 
 /** What the batcher needs from storage; every call runs inside TenantContext for the batch's tenant. */
 export interface MessageBatchStore {
-  /** One atomic $inc of the conversation's last_seq; returns the first seq of the reserved block. */
+  /** Reserves `count` consecutive seqs of the conversation (one atomic step); returns the first of the block. */
   reserveSeqs(conversationId: string, count: number): Promise<number>;
+  /**
+   * Moves the conversation's seq counter above every stored seq, after a reserved seq turned out to be
+   * taken (the counter was seeded while seqs were in flight). Optional: without it such a send fails.
+   */
+  raiseSeqsAbove?(conversationId: string): Promise<void>;
   insertBatch(docs: NewMessage[]): Promise<InsertOutcome[]>;
   /** Messages already stored under these keys, looked up by their derived _id (fast everywhere). */
   findByClientMsgIds(keys: ClientMsgKey[]): Promise<MessageRecord[]>;
@@ -46,7 +51,11 @@ export interface SendOutcome {
   duplicate: boolean;
 }
 
-/** What follows a stored batch (MessageCommitEffects): once per conversation with the messages it stored, before their senders are answered. */
+/**
+ * What follows a stored batch (MessageCommitEffects): once per conversation with the messages it stored, before their senders are
+ * answered (their events). Writes that need not precede the ack (last_message) it only schedules: the conversation is free for
+ * its next batch as soon as this returns.
+ */
 export interface MessageCommitStep {
   commit(tenantId: TenantId, conversationId: string, committed: MessageRecord[]): Promise<void>;
 }
@@ -66,7 +75,12 @@ interface Item {
   doc?: NewMessage;
   outcome?: SendOutcome;
   error?: unknown;
+  /** Its seq was already taken by another document: to retry with a fresh seq. */
+  seqTaken?: boolean;
 }
+
+/** Fresh seqs tried for a message whose seq was taken, before it is answered 503 (each after raising the counter). */
+const SEQ_TAKEN_RETRIES = 3;
 
 const queueDepth = gauge('chat_message_batch_queue_depth', 'Messages waiting in this process for the next group commit');
 const messagesIn = counter('chat_messages_in_total', 'Messages accepted by the write path', ['result']);
@@ -74,9 +88,9 @@ const batchSize = histogram('chat_message_batch_size', 'Messages per group commi
 const batchSeconds = histogram('chat_message_batch_write_seconds', 'Time to reserve seqs and store one batch');
 /** Where a send's ack time goes (docs/life-of-a-message.md, step 4): finer buckets than the default, the stages take milliseconds. */
 const STAGE_BUCKETS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.5];
-const stageSeconds = histogram(
+export const writeStageSeconds = histogram(
   'chat_message_batch_stage_seconds',
-  'Per stage of the write path: wait (a send queued until its batch starts), claim (Redis send claims and retry look-ups), reserve (seqs), insert (messages, cache drop, gaps), commit (last_message, counters, events), per tenant of a batch',
+  'Per stage of the write path: wait (a send queued until its batch starts), claim (Redis send claims and retry look-ups), reserve (seqs), insert (messages, fresh seqs for taken ones, cache drop, gaps), commit (reply counters, events), per tenant of a batch; last_message: its write after the ack, per write',
   ['stage'],
   STAGE_BUCKETS,
 );
@@ -85,8 +99,8 @@ const convKey = (i: Item) => `${i.tenantId}\u0000${i.draft.conversation_id}`;
 const dedupeKey = (i: Item) => `${i.tenantId}\u0000${clientKeyOf(i.draft)}`;
 
 /**
- * Group commit for messages. Sends are collected for `windowMs`; a batch then takes one `$inc` per
- * conversation to reserve a block of seqs and one unordered bulk insert for all its messages, and
+ * Group commit for messages. Sends are collected for `windowMs`; a batch then takes one reservation per
+ * conversation for a block of seqs (the seq counter) and one bulk insert for all its messages, and
  * answers each sender only after the write is acknowledged. Batches for different conversations run
  * concurrently; a conversation is never in two batches at once, so seqs are stored in the order they
  * were reserved on this node. A reserved seq whose message could not be stored (duplicate
@@ -204,7 +218,7 @@ export class MessageWriteBatcher {
   private async write(batch: Item[]): Promise<void> {
     const t0 = performance.now();
     batchSize.observe(batch.length);
-    const wait = stageSeconds.labels('wait');
+    const wait = writeStageSeconds.labels('wait');
     for (const item of batch) wait.observe((t0 - item.queuedAt) / 1000);
     // A client_msg_id repeated inside one batch is written once; the repeats get the same message.
     const leaders = new Map<string, Item>();
@@ -257,39 +271,28 @@ export class MessageWriteBatcher {
     }
     lap('claim');
     const items = all.filter((i) => !i.outcome);
-    const byConv = groupBy(items, (i) => i.draft.conversation_id);
-    await Promise.all(
-      [...byConv].map(async ([conversationId, convItems]) => {
-        try {
-          const first = await this.store.reserveSeqs(conversationId, convItems.length);
-          convItems.forEach((it, i) => (it.seq = first + i));
-        } catch (err) {
-          for (const it of convItems) it.error = err;
-        }
-      }),
-    );
+    await this.reserve(items);
     lap('reserve');
     const writable = items.filter((it) => it.seq !== undefined);
     if (!writable.length) return;
-    // A client-chosen client_msg_id fixes the _id, so a retry collides on _id and is found by it.
-    for (const it of writable) it.doc = { ...it.draft, _id: it.derivedId ?? unguessableObjectId(), seq: it.seq! };
-    let outcomes: InsertOutcome[];
-    try {
-      outcomes = await this.store.insertBatch(writable.map((it) => it.doc!));
-    } catch (err) {
-      outcomes = writable.map(() => ({ ok: false as const, duplicateKey: false, error: err as Error }));
+    await this.insert(tenantId, writable);
+    // A seq already taken (a counter seeded below seqs in flight, a reader that filled a slow write's
+    // seq as abandoned): the message takes a fresh seq above everything stored; its old seq holds the
+    // other document. Never two messages with one seq: the unique (conversation, seq) index decides.
+    for (let attempt = 1; attempt <= SEQ_TAKEN_RETRIES && this.store.raiseSeqsAbove; attempt++) {
+      const taken = writable.filter((it) => it.seqTaken);
+      if (!taken.length) break;
+      const conversations = [...groupBy(taken, (i) => i.draft.conversation_id).keys()];
+      await Promise.all(conversations.map((c) => this.store.raiseSeqsAbove!(c).catch(() => undefined)));
+      for (const it of taken) it.seqTaken = false;
+      await this.reserve(taken);
+      const again = taken.filter((it) => !it.error);
+      if (again.length) await this.insert(tenantId, again);
     }
-    const duplicates: Item[] = [];
-    writable.forEach((it, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) it.outcome = { message: { ...it.doc!, tenant_id: tenantId }, duplicate: false };
-      else if (o.duplicateKey) duplicates.push(it);
-      else {
-        this.logger.error(`message insert failed (conversation ${it.draft.conversation_id}, seq ${it.seq}): ${o.error.message}`);
-        it.error = new AppError(ErrorCode.ServiceUnavailable, 'The message could not be stored: retry with the same client_msg_id');
-      }
-    });
-    if (duplicates.length) await this.resolveDuplicates(duplicates);
+    for (const it of writable.filter((i) => i.seqTaken)) {
+      this.logger.error(`seq ${it.seq} of conversation ${it.draft.conversation_id} still taken after ${SEQ_TAKEN_RETRIES} fresh seqs`);
+      it.error = new AppError(ErrorCode.ServiceUnavailable, 'The message could not be stored: retry with the same client_msg_id');
+    }
 
     // Every reserved seq must end up holding a document, or readers would wait on a hole.
     const now = new Date();
@@ -312,12 +315,49 @@ export class MessageWriteBatcher {
     await Promise.all(
       [...committed].map(([conversationId, list]) =>
         this.commitStep.commit(tenantId, conversationId, list.map((it) => it.outcome!.message)).catch((err) => {
-          // The messages are durable; a failed follow-up (last_message, counters, events) must not fail the send.
+          // The messages are durable; a failed follow-up (counters, events) must not fail the send.
           this.logger.error(`post-commit for conversation ${conversationId} failed: ${(err as Error).message}`);
         }),
       ),
     );
     lap('commit');
+  }
+
+  /** One block of seqs per conversation for these items (it.seq), or it.error. */
+  private async reserve(items: Item[]): Promise<void> {
+    await Promise.all(
+      [...groupBy(items, (i) => i.draft.conversation_id)].map(async ([conversationId, convItems]) => {
+        try {
+          const first = await this.store.reserveSeqs(conversationId, convItems.length);
+          convItems.forEach((it, i) => (it.seq = first + i));
+        } catch (err) {
+          for (const it of convItems) it.error = err;
+        }
+      }),
+    );
+  }
+
+  /** Inserts the items with their seqs: it.outcome, it.error, or it.seqTaken. */
+  private async insert(tenantId: TenantId, writable: Item[]): Promise<void> {
+    // A client-chosen client_msg_id fixes the _id, so a retry collides on _id and is found by it.
+    for (const it of writable) it.doc = { ...it.draft, _id: it.derivedId ?? unguessableObjectId(), seq: it.seq! };
+    let outcomes: InsertOutcome[];
+    try {
+      outcomes = await this.store.insertBatch(writable.map((it) => it.doc!));
+    } catch (err) {
+      outcomes = writable.map(() => ({ ok: false as const, duplicateKey: false, error: err as Error }));
+    }
+    const duplicates: Item[] = [];
+    writable.forEach((it, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) it.outcome = { message: { ...it.doc!, tenant_id: tenantId }, duplicate: false };
+      else if (o.duplicateKey) duplicates.push(it);
+      else {
+        this.logger.error(`message insert failed (conversation ${it.draft.conversation_id}, seq ${it.seq}): ${o.error.message}`);
+        it.error = new AppError(ErrorCode.ServiceUnavailable, 'The message could not be stored: retry with the same client_msg_id');
+      }
+    });
+    if (duplicates.length) await this.resolveDuplicates(duplicates);
   }
 
   /** A duplicate-key failure: the same client_msg_id was stored by an earlier send (or another node). */
@@ -343,9 +383,10 @@ export class MessageWriteBatcher {
         it.outcome = { message: original, duplicate: true };
       } else {
         // The seq itself collided: a reader filled it as abandoned (this write took longer than
-        // MESSAGE_GAP_GRACE_MS, see MessageStream), or the conversation counter is behind its messages.
-        this.logger.error(`seq ${it.seq} of conversation ${it.draft.conversation_id} already taken`);
-        it.error = new AppError(ErrorCode.ServiceUnavailable, 'The message could not be stored: retry with the same client_msg_id');
+        // MESSAGE_GAP_GRACE_MS, see MessageStream), or the seq counter is behind its messages. The
+        // caller retries it with a fresh seq.
+        this.logger.warn(`seq ${it.seq} of conversation ${it.draft.conversation_id} already taken: retrying with a fresh seq`);
+        it.seqTaken = true;
       }
     }
   }
@@ -356,7 +397,7 @@ function stageClock(): (stage: string) => void {
   let last = performance.now();
   return (stage) => {
     const now = performance.now();
-    stageSeconds.observe({ stage }, (now - last) / 1000);
+    writeStageSeconds.observe({ stage }, (now - last) / 1000);
     last = now;
   };
 }

@@ -13,12 +13,13 @@ import { MessageReceiptService } from './message-receipt.service';
 import { MessageSendService } from './message-send.service';
 import { RecentMessagesCache } from './recent-messages';
 import { MessageCommitEffects } from './message-commit-effects';
+import { LastMessageWriter } from './last-message-writer';
 import { MessageStore } from './message-store';
 
 /** Messages: the write path (group commit), threads, reactions, receipts, history and search. */
 @Module({
   imports: [UsersModule, ConversationsModule, KeysModule, QuotasModule, MongooseModule.forFeature([{ name: MESSAGE_MODEL, schema: MessageSchema }])],
-  providers: [MessagesRepository, RecentMessagesCache, MessageStore, MessageCommitEffects, MessageSendService, MessageQueryService, MessageEditService, MessageReceiptService, MessagesService],
+  providers: [MessagesRepository, RecentMessagesCache, MessageStore, LastMessageWriter, MessageCommitEffects, MessageSendService, MessageQueryService, MessageEditService, MessageReceiptService, MessagesService],
   exports: [MessagesRepository, RecentMessagesCache, MessageSendService, MessageQueryService, MessageEditService, MessageReceiptService, MessagesService],
 })
 export class MessagesModule {}

@@ -101,6 +101,12 @@ export class MessagesRepository extends TenantRepository<MessageDoc> {
     return this.findOne({ _id: new Types.ObjectId(messageId), conversation_id: conversationId }) as Promise<MessageRecord | null>;
   }
 
+  /** The highest stored seq of the conversation, gap tombstones included (0: none). Served by the {conversation_id, seq} index. */
+  async maxSeq(conversationId: string): Promise<number> {
+    const [top] = await this.find({ conversation_id: conversationId }, { sort: { seq: -1 }, limit: 1, projection: { seq: 1 } });
+    return top?.seq ?? 0;
+  }
+
   /**
    * A page of history served by the {conversation_id, seq} index: newest first below `beforeSeq`
    * (or from the end), oldest first above `afterSeq`. Never skip().

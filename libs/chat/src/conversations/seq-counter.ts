@@ -1,0 +1,164 @@
+import type Redis from 'ioredis';
+import { RedisService } from '@chat/redis';
+
+/** A conversation's counter: the highest seq handed out and when (wall time, ms) it was last reserved. */
+export interface SeqCount {
+  seq: number;
+  at: number;
+}
+
+/** How long a counter nobody reserved from lives: an idle conversation is seeded again from the database. */
+export const SEQ_COUNTER_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * Reserves `count` after max(stored, floor) when the key exists or a floor (seed) is given; -1 on a miss
+ * without a floor. The floor only ever raises the value, so two nodes seeding at once never lower it.
+ * KEYS[1] counter; ARGV count, at (ms), floor ('' for none), ttl (ms).
+ */
+const RESERVE = `
+local cur = tonumber(redis.call('HGET', KEYS[1], 'seq'))
+local floor = tonumber(ARGV[3])
+if not cur then
+  if not floor then return -1 end
+  cur = floor
+elseif floor and floor > cur then
+  cur = floor
+end
+local last = cur + tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], 'seq', last, 'at', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return last`;
+
+/**
+ * Raises the counter to at least ARGV[1] (never lowers it); `at` (ARGV[2]) is only written with a new key
+ * (a raise hands out nothing). Returns the value now. ARGV floor, at, ttl (ms).
+ */
+const RAISE = `
+local cur = tonumber(redis.call('HGET', KEYS[1], 'seq'))
+local floor = tonumber(ARGV[1])
+if not cur then
+  redis.call('HSET', KEYS[1], 'seq', floor, 'at', ARGV[2])
+  cur = floor
+elseif floor > cur then
+  redis.call('HSET', KEYS[1], 'seq', floor)
+  cur = floor
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return cur`;
+
+type CounterClient = Redis & {
+  chatSeqReserve(key: string, count: string, at: string, floor: string, ttlMs: string): Promise<number>;
+  chatSeqRaise(key: string, floor: string, at: string, ttlMs: string): Promise<number>;
+};
+
+/**
+ * The per-conversation seq counters, off the database (docs/life-of-a-message.md, step 4): a Redis hash
+ * `{seq, at}` per tenant and conversation, changed by one script per call; without Redis
+ * (REDIS_URL=none, one node) a map in this process with the same behaviour. A counter is only a
+ * cache of the database's high-water mark (ConversationSeqs seeds it on a miss): it may expire or be
+ * lost at any time. Redis errors are thrown: the caller falls back to the database.
+ */
+export class SeqCounter {
+  private readonly client: CounterClient | null;
+
+  constructor(
+    private readonly redis: RedisService,
+    private readonly ttlMs = SEQ_COUNTER_TTL_MS,
+  ) {
+    this.client = redis.client as CounterClient | null;
+    // EVALSHA with a fallback to EVAL: the scripts are not sent with every call.
+    if (this.client && typeof this.client.chatSeqReserve !== 'function') {
+      this.client.defineCommand('chatSeqReserve', { numberOfKeys: 1, lua: RESERVE });
+      this.client.defineCommand('chatSeqRaise', { numberOfKeys: 1, lua: RAISE });
+    }
+  }
+
+  private key(tenantId: string, conversationId: string): string {
+    return this.redis.key('seq', tenantId, conversationId);
+  }
+
+  /**
+   * Reserves `count` seqs and returns the last one; null when there is no counter and no `floor` was
+   * given (the caller seeds it and asks again with the floor).
+   */
+  async reserve(tenantId: string, conversationId: string, count: number, at: number, floor?: number): Promise<number | null> {
+    const key = this.key(tenantId, conversationId);
+    if (!this.client) return memory.reserve(key, count, at, floor, this.ttlMs);
+    const last = Number(await this.client.chatSeqReserve(key, String(count), String(at), floor === undefined ? '' : String(floor), String(this.ttlMs)));
+    return last < 0 ? null : last;
+  }
+
+  /** Raises the counter to at least `floor`, creating it (dated `at`) when missing. Returns its value. */
+  async raise(tenantId: string, conversationId: string, floor: number, at: number): Promise<number> {
+    const key = this.key(tenantId, conversationId);
+    if (!this.client) return memory.raise(key, floor, at, this.ttlMs);
+    return Number(await this.client.chatSeqRaise(key, String(floor), String(at), String(this.ttlMs)));
+  }
+
+  /** The counter as it is (null: none), for readers. */
+  async peek(tenantId: string, conversationId: string): Promise<SeqCount | null> {
+    const key = this.key(tenantId, conversationId);
+    if (!this.client) return memory.peek(key);
+    const [seq, at] = await this.client.hmget(key, 'seq', 'at');
+    return seq === null ? null : { seq: Number(seq), at: Number(at ?? 0) };
+  }
+
+  /** Several counters in one round trip (conversation lists). */
+  async peekMany(tenantId: string, conversationIds: string[]): Promise<Array<SeqCount | null>> {
+    if (!conversationIds.length) return [];
+    if (!this.client) return conversationIds.map((id) => memory.peek(this.key(tenantId, id)));
+    const p = this.client.pipeline();
+    for (const id of conversationIds) p.hmget(this.key(tenantId, id), 'seq', 'at');
+    const res = (await p.exec()) ?? [];
+    return conversationIds.map((_, i) => {
+      const [err, v] = res[i] ?? [new Error('no answer'), null];
+      if (err) throw err;
+      const [seq, at] = v as Array<string | null>;
+      return seq === null ? null : { seq: Number(seq), at: Number(at ?? 0) };
+    });
+  }
+
+}
+
+/**
+ * Without Redis: one map per process (every app instance of a test process shares it, as they share the
+ * database), entries dropped after the TTL without use like the Redis keys.
+ */
+class MemoryCounters {
+  private readonly counters = new Map<string, SeqCount & { expires: number }>();
+  private calls = 0;
+
+  private live(key: string): (SeqCount & { expires: number }) | undefined {
+    // Expiry runs on the process's own clock, as Redis TTLs run on Redis's.
+    const now = Date.now();
+    if (++this.calls % 1000 === 0) for (const [k, c] of this.counters) if (c.expires <= now) this.counters.delete(k);
+    const c = this.counters.get(key);
+    if (c && c.expires <= now) {
+      this.counters.delete(key);
+      return undefined;
+    }
+    return c;
+  }
+
+  reserve(key: string, count: number, at: number, floor: number | undefined, ttlMs: number): number | null {
+    const c = this.live(key);
+    if (!c && floor === undefined) return null;
+    const last = Math.max(c?.seq ?? 0, floor ?? 0) + count;
+    this.counters.set(key, { seq: last, at, expires: Date.now() + ttlMs });
+    return last;
+  }
+
+  raise(key: string, floor: number, at: number, ttlMs: number): number {
+    const c = this.live(key);
+    const next = c ? { seq: Math.max(c.seq, floor), at: c.at } : { seq: floor, at };
+    this.counters.set(key, { ...next, expires: Date.now() + ttlMs });
+    return next.seq;
+  }
+
+  peek(key: string): SeqCount | null {
+    const c = this.live(key);
+    return c ? { seq: c.seq, at: c.at } : null;
+  }
+}
+
+const memory = new MemoryCounters();
