@@ -32,6 +32,27 @@ describe('StoreDialect', () => {
     }
   });
 
+  it('reads several documents with one find on MongoDB, one bare-_id find each on FerretDB (a few at a time)', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `d${i}`);
+    let many = 0;
+    let inFlight = 0;
+    let most = 0;
+    const how = {
+      many: async () => (many++, ['d1']),
+      one: async (id: string) => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setImmediate(r));
+        inFlight--;
+        return id.endsWith('1') ? id : null;
+      },
+    };
+    expect(await dialectFor('mongodb').readEach(ids, how)).toEqual(['d1']);
+    expect(many).toBe(1);
+    expect(await dialectFor('ferretdb').readEach(ids, how, 4)).toEqual(['d1', 'd11']);
+    expect(most).toBe(4);
+    expect(await dialectFor('ferretdb').readEach([], how)).toEqual([]);
+  });
+
   it('updates each matching document with updateMany on MongoDB, one locked update each on FerretDB', async () => {
     const how = { many: async () => 7, ids: async () => ['a', 'b'], one: async () => 1 };
     expect(await dialectFor('mongodb').updateEach('s', how)).toBe(7);

@@ -24,6 +24,9 @@ import type { StoreDialectName } from './mongo-capabilities';
  *   one multi-document round trip on MongoDB; on FerretDB one bare-`_id` write per document, each
  *   under its lock (FerretDB serves only a bare `_id` filter from an index, so an `$in` update scans
  *   the collection, and its updates are not atomic).
+ * - `readEach`: a read of several documents by id: one `$in` find on MongoDB; on FerretDB one bare-`_id`
+ *   find per document, a few at a time (an `$in` filter is not pushed down to PostgreSQL: it fetches and
+ *   decodes the whole collection).
  * - `updateEach`: an update of every document matching a filter is one updateMany on MongoDB (atomic
  *   per document); on FerretDB each matching document is updated alone under its own lock (an
  *   updateMany there could undo a concurrent serialised write of one of them).
@@ -83,6 +86,17 @@ export class StoreDialect {
       each.push(...(await Promise.all(ids.slice(i, i + step).map((id) => this.serialised(scope, id, () => how.one(id))))));
     }
     return each.filter((r): r is Awaited<T> => r !== null) as T[];
+  }
+
+  /** Reads the documents `ids`: `many` once on MongoDB, `one(id)` per document on FerretDB, `atOnce` at a time. */
+  async readEach<T>(ids: string[], how: { many: () => Promise<T[]>; one: (id: string) => Promise<T | null> }, atOnce = 16): Promise<T[]> {
+    if (!ids.length) return [];
+    if (this.name === 'mongodb') return how.many();
+    const found: T[] = [];
+    for (let i = 0; i < ids.length; i += atOnce) {
+      for (const r of await Promise.all(ids.slice(i, i + atOnce).map((id) => how.one(id)))) if (r !== null) found.push(r);
+    }
+    return found;
   }
 
   /**

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
-import { ChatEventBus, HANDSHAKE_CONTENT_TYPE } from '@chat/chat';
+import { ChatEventBus, ChatEventMap, ChatEventName, HANDSHAKE_CONTENT_TYPE } from '@chat/chat';
 import type { WebhookReactionEventData } from '@chat/contracts';
 import type { EventTrace } from '@chat/database';
 import { conversationCreatedData, memberChangeData, memberChangeKey, messageDeletedData, messageNewData, messageUpdatedData, messageUpdatedKey, roleChangeData, roleChangeKey, traceEvent } from './message-events';
+import { FastPathWatermark } from './fast-path-watermark';
 import { OfflineNotifications } from './offline-notifications';
 import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
 
@@ -25,16 +26,18 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly outbox: WebhookOutbox,
     private readonly offline: OfflineNotifications,
-    // Absent in apps without the chat core (admin alone): nothing to relay there.
+    private readonly watermark: FastPathWatermark,
+    // Every app has it (CoreModule; checked for the admin app alone): absent only in a context built without it.
     @Optional() private readonly bus?: ChatEventBus,
   ) {}
 
   onModuleInit(): void {
     const bus = this.bus;
     if (!bus) return;
+    this.watermark.recordsEvents = true;
     const at = () => new Date();
     this.off.push(
-      bus.on('message.created', ({ tenantId, conversationId, message: m }) => {
+      this.on(bus, 'message.created', ({ tenantId, conversationId, message: m }) => {
         const content = m.content as { type?: string } | null;
         // Gap tombstones and MLS commits (E2E v2 handshake entries of the stream) are not messages to notify of.
         if (m.gap === true || content?.type === HANDSHAKE_CONTENT_TYPE) return;
@@ -51,26 +54,26 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
           created_at: new Date(String(m.created_at)),
         };
         this.record({ tenantId, type: 'message.new', key: meta.id, occurredAt: meta.created_at, data: messageNewData(meta) });
-        this.offline.record(tenantId, meta).catch((err: Error) => this.logger.error(`could not record notification.offline: ${err.message}`));
+        this.outbox.track(() => this.offline.record(tenantId, meta)).catch((err: Error) => this.logger.error(`could not record notification.offline: ${err.message}`));
       }),
-      bus.on('message.updated', ({ tenantId, conversationId, message: m }) =>
+      this.on(bus, 'message.updated', ({ tenantId, conversationId, message: m }) =>
         this.record({ tenantId, type: 'message.updated', key: messageUpdatedKey(String(m.id), String(m.updated_at)), occurredAt: at(), data: messageMeta(conversationId, m) }),
       ),
-      bus.on('message.deleted', ({ tenantId, conversationId, messageId, seq, deleted_at }) =>
+      this.on(bus, 'message.deleted', ({ tenantId, conversationId, messageId, seq, deleted_at }) =>
         this.record({ tenantId, type: 'message.deleted', key: messageId, occurredAt: at(), data: messageDeletedData({ id: messageId, conversation_id: conversationId, seq, deleted_at }) }),
       ),
       // A change written with its trace (EventTrace) is recorded as exactly that trace: the sweeper derives the same row.
-      bus.on('reaction.added', ({ tenantId, conversationId, messageId, user_id, trace }) =>
+      this.on(bus, 'reaction.added', ({ tenantId, conversationId, messageId, user_id, trace }) =>
         trace
           ? this.recordTrace(tenantId, trace)
           : this.record({ tenantId, type: 'reaction.new', key: randomUUID(), occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, user_id } satisfies WebhookReactionEventData }),
       ),
-      bus.on('reaction.removed', ({ tenantId, conversationId, messageId, user_id, trace }) =>
+      this.on(bus, 'reaction.removed', ({ tenantId, conversationId, messageId, user_id, trace }) =>
         trace
           ? this.recordTrace(tenantId, trace)
           : this.record({ tenantId, type: 'reaction.deleted', key: randomUUID(), occurredAt: at(), data: { message_id: messageId, conversation_id: conversationId, user_id } satisfies WebhookReactionEventData }),
       ),
-      bus.on('conversation.created', ({ tenantId, conversationId, member_ids, conversation }) =>
+      this.on(bus, 'conversation.created', ({ tenantId, conversationId, member_ids, conversation }) =>
         this.record({
           tenantId,
           type: 'conversation.created',
@@ -79,7 +82,7 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
           data: conversationCreatedData(conversationId, str(conversation.type), member_ids),
         }),
       ),
-      bus.on('conversation.updated', ({ tenantId, conversationId, conversation, role_changed: rc, trace }) => {
+      this.on(bus, 'conversation.updated', ({ tenantId, conversationId, conversation, role_changed: rc, trace }) => {
         if (rc) {
           const key = rc.version === undefined ? randomUUID() : roleChangeKey(conversationId, rc.version, rc.user_id);
           this.record({ tenantId, type: 'member.role_changed', key, occurredAt: at(), data: roleChangeData(conversationId, rc.user_id, rc.role, rc.by ?? null) });
@@ -87,7 +90,7 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
         else this.record({ tenantId, type: 'conversation.updated', key: randomUUID(), occurredAt: at(), data: { conversation_id: conversationId, type: str(conversation.type) } });
       }),
       // A logged change (version given) is named by it, so the sweeper's row for the same change is the same row.
-      bus.on('member.added', ({ tenantId, conversationId, user_ids, by, version }) =>
+      this.on(bus, 'member.added', ({ tenantId, conversationId, user_ids, by, version }) =>
         this.record({
           tenantId,
           type: 'member.added',
@@ -96,7 +99,7 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
           data: memberChangeData(conversationId, user_ids, by ?? null),
         }),
       ),
-      bus.on('member.removed', ({ tenantId, conversationId, user_ids, by, version }) =>
+      this.on(bus, 'member.removed', ({ tenantId, conversationId, user_ids, by, version }) =>
         this.record({
           tenantId,
           type: 'member.removed',
@@ -105,20 +108,32 @@ export class ChatEventRelay implements OnModuleInit, OnModuleDestroy {
           data: memberChangeData(conversationId, user_ids, by ?? null),
         }),
       ),
-      bus.on('user.updated', ({ tenantId, user_id, created, trace }) =>
+      this.on(bus, 'user.updated', ({ tenantId, user_id, created, trace }) =>
         trace
           ? this.recordTrace(tenantId, trace, created ? 'user.created' : trace.type)
           : this.record({ tenantId, type: created ? 'user.created' : 'user.updated', key: randomUUID(), occurredAt: at(), data: { user_id } }),
       ),
-      bus.on('user.access_revoked', ({ tenantId, user_id, reason, trace }) => {
+      this.on(bus, 'user.access_revoked', ({ tenantId, user_id, reason, trace }) => {
         // A ban is told as moderation.user_banned (below), not as a deactivation.
         if (reason === 'banned') return;
         if (trace) this.recordTrace(tenantId, trace);
         else this.record({ tenantId, type: reason === 'deleted' ? 'user.deleted' : 'user.deactivated', key: randomUUID(), occurredAt: at(), data: { user_id } });
       }),
-      bus.on('moderation.action', ({ tenantId, type, key, occurred_at, data }) => this.record({ tenantId, type, key, occurredAt: new Date(occurred_at), data })),
-      bus.on('event.traced', ({ tenantId, trace }) => this.recordTrace(tenantId, trace)),
+      this.on(bus, 'moderation.action', ({ tenantId, type, key, occurred_at, data }) => this.record({ tenantId, type, key, occurredAt: new Date(occurred_at), data })),
+      this.on(bus, 'event.traced', ({ tenantId, trace }) => this.recordTrace(tenantId, trace)),
     );
+  }
+
+  /** A handler that throws before its recording started leaves a change unrecorded: this process's next sweep covers it. */
+  private on<K extends ChatEventName>(bus: ChatEventBus, name: K, handler: (payload: ChatEventMap[K]) => void): () => void {
+    return bus.on(name, (payload) => {
+      try {
+        handler(payload);
+      } catch (err) {
+        this.watermark.noteFailure();
+        throw err;
+      }
+    });
   }
 
   onModuleDestroy(): void {

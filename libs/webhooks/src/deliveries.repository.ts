@@ -46,8 +46,11 @@ export class WebhookDeliveriesRepository {
 
   /** Which of these event ids already have a row for the endpoint (the sweeper's cheap existence check). */
   async existingIds(ids: string[]): Promise<Set<string>> {
-    if (!ids.length) return new Set();
-    const docs = await this.model.find({ _id: { $in: ids } }, { _id: 1 }).lean().exec();
+    // By bare _id on FerretDB (StoreDialect.readEach): an $in there would decode every row of the collection, 30 days of deliveries.
+    const docs = await this.dialect.readEach(ids, {
+      many: () => this.model.find({ _id: { $in: ids } }, { _id: 1 }).lean().exec() as Promise<Array<{ _id: unknown }>>,
+      one: (id) => this.model.collection.findOne({ _id: id } as never, { projection: { _id: 1 } }) as Promise<{ _id: unknown } | null>,
+    });
     return new Set(docs.map((d) => String(d._id)));
   }
 
@@ -56,16 +59,23 @@ export class WebhookDeliveriesRepository {
    * node already sends to at full concurrency are left out, so one endpoint's backlog cannot hide
    * every other endpoint's rows from the scan.
    */
-  async dueIds(now: Date, limit: number, busyEndpoints: string[] = []): Promise<Array<{ _id: string; endpoint_id: string }>> {
+  async dueIds(now: Date, limit: number, busyEndpoints: string[] = [], onlyFree = false): Promise<Array<{ _id: string; endpoint_id: string; leased?: boolean }>> {
     return (await this.model
       .find(
-        { status: 'pending', next_attempt_at: { $lte: now }, lease_until: { $lte: now }, ...(busyEndpoints.length ? { endpoint_id: { $nin: busyEndpoints } } : {}) },
-        { _id: 1, endpoint_id: 1 },
+        {
+          status: 'pending',
+          // Rows never leased or released by an outcome: an equality FerretDB pushes down (WebhookDeliveryDoc.leased).
+          ...(onlyFree ? { leased: false } : {}),
+          next_attempt_at: { $lte: now },
+          lease_until: { $lte: now },
+          ...(busyEndpoints.length ? { endpoint_id: { $nin: busyEndpoints } } : {}),
+        },
+        { _id: 1, endpoint_id: 1, leased: 1 },
       )
       .sort({ next_attempt_at: 1 })
       .limit(limit)
       .lean()
-      .exec()) as Array<{ _id: string; endpoint_id: string }>;
+      .exec()) as Array<{ _id: string; endpoint_id: string; leased?: boolean }>;
   }
 
   /**
@@ -77,7 +87,7 @@ export class WebhookDeliveriesRepository {
    */
   claimMany(ids: string[], now: Date, leaseMs: number, token: string): Promise<WebhookDeliveryDoc[]> {
     const free = { status: 'pending', next_attempt_at: { $lte: now }, lease_until: { $lte: now } };
-    const lease = { $set: { lease_until: new Date(now.getTime() + leaseMs), lease_owner: token } };
+    const lease = { $set: { lease_until: new Date(now.getTime() + leaseMs), lease_owner: token, leased: true } };
     return this.dialect.changeEach('webhook_deliveries', ids, {
       many: async () => {
         const r = await this.model.updateMany({ _id: { $in: ids }, ...free }, lease).exec();
@@ -97,7 +107,7 @@ export class WebhookDeliveriesRepository {
   finish(id: string, owner: string, set: Partial<WebhookDeliveryDoc>): Promise<WebhookDeliveryDoc | null> {
     return this.dialect.serialised('webhook_deliveries', id, async () =>
       (await this.model
-        .findOneAndUpdate({ _id: id, lease_owner: owner }, { $set: { ...set, lease_until: FREE, lease_owner: null } }, { new: true })
+        .findOneAndUpdate({ _id: id, lease_owner: owner }, { $set: { ...set, lease_until: FREE, lease_owner: null, leased: false } }, { new: true })
         .lean()
         .exec()) as WebhookDeliveryDoc | null,
     );
@@ -111,7 +121,7 @@ export class WebhookDeliveriesRepository {
    */
   async finishDelivered(ids: string[], owners: string[], statusCode: number, at: Date): Promise<number> {
     const update = {
-      $set: { status: 'delivered', last_status_code: statusCode, last_error: null, delivered_at: at, updated_at: at, lease_until: FREE, lease_owner: null },
+      $set: { status: 'delivered', last_status_code: statusCode, last_error: null, delivered_at: at, updated_at: at, lease_until: FREE, lease_owner: null, leased: false },
       $inc: { attempts: 1 },
     };
     const held = { lease_owner: { $in: owners } };
@@ -164,7 +174,7 @@ export class WebhookDeliveriesRepository {
     if (filter._id) f._id = filter._id;
     if (filter.since) f.created_at = { $gte: filter.since };
     const r = await this.model
-      .updateMany(f, { $set: { status: 'pending', next_attempt_at: now, retry_until: retryUntil, lease_until: FREE, lease_owner: null, updated_at: now } })
+      .updateMany(f, { $set: { status: 'pending', next_attempt_at: now, retry_until: retryUntil, lease_until: FREE, lease_owner: null, leased: false, updated_at: now } })
       .exec();
     return r.modifiedCount;
   }

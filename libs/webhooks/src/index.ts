@@ -11,3 +11,7 @@ export * from './webhooks.module';
 export * from './webhook.dto';
 export * from './endpoints.repository';
 export { reportCreatedData, reportResolvedData, type ReportMeta } from './message-events';
+export { FastPathWatermark } from './fast-path-watermark';
+export { RecorderHeartbeat } from './recorder-heartbeat';
+export { SweptMessagesRepository } from './swept-messages.repository';
+export { WebhookDeliveriesRepository } from './deliveries.repository';

@@ -6,9 +6,10 @@ import { Clock } from '@chat/clock';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { endpointWants } from './event-types';
-import type { EventTrace } from '@chat/database';
 import { fileEventData } from './file-event-relay';
+import { FastPathWatermark } from './fast-path-watermark';
 import { OfflineNotifications, RecoveredOffline } from './offline-notifications';
+import { OVERLAP_MS, RecorderHeartbeat } from './recorder-heartbeat';
 import {
   conversationCreatedData,
   memberChangeData,
@@ -26,12 +27,12 @@ import {
   storedMessageMeta,
 } from './message-events';
 import { SweptConversationsRepository, SweptMessagesRepository, SweptReportsRepository } from './swept-messages.repository';
-import { SweptFileDoc, SweptFilesRepository, SweptTraceDoc, SweptTracesRepository, TRACED_COLLECTIONS, TracedCollection } from './swept-traces.repository';
-import { WebhookEventInput, WebhookOutbox } from './webhook-outbox';
+import { SweptFileDoc, SweptFilesRepository, SweptTracesRepository, TRACED_COLLECTIONS, TracedCollection } from './swept-traces.repository';
+import { WebhookOutbox } from './webhook-outbox';
+import { MemberChangeItem, RoleChangeItem, SweepSource, TraceItem, tracedType } from './sweep-source';
+export { tracedType } from './sweep-source';
 import { SweptConversationDoc, SweptMessageDoc, SweptReportDoc, WebhookEndpointDoc } from './webhook.schemas';
 
-/** A message's created_at is set before its batch commits: scans re-cover this much before their cursor. */
-const OVERLAP_MS = 30_000;
 const PAGE = 500;
 /** Conversations read per membership sweep (their change logs only), and documents per traced collection. */
 const MEMBER_SWEEP_CAP = 10_000;
@@ -52,7 +53,12 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
   private readonly logger = new Logger('WebhookSweeper');
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
+  private runningLost?: Promise<number>;
+  /** Passes run one at a time (a full pass asked for during a periodic one runs after it). */
+  private tail: Promise<void> = Promise.resolve();
   private lastPurge = 0;
+  /** When this process's last full pass started (Clock ms; a sweeping process runs one at start). */
+  private lastFullPass: number;
   /** tenant -> created_at up to which this node has scanned. */
   private readonly cursors = new Map<string, number>();
 
@@ -67,56 +73,125 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     private readonly files: SweptFilesRepository,
     private readonly outbox: WebhookOutbox,
     private readonly clock: Clock,
+    private readonly watermark: FastPathWatermark,
     private readonly offline: OfflineNotifications,
-  ) {}
+    private readonly recorder: RecorderHeartbeat,
+  ) {
+    this.lastFullPass = clock.now();
+  }
 
   onApplicationBootstrap(): void {
     const every = this.config.WEBHOOK_SWEEP_INTERVAL_MS;
     if (!every) return;
-    this.timer = setInterval(() => void this.sweep().catch((err: Error) => this.logger.warn(`webhook sweep failed: ${err.message}`)), every);
+    // A starting node looks back WEBHOOK_SWEEP_LOOKBACK_SECONDS at once (a restart after a crash); then
+    // it sweeps only what may have been lost (sweepLost).
+    void this.sweep().catch((err: Error) => this.logger.warn(`webhook sweep failed: ${err.message}`));
+    this.timer = setInterval(() => void this.sweepLost().catch((err: Error) => this.logger.warn(`webhook sweep failed: ${err.message}`)), every);
     this.timer.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+    await this.tail;
   }
 
-
-  /** One pass over every tenant with an endpoint; returns how many rows it had to add. */
+  /**
+   * One full pass over every tenant with an endpoint, from where the last one stopped (at start, from
+   * WEBHOOK_SWEEP_LOOKBACK_SECONDS back); returns how many rows it had to add. Its reads grow with the
+   * window (on FerretDB v1, with the tenant's whole history: range filters are not pushed down).
+   */
   sweep(): Promise<number> {
-    this.running ??= this.sweepAll().finally(() => (this.running = undefined));
+    this.running ??= this.serial(() => this.sweepAll()).finally(() => (this.running = undefined));
     return this.running;
   }
 
-  private async sweepAll(): Promise<number> {
+  /**
+   * The periodic pass: only the windows in which a change may have been left unrecorded (docs/webhooks.md,
+   * "What a sweep reads"): this process's own failed recordings, and the windows of recorders that died
+   * (their heartbeat expired). While a process that cannot vouch for its changes runs (no chat event
+   * bus), a full pass. With nothing lost it reads one tiny collection and no change.
+   */
+  sweepLost(): Promise<number> {
+    this.runningLost ??= this.serial(() => this.sweepLostNow()).finally(() => (this.runningLost = undefined));
+    return this.runningLost;
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(work);
+    this.tail = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+
+  private async sweepLostNow(): Promise<number> {
+    const { live, dead } = await this.recorder.others();
+    // A backstop for a write path that stores a change's trace without raising its event (none known): a
+    // full pass every half lookback (30 min by default, where every sweep interval was one before).
+    const backstop = this.clock.now() - this.lastFullPass >= (this.config.WEBHOOK_SWEEP_LOOKBACK_SECONDS * 1000) / 2;
+    if (backstop || !this.watermark.recordsEvents || live.some((r) => !r.vouches)) return this.sweepAll();
+    await this.purge();
+    let added = 0;
+    const now = this.clock.now();
+    const failed = this.watermark.oldestFailure();
+    if (failed !== undefined) {
+      const r = await this.sweepWindow(new Date(failed - OVERLAP_MS), new Date(now));
+      added += r.added;
+      if (r.complete) this.recorder.covered(now);
+    }
+    const oldest = now - this.config.WEBHOOK_SWEEP_LOOKBACK_SECONDS * 1000;
+    for (const d of dead) {
+      // Never further back than the lookback: older rows may have been purged (WEBHOOK_HISTORY_DAYS).
+      const r = await this.sweepWindow(new Date(Math.max(new Date(d.safe_before).getTime(), oldest)), new Date(now));
+      added += r.added;
+      if (r.complete) await this.recorder.forget(d);
+    }
+    return added;
+  }
+
+  private async purge(): Promise<void> {
     const now = this.clock.now();
     if (now - this.lastPurge >= PURGE_EVERY_MS) {
       this.lastPurge = now;
       await this.deliveries.purgeFinished(new Date(now - this.config.WEBHOOK_HISTORY_DAYS * 86400_000));
     }
+  }
+
+  private async sweepAll(): Promise<number> {
+    const started = this.clock.now();
+    this.lastFullPass = started;
+    await this.purge();
+    const r = await this.sweepWindow(undefined, new Date(started));
+    // This process's own writes up to here are covered (a process without the fast path vouches by its sweeps).
+    if (r.complete) this.recorder.covered(started);
+    return r.added;
+  }
+
+  /** Every tenant with an endpoint, over [from, to) (from undefined: from each tenant's cursor, which then moves to `to`). */
+  private async sweepWindow(from: Date | undefined, to: Date): Promise<{ added: number; complete: boolean }> {
     let added = 0;
+    let complete = true;
     for (const tenantId of await this.outbox.tenantsWithEndpoints()) {
       // One tenant's failure (presence unreadable for notification.offline) keeps its cursor, so its next sweep covers the window again; the others go on.
-      added += await TenantContext.run({ tenantId: asTenantId(tenantId), actor: { type: 'system', id: 'webhook-sweeper' } }, () => this.sweepTenant(tenantId)).catch((err: Error) => {
+      added += await TenantContext.run({ tenantId: asTenantId(tenantId), actor: { type: 'system', id: 'webhook-sweeper' } }, () => this.sweepTenant(tenantId, from, to)).catch((err: Error) => {
         this.logger.warn(`webhook sweep of tenant ${tenantId} failed: ${err.message}`);
+        complete = false;
         return 0;
       });
     }
-    return added;
+    return { added, complete };
   }
 
-  private async sweepTenant(tenantId: string): Promise<number> {
+  private async sweepTenant(tenantId: string, windowFrom: Date | undefined, to: Date): Promise<number> {
     const all = await this.outbox.endpointsFor(tenantId, true);
-    const now = this.clock.now();
-    const from = new Date((this.cursors.get(tenantId) ?? now - this.config.WEBHOOK_SWEEP_LOOKBACK_SECONDS * 1000) - OVERLAP_MS);
-    const to = new Date(now);
+    const from = windowFrom ?? new Date((this.cursors.get(tenantId) ?? to.getTime() - this.config.WEBHOOK_SWEEP_LOOKBACK_SECONDS * 1000) - OVERLAP_MS);
     let added = 0;
     for (const source of this.sources) {
       const endpoints = all.filter((e) => source.types.some((t) => endpointWants(e.events, t)));
       if (endpoints.length) added += await this.sweepSource(tenantId, source, endpoints, from, to);
     }
-    this.cursors.set(tenantId, now);
+    if (!windowFrom) this.cursors.set(tenantId, to.getTime());
     if (added) this.logger.warn(`recorded ${added} webhook event(s) of tenant ${tenantId} that the fast path had missed`);
     return added;
   }
@@ -327,49 +402,4 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       event: (_tenantId, item) => (item as RecoveredOffline).events,
     },
   ];
-}
-
-/** One logged membership change, as a sweep item (created_at: when it happened). */
-interface MemberChangeItem {
-  created_at: Date;
-  conversation_id: string;
-  v: number;
-  user_ids: string[];
-  by: string | null;
-}
-
-/** One logged role change of one member (MemberChangeDoc.roles). */
-interface RoleChangeItem {
-  created_at: Date;
-  conversation_id: string;
-  v: number;
-  user_id: string;
-  role: string;
-  by: string | null;
-}
-
-/** One event trace (EventTrace) and the event type it gives. */
-interface TraceItem {
-  created_at: Date;
-  trace: EventTrace;
-  type: string;
-}
-
-/**
- * The event a trace gives: its own type, except a user's `user.updated` written by the write that
- * created the user (at its created_at), which is `user.created` (the fast path learns it from the upsert).
- */
-export function tracedType(collection: TracedCollection, t: EventTrace, doc: SweptTraceDoc): string {
-  if (collection === 'users' && t.type === 'user.updated' && doc.created_at && new Date(doc.created_at).getTime() === new Date(t.at).getTime()) return 'user.created';
-  return t.type;
-}
-
-interface SweepSource {
-  /** The event types it records (it runs for a tenant only when an endpoint wants one of them). */
-  types: readonly string[];
-  /** The items whose change time (see `at`) is in [from, to), oldest change first. */
-  page(from: Date, to: Date, limit: number): Promise<Array<{ created_at: Date }>>;
-  /** When the item's change happened: what `page` ranges and sorts on. */
-  at(item: { created_at: Date }): Date;
-  event(tenantId: string, item: { created_at: Date }): WebhookEventInput | WebhookEventInput[] | null;
 }

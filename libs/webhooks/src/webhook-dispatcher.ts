@@ -61,6 +61,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private readonly flusher = new CoalescedFlush(() => this.flush(), () => this.delivered.length > 0);
   /** The last scan found no due row. */
   private idle = false;
+  /** When the last scan that also looked for rows whose lease ran out ran (Clock ms). */
+  private lastFullScan = -Infinity;
+  /** Leases this node left to run out end between these (Clock ms): from leftFrom on, scans are full. */
+  private leftFrom = Infinity;
+  private leftTo = -Infinity;
   /** Attempts whose receiver has not answered yet (the node bound). */
   private active = 0;
   /** Rows leased to this node at insert, waiting for a slot (pump), per endpoint, oldest first. */
@@ -143,16 +148,24 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   /** One scan and every attempt it started (tests). */
   async runOnce(): Promise<void> {
     await this.scanning;
-    await this.scan();
+    await this.scan(true);
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private async scan(): Promise<void> {
+  private async scan(full = false): Promise<void> {
     const now = new Date(this.clock.now());
     const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
     const busy = [...this.perEndpoint].filter(([, n]) => n >= limit).map(([id]) => id);
-    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, busy);
-    this.idle = candidates.length === 0;
+    // Most scans ask only for rows no lease holds (an equality FerretDB pushes down: the rows in flight and
+    // in backlogs are not read). Rows whose lease ran out need a full scan: every WEBHOOK_LEASE_MS / 2 (a
+    // lease runs out no sooner than that after it was taken), and from when a lease this node left to
+    // run out ends (leaseLeft) until a full scan sees none left.
+    const at = now.getTime();
+    const sinceFull = at - this.lastFullScan;
+    full ||= at >= this.leftFrom || sinceFull >= this.config.WEBHOOK_LEASE_MS / 2 || sinceFull < 0;
+    if (full) this.lastFullScan = at;
+    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, busy, !full);
+    if (full || candidates.length) this.idle = candidates.length === 0;
     // The rows this node may start now (node and per-endpoint bounds), claimed in one round trip.
     const planned = new Map(this.perEndpoint);
     const picked: string[] = [];
@@ -166,6 +179,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       }
       planned.set(c.endpoint_id, n + 1);
       picked.push(c._id);
+    }
+    if (full) {
+      // Rows left behind that a lease held (ran out), a full page, or endpoints left out as busy (their rows unseen): look again.
+      const chosen = new Set(picked);
+      const again = candidates.some((c) => c.leased !== false && !chosen.has(c._id)) || candidates.length === SCAN_BATCH || (busy.length > 0 && at >= this.leftFrom);
+      if (again) this.leftFrom = Math.min(this.leftFrom, at);
+      else if (at >= this.leftTo) [this.leftFrom, this.leftTo] = [Infinity, -Infinity];
+      else if (at >= this.leftFrom) this.leftFrom = this.leftTo;
     }
     if (!picked.length) return;
     // Rows another node took meanwhile are simply not in the answer.
@@ -194,6 +215,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       this.leasing++;
       r.lease_until = new Date(now + this.config.WEBHOOK_LEASE_MS);
       r.lease_owner = token;
+      r.leased = true;
       taken.push(i);
     });
     if (!taken.length) return null;
@@ -212,6 +234,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   endpointsChanged(tenantId?: string): void {
     for (const [endpointId, queue] of this.backlog) {
       if (tenantId !== undefined && queue[0]?.d.tenant_id !== tenantId) continue;
+      for (const { d } of queue) this.leaseLeft(new Date(d.lease_until).getTime());
       this.backlog.delete(endpointId);
       this.backlogSize -= queue.length;
     }
@@ -224,6 +247,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       endpoints = await this.endpoints.findMany([...new Set(rows.map((d) => d.endpoint_id))]);
     } catch (err) {
       // Their leases run out, then any node's scan retries them.
+      for (const d of rows) this.leaseLeft(new Date(d.lease_until).getTime());
       this.logger.warn(`could not start fresh webhook rows: ${(err as Error).message}`);
       return;
     }
@@ -248,10 +272,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         this.backlogSize--;
         // Too close to the end of its lease to finish an attempt under it: left to run out, then any node's scan retries it.
         if (now + this.config.WEBHOOK_TIMEOUT_MS < new Date(d.lease_until).getTime()) void this.track(d, ep);
+        else this.leaseLeft(new Date(d.lease_until).getTime());
       }
       if (!queue.length) this.backlog.delete(endpointId);
       if (this.active >= NODE_CONCURRENCY) return;
     }
+  }
+
+  /** A lease this node holds is left to run out at `until` (Clock ms): full scans from then on find its row. */
+  private leaseLeft(until: number): void {
+    this.leftFrom = Math.min(this.leftFrom, until);
+    this.leftTo = Math.max(this.leftTo, until);
   }
 
   /** Unique per claim: the rows of one claim are found by it, and only its holder writes their outcome. */
@@ -317,6 +348,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       for (const b of batch) b.done();
     } catch (err) {
       // Unwritten outcomes keep their leases until they run out; another attempt follows (same X-Webhook-Id).
+      if (batch.length) this.leaseLeft(this.clock.now() + this.config.WEBHOOK_LEASE_MS);
       for (const b of batch) b.failed(err);
     }
   }

@@ -8,6 +8,7 @@ import { WebhookEndpointsRepository } from './endpoints.repository';
 import { endpointWants } from './event-types';
 import { WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
 import { CoalescedFlush } from './coalesced-flush';
+import { FastPathWatermark } from './fast-path-watermark';
 
 /** How long a node reuses its list of a tenant's endpoints on the hot path (changes on this node drop it at once). */
 const ENDPOINTS_TTL_MS = 2000;
@@ -68,6 +69,7 @@ export class WebhookOutbox {
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly clock: Clock,
     private readonly directory: EndpointDirectory,
+    private readonly watermark: FastPathWatermark,
   ) {
     // An endpoint changed on another node: this node's per-tenant lists may be stale.
     directory.onChange(() => {
@@ -153,6 +155,7 @@ export class WebhookOutbox {
       retry_until: new Date(now.getTime() + this.config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000),
       lease_until: new Date(0),
       lease_owner: null,
+      leased: false,
       last_status_code: null,
       last_error: null,
       delivered_at: null,
@@ -161,9 +164,14 @@ export class WebhookOutbox {
     };
   }
 
-  async record(e: WebhookEventInput): Promise<number> {
-    const rows = this.rowsFor(e, await this.endpointsFor(e.tenantId));
-    return this.insert(rows);
+  /** The fast path: the event of a change that is durable now. Tracked (FastPathWatermark) until its rows are stored. */
+  record(e: WebhookEventInput): Promise<number> {
+    return this.watermark.track(async () => this.insert(this.rowsFor(e, await this.endpointsFor(e.tenantId))));
+  }
+
+  /** Another fast-path recording (notification.offline), tracked the same way. */
+  track<T>(work: () => Promise<T>): Promise<T> {
+    return this.watermark.track(work);
   }
 
   /**

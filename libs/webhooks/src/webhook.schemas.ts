@@ -66,6 +66,13 @@ export interface WebhookDeliveryDoc {
   /** A node holds the attempt until then (lease); 0 epoch: free. */
   lease_until: Date;
   lease_owner: string | null;
+  /**
+   * True while a lease was taken and not released by an outcome: the due-rows scan asks for `leased:
+   * false` by equality, which FerretDB pushes down to PostgreSQL, so it does not decode the rows in
+   * flight or in a node's backlog. Rows whose lease ran out (true, lease_until past) and rows written
+   * before this field are found by the full scan (WebhookDispatcher).
+   */
+  leased?: boolean;
   last_status_code: number | null;
   last_error: string | null;
   delivered_at: Date | null;
@@ -89,6 +96,7 @@ export const WebhookDeliverySchema = new Schema<WebhookDeliveryDoc>(
     retry_until: { type: Date, required: true },
     lease_until: { type: Date, required: true },
     lease_owner: { type: String, default: null },
+    leased: { type: Boolean, default: false },
     last_status_code: { type: Number, default: null },
     last_error: { type: String, default: null },
     delivered_at: { type: Date, default: null },

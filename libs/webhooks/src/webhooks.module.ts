@@ -9,6 +9,9 @@ import { WebhookEndpointsRepository } from './endpoints.repository';
 import { FileEventRelay } from './file-event-relay';
 import { OutboxSweeper } from './outbox-sweeper';
 import { OfflineNotifications } from './offline-notifications';
+import { FastPathWatermark } from './fast-path-watermark';
+import { RecorderHeartbeat } from './recorder-heartbeat';
+import { RecordersRepository, WEBHOOK_RECORDER_MODEL, WebhookRecorderSchema } from './recorders.repository';
 import { SweptConversationsRepository, SweptMessagesRepository, SweptReportsRepository } from './swept-messages.repository';
 import { SWEPT_FILE_MODEL, SWEPT_TRACE_SCHEMAS, SweptFileSchema, SweptFilesRepository, SweptTracesRepository } from './swept-traces.repository';
 import { WEBHOOK_SECRET_BOX, WebhookDispatcher } from './webhook-dispatcher';
@@ -44,6 +47,7 @@ import {
       { name: WEBHOOK_ENDPOINT_MODEL, schema: WebhookEndpointSchema },
       { name: WEBHOOK_DELIVERY_MODEL, schema: WebhookDeliverySchema },
       { name: WEBHOOK_ATTEMPT_MODEL, schema: WebhookAttemptSchema },
+      { name: WEBHOOK_RECORDER_MODEL, schema: WebhookRecorderSchema },
       { name: SWEPT_MESSAGE_MODEL, schema: SweptMessageSchema },
       { name: SWEPT_CONVERSATION_MODEL, schema: SweptConversationSchema },
       { name: SWEPT_REPORT_MODEL, schema: SweptReportSchema },
@@ -64,6 +68,9 @@ import {
     WebhookOutbox,
     WebhookSender,
     WebhookDispatcher,
+    FastPathWatermark,
+    RecordersRepository,
+    RecorderHeartbeat,
     OutboxSweeper,
     OfflineNotifications,
     ChatEventRelay,

@@ -1,0 +1,50 @@
+/* The dispatcher's due-rows scan asks, most of the time, only for rows no lease holds (`leased: false`, an
+ * equality FerretDB pushes down to PostgreSQL), so the rows in flight and in a node's backlog are not
+ * read by every scan. A row whose lease ran out (its node died holding it) is still found: every
+ * WEBHOOK_LEASE_MS / 2 a scan also looks for those. The dispatcher's Clock is held by the test. */
+import { WebhookDeliveriesRepository, WebhookDispatcher, WebhookOutbox } from '@chat/webhooks';
+import { api, createTenant } from './support/factories';
+import { waitFor } from './support/socket-client';
+import { createTestApp, TestApp } from './support/test-app';
+import { restoreClock, useTestClock } from './support/test-clock';
+import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
+
+jest.setTimeout(120_000);
+
+describe('webhook due-rows scans', () => {
+  let t: TestApp;
+  const r = new WebhookReceiver();
+
+  beforeAll(async () => {
+    await r.start();
+    t = await createTestApp({ env: WEBHOOK_TEST_ENV });
+  });
+  afterAll(async () => {
+    restoreClock(t.app);
+    await t?.close();
+    await r.stop();
+  });
+
+  it('a row leased by a node that died is delivered once its lease ran out; scans for free rows leave it out', async () => {
+    const clock = useTestClock(t.app);
+    const tenant = await createTenant(t);
+    await api(t, tenant).post('/v1/webhooks').send({ url: r.url, events: ['message.new'] }).expect(201);
+    const [ep] = await t.app.get(WebhookOutbox).endpointsFor(tenant.tenantId, true);
+    // As a node that inserted it leased to itself and then died would leave it (WEBHOOK_LEASE_MS is 5 s here).
+    const now = new Date(clock.now());
+    const row = t.app.get(WebhookOutbox).row(ep!, 'evt_due_rows_dead_lease', 'message.new', { id: 'evt_due_rows_dead_lease', type: 'message.new', data: {} }, now);
+    Object.assign(row, { lease_owner: 'a-node-that-died', leased: true, lease_until: new Date(now.getTime() + 5000) });
+    const repo = t.app.get(WebhookDeliveriesRepository);
+    expect(await repo.insertIfAbsent([row])).toBe(1);
+
+    const later = new Date(now.getTime() + 5001);
+    expect((await repo.dueIds(later, 100, [], true)).map((d) => d._id)).not.toContain(row._id);
+    expect((await repo.dueIds(later, 100, [], false)).map((d) => d._id)).toContain(row._id);
+
+    // The lease runs out: the dispatcher's periodic scans (WEBHOOK_DISPATCH_INTERVAL_MS 100 ms here) find it.
+    clock.advance(5001);
+    await waitFor(() => r.received.some((h) => h.id === 'evt_due_rows_dead_lease'), 30_000, 'the row retried after its lease ran out');
+    await t.app.get(WebhookDispatcher).runOnce();
+    expect(r.received.filter((h) => h.id === 'evt_due_rows_dead_lease')).toHaveLength(1);
+  });
+});
