@@ -53,6 +53,36 @@ describe('StoreDialect', () => {
     expect(await dialectFor('ferretdb').readEach([], how)).toEqual([]);
   });
 
+  it('changes documents with one call on MongoDB; on FerretDB one write each, atOnce in flight, a slow one holding no other slot', async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `d${i}`);
+    expect(await dialectFor('mongodb').changeEach('s', ids, { many: async () => ['all'], one: async () => 'one' })).toEqual(['all']);
+    // d0 answers only once every other write is done: lock-step groups of 4 would wait for it after d3.
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const done = new Set<string>();
+    let inFlight = 0;
+    let most = 0;
+    const changed = dialectFor('ferretdb').changeEach(
+      's',
+      ids,
+      {
+        many: async () => [],
+        one: async (id) => {
+          most = Math.max(most, ++inFlight);
+          if (id === 'd0') await slow;
+          else await new Promise((r) => setImmediate(r));
+          inFlight--;
+          done.add(id);
+          if (done.size === ids.length - 1) release();
+          return id === 'd5' ? null : id;
+        },
+      },
+      4,
+    );
+    expect(await changed).toEqual(ids.filter((id) => id !== 'd5'));
+    expect(most).toBe(4);
+  });
+
   it('updates each matching document with updateMany on MongoDB, one locked update each on FerretDB', async () => {
     const how = { many: async () => 7, ids: async () => ['a', 'b'], one: async () => 1 };
     expect(await dialectFor('mongodb').updateEach('s', how)).toBe(7);

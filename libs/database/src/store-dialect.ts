@@ -80,11 +80,17 @@ export class StoreDialect {
     if (!ids.length) return [];
     if (this.name === 'mongodb') return how.many();
     // Distinct documents, each under its own lock: concurrently, as separate callers would write them.
-    const each: Array<T | null> = [];
-    const step = Math.max(1, Math.min(atOnce, ids.length));
-    for (let i = 0; i < ids.length; i += step) {
-      each.push(...(await Promise.all(ids.slice(i, i + step).map((id) => this.serialised(scope, id, () => how.one(id))))));
-    }
+    // `atOnce` workers each take the next id as soon as their write is done (not in lock-step groups,
+    // where every group waits for its slowest write while the other slots sit idle).
+    const each: Array<T | null> = new Array<T | null>(ids.length).fill(null);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < ids.length) {
+        const i = next++;
+        each[i] = await this.serialised(scope, ids[i]!, () => how.one(ids[i]!));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(atOnce, ids.length)) }, worker));
     return each.filter((r): r is Awaited<T> => r !== null) as T[];
   }
 

@@ -5,8 +5,13 @@ import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 import { DeliveryStatus, WEBHOOK_ATTEMPT_MODEL, WEBHOOK_DELIVERY_MODEL, WebhookAttemptDoc, WebhookDeliveryDoc } from './webhook.schemas';
 
 const FREE = new Date(0);
-/** Delivered rows whose status is written at the same time, where that is one write per row (FerretDB). */
-const OUTCOME_WRITES_AT_ONCE = 4;
+/**
+ * Delivered rows whose status is written at the same time, where that is one write per row (FerretDB).
+ * These writes bound how fast one endpoint is served (an attempt keeps its slot while 32 outcomes wait):
+ * at 4 (in lock-step groups) they fell behind 100 events/s on a loaded 2-core machine (bench/RESULTS.md,
+ * "Webhook delivery rate"); 8 still leaves most of the pool (MONGODB_POOL_SIZE) to the requests.
+ */
+const OUTCOME_WRITES_AT_ONCE = 8;
 
 /** Outbox rows (webhook_deliveries) and their attempts (webhook_attempts). */
 @Injectable()
