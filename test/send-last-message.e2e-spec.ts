@@ -5,6 +5,23 @@ import { createTestApp, TestApp } from './support/test-app';
 
 jest.setTimeout(60_000);
 
+/** Holds the conversation's last_message write (a seam in the commit step's write) until `release`; `started` once it began. */
+function holdLastMessageWrite(repo: ConversationsRepository, conversationId: string) {
+  const setLastMessage = repo.setLastMessage.bind(repo);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let writeStarted!: () => void;
+  const started = new Promise<void>((r) => (writeStarted = r));
+  const spy = jest.spyOn(repo, 'setLastMessage').mockImplementation(async (...args: Parameters<ConversationsRepository['setLastMessage']>) => {
+    if (args[0] === conversationId) {
+      writeStarted();
+      await held;
+    }
+    return setLastMessage(...args);
+  });
+  return { release, started, spy };
+}
+
 /**
  * Issue 16: a send is answered once its message is stored and its events are out; the conversation's
  * last_message (and activity time) is written after the ack. A read of the conversation on the same
@@ -27,18 +44,7 @@ describe('send path: last_message after the ack', () => {
 
     // The conversation's last_message write is held until the test lets it go (a seam in the commit step's write).
     const repo = t.app.get(ConversationsRepository);
-    const setLastMessage = repo.setLastMessage.bind(repo);
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let writeStarted!: () => void;
-    const started = new Promise<void>((r) => (writeStarted = r));
-    const spy = jest.spyOn(repo, 'setLastMessage').mockImplementation(async (id, lm, at) => {
-      if (id === conv) {
-        writeStarted();
-        await held;
-      }
-      return setLastMessage(id, lm, at);
-    });
+    const { release, started, spy } = holdLastMessageWrite(repo, conv);
     try {
       // Before issue 16 the ack waited for this write: the send timed out here.
       const sent = await askOk(sender, 'message:send', { conversation_id: conv, client_msg_id: 'la-1', content: envelope(['la-sender', 'la-member']) }, 10_000);
@@ -87,18 +93,7 @@ describe('send path: last_message after the ack', () => {
     const sender = await connectSocket(t.url, await w.token('lb-sender'));
     const readerToken = await w.token('lb-reader');
     const repo = t.app.get(ConversationsRepository);
-    const setLastMessage = repo.setLastMessage.bind(repo);
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let writeStarted!: () => void;
-    const started = new Promise<void>((r) => (writeStarted = r));
-    const spy = jest.spyOn(repo, 'setLastMessage').mockImplementation(async (id, lm, at) => {
-      if (id === busy) {
-        writeStarted();
-        await held;
-      }
-      return setLastMessage(id, lm, at);
-    });
+    const { release, started, spy } = holdLastMessageWrite(repo, busy);
     try {
       await askOk(sender, 'message:send', { conversation_id: busy, client_msg_id: 'lb-1', content: envelope(['lb-sender', 'lb-member']) }, 10_000);
       await started;
