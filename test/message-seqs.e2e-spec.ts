@@ -91,6 +91,24 @@ describe('message seqs from the counter (real app, Redis)', () => {
     expect(read.map((m) => m.client_msg_id).sort()).toEqual(['after-1', 'after-2', 'after-3', 'before-1', 'before-2', 'before-3']);
   });
 
+  it('one batch over several conversations (one reservation call for all) gives each its own consecutive seqs: a counter ahead, one lost, one as stored', async () => {
+    const w = await createRealtimeTenant(t.app);
+    const members = ['k1', 'k2'];
+    const convs = [await w.group(members), await w.group(members), await w.group(members)];
+    const s = await connectSocket(t.url, await w.token('k1'));
+    for (const conv of convs) for (let i = 1; i <= 2; i++) await send(s, conv, `${conv}-before-${i}`, members);
+    await setCounter(t, w, convs[0]!, 10);
+    await setCounter(t, w, convs[1]!, null);
+
+    // Sent together: they are queued in the same batch window and reserved in one tick.
+    const later = await Promise.all(convs.flatMap((conv) => [1, 2, 3].map((i) => send(s, conv, `${conv}-after-${i}`, members).then((m) => ({ conv, seq: m.seq })))));
+    const seqsOf = (conv: string) => later.filter((m) => m.conv === conv).map((m) => m.seq).sort((x, y) => x - y);
+    expect(seqsOf(convs[0]!)).toEqual([11, 12, 13]);
+    expect(seqsOf(convs[1]!)).toEqual([3, 4, 5]);
+    expect(seqsOf(convs[2]!)).toEqual([3, 4, 5]);
+    for (const conv of convs) expect((await storedSeqs(t, conv)).filter((m) => !m.gap).map((m) => m.seq)).toEqual([1, 2, ...seqsOf(conv)]);
+  });
+
   it('the counter lost between sends is seeded above every stored seq, even when last_seq lags', async () => {
     const w = await createRealtimeTenant(t.app);
     const members = ['l1', 'l2'];

@@ -20,6 +20,35 @@ if (current or '') == ARGV[1] then
 end
 return 0`;
 
+/**
+ * Invalidates keys after a write, all of them in one atomic step: per key, bump its generation (and
+ * keep it alive for GENERATION_TTL_SECONDS) then drop the value, as a MULTI of INCR, EXPIRE and DEL
+ * did. One command instead of 2 + 3 per key: a send's batch drops a page per conversation it wrote.
+ * KEYS value1, generation1, value2, generation2, ...; ARGV[1] the generation TTL (s).
+ */
+const INVALIDATE = `
+for i = 1, #KEYS, 2 do
+  redis.call('INCR', KEYS[i + 1])
+  redis.call('EXPIRE', KEYS[i + 1], ARGV[1])
+  redis.call('DEL', KEYS[i])
+end
+return #KEYS / 2`;
+
+type CacheClient = NonNullable<RedisService['client']> & {
+  chatCacheInvalidate(numKeys: number, ...args: string[]): Promise<number>;
+  chatCacheSetIfGeneration(value: string, generation: string, seen: string, json: string, ttl: string): Promise<number>;
+};
+
+/** The client with the cache's scripts defined (EVALSHA, ioredis falls back to EVAL once if the server lost a script). */
+function scripted(client: NonNullable<RedisService['client']>): CacheClient {
+  const c = client as CacheClient;
+  if (typeof c.chatCacheInvalidate !== 'function') {
+    c.defineCommand('chatCacheInvalidate', { lua: INVALIDATE });
+    c.defineCommand('chatCacheSetIfGeneration', { numberOfKeys: 2, lua: SET_IF_GENERATION });
+  }
+  return c;
+}
+
 interface ReadBatch {
   keys: string[];
   waiters: Array<{ from: number; count: number; resolve: (values: Array<string | null>) => void; reject: (err: unknown) => void }>;
@@ -151,7 +180,7 @@ export class CacheService {
       const value = await loader();
       if (value !== undefined) {
         try {
-          await client.eval(SET_IF_GENERATION, 2, k.value, k.generation, generation, JSON.stringify(value), String(ttl));
+          await scripted(client).chatCacheSetIfGeneration(k.value, k.generation, generation, JSON.stringify(value), String(ttl));
         } catch (err) {
           this.logger.warn(`cache write failed: ${(err as Error).message}`);
         }
@@ -297,9 +326,9 @@ export class CacheService {
     client: NonNullable<RedisService['client']>,
   ): Promise<T[]> {
     const values = await loadMissing(own);
-    const pipeline = client.pipeline();
+    const pipeline = scripted(client).pipeline() as ReturnType<CacheClient['pipeline']> & { chatCacheSetIfGeneration(...args: string[]): unknown };
     own.forEach((i, j) => {
-      if (values[j] !== undefined) pipeline.eval(SET_IF_GENERATION, 2, ks[i]!.value, ks[i]!.generation, raw[2 * i + 1] ?? '', JSON.stringify(values[j]), String(ttl));
+      if (values[j] !== undefined) pipeline.chatCacheSetIfGeneration(ks[i]!.value, ks[i]!.generation, raw[2 * i + 1] ?? '', JSON.stringify(values[j]), String(ttl));
     });
     try {
       await pipeline.exec();
@@ -324,16 +353,8 @@ export class CacheService {
       }
       return;
     }
-    const multi = this.redis.client.multi();
-    for (const k of full) {
-      multi.incr(k.generation);
-      multi.expire(k.generation, GENERATION_TTL_SECONDS);
-      multi.del(k.value);
-    }
     try {
-      const res = await multi.exec();
-      const failed = res?.find(([e]) => e);
-      if (failed) throw failed[0];
+      await scripted(this.redis.client).chatCacheInvalidate(full.length * 2, ...full.flatMap((k) => [k.value, k.generation]), String(GENERATION_TTL_SECONDS));
     } catch (err) {
       // The write already happened; the TTL bounds how long a stale entry can live.
       this.logger.error(`cache invalidation failed (stale for at most the TTL): ${(err as Error).message}`);

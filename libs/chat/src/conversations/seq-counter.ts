@@ -30,6 +30,28 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return last`;
 
 /**
+ * RESERVE for several counters in one call, each exactly as RESERVE alone (the counters are
+ * independent: one conversation's reservation never depends on another's). Returns one value per key.
+ * KEYS the counters; ARGV ttl (ms), then count, floor ('' for none) and at (ms) per key.
+ */
+const RESERVE_MANY = `
+local out = {}
+for i = 1, #KEYS do
+  local cur = tonumber(redis.call('HGET', KEYS[i], 'seq'))
+  local floor = tonumber(ARGV[3 * i])
+  if not cur and not floor then
+    out[i] = -1
+  else
+    if not cur or (floor and floor > cur) then cur = floor end
+    local last = cur + tonumber(ARGV[3 * i - 1])
+    redis.call('HSET', KEYS[i], 'seq', last, 'at', ARGV[3 * i + 1])
+    redis.call('PEXPIRE', KEYS[i], ARGV[1])
+    out[i] = last
+  end
+end
+return out`;
+
+/**
  * Raises the counter to at least ARGV[1] (never lowers it); `at` (ARGV[2]) is only written with a new key
  * (a raise hands out nothing). Returns the value now. ARGV floor, at, ttl (ms).
  */
@@ -49,7 +71,13 @@ return cur`;
 type CounterClient = Redis & {
   chatSeqReserve(key: string, count: string, at: string, floor: string, ttlMs: string): Promise<number>;
   chatSeqRaise(key: string, floor: string, at: string, ttlMs: string): Promise<number>;
+  chatSeqReserveMany(numKeys: number, ...args: string[]): Promise<number[]>;
 };
+
+/** Reservations asked for in one tick, sent as one script call (a batch reserves for each of its conversations at once). */
+interface ReserveBatch {
+  asks: Array<{ key: string; count: number; at: number; floor?: number; resolve: (last: number) => void; reject: (err: unknown) => void }>;
+}
 
 /**
  * The per-conversation seq counters, off the database (docs/life-of-a-message.md, step 4): a Redis hash
@@ -70,6 +98,7 @@ export class SeqCounter {
     if (this.client && typeof this.client.chatSeqReserve !== 'function') {
       this.client.defineCommand('chatSeqReserve', { numberOfKeys: 1, lua: RESERVE });
       this.client.defineCommand('chatSeqRaise', { numberOfKeys: 1, lua: RAISE });
+      this.client.defineCommand('chatSeqReserveMany', { lua: RESERVE_MANY });
     }
   }
 
@@ -84,8 +113,39 @@ export class SeqCounter {
   async reserve(tenantId: string, conversationId: string, count: number, at: number, floor?: number): Promise<number | null> {
     const key = this.key(tenantId, conversationId);
     if (!this.client) return memory.reserve(key, count, at, floor, this.ttlMs);
-    const last = Number(await this.client.chatSeqReserve(key, String(count), String(at), floor === undefined ? '' : String(floor), String(this.ttlMs)));
+    const last = await this.together(this.client, key, count, at, floor);
     return last < 0 ? null : last;
+  }
+
+  /**
+   * The reservations started in this tick go as one RESERVE_MANY (one alone as RESERVE): a batch of
+   * sends to n conversations reserved with n round trips. A failure fails each of them, as separate
+   * calls would have failed.
+   */
+  private reserveBatch: ReserveBatch | null = null;
+
+  private together(client: CounterClient, key: string, count: number, at: number, floor: number | undefined): Promise<number> {
+    let batch = this.reserveBatch;
+    if (!batch) {
+      const b: ReserveBatch = (batch = this.reserveBatch = { asks: [] });
+      queueMicrotask(() => {
+        this.reserveBatch = null;
+        const ttl = String(this.ttlMs);
+        const floorArg = (f: number | undefined) => (f === undefined ? '' : String(f));
+        if (b.asks.length === 1) {
+          const a = b.asks[0]!;
+          client.chatSeqReserve(a.key, String(a.count), String(a.at), floorArg(a.floor), ttl).then((v) => a.resolve(Number(v)), a.reject);
+          return;
+        }
+        const args = [...b.asks.map((a) => a.key), ttl, ...b.asks.flatMap((a) => [String(a.count), floorArg(a.floor), String(a.at)])];
+        client.chatSeqReserveMany(b.asks.length, ...args).then(
+          (values) => b.asks.forEach((a, i) => a.resolve(Number(values[i]))),
+          (err: unknown) => b.asks.forEach((a) => a.reject(err)),
+        );
+      });
+    }
+    const target = batch;
+    return new Promise((resolve, reject) => target.asks.push({ key, count, at, floor, resolve, reject }));
   }
 
   /** Raises the counter to at least `floor`, creating it (dated `at`) when missing. Returns its value. */
