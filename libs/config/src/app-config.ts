@@ -205,9 +205,9 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1000) WEBHOOK_LEASE_MS = 60000;
   /** Attempts in flight to one endpoint, per node. */
   @Transform(toInt) @IsInt() @Min(1) @Max(100) WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT = 4;
-  /** How often a node re-scans recent messages for message.new events a crash kept out of the outbox (0: off). */
+  /** How often a node sweeps for webhook events a crash or a failed insert kept out of the outbox: the windows of processes whose heartbeat expired and its own failures (0: off); also its heartbeat period (at most 10 s). */
   @Transform(toInt) @IsInt() @Min(0) WEBHOOK_SWEEP_INTERVAL_MS = 10000;
-  /** How far back a starting node's first sweep looks (covers a crash and restart). */
+  /** How far back a starting node's first sweep looks (covers a crash and restart); a full sweep also runs every half of it as a backstop. */
   @Transform(toInt) @IsInt() @Min(60) WEBHOOK_SWEEP_LOOKBACK_SECONDS = 3600;
   /** Delivered, cancelled and dead webhook deliveries and their attempt logs are deleted this many days after their last attempt. */
   @Transform(toInt) @IsInt() @Min(1) @Max(3650) WEBHOOK_HISTORY_DAYS = 30;
