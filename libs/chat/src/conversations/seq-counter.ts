@@ -11,30 +11,13 @@ export interface SeqCount {
 export const SEQ_COUNTER_TTL_MS = 7 * 24 * 3600 * 1000;
 
 /**
- * Reserves `count` after max(stored, floor) when the key exists or a floor (seed) is given; -1 on a miss
- * without a floor. The floor only ever raises the value, so two nodes seeding at once never lower it.
- * KEYS[1] counter; ARGV count, at (ms), floor ('' for none), ttl (ms).
- */
-const RESERVE = `
-local cur = tonumber(redis.call('HGET', KEYS[1], 'seq'))
-local floor = tonumber(ARGV[3])
-if not cur then
-  if not floor then return -1 end
-  cur = floor
-elseif floor and floor > cur then
-  cur = floor
-end
-local last = cur + tonumber(ARGV[1])
-redis.call('HSET', KEYS[1], 'seq', last, 'at', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return last`;
-
-/**
- * RESERVE for several counters in one call, each exactly as RESERVE alone (the counters are
- * independent: one conversation's reservation never depends on another's). Returns one value per key.
+ * Reserves, per counter, `count` after max(stored, floor) when the key exists or a floor (seed) is given;
+ * -1 on a miss without a floor. The floor only ever raises the value, so two nodes seeding at once never
+ * lower it. The counters are independent (one conversation's reservation never depends on another's),
+ * so a tick's reservations go in one call. Returns one value per key.
  * KEYS the counters; ARGV ttl (ms), then count, floor ('' for none) and at (ms) per key.
  */
-const RESERVE_MANY = `
+const RESERVE = `
 local out = {}
 for i = 1, #KEYS do
   local cur = tonumber(redis.call('HGET', KEYS[i], 'seq'))
@@ -69,9 +52,8 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return cur`;
 
 type CounterClient = Redis & {
-  chatSeqReserve(key: string, count: string, at: string, floor: string, ttlMs: string): Promise<number>;
   chatSeqRaise(key: string, floor: string, at: string, ttlMs: string): Promise<number>;
-  chatSeqReserveMany(numKeys: number, ...args: string[]): Promise<number[]>;
+  chatSeqReserve(numKeys: number, ...args: string[]): Promise<number[]>;
 };
 
 /** Reservations asked for in one tick, sent as one script call (a batch reserves for each of its conversations at once). */
@@ -88,6 +70,8 @@ interface ReserveBatch {
  */
 export class SeqCounter {
   private readonly client: CounterClient | null;
+  /** The reservations asked for in this tick, not yet sent (together). */
+  private reserveBatch: ReserveBatch | null = null;
 
   constructor(
     private readonly redis: RedisService,
@@ -96,9 +80,8 @@ export class SeqCounter {
     this.client = redis.client as CounterClient | null;
     // EVALSHA with a fallback to EVAL: the scripts are not sent with every call.
     if (this.client && typeof this.client.chatSeqReserve !== 'function') {
-      this.client.defineCommand('chatSeqReserve', { numberOfKeys: 1, lua: RESERVE });
+      this.client.defineCommand('chatSeqReserve', { lua: RESERVE });
       this.client.defineCommand('chatSeqRaise', { numberOfKeys: 1, lua: RAISE });
-      this.client.defineCommand('chatSeqReserveMany', { lua: RESERVE_MANY });
     }
   }
 
@@ -118,27 +101,18 @@ export class SeqCounter {
   }
 
   /**
-   * The reservations started in this tick go as one RESERVE_MANY (one alone as RESERVE): a batch of
-   * sends to n conversations reserved with n round trips. A failure fails each of them, as separate
-   * calls would have failed.
+   * The reservations started in this tick go as one RESERVE call: a batch of sends to n conversations
+   * reserves with one round trip, not n. A failure fails each of them, as separate calls would have failed.
    */
-  private reserveBatch: ReserveBatch | null = null;
-
   private together(client: CounterClient, key: string, count: number, at: number, floor: number | undefined): Promise<number> {
     let batch = this.reserveBatch;
     if (!batch) {
       const b: ReserveBatch = (batch = this.reserveBatch = { asks: [] });
       queueMicrotask(() => {
         this.reserveBatch = null;
-        const ttl = String(this.ttlMs);
         const floorArg = (f: number | undefined) => (f === undefined ? '' : String(f));
-        if (b.asks.length === 1) {
-          const a = b.asks[0]!;
-          client.chatSeqReserve(a.key, String(a.count), String(a.at), floorArg(a.floor), ttl).then((v) => a.resolve(Number(v)), a.reject);
-          return;
-        }
-        const args = [...b.asks.map((a) => a.key), ttl, ...b.asks.flatMap((a) => [String(a.count), floorArg(a.floor), String(a.at)])];
-        client.chatSeqReserveMany(b.asks.length, ...args).then(
+        const args = [...b.asks.map((a) => a.key), String(this.ttlMs), ...b.asks.flatMap((a) => [String(a.count), floorArg(a.floor), String(a.at)])];
+        client.chatSeqReserve(b.asks.length, ...args).then(
           (values) => b.asks.forEach((a, i) => a.resolve(Number(values[i]))),
           (err: unknown) => b.asks.forEach((a) => a.reject(err)),
         );
@@ -157,10 +131,7 @@ export class SeqCounter {
 
   /** The counter as it is (null: none), for readers. */
   async peek(tenantId: string, conversationId: string): Promise<SeqCount | null> {
-    const key = this.key(tenantId, conversationId);
-    if (!this.client) return memory.peek(key);
-    const [seq, at] = await this.client.hmget(key, 'seq', 'at');
-    return seq === null ? null : { seq: Number(seq), at: Number(at ?? 0) };
+    return (await this.peekMany(tenantId, [conversationId]))[0] ?? null;
   }
 
   /** Several counters in one round trip (conversation lists). */
@@ -177,7 +148,6 @@ export class SeqCounter {
       return seq === null ? null : { seq: Number(seq), at: Number(at ?? 0) };
     });
   }
-
 }
 
 /**
