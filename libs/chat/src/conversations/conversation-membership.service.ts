@@ -88,7 +88,7 @@ export class ConversationMembershipService {
     await this.access.checkAdmission(conversationId, ids);
     let added: string[] = [];
     // A new member's history starts after every seq reserved so far, committed or not (the seq counter's end).
-    const lastSeq = await this.seqs.lastSeq(conversationId, 0);
+    const lastSeq = await this.seqs.counterSeq(conversationId);
     const { doc, changed } = await this.mutateMembers(conversationId, (d) => {
       requireManageable(d, actor, 'members');
       added = ids.filter((id) => !d.participants.some((p) => p.user_id === id));
@@ -168,7 +168,7 @@ export class ConversationMembershipService {
   async join(conversationId: string, userId: string): Promise<ConversationResponse> {
     await this.users.requireActive(userId);
     if (ConversationsRepository.isId(conversationId)) await this.access.checkAdmission(conversationId, [userId]);
-    const lastSeq = ConversationsRepository.isId(conversationId) ? await this.seqs.lastSeq(conversationId, 0) : 0;
+    const lastSeq = ConversationsRepository.isId(conversationId) ? await this.seqs.counterSeq(conversationId) : 0;
     const { doc, changed } = await this.mutateMembers(conversationId, (d) => {
       const isMember = d.participants.some((p) => p.user_id === userId);
       if (d.type !== 'channel') {

@@ -104,16 +104,16 @@ export class ConversationSeqs {
   }
 
   /**
-   * The highest reserved seq as the counter knows it, merged into the document's `last_seq` (read
-   * positions are capped by it, unread counts and new members' joined_seq count from it); the
-   * document's own value when there is no counter or Redis fails.
+   * The highest seq the counter has handed out (0 without a counter or when Redis fails): callers take the
+   * max with the document's `last_seq` (read positions are capped by it, new members' joined_seq counts
+   * from it).
    */
-  async lastSeq(conversationId: string, docLastSeq: number): Promise<number> {
+  async counterSeq(conversationId: string): Promise<number> {
     const count = await this.counter.peek(this.tenant(), conversationId).catch(() => null);
-    return Math.max(docLastSeq, count?.seq ?? 0);
+    return count?.seq ?? 0;
   }
 
-  /** `lastSeq` for many documents in one round trip; returns them with last_seq merged. */
+  /** Documents with the counter merged into their `last_seq` (max of the two), in one round trip. */
   async withLastSeqs<T extends { _id: unknown; last_seq: number }>(docs: T[]): Promise<T[]> {
     if (!docs.length) return docs;
     const counts = await this.counter.peekMany(this.tenant(), docs.map((d) => String(d._id))).catch(() => null);

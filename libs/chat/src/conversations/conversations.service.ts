@@ -197,7 +197,7 @@ export class ConversationsService {
     // A user deleted and re-created under the same external id gets their place back.
     const missing = [userId, otherId].filter((id) => !doc!.participants.some((p) => p.user_id === id));
     if (missing.length) {
-      const lastSeq = await this.seqs.lastSeq(String(doc._id), 0);
+      const lastSeq = await this.seqs.counterSeq(String(doc._id));
       doc = (
         await this.membership.mutateMembers(String(doc._id), (d) => {
           const absent = [userId, otherId].filter((id) => !d.participants.some((p) => p.user_id === id));

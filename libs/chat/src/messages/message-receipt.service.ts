@@ -35,7 +35,7 @@ export class MessageReceiptService {
    */
   async markRead(userId: string, conversationId: string, seq: number): Promise<ReceiptView> {
     // Capped at the stream end, which the seq counter may know before the conversation document does.
-    const [conv, lastSeq] = await Promise.all([this.conversations.requireMember(conversationId, userId), this.seqs.lastSeq(conversationId, 0)]);
+    const [conv, lastSeq] = await Promise.all([this.conversations.requireMember(conversationId, userId), this.seqs.counterSeq(conversationId)]);
     const r = await this.conversationsRepo.markRead(conversationId, userId, seq, lastSeq);
     if (!r) throw AppError.notFound('Conversation');
     if (r.changed) {
@@ -50,7 +50,7 @@ export class MessageReceiptService {
   }
 
   async markDelivered(userId: string, conversationId: string, seq: number): Promise<ReceiptView> {
-    const [, lastSeq] = await Promise.all([this.conversations.requireMember(conversationId, userId), this.seqs.lastSeq(conversationId, 0)]);
+    const [, lastSeq] = await Promise.all([this.conversations.requireMember(conversationId, userId), this.seqs.counterSeq(conversationId)]);
     const r = await this.conversationsRepo.markDelivered(conversationId, userId, seq, lastSeq);
     if (!r) throw AppError.notFound('Conversation');
     if (r.changed) {
