@@ -80,29 +80,14 @@ export class StoreDialect {
     if (!ids.length) return [];
     if (this.name === 'mongodb') return how.many();
     // Distinct documents, each under its own lock: concurrently, as separate callers would write them.
-    // `atOnce` workers each take the next id as soon as their write is done (not in lock-step groups,
-    // where every group waits for its slowest write while the other slots sit idle).
-    const each: Array<T | null> = new Array<T | null>(ids.length).fill(null);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < ids.length) {
-        const i = next++;
-        each[i] = await this.serialised(scope, ids[i]!, () => how.one(ids[i]!));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(atOnce, ids.length)) }, worker));
-    return each.filter((r): r is Awaited<T> => r !== null) as T[];
+    return eachAtOnce(ids, atOnce, (id) => this.serialised(scope, id, () => how.one(id)));
   }
 
   /** Reads the documents `ids`: `many` once on MongoDB, `one(id)` per document on FerretDB, `atOnce` at a time. */
   async readEach<T>(ids: string[], how: { many: () => Promise<T[]>; one: (id: string) => Promise<T | null> }, atOnce = 16): Promise<T[]> {
     if (!ids.length) return [];
     if (this.name === 'mongodb') return how.many();
-    const found: T[] = [];
-    for (let i = 0; i < ids.length; i += atOnce) {
-      for (const r of await Promise.all(ids.slice(i, i + atOnce).map((id) => how.one(id)))) if (r !== null) found.push(r);
-    }
-    return found;
+    return eachAtOnce(ids, atOnce, (id) => how.one(id));
   }
 
   /**
@@ -130,4 +115,22 @@ export class StoreDialect {
     const log = (await current()) ?? [];
     return { $set: { [EVENT_TRACE_FIELD]: [...log, ...traces].slice(-EVENT_TRACE_KEPT) } };
   }
+}
+
+/**
+ * `one(id)` for every id, `atOnce` at a time: workers that each take the next id as soon as theirs is
+ * done (not lock-step groups, where every group waits for its slowest call while the other places sit
+ * idle). The non-null answers, in the order of `ids`.
+ */
+async function eachAtOnce<T>(ids: string[], atOnce: number, one: (id: string) => Promise<T | null>): Promise<T[]> {
+  const each: Array<T | null> = new Array<T | null>(ids.length).fill(null);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < ids.length) {
+      const i = next++;
+      each[i] = await one(ids[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(atOnce, ids.length)) }, worker));
+  return each.filter((r): r is Awaited<T> => r !== null) as T[];
 }
