@@ -19,8 +19,9 @@ function heldRepo() {
 }
 
 const turn = () => new Promise((r) => setImmediate(r));
+/** Event-loop turns until `cond` holds (the writer's retries wait on 0 ms timers here, which each turn runs). */
 const until = async (cond: () => boolean) => {
-  while (!cond()) await new Promise((r) => setTimeout(r, 1));
+  while (!cond()) await turn();
 };
 
 describe('LastMessageWriter', () => {

@@ -17,6 +17,12 @@ interface Slot {
   failures: number;
 }
 
+/** Adds a value to what the slot's next write takes: the newer last_message (by seq), the higher seq. */
+function offer(slot: Slot, last: LastMessageDoc | null, lastSeq: number): void {
+  if (last && (!slot.next || slot.next.seq < last.seq)) slot.next = last;
+  slot.nextSeq = Math.max(slot.nextSeq, lastSeq);
+}
+
 const deferred = () => {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
@@ -66,8 +72,7 @@ export class LastMessageWriter {
     let slot = this.slots.get(key);
     const idle = !slot;
     if (!slot) this.slots.set(key, (slot = { tenantId, conversationId, next: null, nextSeq: 0, nextDone: null, failures: 0 }));
-    if (last && (!slot.next || slot.next.seq < last.seq)) slot.next = last;
-    slot.nextSeq = Math.max(slot.nextSeq, lastSeq);
+    offer(slot, last, lastSeq);
     if (!slot.nextDone) {
       slot.nextDone = deferred();
       this.pending.hold(tenantId, conversationId, slot.nextDone.promise);
@@ -129,9 +134,7 @@ export class LastMessageWriter {
         } else {
           this.logger.warn(`${what} failed (${reason}); retry ${slot.failures}/${this.retry.attempts}`);
           // Retried with the newest value; reads waiting for this attempt go on and show what is stored.
-          const newer = slot.next as LastMessageDoc | null;
-          if (value && (!newer || newer.seq < value.seq)) slot.next = value;
-          slot.nextSeq = Math.max(slot.nextSeq, seq);
+          offer(slot, value, seq);
         }
       } finally {
         this.leave();
