@@ -31,9 +31,23 @@ const BACKLOG_MAX = 1000;
 
 /** The secrets that sign now: the current one, and the previous one during its rotation overlap. */
 export function signingSecrets(ep: WebhookEndpointDoc, box: SecretBox, now: number): string[] {
-  const out = [box.open(ep.secret_enc)];
-  if (ep.previous_secret_enc && ep.previous_secret_expires_at && new Date(ep.previous_secret_expires_at).getTime() > now) out.push(box.open(ep.previous_secret_enc));
+  const out = [openSecret(box, ep.secret_enc)];
+  if (ep.previous_secret_enc && ep.previous_secret_expires_at && new Date(ep.previous_secret_expires_at).getTime() > now) out.push(openSecret(box, ep.previous_secret_enc));
   return out;
+}
+
+/** Opened secrets by sealed value (a rotation seals a new value): one decryption per secret, not per attempt. */
+const opened = new WeakMap<SecretBox, Map<string, string>>();
+function openSecret(box: SecretBox, sealed: string): string {
+  let cache = opened.get(box);
+  if (!cache) opened.set(box, (cache = new Map()));
+  let plain = cache.get(sealed);
+  if (plain === undefined) {
+    if (cache.size >= 1000) cache.clear();
+    plain = box.open(sealed);
+    cache.set(sealed, plain);
+  }
+  return plain;
 }
 
 /**
@@ -73,6 +87,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private backlogSize = 0;
   /** Rows leased in leaseFresh whose insert has not answered yet. */
   private leasing = 0;
+  /** Counts endpoint changes seen here: rows leased before one are not started with the endpoint as it was. */
+  private endpointsEpoch = 0;
 
   constructor(
     private readonly config: AppConfig,
@@ -203,8 +219,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
    * stored join this node's backlog and start as the concurrency bounds allow; rows that existed
    * already (another path or node recorded them) are not ours and are dropped.
    */
-  leaseFresh(rows: WebhookDeliveryDoc[]): ((inserted: ReadonlySet<number>) => void) | null {
+  leaseFresh(rows: WebhookDeliveryDoc[], endpoints: ReadonlyMap<string, WebhookEndpointDoc>): ((inserted: ReadonlySet<number>) => void) | null {
     if (this.stopped) return null;
+    const epoch = this.endpointsEpoch;
     const now = this.clock.now();
     const token = this.claimToken();
     const taken: number[] = [];
@@ -222,7 +239,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     return (inserted) => {
       this.leasing -= taken.length;
       const mine = taken.filter((i) => inserted.has(i)).map((i) => rows[i]!);
-      if (mine.length) void this.adopt(mine);
+      // The endpoints the rows were made for are current unless one changed since (then read again).
+      if (mine.length) void this.adopt(mine, epoch === this.endpointsEpoch ? endpoints : null);
     };
   }
 
@@ -232,6 +250,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
    * leases run out and a scan claims them again if they are still pending, with the endpoint as it is.
    */
   endpointsChanged(tenantId?: string): void {
+    this.endpointsEpoch++;
     for (const [endpointId, queue] of this.backlog) {
       if (tenantId !== undefined && queue[0]?.d.tenant_id !== tenantId) continue;
       for (const { d } of queue) this.leaseLeft(new Date(d.lease_until).getTime());
@@ -240,11 +259,15 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  /** Rows this node leased at insert join the backlog (their endpoints read in one query). */
-  private async adopt(rows: WebhookDeliveryDoc[]): Promise<void> {
+  /**
+   * Rows this node leased at insert join the backlog, with the endpoints they were made for, or (one
+   * changed meanwhile, or unknown) their endpoints as read now in one query.
+   */
+  private async adopt(rows: WebhookDeliveryDoc[], known: ReadonlyMap<string, WebhookEndpointDoc> | null): Promise<void> {
     let endpoints: WebhookEndpointDoc[];
     try {
-      endpoints = await this.endpoints.findMany([...new Set(rows.map((d) => d.endpoint_id))]);
+      const ids = [...new Set(rows.map((d) => d.endpoint_id))];
+      endpoints = known && ids.every((id) => known.has(id)) ? ids.map((id) => known.get(id)!) : await this.endpoints.findMany(ids);
     } catch (err) {
       // Their leases run out, then any node's scan retries them.
       for (const d of rows) this.leaseLeft(new Date(d.lease_until).getTime());

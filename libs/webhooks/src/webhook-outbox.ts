@@ -35,7 +35,7 @@ export interface WebhookEventInput {
  * and returns what to do once the insert has answered (`inserted`: positions in `rows` now stored).
  */
 export interface FreshRowTaker {
-  leaseFresh(rows: WebhookDeliveryDoc[]): ((inserted: ReadonlySet<number>) => void) | null;
+  leaseFresh(rows: WebhookDeliveryDoc[], endpoints: ReadonlyMap<string, WebhookEndpointDoc>): ((inserted: ReadonlySet<number>) => void) | null;
   /** An endpoint of this tenant (of any tenant, when absent) changed. */
   endpointsChanged(tenantId?: string): void;
 }
@@ -62,6 +62,8 @@ export class WebhookOutbox {
   private readonly queue: Pending[] = [];
   private readonly flusher = new CoalescedFlush(() => this.flush(), () => this.queue.length > 0);
   private taker?: FreshRowTaker;
+  /** The endpoint (as read for it) each row was made for: the dispatcher starts fresh rows without reading it again. */
+  private readonly endpointOf = new WeakMap<WebhookDeliveryDoc, WebhookEndpointDoc>();
 
   constructor(
     private readonly config: AppConfig,
@@ -141,7 +143,7 @@ export class WebhookOutbox {
 
   row(ep: WebhookEndpointDoc, eventId: string, type: string, payload: Record<string, unknown>, now: Date): WebhookDeliveryDoc {
     const endpointId = ep._id.toHexString();
-    return {
+    const row: WebhookDeliveryDoc = {
       _id: deliveryIdFor(eventId, endpointId),
       tenant_id: ep.tenant_id,
       application_id: ep.application_id,
@@ -162,6 +164,8 @@ export class WebhookOutbox {
       created_at: now,
       updated_at: now,
     };
+    this.endpointOf.set(row, ep);
+    return row;
   }
 
   /** The fast path: the event of a change that is durable now. Tracked (FastPathWatermark) until its rows are stored. */
@@ -189,7 +193,12 @@ export class WebhookOutbox {
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0);
     const rows = batch.flatMap((b) => b.rows);
-    const started = this.taker?.leaseFresh(rows) ?? null;
+    const endpoints = new Map<string, WebhookEndpointDoc>();
+    for (const r of rows) {
+      const ep = this.endpointOf.get(r);
+      if (ep) endpoints.set(r.endpoint_id, ep);
+    }
+    const started = this.taker?.leaseFresh(rows, endpoints) ?? null;
     let inserted: Set<number>;
     try {
       inserted = await this.deliveries.insertNew(rows);
