@@ -10,6 +10,13 @@ import { WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
 import { CoalescedFlush } from './coalesced-flush';
 import { FastPathWatermark } from './fast-path-watermark';
 
+/**
+ * Rows recorded within this long share one insertMany. Recording runs after the change is durable and
+ * answered (the watermark covers rows not stored yet), so the window delays delivery, not the sends:
+ * per tick, a send path writing a message or two per tick paid one outbox insert per message.
+ */
+const INSERT_WINDOW_MS = 50;
+
 /** How long a node reuses its list of a tenant's endpoints on the hot path (changes on this node drop it at once). */
 const ENDPOINTS_TTL_MS = 2000;
 
@@ -48,8 +55,8 @@ interface Pending {
 
 /**
  * Writes outbox rows: one per (event, subscribed endpoint), with deterministic ids, so recording the
- * same change again (the sweeper after a crash, a second node) inserts nothing new. Rows recorded in
- * the same tick (a batch of messages) go in one insertMany; rows the local dispatcher can start at once
+ * same change again (the sweeper after a crash, a second node) inserts nothing new. Rows recorded within
+ * INSERT_WINDOW_MS (a burst of messages) go in one insertMany; rows the local dispatcher can start at once
  * are inserted already leased to it and handed over in memory, so their delivery needs no claim write
  * and no due-rows query (the lease still protects them: a node that dies holding it is retried by
  * another after WEBHOOK_LEASE_MS, as after any claim).
@@ -60,7 +67,7 @@ export class WebhookOutbox {
   private readonly listeners = new Set<() => void>();
   private readonly loading = new Map<string, Promise<WebhookEndpointDoc[]>>();
   private readonly queue: Pending[] = [];
-  private readonly flusher = new CoalescedFlush(() => this.flush(), () => this.queue.length > 0);
+  private readonly flusher = new CoalescedFlush(() => this.flush(), () => this.queue.length > 0, INSERT_WINDOW_MS);
   private taker?: FreshRowTaker;
   /** The endpoint (as read for it) each row was made for: the dispatcher starts fresh rows without reading it again. */
   private readonly endpointOf = new WeakMap<WebhookDeliveryDoc, WebhookEndpointDoc>();
@@ -180,7 +187,7 @@ export class WebhookOutbox {
 
   /**
    * Inserts rows (those already stored are left alone); resolves with how many of these were new, once
-   * they are stored. Rows of the same tick share one insertMany.
+   * they are stored. Rows of one INSERT_WINDOW_MS share one insertMany.
    */
   insert(rows: WebhookDeliveryDoc[]): Promise<number> {
     if (!rows.length) return Promise.resolve(0);
