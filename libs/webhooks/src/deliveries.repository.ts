@@ -120,9 +120,16 @@ export class WebhookDeliveriesRepository {
 
   /**
    * Marks delivered rows whose attempt got the same 2xx: the common outcome, so on MongoDB a burst of
-   * deliveries costs one updateMany (per row on FerretDB, StoreDialect.changeEach). Only rows held by
-   * one of `owners` (this node's claim tokens) change. Attempts count up with `$inc`, which is what the
-   * lease holder's per-row `attempts + 1` would have written.
+   * deliveries costs one updateMany (per row on FerretDB). Only rows held by one of `owners` (this
+   * node's claim tokens) change. Attempts count up with `$inc`, which is what the lease holder's per-row
+   * `attempts + 1` would have written.
+   *
+   * On FerretDB without the document lock (StoreDialect.changeEachUnlocked): while the lease holds,
+   * nothing else writes the row (claims want a lease that ran out; replay and purge want a finished
+   * row). The only competitor is a claim by another node after this lease ran out, and whichever of the
+   * two non-atomic writes wins, the event is delivered again under that claim or not at all: the
+   * documented redelivery after a lease ran out (same X-Webhook-Id). A cancellation racing it may
+   * leave the row cancelled though delivered, as it could before.
    */
   async finishDelivered(ids: string[], owners: string[], statusCode: number, at: Date): Promise<number> {
     const update = {
@@ -130,8 +137,7 @@ export class WebhookDeliveriesRepository {
       $inc: { attempts: 1 },
     };
     const held = { lease_owner: { $in: owners } };
-    const changed = await this.dialect.changeEach(
-      'webhook_deliveries',
+    const changed = await this.dialect.changeEachUnlocked(
       ids,
       {
         many: async () => [(await this.model.updateMany({ _id: { $in: ids }, ...held }, update).exec()).modifiedCount],
