@@ -83,17 +83,6 @@ describe('StoreDialect', () => {
     expect(most).toBe(4);
   });
 
-  it('changes documents without their locks: one call on MongoDB, one write each on FerretDB while another write holds the lock', async () => {
-    const ids = ['d0', 'd1', 'd2'];
-    expect(await dialectFor('mongodb').changeEachUnlocked(ids, { many: async () => ['all'], one: async () => 'one' })).toEqual(['all']);
-    const ferret = dialectFor('ferretdb');
-    let release!: () => void;
-    const held = ferret.serialised('s', 'd1', () => new Promise<void>((r) => (release = r)));
-    expect(await ferret.changeEachUnlocked(ids, { many: async () => [], one: async (id) => id }, 2)).toEqual(ids);
-    release();
-    await held;
-  });
-
   it('updates each matching document with updateMany on MongoDB, one locked update each on FerretDB', async () => {
     const how = { many: async () => 7, ids: async () => ['a', 'b'], one: async () => 1 };
     expect(await dialectFor('mongodb').updateEach('s', how)).toBe(7);

@@ -23,8 +23,7 @@ import type { StoreDialectName } from './mongo-capabilities';
  * - `changeEach`: a change of several documents by id that answers them (a batch of webhook claims):
  *   one multi-document round trip on MongoDB; on FerretDB one bare-`_id` write per document, each
  *   under its lock (FerretDB serves only a bare `_id` filter from an index, so an `$in` update scans
- *   the collection, and its updates are not atomic). `changeEachUnlocked`: the same without the locks,
- *   for a change a lost concurrent update cannot harm (the caller says why).
+ *   the collection, and its updates are not atomic).
  * - `readEach`: a read of several documents by id: one `$in` find on MongoDB; on FerretDB one bare-`_id`
  *   find per document, a few at a time (an `$in` filter is not pushed down to PostgreSQL: it fetches and
  *   decodes the whole collection).
@@ -82,18 +81,6 @@ export class StoreDialect {
     if (this.name === 'mongodb') return how.many();
     // Distinct documents, each under its own lock: concurrently, as separate callers would write them.
     return eachAtOnce(ids, atOnce, (id) => this.serialised(scope, id, () => how.one(id)));
-  }
-
-  /**
-   * As `changeEach`, without the document locks on FerretDB: for a change whose caller has shown that a
-   * concurrent update of the same document may undo it, or be undone by it, without harm (a webhook's
-   * delivered status: only a node whose lease ran out competes, and that is a documented redelivery).
-   * Saves the lock's Redis lease (three commands) per document.
-   */
-  async changeEachUnlocked<T>(ids: string[], how: { many: () => Promise<T[]>; one: (id: string) => Promise<T | null> }, atOnce = Infinity): Promise<T[]> {
-    if (!ids.length) return [];
-    if (this.name === 'mongodb') return how.many();
-    return eachAtOnce(ids, atOnce, (id) => how.one(id));
   }
 
   /** Reads the documents `ids`: `many` once on MongoDB, `one(id)` per document on FerretDB, `atOnce` at a time. */

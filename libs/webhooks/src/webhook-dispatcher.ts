@@ -105,6 +105,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (!every) return;
     this.outbox.onRecorded(() => this.wakeSoon());
     this.outbox.attachTaker(this);
+    // Pending rows an earlier version kept in the log (none once every node runs this one).
+    this.deliveries.movePendingFromLog().then(
+      (n) => n && (this.logger.log(`moved ${n} pending webhook rows out of the delivery log`), this.wake()),
+      (err: Error) => this.logger.warn(`could not move pending webhook rows out of the delivery log: ${err.message}`),
+    );
     this.timer = setInterval(() => this.onInterval(), every);
     this.timer.unref();
   }
@@ -366,7 +371,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       const byCode = new Map<number, DeliveredOutcome[]>();
       for (const b of batch) byCode.set(b.statusCode, [...(byCode.get(b.statusCode) ?? []), b]);
       for (const [code, items] of byCode) {
-        await this.deliveries.finishDelivered(items.map((i) => i.id), [...new Set(items.map((i) => i.owner))], code, at);
+        await this.deliveries.finishDelivered(items.map((i) => i.row), [...new Set(items.map((i) => i.owner))], code, at);
       }
       for (const b of batch) b.done();
     } catch (err) {
@@ -380,7 +385,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const owner = d.lease_owner ?? '';
     const startedAt = this.clock.now();
     if (!ep || !ep.active) {
-      await this.deliveries.finish(d._id, owner, { status: 'cancelled', last_error: ep ? 'endpoint is inactive' : 'endpoint was deleted', updated_at: new Date(startedAt) });
+      await this.deliveries.finish(d, owner, { status: 'cancelled', last_error: ep ? 'endpoint is inactive' : 'endpoint was deleted', updated_at: new Date(startedAt) });
       return;
     }
     const body = JSON.stringify(d.payload);
@@ -411,7 +416,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     };
     if (r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300) {
       // The common outcome: written with the others that finish meanwhile (one attempt insert, one update).
-      await this.finishDelivered({ id: d._id, owner, statusCode: r.statusCode, log });
+      await this.finishDelivered({ row: d, owner, statusCode: r.statusCode, log });
       return;
     }
     await this.deliveries.recordAttempt(log);
@@ -420,23 +425,24 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       // The receiver says the endpoint is gone for good: stop sending to it (an admin can turn it back on).
       await this.endpoints.update(ep._id, {}, { active: false, disabled_reason: 'receiver answered 410 Gone' });
       this.outbox.forget(ep.tenant_id);
-      await this.deliveries.finish(d._id, owner, { ...common, status: 'dead' });
+      await this.deliveries.finish(d, owner, { ...common, status: 'dead' });
       await this.deliveries.cancelPending(d.endpoint_id, new Date(now));
       return;
     }
     // Retries go on until retry_until (the last one lands on it), then the row is a dead letter.
     const until = new Date(d.retry_until).getTime();
     if (now >= until) {
-      await this.deliveries.finish(d._id, owner, { ...common, status: 'dead' });
+      await this.deliveries.finish(d, owner, { ...common, status: 'dead' });
       return;
     }
     const next = Math.min(until, now + backoffDelayMs(attempt, this.config.WEBHOOK_BACKOFF_BASE_MS, this.config.WEBHOOK_BACKOFF_MAX_MS));
-    await this.deliveries.finish(d._id, owner, { ...common, next_attempt_at: new Date(next) });
+    await this.deliveries.finish(d, owner, { ...common, next_attempt_at: new Date(next) });
   }
 }
 
 interface DeliveredOutcome {
-  id: string;
+  /** The row as claimed (written to the log as delivered). */
+  row: WebhookDeliveryDoc;
   owner: string;
   statusCode: number;
   log: Omit<WebhookAttemptDoc, '_id'>;
