@@ -37,12 +37,11 @@ export class WebhookSender implements OnApplicationShutdown {
         return;
       }
       const secure = target.protocol === 'https:';
-      const payload = Buffer.from(body);
       let answered = false;
       const req = (secure ? httpsRequest : httpRequest)(target, {
         method: 'POST',
         agent: secure ? this.https : this.http,
-        headers: { ...headers, 'content-length': String(payload.length) },
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
       });
       // The whole exchange is bounded, the body too: a receiver that keeps it open loses the socket.
       const timer = setTimeout(() => {
@@ -67,7 +66,8 @@ export class WebhookSender implements OnApplicationShutdown {
         answered = true;
         resolve(done(null, String(err.code ?? err.message).slice(0, 300)));
       });
-      req.end(payload);
+      // A string body leaves with the headers in one socket write (a Buffer goes as a second chunk).
+      req.end(body);
     });
   }
 
