@@ -24,8 +24,14 @@ const NODE_CONCURRENCY = 32;
  * scan, claim, attempt log and status write per message competing with the sends for the database.
  */
 const WAKE_DELAY_MS = 200;
-/** Delivered outcomes waiting for their write beyond which a finished attempt keeps its slot until written. */
+/** Delivered outcomes waiting for their write beyond which a finished attempt keeps its slot until written (and they are written at once). */
 const OUTCOMES_WAITING_MAX = 32;
+/**
+ * Delivered outcomes finishing within this long are written together (three commands per batch): every
+ * database command costs the node a socket write and a read, as the sends' own do. Only the status and
+ * the lease's release wait for it, not the next attempt (unless OUTCOMES_WAITING_MAX are waiting).
+ */
+const OUTCOME_WINDOW_MS = 200;
 /** Fresh rows a node leases to itself at insert and keeps waiting for a slot; beyond it rows go in free. */
 const BACKLOG_MAX = 1000;
 
@@ -72,7 +78,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   /** The last scan left due rows behind for the concurrency bounds: a freed slot is worth a scan. */
   private starved = false;
   private readonly delivered: DeliveredOutcome[] = [];
-  private readonly flusher = new CoalescedFlush(() => this.flush(), () => this.delivered.length > 0);
+  private readonly flusher = new CoalescedFlush(
+    () => this.flush(),
+    () => this.delivered.length > 0,
+    OUTCOME_WINDOW_MS,
+    () => this.delivered.length >= OUTCOMES_WAITING_MAX,
+  );
   /** The last scan found no due row. */
   private idle = false;
   /** When the last scan that also looked for rows whose lease ran out ran (Clock ms). */

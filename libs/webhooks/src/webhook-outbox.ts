@@ -11,11 +11,14 @@ import { CoalescedFlush } from './coalesced-flush';
 import { FastPathWatermark } from './fast-path-watermark';
 
 /**
- * Rows recorded within this long share one insertMany. Recording runs after the change is durable and
+ * Rows recorded within this long share one insertMany (every database command costs the node a
+ * socket write and a read, as the sends' own do). Recording runs after the change is durable and
  * answered (the watermark covers rows not stored yet), so the window delays delivery, not the sends:
  * per tick, a send path writing a message or two per tick paid one outbox insert per message.
  */
-const INSERT_WINDOW_MS = 50;
+const INSERT_WINDOW_MS = 100;
+/** Recordings waiting beyond which the window ends early (one insertMany of them at once). */
+const INSERT_BATCH_MAX = 500;
 
 /** How long a node reuses its list of a tenant's endpoints on the hot path (changes on this node drop it at once). */
 const ENDPOINTS_TTL_MS = 2000;
@@ -67,7 +70,12 @@ export class WebhookOutbox {
   private readonly listeners = new Set<() => void>();
   private readonly loading = new Map<string, Promise<WebhookEndpointDoc[]>>();
   private readonly queue: Pending[] = [];
-  private readonly flusher = new CoalescedFlush(() => this.flush(), () => this.queue.length > 0, INSERT_WINDOW_MS);
+  private readonly flusher = new CoalescedFlush(
+    () => this.flush(),
+    () => this.queue.length > 0,
+    INSERT_WINDOW_MS,
+    () => this.queue.length >= INSERT_BATCH_MAX,
+  );
   private taker?: FreshRowTaker;
   /** The endpoint (as read for it) each row was made for: the dispatcher starts fresh rows without reading it again. */
   private readonly endpointOf = new WeakMap<WebhookDeliveryDoc, WebhookEndpointDoc>();
