@@ -9,8 +9,9 @@ import { WebhookEndpointsRepository } from './endpoints.repository';
 import { signatureHeader } from './signature';
 import { FreshRowTaker, WebhookOutbox } from './webhook-outbox';
 import { WebhookSender } from './webhook-sender';
-import { WebhookAttemptDoc, WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
-import { CoalescedFlush } from './coalesced-flush';
+import { WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
+import { DeliveredOutcomes, OUTCOMES_WAITING_MAX } from './delivered-outcomes';
+import { signingSecrets } from './signing-secrets';
 
 export const WEBHOOK_SECRET_BOX = Symbol('WEBHOOK_SECRET_BOX');
 
@@ -24,37 +25,8 @@ const NODE_CONCURRENCY = 32;
  * scan, claim, attempt log and status write per message competing with the sends for the database.
  */
 const WAKE_DELAY_MS = 200;
-/** Delivered outcomes waiting for their write beyond which a finished attempt keeps its slot until written (and they are written at once). */
-const OUTCOMES_WAITING_MAX = 32;
-/**
- * Delivered outcomes finishing within this long are written together (three commands per batch): every
- * database command costs the node a socket write and a read, as the sends' own do. Only the status and
- * the lease's release wait for it, not the next attempt (unless OUTCOMES_WAITING_MAX are waiting).
- */
-const OUTCOME_WINDOW_MS = 200;
 /** Fresh rows a node leases to itself at insert and keeps waiting for a slot; beyond it rows go in free. */
 const BACKLOG_MAX = 1000;
-
-/** The secrets that sign now: the current one, and the previous one during its rotation overlap. */
-export function signingSecrets(ep: WebhookEndpointDoc, box: SecretBox, now: number): string[] {
-  const out = [openSecret(box, ep.secret_enc)];
-  if (ep.previous_secret_enc && ep.previous_secret_expires_at && new Date(ep.previous_secret_expires_at).getTime() > now) out.push(openSecret(box, ep.previous_secret_enc));
-  return out;
-}
-
-/** Opened secrets by sealed value (a rotation seals a new value): one decryption per secret, not per attempt. */
-const opened = new WeakMap<SecretBox, Map<string, string>>();
-function openSecret(box: SecretBox, sealed: string): string {
-  let cache = opened.get(box);
-  if (!cache) opened.set(box, (cache = new Map()));
-  let plain = cache.get(sealed);
-  if (plain === undefined) {
-    if (cache.size >= 1000) cache.clear();
-    plain = box.open(sealed);
-    cache.set(sealed, plain);
-  }
-  return plain;
-}
 
 /**
  * Delivers outbox rows. Every node runs one: it scans for due rows, takes each with a lease (see
@@ -77,13 +49,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private wakeTimer?: NodeJS.Timeout;
   /** The last scan left due rows behind for the concurrency bounds: a freed slot is worth a scan. */
   private starved = false;
-  private readonly delivered: DeliveredOutcome[] = [];
-  private readonly flusher = new CoalescedFlush(
-    () => this.flush(),
-    () => this.delivered.length > 0,
-    OUTCOME_WINDOW_MS,
-    () => this.delivered.length >= OUTCOMES_WAITING_MAX,
-  );
   /** The last scan found no due row. */
   private idle = false;
   /** When the last scan that also looked for rows whose lease ran out ran (Clock ms). */
@@ -98,6 +63,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private backlogSize = 0;
   /** Rows leased in leaseFresh whose insert has not answered yet. */
   private leasing = 0;
+  /** 2xx outcomes waiting to be written together. */
+  private readonly delivered: DeliveredOutcomes;
   /** Counts endpoint changes seen here: rows leased before one are not started with the endpoint as it was. */
   private endpointsEpoch = 0;
 
@@ -109,7 +76,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     private readonly sender: WebhookSender,
     @Inject(WEBHOOK_SECRET_BOX) private readonly box: SecretBox,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.delivered = new DeliveredOutcomes(deliveries, clock, () =>
+      // Unwritten outcomes keep their leases until they run out; another attempt follows (same X-Webhook-Id).
+      this.leaseLeft(this.clock.now() + this.config.WEBHOOK_LEASE_MS),
+    );
+  }
 
   onApplicationBootstrap(): void {
     const every = this.config.WEBHOOK_DISPATCH_INTERVAL_MS;
@@ -366,32 +338,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     return claimed;
   }
 
-  /** Queues a delivered row's outcome; resolves once it is written (its lease released). */
-  private finishDelivered(o: Omit<DeliveredOutcome, 'done' | 'failed'>): Promise<void> {
-    return new Promise((done, failed) => {
-      this.delivered.push({ ...o, done, failed });
-      this.flusher.soon();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    const batch = this.delivered.splice(0);
-    try {
-      await this.deliveries.recordAttempts(batch.map((b) => b.log));
-      const at = new Date(this.clock.now());
-      const byCode = new Map<number, DeliveredOutcome[]>();
-      for (const b of batch) byCode.set(b.statusCode, [...(byCode.get(b.statusCode) ?? []), b]);
-      for (const [code, items] of byCode) {
-        await this.deliveries.finishDelivered(items.map((i) => i.row), [...new Set(items.map((i) => i.owner))], code, at);
-      }
-      for (const b of batch) b.done();
-    } catch (err) {
-      // Unwritten outcomes keep their leases until they run out; another attempt follows (same X-Webhook-Id).
-      if (batch.length) this.leaseLeft(this.clock.now() + this.config.WEBHOOK_LEASE_MS);
-      for (const b of batch) b.failed(err);
-    }
-  }
-
   private async attempt(d: WebhookDeliveryDoc, ep: WebhookEndpointDoc | null, answered: () => void): Promise<void> {
     const owner = d.lease_owner ?? '';
     const startedAt = this.clock.now();
@@ -411,7 +357,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const r = await this.sender.post(ep.url, headers, body, this.config.WEBHOOK_TIMEOUT_MS);
     // The slot is free once the receiver answered, unless outcomes are already waiting to be written:
     // then it is held until this one is, so attempts never outrun the database (and their leases).
-    if (this.delivered.length < OUTCOMES_WAITING_MAX) answered();
+    if (this.delivered.size < OUTCOMES_WAITING_MAX) answered();
     const attempt = d.attempts + 1;
     const now = this.clock.now();
     const log = {
@@ -427,7 +373,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     };
     if (r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300) {
       // The common outcome: written with the others that finish meanwhile (one attempt insert, one update).
-      await this.finishDelivered({ row: d, owner, statusCode: r.statusCode, log });
+      await this.delivered.add({ row: d, owner, statusCode: r.statusCode, log });
       return;
     }
     await this.deliveries.recordAttempt(log);
@@ -449,14 +395,4 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const next = Math.min(until, now + backoffDelayMs(attempt, this.config.WEBHOOK_BACKOFF_BASE_MS, this.config.WEBHOOK_BACKOFF_MAX_MS));
     await this.deliveries.finish(d, owner, { ...common, next_attempt_at: new Date(next) });
   }
-}
-
-interface DeliveredOutcome {
-  /** The row as claimed (written to the log as delivered). */
-  row: WebhookDeliveryDoc;
-  owner: string;
-  statusCode: number;
-  log: Omit<WebhookAttemptDoc, '_id'>;
-  done: () => void;
-  failed: (err: unknown) => void;
 }
