@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { ConversationsService, MessageSendService, UsersService } from '@chat/chat';
+import { ConversationsService, MessageSendService, RelationshipsService, UsersService } from '@chat/chat';
 import { RedisService } from '@chat/redis';
 import { asTenantId, TenantContext } from '@chat/tenancy';
 import { createTestApp, TestApp } from './support/test-app';
@@ -44,6 +44,28 @@ describe('send path: cached reads in one round trip', () => {
       });
       // Before: one MGET each for the membership view, the key directory and the moderation state.
       expect(mget).toHaveBeenCalledTimes(1);
+    } finally {
+      mget.mockRestore();
+    }
+  }, 60_000);
+
+  it('a warm v1 direct send reads the cache with one MGET, the other member\'s blocks included; a block still refuses', async () => {
+    const { tenant } = await world();
+    const send = t.app.get(MessageSendService);
+    const mget = jest.spyOn(t.app.get(RedisService).client!, 'mget');
+    try {
+      await inTenant(tenant, async () => {
+        const directId = (await t.app.get(ConversationsService).openDirect('alice', 'bob')).conversation.id;
+        await send.send('alice', directId, { content: fakeEnvelope(['alice', 'bob']) } as never);
+        mget.mockClear();
+        expect((await send.send('alice', directId, { content: fakeEnvelope(['alice', 'bob']) } as never)).duplicate).toBe(false);
+        // Before: the block list of bob was read in a second MGET, after the membership read.
+        expect(mget).toHaveBeenCalledTimes(1);
+        await t.app.get(RelationshipsService).set('bob', 'alice', 'blocked');
+        await expect(send.send('alice', directId, { content: fakeEnvelope(['alice', 'bob']) } as never)).rejects.toMatchObject({ code: 'forbidden' });
+        // An envelope that names nobody else (refused later for its keys) is still refused for the block first.
+        await expect(send.send('alice', directId, { content: fakeEnvelope(['alice']) } as never)).rejects.toMatchObject({ code: 'forbidden' });
+      });
     } finally {
       mget.mockRestore();
     }

@@ -20,7 +20,7 @@ import { checkEnvelope, checkMentions, dedupe, memberIdsOf, plainContent } from 
 import { MessageStore } from './message-store';
 import { MessagesRepository } from './messages.repository';
 import { SendOrder } from './send-order';
-import { E2eV2Gate, startRecipientCheck } from './e2e-v2';
+import { E2eV2Gate, isV2, startRecipientCheck } from './e2e-v2';
 
 /**
  * Sending: the one write path used by REST and the socket gateway. A send is checked (membership,
@@ -98,8 +98,9 @@ export class MessageSendService implements BeforeApplicationShutdown {
     if (!ConversationsRepository.isId(conversationId)) await membership;
     const recipientCheck = startRecipientCheck(this.keyDirectory, this.v2Gate, conversationId, dto.content);
     const policyCheck = this.conversations.startSendPolicy(conversationId);
+    const blockRead = this.startBlockRead(senderId, dto.content);
     const conv = await membership;
-    await this.checkDirectNotBlocked(conv, senderId);
+    await this.checkDirectNotBlocked(conv, senderId, blockRead);
     const memberIds = memberIdsOf(conv);
     checkEnvelope(dto.content, dto.search_tokens, this.config.MESSAGE_MAX_BYTES);
     await recipientCheck(memberIds);
@@ -155,10 +156,28 @@ export class MessageSendService implements BeforeApplicationShutdown {
     return toMessageView(message);
   }
 
-  private async checkDirectNotBlocked(conv: ConversationView, senderId: string): Promise<void> {
+  /**
+   * A v1 envelope for a direct conversation names the sender and the other member: that member's block
+   * list is read now, with the membership read (one MGET, not a second round trip after it). Only when
+   * the envelope names exactly one other user (a direct conversation, or a group of two); the answer is
+   * used only if the conversation turns out to be direct with that member, and a failed read is made
+   * again where it was made before.
+   */
+  private startBlockRead(senderId: string, content: SendMessageDto['content']): { userId: string; blocked: Promise<boolean | null> } | null {
+    if (isV2(content)) return null;
+    const others = new Set<string>();
+    for (const e of content.encrypted_key ?? []) if (typeof e.user_id === 'string' && e.user_id !== senderId) others.add(e.user_id);
+    if (others.size !== 1) return null;
+    const userId = others.values().next().value as string;
+    return { userId, blocked: this.relationships.isBlocked(userId, senderId).catch(() => null) };
+  }
+
+  private async checkDirectNotBlocked(conv: ConversationView, senderId: string, early: { userId: string; blocked: Promise<boolean | null> } | null): Promise<void> {
     if (conv.type !== 'direct') return;
     for (const p of conv.participants) {
-      if (p.user_id !== senderId && (await this.relationships.isBlocked(p.user_id, senderId))) {
+      if (p.user_id === senderId) continue;
+      const earlyAnswer = early?.userId === p.user_id ? await early.blocked : null;
+      if (earlyAnswer ?? (await this.relationships.isBlocked(p.user_id, senderId))) {
         throw AppError.forbidden('This user does not accept your messages');
       }
     }
