@@ -18,3 +18,4 @@ export * from './messages.module';
 export * from './message-stream';
 export * from './e2e-v2';
 export * from './reply-count-trace';
+export * from './send-claims';

@@ -19,6 +19,7 @@ import { MessageCommitEffects } from './message-commit-effects';
 import { checkEnvelope, checkMentions, dedupe, memberIdsOf, plainContent } from './message-rules';
 import { MessageStore } from './message-store';
 import { MessagesRepository } from './messages.repository';
+import { takeGateClaim } from './send-claims';
 import { SendOrder } from './send-order';
 import { E2eV2Gate, isV2, startRecipientCheck } from './e2e-v2';
 
@@ -134,8 +135,9 @@ export class MessageSendService implements BeforeApplicationShutdown {
         },
         now,
       ),
-      // Only a client-chosen id can be a retry; the batch looks all of them up with one query.
-      { lookupExisting: dto.client_msg_id !== undefined },
+      // Only a client-chosen id can be a retry; the batch looks all of them up with one query. A socket
+      // send's gate claimed the id already (send-claims: gateSendClaim).
+      { lookupExisting: dto.client_msg_id !== undefined, claimed: takeGateClaim() },
     );
     return { stored };
   }
