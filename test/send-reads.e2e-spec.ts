@@ -2,6 +2,7 @@ import request from 'supertest';
 import { ConversationsService, MessageSendService, RelationshipsService, UsersService } from '@chat/chat';
 import { RedisService } from '@chat/redis';
 import { asTenantId, TenantContext } from '@chat/tenancy';
+import { ask, closeAllSockets, connectSocket, createRealtimeTenant, envelope } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
 import { asUser, createTenant, TestTenant, userToken } from './support/factories';
 import { fakeEnvelope } from './chat-messages-helpers';
@@ -68,6 +69,28 @@ describe('send path: cached reads in one round trip', () => {
       });
     } finally {
       mget.mockRestore();
+    }
+  }, 60_000);
+
+  it("a warm socket send: the gate's access check and the send's reads share one MGET; refusals keep their order", async () => {
+    const w = await createRealtimeTenant(t.app);
+    const conv = await w.group(['s1', 's2', 's3']);
+    const s1 = await connectSocket(t.url, await w.token('s1'));
+    const send = (id: string, to = ['s1', 's2', 's3']) => ask(s1, 'message:send', { conversation_id: conv, client_msg_id: id, content: envelope(to) });
+    const mget = jest.spyOn(t.app.get(RedisService).client!, 'mget');
+    try {
+      expect((await send('warm')).ok).toBe(true);
+      mget.mockClear();
+      expect((await send('one')).ok).toBe(true);
+      // Before: one MGET for the user and the ban at the gate, a second for the send's reads after it.
+      expect(mget).toHaveBeenCalledTimes(1);
+      // A non-member: 404, whatever else; a missing key: 422 (the reads were started at the gate).
+      const other = await connectSocket(t.url, await w.token('x9'));
+      expect(await ask(other, 'message:send', { conversation_id: conv, client_msg_id: 'nm', content: envelope(['s1']) })).toMatchObject({ error: { code: 'not_found' } });
+      expect(await send('keys', ['s1'])).toMatchObject({ error: { code: 'missing_recipient_keys' } });
+    } finally {
+      mget.mockRestore();
+      closeAllSockets();
     }
   }, 60_000);
 

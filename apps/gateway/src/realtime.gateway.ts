@@ -2,7 +2,7 @@ import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Server } from 'socket.io';
 import { UserTokenService } from '@chat/auth';
-import { noteGateClaim } from '@chat/chat';
+import { noteGateClaim, noteGateReads } from '@chat/chat';
 import { Clock } from '@chat/clock';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode, validateDto } from '@chat/errors';
@@ -221,6 +221,9 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     // deactivated or deleted since the handshake is refused even if the cut never arrived.
     const claim = dto && spec.claim ? spec.claim(tenantId, userId, dto) : null;
     const charging = this.charges.take({ tenantId, userId, units: dto ? (spec.cost?.(dto) ?? 1) : 0, message: dto !== undefined && spec.sendsMessage === true, claim });
+    // A send's cached reads start in this tick too, so they join the access check's MGET (send-reads);
+    // its checks still run after every refusal above and below, in their order.
+    const prepared = dto && spec.prepare ? TenantContext.run({ tenantId, actor: { type: 'user', id: userId }, requestId: socket.id }, () => spec.prepare!(userId, dto)) : null;
     try {
       await this.tokens.requireAccess(tenantId, userId);
     } catch (err) {
@@ -238,6 +241,7 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
       const prepaid = charge.message ? this.quotas.prepayMessage(tenantId, charge.message.step, charge.message.result) : null;
       // The send's id claimed in the same script: the batch skips its own claim (send-claims).
       if (claim && charge.claimed !== null) noteGateClaim(claim.messageId, charge.claimed);
+      if (prepared) noteGateReads(prepared);
       try {
         return await spec.handle({ socket, session, server: this.server }, dtoOk);
       } finally {

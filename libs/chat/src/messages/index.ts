@@ -19,3 +19,4 @@ export * from './message-stream';
 export * from './e2e-v2';
 export * from './reply-count-trace';
 export * from './send-claims';
+export * from './send-reads';

@@ -20,6 +20,7 @@ import { checkEnvelope, checkMentions, dedupe, memberIdsOf, plainContent } from 
 import { MessageStore } from './message-store';
 import { MessagesRepository } from './messages.repository';
 import { takeGateClaim } from './send-claims';
+import { SendReads, takeGateReads } from './send-reads';
 import { SendOrder } from './send-order';
 import { E2eV2Gate, isV2, startRecipientCheck } from './e2e-v2';
 
@@ -81,7 +82,8 @@ export class MessageSendService implements BeforeApplicationShutdown {
     const turn = this.sendOrder.enter(`${tenantId}\u0000${senderId}\u0000${conversationId}`);
     try {
       await turn.ready;
-      const { stored } = await this.checkAndSubmit(tenantId, senderId, conversationId, dto);
+      const reads = takeGateReads(senderId, conversationId, dto) ?? this.startReads(senderId, conversationId, dto);
+      const { stored } = await this.checkAndSubmit(tenantId, senderId, conversationId, dto, reads);
       turn.release();
       const { message, duplicate } = await stored;
       return { message: toMessageView(message), duplicate };
@@ -90,18 +92,40 @@ export class MessageSendService implements BeforeApplicationShutdown {
     }
   }
 
-  /** Everything a send checks, then the (synchronous) queueing; the caller awaits the durable write. */
-  private async checkAndSubmit(tenantId: TenantId, senderId: string, conversationId: string, dto: SendMessageDto): Promise<{ stored: Promise<SendOutcome> }> {
-    // The cached reads that need only the ids start together, so they leave in one MGET (libs/cache
-    // batches a tick's reads); each check still runs, and refuses, in the order below.
+  /**
+   * A send's cached reads, started now (SendReads); the socket gate starts them in its own tick, so
+   * they share the access check's MGET (call inside the send's TenantContext). The send's checks run
+   * later, in their order; a read nobody awaits (the event was refused first) is dropped.
+   */
+  prepare(senderId: string, givenId: string, dto: SendMessageDto): SendReads {
+    return this.startReads(senderId, canonicalConversationId(givenId), dto);
+  }
+
+  private startReads(senderId: string, conversationId: string, dto: SendMessageDto): SendReads {
     const membership = this.conversations.requireMember(conversationId, senderId);
+    membership.catch(() => undefined);
     // Refused by the membership check (404): nothing else is read for a malformed id.
-    if (!ConversationsRepository.isId(conversationId)) await membership;
-    const recipientCheck = startRecipientCheck(this.keyDirectory, this.v2Gate, conversationId, dto.content);
-    const policyCheck = this.conversations.startSendPolicy(conversationId);
-    const blockRead = this.startBlockRead(senderId, dto.content);
-    const conv = await membership;
-    await this.checkDirectNotBlocked(conv, senderId, blockRead);
+    if (!ConversationsRepository.isId(conversationId)) {
+      const never = () => membership.then(() => undefined);
+      return { senderId, conversationId, dto, membership, recipientCheck: never, policyCheck: never, blockRead: null };
+    }
+    return {
+      senderId,
+      conversationId,
+      dto,
+      membership,
+      recipientCheck: startRecipientCheck(this.keyDirectory, this.v2Gate, conversationId, dto.content),
+      policyCheck: this.conversations.startSendPolicy(conversationId),
+      blockRead: this.startBlockRead(senderId, dto.content),
+    };
+  }
+
+  /** Everything a send checks, then the (synchronous) queueing; the caller awaits the durable write. */
+  private async checkAndSubmit(tenantId: TenantId, senderId: string, conversationId: string, dto: SendMessageDto, reads: SendReads): Promise<{ stored: Promise<SendOutcome> }> {
+    // Each check runs, and refuses, in the order below, on reads started together (SendReads).
+    const { recipientCheck, policyCheck } = reads;
+    const conv = await reads.membership;
+    await this.checkDirectNotBlocked(conv, senderId, reads.blockRead);
     const memberIds = memberIdsOf(conv);
     checkEnvelope(dto.content, dto.search_tokens, this.config.MESSAGE_MAX_BYTES);
     await recipientCheck(memberIds);
