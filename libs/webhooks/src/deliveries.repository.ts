@@ -168,12 +168,12 @@ export class WebhookDeliveriesRepository {
     try {
       await this.log.collection.insertMany(rows as never[], { ordered: false });
     } catch (err) {
-      const bulk = Array.isArray((err as { writeErrors?: unknown }).writeErrors);
-      if (!(bulk ? hasOnlyDuplicateErrors(err) : isDuplicateKeyError(err))) throw err;
-      const inserted = insertedPositions((err as { insertedIds?: Record<number, unknown> }).insertedIds ?? {}, rows.length);
-      for (const [i, d] of rows.entries()) {
-        if (!inserted.has(i)) await this.log.collection.replaceOne({ _id: d._id } as never, d as never, { upsert: true });
-      }
+      const errors = (err as { writeErrors?: Array<{ index?: number; err?: { index?: number } }> }).writeErrors;
+      if (!(Array.isArray(errors) ? hasOnlyDuplicateErrors(err) : isDuplicateKeyError(err))) throw err;
+      // The rows that failed, by the errors' positions (a lone error without them: all, replacing is idempotent).
+      const failed = Array.isArray(errors) ? errors.map((e) => e.index ?? e.err?.index ?? -1) : rows.map((_, i) => i);
+      const redo = failed.some((i) => i < 0) ? rows : failed.map((i) => rows[i]!);
+      for (const d of redo) await this.log.collection.replaceOne({ _id: d._id } as never, d as never, { upsert: true });
     }
   }
 
