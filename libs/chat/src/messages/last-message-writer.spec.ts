@@ -1,3 +1,4 @@
+import type { AppConfig } from '@chat/config';
 import { asTenantId } from '@chat/tenancy';
 import type { LastMessageDoc } from '../conversations/conversation.schema';
 import type { ConversationsRepository, LastMessageWrite } from '../conversations/conversations.repository';
@@ -173,5 +174,31 @@ describe('LastMessageWriter', () => {
     expect(calls.map((c) => c.seq).sort()).toEqual([1, 2]);
     calls.forEach((c) => c.answer());
     await writer.drain(1000);
+  });
+
+  it('with a window (LAST_MESSAGE_WINDOW_MS), a flush starts that long after the previous one started; the first at once', async () => {
+    jest.useFakeTimers();
+    try {
+      const { repo, calls } = heldRepo();
+      const writer = new LastMessageWriter(repo, new PendingConversationWrites(), { LAST_MESSAGE_WINDOW_MS: 50 } as AppConfig);
+      const [A, B, C2] = ['a', 'b', 'c'].map((c) => c.repeat(24));
+      writer.write(T, A!, lm(1), 1);
+      await jest.advanceTimersByTimeAsync(0);
+      expect(calls).toHaveLength(1);
+      calls[0]!.answer();
+      await jest.advanceTimersByTimeAsync(10);
+      writer.write(T, B!, lm(2), 2);
+      await jest.advanceTimersByTimeAsync(30);
+      writer.write(T, C2!, lm(3), 3);
+      await jest.advanceTimersByTimeAsync(9);
+      expect(calls).toHaveLength(1);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(calls.map((c) => c.writes.map((w) => w.conversationId))).toEqual([[A], [B, C2]]);
+      calls[1]!.answer();
+      await jest.advanceTimersByTimeAsync(0);
+      expect(writer.size).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { AppConfig } from '@chat/config';
 import { TenantContext, TenantId } from '@chat/tenancy';
 import type { LastMessageDoc } from '../conversations/conversation.schema';
 import { ConversationsRepository } from '../conversations/conversations.repository';
@@ -45,8 +46,9 @@ const deferred = () => {
  * (docs/life-of-a-message.md, step 5), many conversations per database command: a flush takes every
  * conversation with a value waiting and writes them together (ConversationsRepository.setLastMessages:
  * one command per tenant; on FerretDB their document leases in one Redis round trip); values committed
- * during a flush wait for the next one, which starts when it ends. So the writes batch by themselves,
- * more under load, with no timer, and a conversation is written by one flush at a time per process
+ * during a flush wait for the next one, which starts when it ends and at least `windowMs` after it
+ * started. So the writes batch by themselves, more under load, and a conversation is written by one
+ * flush at a time per process
  * (the update only moves forward by seq, so a later value replacing a waiting one loses nothing).
  *
  * A failed write is retried (0.2 s doubling, 8 times, ~50 s in all) with the newest value, alone in
@@ -65,11 +67,21 @@ export class LastMessageWriter {
   private idleWaiters: Array<() => void> = [];
   /** Retries of a failed write and the delay before the first (doubling). Tests shorten the delay. */
   retry = { attempts: 8, firstDelayMs: 200 };
+  /**
+   * Least time between the starts of two flushes (LAST_MESSAGE_WINDOW_MS). At low rates a flush ends
+   * before the next commit comes, so without it every commit would be a command of its own; with it
+   * the commits of a window go in one, while the first after a quiet spell is written at once.
+   */
+  readonly windowMs: number;
+  private lastFlushAt = -Infinity;
 
   constructor(
     private readonly conversations: ConversationsRepository,
     private readonly pending: PendingConversationWrites,
-  ) {}
+    @Optional() config?: AppConfig,
+  ) {
+    this.windowMs = config?.LAST_MESSAGE_WINDOW_MS ?? 0;
+  }
 
   /** Conversations with a write running or waiting. */
   get size(): number {
@@ -103,21 +115,24 @@ export class LastMessageWriter {
   }
 
   /**
-   * Starts flushing unless a flush runs (it loops while anything is ready). The first flush starts at
-   * the end of the event-loop turn (setImmediate, not a timer), so the commits of one turn go together.
+   * Starts a flush unless one runs or is due; another follows while anything is ready. A flush starts
+   * `windowMs` after the previous one started; else the next one at once, and the first after a quiet
+   * spell at the end of the event-loop turn (setImmediate), so the commits of one turn go together.
    */
-  private flushSoon(): void {
+  private flushSoon(afterFlush = false): void {
     if (this.flushing || !this.ready.size) return;
     this.flushing = true;
-    setImmediate(() => {
-      void (async () => {
-        try {
-          while (this.ready.size) await this.flush();
-        } finally {
-          this.flushing = false;
-        }
-      })();
-    });
+    const run = () => {
+      this.lastFlushAt = performance.now();
+      void this.flush().finally(() => {
+        this.flushing = false;
+        this.flushSoon(true);
+      });
+    };
+    const wait = this.lastFlushAt + this.windowMs - performance.now();
+    if (wait > 0) setTimeout(run, wait);
+    else if (afterFlush) run();
+    else setImmediate(run);
   }
 
   /** Takes everything ready and writes it: one command per tenant, and one per conversation retrying a failure. */
