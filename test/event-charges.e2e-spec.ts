@@ -72,6 +72,25 @@ describe('EventCharges (real Redis)', () => {
     expect(await client.get(redis.key('rt', 't', tenantId, 'work', 'u'))).toBe('0');
   });
 
+  it("a send's claim rides last in the same script: taken once for its TTL, only when the message quota allowed the send, never a refusal", async () => {
+    const { charges, client, redis } = gate(100, 10, 2);
+    const tenantId = asTenantId(`t${randomBytes(3).toString('hex')}`);
+    const claim = (id: string) => ({ key: redis.key('send', tenantId, id), ttlMs: 60_000 });
+    const first = await charges.take({ tenantId, userId: 'u', units: 1, message: true, claim: claim('m1') });
+    expect(first).toMatchObject({ tenantWait: 0, workWait: 0, claimed: true, message: { result: { allowed: true, count: 1 } } });
+    expect(await client.pttl(redis.key('send', tenantId, 'm1'))).toBeGreaterThan(50_000);
+    // The same id again (a retry): the claim is lost, the send is still allowed.
+    const retry = await charges.take({ tenantId, userId: 'u', units: 1, message: true, claim: claim('m1') });
+    expect(retry).toMatchObject({ tenantWait: 0, workWait: 0, claimed: false, message: { result: { allowed: true, count: 2 } } });
+    // The message quota refuses: the claim is not made.
+    const over = await charges.take({ tenantId, userId: 'u', units: 1, message: true, claim: claim('m2') });
+    expect(over).toMatchObject({ claimed: null, message: { result: { allowed: false } } });
+    expect(await client.exists(redis.key('send', tenantId, 'm2'))).toBe(0);
+    // Not a send, or no claim asked: none made.
+    expect((await charges.take({ tenantId, userId: 'u', units: 1, message: false, claim: claim('m3') })).claimed).toBeNull();
+    expect(await client.exists(redis.key('send', tenantId, 'm3'))).toBe(0);
+  });
+
   it('an invalid payload (0 units) is counted for the tenant only', async () => {
     const { charges, client, redis } = gate(100, 10, 10);
     const tenantId = asTenantId(`t${randomBytes(3).toString('hex')}`);

@@ -1,7 +1,8 @@
 import request from 'supertest';
-import { ConversationsService, MessageSendService, UsersService } from '@chat/chat';
+import { ConversationsService, MessageSendService, RelationshipsService, UsersService } from '@chat/chat';
 import { RedisService } from '@chat/redis';
 import { asTenantId, TenantContext } from '@chat/tenancy';
+import { ask, closeAllSockets, connectSocket, createRealtimeTenant, envelope } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
 import { asUser, createTenant, TestTenant, userToken } from './support/factories';
 import { fakeEnvelope } from './chat-messages-helpers';
@@ -46,6 +47,50 @@ describe('send path: cached reads in one round trip', () => {
       expect(mget).toHaveBeenCalledTimes(1);
     } finally {
       mget.mockRestore();
+    }
+  }, 60_000);
+
+  it('a warm v1 direct send reads the cache with one MGET, the other member\'s blocks included; a block still refuses', async () => {
+    const { tenant } = await world();
+    const send = t.app.get(MessageSendService);
+    const mget = jest.spyOn(t.app.get(RedisService).client!, 'mget');
+    try {
+      await inTenant(tenant, async () => {
+        const directId = (await t.app.get(ConversationsService).openDirect('alice', 'bob')).conversation.id;
+        await send.send('alice', directId, { content: fakeEnvelope(['alice', 'bob']) } as never);
+        mget.mockClear();
+        expect((await send.send('alice', directId, { content: fakeEnvelope(['alice', 'bob']) } as never)).duplicate).toBe(false);
+        // Before: the block list of bob was read in a second MGET, after the membership read.
+        expect(mget).toHaveBeenCalledTimes(1);
+        await t.app.get(RelationshipsService).set('bob', 'alice', 'blocked');
+        await expect(send.send('alice', directId, { content: fakeEnvelope(['alice', 'bob']) } as never)).rejects.toMatchObject({ code: 'forbidden' });
+        // An envelope that names nobody else (refused later for its keys) is still refused for the block first.
+        await expect(send.send('alice', directId, { content: fakeEnvelope(['alice']) } as never)).rejects.toMatchObject({ code: 'forbidden' });
+      });
+    } finally {
+      mget.mockRestore();
+    }
+  }, 60_000);
+
+  it("a warm socket send: the gate's access check and the send's reads share one MGET; refusals keep their order", async () => {
+    const w = await createRealtimeTenant(t.app);
+    const conv = await w.group(['s1', 's2', 's3']);
+    const s1 = await connectSocket(t.url, await w.token('s1'));
+    const send = (id: string, to = ['s1', 's2', 's3']) => ask(s1, 'message:send', { conversation_id: conv, client_msg_id: id, content: envelope(to) });
+    const mget = jest.spyOn(t.app.get(RedisService).client!, 'mget');
+    try {
+      expect((await send('warm')).ok).toBe(true);
+      mget.mockClear();
+      expect((await send('one')).ok).toBe(true);
+      // Before: one MGET for the user and the ban at the gate, a second for the send's reads after it.
+      expect(mget).toHaveBeenCalledTimes(1);
+      // A non-member: 404, whatever else; a missing key: 422 (the reads were started at the gate).
+      const other = await connectSocket(t.url, await w.token('x9'));
+      expect(await ask(other, 'message:send', { conversation_id: conv, client_msg_id: 'nm', content: envelope(['s1']) })).toMatchObject({ error: { code: 'not_found' } });
+      expect(await send('keys', ['s1'])).toMatchObject({ error: { code: 'missing_recipient_keys' } });
+    } finally {
+      mget.mockRestore();
+      closeAllSockets();
     }
   }, 60_000);
 

@@ -2,6 +2,7 @@ import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Server } from 'socket.io';
 import { UserTokenService } from '@chat/auth';
+import { noteGateClaim, noteGateReads } from '@chat/chat';
 import { Clock } from '@chat/clock';
 import { AppConfig } from '@chat/config';
 import { AppError, ErrorCode, validateDto } from '@chat/errors';
@@ -218,7 +219,11 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     // One Redis round trip (EventCharges: the tenant limit, the user's work budget, a send's message
     // quota) side by side with the user check of every HTTP request (a cached read, one MGET): a user
     // deactivated or deleted since the handshake is refused even if the cut never arrived.
-    const charging = this.charges.take({ tenantId, userId, units: dto ? (spec.cost?.(dto) ?? 1) : 0, message: dto !== undefined && spec.sendsMessage === true });
+    const claim = dto && spec.claim ? spec.claim(tenantId, userId, dto) : null;
+    const charging = this.charges.take({ tenantId, userId, units: dto ? (spec.cost?.(dto) ?? 1) : 0, message: dto !== undefined && spec.sendsMessage === true, claim });
+    // A send's cached reads start in this tick too, so they join the access check's MGET (send-reads);
+    // its checks still run after every refusal above and below, in their order.
+    const prepared = dto && spec.prepare ? TenantContext.run({ tenantId, actor: { type: 'user', id: userId }, requestId: socket.id }, () => spec.prepare!(userId, dto)) : null;
     try {
       await this.tokens.requireAccess(tenantId, userId);
     } catch (err) {
@@ -234,6 +239,9 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     return TenantContext.run({ tenantId, actor: { type: 'user', id: userId }, requestId: socket.id }, async () => {
       // The send's own quota check answers from the charge made above (QuotaService.prepayMessage).
       const prepaid = charge.message ? this.quotas.prepayMessage(tenantId, charge.message.step, charge.message.result) : null;
+      // The send's id claimed in the same script: the batch skips its own claim (send-claims).
+      if (claim && charge.claimed !== null) noteGateClaim(claim.messageId, charge.claimed);
+      if (prepared) noteGateReads(prepared);
       try {
         return await spec.handle({ socket, session, server: this.server }, dtoOk);
       } finally {

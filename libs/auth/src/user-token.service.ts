@@ -124,13 +124,17 @@ export class UserTokenService {
    * Deny by default: no users directory, no access.
    */
   async requireAccess(tenantId: TenantId, userId: string): Promise<void> {
+    const users = this.users;
+    const bans = this.bans;
+    // Both cached reads at once: the user, and a tenant-wide ban (libs/moderation). Started before the
+    // tenant check (in process) is awaited, so they leave in the MGET of reads started beside this call
+    // (a socket send's own reads: MessageSendService.prepare); the tenant is still refused first.
+    const reads = TenantContext.run({ tenantId }, () => Promise.all([users ? users.find(userId) : null, bans ? bans.activeBan(userId) : null]));
+    reads.catch(() => undefined);
     const tenant = await this.directory.tenant(tenantId);
     if (!tenant || tenant.status === 'deleted') throw AppError.unauthorized('Invalid token');
     if (tenant.status === 'suspended') throw tenantSuspendedError(tenant.id);
-    const users = this.users;
-    const bans = this.bans;
-    // Both cached reads at once: the user, and a tenant-wide ban (libs/moderation).
-    const [user, ban] = await TenantContext.run({ tenantId }, () => Promise.all([users ? users.find(userId) : null, bans ? bans.activeBan(userId) : null]));
+    const [user, ban] = await reads;
     if (!user) throw AppError.unauthorized('The user of this token does not exist');
     if (user.deactivated) throw new AppError(ErrorCode.Forbidden, 'User is deactivated');
     if (ban) throw UserBansService.bannedError(ban);

@@ -47,7 +47,9 @@ return {1, c + 1}
 `;
 
 // Several windows in one round trip, in order, stopping at the first refusal (the steps after it are not
-// run, so they take nothing). Per step, ARGV holds kind, n, limit, window. Add first, then look: an
+// run, so they take nothing). Per step, ARGV holds kind, n, limit, window. A 'claim' step is no window:
+// SET NX of its key for `window` ms, answered 1 (this call set it) or 0, and never a refusal (the steps
+// after it still run); it only runs when every step before it was allowed. Add first, then look: an
 // allowed step costs one INCRBY (and PTTL/PEXPIRE when its window starts), not GET, INCRBY and PTTL.
 // 'window' gives a refused add back in the same script, so it took nothing (consume()'s
 // check-then-add); 'count' keeps it (a counter whose key names its window, refused past the limit).
@@ -59,23 +61,29 @@ for i = 1, #KEYS do
   local b = (i - 1) * 4
   local n = tonumber(ARGV[b + 2])
   local win = tonumber(ARGV[b + 4])
-  local v = redis.call('INCRBY', KEYS[i], n)
-  if v == n and redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], win) end
-  if v <= tonumber(ARGV[b + 3]) then
-    out[#out + 1] = 1
-    out[#out + 1] = v
+  if ARGV[b + 1] == 'claim' then
+    out[#out + 1] = redis.call('SET', KEYS[i], '1', 'PX', win, 'NX') and 1 or 0
+    out[#out + 1] = 0
     out[#out + 1] = win
   else
-    if ARGV[b + 1] == 'window' then
-      v = v - n
-      if v == 0 then redis.call('DEL', KEYS[i]) else redis.call('DECRBY', KEYS[i], n) end
+    local v = redis.call('INCRBY', KEYS[i], n)
+    if v == n and redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], win) end
+    if v <= tonumber(ARGV[b + 3]) then
+      out[#out + 1] = 1
+      out[#out + 1] = v
+      out[#out + 1] = win
+    else
+      if ARGV[b + 1] == 'window' then
+        v = v - n
+        if v == 0 then redis.call('DEL', KEYS[i]) else redis.call('DECRBY', KEYS[i], n) end
+      end
+      local ttl = redis.call('PTTL', KEYS[i])
+      if ttl < 0 then ttl = win end
+      out[#out + 1] = 0
+      out[#out + 1] = v
+      out[#out + 1] = ttl
+      break
     end
-    local ttl = redis.call('PTTL', KEYS[i])
-    if ttl < 0 then ttl = win end
-    out[#out + 1] = 0
-    out[#out + 1] = v
-    out[#out + 1] = ttl
-    break
   end
 end
 return out
@@ -94,8 +102,12 @@ return 1
 /** One step of consumeInOrder. */
 export interface WindowStep {
   key: string;
-  /** 'window': consume()'s check-then-add; 'count': always adds, refused past the limit (for keys that name their window). */
-  kind: 'window' | 'count';
+  /**
+   * 'window': consume()'s check-then-add; 'count': always adds, refused past the limit (for keys that
+   * name their window); 'claim': sets the key for windowMs unless it exists (allowed: this call set it),
+   * never a refusal (n and limit unused).
+   */
+  kind: 'window' | 'count' | 'claim';
   n: number;
   limit: number;
   windowMs: number;

@@ -9,6 +9,11 @@ export interface EventChargeRequest {
   units: number;
   /** The event sends a message: the tenant's message quota is charged ahead too (see QuotaService.prepayMessage). */
   message: boolean;
+  /**
+   * The send's claim of its message id (libs/chat send-claims: SET NX for ttlMs), made in the same
+   * script after the message quota allowed it, so the batch needs no claim round trip of its own.
+   */
+  claim?: { key: string; ttlMs: number } | null;
 }
 
 export interface EventCharge {
@@ -18,6 +23,8 @@ export interface EventCharge {
   workWait: number;
   /** The message quota's step and its answer, when it was charged ahead (Redis only; null: the send charges it itself). */
   message: { step: WindowStep; result: WindowResult } | null;
+  /** The claim's answer (true: this event claimed the id first); null when it was not made (refused before, no Redis, failed). */
+  claimed: boolean | null;
   /** Gives back the work and message units this charge took: the event was refused after it (access check). */
   refund(): Promise<void>;
 }
@@ -34,6 +41,7 @@ export interface MessageQuotaSteps {
  * would have taken is never taken (as when they were three calls one after another). When Redis fails,
  * each keeps what it did alone: the tenant count goes in process, the work budget fails open, and the
  * message quota is left to the send. Without Redis (in-process mode), the calls are made one by one.
+ * A send's claim (EventChargeRequest.claim) rides last in the script, only past an allowed message quota.
  */
 export class EventCharges {
   constructor(
@@ -48,20 +56,24 @@ export class EventCharges {
     if (!this.limiter.shared) return this.oneByOne(req, work);
     const tenant = this.tenants.step(req.tenantId);
     const message = req.message && req.units > 0 ? await this.quotas.messageStep(req.tenantId, 1) : null;
+    const claim: WindowStep | null = message && req.claim ? { key: req.claim.key, kind: 'claim', n: 1, limit: 1, windowMs: req.claim.ttlMs } : null;
     const steps: WindowStep[] = [];
     if (tenant) steps.push(tenant.step);
     if (work) steps.push(work);
     if (message) steps.push(message);
+    if (claim) steps.push(claim);
     const results = steps.length ? await this.limiter.consumeInOrder(steps) : [];
     if (!results) return this.charge(tenant?.fallback() ?? 0, 0, null, []);
     let i = 0;
     const tenantWait = tenant ? tenant.answer(results[i++]!) : 0;
     const workResult = work ? results[i++] : undefined;
     const messageResult = message ? results[i++] : undefined;
+    const claimResult = claim ? results[i++] : undefined;
     const taken: Array<{ key: string; n: number }> = [];
     if (work && workResult?.allowed) taken.push({ key: work.key, n: work.n });
     if (message && messageResult?.allowed) taken.push({ key: message.key, n: message.n });
-    return this.charge(tenantWait, workResult ? this.work.answer(workResult) : 0, message && messageResult ? { step: message, result: messageResult } : null, taken);
+    const messageCharge = message && messageResult ? { step: message, result: messageResult } : null;
+    return this.charge(tenantWait, workResult ? this.work.answer(workResult) : 0, messageCharge, taken, claimResult ? claimResult.allowed : null);
   }
 
   private async oneByOne(req: EventChargeRequest, work: WindowStep | null): Promise<EventCharge> {
@@ -71,7 +83,7 @@ export class EventCharges {
     return this.charge(0, this.work.answer(r), null, r.allowed ? [{ key: work.key, n: work.n }] : []);
   }
 
-  private charge(tenantWait: number, workWait: number, message: EventCharge['message'], taken: Array<{ key: string; n: number }>): EventCharge {
-    return { tenantWait, workWait, message, refund: () => this.limiter.refund(taken) };
+  private charge(tenantWait: number, workWait: number, message: EventCharge['message'], taken: Array<{ key: string; n: number }>, claimed: boolean | null = null): EventCharge {
+    return { tenantWait, workWait, message, claimed, refund: () => this.limiter.refund(taken) };
   }
 }

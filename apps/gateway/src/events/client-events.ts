@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { Server } from 'socket.io';
-import { ConversationsService, MessagesService } from '@chat/chat';
+import { ConversationsService, gateSendClaim, GateSendClaim, MessagesService, SendReads } from '@chat/chat';
 import { AppConfig } from '@chat/config';
 import { DatabaseInfo } from '@chat/database';
+import { RedisService } from '@chat/redis';
+import type { TenantId } from '@chat/tenancy';
 import { distinctCursors, InFlightRequests, PresenceTracker, Rooms, runSync, SyncPage, SYNC_LIMITS, syncWorkUnits, WorkGate } from '@chat/realtime';
 import type { ClientEventAck } from '@chat/contracts';
 import type { GatewaySocket, SocketSession } from '../socket-session';
@@ -35,6 +37,10 @@ export interface EventSpec<D extends object = any> {
   cost?(dto: D): number;
   /** Sends a message: the tenant's message quota is charged with the gate's limits, ahead of the send's own check (EventCharges). */
   sendsMessage?: boolean;
+  /** The send's claim of its message id, made in the gate's script (EventCharges) and handed to the send. */
+  claim?(tenantId: TenantId, userId: string, dto: D): GateSendClaim | null;
+  /** Starts the send's cached reads in the gate's tick (one MGET with the access check's), handed to the send. Runs in the tenant's context. */
+  prepare?(userId: string, dto: D): SendReads;
 }
 
 const spec = <D extends object>(dto: new () => D, write: boolean, handle: (ctx: EventContext, dto: D) => Promise<unknown>, cost?: (dto: D) => number): EventSpec<D> => ({
@@ -62,9 +68,18 @@ export class ClientEvents {
     private readonly presence: PresenceTracker,
     private readonly config: AppConfig,
     private readonly database: DatabaseInfo,
+    private readonly redis: RedisService,
   ) {
     this.specs = new Map<string, EventSpec>([
-      ['message:send', { ...spec(SendMessageEvent, true, (c, d) => this.send(c, d)), sendsMessage: true }],
+      [
+        'message:send',
+        {
+          ...spec(SendMessageEvent, true, (c, d) => this.send(c, d)),
+          sendsMessage: true,
+          claim: (tenantId: TenantId, userId: string, d: SendMessageEvent) => gateSendClaim(this.redis, tenantId, userId, d.conversation_id, d.client_msg_id),
+          prepare: (userId: string, d: SendMessageEvent) => this.messages.prepareSend(userId, d.conversation_id, d),
+        },
+      ],
       ['message:edit', spec(EditMessageEvent, true, (c, d) => this.edit(c, d))],
       ['message:delete', spec(MessageRefEvent, true, (c, d) => this.remove(c, d))],
       ['reaction:add', spec(ReactionEvent, true, (c, d) => this.react(c, d, true))],

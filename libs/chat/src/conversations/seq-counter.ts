@@ -10,25 +10,43 @@ export interface SeqCount {
 /** How long a counter nobody reserved from lives: an idle conversation is seeded again from the database. */
 export const SEQ_COUNTER_TTL_MS = 7 * 24 * 3600 * 1000;
 
+/** A counter's TTL is refreshed when an eighth of it has passed since the last refresh (RESERVE). */
+const TTL_REFRESHES = 8;
+
 /**
  * Reserves, per counter, `count` after max(stored, floor) when the key exists or a floor (seed) is given;
  * -1 on a miss without a floor. The floor only ever raises the value, so two nodes seeding at once never
  * lower it. The counters are independent (one conversation's reservation never depends on another's),
  * so a tick's reservations go in one call. Returns one value per key.
- * KEYS the counters; ARGV ttl (ms), then count, floor ('' for none) and at (ms) per key.
+ * The TTL is set with a new key and refreshed only when the last refresh (field `e`, the `at` of the
+ * reservation that made it) is older than ARGV[2] (or in the future: another node's clock), not on every
+ * reservation: a counter in use never comes near the end of its TTL, and a busy conversation's
+ * reservations are two commands in the script, not three.
+ * KEYS the counters; ARGV ttl (ms), refresh interval (ms), then count, floor ('' for none) and at (ms) per key.
  */
 const RESERVE = `
 local out = {}
+local ttl = ARGV[1]
+local every = tonumber(ARGV[2])
 for i = 1, #KEYS do
-  local cur = tonumber(redis.call('HGET', KEYS[i], 'seq'))
-  local floor = tonumber(ARGV[3 * i])
+  local got = redis.call('HMGET', KEYS[i], 'seq', 'e')
+  local cur = tonumber(got[1])
+  local floor = tonumber(ARGV[3 * i + 1])
   if not cur and not floor then
     out[i] = -1
   else
+    local at = ARGV[3 * i + 2]
+    local now = tonumber(at)
+    local refreshed = tonumber(got[2])
+    local fresh = cur and refreshed and now >= refreshed and now - refreshed < every
     if not cur or (floor and floor > cur) then cur = floor end
-    local last = cur + tonumber(ARGV[3 * i - 1])
-    redis.call('HSET', KEYS[i], 'seq', last, 'at', ARGV[3 * i + 1])
-    redis.call('PEXPIRE', KEYS[i], ARGV[1])
+    local last = cur + tonumber(ARGV[3 * i])
+    if fresh then
+      redis.call('HSET', KEYS[i], 'seq', last, 'at', at)
+    else
+      redis.call('HSET', KEYS[i], 'seq', last, 'at', at, 'e', at)
+      redis.call('PEXPIRE', KEYS[i], ttl)
+    end
     out[i] = last
   end
 end
@@ -111,7 +129,7 @@ export class SeqCounter {
       queueMicrotask(() => {
         this.reserveBatch = null;
         const floorArg = (f: number | undefined) => (f === undefined ? '' : String(f));
-        const args = [...b.asks.map((a) => a.key), String(this.ttlMs), ...b.asks.flatMap((a) => [String(a.count), floorArg(a.floor), String(a.at)])];
+        const args = [...b.asks.map((a) => a.key), String(this.ttlMs), String(Math.floor(this.ttlMs / TTL_REFRESHES)), ...b.asks.flatMap((a) => [String(a.count), floorArg(a.floor), String(a.at)])];
         client.chatSeqReserve(b.asks.length, ...args).then(
           (values) => b.asks.forEach((a, i) => a.resolve(Number(values[i]))),
           (err: unknown) => b.asks.forEach((a) => a.reject(err)),

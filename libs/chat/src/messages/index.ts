@@ -18,3 +18,5 @@ export * from './messages.module';
 export * from './message-stream';
 export * from './e2e-v2';
 export * from './reply-count-trace';
+export * from './send-claims';
+export * from './send-reads';

@@ -19,8 +19,10 @@ import { MessageCommitEffects } from './message-commit-effects';
 import { checkEnvelope, checkMentions, dedupe, memberIdsOf, plainContent } from './message-rules';
 import { MessageStore } from './message-store';
 import { MessagesRepository } from './messages.repository';
+import { takeGateClaim } from './send-claims';
+import { SendReads, takeGateReads } from './send-reads';
 import { SendOrder } from './send-order';
-import { E2eV2Gate, startRecipientCheck } from './e2e-v2';
+import { E2eV2Gate, isV2, startRecipientCheck } from './e2e-v2';
 
 /**
  * Sending: the one write path used by REST and the socket gateway. A send is checked (membership,
@@ -80,7 +82,8 @@ export class MessageSendService implements BeforeApplicationShutdown {
     const turn = this.sendOrder.enter(`${tenantId}\u0000${senderId}\u0000${conversationId}`);
     try {
       await turn.ready;
-      const { stored } = await this.checkAndSubmit(tenantId, senderId, conversationId, dto);
+      const reads = takeGateReads(senderId, conversationId, dto) ?? this.startReads(senderId, conversationId, dto);
+      const { stored } = await this.checkAndSubmit(tenantId, senderId, conversationId, dto, reads);
       turn.release();
       const { message, duplicate } = await stored;
       return { message: toMessageView(message), duplicate };
@@ -89,17 +92,40 @@ export class MessageSendService implements BeforeApplicationShutdown {
     }
   }
 
-  /** Everything a send checks, then the (synchronous) queueing; the caller awaits the durable write. */
-  private async checkAndSubmit(tenantId: TenantId, senderId: string, conversationId: string, dto: SendMessageDto): Promise<{ stored: Promise<SendOutcome> }> {
-    // The cached reads that need only the ids start together, so they leave in one MGET (libs/cache
-    // batches a tick's reads); each check still runs, and refuses, in the order below.
+  /**
+   * A send's cached reads, started now (SendReads); the socket gate starts them in its own tick, so
+   * they share the access check's MGET (call inside the send's TenantContext). The send's checks run
+   * later, in their order; a read nobody awaits (the event was refused first) is dropped.
+   */
+  prepare(senderId: string, givenId: string, dto: SendMessageDto): SendReads {
+    return this.startReads(senderId, canonicalConversationId(givenId), dto);
+  }
+
+  private startReads(senderId: string, conversationId: string, dto: SendMessageDto): SendReads {
     const membership = this.conversations.requireMember(conversationId, senderId);
+    membership.catch(() => undefined);
     // Refused by the membership check (404): nothing else is read for a malformed id.
-    if (!ConversationsRepository.isId(conversationId)) await membership;
-    const recipientCheck = startRecipientCheck(this.keyDirectory, this.v2Gate, conversationId, dto.content);
-    const policyCheck = this.conversations.startSendPolicy(conversationId);
-    const conv = await membership;
-    await this.checkDirectNotBlocked(conv, senderId);
+    if (!ConversationsRepository.isId(conversationId)) {
+      const never = () => membership.then(() => undefined);
+      return { senderId, conversationId, dto, membership, recipientCheck: never, policyCheck: never, blockRead: null };
+    }
+    return {
+      senderId,
+      conversationId,
+      dto,
+      membership,
+      recipientCheck: startRecipientCheck(this.keyDirectory, this.v2Gate, conversationId, dto.content),
+      policyCheck: this.conversations.startSendPolicy(conversationId),
+      blockRead: this.startBlockRead(senderId, dto.content),
+    };
+  }
+
+  /** Everything a send checks, then the (synchronous) queueing; the caller awaits the durable write. */
+  private async checkAndSubmit(tenantId: TenantId, senderId: string, conversationId: string, dto: SendMessageDto, reads: SendReads): Promise<{ stored: Promise<SendOutcome> }> {
+    // Each check runs, and refuses, in the order below, on reads started together (SendReads).
+    const { recipientCheck, policyCheck } = reads;
+    const conv = await reads.membership;
+    await this.checkDirectNotBlocked(conv, senderId, reads.blockRead);
     const memberIds = memberIdsOf(conv);
     checkEnvelope(dto.content, dto.search_tokens, this.config.MESSAGE_MAX_BYTES);
     await recipientCheck(memberIds);
@@ -133,8 +159,9 @@ export class MessageSendService implements BeforeApplicationShutdown {
         },
         now,
       ),
-      // Only a client-chosen id can be a retry; the batch looks all of them up with one query.
-      { lookupExisting: dto.client_msg_id !== undefined },
+      // Only a client-chosen id can be a retry; the batch looks all of them up with one query. A socket
+      // send's gate claimed the id already (send-claims: gateSendClaim).
+      { lookupExisting: dto.client_msg_id !== undefined, claimed: takeGateClaim() },
     );
     return { stored };
   }
@@ -155,10 +182,28 @@ export class MessageSendService implements BeforeApplicationShutdown {
     return toMessageView(message);
   }
 
-  private async checkDirectNotBlocked(conv: ConversationView, senderId: string): Promise<void> {
+  /**
+   * A v1 envelope for a direct conversation names the sender and the other member: that member's block
+   * list is read now, with the membership read (one MGET, not a second round trip after it). Only when
+   * the envelope names exactly one other user (a direct conversation, or a group of two); the answer is
+   * used only if the conversation turns out to be direct with that member, and a failed read is made
+   * again where it was made before.
+   */
+  private startBlockRead(senderId: string, content: SendMessageDto['content']): { userId: string; blocked: Promise<boolean | null> } | null {
+    if (isV2(content)) return null;
+    const others = new Set<string>();
+    for (const e of content.encrypted_key ?? []) if (typeof e.user_id === 'string' && e.user_id !== senderId) others.add(e.user_id);
+    if (others.size !== 1) return null;
+    const userId = others.values().next().value as string;
+    return { userId, blocked: this.relationships.isBlocked(userId, senderId).catch(() => null) };
+  }
+
+  private async checkDirectNotBlocked(conv: ConversationView, senderId: string, early: { userId: string; blocked: Promise<boolean | null> } | null): Promise<void> {
     if (conv.type !== 'direct') return;
     for (const p of conv.participants) {
-      if (p.user_id !== senderId && (await this.relationships.isBlocked(p.user_id, senderId))) {
+      if (p.user_id === senderId) continue;
+      const earlyAnswer = early?.userId === p.user_id ? await early.blocked : null;
+      if (earlyAnswer ?? (await this.relationships.isBlocked(p.user_id, senderId))) {
         throw AppError.forbidden('This user does not accept your messages');
       }
     }

@@ -67,6 +67,8 @@ interface Item {
   lookup: boolean;
   /** With `lookup`: the _id the client_msg_id fixes (messageIdFor), computed once for the claim and the insert. */
   derivedId?: Types.ObjectId;
+  /** The claim the send's socket gate made for its id (send-claims: gateSendClaim), if any. */
+  claimed?: { messageId: string; won: boolean } | null;
   resolve: (o: SendOutcome) => void;
   reject: (e: unknown) => void;
   /** performance.now() at submit, for the wait stage. */
@@ -131,7 +133,7 @@ export class MessageWriteBatcher {
     if (this.closed) throw new AppError(ErrorCode.ServiceUnavailable, 'Shutting down: retry the send on another node');
   }
 
-  submit(tenantId: TenantId, draft: MessageDraft, opts: { lookupExisting?: boolean } = {}): Promise<SendOutcome> {
+  submit(tenantId: TenantId, draft: MessageDraft, opts: { lookupExisting?: boolean; claimed?: { messageId: string; won: boolean } | null } = {}): Promise<SendOutcome> {
     try {
       this.assertAccepting();
     } catch (err) {
@@ -142,7 +144,7 @@ export class MessageWriteBatcher {
       return Promise.reject(AppError.rateLimited(1, 'The message write queue is full: retry shortly', ErrorCode.ServiceUnavailable));
     }
     return new Promise<SendOutcome>((resolve, reject) => {
-      this.queue.push({ tenantId, draft, lookup: opts.lookupExisting ?? true, resolve, reject, queuedAt: performance.now() });
+      this.queue.push({ tenantId, draft, lookup: opts.lookupExisting ?? true, claimed: opts.claimed, resolve, reject, queuedAt: performance.now() });
       queueDepth.set(this.queue.length);
       this.schedule();
     });
@@ -256,11 +258,17 @@ export class MessageWriteBatcher {
     // Retries are answered from what is stored, with one query for the whole batch and no seq spent.
     let candidates = all.filter((i) => i.lookup);
     for (const i of candidates) i.derivedId = messageIdFor(tenantId, i.draft);
-    if (candidates.length && this.store.claimFirstSends) {
+    // A socket send claimed its id at the gate (one script with its charges): it won, no lookup; it
+    // lost, looked up. The others claim here.
+    const claimedAtGate = (i: Item) => i.claimed != null && i.claimed.messageId === i.derivedId!.toHexString();
+    let unclaimed = candidates.filter((i) => !claimedAtGate(i));
+    candidates = candidates.filter((i) => claimedAtGate(i) && !i.claimed!.won);
+    if (unclaimed.length && this.store.claimFirstSends) {
       // First attempts (most sends) need no lookup: Redis remembers which ids were already sent.
-      const first = await this.store.claimFirstSends(candidates.map((i) => i.derivedId!.toHexString())).catch(() => null);
-      if (first) candidates = candidates.filter((_, k) => !first[k]);
+      const first = await this.store.claimFirstSends(unclaimed.map((i) => i.derivedId!.toHexString())).catch(() => null);
+      if (first) unclaimed = unclaimed.filter((_, k) => !first[k]);
     }
+    candidates.push(...unclaimed);
     if (candidates.length) {
       const stored = await this.store.findByClientMsgIds(candidates.map((i) => i.draft));
       const byKey = new Map(stored.map((m) => [clientKeyOf(m), m]));

@@ -9,6 +9,7 @@ import { MessageEditService } from './message-edit.service';
 import { MessageQueryService } from './message-query.service';
 import { MessageReceiptService, ReceiptView } from './message-receipt.service';
 import { MessageSendService } from './message-send.service';
+import type { SendReads } from './send-reads';
 
 /**
  * Messages, one entry point for REST, the socket gateway and the CLI: each method hands over to the
@@ -33,6 +34,11 @@ export class MessagesService {
 
   send(senderId: string, conversationId: string, dto: SendMessageDto): Promise<{ message: MessageView; duplicate: boolean }> {
     return this.sender.send(senderId, conversationId, dto);
+  }
+
+  /** Starts a send's cached reads ahead of it (the socket gate; see MessageSendService.prepare and send-reads). */
+  prepareSend(senderId: string, conversationId: string, dto: SendMessageDto): SendReads {
+    return this.sender.prepare(senderId, conversationId, dto);
   }
 
   /** An accepted MLS commit into the seq stream (the MLS Delivery Service calls it; see MessageSendService). */

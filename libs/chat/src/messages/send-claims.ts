@@ -1,5 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { RedisService } from '@chat/redis';
+import { TenantContext } from '@chat/tenancy';
+import { canonicalConversationId } from '../conversations/conversation-id';
+import { messageIdFor } from './message-id';
 
 /**
  * How long a send's claim lives. A retry later than this (or after Redis lost the key) is still
@@ -20,6 +23,11 @@ export class SendClaims {
 
   constructor(private readonly redis: RedisService) {}
 
+  /** The Redis key of a message id's claim. */
+  static key(redis: RedisService, tenantId: string, messageId: string): string {
+    return redis.key('send', tenantId, messageId);
+  }
+
   /** For each message id: true when this call claimed it first; null when Redis is absent or failed. */
   async claim(tenantId: string, messageIds: string[]): Promise<boolean[] | null> {
     const client = this.redis.client;
@@ -27,7 +35,7 @@ export class SendClaims {
     if (!messageIds.length) return [];
     try {
       const p = client.pipeline();
-      for (const id of messageIds) p.set(this.redis.key('send', tenantId, id), '1', 'EX', SEND_CLAIM_TTL_SECONDS, 'NX');
+      for (const id of messageIds) p.set(SendClaims.key(this.redis, tenantId, id), '1', 'EX', SEND_CLAIM_TTL_SECONDS, 'NX');
       const res = await p.exec();
       if (!res) return null;
       return res.map(([err, v]) => !err && v === 'OK');
@@ -36,4 +44,44 @@ export class SendClaims {
       return null;
     }
   }
+}
+
+/** A socket send's claim, made by the gate's one script (EventCharges) instead of by the batch. */
+export interface GateSendClaim {
+  /** The message id the client_msg_id fixes (messageIdFor), hex. */
+  messageId: string;
+  key: string;
+  ttlMs: number;
+}
+
+/**
+ * The claim a socket `message:send` makes at its gate, or null: no client-chosen id (nothing to look up),
+ * or no Redis. Same id and key as the batch's own claim (SendClaims.claim).
+ */
+export function gateSendClaim(redis: RedisService, tenantId: string, senderId: string, conversationId: string, clientMsgId: string | undefined): GateSendClaim | null {
+  if (clientMsgId === undefined || !redis.client) return null;
+  const messageId = messageIdFor(tenantId, { conversation_id: canonicalConversationId(conversationId), sender_id: senderId, client_msg_id: clientMsgId }).toHexString();
+  return { messageId, key: SendClaims.key(redis, tenantId, messageId), ttlMs: SEND_CLAIM_TTL_SECONDS * 1000 };
+}
+
+/** Gate claims' answers, by the request context the send runs in (as QuotaService.prepayMessage). */
+const gateClaims = new WeakMap<object, { messageId: string; won: boolean }>();
+
+/** Hands the gate claim's answer to the send of the current request context (call inside its TenantContext.run). */
+export function noteGateClaim(messageId: string, won: boolean): void {
+  const ctx = TenantContext.current();
+  if (ctx) gateClaims.set(ctx, { messageId, won });
+}
+
+/**
+ * The gate claim's answer for the current request context, once. The batch uses it only for the send
+ * whose id it is (MessageWriteBatcher); any other send claims as before. A claim is only a shortcut: a
+ * retry taken for a first attempt still collides on the unique _id and is answered with the original.
+ */
+export function takeGateClaim(): { messageId: string; won: boolean } | null {
+  const ctx = TenantContext.current();
+  const claim = ctx ? gateClaims.get(ctx) : undefined;
+  if (!claim) return null;
+  gateClaims.delete(ctx!);
+  return claim;
 }
