@@ -5,19 +5,19 @@ import { createTestApp, TestApp } from './support/test-app';
 
 jest.setTimeout(60_000);
 
-/** Holds the conversation's last_message write (a seam in the commit step's write) until `release`; `started` once it began. */
+/** Holds the conversation's last_message write (a seam in the writer's flush) until `release`; `started` once it began. */
 function holdLastMessageWrite(repo: ConversationsRepository, conversationId: string) {
-  const setLastMessage = repo.setLastMessage.bind(repo);
+  const setLastMessages = repo.setLastMessages.bind(repo);
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
   let writeStarted!: () => void;
   const started = new Promise<void>((r) => (writeStarted = r));
-  const spy = jest.spyOn(repo, 'setLastMessage').mockImplementation(async (...args: Parameters<ConversationsRepository['setLastMessage']>) => {
-    if (args[0] === conversationId) {
+  const spy = jest.spyOn(repo, 'setLastMessages').mockImplementation(async (...args: Parameters<ConversationsRepository['setLastMessages']>) => {
+    if (args[0].some((w) => w.conversationId === conversationId)) {
       writeStarted();
       await held;
     }
-    return setLastMessage(...args);
+    return setLastMessages(...args);
   });
   return { release, started, spy };
 }

@@ -22,7 +22,8 @@
  * - `fault:kill-after-delete` / `fault:kill-before-delete`: SIGKILL right after (before) the delete of a
  *   user whose external id starts with it (its tombstone, the deletion's event traces, already written);
  * - a last_message update whose preview is `fault:post-commit` (base64) fails once with a closed-connection
- *   error, as when the database connection drops between storing a batch and its post-commit step.
+ *   error, as when the database connection drops between storing a batch and its post-commit step (alone
+ *   or as a statement of a bulk write: then the whole command fails).
  *
  * It patches the MongoDB driver's Collection methods in this process only; nothing in the app knows.
  */
@@ -71,14 +72,22 @@ proto.deleteOne = async function (filter, ...rest) {
 
 const failedOnce = new Set();
 const POST_COMMIT_MARK = Buffer.from('fault:post-commit').toString('base64');
+/** Whether this conversations update carries the marked last_message not failed yet (it is marked failed now). */
+const failsPostCommit = (collection, update) => {
+  const last = update?.$set?.last_message;
+  if (collection.collectionName !== 'conversations' || last?.content_preview !== POST_COMMIT_MARK || failedOnce.has(last.message_id)) return false;
+  failedOnce.add(last.message_id);
+  return true;
+};
+const bulkWrite = proto.bulkWrite;
+proto.bulkWrite = async function (ops, ...rest) {
+  if ((ops ?? []).some((op) => failsPostCommit(this, op?.updateOne?.update))) throw new mongodb.MongoNetworkError('connection 7 to 127.0.0.1:27017 closed');
+  return bulkWrite.call(this, ops, ...rest);
+};
 for (const name of ['updateOne', 'findOneAndUpdate']) {
   const original = proto[name];
   proto[name] = async function (filter, update, ...rest) {
-    const last = update?.$set?.last_message;
-    if (this.collectionName === 'conversations' && last?.content_preview === POST_COMMIT_MARK && !failedOnce.has(last.message_id)) {
-      failedOnce.add(last.message_id);
-      throw new mongodb.MongoNetworkError('connection 7 to 127.0.0.1:27017 closed');
-    }
+    if (failsPostCommit(this, update)) throw new mongodb.MongoNetworkError('connection 7 to 127.0.0.1:27017 closed');
     const res = await original.call(this, filter, update, ...rest);
     const set = update?.$set;
     if (this.collectionName === 'messages' && (set?.edited_at || set?.deleted_at)) {

@@ -6,6 +6,7 @@ import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '@chat/config';
 import { counter } from '@chat/metrics';
 import { checkSubscriber, FIRE_AND_FORGET_BY_ADAPTER, handleRejections, RedisService } from '@chat/redis';
+import { withOwnBroadcastSkip } from './own-broadcast-skip';
 import { coalesceSocketWrites } from './socket-write-coalescing';
 
 const adapterPublishFailures = counter('chat_socket_adapter_publish_failures_total', 'Redis adapter publishes (cross-node broadcasts, room changes) that failed, e.g. while Redis was down');
@@ -45,7 +46,7 @@ export class RedisAwareIoAdapter extends IoAdapter {
       // nodes' clients catch up with `sync`, as after any missed event.
       const pub: Redis = handleRejections(this.redis.duplicate(), FIRE_AND_FORGET_BY_ADAPTER, (err, command) => this.onAdapterFailure(err, command));
       const sub: Redis = handleRejections(this.redis.duplicate(), FIRE_AND_FORGET_BY_ADAPTER, (err, command) => this.onAdapterFailure(err, command));
-      server.adapter(createAdapter(pub, sub, { key: this.redis.key('io') }));
+      server.adapter(withOwnBroadcastSkip(createAdapter(pub, sub, { key: this.redis.key('io') })));
       this.subscriber = sub;
       this.heartbeat = setInterval(() => void this.checkSubscriber(), this.config.REDIS_HEARTBEAT_MS);
       this.heartbeat.unref();

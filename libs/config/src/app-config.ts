@@ -138,6 +138,8 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1024) @Max(16 * 1024 * 1024) MESSAGE_MAX_BYTES = 64 * 1024;
   /** Group commit: sends are collected this long, then written with one seq reservation per conversation and one bulk insert. */
   @Transform(toInt) @IsInt() @Min(0) @Max(1000) MESSAGE_BATCH_WINDOW_MS = 2;
+  /** Least time between the starts of two flushes of conversations' last_message writes after the ack (0: the next flush starts as soon as the previous ends); reads on the node wait for pending writes. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1000) LAST_MESSAGE_WINDOW_MS = 25;
   /** Largest group commit; a full batch is written without waiting for the window. */
   @Transform(toInt) @IsInt() @Min(1) @Max(10000) MESSAGE_BATCH_MAX = 256;
   /** Batches written at the same time per process (never two for the same conversation). */

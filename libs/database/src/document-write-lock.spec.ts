@@ -54,4 +54,24 @@ describe('DocumentWriteLock', () => {
     );
     expect(max).toBe(5);
   });
+
+  it('runFree holds only the free documents, without waiting; a writer arriving meanwhile waits behind it', async () => {
+    const lock = lockFor('ferretdb');
+    let letGo!: () => void;
+    const busy = lock.run('c', 'b', () => new Promise<void>((r) => (letGo = r)));
+    const order: string[] = [];
+    await lock.runFree('c', ['a', 'b', 'c'], async (held) => {
+      expect(held).toEqual(['a', 'c']);
+      const later = lock.run('c', 'a', async () => void order.push('later a'));
+      await tick();
+      order.push('batch');
+      void later;
+    });
+    await tick();
+    expect(order).toEqual(['batch', 'later a']);
+    letGo();
+    await busy;
+    expect(await lock.runFree('c', ['b'], async (held) => held)).toEqual(['b']);
+    expect(await lockFor('mongodb').runFree('c', ['a'], async (held) => held)).toEqual(['a']);
+  });
 });

@@ -33,6 +33,21 @@ async function runExclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Takes the in-process lock of `key` if nobody holds or waits for it; returns its release, or null.
+ * Callers of runExclusive arriving meanwhile queue behind it as behind any holder.
+ */
+function tryTake(key: string): (() => void) | null {
+  if (tails.has(key)) return null;
+  let release!: () => void;
+  const tail = new Promise<void>((r) => (release = r));
+  tails.set(key, tail);
+  return () => {
+    release();
+    if (tails.get(key) === tail) tails.delete(key);
+  };
+}
+
 /** Keys with a write running or queued in this process (a stalled test names them). */
 export function documentLocksInUse(): string[] {
   return [...tails.keys()];
@@ -68,6 +83,31 @@ export class DocumentWriteLock {
   run<T>(scope: string, id: string, fn: () => Promise<T>): Promise<T> {
     if (this.atomicUpdates) return fn();
     return this.exclusive(`${scope}|${id}`, fn);
+  }
+
+  /**
+   * Runs fn holding the locks of those documents `ids` that are free now, taken without waiting: in
+   * process, then their Redis leases in one round trip (RedisLeases.runFree), released together after
+   * fn. fn gets the ids it holds; the others (held or awaited by another writer, here or in another
+   * process) are the caller's to write through `run`, which waits. Never waits itself, so it cannot
+   * deadlock with holders of several locks. On MongoDB every id is "held" (no lock needed).
+   */
+  async runFree<T>(scope: string, ids: string[], fn: (held: string[]) => Promise<T>): Promise<T> {
+    if (this.atomicUpdates) return fn(ids);
+    const taken = new Map<string, () => void>();
+    for (const id of new Set(ids)) {
+      const release = tryTake(`${scope}|${id}`);
+      if (release) taken.set(id, release);
+    }
+    try {
+      const free = [...taken.keys()];
+      const leases = this.leases;
+      if (!leases) return await fn(free);
+      const byKey = new Map(free.map((id) => [this.redis.key('doclock', `${scope}|${id}`), id]));
+      return await leases.runFree([...byKey.keys()], (held) => fn(held.map((k) => byKey.get(k)!)));
+    } finally {
+      for (const release of taken.values()) release();
+    }
   }
 
   /** Holds the locks of several documents (taken in sorted order, so two callers never deadlock). */

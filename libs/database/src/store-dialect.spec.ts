@@ -32,6 +32,35 @@ describe('StoreDialect', () => {
     }
   });
 
+  it('updateTogether: one command per 1,000 on MongoDB, per 16 held documents on FerretDB; a busy document alone, after its lock', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `d${i}`);
+    const mongo: string[][] = [];
+    await dialectFor('mongodb').updateTogether('s', ids, { many: async (chunk) => void mongo.push(chunk), one: async () => undefined });
+    expect(mongo).toEqual([ids]);
+    const ferret = dialectFor('ferretdb');
+    let letGo!: () => void;
+    const holder = ferret.serialised('s', 'd3', () => new Promise<void>((r) => (letGo = r)));
+    const sent: string[][] = [];
+    const alone: string[] = [];
+    const out = ferret.updateTogether('s', ids, {
+      many: async (chunk) => {
+        sent.push(chunk);
+        if (chunk.includes('d0')) throw new Error('command failed');
+      },
+      one: async (id) => void alone.push(id),
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(sent.map((c) => c.length)).toEqual([16, 3]);
+    expect(alone).toEqual([]);
+    letGo();
+    await holder;
+    const results = await out;
+    expect(alone).toEqual(['d3']);
+    // The first command failed: its 16 ids; the rest were written.
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(16);
+    expect(results[3]!.status).toBe('fulfilled');
+  });
+
   it('reads several documents with one find on MongoDB, one bare-_id find each on FerretDB (a few at a time)', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `d${i}`);
     let many = 0;

@@ -20,6 +20,13 @@ import type { StoreDialectName } from './mongo-capabilities';
  * - `traceUpdate`: the update appending an event trace (EventTrace) to a document's bounded log, to
  *   merge into the write of the change: `$push` with `$slice` on MongoDB (atomic, no read); on FerretDB
  *   (no `$slice`) `$set` of the log as read under the document's lock.
+ * - `updateTogether`: independent updates of several documents by id (a flush of conversations'
+ *   last_message): `many(ids)` sends one command for them. MongoDB: one command per 1,000 (atomic per
+ *   document, no lock). FerretDB: the documents whose locks are free are taken at once (one Redis round
+ *   trip, DocumentWriteLock.runFree) and written in commands of at most 16 statements (FerretDB v1
+ *   holds one PostgreSQL connection per statement until the command ends: a command of ~50 statements
+ *   exhausts its pool and hangs); each document another writer holds is written alone by `one(id)`
+ *   once its lock is free.
  * - `changeEach`: a change of several documents by id that answers them (a batch of webhook claims):
  *   one multi-document round trip on MongoDB; on FerretDB one bare-`_id` write per document, each
  *   under its lock (FerretDB serves only a bare `_id` filter from an index, so an `$in` update scans
@@ -71,6 +78,47 @@ export class StoreDialect {
   }
 
   /**
+   * Updates the documents `ids`, each independently, in as few commands as the store allows (see the
+   * class comment). The outcome per id, in the order of `ids`: a failed command fails the ids it
+   * carried (on FerretDB the statements before the failing one may have been applied, so the updates
+   * must be safe to repeat).
+   */
+  async updateTogether(scope: string, ids: string[], how: { many: (ids: string[]) => Promise<unknown>; one: (id: string) => Promise<unknown> }): Promise<PromiseSettledResult<void>[]> {
+    const results = new Map<string, PromiseSettledResult<void>>();
+    const send = async (chunk: string[], write: Promise<unknown>) => {
+      let outcome: PromiseSettledResult<void>;
+      try {
+        await write;
+        outcome = { status: 'fulfilled', value: undefined };
+      } catch (reason) {
+        outcome = { status: 'rejected', reason };
+      }
+      for (const id of chunk) results.set(id, outcome);
+    };
+    const unique = [...new Set(ids)];
+    if (this.name === 'mongodb') {
+      for (const chunk of chunksOf(unique, MONGODB_STATEMENTS)) await send(chunk, how.many(chunk));
+    } else {
+      let busy: string[] = [];
+      try {
+        await this.lock.runFree(scope, unique, async (held) => {
+          const mine = new Set(held);
+          busy = unique.filter((id) => !mine.has(id));
+          for (const chunk of chunksOf(held, FERRETDB_STATEMENTS)) await send(chunk, how.many(chunk));
+        });
+      } catch (reason) {
+        // The leases could not be taken (Redis down): nothing was written.
+        for (const id of unique) if (!results.has(id)) results.set(id, { status: 'rejected', reason });
+      }
+      await eachAtOnce(busy, 8, async (id) => {
+        await send([id], this.serialised(scope, id, () => how.one(id)));
+        return null;
+      });
+    }
+    return ids.map((id) => results.get(id)!);
+  }
+
+  /**
    * Changes the documents `ids`: `many` once on MongoDB, `one(id)` per document under its lock on
    * FerretDB, at most `atOnce` at a time (default: all): a background batch (webhook outcomes) that
    * sent hundreds of writes at once would hold the whole connection pool and FerretDB away from the
@@ -115,6 +163,16 @@ export class StoreDialect {
     const log = (await current()) ?? [];
     return { $set: { [EVENT_TRACE_FIELD]: [...log, ...traces].slice(-EVENT_TRACE_KEPT) } };
   }
+}
+
+/** Statements per command of `updateTogether`: MongoDB's are cheap; see the class comment for FerretDB's. */
+const MONGODB_STATEMENTS = 1000;
+const FERRETDB_STATEMENTS = 16;
+
+function chunksOf<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /**

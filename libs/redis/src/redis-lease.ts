@@ -5,10 +5,31 @@ import type Redis from 'ioredis';
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 /** Pushes the expiry out only if we still hold it. */
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+/** Takes every free lease of KEYS (SET NX PX each); answers 1 or 0 per key. Taken leases are held: no all-or-nothing. */
+const TAKE_FREE = `local got = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('set', key, ARGV[1], 'PX', ARGV[2], 'NX') then got[i] = 1 else got[i] = 0 end
+end
+return got`;
+/** RELEASE for several keys (held with one token). */
+const RELEASE_MANY = `local n = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[1] then n = n + redis.call('del', key) end
+end
+return n`;
+/** EXTEND for several keys; answers how many were still held. */
+const EXTEND_MANY = `local n = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[1] then n = n + redis.call('pexpire', key, ARGV[2]) end
+end
+return n`;
 
 type LeaseClient = Redis & {
   chatLeaseRelease(key: string, token: string): Promise<number>;
   chatLeaseExtend(key: string, token: string, ttlMs: string): Promise<number>;
+  chatLeaseTakeFree(numKeys: number, ...keysThenArgs: string[]): Promise<number[]>;
+  chatLeaseReleaseMany(numKeys: number, ...keysThenArgs: string[]): Promise<number>;
+  chatLeaseExtendMany(numKeys: number, ...keysThenArgs: string[]): Promise<number>;
 };
 
 export interface RedisLeaseOptions {
@@ -56,6 +77,11 @@ export class RedisLeases {
       this.client.defineCommand('chatLeaseRelease', { numberOfKeys: 1, lua: RELEASE });
       this.client.defineCommand('chatLeaseExtend', { numberOfKeys: 1, lua: EXTEND });
     }
+    if (typeof this.client.chatLeaseTakeFree !== 'function') {
+      this.client.defineCommand('chatLeaseTakeFree', { lua: TAKE_FREE });
+      this.client.defineCommand('chatLeaseReleaseMany', { lua: RELEASE_MANY });
+      this.client.defineCommand('chatLeaseExtendMany', { lua: EXTEND_MANY });
+    }
   }
 
   /** Runs fn holding the lease `key` (a full Redis key, prefix included). */
@@ -77,6 +103,35 @@ export class RedisLeases {
       clearInterval(extender);
       // A failed release only delays the next holder until the expiry.
       await this.client.chatLeaseRelease(key, token).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Runs fn holding the leases of those `keys` that are free now, taken without waiting in one round
+   * trip (one script) and released in one: fn gets the keys it holds (maybe none) and the caller deals
+   * with the others, e.g. each through `run`, which waits. Keys are full Redis keys on one Redis
+   * server (a cluster would need them in one hash slot).
+   */
+  async runFree<T>(keys: string[], fn: (held: string[]) => Promise<T>): Promise<T> {
+    if (!keys.length) return fn([]);
+    const token = `${this.tokenPrefix}:${++this.tokens}`;
+    const got = await this.client.chatLeaseTakeFree(keys.length, ...keys, token, String(this.ttlMs));
+    const held = keys.filter((_, i) => got[i] === 1);
+    if (!held.length) return fn([]);
+    const extender = setInterval(() => {
+      this.client.chatLeaseExtendMany(held.length, ...held, token, String(this.ttlMs)).then(
+        (n) => {
+          if (n !== held.length) this.opts.onLost?.(held.join(' '));
+        },
+        () => undefined,
+      );
+    }, Math.floor(this.ttlMs / 3));
+    extender.unref();
+    try {
+      return await fn(held);
+    } finally {
+      clearInterval(extender);
+      await this.client.chatLeaseReleaseMany(held.length, ...held, token).catch(() => undefined);
     }
   }
 

@@ -148,6 +148,8 @@ export class WebhookOutbox {
 
   /** The rows an event gives for these endpoints (subscribed, and existing when the change happened). */
   rowsFor(e: WebhookEventInput, endpoints: WebhookEndpointDoc[]): WebhookDeliveryDoc[] {
+    // Most tenants have no endpoint: no event id (a SHA-256) nor payload for nobody.
+    if (!endpoints.length) return [];
     const eventId = webhookEventId(e.tenantId, e.type, e.key);
     const now = new Date(this.clock.now());
     const payload = { id: eventId, type: e.type, created_at: e.occurredAt.toISOString(), tenant_id: e.tenantId, data: e.data };

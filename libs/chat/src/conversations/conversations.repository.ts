@@ -1,12 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Types } from 'mongoose';
-import type { FilterQuery, Model, UpdateQuery } from 'mongoose';
+import type { AnyBulkWriteOperation, FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, unguessableObjectId, WithId } from '@chat/tenancy';
 import { EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
 import { CONVERSATION_MODEL, ConversationDoc, ConversationType, LastMessageDoc, MemberChangeDoc, ParticipantDoc } from './conversation.schema';
 
 export type ConversationRecord = WithId<ConversationDoc>;
+
+/** One conversation's summary write (LastMessageWriter): last_message when there is one, and last_seq moved to at least `lastSeq`. */
+export interface LastMessageWrite {
+  conversationId: string;
+  last: LastMessageDoc | null;
+  lastSeq: number;
+}
 
 export interface ListCursor {
   updatedAt: Date;
@@ -217,6 +224,45 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
     );
     if (res.matchedCount === 0 && lastSeq !== undefined) await this.raiseLastSeq(conversationId, lastSeq);
     return res.modifiedCount > 0;
+  }
+
+  /**
+   * setLastMessage (or raiseLastSeq when `last` is null) for several conversations of the tenant, as
+   * few database commands as the store allows (StoreDialect.updateTogether; one conversation per
+   * entry). The outcome per entry, in order. Each update only moves forward, so repeating one that
+   * was applied (a retry after a failed command) changes nothing.
+   */
+  async setLastMessages(writes: LastMessageWrite[]): Promise<PromiseSettledResult<void>[]> {
+    const byId = new Map(writes.filter((w) => ConversationsRepository.isId(w.conversationId)).map((w) => [w.conversationId, w]));
+    const pick = (ids: string[]) => ids.map((id) => byId.get(id)!);
+    const outcomes = await this.dialect.updateTogether(`conversations:${this.tenant('lock')}`, [...byId.keys()], {
+      many: (ids) => this.writeLastMessages(pick(ids)),
+      one: (id) => this.writeLastMessages(pick([id])),
+    });
+    const byIdOutcome = new Map([...byId.keys()].map((id, i) => [id, outcomes[i]!]));
+    return writes.map((w) => byIdOutcome.get(w.conversationId) ?? { status: 'fulfilled', value: undefined });
+  }
+
+  /** The statements of setLastMessages, in one bulk write (the caller holds the documents' locks). */
+  private async writeLastMessages(writes: LastMessageWrite[]): Promise<void> {
+    const raise = (w: LastMessageWrite) => ({ updateOne: { filter: { _id: new Types.ObjectId(w.conversationId), last_seq: { $lt: w.lastSeq } }, update: { $max: { last_seq: w.lastSeq } } } });
+    const res = await this.bulkWrite(
+      writes.map((w) =>
+        w.last
+          ? {
+              updateOne: {
+                filter: { _id: new Types.ObjectId(w.conversationId), $or: [{ last_message: null }, { 'last_message.seq': { $lt: w.last.seq } }] },
+                update: { $set: { last_message: w.last }, $max: { updated_at: w.last.sent_at, last_seq: w.lastSeq } },
+              },
+            }
+          : raise(w),
+      ) as AnyBulkWriteOperation<ConversationDoc>[],
+    );
+    // Some statement matched nothing: a last_message newer than ours is stored (written by another node) or
+    // a bare last_seq raise had nothing to do. Which one is not told, so last_seq is raised for each
+    // conversation whose last_message was offered (a no-op where it already moved).
+    const moves = writes.filter((w) => w.last);
+    if (res.matchedCount < writes.length && moves.length) await this.bulkWrite(moves.map(raise) as AnyBulkWriteOperation<ConversationDoc>[]);
   }
 
   /** Moves last_seq forward to at least `seq` (never back): seqs committed, or stored above it. */

@@ -6,7 +6,7 @@ import type { TenantId } from '@chat/tenancy';
  * and activity time (`updated_at`, the list order), written after its sender is answered
  * (LastMessageWriter, docs/life-of-a-message.md step 5). Reads of those fields on this process wait
  * here first, so whoever sent through this node reads their own send; another node may read the
- * previous value until the write lands (one round trip).
+ * previous value until the write lands (the writer's next flush, after LAST_MESSAGE_WINDOW_MS or the running flush, and its round trip).
  *
  * Only promises are kept: what a conversation's next write will make true. The check is in memory and
  * costs nothing when nothing is pending.

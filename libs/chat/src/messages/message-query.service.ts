@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Clock } from '@chat/clock';
 import { AppConfig } from '@chat/config';
 import { AppError } from '@chat/errors';
 import { KeySharesService } from '@chat/keys';
@@ -31,6 +32,7 @@ export class MessageQueryService {
     private readonly recentCache: RecentMessagesCache,
     config: AppConfig,
     keyShares: KeySharesService,
+    clock: Clock,
   ) {
     this.stream = new MessageStream(
       repo,
@@ -42,6 +44,7 @@ export class MessageQueryService {
       },
       (conversationId, userId, ids, v2Ids) => keyShares.sharedMessageIds(conversationId, userId, ids, v2Ids),
       (conversationId) => seqs.end(conversationId),
+      clock,
     );
   }
 

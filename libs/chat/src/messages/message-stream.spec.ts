@@ -1,4 +1,5 @@
 import { Types } from 'mongoose';
+import { Clock } from '@chat/clock';
 import type { MessageRecord } from './message.schema';
 import { hiddenIds, keyedFor, MessageStream } from './message-stream';
 import type { MessageView } from './message.view';
@@ -123,6 +124,50 @@ describe('MessageStream.range', () => {
     expect(page.messages.map((m) => m.seq)).toEqual([1, 3]);
     expect(page.holes).toEqual([{ seq: 2, state: 'hidden' }]);
     expect(page.next_after_seq).toBe(3);
+  });
+});
+
+/** A clock the test moves by hand. */
+class HeldClock extends Clock {
+  constructor(public t: number) {
+    super();
+  }
+  now(): number {
+    return this.t;
+  }
+}
+
+describe('MessageStream and the Clock', () => {
+  const T0 = Date.UTC(2030, 0, 1);
+  const at = (ms: number) => new Date(T0 + ms);
+
+  it('ages a hole by the clock: pending until the grace period has passed on it, then filled', async () => {
+    const { repo, end } = fakeRepo([msg(1, 0, { created_at: at(0) }), msg(4, 0, { created_at: at(1000) })]);
+    const clock = new HeldClock(T0 + 1000 + GRACE);
+    const stream = new MessageStream(repo, GRACE, async () => undefined, noShares, end, clock);
+    const young = await stream.range('c', viewer, 0, undefined, 10);
+    expect(young.holes).toEqual([
+      { seq: 2, state: 'pending' },
+      { seq: 3, state: 'pending' },
+    ]);
+    clock.t += 1;
+    const old = await stream.range('c', viewer, 0, undefined, 10);
+    expect(old.messages.map((m) => [m.seq, m.gap])).toEqual([
+      [1, false],
+      [2, true],
+      [3, true],
+      [4, false],
+    ]);
+  });
+
+  it('moves the change position past a change only once the clock is past its grace period', async () => {
+    const changed = msg(1, 0, { updated_at: at(0), change_seq: 7 } as Partial<MessageRecord>);
+    const repo = { changes: async () => [changed] } as unknown as MessagesRepository;
+    const clock = new HeldClock(T0 + GRACE);
+    const stream = new MessageStream(repo, GRACE, async () => undefined, noShares, async () => null, clock);
+    expect((await stream.changes('c', viewer, 0, 1, 10)).next_after_change).toBe(0);
+    clock.t += 1;
+    expect((await stream.changes('c', viewer, 0, 1, 10)).next_after_change).toBe(7);
   });
 });
 

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { Clock, SystemClock } from '@chat/clock';
 import type { MessageRecord } from './message.schema';
 import { MessageView, toMessageView } from './message.view';
 import type { MessagesRepository } from './messages.repository';
@@ -95,6 +96,8 @@ export class MessageStream {
     private readonly sharedWith: SharedWith,
     /** The conversation's highest reserved seq and when it was last reserved (null: no such conversation). */
     private readonly streamEnd: (conversationId: string) => Promise<StreamEnd | null>,
+    /** What ages holes and changes against the grace period (the app's Clock, so tests set the time). */
+    private readonly clock: Clock = new SystemClock(),
   ) {}
 
   /** Where the conversation's stream ends now: its last reserved seq and change position (one look-up by _id). */
@@ -126,7 +129,7 @@ export class MessageStream {
     const end = beforeSeq ?? Number.POSITIVE_INFINITY;
     // One row more than asked: the row after a missing seq tells how old the hole is.
     const rows = await this.repo.page(conversationId, { afterSeq, limit: limit + 1 });
-    const now = Date.now();
+    const now = this.clock.now();
     const kept: MessageRecord[] = [];
     const abandoned: number[] = [];
     // Typed by a cast: assigned in the closure below, which the compiler's narrowing does not follow.
@@ -201,7 +204,7 @@ export class MessageStream {
     // No change position taken after the client's (lastChange, when the caller read it): nothing to read.
     if (lastChange !== undefined && lastChange <= afterChange) return { changes: [], next_after_change: afterChange, changes_has_more: false };
     const rows = upToSeq > 0 ? await this.repo.changes(conversationId, afterChange, upToSeq, limit) : [];
-    const settledBefore = Date.now() - this.graceMs;
+    const settledBefore = this.clock.now() - this.graceMs;
     let next = afterChange;
     for (const r of rows) {
       if (new Date(r.updated_at).getTime() < settledBefore) next = Math.max(next, r.change_seq ?? 0);
