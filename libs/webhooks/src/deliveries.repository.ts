@@ -2,22 +2,24 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import { isDuplicateKeyError, StoreDialect } from '@chat/database';
-import { DeliveryStatus, WEBHOOK_ATTEMPT_MODEL, WEBHOOK_DELIVERY_MODEL, WebhookAttemptDoc, WebhookDeliveryDoc } from './webhook.schemas';
+import { DeliveryStatus, WEBHOOK_ATTEMPT_MODEL, WEBHOOK_DELIVERY_MODEL, WEBHOOK_PENDING_MODEL, WebhookAttemptDoc, WebhookDeliveryDoc } from './webhook.schemas';
 
 const FREE = new Date(0);
-/**
- * Delivered rows whose status is written at the same time, where that is one write per row (FerretDB).
- * These writes bound how fast one endpoint is served (an attempt keeps its slot while 32 outcomes wait):
- * at 4 (in lock-step groups) they fell behind 100 events/s on a loaded 2-core machine (bench/RESULTS.md,
- * "Webhook delivery rate"); 8 still leaves most of the pool (MONGODB_POOL_SIZE) to the requests.
- */
-const OUTCOME_WRITES_AT_ONCE = 8;
+/** Rows a requeue moves per round trip. */
+const REQUEUE_PAGE = 500;
 
-/** Outbox rows (webhook_deliveries) and their attempts (webhook_attempts). */
+/**
+ * Outbox rows and their attempts (webhook_attempts). Pending rows live in `webhook_pending` (`model`),
+ * finished ones in the log `webhook_deliveries` (`log`): see WebhookDeliveryDoc. A row moves by being
+ * written to its new collection first and removed from the old one second, so a crash between the two
+ * leaves it in both, never in neither; readers prefer the pending copy, and a pending copy left next to
+ * a finished one is attempted again when its lease runs out (a documented redelivery, same X-Webhook-Id).
+ */
 @Injectable()
 export class WebhookDeliveriesRepository {
   constructor(
-    @InjectModel(WEBHOOK_DELIVERY_MODEL) private readonly model: Model<WebhookDeliveryDoc>,
+    @InjectModel(WEBHOOK_PENDING_MODEL) private readonly model: Model<WebhookDeliveryDoc>,
+    @InjectModel(WEBHOOK_DELIVERY_MODEL) private readonly log: Model<WebhookDeliveryDoc>,
     @InjectModel(WEBHOOK_ATTEMPT_MODEL) private readonly attempts: Model<WebhookAttemptDoc>,
     private readonly dialect: StoreDialect,
   ) {}
@@ -49,14 +51,19 @@ export class WebhookDeliveriesRepository {
     }
   }
 
-  /** Which of these event ids already have a row for the endpoint (the sweeper's cheap existence check). */
+  /** Which of these row ids exist already, pending or finished (the sweeper's cheap existence check). */
   async existingIds(ids: string[]): Promise<Set<string>> {
-    // By bare _id on FerretDB (StoreDialect.readEach): an $in there would decode every row of the collection, 30 days of deliveries.
-    const docs = await this.dialect.readEach(ids, {
-      many: () => this.model.find({ _id: { $in: ids } }, { _id: 1 }).lean().exec() as Promise<Array<{ _id: unknown }>>,
-      one: (id) => this.model.collection.findOne({ _id: id } as never, { projection: { _id: 1 } }) as Promise<{ _id: unknown } | null>,
-    });
-    return new Set(docs.map((d) => String(d._id)));
+    const found = new Set<string>();
+    for (const model of [this.model, this.log]) {
+      const left = ids.filter((id) => !found.has(id));
+      // By bare _id on FerretDB (StoreDialect.readEach): an $in on the log there would decode every row of it, 30 days of deliveries.
+      const docs = await this.dialect.readEach(left, {
+        many: () => model.find({ _id: { $in: left } }, { _id: 1 }).lean().exec() as Promise<Array<{ _id: unknown }>>,
+        one: (id) => model.collection.findOne({ _id: id } as never, { projection: { _id: 1 } }) as Promise<{ _id: unknown } | null>,
+      });
+      for (const d of docs) found.add(String(d._id));
+    }
+    return found;
   }
 
   /**
@@ -108,40 +115,66 @@ export class WebhookDeliveriesRepository {
     return (await this.claimMany([id], now, leaseMs, token))[0] ?? null;
   }
 
-  /** Records the outcome of the attempt this owner holds; the lease is released. */
-  finish(id: string, owner: string, set: Partial<WebhookDeliveryDoc>): Promise<WebhookDeliveryDoc | null> {
-    return this.dialect.serialised('webhook_deliveries', id, async () =>
-      (await this.model
-        .findOneAndUpdate({ _id: id, lease_owner: owner }, { $set: { ...set, lease_until: FREE, lease_owner: null, leased: false } }, { new: true })
-        .lean()
-        .exec()) as WebhookDeliveryDoc | null,
+  /**
+   * Records the outcome of the attempt this owner holds (`row` as claimed); the lease is released. A
+   * retry stays pending; a final outcome (dead, cancelled) moves the row to the log.
+   */
+  async finish(row: WebhookDeliveryDoc, owner: string, set: Partial<WebhookDeliveryDoc>): Promise<void> {
+    const released = { lease_until: FREE, lease_owner: null, leased: false };
+    if (set.status && set.status !== 'pending') {
+      await this.logRows([{ ...row, ...set, ...released }]);
+      await this.model.deleteOne({ _id: row._id, lease_owner: owner }).exec();
+      return;
+    }
+    await this.dialect.serialised('webhook_deliveries', row._id, () =>
+      this.model.updateOne({ _id: row._id, lease_owner: owner }, { $set: { ...set, ...released } }).exec(),
     );
   }
 
   /**
-   * Marks delivered rows whose attempt got the same 2xx: the common outcome, so on MongoDB a burst of
-   * deliveries costs one updateMany (per row on FerretDB, StoreDialect.changeEach). Only rows held by
-   * one of `owners` (this node's claim tokens) change. Attempts count up with `$inc`, which is what the
-   * lease holder's per-row `attempts + 1` would have written.
+   * Delivered rows (as claimed) whose attempt got `statusCode`: the common outcome, so a burst of them
+   * costs two round trips whatever the store: one insert into the log, one delete of the pending rows
+   * still held by one of `owners` (this node's claim tokens). The delete filters by `$in` over the
+   * pending rows only, which FerretDB scans (small: the rows waiting and in flight), and needs no
+   * document lock there: while a lease holds nothing else writes its row, and a claim by another node
+   * after the lease ran out that the delete removes has already made its attempt, a documented
+   * redelivery (same X-Webhook-Id) whose outcome lands in the log as this one did.
    */
-  async finishDelivered(ids: string[], owners: string[], statusCode: number, at: Date): Promise<number> {
-    const update = {
-      $set: { status: 'delivered', last_status_code: statusCode, last_error: null, delivered_at: at, updated_at: at, lease_until: FREE, lease_owner: null, leased: false },
-      $inc: { attempts: 1 },
-    };
-    const held = { lease_owner: { $in: owners } };
-    const changed = await this.dialect.changeEach(
-      'webhook_deliveries',
-      ids,
-      {
-        many: async () => [(await this.model.updateMany({ _id: { $in: ids }, ...held }, update).exec()).modifiedCount],
-        // The driver's own updateOne: one per delivered row on FerretDB, so no Mongoose casting per row (the values are already typed).
-        one: async (id) => (await this.model.collection.updateOne({ _id: id, ...held } as never, update)).modifiedCount,
-      },
-      // Outcomes are bookkeeping: a few writes at a time leave the pool and FerretDB to the requests.
-      OUTCOME_WRITES_AT_ONCE,
+  async finishDelivered(rows: WebhookDeliveryDoc[], owners: string[], statusCode: number, at: Date): Promise<number> {
+    if (!rows.length) return 0;
+    await this.logRows(
+      rows.map((d) => ({
+        ...d,
+        status: 'delivered' as const,
+        attempts: d.attempts + 1,
+        last_status_code: statusCode,
+        last_error: null,
+        delivered_at: at,
+        updated_at: at,
+        lease_until: FREE,
+        lease_owner: null,
+        leased: false,
+      })),
     );
-    return changed.reduce((a, n) => a + n, 0);
+    const r = await this.model.deleteMany({ _id: { $in: rows.map((d) => d._id) }, lease_owner: { $in: owners } }).exec();
+    return r.deletedCount ?? 0;
+  }
+
+  /**
+   * Writes finished rows to the log: one insert; a row already there (a redelivery, a cancellation
+   * overtaken by its attempt's outcome, a replay that crashed half-way) is replaced by the newer outcome.
+   */
+  private async logRows(rows: WebhookDeliveryDoc[]): Promise<void> {
+    try {
+      await this.log.collection.insertMany(rows as never[], { ordered: false });
+    } catch (err) {
+      const errors = (err as { writeErrors?: Array<{ index?: number; err?: { index?: number } }> }).writeErrors;
+      if (!(Array.isArray(errors) ? hasOnlyDuplicateErrors(err) : isDuplicateKeyError(err))) throw err;
+      // The rows that failed, by the errors' positions (a lone error without them: all, replacing is idempotent).
+      const failed = Array.isArray(errors) ? errors.map((e) => e.index ?? e.err?.index ?? -1) : rows.map((_, i) => i);
+      const redo = failed.some((i) => i < 0) ? rows : failed.map((i) => rows[i]!);
+      for (const d of redo) await this.log.collection.replaceOne({ _id: d._id } as never, d as never, { upsert: true });
+    }
   }
 
   async recordAttempt(a: Omit<WebhookAttemptDoc, '_id'>): Promise<void> {
@@ -157,11 +190,16 @@ export class WebhookDeliveriesRepository {
     return (await this.attempts.find({ delivery_id: deliveryId }).sort({ at: 1 }).limit(500).lean().exec()) as WebhookAttemptDoc[];
   }
 
+  /** The row, pending or finished (the pending copy when a move left both). */
   async find(endpointId: string, id: string): Promise<WebhookDeliveryDoc | null> {
-    return (await this.model.findOne({ _id: id, endpoint_id: endpointId }).lean().exec()) as WebhookDeliveryDoc | null;
+    for (const model of [this.model, this.log]) {
+      const d = (await model.findOne({ _id: id, endpoint_id: endpointId }).lean().exec()) as WebhookDeliveryDoc | null;
+      if (d) return d;
+    }
+    return null;
   }
 
-  /** Newest first; cursor: `<created_at ms>_<id>` of the last row of the previous page. */
+  /** Newest first; cursor: `<created_at ms>_<id>` of the last row of the previous page. Pending and finished rows merged. */
   async list(endpointId: string, q: { status?: DeliveryStatus; cursor?: string; limit: number }): Promise<WebhookDeliveryDoc[]> {
     const filter: Record<string, unknown> = { endpoint_id: endpointId };
     if (q.status) filter.status = q.status;
@@ -170,30 +208,62 @@ export class WebhookDeliveriesRepository {
       const at = new Date(Number(m[1]));
       filter.$or = [{ created_at: { $lt: at } }, { created_at: at, _id: { $lt: m[2] } }];
     }
-    return (await this.model.find(filter).sort({ created_at: -1, _id: -1 }).limit(q.limit).lean().exec()) as WebhookDeliveryDoc[];
+    const page = (model: Model<WebhookDeliveryDoc>) => model.find(filter).sort({ created_at: -1, _id: -1 }).limit(q.limit).lean().exec() as Promise<WebhookDeliveryDoc[]>;
+    const pending = q.status && q.status !== 'pending' ? [] : await page(this.model);
+    const finished = q.status === 'pending' ? [] : await page(this.log);
+    const seen = new Set(pending.map((d) => d._id));
+    const newestFirst = (a: WebhookDeliveryDoc, b: WebhookDeliveryDoc) =>
+      new Date(b.created_at).getTime() - new Date(a.created_at).getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0);
+    return [...pending, ...finished.filter((d) => !seen.has(d._id))].sort(newestFirst).slice(0, q.limit);
   }
 
-  /** Puts rows back in the queue now, with a fresh retry window (same event id: receivers dedupe). */
+  /**
+   * Puts finished rows back in the queue now, with a fresh retry window (same event id: receivers
+   * dedupe): each is inserted pending, then removed from the log. Returns how many were requeued.
+   */
   async requeue(filter: { endpoint_id: string; _id?: string; since?: Date }, now: Date, retryUntil: Date): Promise<number> {
     const f: Record<string, unknown> = { endpoint_id: filter.endpoint_id, status: { $ne: 'pending' } };
     if (filter._id) f._id = filter._id;
     if (filter.since) f.created_at = { $gte: filter.since };
-    const r = await this.model
-      .updateMany(f, { $set: { status: 'pending', next_attempt_at: now, retry_until: retryUntil, lease_until: FREE, lease_owner: null, leased: false, updated_at: now } })
-      .exec();
-    return r.modifiedCount;
+    let requeued = 0;
+    for (;;) {
+      const rows = (await this.log.find(f).sort({ created_at: 1, _id: 1 }).limit(REQUEUE_PAGE).lean().exec()) as WebhookDeliveryDoc[];
+      if (!rows.length) return requeued;
+      const fresh = rows.map((d) => ({ ...d, status: 'pending' as const, next_attempt_at: now, retry_until: retryUntil, lease_until: FREE, lease_owner: null, leased: false, updated_at: now }));
+      requeued += (await this.insertNew(fresh)).size;
+      await this.log.deleteMany({ _id: { $in: rows.map((d) => d._id) }, status: { $ne: 'pending' } }).exec();
+      if (rows.length < REQUEUE_PAGE) return requeued;
+    }
   }
 
   /** Deletes finished rows whose last attempt was before `before`, and attempt logs older than that. */
   async purgeFinished(before: Date): Promise<number> {
-    const r = await this.model.deleteMany({ status: { $in: ['delivered', 'cancelled', 'dead'] }, next_attempt_at: { $lt: before } }).exec();
+    const r = await this.log.deleteMany({ status: { $in: ['delivered', 'cancelled', 'dead'] }, next_attempt_at: { $lt: before } }).exec();
     await this.attempts.deleteMany({ at: { $lt: before } }).exec();
     return r.deletedCount ?? 0;
   }
 
-  /** Pending rows of an endpoint that will not be sent (endpoint deleted or turned off). */
+  /**
+   * Pending rows of an endpoint that will not be sent (endpoint deleted or turned off) move to the log
+   * as cancelled. An attempt already in flight still writes its outcome there (it replaces this one).
+   */
   async cancelPending(endpointId: string, now: Date): Promise<void> {
-    await this.model.updateMany({ endpoint_id: endpointId, status: 'pending' }, { $set: { status: 'cancelled', updated_at: now } }).exec();
+    const rows = (await this.model.find({ endpoint_id: endpointId }).lean().exec()) as WebhookDeliveryDoc[];
+    if (!rows.length) return;
+    await this.logRows(rows.map((d) => ({ ...d, status: 'cancelled' as const, updated_at: now, lease_until: FREE, lease_owner: null, leased: false })));
+    await this.model.deleteMany({ _id: { $in: rows.map((d) => d._id) }, endpoint_id: endpointId }).exec();
+  }
+
+  /**
+   * Rows stored pending in the log by a version before pending rows had their own collection move to
+   * it (once per process start; on an upgraded database this finds none). Returns how many moved.
+   */
+  async movePendingFromLog(): Promise<number> {
+    const rows = (await this.log.find({ status: 'pending' }).lean().exec()) as WebhookDeliveryDoc[];
+    if (!rows.length) return 0;
+    await this.insertNew(rows);
+    await this.log.deleteMany({ _id: { $in: rows.map((d) => d._id) }, status: 'pending' }).exec();
+    return rows.length;
   }
 }
 

@@ -5,6 +5,7 @@ export * from './webhook.schemas';
 export * from './webhook.views';
 export * from './webhook-outbox';
 export * from './webhook-dispatcher';
+export { signingSecrets } from './signing-secrets';
 export * from './outbox-sweeper';
 export * from './webhook-endpoints.service';
 export * from './webhooks.module';

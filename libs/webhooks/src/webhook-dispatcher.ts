@@ -9,8 +9,9 @@ import { WebhookEndpointsRepository } from './endpoints.repository';
 import { signatureHeader } from './signature';
 import { FreshRowTaker, WebhookOutbox } from './webhook-outbox';
 import { WebhookSender } from './webhook-sender';
-import { WebhookAttemptDoc, WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
-import { CoalescedFlush } from './coalesced-flush';
+import { WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
+import { DeliveredOutcomes, OUTCOMES_WAITING_MAX } from './delivered-outcomes';
+import { signingSecrets } from './signing-secrets';
 
 export const WEBHOOK_SECRET_BOX = Symbol('WEBHOOK_SECRET_BOX');
 
@@ -24,17 +25,8 @@ const NODE_CONCURRENCY = 32;
  * scan, claim, attempt log and status write per message competing with the sends for the database.
  */
 const WAKE_DELAY_MS = 200;
-/** Delivered outcomes waiting for their write beyond which a finished attempt keeps its slot until written. */
-const OUTCOMES_WAITING_MAX = 32;
 /** Fresh rows a node leases to itself at insert and keeps waiting for a slot; beyond it rows go in free. */
 const BACKLOG_MAX = 1000;
-
-/** The secrets that sign now: the current one, and the previous one during its rotation overlap. */
-export function signingSecrets(ep: WebhookEndpointDoc, box: SecretBox, now: number): string[] {
-  const out = [box.open(ep.secret_enc)];
-  if (ep.previous_secret_enc && ep.previous_secret_expires_at && new Date(ep.previous_secret_expires_at).getTime() > now) out.push(box.open(ep.previous_secret_enc));
-  return out;
-}
 
 /**
  * Delivers outbox rows. Every node runs one: it scans for due rows, takes each with a lease (see
@@ -57,8 +49,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private wakeTimer?: NodeJS.Timeout;
   /** The last scan left due rows behind for the concurrency bounds: a freed slot is worth a scan. */
   private starved = false;
-  private readonly delivered: DeliveredOutcome[] = [];
-  private readonly flusher = new CoalescedFlush(() => this.flush(), () => this.delivered.length > 0);
   /** The last scan found no due row. */
   private idle = false;
   /** When the last scan that also looked for rows whose lease ran out ran (Clock ms). */
@@ -73,6 +63,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private backlogSize = 0;
   /** Rows leased in leaseFresh whose insert has not answered yet. */
   private leasing = 0;
+  /** 2xx outcomes waiting to be written together. */
+  private readonly delivered: DeliveredOutcomes;
+  /** Counts endpoint changes seen here: rows leased before one are not started with the endpoint as it was. */
+  private endpointsEpoch = 0;
 
   constructor(
     private readonly config: AppConfig,
@@ -82,13 +76,23 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     private readonly sender: WebhookSender,
     @Inject(WEBHOOK_SECRET_BOX) private readonly box: SecretBox,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.delivered = new DeliveredOutcomes(deliveries, clock, () =>
+      // Unwritten outcomes keep their leases until they run out; another attempt follows (same X-Webhook-Id).
+      this.leaseLeft(this.clock.now() + this.config.WEBHOOK_LEASE_MS),
+    );
+  }
 
   onApplicationBootstrap(): void {
     const every = this.config.WEBHOOK_DISPATCH_INTERVAL_MS;
     if (!every) return;
     this.outbox.onRecorded(() => this.wakeSoon());
     this.outbox.attachTaker(this);
+    // Pending rows an earlier version kept in the log (none once every node runs this one).
+    this.deliveries.movePendingFromLog().then(
+      (n) => n && (this.logger.log(`moved ${n} pending webhook rows out of the delivery log`), this.wake()),
+      (err: Error) => this.logger.warn(`could not move pending webhook rows out of the delivery log: ${err.message}`),
+    );
     this.timer = setInterval(() => this.onInterval(), every);
     this.timer.unref();
   }
@@ -203,8 +207,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
    * stored join this node's backlog and start as the concurrency bounds allow; rows that existed
    * already (another path or node recorded them) are not ours and are dropped.
    */
-  leaseFresh(rows: WebhookDeliveryDoc[]): ((inserted: ReadonlySet<number>) => void) | null {
+  leaseFresh(rows: WebhookDeliveryDoc[], endpoints: ReadonlyMap<string, WebhookEndpointDoc>): ((inserted: ReadonlySet<number>) => void) | null {
     if (this.stopped) return null;
+    const epoch = this.endpointsEpoch;
     const now = this.clock.now();
     const token = this.claimToken();
     const taken: number[] = [];
@@ -222,7 +227,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     return (inserted) => {
       this.leasing -= taken.length;
       const mine = taken.filter((i) => inserted.has(i)).map((i) => rows[i]!);
-      if (mine.length) void this.adopt(mine);
+      // The endpoints the rows were made for are current unless one changed since (then read again).
+      if (mine.length) void this.adopt(mine, epoch === this.endpointsEpoch ? endpoints : null);
     };
   }
 
@@ -232,6 +238,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
    * leases run out and a scan claims them again if they are still pending, with the endpoint as it is.
    */
   endpointsChanged(tenantId?: string): void {
+    this.endpointsEpoch++;
     for (const [endpointId, queue] of this.backlog) {
       if (tenantId !== undefined && queue[0]?.d.tenant_id !== tenantId) continue;
       for (const { d } of queue) this.leaseLeft(new Date(d.lease_until).getTime());
@@ -240,11 +247,15 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  /** Rows this node leased at insert join the backlog (their endpoints read in one query). */
-  private async adopt(rows: WebhookDeliveryDoc[]): Promise<void> {
+  /**
+   * Rows this node leased at insert join the backlog, with the endpoints they were made for, or (one
+   * changed meanwhile, or unknown) their endpoints as read now in one query.
+   */
+  private async adopt(rows: WebhookDeliveryDoc[], known: ReadonlyMap<string, WebhookEndpointDoc> | null): Promise<void> {
     let endpoints: WebhookEndpointDoc[];
     try {
-      endpoints = await this.endpoints.findMany([...new Set(rows.map((d) => d.endpoint_id))]);
+      const ids = [...new Set(rows.map((d) => d.endpoint_id))];
+      endpoints = known && ids.every((id) => known.has(id)) ? ids.map((id) => known.get(id)!) : await this.endpoints.findMany(ids);
     } catch (err) {
       // Their leases run out, then any node's scan retries them.
       for (const d of rows) this.leaseLeft(new Date(d.lease_until).getTime());
@@ -327,37 +338,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     return claimed;
   }
 
-  /** Queues a delivered row's outcome; resolves once it is written (its lease released). */
-  private finishDelivered(o: Omit<DeliveredOutcome, 'done' | 'failed'>): Promise<void> {
-    return new Promise((done, failed) => {
-      this.delivered.push({ ...o, done, failed });
-      this.flusher.soon();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    const batch = this.delivered.splice(0);
-    try {
-      await this.deliveries.recordAttempts(batch.map((b) => b.log));
-      const at = new Date(this.clock.now());
-      const byCode = new Map<number, DeliveredOutcome[]>();
-      for (const b of batch) byCode.set(b.statusCode, [...(byCode.get(b.statusCode) ?? []), b]);
-      for (const [code, items] of byCode) {
-        await this.deliveries.finishDelivered(items.map((i) => i.id), [...new Set(items.map((i) => i.owner))], code, at);
-      }
-      for (const b of batch) b.done();
-    } catch (err) {
-      // Unwritten outcomes keep their leases until they run out; another attempt follows (same X-Webhook-Id).
-      if (batch.length) this.leaseLeft(this.clock.now() + this.config.WEBHOOK_LEASE_MS);
-      for (const b of batch) b.failed(err);
-    }
-  }
-
   private async attempt(d: WebhookDeliveryDoc, ep: WebhookEndpointDoc | null, answered: () => void): Promise<void> {
     const owner = d.lease_owner ?? '';
     const startedAt = this.clock.now();
     if (!ep || !ep.active) {
-      await this.deliveries.finish(d._id, owner, { status: 'cancelled', last_error: ep ? 'endpoint is inactive' : 'endpoint was deleted', updated_at: new Date(startedAt) });
+      await this.deliveries.finish(d, owner, { status: 'cancelled', last_error: ep ? 'endpoint is inactive' : 'endpoint was deleted', updated_at: new Date(startedAt) });
       return;
     }
     const body = JSON.stringify(d.payload);
@@ -372,7 +357,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const r = await this.sender.post(ep.url, headers, body, this.config.WEBHOOK_TIMEOUT_MS);
     // The slot is free once the receiver answered, unless outcomes are already waiting to be written:
     // then it is held until this one is, so attempts never outrun the database (and their leases).
-    if (this.delivered.length < OUTCOMES_WAITING_MAX) answered();
+    if (this.delivered.size < OUTCOMES_WAITING_MAX) answered();
     const attempt = d.attempts + 1;
     const now = this.clock.now();
     const log = {
@@ -388,7 +373,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     };
     if (r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300) {
       // The common outcome: written with the others that finish meanwhile (one attempt insert, one update).
-      await this.finishDelivered({ id: d._id, owner, statusCode: r.statusCode, log });
+      await this.delivered.add({ row: d, owner, statusCode: r.statusCode, log });
       return;
     }
     await this.deliveries.recordAttempt(log);
@@ -397,26 +382,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       // The receiver says the endpoint is gone for good: stop sending to it (an admin can turn it back on).
       await this.endpoints.update(ep._id, {}, { active: false, disabled_reason: 'receiver answered 410 Gone' });
       this.outbox.forget(ep.tenant_id);
-      await this.deliveries.finish(d._id, owner, { ...common, status: 'dead' });
+      await this.deliveries.finish(d, owner, { ...common, status: 'dead' });
       await this.deliveries.cancelPending(d.endpoint_id, new Date(now));
       return;
     }
     // Retries go on until retry_until (the last one lands on it), then the row is a dead letter.
     const until = new Date(d.retry_until).getTime();
     if (now >= until) {
-      await this.deliveries.finish(d._id, owner, { ...common, status: 'dead' });
+      await this.deliveries.finish(d, owner, { ...common, status: 'dead' });
       return;
     }
     const next = Math.min(until, now + backoffDelayMs(attempt, this.config.WEBHOOK_BACKOFF_BASE_MS, this.config.WEBHOOK_BACKOFF_MAX_MS));
-    await this.deliveries.finish(d._id, owner, { ...common, next_attempt_at: new Date(next) });
+    await this.deliveries.finish(d, owner, { ...common, next_attempt_at: new Date(next) });
   }
-}
-
-interface DeliveredOutcome {
-  id: string;
-  owner: string;
-  statusCode: number;
-  log: Omit<WebhookAttemptDoc, '_id'>;
-  done: () => void;
-  failed: (err: unknown) => void;
 }

@@ -123,6 +123,8 @@ export class WebhookEndpointsService {
       previous_secret_expires_at: graceSeconds > 0 ? new Date(this.clock.now() + graceSeconds * 1000) : null,
     });
     if (!endpoint) throw AppError.notFound('Webhook endpoint');
+    // Fresh rows are sent with the endpoint the outbox cached for them: every node drops the old secret.
+    this.outbox.forget(endpoint.tenant_id);
     return { endpoint, secret };
   }
 

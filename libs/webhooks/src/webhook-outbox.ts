@@ -10,6 +10,16 @@ import { WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
 import { CoalescedFlush } from './coalesced-flush';
 import { FastPathWatermark } from './fast-path-watermark';
 
+/**
+ * Rows recorded within this long share one insertMany (every database command costs the node a
+ * socket write and a read, as the sends' own do). Recording runs after the change is durable and
+ * answered (the watermark covers rows not stored yet), so the window delays delivery, not the sends:
+ * per tick, a send path writing a message or two per tick paid one outbox insert per message.
+ */
+const INSERT_WINDOW_MS = 100;
+/** Recordings waiting beyond which the window ends early (one insertMany of them at once). */
+const INSERT_BATCH_MAX = 500;
+
 /** How long a node reuses its list of a tenant's endpoints on the hot path (changes on this node drop it at once). */
 const ENDPOINTS_TTL_MS = 2000;
 
@@ -35,7 +45,7 @@ export interface WebhookEventInput {
  * and returns what to do once the insert has answered (`inserted`: positions in `rows` now stored).
  */
 export interface FreshRowTaker {
-  leaseFresh(rows: WebhookDeliveryDoc[]): ((inserted: ReadonlySet<number>) => void) | null;
+  leaseFresh(rows: WebhookDeliveryDoc[], endpoints: ReadonlyMap<string, WebhookEndpointDoc>): ((inserted: ReadonlySet<number>) => void) | null;
   /** An endpoint of this tenant (of any tenant, when absent) changed. */
   endpointsChanged(tenantId?: string): void;
 }
@@ -48,8 +58,8 @@ interface Pending {
 
 /**
  * Writes outbox rows: one per (event, subscribed endpoint), with deterministic ids, so recording the
- * same change again (the sweeper after a crash, a second node) inserts nothing new. Rows recorded in
- * the same tick (a batch of messages) go in one insertMany; rows the local dispatcher can start at once
+ * same change again (the sweeper after a crash, a second node) inserts nothing new. Rows recorded within
+ * INSERT_WINDOW_MS (a burst of messages) go in one insertMany; rows the local dispatcher can start at once
  * are inserted already leased to it and handed over in memory, so their delivery needs no claim write
  * and no due-rows query (the lease still protects them: a node that dies holding it is retried by
  * another after WEBHOOK_LEASE_MS, as after any claim).
@@ -60,8 +70,15 @@ export class WebhookOutbox {
   private readonly listeners = new Set<() => void>();
   private readonly loading = new Map<string, Promise<WebhookEndpointDoc[]>>();
   private readonly queue: Pending[] = [];
-  private readonly flusher = new CoalescedFlush(() => this.flush(), () => this.queue.length > 0);
+  private readonly flusher = new CoalescedFlush(
+    () => this.flush(),
+    () => this.queue.length > 0,
+    INSERT_WINDOW_MS,
+    () => this.queue.length >= INSERT_BATCH_MAX,
+  );
   private taker?: FreshRowTaker;
+  /** The endpoint (as read for it) each row was made for: the dispatcher starts fresh rows without reading it again. */
+  private readonly endpointOf = new WeakMap<WebhookDeliveryDoc, WebhookEndpointDoc>();
 
   constructor(
     private readonly config: AppConfig,
@@ -143,7 +160,7 @@ export class WebhookOutbox {
 
   row(ep: WebhookEndpointDoc, eventId: string, type: string, payload: Record<string, unknown>, now: Date): WebhookDeliveryDoc {
     const endpointId = ep._id.toHexString();
-    return {
+    const row: WebhookDeliveryDoc = {
       _id: deliveryIdFor(eventId, endpointId),
       tenant_id: ep.tenant_id,
       application_id: ep.application_id,
@@ -164,6 +181,8 @@ export class WebhookOutbox {
       created_at: now,
       updated_at: now,
     };
+    this.endpointOf.set(row, ep);
+    return row;
   }
 
   /** The fast path: the event of a change that is durable now. Tracked (FastPathWatermark) until its rows are stored. */
@@ -178,7 +197,7 @@ export class WebhookOutbox {
 
   /**
    * Inserts rows (those already stored are left alone); resolves with how many of these were new, once
-   * they are stored. Rows of the same tick share one insertMany.
+   * they are stored. Rows of one INSERT_WINDOW_MS share one insertMany.
    */
   insert(rows: WebhookDeliveryDoc[]): Promise<number> {
     if (!rows.length) return Promise.resolve(0);
@@ -191,7 +210,12 @@ export class WebhookOutbox {
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0);
     const rows = batch.flatMap((b) => b.rows);
-    const started = this.taker?.leaseFresh(rows) ?? null;
+    const endpoints = new Map<string, WebhookEndpointDoc>();
+    for (const r of rows) {
+      const ep = this.endpointOf.get(r);
+      if (ep) endpoints.set(r.endpoint_id, ep);
+    }
+    const started = this.taker?.leaseFresh(rows, endpoints) ?? null;
     let inserted: Set<number>;
     try {
       inserted = await this.deliveries.insertNew(rows);

@@ -46,7 +46,10 @@ export type DeliveryStatus = 'pending' | 'delivered' | 'dead' | 'cancelled';
 
 /**
  * The outbox: one row per (event, endpoint). Its _id is derived from the change that caused the event
- * and the endpoint, so recording it twice (fast path and crash sweeper, two nodes) is one row.
+ * and the endpoint, so recording it twice (fast path and crash sweeper, two nodes) is one row. A row
+ * waiting for delivery (pending) lives in `webhook_pending`; once finished (delivered, dead, cancelled)
+ * it moves to the log, `webhook_deliveries` (kept WEBHOOK_HISTORY_DAYS), so batched writes over the
+ * pending rows never scan the log (FerretDB serves an `$in` filter by reading the whole collection).
  */
 export interface WebhookDeliveryDoc {
   _id: string;
@@ -105,10 +108,15 @@ export const WebhookDeliverySchema = new Schema<WebhookDeliveryDoc>(
   },
   { collection: 'webhook_deliveries', versionKey: false, minimize: false, _id: false },
 );
-// The dispatcher's scan: due pending rows, oldest first.
+// Rows written before pending rows had their own collection were found by this (WebhookDeliveriesRepository.movePendingFromLog).
 WebhookDeliverySchema.index({ status: 1, next_attempt_at: 1 });
 // Listing, dead letters and replay-since per endpoint, newest first.
 WebhookDeliverySchema.index({ endpoint_id: 1, created_at: -1, _id: -1 });
+
+/** Pending rows (see WebhookDeliveryDoc): the same documents, apart from the log. */
+export const WEBHOOK_PENDING_MODEL = 'WebhookPending';
+export const WebhookPendingSchema = WebhookDeliverySchema.clone();
+WebhookPendingSchema.set('collection', 'webhook_pending');
 
 /** One HTTP attempt of a delivery (status, latency, response code), for the admin API. */
 export interface WebhookAttemptDoc {

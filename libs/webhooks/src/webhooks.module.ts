@@ -29,9 +29,11 @@ import {
   WEBHOOK_ATTEMPT_MODEL,
   WEBHOOK_DELIVERY_MODEL,
   WEBHOOK_ENDPOINT_MODEL,
+  WEBHOOK_PENDING_MODEL,
   WebhookAttemptSchema,
   WebhookDeliverySchema,
   WebhookEndpointSchema,
+  WebhookPendingSchema,
 } from './webhook.schemas';
 
 /**
@@ -46,6 +48,7 @@ import {
     MongooseModule.forFeature([
       { name: WEBHOOK_ENDPOINT_MODEL, schema: WebhookEndpointSchema },
       { name: WEBHOOK_DELIVERY_MODEL, schema: WebhookDeliverySchema },
+      { name: WEBHOOK_PENDING_MODEL, schema: WebhookPendingSchema },
       { name: WEBHOOK_ATTEMPT_MODEL, schema: WebhookAttemptSchema },
       { name: WEBHOOK_RECORDER_MODEL, schema: WebhookRecorderSchema },
       { name: SWEPT_MESSAGE_MODEL, schema: SweptMessageSchema },

@@ -1,0 +1,72 @@
+import type { Clock } from '@chat/clock';
+import { CoalescedFlush } from './coalesced-flush';
+import type { WebhookDeliveriesRepository } from './deliveries.repository';
+import type { WebhookAttemptDoc, WebhookDeliveryDoc } from './webhook.schemas';
+
+/** Delivered outcomes waiting for their write beyond which a finished attempt keeps its slot until written (and they are written at once). */
+export const OUTCOMES_WAITING_MAX = 32;
+/**
+ * Delivered outcomes finishing within this long are written together (three commands per batch): every
+ * database command costs the node a socket write and a read, as the sends' own do. Only the status and
+ * the lease's release wait for it, not the next attempt (unless OUTCOMES_WAITING_MAX are waiting).
+ */
+const OUTCOME_WINDOW_MS = 200;
+
+export interface DeliveredOutcome {
+  /** The row as claimed (written to the log as delivered). */
+  row: WebhookDeliveryDoc;
+  owner: string;
+  statusCode: number;
+  log: Omit<WebhookAttemptDoc, '_id'>;
+}
+
+/**
+ * The dispatcher's 2xx outcomes, written in batches: one insertMany of attempt logs, then per status
+ * code the rows' move to the log (WebhookDeliveriesRepository.finishDelivered).
+ */
+export class DeliveredOutcomes {
+  private readonly waiting: Array<DeliveredOutcome & { done: () => void; failed: (err: unknown) => void }> = [];
+  private readonly flusher = new CoalescedFlush(
+    () => this.flush(),
+    () => this.waiting.length > 0,
+    OUTCOME_WINDOW_MS,
+    () => this.waiting.length >= OUTCOMES_WAITING_MAX,
+  );
+
+  constructor(
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly clock: Clock,
+    /** A batch could not be written: its leases are left to run out (then retried, same X-Webhook-Id). */
+    private readonly unwritten: () => void,
+  ) {}
+
+  /** Outcomes waiting for the next write. */
+  get size(): number {
+    return this.waiting.length;
+  }
+
+  /** Queues a delivered row's outcome; resolves once it is written (its lease released). */
+  add(o: DeliveredOutcome): Promise<void> {
+    return new Promise((done, failed) => {
+      this.waiting.push({ ...o, done, failed });
+      this.flusher.soon();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.waiting.splice(0);
+    try {
+      await this.deliveries.recordAttempts(batch.map((b) => b.log));
+      const at = new Date(this.clock.now());
+      const byCode = new Map<number, DeliveredOutcome[]>();
+      for (const b of batch) byCode.set(b.statusCode, [...(byCode.get(b.statusCode) ?? []), b]);
+      for (const [code, items] of byCode) {
+        await this.deliveries.finishDelivered(items.map((i) => i.row), [...new Set(items.map((i) => i.owner))], code, at);
+      }
+      for (const b of batch) b.done();
+    } catch (err) {
+      if (batch.length) this.unwritten();
+      for (const b of batch) b.failed(err);
+    }
+  }
+}
