@@ -3,6 +3,7 @@ export * from './message.dto';
 export * from './message.view';
 export * from './messages.repository';
 export * from './message-id';
+export * from './message-batch-contract';
 export * from './message-write-batcher';
 export * from './message-draft';
 export * from './messages.service';

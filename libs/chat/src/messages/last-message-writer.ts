@@ -4,7 +4,7 @@ import { TenantContext, TenantId } from '@chat/tenancy';
 import type { LastMessageDoc } from '../conversations/conversation.schema';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { PendingConversationWrites } from '../conversations/pending-conversation-writes';
-import { writeStageSeconds } from './message-write-batcher';
+import { writeStageSeconds } from './message-batch-metrics';
 
 interface Slot {
   key: string;

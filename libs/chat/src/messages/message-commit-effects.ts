@@ -5,7 +5,7 @@ import { ConversationsRepository } from '../conversations/conversations.reposito
 import type { MessageRecord } from './message.schema';
 import { toMessageView } from './message.view';
 import { nextChange } from './message-rules';
-import type { MessageCommitStep } from './message-write-batcher';
+import type { MessageCommitStep } from './message-batch-contract';
 import { MessagesRepository } from './messages.repository';
 import { RecentMessagesCache } from './recent-messages';
 import { isHandshake } from './e2e-v2';

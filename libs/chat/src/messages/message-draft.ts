@@ -1,4 +1,4 @@
-import { MessageDraft } from './message-write-batcher';
+import { MessageDraft } from './message-batch-contract';
 
 /** What a caller says about a new message; everything else starts empty. */
 type DraftInput = Pick<MessageDraft, 'conversation_id' | 'sender_id' | 'client_msg_id' | 'content'> &

@@ -5,7 +5,7 @@ import { TenantContext } from '@chat/tenancy';
 import { ConversationSeqs } from '../conversations/conversation-seqs';
 import type { ClientMsgKey } from './message-id';
 import type { MessageRecord } from './message.schema';
-import type { MessageBatchStore } from './message-write-batcher';
+import type { MessageBatchStore } from './message-batch-contract';
 import { InsertOutcome, MessagesRepository, NewMessage } from './messages.repository';
 import { RecentMessagesCache } from './recent-messages';
 import { SendClaims } from './send-claims';

@@ -3,7 +3,8 @@ import { asTenantId, TenantContext } from '@chat/tenancy';
 import type { MessageRecord } from './message.schema';
 import type { InsertOutcome, NewMessage } from './messages.repository';
 import type { ClientMsgKey } from './message-id';
-import { MessageBatchStore, MessageDraft, MessageWriteBatcher } from './message-write-batcher';
+import type { MessageBatchStore, MessageDraft } from './message-batch-contract';
+import { MessageWriteBatcher } from './message-write-batcher';
 
 /** In-memory store with the same unique constraints as the collection. */
 class FakeStore implements MessageBatchStore {

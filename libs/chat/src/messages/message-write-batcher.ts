@@ -1,64 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { Types } from 'mongoose';
 import { AppError, ErrorCode } from '@chat/errors';
-import { counter, gauge, histogram } from '@chat/metrics';
 import { TenantContext, TenantId, unguessableObjectId } from '@chat/tenancy';
+import type { MessageBatchStore, MessageBatcherOptions, MessageCommitStep, MessageDraft, SendOutcome } from './message-batch-contract';
+import { batchSeconds, batchSize, messagesIn, queueDepth, stageClock, writeStageSeconds } from './message-batch-metrics';
 import { ClientMsgKey, messageIdFor } from './message-id';
 import type { MessageRecord } from './message.schema';
 import type { InsertOutcome, NewMessage } from './messages.repository';
 
-/** What the batcher needs from storage; every call runs inside TenantContext for the batch's tenant. */
-export interface MessageBatchStore {
-  /** Reserves `count` consecutive seqs of the conversation (one atomic step); returns the first of the block. */
-  reserveSeqs(conversationId: string, count: number): Promise<number>;
-  /**
-   * Moves the conversation's seq counter above every stored seq, after a reserved seq turned out to be
-   * taken (the counter was seeded while seqs were in flight). Optional: without it such a send fails.
-   */
-  raiseSeqsAbove?(conversationId: string): Promise<void>;
-  insertBatch(docs: NewMessage[]): Promise<InsertOutcome[]>;
-  /** Messages already stored under these keys, looked up by their derived _id (fast everywhere). */
-  findByClientMsgIds(keys: ClientMsgKey[]): Promise<MessageRecord[]>;
-  /** The same by the key's fields (a scan on FerretDB): only after a duplicate-key error the fast lookup could not explain. */
-  findByClientMsgFields(keys: ClientMsgKey[]): Promise<MessageRecord[]>;
-  insertGap(conversationId: string, seq: number, senderId: string, now: Date): Promise<boolean>;
-  /**
-   * Which of these derived message ids are sent for the first time (true: no retry lookup needed);
-   * null when that cannot be known. Optional: without it every client-chosen id is looked up.
-   */
-  claimFirstSends?(messageIds: string[]): Promise<boolean[] | null>;
-}
-
-export interface MessageBatcherOptions {
-  /** How long a batch collects sends before it is written (0: only what arrived in the same tick). */
-  windowMs: number;
-  /** Largest batch; a full batch is written at once without waiting for the window. */
-  maxBatch: number;
-  /** Batches written at the same time (never two for the same conversation). */
-  concurrency: number;
-  /** Queued sends beyond which new sends are refused with 503 (back-pressure). */
-  queueMax: number;
-}
-
 const clientKeyOf = (k: ClientMsgKey) => `${k.conversation_id}\u0000${k.sender_id}\u0000${k.client_msg_id}`;
-
-/** A message ready to store, minus what the batcher assigns (_id, seq). */
-export type MessageDraft = Omit<NewMessage, '_id' | 'seq'>;
-
-export interface SendOutcome {
-  message: MessageRecord;
-  /** True when client_msg_id matched an earlier message: `message` is that original. */
-  duplicate: boolean;
-}
-
-/**
- * What follows a stored batch (MessageCommitEffects): once per conversation with the messages it stored, before their senders are
- * answered (their events). Writes that need not precede the ack (last_message) it only schedules: the conversation is free for
- * its next batch as soon as this returns.
- */
-export interface MessageCommitStep {
-  commit(tenantId: TenantId, conversationId: string, committed: MessageRecord[]): Promise<void>;
-}
 
 interface Item {
   tenantId: TenantId;
@@ -83,19 +33,6 @@ interface Item {
 
 /** Fresh seqs tried for a message whose seq was taken, before it is answered 503 (each after raising the counter). */
 const SEQ_TAKEN_RETRIES = 3;
-
-const queueDepth = gauge('chat_message_batch_queue_depth', 'Messages waiting in this process for the next group commit');
-const messagesIn = counter('chat_messages_in_total', 'Messages accepted by the write path', ['result']);
-const batchSize = histogram('chat_message_batch_size', 'Messages per group commit', [], [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
-const batchSeconds = histogram('chat_message_batch_write_seconds', 'Time to reserve seqs and store one batch');
-/** Where a send's ack time goes (docs/life-of-a-message.md, step 4): finer buckets than the default, the stages take milliseconds. */
-const STAGE_BUCKETS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.5];
-export const writeStageSeconds = histogram(
-  'chat_message_batch_stage_seconds',
-  'Per stage of the write path: wait (a send queued until its batch starts), claim (Redis send claims and retry look-ups), reserve (seqs), insert (messages, fresh seqs for taken ones, cache drop, gaps), commit (reply counters, events), per tenant of a batch; last_message: its write after the ack, per write',
-  ['stage'],
-  STAGE_BUCKETS,
-);
 
 const convKey = (i: Item) => `${i.tenantId}\u0000${i.draft.conversation_id}`;
 const dedupeKey = (i: Item) => `${i.tenantId}\u0000${clientKeyOf(i.draft)}`;
@@ -401,14 +338,6 @@ export class MessageWriteBatcher {
 }
 
 /** Observes the time since the previous lap (or the start) as `stage`. */
-function stageClock(): (stage: string) => void {
-  let last = performance.now();
-  return (stage) => {
-    const now = performance.now();
-    writeStageSeconds.observe({ stage }, (now - last) / 1000);
-    last = now;
-  };
-}
 
 function settle(item: Item): void {
   if (item.outcome) {
