@@ -1,12 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
+import { StoreDialect } from '@chat/database';
 import { APPLICATION_MODEL, ApplicationDoc } from '../schemas/application.schema';
 import { cursorFilter, toObjectId } from './object-id';
 
 @Injectable()
 export class ApplicationRepository {
-  constructor(@InjectModel(APPLICATION_MODEL) private readonly model: Model<ApplicationDoc>) {}
+  constructor(
+    @InjectModel(APPLICATION_MODEL) private readonly model: Model<ApplicationDoc>,
+    private readonly dialect: StoreDialect,
+  ) {}
+
+  /** Every update of an application document under its lock (FerretDB: see ClientRepository.locked). */
+  private locked<T>(id: { toHexString(): string }, fn: () => Promise<T>): Promise<T> {
+    return this.dialect.serialised('applications', id.toHexString(), fn);
+  }
 
   async create(data: Pick<ApplicationDoc, 'tenant_id' | 'name' | 'secret_enc'> & { settings?: Record<string, unknown> }): Promise<ApplicationDoc> {
     const doc = await this.model.create({ ...data, status: 'active', secret_version: 1 });
@@ -30,21 +39,21 @@ export class ApplicationRepository {
   async update(id: unknown, set: Record<string, unknown>): Promise<ApplicationDoc | null> {
     const _id = toObjectId(id);
     if (!_id) return null;
-    return (await this.model.findOneAndUpdate({ _id, status: 'active' }, { $set: set }, { new: true }).lean().exec()) as ApplicationDoc | null;
+    return this.locked(_id, async () => (await this.model.findOneAndUpdate({ _id, status: 'active' }, { $set: set }, { new: true }).lean().exec()) as ApplicationDoc | null);
   }
 
   /** Conditional on the version read, so two concurrent rotations cannot lose a secret. */
   async rotateSecret(id: unknown, expectedVersion: number, set: Pick<ApplicationDoc, 'secret_enc' | 'previous_secret_enc' | 'previous_secret_expires_at'>): Promise<ApplicationDoc | null> {
     const _id = toObjectId(id);
     if (!_id) return null;
-    return (await this.model
-      .findOneAndUpdate(
-        { _id, status: 'active', secret_version: expectedVersion },
-        { $set: { ...set, secret_rotated_at: new Date() }, $inc: { secret_version: 1 } },
-        { new: true },
-      )
-      .lean()
-      .exec()) as ApplicationDoc | null;
+    return this.locked(
+      _id,
+      async () =>
+        (await this.model
+          .findOneAndUpdate({ _id, status: 'active', secret_version: expectedVersion }, { $set: { ...set, secret_rotated_at: new Date() }, $inc: { secret_version: 1 } }, { new: true })
+          .lean()
+          .exec()) as ApplicationDoc | null,
+    );
   }
 
   async markDeleted(id: unknown): Promise<ApplicationDoc | null> {
@@ -52,6 +61,12 @@ export class ApplicationRepository {
   }
 
   async markDeletedByTenant(tenantId: string): Promise<void> {
-    await this.model.updateMany({ tenant_id: tenantId, status: 'active' }, { $set: { status: 'deleted' } }).exec();
+    const ids = (await this.model.find({ tenant_id: tenantId, status: 'active' }, { _id: 1 }).lean().exec()).map((a) => a._id);
+    if (!ids.length) return;
+    await this.dialect.serialisedMany(
+      'applications',
+      ids.map((id) => id.toHexString()),
+      () => this.model.updateMany({ _id: { $in: ids }, status: 'active' }, { $set: { status: 'deleted' } }).exec(),
+    );
   }
 }

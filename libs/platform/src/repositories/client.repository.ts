@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
+import { StoreDialect } from '@chat/database';
 import { CLIENT_MODEL, ClientDoc, TenantStatus } from '../schemas/client.schema';
 import { cursorFilter, toObjectId } from './object-id';
 
@@ -9,7 +10,19 @@ export type NewClient = Pick<ClientDoc, 'name' | 'plan' | 'region' | 'quotas'> &
 /** The `clients` collection (tenants). Platform data: cross-tenant by nature, admin-only. */
 @Injectable()
 export class ClientRepository {
-  constructor(@InjectModel(CLIENT_MODEL) private readonly model: Model<ClientDoc>) {}
+  constructor(
+    @InjectModel(CLIENT_MODEL) private readonly model: Model<ClientDoc>,
+    private readonly dialect: StoreDialect,
+  ) {}
+
+  /**
+   * Every update of a tenant document runs under its lock: on FerretDB an update is read, changed and
+   * written back whole, so a rename beside a suspension lost one of them (test/platform-write-races),
+   * and the conditional transitions below could both win. On MongoDB the lock is skipped.
+   */
+  private locked<T>(id: { toHexString(): string }, fn: () => Promise<T>): Promise<T> {
+    return this.dialect.serialised('clients', id.toHexString(), fn);
+  }
 
   async create(data: NewClient): Promise<ClientDoc> {
     const doc = await this.model.create({ ...data, status: 'active' });
@@ -35,36 +48,27 @@ export class ClientRepository {
     if (!_id) return null;
     const update: Record<string, unknown> = { $set: set };
     if (unset.length) update.$unset = Object.fromEntries(unset.map((f) => [f, '']));
-    return (await this.model
-      .findOneAndUpdate({ _id, status: { $ne: 'deleted' } }, update, { new: true })
-      .lean()
-      .exec()) as ClientDoc | null;
+    return this.locked(_id, async () => (await this.model.findOneAndUpdate({ _id, status: { $ne: 'deleted' } }, update, { new: true }).lean().exec()) as ClientDoc | null);
   }
 
-  /** Atomic status transition: only from one of `from`, so two admins racing cannot double-apply. */
+  /** Status transition only from one of `from` (under the document's lock), so two admins racing cannot double-apply. */
   async transition(id: unknown, from: TenantStatus[], to: TenantStatus, set: Record<string, unknown> = {}): Promise<ClientDoc | null> {
     const _id = toObjectId(id);
     if (!_id) return null;
-    return (await this.model
-      .findOneAndUpdate({ _id, status: { $in: from } }, { $set: { ...set, status: to } }, { new: true })
-      .lean()
-      .exec()) as ClientDoc | null;
+    return this.locked(_id, async () => (await this.model.findOneAndUpdate({ _id, status: { $in: from } }, { $set: { ...set, status: to } }, { new: true }).lean().exec()) as ClientDoc | null);
   }
 
   /** Records a finished export that started at `at` (kept only if newer than the recorded one). */
   async markExported(id: unknown, at: Date): Promise<void> {
     const _id = toObjectId(id);
     if (!_id) return;
-    await this.model.updateOne({ _id, status: { $ne: 'deleted' }, $or: [{ exported_at: null }, { exported_at: { $lt: at } }] }, { $set: { exported_at: at } }).exec();
+    await this.locked(_id, () => this.model.updateOne({ _id, status: { $ne: 'deleted' }, $or: [{ exported_at: null }, { exported_at: { $lt: at } }] }, { $set: { exported_at: at } }).exec());
   }
 
   /** The erase of a deleted tenant finished: only the tombstone is left (its free-form metadata goes too). */
   async markErased(id: unknown): Promise<ClientDoc | null> {
     const _id = toObjectId(id);
     if (!_id) return null;
-    return (await this.model
-      .findOneAndUpdate({ _id, status: 'deleted' }, { $set: { erased_at: new Date(), metadata: {} } }, { new: true })
-      .lean()
-      .exec()) as ClientDoc | null;
+    return this.locked(_id, async () => (await this.model.findOneAndUpdate({ _id, status: 'deleted' }, { $set: { erased_at: new Date(), metadata: {} } }, { new: true }).lean().exec()) as ClientDoc | null);
   }
 }

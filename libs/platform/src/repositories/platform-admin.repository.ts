@@ -1,12 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
+import { StoreDialect } from '@chat/database';
 import { PLATFORM_ADMIN_MODEL, PlatformAdminDoc } from '../schemas/platform-admin.schema';
 import { cursorFilter, toObjectId } from './object-id';
 
 @Injectable()
 export class PlatformAdminRepository {
-  constructor(@InjectModel(PLATFORM_ADMIN_MODEL) private readonly model: Model<PlatformAdminDoc>) {}
+  constructor(
+    @InjectModel(PLATFORM_ADMIN_MODEL) private readonly model: Model<PlatformAdminDoc>,
+    private readonly dialect: StoreDialect,
+  ) {}
+
+  /** Every update of an admin document under its lock (FerretDB: a login's last_login_at could undo a role change or a disable). */
+  private locked<T>(id: { toHexString(): string }, fn: () => Promise<T>): Promise<T> {
+    return this.dialect.serialised('platform_admins', id.toHexString(), fn);
+  }
 
   /** Waits for the unique email index (bootstrap relies on it when several nodes start at once). */
   async ensureIndexes(): Promise<void> {
@@ -38,11 +47,11 @@ export class PlatformAdminRepository {
   async update(id: unknown, set: Record<string, unknown>): Promise<PlatformAdminDoc | null> {
     const _id = toObjectId(id);
     if (!_id) return null;
-    return (await this.model.findOneAndUpdate({ _id }, { $set: set }, { new: true }).lean().exec()) as PlatformAdminDoc | null;
+    return this.locked(_id, async () => (await this.model.findOneAndUpdate({ _id }, { $set: set }, { new: true }).lean().exec()) as PlatformAdminDoc | null);
   }
 
   async touchLogin(id: unknown): Promise<void> {
     const _id = toObjectId(id);
-    if (_id) await this.model.updateOne({ _id }, { $set: { last_login_at: new Date() } }).exec();
+    if (_id) await this.locked(_id, () => this.model.updateOne({ _id }, { $set: { last_login_at: new Date() } }).exec());
   }
 }
