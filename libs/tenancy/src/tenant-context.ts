@@ -58,3 +58,24 @@ export const TenantContext = {
     return id;
   },
 };
+
+/**
+ * A value one step of a request hands to a later step of the same request (the socket gate's claim
+ * and reads to the send): kept by the request's context, taken once. Nothing outside a context.
+ */
+export class RequestSlot<T> {
+  private readonly values = new WeakMap<RequestContextData, T>();
+
+  put(value: T): void {
+    const ctx = TenantContext.current();
+    if (ctx) this.values.set(ctx, value);
+  }
+
+  take(): T | null {
+    const ctx = TenantContext.current();
+    const value = ctx ? this.values.get(ctx) : undefined;
+    if (value === undefined) return null;
+    this.values.delete(ctx!);
+    return value;
+  }
+}

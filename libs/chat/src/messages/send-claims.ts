@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { RedisService } from '@chat/redis';
-import { TenantContext } from '@chat/tenancy';
+import { RequestSlot } from '@chat/tenancy';
 import { canonicalConversationId } from '../conversations/conversation-id';
 import { messageIdFor } from './message-id';
 
@@ -65,12 +65,11 @@ export function gateSendClaim(redis: RedisService, tenantId: string, senderId: s
 }
 
 /** Gate claims' answers, by the request context the send runs in (as QuotaService.prepayMessage). */
-const gateClaims = new WeakMap<object, { messageId: string; won: boolean }>();
+const gateClaims = new RequestSlot<{ messageId: string; won: boolean }>();
 
 /** Hands the gate claim's answer to the send of the current request context (call inside its TenantContext.run). */
 export function noteGateClaim(messageId: string, won: boolean): void {
-  const ctx = TenantContext.current();
-  if (ctx) gateClaims.set(ctx, { messageId, won });
+  gateClaims.put({ messageId, won });
 }
 
 /**
@@ -79,9 +78,5 @@ export function noteGateClaim(messageId: string, won: boolean): void {
  * retry taken for a first attempt still collides on the unique _id and is answered with the original.
  */
 export function takeGateClaim(): { messageId: string; won: boolean } | null {
-  const ctx = TenantContext.current();
-  const claim = ctx ? gateClaims.get(ctx) : undefined;
-  if (!claim) return null;
-  gateClaims.delete(ctx!);
-  return claim;
+  return gateClaims.take();
 }

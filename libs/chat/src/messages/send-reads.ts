@@ -1,4 +1,4 @@
-import { TenantContext } from '@chat/tenancy';
+import { RequestSlot } from '@chat/tenancy';
 import type { SendPolicyCheck } from '../conversations/conversation-policy';
 import type { ConversationView } from '../conversations/conversation.views';
 import type { SendMessageDto } from './message.dto';
@@ -21,22 +21,18 @@ export interface SendReads {
 }
 
 /** Reads a socket gate started, by the request context of the send they are for (as QuotaService.prepayMessage). */
-const gateReads = new WeakMap<object, SendReads>();
+const gateReads = new RequestSlot<SendReads>();
 
 /**
  * Hands reads started by the socket gate, in the tick of its access check and charge script (so the
  * cache read is one MGET with the access check's), to the send of the current request context.
  */
 export function noteGateReads(reads: SendReads): void {
-  const ctx = TenantContext.current();
-  if (ctx) gateReads.set(ctx, reads);
+  gateReads.put(reads);
 }
 
 /** The gate's reads for this send (same sender, conversation and payload), once; null otherwise. */
 export function takeGateReads(senderId: string, conversationId: string, dto: SendMessageDto): SendReads | null {
-  const ctx = TenantContext.current();
-  const reads = ctx ? gateReads.get(ctx) : undefined;
-  if (!reads) return null;
-  gateReads.delete(ctx!);
-  return reads.senderId === senderId && reads.conversationId === conversationId && reads.dto === dto ? reads : null;
+  const reads = gateReads.take();
+  return reads && reads.senderId === senderId && reads.conversationId === conversationId && reads.dto === dto ? reads : null;
 }
