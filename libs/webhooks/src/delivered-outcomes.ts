@@ -59,7 +59,11 @@ export class DeliveredOutcomes {
       await this.deliveries.recordAttempts(batch.map((b) => b.log));
       const at = new Date(this.clock.now());
       const byCode = new Map<number, DeliveredOutcome[]>();
-      for (const b of batch) byCode.set(b.statusCode, [...(byCode.get(b.statusCode) ?? []), b]);
+      for (const b of batch) {
+        const same = byCode.get(b.statusCode);
+        if (same) same.push(b);
+        else byCode.set(b.statusCode, [b]);
+      }
       for (const [code, items] of byCode) {
         await this.deliveries.finishDelivered(items.map((i) => i.row), [...new Set(items.map((i) => i.owner))], code, at);
       }

@@ -5,6 +5,8 @@ import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 import { DeliveryStatus, WEBHOOK_ATTEMPT_MODEL, WEBHOOK_DELIVERY_MODEL, WEBHOOK_PENDING_MODEL, WebhookAttemptDoc, WebhookDeliveryDoc } from './webhook.schemas';
 
 const FREE = new Date(0);
+/** A row's fields once no lease holds it. */
+const RELEASED = { lease_until: FREE, lease_owner: null, leased: false };
 /** Rows a requeue moves per round trip. */
 const REQUEUE_PAGE = 500;
 
@@ -120,14 +122,12 @@ export class WebhookDeliveriesRepository {
    * retry stays pending; a final outcome (dead, cancelled) moves the row to the log.
    */
   async finish(row: WebhookDeliveryDoc, owner: string, set: Partial<WebhookDeliveryDoc>): Promise<void> {
-    const released = { lease_until: FREE, lease_owner: null, leased: false };
     if (set.status && set.status !== 'pending') {
-      await this.logRows([{ ...row, ...set, ...released }]);
-      await this.model.deleteOne({ _id: row._id, lease_owner: owner }).exec();
+      await this.moveToLog([{ ...row, ...set, ...RELEASED }], { lease_owner: owner });
       return;
     }
     await this.dialect.serialised('webhook_deliveries', row._id, () =>
-      this.model.updateOne({ _id: row._id, lease_owner: owner }, { $set: { ...set, ...released } }).exec(),
+      this.model.updateOne({ _id: row._id, lease_owner: owner }, { $set: { ...set, ...RELEASED } }).exec(),
     );
   }
 
@@ -142,22 +142,26 @@ export class WebhookDeliveriesRepository {
    */
   async finishDelivered(rows: WebhookDeliveryDoc[], owners: string[], statusCode: number, at: Date): Promise<number> {
     if (!rows.length) return 0;
-    await this.logRows(
-      rows.map((d) => ({
-        ...d,
-        status: 'delivered' as const,
-        attempts: d.attempts + 1,
-        last_status_code: statusCode,
-        last_error: null,
-        delivered_at: at,
-        updated_at: at,
-        lease_until: FREE,
-        lease_owner: null,
-        leased: false,
-      })),
-    );
-    const r = await this.model.deleteMany({ _id: { $in: rows.map((d) => d._id) }, lease_owner: { $in: owners } }).exec();
-    return r.deletedCount ?? 0;
+    const done = rows.map((d) => ({ ...d, status: 'delivered' as const, attempts: d.attempts + 1, last_status_code: statusCode, last_error: null, delivered_at: at, updated_at: at, ...RELEASED }));
+    return this.moveToLog(done, { lease_owner: { $in: owners } });
+  }
+
+  /**
+   * Moves finished rows to the log: written there first, then removed from the pending rows where
+   * `stillOurs` matches (a crash between the two leaves both, never neither). Returns how many left.
+   */
+  private async moveToLog(rows: WebhookDeliveryDoc[], stillOurs: Record<string, unknown>): Promise<number> {
+    await this.logRows(rows);
+    // One row by bare _id (an index lookup on FerretDB); several by $in over the small pending set.
+    const ids = rows.length === 1 ? rows[0]!._id : { $in: rows.map((d) => d._id) };
+    return (await this.model.deleteMany({ _id: ids, ...stillOurs }).exec()).deletedCount ?? 0;
+  }
+
+  /** Moves rows back to pending: inserted there first, then removed from the log where `stillThere` matches. Returns how many were inserted. */
+  private async moveToPending(rows: WebhookDeliveryDoc[], stillThere: Record<string, unknown>): Promise<number> {
+    const inserted = (await this.insertNew(rows)).size;
+    await this.log.deleteMany({ _id: { $in: rows.map((d) => d._id) }, ...stillThere }).exec();
+    return inserted;
   }
 
   /**
@@ -229,9 +233,8 @@ export class WebhookDeliveriesRepository {
     for (;;) {
       const rows = (await this.log.find(f).sort({ created_at: 1, _id: 1 }).limit(REQUEUE_PAGE).lean().exec()) as WebhookDeliveryDoc[];
       if (!rows.length) return requeued;
-      const fresh = rows.map((d) => ({ ...d, status: 'pending' as const, next_attempt_at: now, retry_until: retryUntil, lease_until: FREE, lease_owner: null, leased: false, updated_at: now }));
-      requeued += (await this.insertNew(fresh)).size;
-      await this.log.deleteMany({ _id: { $in: rows.map((d) => d._id) }, status: { $ne: 'pending' } }).exec();
+      const fresh = rows.map((d) => ({ ...d, status: 'pending' as const, next_attempt_at: now, retry_until: retryUntil, ...RELEASED, updated_at: now }));
+      requeued += await this.moveToPending(fresh, { status: { $ne: 'pending' } });
       if (rows.length < REQUEUE_PAGE) return requeued;
     }
   }
@@ -250,8 +253,10 @@ export class WebhookDeliveriesRepository {
   async cancelPending(endpointId: string, now: Date): Promise<void> {
     const rows = (await this.model.find({ endpoint_id: endpointId }).lean().exec()) as WebhookDeliveryDoc[];
     if (!rows.length) return;
-    await this.logRows(rows.map((d) => ({ ...d, status: 'cancelled' as const, updated_at: now, lease_until: FREE, lease_owner: null, leased: false })));
-    await this.model.deleteMany({ _id: { $in: rows.map((d) => d._id) }, endpoint_id: endpointId }).exec();
+    await this.moveToLog(
+      rows.map((d) => ({ ...d, status: 'cancelled' as const, updated_at: now, ...RELEASED })),
+      { endpoint_id: endpointId },
+    );
   }
 
   /**
@@ -261,8 +266,7 @@ export class WebhookDeliveriesRepository {
   async movePendingFromLog(): Promise<number> {
     const rows = (await this.log.find({ status: 'pending' }).lean().exec()) as WebhookDeliveryDoc[];
     if (!rows.length) return 0;
-    await this.insertNew(rows);
-    await this.log.deleteMany({ _id: { $in: rows.map((d) => d._id) }, status: 'pending' }).exec();
+    await this.moveToPending(rows, { status: 'pending' });
     return rows.length;
   }
 }
