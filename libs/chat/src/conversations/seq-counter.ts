@@ -24,7 +24,10 @@ const TTL_REFRESHES = 8;
  * reservation: a counter in use never comes near the end of its TTL, and a busy conversation's
  * reservations are two commands in the script, not three.
  * A reservation may also drop a cache entry (the conversation's newest page, whose messages it is about
- * to write) as CacheService.del does: INCR its generation, EXPIRE it, DEL the value; not on a miss.
+ * to write) as CacheService.del does: INCR its generation, EXPIRE it, DEL the value; not on a miss. The
+ * generation's TTL is set with a new key and refreshed with the counter's (the refresh interval, 7/8 of
+ * a day, is shorter than the generation's day), not on every send: a generation still outlives by hours
+ * any value cached under it, and expires at the earliest 3 hours after the conversation's last send.
  * KEYS the counters, then the cache keys (value, generation) of the drops; ARGV ttl (ms), refresh
  * interval (ms), number of counters, generation TTL (s), then count, floor ('' for none), at (ms) and the
  * index in KEYS of its drop's value key (0: none) per counter.
@@ -54,8 +57,8 @@ for i = 1, tonumber(ARGV[3]) do
     end
     local drop = tonumber(ARGV[4 * i + 4])
     if drop > 0 then
-      redis.call('INCR', KEYS[drop + 1])
-      redis.call('EXPIRE', KEYS[drop + 1], ARGV[4])
+      local gen = redis.call('INCR', KEYS[drop + 1])
+      if gen == 1 or not fresh or every >= tonumber(ARGV[4]) * 1000 then redis.call('EXPIRE', KEYS[drop + 1], ARGV[4]) end
       redis.call('DEL', KEYS[drop])
     end
     out[i] = last
