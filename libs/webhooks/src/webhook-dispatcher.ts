@@ -67,6 +67,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private readonly delivered: DeliveredOutcomes;
   /** Counts endpoint changes seen here: rows leased before one are not started with the endpoint as it was. */
   private endpointsEpoch = 0;
+  private delegated = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -83,9 +84,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     );
   }
 
+  /** A delivery worker process delivers for this one (WEBHOOK_DELIVERY_WORKER): no scans, no fresh rows here. Call before init. */
+  standDown(): void {
+    this.delegated = true;
+  }
+
   onApplicationBootstrap(): void {
     const every = this.config.WEBHOOK_DISPATCH_INTERVAL_MS;
-    if (!every) return;
+    if (!every || this.delegated) return;
     this.outbox.onRecorded(() => this.wakeSoon());
     this.outbox.attachTaker(this);
     // Pending rows an earlier version kept in the log (none once every node runs this one).
@@ -230,6 +236,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       // The endpoints the rows were made for are current unless one changed since (then read again).
       if (mine.length) void this.adopt(mine, epoch === this.endpointsEpoch ? endpoints : null);
     };
+  }
+
+  /** Rows the serving process inserted leased to this worker (ForwardingTaker); beyond a full backlog they are left to run out. */
+  adoptLeased(rows: WebhookDeliveryDoc[]): void {
+    const room = this.stopped ? 0 : Math.max(0, BACKLOG_MAX - this.backlogSize - this.leasing);
+    for (const d of rows.slice(room)) this.leaseLeft(new Date(d.lease_until).getTime());
+    if (room && rows.length) void this.adopt(rows.slice(0, room), null);
   }
 
   /**
