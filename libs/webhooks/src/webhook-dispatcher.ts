@@ -139,7 +139,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   /** Starts a scan now (one at a time; a wake during a scan asks for one more). */
   wake(): void {
-    if (this.stopped) return;
+    // Stood down: the worker's own scans find what a replay requeued here.
+    if (this.stopped || this.delegated) return;
     if (this.scanning) {
       this.rescan = true;
       return;
