@@ -15,7 +15,9 @@ const RESTART_MS = 1000;
 const WORKER_ENTRY = join(__dirname, `webhook-worker${extname(__filename)}`);
 // Started from the TypeScript sources (tests, scripts/dev.js): the worker loads them the same way.
 const fromSources = WORKER_ENTRY.endsWith('.ts') ? { CHAT_REGISTER_TS: '1' } : {};
-const execArgv = WORKER_ENTRY.endsWith('.ts') ? [...process.execArgv, '--require', join(__dirname, '..', '..', '..', 'scripts', 'register-ts.js')] : process.execArgv;
+// The parent's inspector port and profile file name are its own (the worker would clash on them).
+const inherited = process.execArgv.filter((a) => !a.startsWith('--inspect') && !a.startsWith('--cpu-prof-name'));
+const execArgv = WORKER_ENTRY.endsWith('.ts') ? [...inherited, '--require', join(__dirname, '..', '..', '..', 'scripts', 'register-ts.js')] : inherited;
 
 /**
  * WEBHOOK_DELIVERY_WORKER: webhook delivery (signatures, POSTs, outcome writes) moves out of the
