@@ -3,9 +3,10 @@
  * concurrent PATCHes of different fields one was lost, and a PATCH that read the endpoint before its
  * deletion wrote it back without `deleted_at`: the deleted endpoint was live again and kept receiving
  * the tenant's events. (The dispatcher's 410-disable is the same update as a PATCH.) */
+import { verifySignature } from '@chat/webhooks';
 import { api, createTenant } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
-import { WEBHOOK_TEST_ENV } from './support/webhook-receiver';
+import { WEBHOOK_TEST_ENV, WebhookReceiver } from './support/webhook-receiver';
 
 describe('webhook endpoints under concurrent writes (FerretDB)', () => {
   let t: TestApp;
@@ -47,6 +48,34 @@ describe('webhook endpoints under concurrent writes (FerretDB)', () => {
       const shown = await api(t, tenant).get(`/v1/webhooks/${id}`);
       const listed = (await api(t, tenant).get('/v1/webhooks').expect(200)).body.data.map((e: { id: string }) => e.id);
       if (shown.status !== 404 || listed.includes(id)) lost.push(`${id}: ${shown.status}, active ${shown.body.active}`);
+    }
+    expect(lost).toEqual([]);
+  }, 180_000);
+
+  // Each rotation's caller is shown its new secret once. Of two at once, the later must keep the
+  // earlier's secret signing through the overlap (it is the previous one), as if they ran one after
+  // the other; before, both read the same old secret and the first caller's secret never signed.
+  it('two secret rotations at once: both shown secrets sign during the overlap', async () => {
+    const tenant = await createTenant(t);
+    const receiver = await new WebhookReceiver().start();
+    const lost: string[] = [];
+    try {
+      for (let i = 0; i < 20; i++) {
+        const created = await api(t, tenant).post('/v1/webhooks').send({ url: receiver.url, events: ['message.new'] }).expect(201);
+        const id: string = created.body.id;
+        const [a, b] = await Promise.all([
+          api(t, tenant).post(`/v1/webhooks/${id}/rotate-secret`).send({ grace_seconds: 3600 }),
+          api(t, tenant).post(`/v1/webhooks/${id}/rotate-secret`).send({ grace_seconds: 3600 }),
+        ]);
+        expect([a.status, b.status]).toEqual([200, 200]);
+        await api(t, tenant).post(`/v1/webhooks/${id}/test`).expect(200);
+        const ping = receiver.received.at(-1)!;
+        const now = Math.floor(Date.now() / 1000);
+        const signs = (secret: string) => verifySignature(secret, ping.signature, ping.timestamp, ping.raw, now);
+        if (!signs(a.body.secret) || !signs(b.body.secret)) lost.push(`${id}: first ${signs(a.body.secret)}, second ${signs(b.body.secret)}`);
+      }
+    } finally {
+      await receiver.stop();
     }
     expect(lost).toEqual([]);
   }, 180_000);

@@ -69,15 +69,17 @@ export class WebhookEndpointsRepository {
    * Every update of an endpoint (PATCH, delete, secret rotation, the dispatcher's 410-disable) runs under
    * the document's lock (StoreDialect.serialised; a plain call on MongoDB): on FerretDB an update is
    * read, changed and written back whole, so of two PATCHes one was lost and a PATCH beside a delete
-   * brought the endpoint back (test/webhook-endpoints-write-races).
+   * brought the endpoint back (test/webhook-endpoints-write-races). `expected`: fields the document
+   * must still hold (a compare-and-set; null when it no longer does).
    */
-  async update(id: unknown, scope: EndpointScope, set: Partial<WebhookEndpointDoc>): Promise<WebhookEndpointDoc | null> {
+  async update(id: unknown, scope: EndpointScope, set: Partial<WebhookEndpointDoc>, expected: Partial<WebhookEndpointDoc> = {}): Promise<WebhookEndpointDoc | null> {
     const _id = toObjectId(id);
     if (!_id) return null;
     return this.dialect.serialised(
       'webhook_endpoints',
       _id.toHexString(),
-      async () => (await this.model.findOneAndUpdate({ _id, deleted_at: null, ...scoped(scope) }, { $set: set }, { new: true }).lean().exec()) as WebhookEndpointDoc | null,
+      async () =>
+        (await this.model.findOneAndUpdate({ ...expected, _id, deleted_at: null, ...scoped(scope) }, { $set: set }, { new: true }).lean().exec()) as WebhookEndpointDoc | null,
     );
   }
 }
