@@ -49,3 +49,9 @@ function register() {
 }
 
 module.exports = { root, swcOptions, canRegister, register };
+
+// A child process an app forks from its TypeScript sources (`--require` this file): the same transform.
+if (process.env.CHAT_REGISTER_TS === '1') {
+  delete process.env.CHAT_REGISTER_TS;
+  register();
+}

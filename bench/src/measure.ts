@@ -113,6 +113,9 @@ export async function measureSockets({ c, label, templates, conn, rssBefore, not
           // Server CPU time over the whole phase (warm-up and drain included) per message acked in it: robust to the
           // machine's load (it counts the server's own CPU time, not wall time) and comparable across rates.
           serverUsPerMsg: p.server && p.res.ackedTotal ? (p.server.cpuSeconds * 1e6) / p.res.ackedTotal : null,
+          // The delivery worker's CPU per message (project+webhook-worker), and the two processes together.
+          workerUsPerMsg: p.worker && p.res.ackedTotal ? (p.worker.cpuSeconds * 1e6) / p.res.ackedTotal : null,
+          totalUsPerMsg: p.server && p.res.ackedTotal ? ((p.server.cpuSeconds + (p.worker?.cpuSeconds ?? 0)) * 1e6) / p.res.ackedTotal : null,
           // Every Redis command of the phase (the server's and, negligibly, the harness's scrape) per acked message.
           redisCmdsPerMsg: p.redisCommands && p.res.ackedTotal ? sumValues(p.redisCommands) / p.res.ackedTotal : null,
           // Every database command the server sent in the phase (its own /metrics counter) per acked message.

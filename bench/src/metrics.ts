@@ -47,6 +47,8 @@ export const METRICS: Record<string, MetricDef[]> = {
     { key: 'deliveredPct', label: 'delivered %', higherIsBetter: true, digits: 1 },
     { key: 'serverCpu', label: 'server CPU %', higherIsBetter: false, digits: 0 },
     { key: 'serverUsPerMsg', label: 'server CPU µs/msg', higherIsBetter: false, digits: 0 },
+    { key: 'workerUsPerMsg', label: 'delivery worker CPU µs/msg', higherIsBetter: false, digits: 0 },
+    { key: 'totalUsPerMsg', label: 'server + worker CPU µs/msg', higherIsBetter: false, digits: 0 },
     { key: 'redisCmdsPerMsg', label: 'Redis cmds/msg', higherIsBetter: false, digits: 1 },
     { key: 'dbCmdsPerMsg', label: 'DB cmds/msg', higherIsBetter: false, digits: 2 },
     { key: 'ferretdbCpu', label: 'FerretDB CPU %', higherIsBetter: false, digits: 1 },

@@ -135,7 +135,7 @@ const NUMERIC: Record<string, keyof Options> = {
   'max-lag-ms': 'maxLagMs',
 };
 const DURATIONS: Record<string, keyof Options> = { duration: 'durationMs', warmup: 'warmupMs', drain: 'drainMs', settle: 'settleMs' };
-const TARGETS: Target[] = ['noop', 'B', 'B+db', 'project', 'project+webhook'];
+const TARGETS: Target[] = ['noop', 'B', 'B+db', 'project', 'project+webhook', 'project+webhook-worker'];
 
 /** Upper bounds that keep every run bounded in time and size. */
 const LIMITS = { durationMs: 600_000, rounds: 20, workers: 8, connections: 20_000, rate: 200_000 };

@@ -36,6 +36,8 @@ export interface PhaseOutcome {
   cache: { hits: number; misses: number; hitRate: number | null } | null;
   genCpu: number;
   server: ReturnType<ProcSampler['summary']>;
+  /** The all-in-one's webhook delivery worker (target project+webhook-worker), else null. */
+  worker: ReturnType<ProcSampler['summary']>;
   services: Record<string, number>;
   redisCommands: Map<string, number> | null;
   /** Database commands the server sent in the phase, by command (its /metrics counter). */
@@ -133,7 +135,7 @@ export async function runPhase(
   }
   const redisCommands = redisBefore && redisAfter ? commandsBetween(redisBefore, redisAfter) : null;
   const dbCommands = before && after ? dbCommandsBetween(before, after) : null;
-  return { res, cache: before && after ? hitRateBetween(cacheCounts(before), cacheCounts(after)) : null, genCpu, server: c.sampler.summary('server'), services, redisCommands, dbCommands };
+  return { res, cache: before && after ? hitRateBetween(cacheCounts(before), cacheCounts(after)) : null, genCpu, server: c.sampler.summary('server'), worker: c.sampler.summary('worker'), services, redisCommands, dbCommands };
 }
 
 /** Where the project's send time went in a phase (its /metrics): the socket event to its ack, then the batcher's stages. */

@@ -6,7 +6,7 @@ import { GeneratorPool } from './generator/pool';
 import { onInterrupt } from './lib/cleanup';
 import { summarize } from './lib/histogram';
 import { ProcSampler } from './lib/proc';
-import { isProject, type RunFigures, type Target } from './lib/report';
+import { hasWebhook, isProject, type RunFigures, type Target } from './lib/report';
 import { WebhookSink } from './lib/webhook-sink';
 import { GENERATOR_CORE, SERVER_CORE } from './machine';
 import { measureHistory, measureSockets, type MeasureInput } from './measure';
@@ -16,7 +16,7 @@ import { log, Progress } from './progress';
 import { directPlan, groupPlan, historyPlan, idlePlan, sliceForWorkers, type Plan } from './scenarios/plan';
 import { addWebhookEndpoint, provisionBaseline, provisionProject } from './scenarios/provision';
 import { mlsBaselineEnvelopes, provisionMlsProject } from './scenarios/provision-mls';
-import { OUT_DIR, startTarget } from './servers/launch';
+import { childPids, OUT_DIR, startTarget } from './servers/launch';
 import type { Services } from './services';
 
 function planFor(o: Options): Plan {
@@ -51,13 +51,18 @@ export async function runOnce(o: Options, target: Target, round: number, service
         SOCKET_USER_WORK_BUDGET: '0',
         // The webhook receiver is on loopback over http (both targets get it: the same configuration).
         WEBHOOK_ALLOW_INSECURE_URLS: 'true',
+        ...(target === 'project+webhook-worker' ? { WEBHOOK_DELIVERY_WORKER: 'true' } : {}),
         ...o.serverEnv,
       }
     : {};
-  const sink = target === 'project+webhook' ? new WebhookSink() : null;
+  const sink = hasWebhook(target) ? new WebhookSink() : null;
   const running = await startTarget(target, { services, core: o.pin ? SERVER_CORE : null, runId, cpuProf: o.cpuProf, profileWindow: o.cpuProfWindow, serverEnv });
   const forgetServer = onInterrupt(() => running.stop());
   const sampler = new ProcSampler({ server: running.pid, ...services.pids }, 250);
+  // The all-in-one's delivery worker (WEBHOOK_DELIVERY_WORKER) is counted apart: the send path's CPU and the total.
+  const worker = target === 'project+webhook-worker' ? childPids(running.pid)[0] : undefined;
+  if (worker) sampler.add('worker', worker);
+  else if (target === 'project+webhook-worker') notes.push('no delivery worker process found: its CPU is not counted');
   sampler.start();
   const pool = new GeneratorPool(o.workers, o.pin ? GENERATOR_CORE : null);
   const forgetPool = onInterrupt(() => pool.close());

@@ -1,7 +1,7 @@
 /* The report of a scenario (Markdown, as bench/RESULTS.md takes it): what was run and on what machine,
  * the medians and ratios per target (or, for calibrate, whether the generator kept its schedule), every
  * run in order, and each run's details. */
-import { fmt, ratioTable, runsTable, webhookRatioTable } from './lib/report';
+import { fmt, hasWebhook, ratioTable, runsTable, webhookRatioTable } from './lib/report';
 import type { Machine } from './machine';
 import { metricsFor } from './metrics';
 import type { Options } from './options';
@@ -48,7 +48,7 @@ export function reportMarkdown(o: Options, { command, machine, store, runs, extr
     sections.push(`### Generator against the no-op server\n\n${runsTable(runs, metrics)}\n\n${verdict}${projected}`);
   } else {
     sections.push(`### Medians and ratios\n\n${ratioTable(runs, metrics)}`);
-    if (o.targets.includes('project') && o.targets.includes('project+webhook')) sections.push(`### Webhook endpoint active vs none\n\n${webhookRatioTable(runs, metrics)}`);
+    if (o.targets.includes('project') && o.targets.some(hasWebhook)) sections.push(`### Webhook endpoint active vs none\n\n${webhookRatioTable(runs, metrics)}`);
     sections.push(`### Every run, in order\n\n${runsTable(runs, metrics)}`);
   }
   const detail = runs

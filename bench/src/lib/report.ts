@@ -3,10 +3,12 @@
  * project+webhook: the project with an active webhook endpoint (a receiver on loopback) subscribed to
  * message.new for the bench tenant, so every message also records and delivers one webhook.
  */
-export type Target = 'noop' | 'B' | 'B+db' | 'project' | 'project+webhook';
+export type Target = 'noop' | 'B' | 'B+db' | 'project' | 'project+webhook' | 'project+webhook-worker';
 
 /** Whether the target runs the project (with or without a webhook endpoint). */
-export const isProject = (t: Target): boolean => t === 'project' || t === 'project+webhook';
+export const isProject = (t: Target): boolean => t === 'project' || t === 'project+webhook' || t === 'project+webhook-worker';
+/** Targets with a webhook endpoint subscribed (a receiver on loopback); `-worker`: delivered by the all-in-one's child process (WEBHOOK_DELIVERY_WORKER). */
+export const hasWebhook = (t: Target): boolean => t === 'project+webhook' || t === 'project+webhook-worker';
 
 export interface RunFigures {
   target: Target;
@@ -93,13 +95,14 @@ export function ratioTable(runs: RunFigures[], metrics: MetricDef[]): string {
 
 /** The project with a webhook endpoint against the project without, metric by metric (medians of one invocation). */
 export function webhookRatioTable(runs: RunFigures[], metrics: MetricDef[]): string {
+  const hooked = (['project+webhook', 'project+webhook-worker'] as const).filter((t) => runs.some((r) => r.target === t));
   const rows = metrics.map((m) => {
     const d = m.digits ?? 1;
     const without = medianOf(runs, 'project', m.key);
-    const withHook = medianOf(runs, 'project+webhook', m.key);
-    return [m.label, fmt(without, d), fmt(withHook, d), fmtRatio(ratio(withHook, without))];
+    const withHook = hooked.map((t) => medianOf(runs, t, m.key));
+    return [m.label, fmt(without, d), ...withHook.map((v) => fmt(v, d)), ...withHook.map((v) => fmtRatio(ratio(v, without)))];
   });
-  return markdownTable(['metric (median of counted runs)', 'project', 'project+webhook', 'project+webhook/project'], rows);
+  return markdownTable(['metric (median of counted runs)', 'project', ...hooked, ...hooked.map((t) => `${t}/project`)], rows);
 }
 
 /** Every run, in the order it ran, with its figures (discarded runs marked). */
@@ -115,7 +118,7 @@ export function runsTable(runs: RunFigures[], metrics: MetricDef[]): string {
 
 /** The order runs happen in: B, B+db, project, B, B+db, project... (targets missing from the list are skipped). */
 export function runOrder(targets: Target[], rounds: number): Array<{ target: Target; round: number }> {
-  const order: Target[] = ['noop', 'B', 'B+db', 'project', 'project+webhook'];
+  const order: Target[] = ['noop', 'B', 'B+db', 'project', 'project+webhook', 'project+webhook-worker'];
   const chosen = order.filter((t) => targets.includes(t));
   const out: Array<{ target: Target; round: number }> = [];
   for (let round = 1; round <= rounds; round++) for (const target of chosen) out.push({ target, round });

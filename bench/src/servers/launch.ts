@@ -78,6 +78,15 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number, pa
   throw new Error(`server not ready on ${url}${path} within ${timeoutMs} ms; log tail:\n${tail(logFile)}`);
 }
 
+/** The direct children of a process (Linux /proc), e.g. the all-in-one's delivery worker. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** Starts the server under test on loopback, pinned to its core, and waits until it answers. */
 export async function startTarget(target: Target, opts: LaunchOptions): Promise<RunningTarget> {
   mkdirSync(join(OUT_DIR, 'logs'), { recursive: true });

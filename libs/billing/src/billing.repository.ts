@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectConnection, InjectModel } from '@nestjs/mongoose';
 import { Types } from 'mongoose';
 import type { Connection, Model } from 'mongoose';
+import { isDuplicateKeyError } from '@chat/database';
 import { BillingPlan } from './billing-plans';
 import { BILLING_MODEL } from './billing.schema';
 import { Invoice } from './invoice';
@@ -35,10 +36,15 @@ export class BillingRepository {
   /**
    * Inserts the invoice unless one exists for that tenant and period: $setOnInsert on a deterministic
    * _id, so a second run (or a concurrent one) changes nothing. Returns the stored invoice and whether it is new.
+   * Two concurrent upserts may both find no invoice and both insert (always on FerretDB, whose upsert is a
+   * read then an insert): the loser hits the unique _id, and the invoice the winner stored is the answer.
    */
   async insertInvoiceOnce(inv: Invoice): Promise<{ invoice: Invoice; created: boolean }> {
     const { _id, ...fields } = inv;
-    const r = await this.model.collection.updateOne({ _id } as never, { $setOnInsert: fields }, { upsert: true });
+    const r = await this.model.collection.updateOne({ _id } as never, { $setOnInsert: fields }, { upsert: true }).catch((err: unknown) => {
+      if (!isDuplicateKeyError(err)) throw err;
+      return { upsertedCount: 0 };
+    });
     const stored = (await this.model.collection.findOne({ _id } as never)) as unknown as Invoice;
     return { invoice: stored, created: r.upsertedCount === 1 };
   }

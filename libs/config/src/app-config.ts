@@ -195,6 +195,8 @@ export class AppConfig {
   // Webhooks (docs/webhooks.md).
   /** How often this node looks for due webhook deliveries (0: this node does not deliver). */
   @Transform(toInt) @IsInt() @Min(0) WEBHOOK_DISPATCH_INTERVAL_MS = 1000;
+  /** `npm start` (all-in-one) only: webhooks are delivered by a child process at lower CPU priority, which the serving process hands its fresh outbox rows to; the serving process only records them. Needs REDIS_URL (else delivery stays in-process). Other apps ignore it: give them WEBHOOK_DISPATCH_INTERVAL_MS=0 and run a delivering node beside them. */
+  @Transform(toBool) @IsBoolean() WEBHOOK_DELIVERY_WORKER = false;
   /** A webhook event is retried for this long, then it goes to the dead-letter list. */
   @Transform(toInt) @IsInt() @Min(60) WEBHOOK_RETRY_WINDOW_SECONDS = 86400;
   /** First retry delay; doubles per attempt (with jitter) up to WEBHOOK_BACKOFF_MAX_MS. */

@@ -26,12 +26,13 @@ export class DbCommandMonitor {
 
   static attach(conn: Connection, slowMs: number): void {
     const client = conn.getClient() as unknown as NodeJS.EventEmitter;
-    const started = new Map<number, { name: string; db: string; collection?: unknown; filter?: string }>();
+    // The started command kept as given (no copy): its collection and filter shape are read only for a slow one.
+    const started = new Map<number, { db: string; command: any }>();
     const emit = (commandName: string, durationMs: number, ok: boolean) => {
       for (const l of this.listeners) l({ commandName, durationMs, ok });
     };
     client.on('commandStarted', (e: any) => {
-      started.set(e.requestId, { name: e.commandName, db: e.databaseName, collection: e.command?.[e.commandName], filter: filterShape(e.command) });
+      started.set(e.requestId, { db: e.databaseName, command: e.command });
     });
     const done = (ok: boolean) => (e: any) => {
       const s = started.get(e.requestId);
@@ -41,7 +42,8 @@ export class DbCommandMonitor {
       // Schema commands (collections and indexes made at every start) are not queries: on FerretDB they
       // take 200+ ms each and would be ~30 warnings per start that no one can act on.
       if (ms >= slowMs && !NOT_QUERIES.has(e.commandName)) {
-        this.logger.warn({ msg: 'slow query', command: e.commandName, db: s?.db, collection: typeof s?.collection === 'string' ? s.collection : undefined, filter: s?.filter, duration_ms: Math.round(ms), ok });
+        const collection: unknown = s?.command?.[e.commandName];
+        this.logger.warn({ msg: 'slow query', command: e.commandName, db: s?.db, collection: typeof collection === 'string' ? collection : undefined, filter: filterShape(s?.command), duration_ms: Math.round(ms), ok });
       }
     };
     client.on('commandSucceeded', done(true));

@@ -3,13 +3,26 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository } from '@chat/tenancy';
 import { FILE_MODEL, FILE_PURGE_MODEL, FileDoc, FilePurgeDoc, FilePurgeRecord, FileRecord } from './file.schema';
-import { isDuplicateKeyError } from '@chat/database';
+import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 
 /** The `files` collection of the current tenant. */
 @Injectable()
 export class FilesRepository extends TenantRepository<FileDoc> {
-  constructor(@InjectModel(FILE_MODEL) model: Model<FileDoc>, resolver: TenantConnectionResolver) {
+  constructor(
+    @InjectModel(FILE_MODEL) model: Model<FileDoc>,
+    resolver: TenantConnectionResolver,
+    private readonly dialect: StoreDialect,
+  ) {
     super(model, resolver);
+  }
+
+  /**
+   * Every write of a file document under its lock (StoreDialect.serialised; a plain call on MongoDB):
+   * on FerretDB an update is read, changed and written back whole, so an attach or a confirm that read
+   * the file before a deletion wrote it back live again (test/files-write-races).
+   */
+  private locked<T>(fileId: string, fn: () => Promise<T>): Promise<T> {
+    return this.dialect.serialised(`files:${this.tenant('lock')}`, new Types.ObjectId(fileId).toHexString(), fn);
   }
 
   create(doc: Omit<FileDoc, 'tenant_id'> & { _id: Types.ObjectId }): Promise<FileRecord> {
@@ -40,25 +53,33 @@ export class FilesRepository extends TenantRepository<FileDoc> {
   /** Removes a pending file that was refused before its upload URL was issued (nothing to sweep). */
   async removePending(fileId: string): Promise<void> {
     if (!TenantRepository.isObjectId(fileId)) return;
-    await this.deleteOne({ _id: new Types.ObjectId(fileId), status: 'pending' });
+    await this.locked(fileId, () => this.deleteOne({ _id: new Types.ObjectId(fileId), status: 'pending' }));
   }
 
   /** pending -> ready, once; null when the file is not pending any more (or not the uploader's). */
   markReady(fileId: string, uploaderId: string, etag: string | null, now: Date): Promise<FileRecord | null> {
     if (!TenantRepository.isObjectId(fileId)) return Promise.resolve(null);
-    return this.findOneAndUpdate(
-      { _id: new Types.ObjectId(fileId), uploader_id: uploaderId, status: 'pending' },
-      { $set: { status: 'ready', 'storage.etag': etag, confirmed_at: now, updated_at: now } },
-    ) as Promise<FileRecord | null>;
+    return this.locked(
+      fileId,
+      () =>
+        this.findOneAndUpdate(
+          { _id: new Types.ObjectId(fileId), uploader_id: uploaderId, status: 'pending' },
+          { $set: { status: 'ready', 'storage.etag': etag, confirmed_at: now, updated_at: now } },
+        ) as Promise<FileRecord | null>,
+    );
   }
 
   /** Links a ready file to its message (only while unlinked or linked to the same message). */
   attachMessage(fileId: string, uploaderId: string, messageId: string, now: Date): Promise<FileRecord | null> {
     if (!TenantRepository.isObjectId(fileId)) return Promise.resolve(null);
-    return this.findOneAndUpdate(
-      { _id: new Types.ObjectId(fileId), uploader_id: uploaderId, status: 'ready', message_id: { $in: [null, messageId] } },
-      { $set: { message_id: messageId, updated_at: now } },
-    ) as Promise<FileRecord | null>;
+    return this.locked(
+      fileId,
+      () =>
+        this.findOneAndUpdate(
+          { _id: new Types.ObjectId(fileId), uploader_id: uploaderId, status: 'ready', message_id: { $in: [null, messageId] } },
+          { $set: { message_id: messageId, updated_at: now } },
+        ) as Promise<FileRecord | null>,
+    );
   }
 
   /**
@@ -67,10 +88,14 @@ export class FilesRepository extends TenantRepository<FileDoc> {
    */
   markDeleted(fileId: string, now: Date, onlyStatus?: Array<'pending' | 'ready'>, reason: 'removed' | null = null): Promise<FileRecord | null> {
     if (!TenantRepository.isObjectId(fileId)) return Promise.resolve(null);
-    return this.findOneAndUpdate(
-      { _id: new Types.ObjectId(fileId), status: { $in: onlyStatus ?? ['pending', 'ready'] } },
-      { $set: { status: 'deleted', deleted_at: now, deleted_reason: reason, updated_at: now } },
-    ) as Promise<FileRecord | null>;
+    return this.locked(
+      fileId,
+      () =>
+        this.findOneAndUpdate(
+          { _id: new Types.ObjectId(fileId), status: { $in: onlyStatus ?? ['pending', 'ready'] } },
+          { $set: { status: 'deleted', deleted_at: now, deleted_reason: reason, updated_at: now } },
+        ) as Promise<FileRecord | null>,
+    );
   }
 
   /** Live files of these messages (bounded by the caller's batch: a message carries a handful). */
@@ -80,7 +105,7 @@ export class FilesRepository extends TenantRepository<FileDoc> {
 
   markPurged(fileId: string, now: Date): Promise<unknown> {
     if (!TenantRepository.isObjectId(fileId)) return Promise.resolve(null);
-    return this.updateOne({ _id: new Types.ObjectId(fileId), status: 'deleted' }, { $set: { purged_at: now, updated_at: now } });
+    return this.locked(fileId, () => this.updateOne({ _id: new Types.ObjectId(fileId), status: 'deleted' }, { $set: { purged_at: now, updated_at: now } }));
   }
 }
 

@@ -12,7 +12,7 @@ import {
   RetentionPolicyDoc,
   RetentionReportDoc,
 } from './retention.schemas';
-import { isDuplicateKeyError } from '@chat/database';
+import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 
 export type RetainedBatch = Array<{ _id: unknown; id: string; conversationId: string }>;
 
@@ -55,17 +55,25 @@ export class RetentionPolicyRepository {
     @InjectModel(RETENTION_POLICY_MODEL) private readonly policies: Model<RetentionPolicyDoc>,
     @InjectModel(RETENTION_REPORT_MODEL) private readonly reports: Model<RetentionReportDoc>,
     @InjectConnection() private readonly connection: Connection,
+    private readonly dialect: StoreDialect,
   ) {}
 
   async get(tenantId: string): Promise<RetentionPolicyDoc | null> {
     return (await this.policies.collection.findOne({ _id: tenantId } as never)) as RetentionPolicyDoc | null;
   }
 
+  /**
+   * Under the policy's lock (StoreDialect.serialised; a plain call on MongoDB): on FerretDB an update is
+   * read, changed and written back whole, so of two holds placed at once one was lost, and the run then
+   * deleted the messages of a held conversation (test/retention-write-races).
+   */
   async update(tenantId: string, update: Record<string, unknown>): Promise<RetentionPolicyDoc> {
-    await this.policies.collection.updateOne(
-      { _id: tenantId } as never,
-      { ...update, $set: { ...((update.$set as object) ?? {}), tenant_id: tenantId, updated_at: new Date() } },
-      { upsert: true },
+    await this.dialect.serialised('retention_policies', tenantId, () =>
+      this.policies.collection.updateOne(
+        { _id: tenantId } as never,
+        { ...update, $set: { ...((update.$set as object) ?? {}), tenant_id: tenantId, updated_at: new Date() } },
+        { upsert: true },
+      ),
     );
     return (await this.get(tenantId))!;
   }
@@ -91,7 +99,10 @@ export class RetentionPolicyRepository {
       return true;
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
-      const r = await this.reports.collection.updateOne({ _id: 'lock', started_at: { $lt: new Date(now.getTime() - staleMs) } } as never, { $set: { holder, started_at: now } });
+      // Under the lock document's lock: on FerretDB two nodes taking over one stale lock both won.
+      const r = await this.dialect.serialised('retention_reports', 'lock', () =>
+        this.reports.collection.updateOne({ _id: 'lock', started_at: { $lt: new Date(now.getTime() - staleMs) } } as never, { $set: { holder, started_at: now } }),
+      );
       return r.modifiedCount === 1;
     }
   }

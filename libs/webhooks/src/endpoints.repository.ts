@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Types, type Model } from 'mongoose';
+import { StoreDialect } from '@chat/database';
 import { WEBHOOK_ENDPOINT_MODEL, WebhookEndpointDoc } from './webhook.schemas';
 
 const toObjectId = (id: unknown): Types.ObjectId | null =>
@@ -21,7 +22,10 @@ function scoped(scope: EndpointScope): Record<string, string> {
 
 @Injectable()
 export class WebhookEndpointsRepository {
-  constructor(@InjectModel(WEBHOOK_ENDPOINT_MODEL) private readonly model: Model<WebhookEndpointDoc>) {}
+  constructor(
+    @InjectModel(WEBHOOK_ENDPOINT_MODEL) private readonly model: Model<WebhookEndpointDoc>,
+    private readonly dialect: StoreDialect,
+  ) {}
 
   async create(data: Omit<WebhookEndpointDoc, '_id' | 'created_at' | 'updated_at'>): Promise<WebhookEndpointDoc> {
     return (await this.model.create(data)).toObject() as WebhookEndpointDoc;
@@ -61,9 +65,21 @@ export class WebhookEndpointsRepository {
     return (await this.model.distinct('tenant_id', { active: true, deleted_at: null }).exec()) as string[];
   }
 
-  async update(id: unknown, scope: EndpointScope, set: Partial<WebhookEndpointDoc>): Promise<WebhookEndpointDoc | null> {
+  /**
+   * Every update of an endpoint (PATCH, delete, secret rotation, the dispatcher's 410-disable) runs under
+   * the document's lock (StoreDialect.serialised; a plain call on MongoDB): on FerretDB an update is
+   * read, changed and written back whole, so of two PATCHes one was lost and a PATCH beside a delete
+   * brought the endpoint back (test/webhook-endpoints-write-races). `expected`: fields the document
+   * must still hold (a compare-and-set; null when it no longer does).
+   */
+  async update(id: unknown, scope: EndpointScope, set: Partial<WebhookEndpointDoc>, expected: Partial<WebhookEndpointDoc> = {}): Promise<WebhookEndpointDoc | null> {
     const _id = toObjectId(id);
     if (!_id) return null;
-    return (await this.model.findOneAndUpdate({ _id, deleted_at: null, ...scoped(scope) }, { $set: set }, { new: true }).lean().exec()) as WebhookEndpointDoc | null;
+    return this.dialect.serialised(
+      'webhook_endpoints',
+      _id.toHexString(),
+      async () =>
+        (await this.model.findOneAndUpdate({ ...expected, _id, deleted_at: null, ...scoped(scope) }, { $set: set }, { new: true }).lean().exec()) as WebhookEndpointDoc | null,
+    );
   }
 }

@@ -16,3 +16,4 @@ export { FastPathWatermark } from './fast-path-watermark';
 export { RecorderHeartbeat } from './recorder-heartbeat';
 export { SweptMessagesRepository } from './swept-messages.repository';
 export { WebhookDeliveriesRepository } from './deliveries.repository';
+export { ForwardingTaker, serveForwardedRows, WORKER_READY, type DeliveryWorkerMessage, type WorkerChannel } from './delivery-worker';

@@ -67,6 +67,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private readonly delivered: DeliveredOutcomes;
   /** Counts endpoint changes seen here: rows leased before one are not started with the endpoint as it was. */
   private endpointsEpoch = 0;
+  private delegated = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -83,9 +84,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     );
   }
 
+  /** A delivery worker process delivers for this one (WEBHOOK_DELIVERY_WORKER): no scans, no fresh rows here. Call before init. */
+  standDown(): void {
+    this.delegated = true;
+  }
+
   onApplicationBootstrap(): void {
     const every = this.config.WEBHOOK_DISPATCH_INTERVAL_MS;
-    if (!every) return;
+    if (!every || this.delegated) return;
     this.outbox.onRecorded(() => this.wakeSoon());
     this.outbox.attachTaker(this);
     // Pending rows an earlier version kept in the log (none once every node runs this one).
@@ -133,7 +139,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   /** Starts a scan now (one at a time; a wake during a scan asks for one more). */
   wake(): void {
-    if (this.stopped) return;
+    // Stood down: the worker's own scans find what a replay requeued here.
+    if (this.stopped || this.delegated) return;
     if (this.scanning) {
       this.rescan = true;
       return;
@@ -230,6 +237,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       // The endpoints the rows were made for are current unless one changed since (then read again).
       if (mine.length) void this.adopt(mine, epoch === this.endpointsEpoch ? endpoints : null);
     };
+  }
+
+  /** Rows the serving process inserted leased to this worker (ForwardingTaker); beyond a full backlog they are left to run out. */
+  adoptLeased(rows: WebhookDeliveryDoc[]): void {
+    const room = this.stopped ? 0 : Math.max(0, BACKLOG_MAX - this.backlogSize - this.leasing);
+    for (const d of rows.slice(room)) this.leaseLeft(new Date(d.lease_until).getTime());
+    if (room && rows.length) void this.adopt(rows.slice(0, room), null);
   }
 
   /**

@@ -37,6 +37,8 @@ export function isInternalHost(hostname: string): boolean {
 }
 
 const KNOWN_EVENTS: ReadonlySet<string> = new Set(['*', ...WEBHOOK_EVENT_TYPES]);
+/** A rotation that loses this many compare-and-sets in a row to other rotations answers 409. */
+const ROTATE_ATTEMPTS = 5;
 
 /** Endpoints of an application (admin API or an API key of that application), their secrets, deliveries and replays. */
 @Injectable()
@@ -115,14 +117,25 @@ export class WebhookEndpointsService {
 
   /** New secret (shown once); the old one keeps signing too for graceSeconds, so receivers can switch without a gap. */
   async rotateSecret(id: string, graceSeconds = this.config.KEY_ROTATION_GRACE_SECONDS, scope: EndpointScope = {}): Promise<{ endpoint: WebhookEndpointDoc; secret: string }> {
-    const current = await this.get(id, scope);
     const secret = newWebhookSecret();
-    const endpoint = await this.endpoints.update(id, scope, {
-      secret_enc: this.box.seal(secret),
-      previous_secret_enc: graceSeconds > 0 ? current.secret_enc : null,
-      previous_secret_expires_at: graceSeconds > 0 ? new Date(this.clock.now() + graceSeconds * 1000) : null,
-    });
-    if (!endpoint) throw AppError.notFound('Webhook endpoint');
+    let endpoint: WebhookEndpointDoc | null = null;
+    // Compare-and-set on the secret it replaces: of two rotations at once, the later keeps the earlier's
+    // secret as the previous one (both callers' secrets sign through the overlap), as if one ran after
+    // the other. A lost race reads the endpoint again; get() answers 404 once it is gone.
+    for (let attempt = 0; !endpoint; attempt++) {
+      if (attempt === ROTATE_ATTEMPTS) throw AppError.conflict('The secret was rotated concurrently; try again');
+      const current = await this.get(id, scope);
+      endpoint = await this.endpoints.update(
+        id,
+        scope,
+        {
+          secret_enc: this.box.seal(secret),
+          previous_secret_enc: graceSeconds > 0 ? current.secret_enc : null,
+          previous_secret_expires_at: graceSeconds > 0 ? new Date(this.clock.now() + graceSeconds * 1000) : null,
+        },
+        { secret_enc: current.secret_enc },
+      );
+    }
     // Fresh rows are sent with the endpoint the outbox cached for them: every node drops the old secret.
     this.outbox.forget(endpoint.tenant_id);
     return { endpoint, secret };

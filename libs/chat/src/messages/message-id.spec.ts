@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { messageIdFor } from './message-id';
 
 describe('messageIdFor', () => {
@@ -16,5 +17,9 @@ describe('messageIdFor', () => {
     expect(messageIdFor('t1', { ...key, sender_id: 'a', client_msg_id: 'b\u0000c' }).toHexString()).not.toBe(
       messageIdFor('t1', { ...key, sender_id: 'a\u0000b', client_msg_id: 'c' }).toHexString(),
     );
+  });
+  it('is the first 96 bits of SHA-256 over the JSON of the key, as stored ids were made (retries of stored messages still match)', () => {
+    const digest = createHash('sha256').update(JSON.stringify(['message-id-v1', 't1', key.conversation_id, key.sender_id, key.client_msg_id])).digest();
+    expect(messageIdFor('t1', key).toHexString()).toBe(digest.subarray(0, 12).toString('hex'));
   });
 });
