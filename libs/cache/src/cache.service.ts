@@ -4,6 +4,7 @@ import { AppConfig } from '@chat/config';
 import { counter } from '@chat/metrics';
 import { RedisService } from '@chat/redis';
 import { TenantContext } from '@chat/tenancy';
+import { CacheClient, CacheDropKeys, CacheStoreGuard, GENERATION_TTL_SECONDS, scripted } from './cache-scripts';
 
 /** One in-process entry: the JSON text (so callers never share mutable objects) and its expiry. */
 interface MemoryEntry {
@@ -11,51 +12,10 @@ interface MemoryEntry {
   expiresAt: number;
 }
 
-// Store the value only if nobody invalidated the key since the loader started (see getOrLoad).
-const SET_IF_GENERATION = `
-local current = redis.call('GET', KEYS[2])
-if (current or '') == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-  return 1
-end
-return 0`;
-
-/**
- * Invalidates keys after a write, all of them in one atomic step: per key, bump its generation (and
- * keep it alive for GENERATION_TTL_SECONDS) then drop the value, as a MULTI of INCR, EXPIRE and DEL
- * did. One command instead of 2 + 3 per key: a send's batch drops a page per conversation it wrote.
- * KEYS value1, generation1, value2, generation2, ...; ARGV[1] the generation TTL (s).
- */
-const INVALIDATE = `
-for i = 1, #KEYS, 2 do
-  redis.call('INCR', KEYS[i + 1])
-  redis.call('EXPIRE', KEYS[i + 1], ARGV[1])
-  redis.call('DEL', KEYS[i])
-end
-return #KEYS / 2`;
-
-type CacheClient = NonNullable<RedisService['client']> & {
-  chatCacheInvalidate(numKeys: number, ...args: string[]): Promise<number>;
-  chatCacheSetIfGeneration(value: string, generation: string, seen: string, json: string, ttl: string): Promise<number>;
-};
-
-/** The client with the cache's scripts defined (EVALSHA, ioredis falls back to EVAL once if the server lost a script). */
-function scripted(client: NonNullable<RedisService['client']>): CacheClient {
-  const c = client as CacheClient;
-  if (typeof c.chatCacheInvalidate !== 'function') {
-    c.defineCommand('chatCacheInvalidate', { lua: INVALIDATE });
-    c.defineCommand('chatCacheSetIfGeneration', { numberOfKeys: 2, lua: SET_IF_GENERATION });
-  }
-  return c;
-}
-
 interface ReadBatch {
   keys: string[];
   waiters: Array<{ from: number; count: number; resolve: (values: Array<string | null>) => void; reject: (err: unknown) => void }>;
 }
-
-/** Generations outlive any value, so a slow loader that started before an invalidation is always caught. */
-const GENERATION_TTL_SECONDS = 86_400;
 
 function hitRatioGauge(read: () => number): Gauge<string> {
   const name = 'chat_cache_hit_ratio';
@@ -156,7 +116,7 @@ export class CacheService {
    * "absent" is invalidated by the same writes) and returns it. Values must be JSON-serialisable.
    * A Redis failure degrades to calling the loader: the cache never makes a request fail.
    */
-  async getOrLoad<T>(key: string[], ttlSeconds: number, loader: () => Promise<T>): Promise<T> {
+  async getOrLoad<T>(key: string[], ttlSeconds: number, loader: () => Promise<T>, guard?: CacheStoreGuard<T>): Promise<T> {
     const k = this.fullKey(key);
     const ttl = Math.max(1, Math.floor(ttlSeconds));
     if (!this.redis.client) return this.memoryGetOrLoad(k, ttl, loader);
@@ -180,7 +140,9 @@ export class CacheService {
       const value = await loader();
       if (value !== undefined) {
         try {
-          await scripted(client).chatCacheSetIfGeneration(k.value, k.generation, generation, JSON.stringify(value), String(ttl));
+          const json = JSON.stringify(value);
+          if (guard) await scripted(client).chatCacheSetIfGenerationAndReached(k.value, k.generation, guard.hashKey, generation, json, String(ttl), guard.field, String(guard.reached(value)));
+          else await scripted(client).chatCacheSetIfGeneration(k.value, k.generation, generation, json, String(ttl));
         } catch (err) {
           this.logger.warn(`cache write failed: ${(err as Error).message}`);
         }
@@ -336,6 +298,14 @@ export class CacheService {
       this.logger.warn(`cache write failed: ${(err as Error).message}`);
     }
     return values;
+  }
+
+  /**
+   * The Redis keys of an entry (this request's tenant), for a script that drops it as `del` does (see
+   * CacheDropKeys); null without Redis (in process: call `del`).
+   */
+  dropKeys(key: string[]): CacheDropKeys | null {
+    return this.redis.client ? this.fullKey(key) : null;
   }
 
   /** Invalidates keys after a write. Call it after the database write is acknowledged. */

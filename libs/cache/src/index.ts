@@ -1,2 +1,3 @@
 export * from './cache.service';
 export * from './cache.module';
+export { CacheDropKeys, CacheStoreGuard, GENERATION_TTL_SECONDS } from './cache-scripts';

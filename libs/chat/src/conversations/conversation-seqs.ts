@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { CacheDropKeys } from '@chat/cache';
 import { RedisService } from '@chat/redis';
 import { TenantContext } from '@chat/tenancy';
 import { ConversationsRepository } from './conversations.repository';
@@ -46,19 +47,29 @@ export class ConversationSeqs {
 
   /** Reserves `count` consecutive seqs; returns the first. Null when the conversation does not exist. */
   async reserve(conversationId: string, count: number, storedMax: StoredMaxSeq): Promise<number | null> {
+    return (await this.reserveDropping(conversationId, count, storedMax))?.first ?? null;
+  }
+
+  /**
+   * reserve, and with `drop` (a cache entry's keys, CacheService.dropKeys) that entry dropped by the
+   * counter's script in the same round trip: `dropped` says it was. Not dropped (the caller drops it after
+   * its write, as before) when the seqs came from the database.
+   */
+  async reserveDropping(conversationId: string, count: number, storedMax: StoredMaxSeq, drop?: CacheDropKeys): Promise<{ first: number; dropped: boolean } | null> {
     if (!ConversationsRepository.isId(conversationId)) return null;
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`reserve: count must be a positive integer, got ${count}`);
     const tenantId = this.tenant();
     // Wall time, like the messages' created_at and MessageStream's hole ages it is compared with.
     const at = Date.now();
     // Only the counter's failures fall back to the database; a failing database read fails the reservation.
-    const fallback = (err: unknown) => {
+    const fallback = async (err: unknown) => {
       this.fellBack(err);
-      return this.conversations.reserveSeqs(conversationId, count);
+      const first = await this.conversations.reserveSeqs(conversationId, count);
+      return first === null ? null : { first, dropped: false };
     };
     let last: number | null;
     try {
-      last = await this.counter.reserve(tenantId, conversationId, count, at);
+      last = await this.counter.reserve(tenantId, conversationId, count, at, undefined, drop);
     } catch (err) {
       return fallback(err);
     }
@@ -66,12 +77,17 @@ export class ConversationSeqs {
       const seed = await this.seed(conversationId, storedMax);
       if (seed === null) return null;
       try {
-        last = await this.counter.reserve(tenantId, conversationId, count, at, seed);
+        last = await this.counter.reserve(tenantId, conversationId, count, at, seed, drop);
       } catch (err) {
         return fallback(err);
       }
     }
-    return last! - count + 1;
+    return { first: last! - count + 1, dropped: drop !== undefined && this.counter.shared };
+  }
+
+  /** The Redis key of the conversation's counter (a hash, field `seq`); null without Redis. */
+  counterKey(conversationId: string): string | null {
+    return this.counter.shared ? this.counter.key(this.tenant(), conversationId) : null;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { CacheDropKeys, GENERATION_TTL_SECONDS } from '@chat/cache';
 import { RedisService } from '@chat/redis';
 
 /** A conversation's counter: the highest seq handed out and when (wall time, ms) it was last reserved. */
@@ -17,35 +18,48 @@ const TTL_REFRESHES = 8;
  * Reserves, per counter, `count` after max(stored, floor) when the key exists or a floor (seed) is given;
  * -1 on a miss without a floor. The floor only ever raises the value, so two nodes seeding at once never
  * lower it. The counters are independent (one conversation's reservation never depends on another's),
- * so a tick's reservations go in one call. Returns one value per key.
+ * so a tick's reservations go in one call. Returns one value per counter.
  * The TTL is set with a new key and refreshed only when the last refresh (field `e`, the `at` of the
  * reservation that made it) is older than ARGV[2] (or in the future: another node's clock), not on every
  * reservation: a counter in use never comes near the end of its TTL, and a busy conversation's
  * reservations are two commands in the script, not three.
- * KEYS the counters; ARGV ttl (ms), refresh interval (ms), then count, floor ('' for none) and at (ms) per key.
+ * A reservation may also drop a cache entry (the conversation's newest page, whose messages it is about
+ * to write) as CacheService.del does: INCR its generation, EXPIRE it, DEL the value; not on a miss. The
+ * generation's TTL is set with a new key and refreshed with the counter's (the refresh interval, 7/8 of
+ * a day, is shorter than the generation's day), not on every send: a generation still outlives by hours
+ * any value cached under it, and expires at the earliest 3 hours after the conversation's last send.
+ * KEYS the counters, then the cache keys (value, generation) of the drops; ARGV ttl (ms), refresh
+ * interval (ms), number of counters, generation TTL (s), then count, floor ('' for none), at (ms) and the
+ * index in KEYS of its drop's value key (0: none) per counter.
  */
 const RESERVE = `
 local out = {}
 local ttl = ARGV[1]
 local every = tonumber(ARGV[2])
-for i = 1, #KEYS do
+for i = 1, tonumber(ARGV[3]) do
   local got = redis.call('HMGET', KEYS[i], 'seq', 'e')
   local cur = tonumber(got[1])
-  local floor = tonumber(ARGV[3 * i + 1])
+  local floor = tonumber(ARGV[4 * i + 2])
   if not cur and not floor then
     out[i] = -1
   else
-    local at = ARGV[3 * i + 2]
+    local at = ARGV[4 * i + 3]
     local now = tonumber(at)
     local refreshed = tonumber(got[2])
     local fresh = cur and refreshed and now >= refreshed and now - refreshed < every
     if not cur or (floor and floor > cur) then cur = floor end
-    local last = cur + tonumber(ARGV[3 * i])
+    local last = cur + tonumber(ARGV[4 * i + 1])
     if fresh then
       redis.call('HSET', KEYS[i], 'seq', last, 'at', at)
     else
       redis.call('HSET', KEYS[i], 'seq', last, 'at', at, 'e', at)
       redis.call('PEXPIRE', KEYS[i], ttl)
+    end
+    local drop = tonumber(ARGV[4 * i + 4])
+    if drop > 0 then
+      local gen = redis.call('INCR', KEYS[drop + 1])
+      if gen == 1 or not fresh or every >= tonumber(ARGV[4]) * 1000 then redis.call('EXPIRE', KEYS[drop + 1], ARGV[4]) end
+      redis.call('DEL', KEYS[drop])
     end
     out[i] = last
   end
@@ -76,7 +90,7 @@ type CounterClient = Redis & {
 
 /** Reservations asked for in one tick, sent as one script call (a batch reserves for each of its conversations at once). */
 interface ReserveBatch {
-  asks: Array<{ key: string; count: number; at: number; floor?: number; resolve: (last: number) => void; reject: (err: unknown) => void }>;
+  asks: Array<{ key: string; count: number; at: number; floor?: number; drop?: CacheDropKeys; resolve: (last: number) => void; reject: (err: unknown) => void }>;
 }
 
 /**
@@ -103,18 +117,25 @@ export class SeqCounter {
     }
   }
 
-  private key(tenantId: string, conversationId: string): string {
+  /** In Redis (shared by every node), not in this process. */
+  get shared(): boolean {
+    return this.client !== null;
+  }
+
+  /** The counter's Redis key (a hash; field `seq` is the highest seq handed out). */
+  key(tenantId: string, conversationId: string): string {
     return this.redis.key('seq', tenantId, conversationId);
   }
 
   /**
    * Reserves `count` seqs and returns the last one; null when there is no counter and no `floor` was
-   * given (the caller seeds it and asks again with the floor).
+   * given (the caller seeds it and asks again with the floor). With `drop` (Redis only), the same script
+   * drops that cache entry when it reserves.
    */
-  async reserve(tenantId: string, conversationId: string, count: number, at: number, floor?: number): Promise<number | null> {
+  async reserve(tenantId: string, conversationId: string, count: number, at: number, floor?: number, drop?: CacheDropKeys): Promise<number | null> {
     const key = this.key(tenantId, conversationId);
     if (!this.client) return memory.reserve(key, count, at, floor, this.ttlMs);
-    const last = await this.together(this.client, key, count, at, floor);
+    const last = await this.together(this.client, key, count, at, floor, drop);
     return last < 0 ? null : last;
   }
 
@@ -122,22 +143,25 @@ export class SeqCounter {
    * The reservations started in this tick go as one RESERVE call: a batch of sends to n conversations
    * reserves with one round trip, not n. A failure fails each of them, as separate calls would have failed.
    */
-  private together(client: CounterClient, key: string, count: number, at: number, floor: number | undefined): Promise<number> {
+  private together(client: CounterClient, key: string, count: number, at: number, floor: number | undefined, drop: CacheDropKeys | undefined): Promise<number> {
     let batch = this.reserveBatch;
     if (!batch) {
       const b: ReserveBatch = (batch = this.reserveBatch = { asks: [] });
       queueMicrotask(() => {
         this.reserveBatch = null;
         const floorArg = (f: number | undefined) => (f === undefined ? '' : String(f));
-        const args = [...b.asks.map((a) => a.key), String(this.ttlMs), String(Math.floor(this.ttlMs / TTL_REFRESHES)), ...b.asks.flatMap((a) => [String(a.count), floorArg(a.floor), String(a.at)])];
-        client.chatSeqReserve(b.asks.length, ...args).then(
+        const keys = b.asks.map((a) => a.key);
+        const dropAt = b.asks.map((a) => (a.drop ? keys.push(a.drop.value, a.drop.generation) - 1 : 0));
+        const counts = [String(this.ttlMs), String(Math.floor(this.ttlMs / TTL_REFRESHES)), String(b.asks.length), String(GENERATION_TTL_SECONDS)];
+        const args = [...keys, ...counts, ...b.asks.flatMap((a, i) => [String(a.count), floorArg(a.floor), String(a.at), String(dropAt[i])])];
+        client.chatSeqReserve(keys.length, ...args).then(
           (values) => b.asks.forEach((a, i) => a.resolve(Number(values[i]))),
           (err: unknown) => b.asks.forEach((a) => a.reject(err)),
         );
       });
     }
     const target = batch;
-    return new Promise((resolve, reject) => target.asks.push({ key, count, at, floor, resolve, reject }));
+    return new Promise((resolve, reject) => target.asks.push({ key, count, at, floor, drop, resolve, reject }));
   }
 
   /** Raises the counter to at least `floor`, creating it (dated `at`) when missing. Returns its value. */

@@ -13,12 +13,18 @@ import { SendClaims } from './send-claims';
 /**
  * What the group-commit batcher writes through: seq reservation (ConversationSeqs), the batch insert,
  * gap tombstones, retry look-ups and the Redis send claims. Every write to messages also drops the
- * conversation's cached newest page, after the write, so the cache never outlives what it shows.
+ * conversation's cached newest page, after the write, so the cache never outlives what it shows; a
+ * batch's insert has it dropped by its seq reservation instead (RecentMessagesCache).
  * Every call runs inside the batch's TenantContext.
  */
 @Injectable()
 export class MessageStore implements MessageBatchStore {
   private readonly sendClaims: SendClaims;
+  /**
+   * Conversations (tenant, id) whose cached newest page the last seq reservation dropped (in its
+   * script): their insert does not drop it again. A conversation is in one batch at a time.
+   */
+  private readonly droppedAtReserve = new Set<string>();
 
   constructor(
     private readonly messages: MessagesRepository,
@@ -30,9 +36,17 @@ export class MessageStore implements MessageBatchStore {
   }
 
   async reserveSeqs(conversationId: string, count: number): Promise<number> {
-    const first = await this.seqs.reserve(conversationId, count, () => this.messages.maxSeq(conversationId));
-    if (first === null) throw AppError.notFound('Conversation');
-    return first;
+    const drop = this.recentCache.dropKeys(conversationId) ?? undefined;
+    const r = await this.seqs.reserveDropping(conversationId, count, () => this.messages.maxSeq(conversationId), drop);
+    if (r === null) throw AppError.notFound('Conversation');
+    const k = this.pageKey(conversationId);
+    if (r.dropped) this.droppedAtReserve.add(k);
+    else this.droppedAtReserve.delete(k);
+    return r.first;
+  }
+
+  private pageKey(conversationId: string): string {
+    return `${TenantContext.requireTenantId('messages')}\u0000${conversationId}`;
   }
 
   raiseSeqsAbove(conversationId: string): Promise<void> {
@@ -43,7 +57,9 @@ export class MessageStore implements MessageBatchStore {
     try {
       return await this.messages.insertBatch(docs);
     } finally {
-      await this.recentCache.changed(...docs.map((d) => d.conversation_id));
+      // Dropped by the reservation unless its seqs came from the database (RecentMessagesCache).
+      const left = [...new Set(docs.map((d) => d.conversation_id))].filter((c) => !this.droppedAtReserve.delete(this.pageKey(c)));
+      if (left.length) await this.recentCache.changed(...left);
     }
   }
 
