@@ -60,11 +60,13 @@ describe('webhook delivery from a worker process (WEBHOOK_DELIVERY_WORKER)', () 
     for (let i = 0; i < 5; i++) await send();
     await waitFor(() => new Set(receiver.ofType('message.new').map((h) => h.id)).size === 10, 60_000, 'delivered after the worker was killed');
     await waitFor(() => childrenOf(serverPid).some((p) => p !== worker), 30_000, 'another worker started');
-    // Each event once, but for an attempt the killed worker may have made without recording it (same X-Webhook-Id).
-    const counts = new Map<string, number>();
-    for (const h of receiver.ofType('message.new')) counts.set(h.id, (counts.get(h.id) ?? 0) + 1);
-    expect([...counts.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(5);
-    expect([...counts.values()].slice(0, 5).every((n) => n === 1)).toBe(true);
+    // Every event arrived (above). How many arrived twice is not asserted: that is timing, not a fault. A
+    // second delivery is the documented retry with the same X-Webhook-Id, when a row's lease runs out
+    // before its outcome is recorded: an attempt the killed worker made but had not recorded yet (outcomes
+    // are written per window), or a worker at nice 10 starved past WEBHOOK_LEASE_MS (a check that the first
+    // five arrived once failed 1 run in 6 under two CPU hogs). Two live nodes
+    // delivering each attempt once is test/webhooks-nodes'. A retry carries its event's id, for dedupe:
+    expect(receiver.ofType('message.new').every((h) => h.id === h.body.id)).toBe(true);
 
     // The worker goes when the serving process goes (its IPC channel closes), even after a kill -9.
     const second = childrenOf(serverPid)[0]!;
