@@ -4,13 +4,16 @@ import type { WebhookDeliveriesRepository } from './deliveries.repository';
 import type { WebhookAttemptDoc, WebhookDeliveryDoc } from './webhook.schemas';
 
 /** Delivered outcomes waiting for their write beyond which a finished attempt keeps its slot until written (and they are written at once). */
-export const OUTCOMES_WAITING_MAX = 32;
+export const OUTCOMES_WAITING_MAX = 100;
 /**
  * Delivered outcomes finishing within this long are written together (three commands per batch): every
  * database command costs the node a socket write and a read, as the sends' own do. Only the status and
  * the lease's release wait for it, not the next attempt (unless OUTCOMES_WAITING_MAX are waiting).
+ * These writes, not the POSTs nor the recording, are what slows the sends beside delivery (they share
+ * the store and the cores): 1 s and 100 rows (was 200 ms and 32) take ~180 µs per message off the
+ * worker's CPU (bench/RESULTS.md, "Webhook delivery and ack latency").
  */
-const OUTCOME_WINDOW_MS = 200;
+const OUTCOME_WINDOW_MS = 1000;
 
 export interface DeliveredOutcome {
   /** The row as claimed (written to the log as delivered). */
