@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { AppConfig } from '@chat/config';
 import { Clock } from '@chat/clock';
 import type { WebhookDispatcher } from './webhook-dispatcher';
-import type { FreshRowTaker } from './webhook-outbox';
+import { leaseDueRows, type FreshRowTaker } from './webhook-outbox';
 import type { WebhookDeliveryDoc } from './webhook.schemas';
 
 /**
@@ -47,14 +47,7 @@ export class ForwardingTaker implements FreshRowTaker {
     const now = this.clock.now();
     // One token per batch: the worker finds its outcome writes' rows by it, as for a claim.
     const token = `${this.id}:${++this.seq}`;
-    const taken: number[] = [];
-    rows.forEach((r, i) => {
-      if (r.status !== 'pending' || new Date(r.next_attempt_at).getTime() > now || r.lease_owner !== null) return;
-      r.lease_until = new Date(now + this.config.WEBHOOK_LEASE_MS);
-      r.lease_owner = token;
-      r.leased = true;
-      taken.push(i);
-    });
+    const taken = leaseDueRows(rows, token, now, this.config.WEBHOOK_LEASE_MS);
     if (!taken.length) return null;
     return (inserted) => {
       const mine = taken.filter((i) => inserted.has(i)).map((i) => rows[i]!);

@@ -7,7 +7,7 @@ import { Clock } from '@chat/clock';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { signatureHeader } from './signature';
-import { FreshRowTaker, WebhookOutbox } from './webhook-outbox';
+import { FreshRowTaker, leaseDueRows, WebhookOutbox } from './webhook-outbox';
 import { WebhookSender } from './webhook-sender';
 import { WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
 import { DeliveredOutcomes, OUTCOMES_WAITING_MAX } from './delivered-outcomes';
@@ -219,16 +219,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const epoch = this.endpointsEpoch;
     const now = this.clock.now();
     const token = this.claimToken();
-    const taken: number[] = [];
-    rows.forEach((r, i) => {
-      if (r.status !== 'pending' || new Date(r.next_attempt_at).getTime() > now || r.lease_owner !== null) return;
+    const taken = leaseDueRows(rows, token, now, this.config.WEBHOOK_LEASE_MS, () => {
       // A full backlog: the row goes in free, for any node's scan.
-      if (this.backlogSize + this.leasing >= BACKLOG_MAX) return;
+      if (this.backlogSize + this.leasing >= BACKLOG_MAX) return false;
       this.leasing++;
-      r.lease_until = new Date(now + this.config.WEBHOOK_LEASE_MS);
-      r.lease_owner = token;
-      r.leased = true;
-      taken.push(i);
+      return true;
     });
     if (!taken.length) return null;
     return (inserted) => {

@@ -50,6 +50,22 @@ export interface FreshRowTaker {
   endpointsChanged(tenantId?: string): void;
 }
 
+/**
+ * For a FreshRowTaker: leases to `token`, in place before their insert, the rows that are due now and
+ * that nobody holds, as far as `admit` takes them (a full backlog refuses); returns their positions.
+ */
+export function leaseDueRows(rows: WebhookDeliveryDoc[], token: string, now: number, leaseMs: number, admit: () => boolean = () => true): number[] {
+  const taken: number[] = [];
+  rows.forEach((r, i) => {
+    if (r.status !== 'pending' || new Date(r.next_attempt_at).getTime() > now || r.lease_owner !== null || !admit()) return;
+    r.lease_until = new Date(now + leaseMs);
+    r.lease_owner = token;
+    r.leased = true;
+    taken.push(i);
+  });
+  return taken;
+}
+
 interface Pending {
   rows: WebhookDeliveryDoc[];
   done: (inserted: number) => void;
