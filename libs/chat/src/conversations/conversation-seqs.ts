@@ -45,17 +45,13 @@ export class ConversationSeqs {
     return TenantContext.requireTenantId('conversation-seqs');
   }
 
-  /** Reserves `count` consecutive seqs; returns the first. Null when the conversation does not exist. */
-  async reserve(conversationId: string, count: number, storedMax: StoredMaxSeq): Promise<number | null> {
-    return (await this.reserveDropping(conversationId, count, storedMax))?.first ?? null;
-  }
-
   /**
-   * reserve, and with `drop` (a cache entry's keys, CacheService.dropKeys) that entry dropped by the
-   * counter's script in the same round trip: `dropped` says it was. Not dropped (the caller drops it after
-   * its write, as before) when the seqs came from the database.
+   * Reserves `count` consecutive seqs; `first` is the first. Null when the conversation does not exist.
+   * With `drop` (a cache entry's keys, CacheService.dropKeys) that entry is dropped by the counter's
+   * script in the same round trip: `dropped` says it was. Not dropped (the caller drops it after its
+   * write) when the seqs came from the database.
    */
-  async reserveDropping(conversationId: string, count: number, storedMax: StoredMaxSeq, drop?: CacheDropKeys): Promise<{ first: number; dropped: boolean } | null> {
+  async reserve(conversationId: string, count: number, storedMax: StoredMaxSeq, drop?: CacheDropKeys): Promise<{ first: number; dropped: boolean } | null> {
     if (!ConversationsRepository.isId(conversationId)) return null;
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`reserve: count must be a positive integer, got ${count}`);
     const tenantId = this.tenant();

@@ -37,7 +37,7 @@ export class MessageStore implements MessageBatchStore {
 
   async reserveSeqs(conversationId: string, count: number): Promise<number> {
     const drop = this.recentCache.dropKeys(conversationId) ?? undefined;
-    const r = await this.seqs.reserveDropping(conversationId, count, () => this.messages.maxSeq(conversationId), drop);
+    const r = await this.seqs.reserve(conversationId, count, () => this.messages.maxSeq(conversationId), drop);
     if (r === null) throw AppError.notFound('Conversation');
     const k = this.pageKey(conversationId);
     if (r.dropped) this.droppedAtReserve.add(k);
