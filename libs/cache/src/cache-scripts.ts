@@ -26,24 +26,20 @@ export interface CacheStoreGuard<T> {
   reached: (value: T) => number;
 }
 
-// Store the value only if nobody invalidated the key since the loader started (see getOrLoad).
+/**
+ * Stores the value only if nobody invalidated the key since the loader started (see getOrLoad): the
+ * generation KEYS[2] is still ARGV[1]. With a guard (CacheStoreGuard; a third key, so the script is
+ * called with 2 or 3 keys), also only if the hash field KEYS[3].ARGV[4] is absent or at most ARGV[5]
+ * (a value that covers what it must cover).
+ * KEYS value, generation[, guard hash]; ARGV seen generation, JSON, TTL (s)[, guard field, reached].
+ */
 const SET_IF_GENERATION = `
 local current = redis.call('GET', KEYS[2])
-if (current or '') == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-  return 1
-end
-return 0`;
-
-/**
- * SET_IF_GENERATION with a guard (CacheStoreGuard): the value is stored only if, besides the generation,
- * the hash field KEYS[3].ARGV[4] is absent or at most ARGV[5] (a value that covers what it must cover).
- */
-const SET_IF_GENERATION_AND_REACHED = `
-local current = redis.call('GET', KEYS[2])
 if (current or '') ~= ARGV[1] then return 0 end
-local mark = tonumber(redis.call('HGET', KEYS[3], ARGV[4]))
-if mark and mark > tonumber(ARGV[5]) then return 0 end
+if KEYS[3] then
+  local mark = tonumber(redis.call('HGET', KEYS[3], ARGV[4]))
+  if mark and mark > tonumber(ARGV[5]) then return 0 end
+end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1`;
 
@@ -63,8 +59,8 @@ return #KEYS / 2`;
 
 export type CacheClient = NonNullable<RedisService['client']> & {
   chatCacheInvalidate(numKeys: number, ...args: string[]): Promise<number>;
-  chatCacheSetIfGeneration(value: string, generation: string, seen: string, json: string, ttl: string): Promise<number>;
-  chatCacheSetIfGenerationAndReached(value: string, generation: string, hash: string, seen: string, json: string, ttl: string, field: string, reached: string): Promise<number>;
+  /** `storeArgs(...)`: the number of keys, then the keys and the arguments of SET_IF_GENERATION. */
+  chatCacheSetIfGeneration(...args: string[]): Promise<number>;
 };
 
 /** The client with the cache's scripts defined (EVALSHA, ioredis falls back to EVAL once if the server lost a script). */
@@ -72,9 +68,19 @@ export function scripted(client: NonNullable<RedisService['client']>): CacheClie
   const c = client as CacheClient;
   if (typeof c.chatCacheInvalidate !== 'function') {
     c.defineCommand('chatCacheInvalidate', { lua: INVALIDATE });
-    c.defineCommand('chatCacheSetIfGeneration', { numberOfKeys: 2, lua: SET_IF_GENERATION });
-    c.defineCommand('chatCacheSetIfGenerationAndReached', { numberOfKeys: 3, lua: SET_IF_GENERATION_AND_REACHED });
+    // No numberOfKeys: the caller passes it first (2, or 3 with a guard).
+    c.defineCommand('chatCacheSetIfGeneration', { lua: SET_IF_GENERATION });
   }
   return c;
 }
 
+
+/**
+ * The arguments of chatCacheSetIfGeneration for storing `value` (as `json`) in the entry `k`, loaded
+ * under the generation `seen`, with the guard if one is given.
+ */
+export function storeArgs<T>(k: CacheDropKeys, seen: string, value: T, json: string, ttl: number, guard?: CacheStoreGuard<T>): string[] {
+  const keys = guard ? [k.value, k.generation, guard.hashKey] : [k.value, k.generation];
+  const args = guard ? [seen, json, String(ttl), guard.field, String(guard.reached(value))] : [seen, json, String(ttl)];
+  return [String(keys.length), ...keys, ...args];
+}

@@ -4,7 +4,7 @@ import { AppConfig } from '@chat/config';
 import { counter } from '@chat/metrics';
 import { RedisService } from '@chat/redis';
 import { TenantContext } from '@chat/tenancy';
-import { CacheClient, CacheDropKeys, CacheStoreGuard, GENERATION_TTL_SECONDS, scripted } from './cache-scripts';
+import { CacheClient, CacheDropKeys, CacheStoreGuard, GENERATION_TTL_SECONDS, scripted, storeArgs } from './cache-scripts';
 
 /** One in-process entry: the JSON text (so callers never share mutable objects) and its expiry. */
 interface MemoryEntry {
@@ -140,9 +140,7 @@ export class CacheService {
       const value = await loader();
       if (value !== undefined) {
         try {
-          const json = JSON.stringify(value);
-          if (guard) await scripted(client).chatCacheSetIfGenerationAndReached(k.value, k.generation, guard.hashKey, generation, json, String(ttl), guard.field, String(guard.reached(value)));
-          else await scripted(client).chatCacheSetIfGeneration(k.value, k.generation, generation, json, String(ttl));
+          await scripted(client).chatCacheSetIfGeneration(...storeArgs(k, generation, value, JSON.stringify(value), ttl, guard));
         } catch (err) {
           this.logger.warn(`cache write failed: ${(err as Error).message}`);
         }
@@ -290,7 +288,7 @@ export class CacheService {
     const values = await loadMissing(own);
     const pipeline = scripted(client).pipeline() as ReturnType<CacheClient['pipeline']> & { chatCacheSetIfGeneration(...args: string[]): unknown };
     own.forEach((i, j) => {
-      if (values[j] !== undefined) pipeline.chatCacheSetIfGeneration(ks[i]!.value, ks[i]!.generation, raw[2 * i + 1] ?? '', JSON.stringify(values[j]), String(ttl));
+      if (values[j] !== undefined) pipeline.chatCacheSetIfGeneration(...storeArgs(ks[i]!, raw[2 * i + 1] ?? '', values[j], JSON.stringify(values[j]), ttl));
     });
     try {
       await pipeline.exec();

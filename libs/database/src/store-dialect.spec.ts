@@ -61,6 +61,25 @@ describe('StoreDialect', () => {
     expect(results[3]!.status).toBe('fulfilled');
   });
 
+  it('lockFor: the lock serialised takes, its scope read at each call and its id made from the key', async () => {
+    const ferret = dialectFor('ferretdb');
+    let tenant = 't1';
+    const lock = ferret.lockFor<[string, string]>(() => `pins:${tenant}`, ([c, m]) => `${c}:${m}`);
+    expect(lock.scope()).toBe('pins:t1');
+    let letGo!: () => void;
+    const holder = ferret.serialised('pins:t1', 'c:m', () => new Promise<void>((r) => (letGo = r)));
+    const ran: string[] = [];
+    const same = lock(['c', 'm'], async () => void ran.push('same'));
+    const several = lock.many([['c', 'x'], ['c', 'm']], async () => void ran.push('many'));
+    tenant = 't2';
+    const other = lock(['c', 'm'], async () => void ran.push('other tenant'));
+    await other;
+    expect(ran).toEqual(['other tenant']);
+    letGo();
+    await Promise.all([holder, same, several]);
+    expect(ran).toEqual(['other tenant', 'same', 'many']);
+  });
+
   it('reads several documents with one find on MongoDB, one bare-_id find each on FerretDB (a few at a time)', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `d${i}`);
     let many = 0;

@@ -12,7 +12,8 @@ import type { StoreDialectName } from './mongo-capabilities';
  * - `serialised`: FerretDB applies a single-document update as read, change in Go, write back, with
  *   nothing around the two, so two concurrent updates of one document lose one another. There every
  *   write to a document holds its lock (DocumentWriteLock: in-process queue, then a Redis lease); on
- *   MongoDB the update itself is atomic and this is a plain call.
+ *   MongoDB the update itself is atomic and this is a plain call. A repository that writes under the
+ *   lock in several places holds `lockFor(scope)`, its `serialised` with the scope written once.
  * - `findAndModifyProjection`: FerretDB rejects findAndModify with a projection; there the whole
  *   document comes back. Same fields for the caller either way.
  * - `sendUpdates`: independent updates of different documents go as one bulk write on MongoDB and one
@@ -60,6 +61,20 @@ export class StoreDialect {
   /** As `serialised`, for a write touching several documents (locks taken in sorted order). */
   serialisedMany<T>(scope: string, ids: string[], fn: () => Promise<T>): Promise<T> {
     return this.lock.runMany(scope, ids, fn);
+  }
+
+  /**
+   * A repository's lock for its documents: `serialised` (and `serialisedMany`) with its scope, for every
+   * write the repository makes. `scope` is a function when it names the request's tenant (evaluated at
+   * each call, as the scope was); `idOf` turns the key the repository has at hand into the document's
+   * lock id (default: the key is the id).
+   */
+  lockFor<K = string>(scope: string | (() => string), idOf: (key: K) => string = String): DocumentLock<K> {
+    const scopeNow = typeof scope === 'string' ? () => scope : scope;
+    const lock = <T>(key: K, fn: () => Promise<T>): Promise<T> => this.serialised(scopeNow(), idOf(key), fn);
+    lock.many = <T>(keys: K[], fn: () => Promise<T>): Promise<T> => this.serialisedMany(scopeNow(), keys.map(idOf), fn);
+    lock.scope = scopeNow;
+    return lock;
   }
 
   /** The projection to give findOneAndUpdate: the asked one on MongoDB, none on FerretDB. */
@@ -163,6 +178,16 @@ export class StoreDialect {
     const log = (await current()) ?? [];
     return { $set: { [EVENT_TRACE_FIELD]: [...log, ...traces].slice(-EVENT_TRACE_KEPT) } };
   }
+}
+
+/** StoreDialect.lockFor: one repository's document lock. */
+export interface DocumentLock<K = string> {
+  /** Runs one write (or read-then-write) to the document `key` under its lock (`serialised`). */
+  <T>(key: K, fn: () => Promise<T>): Promise<T>;
+  /** As a call, for a write touching several documents (`serialisedMany`: locks taken in sorted order). */
+  many<T>(keys: K[], fn: () => Promise<T>): Promise<T>;
+  /** The scope, for the dialect's other writes of these documents (`updateEach`, `updateTogether`). */
+  scope(): string;
 }
 
 /** Statements per command of `updateTogether`: MongoDB's are cheap; see the class comment for FerretDB's. */

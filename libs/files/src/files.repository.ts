@@ -3,26 +3,26 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository } from '@chat/tenancy';
 import { FILE_MODEL, FILE_PURGE_MODEL, FileDoc, FilePurgeDoc, FilePurgeRecord, FileRecord } from './file.schema';
-import { isDuplicateKeyError, StoreDialect } from '@chat/database';
+import { DocumentLock, isDuplicateKeyError, StoreDialect } from '@chat/database';
 
 /** The `files` collection of the current tenant. */
 @Injectable()
 export class FilesRepository extends TenantRepository<FileDoc> {
-  constructor(
-    @InjectModel(FILE_MODEL) model: Model<FileDoc>,
-    resolver: TenantConnectionResolver,
-    private readonly dialect: StoreDialect,
-  ) {
-    super(model, resolver);
-  }
-
   /**
    * Every write of a file document under its lock (StoreDialect.serialised; a plain call on MongoDB):
    * on FerretDB an update is read, changed and written back whole, so an attach or a confirm that read
    * the file before a deletion wrote it back live again (test/files-write-races).
    */
-  private locked<T>(fileId: string, fn: () => Promise<T>): Promise<T> {
-    return this.dialect.serialised(`files:${this.tenant('lock')}`, new Types.ObjectId(fileId).toHexString(), fn);
+  private readonly locked: DocumentLock;
+
+  constructor(
+    @InjectModel(FILE_MODEL) model: Model<FileDoc>,
+    resolver: TenantConnectionResolver,
+    dialect: StoreDialect,
+  ) {
+    super(model, resolver);
+    // Locked by the id as the writes' filters read it (an ObjectId): one lock per document, whatever the id's case.
+    this.locked = dialect.lockFor(() => `files:${this.tenant('lock')}`, (fileId) => new Types.ObjectId(fileId).toHexString());
   }
 
   create(doc: Omit<FileDoc, 'tenant_id'> & { _id: Types.ObjectId }): Promise<FileRecord> {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, WithId } from '@chat/tenancy';
-import { isDuplicateKeyError, StoreDialect } from '@chat/database';
+import { DocumentLock, isDuplicateKeyError, StoreDialect } from '@chat/database';
 import {
   HISTORY_BUNDLE_MODEL,
   HISTORY_SETTING_MODEL,
@@ -22,17 +22,16 @@ export type HistoryBundleRecord = WithId<HistoryBundleDoc>;
 /** Users' key backup metadata (one document per user) of the current tenant. */
 @Injectable()
 export class KeyBackupsRepository extends TenantRepository<KeyBackupDoc> {
+  /** Writes of one user's backup are serialised on FerretDB (a read-then-write decides create/rotate/replace). */
+  readonly locked: DocumentLock;
+
   constructor(
     @InjectModel(KEY_BACKUP_MODEL) model: Model<KeyBackupDoc>,
     resolver: TenantConnectionResolver,
-    private readonly dialect: StoreDialect,
+    dialect: StoreDialect,
   ) {
     super(model, resolver);
-  }
-
-  /** Writes of one user's backup are serialised on FerretDB (a read-then-write decides create/rotate/replace). */
-  locked<T>(userId: string, fn: () => Promise<T>): Promise<T> {
-    return this.dialect.serialised(`key_backups:${this.tenant('lock')}`, userId, fn);
+    this.locked = dialect.lockFor(() => `key_backups:${this.tenant('lock')}`);
   }
 
   byUser(userId: string): Promise<KeyBackupRecord | null> {

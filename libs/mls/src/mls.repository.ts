@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, WithId } from '@chat/tenancy';
-import { isDuplicateKeyError, StoreDialect } from '@chat/database';
+import { DocumentLock, isDuplicateKeyError, StoreDialect } from '@chat/database';
 import {
   MLS_GROUP_MODEL,
   MLS_KEY_PACKAGE_MODEL,
@@ -26,17 +26,16 @@ export type MlsSendStateRecord = Pick<MlsGroupRecord, 'group_id' | 'epoch' | 'tr
 /** Published key packages of the current tenant. */
 @Injectable()
 export class MlsKeyPackagesRepository extends TenantRepository<MlsKeyPackageDoc> {
+  /** Claims and publishes of one device (user id, device id) are serialised on FerretDB (see StoreDialect.serialised). */
+  private readonly locked: DocumentLock<[string, string]>;
+
   constructor(
     @InjectModel(MLS_KEY_PACKAGE_MODEL) model: Model<MlsKeyPackageDoc>,
     resolver: TenantConnectionResolver,
-    private readonly dialect: StoreDialect,
+    dialect: StoreDialect,
   ) {
     super(model, resolver);
-  }
-
-  /** Claims and publishes of one device are serialised on FerretDB (see StoreDialect.serialised). */
-  private locked<T>(userId: string, deviceId: string, fn: () => Promise<T>): Promise<T> {
-    return this.dialect.serialised(`mls_key_packages:${this.tenant('lock')}`, `${userId}|${deviceId}`, fn);
+    this.locked = dialect.lockFor(() => `mls_key_packages:${this.tenant('lock')}`, ([userId, deviceId]) => `${userId}|${deviceId}`);
   }
 
   /** Inserts one-time packages; a ref already stored (a retried publish) is skipped. Returns how many were new. */
@@ -58,7 +57,7 @@ export class MlsKeyPackagesRepository extends TenantRepository<MlsKeyPackageDoc>
    * concurrent publishes the later insert stays and the device never ends up with none.
    */
   async replaceLastResort(userId: string, deviceId: string, item: { ref: string; key_package: string }, now: Date): Promise<void> {
-    await this.locked(userId, deviceId, async () => {
+    await this.locked([userId, deviceId], async () => {
       let id: Types.ObjectId | undefined;
       try {
         id = (await this.insertOne({ user_id: userId, device_id: deviceId, ref: item.ref, key_package: item.key_package, last_resort: true, created_at: now, claimed_at: null, claimed_by: null }))._id;
@@ -99,7 +98,7 @@ export class MlsKeyPackagesRepository extends TenantRepository<MlsKeyPackageDoc>
    * itself, on FerretDB under the device's lock), else returns its last-resort package unconsumed.
    */
   claimOne(userId: string, deviceId: string, claimedBy: string, now: Date): Promise<MlsKeyPackageRecord | null> {
-    return this.locked(userId, deviceId, async () => {
+    return this.locked([userId, deviceId], async () => {
       const claimed = await this.findOneAndUpdate(
         { user_id: userId, device_id: deviceId, last_resort: false, claimed_at: null },
         { $set: { claimed_at: now, claimed_by: claimedBy } },
@@ -113,12 +112,16 @@ export class MlsKeyPackagesRepository extends TenantRepository<MlsKeyPackageDoc>
 /** Conversations' MLS groups of the current tenant. */
 @Injectable()
 export class MlsGroupsRepository extends TenantRepository<MlsGroupDoc> {
+  /** Writes of one conversation's group, serialised on FerretDB (see StoreDialect.serialised). */
+  private readonly locked: DocumentLock;
+
   constructor(
     @InjectModel(MLS_GROUP_MODEL) model: Model<MlsGroupDoc>,
     resolver: TenantConnectionResolver,
-    private readonly dialect: StoreDialect,
+    dialect: StoreDialect,
   ) {
     super(model, resolver);
+    this.locked = dialect.lockFor(() => `mls_groups:${this.tenant('lock')}`);
   }
 
   byConversation(conversationId: string): Promise<MlsGroupRecord | null> {
@@ -132,7 +135,7 @@ export class MlsGroupsRepository extends TenantRepository<MlsGroupDoc> {
 
   /** The conversation's first commit creates its group at epoch 1; false when another one won. */
   async create(doc: Omit<MlsGroupDoc, 'tenant_id'>): Promise<boolean> {
-    return this.dialect.serialised(`mls_groups:${this.tenant('lock')}`, doc.conversation_id, async () => {
+    return this.locked(doc.conversation_id, async () => {
       try {
         await this.insertOne(doc);
         return true;
@@ -149,7 +152,7 @@ export class MlsGroupsRepository extends TenantRepository<MlsGroupDoc> {
    * conversation's lock there.
    */
   advance(conversationId: string, epoch: number, groupInfo: string, treeUsers: string[], now: Date): Promise<boolean> {
-    return this.dialect.serialised(`mls_groups:${this.tenant('lock')}`, conversationId, async () => {
+    return this.locked(conversationId, async () => {
       const res = await this.updateOne({ conversation_id: conversationId, epoch }, { $set: { epoch: epoch + 1, group_info: groupInfo, tree_users: treeUsers, updated_at: now } });
       return res.matchedCount === 1;
     });

@@ -3,7 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Types } from 'mongoose';
 import type { AnyBulkWriteOperation, FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, unguessableObjectId, WithId } from '@chat/tenancy';
-import { EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
+import { DocumentLock, EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
 import { CONVERSATION_MODEL, ConversationDoc, ConversationType, LastMessageDoc, MemberChangeDoc, ParticipantDoc } from './conversation.schema';
 
 export type ConversationRecord = WithId<ConversationDoc>;
@@ -29,17 +29,16 @@ const GUARDED_ATTEMPTS = 8;
  */
 @Injectable()
 export class ConversationsRepository extends TenantRepository<ConversationDoc> {
+  /** Every update of a conversation goes through here (StoreDialect: serialised on FerretDB). */
+  private readonly locked: DocumentLock;
+
   constructor(
     @InjectModel(CONVERSATION_MODEL) model: Model<ConversationDoc>,
     resolver: TenantConnectionResolver,
     private readonly dialect: StoreDialect,
   ) {
     super(model, resolver);
-  }
-
-  /** Every update of a conversation goes through here (StoreDialect: serialised on FerretDB). */
-  private locked<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
-    return this.dialect.serialised(`conversations:${this.tenant('lock')}`, conversationId, fn);
+    this.locked = dialect.lockFor(() => `conversations:${this.tenant('lock')}`);
   }
 
   static isId(id: unknown): id is string {
@@ -235,7 +234,7 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
   async setLastMessages(writes: LastMessageWrite[]): Promise<PromiseSettledResult<void>[]> {
     const byId = new Map(writes.filter((w) => ConversationsRepository.isId(w.conversationId)).map((w) => [w.conversationId, w]));
     const pick = (ids: string[]) => ids.map((id) => byId.get(id)!);
-    const outcomes = await this.dialect.updateTogether(`conversations:${this.tenant('lock')}`, [...byId.keys()], {
+    const outcomes = await this.dialect.updateTogether(this.locked.scope(), [...byId.keys()], {
       many: (ids) => this.writeLastMessages(pick(ids)),
       one: (id) => this.writeLastMessages(pick([id])),
     });

@@ -118,6 +118,8 @@ export class LastMessageWriter {
    * Starts a flush unless one runs or is due; another follows while anything is ready. A flush starts
    * `windowMs` after the previous one started; else the next one at once, and the first after a quiet
    * spell at the end of the event-loop turn (setImmediate), so the commits of one turn go together.
+   * Not the webhooks' CoalescedFlush: that one opens its window when work arrives and again after each
+   * flush (work waits the whole window unless enough is waiting); here the window only spaces the starts.
    */
   private flushSoon(afterFlush = false): void {
     if (this.flushing || !this.ready.size) return;

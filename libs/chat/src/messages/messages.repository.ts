@@ -3,7 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import type { FilterQuery } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, unguessableObjectId } from '@chat/tenancy';
-import { EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
+import { DocumentLock, EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
 import { ClientMsgKey, messageIdFor } from './message-id';
 import { MESSAGE_MODEL, MessageContent, MessageDoc, MessageRecord, Reaction } from './message.schema';
 import { replyCountTrace } from './reply-count-trace';
@@ -16,29 +16,24 @@ export type InsertOutcome = { ok: true } | { ok: false; duplicateKey: boolean; e
 /** Messages of the current tenant (TenantContext). Conversation ids are the conversation's ObjectId as a string. */
 @Injectable()
 export class MessagesRepository extends TenantRepository<MessageDoc> {
+  /**
+   * Every update of a message goes through here: serialised per message on FerretDB, whose updates
+   * are read-modify-write and lose concurrent changes (StoreDialect); a plain call on MongoDB.
+   */
+  private readonly locked: DocumentLock;
+
   constructor(
     @InjectModel(MESSAGE_MODEL) model: Model<MessageDoc>,
     resolver: TenantConnectionResolver,
     private readonly dialect: StoreDialect,
   ) {
     super(model, resolver);
-  }
-
-  /**
-   * Every update of a message goes through here: serialised per message on FerretDB, whose updates
-   * are read-modify-write and lose concurrent changes (StoreDialect); a plain call on MongoDB.
-   */
-  private locked<T>(messageId: string, fn: () => Promise<T>): Promise<T> {
-    return this.dialect.serialised(this.lockScope(), messageId, fn);
-  }
-
-  private lockScope(): string {
-    return `messages:${this.tenant('lock')}`;
+    this.locked = dialect.lockFor(() => `messages:${this.tenant('lock')}`);
   }
 
   /** Updates every message matching the filter (StoreDialect: one updateMany, or one locked update per message on FerretDB). */
   private updateEach(filter: FilterQuery<MessageDoc>, update: Record<string, unknown>): Promise<number> {
-    return this.dialect.updateEach(this.lockScope(), {
+    return this.dialect.updateEach(this.locked.scope(), {
       many: async () => (await this.updateMany(filter, update)).modifiedCount,
       ids: async () => (await this.find(filter, { projection: { _id: 1 } })).map((d) => String(d._id)),
       one: async (id) => (await this.updateOne({ ...filter, _id: new Types.ObjectId(id) }, update)).modifiedCount,

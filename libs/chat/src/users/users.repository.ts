@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { AnyBulkWriteOperation, FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, WithId } from '@chat/tenancy';
-import { EVENT_TRACE_FIELD, EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
+import { DocumentLock, EVENT_TRACE_FIELD, EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
 import { escapeRegex } from './pagination';
 import { searchKeysFor, USER_MODEL, UserDoc, UserRelationship } from './user.schema';
 
@@ -15,21 +15,16 @@ export interface UserFields {
 
 @Injectable()
 export class UsersRepository extends TenantRepository<UserDoc> {
+  /** Writes to one user are serialised where the database needs it (StoreDialect). */
+  private readonly locked: DocumentLock;
+
   constructor(
     @InjectModel(USER_MODEL) model: Model<UserDoc>,
     resolver: TenantConnectionResolver,
     private readonly dialect: StoreDialect,
   ) {
     super(model, resolver);
-  }
-
-  /** Writes to one user are serialised where the database needs it (StoreDialect). */
-  private locked<T>(externalId: string, fn: () => Promise<T>): Promise<T> {
-    return this.dialect.serialised(`users:${this.tenant('lock')}`, externalId, fn);
-  }
-
-  private lockedMany<T>(externalIds: string[], fn: () => Promise<T>): Promise<T> {
-    return this.dialect.serialisedMany(`users:${this.tenant('lock')}`, externalIds, fn);
+    this.locked = dialect.lockFor(() => `users:${this.tenant('lock')}`);
   }
 
   /** $set for the given fields, as dotted paths so unrelated keys stay as they are. */
@@ -163,7 +158,7 @@ export class UsersRepository extends TenantRepository<UserDoc> {
       const t = traces.get(id);
       return t ? [t] : [];
     };
-    return this.lockedMany(ids, async () => {
+    return this.locked.many(ids, async () => {
       const docs = await this.find({ external_id: { $in: ids } }, { projection: { _id: 1, external_id: 1, [EVENT_TRACE_FIELD]: 1 } });
       const existing = new Map(docs.map((d) => [d.external_id, d]));
       const fresh = items.filter((i) => !existing.has(i.external_id));
@@ -230,7 +225,7 @@ export class UsersRepository extends TenantRepository<UserDoc> {
   async setLastSeen(entries: Array<[externalId: string, at: Date]>): Promise<void> {
     if (!entries.length) return;
     const ids = entries.map(([id]) => id);
-    await this.lockedMany(ids, async () => {
+    await this.locked.many(ids, async () => {
       const byExternal = new Map((await this.find({ external_id: { $in: ids } }, { projection: { _id: 1, external_id: 1 } })).map((d) => [d.external_id, d._id]));
       const updates = entries
         .filter(([id]) => byExternal.has(id))

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
-import { EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
+import { DocumentLock, EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
 import { TenantConnectionResolver, TenantRepository, WithId } from '@chat/tenancy';
 import {
   CONVERSATION_RESTRICTION_MODEL,
@@ -13,22 +13,29 @@ import {
 
 export type RestrictionRecord = WithId<ConversationRestrictionDoc>;
 
+/** What names one restriction (the lock's key; the filter of its writes). */
+type RestrictionKey = Pick<ConversationRestrictionDoc, 'conversation_id' | 'kind' | 'user_id'>;
+
 /** Mutes and bans of members, per conversation, of the tenant in context. */
 @Injectable()
 export class ConversationRestrictionsRepository extends TenantRepository<ConversationRestrictionDoc> {
+  /** Writes to one restriction are serialised where the database needs it (StoreDialect): the trace is read, then written. */
+  private readonly locked: DocumentLock<RestrictionKey>;
+
   constructor(
     @InjectModel(CONVERSATION_RESTRICTION_MODEL) model: Model<ConversationRestrictionDoc>,
     resolver: TenantConnectionResolver,
     private readonly dialect: StoreDialect,
   ) {
     super(model, resolver);
+    this.locked = dialect.lockFor(() => `conversation_restrictions:${this.tenant('lock')}`, (r) => `${r.conversation_id}:${r.kind}:${r.user_id}`);
   }
 
   /** Creates or replaces (reason, expiry, actor) the restriction; `trace` (its moderation.* event) is written with it. */
   async put(r: Omit<ConversationRestrictionDoc, 'tenant_id'>, trace: EventTrace): Promise<RestrictionRecord> {
     const filter = { conversation_id: r.conversation_id, kind: r.kind, user_id: r.user_id };
     const set = { reason: r.reason, expires_at: r.expires_at, by: r.by, created_at: r.created_at, lifted_at: null };
-    return this.locked(r.conversation_id, r.kind, r.user_id, async () => {
+    return this.locked(filter, async () => {
       const update = mergeUpdates({ $set: set }, await this.traceUpdate(filter, trace));
       try {
         return (await this.findOneAndUpdate(filter, update, { upsert: true, new: true }))!;
@@ -39,11 +46,6 @@ export class ConversationRestrictionsRepository extends TenantRepository<Convers
     });
   }
 
-  /** Writes to one restriction are serialised where the database needs it (StoreDialect): the trace is read, then written. */
-  private locked<T>(conversationId: string, kind: RestrictionKind, userId: string, fn: () => Promise<T>): Promise<T> {
-    return this.dialect.serialised(`conversation_restrictions:${this.tenant('lock')}`, `${conversationId}:${kind}:${userId}`, fn);
-  }
-
   private traceUpdate(filter: Record<string, unknown>, trace: EventTrace): Promise<Record<string, Record<string, unknown>>> {
     return this.dialect.traceUpdate(trace, async () => (await this.findOne(filter, { event_trace: 1 }))?.event_trace);
   }
@@ -51,7 +53,7 @@ export class ConversationRestrictionsRepository extends TenantRepository<Convers
   /** Lifts the restriction (unmute, unban): the document stays, lifted, carrying `trace`. False when there was none in force. */
   async lift(conversationId: string, kind: RestrictionKind, userId: string, now: Date, trace: EventTrace): Promise<boolean> {
     const filter = { conversation_id: conversationId, kind, user_id: userId };
-    return this.locked(conversationId, kind, userId, async () => {
+    return this.locked(filter, async () => {
       const update = mergeUpdates({ $set: { lifted_at: now } }, await this.traceUpdate(filter, trace));
       return (await this.updateOne({ ...filter, lifted_at: null }, update)).modifiedCount > 0;
     });

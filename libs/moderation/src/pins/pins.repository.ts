@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
-import { EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
+import { DocumentLock, EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
 import { TenantConnectionResolver, TenantRepository, WithId } from '@chat/tenancy';
 import { PIN_MODEL, PinDoc } from './pin.schema';
 
@@ -10,17 +10,16 @@ export type PinRecord = WithId<PinDoc>;
 /** Pinned messages of the tenant in context: one document per (conversation, message), kept (unpinned_at set) after an unpin. */
 @Injectable()
 export class PinsRepository extends TenantRepository<PinDoc> {
+  /** Writes to one pin (conversation id, message id) are serialised where the database needs it (StoreDialect: the trace is read, then written). */
+  private readonly locked: DocumentLock<[string, string]>;
+
   constructor(
     @InjectModel(PIN_MODEL) model: Model<PinDoc>,
     resolver: TenantConnectionResolver,
     private readonly dialect: StoreDialect,
   ) {
     super(model, resolver);
-  }
-
-  /** Writes to one pin are serialised where the database needs it (StoreDialect: the trace is read, then written). */
-  private locked<T>(conversationId: string, messageId: string, fn: () => Promise<T>): Promise<T> {
-    return this.dialect.serialised(`pinned_messages:${this.tenant('lock')}`, `${conversationId}:${messageId}`, fn);
+    this.locked = dialect.lockFor(() => `pinned_messages:${this.tenant('lock')}`, ([conversationId, messageId]) => `${conversationId}:${messageId}`);
   }
 
   private traceUpdate(conversationId: string, messageId: string, trace: EventTrace): Promise<Record<string, Record<string, unknown>>> {
@@ -41,7 +40,7 @@ export class PinsRepository extends TenantRepository<PinDoc> {
    * with it: inserted with a new pin, or with the update that pins an unpinned one again.
    */
   async insert(pin: Omit<PinDoc, 'tenant_id' | 'event_trace' | 'unpinned_at'>, trace: EventTrace): Promise<boolean> {
-    return this.locked(pin.conversation_id, pin.message_id, async () => {
+    return this.locked([pin.conversation_id, pin.message_id], async () => {
       try {
         await this.insertOne({ ...pin, unpinned_at: null, event_trace: [trace] });
         return true;
@@ -59,7 +58,7 @@ export class PinsRepository extends TenantRepository<PinDoc> {
 
   /** Unpins (the document stays, carrying `trace`, moderation.message_unpinned); false when it was not pinned. */
   async unpin(conversationId: string, messageId: string, now: Date, trace: EventTrace): Promise<boolean> {
-    return this.locked(conversationId, messageId, async () => {
+    return this.locked([conversationId, messageId], async () => {
       const update = mergeUpdates({ $set: { unpinned_at: now } }, await this.traceUpdate(conversationId, messageId, trace));
       return (await this.updateOne({ conversation_id: conversationId, message_id: messageId, unpinned_at: null }, update)).modifiedCount > 0;
     });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
-import { EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
+import { DocumentLock, EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
 import { TenantConnectionResolver, TenantRepository, WithId } from '@chat/tenancy';
 import { USER_BAN_MODEL, UserBanDoc } from './user-ban.schema';
 
@@ -10,17 +10,16 @@ export type UserBanRecord = WithId<UserBanDoc>;
 /** Tenant-wide user bans of the tenant in context: one document per banned user (kept, lifted, after an unban). */
 @Injectable()
 export class UserBansRepository extends TenantRepository<UserBanDoc> {
+  /** Writes to one user's ban are serialised where the database needs it (StoreDialect: the trace is read, then written). */
+  private readonly locked: DocumentLock;
+
   constructor(
     @InjectModel(USER_BAN_MODEL) model: Model<UserBanDoc>,
     resolver: TenantConnectionResolver,
     private readonly dialect: StoreDialect,
   ) {
     super(model, resolver);
-  }
-
-  /** Writes to one user's ban are serialised where the database needs it (StoreDialect: the trace is read, then written). */
-  private locked<T>(userId: string, fn: () => Promise<T>): Promise<T> {
-    return this.dialect.serialised(`user_bans:${this.tenant('lock')}`, userId, fn);
+    this.locked = dialect.lockFor(() => `user_bans:${this.tenant('lock')}`);
   }
 
   private traceUpdate(userId: string, trace: EventTrace): Promise<Record<string, Record<string, unknown>>> {

@@ -1,28 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import type { Model } from 'mongoose';
-import { StoreDialect } from '@chat/database';
+import type { Model, Types } from 'mongoose';
+import { DocumentLock, StoreDialect } from '@chat/database';
 import { API_KEY_MODEL, ApiKeyDoc } from '../schemas/api-key.schema';
-import { cursorFilter, toObjectId } from './object-id';
-
-/** Writes of one key document are serialised (StoreDialect): see `locked`. */
-const LOCK_SCOPE = 'api_keys';
+import { cursorFilter, hexOf, toObjectId } from './object-id';
 
 @Injectable()
 export class ApiKeyRepository {
-  constructor(
-    @InjectModel(API_KEY_MODEL) private readonly model: Model<ApiKeyDoc>,
-    private readonly dialect: StoreDialect,
-  ) {}
-
   /**
    * Every update of a key document runs under its lock: on FerretDB an update is read, changed and
    * written back whole, so a last-used-at update (made, unawaited, at a key's first use on a node) that
    * read the key before a revocation wrote it back without `revoked_at`, and the revoked key worked
    * again (test/api-key-revoke-race). On MongoDB updates are atomic and the lock is skipped.
    */
-  private locked<T>(id: { toHexString(): string }, fn: () => Promise<T>): Promise<T> {
-    return this.dialect.serialised(LOCK_SCOPE, id.toHexString(), fn);
+  private readonly locked: DocumentLock<Types.ObjectId>;
+
+  constructor(
+    @InjectModel(API_KEY_MODEL) private readonly model: Model<ApiKeyDoc>,
+    dialect: StoreDialect,
+  ) {
+    this.locked = dialect.lockFor('api_keys', hexOf);
   }
 
   async create(data: Omit<ApiKeyDoc, '_id' | 'created_at' | 'updated_at'>): Promise<ApiKeyDoc> {
@@ -59,11 +56,7 @@ export class ApiKeyRepository {
     const live = (await this.model.find({ ...filter, revoked_at: null }).lean().exec()) as ApiKeyDoc[];
     const ids = live.map((k) => k._id);
     if (live.length) {
-      await this.dialect.serialisedMany(
-        LOCK_SCOPE,
-        ids.map((id) => id.toHexString()),
-        () => this.model.updateMany({ _id: { $in: ids }, revoked_at: null }, { $set: { revoked_at: new Date() } }).exec(),
-      );
+      await this.locked.many(ids, () => this.model.updateMany({ _id: { $in: ids }, revoked_at: null }, { $set: { revoked_at: new Date() } }).exec());
     }
     return live;
   }

@@ -1,20 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import type { Model } from 'mongoose';
-import { StoreDialect } from '@chat/database';
+import type { Model, Types } from 'mongoose';
+import { DocumentLock, StoreDialect } from '@chat/database';
 import { APPLICATION_MODEL, ApplicationDoc } from '../schemas/application.schema';
-import { cursorFilter, toObjectId } from './object-id';
+import { cursorFilter, hexOf, toObjectId } from './object-id';
 
 @Injectable()
 export class ApplicationRepository {
+  /** Every update of an application document under its lock (FerretDB: see ClientRepository.locked). */
+  private readonly locked: DocumentLock<Types.ObjectId>;
+
   constructor(
     @InjectModel(APPLICATION_MODEL) private readonly model: Model<ApplicationDoc>,
-    private readonly dialect: StoreDialect,
-  ) {}
-
-  /** Every update of an application document under its lock (FerretDB: see ClientRepository.locked). */
-  private locked<T>(id: { toHexString(): string }, fn: () => Promise<T>): Promise<T> {
-    return this.dialect.serialised('applications', id.toHexString(), fn);
+    dialect: StoreDialect,
+  ) {
+    this.locked = dialect.lockFor('applications', hexOf);
   }
 
   async create(data: Pick<ApplicationDoc, 'tenant_id' | 'name' | 'secret_enc'> & { settings?: Record<string, unknown> }): Promise<ApplicationDoc> {
@@ -63,10 +63,6 @@ export class ApplicationRepository {
   async markDeletedByTenant(tenantId: string): Promise<void> {
     const ids = (await this.model.find({ tenant_id: tenantId, status: 'active' }, { _id: 1 }).lean().exec()).map((a) => a._id);
     if (!ids.length) return;
-    await this.dialect.serialisedMany(
-      'applications',
-      ids.map((id) => id.toHexString()),
-      () => this.model.updateMany({ _id: { $in: ids }, status: 'active' }, { $set: { status: 'deleted' } }).exec(),
-    );
+    await this.locked.many(ids, () => this.model.updateMany({ _id: { $in: ids }, status: 'active' }, { $set: { status: 'deleted' } }).exec());
   }
 }

@@ -1,27 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import type { Model } from 'mongoose';
-import { StoreDialect } from '@chat/database';
+import type { Model, Types } from 'mongoose';
+import { DocumentLock, StoreDialect } from '@chat/database';
 import { CLIENT_MODEL, ClientDoc, TenantStatus } from '../schemas/client.schema';
-import { cursorFilter, toObjectId } from './object-id';
+import { cursorFilter, hexOf, toObjectId } from './object-id';
 
 export type NewClient = Pick<ClientDoc, 'name' | 'plan' | 'region' | 'quotas'> & { metadata?: Record<string, unknown> };
 
 /** The `clients` collection (tenants). Platform data: cross-tenant by nature, admin-only. */
 @Injectable()
 export class ClientRepository {
-  constructor(
-    @InjectModel(CLIENT_MODEL) private readonly model: Model<ClientDoc>,
-    private readonly dialect: StoreDialect,
-  ) {}
-
   /**
    * Every update of a tenant document runs under its lock: on FerretDB an update is read, changed and
    * written back whole, so a rename beside a suspension lost one of them (test/platform-write-races),
    * and the conditional transitions below could both win. On MongoDB the lock is skipped.
    */
-  private locked<T>(id: { toHexString(): string }, fn: () => Promise<T>): Promise<T> {
-    return this.dialect.serialised('clients', id.toHexString(), fn);
+  private readonly locked: DocumentLock<Types.ObjectId>;
+
+  constructor(
+    @InjectModel(CLIENT_MODEL) private readonly model: Model<ClientDoc>,
+    dialect: StoreDialect,
+  ) {
+    this.locked = dialect.lockFor('clients', hexOf);
   }
 
   async create(data: NewClient): Promise<ClientDoc> {

@@ -1,20 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import type { Model } from 'mongoose';
-import { StoreDialect } from '@chat/database';
+import type { Model, Types } from 'mongoose';
+import { DocumentLock, StoreDialect } from '@chat/database';
 import { PLATFORM_ADMIN_MODEL, PlatformAdminDoc } from '../schemas/platform-admin.schema';
-import { cursorFilter, toObjectId } from './object-id';
+import { cursorFilter, hexOf, toObjectId } from './object-id';
 
 @Injectable()
 export class PlatformAdminRepository {
+  /** Every update of an admin document under its lock (FerretDB: a login's last_login_at could undo a role change or a disable). */
+  private readonly locked: DocumentLock<Types.ObjectId>;
+
   constructor(
     @InjectModel(PLATFORM_ADMIN_MODEL) private readonly model: Model<PlatformAdminDoc>,
-    private readonly dialect: StoreDialect,
-  ) {}
-
-  /** Every update of an admin document under its lock (FerretDB: a login's last_login_at could undo a role change or a disable). */
-  private locked<T>(id: { toHexString(): string }, fn: () => Promise<T>): Promise<T> {
-    return this.dialect.serialised('platform_admins', id.toHexString(), fn);
+    dialect: StoreDialect,
+  ) {
+    this.locked = dialect.lockFor('platform_admins', hexOf);
   }
 
   /** Waits for the unique email index (bootstrap relies on it when several nodes start at once). */
