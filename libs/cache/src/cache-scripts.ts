@@ -74,7 +74,6 @@ export function scripted(client: NonNullable<RedisService['client']>): CacheClie
   return c;
 }
 
-
 /**
  * The arguments of chatCacheSetIfGeneration for storing `value` (as `json`) in the entry `k`, loaded
  * under the generation `seen`, with the guard if one is given.
