@@ -10,15 +10,16 @@ export async function webhookOutcomes(mongoUri: string, dbName: string): Promise
   const client = new MongoClient(mongoUri, { serverSelectionTimeoutMS: 5000 });
   try {
     const db = client.db(dbName);
-    const attempts = db.collection('webhook_attempts');
-    const [all, ok, pending, retried] = await Promise.all([
-      attempts.countDocuments({}),
-      attempts.countDocuments({ status_code: { $gte: 200, $lt: 300 } }),
-      db.collection('webhook_pending').countDocuments({}),
-      db.collection('webhook_pending').countDocuments({ attempts: { $gte: 1 } }),
-    ]);
-    const finished = await db.collection('webhook_deliveries').aggregate<{ _id: string; n: number }>([{ $group: { _id: '$status', n: { $sum: 1 } } }]).toArray();
-    const byStatus = finished.map((f) => `${f._id} ${f.n}`).join(', ') || 'none';
+    // One read per collection (not counts side by side): a batch of outcomes written between two counts would skew them.
+    const attempts = await db.collection('webhook_attempts').find({}, { projection: { _id: 0, status_code: 1 } }).toArray();
+    const ok = attempts.filter((a) => a.status_code >= 200 && a.status_code < 300).length;
+    const all = attempts.length;
+    const rows = await db.collection('webhook_pending').find({}, { projection: { _id: 0, attempts: 1 } }).toArray();
+    const pending = rows.length;
+    const retried = rows.filter((r) => r.attempts >= 1).length;
+    const statuses = new Map<string, number>();
+    for (const d of await db.collection('webhook_deliveries').find({}, { projection: { _id: 0, status: 1 } }).toArray()) statuses.set(d.status, (statuses.get(d.status) ?? 0) + 1);
+    const byStatus = [...statuses].map(([status, n]) => `${status} ${n}`).join(', ') || 'none';
     return `webhook attempts logged: ${all} (${ok} 2xx, ${all - ok} failed); rows pending: ${pending} (${retried} after a failed attempt); finished rows: ${byStatus}`;
   } catch (err) {
     return `webhook outcomes not read: ${(err as Error).message}`;
