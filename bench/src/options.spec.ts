@@ -26,6 +26,11 @@ describe('command-line options', () => {
     expect(parseArgs(['group']).e2e).toBe('v1');
     expect(parseArgs(['group', '--e2e', 'v2']).e2e).toBe('v2');
     expect(() => parseArgs(['group', '--e2e', 'v3'])).toThrow(/--e2e/);
+    expect(parseArgs(['group']).webhookReceiver).toBe('ok');
+    expect(parseArgs(['group', '--webhook-receiver', 'down']).webhookReceiver).toBe('down');
+    expect(parseArgs(['group', '--webhook-receiver', 'slow:5s'])).toMatchObject({ webhookReceiver: 'slow', webhookSlowMs: 5000 });
+    expect(() => parseArgs(['group', '--webhook-receiver', 'fail:5s'])).toThrow(/--webhook-receiver/);
+    expect(() => parseArgs(['group', '--webhook-receiver', 'late'])).toThrow(/--webhook-receiver/);
   });
 
   it('refuses unknown or unbounded input', () => {

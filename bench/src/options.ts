@@ -1,4 +1,5 @@
 import type { Target } from './lib/report';
+import { RECEIVER_MODES, type ReceiverMode } from './lib/webhook-sink';
 
 /** Where the harness's FerretDB keeps its documents; null = PostgreSQL when one answers, else SQLite. */
 export type Store = 'ferretdb-pg' | 'ferretdb-sqlite';
@@ -56,6 +57,9 @@ export interface Options {
    * per conversation through the SDK).
    */
   e2e: 'v1' | 'v2';
+  /** The webhook receiver of the `project+webhook*` targets: ok (204 at once), slow (204 after webhookSlowMs), fail (500), down (refused). */
+  webhookReceiver: ReceiverMode;
+  webhookSlowMs: number;
 }
 
 /** Per-scenario defaults: short, bounded runs that finish on their own. */
@@ -103,6 +107,9 @@ const BASE: Omit<Options, 'scenario'> = {
   client: 'lean',
   store: null,
   e2e: 'v1',
+  webhookReceiver: 'ok',
+  // Beyond the sender's default WEBHOOK_TIMEOUT_MS (10 s): every attempt times out.
+  webhookSlowMs: 15_000,
 };
 
 /** "10s", "1500ms", "2m" or a bare number of seconds, in milliseconds. */
@@ -181,6 +188,12 @@ export function parseArgs(argv: string[]): Options {
       } else if (rawKey === 'e2e') {
         if (value !== 'v1' && value !== 'v2') throw new Error('--e2e must be v1 or v2');
         o.e2e = value;
+      } else if (rawKey === 'webhook-receiver') {
+        // `slow` or `slow:<duration>` (the delay before the 204).
+        const [mode, delay] = value.split(/:(.*)/s, 2) as [ReceiverMode, string | undefined];
+        if (!RECEIVER_MODES.includes(mode) || (delay !== undefined && mode !== 'slow')) throw new Error(`--webhook-receiver must be one of ${RECEIVER_MODES.join(', ')} (slow:<duration> sets the delay)`);
+        o.webhookReceiver = mode;
+        if (delay !== undefined) o.webhookSlowMs = parseDuration(delay);
       }
       else throw new Error(`unknown option --${rawKey}`);
     }
@@ -191,6 +204,7 @@ export function parseArgs(argv: string[]): Options {
   if (o.connections > LIMITS.connections) throw new Error(`--connections is capped at ${LIMITS.connections}`);
   if (o.rate > LIMITS.rate) throw new Error(`--rate is capped at ${LIMITS.rate}`);
   if (o.warmupMs >= o.durationMs && o.scenario !== 'history') throw new Error('--warmup must be shorter than --duration');
+  if (o.webhookSlowMs > 120_000) throw new Error('--webhook-receiver slow:<duration> is capped at 2m');
   if (o.groupSize < 2) throw new Error('--group-size must be at least 2');
   return o;
 }

@@ -7,6 +7,7 @@ import { onInterrupt } from './lib/cleanup';
 import { summarize } from './lib/histogram';
 import { ProcSampler } from './lib/proc';
 import { hasWebhook, isProject, type RunFigures, type Target } from './lib/report';
+import { webhookOutcomes } from './lib/webhook-outcomes';
 import { WebhookSink } from './lib/webhook-sink';
 import { GENERATOR_CORE, SERVER_CORE } from './machine';
 import { measureHistory, measureSockets, type MeasureInput } from './measure';
@@ -55,7 +56,7 @@ export async function runOnce(o: Options, target: Target, round: number, service
         ...o.serverEnv,
       }
     : {};
-  const sink = hasWebhook(target) ? new WebhookSink() : null;
+  const sink = hasWebhook(target) ? new WebhookSink(o.webhookReceiver, o.webhookSlowMs) : null;
   const running = await startTarget(target, { services, core: o.pin ? SERVER_CORE : null, runId, cpuProf: o.cpuProf, profileWindow: o.cpuProfWindow, serverEnv });
   const forgetServer = onInterrupt(() => running.stop());
   const sampler = new ProcSampler({ server: running.pid, ...services.pids }, 250);
@@ -74,7 +75,7 @@ export async function runOnce(o: Options, target: Target, round: number, service
     if (o.e2e === 'v2') prov.senderContents = isProject(target) ? await provisionMlsProject(plan, running.url, prov, log) : await mlsBaselineEnvelopes(plan, prov);
     if (sink) {
       await addWebhookEndpoint(running.url, prov.apiKey!, await sink.start());
-      log(`${target} r${round}: webhook endpoint subscribed to message.new (receiver on loopback)`);
+      log(`${target} r${round}: webhook endpoint subscribed to message.new (receiver on loopback: ${sink.mode})`);
     }
     const slices = sliceForWorkers(plan, o.workers);
     const profileFile = o.cpuProfWindow ? join(OUT_DIR, 'profiles', `${runId}-${target.replace('+', '')}-window.cpuprofile`) : null;
@@ -102,7 +103,7 @@ export async function runOnce(o: Options, target: Target, round: number, service
     const input: MeasureInput = { c, label: `${target} r${round}`, templates, conn, rssBefore, notes };
     const { figures, errorsByCode, services: servicesCpu, discarded: saturated } = o.scenario === 'history' ? await measureHistory(input) : await measureSockets(input);
     const discarded = running.exited() ? `${saturated ? saturated + '; ' : ''}server exited during the run (log: ${running.logFile})` : saturated;
-    if (sink) notes.push(`${sink.received} webhooks received by the end of the run`);
+    if (sink) notes.push(sink.describe(), await webhookOutcomes(services.mongoUri, running.dbName));
     return { target, round, figures, discarded, errorsByCode, services: servicesCpu, coreBusy: sampler.coreBusy(), notes };
   } finally {
     progress.stop();

@@ -33,6 +33,7 @@ export function reportMarkdown(o: Options, { command, machine, store, runs, extr
       `- date: ${machine.date}`,
       `- pinning: ${machine.pinning}`,
       `- store: ${store}`,
+      ...(o.targets.some(hasWebhook) ? [`- webhook receiver: ${o.webhookReceiver}${o.webhookReceiver === 'slow' ? ` (204 after ${o.webhookSlowMs} ms)` : ''}`] : []),
       ...(machine.projectBuild ? [`- project build: ${machine.projectBuild}`] : []),
     ].join('\n'),
     ...extra,

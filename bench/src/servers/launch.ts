@@ -37,6 +37,8 @@ export interface RunningTarget {
   /** Set for the project: what the harness needs to provision tenants. */
   admin?: { email: string; password: string };
   logFile: string;
+  /** The database the target writes to (on `services.mongoUri`). */
+  dbName: string;
   /** With `profileWindow`: the server's inspector port (see WindowProfiler). */
   inspectPort?: number;
   exited(): boolean;
@@ -158,6 +160,7 @@ export async function startTarget(target: Target, opts: LaunchOptions): Promise<
     pid: child.pid!,
     admin,
     logFile,
+    dbName,
     inspectPort,
     exited: () => child.exitCode !== null,
     stop: () =>
