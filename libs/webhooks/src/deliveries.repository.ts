@@ -2,7 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import { isDuplicateKeyError, StoreDialect } from '@chat/database';
-import { DeliveryStatus, WEBHOOK_ATTEMPT_MODEL, WEBHOOK_DELIVERY_MODEL, WEBHOOK_PENDING_MODEL, WebhookAttemptDoc, WebhookDeliveryDoc } from './webhook.schemas';
+import {
+  AttemptRecord,
+  DeliveryStatus,
+  WEBHOOK_ATTEMPT_MODEL,
+  WEBHOOK_DELIVERY_MODEL,
+  WEBHOOK_PENDING_MODEL,
+  WebhookAttemptDoc,
+  WebhookDeliveryDoc,
+} from './webhook.schemas';
 
 const FREE = new Date(0);
 /** A row's fields once no lease holds it. */
@@ -194,8 +202,18 @@ export class WebhookDeliveriesRepository {
     if (list.length) await this.attempts.collection.insertMany(list.map((a) => ({ ...a })) as never[]);
   }
 
-  async attemptsOf(deliveryId: string): Promise<WebhookAttemptDoc[]> {
-    return (await this.attempts.find({ delivery_id: deliveryId }).sort({ at: 1 }).limit(500).lean().exec()) as WebhookAttemptDoc[];
+  /**
+   * A delivery's attempts, oldest first: its attempt documents and the first attempt folded into the
+   * row (a 2xx at the first try: WebhookDeliveryDoc.first_attempt), listed alike. Rows written before
+   * the fold have a document for every attempt.
+   */
+  async attemptsOf(delivery: Pick<WebhookDeliveryDoc, '_id' | 'first_attempt'>): Promise<AttemptRecord[]> {
+    const docs = (await this.attempts.find({ delivery_id: delivery._id }).sort({ at: 1 }).limit(500).lean().exec()) as AttemptRecord[];
+    const f = delivery.first_attempt;
+    if (!f) return docs;
+    const first: AttemptRecord = { attempt: 1, at: new Date(f.at), status_code: f.status_code, latency_ms: f.latency_ms, error: null };
+    // Attempts after the folded one (a replay's) come later; a lease-run-out redelivery's may interleave.
+    return [first, ...docs].sort((a, b) => new Date(a.at).getTime() - new Date(b.at).getTime()).slice(0, 500);
   }
 
   /** The row, pending or finished (the pending copy when a move left both). */
