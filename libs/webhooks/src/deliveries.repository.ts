@@ -175,8 +175,11 @@ export class WebhookDeliveriesRepository {
   /**
    * Writes finished rows to the log: one insert; a row already there (a redelivery, a cancellation
    * overtaken by its attempt's outcome, a replay that crashed half-way) is replaced by the newer outcome.
+   * The lease fields stay behind: a finished row has no lease, and a replay sets them afresh (requeue);
+   * every field of every row goes through FerretDB into PostgreSQL beside the sends' own writes.
    */
-  private async logRows(rows: WebhookDeliveryDoc[]): Promise<void> {
+  private async logRows(finished: WebhookDeliveryDoc[]): Promise<void> {
+    const rows = finished.map(({ lease_until: _u, lease_owner: _o, leased: _l, ...kept }) => kept);
     try {
       await this.log.collection.insertMany(rows as never[], { ordered: false });
     } catch (err) {
