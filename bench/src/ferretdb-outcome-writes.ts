@@ -6,8 +6,9 @@
  * deleteMany of the pending rows) and after (`after`: the rows with `first_attempt` and without their
  * lease fields, then the deleteMany). The pending rows each batch deletes are inserted before it,
  * unmeasured (the outbox insert is the same in both). Shapes alternate batch by batch; reports per
- * delivered event FerretDB's CPU and PostgreSQL's backends' CPU (from /proc), wall time, and the bytes
- * PostgreSQL holds for the log and attempts tables (pg_total_relation_size) at the end. Binary:
+ * delivered event and command FerretDB's CPU and PostgreSQL's backends' CPU (from /proc), wall time, and
+ * the documents' size in the log and attempts tables at the end. SHAPES=before,after,no-payload adds a
+ * diagnostic shape: the folded row without its payload (what the payload costs; not replayable). Binary:
  * FERRETDB_BIN (default: the cached `-idfix2` build). PostgreSQL from POSTGRES_URL (default
  * postgres://postgres@127.0.0.1:5432); a scratch database `outcomeprobe` is made and dropped.
  */
@@ -30,6 +31,8 @@ function cpuOf(pid: number): number {
     return 0;
   }
 }
+
+type Shape = 'before' | 'after' | 'no-payload';
 
 const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 
@@ -85,10 +88,11 @@ async function main(): Promise<void> {
     await waitForPort(port);
     await client.connect();
     const db = client.db('probe');
-    const shapes = {
-      before: { pending: db.collection('pending_before'), log: db.collection('log_before'), attempts: db.collection('attempts_before') },
-      after: { pending: db.collection('pending_after'), log: db.collection('log_after'), attempts: db.collection('attempts_after') },
-    };
+    // `no-payload` is a diagnostic only (a log row without the body cannot be replayed): what the payload costs.
+    const names = (process.env.SHAPES ?? 'before,after').split(',') as Shape[];
+    const shapes = Object.fromEntries(
+      names.map((n) => [n, { pending: db.collection(`pending_${n.replace('-', '')}`), log: db.collection(`log_${n.replace('-', '')}`), attempts: db.collection(`attempts_${n.replace('-', '')}`) }]),
+    ) as Record<Shape, { pending: Collection<Document>; log: Collection<Document>; attempts: Collection<Document> }>;
     for (const s of Object.values(shapes)) {
       for (const c of [s.pending, s.log]) {
         await c.createIndex({ status: 1, next_attempt_at: 1 });
@@ -100,38 +104,55 @@ async function main(): Promise<void> {
     const endpointId = hex(24);
     const tenantId = hex(24);
     const node = randomUUID();
-    const totals = { before: { ferret: 0, pg: 0, wall: 0 }, after: { ferret: 0, pg: 0, wall: 0 } };
-    for (let b = 0; b < batches * 2; b++) {
-      const shape = (b % 2 === 0) === (Math.floor(b / 2) % 2 === 0) ? 'before' : 'after';
+    type Cost = { ferret: number; pg: number; wall: number };
+    const totals = new Map<string, Cost>();
+    const measure = async (key: string, run: () => Promise<unknown>) => {
+      const f0 = cpuOf(child.pid!);
+      const p0 = await backendsCpu();
+      const w0 = performance.now();
+      await run();
+      const wall = performance.now() - w0;
+      const p1 = await backendsCpu();
+      const t = totals.get(key) ?? { ferret: 0, pg: 0, wall: 0 };
+      t.wall += wall;
+      t.ferret += cpuOf(child.pid!) - f0;
+      t.pg += p1 - p0;
+      totals.set(key, t);
+    };
+    for (let b = 0; b < batches * names.length; b++) {
+      // Round-robin, the order rotating every round, so drift in the machine's load hits every shape alike.
+      const round = Math.floor(b / names.length);
+      const shape = names[(b + round) % names.length]!;
       const { pending, log, attempts } = shapes[shape];
       const owner = `${node}:${b}`;
       const now = new Date();
       const rows = Array.from({ length: per }, () => pendingRow(endpointId, tenantId, owner, now));
       await pending.insertMany(rows.map((r) => ({ ...r })) as Document[]);
       const done = rows.map((d) => ({ ...d, status: 'delivered', attempts: 1, last_status_code: 200, last_error: null, delivered_at: now, updated_at: now, lease_until: new Date(0), lease_owner: null, leased: false }));
-      const f0 = cpuOf(child.pid!);
-      const p0 = await backendsCpu();
-      const w0 = performance.now();
       if (shape === 'before') {
-        await attempts.insertMany(rows.map((d) => ({ delivery_id: d._id, endpoint_id: d.endpoint_id, tenant_id: d.tenant_id, attempt: 1, at: now, status_code: 200, latency_ms: 3, error: null, node })));
-        await (log as Collection<Document>).insertMany(done as Document[], { ordered: false });
+        await measure(`${shape} attempts insertMany`, () =>
+          attempts.insertMany(rows.map((d) => ({ delivery_id: d._id, endpoint_id: d.endpoint_id, tenant_id: d.tenant_id, attempt: 1, at: now, status_code: 200, latency_ms: 3, error: null, node }))),
+        );
+        await measure(`${shape} log insertMany`, () => log.insertMany(done as Document[], { ordered: false }));
       } else {
-        const folded = done.map(({ lease_until: _u, lease_owner: _o, leased: _l, ...kept }) => ({ ...kept, first_attempt: { at: now, status_code: 200, latency_ms: 3 } }));
-        await (log as Collection<Document>).insertMany(folded as Document[], { ordered: false });
+        const folded = done.map(({ lease_until: _u, lease_owner: _o, leased: _l, payload, ...kept }) => ({
+          ...kept,
+          ...(shape === 'no-payload' ? {} : { payload }),
+          first_attempt: { at: now, status_code: 200, latency_ms: 3 },
+        }));
+        await measure(`${shape} log insertMany`, () => log.insertMany(folded as Document[], { ordered: false }));
       }
-      await pending.deleteMany({ _id: { $in: rows.map((d) => d._id) } as never, lease_owner: { $in: [owner] } });
-      const wall = performance.now() - w0;
-      const p1 = await backendsCpu();
-      totals[shape].wall += wall;
-      totals[shape].ferret += cpuOf(child.pid!) - f0;
-      totals[shape].pg += p1 - p0;
+      await measure(`${shape} pending deleteMany`, () => pending.deleteMany({ _id: { $in: rows.map((d) => d._id) } as never, lease_owner: { $in: [owner] } }));
     }
     const events = batches * per;
     // PostgreSQL's catalog for the database is only visible from a connection to it.
     await admin.end();
     const inDb = new Client({ connectionString: `${PG}/${DB}` });
     await inDb.connect();
-    /** PostgreSQL's bytes for the tables named `prefix…`: documents (their jsonb values) and in all (tables and indexes). */
+      /**
+     * The tables named `prefix…`: their documents as jsonb text (what FerretDB builds and PostgreSQL parses),
+     * as stored (a value over ~2 kB is compressed), and in all (tables and indexes).
+     */
     const bytes = async (prefix: string) => {
       const tables = (
         await inDb.query<{ name: string; total: string }>(
@@ -139,18 +160,33 @@ async function main(): Promise<void> {
           [`${prefix}%`],
         )
       ).rows;
-      let docs = 0;
-      for (const t of tables) docs += Number((await inDb.query<{ n: string }>(`SELECT coalesce(sum(pg_column_size(_jsonb)), 0)::bigint AS n FROM probe."${t.name}"`)).rows[0]!.n);
-      return { docs, total: tables.reduce((sum, t) => sum + Number(t.total), 0) };
+      let text = 0;
+      let stored = 0;
+      for (const t of tables) {
+        const r = (await inDb.query<{ text: string; stored: string }>(`SELECT coalesce(sum(length(_jsonb::text)), 0)::bigint AS text, coalesce(sum(pg_column_size(_jsonb)), 0)::bigint AS stored FROM probe."${t.name}"`)).rows[0]!;
+        text += Number(r.text);
+        stored += Number(r.stored);
+      }
+      return { text, stored, total: tables.reduce((sum, t) => sum + Number(t.total), 0) };
     };
-    console.log(`FerretDB ${FERRETDB_VERSION} on PostgreSQL; ${batches} batches of ${per} delivered outcomes per shape, alternating`);
-    console.log('| shape | commands per batch | FerretDB CPU µs/event | PostgreSQL CPU µs/event | wall µs/event | log + attempts jsonb bytes/event | with indexes |');
+    console.log(`FerretDB ${FERRETDB_VERSION} on PostgreSQL; ${batches} batches of ${per} delivered outcomes per shape, round-robin`);
+    console.log('| shape / command | FerretDB CPU µs/event | PostgreSQL CPU µs/event | wall µs/event | log + attempts jsonb text chars/event | stored bytes/event | with indexes |');
     console.log('| --- | --- | --- | --- | --- | --- | --- |');
-    for (const shape of ['before', 'after'] as const) {
-      const t = totals[shape];
-      const [l, a] = [await bytes(`log_${shape}`), await bytes(`attempts_${shape}`)];
-      const perEvent = (n: number) => Math.round(n / events);
-      console.log(`| ${shape} | ${shape === 'before' ? 3 : 2} | ${perEvent(t.ferret * 1e6)} | ${perEvent(t.pg * 1e6)} | ${perEvent(t.wall * 1e3)} | ${perEvent(l.docs + a.docs)} | ${perEvent(l.total + a.total)} |`);
+    const perEvent = (n: number) => Math.round(n / events);
+    for (const shape of names) {
+      const sum: Cost = { ferret: 0, pg: 0, wall: 0 };
+      const lines: string[] = [];
+      for (const [key, t] of totals) {
+        if (!key.startsWith(`${shape} `)) continue;
+        sum.ferret += t.ferret;
+        sum.pg += t.pg;
+        sum.wall += t.wall;
+        lines.push(`| ${key} | ${perEvent(t.ferret * 1e6)} | ${perEvent(t.pg * 1e6)} | ${perEvent(t.wall * 1e3)} | | | |`);
+      }
+      const tag = shape.replace('-', '');
+      const [l, a] = [await bytes(`log_${tag}`), await bytes(`attempts_${tag}`)];
+      console.log(`| **${shape}** (${lines.length} commands) | ${perEvent(sum.ferret * 1e6)} | ${perEvent(sum.pg * 1e6)} | ${perEvent(sum.wall * 1e3)} | ${perEvent(l.text + a.text)} | ${perEvent(l.stored + a.stored)} | ${perEvent(l.total + a.total)} |`);
+      for (const line of lines) console.log(line);
     }
     await inDb.end();
   } finally {
