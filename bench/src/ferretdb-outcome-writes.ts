@@ -7,8 +7,9 @@
  * lease fields, then the deleteMany). The pending rows each batch deletes are inserted before it,
  * unmeasured (the outbox insert is the same in both). Shapes alternate batch by batch; reports per
  * delivered event and command FerretDB's CPU and PostgreSQL's backends' CPU (from /proc), wall time, and
- * the documents' size in the log and attempts tables at the end. SHAPES=before,after,no-payload adds a
- * diagnostic shape: the folded row without its payload (what the payload costs; not replayable). Binary:
+ * the documents' size in the log and attempts tables at the end. SHAPES=before,after,no-payload,after-each adds
+ * diagnostic shapes: the folded row without its payload (what the payload costs; not replayable), and
+ * the pending rows deleted one bare-`_id` command each (16 at a time) instead of by one `$in`. Binary:
  * FERRETDB_BIN (default: the cached `-idfix2` build). PostgreSQL from POSTGRES_URL (default
  * postgres://postgres@127.0.0.1:5432); a scratch database `outcomeprobe` is made and dropped.
  */
@@ -32,7 +33,7 @@ function cpuOf(pid: number): number {
   }
 }
 
-type Shape = 'before' | 'after' | 'no-payload';
+type Shape = 'before' | 'after' | 'no-payload' | 'after-each';
 
 const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 
@@ -142,7 +143,14 @@ async function main(): Promise<void> {
         }));
         await measure(`${shape} log insertMany`, () => log.insertMany(folded as Document[], { ordered: false }));
       }
-      await measure(`${shape} pending deleteMany`, () => pending.deleteMany({ _id: { $in: rows.map((d) => d._id) } as never, lease_owner: { $in: [owner] } }));
+      if (shape === 'after-each') {
+        // Diagnostic: one bare-_id delete per row, 16 at a time (FerretDB pushes a bare _id down; an $in it scans).
+        await measure(`${shape} pending deleteOne per row`, async () => {
+          for (let i = 0; i < rows.length; i += 16) await Promise.all(rows.slice(i, i + 16).map((d) => pending.deleteOne({ _id: d._id as never, lease_owner: owner })));
+        });
+      } else {
+        await measure(`${shape} pending deleteMany`, () => pending.deleteMany({ _id: { $in: rows.map((d) => d._id) } as never, lease_owner: { $in: [owner] } }));
+      }
     }
     const events = batches * per;
     // PostgreSQL's catalog for the database is only visible from a connection to it.
@@ -157,7 +165,8 @@ async function main(): Promise<void> {
       const tables = (
         await inDb.query<{ name: string; total: string }>(
           "SELECT c.relname AS name, pg_total_relation_size(c.oid)::bigint AS total FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'probe' AND c.relkind = 'r' AND c.relname LIKE $1",
-          [`${prefix}%`],
+          // FerretDB names a collection's table `<name>_<hash>`; `_` is a LIKE wildcard.
+          [`${prefix.replace(/_/g, '\\_')}\\_%`],
         )
       ).rows;
       let text = 0;
