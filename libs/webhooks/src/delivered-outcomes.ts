@@ -13,7 +13,7 @@ export const OUTCOMES_WAITING_MAX = 100;
  * what slows the sends beside delivery (they share the store and the cores): 1 s and 100 rows (was
  * 200 ms and 32) take ~180 µs per message off the worker's CPU (bench/RESULTS.md, "Webhook delivery
  * and ack latency"); a first-try 2xx writing no attempt document of its own (folded into its row)
- * another ~120 µs (−16 %), with 43 % fewer bytes stored per event ("First-try attempts folded into the
+ * another ~140 µs (−17 %), with 43 % fewer bytes stored per event ("First-try attempts folded into the
  * delivery row"). Of what is left, the pending rows' deleteMany is the larger part on FerretDB.
  */
 const OUTCOME_WINDOW_MS = 1000;
