@@ -2,7 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import { isDuplicateKeyError, StoreDialect } from '@chat/database';
-import { DeliveryStatus, WEBHOOK_ATTEMPT_MODEL, WEBHOOK_DELIVERY_MODEL, WEBHOOK_PENDING_MODEL, WebhookAttemptDoc, WebhookDeliveryDoc } from './webhook.schemas';
+import {
+  AttemptRecord,
+  DeliveryStatus,
+  WEBHOOK_ATTEMPT_MODEL,
+  WEBHOOK_DELIVERY_MODEL,
+  WEBHOOK_PENDING_MODEL,
+  WebhookAttemptDoc,
+  WebhookDeliveryDoc,
+} from './webhook.schemas';
 
 const FREE = new Date(0);
 /** A row's fields once no lease holds it. */
@@ -167,8 +175,11 @@ export class WebhookDeliveriesRepository {
   /**
    * Writes finished rows to the log: one insert; a row already there (a redelivery, a cancellation
    * overtaken by its attempt's outcome, a replay that crashed half-way) is replaced by the newer outcome.
+   * The lease fields stay behind: a finished row has no lease, and a replay sets them afresh (requeue);
+   * every field of every row goes through FerretDB into PostgreSQL beside the sends' own writes.
    */
-  private async logRows(rows: WebhookDeliveryDoc[]): Promise<void> {
+  private async logRows(finished: WebhookDeliveryDoc[]): Promise<void> {
+    const rows = finished.map(({ lease_until: _u, lease_owner: _o, leased: _l, ...kept }) => kept);
     try {
       await this.log.collection.insertMany(rows as never[], { ordered: false });
     } catch (err) {
@@ -194,8 +205,18 @@ export class WebhookDeliveriesRepository {
     if (list.length) await this.attempts.collection.insertMany(list.map((a) => ({ ...a })) as never[]);
   }
 
-  async attemptsOf(deliveryId: string): Promise<WebhookAttemptDoc[]> {
-    return (await this.attempts.find({ delivery_id: deliveryId }).sort({ at: 1 }).limit(500).lean().exec()) as WebhookAttemptDoc[];
+  /**
+   * A delivery's attempts, oldest first: its attempt documents and the first attempt folded into the
+   * row (a 2xx at the first try: WebhookDeliveryDoc.first_attempt), listed alike. Rows written before
+   * the fold have a document for every attempt.
+   */
+  async attemptsOf(delivery: Pick<WebhookDeliveryDoc, '_id' | 'first_attempt'>): Promise<AttemptRecord[]> {
+    const docs = (await this.attempts.find({ delivery_id: delivery._id }).sort({ at: 1 }).limit(500).lean().exec()) as AttemptRecord[];
+    const f = delivery.first_attempt;
+    if (!f) return docs;
+    const first: AttemptRecord = { attempt: 1, at: new Date(f.at), status_code: f.status_code, latency_ms: f.latency_ms, error: null };
+    // Attempts after the folded one (a replay's) come later; a lease-run-out redelivery's may interleave.
+    return [first, ...docs].sort((a, b) => new Date(a.at).getTime() - new Date(b.at).getTime()).slice(0, 500);
   }
 
   /** The row, pending or finished (the pending copy when a move left both). */

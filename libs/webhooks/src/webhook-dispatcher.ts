@@ -381,7 +381,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       node: this.nodeId,
     };
     if (r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300) {
-      // The common outcome: written with the others that finish meanwhile (one attempt insert, one update).
+      // The common outcome: written with the others that finish meanwhile (a first attempt folded into its row: DeliveredOutcomes).
       await this.delivered.add({ row: d, owner, statusCode: r.statusCode, log });
       return;
     }

@@ -11,7 +11,7 @@ import { WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT } from './event-types';
 import { newWebhookSecret } from './signature';
 import { WEBHOOK_SECRET_BOX, WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookOutbox } from './webhook-outbox';
-import { DeliveryStatus, WebhookAttemptDoc, WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
+import { AttemptRecord, DeliveryStatus, WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
 
 export interface EndpointInput {
   url?: string;
@@ -142,7 +142,7 @@ export class WebhookEndpointsService {
   }
 
   /** Sends a `webhook.test` event now and answers with the outcome of that first attempt (retried like any event if it failed). */
-  async test(id: string, scope: EndpointScope = {}): Promise<{ delivery: WebhookDeliveryDoc; attempts: WebhookAttemptDoc[] }> {
+  async test(id: string, scope: EndpointScope = {}): Promise<{ delivery: WebhookDeliveryDoc; attempts: AttemptRecord[] }> {
     const ep = await this.get(id, scope);
     if (!ep.active) throw AppError.conflict('The endpoint is inactive; activate it first');
     const now = new Date(this.clock.now());
@@ -159,11 +159,11 @@ export class WebhookEndpointsService {
     return this.deliveries.list(ep._id.toHexString(), q);
   }
 
-  async delivery(id: string, deliveryId: string, scope: EndpointScope = {}): Promise<{ delivery: WebhookDeliveryDoc; attempts: WebhookAttemptDoc[] }> {
+  async delivery(id: string, deliveryId: string, scope: EndpointScope = {}): Promise<{ delivery: WebhookDeliveryDoc; attempts: AttemptRecord[] }> {
     const ep = await this.get(id, scope);
     const delivery = await this.deliveries.find(ep._id.toHexString(), deliveryId);
     if (!delivery) throw AppError.notFound('Webhook delivery');
-    return { delivery, attempts: await this.deliveries.attemptsOf(delivery._id) };
+    return { delivery, attempts: await this.deliveries.attemptsOf(delivery) };
   }
 
   /** Queues one delivery again (same X-Webhook-Id) with a fresh retry window. */

@@ -79,8 +79,22 @@ export interface WebhookDeliveryDoc {
   last_status_code: number | null;
   last_error: string | null;
   delivered_at: Date | null;
+  /**
+   * The first attempt, when it was a 2xx (the common outcome), kept on the row instead of as a
+   * webhook_attempts document: one write fewer per delivered event (bench/RESULTS.md, "First-try
+   * attempts folded into the delivery row"). Every other attempt has its own document, as do first
+   * attempts written before this field (WebhookDeliveriesRepository.attemptsOf lists both alike).
+   */
+  first_attempt?: FoldedAttempt;
   created_at: Date;
   updated_at: Date;
+}
+
+/** A 2xx first attempt as kept on its row: attempt 1, no error. */
+export interface FoldedAttempt {
+  at: Date;
+  status_code: number;
+  latency_ms: number;
 }
 
 export const WEBHOOK_DELIVERY_MODEL = 'WebhookDelivery';
@@ -103,6 +117,7 @@ export const WebhookDeliverySchema = new Schema<WebhookDeliveryDoc>(
     last_status_code: { type: Number, default: null },
     last_error: { type: String, default: null },
     delivered_at: { type: Date, default: null },
+    first_attempt: { type: Schema.Types.Mixed, default: undefined },
     created_at: { type: Date, required: true },
     updated_at: { type: Date, required: true },
   },
@@ -131,6 +146,8 @@ export interface WebhookAttemptDoc {
   error: string | null;
   node: string;
 }
+/** An attempt as the admin API lists it (a document, or a row's folded first attempt). */
+export type AttemptRecord = Pick<WebhookAttemptDoc, 'attempt' | 'at' | 'status_code' | 'latency_ms' | 'error'>;
 export const WEBHOOK_ATTEMPT_MODEL = 'WebhookAttempt';
 export const WebhookAttemptSchema = new Schema<WebhookAttemptDoc>(
   {

@@ -1,4 +1,4 @@
-import type { WebhookAttemptDoc, WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
+import type { AttemptRecord, WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
 
 const iso = (d: Date | string | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 
@@ -37,7 +37,7 @@ export function toWebhookDeliveryView(d: WebhookDeliveryDoc) {
   };
 }
 
-export function toWebhookAttemptView(a: WebhookAttemptDoc) {
+export function toWebhookAttemptView(a: AttemptRecord) {
   return { attempt: a.attempt, at: iso(a.at), status_code: a.status_code ?? null, latency_ms: a.latency_ms, error: a.error ?? null };
 }
 
