@@ -33,6 +33,7 @@ describe('webhook retries: rows waiting for a retry stay leased by the node that
 
   it('a free scan leaves them out; the node retries them itself at their time; a stopped node’s rows are delivered by another node after their lease', async () => {
     const a = await createTestApp({ env: WEBHOOK_TEST_ENV });
+    let aOpen = true;
     let b: TestApp | undefined;
     try {
       const clock = useTestClock(a.app, new TestClock());
@@ -67,6 +68,7 @@ describe('webhook retries: rows waiting for a retry stay leased by the node that
       const row2 = await failedRow(a, ep.id, second.id);
       expect(row2.leased).toBe(true);
       await a.close();
+      aOpen = false;
       b = await createTestApp({ dbName: a.dbName, env: WEBHOOK_TEST_ENV });
       useTestClock(b.app, clock);
       r.respond = () => 200;
@@ -78,7 +80,7 @@ describe('webhook retries: rows waiting for a retry stay leased by the node that
       await waitFor(async () => (await repoB.find(ep.id, row2._id))?.status === 'delivered', 20_000, 'delivered by the other node');
     } finally {
       await b?.close();
-      await a.close().catch(() => undefined);
+      if (aOpen) await a.close();
     }
   });
 });
