@@ -126,16 +126,21 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * Records the outcome of the attempt this owner holds (`row` as claimed); the lease is released. A
-   * retry stays pending; a final outcome (dead, cancelled) moves the row to the log.
+   * Records the outcome of the attempt this owner holds (`row` as claimed). A final outcome (dead,
+   * cancelled) moves the row to the log, released. A retry stays pending and stays leased by `owner`
+   * until it is due (lease_until = next_attempt_at): the frequent scans for free rows (`leased: false`,
+   * pushed down on FerretDB) then never read the rows waiting for a retry, however many a failing
+   * receiver piles up; the owner's node retries it at its time, or, if it stopped, any node's full scan
+   * once the lease ran out (as for a node that died).
    */
   async finish(row: WebhookDeliveryDoc, owner: string, set: Partial<WebhookDeliveryDoc>): Promise<void> {
     if (set.status && set.status !== 'pending') {
       await this.moveToLog([{ ...row, ...set, ...RELEASED }], { lease_owner: owner });
       return;
     }
+    const held = set.next_attempt_at ? { lease_until: set.next_attempt_at, lease_owner: owner, leased: true } : RELEASED;
     await this.dialect.serialised('webhook_deliveries', row._id, () =>
-      this.model.updateOne({ _id: row._id, lease_owner: owner }, { $set: { ...set, ...RELEASED } }).exec(),
+      this.model.updateOne({ _id: row._id, lease_owner: owner }, { $set: { ...set, ...held } }).exec(),
     );
   }
 

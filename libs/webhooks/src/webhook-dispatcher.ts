@@ -12,6 +12,7 @@ import { WebhookSender } from './webhook-sender';
 import { WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
 import { DeliveredOutcomes, OUTCOMES_WAITING_MAX } from './delivered-outcomes';
 import { signingSecrets } from './signing-secrets';
+import { HeldRetries } from './held-retries';
 
 export const WEBHOOK_SECRET_BOX = Symbol('WEBHOOK_SECRET_BOX');
 
@@ -27,6 +28,8 @@ const NODE_CONCURRENCY = 32;
 const WAKE_DELAY_MS = 200;
 /** Fresh rows a node leases to itself at insert and keeps waiting for a slot; beyond it rows go in free. */
 const BACKLOG_MAX = 1000;
+/** Rows this node failed and keeps leased until their retry is due; beyond it they are left to run out (any node's full scan). */
+const HELD_MAX = 10_000;
 
 /**
  * Delivers outbox rows. Every node runs one: it scans for due rows, takes each with a lease (see
@@ -61,6 +64,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   /** Rows leased to this node at insert, waiting for a slot (pump), per endpoint, oldest first. */
   private readonly backlog = new Map<string, Array<{ d: WebhookDeliveryDoc; ep: WebhookEndpointDoc | null }>>();
   private backlogSize = 0;
+  /** Rows whose attempt here failed, leased to this node until their retry is due: this node's scans retry them then. */
+  private readonly held = new HeldRetries(HELD_MAX);
   /** Rows leased in leaseFresh whose insert has not answered yet. */
   private leasing = 0;
   /** 2xx outcomes waiting to be written together. */
@@ -121,7 +126,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (this.stopped) return;
     this.outbox.tenantsWithEndpoints().then(
       (tenants) => {
-        if (tenants.size || !this.idle) this.wake();
+        if (tenants.size || !this.idle || this.held.anyDue(this.clock.now())) this.wake();
       },
       () => this.wake(),
     );
@@ -177,11 +182,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (full) this.lastFullScan = at;
     const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, busy, !full);
     if (full || candidates.length) this.idle = candidates.length === 0;
-    // The rows this node may start now (node and per-endpoint bounds), claimed in one round trip.
+    // The rows this node may start now (node and per-endpoint bounds), claimed in one round trip: its
+    // own retries that are due first, then the scan's candidates.
     const planned = new Map(this.perEndpoint);
     const picked: string[] = [];
     this.starved = false;
-    for (const c of candidates) {
+    for (const c of [...this.held.due(at), ...candidates.filter((c) => !this.held.has(c._id))]) {
       if (this.stopped) return;
       const n = planned.get(c.endpoint_id) ?? 0;
       if (this.active + picked.length >= NODE_CONCURRENCY || n >= limit) {
@@ -191,10 +197,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       planned.set(c.endpoint_id, n + 1);
       picked.push(c._id);
     }
+    this.held.remove(picked);
     if (full) {
-      // Rows left behind that a lease held (ran out), a full page, or endpoints left out as busy (their rows unseen): look again.
+      // Rows left behind that a lease held (ran out; not this node's own retries), a full page, or endpoints left out as busy (their rows unseen): look again.
       const chosen = new Set(picked);
-      const again = candidates.some((c) => c.leased !== false && !chosen.has(c._id)) || candidates.length === SCAN_BATCH || (busy.length > 0 && at >= this.leftFrom);
+      const again = candidates.some((c) => c.leased !== false && !chosen.has(c._id) && !this.held.has(c._id)) || candidates.length === SCAN_BATCH || (busy.length > 0 && at >= this.leftFrom);
       if (again) this.leftFrom = Math.min(this.leftFrom, at);
       else if (at >= this.leftTo) [this.leftFrom, this.leftTo] = [Infinity, -Infinity];
       else if (at >= this.leftFrom) this.leftFrom = this.leftTo;
@@ -402,6 +409,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       return;
     }
     const next = Math.min(until, now + backoffDelayMs(attempt, this.config.WEBHOOK_BACKOFF_BASE_MS, this.config.WEBHOOK_BACKOFF_MAX_MS));
+    // The row stays leased to this node until `next` (finish), and this node retries it then (HeldRetries).
     await this.deliveries.finish(d, owner, { ...common, next_attempt_at: new Date(next) });
+    if (!this.held.add(d._id, d.endpoint_id, next)) this.leaseLeft(next);
   }
 }

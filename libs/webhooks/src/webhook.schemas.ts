@@ -70,9 +70,10 @@ export interface WebhookDeliveryDoc {
   lease_until: Date;
   lease_owner: string | null;
   /**
-   * True while a lease was taken and not released by an outcome: the due-rows scan asks for `leased:
-   * false` by equality, which FerretDB pushes down to PostgreSQL, so it does not decode the rows in
-   * flight or in a node's backlog. Rows whose lease ran out (true, lease_until past) and rows written
+   * True while a lease was taken and not released by an outcome (a retry's outcome keeps it, until the
+   * retry is due: WebhookDeliveriesRepository.finish): the due-rows scan asks for `leased: false` by
+   * equality, which FerretDB pushes down to PostgreSQL, so it does not decode the rows in flight, in a
+   * node's backlog or waiting for a retry. Rows whose lease ran out (true, lease_until past) and rows written
    * before this field are found by the full scan (WebhookDispatcher).
    */
   leased?: boolean;
