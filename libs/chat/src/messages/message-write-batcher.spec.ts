@@ -222,3 +222,79 @@ describe('MessageWriteBatcher', () => {
     expect(store.insertCalls).toBe(1);
   });
 });
+
+describe('MessageWriteBatcher window: it fills batches only while the store is busy', () => {
+  /** The FakeStore whose inserts wait until the test answers them. */
+  class HeldStore extends FakeStore {
+    held: Array<{ docs: NewMessage[]; answer: () => void }> = [];
+    override async insertBatch(docs: NewMessage[]): Promise<InsertOutcome[]> {
+      await new Promise<void>((answer) => this.held.push({ docs, answer }));
+      return super.insertBatch(docs);
+    }
+  }
+  const commitStep = { commit: async () => undefined };
+  const written = (s: HeldStore) => s.held.map((h) => h.docs.map((d) => d.client_msg_id));
+  /** Lets `ms` of the fake clock pass, then the turns of the event loop the batches take without it (the store's awaits). */
+  const pass = async (ms: number) => {
+    await jest.advanceTimersByTimeAsync(ms);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  };
+
+  // The window's timer and performance.now() on the fake clock; setImmediate real (same-tick batching, the fake store's awaits).
+  beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'clearImmediate'] }));
+  afterEach(() => jest.useRealTimers());
+
+  it('with no batch running, a send is written at once (no window)', async () => {
+    const store = new HeldStore();
+    const b = new MessageWriteBatcher(store, { windowMs: 50, maxBatch: 256, concurrency: 4, queueMax: 100 }, commitStep);
+    const sent = Promise.all([b.submit(T1, draft('c1', 'u', 'a')), b.submit(T1, draft('c2', 'u', 'b'))]);
+    await pass(0);
+    expect(written(store)).toEqual([['a', 'b']]);
+    store.held[0]!.answer();
+    await pass(0);
+    await expect(sent).resolves.toHaveLength(2);
+  });
+
+  it('while a batch is being written, sends are collected until the oldest has waited the window', async () => {
+    const store = new HeldStore();
+    const b = new MessageWriteBatcher(store, { windowMs: 50, maxBatch: 256, concurrency: 4, queueMax: 100 }, commitStep);
+    const first = b.submit(T1, draft('c1', 'u', 'a'));
+    await pass(0);
+    const later = [b.submit(T1, draft('c2', 'u', 'b'))];
+    await pass(30);
+    later.push(b.submit(T1, draft('c3', 'u', 'c')));
+    await pass(19);
+    expect(written(store)).toEqual([['a']]);
+    await pass(1);
+    expect(written(store)).toEqual([['a'], ['b', 'c']]);
+    store.held.forEach((h) => h.answer());
+    await pass(0);
+    await expect(Promise.all([first, ...later])).resolves.toHaveLength(3);
+  });
+
+  it('a send that waited past the window for a free slot is written as soon as one frees, and at once when the store goes idle', async () => {
+    const store = new HeldStore();
+    const b = new MessageWriteBatcher(store, { windowMs: 50, maxBatch: 256, concurrency: 2, queueMax: 100 }, commitStep);
+    const sent = [b.submit(T1, draft('c1', 'u', 'a'))];
+    await pass(0);
+    sent.push(b.submit(T1, draft('c2', 'u', 'b')));
+    await pass(50); // both slots busy now
+    sent.push(b.submit(T1, draft('c3', 'u', 'c')));
+    await pass(60);
+    expect(written(store)).toEqual([['a'], ['b']]);
+    store.held[0]!.answer(); // a slot frees; 'c' has waited 60 ms
+    await pass(0);
+    expect(written(store)).toEqual([['a'], ['b'], ['c']]);
+    // One batch left running: a new send waits for the window, until that batch ends and the store is idle.
+    sent.push(b.submit(T1, draft('c4', 'u', 'd')));
+    await pass(10);
+    expect(written(store)).toHaveLength(3);
+    store.held[1]!.answer();
+    store.held[2]!.answer();
+    await pass(0);
+    expect(written(store)).toEqual([['a'], ['b'], ['c'], ['d']]);
+    store.held[3]!.answer();
+    await pass(0);
+    await expect(Promise.all(sent)).resolves.toHaveLength(4);
+  });
+});
