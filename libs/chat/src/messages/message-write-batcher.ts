@@ -99,16 +99,16 @@ export class MessageWriteBatcher {
   }
 
   /**
-   * When the queued sends are written. The window is for a busy store: with no batch running, the
-   * sends that arrived in this tick are written at once (at low rates a window mostly made each send
-   * wait for company that did not come); while batches run, sends are collected for `windowMs`, so a
-   * loaded store gets fewer, larger inserts.
+   * When the queued sends are written. The window only pays while the store is busy: with no batch
+   * running, waiting would fill nothing a write in flight could not, so the sends that arrived in this
+   * tick are written at once; while batches run, sends are collected until the oldest has waited
+   * `windowMs` (counted from its arrival, so a send that waited for a free slot is not made to wait again).
    */
   private schedule(): void {
     if (this.running >= this.opts.concurrency) return; // a finishing batch reschedules
     if (this.queue.length >= this.opts.maxBatch || this.closed) return this.kick();
     if (this.immediate) return;
-    const left = this.running === 0 ? 0 : this.opts.windowMs;
+    const left = this.running === 0 ? 0 : this.opts.windowMs - (performance.now() - this.queue[0]!.queuedAt);
     if (left > 0) {
       if (!this.timer) this.timer = setTimeout(() => ((this.timer = null), this.startBatches()), left);
       return;
