@@ -136,7 +136,7 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(60) @Max(30 * 86400) END_USER_TOKEN_MAX_LIFETIME_SECONDS = 86400;
   /** Largest message content envelope. */
   @Transform(toInt) @IsInt() @Min(1024) @Max(16 * 1024 * 1024) MESSAGE_MAX_BYTES = 64 * 1024;
-  /** Group commit: while a batch is being written, sends are collected until the oldest has waited this long, then written with one seq reservation per conversation and one bulk insert; while none is, a send is written at once (with the sends of the same tick). */
+  /** Group commit: sends are collected this long, then written with one seq reservation per conversation and one bulk insert. */
   @Transform(toInt) @IsInt() @Min(0) @Max(1000) MESSAGE_BATCH_WINDOW_MS = 2;
   /** Least time between the starts of two flushes of conversations' last_message writes after the ack (0: the next flush starts as soon as the previous ends); reads on the node wait for pending writes. */
   @Transform(toInt) @IsInt() @Min(0) @Max(1000) LAST_MESSAGE_WINDOW_MS = 25;

@@ -28,10 +28,7 @@ export interface MessageBatchStore {
 }
 
 export interface MessageBatcherOptions {
-  /**
-   * While batches are being written, how long the oldest queued send waits for others before a batch
-   * takes them (0: only what arrived in the same tick). With none being written a batch starts at once.
-   */
+  /** How long a batch collects sends before it is written (0: only what arrived in the same tick). */
   windowMs: number;
   /** Largest batch; a full batch is written at once without waiting for the window. */
   maxBatch: number;

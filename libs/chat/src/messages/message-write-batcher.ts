@@ -38,7 +38,7 @@ const convKey = (i: Item) => `${i.tenantId}\u0000${i.draft.conversation_id}`;
 const dedupeKey = (i: Item) => `${i.tenantId}\u0000${clientKeyOf(i.draft)}`;
 
 /**
- * Group commit for messages. Sends are collected (see schedule); a batch then takes one reservation per
+ * Group commit for messages. Sends are collected for `windowMs`; a batch then takes one reservation per
  * conversation for a block of seqs (the seq counter) and one bulk insert for all its messages, and
  * answers each sender only after the write is acknowledged. Batches for different conversations run
  * concurrently; a conversation is never in two batches at once, so seqs are stored in the order they
@@ -98,27 +98,21 @@ export class MessageWriteBatcher {
     ]);
   }
 
-  /**
-   * When the queued sends are written. The window only pays while the store is busy: with no batch
-   * running, waiting would fill nothing a write in flight could not, so the sends that arrived in this
-   * tick are written at once; while batches run, sends are collected until the oldest has waited
-   * `windowMs` (counted from its arrival, so a send that waited for a free slot is not made to wait again).
-   */
   private schedule(): void {
     if (this.running >= this.opts.concurrency) return; // a finishing batch reschedules
     if (this.queue.length >= this.opts.maxBatch || this.closed) return this.kick();
-    if (this.immediate) return;
-    const left = this.running === 0 ? 0 : this.opts.windowMs - (performance.now() - this.queue[0]!.queuedAt);
-    if (left > 0) {
-      if (!this.timer) this.timer = setTimeout(() => ((this.timer = null), this.startBatches()), left);
-      return;
+    if (this.timer || this.immediate) return;
+    if (this.opts.windowMs <= 0) {
+      this.immediate = setImmediate(() => {
+        this.immediate = null;
+        this.startBatches();
+      });
+    } else {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.startBatches();
+      }, this.opts.windowMs);
     }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.immediate = setImmediate(() => {
-      this.immediate = null;
-      this.startBatches();
-    });
   }
 
   private kick(): void {
