@@ -98,6 +98,11 @@ export async function runPhase(
   c.sampler.mark();
   const startUs = nowUs() + 300_000;
   c.progress.start(label, durationMs + 300, c.pool, c.sampler);
+  // The send path's stages are logged over the measured window (and drain) only, as the latencies are:
+  // a scrape at the end of the warm-up is their start (it also resets the server's event-loop delay histogram).
+  const windowStart = new Promise<PromSamples | null>((resolve) =>
+    setTimeout(() => void scrapeMetrics(c.target.url).then(resolve, () => resolve(null)), Math.max(0, (startUs - nowUs()) / 1000 + warmupMs)),
+  );
   // The profile covers the measured window only: from the end of the warm-up to the last message due.
   const profiled = profiler
     ? profileWindow(profiler, (startUs - nowUs()) / 1000 + warmupMs, durationMs - warmupMs).then(
@@ -126,7 +131,8 @@ export async function runPhase(
   c.sampler.sample();
   const redisAfter = await readCommandStats(c.redisUrl);
   const after = await scrapeMetrics(c.target.url);
-  if (before && after) logWritePath(label, before, after);
+  const measuredFrom = (await windowStart) ?? before;
+  if (measuredFrom && after) logWritePath(label, measuredFrom, after);
   const genCpu = c.pool.pids.reduce((a, _, i) => a + (c.sampler.summary(`gen${i}`)?.avgCpuPct ?? 0), 0);
   const services: Record<string, number> = {};
   for (const name of ['redis', 'ferretdb']) {
@@ -147,6 +153,12 @@ function logWritePath(phase: string, before: PromSamples, after: PromSamples): v
   ];
   if (!rows.length) return;
   const f = (n: number) => n.toFixed(2).padStart(8);
-  log(`${phase}: send path, ms (mean / p50 / p99, count)`);
+  log(`${phase}: send path after the warm-up, ms (mean / p50 / p99, count)`);
   for (const r of rows) log(`  ${r.label.padEnd(20)} ${f(r.meanMs)} ${f(r.p50Ms)} ${f(r.p99Ms)}  ${r.count}`);
+  const between = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+  const batches = between('chat_message_batch_size_count');
+  if (batches > 0) log(`  messages per batch   ${f(between('chat_message_batch_size_sum') / batches)}`);
+  // prom-client's monitorEventLoopDelay (10 ms timer, reset at each scrape): an idle loop shows ~10 ms.
+  const lag = (q: string) => (after.get(`nodejs_eventloop_lag_${q}_seconds`) ?? NaN) * 1000;
+  if (after.has('nodejs_eventloop_lag_p50_seconds')) log(`  event-loop delay (10 ms timer) p50 / p99 / max ${f(lag('p50'))} ${f(lag('p99'))} ${f(lag('max'))}`);
 }
