@@ -9,7 +9,10 @@
  * delivered event and command FerretDB's CPU and PostgreSQL's backends' CPU (from /proc), wall time, and
  * the documents' size in the log and attempts tables at the end. SHAPES=before,after,no-payload,after-each adds
  * diagnostic shapes: the folded row without its payload (what the payload costs; not replayable), and
- * the pending rows deleted one bare-`_id` command each (16 at a time) instead of by one `$in`. Binary:
+ * the pending rows deleted one bare-`_id` command each (16 at a time) instead of by one `$in`; `after-bulk`:
+ * one `delete` command of one bare-`_id` statement per row; `after-endpoint`: the `$in` with the rows'
+ * endpoint as an equality (pushed down: only that endpoint's pending rows are read). BACKLOG=n pre-fills
+ * every pending collection with n rows of a dead endpoint that no batch deletes. Binary:
  * FERRETDB_BIN (default: the cached `-idfix2` build). PostgreSQL from POSTGRES_URL (default
  * postgres://postgres@127.0.0.1:5432); a scratch database `outcomeprobe` is made and dropped.
  */
@@ -33,7 +36,7 @@ function cpuOf(pid: number): number {
   }
 }
 
-type Shape = 'before' | 'after' | 'no-payload' | 'after-each';
+type Shape = 'before' | 'after' | 'no-payload' | 'after-each' | 'after-bulk' | 'after-endpoint';
 
 const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 
@@ -105,6 +108,18 @@ async function main(): Promise<void> {
     const endpointId = hex(24);
     const tenantId = hex(24);
     const node = randomUUID();
+    // BACKLOG=n: n pending rows of another (dead) endpoint in every shape's pending collection, waiting for a
+    // retry and never deleted: what a delete that scans the pending set pays for on top of its own rows.
+    const backlog = Number(process.env.BACKLOG ?? 0);
+    if (backlog > 0) {
+      const dead = hex(24);
+      for (const s of Object.values(shapes)) {
+        for (let i = 0; i < backlog; i += 500) {
+          const at = new Date();
+          await s.pending.insertMany(Array.from({ length: Math.min(500, backlog - i) }, () => ({ ...pendingRow(dead, tenantId, 'gone', at), attempts: 3, leased: false, lease_owner: null, lease_until: new Date(0) })) as Document[]);
+        }
+      }
+    }
     type Cost = { ferret: number; pg: number; wall: number };
     const totals = new Map<string, Cost>();
     const measure = async (key: string, run: () => Promise<unknown>) => {
@@ -148,6 +163,16 @@ async function main(): Promise<void> {
         await measure(`${shape} pending deleteOne per row`, async () => {
           for (let i = 0; i < rows.length; i += 16) await Promise.all(rows.slice(i, i + 16).map((d) => pending.deleteOne({ _id: d._id as never, lease_owner: owner })));
         });
+      } else if (shape === 'after-bulk') {
+        // StoreDialect.deleteByIds on FerretDB: one `delete` command carrying one bare-_id statement per row.
+        await measure(`${shape} pending delete, one statement per row`, () =>
+          pending.bulkWrite(rows.map((d) => ({ deleteOne: { filter: { _id: d._id as never, lease_owner: { $in: [owner] } } } })), { ordered: false }),
+        );
+      } else if (shape === 'after-endpoint') {
+        // The $in with the rows' endpoint as an equality FerretDB pushes down: only that endpoint's pending rows are read.
+        await measure(`${shape} pending deleteMany by endpoint`, () =>
+          pending.deleteMany({ _id: { $in: rows.map((d) => d._id) } as never, endpoint_id: endpointId, lease_owner: { $in: [owner] } }),
+        );
       } else {
         await measure(`${shape} pending deleteMany`, () => pending.deleteMany({ _id: { $in: rows.map((d) => d._id) } as never, lease_owner: { $in: [owner] } }));
       }
@@ -178,7 +203,7 @@ async function main(): Promise<void> {
       }
       return { text, stored, total: tables.reduce((sum, t) => sum + Number(t.total), 0) };
     };
-    console.log(`FerretDB ${FERRETDB_VERSION} on PostgreSQL; ${batches} batches of ${per} delivered outcomes per shape, round-robin`);
+    console.log(`FerretDB ${FERRETDB_VERSION} on PostgreSQL; ${batches} batches of ${per} delivered outcomes per shape, round-robin; ${backlog} backlog pending rows per shape`);
     console.log('| shape / command | FerretDB CPU µs/event | PostgreSQL CPU µs/event | wall µs/event | log + attempts jsonb text chars/event | stored bytes/event | with indexes |');
     console.log('| --- | --- | --- | --- | --- | --- | --- |');
     const perEvent = (n: number) => Math.round(n / events);

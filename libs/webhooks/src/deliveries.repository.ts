@@ -146,9 +146,9 @@ export class WebhookDeliveriesRepository {
 
   /**
    * Delivered rows (as claimed) whose attempt got `statusCode`: the common outcome, so a burst of them
-   * costs two round trips whatever the store: one insert into the log, one delete of the pending rows
-   * still held by one of `owners` (this node's claim tokens). The delete filters by `$in` over the
-   * pending rows only, which FerretDB scans (small: the rows waiting and in flight), and needs no
+   * costs two round trips whatever the store: one insert into the log, one delete (per endpoint) of the
+   * pending rows still held by one of `owners` (this node's claim tokens). The delete filters by `$in`
+   * over the endpoint's pending rows only, which FerretDB scans (moveToLog says why), and needs no
    * document lock there: while a lease holds nothing else writes its row, and a claim by another node
    * after the lease ran out that the delete removes has already made its attempt, a documented
    * redelivery (same X-Webhook-Id) whose outcome lands in the log as this one did.
@@ -165,15 +165,23 @@ export class WebhookDeliveriesRepository {
    */
   private async moveToLog(rows: WebhookDeliveryDoc[], stillOurs: Record<string, unknown>): Promise<number> {
     await this.logRows(rows);
-    // One row by bare _id (an index lookup on FerretDB); several by $in over the small pending set.
-    const ids = rows.length === 1 ? rows[0]!._id : { $in: rows.map((d) => d._id) };
-    return (await this.model.deleteMany({ _id: ids, ...stillOurs }).exec()).deletedCount ?? 0;
+    // One row by bare _id (an index lookup on FerretDB); several by $in per endpoint: FerretDB does not
+    // push an `_id $in` down, so it reads every pending row the rest of the filter lets through, and the
+    // endpoint's equality (pushed down) keeps out the rows other endpoints have waiting — a dead endpoint
+    // piles up thousands (bench/RESULTS.md, "Delivered rows leave webhook_pending by endpoint").
+    if (rows.length === 1) return (await this.model.deleteMany({ _id: rows[0]!._id, ...stillOurs }).exec()).deletedCount ?? 0;
+    let deleted = 0;
+    for (const [endpointId, ids] of idsByEndpoint(rows)) {
+      deleted += (await this.model.deleteMany({ _id: { $in: ids }, endpoint_id: endpointId, ...stillOurs }).exec()).deletedCount ?? 0;
+    }
+    return deleted;
   }
 
   /** Moves rows back to pending: inserted there first, then removed from the log where `stillThere` matches. Returns how many were inserted. */
   private async moveToPending(rows: WebhookDeliveryDoc[], stillThere: Record<string, unknown>): Promise<number> {
     const inserted = (await this.insertNew(rows)).size;
-    await this.log.deleteMany({ _id: { $in: rows.map((d) => d._id) }, ...stillThere }).exec();
+    // Per endpoint, as in moveToLog: the log holds every endpoint's 30 days of rows.
+    for (const [endpointId, ids] of idsByEndpoint(rows)) await this.log.deleteMany({ _id: { $in: ids }, endpoint_id: endpointId, ...stillThere }).exec();
     return inserted;
   }
 
@@ -310,4 +318,15 @@ function insertedPositions(ids: Record<number, unknown>, n: number): Set<number>
 function hasOnlyDuplicateErrors(err: unknown): boolean {
   const errors = (err as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
   return Array.isArray(errors) && errors.length > 0 && errors.every((e) => (e.code ?? e.err?.code) === 11000);
+}
+
+/** The rows' ids grouped by their endpoint (an equality FerretDB pushes down, unlike an `_id $in`). */
+function idsByEndpoint(rows: WebhookDeliveryDoc[]): Map<string, string[]> {
+  const by = new Map<string, string[]>();
+  for (const d of rows) {
+    const ids = by.get(d.endpoint_id);
+    if (ids) ids.push(d._id);
+    else by.set(d.endpoint_id, [d._id]);
+  }
+  return by;
 }
