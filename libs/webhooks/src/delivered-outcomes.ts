@@ -84,7 +84,10 @@ export class DeliveredOutcomes {
   }
 }
 
-/** The row's first attempt, and a 2xx (every outcome here is): kept on the row, not as an attempt document. */
+/**
+ * The row's first attempt (its log's `attempt` is `row.attempts + 1`), and a 2xx (every outcome here is):
+ * kept on the row, not as an attempt document.
+ */
 function folds(o: DeliveredOutcome): boolean {
-  return o.log.attempt === 1 && o.row.attempts === 0 && !o.row.first_attempt;
+  return o.row.attempts === 0 && !o.row.first_attempt;
 }
