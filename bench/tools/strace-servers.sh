@@ -1,13 +1,13 @@
 #!/bin/bash
-# strace-servers.sh OUTDIR PATTERN... : for each bench server matching `^/usr/bin/node PATTERN` (in order; start it
+# strace-servers.sh OUTDIR PATTERN... : for each bench server matching `^<node> PATTERN` (in order; start it
 # beside a bench invocation), strace it (all threads, network syscalls, -ttt) until it exits, snapshotting its
 # fds and sockets every 2 s (bench/RESULTS.md, "Syscalls and socket frames per message"). Add -T / drop -e for all syscalls.
 out=$1; shift
+. "$(dirname "$0")/server-pid.sh"
 i=0
 for pat in "$@"; do
   i=$((i+1))
-  pid=""
-  n=0; while [ -z "$pid" ] && [ $n -lt 1500 ]; do pid=$(pgrep -n -f "^/usr/bin/node $pat"); sleep 0.2; n=$((n+1)); done; [ -z "$pid" ] && exit 1
+  pid=$(server_pid "$pat") || exit 1
   echo "$i $pat pid=$pid $(date +%s.%N)" >> $out/pids.txt
   strace -f -ttt -s 160 -e trace=write,writev,sendto,sendmsg,read,readv,recvfrom,recvmsg,epoll_wait,epoll_pwait -o $out/trace-$i.txt -p $pid &
   spid=$!
