@@ -183,7 +183,8 @@ export class WebhookEndpointsService {
     if (!ep.active) throw AppError.conflict('The endpoint is inactive; activate it first');
     const now = this.clock.now();
     const requeued = await this.deliveries.requeue({ endpoint_id: ep._id.toHexString(), ...filter }, new Date(now), new Date(now + this.config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000));
-    if (requeued) this.dispatcher.wake();
+    // A replay says the receiver takes them now: the endpoint's circuit on this node closes (EndpointBreakers).
+    if (requeued) this.dispatcher.retryEndpoint(ep._id.toHexString());
     return { requeued };
   }
 

@@ -66,6 +66,24 @@ export function leaseDueRows(rows: WebhookDeliveryDoc[], token: string, now: num
   return taken;
 }
 
+/**
+ * For a FreshRowTaker: leases to `token`, in place before their insert, the due free rows of endpoints
+ * whose circuit is open on its node (`probeAt` gives the time of their next probe, else null): due and
+ * leased until then, they wait for the probe at the cost of the insert alone. Returns their positions.
+ */
+export function parkRows(rows: WebhookDeliveryDoc[], token: string, now: number, probeAt: (endpointId: string) => number | null): number[] {
+  const parked: number[] = [];
+  rows.forEach((r, i) => {
+    const at = r.status === 'pending' && r.lease_owner === null && new Date(r.next_attempt_at).getTime() <= now ? probeAt(r.endpoint_id) : null;
+    if (at === null) return;
+    r.next_attempt_at = r.lease_until = new Date(at);
+    r.lease_owner = token;
+    r.leased = true;
+    parked.push(i);
+  });
+  return parked;
+}
+
 interface Pending {
   rows: WebhookDeliveryDoc[];
   done: (inserted: number) => void;
