@@ -323,14 +323,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         this.backlogSize--;
         const until = new Date(d.lease_until).getTime();
         const probe = this.breakers.probeAt(endpointId) !== null;
-        // The endpoint's circuit is open: the row waits for its probe with the held rows (its lease runs out at its own time).
-        if (!this.breakers.admit(endpointId, now)) this.hold(d, d.lease_owner ?? '', this.breakers.probeAt(endpointId)!);
         // Too close to the end of its lease to finish an attempt under it: left to run out, then any node's scan retries it.
-        else if (now + this.config.WEBHOOK_TIMEOUT_MS < until) void this.track(d, ep, probe);
-        else {
-          if (probe) this.breakers.probeEnded(endpointId);
-          this.leaseLeft(until);
-        }
+        if (now + this.config.WEBHOOK_TIMEOUT_MS >= until) this.leaseLeft(until);
+        // The endpoint's circuit is open: the row waits for its probe with the held rows (its lease runs out at its own time).
+        else if (!this.breakers.admit(endpointId, now)) this.hold(d, d.lease_owner ?? '', this.breakers.probeAt(endpointId)!);
+        else void this.track(d, ep, probe);
       }
       if (!queue.length) this.backlog.delete(endpointId);
       if (this.active >= NODE_CONCURRENCY) return;
@@ -399,10 +396,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.wake();
   }
 
-  /**
-   * AttemptHost: endpoints whose circuit closed (a 2xx, a change): the rows kept here for them are due now, and
-   * scans look at every row again from now (rows of theirs whose lease ran out were left out while they were open).
-   */
+  /** AttemptHost: circuits closed (a 2xx, a change): rows kept for them are due now; scans are full from now (their free rows were left out). */
   closed(endpointIds: string[]): void {
     if (!endpointIds.length) return;
     const now = this.clock.now();

@@ -48,6 +48,8 @@ export interface FreshRowTaker {
   leaseFresh(rows: WebhookDeliveryDoc[], endpoints: ReadonlyMap<string, WebhookEndpointDoc>): ((inserted: ReadonlySet<number>) => void) | null;
   /** An endpoint of this tenant (of any tenant, when absent) changed. */
   endpointsChanged(tenantId?: string): void;
+  /** An admin replayed deliveries of the endpoint: its circuit closes (EndpointBreakers). */
+  retryEndpoint(endpointId: string): void;
 }
 
 /**
@@ -146,6 +148,11 @@ export class WebhookOutbox {
     this.loading.delete(tenantId);
     this.directory.bump();
     this.taker?.endpointsChanged(tenantId);
+  }
+
+  /** An admin replayed deliveries of the endpoint: whoever delivers here stops waiting for a probe to it. */
+  retryEndpoint(endpointId: string): void {
+    this.taker?.retryEndpoint(endpointId);
   }
 
   /** Tenants with at least one active endpoint (EndpointDirectory: no query unless an endpoint changed). */
