@@ -120,6 +120,27 @@ export class WebhookDeliveriesRepository {
     });
   }
 
+  /**
+   * Takes again, under `token`, rows this node holds leased by `owners` (HeldRetries: their failed
+   * attempt's claim, or the insert that parked them while their endpoint's circuit was open), whatever
+   * their due time: a row still carrying one of this node's tokens is held by no one else. A row another
+   * node took once its lease ran out carries that node's token and is not in the answer.
+   */
+  claimOwn(rows: Array<{ _id: string; owner?: string }>, now: Date, leaseMs: number, token: string): Promise<WebhookDeliveryDoc[]> {
+    const ownerOf = new Map(rows.map((r) => [r._id, r.owner ?? '']));
+    const ids = [...ownerOf.keys()];
+    const owners = [...new Set(ownerOf.values())];
+    const lease = { $set: { lease_until: new Date(now.getTime() + leaseMs), lease_owner: token, leased: true } };
+    return this.dialect.changeEach('webhook_deliveries', ids, {
+      many: async () => {
+        const r = await this.model.updateMany({ _id: { $in: ids }, status: 'pending', lease_owner: { $in: owners } }, lease).exec();
+        if (!r.modifiedCount) return [];
+        return (await this.model.find({ _id: { $in: ids }, lease_owner: token }).lean().exec()) as WebhookDeliveryDoc[];
+      },
+      one: async (id) => (await this.model.findOneAndUpdate({ _id: id, status: 'pending', lease_owner: ownerOf.get(id) }, lease, { new: true }).lean().exec()) as WebhookDeliveryDoc | null,
+    });
+  }
+
   /** Takes the lease of one row (the test ping). */
   async claim(id: string, now: Date, leaseMs: number, token: string): Promise<WebhookDeliveryDoc | null> {
     return (await this.claimMany([id], now, leaseMs, token))[0] ?? null;
@@ -295,6 +316,25 @@ export class WebhookDeliveriesRepository {
       rows.map((d) => ({ ...d, status: 'cancelled' as const, updated_at: now, ...RELEASED })),
       { endpoint_id: endpointId },
     );
+  }
+
+  /**
+   * The endpoint's pending rows past their retry window that no other node holds (lease run out, or
+   * leased by one of `owners`, this node's tokens) move to the log as dead letters, without an attempt:
+   * the endpoint's circuit is open (EndpointBreakers). One read by the endpoint's equality (pushed down on
+   * FerretDB), one log insert, one conditional delete; a row another node claims meanwhile is not
+   * deleted, and its attempt's outcome replaces the dead copy in the log. Returns the ids that left.
+   */
+  async expireWaiting(endpointId: string, now: Date, owners: string[], lastError: string): Promise<string[]> {
+    const notHeldElsewhere = { $or: [{ lease_until: { $lte: now } }, { lease_owner: { $in: owners } }] };
+    const filter = { endpoint_id: endpointId, status: 'pending', retry_until: { $lte: now }, ...notHeldElsewhere };
+    const rows = (await this.model.find(filter).lean().exec()) as WebhookDeliveryDoc[];
+    if (!rows.length) return [];
+    await this.moveToLog(
+      rows.map((d) => ({ ...d, status: 'dead' as const, last_error: lastError, updated_at: now, ...RELEASED })),
+      notHeldElsewhere,
+    );
+    return rows.map((d) => d._id);
   }
 
   /**

@@ -12,7 +12,8 @@ import type { WebhookDeliveryDoc } from './webhook.schemas';
  */
 export type DeliveryWorkerMessage =
   | { kind: 'webhook-rows'; rows: WebhookDeliveryDoc[] }
-  | { kind: 'webhook-endpoints-changed'; tenantId?: string };
+  | { kind: 'webhook-endpoints-changed'; tenantId?: string }
+  | { kind: 'webhook-endpoint-retry'; endpointId: string };
 
 /** The IPC side of a forked child as the serving process sees it (node:child_process ChildProcess). */
 export interface WorkerChannel {
@@ -59,6 +60,10 @@ export class ForwardingTaker implements FreshRowTaker {
     this.send({ kind: 'webhook-endpoints-changed', tenantId });
   }
 
+  retryEndpoint(endpointId: string): void {
+    this.send({ kind: 'webhook-endpoint-retry', endpointId });
+  }
+
   private send(message: DeliveryWorkerMessage): void {
     const ch = this.channel();
     try {
@@ -87,6 +92,7 @@ export function serveForwardedRows(dispatcher: WebhookDispatcher, from: NodeJS.P
   from.on('message', (m: DeliveryWorkerMessage) => {
     if (m?.kind === 'webhook-rows' && Array.isArray(m.rows)) dispatcher.adoptLeased(m.rows.map(reviveRow));
     else if (m?.kind === 'webhook-endpoints-changed') dispatcher.endpointsChanged(m.tenantId);
+    else if (m?.kind === 'webhook-endpoint-retry') dispatcher.retryEndpoint(m.endpointId);
   });
   from.send?.(WORKER_READY);
 }

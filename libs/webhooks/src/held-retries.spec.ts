@@ -26,4 +26,17 @@ describe('HeldRetries', () => {
     expect(h.add('a', 'ep', 5)).toBe(true);
     expect(h.due(10).map((d) => d._id)).toEqual(['b', 'a']);
   });
+
+  it('keeps each row’s owner; leaves out endpoints the caller skips (an open circuit); makes an endpoint’s rows due now', () => {
+    const h = new HeldRetries(10);
+    h.add('a', 'open', 100, 'n:1');
+    h.add('b', 'open', 5000, 'n:2');
+    h.add('c', 'ep', 100, 'n:3');
+    expect(h.owners('open').sort()).toEqual(['n:1', 'n:2']);
+    expect(h.due(200, (ep) => ep === 'open')).toEqual([{ _id: 'c', endpoint_id: 'ep', owner: 'n:3' }]);
+    h.remove(['c']);
+    h.dueBy(new Set(['open']), 300);
+    expect(h.anyDue(300)).toBe(true);
+    expect(h.due(300).map((d) => d._id)).toEqual(['a', 'b']);
+  });
 });

@@ -7,16 +7,16 @@
  * time and any node's full scan retries it.
  */
 export class HeldRetries {
-  private readonly rows = new Map<string, { endpointId: string; at: number }>();
+  private readonly rows = new Map<string, { endpointId: string; at: number; owner?: string }>();
   /** The earliest due time kept (Clock ms). */
   private next = Infinity;
 
   constructor(private readonly max: number) {}
 
-  /** Keeps the row due at `at` (Clock ms); false when full (the caller leaves its lease to run out). */
-  add(id: string, endpointId: string, at: number): boolean {
+  /** Keeps the row due at `at` (Clock ms), leased by `owner`; false when full (the caller leaves its lease to run out). */
+  add(id: string, endpointId: string, at: number, owner?: string): boolean {
     if (this.rows.size >= this.max && !this.rows.has(id)) return false;
-    this.rows.set(id, { endpointId, at });
+    this.rows.set(id, { endpointId, at, owner });
     this.next = Math.min(this.next, at);
     return true;
   }
@@ -30,11 +30,27 @@ export class HeldRetries {
     return this.next <= now;
   }
 
-  /** The rows due at `now`, earliest first. */
-  due(now: number): Array<{ _id: string; endpoint_id: string }> {
+  /** The rows due at `now`, earliest first, but those of endpoints `skip` names (an open circuit: EndpointBreakers). */
+  due(now: number, skip: (endpointId: string) => boolean = () => false): Array<{ _id: string; endpoint_id: string; owner?: string }> {
     if (now < this.next) return [];
-    const due = [...this.rows].filter(([, h]) => h.at <= now).sort(([, x], [, y]) => x.at - y.at);
-    return due.map(([id, h]) => ({ _id: id, endpoint_id: h.endpointId }));
+    const due = [...this.rows].filter(([, h]) => h.at <= now && !skip(h.endpointId)).sort(([, x], [, y]) => x.at - y.at);
+    return due.map(([id, h]) => ({ _id: id, endpoint_id: h.endpointId, owner: h.owner }));
+  }
+
+  /** The owners (claim tokens) of the endpoint's rows kept here. */
+  owners(endpointId: string): string[] {
+    const owners = new Set<string>();
+    for (const h of this.rows.values()) if (h.endpointId === endpointId && h.owner) owners.add(h.owner);
+    return [...owners];
+  }
+
+  /** The endpoints' rows are due at `now` at the latest (their circuit closed: they are sent as the bounds allow). */
+  dueBy(endpointIds: ReadonlySet<string>, now: number): void {
+    for (const h of this.rows.values()) {
+      if (!endpointIds.has(h.endpointId)) continue;
+      h.at = Math.min(h.at, now);
+      this.next = Math.min(this.next, h.at);
+    }
   }
 
   /** Forgets these rows (taken for an attempt: a claim decides whether they are still ours). */

@@ -2,17 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@chat/config';
 import { SecretBox } from '@chat/platform';
-import { backoffDelayMs } from './backoff';
 import { Clock } from '@chat/clock';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
-import { signatureHeader } from './signature';
-import { FreshRowTaker, leaseDueRows, WebhookOutbox } from './webhook-outbox';
+import { FreshRowTaker, leaseDueRows, parkRows, WebhookOutbox } from './webhook-outbox';
 import { WebhookSender } from './webhook-sender';
 import { WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
-import { DeliveredOutcomes, OUTCOMES_WAITING_MAX } from './delivered-outcomes';
-import { signingSecrets } from './signing-secrets';
+import { DeliveredOutcomes } from './delivered-outcomes';
 import { HeldRetries } from './held-retries';
+import { EndpointBreakers } from './endpoint-breaker';
+import { AttemptHost, DeliveryAttempt } from './delivery-attempt';
 
 export const WEBHOOK_SECRET_BOX = Symbol('WEBHOOK_SECRET_BOX');
 
@@ -34,12 +33,13 @@ const HELD_MAX = 10_000;
 /**
  * Delivers outbox rows. Every node runs one: it scans for due rows, takes each with a lease (see
  * WebhookDeliveriesRepository.claim) so one attempt is made by one node, posts it, and records the
- * outcome: 2xx delivered; 410 turns the endpoint off; anything else retries with exponential backoff
- * and jitter until retry_until, then the row is dead (the dead-letter list). A node that dies holding
- * a lease loses it when the lease ends, and another node retries (same X-Webhook-Id).
+ * outcome (DeliveryAttempt). A node that dies holding a lease loses it when the lease ends, and another
+ * node retries (same X-Webhook-Id). An endpoint failing every attempt gets one probe at a time from this
+ * node (EndpointBreakers: its circuit is open); the rows waiting for it are kept here meanwhile, leased,
+ * without an attempt or a write each.
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown, FreshRowTaker {
+export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown, FreshRowTaker, AttemptHost {
   private readonly logger = new Logger('WebhookDispatcher');
   readonly nodeId = randomUUID();
   private timer?: NodeJS.Timeout;
@@ -73,20 +73,25 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   /** Counts endpoint changes seen here: rows leased before one are not started with the endpoint as it was. */
   private endpointsEpoch = 0;
   private delegated = false;
+  /** Endpoints failing on this node: while one is open, only its probe is attempted. */
+  private readonly breakers: EndpointBreakers;
+  private readonly attempt: DeliveryAttempt;
 
   constructor(
     private readonly config: AppConfig,
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly endpoints: WebhookEndpointsRepository,
     private readonly outbox: WebhookOutbox,
-    private readonly sender: WebhookSender,
-    @Inject(WEBHOOK_SECRET_BOX) private readonly box: SecretBox,
+    sender: WebhookSender,
+    @Inject(WEBHOOK_SECRET_BOX) box: SecretBox,
     private readonly clock: Clock,
   ) {
     this.delivered = new DeliveredOutcomes(deliveries, clock, () =>
       // Unwritten outcomes keep their leases until they run out; another attempt follows (same X-Webhook-Id).
       this.leaseLeft(this.clock.now() + this.config.WEBHOOK_LEASE_MS),
     );
+    this.breakers = new EndpointBreakers(() => this.clock.now(), config.WEBHOOK_BACKOFF_BASE_MS, config.WEBHOOK_BACKOFF_MAX_MS);
+    this.attempt = new DeliveryAttempt(config, deliveries, endpoints, outbox, sender, box, clock, this.delivered, this.breakers, this.held, this);
   }
 
   /** A delivery worker process delivers for this one (WEBHOOK_DELIVERY_WORKER): no scans, no fresh rows here. Call before init. */
@@ -172,32 +177,40 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const now = new Date(this.clock.now());
     const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
     const busy = [...this.perEndpoint].filter(([, n]) => n >= limit).map(([id]) => id);
+    const at = now.getTime();
+    // Open circuits are left out too, but for a probe that is due (EndpointBreakers).
+    const blocked = this.breakers.blockedIds(at);
     // Most scans ask only for rows no lease holds (an equality FerretDB pushes down: the rows in flight and
     // in backlogs are not read). Rows whose lease ran out need a full scan: every WEBHOOK_LEASE_MS / 2 (a
     // lease runs out no sooner than that after it was taken), and from when a lease this node left to
     // run out ends (leaseLeft) until a full scan sees none left.
-    const at = now.getTime();
     const sinceFull = at - this.lastFullScan;
     full ||= at >= this.leftFrom || sinceFull >= this.config.WEBHOOK_LEASE_MS / 2 || sinceFull < 0;
     if (full) this.lastFullScan = at;
-    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, busy, !full);
+    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, [...busy, ...blocked], !full);
     if (full || candidates.length) this.idle = candidates.length === 0;
     // The rows this node may start now (node and per-endpoint bounds), claimed in one round trip: its
     // own retries that are due first, then the scan's candidates.
     const planned = new Map(this.perEndpoint);
     const picked: string[] = [];
+    const own: Array<{ _id: string; owner?: string }> = [];
+    const probes = new Map<string, string>();
     this.starved = false;
-    for (const c of [...this.held.due(at), ...candidates.filter((c) => !this.held.has(c._id))]) {
+    const isBlocked = (endpointId: string) => this.breakers.blocked(endpointId, at);
+    for (const c of [...this.held.due(at, isBlocked), ...candidates.filter((c) => !this.held.has(c._id))]) {
       if (this.stopped) return;
       const n = planned.get(c.endpoint_id) ?? 0;
-      if (this.active + picked.length >= NODE_CONCURRENCY || n >= limit) {
+      if (isBlocked(c.endpoint_id)) continue;
+      if (this.active + picked.length + own.length >= NODE_CONCURRENCY || n >= limit) {
         this.starved = true;
         continue;
       }
+      if (this.breakers.probeAt(c.endpoint_id) !== null && this.breakers.admit(c.endpoint_id, at)) probes.set(c._id, c.endpoint_id);
       planned.set(c.endpoint_id, n + 1);
-      picked.push(c._id);
+      if ('owner' in c) own.push(c);
+      else picked.push(c._id);
     }
-    this.held.remove(picked);
+    this.held.remove(own.map((c) => c._id));
     if (full) {
       // Rows left behind that a lease held (ran out; not this node's own retries), a full page, or endpoints left out as busy (their rows unseen): look again.
       const chosen = new Set(picked);
@@ -206,34 +219,43 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       else if (at >= this.leftTo) [this.leftFrom, this.leftTo] = [Infinity, -Infinity];
       else if (at >= this.leftFrom) this.leftFrom = this.leftTo;
     }
-    if (!picked.length) return;
-    // Rows another node took meanwhile are simply not in the answer.
-    const claimed = await this.deliveries.claimMany(picked, now, this.config.WEBHOOK_LEASE_MS, this.claimToken());
+    if (!picked.length && !own.length) return;
+    // Rows another node took meanwhile are simply not in the answer; this node's own held rows are taken by their tokens.
+    const lease = this.config.WEBHOOK_LEASE_MS;
+    const claimed = [
+      ...(own.length ? await this.deliveries.claimOwn(own, now, lease, this.claimToken()) : []),
+      ...(picked.length ? await this.deliveries.claimMany(picked, now, lease, this.claimToken()) : []),
+    ];
+    for (const [id, endpointId] of probes) if (!claimed.some((d) => d._id === id)) this.breakers.probeEnded(endpointId);
     if (!claimed.length) return;
     const endpoints = await this.endpoints.findMany([...new Set(claimed.map((d) => d.endpoint_id))]);
     const byId = new Map(endpoints.map((ep) => [ep._id.toHexString(), ep]));
-    for (const d of claimed) void this.track(d, byId.get(d.endpoint_id) ?? null);
+    for (const d of claimed) void this.track(d, byId.get(d.endpoint_id) ?? null, probes.has(d._id));
   }
 
   /**
    * Fresh rows about to be inserted (WebhookOutbox) get this node's lease before the insert, so the
    * insert is their claim: no claim write, no due-rows query. Once the insert answers, the rows it
    * stored join this node's backlog and start as the concurrency bounds allow; rows that existed
-   * already (another path or node recorded them) are not ours and are dropped.
+   * already (another path or node recorded them) are not ours and are dropped. Rows of an endpoint
+   * whose circuit is open here are parked instead: inserted leased to this node and due at its probe
+   * time (no write more than the insert), and kept with this node's held rows.
    */
   leaseFresh(rows: WebhookDeliveryDoc[], endpoints: ReadonlyMap<string, WebhookEndpointDoc>): ((inserted: ReadonlySet<number>) => void) | null {
     if (this.stopped) return null;
     const epoch = this.endpointsEpoch;
     const now = this.clock.now();
     const token = this.claimToken();
+    const parked = parkRows(rows, token, now, (endpointId) => (this.breakers.blocked(endpointId, now) ? this.breakers.probeAt(endpointId) : null));
     const taken = leaseDueRows(rows, token, now, this.config.WEBHOOK_LEASE_MS, () => {
       // A full backlog: the row goes in free, for any node's scan.
       if (this.backlogSize + this.leasing >= BACKLOG_MAX) return false;
       this.leasing++;
       return true;
     });
-    if (!taken.length) return null;
+    if (!taken.length && !parked.length) return null;
     return (inserted) => {
+      for (const i of parked) if (inserted.has(i)) this.hold(rows[i]!, token, new Date(rows[i]!.lease_until).getTime());
       this.leasing -= taken.length;
       const mine = taken.filter((i) => inserted.has(i)).map((i) => rows[i]!);
       // The endpoints the rows were made for are current unless one changed since (then read again).
@@ -255,6 +277,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
    */
   endpointsChanged(tenantId?: string): void {
     this.endpointsEpoch++;
+    // A changed endpoint (new URL, turned back on) starts with a closed circuit: what waits for it is due now.
+    this.closed(this.breakers.reset({ tenantId }));
     for (const [endpointId, queue] of this.backlog) {
       if (tenantId !== undefined && queue[0]?.d.tenant_id !== tenantId) continue;
       for (const { d } of queue) this.leaseLeft(new Date(d.lease_until).getTime());
@@ -297,9 +321,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       while (queue.length && this.active < NODE_CONCURRENCY && (this.perEndpoint.get(endpointId) ?? 0) < limit) {
         const { d, ep } = queue.shift()!;
         this.backlogSize--;
+        const until = new Date(d.lease_until).getTime();
+        const probe = this.breakers.probeAt(endpointId) !== null;
         // Too close to the end of its lease to finish an attempt under it: left to run out, then any node's scan retries it.
-        if (now + this.config.WEBHOOK_TIMEOUT_MS < new Date(d.lease_until).getTime()) void this.track(d, ep);
-        else this.leaseLeft(new Date(d.lease_until).getTime());
+        if (now + this.config.WEBHOOK_TIMEOUT_MS >= until) this.leaseLeft(until);
+        // The endpoint's circuit is open: the row waits for its probe with the held rows (its lease runs out at its own time).
+        else if (!this.breakers.admit(endpointId, now)) this.hold(d, d.lease_owner ?? '', this.breakers.probeAt(endpointId)!);
+        else void this.track(d, ep, probe);
       }
       if (!queue.length) this.backlog.delete(endpointId);
       if (this.active >= NODE_CONCURRENCY) return;
@@ -321,7 +349,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
    * Runs one attempt. Its slot (node and endpoint bounds) is held until the receiver answers, not
    * until the outcome is written: the bounds protect the receiver, and outcomes are written in batches.
    */
-  private track(d: WebhookDeliveryDoc, ep: WebhookEndpointDoc | null): Promise<void> {
+  private track(d: WebhookDeliveryDoc, ep: WebhookEndpointDoc | null, probe = false): Promise<void> {
     this.active++;
     this.perEndpoint.set(d.endpoint_id, (this.perEndpoint.get(d.endpoint_id) ?? 0) + 1);
     let held = true;
@@ -336,10 +364,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       // A freed slot may unblock a row the last scan had to leave (no scan per finished attempt otherwise).
       if (this.starved) this.wake();
     };
-    const run = this.attempt(d, ep, release)
+    const run = this.attempt
+      .run(d, ep, release, probe)
       .catch((err: Error) => this.logger.error(`webhook attempt ${d._id} failed: ${err.message}`))
       .finally(() => {
         this.inFlight.delete(run);
+        // A probe that ended without an outcome (no attempt made, or it threw) lets another start.
+        if (probe) this.breakers.probeEnded(d.endpoint_id);
         release();
       });
     this.inFlight.add(run);
@@ -354,63 +385,23 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     return claimed;
   }
 
-  private async attempt(d: WebhookDeliveryDoc, ep: WebhookEndpointDoc | null, answered: () => void): Promise<void> {
-    const owner = d.lease_owner ?? '';
-    const startedAt = this.clock.now();
-    if (!ep || !ep.active) {
-      await this.deliveries.finish(d, owner, { status: 'cancelled', last_error: ep ? 'endpoint is inactive' : 'endpoint was deleted', updated_at: new Date(startedAt) });
-      return;
-    }
-    const body = JSON.stringify(d.payload);
-    const timestamp = Math.floor(startedAt / 1000);
-    const headers = {
-      'content-type': 'application/json',
-      'user-agent': 'chat-platform-webhooks/1',
-      'x-webhook-id': d.event_id,
-      'x-webhook-timestamp': String(timestamp),
-      'x-webhook-signature': signatureHeader(signingSecrets(ep, this.box, startedAt), timestamp, body),
-    };
-    const r = await this.sender.post(ep.url, headers, body, this.config.WEBHOOK_TIMEOUT_MS);
-    // The slot is free once the receiver answered, unless outcomes are already waiting to be written:
-    // then it is held until this one is, so attempts never outrun the database (and their leases).
-    if (this.delivered.size < OUTCOMES_WAITING_MAX) answered();
-    const attempt = d.attempts + 1;
+  /** AttemptHost: the row waits here, leased by `owner` until `at`, for this node to attempt it then; beyond HELD_MAX its lease runs out (any node's full scan). */
+  hold(d: WebhookDeliveryDoc, owner: string, at: number): void {
+    if (!this.held.add(d._id, d.endpoint_id, at, owner)) this.leaseLeft(at);
+  }
+
+  /** An admin replays deliveries of the endpoint: its circuit here closes (the receiver is said to be back), and a scan runs. */
+  retryEndpoint(endpointId: string): void {
+    this.closed(this.breakers.reset({ endpointId }));
+    this.wake();
+  }
+
+  /** AttemptHost: circuits closed (a 2xx, a change): rows kept for them are due now; scans are full from now (their free rows were left out). */
+  closed(endpointIds: string[]): void {
+    if (!endpointIds.length) return;
     const now = this.clock.now();
-    const log = {
-      delivery_id: d._id,
-      endpoint_id: d.endpoint_id,
-      tenant_id: d.tenant_id,
-      attempt,
-      at: new Date(startedAt),
-      status_code: r.statusCode,
-      latency_ms: r.latencyMs,
-      error: r.error,
-      node: this.nodeId,
-    };
-    if (r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300) {
-      // The common outcome: written with the others that finish meanwhile (a first attempt folded into its row: DeliveredOutcomes).
-      await this.delivered.add({ row: d, owner, statusCode: r.statusCode, log });
-      return;
-    }
-    await this.deliveries.recordAttempt(log);
-    const common = { attempts: attempt, last_status_code: r.statusCode, last_error: r.error, updated_at: new Date(now) };
-    if (r.statusCode === 410) {
-      // The receiver says the endpoint is gone for good: stop sending to it (an admin can turn it back on).
-      await this.endpoints.update(ep._id, {}, { active: false, disabled_reason: 'receiver answered 410 Gone' });
-      this.outbox.forget(ep.tenant_id);
-      await this.deliveries.finish(d, owner, { ...common, status: 'dead' });
-      await this.deliveries.cancelPending(d.endpoint_id, new Date(now));
-      return;
-    }
-    // Retries go on until retry_until (the last one lands on it), then the row is a dead letter.
-    const until = new Date(d.retry_until).getTime();
-    if (now >= until) {
-      await this.deliveries.finish(d, owner, { ...common, status: 'dead' });
-      return;
-    }
-    const next = Math.min(until, now + backoffDelayMs(attempt, this.config.WEBHOOK_BACKOFF_BASE_MS, this.config.WEBHOOK_BACKOFF_MAX_MS));
-    // The row stays leased to this node until `next` (finish), and this node retries it then (HeldRetries).
-    await this.deliveries.finish(d, owner, { ...common, next_attempt_at: new Date(next) });
-    if (!this.held.add(d._id, d.endpoint_id, next)) this.leaseLeft(next);
+    this.held.dueBy(new Set(endpointIds), now);
+    this.leaseLeft(now);
+    this.wake();
   }
 }

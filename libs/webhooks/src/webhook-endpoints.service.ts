@@ -183,7 +183,10 @@ export class WebhookEndpointsService {
     if (!ep.active) throw AppError.conflict('The endpoint is inactive; activate it first');
     const now = this.clock.now();
     const requeued = await this.deliveries.requeue({ endpoint_id: ep._id.toHexString(), ...filter }, new Date(now), new Date(now + this.config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000));
-    if (requeued) this.dispatcher.wake();
+    if (!requeued) return { requeued };
+    // A replay says the receiver takes them now: the endpoint's circuit closes where this node delivers (EndpointBreakers).
+    this.outbox.retryEndpoint(ep._id.toHexString());
+    this.dispatcher.wake();
     return { requeued };
   }
 

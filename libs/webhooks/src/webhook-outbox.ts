@@ -48,6 +48,8 @@ export interface FreshRowTaker {
   leaseFresh(rows: WebhookDeliveryDoc[], endpoints: ReadonlyMap<string, WebhookEndpointDoc>): ((inserted: ReadonlySet<number>) => void) | null;
   /** An endpoint of this tenant (of any tenant, when absent) changed. */
   endpointsChanged(tenantId?: string): void;
+  /** An admin replayed deliveries of the endpoint: its circuit closes (EndpointBreakers). */
+  retryEndpoint(endpointId: string): void;
 }
 
 /**
@@ -64,6 +66,24 @@ export function leaseDueRows(rows: WebhookDeliveryDoc[], token: string, now: num
     taken.push(i);
   });
   return taken;
+}
+
+/**
+ * For a FreshRowTaker: leases to `token`, in place before their insert, the due free rows of endpoints
+ * whose circuit is open on its node (`probeAt` gives the time of their next probe, else null): due and
+ * leased until then, they wait for the probe at the cost of the insert alone. Returns their positions.
+ */
+export function parkRows(rows: WebhookDeliveryDoc[], token: string, now: number, probeAt: (endpointId: string) => number | null): number[] {
+  const parked: number[] = [];
+  rows.forEach((r, i) => {
+    const at = r.status === 'pending' && r.lease_owner === null && new Date(r.next_attempt_at).getTime() <= now ? probeAt(r.endpoint_id) : null;
+    if (at === null) return;
+    r.next_attempt_at = r.lease_until = new Date(at);
+    r.lease_owner = token;
+    r.leased = true;
+    parked.push(i);
+  });
+  return parked;
 }
 
 interface Pending {
@@ -128,6 +148,11 @@ export class WebhookOutbox {
     this.loading.delete(tenantId);
     this.directory.bump();
     this.taker?.endpointsChanged(tenantId);
+  }
+
+  /** An admin replayed deliveries of the endpoint: whoever delivers here stops waiting for a probe to it. */
+  retryEndpoint(endpointId: string): void {
+    this.taker?.retryEndpoint(endpointId);
   }
 
   /** Tenants with at least one active endpoint (EndpointDirectory: no query unless an endpoint changed). */
