@@ -242,7 +242,12 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
     return writes.map((w) => byIdOutcome.get(w.conversationId) ?? { status: 'fulfilled', value: undefined });
   }
 
-  /** The statements of setLastMessages, in one bulk write (the caller holds the documents' locks). */
+  /**
+   * The statements of setLastMessages, in one bulk write (the caller holds the documents' locks). Uncast
+   * (TenantRepository.bulkWrite): every value is already its stored type (LastMessageDoc's fields in
+   * the schema's order, Dates, numbers), and Mongoose's casting of the last_message subdocument was
+   * most of the CPU of a flush.
+   */
   private async writeLastMessages(writes: LastMessageWrite[]): Promise<void> {
     const raise = (w: LastMessageWrite) => ({ updateOne: { filter: { _id: new Types.ObjectId(w.conversationId), last_seq: { $lt: w.lastSeq } }, update: { $max: { last_seq: w.lastSeq } } } });
     const res = await this.bulkWrite(
@@ -256,12 +261,13 @@ export class ConversationsRepository extends TenantRepository<ConversationDoc> {
             }
           : raise(w),
       ) as AnyBulkWriteOperation<ConversationDoc>[],
+      { uncast: true },
     );
     // Some statement matched nothing: a last_message newer than ours is stored (written by another node) or
     // a bare last_seq raise had nothing to do. Which one is not told, so last_seq is raised for each
     // conversation whose last_message was offered (a no-op where it already moved).
     const moves = writes.filter((w) => w.last);
-    if (res.matchedCount < writes.length && moves.length) await this.bulkWrite(moves.map(raise) as AnyBulkWriteOperation<ConversationDoc>[]);
+    if (res.matchedCount < writes.length && moves.length) await this.bulkWrite(moves.map(raise) as AnyBulkWriteOperation<ConversationDoc>[], { uncast: true });
   }
 
   /** Moves last_seq forward to at least `seq` (never back): seqs committed, or stored above it. */

@@ -38,7 +38,9 @@ export class MessageCommitEffects implements MessageCommitStep {
     // high-water mark (last_seq) in the same update (ConversationSeqs).
     const lastSeq = sorted[sorted.length - 1]?.seq;
     if (lastSeq !== undefined) {
-      const lastMessage = last ? { content_preview: last.preview, sender_id: last.sender_id, sent_at: last.created_at, seq: last.seq, message_id: String(last._id) } : null;
+      // Exactly as stored (the write is not cast, ConversationsRepository.writeLastMessages): the schema's
+      // field order, and a missing preview as the schema's default, null.
+      const lastMessage = last ? { content_preview: last.preview ?? null, sender_id: last.sender_id, sent_at: last.created_at, seq: last.seq, message_id: String(last._id) } : null;
       this.lastMessages.write(tenantId, conversationId, lastMessage, lastSeq);
     }
     const replyCounts = new Map<string, number>();
