@@ -185,7 +185,8 @@ function passesObject(storage: Storage, object: object, schema: string | undefin
   if (c.unsupported) return false;
   // class-validator's ValidationArguments.targetName, read once per object rather than per constraint.
   const targetName = object.constructor ? (object.constructor.name as string | undefined) : undefined;
-  for (const key of Object.keys(object)) if (!c.allowed.has(key)) return false; // forbidNonWhitelisted
+  // forbidNonWhitelisted: every own enumerable key (Object.keys' set, without its array) is allowed.
+  for (const key in object) if (Object.prototype.hasOwnProperty.call(object, key) && !c.allowed.has(key)) return false;
   const record = object as Record<string, unknown>;
   for (const p of c.properties) {
     const value = record[p.name];
