@@ -124,6 +124,8 @@ export async function runPhase(
       if (error) log(`window profile failed: ${error.message}`);
       else {
         writeFileSync(c.profileFile!, JSON.stringify(p));
+        const heap = (profiler as WindowProfiler).heapProfile;
+        if (heap) writeFileSync(c.profileFile!.replace(/\.cpuprofile$/, '.heapprofile'), JSON.stringify(heap));
         log(`profile of the measured window: ${relative(REPO_ROOT, c.profileFile!)}`);
       }
     }

@@ -44,13 +44,30 @@ export class WindowProfiler {
     await this.call('Profiler.setSamplingInterval', { interval: samplingIntervalUs });
   }
 
-  start(): Promise<unknown> {
+  /**
+   * With `BENCH_HEAP_SAMPLE=1`, V8's allocation sampler runs over the same window (every allocation,
+   * the ones already collected included: where the GC's work comes from); see `heapProfile`.
+   */
+  private readonly heapSampling = process.env.BENCH_HEAP_SAMPLE === '1';
+  /** The window's allocation sampling profile (.heapprofile JSON), when `BENCH_HEAP_SAMPLE=1`. */
+  heapProfile: unknown = null;
+
+  async start(): Promise<unknown> {
+    if (this.heapSampling) {
+      await this.call('HeapProfiler.enable');
+      await this.call('HeapProfiler.startSampling', {
+        samplingInterval: 16384,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    }
     return this.call('Profiler.start');
   }
 
   /** Stops the profiler and returns the profile (the .cpuprofile JSON). */
   async stop(): Promise<unknown> {
     const r = (await this.call('Profiler.stop')) as { profile: unknown };
+    if (this.heapSampling) this.heapProfile = ((await this.call('HeapProfiler.stopSampling')) as { profile: unknown }).profile;
     return r.profile;
   }
 

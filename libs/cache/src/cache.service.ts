@@ -111,6 +111,17 @@ export class CacheService {
     this.requests.inc({ result: 'miss' });
   }
 
+  private count(hits: number, misses: number): void {
+    if (hits) {
+      this.hits += hits;
+      this.requests.inc({ result: 'hit' }, hits);
+    }
+    if (misses) {
+      this.misses += misses;
+      this.requests.inc({ result: 'miss' }, misses);
+    }
+  }
+
   /**
    * Returns the cached value, or runs the loader, caches what it returns (null included: a cached
    * "absent" is invalidated by the same writes) and returns it. Values must be JSON-serialisable.
@@ -225,7 +236,9 @@ export class CacheService {
     }
     let raw: Array<string | null>;
     try {
-      raw = await this.readTogether(client, ks.flatMap((k) => [k.value, k.generation]));
+      const both: string[] = [];
+      for (const k of ks) both.push(k.value, k.generation);
+      raw = await this.readTogether(client, both);
     } catch (err) {
       this.logger.warn(`cache read failed, loading directly: ${(err as Error).message}`);
       ks.forEach(() => this.miss());
@@ -233,16 +246,13 @@ export class CacheService {
     }
     const out = new Array<T>(keys.length);
     const missing: number[] = [];
-    ks.forEach((_, i) => {
+    for (let i = 0; i < ks.length; i++) {
       const cached = raw[2 * i];
-      if (cached !== null && cached !== undefined) {
-        this.hit();
-        out[i] = JSON.parse(cached) as T;
-      } else {
-        this.miss();
-        missing.push(i);
-      }
-    });
+      if (cached !== null && cached !== undefined) out[i] = JSON.parse(cached) as T;
+      else missing.push(i);
+    }
+    // Counted once per call, not per key (a group send reads 50): the same totals.
+    this.count(ks.length - missing.length, missing.length);
     if (!missing.length) return out;
     // Single-flight per key, as getOrLoad: a miss already being loaded by a concurrent call (for the
     // same generation) is joined, not loaded again, so a burst of sends to one cold group costs one read.

@@ -62,3 +62,14 @@ describe('free-form objects and plain text', () => {
     await expect(validateDto(Dto, { data: { x: 'y'.repeat(200) } })).rejects.toMatchObject({ details: [{ field: 'data', problems: ['data must be at most 100 bytes of JSON'] }] });
   });
 });
+
+describe('findUnboundedInput paths', () => {
+  it('names the field as the dotted path of keys and indexes, an empty key leaving no dot', () => {
+    const bad = (k: string) => JSON.parse(`{"${k}":1}`) as unknown;
+    expect(findUnboundedInput({ a: { b: [0, { c: bad('__proto__') }] } })?.field).toBe('a.b.1.c.__proto__');
+    expect(findUnboundedInput({ '': { x: bad('constructor') } })?.field).toBe('x.constructor');
+    expect(findUnboundedInput({ a: { '': bad('toString') } })?.field).toBe('a..toString');
+    expect(findUnboundedInput([[bad('valueOf')]])?.field).toBe('0.0.valueOf');
+    expect(findUnboundedInput({ a: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, i])) })?.field).toBe('a');
+  });
+});

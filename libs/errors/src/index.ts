@@ -8,3 +8,4 @@ export * from './bounded-input';
 export * from './input-validators';
 export { passesValidation } from './validation-fast-path';
 export { dtoInstance } from './instance-fast-path';
+export { jsonByteLength } from './json-byte-length';

@@ -1,4 +1,4 @@
-import { AppError, ErrorBody, ErrorCode, toErrorBody } from '@chat/errors';
+import { AppError, ErrorBody, ErrorCode, jsonByteLength, toErrorBody } from '@chat/errors';
 
 /** What every client event is answered with. */
 export type AckResponse<T = unknown> = { ok: true; data: T } | ErrorBody;
@@ -11,12 +11,11 @@ export function splitEventArgs(args: readonly unknown[]): { payload: unknown; ac
   return { payload: args[0] };
 }
 
-/** Serialized size of a payload, or Infinity when it cannot be serialized. */
+/** Serialized size of a payload (its JSON's bytes, counted without writing it), or Infinity when it cannot be serialized. */
 export function payloadBytes(payload: unknown): number {
   if (payload === undefined) return 0;
   try {
-    const s = JSON.stringify(payload);
-    return s === undefined ? 0 : Buffer.byteLength(s);
+    return Math.max(0, jsonByteLength(payload));
   } catch {
     return Number.POSITIVE_INFINITY;
   }
