@@ -6,11 +6,11 @@
  * (defaults: the two cached builds). PostgreSQL from POSTGRES_URL (default postgres://postgres@127.0.0.1:5432);
  * a scratch database `idprobe` is made and dropped.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { MongoClient, ObjectId } from 'mongodb';
 import { Client } from 'pg';
-import { chatCacheDir, FERRETDB_VERSION, findFreePort, waitForPort } from '@chat/dev-services';
+import { chatCacheDir, FERRETDB_VERSION, waitForPort } from '@chat/dev-services';
+import { spawnProbeFerretDb } from './lib/probe-ferretdb';
 
 const PG = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 
@@ -30,8 +30,7 @@ async function scratchDb(fn: (url: string) => Promise<void>): Promise<void> {
 async function measure(bin: string, documents: number, lookups: number): Promise<{ find: number; update: number }> {
   let out = { find: 0, update: 0 };
   await scratchDb(async (pgUrl) => {
-    const port = await findFreePort();
-    const child = spawn(bin, ['--handler=postgresql', `--postgresql-url=${pgUrl}`, `--listen-addr=127.0.0.1:${port}`, '--debug-addr=-', '--telemetry=disable', '--log-level=error'], { stdio: 'ignore' });
+    const { port, child } = await spawnProbeFerretDb(bin, pgUrl);
     const client = new MongoClient(`mongodb://127.0.0.1:${port}/`);
     try {
       await waitForPort(port);

@@ -9,13 +9,11 @@
  * `-idfix2` build). PostgreSQL from POSTGRES_URL (default postgres://postgres@127.0.0.1:5432); a
  * scratch database `multiprobe` is made and dropped.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { MongoClient, ObjectId, type AnyBulkWriteOperation } from 'mongodb';
-import { Client } from 'pg';
-import { chatCacheDir, FERRETDB_VERSION, findFreePort, waitForPort } from '@chat/dev-services';
+import { FERRETDB_VERSION, waitForPort } from '@chat/dev-services';
+import { freshProbeDatabase, PROBE_PG as PG, probeFerretDbBin, spawnProbeFerretDb } from './lib/probe-ferretdb';
 
-const PG = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const TENANT = '0123456789abcdef01234567';
 
 /** CPU seconds (user + system) of a process, from /proc/<pid>/stat. */
@@ -35,13 +33,8 @@ interface Conv {
 async function main(): Promise<void> {
   const conversations = Number(process.argv[2] ?? 2000);
   const updates = Number(process.argv[3] ?? 1024);
-  const bin = process.env.FERRETDB_BIN ?? `${chatCacheDir()}/bin/ferretdb-${FERRETDB_VERSION}-idfix2`;
-  const admin = new Client({ connectionString: `${PG}/postgres` });
-  await admin.connect();
-  await admin.query('DROP DATABASE IF EXISTS multiprobe');
-  await admin.query('CREATE DATABASE multiprobe');
-  const port = await findFreePort();
-  const child = spawn(bin, ['--handler=postgresql', `--postgresql-url=${PG}/multiprobe`, `--listen-addr=127.0.0.1:${port}`, '--debug-addr=-', '--telemetry=disable', '--log-level=error'], { stdio: 'ignore' });
+  const admin = await freshProbeDatabase('multiprobe');
+  const { port, child } = await spawnProbeFerretDb(probeFerretDbBin(), `${PG}/multiprobe`);
   const client = new MongoClient(`mongodb://127.0.0.1:${port}/`, { maxPoolSize: 16 });
   try {
     await waitForPort(port);

@@ -16,14 +16,13 @@
  * FERRETDB_BIN (default: the cached `-idfix2` build). PostgreSQL from POSTGRES_URL (default
  * postgres://postgres@127.0.0.1:5432); a scratch database `outcomeprobe` is made and dropped.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { MongoClient, type Collection, type Document } from 'mongodb';
 import { Client } from 'pg';
-import { chatCacheDir, FERRETDB_VERSION, findFreePort, waitForPort } from '@chat/dev-services';
+import { FERRETDB_VERSION, waitForPort } from '@chat/dev-services';
+import { freshProbeDatabase, PROBE_PG as PG, probeFerretDbBin, spawnProbeFerretDb } from './lib/probe-ferretdb';
 
-const PG = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const DB = 'outcomeprobe';
 
 /** CPU seconds (user + system) of a process, from /proc/<pid>/stat (0 once it is gone). */
@@ -76,13 +75,8 @@ function pendingRow(endpointId: string, tenantId: string, owner: string, now: Da
 async function main(): Promise<void> {
   const batches = Number(process.argv[2] ?? 40);
   const per = Number(process.argv[3] ?? 100);
-  const bin = process.env.FERRETDB_BIN ?? `${chatCacheDir()}/bin/ferretdb-${FERRETDB_VERSION}-idfix2`;
-  const admin = new Client({ connectionString: `${PG}/postgres` });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB}`);
-  await admin.query(`CREATE DATABASE ${DB}`);
-  const port = await findFreePort();
-  const child = spawn(bin, ['--handler=postgresql', `--postgresql-url=${PG}/${DB}`, `--listen-addr=127.0.0.1:${port}`, '--debug-addr=-', '--telemetry=disable', '--log-level=error'], { stdio: 'ignore' });
+  const admin = await freshProbeDatabase(DB);
+  const { port, child } = await spawnProbeFerretDb(probeFerretDbBin(), `${PG}/${DB}`);
   const client = new MongoClient(`mongodb://127.0.0.1:${port}/`, { maxPoolSize: 4 });
   const backendsCpu = async () => {
     const r = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [DB]);

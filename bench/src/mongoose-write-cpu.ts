@@ -11,15 +11,13 @@
  * byte (BSON, _id aside): the shapes must store the same thing. The schemas are the project's (with their
  * tenant guard plugin). FERRETDB_BIN, POSTGRES_URL as in ferretdb-outcome-writes.ts.
  */
-import { spawn } from 'node:child_process';
 import mongoose, { Types } from 'mongoose';
 import { BSON } from 'mongodb';
-import { Client } from 'pg';
-import { chatCacheDir, FERRETDB_VERSION, findFreePort, waitForPort } from '@chat/dev-services';
+import { waitForPort } from '@chat/dev-services';
+import { freshProbeDatabase, PROBE_PG as PG, probeFerretDbBin, spawnProbeFerretDb } from './lib/probe-ferretdb';
 import { ConversationSchema } from '../../libs/chat/src/conversations/conversation.schema';
 import { MessageSchema } from '../../libs/chat/src/messages/message.schema';
 
-const PG = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const DB = 'mongoosecpuprobe';
 const T = 'tenant-probe';
 
@@ -64,13 +62,8 @@ function lastMessageOps(conversationId: string, seq: number, now: Date) {
 async function main(): Promise<void> {
   const per = Number(process.argv[2] ?? 200);
   const blocks = Number(process.argv[3] ?? 6);
-  const bin = process.env.FERRETDB_BIN ?? `${chatCacheDir()}/bin/ferretdb-${FERRETDB_VERSION}-idfix2`;
-  const admin = new Client({ connectionString: `${PG}/postgres` });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB}`);
-  await admin.query(`CREATE DATABASE ${DB}`);
-  const port = await findFreePort();
-  const child = spawn(bin, ['--handler=postgresql', `--postgresql-url=${PG}/${DB}`, `--listen-addr=127.0.0.1:${port}`, '--debug-addr=-', '--telemetry=disable', '--log-level=error'], { stdio: 'ignore' });
+  const admin = await freshProbeDatabase(DB);
+  const { port, child } = await spawnProbeFerretDb(probeFerretDbBin(), `${PG}/${DB}`);
   try {
     await waitForPort(port);
     const conn = await mongoose.createConnection(`mongodb://127.0.0.1:${port}/probe`, { maxPoolSize: 4 }).asPromise();
