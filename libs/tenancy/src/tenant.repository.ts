@@ -194,18 +194,13 @@ export abstract class TenantRepository<T extends { tenant_id: string }> {
 
   protected async insertOne(doc: Omit<T, 'tenant_id'> & Partial<Pick<T, 'tenant_id'>>): Promise<WithId<T>> {
     const t = this.tenant('insertOne');
-    if (doc.tenant_id !== undefined && doc.tenant_id !== t) throw new CrossTenantWriteError('document names another tenant');
-    const created = await this.model(t).create({ ...doc, tenant_id: t });
+    const created = await this.model(t).create(this.scopedDoc(doc, t));
     return created.toObject() as WithId<T>;
   }
 
   protected async insertMany(docs: Array<Omit<T, 'tenant_id'>>): Promise<WithId<T>[]> {
     const t = this.tenant('insertMany');
-    for (const d of docs) {
-      const dt = (d as { tenant_id?: string }).tenant_id;
-      if (dt !== undefined && dt !== t) throw new CrossTenantWriteError('document names another tenant');
-    }
-    const res = await this.model(t).insertMany(docs.map((d) => ({ ...d, tenant_id: t })), { lean: true });
+    const res = await this.model(t).insertMany(docs.map((d) => this.scopedDoc(d, t)), { lean: true });
     return res as unknown as WithId<T>[];
   }
 
@@ -217,12 +212,14 @@ export abstract class TenantRepository<T extends { tenant_id: string }> {
    */
   protected async insertManyUncast(docs: Array<Omit<T, 'tenant_id'>>): Promise<void> {
     const t = this.tenant('insertMany');
-    const scoped = docs.map((d) => {
-      const dt = (d as { tenant_id?: string }).tenant_id;
-      if (dt !== undefined && dt !== t) throw new CrossTenantWriteError('document names another tenant');
-      return { ...d, tenant_id: t };
-    });
-    await this.model(t).collection.insertMany(scoped as never[], { ordered: true });
+    await this.model(t).collection.insertMany(docs.map((d) => this.scopedDoc(d, t)) as never[], { ordered: true });
+  }
+
+  /** A document to insert for tenant `t`: its tenant_id set, or refused when it names another tenant. */
+  private scopedDoc<D extends object>(doc: D, t: string): D & { tenant_id: string } {
+    const dt = (doc as { tenant_id?: string }).tenant_id;
+    if (dt !== undefined && dt !== t) throw new CrossTenantWriteError('document names another tenant');
+    return { ...doc, tenant_id: t };
   }
 
   protected async updateOne(filter: FilterQuery<T>, update: UpdateQuery<T>, opts: { upsert?: boolean } = {}) {
