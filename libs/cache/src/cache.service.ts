@@ -102,15 +102,14 @@ export class CacheService {
   }
 
   private hit(): void {
-    this.hits++;
-    this.requests.inc({ result: 'hit' });
+    this.count(1, 0);
   }
 
   private miss(): void {
-    this.misses++;
-    this.requests.inc({ result: 'miss' });
+    this.count(0, 1);
   }
 
+  /** Hits and misses of one call, counted together (a group send reads 50 keys at once). */
   private count(hits: number, misses: number): void {
     if (hits) {
       this.hits += hits;
@@ -241,7 +240,7 @@ export class CacheService {
       raw = await this.readTogether(client, both);
     } catch (err) {
       this.logger.warn(`cache read failed, loading directly: ${(err as Error).message}`);
-      ks.forEach(() => this.miss());
+      this.count(0, ks.length);
       return loadMissing(ks.map((_, i) => i));
     }
     const out = new Array<T>(keys.length);
