@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import type { Model } from 'mongoose';
+import type { FilterQuery, Model } from 'mongoose';
 import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 import {
   AttemptRecord,
@@ -109,15 +109,7 @@ export class WebhookDeliveriesRepository {
    */
   claimMany(ids: string[], now: Date, leaseMs: number, token: string): Promise<WebhookDeliveryDoc[]> {
     const free = { status: 'pending', next_attempt_at: { $lte: now }, lease_until: { $lte: now } };
-    const lease = { $set: { lease_until: new Date(now.getTime() + leaseMs), lease_owner: token, leased: true } };
-    return this.dialect.changeEach('webhook_deliveries', ids, {
-      many: async () => {
-        const r = await this.model.updateMany({ _id: { $in: ids }, ...free }, lease).exec();
-        if (!r.modifiedCount) return [];
-        return (await this.model.find({ _id: { $in: ids }, lease_owner: token }).lean().exec()) as WebhookDeliveryDoc[];
-      },
-      one: async (id) => (await this.model.findOneAndUpdate({ _id: id, ...free }, lease, { new: true }).lean().exec()) as WebhookDeliveryDoc | null,
-    });
+    return this.takeLeases(ids, now, leaseMs, token, free, () => free);
   }
 
   /**
@@ -130,14 +122,23 @@ export class WebhookDeliveriesRepository {
     const ownerOf = new Map(rows.map((r) => [r._id, r.owner ?? '']));
     const ids = [...ownerOf.keys()];
     const owners = [...new Set(ownerOf.values())];
+    return this.takeLeases(ids, now, leaseMs, token, { status: 'pending', lease_owner: { $in: owners } }, (id) => ({ status: 'pending', lease_owner: ownerOf.get(id) }));
+  }
+
+  /**
+   * Leases to `token` the rows of `ids` that match (claimMany, claimOwn): `all` for the rows together,
+   * `each(id)` for one row at a time, as StoreDialect.changeEach takes them (one stamping updateMany and a
+   * find by token on MongoDB, a conditional findOneAndUpdate per row under its lock on FerretDB).
+   */
+  private takeLeases(ids: string[], now: Date, leaseMs: number, token: string, all: FilterQuery<WebhookDeliveryDoc>, each: (id: string) => FilterQuery<WebhookDeliveryDoc>): Promise<WebhookDeliveryDoc[]> {
     const lease = { $set: { lease_until: new Date(now.getTime() + leaseMs), lease_owner: token, leased: true } };
     return this.dialect.changeEach('webhook_deliveries', ids, {
       many: async () => {
-        const r = await this.model.updateMany({ _id: { $in: ids }, status: 'pending', lease_owner: { $in: owners } }, lease).exec();
+        const r = await this.model.updateMany({ _id: { $in: ids }, ...all }, lease).exec();
         if (!r.modifiedCount) return [];
         return (await this.model.find({ _id: { $in: ids }, lease_owner: token }).lean().exec()) as WebhookDeliveryDoc[];
       },
-      one: async (id) => (await this.model.findOneAndUpdate({ _id: id, status: 'pending', lease_owner: ownerOf.get(id) }, lease, { new: true }).lean().exec()) as WebhookDeliveryDoc | null,
+      one: async (id) => (await this.model.findOneAndUpdate({ _id: id, ...each(id) }, lease, { new: true }).lean().exec()) as WebhookDeliveryDoc | null,
     });
   }
 
