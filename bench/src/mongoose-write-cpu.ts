@@ -17,34 +17,19 @@ import { waitForPort } from '@chat/dev-services';
 import { freshProbeDatabase, PROBE_PG as PG, probeFerretDbBin, spawnProbeFerretDb } from './lib/probe-ferretdb';
 import { ConversationSchema } from '../../libs/chat/src/conversations/conversation.schema';
 import { MessageSchema } from '../../libs/chat/src/messages/message.schema';
+import { messageDraft } from '../../libs/chat/src/messages/message-draft';
+import type { MessageDraft } from '../../libs/chat/src/messages/message-batch-contract';
 
 const DB = 'mongoosecpuprobe';
 const T = 'tenant-probe';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** A message as the batcher stores it: the project's own draft builder, plus the batch's _id, tenant and seq. */
 function messageDoc(conversationId: string, seq: number, now: Date) {
-  return {
-    _id: new Types.ObjectId(),
-    tenant_id: T,
-    conversation_id: conversationId,
-    sender_id: 'user-000123',
-    client_msg_id: `c-${seq}-${Math.random().toString(36).slice(2)}`,
-    content: { type: 'text', ciphertext: 'A'.repeat(120), nonce: 'B'.repeat(16), v: 1 },
-    preview: null,
-    search_tokens: [],
-    mentions: [],
-    reactions: [],
-    thread: { parent_id: null, reply_count: 0 },
-    read_by: [],
-    status: 'sent',
-    gap: false,
-    created_at: now,
-    updated_at: now,
-    edited_at: null,
-    deleted_at: null,
-    seq,
-  };
+  const content = { type: 'text', ciphertext: 'A'.repeat(120), nonce: 'B'.repeat(16), v: 1 } as unknown as MessageDraft['content']; // a body of about a text message's size; its fields are not checked here
+  const client_msg_id = `c-${seq}-${Math.random().toString(36).slice(2)}`;
+  return { _id: new Types.ObjectId(), tenant_id: T, ...messageDraft({ conversation_id: conversationId, sender_id: 'user-000123', client_msg_id, content }, now), seq };
 }
 
 function lastMessageOps(conversationId: string, seq: number, now: Date) {
