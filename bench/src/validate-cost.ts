@@ -5,30 +5,17 @@
  * sides of a comparison alike; compare figures of one invocation, or runs back to back.
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { getMetadataStorage } from 'class-validator';
 import { validateDto } from '@chat/errors';
 import { SendMessageEvent } from '../../apps/gateway/src/events/event-dtos';
+import { groupSendPayload } from './lib/group-send-payload';
 
 async function main(): Promise<void> {
   // Every module of the all-in-one app (and so every DTO class) is loaded, as in the server.
   await import('../../apps/all-in-one/src/app.module');
   const members = Number(process.argv[2] ?? 50);
   const rounds = Number(process.argv[3] ?? 2000);
-  const b64 = (n: number) => randomBytes(n).toString('base64');
-  const payload = {
-    conversation_id: '6b13556d5571d53bc6897402',
-    client_msg_id: 'b-0-1-1',
-    content: {
-      type: 'text',
-      algorithm: 'x25519-hkdf-xchacha20poly1305-v1',
-      sender_device_id: 'd1',
-      sender_key_version: 1,
-      ephemeral_public_key: b64(32),
-      encrypted_data: b64(120),
-      encrypted_key: Array.from({ length: members }, (_, i) => ({ user_id: `u${i}`, device_id: 'd1', key_version: 1, wrapped_key: b64(72) })),
-    },
-  };
+  const payload = groupSendPayload(members, (i) => `u${i}`);
   // The memoized metadata look-up (libs/errors validation-metadata-cache.ts) against class-validator's
   // own, alternating in blocks so both see the same machine.
   const storage = getMetadataStorage() as unknown as Record<string, unknown>;

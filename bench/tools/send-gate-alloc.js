@@ -8,7 +8,6 @@
  * one is not counted), so every allocation of the block, short-lived ones included.
  */
 const { join, resolve } = require('node:path');
-const { randomBytes } = require('node:crypto');
 const { PerformanceObserver } = require('node:perf_hooks');
 
 const build = resolve(process.argv[2] ?? 'bench/out/project');
@@ -22,22 +21,9 @@ const { payloadBytes } = require(join(build, 'libs/realtime/src/acks'));
 const { checkEnvelope } = require(join(build, 'libs/chat/src/messages/message-rules'));
 const { SendMessageEvent } = require(join(build, 'apps/gateway/src/events/event-dtos'));
 
-const b64 = (n) => randomBytes(n).toString('base64');
-const payload = JSON.parse(
-  JSON.stringify({
-    conversation_id: '6b13556d5571d53bc6897402',
-    client_msg_id: 'b-0-1-1',
-    content: {
-      type: 'text',
-      algorithm: 'x25519-hkdf-xchacha20poly1305-v1',
-      sender_device_id: 'd1',
-      sender_key_version: 1,
-      ephemeral_public_key: b64(32),
-      encrypted_data: b64(120),
-      encrypted_key: Array.from({ length: members }, (_, i) => ({ user_id: `6b13556d5571d53bc68974${String(i).padStart(2, '0')}`, device_id: 'd1', key_version: 1, wrapped_key: b64(72) })),
-    },
-  }),
-);
+// The payload as the gateway gets it: parsed from JSON (bench/src/lib/group-send-payload.ts, built by `npm run bench:build`).
+const { groupSendPayload } = require(join(__dirname, '../out/bench/src/lib/group-send-payload'));
+const payload = JSON.parse(JSON.stringify(groupSendPayload(members, (i) => `6b13556d5571d53bc68974${String(i).padStart(2, '0')}`)));
 
 let gcs = 0;
 new PerformanceObserver((list) => (gcs += list.getEntries().length)).observe({ entryTypes: ['gc'] });
