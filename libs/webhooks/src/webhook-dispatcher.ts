@@ -230,7 +230,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (!claimed.length) return;
     const endpoints = await this.endpoints.findMany([...new Set(claimed.map((d) => d.endpoint_id))]);
     const byId = new Map(endpoints.map((ep) => [ep._id.toHexString(), ep]));
-    for (const d of claimed) void this.track(d, byId.get(d.endpoint_id) ?? null, probes.has(d._id));
+    for (const d of claimed) {
+      const probe = probes.has(d._id);
+      // The endpoint's circuit opened while the claim was answered (an attempt in flight failed): the row
+      // waits for its probe with the held rows, as the pump does (claimOwn takes it back by its token).
+      if (!probe && this.breakers.blocked(d.endpoint_id)) this.hold(d, d.lease_owner ?? '', this.breakers.probeAt(d.endpoint_id)!);
+      else void this.track(d, byId.get(d.endpoint_id) ?? null, probe);
+    }
   }
 
   /**
