@@ -20,6 +20,10 @@ export interface AttemptHost {
   hold(d: WebhookDeliveryDoc, owner: string, at: number): void;
   /** The endpoints' circuit closed: the rows this node keeps waiting for them are due now. */
   closed(endpointIds: string[]): void;
+  /** The endpoint's circuit opened (ParkedEndpoints). */
+  opened(endpointId: string, tenantId: string): void;
+  /** A write parking a row of the endpoint starts, if rows may be parked now: call the result once it answered. */
+  park(endpointId: string): (() => void) | null;
 }
 
 /**
@@ -81,6 +85,7 @@ export class DeliveryAttempt {
     const ok = r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
     const circuit = r.statusCode === 410 ? null : this.breakers.record(d.endpoint_id, d.tenant_id, ok, probe, now);
     if (circuit === 'closed') this.host.closed([d.endpoint_id]);
+    if (circuit === 'opened') this.host.opened(d.endpoint_id, d.tenant_id);
     if (ok) {
       // The common outcome: written with the others that finish meanwhile (a first attempt folded into its row: DeliveredOutcomes).
       await this.delivered.add({ row: d, owner, statusCode: r.statusCode!, log });
@@ -104,9 +109,15 @@ export class DeliveryAttempt {
       // While the circuit is open, not before its probe: no attempt to the endpoint starts before then.
       const backoff = now + backoffDelayMs(attempt, this.config.WEBHOOK_BACKOFF_BASE_MS, this.config.WEBHOOK_BACKOFF_MAX_MS);
       const next = Math.min(until, Math.max(backoff, this.breakers.probeAt(d.endpoint_id) ?? 0));
-      // The row stays leased to this node until `next` (finish), and this node retries it then (HeldRetries).
-      await this.deliveries.finish(d, owner, { ...common, next_attempt_at: new Date(next) });
-      this.host.hold(d, owner, next);
+      // While the circuit is open, the row is parked (released, drained by endpoint: ParkedEndpoints); else
+      // it stays leased to this node until `next` (finish), and this node retries it then (HeldRetries).
+      const parked = this.breakers.probeAt(d.endpoint_id) !== null ? this.host.park(d.endpoint_id) : null;
+      try {
+        await this.deliveries.finish(d, owner, { ...common, next_attempt_at: new Date(next), ...(parked ? { parked: true } : {}) });
+      } finally {
+        parked?.();
+      }
+      if (!parked) this.host.hold(d, owner, next);
     }
     if (circuit !== 'opened') return;
     // The endpoint failed again: its rows past their retry window are dead letters now, without an attempt each.

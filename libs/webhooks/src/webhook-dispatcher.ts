@@ -12,6 +12,9 @@ import { DeliveredOutcomes } from './delivered-outcomes';
 import { HeldRetries } from './held-retries';
 import { EndpointBreakers } from './endpoint-breaker';
 import { AttemptHost, DeliveryAttempt } from './delivery-attempt';
+import { FullScanSchedule } from './full-scan-schedule';
+import { ParkedEndpoints, ParkingHost } from './parked-endpoints';
+import { ParkedEndpointsRepository } from './parked-endpoints.repository';
 
 export const WEBHOOK_SECRET_BOX = Symbol('WEBHOOK_SECRET_BOX');
 
@@ -35,11 +38,11 @@ const HELD_MAX = 10_000;
  * WebhookDeliveriesRepository.claim) so one attempt is made by one node, posts it, and records the
  * outcome (DeliveryAttempt). A node that dies holding a lease loses it when the lease ends, and another
  * node retries (same X-Webhook-Id). An endpoint failing every attempt gets one probe at a time from this
- * node (EndpointBreakers: its circuit is open); the rows waiting for it are kept here meanwhile, leased,
- * without an attempt or a write each.
+ * node (EndpointBreakers: its circuit is open); the rows waiting for it are parked meanwhile, without an
+ * attempt or a write each, and drained by endpoint once it answers (ParkedEndpoints).
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown, FreshRowTaker, AttemptHost {
+export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown, FreshRowTaker, AttemptHost, ParkingHost {
   private readonly logger = new Logger('WebhookDispatcher');
   readonly nodeId = randomUUID();
   private timer?: NodeJS.Timeout;
@@ -54,11 +57,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private starved = false;
   /** The last scan found no due row. */
   private idle = false;
-  /** When the last scan that also looked for rows whose lease ran out ran (Clock ms). */
-  private lastFullScan = -Infinity;
-  /** Leases this node left to run out end between these (Clock ms): from leftFrom on, scans are full. */
-  private leftFrom = Infinity;
-  private leftTo = -Infinity;
+  private readonly fullScans: FullScanSchedule;
   /** Attempts whose receiver has not answered yet (the node bound). */
   private active = 0;
   /** Rows leased to this node at insert, waiting for a slot (pump), per endpoint, oldest first. */
@@ -76,6 +75,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   /** Endpoints failing on this node: while one is open, only its probe is attempted. */
   private readonly breakers: EndpointBreakers;
   private readonly attempt: DeliveryAttempt;
+  /** Rows waiting for an open circuit, parked in the store: their records, probes and drains. */
+  private readonly parking: ParkedEndpoints;
 
   constructor(
     private readonly config: AppConfig,
@@ -85,12 +86,15 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     sender: WebhookSender,
     @Inject(WEBHOOK_SECRET_BOX) box: SecretBox,
     private readonly clock: Clock,
+    parkedRecords: ParkedEndpointsRepository,
   ) {
+    this.fullScans = new FullScanSchedule(config.WEBHOOK_LEASE_MS);
     this.delivered = new DeliveredOutcomes(deliveries, clock, () =>
       // Unwritten outcomes keep their leases until they run out; another attempt follows (same X-Webhook-Id).
       this.leaseLeft(this.clock.now() + this.config.WEBHOOK_LEASE_MS),
     );
     this.breakers = new EndpointBreakers(() => this.clock.now(), config.WEBHOOK_BACKOFF_BASE_MS, config.WEBHOOK_BACKOFF_MAX_MS);
+    this.parking = new ParkedEndpoints(parkedRecords, deliveries, this.breakers, config.WEBHOOK_LEASE_MS, () => this.clock.now(), this);
     this.attempt = new DeliveryAttempt(config, deliveries, endpoints, outbox, sender, box, clock, this.delivered, this.breakers, this.held, this);
   }
 
@@ -180,13 +184,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const at = now.getTime();
     // Open circuits are left out too, but for a probe that is due (EndpointBreakers).
     const blocked = this.breakers.blockedIds(at);
-    // Most scans ask only for rows no lease holds (an equality FerretDB pushes down: the rows in flight and
-    // in backlogs are not read). Rows whose lease ran out need a full scan: every WEBHOOK_LEASE_MS / 2 (a
-    // lease runs out no sooner than that after it was taken), and from when a lease this node left to
-    // run out ends (leaseLeft) until a full scan sees none left.
-    const sinceFull = at - this.lastFullScan;
-    full ||= at >= this.leftFrom || sinceFull >= this.config.WEBHOOK_LEASE_MS / 2 || sinceFull < 0;
-    if (full) this.lastFullScan = at;
+    // Most scans ask only for rows no lease holds; some also for rows whose lease ran out (FullScanSchedule).
+    full = this.fullScans.begin(at, full);
+    if (full) this.parking.tick();
     const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, [...busy, ...blocked], !full);
     if (full || candidates.length) this.idle = candidates.length === 0;
     // The rows this node may start now (node and per-endpoint bounds), claimed in one round trip: its
@@ -214,11 +214,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (full) {
       // Rows left behind that a lease held (ran out; not this node's own retries), a full page, or endpoints left out as busy (their rows unseen): look again.
       const chosen = new Set(picked);
-      const again = candidates.some((c) => c.leased !== false && !chosen.has(c._id) && !this.held.has(c._id)) || candidates.length === SCAN_BATCH || (busy.length > 0 && at >= this.leftFrom);
-      if (again) this.leftFrom = Math.min(this.leftFrom, at);
-      else if (at >= this.leftTo) [this.leftFrom, this.leftTo] = [Infinity, -Infinity];
-      else if (at >= this.leftFrom) this.leftFrom = this.leftTo;
+      const again = candidates.some((c) => c.leased !== false && !chosen.has(c._id) && !this.held.has(c._id)) || candidates.length === SCAN_BATCH;
+      this.fullScans.end(at, again, busy.length > 0);
     }
+    // Open endpoints whose probe is due and no held row or candidate is: a parked row is the probe.
+    const probing = new Set(probes.values());
+    await Promise.all(this.parking.probesDue(at).filter((id) => !probing.has(id)).map((id) => this.parking.probe(id, at)));
     if (!picked.length && !own.length) return;
     // Rows another node took meanwhile are simply not in the answer; this node's own held rows are taken by their tokens.
     const lease = this.config.WEBHOOK_LEASE_MS;
@@ -252,7 +253,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const epoch = this.endpointsEpoch;
     const now = this.clock.now();
     const token = this.claimToken();
-    const parked = parkRows(rows, token, now, (endpointId) => (this.breakers.blocked(endpointId, now) ? this.breakers.probeAt(endpointId) : null));
+    const writes: Array<() => void> = [];
+    const parked = parkRows(rows, now, (endpointId) => {
+      const done = this.breakers.blocked(endpointId, now) ? this.parking.park(endpointId, now) : null;
+      return done ? (writes.push(done), this.breakers.probeAt(endpointId)) : null;
+    });
     const taken = leaseDueRows(rows, token, now, this.config.WEBHOOK_LEASE_MS, () => {
       // A full backlog: the row goes in free, for any node's scan.
       if (this.backlogSize + this.leasing >= BACKLOG_MAX) return false;
@@ -261,7 +266,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     });
     if (!taken.length && !parked.length) return null;
     return (inserted) => {
-      for (const i of parked) if (inserted.has(i)) this.hold(rows[i]!, token, new Date(rows[i]!.lease_until).getTime());
+      for (const done of writes) done();
       this.leasing -= taken.length;
       const mine = taken.filter((i) => inserted.has(i)).map((i) => rows[i]!);
       // The endpoints the rows were made for are current unless one changed since (then read again).
@@ -335,19 +340,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         else if (!this.breakers.admit(endpointId, now)) this.hold(d, d.lease_owner ?? '', this.breakers.probeAt(endpointId)!);
         else void this.track(d, ep, probe);
       }
-      if (!queue.length) this.backlog.delete(endpointId);
+      if (!queue.length) this.backlog.delete(endpointId), this.parking.backlogEmpty(endpointId);
       if (this.active >= NODE_CONCURRENCY) return;
     }
   }
 
-  /** A lease this node holds is left to run out at `until` (Clock ms): full scans from then on find its row. */
   private leaseLeft(until: number): void {
-    this.leftFrom = Math.min(this.leftFrom, until);
-    this.leftTo = Math.max(this.leftTo, until);
+    this.fullScans.leaseLeft(until);
   }
 
   /** Unique per claim: the rows of one claim are found by it, and only its holder writes their outcome. */
-  private claimToken(): string {
+  claimToken(): string {
     return `${this.nodeId}:${++this.claimSeq}`;
   }
 
@@ -396,10 +399,31 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (!this.held.add(d._id, d.endpoint_id, at, owner)) this.leaseLeft(at);
   }
 
-  /** An admin replays deliveries of the endpoint: its circuit here closes (the receiver is said to be back), and a scan runs. */
+  /** An admin replays deliveries of the endpoint: its circuit here closes (the receiver is said to be back), its parked rows drain, and a scan runs. */
   retryEndpoint(endpointId: string): void {
     this.closed(this.breakers.reset({ endpointId }));
+    this.parking.drain(endpointId);
     this.wake();
+  }
+
+  /** AttemptHost: the endpoint's circuit opened here (ParkedEndpoints records it, then its rows may be parked). */
+  opened(endpointId: string, tenantId: string): void {
+    this.parking.opened(endpointId, tenantId);
+  }
+
+  /** AttemptHost: a parking write of the endpoint's row starts, if rows may be parked now; call the result once it answered. */
+  park(endpointId: string): (() => void) | null {
+    return this.parking.park(endpointId);
+  }
+
+  /** ParkingHost: drained rows join the backlog. */
+  startDrained(rows: WebhookDeliveryDoc[]): void {
+    void this.adopt(rows, null);
+  }
+
+  /** ParkingHost: a parked row claimed as the open endpoint's probe. */
+  async startProbe(d: WebhookDeliveryDoc): Promise<void> {
+    void this.track(d, await this.endpoints.find(d.endpoint_id), true);
   }
 
   /** AttemptHost: circuits closed (a 2xx, a change): rows kept for them are due now; scans are full from now (their free rows were left out). */
@@ -408,6 +432,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const now = this.clock.now();
     this.held.dueBy(new Set(endpointIds), now);
     this.leaseLeft(now);
+    for (const id of endpointIds) this.parking.drain(id);
     this.wake();
   }
 }
