@@ -13,6 +13,7 @@ import { HeldRetries } from './held-retries';
 import { EndpointBreakers } from './endpoint-breaker';
 import { AttemptHost, DeliveryAttempt } from './delivery-attempt';
 import { FullScanSchedule } from './full-scan-schedule';
+import { BacklogRow, RowBacklog } from './row-backlog';
 import { ParkedEndpoints, ParkingHost } from './parked-endpoints';
 import { ParkedEndpointsRepository } from './parked-endpoints.repository';
 
@@ -38,8 +39,7 @@ const HELD_MAX = 10_000;
  * WebhookDeliveriesRepository.claim) so one attempt is made by one node, posts it, and records the
  * outcome (DeliveryAttempt). A node that dies holding a lease loses it when the lease ends, and another
  * node retries (same X-Webhook-Id). An endpoint failing every attempt gets one probe at a time from this
- * node (EndpointBreakers: its circuit is open); the rows waiting for it are parked meanwhile, without an
- * attempt or a write each, and drained by endpoint once it answers (ParkedEndpoints).
+ * node (EndpointBreakers: its circuit is open); the rows waiting for it are parked (ParkedEndpoints).
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown, FreshRowTaker, AttemptHost, ParkingHost {
@@ -60,13 +60,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private readonly fullScans: FullScanSchedule;
   /** Attempts whose receiver has not answered yet (the node bound). */
   private active = 0;
-  /** Rows leased to this node at insert, waiting for a slot (pump), per endpoint, oldest first. */
-  private readonly backlog = new Map<string, Array<{ d: WebhookDeliveryDoc; ep: WebhookEndpointDoc | null }>>();
-  private backlogSize = 0;
+  /** Rows leased to this node at insert or drained, waiting for a slot (pump). */
+  private readonly backlog = new RowBacklog(BACKLOG_MAX);
   /** Rows whose attempt here failed, leased to this node until their retry is due: this node's scans retry them then. */
   private readonly held = new HeldRetries(HELD_MAX);
-  /** Rows leased in leaseFresh whose insert has not answered yet. */
-  private leasing = 0;
   /** 2xx outcomes waiting to be written together. */
   private readonly delivered: DeliveredOutcomes;
   /** Counts endpoint changes seen here: rows leased before one are not started with the endpoint as it was. */
@@ -91,11 +88,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.fullScans = new FullScanSchedule(config.WEBHOOK_LEASE_MS);
     this.delivered = new DeliveredOutcomes(deliveries, clock, () =>
       // Unwritten outcomes keep their leases until they run out; another attempt follows (same X-Webhook-Id).
-      this.leaseLeft(this.clock.now() + this.config.WEBHOOK_LEASE_MS),
+      this.fullScans.leaseLeft(this.clock.now() + this.config.WEBHOOK_LEASE_MS),
     );
     this.breakers = new EndpointBreakers(() => this.clock.now(), config.WEBHOOK_BACKOFF_BASE_MS, config.WEBHOOK_BACKOFF_MAX_MS);
     this.parking = new ParkedEndpoints(parkedRecords, deliveries, this.breakers, config.WEBHOOK_LEASE_MS, () => this.clock.now(), this);
-    this.attempt = new DeliveryAttempt(config, deliveries, endpoints, outbox, sender, box, clock, this.delivered, this.breakers, this.held, this);
+    this.attempt = new DeliveryAttempt(config, deliveries, endpoints, outbox, sender, box, clock, this.delivered, this.breakers, this.held, this.parking, this);
   }
 
   /** A delivery worker process delivers for this one (WEBHOOK_DELIVERY_WORKER): no scans, no fresh rows here. Call before init. */
@@ -245,8 +242,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
    * insert is their claim: no claim write, no due-rows query. Once the insert answers, the rows it
    * stored join this node's backlog and start as the concurrency bounds allow; rows that existed
    * already (another path or node recorded them) are not ours and are dropped. Rows of an endpoint
-   * whose circuit is open here are parked instead: inserted leased to this node and due at its probe
-   * time (no write more than the insert), and kept with this node's held rows.
+   * whose circuit is open here are parked instead (ParkedEndpoints; no write more than the insert).
    */
   leaseFresh(rows: WebhookDeliveryDoc[], endpoints: ReadonlyMap<string, WebhookEndpointDoc>): ((inserted: ReadonlySet<number>) => void) | null {
     if (this.stopped) return null;
@@ -258,16 +254,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       const done = this.breakers.blocked(endpointId, now) ? this.parking.park(endpointId, now) : null;
       return done ? (writes.push(done), this.breakers.probeAt(endpointId)) : null;
     });
-    const taken = leaseDueRows(rows, token, now, this.config.WEBHOOK_LEASE_MS, () => {
-      // A full backlog: the row goes in free, for any node's scan.
-      if (this.backlogSize + this.leasing >= BACKLOG_MAX) return false;
-      this.leasing++;
-      return true;
-    });
+    // A full backlog: the row goes in free, for any node's scan.
+    const taken = leaseDueRows(rows, token, now, this.config.WEBHOOK_LEASE_MS, () => this.backlog.reserve());
     if (!taken.length && !parked.length) return null;
     return (inserted) => {
       for (const done of writes) done();
-      this.leasing -= taken.length;
+      this.backlog.settle(taken.length);
       const mine = taken.filter((i) => inserted.has(i)).map((i) => rows[i]!);
       // The endpoints the rows were made for are current unless one changed since (then read again).
       if (mine.length) void this.adopt(mine, epoch === this.endpointsEpoch ? endpoints : null);
@@ -276,8 +268,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   /** Rows the serving process inserted leased to this worker (ForwardingTaker); beyond a full backlog they are left to run out. */
   adoptLeased(rows: WebhookDeliveryDoc[]): void {
-    const room = this.stopped ? 0 : Math.max(0, BACKLOG_MAX - this.backlogSize - this.leasing);
-    for (const d of rows.slice(room)) this.leaseLeft(new Date(d.lease_until).getTime());
+    const room = this.stopped ? 0 : this.backlog.room();
+    for (const d of rows.slice(room)) this.fullScans.leaseLeft(new Date(d.lease_until).getTime());
     if (room && rows.length) void this.adopt(rows.slice(0, room), null);
   }
 
@@ -290,12 +282,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.endpointsEpoch++;
     // A changed endpoint (new URL, turned back on) starts with a closed circuit: what waits for it is due now.
     this.closed(this.breakers.reset({ tenantId }));
-    for (const [endpointId, queue] of this.backlog) {
-      if (tenantId !== undefined && queue[0]?.d.tenant_id !== tenantId) continue;
-      for (const { d } of queue) this.leaseLeft(new Date(d.lease_until).getTime());
-      this.backlog.delete(endpointId);
-      this.backlogSize -= queue.length;
-    }
+    for (const d of this.backlog.drop(tenantId)) this.fullScans.leaseLeft(new Date(d.lease_until).getTime());
   }
 
   /**
@@ -309,17 +296,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       endpoints = known && ids.every((id) => known.has(id)) ? ids.map((id) => known.get(id)!) : await this.endpoints.findMany(ids);
     } catch (err) {
       // Their leases run out, then any node's scan retries them.
-      for (const d of rows) this.leaseLeft(new Date(d.lease_until).getTime());
+      for (const d of rows) this.fullScans.leaseLeft(new Date(d.lease_until).getTime());
       this.logger.warn(`could not start fresh webhook rows: ${(err as Error).message}`);
       return;
     }
-    const byId = new Map(endpoints.map((ep) => [ep._id.toHexString(), ep]));
-    for (const d of rows) {
-      const queue = this.backlog.get(d.endpoint_id) ?? [];
-      if (!queue.length) this.backlog.set(d.endpoint_id, queue);
-      queue.push({ d, ep: byId.get(d.endpoint_id) ?? null });
-      this.backlogSize++;
-    }
+    this.backlog.add(rows, new Map(endpoints.map((ep) => [ep._id.toHexString(), ep])));
     this.pump();
   }
 
@@ -328,25 +309,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (this.stopped) return;
     const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
     const now = this.clock.now();
-    for (const [endpointId, queue] of this.backlog) {
-      while (queue.length && this.active < NODE_CONCURRENCY && (this.perEndpoint.get(endpointId) ?? 0) < limit) {
-        const { d, ep } = queue.shift()!;
-        this.backlogSize--;
-        const until = new Date(d.lease_until).getTime();
-        const probe = this.breakers.probeAt(endpointId) !== null;
-        // Too close to the end of its lease to finish an attempt under it: left to run out, then any node's scan retries it.
-        if (now + this.config.WEBHOOK_TIMEOUT_MS >= until) this.leaseLeft(until);
-        // The endpoint's circuit is open: the row waits for its probe with the held rows (its lease runs out at its own time).
-        else if (!this.breakers.admit(endpointId, now)) this.hold(d, d.lease_owner ?? '', this.breakers.probeAt(endpointId)!);
-        else void this.track(d, ep, probe);
-      }
-      if (!queue.length) this.backlog.delete(endpointId), this.parking.backlogEmpty(endpointId);
-      if (this.active >= NODE_CONCURRENCY) return;
-    }
-  }
-
-  private leaseLeft(until: number): void {
-    this.fullScans.leaseLeft(until);
+    const fits = (endpointId: string) => this.active < NODE_CONCURRENCY && (this.perEndpoint.get(endpointId) ?? 0) < limit;
+    const start = ({ d, ep }: BacklogRow) => {
+      const until = new Date(d.lease_until).getTime();
+      const probe = this.breakers.probeAt(d.endpoint_id) !== null;
+      // Too close to the end of its lease to finish an attempt under it: left to run out, then any node's scan retries it.
+      if (now + this.config.WEBHOOK_TIMEOUT_MS >= until) this.fullScans.leaseLeft(until);
+      // The endpoint's circuit is open: the row waits for its probe with the held rows (its lease runs out at its own time).
+      else if (!this.breakers.admit(d.endpoint_id, now)) this.hold(d, d.lease_owner ?? '', this.breakers.probeAt(d.endpoint_id)!);
+      else void this.track(d, ep, probe);
+    };
+    this.backlog.pump(fits, start, (endpointId) => this.parking.backlogEmpty(endpointId), () => this.active >= NODE_CONCURRENCY);
   }
 
   /** Unique per claim: the rows of one claim are found by it, and only its holder writes their outcome. */
@@ -396,7 +369,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   /** AttemptHost: the row waits here, leased by `owner` until `at`, for this node to attempt it then; beyond HELD_MAX its lease runs out (any node's full scan). */
   hold(d: WebhookDeliveryDoc, owner: string, at: number): void {
-    if (!this.held.add(d._id, d.endpoint_id, at, owner)) this.leaseLeft(at);
+    if (!this.held.add(d._id, d.endpoint_id, at, owner)) this.fullScans.leaseLeft(at);
   }
 
   /** An admin replays deliveries of the endpoint: its circuit here closes (the receiver is said to be back), its parked rows drain, and a scan runs. */
@@ -406,22 +379,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.wake();
   }
 
-  /** AttemptHost: the endpoint's circuit opened here (ParkedEndpoints records it, then its rows may be parked). */
-  opened(endpointId: string, tenantId: string): void {
-    this.parking.opened(endpointId, tenantId);
-  }
-
-  /** AttemptHost: a parking write of the endpoint's row starts, if rows may be parked now; call the result once it answered. */
-  park(endpointId: string): (() => void) | null {
-    return this.parking.park(endpointId);
-  }
-
-  /** ParkingHost: drained rows join the backlog. */
+  /** ParkingHost: drained rows join the backlog; a parked row claimed as an open endpoint's probe starts. */
   startDrained(rows: WebhookDeliveryDoc[]): void {
     void this.adopt(rows, null);
   }
 
-  /** ParkingHost: a parked row claimed as the open endpoint's probe. */
   async startProbe(d: WebhookDeliveryDoc): Promise<void> {
     void this.track(d, await this.endpoints.find(d.endpoint_id), true);
   }
@@ -431,7 +393,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (!endpointIds.length) return;
     const now = this.clock.now();
     this.held.dueBy(new Set(endpointIds), now);
-    this.leaseLeft(now);
+    this.fullScans.leaseLeft(now);
     for (const id of endpointIds) this.parking.drain(id);
     this.wake();
   }
