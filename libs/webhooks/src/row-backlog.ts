@@ -44,14 +44,15 @@ export class RowBacklog {
     }
   }
 
-  /** Removes and returns the rows of the tenant's endpoints (all, when absent). */
-  drop(tenantId?: string): WebhookDeliveryDoc[] {
+  /** Removes and returns the rows of the tenant's endpoints (all, when absent); `emptied` hears of each endpoint. */
+  drop(tenantId: string | undefined, emptied: (endpointId: string) => void): WebhookDeliveryDoc[] {
     const dropped: WebhookDeliveryDoc[] = [];
     for (const [endpointId, queue] of this.queues) {
       if (tenantId !== undefined && queue[0]?.d.tenant_id !== tenantId) continue;
       dropped.push(...queue.map(({ d }) => d));
       this.queues.delete(endpointId);
       this.size -= queue.length;
+      emptied(endpointId);
     }
     return dropped;
   }

@@ -124,12 +124,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * The periodic scan (retries, rows other nodes recorded and did not take, leases run out). Skipped
-   * while no tenant has an active endpoint and the last scan found nothing: then no row can become due
-   * for delivery (a replay or a new row still wakes the dispatcher directly).
+   * The periodic scan (retries, rows other nodes recorded and did not take, leases run out), and the
+   * parked endpoints' records (ParkedEndpoints.tick). The scan is skipped while no tenant has an active
+   * endpoint and the last scan found nothing: then no row can become due for delivery (a replay or a new
+   * row still wakes the dispatcher directly).
    */
   private onInterval(): void {
     if (this.stopped) return;
+    this.parking.tick();
     this.outbox.tenantsWithEndpoints().then(
       (tenants) => {
         if (tenants.size || !this.idle || this.held.anyDue(this.clock.now())) this.wake();
@@ -282,7 +284,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.endpointsEpoch++;
     // A changed endpoint (new URL, turned back on) starts with a closed circuit: what waits for it is due now.
     this.closed(this.breakers.reset({ tenantId }));
-    for (const d of this.backlog.drop(tenantId)) this.fullScans.leaseLeft(new Date(d.lease_until).getTime());
+    for (const d of this.backlog.drop(tenantId, (id) => this.parking.backlogEmpty(id))) this.fullScans.leaseLeft(new Date(d.lease_until).getTime());
   }
 
   /**
