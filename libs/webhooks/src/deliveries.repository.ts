@@ -236,7 +236,8 @@ export class WebhookDeliveriesRepository {
    * every field of every row goes through FerretDB into PostgreSQL beside the sends' own writes.
    */
   private async logRows(finished: WebhookDeliveryDoc[]): Promise<void> {
-    const rows = finished.map(({ lease_until: _u, lease_owner: _o, leased: _l, ...kept }) => kept);
+    // The parked mark stays behind too: a replayed row must not come back parked (ParkedEndpoints drains only what a record covers).
+    const rows = finished.map(({ lease_until: _u, lease_owner: _o, leased: _l, parked: _p, ...kept }) => kept);
     try {
       await this.log.collection.insertMany(rows as never[], { ordered: false });
     } catch (err) {
@@ -315,7 +316,7 @@ export class WebhookDeliveriesRepository {
     for (;;) {
       const rows = (await this.log.find(f).sort({ created_at: 1, _id: 1 }).limit(REQUEUE_PAGE).lean().exec()) as WebhookDeliveryDoc[];
       if (!rows.length) return requeued;
-      const fresh = rows.map((d) => ({ ...d, status: 'pending' as const, next_attempt_at: now, retry_until: retryUntil, ...RELEASED, updated_at: now }));
+      const fresh = rows.map((d) => ({ ...d, status: 'pending' as const, next_attempt_at: now, retry_until: retryUntil, ...RELEASED, parked: false, updated_at: now }));
       requeued += await this.moveToPending(fresh, { status: { $ne: 'pending' } });
       if (rows.length < REQUEUE_PAGE) return requeued;
     }
