@@ -181,12 +181,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
     const busy = [...this.perEndpoint].filter(([, n]) => n >= limit).map(([id]) => id);
     const at = now.getTime();
-    // Open circuits are left out too, but for a probe that is due (EndpointBreakers).
-    const blocked = this.breakers.blockedIds(at);
     // Most scans ask only for rows no lease holds; some also for rows whose lease ran out (FullScanSchedule).
     full = this.fullScans.begin(at, full);
     if (full) this.parking.tick();
-    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, [...busy, ...blocked], !full);
+    // Open circuits are left out too, but for a probe that is due (EndpointBreakers).
+    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, [...busy, ...this.breakers.blockedIds(at)], !full);
     if (full || candidates.length) this.idle = candidates.length === 0;
     // The rows this node may start now (node and per-endpoint bounds), claimed in one round trip: its
     // own retries that are due first, then the scan's candidates.
@@ -217,8 +216,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       this.fullScans.end(at, again, busy.length > 0);
     }
     // Open endpoints whose probe is due and no held row or candidate is: a parked row is the probe.
-    const probing = new Set(probes.values());
-    await Promise.all(this.parking.probesDue(at).filter((id) => !probing.has(id)).map((id) => this.parking.probe(id, at)));
+    await Promise.all(this.parking.probesDue(at).filter((id) => ![...probes.values()].includes(id)).map((id) => this.parking.probe(id, at)));
     if (!picked.length && !own.length) return;
     // Rows another node took meanwhile are simply not in the answer; this node's own held rows are taken by their tokens.
     const lease = this.config.WEBHOOK_LEASE_MS;
