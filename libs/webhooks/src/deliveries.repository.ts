@@ -88,6 +88,9 @@ export class WebhookDeliveriesRepository {
           status: 'pending',
           // Rows never leased or released by an outcome: an equality FerretDB pushes down (WebhookDeliveryDoc.leased).
           ...(onlyFree ? { leased: false } : {}),
+          // Rows parked for an open circuit are drained by endpoint (ParkedEndpoints), never scanned: a `$ne`
+          // FerretDB pushes down, so a long outage's rows are not decoded by every scan (issue 14).
+          parked: { $ne: true },
           next_attempt_at: { $lte: now },
           lease_until: { $lte: now },
           ...(busyEndpoints.length ? { endpoint_id: { $nin: busyEndpoints } } : {}),
@@ -131,7 +134,8 @@ export class WebhookDeliveriesRepository {
    * find by token on MongoDB, a conditional findOneAndUpdate per row under its lock on FerretDB).
    */
   private takeLeases(ids: string[], now: Date, leaseMs: number, token: string, all: FilterQuery<WebhookDeliveryDoc>, each: (id: string) => FilterQuery<WebhookDeliveryDoc>): Promise<WebhookDeliveryDoc[]> {
-    const lease = { $set: { lease_until: new Date(now.getTime() + leaseMs), lease_owner: token, leased: true } };
+    // A claimed row is no longer parked (a parked row's claim is conditional on `parked: true`: one claim wins).
+    const lease = { $set: { lease_until: new Date(now.getTime() + leaseMs), lease_owner: token, leased: true, parked: false } };
     return this.dialect.changeEach('webhook_deliveries', ids, {
       many: async () => {
         const r = await this.model.updateMany({ _id: { $in: ids }, ...all }, lease).exec();
@@ -140,6 +144,22 @@ export class WebhookDeliveriesRepository {
       },
       one: async (id) => (await this.model.findOneAndUpdate({ _id: id, ...each(id) }, lease, { new: true }).lean().exec()) as WebhookDeliveryDoc | null,
     });
+  }
+
+  /**
+   * Up to `limit` ids of the endpoint's parked rows (ParkedEndpoints drains them). Equalities only, all
+   * pushed down on FerretDB, no sort: it decodes only the rows it returns (PostgreSQL still filters the
+   * table); on MongoDB the endpoint's index.
+   */
+  async parkedIds(endpointId: string, limit: number): Promise<string[]> {
+    const rows = await this.model.find({ endpoint_id: endpointId, status: 'pending', parked: true }, { _id: 1 }).limit(limit).lean().exec();
+    return rows.map((d) => String(d._id));
+  }
+
+  /** Takes the leases of parked rows (whoever parked them): of several nodes draining one endpoint, one claim takes each row. */
+  claimParked(ids: string[], now: Date, leaseMs: number, token: string): Promise<WebhookDeliveryDoc[]> {
+    const parked = { status: 'pending', parked: true };
+    return this.takeLeases(ids, now, leaseMs, token, parked, () => parked);
   }
 
   /** Takes the lease of one row (the test ping). */
@@ -153,14 +173,16 @@ export class WebhookDeliveriesRepository {
    * until it is due (lease_until = next_attempt_at): the frequent scans for free rows (`leased: false`,
    * pushed down on FerretDB) then never read the rows waiting for a retry, however many a failing
    * receiver piles up; the owner's node retries it at its time, or, if it stopped, any node's full scan
-   * once the lease ran out (as for a node that died).
+   * once the lease ran out (as for a node that died). A retry with `parked: true` is released instead:
+   * its endpoint's circuit is open and the row waits for it with the other parked rows.
    */
   async finish(row: WebhookDeliveryDoc, owner: string, set: Partial<WebhookDeliveryDoc>): Promise<void> {
     if (set.status && set.status !== 'pending') {
       await this.moveToLog([{ ...row, ...set, ...RELEASED }], { lease_owner: owner });
       return;
     }
-    const held = set.next_attempt_at ? { lease_until: set.next_attempt_at, lease_owner: owner, leased: true } : RELEASED;
+    // Parked (the endpoint's circuit is open): released, drained by endpoint later (ParkedEndpoints).
+    const held = set.next_attempt_at && !set.parked ? { lease_until: set.next_attempt_at, lease_owner: owner, leased: true } : RELEASED;
     await this.dialect.serialised('webhook_deliveries', row._id, () =>
       this.model.updateOne({ _id: row._id, lease_owner: owner }, { $set: { ...set, ...held } }).exec(),
     );
@@ -214,7 +236,8 @@ export class WebhookDeliveriesRepository {
    * every field of every row goes through FerretDB into PostgreSQL beside the sends' own writes.
    */
   private async logRows(finished: WebhookDeliveryDoc[]): Promise<void> {
-    const rows = finished.map(({ lease_until: _u, lease_owner: _o, leased: _l, ...kept }) => kept);
+    // The parked mark stays behind too: a replayed row must not come back parked (ParkedEndpoints drains only what a record covers).
+    const rows = finished.map(({ lease_until: _u, lease_owner: _o, leased: _l, parked: _p, ...kept }) => kept);
     try {
       await this.log.collection.insertMany(rows as never[], { ordered: false });
     } catch (err) {
@@ -293,7 +316,7 @@ export class WebhookDeliveriesRepository {
     for (;;) {
       const rows = (await this.log.find(f).sort({ created_at: 1, _id: 1 }).limit(REQUEUE_PAGE).lean().exec()) as WebhookDeliveryDoc[];
       if (!rows.length) return requeued;
-      const fresh = rows.map((d) => ({ ...d, status: 'pending' as const, next_attempt_at: now, retry_until: retryUntil, ...RELEASED, updated_at: now }));
+      const fresh = rows.map((d) => ({ ...d, status: 'pending' as const, next_attempt_at: now, retry_until: retryUntil, ...RELEASED, parked: false, updated_at: now }));
       requeued += await this.moveToPending(fresh, { status: { $ne: 'pending' } });
       if (rows.length < REQUEUE_PAGE) return requeued;
     }

@@ -6,6 +6,7 @@ import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { DeliveredOutcomes, OUTCOMES_WAITING_MAX } from './delivered-outcomes';
 import { EndpointBreakers } from './endpoint-breaker';
 import { HeldRetries } from './held-retries';
+import { ParkedEndpoints } from './parked-endpoints';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { signatureHeader } from './signature';
 import { signingSecrets } from './signing-secrets';
@@ -41,6 +42,7 @@ export class DeliveryAttempt {
     private readonly delivered: DeliveredOutcomes,
     private readonly breakers: EndpointBreakers,
     private readonly held: HeldRetries,
+    private readonly parking: ParkedEndpoints,
     private readonly host: AttemptHost,
   ) {}
 
@@ -81,6 +83,7 @@ export class DeliveryAttempt {
     const ok = r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
     const circuit = r.statusCode === 410 ? null : this.breakers.record(d.endpoint_id, d.tenant_id, ok, probe, now);
     if (circuit === 'closed') this.host.closed([d.endpoint_id]);
+    if (circuit === 'opened') this.parking.opened(d.endpoint_id, d.tenant_id);
     if (ok) {
       // The common outcome: written with the others that finish meanwhile (a first attempt folded into its row: DeliveredOutcomes).
       await this.delivered.add({ row: d, owner, statusCode: r.statusCode!, log });
@@ -104,9 +107,15 @@ export class DeliveryAttempt {
       // While the circuit is open, not before its probe: no attempt to the endpoint starts before then.
       const backoff = now + backoffDelayMs(attempt, this.config.WEBHOOK_BACKOFF_BASE_MS, this.config.WEBHOOK_BACKOFF_MAX_MS);
       const next = Math.min(until, Math.max(backoff, this.breakers.probeAt(d.endpoint_id) ?? 0));
-      // The row stays leased to this node until `next` (finish), and this node retries it then (HeldRetries).
-      await this.deliveries.finish(d, owner, { ...common, next_attempt_at: new Date(next) });
-      this.host.hold(d, owner, next);
+      // While the circuit is open, the row is parked (released, drained by endpoint: ParkedEndpoints); else
+      // it stays leased to this node until `next` (finish), and this node retries it then (HeldRetries).
+      const parked = this.breakers.probeAt(d.endpoint_id) !== null ? this.parking.park(d.endpoint_id) : null;
+      try {
+        await this.deliveries.finish(d, owner, { ...common, next_attempt_at: new Date(next), ...(parked ? { parked: true } : {}) });
+      } finally {
+        parked?.();
+      }
+      if (!parked) this.host.hold(d, owner, next);
     }
     if (circuit !== 'opened') return;
     // The endpoint failed again: its rows past their retry window are dead letters now, without an attempt each.

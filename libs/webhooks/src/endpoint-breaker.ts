@@ -97,6 +97,16 @@ export class EndpointBreakers {
     if (s) s.probing = false;
   }
 
+  /**
+   * The endpoint is open with its probe due at `at` (Clock ms), unless it is open already: this node took
+   * over rows another node parked for it (ParkedEndpoints), and a dead receiver gets a probe, not a drain.
+   */
+  openAt(endpointId: string, tenantId: string, at: number): void {
+    const s = this.states.get(endpointId);
+    if (s && s.step > 0) return;
+    this.states.set(endpointId, { tenantId, failures: BREAKER_THRESHOLD, step: 1, probeAt: at, probing: false });
+  }
+
   /** Forgets the endpoints (all, or of a tenant, or one): they are closed (an endpoint changed; an admin replays). Returns those that were open. */
   reset(filter: { tenantId?: string; endpointId?: string } = {}): string[] {
     const opened: string[] = [];

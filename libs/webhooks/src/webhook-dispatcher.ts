@@ -12,6 +12,10 @@ import { DeliveredOutcomes } from './delivered-outcomes';
 import { HeldRetries } from './held-retries';
 import { EndpointBreakers } from './endpoint-breaker';
 import { AttemptHost, DeliveryAttempt } from './delivery-attempt';
+import { FullScanSchedule } from './full-scan-schedule';
+import { BacklogRow, RowBacklog } from './row-backlog';
+import { ParkedEndpoints, ParkingHost } from './parked-endpoints';
+import { ParkedEndpointsRepository } from './parked-endpoints.repository';
 
 export const WEBHOOK_SECRET_BOX = Symbol('WEBHOOK_SECRET_BOX');
 
@@ -35,11 +39,10 @@ const HELD_MAX = 10_000;
  * WebhookDeliveriesRepository.claim) so one attempt is made by one node, posts it, and records the
  * outcome (DeliveryAttempt). A node that dies holding a lease loses it when the lease ends, and another
  * node retries (same X-Webhook-Id). An endpoint failing every attempt gets one probe at a time from this
- * node (EndpointBreakers: its circuit is open); the rows waiting for it are kept here meanwhile, leased,
- * without an attempt or a write each.
+ * node (EndpointBreakers: its circuit is open); the rows waiting for it are parked (ParkedEndpoints).
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown, FreshRowTaker, AttemptHost {
+export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown, FreshRowTaker, AttemptHost, ParkingHost {
   private readonly logger = new Logger('WebhookDispatcher');
   readonly nodeId = randomUUID();
   private timer?: NodeJS.Timeout;
@@ -54,20 +57,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private starved = false;
   /** The last scan found no due row. */
   private idle = false;
-  /** When the last scan that also looked for rows whose lease ran out ran (Clock ms). */
-  private lastFullScan = -Infinity;
-  /** Leases this node left to run out end between these (Clock ms): from leftFrom on, scans are full. */
-  private leftFrom = Infinity;
-  private leftTo = -Infinity;
+  private readonly fullScans: FullScanSchedule;
   /** Attempts whose receiver has not answered yet (the node bound). */
   private active = 0;
-  /** Rows leased to this node at insert, waiting for a slot (pump), per endpoint, oldest first. */
-  private readonly backlog = new Map<string, Array<{ d: WebhookDeliveryDoc; ep: WebhookEndpointDoc | null }>>();
-  private backlogSize = 0;
+  /** Rows leased to this node at insert or drained, waiting for a slot (pump). */
+  private readonly backlog = new RowBacklog(BACKLOG_MAX);
   /** Rows whose attempt here failed, leased to this node until their retry is due: this node's scans retry them then. */
   private readonly held = new HeldRetries(HELD_MAX);
-  /** Rows leased in leaseFresh whose insert has not answered yet. */
-  private leasing = 0;
   /** 2xx outcomes waiting to be written together. */
   private readonly delivered: DeliveredOutcomes;
   /** Counts endpoint changes seen here: rows leased before one are not started with the endpoint as it was. */
@@ -76,6 +72,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   /** Endpoints failing on this node: while one is open, only its probe is attempted. */
   private readonly breakers: EndpointBreakers;
   private readonly attempt: DeliveryAttempt;
+  /** Rows waiting for an open circuit, parked in the store: their records, probes and drains. */
+  private readonly parking: ParkedEndpoints;
 
   constructor(
     private readonly config: AppConfig,
@@ -85,13 +83,16 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     sender: WebhookSender,
     @Inject(WEBHOOK_SECRET_BOX) box: SecretBox,
     private readonly clock: Clock,
+    parkedRecords: ParkedEndpointsRepository,
   ) {
+    this.fullScans = new FullScanSchedule(config.WEBHOOK_LEASE_MS);
     this.delivered = new DeliveredOutcomes(deliveries, clock, () =>
       // Unwritten outcomes keep their leases until they run out; another attempt follows (same X-Webhook-Id).
-      this.leaseLeft(this.clock.now() + this.config.WEBHOOK_LEASE_MS),
+      this.fullScans.leaseLeft(this.clock.now() + this.config.WEBHOOK_LEASE_MS),
     );
     this.breakers = new EndpointBreakers(() => this.clock.now(), config.WEBHOOK_BACKOFF_BASE_MS, config.WEBHOOK_BACKOFF_MAX_MS);
-    this.attempt = new DeliveryAttempt(config, deliveries, endpoints, outbox, sender, box, clock, this.delivered, this.breakers, this.held, this);
+    this.parking = new ParkedEndpoints(parkedRecords, deliveries, this.breakers, config.WEBHOOK_LEASE_MS, () => this.clock.now(), this);
+    this.attempt = new DeliveryAttempt(config, deliveries, endpoints, outbox, sender, box, clock, this.delivered, this.breakers, this.held, this.parking, this);
   }
 
   /** A delivery worker process delivers for this one (WEBHOOK_DELIVERY_WORKER): no scans, no fresh rows here. Call before init. */
@@ -123,12 +124,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * The periodic scan (retries, rows other nodes recorded and did not take, leases run out). Skipped
-   * while no tenant has an active endpoint and the last scan found nothing: then no row can become due
-   * for delivery (a replay or a new row still wakes the dispatcher directly).
+   * The periodic scan (retries, rows other nodes recorded and did not take, leases run out), and the
+   * parked endpoints' records (ParkedEndpoints.tick). The scan is skipped while no tenant has an active
+   * endpoint and the last scan found nothing: then no row can become due for delivery (a replay or a new
+   * row still wakes the dispatcher directly).
    */
   private onInterval(): void {
     if (this.stopped) return;
+    this.parking.tick();
     this.outbox.tenantsWithEndpoints().then(
       (tenants) => {
         if (tenants.size || !this.idle || this.held.anyDue(this.clock.now())) this.wake();
@@ -178,16 +181,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
     const busy = [...this.perEndpoint].filter(([, n]) => n >= limit).map(([id]) => id);
     const at = now.getTime();
+    // Most scans ask only for rows no lease holds; some also for rows whose lease ran out (FullScanSchedule).
+    full = this.fullScans.begin(at, full);
+    if (full) this.parking.tick();
     // Open circuits are left out too, but for a probe that is due (EndpointBreakers).
-    const blocked = this.breakers.blockedIds(at);
-    // Most scans ask only for rows no lease holds (an equality FerretDB pushes down: the rows in flight and
-    // in backlogs are not read). Rows whose lease ran out need a full scan: every WEBHOOK_LEASE_MS / 2 (a
-    // lease runs out no sooner than that after it was taken), and from when a lease this node left to
-    // run out ends (leaseLeft) until a full scan sees none left.
-    const sinceFull = at - this.lastFullScan;
-    full ||= at >= this.leftFrom || sinceFull >= this.config.WEBHOOK_LEASE_MS / 2 || sinceFull < 0;
-    if (full) this.lastFullScan = at;
-    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, [...busy, ...blocked], !full);
+    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, [...busy, ...this.breakers.blockedIds(at)], !full);
     if (full || candidates.length) this.idle = candidates.length === 0;
     // The rows this node may start now (node and per-endpoint bounds), claimed in one round trip: its
     // own retries that are due first, then the scan's candidates.
@@ -214,11 +212,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (full) {
       // Rows left behind that a lease held (ran out; not this node's own retries), a full page, or endpoints left out as busy (their rows unseen): look again.
       const chosen = new Set(picked);
-      const again = candidates.some((c) => c.leased !== false && !chosen.has(c._id) && !this.held.has(c._id)) || candidates.length === SCAN_BATCH || (busy.length > 0 && at >= this.leftFrom);
-      if (again) this.leftFrom = Math.min(this.leftFrom, at);
-      else if (at >= this.leftTo) [this.leftFrom, this.leftTo] = [Infinity, -Infinity];
-      else if (at >= this.leftFrom) this.leftFrom = this.leftTo;
+      const again = candidates.some((c) => c.leased !== false && !chosen.has(c._id) && !this.held.has(c._id)) || candidates.length === SCAN_BATCH;
+      this.fullScans.end(at, again, busy.length > 0);
     }
+    // Open endpoints whose probe is due and no held row or candidate is: a parked row is the probe.
+    await Promise.all(this.parking.probesDue(at).filter((id) => ![...probes.values()].includes(id)).map((id) => this.parking.probe(id, at)));
     if (!picked.length && !own.length) return;
     // Rows another node took meanwhile are simply not in the answer; this node's own held rows are taken by their tokens.
     const lease = this.config.WEBHOOK_LEASE_MS;
@@ -244,25 +242,24 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
    * insert is their claim: no claim write, no due-rows query. Once the insert answers, the rows it
    * stored join this node's backlog and start as the concurrency bounds allow; rows that existed
    * already (another path or node recorded them) are not ours and are dropped. Rows of an endpoint
-   * whose circuit is open here are parked instead: inserted leased to this node and due at its probe
-   * time (no write more than the insert), and kept with this node's held rows.
+   * whose circuit is open here are parked instead (ParkedEndpoints; no write more than the insert).
    */
   leaseFresh(rows: WebhookDeliveryDoc[], endpoints: ReadonlyMap<string, WebhookEndpointDoc>): ((inserted: ReadonlySet<number>) => void) | null {
     if (this.stopped) return null;
     const epoch = this.endpointsEpoch;
     const now = this.clock.now();
     const token = this.claimToken();
-    const parked = parkRows(rows, token, now, (endpointId) => (this.breakers.blocked(endpointId, now) ? this.breakers.probeAt(endpointId) : null));
-    const taken = leaseDueRows(rows, token, now, this.config.WEBHOOK_LEASE_MS, () => {
-      // A full backlog: the row goes in free, for any node's scan.
-      if (this.backlogSize + this.leasing >= BACKLOG_MAX) return false;
-      this.leasing++;
-      return true;
+    const writes: Array<() => void> = [];
+    const parked = parkRows(rows, now, (endpointId) => {
+      const done = this.breakers.blocked(endpointId, now) ? this.parking.park(endpointId, now) : null;
+      return done ? (writes.push(done), this.breakers.probeAt(endpointId)) : null;
     });
+    // A full backlog: the row goes in free, for any node's scan.
+    const taken = leaseDueRows(rows, token, now, this.config.WEBHOOK_LEASE_MS, () => this.backlog.reserve());
     if (!taken.length && !parked.length) return null;
     return (inserted) => {
-      for (const i of parked) if (inserted.has(i)) this.hold(rows[i]!, token, new Date(rows[i]!.lease_until).getTime());
-      this.leasing -= taken.length;
+      for (const done of writes) done();
+      this.backlog.settle(taken.length);
       const mine = taken.filter((i) => inserted.has(i)).map((i) => rows[i]!);
       // The endpoints the rows were made for are current unless one changed since (then read again).
       if (mine.length) void this.adopt(mine, epoch === this.endpointsEpoch ? endpoints : null);
@@ -271,8 +268,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   /** Rows the serving process inserted leased to this worker (ForwardingTaker); beyond a full backlog they are left to run out. */
   adoptLeased(rows: WebhookDeliveryDoc[]): void {
-    const room = this.stopped ? 0 : Math.max(0, BACKLOG_MAX - this.backlogSize - this.leasing);
-    for (const d of rows.slice(room)) this.leaseLeft(new Date(d.lease_until).getTime());
+    const room = this.stopped ? 0 : this.backlog.room();
+    for (const d of rows.slice(room)) this.fullScans.leaseLeft(new Date(d.lease_until).getTime());
     if (room && rows.length) void this.adopt(rows.slice(0, room), null);
   }
 
@@ -285,12 +282,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.endpointsEpoch++;
     // A changed endpoint (new URL, turned back on) starts with a closed circuit: what waits for it is due now.
     this.closed(this.breakers.reset({ tenantId }));
-    for (const [endpointId, queue] of this.backlog) {
-      if (tenantId !== undefined && queue[0]?.d.tenant_id !== tenantId) continue;
-      for (const { d } of queue) this.leaseLeft(new Date(d.lease_until).getTime());
-      this.backlog.delete(endpointId);
-      this.backlogSize -= queue.length;
-    }
+    for (const d of this.backlog.drop(tenantId, (id) => this.parking.backlogEmpty(id))) this.fullScans.leaseLeft(new Date(d.lease_until).getTime());
   }
 
   /**
@@ -304,17 +296,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       endpoints = known && ids.every((id) => known.has(id)) ? ids.map((id) => known.get(id)!) : await this.endpoints.findMany(ids);
     } catch (err) {
       // Their leases run out, then any node's scan retries them.
-      for (const d of rows) this.leaseLeft(new Date(d.lease_until).getTime());
+      for (const d of rows) this.fullScans.leaseLeft(new Date(d.lease_until).getTime());
       this.logger.warn(`could not start fresh webhook rows: ${(err as Error).message}`);
       return;
     }
-    const byId = new Map(endpoints.map((ep) => [ep._id.toHexString(), ep]));
-    for (const d of rows) {
-      const queue = this.backlog.get(d.endpoint_id) ?? [];
-      if (!queue.length) this.backlog.set(d.endpoint_id, queue);
-      queue.push({ d, ep: byId.get(d.endpoint_id) ?? null });
-      this.backlogSize++;
-    }
+    this.backlog.add(rows, new Map(endpoints.map((ep) => [ep._id.toHexString(), ep])));
     this.pump();
   }
 
@@ -323,31 +309,21 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (this.stopped) return;
     const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
     const now = this.clock.now();
-    for (const [endpointId, queue] of this.backlog) {
-      while (queue.length && this.active < NODE_CONCURRENCY && (this.perEndpoint.get(endpointId) ?? 0) < limit) {
-        const { d, ep } = queue.shift()!;
-        this.backlogSize--;
-        const until = new Date(d.lease_until).getTime();
-        const probe = this.breakers.probeAt(endpointId) !== null;
-        // Too close to the end of its lease to finish an attempt under it: left to run out, then any node's scan retries it.
-        if (now + this.config.WEBHOOK_TIMEOUT_MS >= until) this.leaseLeft(until);
-        // The endpoint's circuit is open: the row waits for its probe with the held rows (its lease runs out at its own time).
-        else if (!this.breakers.admit(endpointId, now)) this.hold(d, d.lease_owner ?? '', this.breakers.probeAt(endpointId)!);
-        else void this.track(d, ep, probe);
-      }
-      if (!queue.length) this.backlog.delete(endpointId);
-      if (this.active >= NODE_CONCURRENCY) return;
-    }
-  }
-
-  /** A lease this node holds is left to run out at `until` (Clock ms): full scans from then on find its row. */
-  private leaseLeft(until: number): void {
-    this.leftFrom = Math.min(this.leftFrom, until);
-    this.leftTo = Math.max(this.leftTo, until);
+    const fits = (endpointId: string) => this.active < NODE_CONCURRENCY && (this.perEndpoint.get(endpointId) ?? 0) < limit;
+    const start = ({ d, ep }: BacklogRow) => {
+      const until = new Date(d.lease_until).getTime();
+      const probe = this.breakers.probeAt(d.endpoint_id) !== null;
+      // Too close to the end of its lease to finish an attempt under it: left to run out, then any node's scan retries it.
+      if (now + this.config.WEBHOOK_TIMEOUT_MS >= until) this.fullScans.leaseLeft(until);
+      // The endpoint's circuit is open: the row waits for its probe with the held rows (its lease runs out at its own time).
+      else if (!this.breakers.admit(d.endpoint_id, now)) this.hold(d, d.lease_owner ?? '', this.breakers.probeAt(d.endpoint_id)!);
+      else void this.track(d, ep, probe);
+    };
+    this.backlog.pump(fits, start, (endpointId) => this.parking.backlogEmpty(endpointId), () => this.active >= NODE_CONCURRENCY);
   }
 
   /** Unique per claim: the rows of one claim are found by it, and only its holder writes their outcome. */
-  private claimToken(): string {
+  claimToken(): string {
     return `${this.nodeId}:${++this.claimSeq}`;
   }
 
@@ -393,13 +369,23 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   /** AttemptHost: the row waits here, leased by `owner` until `at`, for this node to attempt it then; beyond HELD_MAX its lease runs out (any node's full scan). */
   hold(d: WebhookDeliveryDoc, owner: string, at: number): void {
-    if (!this.held.add(d._id, d.endpoint_id, at, owner)) this.leaseLeft(at);
+    if (!this.held.add(d._id, d.endpoint_id, at, owner)) this.fullScans.leaseLeft(at);
   }
 
-  /** An admin replays deliveries of the endpoint: its circuit here closes (the receiver is said to be back), and a scan runs. */
+  /** An admin replays deliveries of the endpoint: its circuit here closes (the receiver is said to be back), its parked rows drain, and a scan runs. */
   retryEndpoint(endpointId: string): void {
     this.closed(this.breakers.reset({ endpointId }));
+    this.parking.drain(endpointId);
     this.wake();
+  }
+
+  /** ParkingHost: drained rows join the backlog; a parked row claimed as an open endpoint's probe starts. */
+  startDrained(rows: WebhookDeliveryDoc[]): void {
+    void this.adopt(rows, null);
+  }
+
+  async startProbe(d: WebhookDeliveryDoc): Promise<void> {
+    void this.track(d, await this.endpoints.find(d.endpoint_id), true);
   }
 
   /** AttemptHost: circuits closed (a 2xx, a change): rows kept for them are due now; scans are full from now (their free rows were left out). */
@@ -407,7 +393,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (!endpointIds.length) return;
     const now = this.clock.now();
     this.held.dueBy(new Set(endpointIds), now);
-    this.leaseLeft(now);
+    this.fullScans.leaseLeft(now);
+    for (const id of endpointIds) this.parking.drain(id);
     this.wake();
   }
 }

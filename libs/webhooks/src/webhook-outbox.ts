@@ -59,7 +59,7 @@ export interface FreshRowTaker {
 export function leaseDueRows(rows: WebhookDeliveryDoc[], token: string, now: number, leaseMs: number, admit: () => boolean = () => true): number[] {
   const taken: number[] = [];
   rows.forEach((r, i) => {
-    if (r.status !== 'pending' || new Date(r.next_attempt_at).getTime() > now || r.lease_owner !== null || !admit()) return;
+    if (r.status !== 'pending' || r.parked || new Date(r.next_attempt_at).getTime() > now || r.lease_owner !== null || !admit()) return;
     r.lease_until = new Date(now + leaseMs);
     r.lease_owner = token;
     r.leased = true;
@@ -69,18 +69,18 @@ export function leaseDueRows(rows: WebhookDeliveryDoc[], token: string, now: num
 }
 
 /**
- * For a FreshRowTaker: leases to `token`, in place before their insert, the due free rows of endpoints
- * whose circuit is open on its node (`probeAt` gives the time of their next probe, else null): due and
- * leased until then, they wait for the probe at the cost of the insert alone. Returns their positions.
+ * For a FreshRowTaker: parks, in place before their insert, the due free rows of endpoints whose circuit
+ * is open on its node and may have rows parked (`probeAt` gives the time of their next probe, else null):
+ * `parked: true`, free of any lease, due at the probe, they wait at the cost of the insert alone and no
+ * due-rows scan reads them (ParkedEndpoints drains them). Returns their positions.
  */
-export function parkRows(rows: WebhookDeliveryDoc[], token: string, now: number, probeAt: (endpointId: string) => number | null): number[] {
+export function parkRows(rows: WebhookDeliveryDoc[], now: number, probeAt: (endpointId: string) => number | null): number[] {
   const parked: number[] = [];
   rows.forEach((r, i) => {
     const at = r.status === 'pending' && r.lease_owner === null && new Date(r.next_attempt_at).getTime() <= now ? probeAt(r.endpoint_id) : null;
     if (at === null) return;
-    r.next_attempt_at = r.lease_until = new Date(at);
-    r.lease_owner = token;
-    r.leased = true;
+    r.next_attempt_at = new Date(at);
+    r.parked = true;
     parked.push(i);
   });
   return parked;
@@ -274,7 +274,7 @@ export class WebhookOutbox {
       b.done(n);
     }
     // Rows stored without a lease (the dispatcher is off here, or at its concurrency bounds) wait for a scan.
-    const free = [...inserted].some((i) => rows[i]!.lease_owner === null);
+    const free = [...inserted].some((i) => rows[i]!.lease_owner === null && !rows[i]!.parked);
     if (free) for (const l of this.listeners) l();
   }
 }

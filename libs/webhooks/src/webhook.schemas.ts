@@ -77,6 +77,12 @@ export interface WebhookDeliveryDoc {
    * before this field are found by the full scan (WebhookDispatcher).
    */
   leased?: boolean;
+  /**
+   * True while the row waits for its endpoint's open circuit (EndpointBreakers), free of any lease: the
+   * due-rows scans leave it out (`$ne`, pushed down on FerretDB) and it is drained by endpoint once the
+   * circuit closes, or by another node once the parking node's record ran out (ParkedEndpoints).
+   */
+  parked?: boolean;
   last_status_code: number | null;
   last_error: string | null;
   delivered_at: Date | null;
@@ -115,6 +121,7 @@ export const WebhookDeliverySchema = new Schema<WebhookDeliveryDoc>(
     lease_until: { type: Date, required: true },
     lease_owner: { type: String, default: null },
     leased: { type: Boolean, default: false },
+    parked: { type: Boolean, default: undefined },
     last_status_code: { type: Number, default: null },
     last_error: { type: String, default: null },
     delivered_at: { type: Date, default: null },
@@ -133,6 +140,10 @@ WebhookDeliverySchema.index({ endpoint_id: 1, created_at: -1, _id: -1 });
 export const WEBHOOK_PENDING_MODEL = 'WebhookPending';
 export const WebhookPendingSchema = WebhookDeliverySchema.clone();
 WebhookPendingSchema.set('collection', 'webhook_pending');
+// The due-rows scan (status, parked $ne true, next_attempt_at range, sorted by it): on MongoDB the parked
+// rows are outside its bounds, not walked (FerretDB pushes the equalities down instead).
+WebhookPendingSchema.removeIndex({ status: 1, next_attempt_at: 1 });
+WebhookPendingSchema.index({ status: 1, parked: 1, next_attempt_at: 1 });
 
 /** One HTTP attempt of a delivery (status, latency, response code), for the admin API. */
 export interface WebhookAttemptDoc {

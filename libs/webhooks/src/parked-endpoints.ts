@@ -1,0 +1,181 @@
+import { Logger } from '@nestjs/common';
+import { WebhookDeliveriesRepository } from './deliveries.repository';
+import { EndpointBreakers } from './endpoint-breaker';
+import { ParkedEndpointsRepository } from './parked-endpoints.repository';
+import { WebhookDeliveryDoc } from './webhook.schemas';
+
+/** Parked rows claimed per drain query; the next query follows once they have left the node's backlog. */
+export const DRAIN_BATCH = 100;
+
+/** What ParkedEndpoints needs of the dispatcher. */
+export interface ParkingHost {
+  readonly nodeId: string;
+  claimToken(): string;
+  /** Claimed parked rows join the node's backlog (sent as the concurrency bounds allow). */
+  startDrained(rows: WebhookDeliveryDoc[]): void;
+  /** A claimed parked row is the open endpoint's probe. */
+  startProbe(d: WebhookDeliveryDoc): Promise<void>;
+}
+
+interface Held {
+  tenantId: string;
+  /** The record is written (renewed) and its lease runs until then (Clock ms); 0: not written yet. */
+  until: number;
+  /** Parking writes (inserts, retry outcomes) sent and not answered yet. */
+  writes: number;
+  /** Counts parking writes started: a drain that found nothing releases the record only if none started since its query. */
+  seq: number;
+}
+
+/**
+ * Rows waiting for an endpoint's open circuit (issue 14) are parked: `parked: true` in webhook_pending,
+ * free of any lease, left out of every due-rows scan by an equality FerretDB pushes down, so a long
+ * outage's rows cost the scans nothing. What makes sure they are sent: the node that parks rows of an
+ * endpoint first writes a record of it (ParkedEndpointsRepository) and renews it while it lives; it parks
+ * only while that record's lease holds (minus a margin for clocks). When the endpoint's circuit closes
+ * (a 2xx, a change, a replay) the node drains the endpoint's parked rows, whoever parked them: batches by
+ * `endpoint_id` and `parked` equality (no sorted range scan), each row claimed conditionally on still
+ * being parked, so of several nodes draining one endpoint one claim takes each row. While the circuit is
+ * open, the probe is a parked row when no held retry is due. A record whose lease ran out is a node that
+ * died: another node records the endpoint itself first, then opens its circuit with the probe due at
+ * once, then deletes the dead record; its probe and drain deliver the rows. A node releases its record
+ * once a drain found no parked row, its circuit is closed and no parking write started meanwhile.
+ */
+export class ParkedEndpoints {
+  private readonly logger = new Logger('ParkedEndpoints');
+  private readonly held = new Map<string, Held>();
+  /** Endpoints whose drain is running (Clock ms it started): its next batch follows when the backlog is empty. */
+  private readonly draining = new Map<string, number>();
+  private nextRenew = -Infinity;
+  private nextSweep = -Infinity;
+
+  constructor(
+    private readonly records: ParkedEndpointsRepository,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly breakers: EndpointBreakers,
+    private readonly leaseMs: number,
+    private readonly now: () => number,
+    private readonly host: ParkingHost,
+  ) {}
+
+  /** The endpoint's circuit opened here: its record is written, after which its rows may be parked. */
+  opened(endpointId: string, tenantId: string): void {
+    if (this.held.has(endpointId)) return;
+    this.held.set(endpointId, { tenantId, until: 0, writes: 0, seq: 0 });
+    void this.write(endpointId);
+  }
+
+  /** Starts a parking write of the endpoint's rows if its record holds now; returns what to call once the write answered, else null. */
+  park(endpointId: string, now = this.now()): (() => void) | null {
+    const h = this.held.get(endpointId);
+    // A margin of a quarter lease: a node whose clock runs behind another's does not park under a record that one already sees run out.
+    if (!h || now >= h.until - this.leaseMs / 4) return null;
+    h.writes++;
+    h.seq++;
+    return () => void h.writes--;
+  }
+
+  /**
+   * Called by the dispatcher's scans: renews this node's records (every lease / 4), and (every lease / 2)
+   * takes over the endpoints of records whose lease ran out and drains those held here whose circuit is closed.
+   */
+  tick(): void {
+    const now = this.now();
+    if (now >= this.nextRenew || now < this.nextRenew - this.leaseMs) {
+      this.nextRenew = now + this.leaseMs / 4;
+      for (const id of this.held.keys()) void this.write(id);
+    }
+    if (now >= this.nextSweep || now < this.nextSweep - this.leaseMs) {
+      this.nextSweep = now + this.leaseMs / 2;
+      void this.sweep(now).catch((err: Error) => this.logger.warn(`parked endpoints sweep failed: ${err.message}`));
+    }
+  }
+
+  /** Endpoints held here whose circuit is open with its probe due now (the scan starts one from a parked row when no held retry is the probe). */
+  probesDue(now: number): string[] {
+    return [...this.held.keys()].filter((id) => this.breakers.probeAt(id) !== null && !this.breakers.blocked(id, now));
+  }
+
+  /** The probe of an open endpoint from its parked rows: one claimed, or none (the probe ends). */
+  async probe(endpointId: string, now: number): Promise<void> {
+    if (!this.breakers.admit(endpointId, now)) return;
+    try {
+      const ids = await this.deliveries.parkedIds(endpointId, 1);
+      const [d] = ids.length ? await this.deliveries.claimParked(ids, new Date(now), this.leaseMs, this.host.claimToken()) : [];
+      if (d) return await this.host.startProbe(d);
+    } catch (err) {
+      // A claimed probe not started is left to its lease (any node's full scan then).
+      this.logger.warn(`could not start a probe from parked rows: ${(err as Error).message}`);
+    }
+    this.breakers.probeEnded(endpointId);
+  }
+
+  /** Drains the endpoint's parked rows while its circuit is closed here: a batch now, the next when the backlog is empty (backlogEmpty). */
+  drain(endpointId: string): void {
+    const now = this.now();
+    const started = this.draining.get(endpointId);
+    // A drain whose batch never reached the backlog (an error) is over after a lease.
+    if ((started !== undefined && now - started < this.leaseMs && now >= started) || this.breakers.probeAt(endpointId) !== null) return;
+    this.draining.set(endpointId, now);
+    void this.drainBatch(endpointId).catch((err: Error) => {
+      this.draining.delete(endpointId);
+      this.logger.warn(`could not drain parked webhook rows: ${err.message}`);
+    });
+  }
+
+  /** The node's backlog of the endpoint is empty: a running drain takes its next batch. */
+  backlogEmpty(endpointId: string): void {
+    if (!this.draining.delete(endpointId)) return;
+    this.drain(endpointId);
+  }
+
+  private async drainBatch(endpointId: string): Promise<void> {
+    const h = this.held.get(endpointId);
+    const seq = h?.seq;
+    const ids = await this.deliveries.parkedIds(endpointId, DRAIN_BATCH);
+    if (!ids.length) {
+      this.draining.delete(endpointId);
+      // Nothing parked is left: the record goes, unless rows may be parked meanwhile (a write in flight or started since, or the circuit open again).
+      if (h && this.held.get(endpointId) === h && h.writes === 0 && h.seq === seq && this.breakers.probeAt(endpointId) === null) {
+        this.held.delete(endpointId);
+        await this.records.remove(endpointId, this.host.nodeId);
+      }
+      return;
+    }
+    const rows = await this.deliveries.claimParked(ids, new Date(this.now()), this.leaseMs, this.host.claimToken());
+    if (!rows.length) {
+      // Another node took them: look again.
+      this.draining.delete(endpointId);
+      return this.drain(endpointId);
+    }
+    this.host.startDrained(rows);
+  }
+
+  /** Writes (renews) this node's record of the endpoint; its lease counts from before the write was sent. */
+  private async write(endpointId: string): Promise<void> {
+    const h = this.held.get(endpointId);
+    if (!h) return;
+    const until = this.now() + this.leaseMs;
+    try {
+      await this.records.hold(endpointId, h.tenantId, this.host.nodeId, new Date(until));
+      h.until = Math.max(h.until, until);
+    } catch (err) {
+      this.logger.warn(`could not record a parked webhook endpoint: ${(err as Error).message}`);
+    }
+  }
+
+  private async sweep(now: number): Promise<void> {
+    for (const r of await this.records.all()) {
+      if (r.node === this.host.nodeId || new Date(r.lease_until).getTime() > now) continue;
+      // Recorded here first, so the endpoint never lacks a live record while its rows are parked.
+      if (!this.held.has(r.endpoint_id)) this.held.set(r.endpoint_id, { tenantId: r.tenant_id, until: 0, writes: 0, seq: 0 });
+      await this.write(r.endpoint_id);
+      if (!(this.held.get(r.endpoint_id)?.until ?? 0)) continue;
+      // Its rows wait for a probe from here, due at once (a dead receiver is not hammered by a drain).
+      this.breakers.openAt(r.endpoint_id, r.tenant_id, now);
+      await this.records.remove(r.endpoint_id, r.node, new Date(now));
+    }
+    // Endpoints recorded here whose circuit is closed (a drain that failed, a record taken over while closed): drain them.
+    for (const id of this.held.keys()) if (this.breakers.probeAt(id) === null) this.drain(id);
+  }
+}
