@@ -14,9 +14,9 @@ export interface World {
   alice: Client;
 }
 
-/** Registers the suite's app and clean-up; returns the app and what the tests build their cases with. */
-export function webhooksSuite() {
-  const t = testAppPerSuite({ env: WEBHOOK_TEST_ENV });
+/** Registers the suite's app (WEBHOOK_TEST_ENV, then `env`) and clean-up; returns the app and what the tests build their cases with. */
+export function webhooksSuite(env: Record<string, string> = {}) {
+  const t = testAppPerSuite({ env: { ...WEBHOOK_TEST_ENV, ...env } });
   const receivers: WebhookReceiver[] = [];
   afterAll(async () => {
     await Promise.all(receivers.map((r) => r.stop()));

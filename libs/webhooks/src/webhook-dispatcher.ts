@@ -228,13 +228,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (!claimed.length) return;
     const endpoints = await this.endpoints.findMany([...new Set(claimed.map((d) => d.endpoint_id))]);
     const byId = new Map(endpoints.map((ep) => [ep._id.toHexString(), ep]));
-    for (const d of claimed) {
-      const probe = probes.has(d._id);
-      // The endpoint's circuit opened while the claim was answered (an attempt in flight failed): the row
-      // waits for its probe with the held rows, as the pump does (claimOwn takes it back by its token).
-      if (!probe && this.breakers.blocked(d.endpoint_id)) this.hold(d, d.lease_owner ?? '', this.breakers.probeAt(d.endpoint_id)!);
-      else void this.track(d, byId.get(d.endpoint_id) ?? null, probe);
-    }
+    // A probe starts now; the other rows join the backlog, which starts them as the bounds allow: the
+    // backlog may have filled the endpoint while the claim was answered (planned counted only what was
+    // in flight before), and a circuit that opened meanwhile holds them for its probe (pump).
+    for (const d of claimed) if (probes.has(d._id)) void this.track(d, byId.get(d.endpoint_id) ?? null, true);
+    this.backlog.add(claimed.filter((d) => !probes.has(d._id)), byId);
+    this.pump();
   }
 
   /**
