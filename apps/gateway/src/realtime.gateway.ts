@@ -142,12 +142,17 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
       });
       // Handlers are registered synchronously above; they wait for this before running.
       session.ready = this.rooms.joinRooms(socket, session);
-      session.ready.catch((err: unknown) => {
-        const { body, unexpected } = errorAck(err);
-        if (unexpected) this.logger.error(`socket setup failed: ${(err as Error)?.stack ?? String(err)}`);
-        socket.emit('connection:error', body);
-        socket.disconnect(true);
-      });
+      session.ready.then(
+        () => {
+          session.joined = true;
+        },
+        (err: unknown) => {
+          const { body, unexpected } = errorAck(err);
+          if (unexpected) this.logger.error(`socket setup failed: ${(err as Error)?.stack ?? String(err)}`);
+          socket.emit('connection:error', body);
+          socket.disconnect(true);
+        },
+      );
     } catch (err) {
       this.logger.error(`connection handling failed: ${(err as Error)?.stack ?? String(err)}`);
       socket.disconnect(true);
@@ -197,9 +202,11 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
   }
 
   private async runEvent(socket: GatewaySocket, session: SocketSession, name: string, spec: EventSpec, payload: unknown): Promise<unknown> {
-    await session.ready.catch(() => {
-      throw new AppError(ErrorCode.ServiceUnavailable, 'The connection could not be set up: reconnect');
-    });
+    if (!session.joined) {
+      await session.ready.catch(() => {
+        throw new AppError(ErrorCode.ServiceUnavailable, 'The connection could not be set up: reconnect');
+      });
+    }
     if (this.drainer.draining && spec.write) throw new AppError(ErrorCode.ServiceUnavailable, 'This node is shutting down: retry on another one');
     const wait = session.bucket.take();
     if (wait) throw AppError.rateLimited(wait / 1000, 'Too many events on this connection');
@@ -236,17 +243,35 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     if (!dto) throw invalid;
     if (charge.workWait) throw AppError.rateLimited(Math.ceil(charge.workWait / 1000), 'Too much work asked by this user: slow down');
     const dtoOk = dto;
-    return TenantContext.run({ tenantId, actor: { type: 'user', id: userId }, requestId: socket.id }, async () => {
+    return TenantContext.run({ tenantId, actor: { type: 'user', id: userId }, requestId: socket.id }, () => {
       // The send's own quota check answers from the charge made above (QuotaService.prepayMessage).
       const prepaid = charge.message ? this.quotas.prepayMessage(tenantId, charge.message.step, charge.message.result) : null;
       // The send's id claimed in the same script: the batch skips its own claim (send-claims).
       if (claim && charge.claimed !== null) noteGateClaim(claim.messageId, charge.claimed);
       if (prepared) noteGateReads(prepared);
+      // Once the handler settled, a charge it did not use is given back. Promises only for that: a
+      // send's charge is used by then, and on Node 20 every promise runs AsyncLocalStorage's hooks.
+      const settle = () => {
+        if (prepaid && !prepaid.used) void this.quotas.settlePrepaid(prepaid).catch(() => undefined);
+      };
+      let handled: Promise<unknown>;
       try {
-        return await spec.handle({ socket, session, server: this.server }, dtoOk);
-      } finally {
-        if (prepaid) void this.quotas.settlePrepaid(prepaid).catch(() => undefined);
+        handled = Promise.resolve(spec.handle({ socket, session, server: this.server }, dtoOk));
+      } catch (err) {
+        settle();
+        throw err;
       }
+      if (!prepaid) return handled;
+      return handled.then(
+        (data) => {
+          settle();
+          return data;
+        },
+        (err: unknown) => {
+          settle();
+          throw err;
+        },
+      );
     });
   }
 

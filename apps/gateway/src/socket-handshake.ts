@@ -63,6 +63,7 @@ export class SocketHandshake {
         userId,
         applicationId,
         ready: Promise.resolve(),
+        joined: false,
         bucket: new TokenBucket(this.config.SOCKET_EVENTS_PER_SECOND, this.config.SOCKET_EVENTS_BURST, () => this.clock.now()),
         typing: new TypingThrottle(this.config.TYPING_THROTTLE_MS),
         presenceCounted: false,

@@ -10,6 +10,8 @@ export interface SocketSession {
   applicationId: string;
   /** Resolves when the socket has joined its rooms and counts as online; rejects if that failed. */
   ready: Promise<void>;
+  /** True once `ready` resolved: events stop awaiting it (on Node 20 every await runs AsyncLocalStorage's promise hooks). */
+  joined: boolean;
   bucket: TokenBucket;
   typing: TypingThrottle;
   /** True once presence counted this socket (so the disconnect uncounts it exactly once). */

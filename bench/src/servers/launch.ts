@@ -144,6 +144,10 @@ export async function startTarget(target: Target, opts: LaunchOptions): Promise<
       MONGODB_DB: dbName,
     };
   }
+  // BENCH_SERVER_NODE_OPTIONS: node options for every server of the run, baselines too (e.g. a
+  // `--require` preload such as lib/promise-census.js); the harness's own NODE_OPTIONS never leak in.
+  if (process.env.BENCH_SERVER_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_SERVER_NODE_OPTIONS;
+  for (const k of ['PROMISE_CENSUS_DIR', 'PROMISE_CENSUS_EVERY']) if (process.env[k]) env[k] = process.env[k];
   const { cmd, args } = pinnedCommand(opts.core, process.execPath, [...nodeArgs, main]);
   const child = spawn(cmd, args, { stdio: ['ignore', logFd, logFd], env, cwd: REPO_ROOT });
   const url = `http://127.0.0.1:${port}`;

@@ -126,26 +126,42 @@ export class CacheService {
    * "absent" is invalidated by the same writes) and returns it. Values must be JSON-serialisable.
    * A Redis failure degrades to calling the loader: the cache never makes a request fail.
    */
-  async getOrLoad<T>(key: string[], ttlSeconds: number, loader: () => Promise<T>, guard?: CacheStoreGuard<T>): Promise<T> {
-    const k = this.fullKey(key);
+  getOrLoad<T>(key: string[], ttlSeconds: number, loader: () => Promise<T>, guard?: CacheStoreGuard<T>): Promise<T> {
+    // Not an async function: a hit costs the MGET's promise and one then (the send path makes ~10 of
+    // these per message, and on Node 20 every promise runs AsyncLocalStorage's hooks); what it
+    // answers, and when it throws, is the same.
+    let k: { value: string; generation: string };
+    try {
+      k = this.fullKey(key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const ttl = Math.max(1, Math.floor(ttlSeconds));
     if (!this.redis.client) return this.memoryGetOrLoad(k, ttl, loader);
-
-    let generation: string;
-    try {
-      const [cached, gen] = await this.readTogether(this.redis.client, [k.value, k.generation]);
-      if (cached !== null) {
-        this.hit();
-        return JSON.parse(cached) as T;
-      }
-      generation = gen ?? '';
-    } catch (err) {
+    const readFailed = (err: unknown): Promise<T> => {
       this.logger.warn(`cache read failed, loading directly: ${(err as Error).message}`);
       this.miss();
       return loader();
-    }
-    this.miss();
-    const client = this.redis.client;
+    };
+    return this.readTogether(this.redis.client, [k.value, k.generation]).then(([cached, gen]) => {
+      let generation: string;
+      try {
+        if (cached !== null) {
+          this.hit();
+          return JSON.parse(cached) as T;
+        }
+        generation = gen ?? '';
+      } catch (err) {
+        return readFailed(err);
+      }
+      this.miss();
+      return this.loadAndStore(k, generation, ttl, loader, guard);
+    }, readFailed);
+  }
+
+  /** getOrLoad's miss: one load per key and generation, stored unless invalidated meanwhile. */
+  private loadAndStore<T>(k: { value: string; generation: string }, generation: string, ttl: number, loader: () => Promise<T>, guard?: CacheStoreGuard<T>): Promise<T> {
+    const client = this.redis.client!;
     return this.singleFlight(`${k.value}|${generation}`, async () => {
       const value = await loader();
       if (value !== undefined) {

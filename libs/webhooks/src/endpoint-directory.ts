@@ -69,13 +69,15 @@ export class EndpointDirectory {
    * drop them when the version moved). Only when Redis does not answer does the list's own re-check
    * period (tenants()) decide.
    */
-  async current(): Promise<Set<string>> {
-    const version = await this.versionNow();
-    if (version === null) return this.tenants();
-    const k = this.known;
-    const now = this.clock.now();
-    if (k?.version === version && now >= k.loadedAt && now - k.loadedAt < MAX_AGE_MS) return k.tenants;
-    return this.loadAt(version);
+  current(): Promise<Set<string>> {
+    // One then, not an async function's two promises: every send asks (AsyncLocalStorage's hooks run per promise).
+    return this.versionNow().then((version) => {
+      if (version === null) return this.tenants();
+      const k = this.known;
+      const now = this.clock.now();
+      if (k?.version === version && now >= k.loadedAt && now - k.loadedAt < MAX_AGE_MS) return k.tenants;
+      return this.loadAt(version);
+    });
   }
 
   async has(tenantId: string): Promise<boolean> {
@@ -131,13 +133,16 @@ export class EndpointDirectory {
   }
 
   /** The shared version; null (always reload) when Redis is absent or does not answer. */
-  private async readVersion(): Promise<string | null> {
+  private readVersion(): Promise<string | null> {
     const client = this.redis.client;
-    if (!client) return 'local';
+    if (!client) return Promise.resolve('local');
     try {
-      return (await client.get(this.versionKey)) ?? '0';
+      return client.get(this.versionKey).then(
+        (v) => v ?? '0',
+        () => null,
+      );
     } catch {
-      return null;
+      return Promise.resolve(null);
     }
   }
 }

@@ -66,10 +66,12 @@ export class ConversationAccess {
   }
 
   /** The conversation if `userId` is a member; 404 otherwise (existence is never revealed). */
-  async requireMember(conversationId: string, userId: string): Promise<ConversationView> {
-    const view = await this.getView(conversationId);
-    if (!view || !view.participants.some((p) => p.user_id === userId)) throw AppError.notFound('Conversation');
-    return view;
+  requireMember(conversationId: string, userId: string): Promise<ConversationView> {
+    // One then, not an async function's two promises: every send checks this (AsyncLocalStorage's hooks run per promise).
+    return this.getView(conversationId).then((view) => {
+      if (!view || !view.participants.some((p) => p.user_id === userId)) throw AppError.notFound('Conversation');
+      return view;
+    });
   }
 
   async getMemberIds(conversationId: string): Promise<string[]> {

@@ -90,7 +90,7 @@ type CounterClient = Redis & {
 
 /** Reservations asked for in one tick, sent as one script call (a batch reserves for each of its conversations at once). */
 interface ReserveBatch {
-  asks: Array<{ key: string; count: number; at: number; floor?: number; drop?: CacheDropKeys; resolve: (last: number) => void; reject: (err: unknown) => void }>;
+  asks: Array<{ key: string; count: number; at: number; floor?: number; drop?: CacheDropKeys; resolve: (last: number | null) => void; reject: (err: unknown) => void }>;
 }
 
 /**
@@ -132,18 +132,23 @@ export class SeqCounter {
    * given (the caller seeds it and asks again with the floor). With `drop` (Redis only), the same script
    * drops that cache entry when it reserves.
    */
-  async reserve(tenantId: string, conversationId: string, count: number, at: number, floor?: number, drop?: CacheDropKeys): Promise<number | null> {
-    const key = this.key(tenantId, conversationId);
-    if (!this.client) return memory.reserve(key, count, at, floor, this.ttlMs);
-    const last = await this.together(this.client, key, count, at, floor, drop);
-    return last < 0 ? null : last;
+  reserve(tenantId: string, conversationId: string, count: number, at: number, floor?: number, drop?: CacheDropKeys): Promise<number | null> {
+    // Not async: the batch's one promise per reservation answers it (on Node 20 every promise runs
+    // AsyncLocalStorage's hooks); failures still reject, never throw.
+    try {
+      const key = this.key(tenantId, conversationId);
+      if (!this.client) return Promise.resolve(memory.reserve(key, count, at, floor, this.ttlMs));
+      return this.together(this.client, key, count, at, floor, drop);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
    * The reservations started in this tick go as one RESERVE call: a batch of sends to n conversations
    * reserves with one round trip, not n. A failure fails each of them, as separate calls would have failed.
    */
-  private together(client: CounterClient, key: string, count: number, at: number, floor: number | undefined, drop: CacheDropKeys | undefined): Promise<number> {
+  private together(client: CounterClient, key: string, count: number, at: number, floor: number | undefined, drop: CacheDropKeys | undefined): Promise<number | null> {
     let batch = this.reserveBatch;
     if (!batch) {
       const b: ReserveBatch = (batch = this.reserveBatch = { asks: [] });
@@ -155,7 +160,12 @@ export class SeqCounter {
         const counts = [String(this.ttlMs), String(Math.floor(this.ttlMs / TTL_REFRESHES)), String(b.asks.length), String(GENERATION_TTL_SECONDS)];
         const args = [...keys, ...counts, ...b.asks.flatMap((a, i) => [String(a.count), floorArg(a.floor), String(a.at), String(dropAt[i])])];
         client.chatSeqReserve(keys.length, ...args).then(
-          (values) => b.asks.forEach((a, i) => a.resolve(Number(values[i]))),
+          // A negative answer: no counter (reserve's null).
+          (values) =>
+            b.asks.forEach((a, i) => {
+              const last = Number(values[i]);
+              a.resolve(last < 0 ? null : last);
+            }),
           (err: unknown) => b.asks.forEach((a) => a.reject(err)),
         );
       });

@@ -46,9 +46,12 @@ export class MessageCommitEffects implements MessageCommitStep {
     const replyCounts = new Map<string, number>();
     for (const m of sorted) if (m.thread.parent_id) replyCounts.set(m.thread.parent_id, (replyCounts.get(m.thread.parent_id) ?? 0) + 1);
     // Only batches with replies wait here: a thread root's new count goes out (message.updated) with the replies.
-    const parents = await Promise.allSettled(
-      [...replyCounts].map(async ([parentId, n]) => this.messages.incReplyCount(conversationId, parentId, n, new Date(), await nextChange(this.conversations, conversationId))),
-    );
+    // (Without replies, no promise at all: on Node 20 each runs AsyncLocalStorage's hooks.)
+    const parents = replyCounts.size
+      ? await Promise.allSettled(
+          [...replyCounts].map(async ([parentId, n]) => this.messages.incReplyCount(conversationId, parentId, n, new Date(), await nextChange(this.conversations, conversationId))),
+        )
+      : [];
     if (replyCounts.size) await this.recentCache.changed(conversationId).catch(() => undefined);
     for (const m of sorted) this.events.emit('message.created', { tenantId, conversationId, message: asRecord(toMessageView(m)) });
     for (const p of parents) {

@@ -82,7 +82,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
     this.batcher.assertAccepting();
     const turn = this.sendOrder.enter(`${tenantId}\u0000${senderId}\u0000${conversationId}`);
     try {
-      await turn.ready;
+      if (turn.waits) await turn.ready;
       const reads = takeGateReads(senderId, conversationId, dto) ?? this.startReads(senderId, conversationId, dto);
       const { stored } = await this.checkAndSubmit(tenantId, senderId, conversationId, dto, reads);
       turn.release();
@@ -126,7 +126,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
     // Each check runs, and refuses, in the order below, on reads started together (SendReads).
     const { recipientCheck, policyCheck } = reads;
     const conv = await reads.membership;
-    await this.checkDirectNotBlocked(conv, senderId, reads.blockRead);
+    if (conv.type === 'direct') await this.checkDirectNotBlocked(conv, senderId, reads.blockRead);
     const memberIds = memberIdsOf(conv);
     checkEnvelope(dto.content, dto.search_tokens, this.config.MESSAGE_MAX_BYTES);
     await recipientCheck(memberIds);
@@ -199,8 +199,8 @@ export class MessageSendService implements BeforeApplicationShutdown {
     return { userId, blocked: this.relationships.isBlocked(userId, senderId).catch(() => null) };
   }
 
+  /** Only for a direct conversation (the caller checks, so a group send makes no promise here). */
   private async checkDirectNotBlocked(conv: ConversationView, senderId: string, early: { userId: string; blocked: Promise<boolean | null> } | null): Promise<void> {
-    if (conv.type !== 'direct') return;
     for (const p of conv.participants) {
       if (p.user_id === senderId) continue;
       const earlyAnswer = early?.userId === p.user_id ? await early.blocked : null;

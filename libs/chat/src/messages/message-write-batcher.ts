@@ -241,16 +241,18 @@ export class MessageWriteBatcher {
 
     // Every reserved seq must end up holding a document, or readers would wait on a hole.
     const now = new Date();
-    await Promise.all(
-      writable
-        .filter((it) => !it.outcome || it.outcome.duplicate)
-        .map((it) =>
+    const holes = writable.filter((it) => !it.outcome || it.outcome.duplicate);
+    // (Usually none: no promise is made then; on Node 20 each runs AsyncLocalStorage's hooks.)
+    if (holes.length) {
+      await Promise.all(
+        holes.map((it) =>
           this.store.insertGap(it.draft.conversation_id, it.seq!, it.draft.sender_id, now).catch((err) => {
             this.logger.error(`could not fill seq ${it.seq} of conversation ${it.draft.conversation_id}: ${(err as Error).message}`);
             return false;
           }),
         ),
-    );
+      );
+    }
 
     lap('insert');
     const committed = groupBy(
@@ -270,15 +272,16 @@ export class MessageWriteBatcher {
 
   /** One block of seqs per conversation for these items (it.seq), or it.error. */
   private async reserve(items: Item[]): Promise<void> {
+    // One then per conversation, not an async function's two promises (AsyncLocalStorage's hooks run per promise).
     await Promise.all(
-      [...groupBy(items, (i) => i.draft.conversation_id)].map(async ([conversationId, convItems]) => {
-        try {
-          const first = await this.store.reserveSeqs(conversationId, convItems.length);
-          convItems.forEach((it, i) => (it.seq = first + i));
-        } catch (err) {
-          for (const it of convItems) it.error = err;
-        }
-      }),
+      [...groupBy(items, (i) => i.draft.conversation_id)].map(([conversationId, convItems]) =>
+        attempt(() => this.store.reserveSeqs(conversationId, convItems.length)).then(
+          (first) => convItems.forEach((it, i) => (it.seq = first + i)),
+          (err: unknown) => {
+            for (const it of convItems) it.error = err;
+          },
+        ),
+      ),
     );
   }
 
@@ -358,4 +361,13 @@ function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
     else m.set(k, [it]);
   }
   return m;
+}
+
+/** `f()` as a promise: a synchronous throw becomes its rejection, as inside an async function. */
+function attempt<T>(f: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(f());
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }

@@ -42,4 +42,23 @@ describe('SendOrder', () => {
     a2.release();
     expect(order.size).toBe(0);
   });
+
+  it('a turn given up while it waits lets the next one go when its turn comes, not before', async () => {
+    const order = new SendOrder();
+    const a1 = order.enter('a');
+    const a2 = order.enter('a');
+    const a3 = order.enter('a');
+    expect([a1.waits, a2.waits, a3.waits]).toEqual([false, true, true]);
+    const ran: string[] = [];
+    void a2.ready.then(() => ran.push('a2'));
+    void a3.ready.then(() => ran.push('a3'));
+    a2.release();
+    await tick();
+    expect(ran).toEqual([]);
+    a1.release();
+    await tick();
+    expect(ran).toEqual(['a2', 'a3']);
+    a3.release();
+    expect(order.size).toBe(0);
+  });
 });
