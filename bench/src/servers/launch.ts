@@ -53,6 +53,8 @@ export interface LaunchOptions {
   cpuProf: boolean;
   /** Start the server with the inspector on loopback, so the harness can profile the measured window (`--cpu-prof-window`). */
   profileWindow?: boolean;
+  /** Node/V8 flags before the entry script, for every target alike (`--node-options`). */
+  nodeOptions?: string[];
   /** Extra environment for the project server (e.g. raised rate limits for the bench tenant). */
   serverEnv: Record<string, string>;
 }
@@ -97,7 +99,8 @@ export async function startTarget(target: Target, opts: LaunchOptions): Promise<
   const port = await findFreePort();
   const logFile = join(OUT_DIR, 'logs', `${opts.runId}-${target.replace('+', '')}.log`);
   const logFd = openSync(logFile, 'a');
-  const nodeArgs = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${opts.runId}-${target.replace('+', '')}.cpuprofile`] : [];
+  const nodeArgs = [...(opts.nodeOptions ?? [])];
+  if (opts.cpuProf) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${opts.runId}-${target.replace('+', '')}.cpuprofile`);
   const inspectPort = opts.profileWindow ? await findFreePort() : undefined;
   if (inspectPort) {
     mkdirSync(profDir, { recursive: true });
