@@ -18,6 +18,9 @@ describe('command-line options', () => {
     expect(o.targets).toEqual(['B', 'project']);
     expect(o.pin).toBe(false);
     expect(o.serverEnv).toEqual({ A: 'b=c' });
+    expect(o.nodeOptions).toEqual([]);
+    expect(parseArgs(['group', '--node-options', ' --max-semi-space-size=64  --trace-gc', '--node-options=--no-opt']).nodeOptions).toEqual(['--max-semi-space-size=64', '--trace-gc', '--no-opt']);
+    expect(() => parseArgs(['group', '--node-options', 'max-semi-space-size=64'])).toThrow(/--node-options/);
     expect(parseArgs(['calibrate']).targets).toEqual(['noop']);
     expect(parseArgs(['idle']).connections).toBe(5000);
     expect(parseArgs(['direct']).client).toBe('lean');

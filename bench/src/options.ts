@@ -44,6 +44,11 @@ export interface Options {
   /** ...or whose schedule lag p99 (actual send time minus intended) exceeded this, in ms. */
   maxLagMs: number;
   serverEnv: Record<string, string>;
+  /**
+   * Node/V8 flags for every target's server process alike (B+db, the project and its forked delivery
+   * worker, which inherits execArgv), e.g. `--max-semi-space-size=64`: a fair comparison changes both.
+   */
+  nodeOptions: string[];
   label: string;
   /** Diagnostic: send without client_msg_id (no end-to-end latency then). */
   noClientMsgId: boolean;
@@ -101,6 +106,7 @@ const BASE: Omit<Options, 'scenario'> = {
   maxGenCpu: 90,
   maxLagMs: 20,
   serverEnv: {},
+  nodeOptions: [],
   label: '',
   noClientMsgId: false,
   // socket.io-client costs ~2x the CPU per message and cannot drive 2x the target from one core.
@@ -150,7 +156,7 @@ const LIMITS = { durationMs: 600_000, rounds: 20, workers: 8, connections: 20_00
 export function parseArgs(argv: string[]): Options {
   const [scenario, ...rest] = argv;
   if (!scenario || !SCENARIOS.includes(scenario as Scenario)) throw new Error(`first argument must be one of ${SCENARIOS.join(', ')}`);
-  const o: Options = { ...BASE, ...DEFAULTS[scenario as Scenario], scenario: scenario as Scenario, serverEnv: {} } as Options;
+  const o: Options = { ...BASE, ...DEFAULTS[scenario as Scenario], scenario: scenario as Scenario, serverEnv: {}, nodeOptions: [] } as Options;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
@@ -178,6 +184,11 @@ export function parseArgs(argv: string[]): Options {
         const [k, v] = value.split(/=(.*)/s, 2);
         if (!k || v === undefined) throw new Error('--server-env takes KEY=VALUE');
         o.serverEnv[k] = v;
+      } else if (rawKey === 'node-options') {
+        const flags = value.split(/\s+/).filter(Boolean);
+        const bad = flags.filter((f) => !f.startsWith('--'));
+        if (bad.length) throw new Error(`--node-options takes node flags (each starting with --), got ${bad.join(' ')}`);
+        o.nodeOptions.push(...flags);
       } else if (rawKey === 'label') o.label = value;
       else if (rawKey === 'store') {
         if (!STORES.includes(value as Store)) throw new Error(`--store must be one of ${STORES.join(', ')}`);

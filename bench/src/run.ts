@@ -27,7 +27,7 @@ export async function runScenario(o: Options, argv: string[]): Promise<number> {
   try {
     if (o.scenario === 'calibrate') {
       const tcp = await tcpFloor(o.pin ? SERVER_CORE : null, o.pings);
-      const noop = await startTarget('noop', { services, core: o.pin ? SERVER_CORE : null, runId: `${stamp}-floor`, cpuProf: false, serverEnv: {} });
+      const noop = await startTarget('noop', { services, core: o.pin ? SERVER_CORE : null, runId: `${stamp}-floor`, cpuProf: false, nodeOptions: o.nodeOptions, serverEnv: {} });
       let sio: LatencySummary;
       try {
         sio = await socketIoFloor(noop.url, o.pings);

@@ -2,10 +2,10 @@
  * A preload (`node --require`) that counts the promises a process creates and samples where they are
  * created, for the send path's promise budget (issue 16: on Node 20, once an AsyncLocalStorage is in
  * use, every promise runs async_hooks' init/before/after). Start a bench's servers with it through
- * `BENCH_SERVER_NODE_OPTIONS` (see bench/README.md):
+ * the bench's `--node-options` (see bench/README.md):
  *
- *   BENCH_SERVER_NODE_OPTIONS="--require $PWD/bench/out/bench/src/lib/promise-census.js" \
- *   PROMISE_CENSUS_DIR=/tmp/census node bench/out/bench/src/cli.js direct ...
+ *   PROMISE_CENSUS_DIR=/tmp/census node bench/out/bench/src/cli.js direct ... \
+ *     --node-options "--require=$PWD/bench/out/bench/src/lib/promise-census.js"
  *
  * Each server appends one JSON line a second to `$PROMISE_CENSUS_DIR/<pid>.jsonl`: the time, the
  * promises created so far, the other async resources, and the cumulative sample counts (every

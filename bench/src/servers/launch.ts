@@ -53,6 +53,8 @@ export interface LaunchOptions {
   cpuProf: boolean;
   /** Start the server with the inspector on loopback, so the harness can profile the measured window (`--cpu-prof-window`). */
   profileWindow?: boolean;
+  /** Node/V8 flags before the entry script, for every target alike (`--node-options`). */
+  nodeOptions?: string[];
   /** Extra environment for the project server (e.g. raised rate limits for the bench tenant). */
   serverEnv: Record<string, string>;
 }
@@ -97,7 +99,8 @@ export async function startTarget(target: Target, opts: LaunchOptions): Promise<
   const port = await findFreePort();
   const logFile = join(OUT_DIR, 'logs', `${opts.runId}-${target.replace('+', '')}.log`);
   const logFd = openSync(logFile, 'a');
-  const nodeArgs = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${opts.runId}-${target.replace('+', '')}.cpuprofile`] : [];
+  const nodeArgs = [...(opts.nodeOptions ?? [])];
+  if (opts.cpuProf) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${opts.runId}-${target.replace('+', '')}.cpuprofile`);
   const inspectPort = opts.profileWindow ? await findFreePort() : undefined;
   if (inspectPort) {
     mkdirSync(profDir, { recursive: true });
@@ -144,9 +147,7 @@ export async function startTarget(target: Target, opts: LaunchOptions): Promise<
       MONGODB_DB: dbName,
     };
   }
-  // BENCH_SERVER_NODE_OPTIONS: node options for every server of the run, baselines too (e.g. a
-  // `--require` preload such as lib/promise-census.js); the harness's own NODE_OPTIONS never leak in.
-  if (process.env.BENCH_SERVER_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_SERVER_NODE_OPTIONS;
+  // The promise census preload (lib/promise-census.js, given with --node-options --require) reads these.
   for (const k of ['PROMISE_CENSUS_DIR', 'PROMISE_CENSUS_EVERY']) if (process.env[k]) env[k] = process.env[k];
   const { cmd, args } = pinnedCommand(opts.core, process.execPath, [...nodeArgs, main]);
   const child = spawn(cmd, args, { stdio: ['ignore', logFd, logFd], env, cwd: REPO_ROOT });
