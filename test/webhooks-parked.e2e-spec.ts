@@ -51,18 +51,24 @@ describe('webhooks: rows parked for an open circuit', () => {
     return perId;
   }
 
+  /** On `a`: a test clock, a receiver answering 500 until `answer()` (then 200, noting each event in `delivered`), a world and its endpoint. */
+  async function failingEndpoint(a: TestApp) {
+    const clock = useTestClock(a.app, new TestClock());
+    const r = await receiver();
+    const delivered: string[] = [];
+    let failing = true;
+    r.respond = (h) => (failing ? 500 : (delivered.push(h.id), 200));
+    const w = await world(a);
+    const ep = await endpoint(a, w.tenant, r.url, ['message.new']);
+    return { clock, r, delivered, answer: () => void (failing = false), w, ep };
+  }
+
   it('a drain of a few hundred parked rows delivers each once when the receiver answers again', async () => {
     const a = await createTestApp({ env: WEBHOOK_TEST_ENV });
     try {
-      const clock = useTestClock(a.app, new TestClock());
-      const r = await receiver();
-      const delivered: string[] = [];
-      let failing = true;
-      r.respond = (h) => (failing ? 500 : (delivered.push(h.id), 200));
-      const w = await world(a);
-      const ep = await endpoint(a, w.tenant, r.url, ['message.new']);
+      const { clock, r, delivered, answer, w, ep } = await failingEndpoint(a);
       await park(a, clock, r, w, ep.id, 10, 300);
-      failing = false;
+      answer();
       const perId = await deliverAll(a, clock, r, delivered, 310);
       expect(perId.size).toBe(310);
       expect([...perId.values()].every((n) => n === 1)).toBe(true);
@@ -78,19 +84,13 @@ describe('webhooks: rows parked for an open circuit', () => {
     let aOpen = true;
     let b: TestApp | undefined;
     try {
-      const clock = useTestClock(a.app, new TestClock());
-      const r = await receiver();
-      const delivered: string[] = [];
-      let failing = true;
-      r.respond = (h) => (failing ? 500 : (delivered.push(h.id), 200));
-      const w = await world(a);
-      const ep = await endpoint(a, w.tenant, r.url, ['message.new']);
+      const { clock, r, delivered, answer, w, ep } = await failingEndpoint(a);
       await park(a, clock, r, w, ep.id, 10, 200);
       await a.close();
       aOpen = false;
       b = await createTestApp({ dbName: a.dbName, env: WEBHOOK_TEST_ENV });
       useTestClock(b.app, clock);
-      failing = false;
+      answer();
       const perId = await deliverAll(b, clock, r, delivered, 210);
       expect(perId.size).toBe(210);
       expect([...perId.values()].every((n) => n === 1)).toBe(true);
