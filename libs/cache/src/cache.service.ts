@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter, Gauge, register } from 'prom-client';
 import { AppConfig } from '@chat/config';
+import { promiseTry } from '@chat/errors';
 import { counter } from '@chat/metrics';
 import { RedisService } from '@chat/redis';
 import { TenantContext } from '@chat/tenancy';
@@ -130,12 +131,10 @@ export class CacheService {
     // Not an async function: a hit costs the MGET's promise and one then (the send path makes ~10 of
     // these per message, and on Node 20 every promise runs AsyncLocalStorage's hooks); what it
     // answers, and when it throws, is the same.
-    let k: { value: string; generation: string };
-    try {
-      k = this.fullKey(key);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return promiseTry(() => this.getOrLoadAt(this.fullKey(key), ttlSeconds, loader, guard));
+  }
+
+  private getOrLoadAt<T>(k: { value: string; generation: string }, ttlSeconds: number, loader: () => Promise<T>, guard?: CacheStoreGuard<T>): Promise<T> {
     const ttl = Math.max(1, Math.floor(ttlSeconds));
     if (!this.redis.client) return this.memoryGetOrLoad(k, ttl, loader);
     const readFailed = (err: unknown): Promise<T> => {

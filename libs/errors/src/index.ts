@@ -9,3 +9,4 @@ export * from './input-validators';
 export { passesValidation } from './validation-fast-path';
 export { dtoInstance } from './instance-fast-path';
 export { jsonByteLength } from './json-byte-length';
+export { promiseTry } from './promise-try';

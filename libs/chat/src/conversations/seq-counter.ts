@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { CacheDropKeys, GENERATION_TTL_SECONDS } from '@chat/cache';
+import { promiseTry } from '@chat/errors';
 import { RedisService } from '@chat/redis';
 
 /** A conversation's counter: the highest seq handed out and when (wall time, ms) it was last reserved. */
@@ -135,13 +136,11 @@ export class SeqCounter {
   reserve(tenantId: string, conversationId: string, count: number, at: number, floor?: number, drop?: CacheDropKeys): Promise<number | null> {
     // Not async: the batch's one promise per reservation answers it (on Node 20 every promise runs
     // AsyncLocalStorage's hooks); failures still reject, never throw.
-    try {
+    return promiseTry(() => {
       const key = this.key(tenantId, conversationId);
-      if (!this.client) return Promise.resolve(memory.reserve(key, count, at, floor, this.ttlMs));
+      if (!this.client) return memory.reserve(key, count, at, floor, this.ttlMs);
       return this.together(this.client, key, count, at, floor, drop);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    });
   }
 
   /**

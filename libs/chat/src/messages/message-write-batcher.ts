@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Types } from 'mongoose';
-import { AppError, ErrorCode } from '@chat/errors';
+import { AppError, ErrorCode, promiseTry } from '@chat/errors';
 import { TenantContext, TenantId, unguessableObjectId } from '@chat/tenancy';
 import type { MessageBatchStore, MessageBatcherOptions, MessageCommitStep, MessageDraft, SendOutcome } from './message-batch-contract';
 import { batchSeconds, batchSize, messagesIn, queueDepth, stageClock, writeStageSeconds } from './message-batch-metrics';
@@ -67,15 +67,11 @@ export class MessageWriteBatcher {
 
   /** Throws 503 once draining: callers check before doing any work for a send. */
   assertAccepting(): void {
-    if (this.closed) throw new AppError(ErrorCode.ServiceUnavailable, 'Shutting down: retry the send on another node');
+    if (this.closed) throw shuttingDown();
   }
 
   submit(tenantId: TenantId, draft: MessageDraft, opts: { lookupExisting?: boolean; claimed?: { messageId: string; won: boolean } | null } = {}): Promise<SendOutcome> {
-    try {
-      this.assertAccepting();
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    if (this.closed) return Promise.reject(shuttingDown());
     if (this.queue.length >= this.opts.queueMax) {
       messagesIn.inc({ result: 'overloaded' });
       return Promise.reject(AppError.rateLimited(1, 'The message write queue is full: retry shortly', ErrorCode.ServiceUnavailable));
@@ -275,7 +271,7 @@ export class MessageWriteBatcher {
     // One then per conversation, not an async function's two promises (AsyncLocalStorage's hooks run per promise).
     await Promise.all(
       [...groupBy(items, (i) => i.draft.conversation_id)].map(([conversationId, convItems]) =>
-        attempt(() => this.store.reserveSeqs(conversationId, convItems.length)).then(
+        promiseTry(() => this.store.reserveSeqs(conversationId, convItems.length)).then(
           (first) => convItems.forEach((it, i) => (it.seq = first + i)),
           (err: unknown) => {
             for (const it of convItems) it.error = err;
@@ -363,11 +359,6 @@ function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   return m;
 }
 
-/** `f()` as a promise: a synchronous throw becomes its rejection, as inside an async function. */
-function attempt<T>(f: () => T | Promise<T>): Promise<T> {
-  try {
-    return Promise.resolve(f());
-  } catch (err) {
-    return Promise.reject(err);
-  }
+function shuttingDown(): AppError {
+  return new AppError(ErrorCode.ServiceUnavailable, 'Shutting down: retry the send on another node');
 }
