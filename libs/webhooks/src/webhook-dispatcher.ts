@@ -203,7 +203,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         this.starved = true;
         continue;
       }
-      if (this.breakers.probeAt(c.endpoint_id) !== null && this.breakers.admit(c.endpoint_id, at)) probes.set(c._id, c.endpoint_id);
+      // An open circuit lets one probe through per step; its other rows stay unclaimed (closed() wakes a scan for them).
+      if (this.breakers.probeAt(c.endpoint_id) !== null) {
+        if (!this.breakers.admit(c.endpoint_id, at)) continue;
+        probes.set(c._id, c.endpoint_id);
+      }
       planned.set(c.endpoint_id, n + 1);
       if ('owner' in c) own.push(c);
       else picked.push(c._id);
@@ -216,7 +220,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       this.fullScans.end(at, again, busy.length > 0);
     }
     // Open endpoints whose probe is due and no held row or candidate is: a parked row is the probe.
-    await Promise.all(this.parking.probesDue(at).filter((id) => ![...probes.values()].includes(id)).map((id) => this.parking.probe(id, at)));
+    const probed = new Set(probes.values());
+    await Promise.all(this.parking.probesDue(at).filter((id) => !probed.has(id)).map((id) => this.parking.probe(id, at)));
     if (!picked.length && !own.length) return;
     // Rows another node took meanwhile are simply not in the answer; this node's own held rows are taken by their tokens.
     const lease = this.config.WEBHOOK_LEASE_MS;
