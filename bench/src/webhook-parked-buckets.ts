@@ -89,6 +89,7 @@ async function main(): Promise<void> {
       const t0 = Math.ceil((now + 3_600_000) / SLOT_MS) * SLOT_MS;
       const pending = { before: d.collection<Doc>('before_pending'), after: d.collection<Doc>('after_pending') };
       const buckets = d.collection<Doc>('after_buckets');
+      await buckets.createIndex({ endpoint_id: 1 });
       for (const style of ['before', 'after'] as const) {
         const c = pending[style];
         await c.createIndex({ status: 1, parked: 1, next_attempt_at: 1 });
