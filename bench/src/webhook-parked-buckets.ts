@@ -17,20 +17,14 @@
  * as jsonb containment, which no btree serves). 200 free due rows of a healthy endpoint are in every
  * collection. PostgreSQL from POSTGRES_URL (default postgres://postgres@127.0.0.1:5432); scratch databases.
  */
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Collection, MongoClient } from 'mongodb';
+import { MongoClient } from 'mongodb';
 import { Client } from 'pg';
 import { createPostgresDatabase, dropPostgresDatabase, findPostgres, startFerretDb } from '@chat/dev-services';
+import { cpuMs, DEAD, HEALTHY, median, pendingRow } from './lib/pending-rows';
 
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const DEAD = '656f00000000000000000001';
-const HEALTHY = '656f00000000000000000002';
 const SLOT_MS = 60_000;
 const BUCKET_ROWS = 100;
 type Doc = Record<string, any>;
@@ -44,13 +38,7 @@ function row(i: number, endpointId: string, now: number, t0: number, style: 'bef
     style === 'before' ? parked
       : style === 'after' ? { ...parked, parked_slot: slot, parked_bucket: `node:1:${slot}:${Math.floor((i - Math.max(0, firstOfSlot)) / BUCKET_ROWS)}` }
         : { next_attempt_at: new Date(now - 1000), lease_until: new Date(0), lease_owner: null, leased: false };
-  return {
-    _id: `evt_${String(i).padStart(32, '0')}:${endpointId}`,
-    tenant_id: 'tenant', application_id: 'app', endpoint_id: endpointId, event_id: `evt_${i}`, type: 'message.new',
-    payload: { id: `evt_${i}`, type: 'message.new', created_at: new Date(now).toISOString(), tenant_id: 'tenant', data: { message_id: `m${i}`, conversation_id: 'c1', sender_id: 'u1', seq: i, type: 'text', created_at: new Date(now).toISOString() } },
-    status: 'pending', attempts: 1, retry_until: new Date(style === 'free' ? now + 86_400_000 : retryUntil), ...fields,
-    last_status_code: 500, last_error: null, delivered_at: null, created_at: new Date(now), updated_at: new Date(now),
-  };
+  return pendingRow(i, endpointId, now, { ...fields, retry_until: new Date(style === 'free' ? now + 86_400_000 : retryUntil) });
 }
 
 /** Rows PostgreSQL returns for these pushed-down equalities (`$ne: true` as FerretDB pushes it). */
