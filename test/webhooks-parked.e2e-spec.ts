@@ -3,6 +3,8 @@
  * drained by endpoint, each once, when the receiver answers again; and when the node that parked them
  * stops, another node takes the endpoint over (its record's lease ran out) and delivers them. Real
  * FerretDB, Redis and a loopback receiver; the apps' Clock is held by the test. */
+import { getConnectionToken } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
 import { PARKED_SLOT_MS, ParkedEndpointsRepository, WebhookDeliveriesRepository, WebhookDispatcher } from '@chat/webhooks';
 import { waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
@@ -100,12 +102,20 @@ describe('webhooks: rows parked for an open circuit', () => {
     }
   });
 
-  it('a failed probe dead-letters exactly the parked rows whose window passed (buckets of several slots); the drain then delivers every other one once', async () => {
-    const a = await createTestApp({ env: { ...WEBHOOK_TEST_ENV, WEBHOOK_RETRY_WINDOW_SECONDS: '600' } });
+  /**
+   * Rows parked in three slots of retry windows; a failed probe once the first slot's windows passed, then
+   * the receiver answering. `legacy`: the rows then lose their buckets (as if parked before buckets
+   * existed) and another process, started on the same database, takes the endpoint over.
+   */
+  async function expiryAndDrain(legacy: boolean): Promise<void> {
+    const env = { ...WEBHOOK_TEST_ENV, WEBHOOK_RETRY_WINDOW_SECONDS: '600' };
+    const a = await createTestApp({ env });
+    let b: TestApp | undefined;
+    let aOpen = true;
     try {
       const { clock, r, delivered, answer, w, ep } = await failingEndpoint(a);
-      const dispatcher = a.app.get(WebhookDispatcher);
-      const repo = a.app.get(WebhookDeliveriesRepository);
+      let dispatcher = a.app.get(WebhookDispatcher);
+      let repo = a.app.get(WebhookDeliveriesRepository);
       const records = a.app.get(ParkedEndpointsRepository);
       const pending = async () => repo.list(ep.id, { status: 'pending', limit: 1000 });
       // Every row is stored and each never attempted is parked (none waits held for want of a bucket).
@@ -139,6 +149,18 @@ describe('webhooks: rows parked for an open circuit', () => {
       const windows = rows.map((d) => new Date(d.retry_until).getTime()).sort((x, y) => x - y);
       const at = windows[29]! + 1000;
       expect(windows[30]!).toBeGreaterThan(at + 60_000);
+      if (legacy) {
+        const db = a.app.get<Connection>(getConnectionToken()).db!;
+        await db.collection('webhook_pending').updateMany({}, { $unset: { parked_bucket: '', parked_slot: '' } });
+        await db.collection('webhook_parked_buckets').deleteMany({});
+        await a.close();
+        aOpen = false;
+        b = await createTestApp({ dbName: a.dbName, env });
+        useTestClock(b.app, clock);
+        dispatcher = b.app.get(WebhookDispatcher);
+        repo = b.app.get(WebhookDeliveriesRepository);
+      }
+      // Past the lease of a's record too: with `legacy`, b takes the endpoint over and its probe is due at once.
       clock.advance(at - clock.now());
       const due = new Set(rows.filter((d) => new Date(d.retry_until).getTime() <= at).map((d) => d.event_id));
       expect(due.size).toBe(30);
@@ -173,7 +195,16 @@ describe('webhooks: rows parked for an open circuit', () => {
       expect([...perId.values()].every((n) => n === 1)).toBe(true);
       await waitFor(async () => (await pending()).length === 0, 20_000, 'nothing pending left');
     } finally {
-      await a.close();
+      await b?.close();
+      if (aOpen) await a.close();
     }
+  }
+
+  it('a failed probe dead-letters exactly the parked rows whose window passed (buckets of several slots); the drain then delivers every other one once', async () => {
+    await expiryAndDrain(false);
+  });
+
+  it('rows parked before buckets existed are still dead-lettered when their window passed and drained once (taken over by a new process)', async () => {
+    await expiryAndDrain(true);
   });
 });
