@@ -148,12 +148,10 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * Up to `limit` ids of the endpoint's parked rows (ParkedEndpoints drains them), of one bucket when
-   * given. Equalities only, all pushed down on FerretDB, no sort: it decodes only the rows it returns, and
-   * PostgreSQL, which still filters the whole table (FerretDB v1.24.2 pushes the equalities as jsonb
-   * containment, which no btree serves, and the limit not at all once there is a filter), sends it only
-   * the rows that match: one bucket's, or without a bucket all the endpoint's parked rows. On MongoDB the
-   * index `{endpoint_id, parked_slot, parked_bucket}` (or the endpoint's listing index) serves it.
+   * Up to `limit` ids of the endpoint's parked rows (ParkedEndpoints drains them), of one bucket when given.
+   * Equalities only, no sort: FerretDB decodes the rows it returns; PostgreSQL filters the whole table (no
+   * index serves FerretDB's jsonb containment, nor is the limit pushed down) and sends the matching rows:
+   * one bucket's, or all the endpoint's. On MongoDB the index `{endpoint_id, parked_slot, parked_bucket}`.
    */
   async parkedIds(endpointId: string, limit: number, bucket?: BucketRef): Promise<string[]> {
     const one = bucket ? { parked_slot: bucket.slot, parked_bucket: bucket.key } : {};
@@ -234,7 +232,7 @@ export class WebhookDeliveriesRepository {
   private async moveToPending(rows: WebhookDeliveryDoc[], stillThere: Record<string, unknown>): Promise<number> {
     const inserted = (await this.insertNew(rows)).size;
     // Per endpoint, as in moveToLog: the log holds every endpoint's 30 days of rows.
-    for (const [endpointId, ids] of idsByEndpoint(rows)) await this.log.deleteMany({ _id: { $in: ids }, endpoint_id: endpointId, ...stillThere }).exec();
+    for (const [endpointId, , ids] of idsByBucket(rows)) await this.log.deleteMany({ _id: { $in: ids }, endpoint_id: endpointId, ...stillThere }).exec();
     return inserted;
   }
 
@@ -352,15 +350,12 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * The endpoint's pending rows past their retry window that no other node holds (lease run out, or
-   * leased by one of `owners`, this node's tokens) move to the log as dead letters, without an attempt:
-   * the endpoint's circuit is open (EndpointBreakers). `where` says which of its rows are read (equalities
-   * pushed down on FerretDB, which decodes only those): those not parked (`parked $ne true`: in flight,
-   * held for a retry), the parked rows of one slot of retry windows (`parked_slot`, ParkedBuckets), or
-   * all its parked rows, of which those without a slot count (parked before buckets). One read, one log
-   * insert, one conditional delete; a row another node claims meanwhile is not deleted, and its attempt's
-   * outcome replaces the dead copy in the log. Returns the ids that left and the buckets of the parked
-   * rows read that stay ('' for a row without one).
+   * The endpoint's pending rows past their retry window that no other node holds (lease run out, or leased
+   * by one of `owners`, this node's tokens) move to the log as dead letters, without an attempt (its circuit
+   * is open). `where` picks what is read (FerretDB decodes only that): the rows not parked, the parked rows
+   * of one slot of windows (ParkedBuckets), or all parked rows, of which those without a slot (parked before
+   * buckets) count. One read, one log insert, one conditional delete (a row claimed meanwhile stays; its
+   * outcome replaces the dead copy). Returns the ids that left and the buckets of the parked rows that stay.
    */
   async expireWaiting(endpointId: string, now: Date, owners: string[], lastError: string, where: 'unparked' | 'unbucketed' | { slot: number }): Promise<{ ids: string[]; left: string[] }> {
     const notHeldElsewhere = { $or: [{ lease_until: { $lte: now } }, { lease_owner: { $in: owners } }] };
@@ -407,7 +402,7 @@ function hasOnlyDuplicateErrors(err: unknown): boolean {
   return Array.isArray(errors) && errors.length > 0 && errors.every((e) => (e.code ?? e.err?.code) === 11000);
 }
 
-/** The rows' ids grouped by their endpoint and bucket (equalities FerretDB pushes down, unlike an `_id $in`). */
+/** The rows' ids grouped by their endpoint and bucket (equalities FerretDB pushes down, unlike an `_id $in`; rows from the log carry no bucket). */
 function idsByBucket(rows: WebhookDeliveryDoc[]): Array<[string, string | undefined, string[]]> {
   const by = new Map<string, [string, string | undefined, string[]]>();
   for (const d of rows) {
@@ -417,15 +412,4 @@ function idsByBucket(rows: WebhookDeliveryDoc[]): Array<[string, string | undefi
     else by.set(k, [d.endpoint_id, d.parked_bucket, [d._id]]);
   }
   return [...by.values()];
-}
-
-/** The rows' ids grouped by their endpoint (an equality FerretDB pushes down, unlike an `_id $in`). */
-function idsByEndpoint(rows: WebhookDeliveryDoc[]): Map<string, string[]> {
-  const by = new Map<string, string[]>();
-  for (const d of rows) {
-    const ids = by.get(d.endpoint_id);
-    if (ids) ids.push(d._id);
-    else by.set(d.endpoint_id, [d._id]);
-  }
-  return by;
 }
