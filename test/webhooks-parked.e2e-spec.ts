@@ -3,7 +3,9 @@
  * drained by endpoint, each once, when the receiver answers again; and when the node that parked them
  * stops, another node takes the endpoint over (its record's lease ran out) and delivers them. Real
  * FerretDB, Redis and a loopback receiver; the apps' Clock is held by the test. */
-import { WebhookDeliveriesRepository, WebhookDispatcher } from '@chat/webhooks';
+import { getConnectionToken } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import { PARKED_SLOT_MS, ParkedEndpointsRepository, WebhookDeliveriesRepository, WebhookDispatcher } from '@chat/webhooks';
 import { waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
 import { TestClock, useTestClock } from './support/test-clock';
@@ -98,5 +100,111 @@ describe('webhooks: rows parked for an open circuit', () => {
       await b?.close();
       if (aOpen) await a.close();
     }
+  });
+
+  /**
+   * Rows parked in three slots of retry windows; a failed probe once the first slot's windows passed, then
+   * the receiver answering. `legacy`: the rows then lose their buckets (as if parked before buckets
+   * existed) and another process, started on the same database, takes the endpoint over.
+   */
+  async function expiryAndDrain(legacy: boolean): Promise<void> {
+    const env = { ...WEBHOOK_TEST_ENV, WEBHOOK_RETRY_WINDOW_SECONDS: '600' };
+    const a = await createTestApp({ env });
+    let b: TestApp | undefined;
+    let aOpen = true;
+    try {
+      const { clock, r, delivered, answer, w, ep } = await failingEndpoint(a);
+      let dispatcher = a.app.get(WebhookDispatcher);
+      let repo = a.app.get(WebhookDeliveriesRepository);
+      const records = a.app.get(ParkedEndpointsRepository);
+      const pending = async () => repo.list(ep.id, { status: 'pending', limit: 1000 });
+      // Every row is stored and each never attempted is parked (none waits held for want of a bucket).
+      const allParked = async (n: number) => {
+        const rows = await pending();
+        return rows.length === n && rows.filter((d) => d.attempts === 0).every((d) => d.parked);
+      };
+
+      // Three groups of rows, two slots of retry windows apart: each group parked into buckets of its own slot
+      // (10 rows before them opened the circuit; they wait held or parked).
+      await park(a, clock, r, w, ep.id, 10, 20);
+      await waitFor(() => allParked(30), 30_000, 'group 0 parked');
+      for (let g = 1; g < 3; g++) {
+        clock.advance(2 * PARKED_SLOT_MS);
+        // The probe due now fails (the circuit is open again, its next probe later), and the node's record
+        // of the endpoint is renewed for the moved clock before rows are parked under it again.
+        const probes = r.received.length;
+        await waitFor(async () => (await dispatcher.runOnce(), r.received.length > probes), 20_000, 'a probe');
+        const renewed = async () => (await records.all()).some((rec) => rec.endpoint_id === ep.id && new Date(rec.lease_until).getTime() > clock.now() + 2000);
+        await waitFor(renewed, 20_000, 'record renewed');
+        for (let i = 0; i < 20; i++) await send(w);
+        await waitFor(() => allParked(30 + 20 * g), 30_000, `group ${g} parked`);
+      }
+      const rows = await pending();
+      expect(rows).toHaveLength(70);
+      const slots = new Set(rows.filter((d) => d.parked).map((d) => d.parked_slot));
+      expect(slots.size).toBeGreaterThanOrEqual(3);
+      expect(new Set(rows.filter((d) => d.parked).map((d) => d.parked_bucket)).size).toBeGreaterThanOrEqual(3);
+
+      // The clock passes the first group's windows (and the first rows'), not the others'.
+      const windows = rows.map((d) => new Date(d.retry_until).getTime()).sort((x, y) => x - y);
+      const at = windows[29]! + 1000;
+      expect(windows[30]!).toBeGreaterThan(at + 60_000);
+      if (legacy) {
+        const db = a.app.get<Connection>(getConnectionToken()).db!;
+        await db.collection('webhook_pending').updateMany({}, { $unset: { parked_bucket: '', parked_slot: '' } });
+        await db.collection('webhook_parked_buckets').deleteMany({});
+        await a.close();
+        aOpen = false;
+        b = await createTestApp({ dbName: a.dbName, env });
+        useTestClock(b.app, clock);
+        dispatcher = b.app.get(WebhookDispatcher);
+        repo = b.app.get(WebhookDeliveriesRepository);
+      }
+      // Past the lease of a's record too: with `legacy`, b takes the endpoint over and its probe is due at once.
+      clock.advance(at - clock.now());
+      const due = new Set(rows.filter((d) => new Date(d.retry_until).getTime() <= at).map((d) => d.event_id));
+      expect(due.size).toBe(30);
+      // A probe (due at once: the clock moved past its backoff) fails; the expiry after it moves the rows past their window.
+      const dead = async () => new Set((await repo.list(ep.id, { status: 'dead', limit: 1000 })).map((d) => d.event_id));
+      await waitFor(
+        async () => {
+          await dispatcher.runOnce();
+          return (await dead()).size >= due.size;
+        },
+        30_000,
+        'rows past their window dead',
+      );
+      expect([...(await dead())].sort()).toEqual([...due].sort());
+      expect((await pending()).every((d) => new Date(d.retry_until).getTime() > at)).toBe(true);
+
+      // The receiver answers again: every row left is delivered once, none of the dead ones.
+      answer();
+      const expected = new Set(rows.map((d) => d.event_id).filter((id) => !due.has(id)));
+      await waitFor(
+        async () => {
+          clock.advance(1000);
+          await dispatcher.runOnce();
+          return new Set(delivered).size >= expected.size;
+        },
+        90_000,
+        'every row left delivered',
+      );
+      const perId = new Map<string, number>();
+      for (const id of delivered) perId.set(id, (perId.get(id) ?? 0) + 1);
+      expect([...perId.keys()].sort()).toEqual([...expected].sort());
+      expect([...perId.values()].every((n) => n === 1)).toBe(true);
+      await waitFor(async () => (await pending()).length === 0, 20_000, 'nothing pending left');
+    } finally {
+      await b?.close();
+      if (aOpen) await a.close();
+    }
+  }
+
+  it('a failed probe dead-letters exactly the parked rows whose window passed (buckets of several slots); the drain then delivers every other one once', async () => {
+    await expiryAndDrain(false);
+  });
+
+  it('rows parked before buckets existed are still dead-lettered when their window passed and drained once (taken over by a new process)', async () => {
+    await expiryAndDrain(true);
   });
 });

@@ -10,20 +10,12 @@
  * 200 free due rows of a healthy endpoint are in every collection (what the scans are for). PostgreSQL
  * from POSTGRES_URL (default postgres://postgres@127.0.0.1:5432); a scratch database is made and dropped.
  */
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { createPostgresDatabase, dropPostgresDatabase, findPostgres, startFerretDb } from '@chat/dev-services';
-
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const DEAD = '656f00000000000000000001';
-const HEALTHY = '656f00000000000000000002';
+import { cpuMs, DEAD, HEALTHY, median, pendingRow } from './lib/pending-rows';
 
 function row(i: number, endpointId: string, now: number, style: 'before' | 'after' | 'free'): Record<string, unknown> {
   const probe = new Date(now - 1000);
@@ -33,13 +25,7 @@ function row(i: number, endpointId: string, now: number, style: 'before' | 'afte
       : style === 'after'
         ? { next_attempt_at: probe, lease_until: new Date(0), lease_owner: null, leased: false, parked: true }
         : { next_attempt_at: new Date(now - 1000), lease_until: new Date(0), lease_owner: null, leased: false };
-  return {
-    _id: `evt_${String(i).padStart(32, '0')}:${endpointId}`,
-    tenant_id: 'tenant', application_id: 'app', endpoint_id: endpointId, event_id: `evt_${i}`, type: 'message.new',
-    payload: { id: `evt_${i}`, type: 'message.new', created_at: new Date(now).toISOString(), tenant_id: 'tenant', data: { message_id: `m${i}`, conversation_id: 'c1', sender_id: 'u1', seq: i, type: 'text', created_at: new Date(now).toISOString() } },
-    status: 'pending', attempts: 1, retry_until: new Date(now + 86_400_000), ...lease,
-    last_status_code: 500, last_error: null, delivered_at: null, created_at: new Date(now), updated_at: new Date(now),
-  };
+  return pendingRow(i, endpointId, now, lease);
 }
 
 async function main(): Promise<void> {

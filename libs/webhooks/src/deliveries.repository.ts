@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { FilterQuery, Model } from 'mongoose';
 import { isDuplicateKeyError, StoreDialect } from '@chat/database';
+import type { BucketRef } from './parked-buckets';
 import {
   AttemptRecord,
   DeliveryStatus,
@@ -147,12 +148,15 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * Up to `limit` ids of the endpoint's parked rows (ParkedEndpoints drains them). Equalities only, all
-   * pushed down on FerretDB, no sort: it decodes only the rows it returns (PostgreSQL still filters the
-   * table); on MongoDB the endpoint's index.
+   * Up to `limit` ids of the endpoint's parked rows (ParkedEndpoints drains them), of one bucket when given.
+   * Equalities only, no sort: FerretDB decodes the rows it returns; PostgreSQL filters the whole table (no
+   * index serves FerretDB's jsonb containment, nor is the limit pushed down) and sends the matching rows:
+   * one bucket's, or all the endpoint's. On MongoDB the index `{endpoint_id, parked_slot, parked_bucket}`.
    */
-  async parkedIds(endpointId: string, limit: number): Promise<string[]> {
-    const rows = await this.model.find({ endpoint_id: endpointId, status: 'pending', parked: true }, { _id: 1 }).limit(limit).lean().exec();
+  async parkedIds(endpointId: string, limit: number, bucket?: BucketRef): Promise<string[]> {
+    const one = bucket ? { parked_slot: bucket.slot, parked_bucket: bucket.key } : {};
+    const filter = { endpoint_id: endpointId, ...one, status: 'pending', parked: true };
+    const rows = await this.model.find(filter, { _id: 1 }).limit(limit).lean().exec();
     return rows.map((d) => String(d._id));
   }
 
@@ -213,10 +217,13 @@ export class WebhookDeliveriesRepository {
     // push an `_id $in` down, so it reads every pending row the rest of the filter lets through, and the
     // endpoint's equality (pushed down) keeps out the rows other endpoints have waiting — a dead endpoint
     // piles up thousands (bench/RESULTS.md, "Delivered rows leave webhook_pending by endpoint").
+    // Rows that carry a bucket (drained, expired) by its equality too: a drain's delivered batch then reads
+    // that bucket's rows, not every row the endpoint has parked.
     if (rows.length === 1) return (await this.model.deleteMany({ _id: rows[0]!._id, ...stillOurs }).exec()).deletedCount ?? 0;
     let deleted = 0;
-    for (const [endpointId, ids] of idsByEndpoint(rows)) {
-      deleted += (await this.model.deleteMany({ _id: { $in: ids }, endpoint_id: endpointId, ...stillOurs }).exec()).deletedCount ?? 0;
+    for (const [endpointId, bucket, ids] of idsByBucket(rows)) {
+      const where = { _id: { $in: ids }, endpoint_id: endpointId, ...(bucket === undefined ? {} : { parked_bucket: bucket }), ...stillOurs };
+      deleted += (await this.model.deleteMany(where).exec()).deletedCount ?? 0;
     }
     return deleted;
   }
@@ -225,7 +232,7 @@ export class WebhookDeliveriesRepository {
   private async moveToPending(rows: WebhookDeliveryDoc[], stillThere: Record<string, unknown>): Promise<number> {
     const inserted = (await this.insertNew(rows)).size;
     // Per endpoint, as in moveToLog: the log holds every endpoint's 30 days of rows.
-    for (const [endpointId, ids] of idsByEndpoint(rows)) await this.log.deleteMany({ _id: { $in: ids }, endpoint_id: endpointId, ...stillThere }).exec();
+    for (const [endpointId, , ids] of idsByBucket(rows)) await this.log.deleteMany({ _id: { $in: ids }, endpoint_id: endpointId, ...stillThere }).exec();
     return inserted;
   }
 
@@ -237,7 +244,7 @@ export class WebhookDeliveriesRepository {
    */
   private async logRows(finished: WebhookDeliveryDoc[]): Promise<void> {
     // The parked mark stays behind too: a replayed row must not come back parked (ParkedEndpoints drains only what a record covers).
-    const rows = finished.map(({ lease_until: _u, lease_owner: _o, leased: _l, parked: _p, ...kept }) => kept);
+    const rows = finished.map(({ lease_until: _u, lease_owner: _o, leased: _l, parked: _p, parked_bucket: _b, parked_slot: _s, ...kept }) => kept);
     try {
       await this.log.collection.insertMany(rows as never[], { ordered: false });
     } catch (err) {
@@ -343,22 +350,33 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * The endpoint's pending rows past their retry window that no other node holds (lease run out, or
-   * leased by one of `owners`, this node's tokens) move to the log as dead letters, without an attempt:
-   * the endpoint's circuit is open (EndpointBreakers). One read by the endpoint's equality (pushed down on
-   * FerretDB), one log insert, one conditional delete; a row another node claims meanwhile is not
-   * deleted, and its attempt's outcome replaces the dead copy in the log. Returns the ids that left.
+   * The endpoint's pending rows past their retry window that no other node holds (lease run out, or leased
+   * by one of `owners`, this node's tokens) move to the log as dead letters, without an attempt (its circuit
+   * is open). `where` picks what is read (FerretDB decodes only that): the rows not parked, the parked rows
+   * of one slot of windows (ParkedBuckets), or all parked rows, of which those without a slot (parked before
+   * buckets) count. One read, one log insert, one conditional delete (a row claimed meanwhile stays; its
+   * outcome replaces the dead copy). Returns the ids that left and the buckets of the parked rows that stay.
    */
-  async expireWaiting(endpointId: string, now: Date, owners: string[], lastError: string): Promise<string[]> {
+  async expireWaiting(endpointId: string, now: Date, owners: string[], lastError: string, where: 'unparked' | 'unbucketed' | { slot: number }): Promise<{ ids: string[]; left: string[] }> {
     const notHeldElsewhere = { $or: [{ lease_until: { $lte: now } }, { lease_owner: { $in: owners } }] };
-    const filter = { endpoint_id: endpointId, status: 'pending', retry_until: { $lte: now }, ...notHeldElsewhere };
-    const rows = (await this.model.find(filter).lean().exec()) as WebhookDeliveryDoc[];
-    if (!rows.length) return [];
-    await this.moveToLog(
-      rows.map((d) => ({ ...d, status: 'dead' as const, last_error: lastError, updated_at: now, ...RELEASED })),
-      notHeldElsewhere,
-    );
-    return rows.map((d) => d._id);
+    const base = { endpoint_id: endpointId, status: 'pending' };
+    const filter =
+      where === 'unparked'
+        ? { ...base, parked: { $ne: true }, retry_until: { $lte: now }, ...notHeldElsewhere }
+        : { ...base, parked: true, ...(where === 'unbucketed' ? {} : { parked_slot: where.slot }) };
+    let read = (await this.model.find(filter).lean().exec()) as WebhookDeliveryDoc[];
+    if (where === 'unbucketed') read = read.filter((d) => d.parked_slot === undefined);
+    const t = now.getTime();
+    const due = (d: WebhookDeliveryDoc) => new Date(d.retry_until).getTime() <= t && (new Date(d.lease_until).getTime() <= t || owners.includes(d.lease_owner ?? ''));
+    const rows = read.filter(due);
+    const left = where === 'unparked' ? [] : read.filter((d) => !due(d)).map((d) => d.parked_bucket ?? '');
+    if (rows.length) {
+      await this.moveToLog(
+        rows.map((d) => ({ ...d, status: 'dead' as const, last_error: lastError, updated_at: now, ...RELEASED })),
+        notHeldElsewhere,
+      );
+    }
+    return { ids: rows.map((d) => d._id), left };
   }
 
   /**
@@ -384,13 +402,14 @@ function hasOnlyDuplicateErrors(err: unknown): boolean {
   return Array.isArray(errors) && errors.length > 0 && errors.every((e) => (e.code ?? e.err?.code) === 11000);
 }
 
-/** The rows' ids grouped by their endpoint (an equality FerretDB pushes down, unlike an `_id $in`). */
-function idsByEndpoint(rows: WebhookDeliveryDoc[]): Map<string, string[]> {
-  const by = new Map<string, string[]>();
+/** The rows' ids grouped by their endpoint and bucket (equalities FerretDB pushes down, unlike an `_id $in`; rows from the log carry no bucket). */
+function idsByBucket(rows: WebhookDeliveryDoc[]): Array<[string, string | undefined, string[]]> {
+  const by = new Map<string, [string, string | undefined, string[]]>();
   for (const d of rows) {
-    const ids = by.get(d.endpoint_id);
-    if (ids) ids.push(d._id);
-    else by.set(d.endpoint_id, [d._id]);
+    const k = `${d.endpoint_id}\u0000${d.parked_bucket ?? ''}`;
+    const g = by.get(k);
+    if (g) g[2].push(d._id);
+    else by.set(k, [d.endpoint_id, d.parked_bucket, [d._id]]);
   }
-  return by;
+  return [...by.values()];
 }

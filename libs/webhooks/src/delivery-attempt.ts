@@ -109,17 +109,18 @@ export class DeliveryAttempt {
       const next = Math.min(until, Math.max(backoff, this.breakers.probeAt(d.endpoint_id) ?? 0));
       // While the circuit is open, the row is parked (released, drained by endpoint: ParkedEndpoints); else
       // it stays leased to this node until `next` (finish), and this node retries it then (HeldRetries).
-      const parked = this.breakers.probeAt(d.endpoint_id) !== null ? this.parking.park(d.endpoint_id) : null;
+      const parked = this.breakers.probeAt(d.endpoint_id) !== null ? this.parking.park(d.endpoint_id, until) : null;
       try {
-        await this.deliveries.finish(d, owner, { ...common, next_attempt_at: new Date(next), ...(parked ? { parked: true } : {}) });
+        const mark = parked ? { parked: true, parked_bucket: parked.key, parked_slot: parked.slot } : {};
+        await this.deliveries.finish(d, owner, { ...common, next_attempt_at: new Date(next), ...mark });
       } finally {
-        parked?.();
+        parked?.done();
       }
       if (!parked) this.host.hold(d, owner, next);
     }
     if (circuit !== 'opened') return;
     // The endpoint failed again: its rows past their retry window are dead letters now, without an attempt each.
     const error = 'endpoint failing (circuit open): its retry window ended before a probe succeeded';
-    this.held.remove(await this.deliveries.expireWaiting(d.endpoint_id, new Date(now), this.held.owners(d.endpoint_id), error));
+    this.held.remove(await this.parking.expire(d.endpoint_id, now, this.held.owners(d.endpoint_id), error));
   }
 }

@@ -16,4 +16,6 @@ export { FastPathWatermark } from './fast-path-watermark';
 export { RecorderHeartbeat } from './recorder-heartbeat';
 export { SweptMessagesRepository } from './swept-messages.repository';
 export { WebhookDeliveriesRepository } from './deliveries.repository';
+export { ParkedEndpointsRepository } from './parked-endpoints.repository';
+export { PARKED_BUCKET_ROWS, PARKED_SLOT_MS } from './parked-buckets';
 export { ForwardingTaker, serveForwardedRows, WORKER_READY, type DeliveryWorkerMessage, type WorkerChannel } from './delivery-worker';

@@ -91,7 +91,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       this.fullScans.leaseLeft(this.clock.now() + this.config.WEBHOOK_LEASE_MS),
     );
     this.breakers = new EndpointBreakers(() => this.clock.now(), config.WEBHOOK_BACKOFF_BASE_MS, config.WEBHOOK_BACKOFF_MAX_MS);
-    this.parking = new ParkedEndpoints(parkedRecords, deliveries, this.breakers, config.WEBHOOK_LEASE_MS, () => this.clock.now(), this);
+    const retryWindowMs = config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000;
+    this.parking = new ParkedEndpoints(parkedRecords, deliveries, this.breakers, config.WEBHOOK_LEASE_MS, retryWindowMs, () => this.clock.now(), this);
     this.attempt = new DeliveryAttempt(config, deliveries, endpoints, outbox, sender, box, clock, this.delivered, this.breakers, this.held, this.parking, this);
   }
 
@@ -254,9 +255,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const now = this.clock.now();
     const token = this.claimToken();
     const writes: Array<() => void> = [];
-    const parked = parkRows(rows, now, (endpointId) => {
-      const done = this.breakers.blocked(endpointId, now) ? this.parking.park(endpointId, now) : null;
-      return done ? (writes.push(done), this.breakers.probeAt(endpointId)) : null;
+    const parked = parkRows(rows, now, (r) => {
+      const p = this.breakers.blocked(r.endpoint_id, now) ? this.parking.park(r.endpoint_id, new Date(r.retry_until).getTime(), now) : null;
+      return p ? (writes.push(p.done), { at: this.breakers.probeAt(r.endpoint_id) ?? now, ...p }) : null;
     });
     // A full backlog: the row goes in free, for any node's scan.
     const taken = leaseDueRows(rows, token, now, this.config.WEBHOOK_LEASE_MS, () => this.backlog.reserve());

@@ -70,17 +70,19 @@ export function leaseDueRows(rows: WebhookDeliveryDoc[], token: string, now: num
 
 /**
  * For a FreshRowTaker: parks, in place before their insert, the due free rows of endpoints whose circuit
- * is open on its node and may have rows parked (`probeAt` gives the time of their next probe, else null):
- * `parked: true`, free of any lease, due at the probe, they wait at the cost of the insert alone and no
- * due-rows scan reads them (ParkedEndpoints drains them). Returns their positions.
+ * is open on its node and may have rows parked (`park` gives the time of their next probe and the bucket
+ * the row goes into, else null): `parked: true`, free of any lease, due at the probe, they wait at the
+ * cost of the insert alone and no due-rows scan reads them (ParkedEndpoints drains them). Returns their positions.
  */
-export function parkRows(rows: WebhookDeliveryDoc[], now: number, probeAt: (endpointId: string) => number | null): number[] {
+export function parkRows(rows: WebhookDeliveryDoc[], now: number, park: (row: WebhookDeliveryDoc) => { at: number; key: string; slot: number } | null): number[] {
   const parked: number[] = [];
   rows.forEach((r, i) => {
-    const at = r.status === 'pending' && r.lease_owner === null && new Date(r.next_attempt_at).getTime() <= now ? probeAt(r.endpoint_id) : null;
-    if (at === null) return;
-    r.next_attempt_at = new Date(at);
+    const p = r.status === 'pending' && r.lease_owner === null && new Date(r.next_attempt_at).getTime() <= now ? park(r) : null;
+    if (p === null) return;
+    r.next_attempt_at = new Date(p.at);
     r.parked = true;
+    r.parked_bucket = p.key;
+    r.parked_slot = p.slot;
     parked.push(i);
   });
   return parked;

@@ -83,6 +83,14 @@ export interface WebhookDeliveryDoc {
    * circuit closes, or by another node once the parking node's record ran out (ParkedEndpoints).
    */
   parked?: boolean;
+  /**
+   * The bucket the row was last parked into and the slot of retry windows it belongs to (ParkedBuckets):
+   * the drain reads one bucket by equality, the expiry one slot; both stay when the row is claimed (its
+   * outcome's delete reads by the bucket too), and a row parked again gets new ones. Absent on rows never
+   * parked, and on rows parked before buckets existed (drained and expired the old way).
+   */
+  parked_bucket?: string;
+  parked_slot?: number;
   last_status_code: number | null;
   last_error: string | null;
   delivered_at: Date | null;
@@ -122,6 +130,8 @@ export const WebhookDeliverySchema = new Schema<WebhookDeliveryDoc>(
     lease_owner: { type: String, default: null },
     leased: { type: Boolean, default: false },
     parked: { type: Boolean, default: undefined },
+    parked_bucket: { type: String, default: undefined },
+    parked_slot: { type: Number, default: undefined },
     last_status_code: { type: Number, default: null },
     last_error: { type: String, default: null },
     delivered_at: { type: Date, default: null },
@@ -144,6 +154,10 @@ WebhookPendingSchema.set('collection', 'webhook_pending');
 // rows are outside its bounds, not walked (FerretDB pushes the equalities down instead).
 WebhookPendingSchema.removeIndex({ status: 1, next_attempt_at: 1 });
 WebhookPendingSchema.index({ status: 1, parked: 1, next_attempt_at: 1 });
+// The expiry's slot reads and the drain's bucket reads (ParkedEndpoints): on MongoDB they walk one slot's
+// or one bucket's rows; FerretDB v1.24.2 cannot use it (it pushes equalities as jsonb containment, which
+// no btree serves) and PostgreSQL filters the table for each, returning only the matching rows.
+WebhookPendingSchema.index({ endpoint_id: 1, parked_slot: 1, parked_bucket: 1 });
 
 /** One HTTP attempt of a delivery (status, latency, response code), for the admin API. */
 export interface WebhookAttemptDoc {

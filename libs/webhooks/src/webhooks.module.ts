@@ -12,7 +12,7 @@ import { OfflineNotifications } from './offline-notifications';
 import { FastPathWatermark } from './fast-path-watermark';
 import { RecorderHeartbeat } from './recorder-heartbeat';
 import { RecordersRepository, WEBHOOK_RECORDER_MODEL, WebhookRecorderSchema } from './recorders.repository';
-import { ParkedEndpointsRepository, WEBHOOK_PARKED_ENDPOINT_MODEL, WebhookParkedEndpointSchema } from './parked-endpoints.repository';
+import { ParkedEndpointsRepository, WEBHOOK_PARKED_BUCKET_MODEL, WEBHOOK_PARKED_ENDPOINT_MODEL, WebhookParkedBucketSchema, WebhookParkedEndpointSchema } from './parked-endpoints.repository';
 import { SweptConversationsRepository, SweptMessagesRepository, SweptReportsRepository } from './swept-messages.repository';
 import { SWEPT_FILE_MODEL, SWEPT_TRACE_SCHEMAS, SweptFileSchema, SweptFilesRepository, SweptTracesRepository } from './swept-traces.repository';
 import { WEBHOOK_SECRET_BOX, WebhookDispatcher } from './webhook-dispatcher';
@@ -53,6 +53,7 @@ import {
       { name: WEBHOOK_ATTEMPT_MODEL, schema: WebhookAttemptSchema },
       { name: WEBHOOK_RECORDER_MODEL, schema: WebhookRecorderSchema },
       { name: WEBHOOK_PARKED_ENDPOINT_MODEL, schema: WebhookParkedEndpointSchema },
+      { name: WEBHOOK_PARKED_BUCKET_MODEL, schema: WebhookParkedBucketSchema },
       { name: SWEPT_MESSAGE_MODEL, schema: SweptMessageSchema },
       { name: SWEPT_CONVERSATION_MODEL, schema: SweptConversationSchema },
       { name: SWEPT_REPORT_MODEL, schema: SweptReportSchema },
