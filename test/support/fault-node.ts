@@ -36,10 +36,11 @@ export interface WebhookCrashSuite {
   /**
    * A fault node on the suite's database that records webhook events but never delivers nor sweeps
    * them (dispatcher off; WEBHOOK_TEST_ENV has the sweeper off): whatever it committed must come out
-   * of the database after it dies. Killed after the suite if it is still running.
+   * of the database after it dies. `env` overrides (e.g. a dispatch interval: a node that delivers).
+   * Killed after the suite if it is still running.
    */
-  node(): Promise<{ t: TestApp; url: string; child: AppProcess }>;
-  /** The app started after the crashes on the same database, with WEBHOOK_TEST_ENV and `env` (closed after the suite). */
+  node(env?: Record<string, string>): Promise<{ t: TestApp; url: string; child: AppProcess }>;
+  /** An app in this process on the suite's database (started after the crashes, or beside a node the test kills), with WEBHOOK_TEST_ENV and `env` (closed after the suite). */
   restart(env?: Record<string, string>): Promise<TestApp>;
 }
 
@@ -57,8 +58,8 @@ export function webhookCrashSuite(name: string): WebhookCrashSuite {
   return {
     dbName,
     receiver,
-    async node() {
-      const { url, child } = await startFaultNode({ ...TEST_PLATFORM_ENV, ...WEBHOOK_TEST_ENV, WEBHOOK_DISPATCH_INTERVAL_MS: '0', MONGODB_DB: dbName }, children);
+    async node(env = {}) {
+      const { url, child } = await startFaultNode({ ...TEST_PLATFORM_ENV, ...WEBHOOK_TEST_ENV, WEBHOOK_DISPATCH_INTERVAL_MS: '0', ...env, MONGODB_DB: dbName }, children);
       return { t: { url } as TestApp, url, child };
     },
     async restart(env = {}) {
