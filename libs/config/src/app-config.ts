@@ -55,7 +55,7 @@ export class AppConfig {
   FERRETDB_POSTGRESQL_URL?: string;
   /** Database name. */
   @Matches(/^[A-Za-z0-9_-]{1,63}$/) MONGODB_DB = 'chat';
-  /** Driver connection pool size per process. */
+  /** Driver connection pool size per process. The embedded FerretDB sets 8 when unset: with as many commands at once as its own pool (40) it can wedge, so keep the sum over the processes on one FerretDB under that. */
   @Transform(toInt) @IsInt() @Min(1) @Max(1000) MONGODB_POOL_SIZE = 50;
   /** Read preference (chat needs read-your-writes: keep `primary` for api and gateway). */
   @IsIn(['primary', 'primaryPreferred', 'secondary', 'secondaryPreferred', 'nearest']) MONGODB_READ_PREFERENCE = 'primary';

@@ -7,6 +7,26 @@ import { redact } from './postgres';
 
 export const FERRETDB_VERSION = 'v1.24.2';
 
+/**
+ * FerretDB v1.24.2 on PostgreSQL takes a second pool connection for the write of an update or a
+ * findAndModify while the first still holds its query's rows (handler/msg_findandmodify.go): once as
+ * many such commands run at once as its pool has connections, each holds one and all wait for ever for
+ * another (reproduced by test/ferretdb-pool.e2e-spec.ts: two clients of 50 connections against its
+ * default pool of 50 wedged it in the third round). So the embedded FerretDB gets a pool of this size
+ * (`pool_max_conns`) and every app process using it a driver pool of FERRETDB_CLIENT_POOL_SIZE, which
+ * leaves up to four processes (tests run two or three on one FerretDB) under it with room to spare.
+ */
+export const FERRETDB_PG_POOL_SIZE = 40;
+/** The driver pool (MONGODB_POOL_SIZE) of an app process on the embedded FerretDB: see FERRETDB_PG_POOL_SIZE. */
+export const FERRETDB_CLIENT_POOL_SIZE = 8;
+
+/** The PostgreSQL URL with FerretDB's pool size set, unless the URL sets one itself. */
+export function withFerretDbPool(postgresqlUrl: string): string {
+  const url = new URL(postgresqlUrl);
+  if (!url.searchParams.has('pool_max_conns')) url.searchParams.set('pool_max_conns', String(FERRETDB_PG_POOL_SIZE));
+  return url.toString();
+}
+
 /** Where built or downloaded service binaries are kept, outside the repository. */
 export function chatCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.CHAT_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'chat-platform');
@@ -100,7 +120,7 @@ export async function startFerretDb(opts: {
   const child = spawn(
     bin,
     [
-      ...(opts.postgresqlUrl ? ['--handler=postgresql', `--postgresql-url=${opts.postgresqlUrl}`] : ['--handler=sqlite', `--sqlite-url=file:${dataDir}/`]),
+      ...(opts.postgresqlUrl ? ['--handler=postgresql', `--postgresql-url=${withFerretDbPool(opts.postgresqlUrl)}`] : ['--handler=sqlite', `--sqlite-url=file:${dataDir}/`]),
       `--listen-addr=127.0.0.1:${port}`,
       `--state-dir=${dataDir}`,
       '--debug-addr=-',
