@@ -13,3 +13,19 @@ export function isDuplicateKeyError(err: unknown): boolean {
   if (e.writeErrors?.some((w) => w.code === DUPLICATE_KEY_CODE)) return true;
   return /E11000/.test(String(e.errmsg ?? e.message ?? ''));
 }
+
+/**
+ * replaceOne by `_id` with upsert, again when a concurrent upsert of the same `_id` inserted it first:
+ * FerretDB's upsert reads, then inserts, so the later of two fails with a duplicate key error (MongoDB
+ * retries such an upsert itself); written again, it replaces the one that won.
+ */
+export async function replaceOrInsert<T extends { _id: unknown }>(collection: { replaceOne(filter: never, doc: never, opts: { upsert: boolean }): Promise<unknown> }, doc: T): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await collection.replaceOne({ _id: doc._id } as never, doc as never, { upsert: true });
+      return;
+    } catch (err) {
+      if (!isDuplicateKeyError(err) || attempt >= 3) throw err;
+    }
+  }
+}

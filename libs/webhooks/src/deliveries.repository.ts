@@ -151,7 +151,7 @@ export class WebhookDeliveriesRepository {
    * Up to `limit` ids of the endpoint's parked rows (ParkedEndpoints drains them), of one bucket when given.
    * Equalities only, no sort: FerretDB decodes the rows it returns; PostgreSQL filters the whole table (no
    * index serves FerretDB's jsonb containment, nor is the limit pushed down) and sends the matching rows:
-   * one bucket's, or all the endpoint's. On MongoDB the index `{endpoint_id, parked_slot, parked_bucket}`.
+   * one bucket's, or all the endpoint's. On MongoDB the index `{endpoint_id, parked, parked_slot, parked_bucket}`.
    */
   async parkedIds(endpointId: string, limit: number, bucket?: BucketRef): Promise<string[]> {
     const one = bucket ? { parked_slot: bucket.slot, parked_bucket: bucket.key } : {};

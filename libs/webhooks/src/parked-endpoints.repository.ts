@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Schema } from 'mongoose';
+import { replaceOrInsert } from '@chat/database';
 
 /**
  * One document per (endpoint, node) while that node may have rows of the endpoint parked (`parked: true`
@@ -82,7 +83,8 @@ export class ParkedEndpointsRepository {
   /** Writes (or renews) the node's record of the endpoint. */
   async hold(endpointId: string, tenantId: string, node: string, until: Date): Promise<void> {
     const doc: ParkedEndpointDoc = { _id: `${endpointId}:${node}`, endpoint_id: endpointId, tenant_id: tenantId, node, lease_until: until };
-    await this.model.collection.replaceOne({ _id: doc._id } as never, doc as never, { upsert: true });
+    // A renewal and a takeover's sweep may write one record at once (FerretDB: see replaceOrInsert).
+    await replaceOrInsert(this.model.collection, doc);
   }
 
   /** Every record (a few: one per failing endpoint per node). */
@@ -98,7 +100,7 @@ export class ParkedEndpointsRepository {
 
   /** Writes a bucket's document (idempotent): rows may be parked into it once this answered. */
   async openBucket(doc: ParkedBucketDoc): Promise<void> {
-    await this.buckets.collection.replaceOne({ _id: doc._id } as never, doc as never, { upsert: true });
+    await replaceOrInsert(this.buckets.collection, doc);
   }
 
   /** The endpoint's buckets, earliest retry windows first. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Schema } from 'mongoose';
+import { replaceOrInsert } from '@chat/database';
 
 /**
  * One document per running process that records webhook events (`webhook_recorders`, a platform
@@ -36,7 +37,7 @@ export class RecordersRepository {
   constructor(@InjectModel(WEBHOOK_RECORDER_MODEL) private readonly model: Model<RecorderDoc>) {}
 
   async beat(doc: RecorderDoc): Promise<void> {
-    await this.model.collection.replaceOne({ _id: doc._id } as never, doc as never, { upsert: true });
+    await replaceOrInsert(this.model.collection, doc);
   }
 
   async all(): Promise<RecorderDoc[]> {

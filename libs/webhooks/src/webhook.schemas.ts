@@ -154,10 +154,12 @@ WebhookPendingSchema.set('collection', 'webhook_pending');
 // rows are outside its bounds, not walked (FerretDB pushes the equalities down instead).
 WebhookPendingSchema.removeIndex({ status: 1, next_attempt_at: 1 });
 WebhookPendingSchema.index({ status: 1, parked: 1, next_attempt_at: 1 });
-// The expiry's slot reads and the drain's bucket reads (ParkedEndpoints): on MongoDB they walk one slot's
-// or one bucket's rows; FerretDB v1.24.2 cannot use it (it pushes equalities as jsonb containment, which
-// no btree serves) and PostgreSQL filters the table for each, returning only the matching rows.
-WebhookPendingSchema.index({ endpoint_id: 1, parked_slot: 1, parked_bucket: 1 });
+// The expiry's slot reads and the drain's bucket reads (ParkedEndpoints; both ask `parked: true`): on
+// MongoDB they walk one slot's or one bucket's rows, and the expiry's read of the rows not parked
+// (`parked $ne true`) walks only those, not the outage's parked rows. FerretDB v1.24.2 cannot use it (it
+// pushes equalities as jsonb containment, which no btree serves) and PostgreSQL filters the table for
+// each, returning only the matching rows.
+WebhookPendingSchema.index({ endpoint_id: 1, parked: 1, parked_slot: 1, parked_bucket: 1 });
 
 /** One HTTP attempt of a delivery (status, latency, response code), for the admin API. */
 export interface WebhookAttemptDoc {
