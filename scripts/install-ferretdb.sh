@@ -71,11 +71,16 @@ echo "[ferretdb] 2/3 downloading dependencies"
 echo "[ferretdb] 3/3 compiling (about 1-2 minutes on 2 cores; each line is a package)"
 mkdir -p "$(dirname "$BIN")"
 n=0
-( cd "$work/src" && go build -v -trimpath -o "$BIN.tmp" ./cmd/ferretdb 2>&1 ) | while read -r line; do
+# The compiler's whole output goes to a log; only a count is shown, and the log's end when the build fails.
+# The binary is written under a name of this run's own, then renamed: two installs at once (a test run
+# and `npm start` on a new machine) each finish with a whole binary instead of one failing.
+buildlog="$work/build.log"
+tmp="$BIN.tmp.$$"
+( cd "$work/src" && go build -v -trimpath -o "$tmp" ./cmd/ferretdb 2>&1 ) | tee "$buildlog" | while read -r line; do
   n=$((n + 1))
   if [ $((n % 25)) -eq 0 ]; then echo "[ferretdb]     $n packages compiled..."; fi
 done
-[ -x "$BIN.tmp" ] || { echo "[ferretdb] build failed"; exit 1; }
-mv "$BIN.tmp" "$BIN"
+[ -x "$tmp" ] || { echo "[ferretdb] build failed; the compiler's last lines:"; tail -n 30 "$buildlog" | sed 's/^/[ferretdb]     /'; exit 1; }
+mv -f "$tmp" "$BIN"
 "$BIN" --version | sed -n '1s/^/[ferretdb] built: /p'
 echo "[ferretdb] binary: $BIN"
