@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedFerretDb, stopAndDropFerretDb } from '../../libs/dev-services/src/ferretdb-backend';
-import { FERRETDB_CLIENT_POOL_SIZE } from '../../libs/dev-services/src/ferretdb';
+import { useEmbeddedFerretDb } from '../../libs/dev-services/src/ferretdb';
 import { pickMongoSource, startMemoryServer } from '../../libs/dev-services/src/mongo-source';
 import { dropStaleTestDatabases, findPostgres } from '../../libs/dev-services/src/postgres';
 import { isPortOpen } from '../../libs/dev-services/src/ports';
@@ -46,9 +46,8 @@ export default async function globalSetup(): Promise<void> {
       if (dropped.length) log(`PostgreSQL: dropped ${dropped.length} database(s) of test runs that ended without teardown`);
     }
     const f = await startEmbeddedFerretDb({ dataDir: join(root, 'ferretdb'), log, reuse: false, database });
-    process.env.MONGODB_URI = f.uri;
-    // Every app of the run (in-process or a child) keeps its driver pool under FerretDB's (FERRETDB_PG_POOL_SIZE says why).
-    process.env.MONGODB_POOL_SIZE ||= String(FERRETDB_CLIENT_POOL_SIZE);
+    // Every app of the run (in-process or a child) gets its URI and a driver pool under FerretDB's.
+    useEmbeddedFerretDb(process.env, f);
     stoppers.push(() => stopAndDropFerretDb(f));
   }
 

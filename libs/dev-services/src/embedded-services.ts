@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunningFerretDbWithBackend, startEmbeddedFerretDb } from './ferretdb-backend';
-import { FERRETDB_CLIENT_POOL_SIZE } from './ferretdb';
+import { useEmbeddedFerretDb } from './ferretdb';
 import { MongoSource, MongoSourceChoice, pickMongoSource, RunningMemoryServer, startMemoryServer } from './mongo-source';
 import { RunningS3, startS3Server } from './s3-server';
 
@@ -73,9 +73,8 @@ export async function startEmbeddedServices(env: NodeJS.ProcessEnv = process.env
     const mongo = await startEmbeddedMongo(dataDir, env, log);
     out.ferretdb = mongo.ferretdb;
     out.mongod = mongo.mongod;
-    env.MONGODB_URI = mongo.uri;
-    // Under FerretDB's own pool, or it can wedge (FERRETDB_PG_POOL_SIZE says why); an explicit setting wins.
-    if (mongo.ferretdb) env.MONGODB_POOL_SIZE ||= String(FERRETDB_CLIENT_POOL_SIZE);
+    if (mongo.ferretdb) useEmbeddedFerretDb(env, mongo.ferretdb);
+    else env.MONGODB_URI = mongo.uri;
     out.choices.mongodb = mongo.mongod
       ? `embedded mongod, data in ${join(dataDir, 'mongod')}`
       : `embedded FerretDB on ${mongo.ferretdb?.backend.kind === 'postgresql' ? 'PostgreSQL' : 'SQLite'}, data in ${join(dataDir, 'ferretdb')}`;

@@ -20,6 +20,15 @@ export const FERRETDB_PG_POOL_SIZE = 40;
 /** The driver pool (MONGODB_POOL_SIZE) of an app process on the embedded FerretDB: see FERRETDB_PG_POOL_SIZE. */
 export const FERRETDB_CLIENT_POOL_SIZE = 8;
 
+/**
+ * Points an app process's environment at a running embedded FerretDB: its URI, and a driver pool under
+ * FerretDB's own (FERRETDB_PG_POOL_SIZE says why) unless MONGODB_POOL_SIZE is set.
+ */
+export function useEmbeddedFerretDb(env: NodeJS.ProcessEnv, ferretdb: { uri: string }): void {
+  env.MONGODB_URI = ferretdb.uri;
+  env.MONGODB_POOL_SIZE ||= String(FERRETDB_CLIENT_POOL_SIZE);
+}
+
 /** The PostgreSQL URL with FerretDB's pool size set, unless the URL sets one itself. */
 export function withFerretDbPool(postgresqlUrl: string): string {
   const url = new URL(postgresqlUrl);
