@@ -52,9 +52,16 @@ describe('webhooks: parked rows survive kill -9 of the node that parked them', (
     const conv = (await alice.post('/v1/conversations').send({ type: 'group', name: 'g', member_ids: ['bob'] }).expect(201)).body as { id: string };
     const send = () => alice.post(`/v1/conversations/${conv.id}/messages`).send({ content: fakeEnvelope(['alice', 'bob']) }).expect(201);
 
-    // Enough failures to open A's circuit: A writes its record of the endpoint.
+    // Enough failures to open A's circuit: A writes its record of the endpoint, and with it the buckets its
+    // rows recorded now go into (the slot their retry windows end in and the next one). A row recorded
+    // before both are stored is not parked: it waits on A for a probe, not due for half a minute here.
     for (let i = 0; i < FIRST; i++) await send();
-    await waitFor(async () => (await records.countDocuments({ endpoint_id: ep.id })) === 1, 30_000, "A's record of the endpoint");
+    const buckets = db.collection<{ endpoint_id: string }>('webhook_parked_buckets');
+    await waitFor(
+      async () => (await records.countDocuments({ endpoint_id: ep.id })) === 1 && (await buckets.countDocuments({ endpoint_id: ep.id })) >= 2,
+      30_000,
+      "A's record of the endpoint and its buckets",
+    );
     const [record] = await records.find({ endpoint_id: ep.id }).toArray();
     for (let i = 0; i < PARKED; i++) await send();
     // Rows are inserted parked (with A's failed rows whose retries were written while the circuit was open).
