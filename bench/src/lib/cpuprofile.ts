@@ -14,7 +14,7 @@ export interface HotSpot {
 }
 
 /** Self time in µs by node id, from the sample timeline (falls back to hit counts). */
-function selfMicros(p: CpuProfile): Map<number, number> {
+export function selfMicros(p: CpuProfile): Map<number, number> {
   const out = new Map<number, number>();
   if (p.samples?.length && p.timeDeltas?.length === p.samples.length) {
     // timeDeltas[i] is the time before sample i; charge it to the sample after it, as Chrome DevTools does.
