@@ -29,3 +29,36 @@ export async function replaceOrInsert<T extends { _id: unknown }>(collection: { 
     }
   }
 }
+
+/**
+ * One insertMany of `docs` (unordered): the positions in `docs` of those inserted. A document whose
+ * `_id` (or other unique key) exists already is left out, not an error; any other failure throws.
+ */
+export async function insertNewOnly(collection: { insertMany(docs: never[], opts: { ordered: boolean }): Promise<{ insertedIds: Record<number, unknown> }> }, docs: unknown[]): Promise<Set<number>> {
+  if (!docs.length) return new Set();
+  try {
+    const r = await collection.insertMany(docs as never[], { ordered: false });
+    return insertedPositions(r.insertedIds, docs.length);
+  } catch (err) {
+    if (!onlyDuplicateKeys(err)) throw err;
+    const ids = (err as { insertedIds?: Record<number, unknown> }).insertedIds;
+    if (ids) return insertedPositions(ids, docs.length);
+    // A lone duplicate reported as a plain error: nothing of this one-document insert was new.
+    return new Set();
+  }
+}
+
+/** The positions named by insertMany's insertedIds (the driver leaves out the documents that failed). */
+function insertedPositions(ids: Record<number, unknown>, n: number): Set<number> {
+  return new Set(Object.keys(ids).map(Number).filter((i) => Number.isInteger(i) && i >= 0 && i < n));
+}
+
+/**
+ * True when an unordered insertMany failed only on duplicate keys: every write error of a bulk error
+ * (insertMany(ordered: false) reports them all in one), or a lone duplicate-key error.
+ */
+export function onlyDuplicateKeys(err: unknown): boolean {
+  const errors = (err as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
+  if (!Array.isArray(errors)) return isDuplicateKeyError(err);
+  return errors.length > 0 && errors.every((e) => (e.code ?? e.err?.code) === DUPLICATE_KEY_CODE);
+}

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { FilterQuery, Model } from 'mongoose';
-import { isDuplicateKeyError, StoreDialect } from '@chat/database';
+import { insertNewOnly, onlyDuplicateKeys, StoreDialect } from '@chat/database';
 import type { BucketRef } from './parked-buckets';
 import {
   AttemptRecord,
@@ -47,19 +47,8 @@ export class WebhookDeliveriesRepository {
    * One insertMany of rows (unordered): the positions in `rows` of those that were inserted. A row whose
    * id exists already (recorded by another path or node) is left out, not an error.
    */
-  async insertNew(rows: WebhookDeliveryDoc[]): Promise<Set<number>> {
-    if (!rows.length) return new Set();
-    try {
-      const r = await this.model.collection.insertMany(rows as never[], { ordered: false });
-      return insertedPositions(r.insertedIds, rows.length);
-    } catch (err) {
-      const bulk = Array.isArray((err as { writeErrors?: unknown }).writeErrors);
-      if (!(bulk ? hasOnlyDuplicateErrors(err) : isDuplicateKeyError(err))) throw err;
-      const ids = (err as { insertedIds?: Record<number, unknown> }).insertedIds;
-      if (ids) return insertedPositions(ids, rows.length);
-      // A lone duplicate reported as a plain error: nothing of this one-row insert was new.
-      return new Set();
-    }
+  insertNew(rows: WebhookDeliveryDoc[]): Promise<Set<number>> {
+    return insertNewOnly(this.model.collection, rows);
   }
 
   /** Which of these row ids exist already, pending or finished (the sweeper's cheap existence check). */
@@ -249,7 +238,7 @@ export class WebhookDeliveriesRepository {
       await this.log.collection.insertMany(rows as never[], { ordered: false });
     } catch (err) {
       const errors = (err as { writeErrors?: Array<{ index?: number; err?: { index?: number } }> }).writeErrors;
-      if (!(Array.isArray(errors) ? hasOnlyDuplicateErrors(err) : isDuplicateKeyError(err))) throw err;
+      if (!onlyDuplicateKeys(err)) throw err;
       // The rows that failed, by the errors' positions (a lone error without them: all, replacing is idempotent).
       const failed = Array.isArray(errors) ? errors.map((e) => e.index ?? e.err?.index ?? -1) : rows.map((_, i) => i);
       const redo = failed.some((i) => i < 0) ? rows : failed.map((i) => rows[i]!);
@@ -389,17 +378,6 @@ export class WebhookDeliveriesRepository {
     await this.moveToPending(rows, { status: 'pending' });
     return rows.length;
   }
-}
-
-/** The positions named by insertMany's insertedIds (the driver leaves out the rows that failed). */
-function insertedPositions(ids: Record<number, unknown>, n: number): Set<number> {
-  return new Set(Object.keys(ids).map(Number).filter((i) => Number.isInteger(i) && i >= 0 && i < n));
-}
-
-/** insertMany(ordered: false) reports all duplicate-key failures in one bulk error. */
-function hasOnlyDuplicateErrors(err: unknown): boolean {
-  const errors = (err as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
-  return Array.isArray(errors) && errors.length > 0 && errors.every((e) => (e.code ?? e.err?.code) === 11000);
 }
 
 /** The rows' ids grouped by their endpoint and bucket (equalities FerretDB pushes down, unlike an `_id $in`; rows from the log carry no bucket). */
