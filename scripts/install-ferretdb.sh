@@ -8,8 +8,9 @@
 # panic at start. We fetch the exact version through a throwaway module, copy its source, write
 # version.txt, and build.
 #
-# Two fixes are applied on top of v1.24.2 (FERRETDB_ID_INDEX_FIX=0 builds it untouched, as
-# ferretdb-<version> instead of ferretdb-<version>-idfix2), both about `_id` look-ups. 1) The SQLite backend creates its unique `_id`
+# Three fixes are applied on top of v1.24.2 (FERRETDB_ID_INDEX_FIX=0 builds it untouched, as
+# ferretdb-<version> instead of ferretdb-<version>-idfix3), all about which index a look-up can use.
+# 1) The SQLite backend creates its unique `_id`
 # index on the expression `_ferretdb_sjson->"_id"` but looks documents up with
 # `_ferretdb_sjson->'$._id'`. SQLite only uses an expression index for the same expression, so every
 # lookup, update and delete by `_id` scanned the whole table (EXPLAIN QUERY PLAN: SCAN, 90 ms per
@@ -23,12 +24,20 @@
 # linear in the table; Index Scan and 0.04 ms with `=`). For a string or ObjectId `_id` containment is
 # equality (an `_id` is never an array), and FerretDB filters every fetched document again in Go, so
 # the fix pushes `_jsonb->'_id' = $n` for those two types and changes only the plan.
+# 3) For the same reason no other index serves a query on the PostgreSQL backend: every equality FerretDB
+# pushes down is `_jsonb->'field' @> value`, which its btree indexes on `_jsonb->'field'` cannot serve,
+# so each such query is a pass of PostgreSQL over the whole table. A GIN index on `(_jsonb->'field')`
+# serves exactly that containment (and keeps its array semantics), so the fix creates a non-unique index
+# whose name starts with `ferretdb_gin_` as `USING gin` (without DESC, which GIN has no use for). Only
+# such indexes change; libs/database (ferretdb-equality-indexes.ts) creates them, on FerretDB only, for
+# the fields a repository reads by equality out of a large table (a long webhook outage's parked rows:
+# 200,000 parked rows cost the free due-rows scan 120 ms per query before, 21 ms with it, as with none).
 set -euo pipefail
 
 VERSION="${FERRETDB_VERSION:-v1.24.2}"
 ID_INDEX_FIX="${FERRETDB_ID_INDEX_FIX:-1}"
 SUFFIX=""
-[ "$ID_INDEX_FIX" = "1" ] && SUFFIX="-idfix2"
+[ "$ID_INDEX_FIX" = "1" ] && SUFFIX="-idfix3"
 CACHE="${CHAT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chat-platform}"
 BIN="${FERRETDB_BIN:-$CACHE/bin/ferretdb-$VERSION$SUFFIX}"
 
@@ -63,6 +72,10 @@ if [ "$ID_INDEX_FIX" = "1" ]; then
   perl -0pi -e 's{(\tcase string, types\.ObjectID, time\.Time:\n\t\t// merge with the case below\?\n)}{$1\t\tif _, isTime := v.(time.Time); !isTime && k == "_id" && operator == "->" {\n\t\t\tfilter = fmt.Sprintf(`%s = %s`, metadata.IDColumn, p.Next())\n\t\t\targs = append(args, string(must.NotFail(sjson.MarshalSingleValue(v))))\n\n\t\t\tbreak\n\t\t}\n\n}' "$query"
   grep -F 'k == "_id" && operator == "->"' "$query" >/dev/null || { echo "[ferretdb] the PostgreSQL _id fix does not apply to $VERSION (set FERRETDB_ID_INDEX_FIX=0)"; exit 1; }
   echo "[ferretdb]     applied the PostgreSQL _id fix (equality by _id uses the btree index)"
+  registry="$work/src/internal/backends/postgresql/metadata/registry.go"
+  perl -0pi -e 's#\t\tq \+= "INDEX %s ON %s \(%s\)"\n#\t\tgin := !index.Unique && strings.HasPrefix(index.Name, "ferretdb_gin_")\n\t\tif gin {\n\t\t\tq += "INDEX %s ON %s USING gin (%s)"\n\t\t} else {\n\t\t\tq += "INDEX %s ON %s (%s)"\n\t\t}\n#; s#\t\t\tif key\.Descending \{\n#\t\t\tif key.Descending && !gin {\n#' "$registry"
+  grep -F 'if key.Descending && !gin {' "$registry" >/dev/null && grep -F 'USING gin (%s)' "$registry" >/dev/null || { echo "[ferretdb] the PostgreSQL GIN index fix does not apply to $VERSION (set FERRETDB_ID_INDEX_FIX=0)"; exit 1; }
+  echo "[ferretdb]     applied the PostgreSQL GIN index fix (indexes named ferretdb_gin_* serve equality)"
 fi
 
 echo "[ferretdb] 2/3 downloading dependencies"

@@ -3,6 +3,7 @@ import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { setIdOnlyLookups } from '@chat/tenancy';
 import { detectCapabilities, dialectOf, MongoCapabilities, StoreDialectName } from './mongo-capabilities';
+import { ensureFerretDbEqualityIndexes } from './ferretdb-equality-indexes';
 
 /** Holds the detected capabilities once the connection is up (filled during bootstrap). */
 @Injectable()
@@ -24,6 +25,11 @@ export class DatabaseInfo implements OnApplicationBootstrap {
       this.logger.log(`Connected to ${this.capabilities.version} (transactions: ${this.capabilities.transactions})`);
     } catch (err) {
       this.logger.warn(`Could not detect database capabilities: ${(err as Error).message}`);
+      return;
+    }
+    // Before the app serves: the reads these indexes serve (webhook scans) start with the app.
+    if (this.dialect === 'ferretdb') {
+      await ensureFerretDbEqualityIndexes(this.connection).catch((err: Error) => this.logger.warn(`FerretDB equality indexes not created: ${err.message}`));
     }
   }
 }

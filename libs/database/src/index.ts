@@ -6,3 +6,4 @@ export * from './document-write-lock';
 export * from './duplicate-key';
 export * from './store-dialect';
 export * from './event-trace';
+export * from './ferretdb-equality-indexes';

@@ -41,11 +41,11 @@ export function chatCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.CHAT_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'chat-platform');
 }
 
-/** Built with the two `_id` index fixes unless FERRETDB_ID_INDEX_FIX=0 (see scripts/install-ferretdb.sh). */
+/** Built with the three index fixes (two for `_id`, GIN for `ferretdb_gin_*`) unless FERRETDB_ID_INDEX_FIX=0 (see scripts/install-ferretdb.sh). */
 export function ferretDbBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.FERRETDB_BIN) return env.FERRETDB_BIN;
   const cache = chatCacheDir(env);
-  const suffix = env.FERRETDB_ID_INDEX_FIX === '0' ? '' : '-idfix2';
+  const suffix = env.FERRETDB_ID_INDEX_FIX === '0' ? '' : '-idfix3';
   return join(cache, 'bin', `ferretdb-${FERRETDB_VERSION}${suffix}`);
 }
 
