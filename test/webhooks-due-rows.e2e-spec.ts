@@ -1,7 +1,9 @@
 /* The dispatcher's due-rows scan asks, most of the time, only for rows no lease holds (`leased: false`, an
- * equality FerretDB pushes down to PostgreSQL), so the rows in flight and in a node's backlog are not
- * read by every scan. A row whose lease ran out (its node died holding it) is still found: every
- * WEBHOOK_LEASE_MS / 2 a scan also looks for those. The dispatcher's Clock is held by the test. */
+ * equality FerretDB pushes down to PostgreSQL) and no open circuit parked (`parked: false`, served by a GIN
+ * index on FerretDB), so the rows in flight, in a node's backlog or parked are not read by every scan. A
+ * row whose lease ran out (its node died holding it) or stored without those fields (an older version) is
+ * still found: every WEBHOOK_LEASE_MS / 2 a scan also looks for those. The dispatcher's Clock is held by the test. */
+import { DatabaseInfo } from '@chat/database';
 import { WebhookDeliveriesRepository, WebhookDispatcher, WebhookOutbox } from '@chat/webhooks';
 import { api, createTenant } from './support/factories';
 import { waitFor } from './support/socket-client';
@@ -46,5 +48,34 @@ describe('webhook due-rows scans', () => {
     await waitFor(() => r.received.some((h) => h.id === 'evt_due_rows_dead_lease'), 30_000, 'the row retried after its lease ran out');
     await t.app.get(WebhookDispatcher).runOnce();
     expect(r.received.filter((h) => h.id === 'evt_due_rows_dead_lease')).toHaveLength(1);
+  });
+
+  it('a free row stored without `parked` (before it was always written) is delivered by the full scan', async () => {
+    const clock = useTestClock(t.app);
+    const tenant = await createTenant(t);
+    await api(t, tenant).post('/v1/webhooks').send({ url: r.url, events: ['message.new'] }).expect(201);
+    const [ep] = await t.app.get(WebhookOutbox).endpointsFor(tenant.tenantId, true);
+    const now = new Date(clock.now());
+    const row = t.app.get(WebhookOutbox).row(ep!, 'evt_due_rows_no_parked', 'message.new', { id: 'evt_due_rows_no_parked', type: 'message.new', data: {} }, now);
+    expect(row.parked).toBe(false);
+    delete row.parked;
+    const repo = t.app.get(WebhookDeliveriesRepository);
+    expect(await repo.insertIfAbsent([row])).toBe(1);
+
+    expect((await repo.dueIds(now, 100, [], true)).map((d) => d._id)).not.toContain(row._id);
+    expect((await repo.dueIds(now, 100, [], false)).map((d) => d._id)).toContain(row._id);
+
+    // The next full scan (every WEBHOOK_LEASE_MS / 2: 2.5 s of the test clock here) finds it.
+    clock.advance(2501);
+    await waitFor(() => r.received.some((h) => h.id === 'evt_due_rows_no_parked'), 30_000, 'the row without `parked` delivered by a full scan');
+    await t.app.get(WebhookDispatcher).runOnce();
+    expect(r.received.filter((h) => h.id === 'evt_due_rows_no_parked')).toHaveLength(1);
+  });
+
+  it('on FerretDB the app creates the GIN indexes the free scan, the drain and the expiry read by (none on MongoDB)', async () => {
+    const names = (await t.app.get(DatabaseInfo).connection.db!.collection('webhook_pending').listIndexes().toArray()).map((i) => String(i.name));
+    const gin = ['ferretdb_gin_parked', 'ferretdb_gin_parked_bucket', 'ferretdb_gin_parked_slot'];
+    if (t.app.get(DatabaseInfo).dialect === 'ferretdb') expect(names).toEqual(expect.arrayContaining(gin));
+    else for (const n of gin) expect(names).not.toContain(n);
   });
 });

@@ -78,9 +78,10 @@ export class WebhookDeliveriesRepository {
           status: 'pending',
           // Rows never leased or released by an outcome: an equality FerretDB pushes down (WebhookDeliveryDoc.leased).
           ...(onlyFree ? { leased: false } : {}),
-          // Rows parked for an open circuit are drained by endpoint (ParkedEndpoints), never scanned: a `$ne`
-          // FerretDB pushes down, so a long outage's rows are not decoded by every scan (issue 14).
-          parked: { $ne: true },
+          // Rows parked for an open circuit are drained by endpoint (ParkedEndpoints), never scanned (issue 14).
+          // The free scan asks by equality (a GIN index on FerretDB: PostgreSQL does not pass over a long
+          // outage's rows); the full scan by `$ne` (pushed down, not decoded), for rows stored without the field.
+          parked: onlyFree ? false : { $ne: true },
           next_attempt_at: { $lte: now },
           lease_until: { $lte: now },
           ...(busyEndpoints.length ? { endpoint_id: { $nin: busyEndpoints } } : {}),

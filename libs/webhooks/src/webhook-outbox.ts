@@ -218,6 +218,7 @@ export class WebhookOutbox {
       lease_until: new Date(0),
       lease_owner: null,
       leased: false,
+      parked: false,
       last_status_code: null,
       last_error: null,
       delivered_at: null,

@@ -1,6 +1,7 @@
 import { Schema, Types } from 'mongoose';
 import type { ReportMeta } from './message-events';
 import { tenantGuardPlugin } from '@chat/tenancy';
+import { ferretDbEqualityIndexes } from '@chat/database';
 
 /** An application's webhook endpoint. The secret must be shown to sign, so it is sealed (SecretBox), not hashed. */
 export interface WebhookEndpointDoc {
@@ -79,8 +80,12 @@ export interface WebhookDeliveryDoc {
   leased?: boolean;
   /**
    * True while the row waits for its endpoint's open circuit (EndpointBreakers), free of any lease: the
-   * due-rows scans leave it out (`$ne`, pushed down on FerretDB) and it is drained by endpoint once the
-   * circuit closes, or by another node once the parking node's record ran out (ParkedEndpoints).
+   * due-rows scans leave it out and it is drained by endpoint once the circuit closes, or by another node
+   * once the parking node's record ran out (ParkedEndpoints). Written `false` on every other row, so the
+   * free scan (each dispatch interval) asks `parked: false` by equality, which a GIN index serves on
+   * FerretDB (ferretDbEqualityIndexes below): a long outage's parked rows cost it nothing, not a pass of
+   * PostgreSQL over them. Rows written before this field was always written are found by the full scan
+   * (`$ne: true`), as for `leased`.
    */
   parked?: boolean;
   /**
@@ -158,8 +163,11 @@ WebhookPendingSchema.index({ status: 1, parked: 1, next_attempt_at: 1 });
 // MongoDB they walk one slot's or one bucket's rows, and the expiry's read of the rows not parked
 // (`parked $ne true`) walks only those, not the outage's parked rows. FerretDB v1.24.2 cannot use it (it
 // pushes equalities as jsonb containment, which no btree serves) and PostgreSQL filters the table for
-// each, returning only the matching rows.
+// each, returning only the matching rows (without the GIN indexes below).
 WebhookPendingSchema.index({ endpoint_id: 1, parked: 1, parked_slot: 1, parked_bucket: 1 });
+// On FerretDB only, GIN indexes for the same reads by equality (the free scan's `parked: false`, the
+// drain's bucket, the expiry's slot), so their cost does not grow with an outage's parked rows.
+ferretDbEqualityIndexes(WebhookPendingSchema, ['parked', 'parked_bucket', 'parked_slot']);
 
 /** One HTTP attempt of a delivery (status, latency, response code), for the admin API. */
 export interface WebhookAttemptDoc {
