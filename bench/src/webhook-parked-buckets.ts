@@ -15,7 +15,10 @@
  * returns to FerretDB for it (what FerretDB decodes: a count by the same pushed-down equalities, in SQL).
  * PostgreSQL filters the whole table for every one of them (EXPLAIN: Seq Scan; FerretDB pushes equalities
  * as jsonb containment, which no btree serves). 200 free due rows of a healthy endpoint are in every
- * collection. PostgreSQL from POSTGRES_URL (default postgres://postgres@127.0.0.1:5432); scratch databases.
+ * collection. With `--gin`, the after collection also has the GIN indexes FerretDB gets for these reads
+ * (ferretDbEqualityIndexes: `ferretdb_gin_parked`, `_parked_bucket`, `_parked_slot`; needs the
+ * `-idfix3` build, scripts/install-ferretdb.sh), so PostgreSQL reads the matching rows by index.
+ * PostgreSQL from POSTGRES_URL (default postgres://postgres@127.0.0.1:5432); scratch databases.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,6 +63,7 @@ async function pgRows(pg: Client, table: string, eq: Doc, neTrue: string[] = [])
 async function main(): Promise<void> {
   const args = process.argv.slice(2).map(Number).filter((n) => n >= 0 && Number.isFinite(n));
   const sizes = args.length ? args : [0, 10_000, 50_000];
+  const gin = process.argv.includes('--gin');
   const server = await findPostgres(process.env, () => undefined);
   if (!server) throw new Error('no PostgreSQL');
   const dir = mkdtempSync(join(tmpdir(), 'parked-buckets-'));
@@ -83,6 +87,7 @@ async function main(): Promise<void> {
         await c.createIndex({ status: 1, parked: 1, next_attempt_at: 1 });
         await c.createIndex({ endpoint_id: 1, created_at: -1, _id: -1 });
         if (style === 'after') await c.createIndex({ endpoint_id: 1, parked_slot: 1, parked_bucket: 1 });
+        if (style === 'after' && gin) for (const f of ['parked', 'parked_bucket', 'parked_slot']) await c.createIndex({ [f]: 1 }, { name: `ferretdb_gin_${f}` });
         const rows = [...Array.from({ length: n }, (_, i) => row(i, DEAD, now, t0, style)), ...Array.from({ length: 200 }, (_, i) => row(i, HEALTHY, now, t0, 'free'))];
         for (let i = 0; i < rows.length; i += 1000) await c.insertMany(rows.slice(i, i + 1000));
         if (style === 'after') {
