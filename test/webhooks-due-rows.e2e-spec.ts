@@ -2,9 +2,10 @@
  * equality FerretDB pushes down to PostgreSQL) and no open circuit parked (`parked: false`, served by a GIN
  * index on FerretDB), so the rows in flight, in a node's backlog or parked are not read by every scan. A
  * row whose lease ran out (its node died holding it) or stored without those fields (an older version) is
- * still found: every WEBHOOK_LEASE_MS / 2 a scan also looks for those. The dispatcher's Clock is held by the test. */
+ * still found: every WEBHOOK_LEASE_MS / 2 a scan also looks for the former, and at start and every
+ * LEGACY_SCAN_EVERY_MS for the latter. The dispatcher's Clock is held by the test. */
 import { DatabaseInfo } from '@chat/database';
-import { WebhookDeliveriesRepository, WebhookDispatcher, WebhookOutbox } from '@chat/webhooks';
+import { LEGACY_SCAN_EVERY_MS, WebhookDeliveriesRepository, WebhookDispatcher, WebhookOutbox } from '@chat/webhooks';
 import { api, createTenant } from './support/factories';
 import { waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
@@ -50,7 +51,7 @@ describe('webhook due-rows scans', () => {
     expect(r.received.filter((h) => h.id === 'evt_due_rows_dead_lease')).toHaveLength(1);
   });
 
-  it('a free row stored without `parked` (before it was always written) is delivered by the full scan', async () => {
+  it('a free row stored without `parked` (before it was always written) is delivered by a full scan that looks for such rows', async () => {
     const clock = useTestClock(t.app);
     const tenant = await createTenant(t);
     await api(t, tenant).post('/v1/webhooks').send({ url: r.url, events: ['message.new'] }).expect(201);
@@ -63,10 +64,11 @@ describe('webhook due-rows scans', () => {
     expect(await repo.insertIfAbsent([row])).toBe(1);
 
     expect((await repo.dueIds(now, 100, [], true)).map((d) => d._id)).not.toContain(row._id);
-    expect((await repo.dueIds(now, 100, [], false)).map((d) => d._id)).toContain(row._id);
+    expect((await repo.dueIds(now, 100, [], false)).map((d) => d._id)).not.toContain(row._id);
+    expect((await repo.dueIds(now, 100, [], false, true)).map((d) => d._id)).toContain(row._id);
 
-    // The next full scan (every WEBHOOK_LEASE_MS / 2: 2.5 s of the test clock here) finds it.
-    clock.advance(2501);
+    // A full scan looks for such rows at start and every LEGACY_SCAN_EVERY_MS (of the test clock) after.
+    clock.advance(LEGACY_SCAN_EVERY_MS + 1);
     await waitFor(() => r.received.some((h) => h.id === 'evt_due_rows_no_parked'), 30_000, 'the row without `parked` delivered by a full scan');
     await t.app.get(WebhookDispatcher).runOnce();
     expect(r.received.filter((h) => h.id === 'evt_due_rows_no_parked')).toHaveLength(1);

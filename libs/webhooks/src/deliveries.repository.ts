@@ -71,17 +71,17 @@ export class WebhookDeliveriesRepository {
    * node already sends to at full concurrency are left out, so one endpoint's backlog cannot hide
    * every other endpoint's rows from the scan.
    */
-  async dueIds(now: Date, limit: number, busyEndpoints: string[] = [], onlyFree = false): Promise<Array<{ _id: string; endpoint_id: string; leased?: boolean }>> {
+  async dueIds(now: Date, limit: number, busyEndpoints: string[] = [], onlyFree = false, withoutParkedField = false): Promise<Array<{ _id: string; endpoint_id: string; leased?: boolean }>> {
     return (await this.model
       .find(
         {
           status: 'pending',
           // Rows never leased or released by an outcome: an equality FerretDB pushes down (WebhookDeliveryDoc.leased).
           ...(onlyFree ? { leased: false } : {}),
-          // Rows parked for an open circuit are drained by endpoint (ParkedEndpoints), never scanned (issue 14).
-          // The free scan asks by equality (a GIN index on FerretDB: PostgreSQL does not pass over a long
-          // outage's rows); the full scan by `$ne` (pushed down, not decoded), for rows stored without the field.
-          parked: onlyFree ? false : { $ne: true },
+          // Rows parked for an open circuit are drained by endpoint (ParkedEndpoints), never scanned (issue 14):
+          // by equality (a GIN index on FerretDB: PostgreSQL does not pass over a long outage's rows), or by a
+          // `$ne` (pushed down, not decoded) that also finds rows stored without the field (FullScanSchedule).
+          parked: withoutParkedField ? { $ne: true } : false,
           next_attempt_at: { $lte: now },
           lease_until: { $lte: now },
           ...(busyEndpoints.length ? { endpoint_id: { $nin: busyEndpoints } } : {}),

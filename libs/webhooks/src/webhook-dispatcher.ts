@@ -186,7 +186,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     full = this.fullScans.begin(at, full);
     if (full) this.parking.tick();
     // Open circuits are left out too, but for a probe that is due (EndpointBreakers).
-    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, [...busy, ...this.breakers.blockedIds(at)], !full);
+    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, [...busy, ...this.breakers.blockedIds(at)], !full, full && this.fullScans.legacy(at));
     if (full || candidates.length) this.idle = candidates.length === 0;
     // The rows this node may start now (node and per-endpoint bounds), claimed in one round trip: its
     // own retries that are due first, then the scan's candidates.
