@@ -18,17 +18,14 @@ export function ferretDbEqualityIndexes(schema: Schema, fields: string[]): void 
   fieldsOf.set(schema, [...(fieldsOf.get(schema) ?? []), ...fields]);
 }
 
-export const FERRETDB_GIN_INDEX_PREFIX = 'ferretdb_gin_';
+/** The name prefix scripts/install-ferretdb.sh builds as GIN. */
+const GIN_PREFIX = 'ferretdb_gin_';
 
 /** Creates the indexes asked for by the connection's models (idempotent). Called once the server is known to be FerretDB. */
-export async function ensureFerretDbEqualityIndexes(conn: Connection): Promise<string[]> {
-  const made: string[] = [];
+export async function ensureFerretDbEqualityIndexes(conn: Connection): Promise<void> {
   for (const model of Object.values(conn.models)) {
     for (const field of fieldsOf.get(model.schema) ?? []) {
-      const name = FERRETDB_GIN_INDEX_PREFIX + field.replace(/\./g, '_');
-      await model.collection.createIndex({ [field]: 1 }, { name });
-      made.push(`${model.collection.collectionName}.${name}`);
+      await model.collection.createIndex({ [field]: 1 }, { name: GIN_PREFIX + field.replace(/\./g, '_') });
     }
   }
-  return made;
 }

@@ -82,10 +82,10 @@ export interface WebhookDeliveryDoc {
    * True while the row waits for its endpoint's open circuit (EndpointBreakers), free of any lease: the
    * due-rows scans leave it out and it is drained by endpoint once the circuit closes, or by another node
    * once the parking node's record ran out (ParkedEndpoints). Written `false` on every other row, so the
-   * free scan (each dispatch interval) asks `parked: false` by equality, which a GIN index serves on
-   * FerretDB (ferretDbEqualityIndexes below): a long outage's parked rows cost it nothing, not a pass of
-   * PostgreSQL over them. Rows written before this field was always written are found by the full scan
-   * (`$ne: true`), as for `leased`.
+   * due-rows scans ask `parked: false` by equality, which a GIN index serves on FerretDB
+   * (ferretDbEqualityIndexes below): a long outage's parked rows cost them nothing, not a pass of
+   * PostgreSQL over them. Rows written before this field was always written are found by the full scans
+   * that ask `$ne: true` instead (at start and every LEGACY_SCAN_EVERY_MS: FullScanSchedule).
    */
   parked?: boolean;
   /**
@@ -165,7 +165,7 @@ WebhookPendingSchema.index({ status: 1, parked: 1, next_attempt_at: 1 });
 // pushes equalities as jsonb containment, which no btree serves) and PostgreSQL filters the table for
 // each, returning only the matching rows (without the GIN indexes below).
 WebhookPendingSchema.index({ endpoint_id: 1, parked: 1, parked_slot: 1, parked_bucket: 1 });
-// On FerretDB only, GIN indexes for the same reads by equality (the free scan's `parked: false`, the
+// On FerretDB only, GIN indexes for the same reads by equality (the scans' `parked: false`, the
 // drain's bucket, the expiry's slot), so their cost does not grow with an outage's parked rows.
 ferretDbEqualityIndexes(WebhookPendingSchema, ['parked', 'parked_bucket', 'parked_slot']);
 
