@@ -28,14 +28,19 @@ describe('webhook due-rows scans', () => {
     await r.stop();
   });
 
-  it('a row leased by a node that died is delivered once its lease ran out; scans for free rows leave it out', async () => {
+  /** A new tenant's endpoint on the receiver, and a row of event `id` for it as the outbox makes it (not stored). */
+  async function rowForNewEndpoint(id: string) {
     const clock = useTestClock(t.app);
     const tenant = await createTenant(t);
     await api(t, tenant).post('/v1/webhooks').send({ url: r.url, events: ['message.new'] }).expect(201);
     const [ep] = await t.app.get(WebhookOutbox).endpointsFor(tenant.tenantId, true);
-    // As a node that inserted it leased to itself and then died would leave it (WEBHOOK_LEASE_MS is 5 s here).
     const now = new Date(clock.now());
-    const row = t.app.get(WebhookOutbox).row(ep!, 'evt_due_rows_dead_lease', 'message.new', { id: 'evt_due_rows_dead_lease', type: 'message.new', data: {} }, now);
+    return { clock, now, row: t.app.get(WebhookOutbox).row(ep!, id, 'message.new', { id, type: 'message.new', data: {} }, now) };
+  }
+
+  it('a row leased by a node that died is delivered once its lease ran out; scans for free rows leave it out', async () => {
+    const { clock, now, row } = await rowForNewEndpoint('evt_due_rows_dead_lease');
+    // As a node that inserted it leased to itself and then died would leave it (WEBHOOK_LEASE_MS is 5 s here).
     Object.assign(row, { lease_owner: 'a-node-that-died', leased: true, lease_until: new Date(now.getTime() + 5000) });
     const repo = t.app.get(WebhookDeliveriesRepository);
     expect(await repo.insertIfAbsent([row])).toBe(1);
@@ -52,12 +57,7 @@ describe('webhook due-rows scans', () => {
   });
 
   it('a free row stored without `parked` (before it was always written) is delivered by a full scan that looks for such rows', async () => {
-    const clock = useTestClock(t.app);
-    const tenant = await createTenant(t);
-    await api(t, tenant).post('/v1/webhooks').send({ url: r.url, events: ['message.new'] }).expect(201);
-    const [ep] = await t.app.get(WebhookOutbox).endpointsFor(tenant.tenantId, true);
-    const now = new Date(clock.now());
-    const row = t.app.get(WebhookOutbox).row(ep!, 'evt_due_rows_no_parked', 'message.new', { id: 'evt_due_rows_no_parked', type: 'message.new', data: {} }, now);
+    const { clock, now, row } = await rowForNewEndpoint('evt_due_rows_no_parked');
     expect(row.parked).toBe(false);
     delete row.parked;
     const repo = t.app.get(WebhookDeliveriesRepository);
