@@ -6,6 +6,7 @@
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { PARKED_SLOT_MS, ParkedEndpointsRepository, WebhookDeliveriesRepository, WebhookDispatcher } from '@chat/webhooks';
+import { asUser, userToken } from './support/factories';
 import { waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
 import { TestClock, useTestClock } from './support/test-clock';
@@ -129,6 +130,44 @@ describe('webhooks: rows parked for an open circuit', () => {
     } finally {
       await b?.close();
       if (aOpen) await a.close();
+    }
+  });
+
+  it('rows a node that does not deliver records while the circuit is open are parked by the delivering node and delivered once each', async () => {
+    const a = await createTestApp({ env: WEBHOOK_TEST_ENV });
+    let b: TestApp | undefined;
+    try {
+      const { clock, r, delivered, answer, w, ep } = await failingEndpoint(a);
+      await park(a, clock, r, w, ep.id, 10, 0);
+      // b records and does not deliver (the API nodes of a deployment with a dispatcher elsewhere): it has no
+      // circuit, so its rows are stored free, as a dead node's whose lease ran out would be.
+      b = await createTestApp({ dbName: a.dbName, env: { ...WEBHOOK_TEST_ENV, WEBHOOK_DISPATCH_INTERVAL_MS: '0' } });
+      useTestClock(b.app, clock);
+      const onB = { ...w, alice: asUser(b, await userToken(b, w.tenant, 'alice')) };
+      for (let i = 0; i < 30; i++) await send(onB);
+      // With the clock still (no probe step), a's scans park them: no row is left that was never attempted and is not parked.
+      const dispatcher = a.app.get(WebhookDispatcher);
+      const repo = a.app.get(WebhookDeliveriesRepository);
+      let seen = '';
+      const parkedAll = async () => {
+        await dispatcher.runOnce();
+        const rows = await repo.list(ep.id, { status: 'pending', limit: 1000 });
+        const waiting = rows.filter((d) => d.attempts === 0 && !d.parked).length;
+        seen = `${rows.length} of 40 rows stored, ${waiting} never attempted and not parked`;
+        return rows.length === 40 && waiting === 0;
+      };
+      await waitFor(parkedAll, 30_000, 'rows recorded on b parked').catch((err: Error) => {
+        throw new Error(`${err.message} (last seen: ${seen})`);
+      });
+      const scanned = new Set((await repo.dueIds(new Date(8.64e15), 10_000, [], false)).map((d) => d._id));
+      for (const id of await repo.parkedIds(ep.id, 10_000)) expect(scanned.has(id)).toBe(false);
+      answer();
+      const perId = await deliverAll(a, clock, r, delivered, 40);
+      expect(perId.size).toBe(40);
+      expect([...perId.values()].every((n) => n === 1)).toBe(true);
+    } finally {
+      await b?.close();
+      await a.close();
     }
   });
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ConversationsService, UsersService } from '@chat/chat';
 import { asTenantId, TenantContext } from '@chat/tenancy';
-import { verifySignature } from '@chat/webhooks';
+import { verifySignature, WebhookDeliveriesRepository, WebhookDispatcher } from '@chat/webhooks';
 import { fakeEnvelope } from './chat-messages-helpers';
 import { api, asAdmin, asUser, createTenant, userToken } from './support/factories';
 import { closeAllSockets, connectSocket, waitFor } from './support/socket-client';
@@ -53,6 +53,36 @@ describe('webhooks against a real receiver on loopback (FerretDB, Redis): endpoi
     await admin.patch(`/admin/webhooks/${created.body.id}`).send({ active: false, description: 'off' }).expect(200);
     await admin.delete(`/admin/webhooks/${created.body.id}`).expect(200);
     await api(t, a).get(`/v1/webhooks/${created.body.id}`).expect(404);
+  });
+
+  it('the test ping answers with its own attempt even when a scan runs right after its row is stored', async () => {
+    const r = await receiver();
+    const tenant = await createTenant(t);
+    const ep = await endpoint(t, tenant, r.url);
+    // A scan at the worst moment, forced: right after the ping's row is stored. Before, it could take the row
+    // first; the ping then answered before any attempt (and a caller reading the receiver saw an older event).
+    // An attempt the scan starts then is held at the receiver until the ping has answered.
+    let scanWindow = false;
+    let release: (() => void) | undefined;
+    r.respond = () => (scanWindow ? new Promise<number>((done) => (release = () => done(200))) : 200);
+    const repo = t.app.get(WebhookDeliveriesRepository);
+    const insert = repo.insertIfAbsent.bind(repo);
+    const spy = jest.spyOn(repo, 'insertIfAbsent').mockImplementation(async (rows) => {
+      const n = await insert(rows);
+      scanWindow = true;
+      const scanned = t.app.get(WebhookDispatcher).runOnce();
+      await Promise.race([scanned, waitFor(() => r.received.some((h) => h.id === rows[0]!.event_id), 10_000, 'a scan took the ping')]);
+      scanWindow = false;
+      return n;
+    });
+    try {
+      const ping = await api(t, tenant).post(`/v1/webhooks/${ep.id}/test`).expect(200);
+      expect(ping.body).toMatchObject({ type: 'webhook.test', status: 'delivered', attempts: 1 });
+      expect(r.received.filter((h) => h.id === ping.body.event_id)).toHaveLength(1);
+    } finally {
+      spy.mockRestore();
+      release?.();
+    }
   });
 
   it('delivers signed message.new and membership events (ids and metadata, never content); the test ping works', async () => {

@@ -16,6 +16,8 @@ import {
 const FREE = new Date(0);
 /** A row's fields once no lease holds it. */
 const RELEASED = { lease_until: FREE, lease_owner: null, leased: false };
+/** A due-rows scan's candidate. */
+export type DueRow = Pick<WebhookDeliveryDoc, '_id' | 'endpoint_id' | 'leased' | 'retry_until'>;
 /** Rows a requeue moves per round trip. */
 const REQUEUE_PAGE = 500;
 
@@ -67,11 +69,11 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * Ids of due, unleased pending rows, oldest due first (candidates: claim() decides). Endpoints this
+   * Ids of due, unleased pending rows, oldest due first (candidates: claimMany() decides). Endpoints this
    * node already sends to at full concurrency are left out, so one endpoint's backlog cannot hide
    * every other endpoint's rows from the scan.
    */
-  async dueIds(now: Date, limit: number, busyEndpoints: string[] = [], onlyFree = false, withoutParkedField = false): Promise<Array<{ _id: string; endpoint_id: string; leased?: boolean }>> {
+  async dueIds(now: Date, limit: number, busyEndpoints: string[] = [], onlyFree = false, withoutParkedField = false): Promise<DueRow[]> {
     return (await this.model
       .find(
         {
@@ -86,12 +88,12 @@ export class WebhookDeliveriesRepository {
           lease_until: { $lte: now },
           ...(busyEndpoints.length ? { endpoint_id: { $nin: busyEndpoints } } : {}),
         },
-        { _id: 1, endpoint_id: 1, leased: 1 },
+        { _id: 1, endpoint_id: 1, leased: 1, retry_until: 1 },
       )
       .sort({ next_attempt_at: 1 })
       .limit(limit)
       .lean()
-      .exec()) as Array<{ _id: string; endpoint_id: string; leased?: boolean }>;
+      .exec()) as DueRow[];
   }
 
   /**
@@ -156,9 +158,19 @@ export class WebhookDeliveriesRepository {
     return this.takeLeases(ids, now, leaseMs, token, parked, () => parked);
   }
 
-  /** Takes the lease of one row (the test ping). */
-  async claim(id: string, now: Date, leaseMs: number, token: string): Promise<WebhookDeliveryDoc | null> {
-    return (await this.claimMany([id], now, leaseMs, token))[0] ?? null;
+  /**
+   * Parks rows a scan found free (or their lease run out) of an endpoint whose circuit is open
+   * (ParkedEndpoints.parkFound), into `bucket`, due at the probe: each only while no lease holds it, so of
+   * this and a claim one wins (a claim's write, or this one under the row's lock on FerretDB). The ids parked.
+   */
+  async parkFree(ids: string[], now: Date, set: { next_attempt_at: Date; parked_bucket: string; parked_slot: number }): Promise<string[]> {
+    const free = { status: 'pending', parked: { $ne: true }, lease_until: { $lte: now } };
+    const park = { $set: { ...set, ...RELEASED, parked: true, updated_at: now } };
+    const parked = await this.dialect.changeEach('webhook_deliveries', ids, {
+      many: async () => ((await this.model.updateMany({ _id: { $in: ids }, ...free }, park).exec()).modifiedCount ? this.model.find({ _id: { $in: ids }, parked: true }, { _id: 1 }).lean().exec() : []),
+      one: (id) => this.model.findOneAndUpdate({ _id: id, ...free }, park, { new: true, ...this.dialect.findAndModifyProjection({ _id: 1 }) }).lean().exec(),
+    });
+    return parked.map((d) => String(d._id));
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { WebhookDeliveriesRepository } from './deliveries.repository';
+import { DueRow, WebhookDeliveriesRepository } from './deliveries.repository';
 import { EndpointBreakers } from './endpoint-breaker';
 import { BucketRef, PARKED_SLOT_MS, ParkedBuckets } from './parked-buckets';
 import { ParkedEndpointsRepository } from './parked-endpoints.repository';
@@ -121,6 +121,39 @@ export class ParkedEndpoints {
     if (now >= this.nextSweep || now < this.nextSweep - this.leaseMs) {
       this.nextSweep = now + this.leaseMs / 2;
       void this.sweep(now).catch((err: Error) => this.logger.warn(`parked endpoints sweep failed: ${err.message}`));
+    }
+  }
+
+  /**
+   * Rows of endpoints whose circuit is open here that a scan found free, or their lease run out: rows a
+   * node that does not deliver stored (WEBHOOK_DISPATCH_INTERVAL_MS=0: it has no circuit, so it parks
+   * nothing), or a dead node's. Parked now, without an attempt, as a failed retry's outcome parks its row,
+   * so a long outage's rows are not read again by every scan. A row with no bucket to go into yet (the
+   * record or the bucket not stored) stays as it is, for a later scan.
+   */
+  async parkFound(rows: DueRow[], now: number): Promise<void> {
+    const groups = new Map<string, { parking: Parking; probeAt: number; ids: string[] }>();
+    for (const d of rows) {
+      const probeAt = this.breakers.probeAt(d.endpoint_id);
+      const parking = probeAt === null ? null : this.park(d.endpoint_id, new Date(d.retry_until).getTime(), now);
+      if (!parking) continue;
+      const key = `${d.endpoint_id}\u0000${parking.key}`;
+      const g = groups.get(key);
+      if (!g) groups.set(key, { parking, probeAt: probeAt!, ids: [d._id] });
+      else {
+        // One write parks the group: its first parking stands for the others while it runs.
+        g.ids.push(d._id);
+        parking.done();
+      }
+    }
+    for (const { parking, probeAt, ids } of groups.values()) {
+      try {
+        await this.deliveries.parkFree(ids, new Date(now), { next_attempt_at: new Date(Math.max(probeAt, now)), parked_bucket: parking.key, parked_slot: parking.slot });
+      } catch (err) {
+        this.logger.warn(`could not park rows found by a scan: ${(err as Error).message}`);
+      } finally {
+        parking.done();
+      }
     }
   }
 

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { AppConfig } from '@chat/config';
 import { SecretBox } from '@chat/platform';
 import { Clock } from '@chat/clock';
-import { WebhookDeliveriesRepository } from './deliveries.repository';
+import { DueRow, WebhookDeliveriesRepository } from './deliveries.repository';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { FreshRowTaker, leaseDueRows, parkRows, WebhookOutbox } from './webhook-outbox';
 import { WebhookSender } from './webhook-sender';
@@ -185,8 +185,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     // Most scans ask only for rows no lease holds; some also for rows whose lease ran out (FullScanSchedule).
     full = this.fullScans.begin(at, full);
     if (full) this.parking.tick();
-    // Open circuits are left out too, but for a probe that is due (EndpointBreakers).
-    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, [...busy, ...this.breakers.blockedIds(at)], !full, full && this.fullScans.legacy(at));
+    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, busy, !full, full && this.fullScans.legacy(at));
     if (full || candidates.length) this.idle = candidates.length === 0;
     // The rows this node may start now (node and per-endpoint bounds), claimed in one round trip: its
     // own retries that are due first, then the scan's candidates.
@@ -196,10 +195,15 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const probes = new Map<string, string>();
     this.starved = false;
     const isBlocked = (endpointId: string) => this.breakers.blocked(endpointId, at);
+    // Rows of open circuits (but for a probe that is due: EndpointBreakers) are not started; those found free are parked.
+    const unparked: DueRow[] = [];
     for (const c of [...this.held.due(at, isBlocked), ...candidates.filter((c) => !this.held.has(c._id))]) {
       if (this.stopped) return;
       const n = planned.get(c.endpoint_id) ?? 0;
-      if (isBlocked(c.endpoint_id)) continue;
+      if (isBlocked(c.endpoint_id)) {
+        if ('retry_until' in c) unparked.push(c);
+        continue;
+      }
       if (this.active + picked.length + own.length >= NODE_CONCURRENCY || n >= limit) {
         this.starved = true;
         continue;
@@ -214,6 +218,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       else picked.push(c._id);
     }
     this.held.remove(own.map((c) => c._id));
+    if (unparked.length) await this.parking.parkFound(unparked, at);
     if (full) {
       // Rows left behind that a lease held (ran out; not this node's own retries), a full page, or endpoints left out as busy (their rows unseen): look again.
       const chosen = new Set(picked);
@@ -364,12 +369,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     return run;
   }
 
-  /** Claims one row and attempts it at once (the test ping); null when another node holds it. */
-  async deliverNow(id: string): Promise<WebhookDeliveryDoc | null> {
-    const claimed = await this.deliveries.claim(id, new Date(this.clock.now()), this.config.WEBHOOK_LEASE_MS, this.claimToken());
-    if (!claimed) return null;
-    await this.track(claimed, await this.endpoints.find(claimed.endpoint_id));
-    return claimed;
+  /** Stores a new row leased to this node, so no scan takes it first, and attempts it at once (the test ping answers with that attempt). */
+  async deliverNow(row: WebhookDeliveryDoc): Promise<void> {
+    leaseDueRows([row], this.claimToken(), this.clock.now(), this.config.WEBHOOK_LEASE_MS);
+    if (await this.deliveries.insertIfAbsent([row])) await this.track(row, await this.endpoints.find(row.endpoint_id));
   }
 
   /** AttemptHost: the row waits here, leased by `owner` until `at`, for this node to attempt it then; beyond HELD_MAX its lease runs out (any node's full scan). */

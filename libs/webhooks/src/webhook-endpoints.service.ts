@@ -149,8 +149,7 @@ export class WebhookEndpointsService {
     const eventId = `evt_test_${randomUUID().replace(/-/g, '')}`;
     const payload = { id: eventId, type: WEBHOOK_TEST_EVENT, created_at: now.toISOString(), tenant_id: ep.tenant_id, data: { endpoint_id: ep._id.toHexString() } };
     const row = this.outbox.row(ep, eventId, WEBHOOK_TEST_EVENT, payload, now);
-    await this.deliveries.insertIfAbsent([row]);
-    await this.dispatcher.deliverNow(row._id);
+    await this.dispatcher.deliverNow(row);
     return this.delivery(id, row._id, scope);
   }
 
