@@ -32,9 +32,7 @@ describe('webhooks: rows parked for an open circuit', () => {
     }
     for (let i = 0; i < parked; i++) await send(w);
     await settle(app, clock, endpointId, first + parked, 'rows parked');
-    // No scan reads them, full or not, whenever it runs.
-    const scanned = new Set((await repo.dueIds(new Date(8.64e15), 10_000, [], false)).map((d) => d._id));
-    for (const id of await repo.parkedIds(endpointId, 10_000)) expect(scanned.has(id)).toBe(false);
+    await expectNoneScanned(repo, endpointId);
   }
 
   /**
@@ -84,6 +82,20 @@ describe('webhooks: rows parked for an open circuit', () => {
     return perId;
   }
 
+  /** The receiver answers again (`answer`): every one of the `events` events is then delivered on `app`, each once. */
+  async function deliveredOnceEach(app: TestApp, clock: TestClock, r: WebhookReceiver, delivered: string[], answer: () => void, events: number): Promise<void> {
+    answer();
+    const perId = await deliverAll(app, clock, r, delivered, events);
+    expect(perId.size).toBe(events);
+    expect([...perId.values()].every((n) => n === 1)).toBe(true);
+  }
+
+  /** No scan reads the endpoint's parked rows, full or not, whenever it runs. */
+  async function expectNoneScanned(repo: WebhookDeliveriesRepository, endpointId: string): Promise<void> {
+    const scanned = new Set((await repo.dueIds(new Date(8.64e15), 10_000, [], false)).map((d) => d._id));
+    for (const id of await repo.parkedIds(endpointId, 10_000)) expect(scanned.has(id)).toBe(false);
+  }
+
   /** On `a`: a test clock, a receiver answering 500 until `answer()` (then 200, noting each event in `delivered`), a world and its endpoint. */
   async function failingEndpoint(a: TestApp) {
     const clock = useTestClock(a.app, new TestClock());
@@ -101,10 +113,7 @@ describe('webhooks: rows parked for an open circuit', () => {
     try {
       const { clock, r, delivered, answer, w, ep } = await failingEndpoint(a);
       await park(a, clock, r, w, ep.id, 10, 300);
-      answer();
-      const perId = await deliverAll(a, clock, r, delivered, 310);
-      expect(perId.size).toBe(310);
-      expect([...perId.values()].every((n) => n === 1)).toBe(true);
+      await deliveredOnceEach(a, clock, r, delivered, answer, 310);
       const repo = a.app.get(WebhookDeliveriesRepository);
       await waitFor(async () => (await repo.parkedIds(ep.id, 10)).length === 0, 20_000, 'nothing parked left');
     } finally {
@@ -123,10 +132,7 @@ describe('webhooks: rows parked for an open circuit', () => {
       aOpen = false;
       b = await createTestApp({ dbName: a.dbName, env: WEBHOOK_TEST_ENV });
       useTestClock(b.app, clock);
-      answer();
-      const perId = await deliverAll(b, clock, r, delivered, 210);
-      expect(perId.size).toBe(210);
-      expect([...perId.values()].every((n) => n === 1)).toBe(true);
+      await deliveredOnceEach(b, clock, r, delivered, answer, 210);
     } finally {
       await b?.close();
       if (aOpen) await a.close();
@@ -159,12 +165,8 @@ describe('webhooks: rows parked for an open circuit', () => {
       await waitFor(parkedAll, 30_000, 'rows recorded on b parked').catch((err: Error) => {
         throw new Error(`${err.message} (last seen: ${seen})`);
       });
-      const scanned = new Set((await repo.dueIds(new Date(8.64e15), 10_000, [], false)).map((d) => d._id));
-      for (const id of await repo.parkedIds(ep.id, 10_000)) expect(scanned.has(id)).toBe(false);
-      answer();
-      const perId = await deliverAll(a, clock, r, delivered, 40);
-      expect(perId.size).toBe(40);
-      expect([...perId.values()].every((n) => n === 1)).toBe(true);
+      await expectNoneScanned(repo, ep.id);
+      await deliveredOnceEach(a, clock, r, delivered, answer, 40);
     } finally {
       await b?.close();
       await a.close();
