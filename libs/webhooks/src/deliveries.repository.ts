@@ -160,7 +160,7 @@ export class WebhookDeliveriesRepository {
 
   /**
    * Parks rows a scan found free (or their lease run out) of an endpoint whose circuit is open
-   * (ParkedEndpoints.parkFound), into `bucket`, due at the probe: each only while no lease holds it, so of
+   * (ParkedEndpoints.parkFound), into the bucket `set` names, due at the probe: each only while no lease holds it, so of
    * this and a claim one wins (a claim's write, or this one under the row's lock on FerretDB). The ids parked.
    */
   async parkFree(ids: string[], now: Date, set: { next_attempt_at: Date; parked_bucket: string; parked_slot: number }): Promise<string[]> {

@@ -50,11 +50,6 @@ export class EndpointBreakers {
     return s && s.step > 0 ? s.probeAt : null;
   }
 
-  /** Open endpoints no attempt may start to now (a scan leaves them out). */
-  blockedIds(now = this.now()): string[] {
-    return [...this.states.keys()].filter((id) => this.blocked(id, now));
-  }
-
   /**
    * An attempt to the endpoint is about to start: true if it may. Closed: always. Open: only the
    * probe, once its time has come, and then no other until it ends (probeEnded or an outcome).
