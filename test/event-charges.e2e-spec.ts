@@ -24,11 +24,15 @@ describe('EventCharges (real Redis)', () => {
     await Promise.all(clients.map((c) => c.quit()));
   });
 
-  /** A gate on the real Redis: `perSecond` events per tenant, `budget` work units per user, `msgLimit` messages per second. */
+  /**
+   * A gate on the real Redis: `perSecond` events per tenant, `budget` work units per user, `msgLimit`
+   * messages per window. The message window is a minute: Redis expires it in real time, and a window of a
+   * second ran out between two steps of a test on a loaded machine (the count read back was null).
+   */
   function gate(perSecond: number, budget: number, msgLimit: number, now = () => 5_000) {
     const redis = service(connect());
     const limiter = new RateLimiter(redis);
-    const messageStep = async (tenantId: string, n = 1): Promise<WindowStep> => ({ key: redis.key('q', tenantId, 'msg'), kind: 'window', n, limit: msgLimit, windowMs: 1000 });
+    const messageStep = async (tenantId: string, n = 1): Promise<WindowStep> => ({ key: redis.key('q', tenantId, 'msg'), kind: 'window', n, limit: msgLimit, windowMs: 60_000 });
     const charges = new EventCharges(limiter, new TenantEventLimiter(redis, perSecond, now), new UserWorkBudget(limiter, redis, budget, 60_000), { messageStep });
     return { charges, limiter, redis, client: redis.client! };
   }
