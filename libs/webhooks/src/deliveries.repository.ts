@@ -161,16 +161,22 @@ export class WebhookDeliveriesRepository {
   /**
    * Parks rows a scan found free (or their lease run out) of an endpoint whose circuit is open
    * (ParkedEndpoints.parkFound), into the bucket `set` names, due at the probe: each only while no lease holds it, so of
-   * this and a claim one wins (a claim's write, or this one under the row's lock on FerretDB). The ids parked.
+   * this and a claim one wins (a claim's write, or this one under the row's lock on FerretDB). Nothing is
+   * read back: a row a claim took first is simply not parked.
    */
-  async parkFree(ids: string[], now: Date, set: { next_attempt_at: Date; parked_bucket: string; parked_slot: number }): Promise<string[]> {
+  async parkFree(ids: string[], now: Date, set: { next_attempt_at: Date; parked_bucket: string; parked_slot: number }): Promise<void> {
     const free = { status: 'pending', parked: { $ne: true }, lease_until: { $lte: now } };
     const park = { $set: { ...set, ...RELEASED, parked: true, updated_at: now } };
-    const parked = await this.dialect.changeEach('webhook_deliveries', ids, {
-      many: async () => ((await this.model.updateMany({ _id: { $in: ids }, ...free }, park).exec()).modifiedCount ? this.model.find({ _id: { $in: ids }, parked: true }, { _id: 1 }).lean().exec() : []),
-      one: (id) => this.model.findOneAndUpdate({ _id: id, ...free }, park, { new: true, ...this.dialect.findAndModifyProjection({ _id: 1 }) }).lean().exec(),
+    await this.dialect.changeEach('webhook_deliveries', ids, {
+      many: async () => {
+        await this.model.updateMany({ _id: { $in: ids }, ...free }, park).exec();
+        return [];
+      },
+      one: async (id) => {
+        await this.model.updateOne({ _id: id, ...free }, park).exec();
+        return null;
+      },
     });
-    return parked.map((d) => String(d._id));
   }
 
   /**
