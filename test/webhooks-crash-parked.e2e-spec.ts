@@ -6,7 +6,7 @@
  * every row once. No clock crosses processes: B's clock is set from the lease A wrote. */
 import { getConnectionToken } from '@nestjs/mongoose';
 import { Connection } from 'mongoose';
-import { WebhookDeliveriesRepository, WebhookDispatcher } from '@chat/webhooks';
+import { ParkedRowsRepository, WebhookDispatcher } from '@chat/webhooks';
 import { fakeEnvelope } from './chat-messages-helpers';
 import { api, asUser, createTenant, userToken } from './support/factories';
 import { webhookCrashSuite } from './support/fault-node';
@@ -40,7 +40,7 @@ describe('webhooks: parked rows survive kill -9 of the node that parked them', (
     // B beside it, its clock standing still at its start: it takes nothing over while A lives.
     const b = await suite.restart();
     const clock = useTestClock(b.app);
-    const repo = b.app.get(WebhookDeliveriesRepository);
+    const repo = b.app.get(ParkedRowsRepository);
     const db = b.app.get<Connection>(getConnectionToken()).db!;
     const records = db.collection<RecordDoc>('webhook_parked_endpoints');
     const pending = db.collection<{ endpoint_id: string }>('webhook_pending');

@@ -5,7 +5,7 @@
  * FerretDB, Redis and a loopback receiver; the apps' Clock is held by the test. */
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
-import { PARKED_SLOT_MS, ParkedEndpointsRepository, WebhookDeliveriesRepository, WebhookDispatcher } from '@chat/webhooks';
+import { PARKED_SLOT_MS, ParkedEndpointsRepository, ParkedRowsRepository, WebhookDeliveriesRepository, WebhookDispatcher } from '@chat/webhooks';
 import { asUser, userToken } from './support/factories';
 import { waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
@@ -21,7 +21,6 @@ describe('webhooks: rows parked for an open circuit', () => {
   /** Fails `first` events until the endpoint's circuit is open on `app`, then sends `parked` more, which wait parked. */
   async function park(app: TestApp, clock: TestClock, r: WebhookReceiver, w: World, endpointId: string, first: number, parked: number): Promise<void> {
     const dispatcher = app.app.get(WebhookDispatcher);
-    const repo = app.app.get(WebhookDeliveriesRepository);
     for (let i = 0; i < first; i++) await send(w);
     // Enough failures to open the circuit (the others wait for its probes).
     await waitFor(() => r.received.length >= 5, 20_000, 'first attempts');
@@ -32,7 +31,7 @@ describe('webhooks: rows parked for an open circuit', () => {
     }
     for (let i = 0; i < parked; i++) await send(w);
     await settle(app, clock, endpointId, first + parked, 'rows parked');
-    await expectNoneScanned(repo, endpointId);
+    await expectNoneScanned(app, endpointId);
   }
 
   /**
@@ -91,9 +90,9 @@ describe('webhooks: rows parked for an open circuit', () => {
   }
 
   /** No scan reads the endpoint's parked rows, full or not, whenever it runs. */
-  async function expectNoneScanned(repo: WebhookDeliveriesRepository, endpointId: string): Promise<void> {
-    const scanned = new Set((await repo.dueIds(new Date(8.64e15), 10_000, [], false)).map((d) => d._id));
-    for (const id of await repo.parkedIds(endpointId, 10_000)) expect(scanned.has(id)).toBe(false);
+  async function expectNoneScanned(app: TestApp, endpointId: string): Promise<void> {
+    const scanned = new Set((await app.app.get(WebhookDeliveriesRepository).dueIds(new Date(8.64e15), 10_000, [], false)).map((d) => d._id));
+    for (const id of await app.app.get(ParkedRowsRepository).parkedIds(endpointId, 10_000)) expect(scanned.has(id)).toBe(false);
   }
 
   /** On `a`: a test clock, a receiver answering 500 until `answer()` (then 200, noting each event in `delivered`), a world and its endpoint. */
@@ -114,7 +113,7 @@ describe('webhooks: rows parked for an open circuit', () => {
       const { clock, r, delivered, answer, w, ep } = await failingEndpoint(a);
       await park(a, clock, r, w, ep.id, 10, 300);
       await deliveredOnceEach(a, clock, r, delivered, answer, 310);
-      const repo = a.app.get(WebhookDeliveriesRepository);
+      const repo = a.app.get(ParkedRowsRepository);
       await waitFor(async () => (await repo.parkedIds(ep.id, 10)).length === 0, 20_000, 'nothing parked left');
     } finally {
       await a.close();
@@ -165,7 +164,7 @@ describe('webhooks: rows parked for an open circuit', () => {
       await waitFor(parkedAll, 30_000, 'rows recorded on b parked').catch((err: Error) => {
         throw new Error(`${err.message} (last seen: ${seen})`);
       });
-      await expectNoneScanned(repo, ep.id);
+      await expectNoneScanned(a, ep.id);
       await deliveredOnceEach(a, clock, r, delivered, answer, 40);
     } finally {
       await b?.close();

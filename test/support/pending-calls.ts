@@ -11,6 +11,7 @@ import mongoose from 'mongoose';
 import { RedisLeases } from '@chat/redis';
 import { WebhookDeliveriesRepository, WebhookDispatcher, WebhookEndpointsRepository } from '@chat/webhooks';
 import { ParkedEndpointsRepository } from '../../libs/webhooks/src/parked-endpoints.repository';
+import { ParkedRowsRepository } from '../../libs/webhooks/src/parked-rows.repository';
 import { WebhookSender } from '../../libs/webhooks/src/webhook-sender';
 
 const OLD_MS = 10_000;
@@ -51,6 +52,7 @@ export function installPendingCalls(dir: string): void {
   track(WebhookDeliveriesRepository.prototype as never, 'Deliveries');
   track(WebhookEndpointsRepository.prototype as never, 'Endpoints');
   track(ParkedEndpointsRepository.prototype as never, 'ParkedRecords');
+  track(ParkedRowsRepository.prototype as never, 'ParkedRows');
   track(WebhookSender.prototype as never, 'Sender');
   track(RedisLeases.prototype as never, 'RedisLeases');
   track(mongoose.Query.prototype as never, 'Query', ['exec']);

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import type { FilterQuery, Model } from 'mongoose';
-import { insertNewOnly, onlyDuplicateKeys, StoreDialect } from '@chat/database';
-import type { BucketRef } from './parked-buckets';
+import type { Model } from 'mongoose';
+import { insertNewOnly, StoreDialect } from '@chat/database';
+import { idsByBucket, PendingRowWrites, RELEASED } from './pending-row-writes';
 import {
   AttemptRecord,
   DeliveryStatus,
@@ -13,9 +13,6 @@ import {
   WebhookDeliveryDoc,
 } from './webhook.schemas';
 
-const FREE = new Date(0);
-/** A row's fields once no lease holds it. */
-const RELEASED = { lease_until: FREE, lease_owner: null, leased: false };
 /** A due-rows scan's candidate. */
 export type DueRow = Pick<WebhookDeliveryDoc, '_id' | 'endpoint_id' | 'leased' | 'retry_until'>;
 /** Rows a requeue moves per round trip. */
@@ -30,12 +27,17 @@ const REQUEUE_PAGE = 500;
  */
 @Injectable()
 export class WebhookDeliveriesRepository {
+  /** Leases taken and moves to the log (shared with ParkedRowsRepository). */
+  private readonly writes: PendingRowWrites;
+
   constructor(
     @InjectModel(WEBHOOK_PENDING_MODEL) private readonly model: Model<WebhookDeliveryDoc>,
     @InjectModel(WEBHOOK_DELIVERY_MODEL) private readonly log: Model<WebhookDeliveryDoc>,
     @InjectModel(WEBHOOK_ATTEMPT_MODEL) private readonly attempts: Model<WebhookAttemptDoc>,
     private readonly dialect: StoreDialect,
-  ) {}
+  ) {
+    this.writes = new PendingRowWrites(model, log, dialect);
+  }
 
   /**
    * Inserts the rows that do not exist yet (ids are deterministic: a row recorded twice stays one).
@@ -105,7 +107,7 @@ export class WebhookDeliveriesRepository {
    */
   claimMany(ids: string[], now: Date, leaseMs: number, token: string): Promise<WebhookDeliveryDoc[]> {
     const free = { status: 'pending', next_attempt_at: { $lte: now }, lease_until: { $lte: now } };
-    return this.takeLeases(ids, now, leaseMs, token, free, () => free);
+    return this.writes.takeLeases(ids, now, leaseMs, token, free, () => free);
   }
 
   /**
@@ -118,65 +120,7 @@ export class WebhookDeliveriesRepository {
     const ownerOf = new Map(rows.map((r) => [r._id, r.owner ?? '']));
     const ids = [...ownerOf.keys()];
     const owners = [...new Set(ownerOf.values())];
-    return this.takeLeases(ids, now, leaseMs, token, { status: 'pending', lease_owner: { $in: owners } }, (id) => ({ status: 'pending', lease_owner: ownerOf.get(id) }));
-  }
-
-  /**
-   * Leases to `token` the rows of `ids` that match (claimMany, claimOwn): `all` for the rows together,
-   * `each(id)` for one row at a time, as StoreDialect.changeEach takes them (one stamping updateMany and a
-   * find by token on MongoDB, a conditional findOneAndUpdate per row under its lock on FerretDB).
-   */
-  private takeLeases(ids: string[], now: Date, leaseMs: number, token: string, all: FilterQuery<WebhookDeliveryDoc>, each: (id: string) => FilterQuery<WebhookDeliveryDoc>): Promise<WebhookDeliveryDoc[]> {
-    // A claimed row is no longer parked (a parked row's claim is conditional on `parked: true`: one claim wins).
-    const lease = { $set: { lease_until: new Date(now.getTime() + leaseMs), lease_owner: token, leased: true, parked: false } };
-    return this.dialect.changeEach('webhook_deliveries', ids, {
-      many: async () => {
-        const r = await this.model.updateMany({ _id: { $in: ids }, ...all }, lease).exec();
-        if (!r.modifiedCount) return [];
-        return (await this.model.find({ _id: { $in: ids }, lease_owner: token }).lean().exec()) as WebhookDeliveryDoc[];
-      },
-      one: async (id) => (await this.model.findOneAndUpdate({ _id: id, ...each(id) }, lease, { new: true }).lean().exec()) as WebhookDeliveryDoc | null,
-    });
-  }
-
-  /**
-   * Up to `limit` ids of the endpoint's parked rows (ParkedEndpoints drains them), of one bucket when given.
-   * Equalities only, no sort: FerretDB decodes the rows it returns; PostgreSQL filters the whole table (no
-   * index serves FerretDB's jsonb containment, nor is the limit pushed down) and sends the matching rows:
-   * one bucket's, or all the endpoint's. On MongoDB the index `{endpoint_id, parked, parked_slot, parked_bucket}`.
-   */
-  async parkedIds(endpointId: string, limit: number, bucket?: BucketRef): Promise<string[]> {
-    const one = bucket ? { parked_slot: bucket.slot, parked_bucket: bucket.key } : {};
-    const filter = { endpoint_id: endpointId, ...one, status: 'pending', parked: true };
-    const rows = await this.model.find(filter, { _id: 1 }).limit(limit).lean().exec();
-    return rows.map((d) => String(d._id));
-  }
-
-  /** Takes the leases of parked rows (whoever parked them): of several nodes draining one endpoint, one claim takes each row. */
-  claimParked(ids: string[], now: Date, leaseMs: number, token: string): Promise<WebhookDeliveryDoc[]> {
-    const parked = { status: 'pending', parked: true };
-    return this.takeLeases(ids, now, leaseMs, token, parked, () => parked);
-  }
-
-  /**
-   * Parks rows a scan found free (or their lease run out) of an endpoint whose circuit is open
-   * (ParkedEndpoints.parkFound), into the bucket `set` names, due at the probe: each only while no lease holds it, so of
-   * this and a claim one wins (a claim's write, or this one under the row's lock on FerretDB). Nothing is
-   * read back: a row a claim took first is simply not parked.
-   */
-  async parkFree(ids: string[], now: Date, set: { next_attempt_at: Date; parked_bucket: string; parked_slot: number }): Promise<void> {
-    const free = { status: 'pending', parked: { $ne: true }, lease_until: { $lte: now } };
-    const park = { $set: { ...set, ...RELEASED, parked: true, updated_at: now } };
-    await this.dialect.changeEach('webhook_deliveries', ids, {
-      many: async () => {
-        await this.model.updateMany({ _id: { $in: ids }, ...free }, park).exec();
-        return [];
-      },
-      one: async (id) => {
-        await this.model.updateOne({ _id: id, ...free }, park).exec();
-        return null;
-      },
-    });
+    return this.writes.takeLeases(ids, now, leaseMs, token, { status: 'pending', lease_owner: { $in: owners } }, (id) => ({ status: 'pending', lease_owner: ownerOf.get(id) }));
   }
 
   /**
@@ -190,7 +134,7 @@ export class WebhookDeliveriesRepository {
    */
   async finish(row: WebhookDeliveryDoc, owner: string, set: Partial<WebhookDeliveryDoc>): Promise<void> {
     if (set.status && set.status !== 'pending') {
-      await this.moveToLog([{ ...row, ...set, ...RELEASED }], { lease_owner: owner });
+      await this.writes.moveToLog([{ ...row, ...set, ...RELEASED }], { lease_owner: owner });
       return;
     }
     // Parked (the endpoint's circuit is open): released, drained by endpoint later (ParkedEndpoints).
@@ -212,28 +156,7 @@ export class WebhookDeliveriesRepository {
   async finishDelivered(rows: WebhookDeliveryDoc[], owners: string[], statusCode: number, at: Date): Promise<number> {
     if (!rows.length) return 0;
     const done = rows.map((d) => ({ ...d, status: 'delivered' as const, attempts: d.attempts + 1, last_status_code: statusCode, last_error: null, delivered_at: at, updated_at: at, ...RELEASED }));
-    return this.moveToLog(done, { lease_owner: { $in: owners } });
-  }
-
-  /**
-   * Moves finished rows to the log: written there first, then removed from the pending rows where
-   * `stillOurs` matches (a crash between the two leaves both, never neither). Returns how many left.
-   */
-  private async moveToLog(rows: WebhookDeliveryDoc[], stillOurs: Record<string, unknown>): Promise<number> {
-    await this.logRows(rows);
-    // One row by bare _id (an index lookup on FerretDB); several by $in per endpoint: FerretDB does not
-    // push an `_id $in` down, so it reads every pending row the rest of the filter lets through, and the
-    // endpoint's equality (pushed down) keeps out the rows other endpoints have waiting — a dead endpoint
-    // piles up thousands (bench/RESULTS.md, "Delivered rows leave webhook_pending by endpoint").
-    // Rows that carry a bucket (drained, expired) by its equality too: a drain's delivered batch then reads
-    // that bucket's rows, not every row the endpoint has parked.
-    if (rows.length === 1) return (await this.model.deleteMany({ _id: rows[0]!._id, ...stillOurs }).exec()).deletedCount ?? 0;
-    let deleted = 0;
-    for (const [endpointId, bucket, ids] of idsByBucket(rows)) {
-      const where = { _id: { $in: ids }, endpoint_id: endpointId, ...(bucket === undefined ? {} : { parked_bucket: bucket }), ...stillOurs };
-      deleted += (await this.model.deleteMany(where).exec()).deletedCount ?? 0;
-    }
-    return deleted;
+    return this.writes.moveToLog(done, { lease_owner: { $in: owners } });
   }
 
   /** Moves rows back to pending: inserted there first, then removed from the log where `stillThere` matches. Returns how many were inserted. */
@@ -242,27 +165,6 @@ export class WebhookDeliveriesRepository {
     // Per endpoint, as in moveToLog: the log holds every endpoint's 30 days of rows.
     for (const [endpointId, , ids] of idsByBucket(rows)) await this.log.deleteMany({ _id: { $in: ids }, endpoint_id: endpointId, ...stillThere }).exec();
     return inserted;
-  }
-
-  /**
-   * Writes finished rows to the log: one insert; a row already there (a redelivery, a cancellation
-   * overtaken by its attempt's outcome, a replay that crashed half-way) is replaced by the newer outcome.
-   * The lease fields stay behind: a finished row has no lease, and a replay sets them afresh (requeue);
-   * every field of every row goes through FerretDB into PostgreSQL beside the sends' own writes.
-   */
-  private async logRows(finished: WebhookDeliveryDoc[]): Promise<void> {
-    // The parked mark stays behind too: a replayed row must not come back parked (ParkedEndpoints drains only what a record covers).
-    const rows = finished.map(({ lease_until: _u, lease_owner: _o, leased: _l, parked: _p, parked_bucket: _b, parked_slot: _s, ...kept }) => kept);
-    try {
-      await this.log.collection.insertMany(rows as never[], { ordered: false });
-    } catch (err) {
-      const errors = (err as { writeErrors?: Array<{ index?: number; err?: { index?: number } }> }).writeErrors;
-      if (!onlyDuplicateKeys(err)) throw err;
-      // The rows that failed, by the errors' positions (a lone error without them: all, replacing is idempotent).
-      const failed = Array.isArray(errors) ? errors.map((e) => e.index ?? e.err?.index ?? -1) : rows.map((_, i) => i);
-      const redo = failed.some((i) => i < 0) ? rows : failed.map((i) => rows[i]!);
-      for (const d of redo) await this.log.collection.replaceOne({ _id: d._id } as never, d as never, { upsert: true });
-    }
   }
 
   async recordAttempt(a: Omit<WebhookAttemptDoc, '_id'>): Promise<void> {
@@ -351,40 +253,10 @@ export class WebhookDeliveriesRepository {
   async cancelPending(endpointId: string, now: Date): Promise<void> {
     const rows = (await this.model.find({ endpoint_id: endpointId }).lean().exec()) as WebhookDeliveryDoc[];
     if (!rows.length) return;
-    await this.moveToLog(
+    await this.writes.moveToLog(
       rows.map((d) => ({ ...d, status: 'cancelled' as const, updated_at: now, ...RELEASED })),
       { endpoint_id: endpointId },
     );
-  }
-
-  /**
-   * The endpoint's pending rows past their retry window that no other node holds (lease run out, or leased
-   * by one of `owners`, this node's tokens) move to the log as dead letters, without an attempt (its circuit
-   * is open). `where` picks what is read (FerretDB decodes only that): the rows not parked, the parked rows
-   * of one slot of windows (ParkedBuckets), or all parked rows, of which those without a slot (parked before
-   * buckets) count. One read, one log insert, one conditional delete (a row claimed meanwhile stays; its
-   * outcome replaces the dead copy). Returns the ids that left and the buckets of the parked rows that stay.
-   */
-  async expireWaiting(endpointId: string, now: Date, owners: string[], lastError: string, where: 'unparked' | 'unbucketed' | { slot: number }): Promise<{ ids: string[]; left: string[] }> {
-    const notHeldElsewhere = { $or: [{ lease_until: { $lte: now } }, { lease_owner: { $in: owners } }] };
-    const base = { endpoint_id: endpointId, status: 'pending' };
-    const filter =
-      where === 'unparked'
-        ? { ...base, parked: { $ne: true }, retry_until: { $lte: now }, ...notHeldElsewhere }
-        : { ...base, parked: true, ...(where === 'unbucketed' ? {} : { parked_slot: where.slot }) };
-    let read = (await this.model.find(filter).lean().exec()) as WebhookDeliveryDoc[];
-    if (where === 'unbucketed') read = read.filter((d) => d.parked_slot === undefined);
-    const t = now.getTime();
-    const due = (d: WebhookDeliveryDoc) => new Date(d.retry_until).getTime() <= t && (new Date(d.lease_until).getTime() <= t || owners.includes(d.lease_owner ?? ''));
-    const rows = read.filter(due);
-    const left = where === 'unparked' ? [] : read.filter((d) => !due(d)).map((d) => d.parked_bucket ?? '');
-    if (rows.length) {
-      await this.moveToLog(
-        rows.map((d) => ({ ...d, status: 'dead' as const, last_error: lastError, updated_at: now, ...RELEASED })),
-        notHeldElsewhere,
-      );
-    }
-    return { ids: rows.map((d) => d._id), left };
   }
 
   /**
@@ -397,16 +269,4 @@ export class WebhookDeliveriesRepository {
     await this.moveToPending(rows, { status: 'pending' });
     return rows.length;
   }
-}
-
-/** The rows' ids grouped by their endpoint and bucket (equalities FerretDB pushes down, unlike an `_id $in`; rows from the log carry no bucket). */
-function idsByBucket(rows: WebhookDeliveryDoc[]): Array<[string, string | undefined, string[]]> {
-  const by = new Map<string, [string, string | undefined, string[]]>();
-  for (const d of rows) {
-    const k = `${d.endpoint_id}\u0000${d.parked_bucket ?? ''}`;
-    const g = by.get(k);
-    if (g) g[2].push(d._id);
-    else by.set(k, [d.endpoint_id, d.parked_bucket, [d._id]]);
-  }
-  return [...by.values()];
 }

@@ -17,6 +17,7 @@ export { RecorderHeartbeat } from './recorder-heartbeat';
 export { SweptMessagesRepository } from './swept-messages.repository';
 export { WebhookDeliveriesRepository } from './deliveries.repository';
 export { ParkedEndpointsRepository } from './parked-endpoints.repository';
+export { ParkedRowsRepository } from './parked-rows.repository';
 export { PARKED_BUCKET_ROWS, PARKED_SLOT_MS } from './parked-buckets';
 export { ForwardingTaker, serveForwardedRows, WORKER_READY, type DeliveryWorkerMessage, type WorkerChannel } from './delivery-worker';
 export { LEGACY_SCAN_EVERY_MS } from './full-scan-schedule';

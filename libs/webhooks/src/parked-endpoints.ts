@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { DueRow, WebhookDeliveriesRepository } from './deliveries.repository';
+import type { DueRow } from './deliveries.repository';
 import { EndpointBreakers } from './endpoint-breaker';
 import { BucketRef, PARKED_SLOT_MS, ParkedBuckets } from './parked-buckets';
 import { ParkedEndpointsRepository } from './parked-endpoints.repository';
+import { ParkedRowsRepository } from './parked-rows.repository';
 import { WebhookDeliveryDoc } from './webhook.schemas';
 
 /** Parked rows claimed per drain query; the next query follows once they have left the node's backlog. */
@@ -74,7 +75,7 @@ export class ParkedEndpoints {
 
   constructor(
     private readonly records: ParkedEndpointsRepository,
-    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly parkedRows: ParkedRowsRepository,
     private readonly breakers: EndpointBreakers,
     private readonly leaseMs: number,
     /** WEBHOOK_RETRY_WINDOW_SECONDS in ms: fresh rows' windows end this long after now (their bucket is written ahead). */
@@ -148,7 +149,7 @@ export class ParkedEndpoints {
     }
     for (const { parking, probeAt, ids } of groups.values()) {
       try {
-        await this.deliveries.parkFree(ids, new Date(now), { next_attempt_at: new Date(Math.max(probeAt, now)), parked_bucket: parking.key, parked_slot: parking.slot });
+        await this.parkedRows.parkFree(ids, new Date(now), { next_attempt_at: new Date(Math.max(probeAt, now)), parked_bucket: parking.key, parked_slot: parking.slot });
       } catch (err) {
         this.logger.warn(`could not park rows found by a scan: ${(err as Error).message}`);
       } finally {
@@ -168,9 +169,9 @@ export class ParkedEndpoints {
     try {
       // This node's last bucket first (one bucket's rows), else the old way (all the endpoint's parked rows, by equalities).
       const last = this.held.get(endpointId)?.buckets.last;
-      let ids = last ? await this.deliveries.parkedIds(endpointId, 1, last) : [];
-      if (!ids.length) ids = await this.deliveries.parkedIds(endpointId, 1);
-      const [d] = ids.length ? await this.deliveries.claimParked(ids, new Date(now), this.leaseMs, this.host.claimToken()) : [];
+      let ids = last ? await this.parkedRows.parkedIds(endpointId, 1, last) : [];
+      if (!ids.length) ids = await this.parkedRows.parkedIds(endpointId, 1);
+      const [d] = ids.length ? await this.parkedRows.claimParked(ids, new Date(now), this.leaseMs, this.host.claimToken()) : [];
       if (d) return await this.host.startProbe(d);
     } catch (err) {
       // A claimed probe not started is left to its lease (any node's full scan then).
@@ -210,10 +211,10 @@ export class ParkedEndpoints {
    */
   async expire(endpointId: string, now: number, owners: string[], lastError: string): Promise<string[]> {
     const at = new Date(now);
-    const gone = (await this.deliveries.expireWaiting(endpointId, at, owners, lastError, 'unparked')).ids;
+    const gone = (await this.parkedRows.expireWaiting(endpointId, at, owners, lastError, 'unparked')).ids;
     const buckets = await this.records.bucketsOf(endpointId);
     for (const slot of new Set(buckets.filter((b) => new Date(b.retry_from).getTime() <= now).map((b) => b.slot))) {
-      const r = await this.deliveries.expireWaiting(endpointId, at, owners, lastError, { slot });
+      const r = await this.parkedRows.expireWaiting(endpointId, at, owners, lastError, { slot });
       gone.push(...r.ids);
       // No row can be parked into a slot whose windows ended (a lease's margin for writes in flight and clocks): its empty buckets go.
       if ((slot + 1) * PARKED_SLOT_MS + this.leaseMs > now) continue;
@@ -221,7 +222,7 @@ export class ParkedEndpoints {
       await this.records.removeBuckets(buckets.filter((b) => b.slot === slot && !left.has(b.key)).map((b) => b._id));
     }
     if (!this.legacyClear.has(endpointId)) {
-      const r = await this.deliveries.expireWaiting(endpointId, at, owners, lastError, 'unbucketed');
+      const r = await this.parkedRows.expireWaiting(endpointId, at, owners, lastError, 'unbucketed');
       gone.push(...r.ids);
       if (!r.left.length) this.legacyClear.add(endpointId);
     }
@@ -235,12 +236,12 @@ export class ParkedEndpoints {
     if (!walk) this.walks.set(endpointId, (walk = (await this.records.bucketsOf(endpointId)).map((b) => ({ key: b.key, slot: b.slot }))));
     let ids: string[] = [];
     while (walk.length && !ids.length) {
-      ids = await this.deliveries.parkedIds(endpointId, DRAIN_BATCH, walk[0]);
+      ids = await this.parkedRows.parkedIds(endpointId, DRAIN_BATCH, walk[0]);
       // Less than a batch: the bucket is done once these are claimed (a row parked into it meanwhile is found by the last query).
       if (ids.length < DRAIN_BATCH) walk.shift();
     }
     // Every bucket read: the old way, once empty (rows parked before buckets, or into a bucket opened after the walk began).
-    if (!ids.length) ids = await this.deliveries.parkedIds(endpointId, DRAIN_BATCH);
+    if (!ids.length) ids = await this.parkedRows.parkedIds(endpointId, DRAIN_BATCH);
     if (!ids.length) {
       this.draining.delete(endpointId);
       this.walks.delete(endpointId);
@@ -252,7 +253,7 @@ export class ParkedEndpoints {
       }
       return;
     }
-    const rows = await this.deliveries.claimParked(ids, new Date(this.now()), this.leaseMs, this.host.claimToken());
+    const rows = await this.parkedRows.claimParked(ids, new Date(this.now()), this.leaseMs, this.host.claimToken());
     if (!rows.length) {
       // Another node took them: look again.
       this.draining.delete(endpointId);

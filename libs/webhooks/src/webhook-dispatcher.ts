@@ -16,6 +16,7 @@ import { FullScanSchedule } from './full-scan-schedule';
 import { BacklogRow, RowBacklog } from './row-backlog';
 import { ParkedEndpoints, ParkingHost } from './parked-endpoints';
 import { ParkedEndpointsRepository } from './parked-endpoints.repository';
+import { ParkedRowsRepository } from './parked-rows.repository';
 
 export const WEBHOOK_SECRET_BOX = Symbol('WEBHOOK_SECRET_BOX');
 
@@ -84,6 +85,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     @Inject(WEBHOOK_SECRET_BOX) box: SecretBox,
     private readonly clock: Clock,
     parkedRecords: ParkedEndpointsRepository,
+    parkedRows: ParkedRowsRepository,
   ) {
     this.fullScans = new FullScanSchedule(config.WEBHOOK_LEASE_MS);
     this.delivered = new DeliveredOutcomes(deliveries, clock, () =>
@@ -92,7 +94,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     );
     this.breakers = new EndpointBreakers(() => this.clock.now(), config.WEBHOOK_BACKOFF_BASE_MS, config.WEBHOOK_BACKOFF_MAX_MS);
     const retryWindowMs = config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000;
-    this.parking = new ParkedEndpoints(parkedRecords, deliveries, this.breakers, config.WEBHOOK_LEASE_MS, retryWindowMs, () => this.clock.now(), this);
+    this.parking = new ParkedEndpoints(parkedRecords, parkedRows, this.breakers, config.WEBHOOK_LEASE_MS, retryWindowMs, () => this.clock.now(), this);
     this.attempt = new DeliveryAttempt(config, deliveries, endpoints, outbox, sender, box, clock, this.delivered, this.breakers, this.held, this.parking, this);
   }
 

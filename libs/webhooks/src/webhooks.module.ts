@@ -13,6 +13,7 @@ import { FastPathWatermark } from './fast-path-watermark';
 import { RecorderHeartbeat } from './recorder-heartbeat';
 import { RecordersRepository, WEBHOOK_RECORDER_MODEL, WebhookRecorderSchema } from './recorders.repository';
 import { ParkedEndpointsRepository, WEBHOOK_PARKED_BUCKET_MODEL, WEBHOOK_PARKED_ENDPOINT_MODEL, WebhookParkedBucketSchema, WebhookParkedEndpointSchema } from './parked-endpoints.repository';
+import { ParkedRowsRepository } from './parked-rows.repository';
 import { SweptConversationsRepository, SweptMessagesRepository, SweptReportsRepository } from './swept-messages.repository';
 import { SWEPT_FILE_MODEL, SWEPT_TRACE_SCHEMAS, SweptFileSchema, SweptFilesRepository, SweptTracesRepository } from './swept-traces.repository';
 import { WEBHOOK_SECRET_BOX, WebhookDispatcher } from './webhook-dispatcher';
@@ -77,6 +78,7 @@ import {
     FastPathWatermark,
     RecordersRepository,
     ParkedEndpointsRepository,
+    ParkedRowsRepository,
     RecorderHeartbeat,
     OutboxSweeper,
     OfflineNotifications,
