@@ -16,7 +16,7 @@ const MAX_AGE_MS = 60_000;
  * recorded against a list older than a change made on another node before it; the scans' question
  * (`tenants`) checks the version at most every CHECK_MS. A change made on this node is seen here at once.
  * So tenants without endpoints cost nothing: no endpoint read per event, no sweep, and a node whose
- * list is empty skips its periodic due-rows scan (WebhookDispatcher). Without Redis (memory mode, one
+ * list is empty skips its periodic due-rows scan (DueRowScans). Without Redis (memory mode, one
  * node) the local bump is the whole story.
  */
 @Injectable()

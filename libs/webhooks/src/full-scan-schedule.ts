@@ -2,7 +2,7 @@
 export const LEGACY_SCAN_EVERY_MS = 10 * 60_000;
 
 /**
- * When a dispatcher's scan is full (WebhookDispatcher.scan). Most scans ask only for rows no lease holds
+ * When a dispatcher's scan is full (DueRowScans.scan). Most scans ask only for rows no lease holds
  * (an equality FerretDB pushes down: the rows in flight and in backlogs are not read). Rows whose lease
  * ran out need a full scan: every leaseMs / 2 (a lease runs out no sooner than that after it was taken),
  * and from when a lease this node left to run out ends (leaseLeft) until a full scan sees none left.

@@ -3,7 +3,9 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { AppConfig } from '@chat/config';
 import { SecretBox } from '@chat/platform';
 import { Clock } from '@chat/clock';
-import { DueRow, WebhookDeliveriesRepository } from './deliveries.repository';
+import { AttemptSlots } from './attempt-slots';
+import { WebhookDeliveriesRepository } from './deliveries.repository';
+import { DueRowScans, ScanHost } from './due-row-scans';
 import { WebhookEndpointsRepository } from './endpoints.repository';
 import { FreshRowTaker, leaseDueRows, parkRows, WebhookOutbox } from './webhook-outbox';
 import { WebhookSender } from './webhook-sender';
@@ -20,47 +22,29 @@ import { ParkedRowsRepository } from './parked-rows.repository';
 
 export const WEBHOOK_SECRET_BOX = Symbol('WEBHOOK_SECRET_BOX');
 
-/** Candidates read per scan; claims beyond the concurrency bounds wait for the next scan. */
-const SCAN_BATCH = 100;
-/** Attempts in flight on this node, all endpoints together. */
-const NODE_CONCURRENCY = 32;
-/**
- * A new outbox row wakes the dispatcher this much later, not at once: rows recorded meanwhile (a
- * burst of messages) are claimed, and their outcomes written, in one round trip each, instead of one
- * scan, claim, attempt log and status write per message competing with the sends for the database.
- */
-const WAKE_DELAY_MS = 200;
 /** Fresh rows a node leases to itself at insert and keeps waiting for a slot; beyond it rows go in free. */
 const BACKLOG_MAX = 1000;
 /** Rows this node failed and keeps leased until their retry is due; beyond it they are left to run out (any node's full scan). */
 const HELD_MAX = 10_000;
 
 /**
- * Delivers outbox rows. Every node runs one: it scans for due rows, takes each with a lease (see
- * WebhookDeliveriesRepository.claim) so one attempt is made by one node, posts it, and records the
+ * Delivers outbox rows. Every node runs one: it scans for due rows (DueRowScans), takes each with a lease (see
+ * WebhookDeliveriesRepository.claimMany) so one attempt is made by one node, posts it, and records the
  * outcome (DeliveryAttempt). A node that dies holding a lease loses it when the lease ends, and another
  * node retries (same X-Webhook-Id). An endpoint failing every attempt gets one probe at a time from this
  * node (EndpointBreakers: its circuit is open); the rows waiting for it are parked (ParkedEndpoints).
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown, FreshRowTaker, AttemptHost, ParkingHost {
+export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown, FreshRowTaker, AttemptHost, ParkingHost, ScanHost {
   private readonly logger = new Logger('WebhookDispatcher');
   readonly nodeId = randomUUID();
-  private timer?: NodeJS.Timeout;
-  private scanning?: Promise<void>;
-  private rescan = false;
   private stopped = false;
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly perEndpoint = new Map<string, number>();
   private claimSeq = 0;
-  private wakeTimer?: NodeJS.Timeout;
-  /** The last scan left due rows behind for the concurrency bounds: a freed slot is worth a scan. */
-  private starved = false;
-  /** The last scan found no due row. */
-  private idle = false;
   private readonly fullScans: FullScanSchedule;
-  /** Attempts whose receiver has not answered yet (the node bound). */
-  private active = 0;
+  /** Attempts in flight here and the node and endpoint bounds. */
+  private readonly slots: AttemptSlots;
+  /** The scans for due rows: when they run, what they start. */
+  private readonly scans: DueRowScans;
   /** Rows leased to this node at insert or drained, waiting for a slot (pump). */
   private readonly backlog = new RowBacklog(BACKLOG_MAX);
   /** Rows whose attempt here failed, leased to this node until their retry is due: this node's scans retry them then. */
@@ -96,6 +80,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const retryWindowMs = config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000;
     this.parking = new ParkedEndpoints(parkedRecords, parkedRows, this.breakers, config.WEBHOOK_LEASE_MS, retryWindowMs, () => this.clock.now(), this);
     this.attempt = new DeliveryAttempt(config, deliveries, endpoints, outbox, sender, box, clock, this.delivered, this.breakers, this.held, this.parking, this);
+    this.slots = new AttemptSlots(config);
+    this.scans = new DueRowScans(config, deliveries, endpoints, outbox, clock, this.fullScans, this.breakers, this.held, this.parking, this.slots, () => this.stopped, this);
   }
 
   /** A delivery worker process delivers for this one (WEBHOOK_DELIVERY_WORKER): no scans, no fresh rows here. Call before init. */
@@ -106,141 +92,38 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   onApplicationBootstrap(): void {
     const every = this.config.WEBHOOK_DISPATCH_INTERVAL_MS;
     if (!every || this.delegated) return;
-    this.outbox.onRecorded(() => this.wakeSoon());
+    this.outbox.onRecorded(() => this.scans.wakeSoon());
     this.outbox.attachTaker(this);
     // Pending rows an earlier version kept in the log (none once every node runs this one).
     this.deliveries.movePendingFromLog().then(
       (n) => n && (this.logger.log(`moved ${n} pending webhook rows out of the delivery log`), this.wake()),
       (err: Error) => this.logger.warn(`could not move pending webhook rows out of the delivery log: ${err.message}`),
     );
-    this.timer = setInterval(() => this.onInterval(), every);
-    this.timer.unref();
+    this.scans.start(every);
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    await this.scanning;
+    await this.scans.stop();
     // Attempts in flight finish (bounded by WEBHOOK_TIMEOUT_MS); an unfinished lease would only delay a retry.
-    await Promise.allSettled([...this.inFlight]);
-  }
-
-  /**
-   * The periodic scan (retries, rows other nodes recorded and did not take, leases run out), and the
-   * parked endpoints' records (ParkedEndpoints.tick). The scan is skipped while no tenant has an active
-   * endpoint and the last scan found nothing: then no row can become due for delivery (a replay or a new
-   * row still wakes the dispatcher directly).
-   */
-  private onInterval(): void {
-    if (this.stopped) return;
-    this.parking.tick();
-    this.outbox.tenantsWithEndpoints().then(
-      (tenants) => {
-        if (tenants.size || !this.idle || this.held.anyDue(this.clock.now())) this.wake();
-      },
-      () => this.wake(),
-    );
-  }
-
-  /** Starts a scan WAKE_DELAY_MS from now, unless one is already planned. */
-  private wakeSoon(): void {
-    if (this.stopped || this.wakeTimer) return;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.wake();
-    }, WAKE_DELAY_MS);
-    this.wakeTimer.unref();
+    await this.slots.settled();
   }
 
   /** Starts a scan now (one at a time; a wake during a scan asks for one more). */
   wake(): void {
     // Stood down: the worker's own scans find what a replay requeued here.
     if (this.stopped || this.delegated) return;
-    if (this.scanning) {
-      this.rescan = true;
-      return;
-    }
-    this.scanning = this.scan()
-      .catch((err: Error) => this.logger.warn(`webhook scan failed: ${err.message}`))
-      .finally(() => {
-        this.scanning = undefined;
-        if (this.rescan) {
-          this.rescan = false;
-          this.wake();
-        }
-      });
+    this.scans.run();
   }
 
   /** One scan and every attempt it started (tests). */
   async runOnce(): Promise<void> {
-    await this.scanning;
-    await this.scan(true);
-    await Promise.allSettled([...this.inFlight]);
+    await this.scans.runOnce();
+    await this.slots.settled();
   }
 
-  private async scan(full = false): Promise<void> {
-    const now = new Date(this.clock.now());
-    const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
-    const busy = [...this.perEndpoint].filter(([, n]) => n >= limit).map(([id]) => id);
-    const at = now.getTime();
-    // Most scans ask only for rows no lease holds; some also for rows whose lease ran out (FullScanSchedule).
-    full = this.fullScans.begin(at, full);
-    if (full) this.parking.tick();
-    const candidates = await this.deliveries.dueIds(now, SCAN_BATCH, busy, !full, full && this.fullScans.legacy(at));
-    if (full || candidates.length) this.idle = candidates.length === 0;
-    // The rows this node may start now (node and per-endpoint bounds), claimed in one round trip: its
-    // own retries that are due first, then the scan's candidates.
-    const planned = new Map(this.perEndpoint);
-    const picked: string[] = [];
-    const own: Array<{ _id: string; owner?: string }> = [];
-    const probes = new Map<string, string>();
-    this.starved = false;
-    const isBlocked = (endpointId: string) => this.breakers.blocked(endpointId, at);
-    // Rows of open circuits (but for a probe that is due: EndpointBreakers) are not started; those found free are parked.
-    const unparked: DueRow[] = [];
-    for (const c of [...this.held.due(at, isBlocked), ...candidates.filter((c) => !this.held.has(c._id))]) {
-      if (this.stopped) return;
-      const n = planned.get(c.endpoint_id) ?? 0;
-      if (isBlocked(c.endpoint_id)) {
-        if ('retry_until' in c) unparked.push(c);
-        continue;
-      }
-      if (this.active + picked.length + own.length >= NODE_CONCURRENCY || n >= limit) {
-        this.starved = true;
-        continue;
-      }
-      // An open circuit lets one probe through per step; its other rows stay unclaimed (closed() wakes a scan for them).
-      if (this.breakers.probeAt(c.endpoint_id) !== null) {
-        if (!this.breakers.admit(c.endpoint_id, at)) continue;
-        probes.set(c._id, c.endpoint_id);
-      }
-      planned.set(c.endpoint_id, n + 1);
-      if ('owner' in c) own.push(c);
-      else picked.push(c._id);
-    }
-    this.held.remove(own.map((c) => c._id));
-    if (unparked.length) await this.parking.parkFound(unparked, at);
-    if (full) {
-      // Rows left behind that a lease held (ran out; not this node's own retries), a full page, or endpoints left out as busy (their rows unseen): look again.
-      const chosen = new Set(picked);
-      const again = candidates.some((c) => c.leased !== false && !chosen.has(c._id) && !this.held.has(c._id)) || candidates.length === SCAN_BATCH;
-      this.fullScans.end(at, again, busy.length > 0);
-    }
-    // Open endpoints whose probe is due and no held row or candidate is: a parked row is the probe.
-    const probed = new Set(probes.values());
-    await Promise.all(this.parking.probesDue(at).filter((id) => !probed.has(id)).map((id) => this.parking.probe(id, at)));
-    if (!picked.length && !own.length) return;
-    // Rows another node took meanwhile are simply not in the answer; this node's own held rows are taken by their tokens.
-    const lease = this.config.WEBHOOK_LEASE_MS;
-    const claimed = [
-      ...(own.length ? await this.deliveries.claimOwn(own, now, lease, this.claimToken()) : []),
-      ...(picked.length ? await this.deliveries.claimMany(picked, now, lease, this.claimToken()) : []),
-    ];
-    for (const [id, endpointId] of probes) if (!claimed.some((d) => d._id === id)) this.breakers.probeEnded(endpointId);
-    if (!claimed.length) return;
-    const endpoints = await this.endpoints.findMany([...new Set(claimed.map((d) => d.endpoint_id))]);
-    const byId = new Map(endpoints.map((ep) => [ep._id.toHexString(), ep]));
+  /** ScanHost: a scan's claimed rows start. */
+  startClaimed(claimed: WebhookDeliveryDoc[], probes: ReadonlyMap<string, string>, byId: ReadonlyMap<string, WebhookEndpointDoc>): void {
     // A probe starts now; the other rows join the backlog, which starts them as the bounds allow: the
     // backlog may have filled the endpoint while the claim was answered (planned counted only what was
     // in flight before), and a circuit that opened meanwhile holds them for its probe (pump).
@@ -319,9 +202,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   /** Starts backlog rows, oldest first, as far as the node and endpoint bounds allow. */
   private pump(): void {
     if (this.stopped) return;
-    const limit = this.config.WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT;
     const now = this.clock.now();
-    const fits = (endpointId: string) => this.active < NODE_CONCURRENCY && (this.perEndpoint.get(endpointId) ?? 0) < limit;
+    const fits = (endpointId: string) => this.slots.fits(endpointId);
     const start = ({ d, ep }: BacklogRow) => {
       const until = new Date(d.lease_until).getTime();
       const probe = this.breakers.probeAt(d.endpoint_id) !== null;
@@ -331,7 +213,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       else if (!this.breakers.admit(d.endpoint_id, now)) this.hold(d, d.lease_owner ?? '', this.breakers.probeAt(d.endpoint_id)!);
       else void this.track(d, ep, probe);
     };
-    this.backlog.pump(fits, start, (endpointId) => this.parking.backlogEmpty(endpointId), () => this.active >= NODE_CONCURRENCY);
+    this.backlog.pump(fits, start, (endpointId) => this.parking.backlogEmpty(endpointId), () => this.slots.nodeFull());
   }
 
   /** Unique per claim: the rows of one claim are found by it, and only its holder writes their outcome. */
@@ -344,30 +226,20 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
    * until the outcome is written: the bounds protect the receiver, and outcomes are written in batches.
    */
   private track(d: WebhookDeliveryDoc, ep: WebhookEndpointDoc | null, probe = false): Promise<void> {
-    this.active++;
-    this.perEndpoint.set(d.endpoint_id, (this.perEndpoint.get(d.endpoint_id) ?? 0) + 1);
-    let held = true;
-    const release = () => {
-      if (!held) return;
-      held = false;
-      this.active--;
-      const n = (this.perEndpoint.get(d.endpoint_id) ?? 1) - 1;
-      if (n > 0) this.perEndpoint.set(d.endpoint_id, n);
-      else this.perEndpoint.delete(d.endpoint_id);
+    const release = this.slots.take(d.endpoint_id, () => {
       this.pump();
-      // A freed slot may unblock a row the last scan had to leave (no scan per finished attempt otherwise).
-      if (this.starved) this.wake();
-    };
+      this.scans.slotFreed();
+    });
     const run = this.attempt
       .run(d, ep, release, probe)
       .catch((err: Error) => this.logger.error(`webhook attempt ${d._id} failed: ${err.message}`))
       .finally(() => {
-        this.inFlight.delete(run);
+        this.slots.ended(run);
         // A probe that ended without an outcome (no attempt made, or it threw) lets another start.
         if (probe) this.breakers.probeEnded(d.endpoint_id);
         release();
       });
-    this.inFlight.add(run);
+    this.slots.started(run);
     return run;
   }
 

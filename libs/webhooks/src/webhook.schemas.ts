@@ -75,7 +75,7 @@ export interface WebhookDeliveryDoc {
    * retry is due: WebhookDeliveriesRepository.finish): the due-rows scan asks for `leased: false` by
    * equality, which FerretDB pushes down to PostgreSQL, so it does not decode the rows in flight, in a
    * node's backlog or waiting for a retry. Rows whose lease ran out (true, lease_until past) and rows written
-   * before this field are found by the full scan (WebhookDispatcher).
+   * before this field are found by the full scan (DueRowScans).
    */
   leased?: boolean;
   /**
