@@ -6,8 +6,8 @@ const NODE_CONCURRENCY = 32;
 /**
  * This node's attempts in flight and its two concurrency bounds: NODE_CONCURRENCY in all, and
  * WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT per endpoint, so a slow receiver holds up only its own rows. The
- * dispatcher takes a slot when it starts an attempt and frees it once the receiver answered
- * (WebhookDispatcher.track); its scans (DueRowScans) and its backlog (pump) start rows as the bounds allow.
+ * dispatcher takes a slot when it starts an attempt and frees it as WebhookDispatcher.track says; its
+ * scans (DueRowScans) and its backlog (pump) start rows as the bounds allow.
  */
 export class AttemptSlots {
   /** Attempts whose receiver has not answered yet (the node bound). */
