@@ -1,7 +1,7 @@
 /* The audit log as admins read it (GET /admin/audit-logs): API key lifecycle records, failed admin
  * actions, a refusal for a missing API-key scope, filters and cursor pagination. Real FerretDB, Redis. */
 import request from 'supertest';
-import type { AuditLogView } from '@chat/audit';
+import type { AuditLogView } from '@chat/contracts';
 import { adminLogin, api, asAdmin, createTenant } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 

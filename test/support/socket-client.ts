@@ -3,7 +3,8 @@ import { INestApplication } from '@nestjs/common';
 import { io, ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
 import { UserTokenService } from '@chat/auth';
 import { ConversationsService, MessagesService, UsersService } from '@chat/chat';
-import { ApplicationService, TenantQuotas, TenantService } from '@chat/platform';
+import type { TenantQuotas } from '@chat/contracts';
+import { ApplicationService, TenantService } from '@chat/platform';
 import { asTenantId, TenantContext, TenantId } from '@chat/tenancy';
 
 /** What every client event is answered with. */

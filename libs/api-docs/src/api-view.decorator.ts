@@ -1,17 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProduces, ApiResponse } from '@nestjs/swagger';
+import type { Serialized } from '@chat/contracts';
 import type { ContractSchemaName, ContractTypes } from './contract-schemas.generated';
-
-/** What a value is on the wire (JSON): a Date is an ISO string. */
-type Serialized<T> = T extends string | number | boolean | null | undefined
-  ? T
-  : T extends Date
-    ? string
-    : T extends Array<infer U>
-      ? Array<Serialized<U>>
-      : T extends object
-        ? { [K in keyof T]: Serialized<T[K]> }
-        : T;
 
 /** unknown when the method's (awaited, serialized) result is a valid W; else a property no method has, so the decorator does not apply. */
 type Answers<M, W> = M extends (...args: never[]) => infer R ? (Serialized<Awaited<R>> extends W ? unknown : { 'returns a value that is not the documented view': W }) : unknown;

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Types } from 'mongoose';
 import type { Model } from 'mongoose';
+import type { AuditLogView } from '@chat/contracts';
 import { TenantContext } from '@chat/tenancy';
 import { AUDIT_LOG_MODEL, AuditActorType, AuditLogDoc, AuditSeverity } from './audit-log.schema';
 
@@ -28,20 +29,6 @@ export interface AuditQuery {
   to?: Date;
   cursor?: string;
   limit: number;
-}
-
-export interface AuditLogView {
-  id: string;
-  at: string;
-  actor: { type: string; id: string | null; email: string | null };
-  action: string;
-  resource: { type: string | null; id: string | null };
-  tenant_id: string | null;
-  ip: string | null;
-  success: boolean;
-  severity: string;
-  details: Record<string, unknown> | null;
-  request_id: string | null;
 }
 
 export function toAuditLogView(d: AuditLogDoc): AuditLogView {

@@ -1,26 +1,11 @@
-import type { UsageTotals } from '@chat/usage';
-
-export type { UsageTotals };
-
-export const USAGE_FIELDS = ['messages_sent', 'active_users', 'peak_connections', 'storage_bytes', 'api_calls'] as const;
-export type UsageField = (typeof USAGE_FIELDS)[number];
-
-/**
- * A price list. Amounts are integer cents (no floating point in money). Overage is charged per started
- * unit above the included amount: `ceil((used - included) / unit) * unit_price_cents`.
- */
-export interface BillingPlan {
-  code: string;
-  name: string;
-  currency: string;
-  base_fee_cents: number;
-  included: UsageTotals;
-  overage: Record<UsageField, { unit: number; unit_price_cents: number }>;
-}
+import type { BillingPlan } from '@chat/contracts';
 
 const GB = 1024 ** 3;
 
-/** Defaults for the platform's plans (libs/platform PLANS); admins can change prices in `billing`. */
+/**
+ * Defaults for the platform's plans (libs/platform PLANS); admins can change prices in `billing`. Amounts
+ * are integer cents (no floating point in money); overage is charged per started unit (priceInvoice).
+ */
 export const DEFAULT_BILLING_PLANS: BillingPlan[] = [
   {
     code: 'free',

@@ -3,7 +3,7 @@ import { InjectConnection, InjectModel } from '@nestjs/mongoose';
 import { Types } from 'mongoose';
 import type { Connection, Model } from 'mongoose';
 import { isDuplicateKeyError } from '@chat/database';
-import { BillingPlan } from './billing-plans';
+import type { BillingPlan } from '@chat/contracts';
 import { BILLING_MODEL } from './billing.schema';
 import { Invoice } from './invoice';
 

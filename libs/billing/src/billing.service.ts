@@ -1,15 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { AppError } from '@chat/errors';
 import { UsageRollupService, UsageService, assertPeriod } from '@chat/usage';
-import { BillingPlan, DEFAULT_BILLING_PLANS } from './billing-plans';
+import type { BillingPlan, InvoiceRunView } from '@chat/contracts';
+import { DEFAULT_BILLING_PLANS } from './billing-plans';
 import { BillingRepository } from './billing.repository';
 import { Invoice, invoiceId, priceInvoice } from './invoice';
-
-export interface GenerateReport {
-  period: string;
-  created: string[];
-  existing: string[];
-}
 
 function periodBounds(period: string): { start: Date; end: Date } {
   const [y, m] = period.split('-').map(Number);
@@ -46,12 +41,12 @@ export class BillingService {
    * Issues the invoices of a closed month for every billable tenant (or one). Usage is rolled up first;
    * an invoice that exists is returned as it is, never recomputed, so running this twice changes nothing.
    */
-  async generate(period: string, opts: { tenantId?: string; now?: Date } = {}): Promise<GenerateReport> {
+  async generate(period: string, opts: { tenantId?: string; now?: Date } = {}): Promise<InvoiceRunView> {
     assertPeriod(period);
     const { start, end } = periodBounds(period);
     if (end.getTime() > (opts.now ?? new Date()).getTime()) throw AppError.conflict(`Period ${period} is not over yet: invoices are issued for closed months`);
     await this.rollup.rollup();
-    const report: GenerateReport = { period, created: [], existing: [] };
+    const report: InvoiceRunView = { period, created: [], existing: [] };
     const tenants = (await this.repo.billableTenants(start, end, await this.usage.tenantsWithUsage(period))).filter((t) => !opts.tenantId || t.tenant_id === opts.tenantId);
     if (opts.tenantId && !tenants.length) throw AppError.notFound('Tenant');
     for (const t of tenants) {

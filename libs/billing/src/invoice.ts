@@ -1,36 +1,17 @@
-import { BillingPlan, USAGE_FIELDS, UsageField, UsageTotals } from './billing-plans';
+import { USAGE_FIELDS, type BillingPlan, type InvoiceLine, type InvoiceView, type UsageTotals, type WithDates } from '@chat/contracts';
 
-export interface InvoiceLine {
-  item: 'base_fee' | UsageField;
-  /** What was used (usage lines) or 1 (base fee). */
-  quantity: number;
-  included: number;
-  billable_units: number;
-  unit: number;
-  unit_price_cents: number;
-  amount_cents: number;
-}
-
-export interface Invoice {
-  _id: string;
-  kind: 'invoice';
-  tenant_id: string;
-  tenant_name: string;
-  period: string;
-  plan: string;
-  currency: string;
-  usage: UsageTotals;
-  lines: InvoiceLine[];
-  total_cents: number;
-  status: 'issued';
-  issued_at: Date;
-}
+/** An invoice as stored in `billing` (kind 'invoice'): its view, with the id as _id and issued_at a Date. */
+export type Invoice = Omit<WithDates<InvoiceView, 'issued_at'>, 'id'> & { _id: string; kind: 'invoice' };
 
 export function invoiceId(period: string, tenantId: string): string {
   return `inv_${period}_${tenantId}`;
 }
 
-/** Pure: usage x price list -> lines and total, in integer cents. */
+/**
+ * Pure: usage x price list -> lines and total, in integer cents. A usage line's quantity is what was used
+ * (the base fee's is 1); overage is charged per started unit above the included amount:
+ * `ceil((used - included) / unit) * unit_price_cents`.
+ */
 export function priceInvoice(plan: BillingPlan, usage: UsageTotals): { lines: InvoiceLine[]; total_cents: number } {
   const lines: InvoiceLine[] = [{ item: 'base_fee', quantity: 1, included: 0, billable_units: 1, unit: 1, unit_price_cents: plan.base_fee_cents, amount_cents: plan.base_fee_cents }];
   for (const f of USAGE_FIELDS) {
@@ -57,7 +38,7 @@ export function invoiceToCsv(inv: Invoice): string {
 }
 
 /** The JSON view (ids and dates as strings). */
-export function invoiceView(inv: Invoice) {
+export function invoiceView(inv: Invoice): InvoiceView {
   const { _id, kind: _k, issued_at, ...rest } = inv;
   return { id: _id, ...rest, issued_at: new Date(issued_at).toISOString() };
 }

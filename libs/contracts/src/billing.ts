@@ -11,7 +11,8 @@ export interface UsageTotals {
   api_calls: number;
 }
 
-export type UsageField = 'messages_sent' | 'active_users' | 'peak_connections' | 'storage_bytes' | 'api_calls';
+export const USAGE_FIELDS = ['messages_sent', 'active_users', 'peak_connections', 'storage_bytes', 'api_calls'] as const;
+export type UsageField = (typeof USAGE_FIELDS)[number];
 
 /** GET /v1/usage and /admin/billing/usage: a tenant's rolled-up usage of a month. */
 export interface UsageView {

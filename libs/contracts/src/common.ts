@@ -20,3 +20,21 @@ export interface ErrorResponse {
     details?: unknown;
   };
 }
+
+/**
+ * A wire view as the server builds it before JSON: the fields K (IsoDate on the wire) hold Dates, which
+ * JSON.stringify writes as ISO strings. Derive a server type from its view with this rather than
+ * declaring the view's fields again: `WithDates<MlsGroupView, 'updated_at'>`.
+ */
+export type WithDates<View, K extends keyof View> = { [P in keyof View]: P extends K ? Date | Exclude<View[P], IsoDate> : View[P] };
+
+/** What a server value is on the wire (JSON): a Date is an ISO string, at any depth. */
+export type Serialized<T> = T extends string | number | boolean | null | undefined
+  ? T
+  : T extends Date
+    ? IsoDate
+    : T extends Array<infer U>
+      ? Array<Serialized<U>>
+      : T extends object
+        ? { [K in keyof T]: Serialized<T[K]> }
+        : T;

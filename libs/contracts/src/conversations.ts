@@ -1,7 +1,9 @@
 import type { IsoDate } from './common';
 
-export type ConversationType = 'direct' | 'group' | 'channel';
-export type ParticipantRole = 'owner' | 'admin' | 'member';
+export const CONVERSATION_TYPES = ['direct', 'group', 'channel'] as const;
+export type ConversationType = (typeof CONVERSATION_TYPES)[number];
+export const PARTICIPANT_ROLES = ['owner', 'admin', 'member'] as const;
+export type ParticipantRole = (typeof PARTICIPANT_ROLES)[number];
 
 export interface ConversationMetadata {
   name: string | null;

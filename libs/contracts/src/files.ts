@@ -1,8 +1,11 @@
 import type { IsoDate } from './common';
 import type { WrappedKey } from './keys';
 
-export type SharingType = 'private' | 'chat' | 'public';
-export type FileStatus = 'pending' | 'ready' | 'deleted';
+export const SHARING_TYPES = ['private', 'chat', 'public'] as const;
+export type SharingType = (typeof SHARING_TYPES)[number];
+/** pending: upload URL issued; ready: object verified; deleted: marked, the sweep removes the object. */
+export const FILE_STATUSES = ['pending', 'ready', 'deleted'] as const;
+export type FileStatus = (typeof FILE_STATUSES)[number];
 
 export interface FileView {
   id: string;

@@ -27,7 +27,8 @@ export interface MessageContent {
   joined?: Array<{ user_id: string; device_id: string }>;
 }
 
-export type MessageStatus = 'sent' | 'delivered' | 'read' | 'deleted';
+export const MESSAGE_STATUSES = ['sent', 'delivered', 'read', 'deleted'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
 export interface MessageReaction {
   user_id: string;

@@ -9,6 +9,11 @@ export interface TenantQuotas {
   api_requests_per_minute: number;
 }
 
+export const QUOTA_FIELDS = ['users', 'messages_per_second', 'concurrent_connections', 'storage_bytes', 'api_requests_per_minute'] as const satisfies ReadonlyArray<keyof TenantQuotas>;
+
+/** The platform's plans (a tenant's `plan`; on the wire a string, so no named Plan type here: libs/platform derives it). */
+export const PLANS = ['free', 'pro', 'enterprise'] as const;
+
 export interface TenantView {
   id: string;
   name: string;

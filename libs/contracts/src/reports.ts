@@ -1,9 +1,14 @@
 import type { IsoDate } from './common';
 
-export type ReportReason = 'spam' | 'harassment' | 'hate' | 'violence' | 'sexual' | 'self_harm' | 'illegal' | 'other';
+export const REPORT_REASONS = ['spam', 'harassment', 'hate', 'violence', 'sexual', 'self_harm', 'illegal', 'other'] as const;
+export type ReportReason = (typeof REPORT_REASONS)[number];
+export const REPORT_STATUSES = ['open', 'dismissed', 'actioned'] as const;
 /** `open` in the queue; `dismissed` resolved with no action; `actioned` resolved with at least one action. */
-export type ReportStatus = 'open' | 'dismissed' | 'actioned';
-export type ReportAction = 'delete_message' | 'ban_user';
+export type ReportStatus = (typeof REPORT_STATUSES)[number];
+/** What the queue can be listed by (`status` of the list query): a status, or `resolved` for both closed ones. */
+export const REPORT_STATUS_FILTERS = [...REPORT_STATUSES, 'resolved'] as const;
+export const REPORT_ACTIONS = ['delete_message', 'ban_user'] as const;
+export type ReportAction = (typeof REPORT_ACTIONS)[number];
 
 /** Body of POST /v1/conversations/:id/messages/:message_id/reports (the SDK's E2EChat.report builds it). */
 export interface CreateReportInput {

@@ -1,6 +1,7 @@
 import type { IsoDate } from './common';
 
-export type UserStatus = 'online' | 'offline' | 'away' | 'dnd';
+export const USER_STATUSES = ['online', 'offline', 'away', 'dnd'] as const;
+export type UserStatus = (typeof USER_STATUSES)[number];
 
 export interface UserProfile {
   display_name: string | null;
@@ -28,7 +29,8 @@ export type PublicUserView = Omit<UserView, 'settings' | 'created_at' | 'updated
 /** GET /v1/users/{external_id} and the user lists answer one or the other, by who asks. */
 export type AnyUserView = UserView | PublicUserView;
 
-export type RelationshipType = 'friend' | 'blocked' | 'muted';
+export const RELATIONSHIP_TYPES = ['friend', 'blocked', 'muted'] as const;
+export type RelationshipType = (typeof RELATIONSHIP_TYPES)[number];
 
 export interface RelationshipView {
   user_id: string;

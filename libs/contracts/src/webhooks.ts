@@ -1,5 +1,44 @@
 import type { IsoDate } from './common';
 
+/** Every event type an endpoint can subscribe to (`*` subscribes to all). Payloads carry ids and metadata, never message content. */
+export const WEBHOOK_EVENT_TYPES = [
+  'message.new',
+  'message.updated',
+  'message.deleted',
+  'reaction.new',
+  'reaction.deleted',
+  'conversation.created',
+  'conversation.updated',
+  'member.added',
+  'member.removed',
+  'member.role_changed',
+  'user.created',
+  'user.updated',
+  'user.deactivated',
+  'user.deleted',
+  'file.uploaded',
+  'file.deleted',
+  'notification.offline',
+  // Moderation (libs/moderation, docs/moderation.md): ids and metadata only.
+  'moderation.user_banned',
+  'moderation.user_unbanned',
+  'moderation.member_muted',
+  'moderation.member_unmuted',
+  'moderation.member_banned',
+  'moderation.member_unbanned',
+  'moderation.conversation_frozen',
+  'moderation.conversation_unfrozen',
+  'moderation.slow_mode_changed',
+  'moderation.message_pinned',
+  'moderation.message_unpinned',
+  // Reports (libs/reports, docs/moderation.md).
+  'moderation.report.created',
+  'moderation.report.resolved',
+] as const;
+
+/** Sent only by POST .../webhooks/:id/test, whatever the endpoint subscribes to. */
+export const WEBHOOK_TEST_EVENT = 'webhook.test';
+
 /** A webhook endpoint: never its secret. */
 export interface WebhookEndpointView {
   id: string;
@@ -20,8 +59,9 @@ export interface WebhookEndpointWithSecretView extends WebhookEndpointView {
   secret: string;
 }
 
+export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'delivered', 'dead', 'cancelled'] as const;
 /** pending: to be tried (again); delivered: a 2xx came back; dead: out of attempts or retry time; cancelled: the endpoint went. */
-export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'dead' | 'cancelled';
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
 
 export interface WebhookDeliveryView {
   id: string;

@@ -1,14 +1,9 @@
 import { Schema, Types } from 'mongoose';
+import { FILE_STATUSES, SHARING_TYPES, type FileStatus, type SharingType } from '@chat/contracts';
 import { tenantGuardPlugin } from '@chat/tenancy';
 
 export const FILE_MODEL = 'File';
 export const FILE_PURGE_MODEL = 'FilePurge';
-
-export const SHARING_TYPES = ['private', 'chat', 'public'] as const;
-export type SharingType = (typeof SHARING_TYPES)[number];
-/** pending: upload URL issued; ready: object verified; deleted: marked, the sweep removes the object. */
-export const FILE_STATUSES = ['pending', 'ready', 'deleted'] as const;
-export type FileStatus = (typeof FILE_STATUSES)[number];
 
 export interface FileWrappedKey {
   user_id: string;

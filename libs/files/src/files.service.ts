@@ -7,8 +7,9 @@ import { TenantContext, TenantId, asTenantId, unguessableObjectId } from '@chat/
 import { ChatFileAccess, FileChatAccess } from './chat-file-access';
 import { FileDeletionMarker } from './file-deletion';
 import { FilePurgeQueue, FilesRepository } from './files.repository';
-import { FileRecord, FileWrappedKey, SHARING_TYPES, SharingType } from './file.schema';
-import { PresignedRequest, S3StorageService } from './s3-storage.service';
+import { SHARING_TYPES, type DownloadTicket, type FileView, type SharingType, type UploadTicket } from '@chat/contracts';
+import { FileRecord, FileWrappedKey } from './file.schema';
+import { S3StorageService } from './s3-storage.service';
 
 /** Who asks: an end user (access rules apply) or the SaaS client's server (API key, trusted in its tenant). */
 export type FileActor = { kind: 'user'; userId: string } | { kind: 'server' };
@@ -28,36 +29,6 @@ export interface FileEvent {
   type: 'file.uploaded' | 'file.deleted';
   tenantId: TenantId;
   file: FileView;
-}
-
-export interface FileView {
-  id: string;
-  uploader_id: string;
-  status: FileRecord['status'];
-  storage: { provider: 's3' };
-  metadata: {
-    filename: string | null;
-    mime_type: string;
-    size: number;
-    checksum: string;
-    dimensions: { width: number; height: number } | null;
-  };
-  encryption: { algorithm: string; ephemeral_public_key: string | null; encrypted_key: FileWrappedKey[] };
-  sharing: { type: SharingType; conversation_id: string | null; expiry: string | null };
-  message_id: string | null;
-  created_at: string;
-  confirmed_at: string | null;
-  deleted_at: string | null;
-}
-
-export interface UploadTicket {
-  file: FileView;
-  upload: PresignedRequest;
-}
-
-export interface DownloadTicket {
-  file: FileView;
-  download: PresignedRequest;
 }
 
 const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);

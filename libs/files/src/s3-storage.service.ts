@@ -4,14 +4,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NotFound, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AppConfig } from '@chat/config';
-
-export interface PresignedRequest {
-  url: string;
-  method: 'PUT' | 'GET';
-  /** Headers the request must carry exactly as given (they are part of the signature). */
-  headers: Record<string, string>;
-  expires_at: string;
-}
+import type { PresignedRequest } from '@chat/contracts';
 
 export interface ObjectHead {
   size: number;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@chat/config';
 import { CacheService } from '@chat/cache';
+import type { DeviceKeyView, DeviceView, MissingRecipientKey } from '@chat/contracts';
 import { AppError, ErrorCode } from '@chat/errors';
 import { DeviceKeysRepository } from './device-keys.repository';
 import { DeviceKeyRecord } from './device-key.schema';
@@ -16,34 +17,6 @@ export interface PublishKeyInput {
   key_version: number;
   public_key: string;
   signing_key?: string | null;
-}
-
-/** A published key version as clients see it. */
-export interface DeviceKeyView {
-  user_id: string;
-  device_id: string;
-  key_version: number;
-  public_key: string;
-  signing_key: string | null;
-  created_at: string;
-  revoked_at: string | null;
-}
-
-/** A live device with its current key version and every version it ever published. */
-export interface DeviceView extends DeviceKeyView {
-  versions: DeviceKeyView[];
-}
-
-/**
- * A recipient device the envelope has no wrapped key for: each entry of `details.missing` of the 422
- * `missing_recipient_keys`, always with all three fields.
- */
-export interface MissingRecipientKey {
-  user_id: string;
-  /** null for a member who has published no device: any wrapped key for the user would do. */
-  device_id: string | null;
-  /** The device's current key version, the one to wrap for (null with device_id). */
-  key_version: number | null;
 }
 
 export interface WrappedKeyRef {

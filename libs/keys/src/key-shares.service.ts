@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Types } from 'mongoose';
+import type { ConversationKeyVersionView, MessageKeyShareView } from '@chat/contracts';
 import { AppError, ErrorCode } from '@chat/errors';
 import { ConversationKeySharesRepository, ConversationKeysRepository, MessageKeySharesRepository } from './device-keys.repository';
 import { SharedWrappedKey } from './device-key.schema';
@@ -8,31 +9,6 @@ import { KeyDirectoryService, MAX_KEY_VERSION } from './key-directory.service';
 export interface WrappedKeySetInput {
   ephemeral_public_key: string;
   encrypted_key: SharedWrappedKey[];
-}
-
-export interface ConversationKeyShareView {
-  shared_by: string;
-  ephemeral_public_key: string;
-  /** Only the entries addressed to the caller's devices. */
-  encrypted_key: SharedWrappedKey[];
-  created_at: string;
-}
-
-export interface ConversationKeyVersionView {
-  key_version: number;
-  key_check: string;
-  created_by: string;
-  created_at: string;
-  shares: ConversationKeyShareView[];
-}
-
-export interface MessageKeyShareView {
-  id: string;
-  message_id: string;
-  shared_by: string;
-  ephemeral_public_key: string;
-  encrypted_key: SharedWrappedKey[];
-  created_at: string;
 }
 
 export const MAX_MESSAGE_SHARES_PER_CALL = 100;

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { canonicalConversationId, ChatEventBus, ConversationsService, E2E_HANDSHAKE_ALGORITHM, HANDSHAKE_CONTENT_TYPE, MessagesService } from '@chat/chat';
+import type { ClaimedKeyPackageView, KeyPackageCountView, WithDates } from '@chat/contracts';
+import type * as Wire from '@chat/contracts';
 import { AppError, ErrorCode } from '@chat/errors';
 import { asTenantId } from '@chat/tenancy';
 // The SDK's MLS module (the only place ts-mls is imported); not part of the SDK's browser entry point yet.
@@ -15,43 +17,10 @@ const MAX_KEY_PACKAGE_BYTES = 16 * 1024;
 /** One-time packages a device may hold unclaimed (a publish beyond it is refused). */
 export const MAX_ONE_TIME_KEY_PACKAGES = 500;
 
-export interface KeyPackageCountView {
-  device_id: string;
-  one_time: number;
-  last_resort: boolean;
-}
-export interface ClaimedKeyPackageView {
-  user_id: string;
-  device_id: string;
-  key_package: string;
-  last_resort: boolean;
-}
-export interface MlsGroupView {
-  conversation_id: string;
-  group_id: string;
-  epoch: number;
-  group_info: string;
-  updated_at: Date;
-}
-export interface MlsMessageView {
-  id: string;
-  kind: 'commit' | 'application';
-  epoch: number;
-  sender_user_id: string;
-  sender_device_id: string;
-  message: string;
-  created_at: Date;
-}
-export interface MlsWelcomeView {
-  id: string;
-  conversation_id: string;
-  group_id: string;
-  epoch: number;
-  welcome: string;
-  /** base64 GroupInfo of the epoch the Welcome joins at (carries the ratchet tree a large group's Welcome leaves out). */
-  group_info: string;
-  created_at: Date;
-}
+/** The Delivery Service's views as it builds them: the wire contract's, their timestamps still Dates (JSON writes them as the contract's ISO strings). */
+export type MlsGroupView = WithDates<Wire.MlsGroupView, 'updated_at'>;
+export type MlsMessageView = WithDates<Wire.MlsMessageView, 'created_at'>;
+export type MlsWelcomeView = WithDates<Wire.MlsWelcomeView, 'created_at'>;
 
 function invalid(field: string, problem: string): AppError {
   return AppError.validation([{ field, problems: [problem] }]);

@@ -1,25 +1,15 @@
-/** Per-tenant limits enforced at run time by libs/quotas. */
-export interface TenantQuotas {
-  /** End users (documents in `users`). */
-  users: number;
-  /** Messages sent per second, whole tenant. */
-  messages_per_second: number;
-  /** Concurrent socket connections, whole tenant, all nodes. */
-  concurrent_connections: number;
-  /** Bytes of stored files. */
-  storage_bytes: number;
-  /** REST requests per minute (API keys and end-user tokens together). */
-  api_requests_per_minute: number;
-}
+import { PLANS, QUOTA_FIELDS, type TenantQuotas } from '@chat/contracts';
 
-export const QUOTA_FIELDS = ['users', 'messages_per_second', 'concurrent_connections', 'storage_bytes', 'api_requests_per_minute'] as const;
-
-export const PLANS = ['free', 'pro', 'enterprise'] as const;
 export type Plan = (typeof PLANS)[number];
 
 const GB = 1024 ** 3;
 
-/** A plan's default quotas; a tenant's own `quotas` override them field by field. */
+/**
+ * A plan's default quotas; a tenant's own `quotas` override them field by field. Enforced at run time by
+ * libs/quotas: `users` counts documents in `users`; `messages_per_second` and `concurrent_connections`
+ * are whole-tenant figures (all nodes); `storage_bytes` is bytes of stored files; `api_requests_per_minute`
+ * counts REST requests (API keys and end-user tokens together).
+ */
 export const PLAN_QUOTAS: Record<Plan, TenantQuotas> = {
   free: { users: 1_000, messages_per_second: 20, concurrent_connections: 100, storage_bytes: 1 * GB, api_requests_per_minute: 600 },
   pro: { users: 100_000, messages_per_second: 200, concurrent_connections: 10_000, storage_bytes: 100 * GB, api_requests_per_minute: 6_000 },

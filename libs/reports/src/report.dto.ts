@@ -2,7 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsISO8601, IsMongoId, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { IsPlainText } from '@chat/errors';
-import { REPORT_ACTIONS, REPORT_REASONS, REPORT_STATUS_FILTERS, ReportAction, ReportReason, ReportStatusFilter } from './report.schema';
+import { REPORT_ACTIONS, REPORT_REASONS, REPORT_STATUS_FILTERS, ReportAction, ReportReason } from '@chat/contracts';
+import { ReportStatusFilter } from './report.schema';
 
 /** Largest reported payload: the largest message envelope (MESSAGE_MAX_BYTES' default) holds less plaintext than this. */
 export const MAX_REPORT_PAYLOAD_CHARS = 65_536;

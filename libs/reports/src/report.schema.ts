@@ -1,21 +1,10 @@
 import { Schema, Types } from 'mongoose';
+import { REPORT_REASONS, REPORT_STATUSES, type REPORT_STATUS_FILTERS, type ReportAction, type ReportReason, type ReportStatus, type ReportView } from '@chat/contracts';
 import { tenantGuardPlugin } from '@chat/tenancy';
 
-export const REPORT_REASONS = ['spam', 'harassment', 'hate', 'violence', 'sexual', 'self_harm', 'illegal', 'other'] as const;
-export type ReportReason = (typeof REPORT_REASONS)[number];
-/** `open` in the queue; `dismissed` resolved with no action; `actioned` resolved with at least one action. */
-export const REPORT_STATUSES = ['open', 'dismissed', 'actioned'] as const;
-export type ReportStatus = (typeof REPORT_STATUSES)[number];
-/** What the queue can be listed by: a status, or `resolved` for both closed ones (dismissed or actioned). */
-export const REPORT_STATUS_FILTERS = [...REPORT_STATUSES, 'resolved'] as const;
 export type ReportStatusFilter = (typeof REPORT_STATUS_FILTERS)[number];
-export const REPORT_ACTIONS = ['delete_message', 'ban_user'] as const;
-export type ReportAction = (typeof REPORT_ACTIONS)[number];
-
-export interface ReportActor {
-  type: 'api_key' | 'admin';
-  id: string;
-}
+/** Who resolved a report (an API key or a platform admin), as its view shows it. */
+export type ReportActor = NonNullable<ReportView['resolution']>['by'];
 
 /**
  * A member's report of one message (docs/moderation.md, "Reports and message franking"). It holds what

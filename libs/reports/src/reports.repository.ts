@@ -4,7 +4,8 @@ import { Model, Types } from 'mongoose';
 import type { FilterQuery } from 'mongoose';
 import { isDuplicateKeyError, StoreDialect } from '@chat/database';
 import { TenantConnectionResolver, TenantRepository } from '@chat/tenancy';
-import { REPORT_MODEL, ReportDoc, ReportRecord, ReportStatus, ReportStatusFilter } from './report.schema';
+import type { ReportStatus } from '@chat/contracts';
+import { REPORT_MODEL, ReportDoc, ReportRecord, ReportStatusFilter } from './report.schema';
 
 export interface ReportQuery {
   status?: ReportStatusFilter;

@@ -7,7 +7,8 @@ import { reportCreatedData, reportResolvedData, WebhookOutbox } from '@chat/webh
 // The SDK's own check (one implementation of the commitment for clients and server); pure @noble code.
 import { verifyFrankingCommitment } from '../../sdk/src/crypto/franking';
 import { ActOnReportDto, CreateReportDto } from './report.dto';
-import { ReportAction, ReportActor, ReportRecord, ReportStatus, ReportStatusFilter } from './report.schema';
+import type { ReportAction, ReportStatus } from '@chat/contracts';
+import { ReportActor, ReportRecord, ReportStatusFilter } from './report.schema';
 import { ReportsRepository } from './reports.repository';
 
 /** The tenant-wide ban a report's `ban_user` action calls (libs/moderation's userBanPort; absent: the action is refused). */

@@ -5,4 +5,3 @@ export * from './usage-rollup.service';
 export * from './usage.service';
 export * from './observability';
 export * from './usage.module';
-export * from './usage-totals';

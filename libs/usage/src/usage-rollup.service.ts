@@ -1,19 +1,9 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Types } from 'mongoose';
 import { AppConfig } from '@chat/config';
+import type { RollupReportView } from '@chat/contracts';
 import { BatchRef, BucketDelta, UsageRepository, UsageSource } from './usage.repository';
 import { UsageRecorder } from './usage-recorder';
-
-export interface RollupReport {
-  /** Source documents counted by this run (each is counted by exactly one batch, ever). */
-  events: number;
-  metrics: number;
-  batches: number;
-  buckets: number;
-  /** Buckets that had already seen a batch (a re-run after a crash, or another node): not counted twice. */
-  skipped: number;
-  watermark: string | null;
-}
 
 /**
  * Rolls `events` and `metrics` up into `aggregations` (daily and monthly buckets per tenant),
@@ -30,7 +20,7 @@ export interface RollupReport {
 export class UsageRollupService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('UsageRollup');
   private timer?: NodeJS.Timeout;
-  private running: Promise<RollupReport> | null = null;
+  private running: Promise<RollupReportView> | null = null;
 
   constructor(
     private readonly repo: UsageRepository,
@@ -51,12 +41,12 @@ export class UsageRollupService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** One run at a time per process (a second caller gets the running one). */
-  rollup(opts: { lagSeconds?: number; batchSize?: number; maxBatches?: number } = {}): Promise<RollupReport> {
+  rollup(opts: { lagSeconds?: number; batchSize?: number; maxBatches?: number } = {}): Promise<RollupReportView> {
     if (!this.running) this.running = this.repo.exclusiveRollup(() => this.run(opts)).finally(() => (this.running = null));
     return this.running;
   }
 
-  private async run(opts: { lagSeconds?: number; batchSize?: number; maxBatches?: number }): Promise<RollupReport> {
+  private async run(opts: { lagSeconds?: number; batchSize?: number; maxBatches?: number }): Promise<RollupReportView> {
     const lag = opts.lagSeconds ?? this.config.USAGE_ROLLUP_LAG_SECONDS;
     const batchSize = opts.batchSize ?? this.config.USAGE_ROLLUP_BATCH_SIZE;
     const maxBatches = opts.maxBatches ?? 1000;
@@ -64,7 +54,9 @@ export class UsageRollupService implements OnModuleInit, OnApplicationShutdown {
     await this.recorder.flush();
     // Everything strictly before this ObjectId is old enough (createFromTime has second precision).
     const before = Types.ObjectId.createFromTime(Math.floor(Date.now() / 1000) - lag + (lag === 0 ? 1 : 0));
-    const report: RollupReport = { events: 0, metrics: 0, batches: 0, buckets: 0, skipped: 0, watermark: null };
+    // events, metrics: source documents counted by this run (each is counted by exactly one batch, ever);
+    // skipped: buckets that had already seen a batch (a re-run after a crash, or another node).
+    const report: RollupReportView = { events: 0, metrics: 0, batches: 0, buckets: 0, skipped: 0, watermark: null };
     for (const source of ['events', 'metrics'] as const) {
       let conflicts = 0;
       while (report.batches < maxBatches) {

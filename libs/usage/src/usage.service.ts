@@ -1,17 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AppError } from '@chat/errors';
-import type { UsageTotals } from './usage-totals';
+import type { UsageTotals, UsageView } from '@chat/contracts';
 import { UsageRepository } from './usage.repository';
 import type { AggregationDoc } from './usage.schemas';
-
-export interface UsageView {
-  tenant_id: string;
-  period: string;
-  totals: UsageTotals;
-  days: Array<{ day: string } & Omit<UsageTotals, 'active_users'>>;
-  /** Usage is complete up to this instant (the roll-up watermark); later activity shows after the next roll-up. */
-  as_of: string | null;
-}
 
 const PERIOD_RE = /^\d{4}-(0[1-9]|1[0-2])$/;
 

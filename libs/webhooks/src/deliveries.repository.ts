@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import { insertNewOnly, StoreDialect } from '@chat/database';
+import type { WebhookDeliveryStatus } from '@chat/contracts';
 import { idsByBucket, PendingRowWrites, RELEASED } from './pending-row-writes';
 import {
   AttemptRecord,
-  DeliveryStatus,
   WEBHOOK_ATTEMPT_MODEL,
   WEBHOOK_DELIVERY_MODEL,
   WEBHOOK_PENDING_MODEL,
@@ -204,7 +204,7 @@ export class WebhookDeliveriesRepository {
   }
 
   /** Newest first; cursor: `<created_at ms>_<id>` of the last row of the previous page. Pending and finished rows merged. */
-  async list(endpointId: string, q: { status?: DeliveryStatus; cursor?: string; limit: number }): Promise<WebhookDeliveryDoc[]> {
+  async list(endpointId: string, q: { status?: WebhookDeliveryStatus; cursor?: string; limit: number }): Promise<WebhookDeliveryDoc[]> {
     const filter: Record<string, unknown> = { endpoint_id: endpointId };
     if (q.status) filter.status = q.status;
     const m = q.cursor ? /^(\d+)_(.+)$/.exec(q.cursor) : null;

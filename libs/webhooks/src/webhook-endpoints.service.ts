@@ -7,11 +7,11 @@ import { ApplicationService, SecretBox } from '@chat/platform';
 import { Clock } from '@chat/clock';
 import { WebhookDeliveriesRepository } from './deliveries.repository';
 import { EndpointScope, WebhookEndpointsRepository } from './endpoints.repository';
-import { WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT } from './event-types';
+import { WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT, type WebhookDeliveryStatus } from '@chat/contracts';
 import { newWebhookSecret } from './signature';
 import { WEBHOOK_SECRET_BOX, WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookOutbox } from './webhook-outbox';
-import { AttemptRecord, DeliveryStatus, WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
+import { AttemptRecord, WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook.schemas';
 
 export interface EndpointInput {
   url?: string;
@@ -153,7 +153,7 @@ export class WebhookEndpointsService {
     return this.delivery(id, row._id, scope);
   }
 
-  async listDeliveries(id: string, q: { status?: DeliveryStatus; cursor?: string; limit: number }, scope: EndpointScope = {}): Promise<WebhookDeliveryDoc[]> {
+  async listDeliveries(id: string, q: { status?: WebhookDeliveryStatus; cursor?: string; limit: number }, scope: EndpointScope = {}): Promise<WebhookDeliveryDoc[]> {
     const ep = await this.get(id, scope);
     return this.deliveries.list(ep._id.toHexString(), q);
   }

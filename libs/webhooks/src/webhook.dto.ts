@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { WEBHOOK_EVENT_TYPES } from './event-types';
+import { WEBHOOK_DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES, type WebhookDeliveryStatus } from '@chat/contracts';
 
 const EVENTS = ['*', ...WEBHOOK_EVENT_TYPES];
 
@@ -36,7 +36,7 @@ export class WebhookPageQueryDto {
 
 export class DeliveriesQueryDto {
   /** `dead` is the dead-letter list. */
-  @ApiPropertyOptional({ enum: ['pending', 'delivered', 'dead', 'cancelled'] }) @IsOptional() @IsIn(['pending', 'delivered', 'dead', 'cancelled']) status?: 'pending' | 'delivered' | 'dead' | 'cancelled';
+  @ApiPropertyOptional({ enum: [...WEBHOOK_DELIVERY_STATUSES] }) @IsOptional() @IsIn(WEBHOOK_DELIVERY_STATUSES) status?: WebhookDeliveryStatus;
   @ApiPropertyOptional() @IsOptional() @Matches(/^\d{1,15}_[A-Za-z0-9_:]{1,200}$/, { message: 'cursor must be a next_cursor value' }) cursor?: string;
   @ApiPropertyOptional() @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100) limit?: number;
 }

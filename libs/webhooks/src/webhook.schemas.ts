@@ -1,4 +1,5 @@
 import { Schema, Types } from 'mongoose';
+import type { WebhookDeliveryStatus } from '@chat/contracts';
 import type { ReportMeta } from './message-events';
 import { tenantGuardPlugin } from '@chat/tenancy';
 import { ferretDbEqualityIndexes } from '@chat/database';
@@ -43,8 +44,6 @@ export const WebhookEndpointSchema = new Schema<WebhookEndpointDoc>(
 );
 WebhookEndpointSchema.index({ tenant_id: 1, application_id: 1, _id: -1 });
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'dead' | 'cancelled';
-
 /**
  * The outbox: one row per (event, endpoint). Its _id is derived from the change that caused the event
  * and the endpoint, so recording it twice (fast path and crash sweeper, two nodes) is one row. A row
@@ -62,7 +61,7 @@ export interface WebhookDeliveryDoc {
   type: string;
   /** The JSON body sent (ids and metadata only). */
   payload: Record<string, unknown>;
-  status: DeliveryStatus;
+  status: WebhookDeliveryStatus;
   attempts: number;
   next_attempt_at: Date;
   /** Retries stop (dead letter) after this; a replay moves it. */

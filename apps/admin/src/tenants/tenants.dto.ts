@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsObject, IsOptional, IsString, Matches, MaxLength, Min, MinLength, ValidateIf, ValidateNested } from 'class-validator';
 import { IsFreeFormObject, IsPlainText } from '@chat/errors';
-import { PLANS } from '@chat/platform';
+import { PLANS } from '@chat/contracts';
 import { PageQueryDto } from '../common/pagination.dto';
 
 const QUOTA_DOC = { type: Number, nullable: true, minimum: 0 } as const;

@@ -2,8 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { IsPlainText } from '@chat/errors';
-import { CONVERSATION_TYPES, PARTICIPANT_ROLES } from '@chat/chat';
-import type { ConversationType, ParticipantRole } from '@chat/chat';
+import { CONVERSATION_TYPES, PARTICIPANT_ROLES } from '@chat/contracts';
+import type { ConversationType, ParticipantRole } from '@chat/contracts';
 import { EXTERNAL_ID_MESSAGE, EXTERNAL_ID_PATTERN } from '../users/users.dto';
 
 const defined = (field: string) => (o: Record<string, unknown>) => o[field] !== undefined;

@@ -2,7 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiKeyOrUserAuth, Principal, UserAuth, UserPrincipal } from '@chat/auth';
 import type { AuthPrincipal } from '@chat/auth';
-import { DownloadTicket, FileActor, FilesService, FileView, UploadTicket } from '@chat/files';
+import type { DownloadTicket, FileView, UploadTicket } from '@chat/contracts';
+import { FileActor, FilesService } from '@chat/files';
 import { AttachFileDto, CreateFileUploadDto, ListFilesQueryDto } from './files.dto';
 import { ApiView } from '@chat/api-docs';
 

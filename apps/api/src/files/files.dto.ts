@@ -19,7 +19,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { CanonicalConversationId } from '@chat/chat';
-import { SHARING_TYPES, SharingType } from '@chat/files';
+import { SHARING_TYPES, SharingType } from '@chat/contracts';
 // A file key is wrapped per recipient device exactly like a message key.
 import { WrappedKeyEntryDto } from '../keys/keys.dto';
 

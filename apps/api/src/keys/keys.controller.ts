@@ -4,7 +4,8 @@ import type { Response } from 'express';
 import { ApiKeyAuth, ApiKeyOrUserAuth, Principal, UserAuth, UserPrincipal } from '@chat/auth';
 import { ConversationsService, MessagesService, UsersService } from '@chat/chat';
 import { AppError, ErrorCode } from '@chat/errors';
-import { ConversationKeyVersionView, DeviceKeyView, DeviceView, KeyDirectoryService, KeySharesService, MessageKeyShareView } from '@chat/keys';
+import type { ConversationKeyVersionView, DeviceKeyView, DeviceView, MessageKeyShareView } from '@chat/contracts';
+import { KeyDirectoryService, KeySharesService } from '@chat/keys';
 import { CreateConversationKeyDto, MessageKeySharesQueryDto, PublishDeviceKeyDto, ShareMessageKeysDto, UserKeysQueryDto, WrappedKeySetDto } from './keys.dto';
 import { ApiView } from '@chat/api-docs';
 

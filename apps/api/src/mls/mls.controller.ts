@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Principal, UserAuth, UserPrincipal } from '@chat/auth';
-import { ClaimedKeyPackageView, KeyPackageCountView, MlsDeliveryService, MlsGroupView, MlsMessageView, MlsWelcomeView } from '@chat/mls';
+import type { ClaimedKeyPackageView, KeyPackageCountView } from '@chat/contracts';
+import { MlsDeliveryService, MlsGroupView, MlsMessageView, MlsWelcomeView } from '@chat/mls';
 import { MlsMessagesQueryDto, PostCommitDto, PostMlsMessageDto, PublishKeyPackagesDto } from './mls.dto';
 import { ApiView } from '@chat/api-docs';
 import { BodyLimit } from '@chat/server';

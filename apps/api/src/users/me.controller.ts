@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Put, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Principal, UserAuth, UserPrincipal } from '@chat/auth';
-import { Page, RELATIONSHIP_TYPES, RelationshipsService, RelationshipType, RelationshipView, UsersService, UserView } from '@chat/chat';
+import { Page, RelationshipsService, RelationshipView, UsersService, UserView } from '@chat/chat';
+import { RELATIONSHIP_TYPES, type RelationshipType } from '@chat/contracts';
 import { AppError } from '@chat/errors';
 import { RelationshipDto, RelationshipsQueryDto, toUserFields, UserFieldsDto } from './users.dto';
 import { ApiView } from '@chat/api-docs';

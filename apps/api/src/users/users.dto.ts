@@ -18,8 +18,10 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsFreeFormObject, IsPlainText } from '@chat/errors';
-import { RELATIONSHIP_TYPES, USER_BATCH_MAX, USER_STATUSES } from '@chat/chat';
-import type { RelationshipType, UserFields, UserStatus } from '@chat/chat';
+import { USER_BATCH_MAX } from '@chat/chat';
+import type { UserFields } from '@chat/chat';
+import { RELATIONSHIP_TYPES, USER_STATUSES } from '@chat/contracts';
+import type { RelationshipType, UserStatus } from '@chat/contracts';
 
 export const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9_.@:+=-]{1,128}$/;
 export const EXTERNAL_ID_MESSAGE = 'must be 1-128 characters of A-Z a-z 0-9 _ . @ : + = -';

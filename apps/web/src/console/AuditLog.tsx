@@ -1,18 +1,7 @@
+import type { AuditLogView } from '@chat/contracts';
 import { useState } from 'preact/hooks';
 import { get, type Page } from './api';
 import { useLoad } from './hooks';
-
-interface AuditEntry {
-  id: string;
-  at: string;
-  actor: { type: string; id: string | null; email: string | null };
-  action: string;
-  resource: { type: string | null; id: string | null };
-  tenant_id: string | null;
-  ip: string | null;
-  success: boolean;
-  severity: string;
-}
 
 const FILTERS = ['tenant_id', 'action', 'actor_id', 'resource_type', 'resource_id'] as const;
 
@@ -22,7 +11,7 @@ export function AuditLog() {
   const [applied, setApplied] = useState<Record<string, string>>({});
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors[cursors.length - 1];
-  const list = useLoad(() => get<Page<AuditEntry>>('/admin/audit-logs', { ...applied, cursor, limit: 50 }), [JSON.stringify(applied), cursor]);
+  const list = useLoad(() => get<Page<AuditLogView>>('/admin/audit-logs', { ...applied, cursor, limit: 50 }), [JSON.stringify(applied), cursor]);
   const set = (k: string, v: string) => setFilters({ ...filters, [k]: v });
   const toIso = (v: string | undefined) => (v ? new Date(v).toISOString() : undefined);
   return (

@@ -1,20 +1,7 @@
+import type { UsageTotals, UsageView } from '@chat/contracts';
 import { BarChart, bytes } from './Chart';
 import { get } from './api';
 import { useLoad } from './hooks';
-
-interface UsageTotals {
-  messages_sent: number;
-  active_users: number;
-  peak_connections: number;
-  storage_bytes: number;
-  api_calls: number;
-}
-interface UsageView {
-  period: string;
-  totals: UsageTotals;
-  days: Array<{ day: string } & Omit<UsageTotals, 'active_users'>>;
-  as_of: string | null;
-}
 
 /** The last `months` periods, oldest first (UTC YYYY-MM). */
 function lastPeriods(months: number, now = new Date()): string[] {

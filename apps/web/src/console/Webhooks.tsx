@@ -1,27 +1,11 @@
+import type { WebhookDeliveryView, WebhookEndpointView } from '@chat/contracts';
 import { useState } from 'preact/hooks';
 import { api, get, post, type Page } from './api';
 import { useAction, useLoad } from './hooks';
 
-interface Endpoint {
-  id: string;
-  url: string;
-  events: string[];
-  active: boolean;
-  disabled_reason: string | null;
-}
-interface Delivery {
-  id: string;
-  type: string;
-  status: string;
-  attempts: number;
-  last_status_code: number | null;
-  last_error: string | null;
-  created_at: string | null;
-}
-
 /** An application's webhook endpoints (create, test, enable/disable, delete) and each one's deliveries (filter, replay). */
 export function Webhooks({ applicationId, onSecret }: { applicationId: string; onSecret: (s: string) => void }) {
-  const list = useLoad(() => get<Page<Endpoint>>(`/admin/applications/${applicationId}/webhooks`, { limit: 100 }), [applicationId]);
+  const list = useLoad(() => get<Page<WebhookEndpointView>>(`/admin/applications/${applicationId}/webhooks`, { limit: 100 }), [applicationId]);
   const act = useAction();
   const [url, setUrl] = useState('');
   const [open, setOpen] = useState<string | null>(null);
@@ -73,7 +57,7 @@ function Deliveries({ endpointId }: { endpointId: string }) {
   const [status, setStatus] = useState('');
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors[cursors.length - 1];
-  const list = useLoad(() => get<Page<Delivery>>(`/admin/webhooks/${endpointId}/deliveries`, { status, cursor, limit: 20 }), [endpointId, status, cursor]);
+  const list = useLoad(() => get<Page<WebhookDeliveryView>>(`/admin/webhooks/${endpointId}/deliveries`, { status, cursor, limit: 20 }), [endpointId, status, cursor]);
   const act = useAction();
   return (
     <div class="stack">

@@ -72,47 +72,9 @@ export async function download(method: string, path: string, fallbackName: strin
   setTimeout(() => URL.revokeObjectURL(href), 60_000);
 }
 
-export interface Page<T> {
-  data: T[];
-  next_cursor: string | null;
-}
-
-export interface Tenant {
-  id: string;
-  name: string;
-  plan: string;
-  status: 'active' | 'suspended' | 'deleted';
-  region: string;
-  quotas: Record<string, number>;
-  quota_overrides: Record<string, number>;
-  suspended_at: string | null;
-  suspension_reason: string | null;
-  exported_at: string | null;
-  created_at: string;
-}
-
-export interface Application {
-  id: string;
-  tenant_id: string;
-  name: string;
-  status: string;
-  secret_version: number;
-  created_at: string;
-}
-
-export interface ApiKey {
-  id: string;
-  name: string;
-  prefix: string;
-  scopes: string[];
-  status: string;
-  expires_at: string | null;
-  last_used_at?: string | null;
-  created_at: string;
-}
-
-export const PLANS = ['free', 'pro', 'enterprise'];
-export const QUOTAS = ['users', 'messages_per_second', 'concurrent_connections', 'storage_bytes', 'api_requests_per_minute'];
+export type { Page } from '@chat/contracts';
+export type { ApiKeyView as ApiKey, ApplicationView as Application, TenantView as Tenant } from '@chat/contracts';
+export { PLANS, QUOTA_FIELDS as QUOTAS } from '@chat/contracts';
 
 /** Runs an action, showing its error: a tiny helper for buttons. */
 export function describe(err: unknown): string {

@@ -1,5 +1,6 @@
 import { AppError } from '@chat/errors';
-import { ParticipantDoc, ParticipantRole } from './conversation.schema';
+import type { ParticipantRole } from '@chat/contracts';
+import { ParticipantDoc } from './conversation.schema';
 import { ConversationRecord } from './conversations.repository';
 import { conversationCacheKey, memberConversationIdsCacheKey } from './conversation-access';
 

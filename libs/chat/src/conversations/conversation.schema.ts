@@ -1,14 +1,9 @@
 import { Schema } from 'mongoose';
+import { CONVERSATION_TYPES, PARTICIPANT_ROLES, type ConversationType, type ParticipantRole } from '@chat/contracts';
 import { eventTraceSchemaPath, type EventTrace } from '@chat/database';
 import { tenantGuardPlugin } from '@chat/tenancy';
 
 export const CONVERSATION_MODEL = 'Conversation';
-
-export const CONVERSATION_TYPES = ['direct', 'group', 'channel'] as const;
-export type ConversationType = (typeof CONVERSATION_TYPES)[number];
-
-export const PARTICIPANT_ROLES = ['owner', 'admin', 'member'] as const;
-export type ParticipantRole = (typeof PARTICIPANT_ROLES)[number];
 
 export interface ParticipantDoc {
   user_id: string;

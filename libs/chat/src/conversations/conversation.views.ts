@@ -1,5 +1,5 @@
-import type { ConversationView as WireConversationView } from '@chat/contracts';
-import type { ConversationDoc, ConversationType, ParticipantDoc, ParticipantRole } from './conversation.schema';
+import type { ConversationType, ParticipantRole, ConversationView as WireConversationView } from '@chat/contracts';
+import type { ConversationDoc, ParticipantDoc } from './conversation.schema';
 import type { ConversationRecord } from './conversations.repository';
 
 /** A participant as cached for membership checks: no read positions (they change on every read). */

@@ -4,7 +4,8 @@ import { Types } from 'mongoose';
 import type { AnyBulkWriteOperation, FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { TenantConnectionResolver, TenantRepository, unguessableObjectId, WithId } from '@chat/tenancy';
 import { DocumentLock, EventTrace, isDuplicateKeyError, mergeUpdates, StoreDialect } from '@chat/database';
-import { CONVERSATION_MODEL, ConversationDoc, ConversationType, LastMessageDoc, MemberChangeDoc, ParticipantDoc } from './conversation.schema';
+import type { ConversationType } from '@chat/contracts';
+import { CONVERSATION_MODEL, ConversationDoc, LastMessageDoc, MemberChangeDoc, ParticipantDoc } from './conversation.schema';
 
 export type ConversationRecord = WithId<ConversationDoc>;
 

@@ -1,11 +1,10 @@
 import { Schema, Types } from 'mongoose';
+import { MESSAGE_STATUSES, type MessageStatus } from '@chat/contracts';
 import { eventTraceSchemaPath, type EventTrace } from '@chat/database';
 import { tenantGuardPlugin } from '@chat/tenancy';
 
 export const MESSAGE_CONTENT_TYPES = ['text', 'file', 'image', 'video', 'audio'] as const;
 export type MessageContentType = (typeof MESSAGE_CONTENT_TYPES)[number];
-export const MESSAGE_STATUSES = ['sent', 'delivered', 'read', 'deleted'] as const;
-export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
 export interface WrappedKeyEntry {
   user_id: string;

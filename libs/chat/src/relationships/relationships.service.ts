@@ -4,7 +4,8 @@ import { eventTrace } from '@chat/database';
 import { AppError } from '@chat/errors';
 import { TenantContext } from '@chat/tenancy';
 import { ChatEventBus } from '../events/chat-events';
-import { RELATIONSHIP_TYPES, RelationshipType, UserRelationship } from '../users/user.schema';
+import { RELATIONSHIP_TYPES, type RelationshipType } from '@chat/contracts';
+import { UserRelationship } from '../users/user.schema';
 import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
 

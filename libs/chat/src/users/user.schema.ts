@@ -1,14 +1,9 @@
 import { Schema } from 'mongoose';
+import { RELATIONSHIP_TYPES, USER_STATUSES, type RelationshipType, type UserStatus } from '@chat/contracts';
 import { eventTraceSchemaPath, type EventTrace } from '@chat/database';
 import { tenantGuardPlugin } from '@chat/tenancy';
 
 export const USER_MODEL = 'User';
-
-export const USER_STATUSES = ['online', 'offline', 'away', 'dnd'] as const;
-export type UserStatus = (typeof USER_STATUSES)[number];
-
-export const RELATIONSHIP_TYPES = ['friend', 'blocked', 'muted'] as const;
-export type RelationshipType = (typeof RELATIONSHIP_TYPES)[number];
 
 export interface UserRelationship {
   user_id: string;

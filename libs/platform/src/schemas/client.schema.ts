@@ -1,5 +1,5 @@
 import { Schema, Types } from 'mongoose';
-import type { TenantQuotas } from '../plans';
+import type { TenantQuotas } from '@chat/contracts';
 
 export type TenantStatus = 'active' | 'suspended' | 'deleted';
 

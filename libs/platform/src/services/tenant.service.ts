@@ -6,7 +6,7 @@ import type { BackupManifest, EraseReport } from '@chat/backup';
 import { AppError } from '@chat/errors';
 import { asTenantId } from '@chat/tenancy';
 import { PlatformEvents } from '../events/platform-events';
-import { QUOTA_FIELDS, TenantQuotas } from '../plans';
+import { QUOTA_FIELDS, type TenantQuotas } from '@chat/contracts';
 import { ApiKeyRepository } from '../repositories/api-key.repository';
 import { ApplicationRepository } from '../repositories/application.repository';
 import { ClientRepository } from '../repositories/client.repository';

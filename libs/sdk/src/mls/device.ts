@@ -7,6 +7,7 @@
  * With an MlsStateStore the MLS client's state (device key, key packages, groups) survives a restart;
  * this class's own maps (conversation -> group, sync cursor) do not: MlsChat (chat.ts) keeps those too.
  */
+import type { ClaimedKeyPackageView, KeyPackageCountView, MlsCommitResultView, MlsGroupView, MlsIdentityView, MlsMessageView, MlsWelcomeView } from '@chat/contracts';
 import { base64ToBytes, bytesToBase64, bytesToUtf8 } from '../crypto/encoding';
 import { ChatApiError } from '../errors';
 import { HttpClient, seg } from '../http';
@@ -22,15 +23,6 @@ export interface MlsDeliveredMessage {
   sender_device_id: string;
   epoch: number;
   text: string;
-}
-
-interface ServerMessage {
-  id: string;
-  kind: 'commit' | 'application';
-  epoch: number;
-  sender_user_id: string;
-  sender_device_id: string;
-  message: string;
 }
 
 export class MlsDevice {
@@ -52,7 +44,7 @@ export class MlsDevice {
 
   /** Asks the server which identity this device has (tenant/user/device) and makes its MLS client. */
   static async connect(http: HttpClient, deviceId: string, opts: { store?: MlsStateStore } = {}): Promise<MlsDevice> {
-    const { identity } = await http.get<{ identity: string }>(`/v1/me/devices/${seg(deviceId)}/mls/identity`);
+    const { identity } = await http.get<MlsIdentityView>(`/v1/me/devices/${seg(deviceId)}/mls/identity`);
     const id = decodeIdentity(new TextEncoder().encode(identity));
     if (!id) throw new Error('server sent a malformed MLS identity');
     return new MlsDevice(http, await MlsClient.create(id, opts));
@@ -69,18 +61,18 @@ export class MlsDevice {
   async publishKeyPackages(count: number, opts: { lastResort?: boolean } = {}) {
     const oneTime = (await this.client.generateKeyPackages(count)).map(bytesToBase64);
     const lastResort = opts.lastResort ? bytesToBase64((await this.client.generateKeyPackages(1, { lastResort: true }))[0]!) : undefined;
-    return this.http.post<{ one_time: number; last_resort: boolean }>(`${this.base}/key-packages`, { key_packages: oneTime, ...(lastResort ? { last_resort: lastResort } : {}) });
+    return this.http.post<KeyPackageCountView>(`${this.base}/key-packages`, { key_packages: oneTime, ...(lastResort ? { last_resort: lastResort } : {}) });
   }
 
   async claimKeyPackages(userId: string): Promise<Uint8Array[]> {
-    const res = await this.http.post<{ data: Array<{ key_package: string }> }>(`/v1/users/${seg(userId)}/mls/key-packages/claim`);
+    const res = await this.http.post<{ data: ClaimedKeyPackageView[] }>(`/v1/users/${seg(userId)}/mls/key-packages/claim`);
     return res.data.map((k) => base64ToBytes(k.key_package));
   }
 
   /** Posts a commit; merges it when the server took it, discards it (and rethrows) on any refusal. */
   async postCommit(conversationId: string, out: MlsCommitOutput): Promise<number> {
     try {
-      const res = await this.http.post<{ epoch: number }>(`/v1/conversations/${seg(conversationId)}/mls/commits`, {
+      const res = await this.http.post<MlsCommitResultView>(`/v1/conversations/${seg(conversationId)}/mls/commits`, {
         device_id: this.client.identity.deviceId,
         commit: bytesToBase64(out.commit),
         group_info: bytesToBase64(out.groupInfo),
@@ -113,7 +105,7 @@ export class MlsDevice {
 
   /** Joins the conversation's group by external commit from the GroupInfo the server keeps. */
   async joinExternal(conversationId: string): Promise<number> {
-    const g = await this.http.get<{ group_info: string }>(`/v1/conversations/${seg(conversationId)}/mls`);
+    const g = await this.http.get<MlsGroupView>(`/v1/conversations/${seg(conversationId)}/mls`);
     const out = await this.client.joinExternal(base64ToBytes(g.group_info));
     const epoch = await this.postCommit(conversationId, out);
     this.groupOf.set(conversationId, out.groupId);
@@ -123,7 +115,7 @@ export class MlsDevice {
 
   /** Joins every group a Welcome in the inbox is for, then removes the Welcomes. */
   async acceptWelcomes(): Promise<string[]> {
-    const inbox = await this.http.get<{ data: Array<{ id: string; conversation_id: string; welcome: string; group_info?: string }> }>(`${this.base}/welcomes`);
+    const inbox = await this.http.get<{ data: MlsWelcomeView[] }>(`${this.base}/welcomes`);
     const joined: string[] = [];
     for (const w of inbox.data) {
       const groupId = await this.client.joinFromWelcome(base64ToBytes(w.welcome), w.group_info ? base64ToBytes(w.group_info) : undefined);
@@ -191,7 +183,7 @@ export class MlsDevice {
     const ahead = await this.readCommits(conversationId, groupId);
     for (;;) {
       const after = this.cursor.get(conversationId);
-      const page = await this.http.get<{ data: ServerMessage[]; next_cursor: string | null }>(`/v1/conversations/${seg(conversationId)}/mls/messages`, after ? { after } : {});
+      const page = await this.http.get<Page<MlsMessageView>>(`/v1/conversations/${seg(conversationId)}/mls/messages`, after ? { after } : {});
       for (const m of page.data) {
         this.cursor.set(conversationId, m.id);
         if (m.kind !== 'application') continue;
