@@ -1,3 +1,4 @@
+import { storeBuildsIndex, storeOf } from '@chat/database';
 import { AppError } from '@chat/errors';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -296,9 +297,14 @@ export class BackupService {
     }
   }
 
+  /**
+   * The archived indexes this store builds: on FerretDB none a schema declared MongoDB-only
+   * (libs/database mongoOnlyIndex), as autoIndex and `setup` leave them out there.
+   */
   private async createIndexes(coll: mongo.Collection, indexes: mongo.Document[]): Promise<void> {
+    const store = await storeOf(this.layout.client);
     const specs = indexes
-      .filter((ix) => ix.name !== '_id_')
+      .filter((ix) => ix.name !== '_id_' && storeBuildsIndex(store, coll.collectionName, ix.key as Record<string, unknown>))
       .map((ix) => {
         const { v: _v, ns: _ns, ...rest } = ix;
         return rest as mongo.IndexDescription;

@@ -1,4 +1,5 @@
 import type { Connection, Schema } from 'mongoose';
+import { ferretDbOnlyIndexNames } from './ferretdb-unused-indexes';
 
 /**
  * Indexes that exist on FerretDB only, so that a read by equality out of a large table does not make
@@ -13,19 +14,22 @@ import type { Connection, Schema } from 'mongoose';
  */
 const fieldsOf = new WeakMap<Schema, string[]>();
 
+/** The name prefix scripts/install-ferretdb.sh builds as GIN. */
+const GIN_PREFIX = 'ferretdb_gin_';
+const ginName = (field: string) => GIN_PREFIX + field.replace(/\./g, '_');
+
 /** Asks for one `ferretdb_gin_<field>` index per field on the schema's collection, on FerretDB only. */
 export function ferretDbEqualityIndexes(schema: Schema, fields: string[]): void {
   fieldsOf.set(schema, [...(fieldsOf.get(schema) ?? []), ...fields]);
+  // Not declared to mongoose: `setup --sync` must not drop them as undeclared.
+  ferretDbOnlyIndexNames(schema, fields.map(ginName));
 }
-
-/** The name prefix scripts/install-ferretdb.sh builds as GIN. */
-const GIN_PREFIX = 'ferretdb_gin_';
 
 /** Creates the indexes asked for by the connection's models (idempotent). Called once the server is known to be FerretDB. */
 export async function ensureFerretDbEqualityIndexes(conn: Connection): Promise<void> {
   for (const model of Object.values(conn.models)) {
     for (const field of fieldsOf.get(model.schema) ?? []) {
-      await model.collection.createIndex({ [field]: 1 }, { name: GIN_PREFIX + field.replace(/\./g, '_') });
+      await model.collection.createIndex({ [field]: 1 }, { name: ginName(field) });
     }
   }
 }

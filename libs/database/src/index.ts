@@ -7,3 +7,4 @@ export * from './duplicate-key';
 export * from './store-dialect';
 export * from './event-trace';
 export * from './ferretdb-equality-indexes';
+export * from './ferretdb-unused-indexes';

@@ -1,4 +1,5 @@
 import { Schema } from 'mongoose';
+import { mongoOnlyIndex } from '@chat/database';
 import { tenantGuardPlugin } from '@chat/tenancy';
 
 /** Per-tenant retention settings and legal holds (`retention_policies`, one document per tenant, _id = tenant id). */
@@ -51,8 +52,10 @@ export const RetainedMessageSchema = new Schema<RetainedMessageDoc>(
   },
   { collection: 'messages', versionKey: false, strict: false, autoCreate: false },
 );
-RetainedMessageSchema.index({ tenant_id: 1, created_at: 1 });
-RetainedMessageSchema.index({ tenant_id: 1, deleted_at: 1 });
+// MongoDB only (mongoOnlyIndex, libs/database): both scans are ranges, which FerretDB never pushes
+// down to PostgreSQL, so it never reads these indexes; there they would only cost every write.
+mongoOnlyIndex(RetainedMessageSchema, { tenant_id: 1, created_at: 1 });
+mongoOnlyIndex(RetainedMessageSchema, { tenant_id: 1, deleted_at: 1 });
 RetainedMessageSchema.plugin(tenantGuardPlugin);
 
 /**

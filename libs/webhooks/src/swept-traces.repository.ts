@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Schema, Types } from 'mongoose';
-import type { EventTrace } from '@chat/database';
+import { mongoOnlyIndex, type EventTrace } from '@chat/database';
 import { tenantGuardPlugin, TenantConnectionResolver, TenantRepository } from '@chat/tenancy';
 
 /**
@@ -43,12 +43,14 @@ export const sweptTraceModel = (collection: TracedCollection): string => `Webhoo
 
 function traceSchema(collection: TracedCollection): Schema<SweptTraceDoc> {
   const schema = new Schema<SweptTraceDoc>({ tenant_id: { type: String, required: true } }, { collection, versionKey: false, strict: false, autoCreate: false });
+  // MongoDB only (mongoOnlyIndex, libs/database): the sweep is a range on a dotted field, which FerretDB
+  // never pushes down to PostgreSQL, so it never reads these indexes; there they would only cost writes.
   if (collection === 'messages') {
     // Sparse on MongoDB: only messages with a reaction carry traces, and a message insert (the send path)
-    // adds no entry to it. (FerretDB v1 ignores `sparse`: there it is an ordinary index.)
-    schema.index({ 'event_trace.at': 1 }, { sparse: true });
+    // adds no entry to it. (FerretDB v1 ignores `sparse`: there it would be an ordinary index.)
+    mongoOnlyIndex(schema, { 'event_trace.at': 1 }, { sparse: true });
   } else {
-    schema.index({ tenant_id: 1, 'event_trace.at': 1 });
+    mongoOnlyIndex(schema, { tenant_id: 1, 'event_trace.at': 1 });
   }
   schema.plugin(tenantGuardPlugin);
   return schema;

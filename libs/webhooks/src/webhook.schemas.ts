@@ -2,7 +2,7 @@ import { Schema, Types } from 'mongoose';
 import type { WebhookDeliveryStatus } from '@chat/contracts';
 import type { ReportMeta } from './message-events';
 import { tenantGuardPlugin } from '@chat/tenancy';
-import { ferretDbEqualityIndexes } from '@chat/database';
+import { ferretDbEqualityIndexes, mongoOnlyIndex } from '@chat/database';
 
 /** An application's webhook endpoint. The secret must be shown to sign, so it is sealed (SecretBox), not hashed. */
 export interface WebhookEndpointDoc {
@@ -228,11 +228,13 @@ export const SweptMessageSchema = new Schema<SweptMessageDoc>(
   },
   { collection: 'messages', versionKey: false, strict: false, autoCreate: false },
 );
+// MongoDB only (mongoOnlyIndex, libs/database): the sweeps are ranges and sorts, which FerretDB never
+// pushes down to PostgreSQL, so it never reads these indexes; there they would only cost every write.
 // Same index as the retention view declares: the sweep is a range on created_at inside one tenant.
-SweptMessageSchema.index({ tenant_id: 1, created_at: 1 });
+mongoOnlyIndex(SweptMessageSchema, { tenant_id: 1, created_at: 1 });
 // Edits for message.updated (deletes use the retention view's {tenant_id, deleted_at}, declared here too).
-SweptMessageSchema.index({ tenant_id: 1, edited_at: 1 });
-SweptMessageSchema.index({ tenant_id: 1, deleted_at: 1 });
+mongoOnlyIndex(SweptMessageSchema, { tenant_id: 1, edited_at: 1 });
+mongoOnlyIndex(SweptMessageSchema, { tenant_id: 1, deleted_at: 1 });
 SweptMessageSchema.plugin(tenantGuardPlugin);
 
 /** The crash sweeper's narrow view of `message_reports` (owned by libs/reports): for `moderation.report.*`. */
@@ -267,7 +269,9 @@ export const SweptConversationSchema = new Schema<SweptConversationDoc>(
   },
   { collection: 'conversations', versionKey: false, strict: false, autoCreate: false },
 );
-SweptConversationSchema.index({ tenant_id: 1, created_at: 1 });
+// MongoDB only (mongoOnlyIndex, libs/database), like the messages view's: ranges (and a dotted field)
+// FerretDB never pushes down, so it never reads them; the last_message flush would write them at every send.
+mongoOnlyIndex(SweptConversationSchema, { tenant_id: 1, created_at: 1 });
 // Membership changes for member.added / member.removed / member.role_changed: a range on the logged changes' times.
-SweptConversationSchema.index({ tenant_id: 1, 'member_changes.at': 1 });
+mongoOnlyIndex(SweptConversationSchema, { tenant_id: 1, 'member_changes.at': 1 });
 SweptConversationSchema.plugin(tenantGuardPlugin);

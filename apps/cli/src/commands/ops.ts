@@ -41,7 +41,7 @@ export function registerOpsCommands(program: Command, json: () => boolean): void
     .option('--target-db <name>', 'restore the main database under another name')
     .action((source: string, o: { drop?: boolean; targetDb?: string }) =>
       action(async (ctx, progress) => {
-        const { service, close } = await ctx.backupService({ withModels: false });
+        const { service, close } = await ctx.backupService({ withModels: false, restore: true });
         try {
           const r = await service.restore({ source, drop: o.drop, targetDb: o.targetDb, progress });
           print(r, json(), () => {

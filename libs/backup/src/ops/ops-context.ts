@@ -83,7 +83,10 @@ export class OpsContext {
     return this.app.get<Connection>(getConnectionToken());
   }
 
-  async backupService(opts: { withModels: boolean }): Promise<{ service: BackupService; close: () => void }> {
+  async backupService(opts: { withModels: boolean; restore?: boolean }): Promise<{ service: BackupService; close: () => void }> {
+    // A restore builds only the archived indexes the store builds: the schemas that declare MongoDB-only
+    // ones (libs/database mongoOnlyIndex) register them when their modules load, without starting the app.
+    if (opts.restore) await this.rootModule();
     const rules = opts.withModels ? tenantScopeFromConnection((await this.nest(), this.connection())) : [];
     const objects = await this.objectStore();
     const service = new BackupService({ client: await this.mongo(), mainDb: this.dbName, dedicated: this.dedicated, rules, objects });

@@ -1,6 +1,6 @@
 import { Schema } from 'mongoose';
 import { CONVERSATION_TYPES, PARTICIPANT_ROLES, type ConversationType, type ParticipantRole } from '@chat/contracts';
-import { eventTraceSchemaPath, type EventTrace } from '@chat/database';
+import { eventTraceSchemaPath, mongoOnlyIndex, type EventTrace } from '@chat/database';
 import { tenantGuardPlugin } from '@chat/tenancy';
 
 export const CONVERSATION_MODEL = 'Conversation';
@@ -128,11 +128,15 @@ export const ConversationSchema = new Schema<ConversationDoc>(
   { collection: 'conversations', versionKey: false, minimize: false, strict: true },
 );
 
+// The two non-unique indexes are MongoDB's only (mongoOnlyIndex, libs/database): FerretDB pushes down
+// neither the dotted member field nor the sort, and `type` as a containment no btree serves, so it never
+// scans them (bench/src/ferretdb-message-indexes.ts), while the last_message flush rewrites them at
+// every send (FerretDB's updates rewrite the whole document). The unique one stays everywhere.
 // "My conversations, newest activity first": equality on the member, then the cursor order.
-ConversationSchema.index({ tenant_id: 1, 'participants.user_id': 1, updated_at: -1, _id: -1 });
+mongoOnlyIndex(ConversationSchema, { tenant_id: 1, 'participants.user_id': 1, updated_at: -1, _id: -1 });
 ConversationSchema.index({ tenant_id: 1, direct_key: 1 }, { unique: true });
 // Channel directory (any user may join a channel).
-ConversationSchema.index({ tenant_id: 1, type: 1, updated_at: -1, _id: -1 });
+mongoOnlyIndex(ConversationSchema, { tenant_id: 1, type: 1, updated_at: -1, _id: -1 });
 ConversationSchema.plugin(tenantGuardPlugin);
 
 export function directKeyFor(a: string, b: string): string {

@@ -1,6 +1,6 @@
 import { Schema, Types } from 'mongoose';
 import { MESSAGE_STATUSES, type MessageStatus } from '@chat/contracts';
-import { eventTraceSchemaPath, type EventTrace } from '@chat/database';
+import { eventTraceSchemaPath, ferretDbEqualityIndexes, mongoOnlyIndex, type EventTrace } from '@chat/database';
 import { tenantGuardPlugin } from '@chat/tenancy';
 
 export const MESSAGE_CONTENT_TYPES = ['text', 'file', 'image', 'video', 'audio'] as const;
@@ -171,14 +171,27 @@ MessageSchema.index({ tenant_id: 1, conversation_id: 1, seq: 1 }, { unique: true
 // A retried send (same conversation, sender and client_msg_id) can never create a second message.
 // Prefixed by the messages shard key {tenant_id, conversation_id}, so it stays enforceable when sharded.
 MessageSchema.index({ tenant_id: 1, conversation_id: 1, sender_id: 1, client_msg_id: 1 }, { unique: true });
+// The non-unique indexes below are MongoDB's only (mongoOnlyIndex, libs/database): FerretDB pushes
+// none of their ranges, dotted fields or sorts down to PostgreSQL, and its equalities as a containment
+// no btree serves, so it never scans them (bench/src/ferretdb-message-indexes.ts) and they would be
+// write cost only. The unique ones above stay everywhere: they enforce uniqueness.
 // Time-ordered access (data model contract; retention and analytics jobs).
-MessageSchema.index({ tenant_id: 1, conversation_id: 1, created_at: 1 });
-// Thread replies in order.
-MessageSchema.index({ tenant_id: 1, conversation_id: 1, 'thread.parent_id': 1, seq: 1 });
-// Changes since a client's position (sync / GET changes): edits, deletes, reactions in change order.
-MessageSchema.index({ tenant_id: 1, conversation_id: 1, change_seq: 1 });
-// Blind-index search: equality on one token, newest first.
-MessageSchema.index({ tenant_id: 1, conversation_id: 1, search_tokens: 1, seq: -1 });
+mongoOnlyIndex(MessageSchema, { tenant_id: 1, conversation_id: 1, created_at: 1 });
+// Thread replies in order (FerretDB: 'thread.parent_id' is dotted and seq a range, neither pushed down).
+mongoOnlyIndex(MessageSchema, { tenant_id: 1, conversation_id: 1, 'thread.parent_id': 1, seq: 1 });
+// Changes since a client's position (sync / GET changes): edits, deletes, reactions in change order
+// (FerretDB: change_seq is a range and the order a sort, neither pushed down).
+mongoOnlyIndex(MessageSchema, { tenant_id: 1, conversation_id: 1, change_seq: 1 });
+// Blind-index search: equality on one token, newest first (FerretDB: $all is not pushed down).
+mongoOnlyIndex(MessageSchema, { tenant_id: 1, conversation_id: 1, search_tokens: 1, seq: -1 });
+// FerretDB only: every read of a conversation's messages (history, sync, changes, replies, search,
+// receipts) filters on conversation_id; with this GIN index PostgreSQL reads that conversation's rows
+// instead of the whole table. At 100 conversations x 500 messages (bench/src/ferretdb-message-indexes.ts,
+// issue 16, bench/RESULTS.md): the newest history page 234 -> 117 ms wall, PostgreSQL CPU 89 -> 16 ms per
+// read (FerretDB's own ~150 ms, decoding the conversation's 500 messages, stays: it sorts in Go); a batch
+// insert of 100 messages 24.8 -> 25.0 ms wall p50, PostgreSQL CPU 9.9 -> 10.1 ms (all eight btrees the
+// schemas declare on `messages` cost it 29.5 ms and 14.8 ms). Adopted.
+ferretDbEqualityIndexes(MessageSchema, ['conversation_id']);
 MessageSchema.plugin(tenantGuardPlugin);
 
 export const MESSAGE_MODEL = 'Message';
