@@ -158,7 +158,7 @@ async function main(): Promise<void> {
           for (let i = 0; i < rows.length; i += 16) await Promise.all(rows.slice(i, i + 16).map((d) => pending.deleteOne({ _id: d._id as never, lease_owner: owner })));
         });
       } else if (shape === 'after-bulk') {
-        // StoreDialect.deleteByIds on FerretDB: one `delete` command carrying one bare-_id statement per row.
+        // Diagnostic: one `delete` command carrying one bare-_id statement per row (a bulkWrite of deleteOne; no such call in libs).
         await measure(`${shape} pending delete, one statement per row`, () =>
           pending.bulkWrite(rows.map((d) => ({ deleteOne: { filter: { _id: d._id as never, lease_owner: { $in: [owner] } } } })), { ordered: false }),
         );
