@@ -13,7 +13,7 @@
  * one `delete` command of one bare-`_id` statement per row; `after-endpoint`: the `$in` with the rows'
  * endpoint as an equality (pushed down: only that endpoint's pending rows are read). BACKLOG=n pre-fills
  * every pending collection with n rows of a dead endpoint that no batch deletes. Binary:
- * FERRETDB_BIN (default: the cached `-idfix2` build). PostgreSQL from POSTGRES_URL (default
+ * FERRETDB_BIN (default: the build the app starts, libs/dev-services ferretDbBinaryPath). PostgreSQL from POSTGRES_URL (default
  * postgres://postgres@127.0.0.1:5432); a scratch database `outcomeprobe` is made and dropped.
  */
 import { randomUUID } from 'node:crypto';

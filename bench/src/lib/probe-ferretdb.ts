@@ -4,13 +4,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
-import { chatCacheDir, FERRETDB_VERSION, findFreePort } from '@chat/dev-services';
+import { ferretDbBinaryPath, findFreePort } from '@chat/dev-services';
 
 export const PROBE_PG = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 
-/** FERRETDB_BIN, else the build scripts/install-ferretdb.sh caches (`-idfix2`). */
+/** FERRETDB_BIN, else the build scripts/install-ferretdb.sh caches (the one the app and the tests start). */
 export function probeFerretDbBin(): string {
-  return process.env.FERRETDB_BIN ?? `${chatCacheDir()}/bin/ferretdb-${FERRETDB_VERSION}-idfix2`;
+  return ferretDbBinaryPath();
 }
 
 /** Drops and creates database `name`; returns the admin connection (to `postgres`), open, for the caller to drop it with and end. */
