@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type IndexDefinition, type IndexOptions, type Model, type Schema, mongo } from 'mongoose';
-import type { StoreDialectName } from './mongo-capabilities';
+import { serverBuild, type StoreDialectName } from './mongo-capabilities';
 
 /**
  * Indexes built on MongoDB only: FerretDB v1.24.2 on PostgreSQL never reads them, so there they are
@@ -55,10 +55,7 @@ const storeOfClient = new WeakMap<object, Promise<StoreDialectName>>();
 export function storeOf(client: mongo.MongoClient): Promise<StoreDialectName> {
   let found = storeOfClient.get(client);
   if (!found) {
-    found = client
-      .db('admin')
-      .command({ buildInfo: 1 })
-      .then((info) => (info.ferretdbVersion ? 'ferretdb' : 'mongodb') as StoreDialectName);
+    found = serverBuild(client.db('admin')).then((build) => build.server);
     // A failed ask is not remembered: the next index build asks again.
     found.catch(() => storeOfClient.delete(client));
     storeOfClient.set(client, found);

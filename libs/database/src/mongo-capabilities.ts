@@ -16,16 +16,29 @@ export interface MongoCapabilities {
   arrayFilters: boolean;
 }
 
+/** The server a connection talks to, as buildInfo names it: FerretDB adds its own version beside the MongoDB one it emulates. */
+export interface ServerBuild {
+  server: 'mongodb' | 'ferretdb';
+  /** FerretDB's own version on FerretDB, else MongoDB's. */
+  version: string;
+}
+
+/** One buildInfo, read the one way (capabilities, the index seam, `ops stats`). */
+export async function serverBuild(admin: { command(command: Record<string, unknown>): Promise<unknown> }): Promise<ServerBuild> {
+  const info = (await admin.command({ buildInfo: 1 })) as { version?: string; ferretdbVersion?: string };
+  return info.ferretdbVersion ? { server: 'ferretdb', version: String(info.ferretdbVersion) } : { server: 'mongodb', version: String(info.version ?? 'unknown') };
+}
+
 export async function detectCapabilities(conn: Connection): Promise<MongoCapabilities> {
   const admin = conn.db!.admin();
-  const info = (await admin.command({ buildInfo: 1 })) as { version?: string; ferretdbVersion?: string };
+  const build = await serverBuild(admin);
   const hello = (await admin.command({ hello: 1 })) as { setName?: string; msg?: string };
-  const ferret = Boolean(info.ferretdbVersion);
+  const ferret = build.server === 'ferretdb';
   const replicaSet = Boolean(hello.setName) || hello.msg === 'isdbgrid';
   const full = !ferret;
   return {
-    server: ferret ? 'ferretdb' : 'mongodb',
-    version: ferret ? `ferretdb ${info.ferretdbVersion}` : String(info.version ?? 'unknown'),
+    server: build.server,
+    version: ferret ? `ferretdb ${build.version}` : build.version,
     replicaSet,
     transactions: full && replicaSet,
     changeStreams: full && replicaSet,

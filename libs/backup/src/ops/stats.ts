@@ -1,4 +1,5 @@
 import type { mongo } from 'mongoose';
+import { serverBuild } from '@chat/database';
 import type { OpsContext } from './ops-context';
 import type { ProgressSink } from '../backup.service';
 
@@ -45,7 +46,7 @@ async function collStats(db: mongo.Db, name: string): Promise<CollectionStats> {
  */
 export async function runStats(ctx: OpsContext, progress: ProgressSink, opts: { tenant?: string }): Promise<StatsReport> {
   const db = await ctx.db();
-  const build = (await db.admin().command({ buildInfo: 1 })) as { version?: string; ferretdbVersion?: string };
+  const build = await serverBuild(db.admin());
   const d = await db.command({ dbStats: 1 });
   const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => !n.startsWith('system.')).sort();
   const task = progress.start('collections', names.length);
@@ -76,7 +77,7 @@ export async function runStats(ctx: OpsContext, progress: ProgressSink, opts: { 
   }
   task.done();
   return {
-    server: build.ferretdbVersion ? `FerretDB ${build.ferretdbVersion}` : `MongoDB ${build.version}`,
+    server: `${build.server === 'ferretdb' ? 'FerretDB' : 'MongoDB'} ${build.version}`,
     database: {
       name: ctx.dbName,
       collections: Number(d.collections ?? names.length),
