@@ -9,11 +9,13 @@ describe('encrypted reactions', () => {
   const ctx = { conversationId: 'c1', messageId: 'm1' };
 
   it('round-trips and fits the server emoji field', () => {
-    for (const emoji of ['👍', '❤️', '👨‍👩‍👧‍👦', ':+1:', 'ok']) {
+    for (const emoji of ['👍', '❤️', '👨‍👩‍👧‍👦', ':+1:', 'ok', 'ok-thanks-all']) {
       const token = encryptReaction(emoji, key, ctx);
       expect(token).toMatch(EMOJI_PATTERN);
       expect(isReactionToken(token)).toBe(true);
-      expect(token).not.toContain(emoji);
+      // A short ASCII text ('ok') can turn up in random base64url by chance (~0.6 % of runs for 'ok'):
+      // only texts that cannot (non-base64url characters, or long enough) say the plaintext is hidden.
+      if (emoji.length >= 8 || /[^A-Za-z0-9_-]/.test(emoji)) expect(token).not.toContain(emoji);
       expect(decryptReaction(token, key, ctx)).toBe(emoji);
     }
   });
