@@ -33,6 +33,7 @@ export function reportMarkdown(o: Options, { command, machine, store, runs, extr
       `- date: ${machine.date}`,
       `- pinning: ${machine.pinning}`,
       `- store: ${store}`,
+      `- server node (every target): ${machine.serverNode}`,
       `- server node flags (every target): ${o.nodeOptions.length ? o.nodeOptions.join(' ') : 'none'}${o.serverEnv.NODE_OPTIONS ? `; project only (--server-env NODE_OPTIONS): ${o.serverEnv.NODE_OPTIONS}` : ''}`,
       ...(o.targets.some(hasWebhook) ? [`- webhook receiver: ${o.webhookReceiver}${o.webhookReceiver === 'slow' ? ` (204 after ${o.webhookSlowMs} ms)` : ''}`] : []),
       ...(machine.projectBuild ? [`- project build: ${machine.projectBuild}`] : []),
