@@ -29,7 +29,7 @@ export function reportMarkdown(o: Options, { command, machine, store, runs, extr
     [
       `- command: \`${command}\``,
       `- what: ${describeScenario(o)}`,
-      `- machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memGiB} GiB RAM, Node ${machine.node}, commit ${machine.commit}, load average at start ${machine.loadAvg.join(' ')}`,
+      `- machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memGiB} GiB RAM, Node ${machine.node} (harness and generator), commit ${machine.commit}, load average at start ${machine.loadAvg.join(' ')}`,
       `- date: ${machine.date}`,
       `- pinning: ${machine.pinning}`,
       `- store: ${store}`,
