@@ -11,10 +11,10 @@ import { EVENTS } from './protocol';
  * Loopback floors, closed loop with one request in flight: a raw TCP byte echoed by a process on the
  * server's core, and a socket.io emit-with-ack against the no-op server. No server can answer faster.
  */
-export async function tcpFloor(core: number | null, pings: number): Promise<LatencySummary> {
+export async function tcpFloor(core: number | null, pings: number, node: string | null = null): Promise<LatencySummary> {
   const port = await findFreePort();
   const code = `require('net').createServer((s)=>{s.setNoDelay(true);s.on('data',(d)=>s.write(d))}).listen(${port},'127.0.0.1')`;
-  const { cmd, args } = pinnedCommand(core, process.execPath, ['-e', code]);
+  const { cmd, args } = pinnedCommand(core, node ?? process.execPath, ['-e', code]);
   const child = spawn(cmd, args, { stdio: 'ignore' });
   try {
     await waitForPort(port, '127.0.0.1', 10_000, () => child.exitCode === null);

@@ -17,7 +17,10 @@ export interface Machine {
   cores: number;
   cpuModel: string;
   memGiB: number;
+  /** The harness's node (the generator's, the client side). */
   node: string;
+  /** What the servers run on: `--node`, else the harness's own. */
+  serverNode: string;
   commit: string;
   loadAvg: number[];
   pinning: string;
@@ -34,6 +37,12 @@ function describeBuild(): string {
   }
 }
 
+/** The servers' node for the report: its version and which binary (`--node`, else the harness's). */
+export function serverNode(path: string | null): string {
+  if (!path) return `${process.version} (the harness's own node)`;
+  return `${execFileSync(path, ['--version']).toString().trim()} (${path})`;
+}
+
 export function machineInfo(o: Options): Machine {
   let commit = 'unknown';
   try {
@@ -47,6 +56,7 @@ export function machineInfo(o: Options): Machine {
     cpuModel: cpus()[0]?.model ?? 'unknown',
     memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
+    serverNode: serverNode(o.node),
     commit,
     loadAvg: loadavg().map((x) => Math.round(x * 100) / 100),
     projectBuild: o.targets.some(isProject) ? describeBuild() : null,

@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { parseArgs, parseDuration } from './options';
 import { resolveStore } from './services';
 
@@ -44,6 +45,15 @@ describe('command-line options', () => {
     expect(() => parseArgs(['direct', '--duration', '20m'])).toThrow(/capped/);
     expect(() => parseArgs(['direct', '--rate'])).toThrow(/needs a value/);
     expect(() => parseArgs(['direct', '--warmup', '10s', '--duration', '5s'])).toThrow(/warmup/);
+  });
+
+  it('runs the servers on the harness\'s node unless --node names another binary', () => {
+    expect(parseArgs(['direct']).node).toBeNull();
+    expect(parseArgs(['direct', '--node', process.execPath]).node).toBe(process.execPath);
+    // Relative to where the bench was started, stored absolute (the servers start in the repo root).
+    expect(parseArgs(['direct', `--node=${relative(process.cwd(), process.execPath)}`]).node).toBe(process.execPath);
+    expect(() => parseArgs(['direct', '--node', '/nonexistent/bin/node'])).toThrow(/--node: no executable/);
+    expect(() => parseArgs(['direct', '--node'])).toThrow(/needs a value/);
   });
 
   it('chooses the FerretDB store: as asked, else PostgreSQL when it answers', () => {

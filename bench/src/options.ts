@@ -1,3 +1,5 @@
+import { accessSync, constants } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Target } from './lib/report';
 import { RECEIVER_MODES, type ReceiverMode } from './lib/webhook-sink';
 
@@ -49,6 +51,12 @@ export interface Options {
    * worker, which inherits execArgv), e.g. `--max-semi-space-size=64`: a fair comparison changes both.
    */
   nodeOptions: string[];
+  /**
+   * The node binary every target's server runs on (B+db, the project and its forked delivery worker,
+   * the no-op floor), absolute; null = the harness's own (process.execPath). E.g. the production
+   * image's Node 24 from `npm run -s node:install` while the harness runs on the machine's node.
+   */
+  node: string | null;
   label: string;
   /** Diagnostic: send without client_msg_id (no end-to-end latency then). */
   noClientMsgId: boolean;
@@ -107,6 +115,7 @@ const BASE: Omit<Options, 'scenario'> = {
   maxLagMs: 20,
   serverEnv: {},
   nodeOptions: [],
+  node: null,
   label: '',
   noClientMsgId: false,
   // socket.io-client costs ~2x the CPU per message and cannot drive 2x the target from one core.
@@ -189,6 +198,14 @@ export function parseArgs(argv: string[]): Options {
         const bad = flags.filter((f) => !f.startsWith('--'));
         if (bad.length) throw new Error(`--node-options takes node flags (each starting with --), got ${bad.join(' ')}`);
         o.nodeOptions.push(...flags);
+      } else if (rawKey === 'node') {
+        const path = resolve(value);
+        try {
+          accessSync(path, constants.X_OK);
+        } catch {
+          throw new Error(`--node: no executable at ${path} (npm run -s node:install prints the pinned Node 24's path)`);
+        }
+        o.node = path;
       } else if (rawKey === 'label') o.label = value;
       else if (rawKey === 'store') {
         if (!STORES.includes(value as Store)) throw new Error(`--store must be one of ${STORES.join(', ')}`);

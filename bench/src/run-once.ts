@@ -57,7 +57,7 @@ export async function runOnce(o: Options, target: Target, round: number, service
       }
     : {};
   const sink = hasWebhook(target) ? new WebhookSink(o.webhookReceiver, o.webhookSlowMs) : null;
-  const running = await startTarget(target, { services, core: o.pin ? SERVER_CORE : null, runId, cpuProf: o.cpuProf, profileWindow: o.cpuProfWindow, nodeOptions: o.nodeOptions, serverEnv });
+  const running = await startTarget(target, { services, core: o.pin ? SERVER_CORE : null, runId, cpuProf: o.cpuProf, profileWindow: o.cpuProfWindow, nodeOptions: o.nodeOptions, node: o.node, serverEnv });
   const forgetServer = onInterrupt(() => running.stop());
   const sampler = new ProcSampler({ server: running.pid, ...services.pids }, 250);
   // The all-in-one's delivery worker (WEBHOOK_DELIVERY_WORKER) is counted apart: the send path's CPU and the total.

@@ -18,7 +18,7 @@ export async function runScenario(o: Options, argv: string[]): Promise<number> {
   const machine = machineInfo(o);
   const stamp = machine.date.replace(/[:.]/g, '-').slice(0, 19);
   const command = `npm run -s bench -- ${argv.join(' ')}`;
-  log(`${command}\n${describeScenario(o)}\nmachine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memGiB} GiB, Node ${machine.node}, load ${machine.loadAvg.join(' ')}; ${machine.pinning}`);
+  log(`${command}\n${describeScenario(o)}\nmachine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memGiB} GiB, Node ${machine.node} (servers: ${machine.serverNode}), load ${machine.loadAvg.join(' ')}; ${machine.pinning}`);
   const needDb = o.targets.some((t) => t === 'B+db' || isProject(t));
   const services = await startServices({ needDb, store: o.store, log });
   const forgetServices = onInterrupt(() => services.stop());
@@ -26,8 +26,8 @@ export async function runScenario(o: Options, argv: string[]): Promise<number> {
   const extra: string[] = [];
   try {
     if (o.scenario === 'calibrate') {
-      const tcp = await tcpFloor(o.pin ? SERVER_CORE : null, o.pings);
-      const noop = await startTarget('noop', { services, core: o.pin ? SERVER_CORE : null, runId: `${stamp}-floor`, cpuProf: false, nodeOptions: o.nodeOptions, serverEnv: {} });
+      const tcp = await tcpFloor(o.pin ? SERVER_CORE : null, o.pings, o.node);
+      const noop = await startTarget('noop', { services, core: o.pin ? SERVER_CORE : null, runId: `${stamp}-floor`, cpuProf: false, nodeOptions: o.nodeOptions, node: o.node, serverEnv: {} });
       let sio: LatencySummary;
       try {
         sio = await socketIoFloor(noop.url, o.pings);

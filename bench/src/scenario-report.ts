@@ -29,10 +29,11 @@ export function reportMarkdown(o: Options, { command, machine, store, runs, extr
     [
       `- command: \`${command}\``,
       `- what: ${describeScenario(o)}`,
-      `- machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memGiB} GiB RAM, Node ${machine.node}, commit ${machine.commit}, load average at start ${machine.loadAvg.join(' ')}`,
+      `- machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memGiB} GiB RAM, Node ${machine.node} (harness and generator), commit ${machine.commit}, load average at start ${machine.loadAvg.join(' ')}`,
       `- date: ${machine.date}`,
       `- pinning: ${machine.pinning}`,
       `- store: ${store}`,
+      `- server node (every target): ${machine.serverNode}`,
       `- server node flags (every target): ${o.nodeOptions.length ? o.nodeOptions.join(' ') : 'none'}${o.serverEnv.NODE_OPTIONS ? `; project only (--server-env NODE_OPTIONS): ${o.serverEnv.NODE_OPTIONS}` : ''}`,
       ...(o.targets.some(hasWebhook) ? [`- webhook receiver: ${o.webhookReceiver}${o.webhookReceiver === 'slow' ? ` (204 after ${o.webhookSlowMs} ms)` : ''}`] : []),
       ...(machine.projectBuild ? [`- project build: ${machine.projectBuild}`] : []),

@@ -55,6 +55,8 @@ export interface LaunchOptions {
   profileWindow?: boolean;
   /** Node/V8 flags before the entry script, for every target alike (`--node-options`). */
   nodeOptions?: string[];
+  /** The node binary the server runs on (`--node`); the harness's own when absent. */
+  node?: string | null;
   /** Extra environment for the project server (e.g. raised rate limits for the bench tenant). */
   serverEnv: Record<string, string>;
 }
@@ -149,7 +151,7 @@ export async function startTarget(target: Target, opts: LaunchOptions): Promise<
   }
   // The promise census preload (lib/promise-census.js, given with --node-options --require) reads these.
   for (const k of ['PROMISE_CENSUS_DIR', 'PROMISE_CENSUS_EVERY']) if (process.env[k]) env[k] = process.env[k];
-  const { cmd, args } = pinnedCommand(opts.core, process.execPath, [...nodeArgs, main]);
+  const { cmd, args } = pinnedCommand(opts.core, opts.node ?? process.execPath, [...nodeArgs, main]);
   const child = spawn(cmd, args, { stdio: ['ignore', logFd, logFd], env, cwd: REPO_ROOT });
   const url = `http://127.0.0.1:${port}`;
   try {
