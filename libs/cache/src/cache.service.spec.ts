@@ -139,8 +139,9 @@ describe('CacheService (in-process)', () => {
       const first = await c.getOrLoadManyFrozen(keys, 60, async (missing) => missing.map((i) => [{ device: `${i}` }]));
       expect(first).toEqual([[{ device: '0' }], [{ device: '1' }]]);
       expect(Object.isFrozen(first[0]![0])).toBe(true);
-      const second = await c.getOrLoadManyFrozen(keys, 60, async () => Promise.reject(new Error('should hit')));
-      const third = await c.getOrLoadManyFrozen(keys, 60, async () => Promise.reject(new Error('should hit')));
+      const shouldHit = async (): Promise<Array<Array<{ device: string }>>> => Promise.reject(new Error('should hit'));
+      const second = await c.getOrLoadManyFrozen(keys, 60, shouldHit);
+      const third = await c.getOrLoadManyFrozen(keys, 60, shouldHit);
       expect(third[0]).toBe(second[0]);
       expect(third[1]).toBe(second[1]);
       expect(() => ((second[0]![0] as { device: string }).device = 'x')).toThrow(TypeError);

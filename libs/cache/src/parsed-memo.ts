@@ -22,9 +22,10 @@ export interface ParsedMemoLimits {
 }
 
 /**
- * Per entry: ~5 KB for a 50-member conversation view, ~0.3 KB for a user's device keys. 4 Mi characters
- * hold ~800 such views (some 4 MB of text and, parsed, ~10-15 MB more); a conversation of a few thousand
- * members still fits one entry.
+ * Per entry: ~7.5 K characters for a 50-member conversation view (its parse takes ~9 KB of heap), ~0.3 K
+ * for a user's device keys. 4 Mi characters hold ~550 such views: some 4 MB of text (one byte a
+ * character for ASCII) and ~5 MB of parsed values; a conversation of a few thousand members still fits
+ * one entry.
  */
 export const PARSED_MEMO_LIMITS: ParsedMemoLimits = { maxEntries: 10_000, maxTotalChars: 4 * 1024 * 1024, maxEntryChars: 512 * 1024 };
 
@@ -40,7 +41,8 @@ interface Parsed {
  * memcmp; the Redis read still happens every time (it is the cross-node truth, and the generation rule
  * of CacheService acts on it), so this never answers anything Redis did not just say: the same text
  * parses to the same value. Values are deep-frozen, since every caller of a key shares one object;
- * the freeze costs about what the parse did, and only when the text changed.
+ * the freeze costs about 1.5x the parse (Node 24, 50-member view: parse ~40 µs, freeze ~60 µs, a hit
+ * under 1 µs), paid only when the text changed.
  */
 export class ParsedMemo {
   // lru-cache (isaacs'): bounded by entries and by total size with per-entry size limits, and it keeps
