@@ -109,4 +109,42 @@ describe('CacheService (in-process)', () => {
       expect(await c.getOrLoadMany([['k', 'a'], ['k', 'b']], 60, async (missing) => missing.map(() => 'B2'))).toEqual(['A', 'B2']);
     });
   });
+  it('getOrLoadFrozen shares one frozen value while the entry is unchanged; getOrLoad callers still get their own copies', async () => {
+    const c = make();
+    await as('t1', async () => {
+      const loaded = await c.getOrLoadFrozen(['f'], 60, async () => ({ members: ['a', 'b'] }));
+      expect(Object.isFrozen(loaded.members)).toBe(true);
+      const hit = await c.getOrLoadFrozen(['f'], 60, async () => ({ members: ['x'] }));
+      expect(hit).toEqual({ members: ['a', 'b'] });
+      expect(await c.getOrLoadFrozen(['f'], 60, async () => ({ members: ['x'] }))).toBe(hit);
+      expect(() => (hit.members as string[]).push('c')).toThrow(TypeError);
+      // A getOrLoad caller of the same key may change its own copy; the shared value does not move.
+      const copy = await c.getOrLoad(['f'], 60, async () => ({ members: ['x'] }));
+      copy.members.push('c');
+      expect(await c.getOrLoadFrozen(['f'], 60, async () => ({ members: ['x'] }))).toEqual({ members: ['a', 'b'] });
+      // An invalidation is seen as with getOrLoad: the next read loads, and the reads after share the new value.
+      await c.del(['f']);
+      const fresh = await c.getOrLoadFrozen(['f'], 60, async () => ({ members: ['a'] }));
+      expect(fresh).toEqual({ members: ['a'] });
+      const next = await c.getOrLoadFrozen(['f'], 60, async () => ({ members: ['x'] }));
+      expect(next).toEqual({ members: ['a'] });
+      expect(next).not.toBe(hit);
+    });
+  });
+
+  it('getOrLoadManyFrozen: hits and loads frozen, unchanged entries shared between calls', async () => {
+    const c = make();
+    await as('t1', async () => {
+      const keys = [['d', 'a'], ['d', 'b']];
+      const first = await c.getOrLoadManyFrozen(keys, 60, async (missing) => missing.map((i) => [{ device: `${i}` }]));
+      expect(first).toEqual([[{ device: '0' }], [{ device: '1' }]]);
+      expect(Object.isFrozen(first[0]![0])).toBe(true);
+      const shouldHit = async (): Promise<Array<Array<{ device: string }>>> => Promise.reject(new Error('should hit'));
+      const second = await c.getOrLoadManyFrozen(keys, 60, shouldHit);
+      const third = await c.getOrLoadManyFrozen(keys, 60, shouldHit);
+      expect(third[0]).toBe(second[0]);
+      expect(third[1]).toBe(second[1]);
+      expect(() => ((second[0]![0] as { device: string }).device = 'x')).toThrow(TypeError);
+    });
+  });
 });

@@ -6,6 +6,8 @@ import { counter } from '@chat/metrics';
 import { RedisService } from '@chat/redis';
 import { TenantContext } from '@chat/tenancy';
 import { CacheClient, CacheDropKeys, CacheStoreGuard, GENERATION_TTL_SECONDS, scripted, storeArgs } from './cache-scripts';
+import { DeepReadonly, deepFreeze, ParsedMemo } from './parsed-memo';
+import { ReadBatcher } from './read-batcher';
 
 /** One in-process entry: the JSON text (so callers never share mutable objects) and its expiry. */
 interface MemoryEntry {
@@ -13,10 +15,18 @@ interface MemoryEntry {
   expiresAt: number;
 }
 
-interface ReadBatch {
-  keys: string[];
-  waiters: Array<{ from: number; count: number; resolve: (values: Array<string | null>) => void; reject: (err: unknown) => void }>;
+/**
+ * What a read hands its caller: getOrLoad's own copy of every value, or getOrLoadFrozen's frozen values,
+ * shared between callers (a hit on unchanged text is not parsed again).
+ */
+interface Reader {
+  /** A cached entry's text; `key` is its full key. */
+  parse(key: string, raw: string): unknown;
+  /** What the loader returned, to the caller that ran it. */
+  loaded(value: unknown): unknown;
 }
+
+const COPY: Reader = { parse: (_key, raw) => JSON.parse(raw), loaded: (value) => value };
 
 function hitRatioGauge(read: () => number): Gauge<string> {
   const name = 'chat_cache_hit_ratio';
@@ -57,8 +67,10 @@ export class CacheService {
    * happened since) never joins an older load, so reads after a write still see the write.
    */
   private readonly inFlight = new Map<string, Promise<unknown>>();
-  /** Reads asked for in this tick, sent as one MGET (readTogether). */
-  private readBatch: ReadBatch | null = null;
+  /** Reads asked for in this tick, sent as one MGET. */
+  private readonly reads: ReadBatcher;
+  private readonly memo = new ParsedMemo();
+  private readonly frozen: Reader = { parse: (key, raw) => this.memo.parse(key, raw), loaded: deepFreeze };
 
   constructor(
     private readonly redis: RedisService,
@@ -66,6 +78,7 @@ export class CacheService {
   ) {
     this.requests = counter('chat_cache_requests_total', 'Cache lookups by result', ['result']);
     hitRatioGauge(() => CacheService.ratio());
+    this.reads = new ReadBatcher(redis);
     CacheService.instances.add(this);
   }
 
@@ -131,37 +144,47 @@ export class CacheService {
     // Not an async function: a hit costs the MGET's promise and one then (the send path makes ~10 of
     // these per message, and on Node 20 every promise runs AsyncLocalStorage's hooks); what it
     // answers, and when it throws, is the same.
-    return promiseTry(() => this.getOrLoadAt(this.fullKey(key), ttlSeconds, loader, guard));
+    return promiseTry(() => this.getOrLoadAt(this.fullKey(key), ttlSeconds, loader, guard, COPY));
   }
 
-  private getOrLoadAt<T>(k: { value: string; generation: string }, ttlSeconds: number, loader: () => Promise<T>, guard?: CacheStoreGuard<T>): Promise<T> {
+  /**
+   * getOrLoad for read-only callers on hot paths (a send's conversation view): the value is deep-frozen
+   * and shared with every other caller of the key, and a hit whose text is what this process parsed
+   * last time is not parsed again (ParsedMemo). Redis is still read every time, so what it answers is
+   * what getOrLoad would (the same generation rule); only writing to the value differs: it throws.
+   */
+  getOrLoadFrozen<T>(key: string[], ttlSeconds: number, loader: () => Promise<T>, guard?: CacheStoreGuard<T>): Promise<DeepReadonly<T>> {
+    return promiseTry(() => this.getOrLoadAt(this.fullKey(key), ttlSeconds, loader, guard, this.frozen)) as Promise<DeepReadonly<T>>;
+  }
+
+  private getOrLoadAt<T>(k: { value: string; generation: string }, ttlSeconds: number, loader: () => Promise<T>, guard: CacheStoreGuard<T> | undefined, reader: Reader): Promise<T> {
     const ttl = Math.max(1, Math.floor(ttlSeconds));
-    if (!this.redis.client) return this.memoryGetOrLoad(k, ttl, loader);
+    if (!this.redis.client) return this.memoryGetOrLoad(k, ttl, loader, reader);
     const readFailed = (err: unknown): Promise<T> => {
       this.logger.warn(`cache read failed, loading directly: ${(err as Error).message}`);
       this.miss();
-      return loader();
+      return loader().then((value) => reader.loaded(value) as T);
     };
-    return this.readTogether(this.redis.client, [k.value, k.generation]).then(([cached, gen]) => {
+    return this.reads.read(this.redis.client, [k.value, k.generation]).then(([cached, gen]) => {
       let generation: string;
       try {
         if (cached !== null) {
           this.hit();
-          return JSON.parse(cached) as T;
+          return reader.parse(k.value, cached) as T;
         }
         generation = gen ?? '';
       } catch (err) {
         return readFailed(err);
       }
       this.miss();
-      return this.loadAndStore(k, generation, ttl, loader, guard);
+      return this.loadAndStore(k, generation, ttl, loader, guard, reader);
     }, readFailed);
   }
 
   /** getOrLoad's miss: one load per key and generation, stored unless invalidated meanwhile. */
-  private loadAndStore<T>(k: { value: string; generation: string }, generation: string, ttl: number, loader: () => Promise<T>, guard?: CacheStoreGuard<T>): Promise<T> {
+  private loadAndStore<T>(k: { value: string; generation: string }, generation: string, ttl: number, loader: () => Promise<T>, guard: CacheStoreGuard<T> | undefined, reader: Reader): Promise<T> {
     const client = this.redis.client!;
-    return this.singleFlight(`${k.value}|${generation}`, async () => {
+    return this.singleFlight(k.value, generation, reader, async () => {
       const value = await loader();
       if (value !== undefined) {
         try {
@@ -175,46 +198,20 @@ export class CacheService {
   }
 
   /**
-   * MGET, shared by every read started in the same tick: a socket event's access check reads the user
-   * and the user's ban side by side, which were two round trips. The values are the same as separate
-   * MGETs would return (one MGET is atomic over all its keys); a failure fails every read of the batch,
-   * and each degrades on its own as before.
+   * Runs `load` once for concurrent callers of the same key and generation. The leader gets the loaded
+   * value; followers get a value read from its JSON taken when the load finished, like a cache hit would.
    */
-  private readTogether(client: NonNullable<RedisService['client']>, keys: string[]): Promise<Array<string | null>> {
-    let batch = this.readBatch;
-    if (!batch) {
-      const b: ReadBatch = (batch = this.readBatch = { keys: [], waiters: [] });
-      queueMicrotask(() => {
-        this.readBatch = null;
-        // In one write with whatever else is sent in this tick (a socket event's limit script).
-        this.redis.writeTogether();
-        client.mget(...b.keys).then(
-          (values) => b.waiters.forEach((w) => w.resolve(values.slice(w.from, w.from + w.count))),
-          (err: unknown) => b.waiters.forEach((w) => w.reject(err)),
-        );
-      });
-    }
-    const target = batch;
-    return new Promise((resolve, reject) => {
-      target.waiters.push({ from: target.keys.length, count: keys.length, resolve, reject });
-      target.keys.push(...keys);
-    });
-  }
-
-  /**
-   * Runs `load` once for concurrent callers of the same flight key. The leader gets the loaded value;
-   * followers get a copy made from its JSON taken when the load finished, like a cache hit would.
-   */
-  private async singleFlight<T>(flightKey: string, load: () => Promise<T>): Promise<T> {
+  private async singleFlight<T>(key: string, generation: string, reader: Reader, load: () => Promise<T>): Promise<T> {
+    const flightKey = `${key}|${generation}`;
     const joined = this.inFlight.get(flightKey) as Promise<{ value: T; json: string | undefined }> | undefined;
     if (joined) {
       const { json } = await joined;
-      return (json === undefined ? undefined : JSON.parse(json)) as T;
+      return (json === undefined ? undefined : reader.parse(key, json)) as T;
     }
     const flight = load().then((value) => ({ value, json: value === undefined ? undefined : JSON.stringify(value) }));
     this.inFlight.set(flightKey, flight);
     try {
-      return (await flight).value;
+      return reader.loaded((await flight).value) as T;
     } finally {
       this.inFlight.delete(flightKey);
     }
@@ -225,7 +222,16 @@ export class CacheService {
    * keys: 50 lookups each a round trip made fan-out CPU-bound), and one `loadMissing` call for all the
    * misses, which returns their values in the order asked. Same generation rule as getOrLoad.
    */
-  async getOrLoadMany<T>(keys: string[][], ttlSeconds: number, loadMissing: (missing: number[]) => Promise<T[]>): Promise<T[]> {
+  getOrLoadMany<T>(keys: string[][], ttlSeconds: number, loadMissing: (missing: number[]) => Promise<T[]>): Promise<T[]> {
+    return this.loadMany(keys, ttlSeconds, loadMissing, COPY);
+  }
+
+  /** getOrLoadMany with getOrLoadFrozen's values: frozen, shared, not parsed again while their text is unchanged. */
+  getOrLoadManyFrozen<T>(keys: string[][], ttlSeconds: number, loadMissing: (missing: number[]) => Promise<T[]>): Promise<Array<DeepReadonly<T>>> {
+    return this.loadMany(keys, ttlSeconds, loadMissing, this.frozen) as Promise<Array<DeepReadonly<T>>>;
+  }
+
+  private async loadMany<T>(keys: string[][], ttlSeconds: number, loadMissing: (missing: number[]) => Promise<T[]>, reader: Reader): Promise<T[]> {
     if (!keys.length) return [];
     const ks = keys.map((key) => this.fullKey(key));
     const ttl = Math.max(1, Math.floor(ttlSeconds));
@@ -239,12 +245,12 @@ export class CacheService {
         const e = this.memory.get(k.value);
         if (e && e.expiresAt > now) {
           this.hit();
-          out[i] = JSON.parse(e.json) as T;
+          out[i] = reader.parse(k.value, e.json) as T;
         } else missing.push(i);
       });
       if (missing.length) {
         const loaded = loadMissing(missing);
-        await Promise.all(missing.map((i, j) => this.memoryGetOrLoad(ks[i]!, ttl, async () => (await loaded)[j]!).then((v) => (out[i] = v))));
+        await Promise.all(missing.map((i, j) => this.memoryGetOrLoad(ks[i]!, ttl, async () => (await loaded)[j]!, reader).then((v) => (out[i] = v))));
       }
       return out;
     }
@@ -252,17 +258,17 @@ export class CacheService {
     try {
       const both: string[] = [];
       for (const k of ks) both.push(k.value, k.generation);
-      raw = await this.readTogether(client, both);
+      raw = await this.reads.read(client, both);
     } catch (err) {
       this.logger.warn(`cache read failed, loading directly: ${(err as Error).message}`);
       this.count(0, ks.length);
-      return loadMissing(ks.map((_, i) => i));
+      return (await loadMissing(ks.map((_, i) => i))).map((value) => reader.loaded(value) as T);
     }
     const out = new Array<T>(keys.length);
     const missing: number[] = [];
     for (let i = 0; i < ks.length; i++) {
       const cached = raw[2 * i];
-      if (cached !== null && cached !== undefined) out[i] = JSON.parse(cached) as T;
+      if (cached !== null && cached !== undefined) out[i] = reader.parse(ks[i]!.value, cached) as T;
       else missing.push(i);
     }
     // Counted once per call, not per key (a group send reads 50): the same totals.
@@ -291,11 +297,11 @@ export class CacheService {
           .catch(() => undefined);
       });
       const values = await load;
-      own.forEach((i, j) => (out[i] = values[j]!));
+      own.forEach((i, j) => (out[i] = reader.loaded(values[j]) as T));
     }
     for (const [i, flight] of joined) {
       const { json } = await flight;
-      out[i] = (json === undefined ? undefined : JSON.parse(json)) as T;
+      out[i] = (json === undefined ? undefined : reader.parse(ks[i]!.value, json)) as T;
     }
     return out;
   }
@@ -353,18 +359,18 @@ export class CacheService {
     }
   }
 
-  private async memoryGetOrLoad<T>(k: { value: string; generation: string }, ttl: number, loader: () => Promise<T>): Promise<T> {
+  private async memoryGetOrLoad<T>(k: { value: string; generation: string }, ttl: number, loader: () => Promise<T>, reader: Reader): Promise<T> {
     const now = Date.now();
     const entry = this.memory.get(k.value);
     if (entry && entry.expiresAt > now) {
       this.hit();
-      return JSON.parse(entry.json) as T;
+      return reader.parse(k.value, entry.json) as T;
     }
     if (entry) this.memory.delete(k.value);
     this.miss();
     const generationOf = () => `${this.memoryEpoch}:${this.memoryGenerations.get(k.generation) ?? 0}`;
     const generation = generationOf();
-    return this.singleFlight(`${k.value}|${generation}`, async () => {
+    return this.singleFlight(k.value, generation, reader, async () => {
       const value = await loader();
       if (value !== undefined && generationOf() === generation) {
         if (this.memory.size >= this.memoryMaxEntries) this.evictMemory();

@@ -195,26 +195,25 @@ export class KeyDirectoryService {
 
   /**
    * Current key of every live device of these users (what senders wrap for), by user. Cached per user;
-   * publish and remove invalidate.
+   * publish and remove invalidate. The lists are frozen and shared (getOrLoadManyFrozen: a group send
+   * reads every member's, and parsing them again was most of this call): copy one to change it.
    */
-  async currentKeys(userIds: readonly string[]): Promise<Map<string, DeviceKeyView[]>> {
+  async currentKeys(userIds: readonly string[]): Promise<Map<string, readonly DeviceKeyView[]>> {
     const ids = [...new Set(userIds)];
-    const out = new Map<string, DeviceKeyView[]>();
     if (ids.length > CACHE_FANOUT_MAX) {
       const keys = currentVersions(await this.repo.ofUsers(ids, { liveOnly: true }));
-      for (const id of ids) out.set(id, []);
-      for (const k of keys) out.get(k.user_id)!.push(toDeviceKeyView(k));
-      return out;
+      const lists = new Map<string, DeviceKeyView[]>(ids.map((id) => [id, []]));
+      for (const k of keys) lists.get(k.user_id)!.push(toDeviceKeyView(k));
+      return lists;
     }
     // Every member's entry in one cache round trip; the misses in one query.
-    const lists = await this.cache.getOrLoadMany(ids.map(KeyDirectoryService.cacheKey), this.cache.defaultTtlSeconds, async (missing) => {
+    const lists = await this.cache.getOrLoadManyFrozen(ids.map(KeyDirectoryService.cacheKey), this.cache.defaultTtlSeconds, async (missing) => {
       const wanted = missing.map((i) => ids[i]!);
       const byUser = new Map<string, DeviceKeyView[]>(wanted.map((id) => [id, []]));
       for (const k of currentVersions(await this.repo.ofUsers(wanted, { liveOnly: true }))) byUser.get(k.user_id)?.push(toDeviceKeyView(k));
       return wanted.map((id) => byUser.get(id)!);
     });
-    ids.forEach((id, i) => out.set(id, lists[i]!));
-    return out;
+    return new Map(ids.map((id, i) => [id, lists[i]!]));
   }
 
   /** Every version of every device of these users, revoked ones included (to verify old signatures). */

@@ -58,7 +58,7 @@ export class UserKeysController {
   async keys(@Param('external_id') userId: string, @Query() q: UserKeysQueryDto): Promise<{ data: DeviceKeyView[] }> {
     if (!(await this.users.find(userId))) throw AppError.notFound('User');
     if (q.versions === 'all') return { data: await this.directory.allKeys([userId]) };
-    return { data: (await this.directory.currentKeys([userId])).get(userId) ?? [] };
+    return { data: [...((await this.directory.currentKeys([userId])).get(userId) ?? [])] };
   }
 
   @Delete('devices/:device_id')

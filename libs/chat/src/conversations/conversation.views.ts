@@ -4,11 +4,11 @@ import type { ConversationRecord } from './conversations.repository';
 
 /** A participant as cached for membership checks: no read positions (they change on every read). */
 export interface ParticipantView {
-  user_id: string;
-  role: ParticipantRole;
-  joined_at: string;
-  joined_seq: number;
-  settings: { muted: boolean; pinned: boolean };
+  readonly user_id: string;
+  readonly role: ParticipantRole;
+  readonly joined_at: string;
+  readonly joined_seq: number;
+  readonly settings: { readonly muted: boolean; readonly pinned: boolean };
 }
 
 /**
@@ -16,12 +16,12 @@ export interface ParticipantView {
  * that changes per message (last_seq, last_message, read positions), so sends do not invalidate it.
  */
 export interface ConversationView {
-  id: string;
-  type: ConversationType;
-  metadata: ConversationDoc['metadata'];
-  participants: ParticipantView[];
-  created_by: string | null;
-  created_at: string;
+  readonly id: string;
+  readonly type: ConversationType;
+  readonly metadata: Readonly<ConversationDoc['metadata']>;
+  readonly participants: readonly ParticipantView[];
+  readonly created_by: string | null;
+  readonly created_at: string;
 }
 
 /** What the API returns for a conversation, as seen by one member (the wire contract's ConversationView). */
