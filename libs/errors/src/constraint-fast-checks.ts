@@ -26,7 +26,7 @@ export interface BuiltInMetaLike {
 /** validator.js isBase64's pattern with its defaults (padding, not URL-safe): the only options form handled here. */
 const BASE64_PADDED = /^[A-Za-z0-9+/]+={0,2}$/;
 /** The characters validator.js isLength does not count one for one (surrogates, variation selectors). */
-const LENGTH_SPECIAL = /[\uD800-\uDFFF\uFE0E\uFE0F]/;
+const LENGTH_SPECIAL = /[\uD800-\uDFFF]|\uFE0E|\uFE0F/;
 
 const isNum = (v: unknown): v is number => typeof v === 'number';
 
