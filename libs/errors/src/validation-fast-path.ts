@@ -204,8 +204,9 @@ function passesObject(storage: Storage, object: object, schema: string | undefin
   const c = compiledFor(storage, object.constructor, schema);
   if (!c) return false; // forbidUnknownValues
   if (c.unsupported) return false;
-  // class-validator's ValidationArguments.targetName, read once per object rather than per constraint.
-  const targetName = object.constructor ? (object.constructor.name as string | undefined) : undefined;
+  // class-validator's ValidationArguments.targetName, read once per object, and only once a constraint is called
+  // (a getter call; the built-ins' own checks, constraint-fast-checks, settle most values without one).
+  let targetName: string | undefined | null = null;
   // forbidNonWhitelisted: every own enumerable key (Object.keys' set, without its array) is allowed.
   for (const key in object) if (Object.prototype.hasOwnProperty.call(object, key) && !c.allowed.has(key)) return false;
   const record = object as Record<string, unknown>;
@@ -218,6 +219,7 @@ function passesObject(storage: Storage, object: object, schema: string | undefin
     for (const { meta, constraints, fast } of p.checks) {
       if (meta.validateIf && !meta.validateIf(object, value)) continue;
       if (fast !== undefined && passesFast(fast, meta.each, value)) continue;
+      if (targetName === null) targetName = object.constructor ? (object.constructor.name as string | undefined) : undefined;
       for (const constraint of constraints) if (!passesConstraint(object, targetName, value, meta, constraint)) return false;
     }
     for (const { schema } of p.nested) if (!passesNested(storage, value, schema, depth)) return false;
