@@ -13,7 +13,7 @@ import {
   connectError,
   EventCharges,
   errorAck,
-  payloadBytes,
+  payloadWithin,
   PresenceTracker,
   Rooms,
   safeAck,
@@ -210,7 +210,7 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
     if (this.drainer.draining && spec.write) throw new AppError(ErrorCode.ServiceUnavailable, 'This node is shutting down: retry on another one');
     const wait = session.bucket.take();
     if (wait) throw AppError.rateLimited(wait / 1000, 'Too many events on this connection');
-    if (payloadBytes(payload) > this.maxPayloadBytes) {
+    if (!payloadWithin(payload, this.maxPayloadBytes)) {
       throw new AppError(ErrorCode.PayloadTooLarge, `Event payload is larger than ${this.maxPayloadBytes} bytes`);
     }
     // Validation first (CPU only): the work charge reads its cost. Its refusal is answered in the old

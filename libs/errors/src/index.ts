@@ -8,5 +8,5 @@ export * from './bounded-input';
 export * from './input-validators';
 export { passesValidation } from './validation-fast-path';
 export { dtoInstance } from './instance-fast-path';
-export { jsonByteLength } from './json-byte-length';
+export { jsonByteLength, jsonByteLengthAtMost } from './json-byte-length';
 export { promiseTry } from './promise-try';

@@ -1,4 +1,4 @@
-import { jsonByteLength, jsonStringBytes } from './json-byte-length';
+import { jsonByteLength, jsonByteLengthAtMost, jsonStringBytes } from './json-byte-length';
 
 /** What jsonByteLength must equal: the bytes of JSON.stringify's text (-1 where it writes nothing). */
 function expected(v: unknown): number {
@@ -123,5 +123,36 @@ describe('jsonByteLength', () => {
     let deep: unknown = 'leaf';
     for (let i = 0; i < 200; i++) deep = i % 2 ? { k: deep } : [deep];
     expect(jsonByteLength(deep)).toBe(expected(deep));
+  });
+});
+
+describe('jsonByteLengthAtMost', () => {
+  it('answers jsonByteLength(v) <= limit for random values, at and around their size', () => {
+    const r = rng(20261207);
+    const wrong: unknown[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const v = randomValue(r, 0);
+      const n = expected(v);
+      // At the exact size and one below it (the bound pass must hand those to the exact count), at 6x and 0.
+      for (const limit of [n, n - 1, n + 1, 6 * n + 2, 0, -1]) if (jsonByteLengthAtMost(v, limit) !== n <= limit) wrong.push([i, limit]);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('counts strings exactly once the bound is over the limit: every UTF-16 unit, escaped or not', () => {
+    for (let c = 0; c < 0x10000; c += 7) {
+      const v = { k: `x${String.fromCharCode(c)}y` };
+      const n = expected(v);
+      expect([c, jsonByteLengthAtMost(v, n), jsonByteLengthAtMost(v, n - 1)]).toEqual([c, true, false]);
+    }
+  });
+
+  it('hands toJSON, bigints and cycles to jsonByteLength: its answer and what it throws', () => {
+    expect(jsonByteLengthAtMost({ at: new Date(0) }, expected({ at: new Date(0) }))).toBe(true);
+    expect(jsonByteLengthAtMost({ at: new Date(0) }, expected({ at: new Date(0) }) - 1)).toBe(false);
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    expect(() => jsonByteLengthAtMost(cyclic, 1e9)).toThrow(TypeError);
+    expect(() => jsonByteLengthAtMost({ n: 1n }, 1e9)).toThrow(TypeError);
   });
 });

@@ -19,7 +19,7 @@ const FALLBACK = -2;
 const NEEDS_SCAN = /[^\x20\x21\x23-\x5b\x5d-\x7f]/;
 
 export function jsonByteLength(value: unknown): number {
-  const n = measure(value, 0);
+  const n = measure(value, 0, true);
   if (n !== FALLBACK) return n;
   const s = JSON.stringify(value);
   return s === undefined ? -1 : Buffer.byteLength(s);
@@ -48,11 +48,31 @@ export function jsonStringBytes(s: string): number {
   return n;
 }
 
-/** -1: not written (undefined, functions, symbols: skipped in objects, `null` in arrays). */
-function measure(v: unknown, depth: number): number {
+/**
+ * Whether `jsonByteLength(value) <= limit`, mostly without reading a string's characters: a size
+ * check only needs the yes, and nearly every value is far below its limit. A first pass counts
+ * each string (value or key) at its most, 6 bytes per UTF-16 unit (a \u escape; UTF-8 takes at
+ * most 3, a surrogate pair 4 for two) plus its quotes; only when that exceeds `limit`, or when the
+ * value is one jsonByteLength hands to JSON.stringify, is the exact length counted. So the answer
+ * is exactly `jsonByteLength(value) <= limit`, and throws what it throws. (`undefined`: -1 <= limit.)
+ */
+export function jsonByteLengthAtMost(value: unknown, limit: number): boolean {
+  const bound = measure(value, 0, false);
+  if (bound !== FALLBACK && bound <= limit) return true;
+  return jsonByteLength(value) <= limit;
+}
+
+/** Most bytes JSON.stringify can write for a string of `length` UTF-16 units: 6 each (\u escapes), and the quotes. */
+const mostStringBytes = (length: number): number => 6 * length + 2;
+
+/**
+ * -1: not written (undefined, functions, symbols: skipped in objects, `null` in arrays). `exact`
+ * false: strings are counted at their most (mostStringBytes), so the answer is an upper bound.
+ */
+function measure(v: unknown, depth: number, exact: boolean): number {
   switch (typeof v) {
     case 'string':
-      return jsonStringBytes(v);
+      return exact ? jsonStringBytes(v) : mostStringBytes(v.length);
     case 'number':
       return Number.isFinite(v) ? String(v).length : 4;
     case 'boolean':
@@ -73,7 +93,7 @@ function measure(v: unknown, depth: number): number {
     const len = v.length;
     let n = 2 + (len > 0 ? len - 1 : 0);
     for (let i = 0; i < len; i++) {
-      const m = measure(v[i], depth + 1);
+      const m = measure(v[i], depth + 1, exact);
       if (m === FALLBACK) return FALLBACK;
       n += m === -1 ? 4 : m;
     }
@@ -86,10 +106,10 @@ function measure(v: unknown, depth: number): number {
   const o = v as Record<string, unknown>;
   for (const key in o) {
     if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
-    const m = measure(o[key], depth + 1);
+    const m = measure(o[key], depth + 1, exact);
     if (m === FALLBACK) return FALLBACK;
     if (m === -1) continue;
-    n += (first ? 0 : 1) + jsonStringBytes(key) + 1 + m;
+    n += (first ? 0 : 1) + (exact ? jsonStringBytes(key) : mostStringBytes(key.length)) + 1 + m;
     first = false;
   }
   return n;

@@ -1,4 +1,5 @@
 import { getMetadataStorage, ValidationTypes } from 'class-validator';
+import { FastCheck, fastCheckFor } from './constraint-fast-checks';
 import { memoizeValidationMetadata, validationMetadataVersion } from './validation-metadata-cache';
 
 /**
@@ -25,6 +26,7 @@ interface ValidationMetadataLike {
   constraints: unknown[];
   constraintCls: new (...args: never[]) => unknown;
   each?: boolean;
+  name?: string;
   validateIf?: (object: object, value: unknown) => boolean;
 }
 
@@ -47,7 +49,7 @@ interface CompiledProperty {
   name: string;
   conditions: ValidationMetadataLike[];
   /** IS_DEFINED first, then the custom constraints (class-validator's order; the checks are pure either way). */
-  checks: Array<{ meta: ValidationMetadataLike; constraints: ConstraintInstance[] }>;
+  checks: Array<{ meta: ValidationMetadataLike; constraints: ConstraintInstance[]; fast: FastCheck | undefined }>;
   /** With the schema class-validator passes for the nested object (the declaring class's name), read once. */
   nested: Array<{ meta: ValidationMetadataLike; schema: string }>;
 }
@@ -84,7 +86,9 @@ function compile(storage: Storage, metadatas: ValidationMetadataLike[]): Compile
         if (constraints.some((c) => c.async)) unsupported = true;
         // `instance` is a container look-up (a scan of every constraint class) on each access; class-validator's
         // default container hands out one instance per class (the platform sets no other), so it is taken once.
-        checks.push({ meta, constraints: constraints.map((c) => c.instance) });
+        // A built-in's own check first (constraint-fast-checks): only a value it does not accept reaches the constraint.
+        const fast = constraints.length === 1 ? fastCheckFor(meta) : undefined;
+        checks.push({ meta, constraints: constraints.map((c) => c.instance), fast });
       } else unsupported = true; // PROMISE_VALIDATION and anything newer
     }
     // IS_DEFINED checks run before the others in class-validator; keep that order.
@@ -143,6 +147,13 @@ function passesConstraint(object: object, targetName: string | undefined, value:
   }
 }
 
+/** A built-in's sufficient check, applied as passesConstraint applies the constraint (each: every element of an array). */
+function passesFast(fast: FastCheck, each: boolean | undefined, value: unknown): boolean {
+  if (!each || !Array.isArray(value)) return !(each && (value instanceof Set || value instanceof Map)) && fast(value);
+  for (const sub of value) if (!fast(sub)) return false;
+  return true;
+}
+
 /** class-validator's nestedValidations for one value: undefined is skipped, arrays recurse, objects are validated by their own class. */
 function passesNested(storage: Storage, value: unknown, schema: string, depth: number): boolean {
   if (value === undefined) return true;
@@ -162,17 +173,27 @@ function passesNested(storage: Storage, value: unknown, schema: string, depth: n
  */
 let byClass = new WeakMap<object, Map<string | undefined, Compiled | null>>();
 let byClassVersion = -1;
+/**
+ * The last answer of compiledFor: an array of nested objects (a group envelope's wrapped keys) is one
+ * class over and over, so its elements skip the two map look-ups. Dropped with byClass.
+ */
+let last: { ctor: unknown; schema: string | undefined; compiled: Compiled | null } | null = null;
 
 function compiledFor(storage: Storage, ctor: unknown, schema: string | undefined): Compiled | null {
+  if (last !== null && last.ctor === ctor && last.schema === schema) return last.compiled;
   const cacheable = typeof ctor === 'function';
   let perSchema = cacheable ? byClass.get(ctor) : undefined;
   const found = perSchema?.get(schema);
-  if (found !== undefined) return found;
+  if (found !== undefined) {
+    last = { ctor, schema, compiled: found };
+    return found;
+  }
   const metadatas = storage.getTargetValidationMetadatas(ctor, schema, false, false, undefined);
   const c = metadatas.length ? compile(storage, metadatas) : null;
   if (cacheable) {
     if (!perSchema) byClass.set(ctor, (perSchema = new Map()));
     perSchema.set(schema, c);
+    last = { ctor, schema, compiled: c };
   }
   return c;
 }
@@ -183,8 +204,9 @@ function passesObject(storage: Storage, object: object, schema: string | undefin
   const c = compiledFor(storage, object.constructor, schema);
   if (!c) return false; // forbidUnknownValues
   if (c.unsupported) return false;
-  // class-validator's ValidationArguments.targetName, read once per object rather than per constraint.
-  const targetName = object.constructor ? (object.constructor.name as string | undefined) : undefined;
+  // class-validator's ValidationArguments.targetName, read once per object, and only once a constraint is called
+  // (a getter call; the built-ins' own checks, constraint-fast-checks, settle most values without one).
+  let targetName: string | undefined | null = null;
   // forbidNonWhitelisted: every own enumerable key (Object.keys' set, without its array) is allowed.
   for (const key in object) if (Object.prototype.hasOwnProperty.call(object, key) && !c.allowed.has(key)) return false;
   const record = object as Record<string, unknown>;
@@ -194,8 +216,10 @@ function passesObject(storage: Storage, object: object, schema: string | undefin
     let validate = true;
     for (const cond of p.conditions) validate = Boolean((cond.constraints[0] as (o: object, v: unknown) => unknown)(object, value)) && validate;
     if (!validate) continue;
-    for (const { meta, constraints } of p.checks) {
+    for (const { meta, constraints, fast } of p.checks) {
       if (meta.validateIf && !meta.validateIf(object, value)) continue;
+      if (fast !== undefined && passesFast(fast, meta.each, value)) continue;
+      if (targetName === null) targetName = object.constructor ? (object.constructor.name as string | undefined) : undefined;
       for (const constraint of constraints) if (!passesConstraint(object, targetName, value, meta, constraint)) return false;
     }
     for (const { schema } of p.nested) if (!passesNested(storage, value, schema, depth)) return false;
@@ -208,6 +232,7 @@ export function passesValidation(instance: object): boolean {
   const version = validationMetadataVersion();
   if (version !== byClassVersion) {
     byClass = new WeakMap();
+    last = null;
     byClassVersion = version;
   }
   try {

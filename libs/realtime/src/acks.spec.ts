@@ -1,5 +1,5 @@
 import { AppError } from '@chat/errors';
-import { connectError, errorAck, payloadBytes, safeAck, splitEventArgs } from './acks';
+import { connectError, errorAck, payloadBytes, payloadWithin, safeAck, splitEventArgs } from './acks';
 
 describe('socket ack helpers', () => {
   it('splits payload and ack', () => {
@@ -15,6 +15,15 @@ describe('socket ack helpers', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     expect(payloadBytes(cyclic)).toBe(Number.POSITIVE_INFINITY);
+  });
+  it('tells whether a payload is within a size as payloadBytes(payload) <= max does', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const payloads: unknown[] = [{ a: 'é' }, { k: 'x'.repeat(100), q: '"\\\u0001' }, [1, null, 'ü'], 'text', 7, undefined, cyclic, { n: 1n }];
+    for (const p of payloads) {
+      const n = payloadBytes(p);
+      for (const max of [0, 1, 20, n - 1, n, n + 1, 6 * 110]) expect([p, max, payloadWithin(p, max)]).toEqual([p, max, n <= max]);
+    }
   });
   it('maps errors to the one shape and hides unexpected ones', () => {
     expect(errorAck(AppError.notFound('Conversation')).body).toEqual({ error: { code: 'not_found', message: 'Conversation not found' } });

@@ -1,4 +1,4 @@
-import { AppError, ErrorBody, ErrorCode, jsonByteLength, toErrorBody } from '@chat/errors';
+import { AppError, ErrorBody, ErrorCode, jsonByteLength, jsonByteLengthAtMost, toErrorBody } from '@chat/errors';
 
 /** What every client event is answered with. */
 export type AckResponse<T = unknown> = { ok: true; data: T } | ErrorBody;
@@ -18,6 +18,16 @@ export function payloadBytes(payload: unknown): number {
     return Math.max(0, jsonByteLength(payload));
   } catch {
     return Number.POSITIVE_INFINITY;
+  }
+}
+
+/** `payloadBytes(payload) <= max`, without counting the bytes of a payload clearly below it (jsonByteLengthAtMost). */
+export function payloadWithin(payload: unknown, max: number): boolean {
+  if (payload === undefined) return 0 <= max;
+  try {
+    return 0 <= max && jsonByteLengthAtMost(payload, max);
+  } catch {
+    return Number.POSITIVE_INFINITY <= max;
   }
 }
 

@@ -120,6 +120,36 @@ describe('validateDto fast path (same answers as class-validator)', () => {
     // 4,000 bounded cases, ~2 s on a quiet machine: a budget a machine with both cores busy cannot exceed by accident.
   }, 60_000);
 
+  // The fast path checks class-validator's built-ins itself (libs/errors constraint-fast-checks.ts): at
+  // their bounds, on base64 corners and on the unicode validator.js's isLength counts apart, it must
+  // still say "valid" exactly when class-validator does.
+  it('agrees with class-validator on strings at the bounds and unicode, in every field', async () => {
+    const random = rng(1207);
+    const strings: unknown[] = [
+      'A'.repeat(128), 'A'.repeat(129), 'A'.repeat(64), 'A'.repeat(65), 'A'.repeat(256), 'A'.repeat(260), 'A'.repeat(512), 'A'.repeat(516), 'x'.repeat(4096), 'x'.repeat(4097),
+      'AAAA', 'AAA=', 'AA==', 'A===', 'AAA', '====', 'AB-_', ' AAAA', 'AAAA\n', 'AAAA=', '\u0000AAA', 'QUJD'.repeat(40),
+      '\ud83d\ude00', '\ud83d', '\ude00', 'a\ufe0f', '\ufe0f', 'x'.repeat(127) + '\ud83d\ude00', 'x'.repeat(128) + '\ufe0f', '\ud83d\ude00'.repeat(64), 'é'.repeat(128),
+      'dev-1', 'dev 1', 'd'.repeat(64), 'd'.repeat(65), 'text', 'TEXT', 'x25519', '-x', 0, 0xffffffff, 0x100000000, -1, 1.5, '1',
+    ];
+    const vectors: Array<[new () => object, Record<string, unknown>]> = [VALID[0]!, VALID[1]!, VALID[3]!];
+    let refused = 0;
+    for (let i = 0; i < 3000; i++) {
+      const [cls, valid] = vectors[i % vectors.length]!;
+      const payload = clone(valid);
+      const all = paths(payload).filter((p) => p.length > 0);
+      const path = all[Math.floor(random() * all.length)]!;
+      let parent: any = payload;
+      for (const k of path.slice(0, -1)) parent = parent[k];
+      if (parent === null || typeof parent !== 'object') continue;
+      parent[path[path.length - 1]!] = strings[Math.floor(random() * strings.length)];
+      const expected = await classValidatorPasses(cls, payload);
+      const fast = passesValidation(plainToInstance(cls, payload));
+      if (fast !== expected) throw new Error(`case ${i} (${cls.name}) at ${path.join('.')}: fast path ${fast}, class-validator ${expected}`);
+      if (!expected) refused++;
+    }
+    expect(refused).toBeGreaterThan(1000);
+  }, 60_000);
+
   it('validateDto answers refusals with class-validator’s errors', async () => {
     const bad = sendPayload(2) as { content: { encrypted_key: Array<Record<string, unknown>> } };
     bad.content.encrypted_key[1]!.wrapped_key = 'not base64!';
