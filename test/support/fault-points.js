@@ -6,6 +6,8 @@
  *   its batch is about to be inserted: the batch's seqs are reserved and never written;
  * - `fault:kill-after-store`: SIGKILL right after the insert is acknowledged, before anything else
  *   (post-commit, events, acks);
+ * - `fault:hold-before-store`: the batch's insert waits, its seqs reserved, until the process gets SIGUSR2
+ *   (a slow writer that is still alive); it prints `fault:held` on stdout when it starts waiting;
  * - `fault:kill-after-change`: SIGKILL right after an edit or a delete of that message is written
  *   (its edited_at or deleted_at set), before the service raises its event;
  * - `fault:kill-after-member`: SIGKILL right after a membership change adding or removing a user whose
@@ -39,6 +41,11 @@ const die = () => process.kill(process.pid, 'SIGKILL');
 const insertMany = proto.insertMany;
 proto.insertMany = async function (docs, ...rest) {
   if (this.collectionName === 'messages' && marked(docs, 'fault:kill-before-store')) die();
+  if (this.collectionName === 'messages' && marked(docs, 'fault:hold-before-store')) {
+    const released = new Promise((resolve) => process.once('SIGUSR2', resolve));
+    process.stdout.write('fault:held\n');
+    await released;
+  }
   const res = await insertMany.call(this, docs, ...rest);
   if (this.collectionName === 'messages' && marked(docs, 'fault:kill-after-store')) die();
   return res;
