@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AppConfig } from '@chat/config';
 import { AppError } from '@chat/errors';
 import { RedisService } from '@chat/redis';
 import { TenantContext } from '@chat/tenancy';
@@ -22,15 +23,20 @@ export class MessageStore implements MessageBatchStore {
   private readonly sendClaims: SendClaims;
   /**
    * Conversations (tenant, id) whose cached newest page the last seq reservation dropped (in its
-   * script): their insert does not drop it again. A conversation is in one batch at a time.
+   * script), with when (performance.now()): their insert does not drop it again, unless it lands
+   * later than the gap grace period after the reservation. Until then a page that lacks the batch's
+   * seqs is not stored (RecentMessagesCache: below the reserved seq, or with a pending hole); after it,
+   * a reader may take the missing seq for abandoned and store such a page. A conversation is in one
+   * batch at a time.
    */
-  private readonly droppedAtReserve = new Set<string>();
+  private readonly droppedAtReserve = new Map<string, number>();
 
   constructor(
     private readonly messages: MessagesRepository,
     private readonly seqs: ConversationSeqs,
     private readonly recentCache: RecentMessagesCache,
     redis: RedisService,
+    private readonly config: AppConfig,
   ) {
     this.sendClaims = new SendClaims(redis);
   }
@@ -40,7 +46,7 @@ export class MessageStore implements MessageBatchStore {
     const r = await this.seqs.reserve(conversationId, count, () => this.messages.maxSeq(conversationId), drop);
     if (r === null) throw AppError.notFound('Conversation');
     const k = this.pageKey(conversationId);
-    if (r.dropped) this.droppedAtReserve.add(k);
+    if (r.dropped) this.droppedAtReserve.set(k, performance.now());
     else this.droppedAtReserve.delete(k);
     return r.first;
   }
@@ -58,7 +64,13 @@ export class MessageStore implements MessageBatchStore {
       return await this.messages.insertBatch(docs);
     } finally {
       // Dropped by the reservation unless its seqs came from the database (RecentMessagesCache).
-      const left = [...new Set(docs.map((d) => d.conversation_id))].filter((c) => !this.droppedAtReserve.delete(this.pageKey(c)));
+      const late = performance.now() - this.config.MESSAGE_GAP_GRACE_MS;
+      const left = [...new Set(docs.map((d) => d.conversation_id))].filter((c) => {
+        const k = this.pageKey(c);
+        const at = this.droppedAtReserve.get(k);
+        this.droppedAtReserve.delete(k);
+        return at === undefined || at < late;
+      });
       if (left.length) await this.recentCache.changed(...left);
     }
   }
