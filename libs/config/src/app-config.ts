@@ -142,7 +142,7 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(0) @Max(1000) LAST_MESSAGE_WINDOW_MS = 25;
   /** Largest group commit; a full batch is written without waiting for the window. */
   @Transform(toInt) @IsInt() @Min(1) @Max(10000) MESSAGE_BATCH_MAX = 256;
-  /** Batches written at the same time per process (never two for the same conversation). */
+  /** Batches written at the same time per process (at most two of one conversation: the second stores while the first does, and commits after it). */
   @Transform(toInt) @IsInt() @Min(1) @Max(64) MESSAGE_BATCH_CONCURRENCY = 4;
   /** Sends queued per process beyond which new sends get 503 with Retry-After (back-pressure). */
   @Transform(toInt) @IsInt() @Min(1) MESSAGE_BATCH_QUEUE_MAX = 20000;

@@ -32,7 +32,7 @@ export interface MessageBatcherOptions {
   windowMs: number;
   /** Largest batch; a full batch is written at once without waiting for the window. */
   maxBatch: number;
-  /** Batches written at the same time (never two for the same conversation). */
+  /** Batches written at the same time (at most two of one conversation: MessageWriteBatcher's PIPELINE_DEPTH). */
   concurrency: number;
   /** Queued sends beyond which new sends are refused with 503 (back-pressure). */
   queueMax: number;

@@ -22,14 +22,15 @@ import { SendClaims } from './send-claims';
 export class MessageStore implements MessageBatchStore {
   private readonly sendClaims: SendClaims;
   /**
-   * Conversations (tenant, id) whose cached newest page the last seq reservation dropped (in its
-   * script), with when (performance.now()): their insert does not drop it again, unless it lands
-   * later than the gap grace period after the reservation. Until then a page that lacks the batch's
-   * seqs is not stored (RecentMessagesCache: below the reserved seq, or with a pending hole); after it,
-   * a reader may take the missing seq for abandoned and store such a page. A conversation is in one
-   * batch at a time.
+   * Conversations (tenant, id) whose cached newest page their seq reservations dropped (in the script),
+   * with when each batch not stored yet reserved (performance.now(), oldest first; a conversation has
+   * at most a few batches in flight): their insert does not drop it again, unless it lands later than
+   * the gap grace period after the oldest of them. Until then a page that lacks the batch's seqs is not stored
+   * (RecentMessagesCache: below the reserved seq, or with a pending hole); after it, a reader may take
+   * the missing seq for abandoned and store such a page. A reservation whose seqs came from the
+   * database (not dropped) forgets the entry: every insert then drops the page after it.
    */
-  private readonly droppedAtReserve = new Map<string, number>();
+  private readonly droppedAtReserve = new Map<string, number[]>();
 
   constructor(
     private readonly messages: MessagesRepository,
@@ -46,8 +47,10 @@ export class MessageStore implements MessageBatchStore {
     const r = await this.seqs.reserve(conversationId, count, () => this.messages.maxSeq(conversationId), drop);
     if (r === null) throw AppError.notFound('Conversation');
     const k = this.pageKey(conversationId);
-    if (r.dropped) this.droppedAtReserve.set(k, performance.now());
-    else this.droppedAtReserve.delete(k);
+    const reservedAt = this.droppedAtReserve.get(k);
+    if (!r.dropped) this.droppedAtReserve.delete(k);
+    else if (reservedAt) reservedAt.push(performance.now());
+    else this.droppedAtReserve.set(k, [performance.now()]);
     return r.first;
   }
 
@@ -67,9 +70,11 @@ export class MessageStore implements MessageBatchStore {
       const late = performance.now() - this.config.MESSAGE_GAP_GRACE_MS;
       const left = [...new Set(docs.map((d) => d.conversation_id))].filter((c) => {
         const k = this.pageKey(c);
-        const at = this.droppedAtReserve.get(k);
-        this.droppedAtReserve.delete(k);
-        return at === undefined || at < late;
+        const reservedAt = this.droppedAtReserve.get(k);
+        if (!reservedAt) return true;
+        const oldest = reservedAt.shift()!;
+        if (!reservedAt.length) this.droppedAtReserve.delete(k);
+        return oldest < late;
       });
       if (left.length) await this.recentCache.changed(...left);
     }

@@ -170,7 +170,7 @@ describe('MessageWriteBatcher', () => {
     expect(ok.message.seq).toBe(3);
   });
 
-  it('never writes one conversation in two batches at once, and splits by maxBatch', async () => {
+  it('commits one conversation\'s batches in reservation order, and splits by maxBatch', async () => {
     const b = make({ maxBatch: 10, concurrency: 4 });
     const res = await Promise.all(Array.from({ length: 35 }, (_, i) => b.submit(T1, draft('hot', 'u', `m${i}`))));
     expect(new Set(res.map((r) => r.message.seq)).size).toBe(35);
@@ -220,5 +220,78 @@ describe('MessageWriteBatcher', () => {
     const b = make({ windowMs: 0 });
     await Promise.all(Array.from({ length: 20 }, (_, i) => b.submit(T1, draft('c', 'u', `m${i}`))));
     expect(store.insertCalls).toBe(1);
+  });
+  describe('two batches of one conversation in flight', () => {
+    /** Inserts of messages whose client_msg_id starts with `held` wait until released. */
+    class HeldStore extends FakeStore {
+      private gates: Array<() => void> = [];
+      held = 0;
+      async insertBatch(docs: NewMessage[]): Promise<InsertOutcome[]> {
+        if (docs.some((d) => d.client_msg_id.startsWith('held'))) {
+          this.held++;
+          await new Promise<void>((r) => this.gates.push(r));
+        }
+        return super.insertBatch(docs);
+      }
+      release(): void {
+        this.gates.splice(0).forEach((r) => r());
+      }
+    }
+    const until = async (cond: () => boolean) => {
+      while (!cond()) await new Promise((r) => setImmediate(r));
+    };
+
+    it('the next batch is stored while the one before it is held, and commits after it, in seq order', async () => {
+      const held = new HeldStore();
+      store = held;
+      const b = make({ windowMs: 0 });
+      const first = b.submit(T1, draft('c', 'u', 'held-1'));
+      await until(() => held.held === 1);
+      const second = b.submit(T1, draft('c', 'u', 'two'));
+      // Stored while the first is still held...
+      await until(() => held.docs.some((d) => d.client_msg_id === 'two'));
+      expect(committed).toEqual([]);
+      held.release();
+      const [x, y] = await Promise.all([first, second]);
+      expect([x.message.seq, y.message.seq]).toEqual([1, 2]);
+      // ...and committed (its events) only after the first.
+      expect(committed.map((c) => c.seqs)).toEqual([[1], [2]]);
+    });
+
+    it('a third batch of the conversation waits until one of the two is over', async () => {
+      const held = new HeldStore();
+      store = held;
+      const b = make({ windowMs: 0 });
+      const sends = [b.submit(T1, draft('c', 'u', 'held-1'))];
+      await until(() => held.held === 1);
+      sends.push(b.submit(T1, draft('c', 'u', 'held-2')));
+      await until(() => held.held === 2);
+      sends.push(b.submit(T1, draft('c', 'u', 'three')));
+      // Other conversations are not held up by it.
+      await b.submit(T1, draft('other', 'u', 'x'));
+      expect(b.queueDepth).toBe(1);
+      expect(held.docs.some((d) => d.client_msg_id === 'three')).toBe(false);
+      held.release();
+      const res = await Promise.all(sends);
+      expect(res.map((r) => r.message.seq)).toEqual([1, 2, 3]);
+      expect(committed.filter((c) => c.conversation === 'c').map((c) => c.seqs)).toEqual([[1], [2], [3]]);
+    });
+
+    it('a send whose client_msg_id is in a batch in flight waits for it and is its duplicate, spending no seq', async () => {
+      const held = new HeldStore();
+      store = held;
+      const b = make({ windowMs: 0 });
+      const original = b.submit(T1, draft('c', 'u', 'held-1'));
+      await until(() => held.held === 1);
+      const retry = b.submit(T1, draft('c', 'u', 'held-1'));
+      const other = b.submit(T1, draft('c', 'u', 'fresh'));
+      await until(() => held.docs.some((d) => d.client_msg_id === 'fresh'));
+      held.release();
+      const [o, r, f] = await Promise.all([original, retry, other]);
+      expect(r.duplicate).toBe(true);
+      expect(r.message._id.equals(o.message._id)).toBe(true);
+      expect([o.message.seq, f.message.seq]).toEqual([1, 2]);
+      expect(held.docs.filter((d) => d.gap)).toEqual([]);
+    });
   });
 });

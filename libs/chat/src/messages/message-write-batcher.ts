@@ -34,6 +34,40 @@ interface Item {
 /** Fresh seqs tried for a message whose seq was taken, before it is answered 503 (each after raising the counter). */
 const SEQ_TAKEN_RETRIES = 3;
 
+/**
+ * Batches of one conversation in flight at once. Two: the next batch stores while the one before it is
+ * still being stored, so a send does not wait out the previous batch's insert (under a store stall it
+ * waited for two inserts one after the other: the group scenario's ack tail); more add holes and
+ * shrink batches under load without shortening that wait further.
+ */
+const PIPELINE_DEPTH = 2;
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** One batch's place in a conversation's order: released once its seqs are reserved, and once its commit step is done. */
+interface Turn {
+  reserved: Deferred;
+  committed: Deferred;
+}
+
+/** A conversation with batches in flight: how many, and the newest one's turn (what the next batch waits for). */
+interface Lane {
+  batches: number;
+  last: Turn;
+}
+
+/** A batch's turns by conversation key (convKey): its own, and the batch before it in that conversation, if still in flight. */
+type Turns = Map<string, { own: Turn; previous: Turn | undefined }>;
+
 const convKey = (i: Item) => `${i.tenantId}\u0000${i.draft.conversation_id}`;
 const dedupeKey = (i: Item) => `${i.tenantId}\u0000${clientKeyOf(i.draft)}`;
 
@@ -41,14 +75,19 @@ const dedupeKey = (i: Item) => `${i.tenantId}\u0000${clientKeyOf(i.draft)}`;
  * Group commit for messages. Sends are collected for `windowMs`; a batch then takes one reservation per
  * conversation for a block of seqs (the seq counter) and one bulk insert for all its messages, and
  * answers each sender only after the write is acknowledged. Batches for different conversations run
- * concurrently; a conversation is never in two batches at once, so seqs are stored in the order they
- * were reserved on this node. A reserved seq whose message could not be stored (duplicate
- * client_msg_id raced from another node, write failure) is filled with a gap tombstone.
+ * concurrently, and up to PIPELINE_DEPTH batches of one conversation: a conversation's batches reserve
+ * their seqs in the order they were taken and run their commit steps (events) in that order, but their
+ * inserts overlap, so a later block may be stored before an earlier one (readers see a pending hole
+ * meanwhile, as with two nodes: MessageStream, RecentMessagesCache). A send whose client_msg_id is in a
+ * batch in flight waits for it (it is its duplicate). A reserved seq whose message could not be stored
+ * (duplicate client_msg_id raced from another node, write failure) is filled with a gap tombstone.
  */
 export class MessageWriteBatcher {
   private readonly logger = new Logger('MessageWriteBatcher');
   private queue: Item[] = [];
-  private readonly inFlight = new Set<string>();
+  private readonly lanes = new Map<string, Lane>();
+  /** dedupeKey of every send in a batch in flight. */
+  private readonly inFlightKeys = new Set<string>();
   private running = 0;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
@@ -124,11 +163,10 @@ export class MessageWriteBatcher {
       const batch = this.take();
       if (!batch.length) break;
       this.running++;
-      const keys = new Set(batch.map(convKey));
-      keys.forEach((k) => this.inFlight.add(k));
-      void this.write(batch).finally(() => {
+      const turns = this.enter(batch);
+      void this.write(batch, turns).finally(() => {
         this.running--;
-        keys.forEach((k) => this.inFlight.delete(k));
+        this.leave(batch, turns);
         queueDepth.set(this.queue.length);
         if (this.queue.length) this.schedule();
         else if (this.running === 0) this.idleWaiters.splice(0).forEach((r) => r());
@@ -136,21 +174,53 @@ export class MessageWriteBatcher {
     }
   }
 
-  /** Up to maxBatch queued items whose conversation is not being written by another batch. */
+  /**
+   * Up to maxBatch queued items whose conversation has fewer than PIPELINE_DEPTH batches in flight and
+   * whose client_msg_id is not in one (the others stay queued, in order).
+   */
   private take(): Item[] {
     const batch: Item[] = [];
     const rest: Item[] = [];
     for (const item of this.queue) {
-      if (batch.length < this.opts.maxBatch && !this.inFlight.has(convKey(item))) batch.push(item);
+      const free = batch.length < this.opts.maxBatch && (this.lanes.get(convKey(item))?.batches ?? 0) < PIPELINE_DEPTH && !this.inFlightKeys.has(dedupeKey(item));
+      if (free) batch.push(item);
       else rest.push(item);
     }
-    // Conversations that are in flight are skipped, so the same conversation never spans two batches at once.
     this.queue = rest;
     queueDepth.set(rest.length);
     return batch;
   }
 
-  private async write(batch: Item[]): Promise<void> {
+  /** The batch takes its turn in each of its conversations, after the batch before it there (if any). */
+  private enter(batch: Item[]): Turns {
+    const turns: Turns = new Map();
+    for (const item of batch) {
+      this.inFlightKeys.add(dedupeKey(item));
+      const k = convKey(item);
+      if (turns.has(k)) continue;
+      const own: Turn = { reserved: deferred(), committed: deferred() };
+      const lane = this.lanes.get(k);
+      turns.set(k, { own, previous: lane?.last });
+      if (lane) {
+        lane.batches++;
+        lane.last = own;
+      } else this.lanes.set(k, { batches: 1, last: own });
+    }
+    return turns;
+  }
+
+  /** The batch is over: its turns are released (whatever happened in it) and its conversations freed. */
+  private leave(batch: Item[], turns: Turns): void {
+    for (const item of batch) this.inFlightKeys.delete(dedupeKey(item));
+    for (const [k, { own }] of turns) {
+      own.reserved.resolve();
+      own.committed.resolve();
+      const lane = this.lanes.get(k)!;
+      if (--lane.batches === 0) this.lanes.delete(k);
+    }
+  }
+
+  private async write(batch: Item[], turns: Turns): Promise<void> {
     const t0 = performance.now();
     batchSize.observe(batch.length);
     const wait = writeStageSeconds.labels('wait');
@@ -172,7 +242,7 @@ export class MessageWriteBatcher {
     }
     await Promise.all(
       [...byTenant].map(([tenantId, items]) =>
-        TenantContext.run({ tenantId, actor: { type: 'system', id: 'message-batcher' } }, () => this.writeTenant(tenantId, items)).catch((err) => {
+        TenantContext.run({ tenantId, actor: { type: 'system', id: 'message-batcher' } }, () => this.writeTenant(tenantId, items, turns)).catch((err) => {
           for (const it of items) if (!it.outcome && !it.error) it.error = err;
         }),
       ),
@@ -186,7 +256,7 @@ export class MessageWriteBatcher {
     }
   }
 
-  private async writeTenant(tenantId: TenantId, all: Item[]): Promise<void> {
+  private async writeTenant(tenantId: TenantId, all: Item[], turns: Turns): Promise<void> {
     const lap = stageClock();
     // Retries are answered from what is stored, with one query for the whole batch and no seq spent.
     let candidates = all.filter((i) => i.lookup);
@@ -212,7 +282,11 @@ export class MessageWriteBatcher {
     }
     lap('claim');
     const items = all.filter((i) => !i.outcome);
+    // After the batch before it in each conversation: seqs in the order the sends were taken.
+    const before = previousTurns(turns, all, (t) => t.reserved);
+    if (before) await before;
     await this.reserve(items);
+    for (const it of all) turns.get(convKey(it))!.own.reserved.resolve();
     lap('reserve');
     const writable = items.filter((it) => it.seq !== undefined);
     if (!writable.length) return;
@@ -251,16 +325,20 @@ export class MessageWriteBatcher {
     }
 
     lap('insert');
-    const committed = groupBy(
-      writable.filter((it) => it.outcome && !it.outcome.duplicate),
-      (i) => i.draft.conversation_id,
-    );
+    const stored = writable.filter((it) => it.outcome && !it.outcome.duplicate);
+    // Events in seq order: after the commit step of the batch before it in each conversation.
+    const earlier = previousTurns(turns, stored, (t) => t.committed);
+    if (earlier) await earlier;
+    const committed = groupBy(stored, (i) => i.draft.conversation_id);
     await Promise.all(
       [...committed].map(([conversationId, list]) =>
-        this.commitStep.commit(tenantId, conversationId, list.map((it) => it.outcome!.message)).catch((err) => {
-          // The messages are durable; a failed follow-up (counters, events) must not fail the send.
-          this.logger.error(`post-commit for conversation ${conversationId} failed: ${(err as Error).message}`);
-        }),
+        this.commitStep
+          .commit(tenantId, conversationId, list.map((it) => it.outcome!.message))
+          .catch((err) => {
+            // The messages are durable; a failed follow-up (counters, events) must not fail the send.
+            this.logger.error(`post-commit for conversation ${conversationId} failed: ${(err as Error).message}`);
+          })
+          .then(() => turns.get(convKey(list[0]!))!.own.committed.resolve()),
       ),
     );
     lap('commit');
@@ -346,6 +424,23 @@ function settle(item: Item): void {
     messagesIn.inc({ result: 'failed' });
     item.reject(item.error ?? new AppError(ErrorCode.Internal, 'Message not stored'));
   }
+}
+
+/**
+ * What the items' conversations wait for from the batch before this one in each (its seqs reserved, or
+ * its commit step done); null when none is in flight, the usual case (no promise made then).
+ */
+function previousTurns(turns: Turns, items: Item[], step: (t: Turn) => Deferred): Promise<unknown> | null {
+  let waits: Array<Promise<void>> | null = null;
+  const seen = new Set<string>();
+  for (const it of items) {
+    const k = convKey(it);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    const previous = turns.get(k)?.previous;
+    if (previous) (waits ??= []).push(step(previous).promise);
+  }
+  return waits && Promise.all(waits);
 }
 
 function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
