@@ -35,16 +35,19 @@ export class FastHistogram {
   /** The series observed since the last reset, in that order (what /metrics shows). */
   private readonly shown: Series[] = [];
   private readonly unlabeled: Series | null;
+  /** A copy of the buckets: prom-client freezes the array it is given, and frozen elements are slow to read. */
+  readonly bounds: Float64Array;
 
   constructor(
     readonly name: string,
     readonly help: string,
     readonly labelNames: readonly string[],
-    readonly buckets: readonly number[],
+    buckets: readonly number[],
     registry: Registry = register,
   ) {
     if (labelNames.includes('le')) throw new Error('le is a reserved label keyword');
     if (buckets.some((b, i) => i > 0 && !(b > buckets[i - 1]))) throw new Error(`${name}: buckets must be strictly increasing`);
+    this.bounds = Float64Array.from(buckets);
     this.unlabeled = labelNames.length ? null : new Series(this, {});
     if (this.unlabeled) this.shown.push(this.unlabeled);
     registry.registerMetric(this as unknown as Metric);
@@ -97,7 +100,7 @@ export class FastHistogram {
     const values: object[] = [];
     for (const s of this.shown) {
       let cumulative = 0;
-      this.buckets.forEach((le, i) => {
+      this.bounds.forEach((le, i) => {
         cumulative += s.counts[i];
         values.push({ labels: { le }, sharedLabels: s.labels, value: cumulative, metricName: bucket, exemplar: null });
       });
@@ -169,13 +172,13 @@ class Series implements HistogramChild {
     private readonly owner: FastHistogram,
     readonly labels: LabelValues,
   ) {
-    this.counts = new Float64Array(owner.buckets.length);
+    this.counts = new Float64Array(owner.bounds.length);
     this.shown = owner.labelNames.length === 0;
   }
 
   observe(value: number): void {
     if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${format(value)}`);
-    const bounds = this.owner.buckets;
+    const bounds = this.owner.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]) i++;
     if (i < bounds.length) this.counts[i]++;
