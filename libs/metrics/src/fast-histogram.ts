@@ -74,7 +74,7 @@ export class FastHistogram {
     if (names.length !== values.length) {
       throw new Error(`Invalid number of arguments (${values.length}): "${values.join(', ')}" for label names (${names.length}): "${names.join(', ')}".`);
     }
-    if (names.length === 1) return this.leaf(this.root, first, () => ({ [names[0]]: first }));
+    if (names.length === 1) return (this.root.get(keyOf(first)) as Series | undefined) ?? this.add(this.root, first, { [names[0]]: first });
     const labels: LabelValues = {};
     names.forEach((n, i) => (labels[n] = values[i] as string | number));
     return this.series(labels);
@@ -143,13 +143,13 @@ export class FastHistogram {
       if (!next) node.set(key, (next = new Map()));
       node = next;
     }
-    return this.leaf(node, labels[names[last]], () => ({ ...labels }));
+    const value = labels[names[last]];
+    return (node.get(keyOf(value)) as Series | undefined) ?? this.add(node, value, { ...labels });
   }
 
-  private leaf(node: Map<unknown, unknown>, value: unknown, labels: () => LabelValues): Series {
-    const key = keyOf(value);
-    let s = node.get(key) as Series | undefined;
-    if (!s) node.set(key, (s = new Series(this, labels())));
+  private add(node: Map<unknown, unknown>, value: unknown, labels: LabelValues): Series {
+    const s = new Series(this, labels);
+    node.set(keyOf(value), s);
     return s;
   }
 }
