@@ -1,4 +1,7 @@
-import { Counter, Gauge, Histogram, register } from 'prom-client';
+import { Counter, Gauge, register } from 'prom-client';
+import { FastHistogram } from './fast-histogram';
+
+export { FastHistogram, type HistogramChild, type LabelValues } from './fast-histogram';
 
 /**
  * One registry per process (prom-client's default), so every library registers its metrics here and
@@ -15,9 +18,10 @@ export function gauge(name: string, help: string, labelNames: string[] = []): Ga
   return (register.getSingleMetric(name) as Gauge<string>) ?? new Gauge({ name, help, labelNames });
 }
 
-export function histogram(name: string, help: string, labelNames: string[] = [], buckets?: number[]): Histogram<string> {
+/** Histograms are FastHistogram, not prom-client's Histogram: same /metrics text, a fraction of the CPU per observe (fast-histogram.ts says why). */
+export function histogram(name: string, help: string, labelNames: string[] = [], buckets?: number[]): FastHistogram {
   return (
-    (register.getSingleMetric(name) as Histogram<string>) ??
-    new Histogram({ name, help, labelNames, buckets: buckets ?? [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] })
+    (register.getSingleMetric(name) as unknown as FastHistogram) ??
+    new FastHistogram(name, help, labelNames, buckets ?? [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5])
   );
 }
