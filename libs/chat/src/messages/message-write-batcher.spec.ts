@@ -226,7 +226,7 @@ describe('MessageWriteBatcher', () => {
     class HeldStore extends FakeStore {
       private gates: Array<() => void> = [];
       held = 0;
-      async insertBatch(docs: NewMessage[]): Promise<InsertOutcome[]> {
+      override async insertBatch(docs: NewMessage[]): Promise<InsertOutcome[]> {
         if (docs.some((d) => d.client_msg_id.startsWith('held'))) {
           this.held++;
           await new Promise<void>((r) => this.gates.push(r));
