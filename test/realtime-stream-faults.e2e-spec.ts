@@ -2,11 +2,10 @@
  * jest process's app; node B is the all-in-one entry as its own OS process, with test/support/fault-points.js
  * preloaded: the data a test sends makes B lose its database connection after storing a batch, or die
  * (SIGKILL) right after storing or right before storing. One database, one Redis. */
-import { join } from 'node:path';
 import request from 'supertest';
 import { ChatSocket, type MessageView } from '@chat/sdk';
-import { findFreePort, waitForPort } from '@chat/dev-services';
-import { AppProcess, spawnAllInOne } from './support/app-process';
+import type { AppProcess } from './support/app-process';
+import { startFaultNode } from './support/fault-node';
 import { TEST_PLATFORM_ENV } from './support/factories';
 import { askOk, closeAllSockets, connectSocket, createRealtimeTenant, envelope, nextEvent, waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
@@ -16,22 +15,9 @@ jest.setTimeout(180_000);
 const GRACE_MS = 1500;
 
 async function startNodeB(dbName: string): Promise<{ proc: AppProcess; url: string }> {
-  const port = await findFreePort();
-  const proc = spawnAllInOne({
-    ...TEST_PLATFORM_ENV,
-    MONGODB_DB: dbName,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    // Sends that arrive together are one batch (one reservation of seqs).
-    MESSAGE_BATCH_WINDOW_MS: '100',
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(__dirname, 'support', 'fault-points.js')}`.trim(),
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForPort(port, '127.0.0.1', 90_000, () => proc.child.exitCode === null).catch((err) => {
-    throw new Error(`node B did not listen: ${(err as Error).message}\n${proc.stdout()}${proc.stderr()}`);
-  });
-  await waitFor(async () => (await request(url).get('/health/ready')).status === 200, 30_000, 'node B ready');
-  return { proc, url };
+  // Sends that arrive together are one batch (one reservation of seqs).
+  const { url, child } = await startFaultNode({ ...TEST_PLATFORM_ENV, MONGODB_DB: dbName, MESSAGE_BATCH_WINDOW_MS: '100' }, []);
+  return { proc: child, url };
 }
 
 const killed = (p: AppProcess) => new Promise<NodeJS.Signals | null>((resolve) => (p.child.exitCode !== null || p.child.signalCode ? resolve(p.child.signalCode) : p.child.once('exit', (_c, sig) => resolve(sig))));

@@ -2,32 +2,14 @@
  * once and the one that reserved the lower seq stores it last. Node A is this jest process's app; node B
  * is the all-in-one entry as its own OS process with test/support/fault-points.js preloaded, holding one
  * batch's insert (its seq reserved) until the test releases it. One database, one Redis. */
-import { join } from 'node:path';
 import request from 'supertest';
-import { findFreePort, waitForPort } from '@chat/dev-services';
-import { AppProcess, spawnAllInOne } from './support/app-process';
+import type { AppProcess } from './support/app-process';
+import { startFaultNode } from './support/fault-node';
 import { TEST_PLATFORM_ENV } from './support/factories';
 import { ask, askOk, closeAllSockets, connectSocket, createRealtimeTenant, envelope, waitFor } from './support/socket-client';
 import { createTestApp, TestApp } from './support/test-app';
 
 jest.setTimeout(180_000);
-
-async function startNodeB(dbName: string): Promise<{ proc: AppProcess; url: string }> {
-  const port = await findFreePort();
-  const proc = spawnAllInOne({
-    ...TEST_PLATFORM_ENV,
-    MONGODB_DB: dbName,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(__dirname, 'support', 'fault-points.js')}`.trim(),
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForPort(port, '127.0.0.1', 90_000, () => proc.child.exitCode === null).catch((err) => {
-    throw new Error(`node B did not listen: ${(err as Error).message}\n${proc.stdout()}${proc.stderr()}`);
-  });
-  await waitFor(async () => (await request(url).get('/health/ready')).status === 200, 30_000, 'node B ready');
-  return { proc, url };
-}
 
 describe('the cached newest page with a slow writer on another node', () => {
   let a: TestApp;
@@ -36,7 +18,8 @@ describe('the cached newest page with a slow writer on another node', () => {
   beforeAll(async () => {
     // A long grace: the held seq stays "in flight" (pending) however slow this machine is.
     a = await createTestApp({ env: { MESSAGE_GAP_GRACE_MS: '120000' } });
-    b = await startNodeB(a.dbName);
+    const { url, child } = await startFaultNode({ ...TEST_PLATFORM_ENV, MONGODB_DB: a.dbName }, []);
+    b = { proc: child, url };
   });
   afterEach(() => closeAllSockets());
   afterAll(async () => {
