@@ -136,8 +136,10 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(60) @Max(30 * 86400) END_USER_TOKEN_MAX_LIFETIME_SECONDS = 86400;
   /** Largest message content envelope. */
   @Transform(toInt) @IsInt() @Min(1024) @Max(16 * 1024 * 1024) MESSAGE_MAX_BYTES = 64 * 1024;
-  /** Group commit: sends are collected this long, then written with one seq reservation per conversation and one bulk insert. */
-  @Transform(toInt) @IsInt() @Min(0) @Max(1000) MESSAGE_BATCH_WINDOW_MS = 2;
+  // 0 by default: at 200 sends/s a 2 ms window made batches of 1.04-1.08 sends and cost every ack ~2.5 ms, and
+  // at 800/s the CPU per message was the same without it (bench/RESULTS.md, "no batch window").
+  /** Group commit: sends are collected this long (0: until the end of the event-loop turn; under load batches grow from the sends queued while `MESSAGE_BATCH_CONCURRENCY` batches are written), then written with one seq reservation per conversation and one bulk insert. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1000) MESSAGE_BATCH_WINDOW_MS = 0;
   /** Least time between the starts of two flushes of conversations' last_message writes after the ack (0: the next flush starts as soon as the previous ends); reads on the node wait for pending writes. */
   @Transform(toInt) @IsInt() @Min(0) @Max(1000) LAST_MESSAGE_WINDOW_MS = 25;
   /** Largest group commit; a full batch is written without waiting for the window. */
