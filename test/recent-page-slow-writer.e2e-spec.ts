@@ -13,17 +13,16 @@ jest.setTimeout(180_000);
 
 describe('the cached newest page with a slow writer on another node', () => {
   let a: TestApp;
-  let b: { proc: AppProcess; url: string } | undefined;
+  let b: { url: string; child: AppProcess } | undefined;
 
   beforeAll(async () => {
     // A long grace: the held seq stays "in flight" (pending) however slow this machine is.
     a = await createTestApp({ env: { MESSAGE_GAP_GRACE_MS: '120000' } });
-    const { url, child } = await startFaultNode({ ...TEST_PLATFORM_ENV, MONGODB_DB: a.dbName }, []);
-    b = { proc: child, url };
+    b = await startFaultNode({ ...TEST_PLATFORM_ENV, MONGODB_DB: a.dbName }, []);
   });
   afterEach(() => closeAllSockets());
   afterAll(async () => {
-    if (b && b.proc.child.exitCode === null && !b.proc.child.signalCode) b.proc.child.kill('SIGKILL');
+    if (b && b.child.child.exitCode === null && !b.child.child.signalCode) b.child.child.kill('SIGKILL');
     await a?.close();
   });
 
@@ -41,7 +40,7 @@ describe('the cached newest page with a slow writer on another node', () => {
     // B reserves the next seq and holds its insert.
     const onB = await connectSocket(b!.url, await w.token('sw-one'));
     const slow = ask(onB, 'message:send', { conversation_id: conv, client_msg_id: 'fault:hold-before-store-1', content: envelope(recipients) }, 120_000);
-    await waitFor(() => b!.proc.stdout().includes('fault:held'), 60_000, 'node B holding its insert');
+    await waitFor(() => b!.child.stdout().includes('fault:held'), 60_000, 'node B holding its insert');
 
     // A stores the seq after it, and a reader on A reads the newest page while B's seq is missing.
     const third = await askOk(onA, 'message:send', { conversation_id: conv, client_msg_id: 'sw-3', content: envelope(recipients) });
@@ -49,7 +48,7 @@ describe('the cached newest page with a slow writer on another node', () => {
     expect(await history()).toEqual([third.seq, first.seq]);
 
     // B's write lands: the page must show it.
-    b!.proc.child.kill('SIGUSR2');
+    b!.child.child.kill('SIGUSR2');
     const held = await slow;
     expect(held).toMatchObject({ ok: true, data: { seq: first.seq + 1 } });
     expect(await history()).toEqual([third.seq, first.seq + 1, first.seq]);

@@ -221,6 +221,7 @@ describe('MessageWriteBatcher', () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => b.submit(T1, draft('c', 'u', `m${i}`))));
     expect(store.insertCalls).toBe(1);
   });
+
   describe('two batches of one conversation in flight', () => {
     /** Inserts of messages whose client_msg_id starts with `held` wait until released. */
     class HeldStore extends FakeStore {
@@ -240,11 +241,15 @@ describe('MessageWriteBatcher', () => {
     const until = async (cond: () => boolean) => {
       while (!cond()) await new Promise((r) => setImmediate(r));
     };
+    let held: HeldStore;
+    let b: MessageWriteBatcher;
+    beforeEach(() => {
+      held = new HeldStore();
+      store = held;
+      b = make({ windowMs: 0 });
+    });
 
     it('the next batch is stored while the one before it is held, and commits after it, in seq order', async () => {
-      const held = new HeldStore();
-      store = held;
-      const b = make({ windowMs: 0 });
       const first = b.submit(T1, draft('c', 'u', 'held-1'));
       await until(() => held.held === 1);
       const second = b.submit(T1, draft('c', 'u', 'two'));
@@ -259,9 +264,6 @@ describe('MessageWriteBatcher', () => {
     });
 
     it('a third batch of the conversation waits until one of the two is over', async () => {
-      const held = new HeldStore();
-      store = held;
-      const b = make({ windowMs: 0 });
       const sends = [b.submit(T1, draft('c', 'u', 'held-1'))];
       await until(() => held.held === 1);
       sends.push(b.submit(T1, draft('c', 'u', 'held-2')));
@@ -278,9 +280,6 @@ describe('MessageWriteBatcher', () => {
     });
 
     it('a send whose client_msg_id is in a batch in flight waits for it and is its duplicate, spending no seq', async () => {
-      const held = new HeldStore();
-      store = held;
-      const b = make({ windowMs: 0 });
       const original = b.submit(T1, draft('c', 'u', 'held-1'));
       await until(() => held.held === 1);
       const retry = b.submit(T1, draft('c', 'u', 'held-1'));
